@@ -1,0 +1,119 @@
+// Transfers: the only thing that moves value. Each moves a positive amount of
+// one asset from a debit account (its balance goes down) to a credit account
+// (its balance goes up), so the balances of one asset always sum to zero.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include "citycard/ids.h"
+#include "citycard/money.h"
+#include "citycard/tap.h"
+#include "citycard/time.h"
+
+namespace citycard {
+
+// Why value moved. Stable numbers: they are stored.
+enum class TransferCode : std::uint16_t {
+  fare = 1,              // rider pays an operator for a ride or entry
+  subsidy = 2,           // city pays an operator (discount, second fare unit, cap)
+  points_redeemed = 3,   // rider spends points
+  points_subsidy = 4,    // city pays an operator for points redeemed
+  points_allotment = 5,  // monthly senior/disability allotment
+  points_expired = 6,    // month-end expiry
+  points_reward = 7,     // usage or shop reward
+  payment = 8,           // device-given amount (parking, fee, shop)
+  top_up = 9,            // cash top-up
+  auto_top_up = 10,      // from the co-branded credit card
+  fare_refund = 11,      // metro exit refund of a held maximum fare
+  refund = 12,           // card office refund
+  balance_move = 13,     // replacement card takes over a balance
+  reversal = 14,         // correction of an earlier transfer
+  adjustment = 15,       // operator correction
+  settlement = 16,       // payable moved to settled after clearing
+};
+
+// Bit flags on a transfer.
+enum TransferFlag : std::uint16_t {
+  transfer_flag_none = 0,
+  // An offline reader already gave the service: may take a wallet below its floor.
+  transfer_flag_service_given = 1u << 0,
+  // Arrived after its business day had closed.
+  transfer_flag_late = 1u << 1,
+  // Rated from an offline reader's upload.
+  transfer_flag_offline = 1u << 2,
+};
+
+// What a stored transfer says: who paid whom, how much, and why.
+struct Transfer {
+  AccountId debit_account;
+  AccountId credit_account;
+  Asset asset = Asset::twd;
+  std::int64_t amount_minor = 0;   // > 0
+  TransferCode code = TransferCode::fare;
+  std::uint16_t flags = transfer_flag_none;
+  std::uint32_t rule_set_version = 0;  // 0 when no rule set was involved
+  EventTime event_time;                // the tap's or the action's time
+  // Tap context for settlement files; zero for non-tap transfers.
+  Mode mode = Mode::identify;
+  OperatorId operator_id;
+  std::uint32_t route = 0;
+  std::uint32_t location = 0;
+};
+
+// Account roles let the pure rating function name accounts without knowing
+// their ids; the engine resolves them against the ledger.
+enum class AccountRole : std::uint8_t {
+  card_wallet = 1,
+  card_points = 2,
+  operator_payable = 3,   // of Posting::operator_id
+  subsidy_budget = 4,
+  topup_float = 5,
+  points_budget = 6,
+  points_redeemed = 7,
+  credit_card_clearing = 8,
+};
+
+// One leg of a rating's result, before account ids are known.
+struct Posting {
+  AccountRole debit = AccountRole::card_wallet;
+  AccountRole credit = AccountRole::operator_payable;
+  OperatorId operator_id;          // for operator_payable roles
+  Asset asset = Asset::twd;
+  std::int64_t amount_minor = 0;   // > 0
+  TransferCode code = TransferCode::fare;
+  std::uint16_t flags = transfer_flag_none;
+};
+
+constexpr std::string_view transfer_code_name(TransferCode code) noexcept {
+  switch (code) {
+    case TransferCode::fare: return "fare";
+    case TransferCode::subsidy: return "subsidy";
+    case TransferCode::points_redeemed: return "points_redeemed";
+    case TransferCode::points_subsidy: return "points_subsidy";
+    case TransferCode::points_allotment: return "points_allotment";
+    case TransferCode::points_expired: return "points_expired";
+    case TransferCode::points_reward: return "points_reward";
+    case TransferCode::payment: return "payment";
+    case TransferCode::top_up: return "top_up";
+    case TransferCode::auto_top_up: return "auto_top_up";
+    case TransferCode::fare_refund: return "fare_refund";
+    case TransferCode::refund: return "refund";
+    case TransferCode::balance_move: return "balance_move";
+    case TransferCode::reversal: return "reversal";
+    case TransferCode::adjustment: return "adjustment";
+    case TransferCode::settlement: return "settlement";
+  }
+  return "?";
+}
+
+inline std::optional<TransferCode> parse_transfer_code(std::string_view text) noexcept {
+  for (int i = 1; i <= 16; ++i) {
+    auto code = static_cast<TransferCode>(i);
+    if (transfer_code_name(code) == text) return code;
+  }
+  return std::nullopt;
+}
+
+}  // namespace citycard
