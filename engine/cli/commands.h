@@ -1,0 +1,26 @@
+// The operator CLI is assembled from command groups, one file each
+// (commands_<group>.cpp). A group registers its subcommands on the app; a
+// command reports failure with fail(), which prints one line and sets the
+// exit code. Groups whose file is absent are simply not built.
+#pragma once
+
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+namespace citycard::cli {
+
+struct CliContext {
+  std::string db_path = "./var/ledger";  // --db DIR
+  bool json = false;                      // --json: machine-readable output
+};
+
+// Prints "citycard: <message>" on stderr and ends the command with exit_code.
+[[noreturn]] void fail(const std::string& message, int exit_code = 1);
+
+void add_ledger_commands(CLI::App& app, CliContext& context);      // commands_ledger.cpp
+void add_rules_commands(CLI::App& app, CliContext& context);       // commands_rules.cpp
+void add_settlement_commands(CLI::App& app, CliContext& context);  // commands_settlement.cpp
+void add_pki_commands(CLI::App& app, CliContext& context);         // commands_pki.cpp
+
+}  // namespace citycard::cli

@@ -1,0 +1,54 @@
+// citycard: the operator CLI.
+#include <iostream>
+
+#include "commands.h"
+
+namespace citycard::cli {
+
+namespace {
+// Carries the exit code out of a command callback.
+struct CommandFailed : CLI::Error {
+  explicit CommandFailed(int exit_code) : CLI::Error("CommandFailed", "", exit_code) {}
+};
+}  // namespace
+
+void fail(const std::string& message, int exit_code) {
+  std::cerr << "citycard: " << message << "\n";
+  throw CommandFailed(exit_code);
+}
+
+}  // namespace citycard::cli
+
+int main(int argc, char** argv) {
+  using namespace citycard::cli;
+  CLI::App app{"citycard: operator CLI for the citizen card engine"};
+  app.require_subcommand(1);
+  CliContext context;
+  app.add_option("--db", context.db_path, "ledger directory (default ./var/ledger)");
+  app.add_flag("--json", context.json, "machine-readable JSON output");
+#ifdef CITYCARD_HAS_LEDGER_COMMANDS
+  add_ledger_commands(app, context);
+#endif
+#ifdef CITYCARD_HAS_RULES_COMMANDS
+  add_rules_commands(app, context);
+#endif
+#ifdef CITYCARD_HAS_SETTLEMENT_COMMANDS
+  add_settlement_commands(app, context);
+#endif
+#ifdef CITYCARD_HAS_PKI_COMMANDS
+  add_pki_commands(app, context);
+#endif
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    if (error.get_exit_code() != 0 && !dynamic_cast<const CLI::CallForHelp*>(&error) &&
+        !dynamic_cast<const CLI::CallForAllHelp*>(&error)) {
+      std::cerr << "citycard: " << error.what() << "\n";
+      return 2;
+    }
+    return app.exit(error);
+  } catch (const CLI::Error& error) {
+    return error.get_exit_code();
+  }
+  return 0;
+}
