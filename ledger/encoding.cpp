@@ -1,0 +1,225 @@
+#include "encoding.h"
+
+namespace citycard::ledger::encoding {
+
+namespace {
+
+bool valid_asset(std::uint8_t value) { return value == 1 || value == 2; }
+bool valid_kind(std::uint8_t value) { return value >= 1 && value <= account_kind_count; }
+
+void append_card(std::string& out, const CardId& card) {
+  out.push_back(static_cast<char>(card.size()));
+  out.append(reinterpret_cast<const char*>(card.data()), card.size());
+}
+
+std::optional<CardId> read_card(Reader& reader) {
+  auto size = reader.le<std::uint8_t>();
+  if (!reader.ok() || size > CardId::bytes_max) return std::nullopt;
+  auto bytes = reader.bytes(size);
+  if (!reader.ok()) return std::nullopt;
+  return CardId::from_bytes(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
+}
+
+}  // namespace
+
+std::string account_key(AccountId id) {
+  std::string key;
+  put_be64(key, id.value);
+  return key;
+}
+
+std::string sequence_key(std::uint64_t sequence) {
+  std::string key;
+  put_be64(key, sequence);
+  return key;
+}
+
+std::string history_key(AccountId account, std::uint64_t sequence) {
+  std::string key;
+  key.reserve(history_key_bytes);
+  put_be64(key, account.value);
+  put_be64(key, sequence);
+  return key;
+}
+
+void append_group_key(std::string& out, const IdempotencyKey& key) {
+  out.push_back(static_cast<char>(key.origin));
+  put_be64(out, key.source);
+  put_be64(out, key.sequence);
+}
+
+std::string group_key(const IdempotencyKey& key) {
+  std::string out;
+  out.reserve(group_key_bytes);
+  append_group_key(out, key);
+  return out;
+}
+
+std::optional<IdempotencyKey> decode_group_key(Reader& reader) {
+  IdempotencyKey key;
+  auto origin = reader.le<std::uint8_t>();
+  key.source = reader.be64();
+  key.sequence = reader.be64();
+  if (!reader.ok() || origin < 1 || origin > 3) return std::nullopt;
+  key.origin = static_cast<Origin>(origin);
+  return key;
+}
+
+std::string card_key(const CardId& card) {
+  std::string key(1, 'C');
+  key.append(reinterpret_cast<const char*>(card.data()), card.size());
+  return key;
+}
+
+std::string card_by_account_key(AccountId account) {
+  std::string key(1, 'A');
+  put_be64(key, account.value);
+  return key;
+}
+
+std::string record_key(std::uint8_t space, std::string_view key) {
+  std::string out(1, static_cast<char>(space));
+  out.append(key);
+  return out;
+}
+
+std::string encode_account(const StoredAccount& account) {
+  std::string out;
+  out.reserve(account_value_bytes);
+  put_le<std::uint8_t>(out, static_cast<std::uint8_t>(account.spec.kind));
+  put_le<std::uint8_t>(out, static_cast<std::uint8_t>(account.spec.asset));
+  put_le<std::int64_t>(out, account.spec.balance_floor_minor);
+  put_le<std::int64_t>(out, account.spec.balance_ceiling_minor);
+  put_le<std::uint64_t>(out, account.spec.owner);
+  put_le<std::int64_t>(out, account.balance_minor);
+  put_le<std::int64_t>(out, account.debits_posted_minor);
+  put_le<std::int64_t>(out, account.credits_posted_minor);
+  put_le<std::uint64_t>(out, account.transfer_count);
+  return out;
+}
+
+std::optional<StoredAccount> decode_account(std::string_view value) {
+  Reader reader(value);
+  StoredAccount account;
+  auto kind = reader.le<std::uint8_t>();
+  auto asset = reader.le<std::uint8_t>();
+  account.spec.balance_floor_minor = reader.le<std::int64_t>();
+  account.spec.balance_ceiling_minor = reader.le<std::int64_t>();
+  account.spec.owner = reader.le<std::uint64_t>();
+  account.balance_minor = reader.le<std::int64_t>();
+  account.debits_posted_minor = reader.le<std::int64_t>();
+  account.credits_posted_minor = reader.le<std::int64_t>();
+  account.transfer_count = reader.le<std::uint64_t>();
+  if (!reader.ok() || !reader.at_end() || !valid_kind(kind) || !valid_asset(asset)) return std::nullopt;
+  account.spec.kind = static_cast<AccountKind>(kind);
+  account.spec.asset = static_cast<Asset>(asset);
+  return account;
+}
+
+void encode_transfer(std::string& out, const IdempotencyKey& key, std::uint32_t leg, const Transfer& transfer) {
+  out.reserve(out.size() + transfer_value_bytes);
+  append_group_key(out, key);
+  put_le<std::uint32_t>(out, leg);
+  put_le<std::uint64_t>(out, transfer.debit_account.value);
+  put_le<std::uint64_t>(out, transfer.credit_account.value);
+  put_le<std::uint8_t>(out, static_cast<std::uint8_t>(transfer.asset));
+  put_le<std::int64_t>(out, transfer.amount_minor);
+  put_le<std::uint16_t>(out, static_cast<std::uint16_t>(transfer.code));
+  put_le<std::uint16_t>(out, transfer.flags);
+  put_le<std::uint32_t>(out, transfer.rule_set_version);
+  put_le<std::int64_t>(out, transfer.event_time.unix_us);
+  put_le<std::uint8_t>(out, static_cast<std::uint8_t>(transfer.mode));
+  put_le<std::uint32_t>(out, transfer.operator_id.value);
+  put_le<std::uint32_t>(out, transfer.route);
+  put_le<std::uint32_t>(out, transfer.location);
+}
+
+std::optional<TransferValue> decode_transfer(std::string_view value) {
+  Reader reader(value);
+  TransferValue out;
+  auto key = decode_group_key(reader);
+  if (!key) return std::nullopt;
+  out.key = *key;
+  out.leg = reader.le<std::uint32_t>();
+  Transfer& transfer = out.transfer;
+  transfer.debit_account.value = reader.le<std::uint64_t>();
+  transfer.credit_account.value = reader.le<std::uint64_t>();
+  auto asset = reader.le<std::uint8_t>();
+  transfer.amount_minor = reader.le<std::int64_t>();
+  auto code = reader.le<std::uint16_t>();
+  transfer.flags = reader.le<std::uint16_t>();
+  transfer.rule_set_version = reader.le<std::uint32_t>();
+  transfer.event_time.unix_us = reader.le<std::int64_t>();
+  auto mode = reader.le<std::uint8_t>();
+  transfer.operator_id.value = reader.le<std::uint32_t>();
+  transfer.route = reader.le<std::uint32_t>();
+  transfer.location = reader.le<std::uint32_t>();
+  if (!reader.ok() || !reader.at_end() || !valid_asset(asset) || code < 1 || code > 16 || mode < 1 ||
+      mode > mode_count) {
+    return std::nullopt;
+  }
+  transfer.asset = static_cast<Asset>(asset);
+  transfer.code = static_cast<TransferCode>(code);
+  transfer.mode = static_cast<Mode>(mode);
+  return out;
+}
+
+std::string encode_idempotency(std::uint64_t first_sequence, std::uint32_t count, std::string_view outcome) {
+  std::string out;
+  out.reserve(12 + outcome.size());
+  put_le<std::uint64_t>(out, first_sequence);
+  put_le<std::uint32_t>(out, count);
+  out.append(outcome);
+  return out;
+}
+
+std::optional<IdempotencyValue> decode_idempotency(std::string_view value) {
+  Reader reader(value);
+  IdempotencyValue out;
+  out.first_sequence = reader.le<std::uint64_t>();
+  out.count = reader.le<std::uint32_t>();
+  if (!reader.ok()) return std::nullopt;
+  auto rest = reader.rest();
+  if (rest.size() > outcome_bytes_max) return std::nullopt;
+  out.outcome.assign(rest);
+  return out;
+}
+
+std::string encode_card(const CardRecord& card) {
+  std::string out;
+  append_card(out, card.card);
+  put_le<std::uint64_t>(out, card.wallet_account.value);
+  put_le<std::uint64_t>(out, card.points_account.value);
+  put_le<std::uint8_t>(out, static_cast<std::uint8_t>(card.category));
+  put_le<std::uint8_t>(out, static_cast<std::uint8_t>(card.media));
+  put_le<std::uint8_t>(out, static_cast<std::uint8_t>(card.status));
+  append_card(out, card.linked_to);
+  append_card(out, card.replaced_by);
+  return out;
+}
+
+std::optional<CardRecord> decode_card(std::string_view value) {
+  Reader reader(value);
+  CardRecord card;
+  auto id = read_card(reader);
+  card.wallet_account.value = reader.le<std::uint64_t>();
+  card.points_account.value = reader.le<std::uint64_t>();
+  auto category = reader.le<std::uint8_t>();
+  auto media = reader.le<std::uint8_t>();
+  auto status = reader.le<std::uint8_t>();
+  auto linked = read_card(reader);
+  auto replaced = read_card(reader);
+  if (!id || !linked || !replaced || !reader.ok() || !reader.at_end()) return std::nullopt;
+  if (category < 1 || category > rider_category_count || media < 1 || media > 3 || status < 1 || status > 4) {
+    return std::nullopt;
+  }
+  card.card = *id;
+  card.category = static_cast<RiderCategory>(category);
+  card.media = static_cast<Media>(media);
+  card.status = static_cast<CardStatus>(status);
+  card.linked_to = *linked;
+  card.replaced_by = *replaced;
+  return card;
+}
+
+}  // namespace citycard::ledger::encoding

@@ -1,0 +1,147 @@
+// The ledger's on-disk format. Keys are big-endian so that RocksDB's byte
+// order is numeric order; values are little-endian fixed-width fields.
+//
+// column family "accounts"     key := account_id:be64
+//                              value := kind:u8 asset:u8 floor:i64 ceiling:i64 owner:u64
+//                                       balance:i64 debits:i64 credits:i64 count:u64       (58 bytes)
+// column family "transfers"    key := sequence:be64            (global, gap-free from 1)
+//                              value := group_key leg:u32 debit:u64 credit:u64 asset:u8 amount:i64
+//                                       code:u16 flags:u16 rule_set:u32 event_us:i64 mode:u8
+//                                       operator:u32 route:u32 location:u32                (75 bytes)
+// column family "idempotency"  key := group_key
+//                              value := first_sequence:u64 count:u32 posted_outcome:bytes
+// column family "history"      key := account_id:be64 sequence:be64      value := ""
+// column family "cards"        key := 'C' card_bytes   value := card_record
+//                              key := 'A' account_id:be64  value := card_bytes    (reverse index)
+// column family "records"      key := space:u8 user_key   value := user bytes
+// default column family        key := "format"  value := "citycard-ledger/1"
+//
+// group_key   := origin:u8 source:be64 sequence:be64                    (17 bytes)
+// card_record := id:card wallet:u64 points:u64 category:u8 media:u8 status:u8
+//                linked_to:card replaced_by:card
+// card        := size:u8 bytes[size]        (size <= 16; 0 = none)
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+#include "citycard/account.h"
+#include "citycard/card.h"
+#include "citycard/ids.h"
+#include "citycard/transfer.h"
+
+namespace citycard::ledger::encoding {
+
+inline constexpr std::string_view format_key = "format";
+inline constexpr std::string_view format_value = "citycard-ledger/1";
+
+inline constexpr std::size_t group_key_bytes = 17;
+inline constexpr std::size_t account_value_bytes = 58;
+inline constexpr std::size_t transfer_value_bytes = group_key_bytes + 58;
+static_assert(transfer_value_bytes == 75);
+inline constexpr std::size_t history_key_bytes = 16;
+inline constexpr std::size_t outcome_bytes_max = 1024;
+
+// --- primitive writers and readers -----------------------------------------
+
+inline void put_be64(std::string& out, std::uint64_t value) {
+  char bytes[8];
+  for (int i = 7; i >= 0; --i) { bytes[i] = static_cast<char>(value & 0xFF); value >>= 8; }
+  out.append(bytes, 8);
+}
+inline std::uint64_t get_be64(const char* in) {
+  std::uint64_t value = 0;
+  for (int i = 0; i < 8; ++i) value = (value << 8) | static_cast<unsigned char>(in[i]);
+  return value;
+}
+template <typename T>
+inline void put_le(std::string& out, T value) {
+  static_assert(std::is_trivially_copyable_v<T>);
+  char bytes[sizeof(T)];
+  std::memcpy(bytes, &value, sizeof(T));  // the ledger runs on little-endian x86-64 and arm64
+  out.append(bytes, sizeof(T));
+}
+
+// Reads fixed fields from a value; any read past the end marks it bad.
+class Reader {
+ public:
+  explicit Reader(std::string_view data) : data_(data) {}
+  template <typename T>
+  T le() {
+    T value{};
+    if (!take(sizeof(T))) return value;
+    std::memcpy(&value, data_.data() + position_ - sizeof(T), sizeof(T));
+    return value;
+  }
+  std::uint64_t be64() {
+    if (!take(8)) return 0;
+    return get_be64(data_.data() + position_ - 8);
+  }
+  std::string_view bytes(std::size_t count) {
+    if (!take(count)) return {};
+    return data_.substr(position_ - count, count);
+  }
+  std::string_view rest() { auto out = data_.substr(position_); position_ = data_.size(); return out; }
+  bool ok() const { return ok_; }
+  bool at_end() const { return position_ == data_.size(); }
+
+ private:
+  bool take(std::size_t count) {
+    if (!ok_ || data_.size() - position_ < count) { ok_ = false; return false; }
+    position_ += count;
+    return true;
+  }
+  std::string_view data_;
+  std::size_t position_ = 0;
+  bool ok_ = true;
+};
+
+// --- keys -----------------------------------------------------------------
+
+std::string account_key(AccountId id);
+std::string sequence_key(std::uint64_t sequence);
+std::string history_key(AccountId account, std::uint64_t sequence);
+void append_group_key(std::string& out, const IdempotencyKey& key);
+std::string group_key(const IdempotencyKey& key);
+std::optional<IdempotencyKey> decode_group_key(Reader& reader);
+std::string card_key(const CardId& card);
+std::string card_by_account_key(AccountId account);
+std::string record_key(std::uint8_t space, std::string_view key);
+
+// --- values ---------------------------------------------------------------
+
+struct StoredAccount {
+  AccountSpec spec;
+  std::int64_t balance_minor = 0;
+  std::int64_t debits_posted_minor = 0;
+  std::int64_t credits_posted_minor = 0;
+  std::uint64_t transfer_count = 0;
+};
+
+std::string encode_account(const StoredAccount& account);
+std::optional<StoredAccount> decode_account(std::string_view value);
+
+struct TransferValue {
+  IdempotencyKey key;
+  std::uint32_t leg = 0;
+  Transfer transfer;
+};
+void encode_transfer(std::string& out, const IdempotencyKey& key, std::uint32_t leg, const Transfer& transfer);
+std::optional<TransferValue> decode_transfer(std::string_view value);
+
+struct IdempotencyValue {
+  std::uint64_t first_sequence = 0;
+  std::uint32_t count = 0;
+  std::string outcome;
+};
+std::string encode_idempotency(std::uint64_t first_sequence, std::uint32_t count, std::string_view outcome);
+std::optional<IdempotencyValue> decode_idempotency(std::string_view value);
+
+std::string encode_card(const CardRecord& card);
+std::optional<CardRecord> decode_card(std::string_view value);
+
+}  // namespace citycard::ledger::encoding

@@ -1,0 +1,206 @@
+// The double-entry ledger on RocksDB.
+//
+// What it promises:
+// - Value moves only by transfers between two accounts of the same asset, so
+//   the balances of one asset always sum to zero.
+// - post() applies a batch of posting groups with one synced WriteBatch and
+//   returns only after the write is durable. A group is all-or-nothing: if one
+//   of its transfers breaks a limit, none of them posts, the group reports why,
+//   and the other groups of the batch still post.
+// - Every group carries an IdempotencyKey. Posting a key that already posted
+//   (in this batch, earlier, or before a restart) moves nothing and returns the
+//   original outcome with duplicate = true. A rejected group leaves no trace,
+//   so it may be retried.
+// - The ledger is append-only: corrections are new transfers.
+//
+// Threading: one Ledger per directory per process (RocksDB holds a file
+// lock). Writes (post, create, issue, put) are serialised internally; reads may
+// run from any thread at the same time.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "citycard/account.h"
+#include "citycard/card.h"
+#include "citycard/ids.h"
+#include "citycard/status.h"
+#include "citycard/transfer.h"
+
+namespace citycard::ledger {
+
+struct Options {
+  // Create an empty ledger when the directory holds none. Default false: a
+  // missing ledger is an error for everything but `init`.
+  bool create_if_missing = false;
+  // Memtable size per column family, bytes. Default 64 MiB: a day of hot
+  // writes stays in memory between flushes.
+  std::size_t write_buffer_bytes = 64u << 20;
+  // Shared block cache, bytes. Default 256 MiB: card records and recent history.
+  std::size_t block_cache_bytes = 256u << 20;
+  // Open read-only (no lock taken, nothing written): reports, verify, and the
+  // CLI while the engine runs. Default false.
+  bool read_only = false;
+};
+
+// Opaque records stored beside the ledger in the same atomic write, e.g. the
+// engine's rating state of a card or a settlement mark. Spaces keep owners apart.
+enum class RecordSpace : std::uint8_t {
+  card_state = 1,   // engine: a card's rating state, key = card id bytes
+  tap = 2,          // engine: a tap's context, key = encoded TapId
+  settlement = 3,   // settlement: day closes, batches, acknowledgements
+  operator_info = 4,// operators: id -> name, kind, accounts
+  names = 5,        // well-known account names -> account id
+  audit = 6,        // operator actions
+  engine = 7,       // engine bookkeeping (deny list version, ...)
+};
+
+struct RecordWrite {
+  RecordSpace space = RecordSpace::card_state;
+  std::string key;
+  std::string value;
+};
+
+// Transfers that post together or not at all, under one idempotency key.
+// Transfer i of the group has id (key, i).
+struct PostingGroup {
+  IdempotencyKey key;
+  std::vector<Transfer> transfers;   // 0..limits::group_transfers_max
+  std::vector<CardRecord> card_updates;  // written only if the group posts
+  std::vector<RecordWrite> records;      // written only if the group posts
+  // Stored with the key and returned to a duplicate (e.g. the encoded decision
+  // the reader was given), at most 1 KiB.
+  std::string outcome;
+};
+
+struct GroupOutcome {
+  bool posted = false;        // false: rejected, see reason; nothing was written
+  bool duplicate = false;     // the key had posted before; original outcome returned
+  Status reason;              // why a group was rejected
+  std::uint64_t first_sequence = 0;   // ledger sequence of transfer 0
+  std::uint32_t transfer_count = 0;
+  std::string outcome;        // the caller's outcome blob, as first posted
+};
+
+// A transfer as stored: its place in the ledger and its id.
+struct StoredTransfer {
+  std::uint64_t sequence = 0;   // global, increasing, gap-free from 1
+  IdempotencyKey key;           // the group it belongs to
+  std::uint32_t leg = 0;        // its index in the group
+  Transfer transfer;
+};
+
+struct HistoryPage {
+  std::vector<StoredTransfer> entries;  // newest first
+  // Pass as `before_sequence` for the next (older) page; 0 when no more.
+  std::uint64_t next_cursor = 0;
+};
+
+struct OperatorRecord {
+  OperatorId id;
+  std::string name;
+  AccountId payable_account;
+  AccountId settled_account;
+};
+
+// What a new card needs; the ledger creates its wallet and points accounts.
+struct NewCard {
+  CardId card;
+  RiderCategory category = RiderCategory::general;
+  Media media = Media::physical_card;
+  std::int64_t overdraft_minor = 0;             // the wallet's floor is -overdraft
+  std::int64_t wallet_ceiling_minor = 10'000;   // wallet maximum, 10 000 TWD
+  // Another medium of an issued card (mobile, co-branded): shares its accounts.
+  CardId linked_to;
+};
+
+struct VerifyProblem {
+  std::string kind;     // "asset_sum", "balance_mismatch", "missing_account", ...
+  std::string detail;   // names the account, transfer or key
+};
+
+struct VerifyReport {
+  std::uint64_t accounts = 0;
+  std::uint64_t transfers = 0;
+  std::uint64_t idempotency_keys = 0;
+  std::uint64_t cards = 0;
+  std::vector<VerifyProblem> problems;  // empty when the ledger is sound
+  bool ok() const { return problems.empty(); }
+};
+
+class Snapshot;
+
+class Ledger {
+ public:
+  // Opens (or with create_if_missing, creates) the ledger in `path`. Errors:
+  // not_found when there is no ledger, busy when another process holds it,
+  // corruption when its files are damaged or of another format.
+  static Result<std::unique_ptr<Ledger>> open(const std::string& path, const Options& options);
+
+  virtual ~Ledger() = default;
+
+  // --- writes (serialised; each is one synced write) -----------------------
+
+  // Posts a batch; one outcome per group, in order. A non-ok Status means the
+  // write itself failed: nothing of the batch is posted.
+  virtual Result<std::vector<GroupOutcome>> post(const std::vector<PostingGroup>& batch) = 0;
+
+  virtual Result<AccountId> create_account(const AccountSpec& spec) = 0;
+  // Returns the account registered under `name`, creating it with `spec` the
+  // first time (system accounts: "subsidy_budget", "topup_float", ...).
+  virtual Result<AccountId> ensure_named_account(std::string_view name, const AccountSpec& spec) = 0;
+  // Registers an operator with a payable and a settled account.
+  virtual Result<OperatorRecord> register_operator(OperatorId id, std::string_view name) = 0;
+  // Issues cards with fresh wallet and points accounts; all or none.
+  virtual Result<std::vector<CardRecord>> issue_cards(const std::vector<NewCard>& cards) = 0;
+  // Writes records outside a posting group (no money moves).
+  virtual Status put_records(const std::vector<RecordWrite>& records, const std::vector<CardRecord>& card_updates) = 0;
+
+  // --- reads (any thread) --------------------------------------------------
+
+  virtual std::optional<Account> account(AccountId id) const = 0;
+  virtual std::optional<AccountId> named_account(std::string_view name) const = 0;
+  virtual Result<CardRecord> card(const CardId& card) const = 0;
+  // The card whose wallet or points account this is; not_found otherwise.
+  virtual Result<CardRecord> card_of_account(AccountId account) const = 0;
+  virtual Result<OperatorRecord> operator_record(OperatorId id) const = 0;
+  virtual std::vector<OperatorRecord> operators() const = 0;
+  // Transfers touching `account`, newest first, older than `before_sequence`
+  // (0 = from the newest), at most `limit` (<= limits::history_page_max).
+  virtual Result<HistoryPage> history(AccountId account, std::uint64_t before_sequence, std::size_t limit) const = 0;
+  virtual Result<StoredTransfer> transfer_at(std::uint64_t sequence) const = 0;
+  // The transfers posted under `key`, in leg order; not_found if none.
+  virtual Result<std::vector<StoredTransfer>> transfers_for(const IdempotencyKey& key) const = 0;
+  virtual Result<std::string> record(RecordSpace space, std::string_view key) const = 0;
+  // The last posted sequence (0 for an empty ledger).
+  virtual std::uint64_t last_sequence() const = 0;
+  virtual std::uint64_t account_count() const = 0;
+
+  // A consistent point-in-time view for reports and settlement.
+  virtual std::unique_ptr<Snapshot> snapshot() const = 0;
+
+  // Checks every invariant; reads the whole ledger.
+  virtual VerifyReport verify() const = 0;
+};
+
+class Snapshot {
+ public:
+  virtual ~Snapshot() = default;
+  virtual std::uint64_t last_sequence() const = 0;
+  // Calls `visit` for each transfer with sequence in [from, to], in order;
+  // stops early when visit returns false.
+  virtual Status scan_transfers(std::uint64_t from_sequence, std::uint64_t to_sequence,
+                                const std::function<bool(const StoredTransfer&)>& visit) const = 0;
+  // Records of one space whose key starts with `prefix`, in key order.
+  virtual Status scan_records(RecordSpace space, std::string_view prefix,
+                              const std::function<bool(std::string_view key, std::string_view value)>& visit) const = 0;
+  virtual Result<Account> account(AccountId id) const = 0;
+  virtual Result<std::string> record(RecordSpace space, std::string_view key) const = 0;
+};
+
+}  // namespace citycard::ledger

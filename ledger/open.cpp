@@ -1,0 +1,191 @@
+// Opening a ledger: RocksDB options per column family, error translation,
+// format check, and loading the in-memory account table.
+#include <filesystem>
+
+#include <rocksdb/cache.h>
+#include <rocksdb/convenience.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/options.h>
+#include <rocksdb/slice_transform.h>
+#include <rocksdb/table.h>
+
+#include "rocks_ledger.h"
+
+namespace citycard::ledger {
+
+namespace {
+
+const char* const family_names[RocksLedger::family_count] = {
+    rocksdb::kDefaultColumnFamilyName.c_str(), "accounts", "transfers", "idempotency", "history", "cards", "records"};
+
+rocksdb::CompressionType best_compression() {
+  for (auto type : rocksdb::GetSupportedCompressions()) {
+    if (type == rocksdb::kLZ4Compression) return type;
+  }
+  return rocksdb::kSnappyCompression;
+}
+
+rocksdb::ColumnFamilyOptions family_options(std::size_t index, const Options& options,
+                                            const std::shared_ptr<rocksdb::Cache>& cache) {
+  rocksdb::ColumnFamilyOptions family;
+  family.write_buffer_size = options.write_buffer_bytes;
+  family.max_write_buffer_number = 4;
+  family.compression = best_compression();
+  family.bottommost_compression = rocksdb::kZSTD;
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = cache;
+  table.cache_index_and_filter_blocks = true;
+  table.pin_l0_filter_and_index_blocks_in_cache = true;
+  table.format_version = 5;
+  switch (index) {
+    case RocksLedger::f_idempotency:
+      // Almost every lookup is for a key that is not there (a new tap): a
+      // whole-key bloom filter, also in the memtable, answers those cheaply.
+      table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+      family.memtable_prefix_bloom_size_ratio = 0.05;
+      family.memtable_whole_key_filtering = true;
+      break;
+    case RocksLedger::f_history:
+      // Reads are "one account, newest first": prefix = the account id.
+      family.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(8));
+      table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+      table.whole_key_filtering = false;
+      break;
+    case RocksLedger::f_cards:
+    case RocksLedger::f_accounts:
+      table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+      break;
+    default:
+      break;
+  }
+  family.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  return family;
+}
+
+Status translate_open_error(const rocksdb::Status& status, const std::string& path) {
+  const std::string& state = status.ToString();
+  if (status.IsIOError() && (state.find("lock") != std::string::npos || state.find("LOCK") != std::string::npos)) {
+    return Status::busy("ledger at " + path + " is locked by another process (is the engine running?)");
+  }
+  if (status.IsInvalidArgument() && state.find("does not exist") != std::string::npos) {
+    return Status::not_found("no ledger at " + path + " (create one with `citycard --db " + path + " init`)");
+  }
+  if (status.IsCorruption()) return Status::corruption("ledger at " + path + " is damaged: " + state);
+  if (status.IsPathNotFound() || (status.IsIOError() && state.find("No such file") != std::string::npos)) {
+    return Status::not_found("no ledger at " + path);
+  }
+  return Status::io_error("cannot open ledger at " + path + ": " + state);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Ledger>> Ledger::open(const std::string& path, const Options& options) {
+  std::error_code error;
+  bool exists = std::filesystem::exists(std::filesystem::path(path) / "CURRENT", error);
+  if (!exists && (!options.create_if_missing || options.read_only)) {
+    return Status::not_found("no ledger at " + path + " (create one with `citycard --db " + path + " init`)");
+  }
+  if (!exists) {
+    std::filesystem::create_directories(path, error);
+    if (error) return Status::io_error("cannot create directory " + path + ": " + error.message());
+  }
+
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = options.create_if_missing;
+  db_options.create_missing_column_families = options.create_if_missing;
+  db_options.max_background_jobs = 2;
+  db_options.bytes_per_sync = 1u << 20;
+  db_options.max_total_wal_size = 512u << 20;
+  db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  db_options.keep_log_file_num = 3;
+  // A torn last WAL record after a crash was never acknowledged: drop it.
+  db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+
+  auto cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (std::size_t i = 0; i < RocksLedger::family_count; ++i) {
+    descriptors.emplace_back(family_names[i], family_options(i, options, cache));
+  }
+
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status status =
+      options.read_only ? rocksdb::DB::OpenForReadOnly(db_options, path, descriptors, &handles, &raw)
+                        : rocksdb::DB::Open(db_options, path, descriptors, &handles, &raw);
+  if (!status.ok()) return translate_open_error(status, path);
+  std::unique_ptr<rocksdb::DB> db(raw);
+
+  std::string format;
+  status = db->Get(rocksdb::ReadOptions(), handles[RocksLedger::f_default], encoding::format_key, &format);
+  if (status.IsNotFound() && !options.read_only && !exists) {
+    rocksdb::WriteOptions write;
+    write.sync = true;
+    status = db->Put(write, handles[RocksLedger::f_default], encoding::format_key, encoding::format_value);
+    format = encoding::format_value;
+  }
+  if (!status.ok() || format != encoding::format_value) {
+    for (auto* handle : handles) db->DestroyColumnFamilyHandle(handle);
+    return Status::corruption("ledger at " + path + " has format '" + format + "', expected '" +
+                              std::string(encoding::format_value) + "'");
+  }
+
+  auto ledger = std::make_unique<RocksLedger>(std::move(db), std::move(handles), options.read_only);
+  if (Status loaded = ledger->load(); !loaded) return loaded;
+  return std::unique_ptr<Ledger>(std::move(ledger));
+}
+
+RocksLedger::RocksLedger(std::unique_ptr<rocksdb::DB> db, std::vector<rocksdb::ColumnFamilyHandle*> families,
+                         bool read_only)
+    : db_(std::move(db)), families_(std::move(families)), read_only_(read_only) {}
+
+RocksLedger::~RocksLedger() {
+  for (auto* handle : families_) db_->DestroyColumnFamilyHandle(handle);
+  if (!read_only_) db_->Close().PermitUncheckedError();
+}
+
+Status RocksLedger::load() {
+  std::lock_guard lock(mutex_);
+  accounts_.assign(1, AccountState{});
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), family(f_accounts)));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    if (it->key().size() != 8) return Status::corruption("account key of " + std::to_string(it->key().size()) + " bytes");
+    std::uint64_t id = encoding::get_be64(it->key().data());
+    auto stored = encoding::decode_account(it->value().ToStringView());
+    if (!stored) return Status::corruption("account " + std::to_string(id) + " is unreadable");
+    if (id == 0 || id > 1'000'000'000) return Status::corruption("account id " + std::to_string(id) + " out of range");
+    if (accounts_.size() <= id) accounts_.resize(id + 1);
+    accounts_[id].stored = *stored;
+    accounts_[id].exists = true;
+  }
+  if (!it->status().ok()) return Status::io_error("reading accounts: " + it->status().ToString());
+
+  std::unique_ptr<rocksdb::Iterator> names(db_->NewIterator(rocksdb::ReadOptions(), family(f_records)));
+  std::string prefix = encoding::record_key(static_cast<std::uint8_t>(RecordSpace::names), "");
+  for (names->Seek(prefix); names->Valid() && names->key().starts_with(prefix); names->Next()) {
+    if (names->value().size() != 8) return Status::corruption("account name entry is unreadable");
+    names_.emplace(names->key().ToString().substr(1), AccountId{encoding::get_be64(names->value().data())});
+  }
+
+  std::unique_ptr<rocksdb::Iterator> last(db_->NewIterator(rocksdb::ReadOptions(), family(f_transfers)));
+  last->SeekToLast();
+  if (last->Valid()) {
+    if (last->key().size() != 8) return Status::corruption("transfer key of unexpected size");
+    last_sequence_ = encoding::get_be64(last->key().data());
+  }
+  return Status::ok();
+}
+
+Status RocksLedger::check_writable() const {
+  if (read_only_) return Status::invalid_argument("ledger is open read-only");
+  return Status::ok();
+}
+
+Status RocksLedger::write_synced(rocksdb::WriteBatch& batch) {
+  rocksdb::WriteOptions write;
+  write.sync = true;  // acknowledged only once durable
+  rocksdb::Status status = db_->Write(write, &batch);
+  if (!status.ok()) return Status::io_error("ledger write failed: " + status.ToString());
+  return Status::ok();
+}
+
+}  // namespace citycard::ledger
