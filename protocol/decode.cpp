@@ -1,0 +1,240 @@
+// Payload parsing: one function per frame type, each following the grammar in
+// messages.h field by field. The wire::Reader fails closed on truncation; the
+// checks here cover counts, lengths, enum ranges, flags and trailing bytes.
+#include <string>
+
+#include "protocol/codec.h"
+#include "protocol/fields.h"
+#include "protocol/wire.h"
+
+namespace citycard::protocol {
+namespace {
+
+ProtocolError error(ErrorCode code, std::string message) { return ProtocolError{code, std::move(message)}; }
+ProtocolError truncated(std::string_view what) {
+  return error(ErrorCode::truncated, "payload ends inside " + std::string(what));
+}
+std::string number(std::uint64_t value) { return std::to_string(value); }
+
+// Reads length: byte then the card id bytes; empty optional after an error.
+Decoded<CardId> read_card(wire::Reader& in, std::string_view what) {
+  std::uint8_t size = in.u8();
+  if (!in.ok()) return truncated(what);
+  if (size == 0 || size > CardId::bytes_max) {
+    return error(ErrorCode::malformed, std::string(what) + " card id length " + number(size) + "; allowed 1..16");
+  }
+  std::uint8_t bytes[CardId::bytes_max];
+  if (!in.bytes(bytes, size)) return truncated(what);
+  return CardId::from_bytes(bytes, size);
+}
+
+Decoded<Message> hello(wire::Reader& in) {
+  Hello hello;
+  hello.version_min = in.u8();
+  hello.version_max = in.u8();
+  hello.reader.value = in.u32();
+  std::uint8_t agent_size = in.u8();
+  if (!in.ok()) return truncated("hello");
+  if (agent_size > agent_bytes_max) return error(ErrorCode::malformed, "hello agent name of " + number(agent_size) + " bytes; at most 64");
+  hello.agent.resize(agent_size);
+  if (!in.bytes(reinterpret_cast<std::uint8_t*>(hello.agent.data()), agent_size)) return truncated("hello agent name");
+  if (hello.version_min > hello.version_max) {
+    return error(ErrorCode::malformed, "hello version range " + number(hello.version_min) + ".." +
+                                           number(hello.version_max) + " is empty");
+  }
+  return Message{std::move(hello)};
+}
+
+Decoded<Message> hello_ack(wire::Reader& in) {
+  HelloAck ack;
+  ack.version = in.u8();
+  ack.heartbeat_interval_ms = in.u32();
+  ack.batch_taps_max = in.u16();
+  ack.inflight_batches_max = in.u16();
+  ack.deny_list_version = in.u64();
+  if (!in.ok()) return truncated("hello_ack");
+  return Message{ack};
+}
+
+Decoded<TapRecord> tap(wire::Reader& in, std::size_t index) {
+  std::string where = "tap " + number(index);
+  TapRecord record;
+  Tap& tap = record.tap;
+  tap.id.reader.value = in.u32();
+  tap.id.sequence = in.u64();
+  auto card = read_card(in, where);
+  if (!card) return card.error();
+  tap.card = card.value();
+  std::uint8_t media = in.u8();
+  tap.event_time.unix_us = in.i64();
+  std::uint8_t mode = in.u8();
+  tap.operator_id.value = in.u32();
+  tap.route = in.u32();
+  tap.location = in.u32();
+  tap.amount_minor = in.i64();
+  std::uint8_t flags = in.u8();
+  record.cryptogram.size = in.u8();
+  if (!in.ok()) return truncated(where);
+  if (!fields::valid_media(media)) return error(ErrorCode::bad_enum, where + " media " + number(media) + " is undefined");
+  if (!fields::valid_mode(mode)) return error(ErrorCode::bad_enum, where + " mode " + number(mode) + " is undefined");
+  if ((flags & ~fields::tap_flag_offline) != 0) return error(ErrorCode::bad_flags, where + " flags " + number(flags) + " has undefined bits");
+  if (record.cryptogram.size > cryptogram_bytes_max) {
+    return error(ErrorCode::malformed, where + " cryptogram of " + number(record.cryptogram.size) + " bytes; at most 32");
+  }
+  if (!in.bytes(record.cryptogram.bytes.data(), record.cryptogram.size)) return truncated(where + " cryptogram");
+  tap.media = static_cast<Media>(media);
+  tap.mode = static_cast<Mode>(mode);
+  tap.offline = (flags & fields::tap_flag_offline) != 0;
+  return record;
+}
+
+Decoded<Message> tap_batch(wire::Reader& in) {
+  TapBatch batch;
+  batch.batch_id = in.u64();
+  std::uint16_t count = in.u16();
+  if (!in.ok()) return truncated("tap_batch");
+  if (count == 0) return error(ErrorCode::malformed, "tap batch " + number(batch.batch_id) + " has no taps");
+  if (count > limits::batch_taps_max) {
+    return error(ErrorCode::count_over_limit, "tap batch of " + number(count) + " taps; at most " +
+                                                  number(limits::batch_taps_max));
+  }
+  batch.taps.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    auto record = tap(in, i);
+    if (!record) return record.error();
+    batch.taps.push_back(std::move(record).value());
+  }
+  return Message{std::move(batch)};
+}
+
+Decoded<Message> decisions(wire::Reader& in) {
+  Decisions frame;
+  frame.batch_id = in.u64();
+  std::uint16_t count = in.u16();
+  if (!in.ok()) return truncated("decisions");
+  if (count > limits::batch_taps_max) {
+    return error(ErrorCode::count_over_limit, "decisions frame of " + number(count) + " decisions; at most " +
+                                                  number(limits::batch_taps_max));
+  }
+  frame.decisions.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    std::string where = "decision " + number(i);
+    DecisionRecord decision;
+    decision.tap.reader.value = in.u32();
+    decision.tap.sequence = in.u64();
+    std::uint8_t outcome = in.u8();
+    std::uint8_t reason = in.u8();
+    decision.fare_minor = in.i64();
+    decision.balance_after_minor = in.i64();
+    decision.points_after = in.i64();
+    decision.flags = in.u8();
+    if (!in.ok()) return truncated(where);
+    if (!fields::valid_outcome(outcome)) return error(ErrorCode::bad_enum, where + " outcome " + number(outcome) + " is undefined");
+    if (!fields::valid_reason(reason)) return error(ErrorCode::bad_enum, where + " refusal reason " + number(reason) + " is undefined");
+    if ((decision.flags & ~DecisionFlags::all) != 0) return error(ErrorCode::bad_flags, where + " flags have undefined bits");
+    decision.outcome = static_cast<Outcome>(outcome);
+    decision.reason = static_cast<RefusalReason>(reason);
+    if (auto problem = fields::decision_problem(decision); !problem.empty()) return error(ErrorCode::malformed, where + ": " + problem);
+    frame.decisions.push_back(decision);
+  }
+  return Message{std::move(frame)};
+}
+
+Decoded<Message> retry_later(wire::Reader& in) {
+  RetryLater retry;
+  retry.batch_id = in.u64();
+  retry.retry_after_ms = in.u32();
+  std::uint8_t why = in.u8();
+  if (!in.ok()) return truncated("retry_later");
+  if (!fields::valid_retry_reason(why)) return error(ErrorCode::bad_enum, "retry reason " + number(why) + " is undefined");
+  retry.why = static_cast<RetryReason>(why);
+  return Message{retry};
+}
+
+Decoded<Message> deny_list_request(wire::Reader& in) {
+  DenyListRequest request;
+  request.from_version = in.u64();
+  if (!in.ok()) return truncated("deny_list_request");
+  return Message{request};
+}
+
+Decoded<Message> deny_list_delta(wire::Reader& in) {
+  DenyListDelta delta;
+  delta.from_version = in.u64();
+  delta.to_version = in.u64();
+  delta.flags = in.u8();
+  if (!in.ok()) return truncated("deny_list_delta");
+  if ((delta.flags & ~(DenyListDelta::flag_full | DenyListDelta::flag_more)) != 0) {
+    return error(ErrorCode::bad_flags, "deny list delta flags " + number(delta.flags) + " has undefined bits");
+  }
+  std::size_t total = 0;
+  for (auto* cards : {&delta.added, &delta.removed}) {
+    std::uint16_t count = in.u16();
+    if (!in.ok()) return truncated("deny_list_delta counts");
+    total += count;
+    if (total > deny_cards_max) {
+      return error(ErrorCode::count_over_limit, "deny list delta of " + number(total) + "+ cards; at most " +
+                                                    number(deny_cards_max));
+    }
+    cards->reserve(count);
+    for (std::size_t i = 0; i < count; ++i) {
+      auto card = read_card(in, "deny list entry " + number(i));
+      if (!card) return card.error();
+      cards->push_back(card.value());
+    }
+  }
+  return Message{std::move(delta)};
+}
+
+Decoded<Message> heartbeat(wire::Reader& in) {
+  Heartbeat beat;
+  beat.nonce = in.u64();
+  if (!in.ok()) return truncated("heartbeat");
+  return Message{beat};
+}
+
+Decoded<Message> error_frame(wire::Reader& in) {
+  ErrorFrame frame;
+  std::uint16_t code = in.u16();
+  std::uint16_t size = in.u16();
+  if (!in.ok()) return truncated("error");
+  if (!fields::valid_error_code(code)) return error(ErrorCode::bad_enum, "error code " + number(code) + " is undefined");
+  if (size > error_message_bytes_max) return error(ErrorCode::malformed, "error message of " + number(size) + " bytes; at most 1024");
+  frame.code = static_cast<ErrorCode>(code);
+  frame.message.resize(size);
+  if (!in.bytes(reinterpret_cast<std::uint8_t*>(frame.message.data()), size)) return truncated("error message");
+  return Message{std::move(frame)};
+}
+
+}  // namespace
+
+Decoded<Message> decode_payload(const FrameHeader& header, std::span<const std::uint8_t> payload) {
+  auto checked = check_payload(header, payload);
+  if (!checked) return checked.error();
+  wire::Reader in(payload);
+  Decoded<Message> message = ProtocolError{};
+  switch (header.type) {
+    case FrameType::hello: message = hello(in); break;
+    case FrameType::hello_ack: message = hello_ack(in); break;
+    case FrameType::tap_batch: message = tap_batch(in); break;
+    case FrameType::decisions: message = decisions(in); break;
+    case FrameType::retry_later: message = retry_later(in); break;
+    case FrameType::deny_list_request: message = deny_list_request(in); break;
+    case FrameType::deny_list_delta: message = deny_list_delta(in); break;
+    case FrameType::heartbeat: message = heartbeat(in); break;
+    case FrameType::error: message = error_frame(in); break;
+  }
+  if (message && in.remaining() != 0) {
+    return error(ErrorCode::trailing_bytes, number(in.remaining()) + " bytes after the " +
+                                                std::string(frame_type_name(header.type)) + " payload");
+  }
+  return message;
+}
+
+Decoded<Message> decode(std::span<const std::uint8_t> frame) {
+  auto header = decode_header(frame);
+  if (!header) return header.error();
+  return decode_payload(header.value(), frame.subspan(header_bytes));
+}
+
+}  // namespace citycard::protocol
