@@ -1,0 +1,111 @@
+// Reading and writing PEM files. Keys go to disk with mode 0600 from the
+// moment the file exists (created with that mode, not chmod-ed afterwards).
+#include <fcntl.h>
+#include <openssl/pem.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "engine/pki/internal.h"
+
+namespace citycard::pki::internal {
+namespace {
+
+Status write_all(int fd, const std::string& bytes, const std::filesystem::path& path) {
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t written = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (written < 0 && errno == EINTR) continue;
+    if (written < 0) return Status::io_error("cannot write " + path.string() + ": " + std::strerror(errno));
+    done += static_cast<std::size_t>(written);
+  }
+  if (::fsync(fd) != 0) return Status::io_error("cannot sync " + path.string() + ": " + std::strerror(errno));
+  return Status::ok();
+}
+
+Result<BioHandle> open_for_reading(const std::filesystem::path& path) {
+  BioHandle bio(BIO_new_file(path.c_str(), "r"));
+  if (!bio) {
+    ERR_clear_error();
+    return Status::not_found(path.string() + " cannot be read");
+  }
+  return bio;
+}
+
+Result<std::string> drain(BIO* bio) {
+  char* data = nullptr;
+  long size = BIO_get_mem_data(bio, &data);
+  if (size < 0 || data == nullptr) return Status::io_error("OpenSSL wrote no PEM");
+  return std::string(data, static_cast<std::size_t>(size));
+}
+
+}  // namespace
+
+Status write_file(const std::filesystem::path& path, const std::string& bytes, FileMode mode) {
+  std::filesystem::path temporary = path;
+  temporary += ".tmp";
+  ::unlink(temporary.c_str());
+  int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, static_cast<mode_t>(mode));
+  if (fd < 0) return Status::io_error("cannot create " + temporary.string() + ": " + std::strerror(errno));
+  // The umask may have narrowed the mode; set exactly what was asked.
+  Status status = ::fchmod(fd, static_cast<mode_t>(mode)) == 0
+                      ? write_all(fd, bytes, temporary)
+                      : Status::io_error("cannot chmod " + temporary.string() + ": " + std::strerror(errno));
+  ::close(fd);
+  if (status.is_ok() && std::rename(temporary.c_str(), path.c_str()) != 0) {
+    status = Status::io_error("cannot rename " + temporary.string() + " to " + path.string() + ": " +
+                              std::strerror(errno));
+  }
+  if (!status.is_ok()) ::unlink(temporary.c_str());
+  return status;
+}
+
+Result<KeyHandle> read_key(const std::filesystem::path& path) {
+  auto bio = open_for_reading(path);
+  if (!bio) return bio.status();
+  KeyHandle key(PEM_read_bio_PrivateKey(bio->get(), nullptr, nullptr, nullptr));
+  if (!key) return Status::io_error(openssl_error(path.string() + " holds no private key"));
+  return key;
+}
+
+Result<CertificateHandle> read_certificate(const std::filesystem::path& path) {
+  auto bio = open_for_reading(path);
+  if (!bio) return bio.status();
+  CertificateHandle certificate(PEM_read_bio_X509(bio->get(), nullptr, nullptr, nullptr));
+  if (!certificate) return Status::io_error(openssl_error(path.string() + " holds no certificate"));
+  return certificate;
+}
+
+Result<CrlHandle> read_crl(const std::filesystem::path& path) {
+  auto bio = open_for_reading(path);
+  if (!bio) return bio.status();
+  CrlHandle crl(PEM_read_bio_X509_CRL(bio->get(), nullptr, nullptr, nullptr));
+  if (!crl) return Status::io_error(openssl_error(path.string() + " holds no CRL"));
+  return crl;
+}
+
+Result<std::string> key_pem(EVP_PKEY* key) {
+  BioHandle bio(BIO_new(BIO_s_mem()));
+  if (!bio || PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) != 1) {
+    return Status::io_error(openssl_error("cannot encode a private key"));
+  }
+  return drain(bio.get());
+}
+
+Result<std::string> certificate_pem(X509* certificate) {
+  BioHandle bio(BIO_new(BIO_s_mem()));
+  if (!bio || PEM_write_bio_X509(bio.get(), certificate) != 1) {
+    return Status::io_error(openssl_error("cannot encode a certificate"));
+  }
+  return drain(bio.get());
+}
+
+Result<std::string> crl_pem(X509_CRL* crl) {
+  BioHandle bio(BIO_new(BIO_s_mem()));
+  if (!bio || PEM_write_bio_X509_CRL(bio.get(), crl) != 1) return Status::io_error(openssl_error("cannot encode a CRL"));
+  return drain(bio.get());
+}
+
+}  // namespace citycard::pki::internal
