@@ -16,7 +16,7 @@ namespace citycard::ledger {
 namespace {
 
 const char* const family_names[RocksLedger::family_count] = {
-    rocksdb::kDefaultColumnFamilyName.c_str(), "accounts", "transfers", "idempotency", "history", "cards", "records"};
+    "default", "accounts", "transfers", "idempotency", "history", "cards", "records"};
 
 rocksdb::CompressionType best_compression() {
   for (auto type : rocksdb::GetSupportedCompressions()) {

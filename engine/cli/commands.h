@@ -17,6 +17,8 @@ struct CliContext {
 
 // Prints "citycard: <message>" on stderr and ends the command with exit_code.
 [[noreturn]] void fail(const std::string& message, int exit_code = 1);
+// Ends the command with exit_code when it has already said why on its own.
+[[noreturn]] void exit_with(int exit_code);
 
 void add_ledger_commands(CLI::App& app, CliContext& context);      // commands_ledger.cpp
 void add_rules_commands(CLI::App& app, CliContext& context);       // commands_rules.cpp

@@ -17,6 +17,8 @@ void fail(const std::string& message, int exit_code) {
   throw CommandFailed(exit_code);
 }
 
+void exit_with(int exit_code) { throw CommandFailed(exit_code); }
+
 }  // namespace citycard::cli
 
 int main(int argc, char** argv) {

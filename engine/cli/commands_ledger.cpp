@@ -1,0 +1,297 @@
+// Ledger commands: init, balance, history, verify, operators, cards, top-up.
+#include <iostream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "citycard/limits.h"
+#include "ledger/system_accounts.h"
+#include "ledger_import.h"
+#include "ledger_support.h"
+
+namespace citycard::cli {
+
+namespace {
+
+std::string signed_amount(std::int64_t minor, Asset asset) {
+  return fmt::format("{:+} {}", minor, asset_name(asset));
+}
+
+void run_init(const CliContext& context) {
+  auto ledger = open_ledger_or_fail(context, LedgerAccess::create);
+  auto accounts = ledger::ensure_system_accounts(*ledger);
+  if (!accounts) fail(accounts.status().message());
+  std::cout << "ledger ready at " << context.db_path << " (" << ledger->account_count() << " accounts, "
+            << ledger->last_sequence() << " transfers)\n";
+}
+
+void run_balance(const CliContext& context, const std::string& card_text) {
+  auto ledger = open_ledger_or_fail(context, LedgerAccess::read_only);
+  auto card = card_or_fail(*ledger, card_text);
+  auto wallet = ledger->account(card.wallet_account);
+  auto points = ledger->account(card.points_account);
+  if (!wallet || !points) fail("card " + card.card.to_string() + " names accounts the ledger does not have");
+  if (context.json) {
+    nlohmann::json out = {{"card", card.card.to_string()},
+                          {"category", std::string(rider_category_name(card.category))},
+                          {"media", std::string(media_name(card.media))},
+                          {"status", std::string(card_status_name(card.status))},
+                          {"wallet_minor", wallet->balance_minor},
+                          {"wallet_floor_minor", wallet->spec.balance_floor_minor},
+                          {"points", points->balance_minor},
+                          {"debt", wallet->balance_minor < 0}};
+    if (!card.linked_to.empty()) out["linked_to"] = card.linked_to.to_string();
+    std::cout << out.dump() << "\n";
+    return;
+  }
+  std::cout << fmt::format("card {}  {}  {}  {}\n", card.card.to_string(), rider_category_name(card.category),
+                           media_name(card.media), card_status_name(card.status));
+  std::cout << fmt::format("  wallet  {:>8} TWD{}\n", wallet->balance_minor,
+                           wallet->balance_minor < 0 ? "  (debt: rides given offline)" : "");
+  std::cout << fmt::format("  points  {:>8}\n", points->balance_minor);
+}
+
+void run_history(const CliContext& context, const std::string& card_text, std::size_t limit,
+                 std::uint64_t before) {
+  if (limit == 0 || limit > limits::history_page_max) {
+    fail("--limit must be 1.." + std::to_string(limits::history_page_max), 2);
+  }
+  auto ledger = open_ledger_or_fail(context, LedgerAccess::read_only);
+  auto card = card_or_fail(*ledger, card_text);
+  // Both accounts' pages, merged newest first.
+  auto wallet = ledger->history(card.wallet_account, before, limit);
+  auto points = ledger->history(card.points_account, before, limit);
+  if (!wallet) fail(wallet.status().message());
+  if (!points) fail(points.status().message());
+  std::vector<ledger::StoredTransfer> entries = wallet->entries;
+  entries.insert(entries.end(), points->entries.begin(), points->entries.end());
+  std::sort(entries.begin(), entries.end(), [](auto& a, auto& b) { return a.sequence > b.sequence; });
+  if (entries.size() > limit) entries.resize(limit);
+  std::uint64_t next = entries.size() == limit ? entries.back().sequence : 0;
+  if (next != 0 && wallet->next_cursor == 0 && points->next_cursor == 0 &&
+      entries.size() == wallet->entries.size() + points->entries.size()) {
+    next = 0;
+  }
+
+  auto signed_for_card = [&](const Transfer& t) {
+    bool out = t.debit_account == card.wallet_account || t.debit_account == card.points_account;
+    return out ? -t.amount_minor : t.amount_minor;
+  };
+  if (context.json) {
+    nlohmann::json rows = nlohmann::json::array();
+    for (const auto& entry : entries) {
+      const Transfer& t = entry.transfer;
+      rows.push_back({{"sequence", entry.sequence},
+                      {"id", entry.key.to_string() + "/" + std::to_string(entry.leg)},
+                      {"event_time", format_utc(t.event_time)},
+                      {"code", std::string(transfer_code_name(t.code))},
+                      {"asset", std::string(asset_name(t.asset))},
+                      {"amount_minor", signed_for_card(t)},
+                      {"mode", std::string(mode_name(t.mode))},
+                      {"operator", t.operator_id.value},
+                      {"location", t.location},
+                      {"rule_set_version", t.rule_set_version},
+                      {"flags", t.flags}});
+    }
+    std::cout << nlohmann::json{{"card", card.card.to_string()}, {"entries", rows}, {"next_cursor", next}}.dump()
+              << "\n";
+    return;
+  }
+  std::cout << fmt::format("{:>10}  {:<20}  {:<16}  {:>14}  {}\n", "seq", "event time (UTC)", "what", "amount", "ref");
+  for (const auto& entry : entries) {
+    const Transfer& t = entry.transfer;
+    std::string what(transfer_code_name(t.code));
+    if (t.operator_id.value != 0) what += fmt::format(" @{}", t.operator_id.value);
+    std::cout << fmt::format("{:>10}  {:<20}  {:<16}  {:>14}  {}{}\n", entry.sequence, format_utc(t.event_time), what,
+                             signed_amount(signed_for_card(t), t.asset), entry.key.to_string(),
+                             (t.flags & transfer_flag_service_given) ? " (given offline)" : "");
+  }
+  if (entries.empty()) std::cout << "(no transfers)\n";
+  if (next != 0) std::cout << "more: --before " << next << "\n";
+}
+
+void run_verify(const CliContext& context) {
+  auto ledger = open_ledger_or_fail(context, LedgerAccess::read_only);
+  ledger::VerifyReport report = ledger->verify();
+  if (context.json) {
+    nlohmann::json problems = nlohmann::json::array();
+    for (const auto& problem : report.problems) problems.push_back({{"kind", problem.kind}, {"detail", problem.detail}});
+    std::cout << nlohmann::json{{"ok", report.ok()},
+                                {"accounts", report.accounts},
+                                {"transfers", report.transfers},
+                                {"idempotency_keys", report.idempotency_keys},
+                                {"cards", report.cards},
+                                {"problems", problems}}
+                     .dump()
+              << "\n";
+  } else {
+    for (const auto& problem : report.problems) std::cout << problem.kind << ": " << problem.detail << "\n";
+    std::cout << fmt::format("verify: {} accounts, {} cards, {} transfers, {} idempotency keys: {}\n", report.accounts,
+                             report.cards, report.transfers, report.idempotency_keys,
+                             report.ok() ? "OK" : fmt::format("{} PROBLEM(S)", report.problems.size()));
+  }
+  if (!report.ok()) exit_with(1);
+}
+
+void run_operator_add(const CliContext& context, std::uint32_t id, const std::string& name) {
+  auto ledger = open_ledger_or_fail(context, LedgerAccess::read_write);
+  auto record = ledger->register_operator(OperatorId{id}, name);
+  if (!record) fail(record.status().message());
+  std::cout << fmt::format("operator {} '{}': payable account {}, settled account {}\n", id, record->name,
+                           record->payable_account.value, record->settled_account.value);
+}
+
+void run_operator_list(const CliContext& context) {
+  auto ledger = open_ledger_or_fail(context, LedgerAccess::read_only);
+  nlohmann::json rows = nlohmann::json::array();
+  for (const auto& record : ledger->operators()) {
+    auto payable = ledger->account(record.payable_account);
+    std::int64_t balance = payable ? payable->balance_minor : 0;
+    if (context.json) {
+      rows.push_back({{"id", record.id.value}, {"name", record.name}, {"payable_minor", balance}});
+    } else {
+      std::cout << fmt::format("{:>6}  {:<32}  payable {:>12} TWD\n", record.id.value, record.name, balance);
+    }
+  }
+  if (context.json) std::cout << rows.dump() << "\n";
+}
+
+void run_card_issue(const CliContext& context, const std::string& card_text, const std::string& category_text,
+                    const std::string& media_text, std::int64_t overdraft, const std::string& linked_text) {
+  ledger::NewCard card;
+  card.card = parse_card_or_fail(card_text);
+  auto category = parse_rider_category(category_text);
+  if (!category) fail("unknown rider category '" + category_text + "' (general, student, senior, disability, disability_companion, employee)", 2);
+  auto media = parse_media(media_text);
+  if (!media) fail("unknown media '" + media_text + "' (card, mobile, co_branded_credit)", 2);
+  if (overdraft < 0) fail("--overdraft must not be negative", 2);
+  card.category = *category;
+  card.media = *media;
+  card.overdraft_minor = overdraft;
+  if (!linked_text.empty()) card.linked_to = parse_card_or_fail(linked_text);
+  auto ledger = open_ledger_or_fail(context, LedgerAccess::read_write);
+  auto issued = ledger->issue_cards({card});
+  if (!issued) fail(issued.status().message());
+  std::cout << fmt::format("card {} issued: {} {}, wallet account {}, points account {}\n", card.card.to_string(),
+                           category_text, media_text, issued->front().wallet_account.value,
+                           issued->front().points_account.value);
+}
+
+void run_card_status(const CliContext& context, const std::string& card_text, CardStatus status) {
+  auto ledger = open_ledger_or_fail(context, LedgerAccess::read_write);
+  auto card = card_or_fail(*ledger, card_text);
+  if (card.status == CardStatus::replaced) fail("card " + card.card.to_string() + " was replaced; it cannot change status");
+  CardStatus before = card.status;
+  card.status = status;
+  auto key = fresh_operator_key();
+  ledger::RecordWrite audit{ledger::RecordSpace::audit, key.to_string(),
+                            fmt::format("{} card {} status {} -> {}", format_utc(now()), card.card.to_string(),
+                                        card_status_name(before), card_status_name(status))};
+  if (Status written = ledger->put_records({audit}, {card}); !written) fail(written.message());
+  std::cout << fmt::format("card {} is now {}\n", card.card.to_string(), card_status_name(status));
+}
+
+void run_topup(const CliContext& context, const std::string& card_text, std::int64_t amount, const std::string& ref) {
+  if (amount <= 0) fail("top-up amount must be positive, got " + std::to_string(amount), 2);
+  IdempotencyKey key = fresh_operator_key();
+  if (!ref.empty()) {
+    auto parsed = IdempotencyKey::parse(ref);
+    if (!parsed) fail("'" + ref + "' is not a reference (op:SOURCE:NUMBER)", 2);
+    key = *parsed;
+  }
+  auto ledger = open_ledger_or_fail(context, LedgerAccess::read_write);
+  auto card = card_or_fail(*ledger, card_text);
+  if (card.status != CardStatus::active) {
+    fail("card " + card.card.to_string() + " is " + std::string(card_status_name(card.status)) + "; top-up refused");
+  }
+  auto system = ledger::find_system_accounts(*ledger);
+  if (!system) fail(system.status().message());
+  ledger::PostingGroup group;
+  group.key = key;
+  Transfer transfer;
+  transfer.debit_account = system->topup_float;
+  transfer.credit_account = card.wallet_account;
+  transfer.amount_minor = amount;
+  transfer.code = TransferCode::top_up;
+  transfer.event_time = now();
+  transfer.mode = Mode::top_up;
+  group.transfers.push_back(transfer);
+  auto outcome = ledger->post({group});
+  if (!outcome) fail(outcome.status().message());
+  const auto& result = outcome->front();
+  if (!result.posted) fail(result.reason.message());
+  auto wallet = ledger->account(card.wallet_account);
+  std::cout << fmt::format("{} {} TWD to card {} as {}; wallet now {} TWD\n",
+                           result.duplicate ? "already topped up" : "topped up", amount, card.card.to_string(),
+                           key.to_string(), wallet ? wallet->balance_minor : 0);
+}
+
+// Option values live as long as the app: the callbacks share ownership.
+struct LedgerOptions {
+  std::string card;
+  std::size_t limit = 20;
+  std::uint64_t before = 0;
+  std::uint32_t operator_id = 0;
+  std::string operator_name;
+  std::string category = "general";
+  std::string media = "card";
+  std::string linked;
+  std::int64_t overdraft = 0;
+  std::int64_t amount = 0;
+  std::string ref;
+};
+
+}  // namespace
+
+void add_ledger_commands(CLI::App& app, CliContext& context) {
+  auto o = std::make_shared<LedgerOptions>();
+  app.add_subcommand("init", "create the ledger and the city's system accounts")->callback([&context] { run_init(context); });
+
+  auto* balance = app.add_subcommand("balance", "a card's wallet, points and status");
+  balance->add_option("CARD", o->card, "card id (hex)")->required();
+  balance->callback([&context, o] { run_balance(context, o->card); });
+
+  auto* history = app.add_subcommand("history", "a card's transfers, newest first");
+  history->add_option("CARD", o->card, "card id (hex)")->required();
+  history->add_option("--limit", o->limit, "entries per page (default 20)");
+  history->add_option("--before", o->before, "show transfers older than this sequence (paging)");
+  history->callback([&context, o] { run_history(context, o->card, o->limit, o->before); });
+
+  app.add_subcommand("verify", "check every ledger invariant; non-zero exit on any problem")
+      ->callback([&context] { run_verify(context); });
+
+  auto* operators = app.add_subcommand("operator", "register and list operators");
+  operators->require_subcommand(1);
+  auto* operator_add = operators->add_subcommand("add", "register an operator with payable and settled accounts");
+  operator_add->add_option("--id", o->operator_id, "operator id (1..)")->required()->check(CLI::Range(1u, 4'000'000'000u));
+  operator_add->add_option("--name", o->operator_name, "operator name")->required();
+  operator_add->callback([&context, o] { run_operator_add(context, o->operator_id, o->operator_name); });
+  operators->add_subcommand("list", "operators and what the city owes each")->callback([&context] { run_operator_list(context); });
+
+  auto* cards = app.add_subcommand("card", "issue cards and change their status");
+  cards->require_subcommand(1);
+  auto* issue = cards->add_subcommand("issue", "issue a card with a wallet and a points account");
+  issue->add_option("CARD", o->card, "card id (hex UID or token)")->required();
+  issue->add_option("--category", o->category, "rider category (default general)");
+  issue->add_option("--media", o->media, "card, mobile or co_branded_credit (default card)");
+  issue->add_option("--overdraft", o->overdraft, "allowed negative wallet balance, TWD (default 0)");
+  issue->add_option("--linked-to", o->linked, "share the accounts of this already issued card");
+  issue->callback([&context, o] { run_card_issue(context, o->card, o->category, o->media, o->overdraft, o->linked); });
+  for (auto [name, status] : {std::pair{"block", CardStatus::blocked}, std::pair{"unblock", CardStatus::active},
+                              std::pair{"lost", CardStatus::lost}}) {
+    auto* command = cards->add_subcommand(name, std::string("mark a card ") + std::string(card_status_name(status)));
+    command->add_option("CARD", o->card, "card id (hex)")->required();
+    command->callback([&context, o, status = status] { run_card_status(context, o->card, status); });
+  }
+  add_card_import_command(*cards, context);
+
+  auto* topup = app.add_subcommand("topup", "cash top-up of a card's wallet");
+  topup->add_option("CARD", o->card, "card id (hex)")->required();
+  topup->add_option("AMOUNT", o->amount, "TWD")->required();
+  topup->add_option("--ref", o->ref, "idempotency reference op:SOURCE:NUMBER; repeat it to retry safely");
+  topup->callback([&context, o] { run_topup(context, o->card, o->amount, o->ref); });
+
+  add_transfer_import_command(app, context);
+}
+
+}  // namespace citycard::cli

@@ -1,0 +1,36 @@
+// Helpers shared by the ledger command group: opening the ledger with a
+// clear error, naming accounts on the command line, printing times.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "citycard/ids.h"
+#include "citycard/time.h"
+#include "commands.h"
+#include "ledger/ledger.h"
+
+namespace citycard::cli {
+
+enum class LedgerAccess { read_only, read_write, create };
+
+// Opens the ledger at context.db_path or fails with one line naming why.
+std::unique_ptr<ledger::Ledger> open_ledger_or_fail(const CliContext& context, LedgerAccess access);
+
+CardId parse_card_or_fail(const std::string& text);
+CardRecord card_or_fail(const ledger::Ledger& ledger, const std::string& text);
+
+// Account references on the command line and in import files:
+//   card:HEX            the card's wallet        card:HEX:points   its points
+//   operator:N          operator N's payable     operator:N:settled
+//   NAME                a system account (topup_float, subsidy_budget, ...)
+Result<AccountId> resolve_account(const ledger::Ledger& ledger, const std::string& reference);
+
+// "2026-11-22T07:35:46Z"
+std::string format_utc(EventTime time);
+EventTime now();
+
+// A key for an operator action: op:<pid>:<microseconds>, unique per run.
+IdempotencyKey fresh_operator_key();
+
+}  // namespace citycard::cli
