@@ -1,0 +1,83 @@
+// Which batch a transfer belongs to, decided while streaming the ledger.
+//
+// Closes happen in day order, and close(D) records S_D, the ledger's last
+// sequence at that moment. A posting group with first sequence s that moves
+// an operator's payable, with event day d, belongs to
+//   - batch(d), when s <= S_d: it was posted before its day closed;
+//   - otherwise batch(D*), flagged late: D* is the first day closed after it
+//     was posted (the smallest closed D with s <= S_D), so D* > d.
+// That makes close(D) take, from the sequences [from_D, S_D], the groups with
+// d == D plus those with d < D and s > S_{D-1}. A group with d > D (a tap of
+// tomorrow posted before today closed) is left for its own day, and the
+// first such group is where the next close starts: from_{D+1} is its first
+// sequence, or S_D + 1 when there is none. Memory is one group at a time; the
+// scan is as long as the ledger grew since the oldest still-open tap.
+//
+// The rule is a function of the ledger and the close records alone, so
+// regenerating a day assigns exactly the same lines.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "batch_file.h"
+#include "business_day.h"
+#include "keys.h"
+#include "ledger/ledger.h"
+
+namespace citycard::settlement {
+
+// Operator payable accounts by account id (operators are few; built once).
+class PayableIndex {
+ public:
+  explicit PayableIndex(const std::vector<ledger::OperatorRecord>& operators);
+  std::optional<OperatorId> operator_of(AccountId account) const;
+
+ private:
+  std::unordered_map<std::uint64_t, OperatorId> operator_by_account_;
+};
+
+// Card tokens of card accounts, with a bounded cache: a day of taps touches
+// the same cards many times, and one ledger lookup plus one HMAC per tap would
+// dominate the close.
+class CardTokens {
+ public:
+  static constexpr std::size_t cache_entries_max = 1u << 16;
+  CardTokens(const ledger::Ledger& ledger, const TokenHasher& hasher) : ledger_(ledger), hasher_(hasher) {}
+  // The token of the card owning `account`; "" when the account is no card's.
+  const std::string& token_of_account(AccountId account);
+
+ private:
+  const ledger::Ledger& ledger_;
+  const TokenHasher& hasher_;
+  std::unordered_map<std::uint64_t, std::string> cache_;
+};
+
+struct AssignRange {
+  BusinessDay day;
+  DayConfig config;
+  std::uint64_t from_sequence = 1;
+  std::uint64_t to_sequence = 0;
+  std::uint64_t previous_to_sequence = 0;
+};
+
+struct AssignStats {
+  std::uint64_t next_from_sequence = 0;
+  std::uint64_t transfers_scanned = 0;
+};
+
+// Sees each line assigned to the day, in ledger order; a non-ok Status stops
+// the scan and is returned.
+using LineVisitor = std::function<Status(OperatorId op, const BatchLine& line, std::uint32_t rule_set_version)>;
+// Called now and then with transfers scanned so far and the range's size.
+using Progress = std::function<void(std::uint64_t done, std::uint64_t total)>;
+
+// Streams [from, to] of `snapshot`. `tokens` may be null (totals only: the
+// card token column is left empty).
+Result<AssignStats> assign_day(const ledger::Snapshot& snapshot, const AssignRange& range, const PayableIndex& payables,
+                               CardTokens* tokens, const LineVisitor& visit, const Progress& progress = {});
+
+}  // namespace citycard::settlement

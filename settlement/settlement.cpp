@@ -1,0 +1,257 @@
+// The close and the batch files: close(), regenerate(), resend() and the
+// read-only queries. Acknowledgements live in ack_ingest.cpp, reconciliation
+// in reconcile.cpp.
+#include "settlement.h"
+
+#include <algorithm>
+#include <charconv>
+#include <filesystem>
+#include <map>
+#include <unordered_map>
+
+namespace citycard::settlement {
+
+Settlement::Settlement(ledger::Ledger& ledger, Options options) : ledger_(ledger), options_(std::move(options)) {}
+
+Result<CloseRecord> Settlement::load_close(BusinessDay day) const {
+  auto text = ledger_.record(ledger::RecordSpace::settlement, record_key::close(day));
+  if (!text) {
+    if (text.status().code() == StatusCode::not_found) return Status::not_found("business day " + day.to_string() + " is not closed");
+    return text.status();
+  }
+  return decode_close(text.value());
+}
+
+Result<std::unordered_set<std::string>> Settlement::held_set(BusinessDay day, OperatorId op, std::uint32_t sequence) const {
+  std::unordered_set<std::string> held;
+  Status failure;
+  auto snapshot = ledger_.snapshot();
+  Status scan = snapshot->scan_records(ledger::RecordSpace::settlement, record_key::held_prefix(day, op),
+                                       [&](std::string_view, std::string_view value) {
+                                         auto line = decode_held(value);
+                                         if (!line) {
+                                           failure = line.status();
+                                           return false;
+                                         }
+                                         if (line->held_from_sequence <= sequence) held.insert(line->tap_id);
+                                         return true;
+                                       });
+  if (!scan) return scan;
+  if (!failure) return failure;
+  return held;
+}
+
+Result<std::vector<WrittenBatch>> Settlement::write_batches(const CloseRecord& close, const std::vector<BatchRecord>& batches,
+                                                            const Progress& progress, AssignStats* stats) {
+  auto keys = SettlementKeys::load(options_.key_dir);
+  if (!keys) return keys.status();
+  std::error_code error;
+  std::filesystem::create_directories(options_.out_dir, error);
+  if (error) return Status::io_error("cannot create " + options_.out_dir + ": " + error.message());
+
+  BatchWriter writer(options_.out_dir, close.config, keys.value());
+  std::unordered_map<std::uint32_t, std::unordered_set<std::string>> held;
+  for (const auto& batch : batches) {
+    BatchHeader header;
+    header.operator_id = batch.operator_id;
+    header.operator_name = batch.operator_name;
+    header.day = close.day;
+    header.sequence = batch.sequence;
+    header.created_at = close.created_at;
+    header.period_start = day_start(close.day, close.config);
+    header.period_end = day_start(close.day.next(), close.config);
+    header.signing_key_id = keys->signing_key_id();
+    header.token_key_id = keys->token_key_id();
+    writer.expect(header);
+    auto held_lines = held_set(close.day, batch.operator_id, batch.sequence);
+    if (!held_lines) return held_lines.status();
+    if (!held_lines->empty()) held.emplace(batch.operator_id.value, std::move(held_lines.value()));
+  }
+
+  PayableIndex payables(ledger_.operators());
+  CardTokens tokens(ledger_, keys->tokens());
+  auto snapshot = ledger_.snapshot();
+  if (snapshot->last_sequence() < close.to_sequence)
+    return Status::corruption("the ledger ends at " + std::to_string(snapshot->last_sequence()) + " but day " +
+                              close.day.to_string() + " closed at " + std::to_string(close.to_sequence));
+  AssignRange range{close.day, close.config, close.from_sequence, close.to_sequence, close.previous_to_sequence};
+  auto assigned = assign_day(
+      *snapshot, range, payables, &tokens,
+      [&](OperatorId op, const BatchLine& line, std::uint32_t version) {
+        auto it = held.find(op.value);
+        if (it != held.end() && it->second.count(line.tap_id)) return Status::ok();
+        return writer.add(op, line, version);
+      },
+      progress);
+  if (!assigned) return assigned.status();
+  if (stats) *stats = assigned.value();
+  return writer.finish();
+}
+
+Result<CloseSummary> Settlement::close(BusinessDay day, EventTime closed_at, const Progress& progress) {
+  if (Status s = options_.day.validate(); !s) return s;
+  CloseSummary summary;
+  if (auto existing = load_close(day)) {
+    summary.close = existing.value();
+    summary.already_closed = true;
+    auto batches_of_day = batches(day);
+    if (!batches_of_day) return batches_of_day.status();
+    for (auto& batch : batches_of_day.value()) {
+      summary.total.add(batch.totals);
+      summary.batches.push_back({batch, options_.out_dir + "/" + batch.file_name});
+    }
+    return summary;
+  } else if (existing.status().code() != StatusCode::not_found) {
+    return existing.status();
+  }
+
+  CloseRecord close;
+  close.day = day;
+  close.config = options_.day;
+  close.created_at = closed_at;
+  auto last_text = ledger_.record(ledger::RecordSpace::settlement, record_key::last);
+  if (last_text) {
+    std::int32_t last_days = 0;
+    const std::string& text = last_text.value();
+    std::from_chars(text.data(), text.data() + text.size(), last_days);
+    BusinessDay last{last_days};
+    if (day != last.next())
+      return Status::refused("business days close in order: the last closed day is " + last.to_string() + ", so " +
+                             last.next().to_string() + " closes next, not " + day.to_string());
+    auto previous = load_close(last);
+    if (!previous) return previous.status();
+    if (!(previous->config == options_.day))
+      return Status::invalid_argument("the business day configuration differs from the one the earlier closes used");
+    close.from_sequence = previous->next_from_sequence;
+    close.previous_to_sequence = previous->to_sequence;
+  } else if (last_text.status().code() != StatusCode::not_found) {
+    return last_text.status();
+  }
+  close.to_sequence = ledger_.snapshot()->last_sequence();
+
+  auto operators = ledger_.operators();
+  std::sort(operators.begin(), operators.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+  std::vector<BatchRecord> records;
+  for (const auto& op : operators) {
+    BatchRecord batch;
+    batch.day = day;
+    batch.operator_id = op.id;
+    batch.operator_name = op.name;
+    records.push_back(batch);
+  }
+  AssignStats stats;
+  auto written = write_batches(close, records, progress, &stats);
+  if (!written) return written.status();
+  close.next_from_sequence = stats.next_from_sequence;
+  close.transfers_scanned = stats.transfers_scanned;
+
+  // The close record, the batches and "last" go in one write: a close that
+  // fails before it left only files, which the next attempt overwrites.
+  std::vector<ledger::RecordWrite> writes;
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    BatchRecord& batch = records[i];
+    const WrittenBatch& file = written->at(i);
+    batch.file_name = file.file_name;
+    batch.file_sha256 = file.file_sha256;
+    batch.totals = file.totals;
+    writes.push_back({ledger::RecordSpace::settlement, record_key::batch(day, batch.operator_id), encode(batch)});
+    summary.total.add(batch.totals);
+    summary.batches.push_back({batch, options_.out_dir + "/" + batch.file_name});
+  }
+  writes.push_back({ledger::RecordSpace::settlement, record_key::close(day), encode(close)});
+  writes.push_back({ledger::RecordSpace::settlement, std::string(record_key::last), std::to_string(day.days_since_epoch)});
+  if (Status s = ledger_.put_records(writes, {}); !s) return s;
+  summary.close = close;
+  return summary;
+}
+
+Result<CloseSummary> Settlement::regenerate(BusinessDay day, const Progress& progress) {
+  auto close = load_close(day);
+  if (!close) return close.status();
+  auto records = batches(day);
+  if (!records) return records.status();
+  auto written = write_batches(close.value(), records.value(), progress, nullptr);
+  if (!written) return written.status();
+  CloseSummary summary;
+  summary.close = close.value();
+  summary.already_closed = true;
+  std::string differing;
+  for (std::size_t i = 0; i < records->size(); ++i) {
+    const BatchRecord& batch = records->at(i);
+    if (written->at(i).file_sha256 != batch.file_sha256) differing += " " + batch.file_name;
+    summary.total.add(batch.totals);
+    summary.batches.push_back({batch, options_.out_dir + "/" + batch.file_name});
+  }
+  if (!differing.empty())
+    return Status::corruption("regenerated files differ from the ones recorded at the close (the ledger or the keys changed):" + differing);
+  return summary;
+}
+
+Result<OperatorBatch> Settlement::resend(BusinessDay day, OperatorId op) {
+  auto close = load_close(day);
+  if (!close) return close.status();
+  auto text = ledger_.record(ledger::RecordSpace::settlement, record_key::batch(day, op));
+  if (!text) return Status::not_found("no batch for operator " + std::to_string(op.value) + " on " + day.to_string());
+  auto batch = decode_batch(text.value());
+  if (!batch) return batch.status();
+  if (batch->state != BatchState::rejected)
+    return Status::refused("batch " + batch->file_name + " is " + std::string(batch_state_name(batch->state)) +
+                           "; only a rejected batch is resent");
+  batch->sequence += 1;
+  auto written = write_batches(close.value(), {batch.value()}, {}, nullptr);
+  if (!written) return written.status();
+  batch->state = BatchState::sent;
+  batch->file_name = written->front().file_name;
+  batch->file_sha256 = written->front().file_sha256;
+  batch->totals = written->front().totals;
+  batch->note.clear();
+  if (Status s = ledger_.put_records({{ledger::RecordSpace::settlement, record_key::batch(day, op), encode(batch.value())}}, {}); !s)
+    return s;
+  return OperatorBatch{batch.value(), options_.out_dir + "/" + batch->file_name};
+}
+
+Result<std::vector<CloseRecord>> Settlement::closes() const {
+  std::vector<CloseRecord> result;
+  Status failure;
+  Status scan = ledger_.snapshot()->scan_records(ledger::RecordSpace::settlement, "close/", [&](std::string_view, std::string_view value) {
+    auto close = decode_close(value);
+    if (!close) failure = close.status();
+    else result.push_back(close.value());
+    return failure.is_ok();
+  });
+  if (!scan) return scan;
+  if (!failure) return failure;
+  return result;
+}
+
+Result<std::vector<BatchRecord>> Settlement::batches(std::optional<BusinessDay> day) const {
+  std::vector<BatchRecord> result;
+  Status failure;
+  const std::string prefix = day ? record_key::batch_prefix(*day) : std::string("batch/");
+  Status scan = ledger_.snapshot()->scan_records(ledger::RecordSpace::settlement, prefix, [&](std::string_view, std::string_view value) {
+    auto batch = decode_batch(value);
+    if (!batch) failure = batch.status();
+    else result.push_back(batch.value());
+    return failure.is_ok();
+  });
+  if (!scan) return scan;
+  if (!failure) return failure;
+  return result;
+}
+
+Result<std::vector<HeldLine>> Settlement::held_lines(BusinessDay day, OperatorId op) const {
+  std::vector<HeldLine> result;
+  Status failure;
+  Status scan = ledger_.snapshot()->scan_records(ledger::RecordSpace::settlement, record_key::held_prefix(day, op),
+                                                 [&](std::string_view, std::string_view value) {
+                                                   auto held = decode_held(value);
+                                                   if (!held) failure = held.status();
+                                                   else result.push_back(held.value());
+                                                   return failure.is_ok();
+                                                 });
+  if (!scan) return scan;
+  if (!failure) return failure;
+  return result;
+}
+
+}  // namespace citycard::settlement

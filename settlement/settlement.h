@@ -1,0 +1,120 @@
+// Settlement: the business-day close, signed batch files per operator, the
+// clearing house's acknowledgements, and reconciliation against the ledger.
+//
+// Contract:
+// - close(day, closed_at) assigns every posting group that moves an
+//   operator's payable (and is not settlement's own) to exactly one batch:
+//   the batch of its event day if that day was still open when it was
+//   posted, else, flagged late, the batch of the next day to close (assign.h).
+//   Days close in order: the first close may be any day, each later one must
+//   be the day after the last. Closing a closed day changes nothing and
+//   returns what the close made. Every registered operator gets a file, empty
+//   or not, so a missing file is never mistaken for a quiet day.
+// - Files depend only on the ledger, the close records and the keys, so
+//   regenerate() rewrites them byte for byte; the creation time in a header is
+//   `closed_at`, never the clock.
+// - ingest_ack() of an acceptance moves the batch total from the operator's
+//   payable to its settled account in one posting group together with the
+//   batch's new state; a rejection records the reasons and holds rejected
+//   lines back, and resend() then writes the batch under sequence + 1. An
+//   unknown batch, a digest that is not the sent file's, a second ack for the
+//   same batch state: an error, and nothing changes.
+// - verify(day) re-reads the files (digest, signature, grammar, money rule)
+//   and compares their totals with the ledger's, per operator and in total.
+//
+// Memory does not grow with the day: the ledger is streamed one posting
+// group at a time and lines go straight to files.
+//
+// Threading: one Settlement at a time per ledger (closes are not locked
+// against each other); the ledger may keep posting taps meanwhile.
+#pragma once
+
+#include <optional>
+#include <unordered_set>
+#include <string>
+#include <vector>
+
+#include "assign.h"
+#include "batch_file.h"
+#include "batch_writer.h"
+#include "business_day.h"
+#include "ledger/ledger.h"
+#include "records.h"
+
+namespace citycard::settlement {
+
+struct Options {
+  DayConfig day;
+  // Where batch files, digests and signatures go. Default "./var/settlement".
+  std::string out_dir = "./var/settlement";
+  // settlement.key, settlement.pub, token.key (keys.h). Default "./var/settlement-keys".
+  std::string key_dir = "./var/settlement-keys";
+};
+
+struct OperatorBatch {
+  BatchRecord batch;
+  std::string path;  // out_dir / file name
+};
+
+struct CloseSummary {
+  CloseRecord close;
+  bool already_closed = false;  // true: this call changed nothing
+  std::vector<OperatorBatch> batches;  // by operator id
+  BatchTotals total;
+};
+
+struct AckOutcome {
+  BatchRecord batch;                  // its state after the ack
+  std::uint64_t settlement_sequence = 0;  // first ledger sequence of the settlement transfer(s); 0 if none
+  std::size_t lines_held = 0;         // lines a rejection held back
+};
+
+struct ReconcileRow {
+  OperatorId operator_id;
+  std::string operator_name;
+  std::string file_name;
+  std::optional<BatchTotals> file;    // nullopt when the file could not be read
+  BatchTotals ledger;                 // the ledger's movements assigned to the batch
+  std::vector<std::string> problems;  // empty when file and ledger agree
+};
+
+struct ReconcileReport {
+  BusinessDay day;
+  std::vector<ReconcileRow> rows;
+  BatchTotals file_total;
+  BatchTotals ledger_total;
+  std::vector<std::string> problems;  // every row's problems, plus the totals'
+  bool ok() const { return problems.empty(); }
+};
+
+class Settlement {
+ public:
+  Settlement(ledger::Ledger& ledger, Options options);
+
+  Result<CloseSummary> close(BusinessDay day, EventTime closed_at, const Progress& progress = {});
+  // Rewrites the current file of every batch of a closed day.
+  Result<CloseSummary> regenerate(BusinessDay day, const Progress& progress = {});
+  // Writes a rejected batch again under sequence + 1, without its held lines.
+  Result<OperatorBatch> resend(BusinessDay day, OperatorId op);
+  Result<AckOutcome> ingest_ack(const std::string& ack_path);
+  Result<ReconcileReport> verify(BusinessDay day);
+
+  Result<std::vector<CloseRecord>> closes() const;
+  Result<std::vector<BatchRecord>> batches(std::optional<BusinessDay> day) const;
+  Result<std::vector<HeldLine>> held_lines(BusinessDay day, OperatorId op) const;
+
+  const Options& options() const { return options_; }
+
+ private:
+  Result<CloseRecord> load_close(BusinessDay day) const;
+  // Streams the close's range once and writes the files of `batches`, each
+  // under its own sequence and without the lines held back from it.
+  Result<std::vector<WrittenBatch>> write_batches(const CloseRecord& close, const std::vector<BatchRecord>& batches,
+                                                  const Progress& progress, AssignStats* stats);
+  Result<std::unordered_set<std::string>> held_set(BusinessDay day, OperatorId op, std::uint32_t sequence) const;
+
+  ledger::Ledger& ledger_;
+  Options options_;
+};
+
+}  // namespace citycard::settlement
