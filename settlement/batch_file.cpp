@@ -27,7 +27,7 @@ namespace citycard::settlement {
 namespace {
 
 constexpr std::size_t header_fields = 13;
-constexpr std::size_t line_fields = 16;
+constexpr std::size_t line_fields = 15;
 constexpr std::size_t trailer_fields = 9;
 
 template <typename Integer>
@@ -180,7 +180,7 @@ Result<BatchFileContents> read_batch_file(const std::string& path,
         return bad("malformed line");
       if (number != sum.lines + 1) return bad("line numbers must count from 1 without gaps");
       if (line_total != line.total_minor()) return bad("line total is not the sum of its parts");
-      if (f[15].find("late") != std::string::npos) line.flags |= transfer_flag_late;
+      if (f[14].find("late") != std::string::npos) line.flags |= transfer_flag_late;
       sum.add(line);
       if (on_line) on_line(number, f[2]);
       continue;
