@@ -1,0 +1,113 @@
+// CardState: everything rating needs to know about one card between taps.
+// The engine keeps it in the ledger as opaque bytes (encode/decode below) and
+// passes it to rate(); rate() returns the next one. Wallet and points balances
+// are the ledger's balances of the card's accounts, mirrored here so rating
+// can decide without reading the ledger; the engine overwrites them with the
+// ledger's values if the two ever differ (card office actions move money
+// without a tap).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "citycard/card.h"
+#include "citycard/status.h"
+#include "citycard/tap.h"
+#include "rules_types.h"
+
+namespace citycard::rules {
+
+// A transfer decided at the start of a leg, applied when its price is final.
+// Rider price = max(0, (use_own_price ? own price : 0) + ab_minor - subtract_minor).
+struct TransferAdjust {
+  Index rule = no_index;          // no_index: no transfer
+  bool use_own_price = true;
+  std::int64_t ab_minor = 0;
+  std::int64_t subtract_minor = 0;
+  bool operator==(const TransferAdjust&) const = default;
+};
+
+// The last transit leg priced, for transfer windows (GTFS transfer rules).
+struct LegMemory {
+  std::uint32_t rule_set_version = 0;   // 0: none; indexes below are of this version
+  Index network = no_index;
+  Index leg_group = no_index;
+  std::int64_t start_us = 0;            // departure validation (board / tap in)
+  std::int64_t end_us = 0;              // arrival validation (alight / tap out); = start if none
+  std::int64_t rider_price_minor = 0;   // the leg's own rider price before caps
+  std::int64_t journey_price_minor = 0; // rider prices of the journey up to and including it
+  std::uint8_t transfers_used = 0;      // transfers in the journey so far
+  bool late_paired = false;             // a late, earlier leg already transferred into it
+  bool operator==(const LegMemory&) const = default;
+};
+
+// A bus ride on a board_and_alight network or a metro trip, started and not
+// yet ended. Records what has been posted so far so the end can settle.
+struct OpenJourney {
+  bool open = false;
+  OperatorId operator_id;
+  std::uint32_t route = 0;
+  std::uint32_t location = 0;           // boarding stop / entry station
+  std::int64_t start_us = 0;
+  std::int64_t rider_paid_minor = 0;    // wallet -> operator so far
+  std::int64_t subsidy_paid_minor = 0;  // city -> operator so far
+  std::int64_t rider_price_start_minor = 0;  // standalone rider price at the start (one unit)
+  TransferAdjust transfer;
+  bool operator==(const OpenJourney&) const = default;
+};
+
+struct OpenRental {
+  bool open = false;
+  OperatorId operator_id;
+  std::uint32_t location = 0;
+  std::int64_t start_us = 0;
+  bool operator==(const OpenRental&) const = default;
+};
+
+struct CapDay {
+  std::int32_t business_day = 0;   // days since epoch; 0 with paid 0 = unused slot
+  std::int64_t paid_minor = 0;
+  bool operator==(const CapDay&) const = default;
+};
+struct CapMonth {
+  std::int32_t month = 0;          // year * 12 + month - 1; 0 = unused slot
+  std::int64_t paid_minor = 0;
+  bool operator==(const CapMonth&) const = default;
+};
+
+// Venue kinds whose visits are counted for usage rewards.
+enum class VisitKind : std::uint8_t { taxi = 0, pool = 1, sports_centre = 2 };
+inline constexpr std::size_t visit_kind_count = 3;
+
+struct CardState {
+  RiderCategory category = RiderCategory::general;
+  Media media = Media::physical_card;
+  CardStatus status = CardStatus::active;
+  std::int64_t wallet_minor = 0;
+  std::int64_t points = 0;
+  bool auto_top_up_enabled = false;       // co-branded credit card holders who opted in
+  std::int64_t auto_top_up_amount_minor = 0;  // 0: the rule set's default
+
+  std::int32_t points_month = 0;          // local month of the last allotment; 0 = never
+  std::int32_t visits_month = 0;          // local month the visit counters belong to
+  std::array<std::uint16_t, visit_kind_count> visits{};
+
+  LegMemory last_leg;
+  OpenJourney bus;
+  OpenJourney metro;
+  OpenRental bike;
+  std::array<CapDay, cap_days_kept> cap_days{};
+  std::array<CapMonth, cap_months_kept> cap_months{};
+
+  bool operator==(const CardState&) const = default;
+};
+
+// Encoded form, version 1, little endian, fixed size (card_state_codec.cpp
+// holds the grammar). decode() checks size, version and every enum and flag.
+inline constexpr std::uint8_t card_state_format_version = 1;
+std::string encode_card_state(const CardState& state);
+Result<CardState> decode_card_state(std::string_view bytes);
+
+}  // namespace citycard::rules

@@ -1,0 +1,251 @@
+// Product prices, leg rules, transfers, caps and leg settlement.
+#include "pricing.h"
+
+#include <algorithm>
+
+namespace citycard::rules {
+namespace {
+
+bool contains(const std::vector<Index>& list, Index value) noexcept {
+  return std::find(list.begin(), list.end(), value) != list.end();
+}
+
+const Discount* best_discount(const RatingBuilder& builder, Index network, Index venue, Index* index) noexcept {
+  const Discount* best = nullptr;
+  const auto& discounts = builder.rules.discounts;
+  for (std::size_t i = 0; i < discounts.size(); ++i) {
+    const Discount& discount = discounts[i];
+    if (!(discount.categories & category_bit(builder.state.category))) continue;
+    if (!(discount.media & media_bit(builder.state.media))) continue;
+    bool applies = network != no_index ? contains(discount.networks, network) : contains(discount.venues, venue);
+    if (!applies) continue;
+    if (best == nullptr || discount.percent_off_bp > best->percent_off_bp) {
+      best = &discount;
+      *index = static_cast<Index>(i);
+    }
+  }
+  return best;
+}
+
+const FareCap* cap_for(const RatingBuilder& builder, Index network) noexcept {
+  for (const FareCap& cap : builder.rules.caps)
+    if ((cap.categories & category_bit(builder.state.category)) && contains(cap.networks, network)) return &cap;
+  return nullptr;
+}
+
+// The accumulator slot of a business day / month; evicts the oldest slot
+// for a newer period. A period older than every kept slot gets a scratch slot
+// (its accumulation is not remembered: a tap that late is beyond the window
+// readers are allowed to hold taps).
+template <typename Slot, std::size_t N, typename KeyOf>
+Slot& slot_for(std::array<Slot, N>& slots, std::int32_t key, Slot& scratch, KeyOf key_of) noexcept {
+  Slot* oldest = &slots[0];
+  for (Slot& slot : slots) {
+    if (key_of(slot) == key) return slot;
+    if (key_of(slot) < key_of(*oldest)) oldest = &slot;
+  }
+  if (key_of(*oldest) > key) return scratch;
+  *oldest = Slot{};
+  key_of(*oldest) = key;
+  return *oldest;
+}
+
+CapDay& day_slot(RatingBuilder& builder, EventTime time, CapDay& scratch) noexcept {
+  return slot_for(builder.state.cap_days, builder.calendar.business_day(time), scratch,
+                  [](CapDay& slot) -> std::int32_t& { return slot.business_day; });
+}
+CapMonth& month_slot(RatingBuilder& builder, EventTime time, CapMonth& scratch) noexcept {
+  return slot_for(builder.state.cap_months, builder.calendar.business_month(time), scratch,
+                  [](CapMonth& slot) -> std::int32_t& { return slot.month; });
+}
+
+// What the rider pays of `price` under the caps; counts it.
+std::int64_t apply_caps(RatingBuilder& builder, Index network, EventTime time, std::int64_t price_minor) noexcept {
+  const FareCap* cap = cap_for(builder, network);
+  if (cap == nullptr || price_minor <= 0) return price_minor;
+  CapDay day_scratch;
+  CapMonth month_scratch;
+  CapDay& day = day_slot(builder, time, day_scratch);
+  CapMonth& month = month_slot(builder, time, month_scratch);
+  std::int64_t charged = price_minor;
+  if (cap->daily_minor > 0) {
+    std::int64_t left = std::max<std::int64_t>(0, cap->daily_minor - day.paid_minor);
+    if (charged > left) {
+      builder.note(NoteCode::cap_daily, no_index, charged, left, cap->daily_minor);
+      charged = left;
+    }
+  }
+  if (cap->monthly_minor > 0) {
+    std::int64_t left = std::max<std::int64_t>(0, cap->monthly_minor - month.paid_minor);
+    if (charged > left) {
+      builder.note(NoteCode::cap_monthly, no_index, charged, left, cap->monthly_minor);
+      charged = left;
+    }
+  }
+  day.paid_minor += charged;
+  month.paid_minor += charged;
+  return charged;
+}
+
+void uncount_caps(RatingBuilder& builder, Index network, EventTime time, std::int64_t paid_minor) noexcept {
+  if (paid_minor <= 0 || cap_for(builder, network) == nullptr) return;
+  CapDay day_scratch;
+  CapMonth month_scratch;
+  CapDay& day = day_slot(builder, time, day_scratch);
+  CapMonth& month = month_slot(builder, time, month_scratch);
+  day.paid_minor = std::max<std::int64_t>(0, day.paid_minor - paid_minor);
+  month.paid_minor = std::max<std::int64_t>(0, month.paid_minor - paid_minor);
+}
+
+}  // namespace
+
+Quote quote_product(RatingBuilder& builder, Index product_index, Index network, Index venue) noexcept {
+  Quote quote;
+  if (product_index == no_index) return quote;
+  const FareProduct& product = builder.rules.products[product_index];
+  auto rider = product_price(product, builder.state.category, builder.state.media);
+  auto general = product_price(product, RiderCategory::general, builder.state.media);
+  if (!rider || !general) return quote;
+  quote.found = true;
+  quote.rider_minor = *rider;
+  quote.operator_minor = *general;
+  Index discount_index = no_index;
+  if (const Discount* discount = best_discount(builder, network, venue, &discount_index)) {
+    const std::int64_t after = apply_percent_off(quote.rider_minor, discount->percent_off_bp, discount->rounding);
+    builder.note(NoteCode::discount, discount_index, quote.rider_minor, after);
+    if (discount->funded_by == Funding::operator_itself)
+      quote.operator_minor = std::max(after, quote.operator_minor - (quote.rider_minor - after));
+    quote.rider_minor = after;
+  }
+  return quote;
+}
+
+Index match_leg_rule(const RatingBuilder& builder, Index network, Index from_area, Index to_area, EventTime start) noexcept {
+  const auto& rules = builder.rules.leg_rules;
+  Index best = no_index;
+  std::int32_t minute = -1;
+  std::int32_t weekday = -1;
+  for (std::size_t i = 0; i < rules.size(); ++i) {
+    const LegRule& rule = rules[i];
+    if (rule.network != network) continue;
+    if (rule.from_area != no_index && rule.from_area != from_area) continue;
+    if (rule.to_area != no_index && rule.to_area != to_area) continue;
+    if (best != no_index && rule.rule_priority <= rules[best].rule_priority) continue;
+    if (rule.timeframe != no_index) {
+      if (minute < 0) {
+        minute = builder.calendar.local_minute_of_day(start);
+        weekday = builder.calendar.local_weekday(start);
+      }
+      const Timeframe& frame = builder.rules.timeframes[rule.timeframe];
+      if (!(frame.weekdays & (1u << weekday)) || minute < frame.start_minute || minute >= frame.end_minute) continue;
+    }
+    best = static_cast<Index>(i);
+  }
+  return best;
+}
+
+TransferDecision decide_transfer(const RatingBuilder& builder, Index leg_group, std::int64_t start_us) noexcept {
+  TransferDecision decision;
+  const LegMemory& memory = builder.state.last_leg;
+  if (memory.rule_set_version != builder.rules.version || memory.leg_group == no_index) return decision;
+  decision.late = start_us < memory.start_us;
+  if (decision.late && (memory.transfers_used != 0 || memory.late_paired)) return decision;
+  const auto& rules = builder.rules.transfer_rules;
+  for (std::size_t i = 0; i < rules.size(); ++i) {
+    const TransferRule& rule = rules[i];
+    Index from = decision.late ? leg_group : memory.leg_group;
+    Index to = decision.late ? memory.leg_group : leg_group;
+    if (rule.from_leg_group != from || rule.to_leg_group != to) continue;
+    if (rule.transfer_count >= 0 && (decision.late ? rule.transfer_count == 0 : memory.transfers_used >= rule.transfer_count))
+      continue;
+    const bool from_departure = rule.duration_limit_type == DurationLimitType::departure_to_arrival ||
+                                rule.duration_limit_type == DurationLimitType::departure_to_departure;
+    // The next leg's arrival is not known when its fare is taken, so limits
+    // measured to an arrival use the next leg's departure validation.
+    const std::int64_t elapsed_us = decision.late ? memory.start_us - start_us
+                                                  : start_us - (from_departure ? memory.start_us : memory.end_us);
+    if (elapsed_us < 0) continue;
+    if (rule.duration_limit_s > 0 && elapsed_us > rule.duration_limit_s * us_per_second) continue;
+    std::int64_t ab = 0;
+    if (rule.product != no_index) {
+      auto price = product_price(builder.rules.products[rule.product], builder.state.category, builder.state.media);
+      if (!price) continue;
+      ab = *price;
+    }
+    TransferAdjust& adjust = decision.adjust;
+    adjust.rule = static_cast<Index>(i);
+    adjust.ab_minor = ab;
+    switch (rule.fare_transfer_type) {
+      case FareTransferType::a_plus_ab:  // the journey costs A + AB
+        adjust.use_own_price = decision.late;
+        adjust.subtract_minor = decision.late ? memory.rider_price_minor : 0;
+        break;
+      case FareTransferType::a_plus_ab_plus_b:  // A + AB + B
+        adjust.use_own_price = true;
+        adjust.subtract_minor = 0;
+        break;
+      case FareTransferType::ab:  // the journey costs AB
+        adjust.use_own_price = false;
+        adjust.subtract_minor = decision.late ? memory.rider_price_minor : memory.journey_price_minor;
+        break;
+    }
+    decision.transfers_used = decision.late ? 1 : static_cast<std::uint8_t>(std::min(memory.transfers_used + 1, 255));
+    decision.journey_before_minor = decision.late ? 0 : memory.journey_price_minor;
+    return decision;
+  }
+  decision.adjust = TransferAdjust{};
+  return decision;
+}
+
+std::int64_t price_after_transfer(const TransferAdjust& adjust, std::int64_t own_price_minor) noexcept {
+  if (adjust.rule == no_index) return own_price_minor;
+  return std::max<std::int64_t>(0, (adjust.use_own_price ? own_price_minor : 0) + adjust.ab_minor - adjust.subtract_minor);
+}
+
+void remember_leg(RatingBuilder& builder, Index network, Index leg_group, std::int64_t start_us,
+                  std::int64_t own_price_minor, std::int64_t rider_price_minor, const TransferDecision& decision) noexcept {
+  LegMemory& memory = builder.state.last_leg;
+  const bool transferred = decision.adjust.rule != no_index;
+  if (decision.late) {
+    // The later leg stays the one to transfer from; it is now paired.
+    if (transferred) memory.late_paired = true;
+    return;
+  }
+  memory.rule_set_version = builder.rules.version;
+  memory.network = network;
+  memory.leg_group = leg_group;
+  memory.start_us = start_us;
+  memory.end_us = start_us;
+  memory.rider_price_minor = own_price_minor;
+  memory.journey_price_minor = (transferred ? decision.journey_before_minor : 0) + rider_price_minor;
+  memory.transfers_used = transferred ? decision.transfers_used : 0;
+  memory.late_paired = false;
+}
+
+bool settle_leg(RatingBuilder& builder, const LegCharge& charge, OpenJourney& journey) noexcept {
+  uncount_caps(builder, charge.network, charge.start, journey.rider_paid_minor);
+  std::int64_t rider_due = apply_caps(builder, charge.network, charge.start, charge.rider_price_minor);
+  const std::int64_t operator_receives = std::max(charge.operator_fare_minor, charge.rider_price_minor);
+  const std::int64_t subsidy_due = operator_receives - rider_due;
+  std::int64_t rider_delta = rider_due - journey.rider_paid_minor;
+  if (rider_delta > 0 && rider_delta > charge.rider_limit_minor) {
+    // Only part is taken now (a hold limited by the wallet); the rest is not counted.
+    uncount_caps(builder, charge.network, charge.start, rider_delta - std::max<std::int64_t>(0, charge.rider_limit_minor));
+    rider_delta = std::max<std::int64_t>(0, charge.rider_limit_minor);
+  }
+  std::uint16_t flags = transfer_flag_none;
+  if (rider_delta > 0 && !builder.fund_wallet(rider_delta, charge.check, &flags)) return false;
+  if (rider_delta > 0) builder.charge_wallet(charge.operator_id, rider_delta, TransferCode::fare, flags);
+  if (rider_delta < 0) builder.refund_wallet(charge.operator_id, -rider_delta);
+  const std::int64_t subsidy_delta = subsidy_due - journey.subsidy_paid_minor;
+  if (subsidy_delta > 0) {
+    builder.pay_subsidy(charge.operator_id, subsidy_delta);
+    builder.note(NoteCode::subsidy, no_index, subsidy_delta);
+  }
+  if (subsidy_delta < 0) builder.refund_subsidy(charge.operator_id, -subsidy_delta);
+  journey.rider_paid_minor += rider_delta;
+  journey.subsidy_paid_minor += subsidy_delta;
+  return true;
+}
+
+}  // namespace citycard::rules

@@ -1,0 +1,54 @@
+// Internal to rating: prices of products for a rider, leg rule matching,
+// transfer decisions, fare caps and the settlement of a leg's fare between
+// rider and city. Not part of the public API.
+#pragma once
+
+#include "rating_builder.h"
+
+namespace citycard::rules {
+
+// A product priced for the rider and for the operator.
+struct Quote {
+  bool found = false;
+  std::int64_t rider_minor = 0;     // after the rider's category price and the best discount
+  std::int64_t operator_minor = 0;  // the general price, less an operator-funded discount
+};
+
+// Prices `product` for the tap's rider. Exactly one of network / venue is set.
+// Notes the discount when one applies.
+Quote quote_product(RatingBuilder& builder, Index product, Index network, Index venue) noexcept;
+
+// The GTFS leg rule for a leg, or no_index.
+Index match_leg_rule(const RatingBuilder& builder, Index network, Index from_area, Index to_area, EventTime start) noexcept;
+
+// The transfer into a leg of `leg_group` starting at `start_us`, against the
+// card's last leg (which may be later than this one: a late offline tap).
+struct TransferDecision {
+  TransferAdjust adjust;
+  bool late = false;            // this leg is earlier than the remembered one
+  std::uint8_t transfers_used = 0;
+  std::int64_t journey_before_minor = 0;
+};
+TransferDecision decide_transfer(const RatingBuilder& builder, Index leg_group, std::int64_t start_us) noexcept;
+std::int64_t price_after_transfer(const TransferAdjust& adjust, std::int64_t own_price_minor) noexcept;
+
+// Remembers a priced leg for later transfers.
+void remember_leg(RatingBuilder& builder, Index network, Index leg_group, std::int64_t start_us,
+                  std::int64_t own_price_minor, std::int64_t rider_price_minor, const TransferDecision& decision) noexcept;
+
+// Settles a leg's fare so that, in total, the rider has paid the capped
+// `rider_price_minor` (at most `rider_limit_minor` now) and the operator has
+// received max(operator fare, rider price), the city paying the rest.
+// `journey` holds what was paid before and is updated. Returns false if refused.
+struct LegCharge {
+  OperatorId operator_id;
+  Index network = no_index;
+  EventTime start;
+  std::int64_t rider_price_minor = 0;
+  std::int64_t operator_fare_minor = 0;
+  std::int64_t rider_limit_minor = INT64_MAX;
+  WalletCheck check = WalletCheck::must_cover;
+};
+bool settle_leg(RatingBuilder& builder, const LegCharge& charge, OpenJourney& journey) noexcept;
+
+}  // namespace citycard::rules

@@ -1,0 +1,151 @@
+// rate(): card checks, the lazy monthly points, then one handler per mode.
+#include <algorithm>
+
+#include "rate_modes.h"
+
+namespace citycard::rules {
+
+std::string_view refusal_name(RefusalReason reason) noexcept {
+  if (reason == refusal_journey_already_open) return "journey_already_open";
+  return refusal_reason_name(reason);
+}
+
+void RatingBuilder::auto_top_up(std::int64_t needed_minor) noexcept {
+  const WalletRule& wallet = rules.wallet;
+  if (!auto_top_up_eligible() || state.wallet_minor - needed_minor >= wallet.auto_top_up_threshold_minor) return;
+  const std::int64_t unit = state.auto_top_up_amount_minor > 0 ? state.auto_top_up_amount_minor
+                                                               : wallet.auto_top_up_amount_minor;
+  if (unit <= 0) return;
+  // Enough whole units to end at or above the threshold, never above the wallet's maximum.
+  const std::int64_t shortfall = wallet.auto_top_up_threshold_minor + needed_minor - state.wallet_minor;
+  std::int64_t units = std::max<std::int64_t>(1, (shortfall + unit - 1) / unit);
+  while (units > 0 && state.wallet_minor + units * unit > wallet.wallet_max_minor) --units;
+  if (units == 0) return;
+  post(AccountRole::credit_card_clearing, AccountRole::card_wallet, OperatorId{}, Asset::twd, units * unit,
+       TransferCode::auto_top_up);
+  note(NoteCode::auto_top_up, no_index, units * unit);
+}
+
+bool RatingBuilder::auto_top_up_eligible() const noexcept {
+  return state.auto_top_up_enabled && (rules.wallet.auto_top_up_media & media_bit(state.media)) != 0;
+}
+
+bool RatingBuilder::fund_wallet(std::int64_t needed_minor, WalletCheck check, std::uint16_t* flags) noexcept {
+  *flags = transfer_flag_none;
+  if (needed_minor <= 0) return true;
+  auto_top_up(needed_minor);
+  if (tap.offline || check == WalletCheck::service_given) {
+    *flags = transfer_flag_service_given;
+    if (state.wallet_minor < needed_minor) note(NoteCode::service_given, no_index, needed_minor, state.wallet_minor);
+    return true;
+  }
+  if (state.wallet_minor >= needed_minor) return true;
+  return refuse(RefusalReason::insufficient_balance);
+}
+
+namespace {
+
+bool check_card(RatingBuilder& builder) noexcept {
+  RefusalReason reason = RefusalReason::none;
+  switch (builder.state.status) {
+    case CardStatus::active: return true;
+    case CardStatus::blocked: reason = RefusalReason::card_blocked; break;
+    case CardStatus::lost: reason = RefusalReason::card_lost; break;
+    case CardStatus::replaced: reason = RefusalReason::card_replaced; break;
+  }
+  if (builder.tap.offline && builder.tap.mode != Mode::identify) {
+    // The reader let the rider on before it knew; the ride is charged.
+    builder.note(NoteCode::service_given, no_index, 0, builder.state.wallet_minor);
+    return true;
+  }
+  return builder.refuse(reason);
+}
+
+// First approved tap of a new local month: last month's points expire and
+// this month's allotment arrives. Late taps of an earlier month change nothing.
+void roll_points_month(RatingBuilder& builder) noexcept {
+  const std::int32_t month = builder.calendar.local_month(builder.tap.event_time);
+  CardState& state = builder.state;
+  if (month <= state.points_month) return;
+  const std::int64_t allotment = builder.rules.points.monthly_allotment[static_cast<std::size_t>(state.category)];
+  if (state.points_month != 0 && state.points > 0) {
+    builder.note(NoteCode::points_expired, no_index, state.points);
+    builder.post(AccountRole::card_points, AccountRole::points_redeemed, OperatorId{}, Asset::points, state.points,
+                 TransferCode::points_expired);
+  }
+  if (allotment > 0) {
+    builder.post(AccountRole::points_budget, AccountRole::card_points, OperatorId{}, Asset::points, allotment,
+                 TransferCode::points_allotment);
+    builder.note(NoteCode::points_allotted, no_index, allotment, month);
+  }
+  state.points_month = month;
+}
+
+bool dispatch(RatingBuilder& builder) noexcept {
+  switch (builder.tap.mode) {
+    case Mode::bus_board: return rate_bus_board(builder);
+    case Mode::bus_alight: return rate_bus_alight(builder);
+    case Mode::metro_in: return rate_metro_in(builder);
+    case Mode::metro_out: return rate_metro_out(builder);
+    case Mode::bike_rent: return rate_bike_rent(builder);
+    case Mode::bike_return: return rate_bike_return(builder);
+    case Mode::entry: return rate_entry(builder);
+    case Mode::pay: return rate_pay(builder);
+    case Mode::identify: return rate_identify(builder);
+    case Mode::top_up: return rate_top_up(builder);
+  }
+  return builder.refuse(RefusalReason::no_fare_rule);
+}
+
+// Checks on every rating: positive amounts, distinct roles, the card's
+// mirrored balances moved by exactly its postings, nothing posted on refusal.
+void check_invariants(const Rating& rating, const CardState& input) noexcept {
+  for (const Posting& posting : rating.posting_list()) {
+    CITYCARD_RULES_CHECK(posting.amount_minor > 0);
+    CITYCARD_RULES_CHECK(posting.debit != posting.credit);
+    CITYCARD_RULES_CHECK(posting.asset == Asset::twd || posting.asset == Asset::points);
+  }
+  CITYCARD_RULES_CHECK(rating.state.wallet_minor == input.wallet_minor + net_for_role(rating, AccountRole::card_wallet, Asset::twd));
+  CITYCARD_RULES_CHECK(rating.state.points == input.points + net_for_role(rating, AccountRole::card_points, Asset::points));
+  CITYCARD_RULES_CHECK(rating.approved() || rating.posting_count == 0);
+}
+
+}  // namespace
+
+Rating rate(const RuleSet& rule_set, const CardState& input, const Tap& tap) noexcept {
+  Rating rating;
+  rating.rule_set_version = rule_set.version;
+  rating.state = input;
+  RatingBuilder builder(rule_set, input, tap, rating);
+  if (builder.rules.find_operator(tap.operator_id) == nullptr) {
+    builder.refuse(RefusalReason::reader_not_allowed);
+  } else if (check_card(builder)) {
+    roll_points_month(builder);
+    dispatch(builder);
+  }
+  if (!rating.approved()) {
+    rating.posting_count = 0;
+    rating.state = input;
+    rating.fare_minor = 0;
+    rating.points_spent = 0;
+  } else if (tap.offline && (rating.state.wallet_minor < 0 || input.status != CardStatus::active)) {
+    rating.deny_list = true;
+  }
+  rating.balance_after_minor = rating.state.wallet_minor;
+  rating.points_after = rating.state.points;
+  check_invariants(rating, input);
+  return rating;
+}
+
+std::int64_t net_for_role(const Rating& rating, AccountRole role, Asset asset, OperatorId operator_id) noexcept {
+  const bool per_operator = role == AccountRole::operator_payable && operator_id.value != 0;
+  std::int64_t net = 0;
+  for (const Posting& posting : rating.posting_list()) {
+    if (posting.asset != asset) continue;
+    if (posting.credit == role && (!per_operator || posting.operator_id == operator_id)) net += posting.amount_minor;
+    if (posting.debit == role && (!per_operator || posting.operator_id == operator_id)) net -= posting.amount_minor;
+  }
+  return net;
+}
+
+}  // namespace citycard::rules

@@ -1,0 +1,141 @@
+// Venues (taxi, pool, sports centre), device-amount payments, identity taps
+// and cash top-ups.
+//
+// Venues: the price is a product (category price, citizen discount) or the
+// device's amount (taxi meter). Points are spent first where accepted, one
+// point worth points.twd_minor_per_point, up to the venue's per-use limit;
+// the rest comes from the wallet. The city pays the operator for the points
+// (points_subsidy) and for a city-funded discount (subsidy). Every Nth visit
+// of a kind in a local month earns reward points.
+#include <algorithm>
+
+#include "pricing.h"
+#include "rate_modes.h"
+
+namespace citycard::rules {
+namespace {
+
+bool visit_kind_of(ServiceKind kind, VisitKind* visit) noexcept {
+  switch (kind) {
+    case ServiceKind::taxi: *visit = VisitKind::taxi; return true;
+    case ServiceKind::pool: *visit = VisitKind::pool; return true;
+    case ServiceKind::sports_centre: *visit = VisitKind::sports_centre; return true;
+    default: return false;
+  }
+}
+
+void count_visit(RatingBuilder& builder, const Venue& venue) noexcept {
+  VisitKind kind;
+  if (!visit_kind_of(venue.kind, &kind)) return;
+  CardState& state = builder.state;
+  const std::int32_t month = builder.calendar.local_month(builder.tap.event_time);
+  if (month > state.visits_month) {
+    state.visits_month = month;
+    state.visits = {};
+  } else if (month < state.visits_month) {
+    return;  // a late visit from a month already closed: rewards there are settled
+  }
+  auto& visits = state.visits[static_cast<std::size_t>(kind)];
+  if (visits < UINT16_MAX) ++visits;
+  if (venue.reward_every_visits > 0 && venue.reward_points > 0 && visits % venue.reward_every_visits == 0) {
+    builder.post(AccountRole::points_budget, AccountRole::card_points, OperatorId{}, Asset::points, venue.reward_points,
+                 TransferCode::points_reward);
+    builder.note(NoteCode::visit_reward, no_index, venue.reward_points, visits);
+  }
+}
+
+}  // namespace
+
+bool rate_entry(RatingBuilder& builder) noexcept {
+  const Tap& tap = builder.tap;
+  const Venue* venue = builder.rules.find_venue(tap.operator_id);
+  if (venue == nullptr) return builder.refuse(RefusalReason::no_fare_rule);
+  CardState& state = builder.state;
+  if (!(venue->categories & category_bit(state.category))) return builder.refuse(RefusalReason::not_allowed_for_category);
+  const Index venue_index = static_cast<Index>(venue - builder.rules.venues.data());
+
+  Quote quote;
+  if (venue->product != no_index) {
+    quote = quote_product(builder, venue->product, no_index, venue_index);
+    if (!quote.found) return builder.refuse(RefusalReason::no_fare_rule);
+  } else {
+    if (tap.amount_minor <= 0) return builder.refuse(RefusalReason::amount_invalid);
+    if (venue->amount_max_minor > 0 && tap.amount_minor > venue->amount_max_minor)
+      return builder.refuse(RefusalReason::amount_over_limit);
+    quote = Quote{true, tap.amount_minor, tap.amount_minor};
+  }
+  builder.note(NoteCode::venue_price, venue_index, quote.rider_minor);
+
+  const std::int64_t point_value = builder.rules.points.twd_minor_per_point;
+  std::int64_t points = 0;
+  if (venue->points_accepted && state.points > 0 && point_value > 0) {
+    points = std::min(state.points, quote.rider_minor / point_value);
+    if (venue->points_max_per_use > 0) points = std::min(points, venue->points_max_per_use);
+  }
+  const std::int64_t points_value = points * point_value;
+  const std::int64_t wallet_part = quote.rider_minor - points_value;
+  std::uint16_t flags = transfer_flag_none;
+  if (!builder.fund_wallet(wallet_part, WalletCheck::must_cover, &flags)) return false;
+
+  if (points > 0) {
+    builder.post(AccountRole::card_points, AccountRole::points_redeemed, OperatorId{}, Asset::points, points,
+                 TransferCode::points_redeemed);
+    builder.post(AccountRole::subsidy_budget, AccountRole::operator_payable, tap.operator_id, Asset::twd, points_value,
+                 TransferCode::points_subsidy);
+    builder.out.points_spent = points;
+    builder.note(NoteCode::points_used, no_index, points, points_value);
+  }
+  if (wallet_part > 0) {
+    builder.charge_wallet(tap.operator_id, wallet_part, TransferCode::fare, flags);
+    if (points > 0) builder.note(NoteCode::wallet_part, no_index, wallet_part);
+  }
+  const std::int64_t discount_subsidy = std::max<std::int64_t>(0, quote.operator_minor - quote.rider_minor);
+  if (discount_subsidy > 0) {
+    builder.pay_subsidy(tap.operator_id, discount_subsidy);
+    builder.note(NoteCode::subsidy, no_index, discount_subsidy);
+  }
+  count_visit(builder, *venue);
+  return true;
+}
+
+bool rate_pay(RatingBuilder& builder) noexcept {
+  const Tap& tap = builder.tap;
+  const PaymentRule* rule = builder.rules.find_payment(tap.operator_id);
+  if (rule == nullptr) return builder.refuse(RefusalReason::no_fare_rule);
+  if (tap.amount_minor <= 0) return builder.refuse(RefusalReason::amount_invalid);
+  if (tap.amount_minor > rule->payment_max_minor) return builder.refuse(RefusalReason::amount_over_limit);
+  std::uint16_t flags = transfer_flag_none;
+  if (!builder.fund_wallet(tap.amount_minor, WalletCheck::must_cover, &flags)) return false;
+  builder.charge_wallet(tap.operator_id, tap.amount_minor, TransferCode::payment, flags);
+  builder.note(NoteCode::payment, static_cast<Index>(rule - builder.rules.payments.data()), tap.amount_minor);
+  if (rule->bonus_spend_per_point_minor > 0) {
+    const std::int64_t bonus = tap.amount_minor / rule->bonus_spend_per_point_minor;
+    if (bonus > 0) {
+      builder.post(AccountRole::points_budget, AccountRole::card_points, OperatorId{}, Asset::points, bonus,
+                   TransferCode::points_reward);
+      builder.note(NoteCode::bonus_points, no_index, bonus);
+    }
+  }
+  return true;
+}
+
+bool rate_identify(RatingBuilder& builder) noexcept {
+  // Card status was checked before (identity taps are refused for blocked
+  // cards even offline); nothing moves, the engine records the tap.
+  builder.note(NoteCode::identity);
+  return true;
+}
+
+bool rate_top_up(RatingBuilder& builder) noexcept {
+  const Tap& tap = builder.tap;
+  const WalletRule& wallet = builder.rules.wallet;
+  if (tap.amount_minor <= 0) return builder.refuse(RefusalReason::amount_invalid);
+  if (tap.amount_minor > wallet.top_up_max_minor || builder.state.wallet_minor + tap.amount_minor > wallet.wallet_max_minor)
+    return builder.refuse(RefusalReason::amount_over_limit);
+  builder.post(AccountRole::topup_float, AccountRole::card_wallet, OperatorId{}, Asset::twd, tap.amount_minor,
+               TransferCode::top_up);
+  builder.note(NoteCode::top_up, no_index, tap.amount_minor);
+  return true;
+}
+
+}  // namespace citycard::rules

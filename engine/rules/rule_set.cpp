@@ -1,0 +1,103 @@
+// Rule set lookups. Tables are small (tens of rows): linear scans over
+// contiguous vectors beat maps here; stops use a sorted table.
+#include "rule_set.h"
+
+#include <algorithm>
+
+namespace citycard::rules {
+
+std::string_view service_kind_name(ServiceKind kind) noexcept {
+  switch (kind) {
+    case ServiceKind::bus: return "bus";
+    case ServiceKind::metro: return "metro";
+    case ServiceKind::bike: return "bike";
+    case ServiceKind::taxi: return "taxi";
+    case ServiceKind::pool: return "pool";
+    case ServiceKind::sports_centre: return "sports_centre";
+    case ServiceKind::library: return "library";
+    case ServiceKind::door: return "door";
+    case ServiceKind::meeting: return "meeting";
+    case ServiceKind::parking: return "parking";
+    case ServiceKind::government: return "government";
+    case ServiceKind::shop: return "shop";
+  }
+  return "?";
+}
+
+std::optional<ServiceKind> parse_service_kind(std::string_view text) noexcept {
+  for (int i = 1; i <= service_kind_count; ++i) {
+    auto kind = static_cast<ServiceKind>(i);
+    if (service_kind_name(kind) == text) return kind;
+  }
+  return std::nullopt;
+}
+
+void RuleSet::finalize() {
+  stop_areas.clear();
+  for (std::size_t i = 0; i < areas.size(); ++i)
+    for (std::uint32_t stop : areas[i].stops) stop_areas.push_back({areas[i].network, stop, static_cast<Index>(i)});
+  std::sort(stop_areas.begin(), stop_areas.end());
+}
+
+const OperatorRule* RuleSet::find_operator(OperatorId id) const noexcept {
+  for (const OperatorRule& rule : operators)
+    if (rule.id == id) return &rule;
+  return nullptr;
+}
+
+Index RuleSet::find_network(OperatorId id, std::uint32_t route, ServiceKind kind) const noexcept {
+  for (std::size_t i = 0; i < networks.size(); ++i) {
+    const Network& network = networks[i];
+    if (network.kind != kind) continue;
+    if (std::find(network.operators.begin(), network.operators.end(), id) == network.operators.end()) continue;
+    if (!network.routes.empty() && std::find(network.routes.begin(), network.routes.end(), route) == network.routes.end())
+      continue;
+    return static_cast<Index>(i);
+  }
+  return no_index;
+}
+
+Index RuleSet::find_area(Index network, std::uint32_t stop) const noexcept {
+  StopArea key{network, stop, 0};
+  auto it = std::lower_bound(stop_areas.begin(), stop_areas.end(), key);
+  if (it == stop_areas.end() || it->network != network || it->stop != stop) return no_index;
+  return it->area;
+}
+
+namespace {
+template <typename Rule>
+const Rule* find_by_operator(const std::vector<Rule>& rules, OperatorId id) noexcept {
+  for (const Rule& rule : rules)
+    if (std::find(rule.operators.begin(), rule.operators.end(), id) != rule.operators.end()) return &rule;
+  return nullptr;
+}
+}  // namespace
+
+const Venue* RuleSet::find_venue(OperatorId id) const noexcept { return find_by_operator(venues, id); }
+const PaymentRule* RuleSet::find_payment(OperatorId id) const noexcept { return find_by_operator(payments, id); }
+const BikeRule* RuleSet::find_bike(OperatorId id) const noexcept { return find_by_operator(bikes, id); }
+
+Index RuleSet::find_index(const std::vector<std::string>& ids, std::string_view id) const noexcept {
+  for (std::size_t i = 0; i < ids.size(); ++i)
+    if (ids[i] == id) return static_cast<Index>(i);
+  return no_index;
+}
+
+std::optional<std::int64_t> product_price(const FareProduct& product, RiderCategory category, Media media) noexcept {
+  // Most specific row wins: category and medium, category, medium, default.
+  int best_score = -1;
+  std::int64_t amount = 0;
+  for (const ProductPrice& price : product.prices) {
+    if (price.category && *price.category != category) continue;
+    if (price.media && *price.media != media) continue;
+    int score = (price.category ? 2 : 0) + (price.media ? 1 : 0);
+    if (score > best_score) {
+      best_score = score;
+      amount = price.amount_minor;
+    }
+  }
+  if (best_score < 0) return std::nullopt;
+  return amount;
+}
+
+}  // namespace citycard::rules

@@ -1,0 +1,243 @@
+// The city's rule set: what every tap costs, who pays it, and what a card
+// may do. Loaded from TOML (rule_set_loader.h), read-only afterwards, shared
+// by every rating. The transit part follows the shape of GTFS-Fares v2 (fare
+// products priced per rider category and medium, leg rules matched by
+// network, from/to area and timeframe with rule_priority, transfer rules) so
+// a GTFS feed can be imported into it; caps, points, venues, payments and
+// the wallet live beside it. Amounts are int64 in the rule set's minor unit.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "citycard/card.h"
+#include "citycard/ids.h"
+#include "citycard/tap.h"
+#include "rules_types.h"
+
+namespace citycard::rules {
+
+// What an operator runs; decides which taps its readers may send.
+enum class ServiceKind : std::uint8_t {
+  bus = 1, metro, bike, taxi, pool, sports_centre, library, door, meeting, parking, government, shop,
+};
+inline constexpr int service_kind_count = 12;
+std::string_view service_kind_name(ServiceKind kind) noexcept;
+std::optional<ServiceKind> parse_service_kind(std::string_view text) noexcept;
+
+// When a transit network takes the fare.
+enum class FareCollection : std::uint8_t {
+  on_board = 1,                 // whole fare at boarding; alighting is recorded only
+  board_and_alight = 2,         // one fare unit at boarding, the rest settled at alighting
+  hold_max_refund_on_exit = 3,  // the maximum fare held at entry, the difference refunded at exit
+};
+
+// How a percentage discount is rounded to the minor unit (of the rider's fare).
+enum class Rounding : std::uint8_t { down = 1, half_up = 2, up = 3 };
+
+// Who bears a discount: the city (a subsidy posting, the operator keeps its
+// full fare) or the operator (it simply receives less).
+enum class Funding : std::uint8_t { city = 1, operator_itself = 2 };
+
+// GTFS fare_transfer_rules.duration_limit_type.
+enum class DurationLimitType : std::uint8_t {
+  departure_to_arrival = 0, departure_to_departure = 1, arrival_to_departure = 2, arrival_to_arrival = 3,
+};
+// GTFS fare_transfer_rules.fare_transfer_type: 0 = A + AB, 1 = A + AB + B, 2 = AB.
+enum class FareTransferType : std::uint8_t { a_plus_ab = 0, a_plus_ab_plus_b = 1, ab = 2 };
+
+struct OperatorRule {
+  OperatorId id;
+  std::string name;
+  ServiceKind kind = ServiceKind::bus;
+};
+
+// GTFS networks: routes of some operators sharing fare rules.
+struct Network {
+  std::string id;
+  ServiceKind kind = ServiceKind::bus;            // bus or metro
+  std::vector<OperatorId> operators;
+  std::vector<std::uint32_t> routes;              // empty: every route of those operators
+  FareCollection collection = FareCollection::on_board;
+  CategoryMask categories = all_categories;       // who may ride
+  Index max_fare_product = no_index;              // hold_max_refund_on_exit: held at entry
+  std::int64_t min_balance_to_enter_minor = 0;    // entry refused below this wallet balance
+  std::int64_t trip_time_limit_s = 0;             // hold: a tap-out later than this keeps the max fare
+  CategoryMask buy_one_get_one_categories = 0;    // board_and_alight: city pays the fare units after the first
+};
+
+// GTFS areas + stop_areas, per network: stop ids are the reader's location.
+struct Area {
+  std::string id;
+  Index network = no_index;
+  std::vector<std::uint32_t> stops;
+};
+
+// GTFS fare_products: one id, priced per rider category and medium. A row
+// without a category is the default (general) price; without a medium, any.
+struct ProductPrice {
+  std::optional<RiderCategory> category;
+  std::optional<Media> media;
+  std::int64_t amount_minor = 0;   // may be negative only for transfer products
+};
+struct FareProduct {
+  std::string id;
+  std::string name;
+  std::vector<ProductPrice> prices;
+};
+
+// GTFS timeframes: local minutes of the day [start, end) on some weekdays.
+struct Timeframe {
+  std::string id;
+  std::int32_t start_minute = 0;
+  std::int32_t end_minute = 24 * 60;
+  std::uint8_t weekdays = 0x7F;    // bit 0 = Monday ... bit 6 = Sunday
+};
+
+// GTFS fare_leg_rules: the highest rule_priority that matches wins; ties go to
+// the rule listed first. A missing area or timeframe matches anything.
+struct LegRule {
+  Index leg_group = no_index;      // into RuleSet::leg_groups
+  Index network = no_index;
+  Index from_area = no_index;
+  Index to_area = no_index;
+  Index timeframe = no_index;      // of the leg's start
+  Index product = no_index;
+  std::int32_t rule_priority = 0;
+};
+
+// GTFS fare_transfer_rules between two leg groups. Transfer discounts are paid
+// by the city: the operator of each leg keeps its full fare.
+struct TransferRule {
+  Index from_leg_group = no_index;
+  Index to_leg_group = no_index;
+  std::int32_t transfer_count = -1;      // transfers allowed in a row; -1 = unlimited
+  std::int64_t duration_limit_s = 0;     // 0 = no limit
+  DurationLimitType duration_limit_type = DurationLimitType::departure_to_departure;
+  FareTransferType fare_transfer_type = FareTransferType::a_plus_ab_plus_b;
+  Index product = no_index;              // the AB product; none = 0
+};
+
+// A percentage off the rider's price (citizen discount). Discounts do not
+// stack: the largest matching one applies.
+struct Discount {
+  std::string id;
+  std::vector<Index> networks;
+  std::vector<Index> venues;
+  CategoryMask categories = all_categories;
+  MediaMask media = all_media;
+  std::int32_t percent_off_bp = 0;       // basis points, 2000 = 20%
+  Rounding rounding = Rounding::half_up;
+  Funding funded_by = Funding::city;
+};
+
+// Per category: the rider never pays more than this per business day / month
+// on the listed networks. The operator still receives its full fare.
+struct FareCap {
+  std::string id;
+  CategoryMask categories = 0;
+  std::vector<Index> networks;
+  std::int64_t daily_minor = 0;      // 0 = no daily cap
+  std::int64_t monthly_minor = 0;    // 0 = no monthly cap
+};
+
+// Taxi, pool, sports centre: a priced entry (product) or a device-given
+// amount (taxi meter), payable in points where accepted.
+struct Venue {
+  std::string id;
+  ServiceKind kind = ServiceKind::pool;
+  std::vector<OperatorId> operators;
+  CategoryMask categories = all_categories;
+  Index product = no_index;                 // none: the device supplies the amount
+  std::int64_t amount_max_minor = 0;        // device amount limit; 0 = none
+  bool points_accepted = false;
+  std::int64_t points_max_per_use = 0;      // 0 = no limit
+  std::int32_t reward_every_visits = 0;     // every Nth visit in a month; 0 = none
+  std::int64_t reward_points = 0;
+};
+
+// Parking, government fees, shops: a device-given amount.
+struct PaymentRule {
+  std::string id;
+  ServiceKind kind = ServiceKind::shop;
+  std::vector<OperatorId> operators;
+  std::int64_t payment_max_minor = 0;        // single payment limit; > 0
+  std::int64_t bonus_spend_per_point_minor = 0;  // one bonus point per this much spent; 0 = none
+};
+
+struct BikeRule {
+  std::string id;
+  std::vector<OperatorId> operators;
+  std::int64_t free_minutes = 0;
+  std::int64_t period_minutes = 30;
+  std::int64_t fare_per_period_minor = 0;
+  std::int64_t rental_fare_max_minor = 0;    // 0 = none
+  std::int64_t min_balance_to_rent_minor = 0;
+};
+
+struct PointsRule {
+  std::array<std::int64_t, rider_category_count + 1> monthly_allotment{};  // by RiderCategory value
+  std::int64_t twd_minor_per_point = 1;      // what the city pays an operator per point
+};
+
+struct WalletRule {
+  std::int64_t wallet_max_minor = 10'000;
+  std::int64_t top_up_max_minor = 10'000;
+  std::int64_t auto_top_up_threshold_minor = 0;   // top up when a charge would leave less
+  std::int64_t auto_top_up_amount_minor = 500;    // default; a card may set its own
+  MediaMask auto_top_up_media = 0;
+};
+
+// Stop -> area, sorted for binary search (built by finalize()).
+struct StopArea {
+  Index network = no_index;
+  std::uint32_t stop = 0;
+  Index area = no_index;
+  auto operator<=>(const StopArea&) const = default;
+};
+
+struct RuleSet {
+  std::uint32_t version = 0;                // > 0; recorded on every transfer
+  std::string name;
+  std::string currency = "TWD";
+  std::int32_t utc_offset_minutes = 0;      // fixed local offset, Asia/Taipei = +480
+  std::int32_t business_day_start_minutes = 3 * 60;  // local time a business day begins
+
+  std::vector<OperatorRule> operators;
+  std::vector<Network> networks;
+  std::vector<Area> areas;
+  std::vector<FareProduct> products;
+  std::vector<Timeframe> timeframes;
+  std::vector<std::string> leg_groups;
+  std::vector<LegRule> leg_rules;
+  std::vector<TransferRule> transfer_rules;
+  std::vector<Discount> discounts;
+  std::vector<FareCap> caps;
+  std::vector<Venue> venues;
+  std::vector<PaymentRule> payments;
+  std::vector<BikeRule> bikes;
+  PointsRule points;
+  WalletRule wallet;
+
+  // Built by finalize(); the loader calls it.
+  std::vector<StopArea> stop_areas;
+  void finalize();
+
+  // Lookups used by rating; nullptr / no_index when absent.
+  const OperatorRule* find_operator(OperatorId id) const noexcept;
+  Index find_network(OperatorId id, std::uint32_t route, ServiceKind kind) const noexcept;
+  Index find_area(Index network, std::uint32_t stop) const noexcept;
+  const Venue* find_venue(OperatorId id) const noexcept;
+  const PaymentRule* find_payment(OperatorId id) const noexcept;
+  const BikeRule* find_bike(OperatorId id) const noexcept;
+  Index find_index(const std::vector<std::string>& ids, std::string_view id) const noexcept;
+};
+
+// A product's price for a category and medium; nullopt when no row applies.
+std::optional<std::int64_t> product_price(const FareProduct& product, RiderCategory category, Media media) noexcept;
+
+}  // namespace citycard::rules
