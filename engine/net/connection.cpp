@@ -1,0 +1,341 @@
+#include "engine/net/connection.h"
+
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include <algorithm>
+#include <type_traits>
+
+#include "engine/pki/pki.h"
+
+namespace citycard::net {
+
+using protocol::ErrorCode;
+using boost::system::error_code;
+
+namespace {
+auto with(error_code& ec) { return asio::redirect_error(asio::use_awaitable, ec); }
+std::string ms(std::chrono::milliseconds value) { return std::to_string(value.count()) + " ms"; }
+// Room for the goodbye error frame beyond the replies.
+constexpr std::size_t control_frames_max = 16;
+}  // namespace
+
+Connection::Connection(Stream stream, ServerCore& core, std::uint64_t number)
+    : stream_(std::move(stream)),
+      core_(core),
+      number_(number),
+      watchdog_timer_(stream_.get_executor()),
+      writer_wake_(stream_.get_executor()),
+      output_frames_max_(core.options.inflight_batches_max + control_frames_max) {
+  ++core_.counters.connections_open;
+}
+
+asio::awaitable<void> Connection::run(std::shared_ptr<Connection> self) {
+  auto executor = co_await asio::this_coro::executor;
+  set_deadline(Clock::now() + core_.options.handshake_timeout, DeadlineKind::handshake);
+  asio::co_spawn(executor, watchdog(self), asio::detached);
+  error_code ec;
+  co_await stream_.async_handshake(asio::ssl::stream_base::server, with(ec));
+  if (ec || phase_ == Phase::closed) {
+    ++core_.counters.handshakes_failed;
+    long verify = SSL_get_verify_result(stream_.native_handle());
+    log("handshake refused: " + (phase_ == Phase::closed ? "timed out after " + ms(core_.options.handshake_timeout)
+                                                          : ec.message()) +
+        (verify != X509_V_OK ? std::string(" (") + X509_verify_cert_error_string(verify) + ")" : ""));
+    close_now();
+    co_return;
+  }
+  phase_ = Phase::open;
+  asio::co_spawn(executor, writer(self), asio::detached);
+  auto reader = pki::reader_id_of(SSL_get0_peer_certificate(stream_.native_handle()));
+  if (!reader) {
+    fail(ErrorCode::reader_mismatch, "the client certificate names no reader (URI citycard:reader:N)");
+  } else {
+    reader_ = *reader;
+    if (core_.stopping) drain();
+    co_await frame_loop();
+  }
+  if (phase_ == Phase::closing) co_await discard_input();
+  close_now();
+}
+
+asio::awaitable<void> Connection::frame_loop() {
+  error_code ec;
+  while (phase_ == Phase::open || phase_ == Phase::draining) {
+    set_deadline(Clock::now() + core_.options.idle_timeout, DeadlineKind::idle);
+    co_await asio::async_read(stream_, asio::buffer(header_), with(ec));
+    if (ec || phase_ == Phase::closing || phase_ == Phase::closed) co_return;
+    auto header = protocol::decode_header(header_);
+    if (!header) {
+      fail(header.error().code, header.error().message);
+      co_return;
+    }
+    payload_.resize(header->payload_bytes);
+    if (!payload_.empty()) {
+      set_deadline(Clock::now() + core_.options.frame_timeout, DeadlineKind::frame);
+      co_await asio::async_read(stream_, asio::buffer(payload_), with(ec));
+      if (ec || phase_ == Phase::closing || phase_ == Phase::closed) co_return;
+    }
+    auto message = protocol::decode_payload(header.value(), payload_);
+    if (!message) {
+      fail(message.error().code, message.error().message);
+      co_return;
+    }
+    if (hello_done_ && header->version != version_) {
+      fail(ErrorCode::bad_version, "frame version " + std::to_string(header->version) + " after version " +
+                                       std::to_string(version_) + " was agreed");
+      co_return;
+    }
+    dispatch(std::move(message).value());
+  }
+}
+
+asio::awaitable<void> Connection::discard_input() {
+  // The peer may still be sending (the rest of an oversized frame); reading
+  // it until the peer closes keeps the kernel from answering with a reset
+  // that could destroy the error frame before the peer reads it.
+  std::array<std::uint8_t, 4096> scratch;
+  error_code ec;
+  while (phase_ == Phase::closing && !ec) co_await stream_.async_read_some(asio::buffer(scratch), with(ec));
+}
+
+void Connection::dispatch(protocol::Message message) {
+  using protocol::FrameType;
+  FrameType type = protocol::frame_type_of(message);
+  if (type == FrameType::hello) return on_hello(std::get<protocol::Hello>(message));
+  if (type == FrameType::error) {
+    const auto& error = std::get<protocol::ErrorFrame>(message);
+    log("reader sent error " + std::string(protocol::error_code_name(error.code)) + ": " + error.message);
+    phase_ = Phase::closing;
+    set_deadline(Clock::now() + core_.options.write_timeout, DeadlineKind::closing);
+    writer_wake_.cancel();
+    return;
+  }
+  if (!hello_done_) {
+    return fail(ErrorCode::unexpected_frame, std::string(protocol::frame_type_name(type)) + " before hello");
+  }
+  switch (type) {
+    case FrameType::tap_batch: return on_tap_batch(std::move(std::get<protocol::TapBatch>(message)));
+    case FrameType::deny_list_request: return on_deny_list_request(std::get<protocol::DenyListRequest>(message));
+    case FrameType::heartbeat: return send(std::get<protocol::Heartbeat>(message));
+    default:
+      return fail(ErrorCode::unexpected_frame,
+                  std::string(protocol::frame_type_name(type)) + " is an engine-to-reader frame");
+  }
+}
+
+void Connection::on_hello(const protocol::Hello& hello) {
+  if (hello_done_) return fail(ErrorCode::unexpected_frame, "second hello on one connection");
+  if (hello.version_max < protocol::protocol_version_min || hello.version_min > protocol::protocol_version) {
+    return fail(ErrorCode::unsupported_version,
+                "reader speaks versions " + std::to_string(hello.version_min) + ".." +
+                    std::to_string(hello.version_max) + ", engine speaks " +
+                    std::to_string(protocol::protocol_version_min) + ".." + std::to_string(protocol::protocol_version));
+  }
+  if (hello.reader != reader_) {
+    return fail(ErrorCode::reader_mismatch, "hello claims reader " + std::to_string(hello.reader.value) +
+                                                "; the certificate is reader " + std::to_string(reader_.value));
+  }
+  version_ = std::min(hello.version_max, protocol::protocol_version);
+  hello_done_ = true;
+  protocol::HelloAck ack;
+  ack.version = version_;
+  ack.heartbeat_interval_ms = static_cast<std::uint32_t>(core_.options.heartbeat_interval.count());
+  ack.batch_taps_max = static_cast<std::uint16_t>(limits::batch_taps_max);
+  ack.inflight_batches_max = core_.options.inflight_batches_max;
+  ack.deny_list_version = core_.deny_list ? core_.deny_list->current_version() : 0;
+  send(ack);
+}
+
+void Connection::on_tap_batch(protocol::TapBatch batch) {
+  for (std::size_t i = 0; i < batch.taps.size(); ++i) {
+    const TapId& id = batch.taps[i].tap.id;
+    if (id.reader != reader_) {
+      return fail(ErrorCode::reader_mismatch, "tap " + std::to_string(i) + " (sequence " +
+                                                  std::to_string(id.sequence) + ") claims reader " +
+                                                  std::to_string(id.reader.value) + "; the certificate is reader " +
+                                                  std::to_string(reader_.value) + "; nothing of batch " +
+                                                  std::to_string(batch.batch_id) + " was taken");
+    }
+  }
+  auto retry = [&](protocol::RetryReason why) {
+    ++core_.counters.batches_retry_later;
+    send(protocol::RetryLater{batch.batch_id, core_.options.retry_after_ms, why});
+  };
+  if (phase_ != Phase::open) return retry(protocol::RetryReason::shutting_down);
+  if (inflight_batches_ >= core_.options.inflight_batches_max) return retry(protocol::RetryReason::connection_busy);
+  ++inflight_batches_;
+  ++core_.counters.batches_submitted;
+  core_.counters.taps_submitted += batch.taps.size();
+  std::weak_ptr<Connection> weak = weak_from_this();
+  std::shared_ptr<LoopHandle> loop = core_.loop;
+  std::uint64_t batch_id = batch.batch_id;
+  std::size_t tap_count = batch.taps.size();
+  core_.sink.submit(reader_, std::move(batch.taps), [loop, weak, batch_id, tap_count](SubmitResult result) {
+    loop->post([weak, batch_id, tap_count, result = std::move(result)]() mutable {
+      if (auto self = weak.lock()) self->on_decided(batch_id, tap_count, std::move(result));
+    });
+  });
+}
+
+void Connection::on_deny_list_request(const protocol::DenyListRequest& request) {
+  if (core_.deny_list == nullptr) {
+    return send(protocol::DenyListDelta{request.from_version, request.from_version, 0, {}, {}});
+  }
+  send(core_.deny_list->delta_since(request.from_version, protocol::deny_cards_max));
+}
+
+void Connection::on_decided(std::uint64_t batch_id, std::size_t tap_count, SubmitResult result) {
+  if (inflight_batches_ > 0) --inflight_batches_;
+  if (phase_ == Phase::closing || phase_ == Phase::closed) return;
+  if (result.kind == SubmitResult::Kind::busy) {
+    ++core_.counters.batches_retry_later;
+    std::uint32_t after = result.retry_after_ms ? result.retry_after_ms : core_.options.retry_after_ms;
+    send(protocol::RetryLater{batch_id, after, protocol::RetryReason::engine_busy});
+  } else if (result.decisions.size() != tap_count) {
+    fail(ErrorCode::internal, "the engine answered " + std::to_string(result.decisions.size()) + " decisions for " +
+                                  std::to_string(tap_count) + " taps of batch " + std::to_string(batch_id));
+  } else {
+    send(protocol::Decisions{batch_id, std::move(result.decisions)});
+  }
+  maybe_finish_drain();
+}
+
+void Connection::send(const protocol::Message& message) {
+  if (phase_ == Phase::closing || phase_ == Phase::closed) return;
+  auto frame = protocol::encode(message, version_);
+  if (!frame) {
+    return fail(ErrorCode::internal, "cannot encode " + std::string(protocol::frame_type_name(protocol::frame_type_of(message))) +
+                                         ": " + frame.error().message);
+  }
+  if (output_.size() >= output_frames_max_) {
+    // The reader keeps sending but does not read its replies.
+    ++core_.counters.connections_errored;
+    log("closed: " + std::to_string(output_.size()) + " replies unread");
+    return close_now();
+  }
+  output_.push_back(std::move(frame).value());
+  writer_wake_.cancel();
+}
+
+void Connection::fail(ErrorCode code, std::string message) {
+  if (phase_ == Phase::closing || phase_ == Phase::closed) return;
+  if (code != ErrorCode::shutting_down) {
+    ++core_.counters.connections_errored;
+    log("closed with error " + std::string(protocol::error_code_name(code)) + ": " + message);
+  }
+  auto frame = protocol::encode(protocol::ErrorFrame{code, std::move(message)}, version_);
+  if (frame) output_.push_back(std::move(frame).value());
+  phase_ = Phase::closing;
+  set_deadline(Clock::now() + core_.options.write_timeout, DeadlineKind::closing);
+  writer_wake_.cancel();
+}
+
+void Connection::drain() {
+  if (phase_ == Phase::handshaking) return close_now();
+  if (phase_ != Phase::open) return;
+  phase_ = Phase::draining;
+  maybe_finish_drain();
+}
+
+void Connection::cut_off() { close_now(); }
+
+void Connection::maybe_finish_drain() {
+  if (phase_ == Phase::draining && inflight_batches_ == 0 && output_.empty() && !writing_) {
+    fail(ErrorCode::shutting_down, "the engine is stopping; reconnect later");
+  }
+}
+
+asio::awaitable<void> Connection::writer(std::shared_ptr<Connection> self) {
+  std::vector<std::vector<std::uint8_t>> frames;
+  std::vector<asio::const_buffer> buffers;
+  error_code ec;
+  while (phase_ != Phase::closed) {
+    if (output_.empty()) {
+      if (phase_ == Phase::closing) {
+        // Goodbye sent: half-close so the peer reads it, then sees the end.
+        stream_.lowest_layer().shutdown(tcp::socket::shutdown_send, ec);
+        co_return;
+      }
+      writer_wake_.expires_at(asio::steady_timer::time_point::max());
+      co_await writer_wake_.async_wait(with(ec));
+      continue;
+    }
+    // Everything queued goes out in one write: replies that completed in
+    // one turn of the loop share TLS records and system calls.
+    frames.clear();
+    buffers.clear();
+    while (!output_.empty()) {
+      frames.push_back(std::move(output_.front()));
+      output_.pop_front();
+    }
+    for (const auto& frame : frames) buffers.push_back(asio::buffer(frame));
+    writing_ = true;
+    write_deadline_ = Clock::now() + core_.options.write_timeout;
+    if (write_deadline_ < watchdog_timer_.expiry()) watchdog_timer_.cancel();
+    co_await asio::async_write(stream_, buffers, with(ec));
+    writing_ = false;
+    write_deadline_ = Clock::time_point::max();
+    if (ec) {
+      close_now();
+      co_return;
+    }
+    maybe_finish_drain();
+  }
+  (void)self;
+}
+
+asio::awaitable<void> Connection::watchdog(std::shared_ptr<Connection> self) {
+  error_code ec;
+  while (phase_ != Phase::closed) {
+    Clock::time_point now = Clock::now();
+    if (writing_ && now >= write_deadline_) {
+      ++core_.counters.connections_errored;
+      log("closed: a write did not finish within " + ms(core_.options.write_timeout));
+      close_now();
+      break;
+    }
+    if (now >= deadline_) {
+      switch (phase_) {
+        case Phase::handshaking:
+        case Phase::closing: close_now(); break;
+        case Phase::open:
+        case Phase::draining:
+          fail(ErrorCode::timeout, deadline_kind_ == DeadlineKind::idle
+                                       ? "no frame within " + ms(core_.options.idle_timeout)
+                                       : "frame not complete within " + ms(core_.options.frame_timeout));
+          break;
+        case Phase::closed: break;
+      }
+      continue;
+    }
+    watchdog_timer_.expires_at(std::min(deadline_, write_deadline_));
+    co_await watchdog_timer_.async_wait(with(ec));
+  }
+  (void)self;
+}
+
+void Connection::set_deadline(Clock::time_point deadline, DeadlineKind kind) {
+  deadline_ = deadline;
+  deadline_kind_ = kind;
+  if (deadline < watchdog_timer_.expiry()) watchdog_timer_.cancel();
+}
+
+void Connection::close_now() {
+  if (phase_ == Phase::closed) return;
+  phase_ = Phase::closed;
+  error_code ignored;
+  stream_.lowest_layer().close(ignored);
+  watchdog_timer_.cancel();
+  writer_wake_.cancel();
+  --core_.counters.connections_open;
+}
+
+void Connection::log(const std::string& line) const {
+  if (!core_.options.log) return;
+  std::string prefix = "connection " + std::to_string(number_);
+  if (reader_.value != 0) prefix += " (reader " + std::to_string(reader_.value) + ")";
+  core_.options.log(prefix + ": " + line);
+}
+
+}  // namespace citycard::net

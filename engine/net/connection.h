@@ -1,0 +1,129 @@
+// One reader connection on the server's loop: handshake, frame loop, writer,
+// deadlines. Internal to engine/net; everything here runs on the loop thread.
+//
+// Life of a connection (phase_):
+//   handshaking -> open -> [draining] -> closing -> closed
+// closing: an error frame is queued; the writer flushes it, half-closes the
+// TCP send side, the reader discards input until the peer closes, and the
+// watchdog cuts it off at the write deadline if the peer never does.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "engine/net/asio.h"
+#include "engine/net/server.h"
+#include "protocol/codec.h"
+
+namespace citycard::net {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+// Lets a sink's done callback, on any thread, reach the loop -- or find out
+// that the server is gone and drop the result.
+class LoopHandle {
+ public:
+  explicit LoopHandle(asio::io_context& io) : io_(&io) {}
+  template <typename F>
+  void post(F&& function) {
+    std::lock_guard lock(mutex_);
+    if (io_ != nullptr) asio::post(*io_, std::forward<F>(function));
+  }
+  void detach() {
+    std::lock_guard lock(mutex_);
+    io_ = nullptr;
+  }
+
+ private:
+  std::mutex mutex_;
+  asio::io_context* io_;
+};
+
+struct Counters {
+  std::atomic<std::uint64_t> connections_accepted{0};
+  std::atomic<std::uint64_t> connections_open{0};
+  std::atomic<std::uint64_t> handshakes_failed{0};
+  std::atomic<std::uint64_t> connections_errored{0};
+  std::atomic<std::uint64_t> batches_submitted{0};
+  std::atomic<std::uint64_t> taps_submitted{0};
+  std::atomic<std::uint64_t> batches_retry_later{0};
+};
+
+// What every connection shares with the server.
+struct ServerCore {
+  ServerOptions options;
+  TapSink& sink;
+  DenyListSource* deny_list;
+  std::shared_ptr<LoopHandle> loop;
+  Counters counters;
+  bool stopping = false;
+};
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  using Stream = asio::ssl::stream<tcp::socket>;
+
+  Connection(Stream stream, ServerCore& core, std::uint64_t number);
+
+  // The whole life of the connection; returns when it is closed.
+  asio::awaitable<void> run(std::shared_ptr<Connection> self);
+  // Stop taking batches; close once the submitted ones are answered.
+  void drain();
+  // Close now, without a goodbye (stop() past its drain deadline).
+  void cut_off();
+
+ private:
+  enum class Phase { handshaking, open, draining, closing, closed };
+  enum class DeadlineKind { handshake, idle, frame, closing };
+
+  asio::awaitable<void> watchdog(std::shared_ptr<Connection> self);
+  asio::awaitable<void> writer(std::shared_ptr<Connection> self);
+  asio::awaitable<void> frame_loop();
+  asio::awaitable<void> discard_input();
+
+  void dispatch(protocol::Message message);
+  void on_hello(const protocol::Hello& hello);
+  void on_tap_batch(protocol::TapBatch batch);
+  void on_deny_list_request(const protocol::DenyListRequest& request);
+  void on_decided(std::uint64_t batch_id, std::size_t tap_count, SubmitResult result);
+
+  void send(const protocol::Message& message);
+  void fail(protocol::ErrorCode code, std::string message);
+  void maybe_finish_drain();
+  void set_deadline(Clock::time_point deadline, DeadlineKind kind);
+  void close_now();
+  void log(const std::string& line) const;
+
+  Stream stream_;
+  ServerCore& core_;
+  std::uint64_t number_;  // for logs: connections are numbered as accepted
+  Phase phase_ = Phase::handshaking;
+  ReaderId reader_;
+  bool hello_done_ = false;
+  std::uint8_t version_ = protocol::protocol_version;
+  std::size_t inflight_batches_ = 0;
+
+  // Watchdog: one deadline for the current phase, one for a write in progress.
+  asio::steady_timer watchdog_timer_;
+  Clock::time_point deadline_;
+  DeadlineKind deadline_kind_ = DeadlineKind::handshake;
+  Clock::time_point write_deadline_ = Clock::time_point::max();
+
+  // Writer: encoded frames waiting to go out, bounded by output_frames_max.
+  asio::steady_timer writer_wake_;
+  std::deque<std::vector<std::uint8_t>> output_;
+  std::size_t output_frames_max_;
+  bool writing_ = false;
+
+  std::array<std::uint8_t, protocol::header_bytes> header_{};
+  std::vector<std::uint8_t> payload_;
+};
+
+}  // namespace citycard::net

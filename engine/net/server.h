@@ -1,0 +1,95 @@
+// The tap server: readers connect over TLS 1.3 with client certificates,
+// speak the protocol in docs/protocol.md, and get decisions from a TapSink.
+//
+// What it promises:
+// - Only readers with a certificate from the configured CA, within its
+//   validity and not on the CRL, complete the handshake. The reader id is
+//   taken from the certificate (pki::reader_id_of); a hello or a tap claiming
+//   another id gets an error frame and the connection closes, with nothing
+//   submitted.
+// - One event loop on one thread owns every connection. No call on a
+//   connection blocks the loop: every read, write and handshake has a
+//   deadline, so a slow or stalled reader is closed without holding up others.
+// - A malformed, oversized or out-of-order frame gets an error frame naming
+//   the problem, and that connection (only) is closed.
+// - Each connection has at most inflight_batches_max unanswered batches; a
+//   batch over that, or one the sink reports busy, is answered retry_later.
+//   Output per connection is bounded the same way. Memory stays bounded.
+// - stop() stops accepting, answers new batches retry_later (shutting_down),
+//   lets submitted batches finish and their decisions go out, then closes
+//   every connection with an error frame (shutting_down). It returns when all
+//   are closed or drain_timeout has passed (then the rest are cut off).
+//
+// Threading: start/stop/port/stats may be called from any thread but the
+// server's own; TapSink and DenyListSource calls happen on the loop thread
+// (see tap_sink.h). The sink and the deny list source must outlive the Server.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "citycard/status.h"
+#include "engine/net/tap_sink.h"
+
+namespace citycard::net {
+
+struct TlsFiles {
+  std::string ca_certificate;  // PEM; the CA reader certificates must chain to. Required.
+  std::string crl;             // PEM CRL of that CA; empty = no revocation check. Default: empty.
+  std::string certificate;     // the engine's PEM certificate (chain). Required.
+  std::string private_key;     // the engine's PEM private key. Required.
+};
+
+struct ServerOptions {
+  std::string address = "127.0.0.1";  // listen address; default loopback
+  std::uint16_t port = 0;             // 0 = an ephemeral port (see Server::port()); default 0
+  TlsFiles tls;
+  std::chrono::milliseconds handshake_timeout{5000};   // TCP accept to hello_ack; default 5 s
+  std::chrono::milliseconds idle_timeout{30000};       // longest wait for a frame's header; default 30 s
+  std::chrono::milliseconds frame_timeout{5000};       // header to the frame's last byte; default 5 s
+  std::chrono::milliseconds write_timeout{5000};       // one write, and the final flush; default 5 s
+  std::chrono::milliseconds heartbeat_interval{10000}; // told to readers; must be < idle_timeout; default 10 s
+  std::uint16_t inflight_batches_max = 8;   // unanswered batches per connection; default 8
+  std::size_t connections_max = 4096;       // open connections; more are closed at accept; default 4096
+  std::uint32_t retry_after_ms = 200;       // retry_later hint when the sink gives none; default 200 ms
+  // Receives one line per notable event (connection refused or closed with an
+  // error). Called on the loop thread; must not block. Default: none.
+  std::function<void(std::string_view)> log;
+};
+
+struct ServerStats {
+  std::uint64_t connections_accepted = 0;
+  std::uint64_t connections_open = 0;
+  std::uint64_t handshakes_failed = 0;   // TLS refused: unknown CA, expired, revoked, no certificate, timeout
+  std::uint64_t connections_errored = 0; // closed with an error frame (malformed, spoofing, timeout, ...)
+  std::uint64_t batches_submitted = 0;
+  std::uint64_t taps_submitted = 0;
+  std::uint64_t batches_retry_later = 0;
+};
+
+class Server {
+ public:
+  // Loads the certificates, binds, listens and starts the loop thread.
+  // invalid_argument for unusable files or options; io_error if it cannot bind.
+  static Result<std::unique_ptr<Server>> start(ServerOptions options, TapSink& sink, DenyListSource* deny_list);
+
+  ~Server();  // stop() with the default drain timeout, if not stopped yet
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  std::uint16_t port() const noexcept;
+  ServerStats stats() const;
+  void stop(std::chrono::milliseconds drain_timeout = std::chrono::milliseconds(5000));
+
+  class Impl;
+
+ private:
+  explicit Server(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace citycard::net
