@@ -1,0 +1,64 @@
+// The reader agent: everything between "a card is in the field" and "the
+// rider sees a result", plus the upload of what was decided offline.
+//
+// State lives in config.state_dir:
+//   sequence     reserved sequence numbers   (sequence.h)
+//   taps.journal offline queue                (journal.h)
+//   deny.list    deny list cache              (deny_list.h)
+//
+// Not thread-safe: one loop owns the agent (PC/SC waits happen outside it).
+#pragma once
+
+#include <memory>
+
+#include "card/crypto.h"
+#include "card/reader_session.h"
+#include "citycard/time.h"
+#include "config.h"
+#include "deny_list.h"
+#include "engine_link.h"
+#include "journal.h"
+#include "outcome.h"
+#include "sequence.h"
+#include "uploader.h"
+
+namespace citycard::agent {
+
+class Agent {
+ public:
+  // Opens (or creates) the state in config.state_dir; link must outlive the agent.
+  static Result<std::unique_ptr<Agent>> open(const AgentConfig& config, const card::MasterKey& master, EngineLink& link);
+
+  // One presented card, end to end: reserve a sequence number, authenticate
+  // the card, ask the engine (within config.engine_timeout) or decide
+  // offline, and for an offline admission store the tap durably before
+  // returning "approved". now: the tap's event time.
+  TapOutcome handle_card(card::CardTransport& transport, EventTime now);
+
+  // Uploads queued taps if due (see Uploader).
+  UploadReport upload_step(Clock::time_point now) { return uploader_.step(now); }
+  // Fetches and applies the deny list delta since the cached version.
+  Status refresh_deny_list(Deadline deadline);
+  // Applies a delta that came another way (provisioning, a service tool).
+  Status apply_deny_list_delta(const DenyListDelta& delta) { return deny_list_.apply(delta); }
+
+  const Journal& queue() const noexcept { return journal_; }
+  const DenyList& deny_list() const noexcept { return deny_list_; }
+
+  Agent(const Agent&) = delete;
+  Agent& operator=(const Agent&) = delete;
+
+ private:
+  Agent(const AgentConfig& config, const card::MasterKey& master, EngineLink& link, SequenceAllocator sequences,
+        Journal journal, DenyList deny_list);
+
+  AgentConfig config_;
+  card::MasterKey master_;
+  EngineLink& link_;
+  SequenceAllocator sequences_;
+  Journal journal_;
+  DenyList deny_list_;
+  Uploader uploader_;
+};
+
+}  // namespace citycard::agent

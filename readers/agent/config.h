@@ -1,0 +1,68 @@
+// The reader agent's configuration, from a TOML file (flags may override).
+//
+//   [reader]
+//   id = 17                       # ReaderId, required, 1..2^32-1
+//   operator = 3                  # OperatorId the taps are for, required
+//   mode = "bus_board"            # a citycard::Mode name, required
+//   route = 307                   # bus route / metro line, 0 = none (default 0)
+//   location = 12                 # stop / station / venue / shop / door code (default 0)
+//   amount_minor = 0              # device-given amount for mode pay/top_up (default 0)
+//   pcsc_reader = "Test Reader 00 00"   # PC/SC reader name (default: the first reader)
+//   state_dir = "var/reader-17"   # sequence file, tap journal, deny list (required)
+//   master_key_file = "keys/master.key" # card master key (a SAM on real devices), required
+//
+//   [engine]                      # used by the TLS uplink; unused with --offline
+//   address = "engine.example:7443"
+//   ca_file = ""  cert_file = ""  key_file = ""
+//   timeout_ms = 150              # online decision deadline; default 150 (tap budget 300)
+//
+//   [queue]
+//   taps_max = 100000             # offline queue capacity (default 100000)
+//   upload_batch_taps = 512       # taps per upload (default 512 = limits::batch_taps_max)
+//   backoff_initial_ms = 500      # default 500
+//   backoff_max_ms = 60000        # default 60000
+//   sequence_block = 1000         # sequence numbers reserved per fsync (default 1000)
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "citycard/ids.h"
+#include "citycard/status.h"
+#include "citycard/tap.h"
+
+namespace citycard::agent {
+
+struct AgentConfig {
+  ReaderId reader;
+  OperatorId operator_id;
+  Mode mode = Mode::identify;
+  std::uint32_t route = 0;
+  std::uint32_t location = 0;
+  std::int64_t amount_minor = 0;
+  std::string pcsc_reader;
+  std::string state_dir;
+  std::string master_key_file;
+
+  std::string engine_address;
+  std::string ca_file;
+  std::string cert_file;
+  std::string key_file;
+  std::chrono::milliseconds engine_timeout{150};
+
+  std::size_t queue_taps_max = 100'000;
+  std::size_t upload_batch_taps = 512;
+  std::chrono::milliseconds backoff_initial{500};
+  std::chrono::milliseconds backoff_max{60000};
+  std::uint64_t sequence_block = 1000;
+
+  // Checks required fields and ranges; invalid_argument names the key.
+  Status validate() const;
+};
+
+// Parses TOML text; invalid_argument names the key and the problem.
+Result<AgentConfig> parse_config(const std::string& toml_text, const std::string& source_name);
+Result<AgentConfig> load_config(const std::string& path);
+
+}  // namespace citycard::agent

@@ -1,0 +1,28 @@
+// Small durable-file helpers for the agent's state (POSIX).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "card/bytes.h"
+#include "citycard/status.h"
+
+namespace citycard::agent {
+
+// Replaces path with contents so that after a crash the file holds either the
+// old or the new contents, never a mix: write path.tmp, fsync it, rename over
+// path, fsync the directory.
+Status write_file_atomically(const std::string& path, card::ByteView contents);
+// The whole file; nullopt if it does not exist.
+Result<std::optional<card::Bytes>> read_file(const std::string& path);
+// Makes a rename or a new file in dir durable.
+Status fsync_directory(const std::string& dir);
+std::string parent_directory(const std::string& path);
+// Creates dir (one level) if it is missing.
+Status ensure_directory(const std::string& dir);
+
+// CRC-32 (IEEE 802.3, as zlib and Ethernet compute it).
+std::uint32_t crc32(card::ByteView bytes);
+
+}  // namespace citycard::agent

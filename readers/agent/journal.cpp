@@ -1,0 +1,250 @@
+#include "journal.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "file_io.h"
+
+namespace citycard::agent {
+namespace {
+
+constexpr std::uint8_t magic[4] = {'C', 'C', 'Q', '1'};
+constexpr std::size_t header_bytes = sizeof magic;
+constexpr std::size_t record_header_bytes = 8;
+constexpr std::uint8_t type_tap = 1;
+constexpr std::uint8_t type_ack = 2;
+constexpr std::size_t ack_sequences_max = 8192;   // per ack record
+constexpr std::size_t payload_bytes_max = 1 + 4 + 8 * ack_sequences_max;
+constexpr std::size_t tap_record_bytes = record_header_bytes + 1 + queued_tap_bytes;
+
+std::uint32_t record_crc(std::uint32_t length, card::ByteView payload) {
+  card::Bytes covered;
+  covered.reserve(4 + payload.size());
+  card::put_u32(covered, length);
+  covered.insert(covered.end(), payload.begin(), payload.end());
+  return crc32(covered);
+}
+
+card::Bytes frame_record(const card::Bytes& payload) {
+  card::Bytes out;
+  out.reserve(record_header_bytes + payload.size());
+  auto length = static_cast<std::uint32_t>(payload.size());
+  card::put_u32(out, length);
+  card::put_u32(out, record_crc(length, payload));
+  out.insert(out.end(), payload.begin(), payload.end());
+  return out;
+}
+
+card::Bytes tap_payload(const QueuedTap& tap) {
+  card::Bytes payload{type_tap};
+  card::Bytes body = encode_queued_tap(tap);
+  payload.insert(payload.end(), body.begin(), body.end());
+  return payload;
+}
+
+Status write_all_at(int fd, const card::Bytes& bytes, std::uint64_t offset, const std::string& path) {
+  std::size_t written = 0;
+  while (written < bytes.size()) {
+    ssize_t n = ::pwrite(fd, bytes.data() + written, bytes.size() - written, static_cast<off_t>(offset + written));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return Status::io_error(fmt::format("write {}: {}", path, std::strerror(errno)));
+    written += static_cast<std::size_t>(n);
+  }
+  return Status::ok();
+}
+
+Result<int> open_locked(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) return Status::io_error(fmt::format("open {}: {}", path, std::strerror(errno)));
+  // Two agents appending to one queue would interleave records.
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    return Status::busy(fmt::format("{} is in use by another reader agent", path));
+  }
+  return fd;
+}
+
+}  // namespace
+
+Result<Journal> Journal::open(const std::string& path, JournalOptions options) {
+  ::unlink((path + ".tmp").c_str());   // an interrupted compaction; the journal itself is intact
+  auto contents = read_file(path);
+  if (!contents) return contents.status();
+  if (!contents->has_value() || (*contents)->size() < header_bytes) {
+    // Created atomically, so a short file never held records.
+    if (auto created = write_file_atomically(path, card::ByteView(magic, header_bytes)); !created) return created;
+    contents = std::optional<card::Bytes>(card::Bytes(magic, magic + header_bytes));
+  }
+  if (!std::equal(magic, magic + header_bytes, (*contents)->begin())) {
+    return Status::corruption(fmt::format("{} is not a citycard tap journal (bad magic)", path));
+  }
+  auto fd = open_locked(path);
+  if (!fd) return fd.status();
+  Journal journal(path, options, *fd);
+  if (auto replayed = journal.replay(**contents); !replayed) return replayed;
+  return journal;
+}
+
+Journal::Journal(Journal&& other) noexcept
+    : path_(std::move(other.path_)),
+      options_(other.options_),
+      fd_(other.fd_),
+      end_(other.end_),
+      dead_bytes_(other.dead_bytes_),
+      pending_(std::move(other.pending_)),
+      pending_sequences_(std::move(other.pending_sequences_)),
+      highest_sequence_(other.highest_sequence_),
+      report_(other.report_) {
+  other.fd_ = -1;
+}
+
+Journal::~Journal() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Status Journal::replay(const card::Bytes& contents) {
+  const std::size_t size = contents.size();
+  std::size_t pos = header_bytes;
+  while (pos < size) {
+    bool bad = false;
+    std::uint32_t length = 0;
+    if (size - pos < record_header_bytes) {
+      bad = true;
+    } else {
+      length = card::get_u32(&contents[pos]);
+      std::uint32_t crc = card::get_u32(&contents[pos + 4]);
+      if (length == 0 || length > payload_bytes_max || length > size - pos - record_header_bytes) {
+        bad = true;
+      } else {
+        bad = record_crc(length, card::ByteView(&contents[pos + record_header_bytes], length)) != crc;
+      }
+    }
+    if (bad) {
+      // Torn by a crash: the record is cut short by the end of the file, or
+      // ends exactly there, or the rest of the file is zeros (space allocated,
+      // data never written). Anything else is damage with good data after it.
+      bool header_short = size - pos < record_header_bytes;
+      bool length_valid = !header_short && length != 0 && length <= payload_bytes_max;
+      bool reaches_end = header_short || (length_valid && pos + record_header_bytes + length >= size);
+      bool zeros_to_end = std::all_of(contents.begin() + static_cast<std::ptrdiff_t>(pos), contents.end(),
+                                      [](std::uint8_t b) { return b == 0; });
+      if (!reaches_end && !zeros_to_end) {
+        return Status::corruption(fmt::format(
+            "{}: damaged record at byte {} with data after it; not a torn write, refusing to guess (keep the file for inspection)",
+            path_, pos));
+      }
+      report_.torn_tail_bytes = size - pos;
+      if (::ftruncate(fd_, static_cast<off_t>(pos)) != 0 || ::fdatasync(fd_) != 0) {
+        return Status::io_error(fmt::format("truncate torn tail of {}: {}", path_, std::strerror(errno)));
+      }
+      break;
+    }
+    card::ByteView payload(&contents[pos + record_header_bytes], length);
+    if (payload[0] == type_tap) {
+      auto tap = decode_queued_tap(payload.subspan(1));
+      if (!tap) return Status::corruption(fmt::format("{}: record at byte {}: {}", path_, pos, tap.status().message()));
+      std::uint64_t sequence = tap->tap.id.sequence;
+      if (!pending_sequences_.insert(sequence).second) {
+        return Status::corruption(fmt::format("{}: tap {} appears twice", path_, sequence));
+      }
+      highest_sequence_ = std::max(highest_sequence_, sequence);
+      pending_.push_back(std::move(*tap));
+    } else if (payload[0] == type_ack && length >= 5) {
+      std::uint32_t count = card::get_u32(&payload[1]);
+      if (length != 5 + 8ull * count) return Status::corruption(fmt::format("{}: ack record at byte {} has a bad count", path_, pos));
+      std::vector<std::uint64_t> sequences;
+      for (std::uint32_t i = 0; i < count; ++i) sequences.push_back(card::get_u64(&payload[5 + 8 * i]));
+      std::unordered_set<std::uint64_t> acknowledged(sequences.begin(), sequences.end());
+      std::erase_if(pending_, [&](const QueuedTap& tap) { return acknowledged.count(tap.tap.id.sequence) != 0; });
+      for (auto sequence : sequences) pending_sequences_.erase(sequence);
+    } else {
+      return Status::corruption(fmt::format("{}: record at byte {} has unknown type {}", path_, pos, payload[0]));
+    }
+    pos += record_header_bytes + length;
+  }
+  end_ = std::min(pos, size);
+  dead_bytes_ = end_ - header_bytes - pending_.size() * tap_record_bytes;
+  report_.taps_pending = pending_.size();
+  return Status::ok();
+}
+
+Status Journal::append_record(const card::Bytes& payload) {
+  card::Bytes record = frame_record(payload);
+  Status written = write_all_at(fd_, record, end_, path_);
+  if (written && ::fdatasync(fd_) != 0) written = Status::io_error(fmt::format("fdatasync {}: {}", path_, std::strerror(errno)));
+  if (!written) {
+    // Leave no half record behind for the next append to follow.
+    if (::ftruncate(fd_, static_cast<off_t>(end_)) != 0) {
+      return Status::io_error(written.message() + "; and truncating back failed: " + std::strerror(errno));
+    }
+    return written;
+  }
+  end_ += record.size();
+  return Status::ok();
+}
+
+Status Journal::append(const QueuedTap& tap) {
+  if (pending_.size() >= options_.taps_max) {
+    return Status::busy(fmt::format("offline queue is full ({} taps waiting for the engine)", pending_.size()));
+  }
+  if (pending_sequences_.count(tap.tap.id.sequence) != 0) {
+    return Status::invalid_argument(fmt::format("tap {} is already queued", tap.tap.id.sequence));
+  }
+  if (auto written = append_record(tap_payload(tap)); !written) return written;
+  pending_.push_back(tap);
+  pending_sequences_.insert(tap.tap.id.sequence);
+  highest_sequence_ = std::max(highest_sequence_, tap.tap.id.sequence);
+  return Status::ok();
+}
+
+Status Journal::acknowledge(std::span<const std::uint64_t> sequences) {
+  std::vector<std::uint64_t> known;
+  for (auto sequence : sequences) {
+    if (pending_sequences_.count(sequence) != 0) known.push_back(sequence);
+  }
+  for (std::size_t start = 0; start < known.size(); start += ack_sequences_max) {
+    std::size_t count = std::min(ack_sequences_max, known.size() - start);
+    card::Bytes payload{type_ack};
+    card::put_u32(payload, static_cast<std::uint32_t>(count));
+    for (std::size_t i = start; i < start + count; ++i) card::put_u64(payload, known[i]);
+    if (auto written = append_record(payload); !written) return written;
+    std::unordered_set<std::uint64_t> acknowledged(known.begin() + static_cast<std::ptrdiff_t>(start),
+                                                   known.begin() + static_cast<std::ptrdiff_t>(start + count));
+    std::erase_if(pending_, [&](const QueuedTap& tap) { return acknowledged.count(tap.tap.id.sequence) != 0; });
+    for (auto sequence : acknowledged) pending_sequences_.erase(sequence);
+    dead_bytes_ += record_header_bytes + payload.size() + count * tap_record_bytes;
+  }
+  return maybe_compact();
+}
+
+Status Journal::maybe_compact() {
+  std::uint64_t live = pending_.size() * tap_record_bytes;
+  if (dead_bytes_ >= options_.compact_dead_bytes_min && dead_bytes_ > live) return compact();
+  return Status::ok();
+}
+
+Status Journal::compact() {
+  card::Bytes contents(magic, magic + header_bytes);
+  for (const auto& tap : pending_) {
+    card::Bytes record = frame_record(tap_payload(tap));
+    contents.insert(contents.end(), record.begin(), record.end());
+  }
+  if (auto written = write_file_atomically(path_, contents); !written) return written;
+  // The old descriptor (and its lock) belong to the replaced inode.
+  auto fd = open_locked(path_);
+  if (!fd) return fd.status();
+  ::close(fd_);
+  fd_ = *fd;
+  end_ = contents.size();
+  dead_bytes_ = 0;
+  return Status::ok();
+}
+
+}  // namespace citycard::agent

@@ -1,0 +1,193 @@
+// citycard-reader: the validator software. Waits for cards on a PC/SC reader,
+// decides each tap (online through an EngineLink, or offline), prints one
+// line per tap, and keeps the offline queue and deny list on disk.
+//
+//   citycard-reader --config reader.toml --offline [--json] [--taps N]
+//   citycard-reader --config reader.toml --show-queue
+//   citycard-reader --config reader.toml --deny-list-import delta.json
+//
+// Until the TLS uplink is wired in, --offline is required: the reader admits
+// riders from the card data and the cached deny list and queues the taps.
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+
+#include "agent.h"
+#include "pcsc/pcsc.h"
+
+namespace ca = citycard::agent;
+using citycard::Status;
+
+namespace {
+
+bool stop_requested(int stop_fd, int wait_ms = 0) {
+  pollfd entry{stop_fd, POLLIN, 0};
+  return ::poll(&entry, 1, wait_ms) > 0;
+}
+
+citycard::EventTime wall_clock_now() {
+  timespec now{};
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  return {static_cast<std::int64_t>(now.tv_sec) * 1'000'000 + now.tv_nsec / 1000};
+}
+
+int fail(const Status& status) {
+  std::fprintf(stderr, "citycard-reader: %s\n", status.to_string().c_str());
+  return 1;
+}
+
+// {"from_version":0,"to_version":3,"replaces_all":false,"added":["04A1.."],"removed":[]}
+citycard::Result<ca::DenyListDelta> read_delta(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Status::io_error("cannot read " + path);
+  nlohmann::json json = nlohmann::json::parse(in, nullptr, false);
+  if (json.is_discarded() || !json.is_object()) return Status::invalid_argument(path + " is not a JSON object");
+  ca::DenyListDelta delta;
+  try {
+    delta.from_version = json.value("from_version", std::uint64_t{0});
+    delta.to_version = json.at("to_version").get<std::uint64_t>();
+    delta.replaces_all = json.value("replaces_all", false);
+    for (const char* field : {"added", "removed"}) {
+      for (const auto& item : json.value(field, nlohmann::json::array())) {
+        auto card = citycard::CardId::parse(item.get<std::string>());
+        if (!card) return Status::invalid_argument(fmt::format("{}: '{}' is not a card id", path, item.dump()));
+        (std::string(field) == "added" ? delta.added : delta.removed).push_back(*card);
+      }
+    }
+  } catch (const nlohmann::json::exception& error) {
+    return Status::invalid_argument(fmt::format("{}: {}", path, error.what()));
+  }
+  return delta;
+}
+
+void show_queue(const ca::Agent& agent) {
+  for (const auto& queued : agent.queue().pending()) {
+    const auto& tap = queued.tap;
+    nlohmann::json json{{"reader", tap.id.reader.value},
+                        {"sequence", tap.id.sequence},
+                        {"card", tap.card.to_string()},
+                        {"event_time_us", tap.event_time.unix_us},
+                        {"mode", std::string(citycard::mode_name(tap.mode))},
+                        {"offline", tap.offline},
+                        {"atc", queued.proof.atc}};
+    std::printf("%s\n", json.dump().c_str());
+  }
+  std::fprintf(stderr, "%zu taps waiting; deny list version %llu with %zu cards\n", agent.queue().pending().size(),
+               static_cast<unsigned long long>(agent.deny_list().version()), agent.deny_list().size());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string config_path;
+  bool offline = false;
+  bool json = false;
+  bool list_queue = false;
+  std::string deny_import;
+  unsigned taps_limit = 0;
+  std::string pcsc_reader_override;
+  std::string state_dir_override;
+  CLI::App app{"citycard reader agent"};
+  app.add_option("--config", config_path, "TOML config file (see readers/agent/config.h)")->required();
+  app.add_flag("--offline", offline, "no engine link: decide offline and queue every admitted tap");
+  app.add_flag("--json", json, "one JSON object per tap instead of a line for people");
+  app.add_option("--taps", taps_limit, "exit after this many taps (0 = run until SIGTERM)");
+  app.add_option("--pcsc-reader", pcsc_reader_override, "PC/SC reader name (overrides the config)");
+  app.add_option("--state-dir", state_dir_override, "state directory (overrides the config)");
+  app.add_flag("--show-queue", list_queue, "print the queued taps as JSON lines and exit");
+  app.add_option("--deny-list-import", deny_import, "apply a deny list delta from a JSON file and exit");
+  CLI11_PARSE(app, argc, argv);
+
+  auto config = ca::load_config(config_path);
+  if (!config) return fail(config.status());
+  if (!pcsc_reader_override.empty()) config->pcsc_reader = pcsc_reader_override;
+  if (!state_dir_override.empty()) config->state_dir = state_dir_override;
+  auto master = citycard::card::load_master_key(config->master_key_file);
+  if (!master) return fail(master.status());
+
+  ca::OfflineLink offline_link;
+  if (!offline && !list_queue && deny_import.empty()) {
+    return fail(Status::unavailable("the TLS engine uplink is not wired into citycard-reader yet; run with --offline"));
+  }
+  ca::EngineLink& link = offline_link;
+  auto agent = ca::Agent::open(*config, *master, link);
+  if (!agent) return fail(agent.status());
+  if (auto report = (*agent)->queue().open_report(); report.torn_tail_bytes > 0) {
+    std::fprintf(stderr, "citycard-reader: dropped a torn record (%zu bytes) at the end of the tap journal\n",
+                 report.torn_tail_bytes);
+  }
+  if (list_queue) {
+    show_queue(**agent);
+    return 0;
+  }
+  if (!deny_import.empty()) {
+    auto delta = read_delta(deny_import);
+    if (!delta) return fail(delta.status());
+    if (auto applied = (*agent)->apply_deny_list_delta(*delta); !applied) return fail(applied);
+    std::fprintf(stderr, "deny list now version %llu with %zu cards\n",
+                 static_cast<unsigned long long>((*agent)->deny_list().version()), (*agent)->deny_list().size());
+    return 0;
+  }
+
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  sigprocmask(SIG_BLOCK, &stop_signals, nullptr);
+  int stop_fd = signalfd(-1, &stop_signals, SFD_CLOEXEC);
+  if (stop_fd < 0) return fail(Status::io_error("signalfd failed"));
+
+  auto context = citycard::pcsc::Context::establish();
+  if (!context) return fail(context.status());
+  std::string reader = config->pcsc_reader;
+  if (reader.empty()) {
+    auto readers = context->list_readers();
+    if (!readers) return fail(readers.status());
+    if (readers->empty()) return fail(Status::not_found("pcscd lists no readers"));
+    reader = readers->front();
+  }
+  std::fprintf(stderr, "citycard-reader %u: %s on '%s', %zu taps queued\n", config->reader.value,
+               offline ? "offline" : "online", reader.c_str(), (*agent)->queue().pending().size());
+
+  using namespace std::chrono_literals;
+  unsigned handled = 0;
+  while (!stop_requested(stop_fd) && (taps_limit == 0 || handled < taps_limit)) {
+    if (!offline) (void)(*agent)->upload_step(ca::Clock::now());
+    // Short waits so SIGTERM and uploads are served between cards.
+    auto present = context->wait_for_card(reader, ca::Clock::now() + 250ms);
+    if (!present) {
+      std::fprintf(stderr, "citycard-reader: %s\n", present.status().to_string().c_str());
+      if (present.status().code() != citycard::StatusCode::unavailable || stop_requested(stop_fd, 1000)) break;
+      continue;
+    }
+    if (!*present) continue;
+    auto connection = context->connect(reader);
+    ca::TapOutcome outcome;
+    if (!connection) {
+      outcome.result = ca::TapResult::tap_again;
+      outcome.detail = "card left before it could be read (" + connection.status().message() + ")";
+    } else {
+      outcome = (*agent)->handle_card(*connection, wall_clock_now());
+      (void)connection->disconnect(citycard::pcsc::Disposition::leave);
+    }
+    std::printf("%s\n", (json ? ca::format_json(outcome) : ca::format_line(outcome)).c_str());
+    std::fflush(stdout);
+    ++handled;
+    // One tap per presentation: wait until the card leaves the field.
+    for (;;) {
+      auto gone = context->wait_for_removal(reader, ca::Clock::now() + 250ms);
+      if (!gone || *gone || stop_requested(stop_fd)) break;
+    }
+  }
+  ::close(stop_fd);
+  return 0;
+}

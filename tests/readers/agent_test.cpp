@@ -1,0 +1,183 @@
+// The agent's decisions with the card application in process: offline
+// admission is queued durably, refusals are not, online answers come from
+// the EngineLink, and a lost link falls back to the offline decision.
+#include <catch2/catch.hpp>
+
+#include <set>
+
+#include "agent.h"
+#include "card_application.h"
+#include "scripted_link.h"
+#include "temp_dir.h"
+
+using namespace citycard;
+using namespace citycard::agent;
+using citycard::test::ScriptedEngineLink;
+using citycard::test::TempDir;
+
+namespace {
+
+class InProcessTransport final : public card::CardTransport {
+ public:
+  explicit InProcessTransport(emulator::CardApplication& card) : card_(card) {}
+  Result<card::Bytes> transmit(card::ByteView command) override { return card_.process(command); }
+
+ private:
+  emulator::CardApplication& card_;
+};
+
+card::MasterKey master() { return card::MasterKey{*card::parse_key_hex("000102030405060708090A0B0C0D0E0F"), 1}; }
+
+emulator::CardProfile profile(const char* uid) {
+  emulator::CardProfile p;
+  p.uid = *card::parse_hex(uid);
+  p.record.card_id = *CardId::parse(uid);
+  p.key = card::diversify_card_key(master(), p.record.card_id);
+  return p;
+}
+
+AgentConfig config(const TempDir& dir) {
+  AgentConfig c;
+  c.reader = ReaderId{17};
+  c.operator_id = OperatorId{3};
+  c.mode = Mode::bus_board;
+  c.route = 307;
+  c.location = 12;
+  c.state_dir = dir.file("state");
+  c.master_key_file = "unused-in-process";
+  return c;
+}
+
+TapOutcome tap(Agent& agent, const emulator::CardProfile& card_profile) {
+  emulator::CardApplication card(card_profile);
+  InProcessTransport transport(card);
+  return agent.handle_card(transport, EventTime::from_unix_seconds(1'700'000'000));
+}
+
+}  // namespace
+
+TEST_CASE("agent offline: genuine card is admitted and its tap queued with its proof", "[agent]") {
+  TempDir dir;
+  OfflineLink link;
+  auto agent = Agent::open(config(dir), master(), link);
+  REQUIRE(agent.has_value());
+  TapOutcome outcome = tap(**agent, profile("04A1B2C3D4E5F6"));
+  CHECK(outcome.result == TapResult::approved);
+  CHECK(outcome.offline);
+  CHECK(outcome.queued == 1);
+  REQUIRE((*agent)->queue().pending().size() == 1);
+  const QueuedTap& queued = (*agent)->queue().pending().front();
+  CHECK(queued.tap.offline);
+  CHECK(queued.tap.id == outcome.tap);
+  CHECK(queued.tap.route == 307);
+  CHECK(queued.tap.mode == Mode::bus_board);
+  CHECK(card::verify_tap_proof(master(), queued.tap.id, queued.proof).is_ok());
+  CHECK(format_line(outcome).rfind("APPROVED", 0) == 0);
+  CHECK(format_json(outcome).find("\"result\":\"approved\"") != std::string::npos);
+}
+
+TEST_CASE("agent offline: refusals are not queued", "[agent]") {
+  TempDir dir;
+  OfflineLink link;
+  auto agent = Agent::open(config(dir), master(), link);
+  REQUIRE(agent.has_value());
+  REQUIRE((*agent)->apply_deny_list_delta({0, 1, false, {*CardId::parse("04000000000001")}, {}}).is_ok());
+
+  emulator::CardProfile clone = profile("04A1B2C3D4E5F6");
+  clone.key.bytes[3] ^= 1;
+  TapOutcome refused_clone = tap(**agent, clone);
+  CHECK(refused_clone.result == TapResult::refused);
+  CHECK(refused_clone.reason == RefusalReason::card_not_genuine);
+
+  TapOutcome denied = tap(**agent, profile("04000000000001"));
+  CHECK(denied.result == TapResult::refused);
+  CHECK(denied.reason == RefusalReason::card_blocked);
+  CHECK(format_line(denied).find("deny list") != std::string::npos);
+
+  emulator::CardProfile lost = profile("04000000000002");
+  lost.record.status = CardStatus::lost;
+  CHECK(tap(**agent, lost).reason == RefusalReason::card_lost);
+
+  CHECK((*agent)->queue().pending().empty());
+}
+
+TEST_CASE("agent online: the engine decides; without an answer the reader decides and queues", "[agent]") {
+  TempDir dir;
+  ScriptedEngineLink link;
+  auto agent = Agent::open(config(dir), master(), link);
+  REQUIRE(agent.has_value());
+  TapOutcome online = tap(**agent, profile("04A1B2C3D4E5F6"));
+  CHECK(online.result == TapResult::approved);
+  CHECK(!online.offline);
+  CHECK(online.fare_minor == 15);
+  CHECK(online.balance_minor == 285);
+  CHECK(format_line(online).find("fare 15 TWD  balance 285 TWD") != std::string::npos);
+  CHECK((*agent)->queue().pending().empty());
+
+  link.failures_left = 1;
+  TapOutcome fallback = tap(**agent, profile("04A1B2C3D4E5F6"));
+  CHECK(fallback.result == TapResult::approved);
+  CHECK(fallback.offline);
+  REQUIRE((*agent)->queue().pending().size() == 1);
+  CHECK((*agent)->queue().pending().front().tap.id == fallback.tap);
+
+  UploadReport report = (*agent)->upload_step(Clock::now());
+  CHECK(report.taps_acknowledged == 1);
+  CHECK((*agent)->queue().pending().empty());
+
+  link.deny_delta = {0, 4, false, {*CardId::parse("04A1B2C3D4E5F6")}, {}};
+  REQUIRE((*agent)->refresh_deny_list(Clock::now() + std::chrono::seconds(1)).is_ok());
+  CHECK((*agent)->deny_list().version() == 4);
+}
+
+TEST_CASE("agent: sequence numbers are unique across restarts and refusals", "[agent]") {
+  TempDir dir;
+  OfflineLink link;
+  std::set<std::uint64_t> seen;
+  for (int restart = 0; restart < 3; ++restart) {
+    auto agent = Agent::open(config(dir), master(), link);
+    REQUIRE(agent.has_value());
+    for (int i = 0; i < 4; ++i) {
+      emulator::CardProfile card = profile("04A1B2C3D4E5F6");
+      if (i == 2) card.key.bytes[0] ^= 1;   // a refused clone still uses a number
+      CHECK(seen.insert(tap(**agent, card).tap.sequence).second);
+    }
+  }
+  auto agent = Agent::open(config(dir), master(), link);
+  CHECK((*agent)->queue().pending().size() == 9);
+}
+
+TEST_CASE("agent config: TOML keys, defaults and validation", "[agent][config]") {
+  auto parsed = parse_config(R"(
+[reader]
+id = 17
+operator = 3
+mode = "metro_in"
+location = 104
+state_dir = "/tmp/x"
+master_key_file = "/tmp/k"
+[engine]
+address = "engine:7443"
+timeout_ms = 120
+[queue]
+taps_max = 500
+)",
+                             "test.toml");
+  REQUIRE(parsed.has_value());
+  CHECK(parsed->reader.value == 17);
+  CHECK(parsed->mode == Mode::metro_in);
+  CHECK(parsed->location == 104);
+  CHECK(parsed->engine_timeout == std::chrono::milliseconds(120));
+  CHECK(parsed->queue_taps_max == 500);
+  CHECK(parsed->upload_batch_taps == 512);
+  CHECK(parsed->validate().is_ok());
+
+  CHECK(parse_config("[reader]\nmode = \"fly\"\n", "t").status().message().find("fly") != std::string::npos);
+  CHECK(parse_config("[reader]\nid = -1\n", "t").status().code() == StatusCode::invalid_argument);
+  CHECK(parse_config("[reader\n", "t").status().code() == StatusCode::invalid_argument);
+  auto missing = parse_config("[reader]\nid = 1\n", "t");
+  REQUIRE(missing.has_value());
+  CHECK(missing->validate().message().find("operator") != std::string::npos);
+  auto pay = parse_config("[reader]\nid=1\noperator=2\nmode=\"pay\"\nstate_dir=\"s\"\nmaster_key_file=\"k\"\n", "t");
+  CHECK(pay->validate().message().find("amount_minor") != std::string::npos);
+}

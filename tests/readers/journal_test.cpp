@@ -1,0 +1,208 @@
+// The offline queue journal: durability across reopen, acknowledgement and
+// compaction, capacity, and the corruption cases a crash or bad disk leaves.
+#include <catch2/catch.hpp>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "file_io.h"
+#include "journal.h"
+#include "temp_dir.h"
+
+using namespace citycard;
+using namespace citycard::agent;
+using citycard::test::sample_tap;
+using citycard::test::TempDir;
+
+namespace {
+
+std::vector<std::uint64_t> sequences(const Journal& journal) {
+  std::vector<std::uint64_t> out;
+  for (const auto& queued : journal.pending()) out.push_back(queued.tap.id.sequence);
+  return out;
+}
+
+card::Bytes read_all(const std::string& path) { return **read_file(path); }
+
+void write_all(const std::string& path, const card::Bytes& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+}
+
+constexpr std::size_t tap_record_bytes = 8 + 1 + queued_tap_bytes;
+
+// A journal with taps 1..count, closed again.
+void make_journal(const std::string& path, std::uint64_t count) {
+  auto journal = Journal::open(path);
+  REQUIRE(journal.has_value());
+  for (std::uint64_t s = 1; s <= count; ++s) REQUIRE(journal->append(sample_tap(s)).is_ok());
+}
+
+}  // namespace
+
+TEST_CASE("journal: appended taps survive a reopen, in order and intact", "[agent][journal]") {
+  TempDir dir;
+  const std::string path = dir.file("taps.journal");
+  make_journal(path, 5);
+  auto journal = Journal::open(path);
+  REQUIRE(journal.has_value());
+  CHECK(sequences(*journal) == std::vector<std::uint64_t>{1, 2, 3, 4, 5});
+  CHECK(encode_queued_tap(journal->pending()[2]) == encode_queued_tap(sample_tap(3)));
+  CHECK(journal->highest_sequence() == 5);
+  CHECK(journal->open_report().torn_tail_bytes == 0);
+  CHECK(std::filesystem::file_size(path) == 4 + 5 * tap_record_bytes);
+}
+
+TEST_CASE("journal: acknowledged taps are gone after reopen; compaction shrinks the file", "[agent][journal]") {
+  TempDir dir;
+  const std::string path = dir.file("taps.journal");
+  make_journal(path, 6);
+  {
+    auto journal = Journal::open(path, JournalOptions{100, 1u << 30});   // no automatic compaction
+    REQUIRE(journal.has_value());
+    std::vector<std::uint64_t> acked{2, 4, 99};   // 99 is unknown: ignored
+    REQUIRE(journal->acknowledge(acked).is_ok());
+    CHECK(sequences(*journal) == std::vector<std::uint64_t>{1, 3, 5, 6});
+  }
+  {
+    auto journal = Journal::open(path);
+    REQUIRE(journal.has_value());
+    CHECK(sequences(*journal) == std::vector<std::uint64_t>{1, 3, 5, 6});
+    REQUIRE(journal->compact().is_ok());
+    CHECK(std::filesystem::file_size(path) == 4 + 4 * tap_record_bytes);
+    REQUIRE(journal->append(sample_tap(7)).is_ok());   // appends go to the new file
+  }
+  auto journal = Journal::open(path);
+  REQUIRE(journal.has_value());
+  CHECK(sequences(*journal) == std::vector<std::uint64_t>{1, 3, 5, 6, 7});
+}
+
+TEST_CASE("journal: compaction runs by itself once acknowledged bytes dominate", "[agent][journal]") {
+  TempDir dir;
+  const std::string path = dir.file("taps.journal");
+  auto journal = Journal::open(path, JournalOptions{100, 1});
+  REQUIRE(journal.has_value());
+  for (std::uint64_t s = 1; s <= 4; ++s) REQUIRE(journal->append(sample_tap(s)).is_ok());
+  std::vector<std::uint64_t> acked{1, 2, 3, 4};
+  REQUIRE(journal->acknowledge(acked).is_ok());
+  CHECK(std::filesystem::file_size(path) == 4);
+  CHECK(journal->pending().empty());
+}
+
+TEST_CASE("journal: capacity answers busy; a duplicate tap is refused", "[agent][journal]") {
+  TempDir dir;
+  auto journal = Journal::open(dir.file("taps.journal"), JournalOptions{3, 1u << 20});
+  REQUIRE(journal.has_value());
+  for (std::uint64_t s = 1; s <= 3; ++s) REQUIRE(journal->append(sample_tap(s)).is_ok());
+  CHECK(journal->append(sample_tap(4)).code() == StatusCode::busy);
+  std::vector<std::uint64_t> acked{1};
+  REQUIRE(journal->acknowledge(acked).is_ok());
+  CHECK(journal->append(sample_tap(3)).code() == StatusCode::invalid_argument);
+  CHECK(journal->append(sample_tap(4)).is_ok());
+}
+
+TEST_CASE("journal: a second agent on the same journal is refused", "[agent][journal]") {
+  TempDir dir;
+  auto first = Journal::open(dir.file("taps.journal"));
+  REQUIRE(first.has_value());
+  CHECK(Journal::open(dir.file("taps.journal")).status().code() == StatusCode::busy);
+}
+
+TEST_CASE("journal: a torn tail is cut off, earlier taps are kept, appends continue", "[agent][journal]") {
+  TempDir dir;
+  const std::string path = dir.file("taps.journal");
+  make_journal(path, 3);
+  const card::Bytes whole = read_all(path);
+  const std::size_t third_record = 4 + 2 * tap_record_bytes;
+
+  std::size_t cut = GENERATE(1u, 7u, 8u, 9u, 60u, static_cast<unsigned>(tap_record_bytes - 1));
+  SECTION("record cut short after " + std::to_string(cut) + " bytes") {
+    write_all(path, card::Bytes(whole.begin(), whole.begin() + static_cast<std::ptrdiff_t>(third_record + cut)));
+    auto journal = Journal::open(path);
+    REQUIRE(journal.has_value());
+    CHECK(sequences(*journal) == std::vector<std::uint64_t>{1, 2});
+    CHECK(journal->open_report().torn_tail_bytes == cut);
+    CHECK(std::filesystem::file_size(path) == third_record);
+    REQUIRE(journal->append(sample_tap(3)).is_ok());
+  }
+  auto journal = Journal::open(path);
+  REQUIRE(journal.has_value());
+  CHECK(journal->open_report().torn_tail_bytes == 0);
+}
+
+TEST_CASE("journal: bad CRC in the last record is a torn tail", "[agent][journal]") {
+  TempDir dir;
+  const std::string path = dir.file("taps.journal");
+  make_journal(path, 3);
+  card::Bytes bytes = read_all(path);
+  bytes[bytes.size() - 10] ^= 0x01;
+  write_all(path, bytes);
+  auto journal = Journal::open(path);
+  REQUIRE(journal.has_value());
+  CHECK(sequences(*journal) == std::vector<std::uint64_t>{1, 2});
+  CHECK(journal->open_report().torn_tail_bytes == tap_record_bytes);
+}
+
+TEST_CASE("journal: zeros after the last record (allocated, never written) are a torn tail", "[agent][journal]") {
+  TempDir dir;
+  const std::string path = dir.file("taps.journal");
+  make_journal(path, 2);
+  card::Bytes bytes = read_all(path);
+  bytes.resize(bytes.size() + 4096, 0);
+  write_all(path, bytes);
+  auto journal = Journal::open(path);
+  REQUIRE(journal.has_value());
+  CHECK(sequences(*journal) == std::vector<std::uint64_t>{1, 2});
+  CHECK(journal->open_report().torn_tail_bytes == 4096);
+}
+
+TEST_CASE("journal: damage in the middle is corruption, not silently dropped taps", "[agent][journal]") {
+  TempDir dir;
+  const std::string path = dir.file("taps.journal");
+  make_journal(path, 3);
+  card::Bytes bytes = read_all(path);
+  SECTION("bad CRC in the first record") { bytes[4 + 20] ^= 0x40; }
+  SECTION("bad length in the second record") { bytes[4 + tap_record_bytes + 1] = 0x7F; }
+  write_all(path, bytes);
+  auto journal = Journal::open(path);
+  REQUIRE(!journal.has_value());
+  CHECK(journal.status().code() == StatusCode::corruption);
+  CHECK(read_all(path) == bytes);   // left untouched for inspection
+}
+
+TEST_CASE("journal: a file that is not a journal is refused", "[agent][journal]") {
+  TempDir dir;
+  const std::string path = dir.file("taps.journal");
+  write_all(path, card::Bytes{'N', 'O', 'P', 'E', 0, 0});
+  CHECK(Journal::open(path).status().code() == StatusCode::corruption);
+}
+
+TEST_CASE("journal: an interrupted compaction leaves the journal as it was", "[agent][journal]") {
+  TempDir dir;
+  const std::string path = dir.file("taps.journal");
+  make_journal(path, 2);
+  write_all(path + ".tmp", card::Bytes{'C', 'C', 'Q', '1', 0, 0, 0});   // half-written new file
+  auto journal = Journal::open(path);
+  REQUIRE(journal.has_value());
+  CHECK(sequences(*journal) == std::vector<std::uint64_t>{1, 2});
+  CHECK(!std::filesystem::exists(path + ".tmp"));
+}
+
+TEST_CASE("queued tap encoding round-trips and rejects bad fields", "[agent][journal]") {
+  QueuedTap tap = sample_tap(77);
+  tap.tap.amount_minor = -5;
+  card::Bytes encoded = encode_queued_tap(tap);
+  REQUIRE(encoded.size() == queued_tap_bytes);
+  auto decoded = decode_queued_tap(encoded);
+  REQUIRE(decoded.has_value());
+  CHECK(encode_queued_tap(*decoded) == encoded);
+  CHECK(decoded->tap.amount_minor == -5);
+  CHECK(decoded->tap.card == tap.tap.card);
+  card::Bytes bad_mode = encoded;
+  bad_mode[4 + 8 + 1 + 16 + 1 + 8] = 0;
+  CHECK(decode_queued_tap(bad_mode).status().code() == StatusCode::corruption);
+  CHECK(!decode_queued_tap(card::ByteView(encoded).subspan(1)).has_value());
+}

@@ -1,0 +1,57 @@
+// Sequence numbers: never repeated across restarts, blocks reserved durably.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "sequence.h"
+#include "temp_dir.h"
+
+using namespace citycard;
+using namespace citycard::agent;
+using citycard::test::TempDir;
+
+TEST_CASE("sequence: starts at 1 and counts up", "[agent][sequence]") {
+  TempDir dir;
+  auto allocator = SequenceAllocator::open(dir.file("sequence"), 1, SequenceOptions{10});
+  REQUIRE(allocator.has_value());
+  for (std::uint64_t expected = 1; expected <= 25; ++expected) CHECK(*allocator->next() == expected);
+  CHECK(allocator->reserved_until() == 31);
+}
+
+TEST_CASE("sequence: a restart skips to the end of the reserved block, never back", "[agent][sequence]") {
+  TempDir dir;
+  std::set<std::uint64_t> seen;
+  for (int restart = 0; restart < 5; ++restart) {
+    auto allocator = SequenceAllocator::open(dir.file("sequence"), 1, SequenceOptions{10});
+    REQUIRE(allocator.has_value());
+    for (int i = 0; i < 3 + restart * 7; ++i) {
+      auto number = allocator->next();
+      REQUIRE(number.has_value());
+      CHECK(seen.insert(*number).second);
+    }
+  }
+  auto allocator = SequenceAllocator::open(dir.file("sequence"), 1, SequenceOptions{10});
+  CHECK(*allocator->next() > *seen.rbegin());
+}
+
+TEST_CASE("sequence: the floor wins over a lost or older file", "[agent][sequence]") {
+  TempDir dir;
+  auto allocator = SequenceAllocator::open(dir.file("sequence"), 5001, SequenceOptions{10});
+  REQUIRE(allocator.has_value());
+  CHECK(*allocator->next() == 5001);
+}
+
+TEST_CASE("sequence: a damaged file is refused instead of guessed", "[agent][sequence]") {
+  TempDir dir;
+  {
+    auto allocator = SequenceAllocator::open(dir.file("sequence"));
+    REQUIRE(allocator->next().has_value());
+  }
+  std::fstream file(dir.file("sequence"), std::ios::in | std::ios::out | std::ios::binary);
+  file.seekp(8);
+  file.put('\x55');
+  file.close();
+  CHECK(SequenceAllocator::open(dir.file("sequence")).status().code() == StatusCode::corruption);
+}
