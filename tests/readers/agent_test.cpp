@@ -101,7 +101,7 @@ TEST_CASE("agent offline: refusals are not queued", "[agent]") {
   CHECK((*agent)->queue().pending().empty());
 }
 
-TEST_CASE("agent online: the engine decides; without an answer the reader decides and queues", "[agent]") {
+TEST_CASE("agent online: the engine decides, without an answer the reader decides and queues", "[agent]") {
   TempDir dir;
   ScriptedEngineLink link;
   auto agent = Agent::open(config(dir), master(), link);

@@ -56,7 +56,7 @@ TEST_CASE("journal: appended taps survive a reopen, in order and intact", "[agen
   CHECK(std::filesystem::file_size(path) == 4 + 5 * tap_record_bytes);
 }
 
-TEST_CASE("journal: acknowledged taps are gone after reopen; compaction shrinks the file", "[agent][journal]") {
+TEST_CASE("journal: acknowledged taps are gone after reopen, compaction shrinks the file", "[agent][journal]") {
   TempDir dir;
   const std::string path = dir.file("taps.journal");
   make_journal(path, 6);
@@ -92,7 +92,7 @@ TEST_CASE("journal: compaction runs by itself once acknowledged bytes dominate",
   CHECK(journal->pending().empty());
 }
 
-TEST_CASE("journal: capacity answers busy; a duplicate tap is refused", "[agent][journal]") {
+TEST_CASE("journal: capacity answers busy, a duplicate tap is refused", "[agent][journal]") {
   TempDir dir;
   auto journal = Journal::open(dir.file("taps.journal"), JournalOptions{3, 1u << 20});
   REQUIRE(journal.has_value());
