@@ -79,20 +79,10 @@ Status translate_open_error(const rocksdb::Status& status, const std::string& pa
 
 }  // namespace
 
-Result<std::unique_ptr<Ledger>> Ledger::open(const std::string& path, const Options& options) {
-  std::error_code error;
-  bool exists = std::filesystem::exists(std::filesystem::path(path) / "CURRENT", error);
-  if (!exists && (!options.create_if_missing || options.read_only)) {
-    return Status::not_found("no ledger at " + path + " (create one with `citycard --db " + path + " init`)");
-  }
-  if (!exists) {
-    std::filesystem::create_directories(path, error);
-    if (error) return Status::io_error("cannot create directory " + path + ": " + error.message());
-  }
+namespace {
 
+rocksdb::DBOptions db_options_for(const Options& options) {
   rocksdb::DBOptions db_options;
-  db_options.create_if_missing = options.create_if_missing;
-  db_options.create_missing_column_families = options.create_if_missing;
   db_options.max_background_jobs = 2;
   db_options.bytes_per_sync = 1u << 20;
   db_options.max_total_wal_size = 512u << 20;
@@ -100,15 +90,65 @@ Result<std::unique_ptr<Ledger>> Ledger::open(const std::string& path, const Opti
   db_options.keep_log_file_num = 3;
   // A torn last WAL record after a crash was never acknowledged: drop it.
   db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+  (void)options;
+  return db_options;
+}
 
+std::vector<rocksdb::ColumnFamilyDescriptor> descriptors_for(const Options& options) {
   auto cache = rocksdb::NewLRUCache(options.block_cache_bytes);
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (std::size_t i = 0; i < RocksLedger::family_count; ++i) {
     descriptors.emplace_back(family_names[i], family_options(i, options, cache));
   }
+  return descriptors;
+}
+
+// Creates a ledger beside `path` and renames it into place, so that a crash
+// during creation leaves either no ledger or a complete empty one.
+Status create_ledger(const std::string& path, const Options& options) {
+  namespace fs = std::filesystem;
+  std::error_code error;
+  const std::string staging = path + ".creating";
+  fs::remove_all(staging, error);
+  fs::create_directories(fs::path(staging).parent_path().empty() ? fs::path(".") : fs::path(staging).parent_path(), error);
+  rocksdb::DBOptions db_options = db_options_for(options);
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status status = rocksdb::DB::Open(db_options, staging, descriptors_for(options), &handles, &raw);
+  if (!status.ok()) return Status::io_error("cannot create ledger at " + path + ": " + status.ToString());
+  rocksdb::WriteOptions write;
+  write.sync = true;
+  status = raw->Put(write, handles[RocksLedger::f_default], encoding::format_key, encoding::format_value);
+  for (auto* handle : handles) raw->DestroyColumnFamilyHandle(handle);
+  rocksdb::Status closed = raw->Close();
+  delete raw;
+  if (!status.ok() || !closed.ok()) {
+    return Status::io_error("cannot create ledger at " + path + ": " + (status.ok() ? closed : status).ToString());
+  }
+  // rename(2) replaces an empty directory, so `mkdir var` before init is fine.
+  fs::rename(staging, path, error);
+  if (error) return Status::io_error("cannot create ledger at " + path + ": " + error.message());
+  return Status::ok();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Ledger>> Ledger::open(const std::string& path, const Options& options) {
+  std::error_code error;
+  bool exists = std::filesystem::exists(std::filesystem::path(path) / "CURRENT", error);
+  if (!exists && (!options.create_if_missing || options.read_only)) {
+    return Status::not_found("no ledger at " + path + " (create one with `citycard --db " + path + " init`)");
+  }
+  if (!exists) {
+    if (Status created = create_ledger(path, options); !created) return created;
+  }
 
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
+  rocksdb::DBOptions db_options = db_options_for(options);
+  auto descriptors = descriptors_for(options);
   rocksdb::Status status =
       options.read_only ? rocksdb::DB::OpenForReadOnly(db_options, path, descriptors, &handles, &raw)
                         : rocksdb::DB::Open(db_options, path, descriptors, &handles, &raw);
@@ -117,12 +157,6 @@ Result<std::unique_ptr<Ledger>> Ledger::open(const std::string& path, const Opti
 
   std::string format;
   status = db->Get(rocksdb::ReadOptions(), handles[RocksLedger::f_default], encoding::format_key, &format);
-  if (status.IsNotFound() && !options.read_only && !exists) {
-    rocksdb::WriteOptions write;
-    write.sync = true;
-    status = db->Put(write, handles[RocksLedger::f_default], encoding::format_key, encoding::format_value);
-    format = encoding::format_value;
-  }
   if (!status.ok() || format != encoding::format_value) {
     for (auto* handle : handles) db->DestroyColumnFamilyHandle(handle);
     return Status::corruption("ledger at " + path + " has format '" + format + "', expected '" +

@@ -1,0 +1,145 @@
+// Reads: history paging, transfers by id, snapshots, cards, operators, opening.
+#include "ledger_fixture.h"
+
+using namespace citycard;
+using namespace citycard::testing;
+
+TEST_CASE("history is newest first and pages with a cursor") {
+  LedgerFixture f;
+  auto card = f.issue("04AA0001");
+  auto other = f.issue("04AA0002");
+  REQUIRE(f.post_one(make_group(IdempotencyKey{Origin::operator_action, 1, 1},
+                                {make_transfer(f.system.topup_float, card.wallet_account, 1000, TransferCode::top_up),
+                                 make_transfer(f.system.topup_float, other.wallet_account, 1000, TransferCode::top_up)}))
+              .posted);
+  for (int i = 1; i <= 25; ++i) {
+    REQUIRE(f.post_one(make_group(tap_key(2, i), {make_transfer(card.wallet_account, f.bus.payable_account, i)})).posted);
+    REQUIRE(f.post_one(make_group(tap_key(3, i), {make_transfer(other.wallet_account, f.bus.payable_account, 1)})).posted);
+  }
+  std::vector<std::int64_t> amounts;
+  std::uint64_t cursor = 0;
+  int pages = 0;
+  do {
+    auto page = f.ledger->history(card.wallet_account, cursor, 10);
+    REQUIRE(page);
+    for (const auto& entry : page->entries) {
+      CHECK((entry.transfer.debit_account == card.wallet_account || entry.transfer.credit_account == card.wallet_account));
+      if (!amounts.empty()) CHECK(entry.sequence < cursor + 1000000);
+      amounts.push_back(entry.transfer.amount_minor);
+    }
+    cursor = page->next_cursor;
+    ++pages;
+  } while (cursor != 0 && pages < 10);
+  CHECK(pages == 3);
+  REQUIRE(amounts.size() == 26);
+  CHECK(amounts.front() == 25);     // newest fare first
+  CHECK(amounts[24] == 1);
+  CHECK(amounts.back() == 1000);    // the top-up last
+
+  CHECK(f.ledger->history(card.wallet_account, 0, 0).status().code() == StatusCode::invalid_argument);
+  CHECK(f.ledger->history(AccountId{424242}, 0, 10).status().code() == StatusCode::not_found);
+}
+
+TEST_CASE("transfers are found by sequence and by their group's key") {
+  LedgerFixture f;
+  auto card = f.issue("04AA0003");
+  REQUIRE(f.post_one(make_group(IdempotencyKey{Origin::operator_action, 1, 1},
+                                {make_transfer(f.system.topup_float, card.wallet_account, 100, TransferCode::top_up)}))
+              .posted);
+  auto fare = f.post_one(make_group(tap_key(8, 5), {make_transfer(card.wallet_account, f.bus.payable_account, 15),
+                                                    make_transfer(f.system.subsidy_budget, f.bus.payable_account, 15,
+                                                                  TransferCode::subsidy)}));
+  REQUIRE(fare.posted);
+  auto legs = f.ledger->transfers_for(tap_key(8, 5));
+  REQUIRE(legs);
+  REQUIRE(legs->size() == 2);
+  CHECK((*legs)[0].leg == 0);
+  CHECK((*legs)[1].transfer.code == TransferCode::subsidy);
+  CHECK((*legs)[1].sequence == fare.first_sequence + 1);
+  auto by_sequence = f.ledger->transfer_at(fare.first_sequence);
+  REQUIRE(by_sequence);
+  CHECK(by_sequence->key == tap_key(8, 5));
+  CHECK(by_sequence->transfer.event_time == EventTime::from_unix_seconds(1'763'800'000));
+  CHECK(f.ledger->transfer_at(999).status().code() == StatusCode::not_found);
+  CHECK(f.ledger->transfers_for(tap_key(8, 6)).status().code() == StatusCode::not_found);
+}
+
+TEST_CASE("a snapshot does not see later postings") {
+  LedgerFixture f;
+  auto card = f.issue("04AA0004");
+  REQUIRE(f.post_one(make_group(IdempotencyKey{Origin::operator_action, 1, 1},
+                                {make_transfer(f.system.topup_float, card.wallet_account, 100, TransferCode::top_up)}))
+              .posted);
+  auto snapshot = f.ledger->snapshot();
+  REQUIRE(f.post_one(make_group(tap_key(1, 1), {make_transfer(card.wallet_account, f.bus.payable_account, 15)})).posted);
+  CHECK(snapshot->last_sequence() == 1);
+  CHECK(snapshot->account(card.wallet_account)->balance_minor == 100);
+  CHECK(f.balance(card.wallet_account) == 85);
+  int seen = 0;
+  REQUIRE(snapshot->scan_transfers(1, 100, [&](const ledger::StoredTransfer&) { ++seen; return true; }));
+  CHECK(seen == 1);
+}
+
+TEST_CASE("linked media share one card's accounts") {
+  LedgerFixture f;
+  auto card = f.issue("04AA0005");
+  ledger::NewCard phone;
+  phone.card = *CardId::parse("F1F2F3F4F5F6F7F8");
+  phone.media = Media::mobile;
+  phone.linked_to = card.card;
+  auto issued = f.ledger->issue_cards({phone});
+  REQUIRE(issued);
+  CHECK(issued->front().wallet_account == card.wallet_account);
+  CHECK(f.ledger->card(phone.card)->linked_to == card.card);
+  CHECK(f.ledger->card_of_account(card.wallet_account)->card == card.card);
+
+  ledger::NewCard dangling;
+  dangling.card = *CardId::parse("F1F2F3F4F5F6F7F9");
+  dangling.linked_to = *CardId::parse("0000");
+  CHECK(f.ledger->issue_cards({dangling}).status().code() == StatusCode::not_found);
+  CHECK(f.ledger->issue_cards({phone}).status().code() == StatusCode::already_exists);
+  CHECK(f.ledger->verify().ok());
+}
+
+TEST_CASE("issuing a batch with one bad card issues none") {
+  LedgerFixture f;
+  auto before = f.ledger->account_count();
+  ledger::NewCard good;
+  good.card = *CardId::parse("0A0A0A0A");
+  std::vector<ledger::NewCard> cards = {good, good};
+  CHECK(f.ledger->issue_cards(cards).status().code() == StatusCode::already_exists);
+  CHECK(f.ledger->account_count() == before);
+  CHECK(f.ledger->card(good.card).status().code() == StatusCode::not_found);
+}
+
+TEST_CASE("operators are registered once with their accounts") {
+  LedgerFixture f;
+  auto again = f.ledger->register_operator(OperatorId{1}, "Capital Bus");
+  REQUIRE(again);
+  CHECK(again->payable_account == f.bus.payable_account);
+  CHECK(f.ledger->register_operator(OperatorId{1}, "Another").status().code() == StatusCode::already_exists);
+  CHECK(f.ledger->operators().size() == 2);
+  CHECK(f.ledger->operator_record(OperatorId{3}).status().code() == StatusCode::not_found);
+}
+
+TEST_CASE("opening: missing, locked, read-only") {
+  TempDir dir;
+  auto missing = ledger::Ledger::open(dir.path() + "/nothing", ledger::Options{});
+  REQUIRE_FALSE(missing);
+  CHECK(missing.status().code() == StatusCode::not_found);
+  CHECK_THAT(missing.status().message(), Catch::Contains("no ledger at"));
+  CHECK_FALSE(std::filesystem::exists(dir.path() + "/nothing"));
+
+  LedgerFixture f;
+  auto second = ledger::Ledger::open(f.path, ledger::Options{});
+  REQUIRE_FALSE(second);
+  CHECK(second.status().code() == StatusCode::busy);
+  CHECK_THAT(second.status().message(), Catch::Contains("locked"));
+
+  ledger::Options read_only;
+  read_only.read_only = true;
+  auto reader = ledger::Ledger::open(f.path, read_only);
+  REQUIRE(reader);
+  CHECK((*reader)->operators().size() == 2);
+  CHECK((*reader)->create_account(AccountSpec{}).status().code() == StatusCode::invalid_argument);
+}
