@@ -1,5 +1,6 @@
 #include "assign.h"
 
+#include <algorithm>
 #include <vector>
 
 #include "check.h"
@@ -16,13 +17,22 @@ std::optional<OperatorId> PayableIndex::operator_of(AccountId account) const {
   return it->second;
 }
 
-const std::string& CardTokens::token_of_account(AccountId account) {
-  auto it = cache_.find(account.value);
-  if (it != cache_.end()) return it->second;
-  if (cache_.size() >= cache_entries_max) cache_.clear();  // bounded: start over rather than grow
-  auto card = ledger_.card_of_account(account);
-  std::string token = card ? hasher_.token(card->card) : std::string();
-  return cache_.emplace(account.value, std::move(token)).first->second;
+CardTokens::CardTokens(const ledger::Ledger& ledger, const TokenHasher& hasher)
+    : ledger_(ledger), hasher_(hasher), cache_(slots) {}
+
+std::string_view CardTokens::token_of_account(AccountId account) {
+  Slot& slot = cache_[account.value % slots];
+  if (slot.account != account.value) {
+    slot.account = account.value;
+    auto card = ledger_.card_of_account(account);
+    slot.is_card = card.has_value();
+    if (slot.is_card) {
+      const std::string token = hasher_.token(card->card);
+      CITYCARD_SETTLEMENT_CHECK(token.size() == token_chars);
+      std::copy(token.begin(), token.end(), slot.token.begin());
+    }
+  }
+  return slot.is_card ? std::string_view(slot.token.data(), slot.token.size()) : std::string_view();
 }
 
 namespace {
