@@ -4,6 +4,10 @@ namespace citycard::settlement::csv {
 
 void append_field(std::string& line, std::string_view field, bool first) {
   if (!first) line.push_back(',');
+  if (field.find_first_of(",\"\r\n") == std::string_view::npos) {
+    line.append(field);  // the common case: nothing to quote or replace
+    return;
+  }
   const bool needs_quotes = field.find_first_of(",\"") != std::string_view::npos;
   if (needs_quotes) line.push_back('"');
   for (char c : field) {
