@@ -22,16 +22,19 @@ namespace citycard::rules {
 // A transfer decided at the start of a leg, applied when its price is final.
 // Rider price = max(0, (use_own_price ? own price : 0) + ab_minor - subtract_minor).
 struct TransferAdjust {
-  Index rule = no_index;          // no_index: no transfer
+  Index rule = no_index;          // transfer from the leg before; no_index: none
+  Index late_rule = no_index;     // a late leg: transfer into the leg after it, rated earlier
   bool use_own_price = true;
   std::int64_t ab_minor = 0;
   std::int64_t subtract_minor = 0;
   bool operator==(const TransferAdjust&) const = default;
 };
 
-// The last transit leg priced, for transfer windows (GTFS transfer rules).
+// A recently priced transit leg, for transfer windows (GTFS transfer rules).
+// A card keeps the last few so that a late offline leg can be paired with the
+// legs around it in event time, as if it had arrived in order.
 struct LegMemory {
-  std::uint32_t rule_set_version = 0;   // 0: none; indexes below are of this version
+  std::uint32_t rule_set_version = 0;   // 0: empty slot; indexes below are of this version
   Index network = no_index;
   Index leg_group = no_index;
   std::int64_t start_us = 0;            // departure validation (board / tap in)
@@ -40,6 +43,7 @@ struct LegMemory {
   std::int64_t journey_price_minor = 0; // rider prices of the journey up to and including it
   std::uint8_t transfers_used = 0;      // transfers in the journey so far
   bool late_paired = false;             // a late, earlier leg already transferred into it
+  bool used_as_from = false;            // a later leg already transferred from it
   bool operator==(const LegMemory&) const = default;
 };
 
@@ -94,7 +98,7 @@ struct CardState {
   std::int32_t visits_month = 0;          // local month the visit counters belong to
   std::array<std::uint16_t, visit_kind_count> visits{};
 
-  LegMemory last_leg;
+  std::array<LegMemory, legs_kept> recent_legs{};  // ascending start_us; empty slots first
   OpenJourney bus;
   OpenJourney metro;
   OpenRental bike;

@@ -3,14 +3,15 @@
 //   card_state  := version:u8 category:u8 media:u8 status:u8 auto_top_up:bool
 //                  wallet_minor:i64 points:i64 auto_top_up_amount_minor:i64
 //                  points_month:i32 visits_month:i32 visits:u16[3]
-//                  last_leg bus:journey metro:journey bike:rental
+//                  recent_legs:leg[4] bus:journey metro:journey bike:rental
 //                  cap_days:(business_day:i32 paid_minor:i64)[8]
 //                  cap_months:(month:i32 paid_minor:i64)[3]
-//   last_leg    := rule_set_version:u32 network:u16 leg_group:u16 start_us:i64 end_us:i64
+//   leg         := rule_set_version:u32 network:u16 leg_group:u16 start_us:i64 end_us:i64
 //                  rider_price_minor:i64 journey_price_minor:i64 transfers_used:u8 late_paired:bool
+//                  used_as_from:bool
 //   journey     := open:bool operator:u32 route:u32 location:u32 start_us:i64
 //                  rider_paid_minor:i64 subsidy_paid_minor:i64 rider_price_start_minor:i64 transfer
-//   transfer    := rule:u16 use_own_price:bool ab_minor:i64 subtract_minor:i64
+//   transfer    := rule:u16 late_rule:u16 use_own_price:bool ab_minor:i64 subtract_minor:i64
 //   rental      := open:bool operator:u32 location:u32 start_us:i64
 //   bool        := u8 0 or 1
 //
@@ -87,6 +88,7 @@ class Reader {
 template <typename Io>
 void visit_transfer(Io& io, TransferAdjust& t) {
   io.integer(t.rule);
+  io.integer(t.late_rule);
   io.boolean(t.use_own_price);
   io.integer(t.ab_minor);
   io.integer(t.subtract_minor);
@@ -117,15 +119,18 @@ void visit_fields(Io& io, CardState& s) {
   io.integer(s.points_month);
   io.integer(s.visits_month);
   for (auto& visits : s.visits) io.integer(visits);
-  io.integer(s.last_leg.rule_set_version);
-  io.integer(s.last_leg.network);
-  io.integer(s.last_leg.leg_group);
-  io.integer(s.last_leg.start_us);
-  io.integer(s.last_leg.end_us);
-  io.integer(s.last_leg.rider_price_minor);
-  io.integer(s.last_leg.journey_price_minor);
-  io.integer(s.last_leg.transfers_used);
-  io.boolean(s.last_leg.late_paired);
+  for (auto& leg : s.recent_legs) {
+    io.integer(leg.rule_set_version);
+    io.integer(leg.network);
+    io.integer(leg.leg_group);
+    io.integer(leg.start_us);
+    io.integer(leg.end_us);
+    io.integer(leg.rider_price_minor);
+    io.integer(leg.journey_price_minor);
+    io.integer(leg.transfers_used);
+    io.boolean(leg.late_paired);
+    io.boolean(leg.used_as_from);
+  }
   visit_journey(io, s.bus);
   visit_journey(io, s.metro);
   io.boolean(s.bike.open);
@@ -142,11 +147,12 @@ void visit_fields(Io& io, CardState& s) {
   }
 }
 
-constexpr std::size_t journey_bytes = 1 + 4 * 3 + 8 * 4 + (2 + 1 + 8 + 8);
-constexpr std::size_t encoded_bytes = 1 + 4 + 8 * 3 + 4 * 2 + 2 * visit_kind_count + (4 + 2 + 2 + 8 * 4 + 1 + 1) +
+constexpr std::size_t journey_bytes = 1 + 4 * 3 + 8 * 4 + (2 + 2 + 1 + 8 + 8);
+constexpr std::size_t leg_bytes = 4 + 2 + 2 + 8 * 4 + 1 + 1 + 1;
+constexpr std::size_t encoded_bytes = 1 + 4 + 8 * 3 + 4 * 2 + 2 * visit_kind_count + leg_bytes * legs_kept +
                                       2 * journey_bytes + (1 + 4 + 4 + 8) + (4 + 8) * cap_days_kept +
                                       (4 + 8) * cap_months_kept;
-static_assert(encoded_bytes == 362, "card state format v1 is 362 bytes; a change needs a new version");
+static_assert(encoded_bytes == 496, "card state format v1 is 496 bytes; a change needs a new version");
 
 }  // namespace
 

@@ -144,26 +144,29 @@ Index match_leg_rule(const RatingBuilder& builder, Index network, Index from_are
   return best;
 }
 
-TransferDecision decide_transfer(const RatingBuilder& builder, Index leg_group, std::int64_t start_us) noexcept {
-  TransferDecision decision;
-  const LegMemory& memory = builder.state.last_leg;
-  if (memory.rule_set_version != builder.rules.version || memory.leg_group == no_index) return decision;
-  decision.late = start_us < memory.start_us;
-  if (decision.late && (memory.transfers_used != 0 || memory.late_paired)) return decision;
+namespace {
+
+bool live(const RatingBuilder& builder, const LegMemory& leg) noexcept {
+  return leg.rule_set_version == builder.rules.version && leg.leg_group != no_index;
+}
+
+bool starts_from_departure(DurationLimitType type) noexcept {
+  return type == DurationLimitType::departure_to_arrival || type == DurationLimitType::departure_to_departure;
+}
+
+// The first rule from `from` to `to` whose window and count allow it; its AB
+// price for the rider goes to *ab_minor.
+const TransferRule* find_transfer_rule(const RatingBuilder& builder, Index from, Index to, const LegMemory* from_leg,
+                                       std::int64_t from_start_us, std::int64_t from_end_us, std::int64_t to_start_us,
+                                       Index* index, std::int64_t* ab_minor) noexcept {
   const auto& rules = builder.rules.transfer_rules;
   for (std::size_t i = 0; i < rules.size(); ++i) {
     const TransferRule& rule = rules[i];
-    Index from = decision.late ? leg_group : memory.leg_group;
-    Index to = decision.late ? memory.leg_group : leg_group;
     if (rule.from_leg_group != from || rule.to_leg_group != to) continue;
-    if (rule.transfer_count >= 0 && (decision.late ? rule.transfer_count == 0 : memory.transfers_used >= rule.transfer_count))
-      continue;
-    const bool from_departure = rule.duration_limit_type == DurationLimitType::departure_to_arrival ||
-                                rule.duration_limit_type == DurationLimitType::departure_to_departure;
+    if (rule.transfer_count >= 0 && from_leg != nullptr && from_leg->transfers_used >= rule.transfer_count) continue;
     // The next leg's arrival is not known when its fare is taken, so limits
     // measured to an arrival use the next leg's departure validation.
-    const std::int64_t elapsed_us = decision.late ? memory.start_us - start_us
-                                                  : start_us - (from_departure ? memory.start_us : memory.end_us);
+    const std::int64_t elapsed_us = to_start_us - (starts_from_departure(rule.duration_limit_type) ? from_start_us : from_end_us);
     if (elapsed_us < 0) continue;
     if (rule.duration_limit_s > 0 && elapsed_us > rule.duration_limit_s * us_per_second) continue;
     std::int64_t ab = 0;
@@ -172,54 +175,117 @@ TransferDecision decide_transfer(const RatingBuilder& builder, Index leg_group, 
       if (!price) continue;
       ab = *price;
     }
-    TransferAdjust& adjust = decision.adjust;
-    adjust.rule = static_cast<Index>(i);
-    adjust.ab_minor = ab;
-    switch (rule.fare_transfer_type) {
-      case FareTransferType::a_plus_ab:  // the journey costs A + AB
-        adjust.use_own_price = decision.late;
-        adjust.subtract_minor = decision.late ? memory.rider_price_minor : 0;
-        break;
-      case FareTransferType::a_plus_ab_plus_b:  // A + AB + B
-        adjust.use_own_price = true;
-        adjust.subtract_minor = 0;
-        break;
-      case FareTransferType::ab:  // the journey costs AB
-        adjust.use_own_price = false;
-        adjust.subtract_minor = decision.late ? memory.rider_price_minor : memory.journey_price_minor;
-        break;
-    }
-    decision.transfers_used = decision.late ? 1 : static_cast<std::uint8_t>(std::min(memory.transfers_used + 1, 255));
-    decision.journey_before_minor = decision.late ? 0 : memory.journey_price_minor;
-    return decision;
+    *index = static_cast<Index>(i);
+    *ab_minor = ab;
+    return &rule;
   }
-  decision.adjust = TransferAdjust{};
+  return nullptr;
+}
+
+}  // namespace
+
+TransferDecision decide_transfer(const RatingBuilder& builder, Index leg_group, std::int64_t start_us) noexcept {
+  TransferDecision decision;
+  const auto& legs = builder.state.recent_legs;
+  for (std::size_t i = 0; i < legs.size(); ++i) {
+    if (!live(builder, legs[i])) continue;
+    if (legs[i].start_us <= start_us) decision.before_slot = i;  // ascending: the last one wins
+    else if (decision.after_slot == legs_kept) decision.after_slot = i;
+  }
+  decision.late = decision.after_slot != legs_kept;
+  TransferAdjust& adjust = decision.adjust;
+
+  if (decision.before_slot != legs_kept) {
+    const LegMemory& before = legs[decision.before_slot];
+    Index index = no_index;
+    std::int64_t ab = 0;
+    const TransferRule* rule = (decision.late && before.used_as_from)
+                                   ? nullptr
+                                   : find_transfer_rule(builder, before.leg_group, leg_group, &before, before.start_us,
+                                                        before.end_us, start_us, &index, &ab);
+    if (rule != nullptr) {
+      adjust.rule = index;
+      adjust.ab_minor = ab;
+      switch (rule->fare_transfer_type) {
+        case FareTransferType::a_plus_ab: adjust.use_own_price = false; break;         // journey A + AB
+        case FareTransferType::a_plus_ab_plus_b: adjust.use_own_price = true; break;   // A + AB + B
+        case FareTransferType::ab:                                                     // AB
+          adjust.use_own_price = false;
+          adjust.subtract_minor = before.journey_price_minor;
+          break;
+      }
+      decision.transfers_used = static_cast<std::uint8_t>(std::min(before.transfers_used + 1, 255));
+      decision.journey_before_minor = before.journey_price_minor;
+    } else {
+      decision.before_slot = legs_kept;
+    }
+  }
+
+  if (decision.late) {
+    const LegMemory& after = legs[decision.after_slot];
+    Index index = no_index;
+    std::int64_t ab = 0;
+    const TransferRule* rule =
+        (after.transfers_used != 0 || after.late_paired)
+            ? nullptr
+            : find_transfer_rule(builder, leg_group, after.leg_group, nullptr, start_us, start_us, after.start_us, &index, &ab);
+    // The later leg paid its own price N; this leg pays what makes the pair cost
+    // what it would have in order: type 0 A + AB, type 1 A + AB + B, type 2 AB.
+    if (rule != nullptr && !(rule->fare_transfer_type == FareTransferType::ab && adjust.rule != no_index)) {
+      adjust.late_rule = index;
+      adjust.ab_minor += ab;
+      if (rule->fare_transfer_type == FareTransferType::a_plus_ab) adjust.subtract_minor += after.rider_price_minor;
+      if (rule->fare_transfer_type == FareTransferType::ab) {
+        adjust.use_own_price = false;
+        adjust.subtract_minor = after.rider_price_minor;
+      }
+    } else {
+      decision.after_slot = legs_kept;
+    }
+  }
   return decision;
 }
 
 std::int64_t price_after_transfer(const TransferAdjust& adjust, std::int64_t own_price_minor) noexcept {
-  if (adjust.rule == no_index) return own_price_minor;
+  if (adjust.rule == no_index && adjust.late_rule == no_index) return own_price_minor;
   return std::max<std::int64_t>(0, (adjust.use_own_price ? own_price_minor : 0) + adjust.ab_minor - adjust.subtract_minor);
 }
 
 void remember_leg(RatingBuilder& builder, Index network, Index leg_group, std::int64_t start_us,
                   std::int64_t own_price_minor, std::int64_t rider_price_minor, const TransferDecision& decision) noexcept {
-  LegMemory& memory = builder.state.last_leg;
-  const bool transferred = decision.adjust.rule != no_index;
-  if (decision.late) {
-    // The later leg stays the one to transfer from; it is now paired.
-    if (transferred) memory.late_paired = true;
-    return;
+  auto& legs = builder.state.recent_legs;
+  const bool from_before = decision.adjust.rule != no_index;
+  if (from_before) legs[decision.before_slot].used_as_from = true;
+  if (decision.adjust.late_rule != no_index) {
+    LegMemory& after = legs[decision.after_slot];
+    after.late_paired = true;
+    after.transfers_used = static_cast<std::uint8_t>(std::min(decision.transfers_used + 1, 255));
   }
-  memory.rule_set_version = builder.rules.version;
-  memory.network = network;
-  memory.leg_group = leg_group;
-  memory.start_us = start_us;
-  memory.end_us = start_us;
-  memory.rider_price_minor = own_price_minor;
-  memory.journey_price_minor = (transferred ? decision.journey_before_minor : 0) + rider_price_minor;
-  memory.transfers_used = transferred ? decision.transfers_used : 0;
-  memory.late_paired = false;
+  LegMemory leg;
+  leg.rule_set_version = builder.rules.version;
+  leg.network = network;
+  leg.leg_group = leg_group;
+  leg.start_us = start_us;
+  leg.end_us = start_us;
+  leg.rider_price_minor = own_price_minor;
+  leg.journey_price_minor = (from_before ? decision.journey_before_minor : 0) + rider_price_minor;
+  leg.transfers_used = from_before ? decision.transfers_used : 0;
+  leg.used_as_from = decision.adjust.late_rule != no_index;
+
+  // Keep the slots ascending by start; the oldest (or a stale slot) makes room.
+  std::size_t position = 0;
+  for (std::size_t i = 0; i < legs.size(); ++i)
+    if (!live(builder, legs[i]) || legs[i].start_us <= start_us) position = i + 1;
+  if (position == 0) return;  // older than every kept leg and no room: forgotten
+  // Shift slots [0, position) left by one, dropping slot 0 (the oldest or empty), then place.
+  for (std::size_t i = 0; i + 1 < position; ++i) legs[i] = legs[i + 1];
+  legs[position - 1] = leg;
+}
+
+LegMemory* find_leg(RatingBuilder& builder, Index network, std::int64_t start_us) noexcept {
+  for (LegMemory& leg : builder.state.recent_legs)
+    if (live(builder, leg) && leg.network == network && leg.start_us == start_us) return &leg;
+  return nullptr;
 }
 
 bool settle_leg(RatingBuilder& builder, const LegCharge& charge, OpenJourney& journey) noexcept {

@@ -21,11 +21,15 @@ Quote quote_product(RatingBuilder& builder, Index product, Index network, Index 
 // The GTFS leg rule for a leg, or no_index.
 Index match_leg_rule(const RatingBuilder& builder, Index network, Index from_area, Index to_area, EventTime start) noexcept;
 
-// The transfer into a leg of `leg_group` starting at `start_us`, against the
-// card's last leg (which may be later than this one: a late offline tap).
+// The transfers of a leg of `leg_group` starting at `start_us`, against the
+// card's recent legs: from the leg before it in event time and, when this
+// leg is late (a later leg was rated first), into the leg after it, so that
+// a late offline leg costs what it would have cost arriving in order.
 struct TransferDecision {
   TransferAdjust adjust;
-  bool late = false;            // this leg is earlier than the remembered one
+  std::size_t before_slot = legs_kept;   // recent_legs slot transferred from; legs_kept = none
+  std::size_t after_slot = legs_kept;    // slot of the later leg paired into; legs_kept = none
+  bool late = false;                     // a leg later than this one was already rated
   std::uint8_t transfers_used = 0;
   std::int64_t journey_before_minor = 0;
 };
@@ -35,6 +39,8 @@ std::int64_t price_after_transfer(const TransferAdjust& adjust, std::int64_t own
 // Remembers a priced leg for later transfers.
 void remember_leg(RatingBuilder& builder, Index network, Index leg_group, std::int64_t start_us,
                   std::int64_t own_price_minor, std::int64_t rider_price_minor, const TransferDecision& decision) noexcept;
+// The remembered leg of `network` that started at `start_us`, or nullptr.
+LegMemory* find_leg(RatingBuilder& builder, Index network, std::int64_t start_us) noexcept;
 
 // Settles a leg's fare so that, in total, the rider has paid the capped
 // `rider_price_minor` (at most `rider_limit_minor` now) and the operator has

@@ -49,18 +49,18 @@ Quote quote_leg(RatingBuilder& builder, Index network, Index leg_rule) noexcept 
 std::int64_t price_with_transfer(RatingBuilder& builder, const TransferAdjust& adjust, std::int64_t own_minor) noexcept {
   const std::int64_t price = price_after_transfer(adjust, own_minor);
   if (adjust.rule != no_index) builder.note(NoteCode::transfer, adjust.rule, own_minor, price);
+  if (adjust.late_rule != no_index) builder.note(NoteCode::transfer, adjust.late_rule, own_minor, price);
   return price;
 }
 
 // After a journey ends, the remembered leg learns its end and real price.
 void finish_remembered_leg(RatingBuilder& builder, Index network, std::int64_t start_us, std::int64_t own_minor,
                            std::int64_t price_at_start_minor, std::int64_t final_price_minor) noexcept {
-  LegMemory& memory = builder.state.last_leg;
-  if (memory.rule_set_version != builder.rules.version || memory.network != network || memory.start_us != start_us)
-    return;
-  memory.end_us = std::max(memory.end_us, builder.tap.event_time.unix_us);
-  memory.rider_price_minor = own_minor;
-  memory.journey_price_minor += final_price_minor - price_at_start_minor;
+  LegMemory* memory = find_leg(builder, network, start_us);
+  if (memory == nullptr) return;
+  memory->end_us = std::max(memory->end_us, builder.tap.event_time.unix_us);
+  memory->rider_price_minor = own_minor;
+  memory->journey_price_minor += final_price_minor - price_at_start_minor;
 }
 
 }  // namespace
@@ -102,10 +102,13 @@ bool rate_bus_alight(RatingBuilder& builder) noexcept {
   const Network& network = builder.rules.networks[network_index];
   if (network.collection != FareCollection::board_and_alight) {
     builder.note(NoteCode::alight_recorded);
-    LegMemory& memory = builder.state.last_leg;
-    if (memory.rule_set_version == builder.rules.version && memory.network == network_index &&
-        memory.start_us <= tap.event_time.unix_us)
-      memory.end_us = std::max(memory.end_us, tap.event_time.unix_us);
+    // The latest ride on this network that started before: it ends here.
+    LegMemory* ride = nullptr;
+    for (LegMemory& leg : builder.state.recent_legs)
+      if (leg.rule_set_version == builder.rules.version && leg.network == network_index &&
+          leg.start_us <= tap.event_time.unix_us)
+        ride = &leg;
+    if (ride != nullptr) ride->end_us = std::max(ride->end_us, tap.event_time.unix_us);
     return true;
   }
   OpenJourney& journey = builder.state.bus;

@@ -32,6 +32,8 @@ inline constexpr std::size_t rating_notes_max = 16;
 // Business days and months of cap accumulators a card keeps, for late taps.
 inline constexpr std::size_t cap_days_kept = 8;
 inline constexpr std::size_t cap_months_kept = 3;
+// Recent transit legs a card keeps for transfers with late taps.
+inline constexpr std::size_t legs_kept = 4;
 // Rule set table sizes are bounded by Index.
 inline constexpr std::size_t rule_table_rows_max = no_index - 1;
 

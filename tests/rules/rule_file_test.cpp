@@ -1,0 +1,199 @@
+// Rule files: the shipped one loads; each kind of mistake yields its precise
+// message with file, line and field, and every problem is reported.
+#include <algorithm>
+
+#include "rules_test_support.h"
+
+using namespace citycard;
+using namespace citycard::rules;
+using namespace citycard::rules::testing;
+
+namespace {
+
+// A small valid rule set; tests append or replace lines to break it.
+const std::string base = R"(version = 3
+utc_offset = "+08:00"
+
+[[operators]]
+id = 101
+name = "Bus"
+kind = "bus"
+
+[[operators]]
+id = 201
+name = "Metro"
+kind = "metro"
+
+[[networks]]
+id = "bus"
+kind = "bus"
+operators = [101]
+fare_collection = "on_board"
+
+[[fare_products]]
+id = "bus_flat"
+prices = [{ amount_minor = 15 }, { category = "student", amount_minor = 12 }]
+
+[[leg_rules]]
+leg_group = "bus"
+network = "bus"
+fare_product = "bus_flat"
+)";
+
+std::vector<std::string> problems_of(const std::string& text) {
+  RuleSetLoad load = parse_rule_set(text, "bad.toml");
+  std::vector<std::string> lines;
+  for (const RuleProblem& problem : load.problems) lines.push_back(problem.to_string());
+  CHECK(load.ok() == lines.empty());
+  return lines;
+}
+
+std::string replaced(std::string text, const std::string& from, const std::string& to) {
+  auto at = text.find(from);
+  REQUIRE(at != std::string::npos);
+  return text.replace(at, from.size(), to);
+}
+
+}  // namespace
+
+TEST_CASE("the shipped city rule set loads") {
+  RuleSetLoad load = load_rule_set_file(CITYCARD_CITY_RULES);
+  INFO(problems_text(load.problems));
+  REQUIRE(load.ok());
+  const RuleSet& rules = *load.rule_set;
+  CHECK(rules.version == 1);
+  CHECK(rules.utc_offset_minutes == 480);
+  CHECK(rules.business_day_start_minutes == 180);
+  CHECK(rules.leg_rules.size() == 7 + 64);  // 7 written, 64 from the 8x8 metro matrix
+  CHECK(rules.find_index(rules.leg_groups, "metro") != no_index);
+  CHECK(rules.points.monthly_allotment[static_cast<std::size_t>(RiderCategory::senior)] == 480);
+}
+
+TEST_CASE("a valid small rule set has no problems") { CHECK(problems_of(base).empty()); }
+
+TEST_CASE("a TOML syntax error names its line") {
+  auto problems = problems_of(base + "\n[[leg_rules]\n");
+  REQUIRE(problems.size() == 1);
+  CHECK(problems[0] == "bad.toml:29: (syntax): Error while parsing table header: expected ']', saw '\\n'");
+}
+
+TEST_CASE("a missing required field") {
+  CHECK(problems_of(replaced(base, "version = 3\n", "")) ==
+        std::vector<std::string>{"bad.toml:1: version: required field is missing"});
+}
+
+TEST_CASE("a field of the wrong type") {
+  CHECK(problems_of(replaced(base, "version = 3", "version = \"three\"")) ==
+        std::vector<std::string>{"bad.toml:1: version: expected an integer, found a string"});
+}
+
+TEST_CASE("a misspelt field is unknown, and the real one is missing") {
+  CHECK(problems_of(replaced(base, "fare_collection = \"on_board\"", "fare_colection = \"on_board\"")) ==
+        std::vector<std::string>{"bad.toml:14: networks[0].fare_collection: required field is missing",
+                                 "bad.toml:18: networks[0].fare_colection: unknown field"});
+}
+
+TEST_CASE("an unknown enumeration value lists the choices") {
+  CHECK(problems_of(replaced(base, "\"on_board\"", "\"pay_later\"")) ==
+        std::vector<std::string>{"bad.toml:18: networks[0].fare_collection: unknown fare collection \"pay_later\" "
+                                 "(expected on_board, board_and_alight, hold_max_refund_on_exit)"});
+  CHECK(problems_of(replaced(base, "\"student\"", "\"pupil\"")) ==
+        std::vector<std::string>{"bad.toml:22: fare_products[0].prices[1].category: unknown rider category \"pupil\" "
+                                 "(expected general, student, senior, disability, disability_companion or employee)"});
+}
+
+TEST_CASE("a reference to something that does not exist") {
+  CHECK(problems_of(replaced(base, "fare_product = \"bus_flat\"", "fare_product = \"bus_flatt\"")) ==
+        std::vector<std::string>{"bad.toml:27: leg_rules[0].fare_product: no fare product \"bus_flatt\""});
+  CHECK(problems_of(replaced(base, "operators = [101]", "operators = [101, 201, 7]")) ==
+        std::vector<std::string>{
+            "bad.toml:17: networks[0].operators: operator 201 is a metro operator, not bus",
+            "bad.toml:17: networks[0].operators: no operator 7"});
+}
+
+TEST_CASE("duplicate ids name the first definition") {
+  CHECK(problems_of(base + "\n[[fare_products]]\nid = \"bus_flat\"\nprices = [{ amount_minor = 1 }]\n") ==
+        std::vector<std::string>{
+            "bad.toml:30: fare_products[1].id: duplicate id \"bus_flat\" (first defined on line 21)"});
+  CHECK(problems_of(base + "\n[[operators]]\nid = 101\nname = \"Again\"\nkind = \"bus\"\n") ==
+        std::vector<std::string>{"bad.toml:30: operators[2].id: duplicate operator 101 (first defined on line 5)"});
+}
+
+TEST_CASE("numbers out of range") {
+  CHECK(problems_of(base + "\n[[discounts]]\nid = \"d\"\nnetworks = [\"bus\"]\npercent_off_bp = 12000\n"
+                           "rounding = \"half_up\"\n") ==
+        std::vector<std::string>{"bad.toml:32: discounts[0].percent_off_bp: must be between 0 and 10000, got 12000"});
+  CHECK(problems_of(replaced(base, "utc_offset = \"+08:00\"", "utc_offset = \"+8\"")) ==
+        std::vector<std::string>{"bad.toml:2: utc_offset: expected \"+HH:MM\" or \"-HH:MM\", got \"+8\""});
+}
+
+TEST_CASE("GTFS constraints on transfer rules") {
+  CHECK(problems_of(base + "\n[[transfer_rules]]\nfrom_leg_group = \"bus\"\nto_leg_group = \"bus\"\n"
+                           "fare_transfer_type = 1\nduration_limit_type = 1\n") ==
+        std::vector<std::string>{
+            "bad.toml:29: transfer_rules[0].transfer_count: required when from_leg_group equals to_leg_group (GTFS)",
+            "bad.toml:33: transfer_rules[0].duration_limit_type: only allowed with duration_limit (GTFS)"});
+  CHECK(problems_of(base + "\n[[transfer_rules]]\nfrom_leg_group = \"bus\"\nto_leg_group = \"tram\"\n"
+                           "fare_transfer_type = 3\n") ==
+        std::vector<std::string>{
+            "bad.toml:31: transfer_rules[0].to_leg_group: no leg group \"tram\" in any leg rule or fare matrix",
+            "bad.toml:32: transfer_rules[0].fare_transfer_type: must be between 0 and 2, got 3"});
+}
+
+TEST_CASE("a metro fare table must be square and below the held maximum") {
+  const std::string metro = base + R"(
+[[networks]]
+id = "metro"
+kind = "metro"
+operators = [201]
+fare_collection = "hold_max_refund_on_exit"
+max_fare_product = "metro_max"
+trip_time_limit_minutes = 120
+
+[[fare_products]]
+id = "metro_max"
+prices = [{ amount_minor = 30 }]
+
+[[areas]]
+id = "A"
+network = "metro"
+stops = [1]
+
+[[areas]]
+id = "B"
+network = "metro"
+stops = [2]
+
+[[fare_matrices]]
+leg_group = "metro"
+network = "metro"
+product_prefix = "metro"
+areas = ["A", "B"]
+amounts_minor = [[20, 35], [35, 20]]
+)";
+  CHECK(problems_of(metro) == std::vector<std::string>{"bad.toml:29: networks[1].max_fare_product: fare product "
+                                                       "\"metro_max\" (30) is below the fare 35 of the leg rule on line 56"});
+  CHECK(problems_of(replaced(metro, "[[20, 35], [35, 20]]", "[[20, 25]]")) ==
+        std::vector<std::string>{"bad.toml:56: fare_matrices[0].amounts_minor: has 1 rows for 2 areas; the table must be square"});
+  CHECK(problems_of(replaced(replaced(metro, "stops = [2]", "stops = [1]"), "amounts_minor = [[20, 35], [35, 20]]",
+                             "amounts_minor = [[20, 25], [25, 20]]")) ==
+        std::vector<std::string>{"bad.toml:49: areas[1].stops: stop 1 is already in area \"A\""});
+}
+
+TEST_CASE("every problem is reported, not only the first") {
+  std::string broken = replaced(base, "version = 3", "version = 0");
+  broken = replaced(broken, "kind = \"bus\"\noperators", "kind = \"tram\"\noperators");
+  broken = replaced(broken, "fare_product = \"bus_flat\"", "fare_product = \"nothing\"\ncolour = \"red\"");
+  auto problems = problems_of(broken);
+  CHECK(problems.size() == 4);
+  CHECK(std::count_if(problems.begin(), problems.end(),
+                      [](const std::string& line) { return line.find("unknown field") != std::string::npos; }) == 1);
+}
+
+TEST_CASE("a missing rule file is one clear problem") {
+  RuleSetLoad load = load_rule_set_file("/nonexistent/city.toml");
+  REQUIRE(load.problems.size() == 1);
+  CHECK(load.problems[0].to_string() == "/nonexistent/city.toml:0: (file): cannot open the file");
+  auto result = load_rule_set("/nonexistent/city.toml");
+  CHECK(result.status().code() == StatusCode::invalid_argument);
+}
