@@ -122,14 +122,14 @@ Quote quote_product(RatingBuilder& builder, Index product_index, Index network, 
 
 Index match_leg_rule(const RatingBuilder& builder, Index network, Index from_area, Index to_area, EventTime start) noexcept {
   const auto& rules = builder.rules.leg_rules;
+  const LegRuleBucket* bucket = builder.rules.find_leg_rule_bucket(network, from_area, to_area);
+  if (bucket == nullptr) return no_index;
   Index best = no_index;
   std::int32_t minute = -1;
   std::int32_t weekday = -1;
-  for (std::size_t i = 0; i < rules.size(); ++i) {
+  for (std::uint32_t c = 0; c < bucket->count; ++c) {
+    const Index i = builder.rules.leg_rule_candidates[bucket->first + c];
     const LegRule& rule = rules[i];
-    if (rule.network != network) continue;
-    if (rule.from_area != no_index && rule.from_area != from_area) continue;
-    if (rule.to_area != no_index && rule.to_area != to_area) continue;
     if (best != no_index && rule.rule_priority <= rules[best].rule_priority) continue;
     if (rule.timeframe != no_index) {
       if (minute < 0) {
@@ -139,7 +139,7 @@ Index match_leg_rule(const RatingBuilder& builder, Index network, Index from_are
       const Timeframe& frame = builder.rules.timeframes[rule.timeframe];
       if (!(frame.weekdays & (1u << weekday)) || minute < frame.start_minute || minute >= frame.end_minute) continue;
     }
-    best = static_cast<Index>(i);
+    best = i;
   }
   return best;
 }

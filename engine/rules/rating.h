@@ -66,18 +66,25 @@ enum class NoteCode : std::uint8_t {
   minimum_balance,          // a = required, b = balance
 };
 
+// Trivial on purpose: a Rating's note slots are not initialised until used.
 struct Note {
-  NoteCode code = NoteCode::refused;
-  Index rule = no_index;
-  std::int64_t a = 0;
-  std::int64_t b = 0;
-  std::int64_t c = 0;
+  NoteCode code;
+  Index rule;
+  std::int64_t a;
+  std::int64_t b;
+  std::int64_t c;
 };
 
 struct Rating {
+  // Slots past posting_count / note_count are never initialised: writing
+  // 1 KB of defaults per tap would cost more than rating it.
+  Rating() noexcept {}
+
   RefusalReason refusal = RefusalReason::none;
   std::uint32_t rule_set_version = 0;
-  std::array<Posting, rating_postings_max> postings{};
+  union {
+    Posting postings[rating_postings_max];   // [0, posting_count) are set
+  };
   std::uint8_t posting_count = 0;
   CardState state;                      // the card's next state (the input when refused)
 
@@ -91,12 +98,12 @@ struct Rating {
   // blocked card admitted offline).
   bool deny_list = false;
 
-  std::array<Note, rating_notes_max> notes{};
+  std::array<Note, rating_notes_max> notes;   // [0, note_count) are set
   std::uint8_t note_count = 0;
   bool notes_truncated = false;
 
   bool approved() const noexcept { return refusal == RefusalReason::none; }
-  std::span<const Posting> posting_list() const noexcept { return {postings.data(), posting_count}; }
+  std::span<const Posting> posting_list() const noexcept { return {postings, posting_count}; }
   std::span<const Note> note_list() const noexcept { return {notes.data(), note_count}; }
 };
 

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <new>
 
 #include "calendar.h"
 #include "rating.h"
@@ -62,7 +63,7 @@ class RatingBuilder {
     if (amount_minor == 0) return;
     CITYCARD_RULES_CHECK(out.posting_count < rating_postings_max);
     if (tap.offline) flags |= transfer_flag_offline;
-    out.postings[out.posting_count++] = Posting{debit, credit, operator_id, asset, amount_minor, code, flags};
+    new (&out.postings[out.posting_count++]) Posting{debit, credit, operator_id, asset, amount_minor, code, flags};
     auto apply = [&](AccountRole role, std::int64_t delta) {
       if (role == AccountRole::card_wallet) state.wallet_minor += delta;
       if (role == AccountRole::card_points) state.points += delta;

@@ -37,6 +37,38 @@ void RuleSet::finalize() {
   for (std::size_t i = 0; i < areas.size(); ++i)
     for (std::uint32_t stop : areas[i].stops) stop_areas.push_back({areas[i].network, stop, static_cast<Index>(i)});
   std::sort(stop_areas.begin(), stop_areas.end());
+
+  leg_rule_buckets.clear();
+  leg_rule_candidates.clear();
+  for (std::size_t n = 0; n < networks.size(); ++n) {
+    std::vector<Index> network_areas{no_index};
+    for (std::size_t a = 0; a < areas.size(); ++a)
+      if (areas[a].network == n) network_areas.push_back(static_cast<Index>(a));
+    for (Index from : network_areas) {
+      for (Index to : network_areas) {
+        LegRuleBucket bucket{static_cast<Index>(n), from, to, static_cast<std::uint32_t>(leg_rule_candidates.size()), 0};
+        for (std::size_t r = 0; r < leg_rules.size(); ++r) {
+          const LegRule& rule = leg_rules[r];
+          if (rule.network != n) continue;
+          if (rule.from_area != no_index && rule.from_area != from) continue;
+          if (rule.to_area != no_index && rule.to_area != to) continue;
+          leg_rule_candidates.push_back(static_cast<Index>(r));
+          ++bucket.count;
+        }
+        leg_rule_buckets.push_back(bucket);
+      }
+    }
+  }
+  std::sort(leg_rule_buckets.begin(), leg_rule_buckets.end(),
+            [](const LegRuleBucket& a, const LegRuleBucket& b) { return a.key() < b.key(); });
+}
+
+const LegRuleBucket* RuleSet::find_leg_rule_bucket(Index network, Index from_area, Index to_area) const noexcept {
+  const auto key = std::tuple(network, from_area, to_area);
+  auto it = std::lower_bound(leg_rule_buckets.begin(), leg_rule_buckets.end(), key,
+                             [](const LegRuleBucket& bucket, const auto& wanted) { return bucket.key() < wanted; });
+  if (it == leg_rule_buckets.end() || it->key() != key) return nullptr;
+  return &*it;
 }
 
 const OperatorRule* RuleSet::find_operator(OperatorId id) const noexcept {

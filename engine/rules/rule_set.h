@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "citycard/card.h"
@@ -192,6 +193,18 @@ struct WalletRule {
   MediaMask auto_top_up_media = 0;
 };
 
+// The leg rules that can match a leg of a network from one area to another
+// (either may be no_index = unknown stop), in file order; built by finalize()
+// so matching a leg reads a handful of rules instead of the whole table.
+struct LegRuleBucket {
+  Index network = no_index;
+  Index from_area = no_index;
+  Index to_area = no_index;
+  std::uint32_t first = 0;   // into RuleSet::leg_rule_candidates
+  std::uint32_t count = 0;
+  auto key() const { return std::tuple(network, from_area, to_area); }
+};
+
 // Stop -> area, sorted for binary search (built by finalize()).
 struct StopArea {
   Index network = no_index;
@@ -225,7 +238,10 @@ struct RuleSet {
 
   // Built by finalize(); the loader calls it.
   std::vector<StopArea> stop_areas;
+  std::vector<LegRuleBucket> leg_rule_buckets;   // sorted by key()
+  std::vector<Index> leg_rule_candidates;
   void finalize();
+  const LegRuleBucket* find_leg_rule_bucket(Index network, Index from_area, Index to_area) const noexcept;
 
   // Lookups used by rating; nullptr / no_index when absent.
   const OperatorRule* find_operator(OperatorId id) const noexcept;
