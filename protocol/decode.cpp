@@ -79,7 +79,8 @@ Decoded<TapRecord> tap(wire::Reader& in, std::size_t index) {
   if (!fields::valid_mode(mode)) return error(ErrorCode::bad_enum, where + " mode " + number(mode) + " is undefined");
   if ((flags & ~fields::tap_flag_offline) != 0) return error(ErrorCode::bad_flags, where + " flags " + number(flags) + " has undefined bits");
   if (record.cryptogram.size > cryptogram_bytes_max) {
-    return error(ErrorCode::malformed, where + " cryptogram of " + number(record.cryptogram.size) + " bytes; at most 32");
+    return error(ErrorCode::malformed, where + " cryptogram of " + number(record.cryptogram.size) + " bytes; at most " +
+                                           number(cryptogram_bytes_max));
   }
   if (!in.bytes(record.cryptogram.bytes.data(), record.cryptogram.size)) return truncated(where + " cryptogram");
   tap.media = static_cast<Media>(media);

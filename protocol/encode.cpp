@@ -72,7 +72,9 @@ struct PayloadWriter {
       if (tap.card.empty()) return "tap " + std::to_string(tap.id.sequence) + " has no card id";
       if (!fields::valid_media(static_cast<std::uint8_t>(tap.media))) return bad_enum("tap media out of range");
       if (!fields::valid_mode(static_cast<std::uint8_t>(tap.mode))) return bad_enum("tap mode out of range");
-      if (record.cryptogram.size > cryptogram_bytes_max) return "tap cryptogram over 32 bytes";
+      if (record.cryptogram.size > cryptogram_bytes_max) {
+        return "tap cryptogram over " + std::to_string(cryptogram_bytes_max) + " bytes";
+      }
       out.u32(tap.id.reader.value);
       out.u64(tap.id.sequence);
       out.u8(static_cast<std::uint8_t>(tap.card.size()));

@@ -12,7 +12,8 @@
 //                     media: byte  event_time_us: fixed64 (signed)  mode: byte
 //                     operator: fixed32  route: fixed32  location: fixed32
 //                     amount_minor: fixed64 (signed)  tap_flags: byte (bit 0 offline)
-//                     cryptogram_length: byte (<= 32)  cryptogram: bytes(cryptogram_length)
+//                     cryptogram_length: byte (<= 64)  cryptogram: bytes(cryptogram_length)
+//                     (the reader's encoded tap proof, docs/card-protocol.md: 58 bytes)
 //   decisions      := batch_id: fixed64  count: fixed16 (0..batch_taps_max)  decision[count]
 //   decision       := reader: fixed32  sequence: fixed64  outcome: byte (1 approved, 2 refused)
 //                     reason: byte (RefusalReason; 0 iff approved)  fare_minor: fixed64
@@ -30,6 +31,7 @@
 //                     message: bytes(message_length)
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <string>
@@ -44,7 +46,9 @@
 namespace citycard::protocol {
 
 inline constexpr std::size_t agent_bytes_max = 64;
-inline constexpr std::size_t cryptogram_bytes_max = 32;
+// The tap's proof as the reader forwards it: card::encode_proof() makes 58
+// bytes (docs/card-protocol.md); 64 leaves room for a longer MAC later.
+inline constexpr std::size_t cryptogram_bytes_max = 64;
 inline constexpr std::size_t error_message_bytes_max = 1024;
 inline constexpr std::size_t deny_cards_max = 2048;  // added + removed in one delta frame
 
@@ -65,11 +69,18 @@ struct HelloAck {
   bool operator==(const HelloAck&) const = default;
 };
 
-// The card's answer to the reader's challenge (card authentication), as read.
+// The card's proof of the tap, as the reader forwards it: the encoded
+// card::TapProof (record, counter, challenge, CMAC cryptogram; 58 bytes).
+// Opaque to the protocol; the engine decodes and re-verifies it. Empty for a
+// tap without a card proof (tools, tests).
 struct Cryptogram {
   std::array<std::uint8_t, cryptogram_bytes_max> bytes{};
   std::uint8_t size = 0;
-  bool operator==(const Cryptogram&) const = default;
+  // Equal when the first `size` bytes are; bytes past size do not count.
+  bool operator==(const Cryptogram& other) const {
+    auto used = bytes.begin() + std::min<std::size_t>(size, bytes.size());
+    return size == other.size && std::equal(bytes.begin(), used, other.bytes.begin());
+  }
 };
 
 // One tap as a reader sends it.
@@ -168,6 +179,7 @@ static_assert(8 + 2 + limits::batch_taps_max * decision_bytes <= payload_bytes_m
               "a full decisions frame must fit one frame");
 static_assert(8 + 8 + 1 + 2 + 2 + deny_cards_max * (1 + CardId::bytes_max) <= payload_bytes_max,
               "a full deny list delta must fit one frame");
+static_assert(tap_bytes_max == 125);
 static_assert(limits::batch_taps_max <= 0xFFFF);
 
 }  // namespace citycard::protocol

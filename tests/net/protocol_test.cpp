@@ -106,6 +106,23 @@ TEST_CASE("a full batch of the largest taps fits one frame") {
   CHECK(std::get<TapBatch>(back.value()).taps.size() == limits::batch_taps_max);
 }
 
+TEST_CASE("a tap carries the reader's 58-byte tap proof, and up to 64 bytes") {
+  for (std::uint8_t size : {std::uint8_t{0}, std::uint8_t{58}, std::uint8_t{64}}) {
+    TapRecord record = sample_tap(5);
+    record.cryptogram.size = size;
+    for (std::uint8_t i = 0; i < size; ++i) record.cryptogram.bytes[i] = static_cast<std::uint8_t>(0x30 + i);
+    auto frame = encoded(TapBatch{3, {record}});
+    // batch_id, count, then the tap: the proof is its last field, after its length byte.
+    CHECK(frame.size() == header_bytes + 8 + 2 + tap_bytes_max - cryptogram_bytes_max - CardId::bytes_max + 7 + size);  // 7-byte card id
+    CHECK(frame[frame.size() - size - 1] == size);
+    if (size > 0) CHECK(frame.back() == static_cast<std::uint8_t>(0x30 + size - 1));
+    auto back = decode(frame);
+    REQUIRE(back);
+    CHECK(std::get<TapBatch>(back.value()).taps.front() == record);
+    CHECK(std::get<TapBatch>(back.value()).taps.front().cryptogram.size == size);
+  }
+}
+
 TEST_CASE("malformed headers are named errors") {
   auto frame = encoded(Heartbeat{1});
   SECTION("truncated header") {
@@ -220,9 +237,10 @@ TEST_CASE("malformed payloads are named errors") {
     reseal(frame);
     CHECK(decode_error(frame) == ErrorCode::malformed);
   }
-  SECTION("cryptogram over 32 bytes") {
+  SECTION("cryptogram over cryptogram_bytes_max (64) bytes") {
     auto frame = encoded(TapBatch{1, {sample_tap(1)}});
-    frame[flags_at + 1] = 33;
+    frame[flags_at + 1] = static_cast<std::uint8_t>(cryptogram_bytes_max + 1);
+    frame.resize(frame.size() + cryptogram_bytes_max + 1 - 8, 0xEE);  // the bytes are there; the length is not allowed
     reseal(frame);
     CHECK(decode_error(frame) == ErrorCode::malformed);
   }
@@ -281,6 +299,11 @@ TEST_CASE("the encoder refuses what the decoder would refuse") {
   REQUIRE_FALSE(bad);
   CHECK(bad.error().code == ErrorCode::bad_enum);
   CHECK_FALSE(encode(Decisions{1, {DecisionRecord{TapId{}, Outcome::refused, RefusalReason::none, 0, 0, 0, 0}}}));
+  TapRecord long_proof = sample_tap(1);
+  long_proof.cryptogram.size = static_cast<std::uint8_t>(cryptogram_bytes_max + 1);
+  auto refused = encode(TapBatch{1, {long_proof}});
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().message.find("cryptogram over 64 bytes") != std::string::npos);
 }
 
 TEST_CASE("random bytes never crash the decoder") {
