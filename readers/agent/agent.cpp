@@ -32,7 +32,7 @@ Agent::Agent(const AgentConfig& config, const card::MasterKey& master, EngineLin
       journal_(std::move(journal)),
       deny_list_(std::move(deny_list)),
       uploader_(journal_, link_,
-                UploadOptions{config.upload_batch_taps, std::chrono::milliseconds(5000), config.backoff_initial,
+                UploadOptions{config.upload_batch_taps, config.upload_timeout, config.backoff_initial,
                               config.backoff_max, config.reader.value}) {}
 
 TapOutcome Agent::handle_card(card::CardTransport& transport, EventTime now) {
@@ -111,9 +111,17 @@ TapOutcome Agent::handle_card(card::CardTransport& transport, EventTime now) {
 }
 
 Status Agent::refresh_deny_list(Deadline deadline) {
-  auto delta = link_.fetch_deny_list(deny_list_.version(), deadline);
-  if (!delta) return delta.status();
-  return deny_list_.apply(*delta);
+  // A long backlog comes in several deltas, each applied (and persisted) on
+  // its own, so a deadline that cuts the series keeps what arrived.
+  for (;;) {
+    auto delta = link_.fetch_deny_list(deny_list_.version(), deadline);
+    if (!delta) return delta.status();
+    if (auto applied = deny_list_.apply(*delta); !applied) return applied;
+    if (!delta->more) return Status::ok();
+    if (delta->to_version <= delta->from_version && !delta->replaces_all) {
+      return Status::corruption("engine says more deny list changes follow but its delta made no progress");
+    }
+  }
 }
 
 }  // namespace citycard::agent

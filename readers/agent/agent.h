@@ -37,7 +37,8 @@ class Agent {
 
   // Uploads queued taps if due (see Uploader).
   UploadReport upload_step(Clock::time_point now) { return uploader_.step(now); }
-  // Fetches and applies the deny list delta since the cached version.
+  // Fetches and applies the deny list deltas since the cached version, until
+  // the engine has no more (or the deadline, which keeps what was applied).
   Status refresh_deny_list(Deadline deadline);
   // Applies a delta that came another way (provisioning, a service tool).
   Status apply_deny_list_delta(const DenyListDelta& delta) { return deny_list_.apply(delta); }

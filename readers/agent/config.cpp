@@ -65,6 +65,8 @@ Result<AgentConfig> parse_config(const std::string& toml_text, const std::string
   constexpr std::int64_t u32_max = std::numeric_limits<std::uint32_t>::max();
   std::string mode_name = "identify";
   std::int64_t timeout_ms = config.engine_timeout.count();
+  std::int64_t deny_list_refresh_ms = config.deny_list_refresh.count();
+  std::int64_t upload_timeout_ms = config.upload_timeout.count();
   std::int64_t backoff_initial_ms = config.backoff_initial.count();
   std::int64_t backoff_max_ms = config.backoff_max.count();
   for (Status status : {
@@ -82,6 +84,8 @@ Result<AgentConfig> parse_config(const std::string& toml_text, const std::string
            read_string(table, "engine", "cert_file", config.cert_file),
            read_string(table, "engine", "key_file", config.key_file),
            read_integer(table, "engine", "timeout_ms", timeout_ms, 1, 60000),
+           read_integer(table, "engine", "deny_list_refresh_ms", deny_list_refresh_ms, 100, 86'400'000),
+           read_integer(table, "engine", "upload_timeout_ms", upload_timeout_ms, 1, 600'000),
            read_integer(table, "queue", "taps_max", config.queue_taps_max, 1, 10'000'000),
            read_integer(table, "queue", "upload_batch_taps", config.upload_batch_taps, 1, 1'000'000),
            read_integer(table, "queue", "backoff_initial_ms", backoff_initial_ms, 1, 3'600'000),
@@ -94,6 +98,8 @@ Result<AgentConfig> parse_config(const std::string& toml_text, const std::string
   if (!mode) return Status::invalid_argument(fmt::format("{}: [reader] mode '{}' is not a known mode", source_name, mode_name));
   config.mode = *mode;
   config.engine_timeout = std::chrono::milliseconds(timeout_ms);
+  config.deny_list_refresh = std::chrono::milliseconds(deny_list_refresh_ms);
+  config.upload_timeout = std::chrono::milliseconds(upload_timeout_ms);
   config.backoff_initial = std::chrono::milliseconds(backoff_initial_ms);
   config.backoff_max = std::chrono::milliseconds(backoff_max_ms);
   return config;

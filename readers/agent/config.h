@@ -15,6 +15,8 @@
 //   address = "engine.example:7443"
 //   ca_file = ""  cert_file = ""  key_file = ""
 //   timeout_ms = 150              # online decision deadline; default 150 (tap budget 300)
+//   deny_list_refresh_ms = 60000  # online: fetch deny list deltas this often; default 60000
+//   upload_timeout_ms = 5000      # online: deadline of one queue upload (one batch); default 5000
 //
 //   [queue]
 //   taps_max = 100000             # offline queue capacity (default 100000)
@@ -50,6 +52,8 @@ struct AgentConfig {
   std::string cert_file;
   std::string key_file;
   std::chrono::milliseconds engine_timeout{150};
+  std::chrono::milliseconds deny_list_refresh{60000};
+  std::chrono::milliseconds upload_timeout{5000};
 
   std::size_t queue_taps_max = 100'000;
   std::size_t upload_batch_taps = 512;

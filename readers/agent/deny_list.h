@@ -26,6 +26,7 @@ struct DenyListDelta {
   bool replaces_all = false;
   std::vector<CardId> added;
   std::vector<CardId> removed;
+  bool more = false;   // the engine has further changes after to_version: ask again
 };
 
 class DenyList {

@@ -1,5 +1,5 @@
-// EngineLink: how the reader agent talks to the engine. The TLS uplink
-// (readers/uplink, docs/protocol.md) implements it; OfflineLink is the
+// EngineLink: how the reader agent talks to the engine. UplinkEngineLink
+// (uplink_link.h: TLS, docs/protocol.md) implements it; OfflineLink is the
 // device's genuine offline mode (--offline): it never reaches an engine.
 //
 // Contract for implementations:
@@ -42,6 +42,11 @@ struct TapDecision {
   Asset asset = Asset::twd;                     // of fare and balance
   std::int64_t fare_minor = 0;                  // what the rider paid for this tap
   std::optional<std::int64_t> balance_minor;    // the card's balance afterwards, if the engine says
+  std::optional<std::int64_t> points_after;     // the card's points afterwards, if the engine says
+  bool replayed = false;      // the original decision of an earlier submission of this tap
+  bool debt = false;          // an offline ride given; the wallet went negative
+  bool deny_listed = false;   // the engine has put the card on the deny list
+  bool late = false;          // booked into the next open business day
 };
 
 class EngineLink {
@@ -49,7 +54,8 @@ class EngineLink {
   virtual ~EngineLink() = default;
   virtual Result<std::vector<TapDecision>> submit_taps(std::span<const QueuedTap> taps, Deadline deadline) = 0;
   // Changes to the deny list since since_version (or the whole list, with
-  // replaces_all, if the engine no longer has that version's history).
+  // replaces_all, if the engine no longer has that version's history); with
+  // more set, ask again from to_version for the rest.
   virtual Result<DenyListDelta> fetch_deny_list(std::uint64_t since_version, Deadline deadline) = 0;
 };
 

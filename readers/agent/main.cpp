@@ -2,12 +2,16 @@
 // decides each tap (online through an EngineLink, or offline), prints one
 // line per tap, and keeps the offline queue and deny list on disk.
 //
-//   citycard-reader --config reader.toml --offline [--json] [--taps N]
+//   citycard-reader --config reader.toml [--offline] [--json] [--taps N]
 //   citycard-reader --config reader.toml --show-queue
 //   citycard-reader --config reader.toml --deny-list-import delta.json
 //
-// Until the TLS uplink is wired in, --offline is required: the reader admits
-// riders from the card data and the cached deny list and queues the taps.
+// Online (the default): the engine in [engine] decides each tap over mutual
+// TLS when it answers within [engine] timeout_ms; otherwise the reader
+// decides offline and queues the tap. Between cards the loop keeps the link
+// up (reconnect with backoff, heartbeats), uploads the queue and refreshes
+// the deny list every [engine] deny_list_refresh_ms.
+// --offline: no engine link at all; every admitted tap is queued.
 #include <poll.h>
 #include <signal.h>
 #include <sys/signalfd.h>
@@ -20,9 +24,11 @@
 #include <cstdio>
 #include <ctime>
 #include <fstream>
+#include <memory>
 
 #include "agent.h"
 #include "pcsc/pcsc.h"
+#include "uplink_link.h"
 
 namespace ca = citycard::agent;
 using citycard::Status;
@@ -114,11 +120,16 @@ int main(int argc, char** argv) {
   auto master = citycard::card::load_master_key(config->master_key_file);
   if (!master) return fail(master.status());
 
+  // Only the tap loop talks to the engine; the service commands never do.
+  bool online = !offline && !list_queue && deny_import.empty();
   ca::OfflineLink offline_link;
-  if (!offline && !list_queue && deny_import.empty()) {
-    return fail(Status::unavailable("the TLS engine uplink is not wired into citycard-reader yet; run with --offline"));
+  std::unique_ptr<ca::UplinkEngineLink> engine_link;
+  if (online) {
+    auto options = ca::uplink_link_options(*config);
+    if (!options) return fail(options.status());
+    engine_link = std::make_unique<ca::UplinkEngineLink>(std::move(*options));
   }
-  ca::EngineLink& link = offline_link;
+  ca::EngineLink& link = online ? static_cast<ca::EngineLink&>(*engine_link) : offline_link;
   auto agent = ca::Agent::open(*config, *master, link);
   if (!agent) return fail(agent.status());
   if (auto report = (*agent)->queue().open_report(); report.torn_tail_bytes > 0) {
@@ -156,12 +167,34 @@ int main(int argc, char** argv) {
     reader = readers->front();
   }
   std::fprintf(stderr, "citycard-reader %u: %s on '%s', %zu taps queued\n", config->reader.value,
-               offline ? "offline" : "online", reader.c_str(), (*agent)->queue().pending().size());
+               online ? ("engine " + config->engine_address).c_str() : "offline", reader.c_str(),
+               (*agent)->queue().pending().size());
 
   using namespace std::chrono_literals;
   unsigned handled = 0;
+  bool link_up = false;
+  ca::Clock::time_point next_deny_refresh{};
   while (!stop_requested(stop_fd) && (taps_limit == 0 || handled < taps_limit)) {
-    if (!offline) (void)(*agent)->upload_step(ca::Clock::now());
+    if (online) {
+      auto now = ca::Clock::now();
+      Status alive = engine_link->keep_alive(now);
+      if (alive.is_ok() != link_up) {
+        link_up = alive.is_ok();
+        if (link_up) next_deny_refresh = now;   // catch up with what changed while the link was down
+        std::fprintf(stderr, "citycard-reader: engine link %s\n", link_up ? "up" : ("down: " + alive.to_string()).c_str());
+      }
+      if (link_up) {
+        ca::UploadReport report = (*agent)->upload_step(now);
+        if (report.attempted && !report.error.is_ok()) {
+          std::fprintf(stderr, "citycard-reader: upload: %s\n", report.error.to_string().c_str());
+        }
+        if (now >= next_deny_refresh) {
+          Status refreshed = (*agent)->refresh_deny_list(now + 2s);
+          if (!refreshed.is_ok()) std::fprintf(stderr, "citycard-reader: deny list: %s\n", refreshed.to_string().c_str());
+          next_deny_refresh = now + (refreshed.is_ok() ? config->deny_list_refresh : 5s);
+        }
+      }
+    }
     // Short waits so SIGTERM and uploads are served between cards.
     auto present = context->wait_for_card(reader, ca::Clock::now() + 250ms);
     if (!present) {

@@ -33,12 +33,14 @@ class Uplink::Impl {
   }
 
   Status configure_tls();
-  Status connect(Greeting greeting);
-  Status send(const protocol::Message& message);
-  Status send_bytes(std::span<const std::uint8_t> bytes);
+  Status connect(Greeting greeting, Clock::time_point deadline);
+  Status send(const protocol::Message& message, Clock::time_point deadline);
+  Status send_bytes(std::span<const std::uint8_t> bytes, Clock::time_point deadline);
   Result<protocol::Message> receive(std::chrono::milliseconds timeout);
-  Result<protocol::Message> receive_matching(const std::function<bool(const protocol::Message&)>& wanted);
-  Result<BatchReply> submit_once(const protocol::TapBatch& batch);
+  Result<protocol::Message> receive_matching(const std::function<bool(const protocol::Message&)>& wanted,
+                                             Clock::time_point deadline);
+  Result<BatchReply> submit_once(const protocol::TapBatch& batch, Clock::time_point deadline);
+  Clock::time_point reply_deadline() const { return Clock::now() + options_.reply_timeout; }
   void close() noexcept;
 
   // Runs one asynchronous operation to completion or its deadline.
@@ -93,10 +95,9 @@ Status Uplink::Impl::configure_tls() {
   return Status::ok();
 }
 
-Status Uplink::Impl::connect(Greeting greeting) {
+Status Uplink::Impl::connect(Greeting greeting, Clock::time_point deadline) {
   close();
   if (!tls_status_) return tls_status_;
-  Clock::time_point deadline = Clock::now() + options_.connect_timeout;
   stream_.emplace(io_, tls_);
   SSL* ssl = stream_->native_handle();
   SSL_set_tlsext_host_name(ssl, options_.server_name.c_str());
@@ -112,7 +113,7 @@ Status Uplink::Impl::connect(Greeting greeting) {
   if (ec) return lost("TLS handshake failed", ec);
   if (greeting == Greeting::none) return Status::ok();
   protocol::Hello hello{protocol::protocol_version_min, protocol::protocol_version, options_.reader, options_.agent};
-  if (Status status = send(hello); !status) return status;
+  if (Status status = send(hello, deadline); !status) return status;
   auto reply = receive(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()));
   if (!reply) return reply.status();
   if (auto* error = std::get_if<protocol::ErrorFrame>(&reply.value())) {
@@ -129,16 +130,16 @@ Status Uplink::Impl::connect(Greeting greeting) {
   return Status::ok();
 }
 
-Status Uplink::Impl::send(const protocol::Message& message) {
+Status Uplink::Impl::send(const protocol::Message& message, Clock::time_point deadline) {
   auto frame = protocol::encode(message, version_);
   if (!frame) return frame.error().to_status();
-  return send_bytes(frame.value());
+  return send_bytes(frame.value(), deadline);
 }
 
-Status Uplink::Impl::send_bytes(std::span<const std::uint8_t> bytes) {
+Status Uplink::Impl::send_bytes(std::span<const std::uint8_t> bytes, Clock::time_point deadline) {
   if (!stream_) return Status::unavailable("not connected");
   error_code ec = run([&](auto handler) { asio::async_write(*stream_, asio::buffer(bytes.data(), bytes.size()), handler); },
-                      Clock::now() + options_.reply_timeout);
+                      deadline);
   if (ec) return lost("send failed", ec);
   return Status::ok();
 }
@@ -173,14 +174,12 @@ Result<protocol::Message> Uplink::Impl::receive(std::chrono::milliseconds timeou
 }
 
 Result<protocol::Message> Uplink::Impl::receive_matching(
-    const std::function<bool(const protocol::Message&)>& wanted) {
-  Clock::time_point deadline = Clock::now() + options_.reply_timeout;
-  std::deque<protocol::Message> unrelated;
+    const std::function<bool(const protocol::Message&)>& wanted, Clock::time_point deadline) {
   for (;;) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     if (left.count() <= 0) {
       close();
-      return Status::unavailable("no reply from the engine within " + ms(options_.reply_timeout));
+      return Status::unavailable("no reply from the engine by the deadline");
     }
     // Read from the wire only: frames kept earlier are not the reply.
     std::deque<protocol::Message> kept;
@@ -196,13 +195,13 @@ Result<protocol::Message> Uplink::Impl::receive_matching(
   }
 }
 
-Result<BatchReply> Uplink::Impl::submit_once(const protocol::TapBatch& batch) {
-  if (Status status = send(batch); !status) return status;
+Result<BatchReply> Uplink::Impl::submit_once(const protocol::TapBatch& batch, Clock::time_point deadline) {
+  if (Status status = send(batch, deadline); !status) return status;
   auto reply = receive_matching([id = batch.batch_id](const protocol::Message& message) {
     if (auto* decisions = std::get_if<protocol::Decisions>(&message)) return decisions->batch_id == id;
     if (auto* retry = std::get_if<protocol::RetryLater>(&message)) return retry->batch_id == id;
     return false;
-  });
+  }, deadline);
   if (!reply) return reply.status();
   BatchReply result;
   if (auto* decisions = std::get_if<protocol::Decisions>(&reply.value())) {
@@ -225,20 +224,25 @@ void Uplink::Impl::close() noexcept {
 Uplink::Uplink(UplinkOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
 Uplink::~Uplink() = default;
 
-Status Uplink::connect(Greeting greeting) { return impl_->connect(greeting); }
+Status Uplink::connect(Greeting greeting) {
+  return impl_->connect(greeting, Clock::now() + impl_->options_.connect_timeout);
+}
+Status Uplink::connect(Greeting greeting, Deadline deadline) { return impl_->connect(greeting, deadline); }
 bool Uplink::connected() const noexcept { return impl_->stream_.has_value(); }
 const protocol::HelloAck& Uplink::session() const noexcept { return impl_->session_; }
-Status Uplink::send(const protocol::Message& message) { return impl_->send(message); }
-Status Uplink::send_bytes(std::span<const std::uint8_t> bytes) { return impl_->send_bytes(bytes); }
+Status Uplink::send(const protocol::Message& message) { return impl_->send(message, impl_->reply_deadline()); }
+Status Uplink::send_bytes(std::span<const std::uint8_t> bytes) {
+  return impl_->send_bytes(bytes, impl_->reply_deadline());
+}
 Result<protocol::Message> Uplink::receive(std::chrono::milliseconds timeout) { return impl_->receive(timeout); }
 void Uplink::close() noexcept { impl_->close(); }
 
 Result<BatchReply> Uplink::submit(const protocol::TapBatch& batch) {
   auto pause = impl_->options_.reconnect_backoff;
   for (int attempt = 0;; ++attempt) {
-    Status status = connected() ? Status::ok() : impl_->connect(Greeting::hello);
+    Status status = connected() ? Status::ok() : connect(Greeting::hello);
     if (status) {
-      auto reply = impl_->submit_once(batch);
+      auto reply = impl_->submit_once(batch, impl_->reply_deadline());
       if (reply || reply.status().code() != StatusCode::unavailable) return reply;
       status = reply.status();
     }
@@ -250,19 +254,32 @@ Result<BatchReply> Uplink::submit(const protocol::TapBatch& batch) {
 }
 
 Result<protocol::DenyListDelta> Uplink::deny_list_since(std::uint64_t version) {
-  if (Status status = impl_->send(protocol::DenyListRequest{version}); !status) return status;
+  return deny_list_since(version, impl_->reply_deadline());
+}
+
+Status Uplink::heartbeat(std::uint64_t nonce) { return heartbeat(nonce, impl_->reply_deadline()); }
+
+Result<BatchReply> Uplink::submit(const protocol::TapBatch& batch, Deadline deadline) {
+  return impl_->submit_once(batch, deadline);
+}
+
+Result<protocol::DenyListDelta> Uplink::deny_list_since(std::uint64_t version, Deadline deadline) {
+  if (Status status = impl_->send(protocol::DenyListRequest{version}, deadline); !status) return status;
   auto reply = impl_->receive_matching(
-      [](const protocol::Message& message) { return std::holds_alternative<protocol::DenyListDelta>(message); });
+      [](const protocol::Message& message) { return std::holds_alternative<protocol::DenyListDelta>(message); },
+      deadline);
   if (!reply) return reply.status();
   return std::get<protocol::DenyListDelta>(std::move(reply).value());
 }
 
-Status Uplink::heartbeat(std::uint64_t nonce) {
-  if (Status status = impl_->send(protocol::Heartbeat{nonce}); !status) return status;
-  auto reply = impl_->receive_matching([nonce](const protocol::Message& message) {
-    auto* beat = std::get_if<protocol::Heartbeat>(&message);
-    return beat != nullptr && beat->nonce == nonce;
-  });
+Status Uplink::heartbeat(std::uint64_t nonce, Deadline deadline) {
+  if (Status status = impl_->send(protocol::Heartbeat{nonce}, deadline); !status) return status;
+  auto reply = impl_->receive_matching(
+      [nonce](const protocol::Message& message) {
+        auto* beat = std::get_if<protocol::Heartbeat>(&message);
+        return beat != nullptr && beat->nonce == nonce;
+      },
+      deadline);
   return reply ? Status::ok() : reply.status();
 }
 

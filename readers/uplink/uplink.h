@@ -62,8 +62,12 @@ class Uplink {
     hello,  // normal: TLS, then hello / hello_ack
     none,   // TLS only; the caller speaks (conformance tests, tools)
   };
+  using Deadline = std::chrono::steady_clock::time_point;
+
   // Closes any previous connection first.
   Status connect(Greeting greeting = Greeting::hello);
+  // The same, all of TCP + TLS + hello by deadline (instead of connect_timeout).
+  Status connect(Greeting greeting, Deadline deadline);
   bool connected() const noexcept;
   // The engine's hello_ack of the current connection.
   const protocol::HelloAck& session() const noexcept;
@@ -73,6 +77,15 @@ class Uplink {
   Result<BatchReply> submit(const protocol::TapBatch& batch);
   Result<protocol::DenyListDelta> deny_list_since(std::uint64_t version);
   Status heartbeat(std::uint64_t nonce);
+
+  // Per-call deadlines (a rider waiting 150 ms, an upload 5 s) instead of
+  // reply_timeout. No reconnect: on unavailable the connection is closed and
+  // the caller decides when to connect() again. Missing the deadline is
+  // unavailable, and closes the connection (a late reply cannot be told from
+  // the next one otherwise).
+  Result<BatchReply> submit(const protocol::TapBatch& batch, Deadline deadline);
+  Result<protocol::DenyListDelta> deny_list_since(std::uint64_t version, Deadline deadline);
+  Status heartbeat(std::uint64_t nonce, Deadline deadline);
 
   // Lower level: one frame out, the next frame in (pipelining, tests).
   Status send(const protocol::Message& message);
