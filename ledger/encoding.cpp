@@ -28,6 +28,13 @@ std::string account_key(AccountId id) {
   return key;
 }
 
+std::string high_water_key(Origin origin, std::uint64_t source) {
+  std::string key(1, 'H');
+  key.push_back(static_cast<char>(origin));
+  put_be64(key, source);
+  return key;
+}
+
 std::string sequence_key(std::uint64_t sequence) {
   std::string key;
   put_be64(key, sequence);
@@ -95,6 +102,7 @@ std::string encode_account(const StoredAccount& account) {
   put_le<std::int64_t>(out, account.debits_posted_minor);
   put_le<std::int64_t>(out, account.credits_posted_minor);
   put_le<std::uint64_t>(out, account.transfer_count);
+  put_le<std::uint64_t>(out, account.applied_through);
   return out;
 }
 
@@ -110,6 +118,7 @@ std::optional<StoredAccount> decode_account(std::string_view value) {
   account.debits_posted_minor = reader.le<std::int64_t>();
   account.credits_posted_minor = reader.le<std::int64_t>();
   account.transfer_count = reader.le<std::uint64_t>();
+  account.applied_through = reader.le<std::uint64_t>();
   if (!reader.ok() || !reader.at_end() || !valid_kind(kind) || !valid_asset(asset)) return std::nullopt;
   account.spec.kind = static_cast<AccountKind>(kind);
   account.spec.asset = static_cast<Asset>(asset);
@@ -162,6 +171,23 @@ std::optional<TransferValue> decode_transfer(std::string_view value) {
   transfer.code = static_cast<TransferCode>(code);
   transfer.mode = static_cast<Mode>(mode);
   return out;
+}
+
+void begin_block(std::string& out) {
+  out.clear();
+  put_le<std::uint32_t>(out, 0);
+}
+
+void finish_block(std::string& out, std::uint32_t count) {
+  std::memcpy(out.data(), &count, sizeof count);
+}
+
+std::optional<std::uint32_t> block_count(std::string_view block) {
+  if (block.size() < block_header_bytes) return std::nullopt;
+  std::uint32_t count = 0;
+  std::memcpy(&count, block.data(), sizeof count);
+  if (count == 0 || block.size() != block_header_bytes + std::size_t{count} * transfer_value_bytes) return std::nullopt;
+  return count;
 }
 
 std::string encode_idempotency(std::uint64_t first_sequence, std::uint32_t count, std::string_view outcome) {

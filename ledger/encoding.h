@@ -1,20 +1,29 @@
 // The ledger's on-disk format. Keys are big-endian so that RocksDB's byte
 // order is numeric order; values are little-endian fixed-width fields.
 //
-// column family "accounts"     key := account_id:be64
-//                              value := kind:u8 asset:u8 floor:i64 ceiling:i64 owner:u64
-//                                       balance:i64 debits:i64 credits:i64 count:u64       (58 bytes)
-// column family "transfers"    key := sequence:be64            (global, gap-free from 1)
-//                              value := group_key leg:u32 debit:u64 credit:u64 asset:u8 amount:i64
-//                                       code:u16 flags:u16 rule_set:u32 event_us:i64 mode:u8
-//                                       operator:u32 route:u32 location:u32                (75 bytes)
+// column family "log"          key := first_sequence:be64         (one entry per posted batch)
+//                              value := count:u32 transfer[count]
+//   transfer := group_key leg:u32 debit:u64 credit:u64 asset:u8 amount:i64 code:u16 flags:u16
+//               rule_set:u32 event_us:i64 mode:u8 operator:u32 route:u32 location:u32   (75 bytes)
+//   Sequences are global and gap-free from 1: entry k starts where entry k-1 ended.
 // column family "idempotency"  key := group_key
 //                              value := first_sequence:u64 count:u32 posted_outcome:bytes
-// column family "history"      key := account_id:be64 sequence:be64      value := ""
+// column family "history"      key := account_id:be64 block_first_sequence:be64
+//                              value := offset:u32 *        (sequence - block_first, ascending)
+// column family "accounts"     key := account_id:be64
+//                              value := kind:u8 asset:u8 floor:i64 ceiling:i64 owner:u64 balance:i64
+//                                       debits:i64 credits:i64 count:u64 applied_through:u64  (66 bytes)
+//   An account record holds the account as of sequence applied_through; later
+//   transfers are replayed from the log on open (balances are checkpointed,
+//   not written with every batch).
 // column family "cards"        key := 'C' card_bytes   value := card_record
 //                              key := 'A' account_id:be64  value := card_bytes    (reverse index)
 // column family "records"      key := space:u8 user_key   value := user bytes
-// default column family        key := "format"  value := "citycard-ledger/1"
+// default column family        "format" -> "citycard-ledger/2"
+//                              "replay_from" -> sequence:be64   (every account record is current
+//                                                                 as of at least this sequence)
+//                              'H' group_key_prefix(origin, source) -> sequence:be64
+//                                 (the highest sequence posted by that source: a higher one is new)
 //
 // group_key   := origin:u8 source:be64 sequence:be64                    (17 bytes)
 // card_record := id:card wallet:u64 points:u64 category:u8 media:u8 status:u8
@@ -37,10 +46,12 @@
 namespace citycard::ledger::encoding {
 
 inline constexpr std::string_view format_key = "format";
-inline constexpr std::string_view format_value = "citycard-ledger/1";
+inline constexpr std::string_view format_value = "citycard-ledger/2";
+inline constexpr std::string_view replay_from_key = "replay_from";
 
 inline constexpr std::size_t group_key_bytes = 17;
-inline constexpr std::size_t account_value_bytes = 58;
+inline constexpr std::size_t account_value_bytes = 66;
+inline constexpr std::size_t block_header_bytes = 4;
 inline constexpr std::size_t transfer_value_bytes = group_key_bytes + 58;
 static_assert(transfer_value_bytes == 75);
 inline constexpr std::size_t history_key_bytes = 16;
@@ -103,6 +114,7 @@ class Reader {
 // --- keys -----------------------------------------------------------------
 
 std::string account_key(AccountId id);
+std::string high_water_key(Origin origin, std::uint64_t source);
 std::string sequence_key(std::uint64_t sequence);
 std::string history_key(AccountId account, std::uint64_t sequence);
 void append_group_key(std::string& out, const IdempotencyKey& key);
@@ -120,6 +132,7 @@ struct StoredAccount {
   std::int64_t debits_posted_minor = 0;
   std::int64_t credits_posted_minor = 0;
   std::uint64_t transfer_count = 0;
+  std::uint64_t applied_through = 0;  // the record reflects transfers up to this sequence
 };
 
 std::string encode_account(const StoredAccount& account);
@@ -132,6 +145,16 @@ struct TransferValue {
 };
 void encode_transfer(std::string& out, const IdempotencyKey& key, std::uint32_t leg, const Transfer& transfer);
 std::optional<TransferValue> decode_transfer(std::string_view value);
+
+// A log block: the transfers of one posted batch.
+void begin_block(std::string& out);
+void finish_block(std::string& out, std::uint32_t count);  // writes the count into the header
+// The number of transfers in a block, or nullopt when its size disagrees.
+std::optional<std::uint32_t> block_count(std::string_view block);
+// Transfer i of a checked block.
+inline std::string_view block_transfer(std::string_view block, std::uint32_t i) {
+  return block.substr(block_header_bytes + i * transfer_value_bytes, transfer_value_bytes);
+}
 
 struct IdempotencyValue {
   std::uint64_t first_sequence = 0;

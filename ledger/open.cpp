@@ -16,7 +16,7 @@ namespace citycard::ledger {
 namespace {
 
 const char* const family_names[RocksLedger::family_count] = {
-    "default", "accounts", "transfers", "idempotency", "history", "cards", "records"};
+    "default", "accounts", "log", "idempotency", "history", "cards", "records"};
 
 rocksdb::CompressionType best_compression() {
   for (auto type : rocksdb::GetSupportedCompressions()) {
@@ -39,11 +39,17 @@ rocksdb::ColumnFamilyOptions family_options(std::size_t index, const Options& op
   table.format_version = 5;
   switch (index) {
     case RocksLedger::f_idempotency:
-      // Almost every lookup is for a key that is not there (a new tap): a
-      // whole-key bloom filter, also in the memtable, answers those cheaply.
+      // Looked up only for resends and late uploads, mostly to find nothing:
+      // a whole-key bloom filter answers those cheaply. Keys of one reader
+      // arrive in order, so inserts use the reader (origin + source) as a hint.
       table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
       family.memtable_prefix_bloom_size_ratio = 0.05;
       family.memtable_whole_key_filtering = true;
+      family.memtable_insert_with_hint_prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(9));
+      break;
+    case RocksLedger::f_log:
+      // Appended in key order and read in ranges: one block a batch.
+      family.memtable_insert_with_hint_prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(0));
       break;
     case RocksLedger::f_history:
       // Reads are "one account, newest first": prefix = the account id.
@@ -163,18 +169,24 @@ Result<std::unique_ptr<Ledger>> Ledger::open(const std::string& path, const Opti
                               std::string(encoding::format_value) + "'");
   }
 
-  auto ledger = std::make_unique<RocksLedger>(std::move(db), std::move(handles), options.read_only);
+  auto ledger = std::make_unique<RocksLedger>(std::move(db), std::move(handles), options);
   if (Status loaded = ledger->load(); !loaded) return loaded;
   return std::unique_ptr<Ledger>(std::move(ledger));
 }
 
 RocksLedger::RocksLedger(std::unique_ptr<rocksdb::DB> db, std::vector<rocksdb::ColumnFamilyHandle*> families,
-                         bool read_only)
-    : db_(std::move(db)), families_(std::move(families)), read_only_(read_only) {}
+                         const Options& options)
+    : db_(std::move(db)), families_(std::move(families)), options_(options) {}
 
 RocksLedger::~RocksLedger() {
+  if (!options_.read_only) {
+    std::lock_guard lock(mutex_);
+    // A clean close leaves nothing to replay; if it fails, open() replays.
+    Status ignored = write_full_checkpoint();
+    (void)ignored;
+  }
   for (auto* handle : families_) db_->DestroyColumnFamilyHandle(handle);
-  if (!read_only_) db_->Close().PermitUncheckedError();
+  if (!options_.read_only) db_->Close().PermitUncheckedError();
 }
 
 Status RocksLedger::load() {
@@ -200,17 +212,74 @@ Status RocksLedger::load() {
     names_.emplace(names->key().ToString().substr(1), AccountId{encoding::get_be64(names->value().data())});
   }
 
-  std::unique_ptr<rocksdb::Iterator> last(db_->NewIterator(rocksdb::ReadOptions(), family(f_transfers)));
+  std::unique_ptr<rocksdb::Iterator> marks(db_->NewIterator(rocksdb::ReadOptions(), family(f_default)));
+  for (marks->Seek("H"); marks->Valid() && marks->key().starts_with("H"); marks->Next()) {
+    if (marks->key().size() != 10 || marks->value().size() != 8) return Status::corruption("high-water mark is unreadable");
+    auto origin = static_cast<Origin>(marks->key()[1]);
+    high_water_[SourceKey{origin, encoding::get_be64(marks->key().data() + 2)}] = encoding::get_be64(marks->value().data());
+  }
+
+  std::uint64_t replay_from = 0;
+  std::string value;
+  auto status = db_->Get(rocksdb::ReadOptions(), family(f_default), encoding::replay_from_key, &value);
+  if (status.ok() && value.size() == 8) replay_from = encoding::get_be64(value.data());
+  else if (!status.IsNotFound()) return Status::corruption("replay mark is unreadable");
+
+  // Replay the log after the checkpoint into memory; a record already
+  // current to a transfer's sequence (applied_through) skips it.
+  std::unique_ptr<rocksdb::Iterator> log(db_->NewIterator(rocksdb::ReadOptions(), family(f_log)));
+  log->SeekForPrev(encoding::sequence_key(std::max<std::uint64_t>(replay_from, 1)));
+  if (!log->Valid()) log->SeekToFirst();
+  std::uint64_t expected = 0;
+  for (; log->Valid(); log->Next()) {
+    if (log->key().size() != 8) return Status::corruption("log key of unexpected size");
+    const std::uint64_t first = encoding::get_be64(log->key().data());
+    auto count = encoding::block_count(log->value().ToStringView());
+    if (!count) return Status::corruption("log block at " + std::to_string(first) + " is unreadable");
+    if (expected != 0 && first != expected) {
+      return Status::corruption("log jumps from " + std::to_string(expected - 1) + " to " + std::to_string(first));
+    }
+    expected = first + *count;
+    if (first + *count - 1 <= replay_from) continue;
+    for (std::uint32_t i = 0; i < *count; ++i) {
+      const std::uint64_t sequence = first + i;
+      auto decoded = encoding::decode_transfer(encoding::block_transfer(log->value().ToStringView(), i));
+      if (!decoded) return Status::corruption("transfer " + std::to_string(sequence) + " is unreadable");
+      const Transfer& transfer = decoded->transfer;
+      for (int side = 0; side < 2; ++side) {
+        const std::uint64_t id = side == 0 ? transfer.debit_account.value : transfer.credit_account.value;
+        if (id >= accounts_.size() || !accounts_[id].exists) {
+          return Status::corruption("transfer " + std::to_string(sequence) + " names missing account " + std::to_string(id));
+        }
+        auto& stored = accounts_[id].stored;
+        if (sequence <= stored.applied_through) continue;
+        if (side == 0) {
+          stored.balance_minor -= transfer.amount_minor;
+          stored.debits_posted_minor += transfer.amount_minor;
+        } else {
+          stored.balance_minor += transfer.amount_minor;
+          stored.credits_posted_minor += transfer.amount_minor;
+        }
+        stored.transfer_count += 1;
+        mark_changed(id);
+      }
+      ++transfers_since_checkpoint_;
+    }
+  }
+  if (!log->status().ok()) return Status::io_error("reading the log: " + log->status().ToString());
+
+  std::unique_ptr<rocksdb::Iterator> last(db_->NewIterator(rocksdb::ReadOptions(), family(f_log)));
   last->SeekToLast();
   if (last->Valid()) {
-    if (last->key().size() != 8) return Status::corruption("transfer key of unexpected size");
-    last_sequence_ = encoding::get_be64(last->key().data());
+    auto count = encoding::block_count(last->value().ToStringView());
+    if (last->key().size() != 8 || !count) return Status::corruption("last log block is unreadable");
+    last_sequence_ = encoding::get_be64(last->key().data()) + *count - 1;
   }
   return Status::ok();
 }
 
 Status RocksLedger::check_writable() const {
-  if (read_only_) return Status::invalid_argument("ledger is open read-only");
+  if (options_.read_only) return Status::invalid_argument("ledger is open read-only");
   return Status::ok();
 }
 

@@ -107,37 +107,53 @@ Result<std::vector<GroupOutcome>> RocksLedger::post(const std::vector<PostingGro
   std::lock_guard lock(mutex_);
   const std::uint64_t stamp = ++batch_stamp_;
 
-  // One MultiGet finds every key that posted in an earlier batch.
-  std::vector<std::string> keys;
-  keys.reserve(batch.size());
-  for (const auto& group : batch) keys.push_back(encoding::group_key(group.key));
-  std::vector<rocksdb::Slice> key_slices(keys.begin(), keys.end());
-  std::vector<rocksdb::PinnableSlice> found(batch.size());
-  std::vector<rocksdb::Status> found_status(batch.size());
-  db_->MultiGet(rocksdb::ReadOptions(), family(f_idempotency), batch.size(), key_slices.data(), found.data(),
-                found_status.data());
+  // A key above its source's high-water mark has never posted: only the
+  // others (resends, late uploads, operator actions) are looked up, together.
+  std::vector<std::string> keys(batch.size());
+  std::vector<std::size_t> lookups;
+  for (std::size_t g = 0; g < batch.size(); ++g) {
+    keys[g] = encoding::group_key(batch[g].key);
+    auto mark = high_water_.find(SourceKey{batch[g].key.origin, batch[g].key.source});
+    if (mark != high_water_.end() && batch[g].key.sequence <= mark->second) lookups.push_back(g);
+  }
+  std::vector<rocksdb::Slice> lookup_keys;
+  for (std::size_t g : lookups) lookup_keys.emplace_back(keys[g]);
+  std::vector<rocksdb::PinnableSlice> found(lookups.size());
+  std::vector<rocksdb::Status> found_status(lookups.size());
+  if (!lookups.empty()) {
+    db_->MultiGet(rocksdb::ReadOptions(), family(f_idempotency), lookups.size(), lookup_keys.data(), found.data(),
+                  found_status.data());
+  }
 
   std::vector<GroupOutcome> outcomes(batch.size());
   std::unordered_map<IdempotencyKey, std::size_t, KeyHash> posted_here;
+  std::unordered_map<SourceKey, std::uint64_t, SourceHash> new_marks;
   std::vector<Undo> undo;
-  std::vector<std::uint64_t> dirty;
+  std::vector<std::pair<std::uint64_t, std::string>> history;  // account -> offsets in this block
   rocksdb::WriteBatch write;
-  std::uint64_t next_sequence = last_sequence_ + 1;
-  std::string value;
-  std::array<char, encoding::history_key_bytes> history_key{};
+  const std::uint64_t block_first = last_sequence_ + 1;
+  std::uint64_t next_sequence = block_first;
+  std::string block;
+  encoding::begin_block(block);
+  std::size_t lookup_index = 0;
 
   for (std::size_t g = 0; g < batch.size(); ++g) {
     const PostingGroup& group = batch[g];
     GroupOutcome& outcome = outcomes[g];
+    const bool looked_up = lookup_index < lookups.size() && lookups[lookup_index] == g;
+    const std::size_t lookup = looked_up ? lookup_index++ : 0;
 
     if (auto earlier = posted_here.find(group.key); earlier != posted_here.end()) {
       outcome = outcomes[earlier->second];
       outcome.duplicate = true;
       continue;
     }
-    if (found_status[g].ok()) {
-      auto stored = encoding::decode_idempotency(found[g].ToStringView());
-      if (!stored) return Status::corruption("idempotency entry of " + group.key.to_string() + " is unreadable");
+    if (looked_up && found_status[lookup].ok()) {
+      auto stored = encoding::decode_idempotency(found[lookup].ToStringView());
+      if (!stored) {
+        roll_back(undo, 0);
+        return Status::corruption("idempotency entry of " + group.key.to_string() + " is unreadable");
+      }
       outcome.posted = true;
       outcome.duplicate = true;
       outcome.first_sequence = stored->first_sequence;
@@ -145,9 +161,9 @@ Result<std::vector<GroupOutcome>> RocksLedger::post(const std::vector<PostingGro
       outcome.outcome = std::move(stored->outcome);
       continue;
     }
-    if (!found_status[g].IsNotFound()) {
+    if (looked_up && !found_status[lookup].IsNotFound()) {
       roll_back(undo, 0);
-      return Status::io_error("idempotency lookup failed: " + found_status[g].ToString());
+      return Status::io_error("idempotency lookup failed: " + found_status[lookup].ToString());
     }
     if (Status shape = check_group_shape(group); !shape) {
       outcome.reason = shape;
@@ -158,9 +174,10 @@ Result<std::vector<GroupOutcome>> RocksLedger::post(const std::vector<PostingGro
     Status applied;
     for (std::size_t t = 0; t < group.transfers.size() && applied.is_ok(); ++t) {
       applied = apply_transfer(group.transfers[t], undo);
-      if (!applied) applied = Status(applied.code() == StatusCode::refused
-                                         ? Status::refused("transfer " + std::to_string(t) + " of " + group.key.to_string() + ": " + applied.message())
-                                         : Status::invalid_argument("transfer " + std::to_string(t) + " of " + group.key.to_string() + ": " + applied.message()));
+      if (!applied) {
+        std::string where = "transfer " + std::to_string(t) + " of " + group.key.to_string() + ": " + applied.message();
+        applied = applied.code() == StatusCode::refused ? Status::refused(where) : Status::invalid_argument(where);
+      }
     }
     if (!applied) {
       roll_back(undo, undo_mark);
@@ -168,36 +185,33 @@ Result<std::vector<GroupOutcome>> RocksLedger::post(const std::vector<PostingGro
       continue;
     }
 
-    for (std::size_t u = undo_mark; u < undo.size(); ++u) {
-      AccountState& state = accounts_[undo[u].index];
-      if (state.dirty_stamp != stamp) {
-        state.dirty_stamp = stamp;
-        dirty.push_back(undo[u].index);
-      }
-    }
     const std::uint64_t first_sequence = next_sequence;
     for (std::size_t t = 0; t < group.transfers.size(); ++t) {
       const Transfer& transfer = group.transfers[t];
       const std::uint64_t sequence = next_sequence++;
-      char sequence_key[8];
-      for (int i = 7, s = 0; i >= 0; --i, s += 8) sequence_key[i] = static_cast<char>(sequence >> s);
-      value.clear();
-      encoding::encode_transfer(value, group.key, static_cast<std::uint32_t>(t), transfer);
-      write.Put(family(f_transfers), rocksdb::Slice(sequence_key, 8), value);
+      encoding::encode_transfer(block, group.key, static_cast<std::uint32_t>(t), transfer);
+      const auto offset = static_cast<std::uint32_t>(sequence - block_first);
       for (AccountId account : {transfer.debit_account, transfer.credit_account}) {
-        for (int i = 7, s = 0; i >= 0; --i, s += 8) history_key[i] = static_cast<char>(account.value >> s);
-        std::copy(sequence_key, sequence_key + 8, history_key.data() + 8);
-        write.Put(family(f_history), rocksdb::Slice(history_key.data(), history_key.size()), rocksdb::Slice());
+        AccountState& state = accounts_[account.value];
+        if (state.history_stamp != stamp) {
+          state.history_stamp = stamp;
+          state.history_slot = static_cast<std::uint32_t>(history.size());
+          history.emplace_back(account.value, std::string());
+          mark_changed(account.value);
+        }
+        encoding::put_le<std::uint32_t>(history[state.history_slot].second, offset);
       }
     }
     const auto count = static_cast<std::uint32_t>(group.transfers.size());
-    write.Put(family(f_idempotency), keys[g], encoding::encode_idempotency(first_sequence, count, group.outcome));
+    write.Put(family(f_idempotency), keys[g], encoding::encode_idempotency(count ? first_sequence : 0, count, group.outcome));
     for (const CardRecord& card : group.card_updates) {
       write.Put(family(f_cards), encoding::card_key(card.card), encoding::encode_card(card));
     }
     for (const RecordWrite& record : group.records) {
       write.Put(family(f_records), encoding::record_key(static_cast<std::uint8_t>(record.space), record.key), record.value);
     }
+    auto& mark = new_marks[SourceKey{group.key.origin, group.key.source}];
+    mark = std::max(mark, group.key.sequence);
     outcome.posted = true;
     outcome.first_sequence = count ? first_sequence : 0;
     outcome.transfer_count = count;
@@ -206,21 +220,108 @@ Result<std::vector<GroupOutcome>> RocksLedger::post(const std::vector<PostingGro
   }
 
   if (write.Count() == 0) return outcomes;
-  for (std::uint64_t index : dirty) {
-    write.Put(family(f_accounts), encoding::account_key(AccountId{index}), encoding::encode_account(accounts_[index].stored));
+  const std::uint64_t transfer_count = next_sequence - block_first;
+  if (transfer_count > 0) {
+    encoding::finish_block(block, static_cast<std::uint32_t>(transfer_count));
+    write.Put(family(f_log), encoding::sequence_key(block_first), block);
+    for (const auto& [account, offsets] : history) {
+      std::string key = encoding::history_key(AccountId{account}, block_first);
+      write.Put(family(f_history), key, offsets);
+    }
   }
+  for (const auto& [source, sequence] : new_marks) {
+    auto current = high_water_.find(source);
+    if (current == high_water_.end() || current->second < sequence) {
+      std::string value;
+      encoding::put_be64(value, sequence);
+      write.Put(family(f_default), encoding::high_water_key(source.origin, source.source), value);
+    }
+  }
+  const std::size_t checkpoint_records = add_checkpoint_chunk(write, options_.checkpoint_accounts_per_batch);
   if (Status written = write_synced(write); !written) {
     roll_back(undo, 0);
     return written;
   }
+  checkpoint_written_ += checkpoint_records;
+  for (const auto& [source, sequence] : new_marks) {
+    auto& current = high_water_[source];
+    current = std::max(current, sequence);
+  }
   last_sequence_ = next_sequence - 1;
+  transfers_since_checkpoint_ += transfer_count;
+  maybe_start_checkpoint();
   return outcomes;
+}
+
+void RocksLedger::mark_changed(std::uint64_t index) {
+  AccountState& state = accounts_[index];
+  if (!state.awaiting_checkpoint) {
+    state.awaiting_checkpoint = true;
+    changed_accounts_.push_back(index);
+  }
+}
+
+void RocksLedger::maybe_start_checkpoint() {
+  if (checkpoint_written_ < checkpoint_pass_.size()) return;  // a pass is still being written
+  if (transfers_since_checkpoint_ < options_.checkpoint_interval_transfers) return;
+  checkpoint_pass_.clear();
+  checkpoint_written_ = 0;
+  checkpoint_sequence_ = last_sequence_;
+  checkpoint_pass_.reserve(changed_accounts_.size());
+  for (std::uint64_t index : changed_accounts_) {
+    AccountState& state = accounts_[index];
+    state.awaiting_checkpoint = false;
+    encoding::StoredAccount record = state.stored;
+    record.applied_through = last_sequence_;
+    checkpoint_pass_.emplace_back(index, record);
+  }
+  changed_accounts_.clear();
+  transfers_since_checkpoint_ = 0;
+}
+
+std::size_t RocksLedger::add_checkpoint_chunk(rocksdb::WriteBatch& batch, std::size_t accounts_max) {
+  if (checkpoint_written_ >= checkpoint_pass_.size()) return 0;
+  std::size_t end = std::min(checkpoint_pass_.size(), checkpoint_written_ + accounts_max);
+  for (std::size_t i = checkpoint_written_; i < end; ++i) {
+    batch.Put(family(f_accounts), encoding::account_key(AccountId{checkpoint_pass_[i].first}),
+              encoding::encode_account(checkpoint_pass_[i].second));
+  }
+  if (end == checkpoint_pass_.size()) {
+    // The pass is complete: every record is now current to checkpoint_sequence_ or later.
+    std::string value;
+    encoding::put_be64(value, checkpoint_sequence_);
+    batch.Put(family(f_default), encoding::replay_from_key, value);
+  }
+  return end - checkpoint_written_;
+}
+
+Status RocksLedger::write_full_checkpoint() {
+  auto drain_pass = [this]() -> Status {
+    while (checkpoint_written_ < checkpoint_pass_.size()) {
+      rocksdb::WriteBatch batch;
+      std::size_t written = add_checkpoint_chunk(batch, 65536);
+      if (Status status = write_synced(batch); !status) return status;
+      checkpoint_written_ += written;
+    }
+    return Status::ok();
+  };
+  // Finish the pass in progress, then write everything changed since.
+  if (Status status = drain_pass(); !status) return status;
+  transfers_since_checkpoint_ = options_.checkpoint_interval_transfers;
+  maybe_start_checkpoint();
+  if (Status status = drain_pass(); !status) return status;
+  rocksdb::WriteBatch batch;
+  std::string value;
+  encoding::put_be64(value, last_sequence_);
+  batch.Put(family(f_default), encoding::replay_from_key, value);
+  return write_synced(batch);
 }
 
 AccountId RocksLedger::allocate_account(const AccountSpec& spec, rocksdb::WriteBatch& batch) {
   AccountId id{accounts_.size()};
   AccountState state;
   state.stored.spec = spec;
+  state.stored.applied_through = last_sequence_;
   state.exists = true;
   accounts_.push_back(state);
   batch.Put(family(f_accounts), encoding::account_key(id), encoding::encode_account(state.stored));

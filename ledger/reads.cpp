@@ -1,25 +1,13 @@
 // Reads: balances from memory, everything else from RocksDB.
+#include <cstring>
+
 #include "citycard/limits.h"
+#include "log_reader.h"
 #include "rocks_ledger.h"
 
 namespace citycard::ledger {
 
 namespace {
-
-Result<StoredTransfer> decode_stored(std::uint64_t sequence, std::string_view value) {
-  auto decoded = encoding::decode_transfer(value);
-  if (!decoded) return Status::corruption("transfer " + std::to_string(sequence) + " is unreadable");
-  return StoredTransfer{sequence, decoded->key, decoded->leg, decoded->transfer};
-}
-
-Result<StoredTransfer> read_transfer(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* family,
-                                     const rocksdb::ReadOptions& options, std::uint64_t sequence) {
-  std::string value;
-  auto status = db->Get(options, family, encoding::sequence_key(sequence), &value);
-  if (status.IsNotFound()) return Status::not_found("no transfer " + std::to_string(sequence));
-  if (!status.ok()) return Status::io_error("reading transfer: " + status.ToString());
-  return decode_stored(sequence, value);
-}
 
 Result<std::string> read_record(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* family,
                                 const rocksdb::ReadOptions& options, RecordSpace space, std::string_view key) {
@@ -45,14 +33,23 @@ class RocksSnapshot final : public Snapshot {
     rocksdb::ReadOptions options = options_;
     options.fill_cache = false;  // a day's scan must not evict the hot set
     options.readahead_size = 2u << 20;
-    std::unique_ptr<rocksdb::Iterator> it(ledger_.db()->NewIterator(options, ledger_.family(RocksLedger::f_transfers)));
-    for (it->Seek(encoding::sequence_key(from_sequence)); it->Valid(); it->Next()) {
-      if (it->key().size() != 8) return Status::corruption("transfer key of unexpected size");
-      std::uint64_t sequence = encoding::get_be64(it->key().data());
-      if (sequence > to_sequence) break;
-      auto stored = decode_stored(sequence, it->value().ToStringView());
-      if (!stored) return stored.status();
-      if (!visit(*stored)) return Status::ok();
+    std::unique_ptr<rocksdb::Iterator> it(ledger_.db()->NewIterator(options, ledger_.family(RocksLedger::f_log)));
+    it->SeekForPrev(encoding::sequence_key(std::max<std::uint64_t>(from_sequence, 1)));
+    if (!it->Valid()) it->SeekToFirst();
+    for (; it->Valid(); it->Next()) {
+      if (it->key().size() != 8) return Status::corruption("log key of unexpected size");
+      const std::uint64_t first = encoding::get_be64(it->key().data());
+      if (first > to_sequence) break;
+      auto count = encoding::block_count(it->value().ToStringView());
+      if (!count) return Status::corruption("log block at " + std::to_string(first) + " is unreadable");
+      for (std::uint32_t i = 0; i < *count; ++i) {
+        const std::uint64_t sequence = first + i;
+        if (sequence < from_sequence) continue;
+        if (sequence > to_sequence) return Status::ok();
+        auto stored = transfer_in_block(it->value().ToStringView(), first, i);
+        if (!stored) return stored.status();
+        if (!visit(*stored)) return Status::ok();
+      }
     }
     if (!it->status().ok()) return Status::io_error("scanning transfers: " + it->status().ToString());
     return Status::ok();
@@ -69,6 +66,8 @@ class RocksSnapshot final : public Snapshot {
     return Status::ok();
   }
 
+  // The record is current to its applied_through; the transfers after it, up
+  // to this snapshot, are found through the account's history entries.
   Result<Account> account(AccountId id) const override {
     std::string value;
     auto status = ledger_.db()->Get(options_, ledger_.family(RocksLedger::f_accounts), encoding::account_key(id), &value);
@@ -76,8 +75,34 @@ class RocksSnapshot final : public Snapshot {
     if (!status.ok()) return Status::io_error("reading account: " + status.ToString());
     auto stored = encoding::decode_account(value);
     if (!stored) return Status::corruption("account " + std::to_string(id.value) + " is unreadable");
-    return Account{id, stored->spec, stored->balance_minor, stored->debits_posted_minor, stored->credits_posted_minor,
-                   stored->transfer_count};
+    Account account{id, stored->spec, stored->balance_minor, stored->debits_posted_minor, stored->credits_posted_minor,
+                    stored->transfer_count};
+    std::unique_ptr<rocksdb::Iterator> it(ledger_.db()->NewIterator(options_, ledger_.family(RocksLedger::f_history)));
+    LogReader log(ledger_.db(), ledger_.family(RocksLedger::f_log), options_);
+    for (it->Seek(encoding::history_key(id, stored->applied_through + 1)); it->Valid(); it->Next()) {
+      if (it->key().size() != encoding::history_key_bytes || encoding::get_be64(it->key().data()) != id.value) break;
+      const std::uint64_t block_first = encoding::get_be64(it->key().data() + 8);
+      for (std::size_t k = 0; k < it->value().size() / 4; ++k) {
+        std::uint32_t offset = 0;
+        std::memcpy(&offset, it->value().data() + k * 4, 4);
+        const std::uint64_t sequence = block_first + offset;
+        if (sequence <= stored->applied_through || sequence > last_sequence_) continue;
+        auto transfer = log.at(sequence);
+        if (!transfer) return transfer.status();
+        const Transfer& t = transfer->transfer;
+        if (t.debit_account == id) {
+          account.balance_minor -= t.amount_minor;
+          account.debits_posted_minor += t.amount_minor;
+        }
+        if (t.credit_account == id) {
+          account.balance_minor += t.amount_minor;
+          account.credits_posted_minor += t.amount_minor;
+        }
+        account.transfer_count += 1;
+      }
+    }
+    if (!it->status().ok()) return Status::io_error("reading history: " + it->status().ToString());
+    return account;
   }
 
   Result<std::string> record(RecordSpace space, std::string_view key) const override {
@@ -113,31 +138,48 @@ Result<HistoryPage> RocksLedger::history(AccountId account, std::uint64_t before
     return Status::invalid_argument("history limit must be 1.." + std::to_string(limits::history_page_max));
   }
   if (!this->account(account)) return Status::not_found("no account " + std::to_string(account.value));
+  const std::uint64_t below = before_sequence == 0 ? std::numeric_limits<std::uint64_t>::max() : before_sequence;
   rocksdb::ReadOptions options;
   options.prefix_same_as_start = true;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(options, family(f_history)));
-  // Newest first: seek to just below (account, before_sequence) and walk back.
-  std::uint64_t upper = before_sequence == 0 ? std::numeric_limits<std::uint64_t>::max() : before_sequence - 1;
-  it->SeekForPrev(encoding::history_key(account, upper));
+  LogReader log(db_.get(), family(f_log), rocksdb::ReadOptions());
+  // Newest first: the entry of the newest block below the cursor, walking back.
+  it->SeekForPrev(encoding::history_key(account, below - 1));
   HistoryPage page;
-  for (; it->Valid() && page.entries.size() < limit; it->Prev()) {
-    if (it->key().size() != encoding::history_key_bytes) return Status::corruption("history key of unexpected size");
+  bool more = false;
+  for (; it->Valid(); it->Prev()) {
+    if (it->key().size() != encoding::history_key_bytes || it->value().size() % 4 != 0) {
+      return Status::corruption("history entry of account " + std::to_string(account.value) + " is unreadable");
+    }
     if (encoding::get_be64(it->key().data()) != account.value) break;
-    std::uint64_t sequence = encoding::get_be64(it->key().data() + 8);
-    auto stored = read_transfer(db_.get(), family(f_transfers), rocksdb::ReadOptions(), sequence);
-    if (!stored) return Status::corruption("history of account " + std::to_string(account.value) + " names " +
-                                           stored.status().message());
-    page.entries.push_back(std::move(*stored));
+    const std::uint64_t block_first = encoding::get_be64(it->key().data() + 8);
+    const std::size_t offsets = it->value().size() / 4;
+    for (std::size_t k = offsets; k-- > 0;) {
+      std::uint32_t offset = 0;
+      std::memcpy(&offset, it->value().data() + k * 4, 4);
+      const std::uint64_t sequence = block_first + offset;
+      if (sequence >= below) continue;
+      if (page.entries.size() == limit) { more = true; break; }
+      auto stored = log.at(sequence);
+      if (!stored) {
+        return Status::corruption("history of account " + std::to_string(account.value) + " names " + stored.status().message());
+      }
+      page.entries.push_back(std::move(*stored));
+    }
+    if (more) break;
   }
   if (!it->status().ok()) return Status::io_error("reading history: " + it->status().ToString());
-  if (page.entries.size() == limit && it->Valid() && encoding::get_be64(it->key().data()) == account.value) {
-    page.next_cursor = page.entries.back().sequence;
+  if (!more && page.entries.size() == limit && it->Valid()) {
+    it->Prev();
+    more = it->Valid() && encoding::get_be64(it->key().data()) == account.value;
   }
+  if (more) page.next_cursor = page.entries.back().sequence;
   return page;
 }
 
 Result<StoredTransfer> RocksLedger::transfer_at(std::uint64_t sequence) const {
-  return read_transfer(db_.get(), family(f_transfers), rocksdb::ReadOptions(), sequence);
+  LogReader log(db_.get(), family(f_log), rocksdb::ReadOptions());
+  return log.at(sequence);
 }
 
 Result<std::vector<StoredTransfer>> RocksLedger::transfers_for(const IdempotencyKey& key) const {
@@ -147,9 +189,10 @@ Result<std::vector<StoredTransfer>> RocksLedger::transfers_for(const Idempotency
   if (!status.ok()) return Status::io_error("reading idempotency entry: " + status.ToString());
   auto entry = encoding::decode_idempotency(value);
   if (!entry) return Status::corruption("idempotency entry of " + key.to_string() + " is unreadable");
+  LogReader log(db_.get(), family(f_log), rocksdb::ReadOptions());
   std::vector<StoredTransfer> out;
   for (std::uint32_t i = 0; i < entry->count; ++i) {
-    auto stored = transfer_at(entry->first_sequence + i);
+    auto stored = log.at(entry->first_sequence + i);
     if (!stored) return stored.status();
     out.push_back(std::move(*stored));
   }

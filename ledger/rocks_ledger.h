@@ -1,21 +1,25 @@
 // RocksLedger: the Ledger on RocksDB. Internal to ledger/.
 //
-// Design (see docs/ledger.md): every account's balance lives in memory (a
-// dense vector, ~80 bytes an account), so posting never reads an account
-// from disk. A batch is validated and applied in memory with an undo log,
-// then written as one synced WriteBatch: transfers appended under increasing
-// sequence keys, two history index entries, the idempotency entry, and the
-// touched accounts' new balances (once per account per batch). If the write
-// fails, the undo log restores memory and nothing is reported posted.
+// Design (docs/ledger.md): every account lives in memory (a dense vector),
+// so posting never reads an account from disk. A batch is validated and
+// applied in memory with an undo log, then written as one synced WriteBatch:
+// one log block holding all its transfers, one idempotency entry per group,
+// one history entry per account touched, and the high-water mark of each
+// reader. Balances are not written per batch: a checkpoint pass writes the
+// changed accounts a chunk per batch, each stamped with the sequence it is
+// current to, and open() replays the log after that. If a write fails, the
+// undo log restores memory and nothing is reported posted.
 #pragma once
 
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
 
 #include "encoding.h"
 #include "ledger/ledger.h"
@@ -24,12 +28,13 @@ namespace citycard::ledger {
 
 class RocksLedger final : public Ledger {
  public:
-  enum Family : std::size_t { f_default, f_accounts, f_transfers, f_idempotency, f_history, f_cards, f_records, family_count };
+  enum Family : std::size_t { f_default, f_accounts, f_log, f_idempotency, f_history, f_cards, f_records, family_count };
 
-  RocksLedger(std::unique_ptr<rocksdb::DB> db, std::vector<rocksdb::ColumnFamilyHandle*> families, bool read_only);
+  RocksLedger(std::unique_ptr<rocksdb::DB> db, std::vector<rocksdb::ColumnFamilyHandle*> families, const Options& options);
   ~RocksLedger() override;
 
-  Status load();  // reads accounts, names and the last sequence into memory
+  // Reads accounts, names, high-water marks, and replays the log tail.
+  Status load();
 
   Result<std::vector<GroupOutcome>> post(const std::vector<PostingGroup>& batch) override;
   Result<AccountId> create_account(const AccountSpec& spec) override;
@@ -59,12 +64,24 @@ class RocksLedger final : public Ledger {
  private:
   struct AccountState {
     encoding::StoredAccount stored;
-    std::uint64_t dirty_stamp = 0;  // == batch stamp when already queued for writing
+    std::uint64_t history_stamp = 0;   // == batch stamp when it has a history entry in this batch
+    std::uint32_t history_slot = 0;    // its entry in batch_history_
     bool exists = false;
+    bool awaiting_checkpoint = false;  // changed since it was last queued for a checkpoint
   };
   struct Undo {
     std::uint64_t index;
     encoding::StoredAccount before;
+  };
+  struct SourceKey {
+    Origin origin;
+    std::uint64_t source;
+    bool operator==(const SourceKey&) const = default;
+  };
+  struct SourceHash {
+    std::size_t operator()(const SourceKey& key) const noexcept {
+      return static_cast<std::size_t>(key.source * 0x9E3779B97F4A7C15ull) ^ static_cast<std::size_t>(key.origin);
+    }
   };
 
   Status write_synced(rocksdb::WriteBatch& batch);
@@ -74,16 +91,28 @@ class RocksLedger final : public Ledger {
   void roll_back(std::vector<Undo>& undo, std::size_t to_size);
   AccountId allocate_account(const AccountSpec& spec, rocksdb::WriteBatch& batch);
   Result<CardRecord> read_card(rocksdb::ReadOptions options, const CardId& card) const;
+  void mark_changed(std::uint64_t index);
+  // Checkpointing: queue a pass, write part of it into a batch, finish all.
+  void maybe_start_checkpoint();
+  std::size_t add_checkpoint_chunk(rocksdb::WriteBatch& batch, std::size_t accounts_max);
+  Status write_full_checkpoint();
 
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> families_;
-  bool read_only_;
+  Options options_;
 
   mutable std::mutex mutex_;            // guards everything below
   std::vector<AccountState> accounts_;  // index = account id; [0] unused
   std::map<std::string, AccountId, std::less<>> names_;
+  std::unordered_map<SourceKey, std::uint64_t, SourceHash> high_water_;
   std::uint64_t last_sequence_ = 0;
   std::uint64_t batch_stamp_ = 0;
+
+  std::vector<std::uint64_t> changed_accounts_;     // awaiting_checkpoint, in order of change
+  std::vector<std::pair<std::uint64_t, encoding::StoredAccount>> checkpoint_pass_;  // records to write
+  std::size_t checkpoint_written_ = 0;
+  std::uint64_t checkpoint_sequence_ = 0;           // what the pass in progress is current to
+  std::uint64_t transfers_since_checkpoint_ = 0;
 };
 
 }  // namespace citycard::ledger

@@ -1,13 +1,18 @@
-// verify: proves the ledger's invariants from what is on disk, not memory.
-//   1. every asset sums to zero over all accounts;
-//   2. each account's stored balance and totals equal the replay of its transfers;
-//   3. no transfer references a missing account, or one of another asset;
-//   4. idempotency entries and transfers match, both ways;
-//   5. history entries and transfers match, both ways;
-//   6. every card's accounts exist and have the right kind.
+// verify: proves the ledger's invariants from what is on disk.
+//   1. the log is gap-free and every transfer in it is readable and positive;
+//   2. no transfer references a missing account, or one of another asset;
+//   3. each account record equals the replay of its transfers up to the
+//      sequence it is current to, and the balances served from memory equal
+//      the replay of the whole log;
+//   4. every asset sums to zero;
+//   5. idempotency entries and transfers match, both ways;
+//   6. history entries and transfers match, both ways;
+//   7. every card's accounts exist and have the right kind.
 #include <array>
-#include <unordered_map>
+#include <cstring>
+#include <map>
 
+#include "log_reader.h"
 #include "rocks_ledger.h"
 
 namespace citycard::ledger {
@@ -20,6 +25,7 @@ struct Replay {
   std::int64_t debits = 0;
   std::int64_t credits = 0;
   std::uint64_t count = 0;
+  bool operator==(const Replay&) const = default;
 };
 
 class Problems {
@@ -33,6 +39,10 @@ class Problems {
   VerifyReport& report_;
 };
 
+std::string describe(const Replay& replay) {
+  return std::to_string(replay.credits - replay.debits) + " (" + std::to_string(replay.count) + " transfers)";
+}
+
 }  // namespace
 
 VerifyReport RocksLedger::verify() const {
@@ -43,7 +53,28 @@ VerifyReport RocksLedger::verify() const {
   options.snapshot = snapshot;
   options.fill_cache = false;
 
-  // Accounts as stored.
+  // Memory first, under the lock, so it matches the snapshot's log.
+  std::vector<std::optional<Replay>> memory;
+  std::vector<std::int64_t> memory_balance;
+  std::uint64_t memory_last_sequence = 0;
+  {
+    std::lock_guard lock(mutex_);
+    memory_last_sequence = last_sequence_;
+    memory.resize(accounts_.size());
+    memory_balance.resize(accounts_.size());
+    for (std::size_t id = 1; id < accounts_.size(); ++id) {
+      if (!accounts_[id].exists) continue;
+      const auto& stored = accounts_[id].stored;
+      memory[id] = Replay{stored.debits_posted_minor, stored.credits_posted_minor, stored.transfer_count};
+      memory_balance[id] = stored.balance_minor;
+      if (stored.balance_minor != stored.credits_posted_minor - stored.debits_posted_minor) {
+        problems.add("balance_mismatch", "account " + std::to_string(id) + " in memory: balance " +
+                                             std::to_string(stored.balance_minor) + " is not credits - debits");
+      }
+    }
+  }
+
+  // Account records.
   std::vector<std::optional<encoding::StoredAccount>> stored;
   {
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(options, family(f_accounts)));
@@ -59,11 +90,24 @@ VerifyReport RocksLedger::verify() const {
     }
   }
   auto account_exists = [&](AccountId id) { return id.value < stored.size() && stored[id.value].has_value(); };
+  auto compare_record = [&](std::size_t id, const Replay& replay) {
+    const auto& record = *stored[id];
+    Replay as_stored{record.debits_posted_minor, record.credits_posted_minor, record.transfer_count};
+    if (!(as_stored == replay) || record.balance_minor != record.credits_posted_minor - record.debits_posted_minor) {
+      problems.add("balance_mismatch", "account " + std::to_string(id) + " stores balance " +
+                                           std::to_string(record.balance_minor) + " (" +
+                                           std::to_string(record.transfer_count) + " transfers) as of transfer " +
+                                           std::to_string(record.applied_through) + ", replay gives " + describe(replay));
+    }
+  };
 
-  // Replay transfers in order.
+  // Replay the log in order.
   std::vector<Replay> replay(stored.size());
+  std::vector<bool> compared(stored.size(), false);
+  std::uint64_t history_entries_expected = 0;
+  bool history_damaged = false;
   {
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(options, family(f_transfers)));
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(options, family(f_log)));
     std::uint64_t expected_sequence = 1;
     std::optional<IdempotencyKey> group;
     std::uint64_t group_first = 0;
@@ -85,61 +129,97 @@ VerifyReport RocksLedger::verify() const {
       }
     };
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      if (it->key().size() != 8) { problems.add("bad_key", "transfer key of " + std::to_string(it->key().size()) + " bytes"); continue; }
-      std::uint64_t sequence = encoding::get_be64(it->key().data());
-      ++report.transfers;
-      if (sequence != expected_sequence) {
-        problems.add("sequence_gap", "expected transfer " + std::to_string(expected_sequence) + ", found " + std::to_string(sequence));
+      if (it->key().size() != 8) { problems.add("bad_key", "log key of " + std::to_string(it->key().size()) + " bytes"); continue; }
+      const std::uint64_t first = encoding::get_be64(it->key().data());
+      if (first != expected_sequence) {
+        problems.add("sequence_gap", "expected transfer " + std::to_string(expected_sequence) + ", found " + std::to_string(first));
       }
-      expected_sequence = sequence + 1;
-      auto decoded = encoding::decode_transfer(it->value().ToStringView());
-      if (!decoded) { problems.add("unreadable", "transfer " + std::to_string(sequence)); continue; }
-      const Transfer& transfer = decoded->transfer;
-      if (!group || *group != decoded->key || decoded->leg != group_count) {
-        check_group();
-        group = decoded->key;
-        group_first = sequence;
-        group_count = 0;
-        if (decoded->leg != 0) problems.add("idempotency_mismatch", "transfer " + std::to_string(sequence) + " starts group " + decoded->key.to_string() + " at leg " + std::to_string(decoded->leg));
-      }
-      ++group_count;
-      if (transfer.amount_minor <= 0) problems.add("bad_amount", "transfer " + std::to_string(sequence) + " moves " + std::to_string(transfer.amount_minor));
-      bool accounts_ok = true;
-      for (AccountId id : {transfer.debit_account, transfer.credit_account}) {
-        if (!account_exists(id)) {
-          problems.add("missing_account", "transfer " + std::to_string(sequence) + " references missing account " + std::to_string(id.value));
-          accounts_ok = false;
-        } else if (stored[id.value]->spec.asset != transfer.asset) {
-          problems.add("asset_mismatch", "transfer " + std::to_string(sequence) + " in " + std::string(asset_name(transfer.asset)) + " touches account " + std::to_string(id.value) + " in " + std::string(asset_name(stored[id.value]->spec.asset)));
+      auto count = encoding::block_count(it->value().ToStringView());
+      if (!count) { problems.add("unreadable", "log block at transfer " + std::to_string(first)); continue; }
+      expected_sequence = first + *count;
+      std::map<std::uint64_t, std::string> expected_history;  // account -> offsets
+      for (std::uint32_t i = 0; i < *count; ++i) {
+        const std::uint64_t sequence = first + i;
+        ++report.transfers;
+        auto decoded = encoding::decode_transfer(encoding::block_transfer(it->value().ToStringView(), i));
+        if (!decoded) { problems.add("unreadable", "transfer " + std::to_string(sequence)); continue; }
+        const Transfer& transfer = decoded->transfer;
+        if (!group || *group != decoded->key || decoded->leg != group_count) {
+          check_group();
+          group = decoded->key;
+          group_first = sequence;
+          group_count = 0;
+          if (decoded->leg != 0) {
+            problems.add("idempotency_mismatch", "transfer " + std::to_string(sequence) + " starts group " +
+                                                     decoded->key.to_string() + " at leg " + std::to_string(decoded->leg));
+          }
         }
-        std::string history_value;
-        if (!db_->Get(options, family(f_history), encoding::history_key(id, sequence), &history_value).ok()) {
-          problems.add("history_missing", "account " + std::to_string(id.value) + " has no history entry for transfer " + std::to_string(sequence));
+        ++group_count;
+        if (transfer.amount_minor <= 0) {
+          problems.add("bad_amount", "transfer " + std::to_string(sequence) + " moves " + std::to_string(transfer.amount_minor));
+        }
+        bool accounts_ok = true;
+        for (AccountId id : {transfer.debit_account, transfer.credit_account}) {
+          if (!account_exists(id)) {
+            problems.add("missing_account", "transfer " + std::to_string(sequence) + " references missing account " +
+                                                std::to_string(id.value));
+            accounts_ok = false;
+            continue;
+          }
+          if (stored[id.value]->spec.asset != transfer.asset) {
+            problems.add("asset_mismatch", "transfer " + std::to_string(sequence) + " in " +
+                                               std::string(asset_name(transfer.asset)) + " touches account " +
+                                               std::to_string(id.value) + " in " +
+                                               std::string(asset_name(stored[id.value]->spec.asset)));
+          }
+          encoding::put_le<std::uint32_t>(expected_history[id.value], static_cast<std::uint32_t>(i));
+        }
+        if (!accounts_ok) continue;
+        for (int side = 0; side < 2; ++side) {
+          const std::uint64_t id = side == 0 ? transfer.debit_account.value : transfer.credit_account.value;
+          // The record is current to applied_through: compare before going past it.
+          if (!compared[id] && sequence > stored[id]->applied_through) {
+            compare_record(id, replay[id]);
+            compared[id] = true;
+          }
+          (side == 0 ? replay[id].debits : replay[id].credits) += transfer.amount_minor;
+          replay[id].count += 1;
         }
       }
-      if (!accounts_ok) continue;
-      replay[transfer.debit_account.value].debits += transfer.amount_minor;
-      replay[transfer.debit_account.value].count += 1;
-      replay[transfer.credit_account.value].credits += transfer.amount_minor;
-      replay[transfer.credit_account.value].count += 1;
+      history_entries_expected += expected_history.size();
+      for (const auto& [account, offsets] : expected_history) {
+        std::string value;
+        auto status = db_->Get(options, family(f_history), encoding::history_key(AccountId{account}, first), &value);
+        if (!status.ok() || value != offsets) history_damaged = true;
+        if (!status.ok()) {
+          problems.add("history_missing", "account " + std::to_string(account) + " has no history entry for the block at transfer " + std::to_string(first));
+        } else if (value != offsets) {
+          problems.add("history_mismatch", "account " + std::to_string(account) + " history for the block at transfer " + std::to_string(first) + " disagrees with the log");
+        }
+      }
     }
     check_group();
+    if (expected_sequence - 1 != memory_last_sequence) {
+      problems.add("sequence_gap", "the log ends at transfer " + std::to_string(expected_sequence - 1) +
+                                       ", the ledger says " + std::to_string(memory_last_sequence));
+    }
   }
 
-  // Stored balances against the replay, and the sum per asset.
+  // Records not yet compared are current to the end of the log; memory must
+  // equal the whole replay; each asset sums to zero.
   std::array<std::int64_t, asset_count + 1> sums{};
   for (std::size_t id = 1; id < stored.size(); ++id) {
     if (!stored[id]) continue;
-    const auto& account = *stored[id];
-    const Replay& r = replay[id];
-    sums[static_cast<std::size_t>(account.spec.asset)] += account.balance_minor;
-    if (account.balance_minor != r.credits - r.debits || account.debits_posted_minor != r.debits ||
-        account.credits_posted_minor != r.credits || account.transfer_count != r.count) {
-      problems.add("balance_mismatch", "account " + std::to_string(id) + " stores balance " +
-                                           std::to_string(account.balance_minor) + " (" + std::to_string(account.transfer_count) +
-                                           " transfers), replay gives " + std::to_string(r.credits - r.debits) + " (" +
-                                           std::to_string(r.count) + " transfers)");
+    if (!compared[id]) compare_record(id, replay[id]);
+    if (id >= memory.size() || !memory[id]) {
+      problems.add("missing_account", "account " + std::to_string(id) + " is stored but not loaded");
+      continue;
     }
+    if (!(*memory[id] == replay[id])) {
+      problems.add("balance_mismatch", "account " + std::to_string(id) + " serves " + describe(*memory[id]) +
+                                           ", replay gives " + describe(replay[id]));
+    }
+    sums[static_cast<std::size_t>(stored[id]->spec.asset)] += memory_balance[id];
   }
   for (int asset = 1; asset <= asset_count; ++asset) {
     if (sums[asset] != 0) {
@@ -147,6 +227,8 @@ VerifyReport RocksLedger::verify() const {
                                     std::to_string(sums[asset]) + ", not 0");
     }
   }
+
+  LogReader log(db_.get(), family(f_log), options);
 
   // Idempotency entries must point at transfers of their own group.
   {
@@ -158,9 +240,7 @@ VerifyReport RocksLedger::verify() const {
       auto entry = encoding::decode_idempotency(it->value().ToStringView());
       if (!key || !entry) { problems.add("unreadable", "idempotency entry"); continue; }
       for (std::uint32_t leg = 0; leg < entry->count; ++leg) {
-        std::string value;
-        auto status = db_->Get(options, family(f_transfers), encoding::sequence_key(entry->first_sequence + leg), &value);
-        auto transfer = status.ok() ? encoding::decode_transfer(value) : std::nullopt;
+        auto transfer = log.at(entry->first_sequence + leg);
         if (!transfer || transfer->key != *key || transfer->leg != leg) {
           problems.add("idempotency_orphan", key->to_string() + " leg " + std::to_string(leg) + " names transfer " +
                                                  std::to_string(entry->first_sequence + leg) + ", which is not its own");
@@ -170,19 +250,31 @@ VerifyReport RocksLedger::verify() const {
     }
   }
 
-  // History entries must name transfers that touch their account.
+  // Every expected history entry was checked above; if the history holds
+  // other entries too, find those that name transfers not touching them.
+  std::uint64_t history_entries = 0;
   {
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(options, family(f_history)));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) ++history_entries;
+  }
+  if (history_entries != history_entries_expected || history_damaged) {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(options, family(f_history)));
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      if (it->key().size() != encoding::history_key_bytes) { problems.add("bad_key", "history key"); continue; }
-      std::uint64_t account = encoding::get_be64(it->key().data());
-      std::uint64_t sequence = encoding::get_be64(it->key().data() + 8);
-      std::string value;
-      auto status = db_->Get(options, family(f_transfers), encoding::sequence_key(sequence), &value);
-      auto transfer = status.ok() ? encoding::decode_transfer(value) : std::nullopt;
-      if (!transfer || (transfer->transfer.debit_account.value != account && transfer->transfer.credit_account.value != account)) {
-        problems.add("history_orphan", "history of account " + std::to_string(account) + " names transfer " +
-                                           std::to_string(sequence) + ", which does not touch it");
+      if (it->key().size() != encoding::history_key_bytes || it->value().size() % 4 != 0) {
+        problems.add("bad_key", "history entry");
+        continue;
+      }
+      const std::uint64_t account = encoding::get_be64(it->key().data());
+      const std::uint64_t block_first = encoding::get_be64(it->key().data() + 8);
+      for (std::size_t k = 0; k < it->value().size() / 4; ++k) {
+        std::uint32_t offset = 0;
+        std::memcpy(&offset, it->value().data() + k * 4, 4);
+        auto transfer = log.at(block_first + offset);
+        if (!transfer || (transfer->transfer.debit_account.value != account && transfer->transfer.credit_account.value != account)) {
+          problems.add("history_orphan", "history of account " + std::to_string(account) + " names transfer " +
+                                             std::to_string(block_first + offset) + ", which does not touch it");
+          break;
+        }
       }
     }
   }

@@ -20,6 +20,9 @@ int main(int argc, char** argv) {
   }
   ledger::Options options;
   options.create_if_missing = true;
+  // Small checkpoints, so kills also land in the middle of checkpoint passes.
+  options.checkpoint_interval_transfers = 200;
+  options.checkpoint_accounts_per_batch = 5;
   auto opened = ledger::Ledger::open(argv[1], options);
   if (!opened) {
     std::fprintf(stderr, "open: %s\n", opened.status().to_string().c_str());

@@ -264,3 +264,72 @@ TEST_CASE("bad batches are refused whole") {
   CHECK_THAT(too_long.reason.message(), Catch::Contains("at most 16"));
   CHECK(f.ledger->last_sequence() == 0);
 }
+
+TEST_CASE("a key below its reader's high-water mark that never posted still posts") {
+  LedgerFixture f;
+  auto card = f.issue("09000001");
+  REQUIRE(f.post_one(make_group(IdempotencyKey{Origin::operator_action, 1, 1},
+                                {make_transfer(f.system.topup_float, card.wallet_account, 100, TransferCode::top_up)}))
+              .posted);
+  // An offline bus uploads out of order: 10, then 5, across a restart.
+  REQUIRE(f.post_one(make_group(tap_key(6, 10), {make_transfer(card.wallet_account, f.bus.payable_account, 10)})).posted);
+  f.reopen();
+  auto late = f.post_one(make_group(tap_key(6, 5), {make_transfer(card.wallet_account, f.bus.payable_account, 5)}));
+  CHECK(late.posted);
+  CHECK_FALSE(late.duplicate);
+  CHECK(f.post_one(make_group(tap_key(6, 10), {make_transfer(card.wallet_account, f.bus.payable_account, 10)})).duplicate);
+  CHECK(f.post_one(make_group(tap_key(6, 5), {make_transfer(card.wallet_account, f.bus.payable_account, 5)})).duplicate);
+  CHECK(f.balance(card.wallet_account) == 85);
+}
+
+TEST_CASE("balances survive checkpoints, partial passes and replay on open") {
+  TempDir dir;
+  const std::string path = dir.path() + "/ledger";
+  ledger::Options options;
+  options.create_if_missing = true;
+  options.checkpoint_interval_transfers = 16;  // a pass every few batches
+  options.checkpoint_accounts_per_batch = 3;   // written over several batches
+  std::vector<std::int64_t> expected;
+  std::vector<AccountId> wallets;
+  AccountId payable;
+  {
+    auto opened = ledger::Ledger::open(path, options);
+    REQUIRE(opened);
+    auto& ledger = **opened;
+    auto system = ledger::ensure_system_accounts(ledger);
+    REQUIRE(system);
+    payable = ledger.register_operator(OperatorId{1}, "Capital Bus")->payable_account;
+    for (int i = 0; i < 12; ++i) {
+      ledger::NewCard card;
+      card.card = *CardId::parse("DD" + std::to_string(10 + i));
+      wallets.push_back(ledger.issue_cards({card})->front().wallet_account);
+      expected.push_back(0);
+    }
+    std::mt19937_64 random(3);
+    std::uint64_t sequence = 0;
+    for (int batch = 0; batch < 40; ++batch) {
+      std::vector<ledger::PostingGroup> groups;
+      for (int g = 0; g < 5; ++g) {
+        std::size_t w = random() % wallets.size();
+        std::int64_t amount = 1 + static_cast<std::int64_t>(random() % 50);
+        groups.push_back(make_group(tap_key(1, ++sequence), {make_transfer(system->topup_float, wallets[w], amount, TransferCode::top_up)}));
+        expected[w] += amount;
+      }
+      REQUIRE(ledger.post(groups));
+      if (batch % 7 == 3) {
+        auto snapshot = ledger.snapshot();
+        for (std::size_t w = 0; w < wallets.size(); ++w) CHECK(snapshot->account(wallets[w])->balance_minor == expected[w]);
+      }
+    }
+    REQUIRE(ledger.verify().ok());
+  }
+  // Reopen (the clean close wrote a full checkpoint) and check from disk.
+  ledger::Options reopen;
+  reopen.read_only = true;
+  auto opened = ledger::Ledger::open(path, reopen);
+  REQUIRE(opened);
+  for (std::size_t w = 0; w < wallets.size(); ++w) CHECK((*opened)->account(wallets[w])->balance_minor == expected[w]);
+  auto report = (*opened)->verify();
+  CHECK(report.ok());
+  CHECK(report.transfers == 200);
+}
