@@ -1,0 +1,240 @@
+// bench_engine: the engine of issue 3 under a simulated city day.
+//  1. builds a ledger of N cards (default 1.3M, the city's mix) through the
+//     ledger API in a temporary directory (not timed);
+//  2. in-process: drives engine::Engine (the TapSink) directly with a city
+//     day, every decision durable before it is answered: taps/s;
+//  3. end-to-end: the mutual-TLS net::Server in front of the same engine and
+//     citycard_loadgen's readers over loopback TLS: closed-loop taps/s, p99
+//     at a fixed offered rate, and a latency-vs-offered-load sweep;
+//  4. prints the figures and the machine, writes JSON (and the sweep as a
+//     data file for gnuplot); with --postgres, the ratio to that baseline.
+// run.sh runs it with the PostgreSQL baseline and draws the plot.
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "engine.h"
+#include "engine/net/server.h"
+#include "engine/pki/pki.h"
+#include "inprocess_load.h"
+#include "ledger/ledger.h"
+#include "ledger/system_accounts.h"
+#include "loadgen/city_day.h"
+#include "loadgen/roster.h"
+#include "loadgen/tls_load.h"
+#include "machine.h"
+#include "pki_setup.h"
+#include "rule_set_loader.h"
+
+using namespace citycard;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+[[noreturn]] void die(const std::string& what) {
+  std::cerr << "bench_engine: " << what << "\n";
+  std::exit(1);
+}
+
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+void build_ledger(ledger::Ledger& ledger, const rules::RuleSet& rule_set, const loadgen::Roster& roster) {
+  if (auto accounts = ledger::ensure_system_accounts(ledger); !accounts) die(accounts.status().to_string());
+  for (const rules::OperatorRule& op : rule_set.operators) {
+    if (auto record = ledger.register_operator(op.id, op.name); !record) die(record.status().to_string());
+  }
+  constexpr std::size_t batch_cards = 10'000;
+  std::vector<ledger::NewCard> batch;
+  for (std::size_t i = 0; i < roster.size(); ++i) {
+    ledger::NewCard card;
+    card.card = roster[i].card;
+    card.category = roster[i].category;
+    card.media = roster[i].media;
+    batch.push_back(card);
+    if (batch.size() == batch_cards || i + 1 == roster.size()) {
+      if (auto issued = ledger.issue_cards(batch); !issued) die(issued.status().to_string());
+      batch.clear();
+    }
+  }
+}
+
+std::vector<double> parse_rates(const std::string& text) {
+  std::vector<double> rates;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    if (!item.empty()) rates.push_back(std::stod(item));
+  }
+  return rates;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"bench_engine: in-process and end-to-end TLS throughput and latency of the engine"};
+  std::uint64_t cards = loadgen::PopulationMix{}.total();
+  std::string rules_path = "rules/city.toml", work_dir, json_path = "bench/results/engine.json", sweep_data;
+  std::string postgres_json, sweep = "5000,10000,20000,30000,40000,50000,60000";
+  double inprocess_s = 20, tls_s = 15, latency_rate = 20'000, step_s = 8;
+  std::size_t shards = 2, threads = 4, batch_taps = 2048;
+  bool skip_tls = false;
+  app.add_option("--cards", cards, "cards in the ledger (default 1307000)");
+  app.add_option("--rules", rules_path, "rule set (default rules/city.toml)");
+  app.add_option("--dir", work_dir, "work directory for the ledger and certificates (default: a temp dir, removed)");
+  app.add_option("--shards", shards, "engine shards (default 2)");
+  app.add_option("--batch-taps", batch_taps, "engine batch_taps (default 2048)");
+  app.add_option("--threads", threads, "load generator threads (default 4)");
+  app.add_option("--inprocess-seconds", inprocess_s, "in-process run length (default 20)");
+  app.add_option("--tls-seconds", tls_s, "closed-loop TLS run length (default 15)");
+  app.add_option("--latency-rate", latency_rate, "offered taps/s for the fixed-rate latency run (default 20000)");
+  app.add_option("--sweep", sweep, "offered rates of the latency sweep, comma-separated");
+  app.add_option("--step-seconds", step_s, "seconds per sweep step and for the fixed-rate run (default 8)");
+  app.add_option("--postgres", postgres_json, "pg_baseline.sh output, for the ratio");
+  app.add_option("--json", json_path, "results file (default bench/results/engine.json)");
+  app.add_option("--sweep-data", sweep_data, "write the sweep as a gnuplot data file");
+  app.add_flag("--skip-tls", skip_tls, "in-process only");
+  CLI11_PARSE(app, argc, argv);
+
+  const bench::Machine machine = bench::describe_machine();
+  std::cout << "machine: " << bench::machine_line(machine) << "\n";
+  const bool temp_dir = work_dir.empty();
+  if (temp_dir) work_dir = (std::filesystem::temp_directory_path() / ("citycard-bench-engine-" + std::to_string(::getpid()))).string();
+  std::filesystem::create_directories(work_dir);
+
+  auto rule_set = rules::load_rule_set(rules_path);
+  if (!rule_set) die(rule_set.status().to_string());
+  const loadgen::Roster roster = loadgen::Roster::make(loadgen::PopulationMix{}.scaled_to(cards));
+
+  ledger::Options ledger_options;
+  ledger_options.create_if_missing = true;
+  auto opened = ledger::Ledger::open(work_dir + "/ledger", ledger_options);
+  if (!opened) die(opened.status().to_string());
+  ledger::Ledger& ledger = **opened;
+  auto setup_start = Clock::now();
+  build_ledger(ledger, *rule_set, roster);
+  const double setup_s = seconds_since(setup_start);
+  std::cout << "ledger: " << roster.size() << " cards issued in " << setup_s << " s (not timed below)\n";
+
+  // Two days with their own reader ids, so the second is not a resend of the first.
+  loadgen::MapOptions inprocess_map_options;
+  inprocess_map_options.reader_id_first = 100'001;
+  const loadgen::CityMap inprocess_map = loadgen::CityMap::standard(inprocess_map_options);
+  const loadgen::CityMap tls_map = loadgen::CityMap::standard();
+  auto generate_start = Clock::now();
+  loadgen::DayOptions day_a;
+  const loadgen::CityDay inprocess_day = loadgen::generate_city_day(inprocess_map, roster, day_a);
+  loadgen::DayOptions day_b;
+  day_b.seed = 2;
+  day_b.day = 13;
+  const loadgen::CityDay tls_day = skip_tls ? loadgen::CityDay{} : loadgen::generate_city_day(tls_map, roster, day_b);
+  std::cout << "city days: " << inprocess_day.tap_count() << " + " << tls_day.tap_count() << " taps generated in "
+            << seconds_since(generate_start) << " s\n";
+
+  engine::Metrics metrics;
+  std::ofstream log_file(work_dir + "/engine.log");
+  engine::Log log(stderr);
+  engine::EngineOptions engine_options;
+  engine_options.shards = shards;
+  engine_options.batch_taps = batch_taps;
+  auto started = engine::Engine::start(ledger, *rule_set, engine_options, metrics, log);
+  if (!started) die(started.status().to_string());
+  engine::Engine& engine = **started;
+
+  nlohmann::json results;
+  results["machine"] = nlohmann::json::parse(bench::machine_json(machine));
+  results["cards"] = roster.size();
+  results["ledger_setup_seconds"] = setup_s;
+  results["engine"] = {{"shards", shards}, {"batch_taps", batch_taps}};
+
+  bench::InProcessOptions inprocess_options;
+  inprocess_options.duration = std::chrono::milliseconds(static_cast<std::int64_t>(inprocess_s * 1000));
+  loadgen::LoadReport inprocess = bench::drive_in_process(engine, inprocess_day, inprocess_options);
+  std::cout << "in-process, durable: " << inprocess.summary();
+  results["in_process"] = nlohmann::json::parse(inprocess.json());
+
+  if (!skip_tls) {
+    const std::string pki_dir = work_dir + "/pki";
+    auto issued = bench::ensure_loadgen_pki(pki_dir, tls_map);
+    if (!issued) die(issued.status().to_string());
+    pki::Paths paths{pki_dir};
+    net::ServerOptions server_options;
+    server_options.tls = {paths.ca_certificate().string(), paths.crl().string(), paths.engine_certificate().string(),
+                          paths.engine_key().string()};
+    auto server = net::Server::start(server_options, engine, &engine.deny_list());
+    if (!server) die(server.status().to_string());
+    loadgen::TlsLoadOptions load_options;
+    load_options.port = (*server)->port();
+    load_options.pki_dir = pki_dir;
+    load_options.threads = threads;
+    auto load = loadgen::TlsLoad::connect(tls_day, tls_map, load_options);
+    if (!load) die(load.status().to_string());
+    std::cout << "tls: " << tls_map.readers.size() << " readers connected on 127.0.0.1:" << (*server)->port() << "\n";
+
+    loadgen::LoadStep closed;
+    closed.duration = std::chrono::milliseconds(static_cast<std::int64_t>(tls_s * 1000));
+    loadgen::LoadReport closed_report = (*load)->run(closed);
+    std::cout << "tls end-to-end: " << closed_report.summary();
+    results["tls_closed_loop"] = nlohmann::json::parse(closed_report.json());
+
+    loadgen::LoadStep fixed;
+    fixed.taps_per_second = latency_rate;
+    fixed.duration = std::chrono::milliseconds(static_cast<std::int64_t>(step_s * 1000));
+    loadgen::LoadReport fixed_report = (*load)->run(fixed);
+    std::cout << "tls fixed rate: " << fixed_report.summary();
+    results["tls_fixed_rate"] = nlohmann::json::parse(fixed_report.json());
+
+    nlohmann::json points = nlohmann::json::array();
+    std::ofstream data;
+    if (!sweep_data.empty()) {
+      data.open(sweep_data);
+      data << "# offered_taps_per_second decided_taps_per_second p50_ms p99_ms p999_ms\n";
+    }
+    for (double rate : parse_rates(sweep)) {
+      if ((*load)->remaining() == 0) break;
+      loadgen::LoadStep step;
+      step.taps_per_second = rate;
+      step.duration = fixed.duration;
+      loadgen::LoadReport report = (*load)->run(step);
+      std::cout << "sweep: " << report.summary();
+      points.push_back(nlohmann::json::parse(report.json()));
+      if (data) {
+        data << rate << ' ' << report.taps_per_second << ' ' << report.latency_ms_p50 << ' ' << report.latency_ms_p99
+             << ' ' << report.latency_ms_p999 << '\n';
+      }
+    }
+    results["tls_sweep"] = points;
+    (*server)->stop();
+    results["tls_ratio_of_in_process"] = inprocess.taps_per_second > 0 ? closed_report.taps_per_second / inprocess.taps_per_second : 0;
+  }
+  engine.stop();
+
+  if (!postgres_json.empty()) {
+    std::ifstream in(postgres_json);
+    nlohmann::json postgres = nlohmann::json::parse(in, nullptr, false);
+    if (!postgres.is_discarded()) {
+      results["postgresql"] = postgres;
+      double best = 0;
+      for (const auto& run : postgres["runs"]) best = std::max(best, run["taps_per_second"].get<double>());
+      if (best > 0) {
+        results["ratio_in_process_to_postgresql_best"] = inprocess.taps_per_second / best;
+        std::cout << "postgresql best " << best << " taps/s; in-process is " << inprocess.taps_per_second / best << "x";
+        if (results.contains("tls_closed_loop")) {
+          double tls = results["tls_closed_loop"]["taps_per_second"].get<double>();
+          results["ratio_tls_to_postgresql_best"] = tls / best;
+          std::cout << ", end-to-end TLS " << tls / best << "x";
+        }
+        std::cout << "\n";
+      }
+    }
+  }
+  std::ofstream out(json_path);
+  out << results.dump(2) << "\n";
+  std::cout << "results: " << json_path << "\n";
+  opened->reset();
+  if (temp_dir) std::filesystem::remove_all(work_dir);
+  return 0;
+}

@@ -1,0 +1,120 @@
+// citycard-loadgen: a simulated city day against a running engine over TLS
+// (docs/loadgen.md). Also writes the card roster for `citycard card import`
+// and issues the readers' certificates.
+//
+//   citycard-loadgen --roster cards.csv [--cards N]
+//   citycard-loadgen --issue-pki ./var/pki
+//   citycard-loadgen --pki ./var/pki --port 7700 [--rate 20000] [--duration 10] [--json out.json]
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include <CLI/CLI.hpp>
+
+#include "loadgen/city_day.h"
+#include "loadgen/city_map.h"
+#include "loadgen/roster.h"
+#include "loadgen/tls_load.h"
+#include "machine.h"
+#include "pki_setup.h"
+
+using namespace citycard;
+
+namespace {
+
+std::vector<double> parse_rates(const std::string& text) {
+  std::vector<double> rates;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    if (!item.empty()) rates.push_back(std::stod(item));
+  }
+  return rates;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"citycard-loadgen: a simulated city day of taps over TLS"};
+  std::uint64_t cards = loadgen::PopulationMix{}.total();
+  loadgen::DayOptions day_options;
+  std::uint32_t reader_id_first = 1;
+  std::string roster_path, issue_pki, json_path, sweep;
+  loadgen::TlsLoadOptions load_options;
+  double rate = 0, duration_s = 10;
+  std::uint64_t taps_max = 0;
+  bool holiday = false;
+  app.add_option("--cards", cards, "card population (default 1307000, the city's mix)");
+  app.add_option("--seed", day_options.seed, "simulation seed (default 1)");
+  app.add_flag("--holiday", holiday, "a day without school");
+  app.add_option("--date", day_options.day, "day of March 2025 to simulate (default 12)");
+  app.add_option("--offline-fraction", day_options.offline_bus_fraction, "buses that lose coverage once (default 0.06)");
+  app.add_option("--reader-id-first", reader_id_first, "first reader id of the city's readers (default 1)");
+  app.add_option("--roster", roster_path, "write the card roster CSV (card,category,media) to this file");
+  app.add_option("--issue-pki", issue_pki, "create the CA, engine and reader certificates in DIR where missing");
+  app.add_option("--pki", load_options.pki_dir, "PKI directory with ca.crt and readers/reader-N.crt/.key");
+  app.add_option("--port", load_options.port, "the engine's tap port on 127.0.0.1");
+  app.add_option("--threads", load_options.threads, "load threads (default 4)");
+  app.add_option("--readers-max", load_options.readers_max, "use only the first N readers (default all)");
+  app.add_option("--batch", load_options.batch_taps_max, "taps per batch at most (default 256)");
+  app.add_option("--rate", rate, "offered taps/s (open loop); 0 = closed loop, as fast as decided (default 0)");
+  app.add_option("--duration", duration_s, "seconds per step (default 10)");
+  app.add_option("--taps", taps_max, "taps per step at most (default: the rest of the day)");
+  app.add_option("--sweep", sweep, "comma-separated offered rates, one step each (latency vs load)");
+  app.add_option("--json", json_path, "write the results as JSON");
+  CLI11_PARSE(app, argc, argv);
+  day_options.school_day = !holiday;
+
+  const bench::Machine machine = bench::describe_machine();
+  loadgen::MapOptions map_options;
+  map_options.reader_id_first = reader_id_first;
+  const loadgen::CityMap map = loadgen::CityMap::standard(map_options);
+  const loadgen::Roster roster = loadgen::Roster::make(loadgen::PopulationMix{}.scaled_to(cards));
+
+  if (!roster_path.empty()) {
+    std::ofstream out(roster_path);
+    if (Status status = roster.write_csv(out); !status.is_ok()) {
+      std::cerr << "citycard-loadgen: " << roster_path << ": " << status.to_string() << "\n";
+      return 1;
+    }
+    std::cout << "roster: " << roster.size() << " cards -> " << roster_path << "\n";
+  }
+  if (!issue_pki.empty()) {
+    auto issued = bench::ensure_loadgen_pki(issue_pki, map);
+    if (!issued) {
+      std::cerr << "citycard-loadgen: " << issued.status().to_string() << "\n";
+      return 1;
+    }
+    std::cout << "pki: " << map.readers.size() << " readers (" << *issued << " issued now) in " << issue_pki << "\n";
+  }
+  if (load_options.port == 0) return 0;
+
+  const loadgen::CityDay day = loadgen::generate_city_day(map, roster, day_options);
+  std::cout << "city day: " << day.tap_count() << " taps by " << day.cards_active << " of " << roster.size()
+            << " cards at " << map.readers.size() << " readers\n"
+            << "machine: " << bench::machine_line(machine) << "\n";
+  auto load = loadgen::TlsLoad::connect(day, map, load_options);
+  if (!load) {
+    std::cerr << "citycard-loadgen: " << load.status().to_string() << "\n";
+    return 1;
+  }
+  std::vector<double> rates = sweep.empty() ? std::vector<double>{rate} : parse_rates(sweep);
+  std::string steps_json;
+  for (double step_rate : rates) {
+    loadgen::LoadStep step;
+    step.taps_per_second = step_rate;
+    step.duration = std::chrono::milliseconds(static_cast<std::int64_t>(duration_s * 1000));
+    step.taps_max = taps_max;
+    if ((*load)->remaining() == 0) break;
+    loadgen::LoadReport report = (*load)->run(step);
+    std::cout << report.summary();
+    steps_json += (steps_json.empty() ? "" : ",") + report.json();
+  }
+  if (!json_path.empty()) {
+    std::ofstream out(json_path);
+    out << "{\"machine\": " << bench::machine_json(machine) << ", \"cards\": " << roster.size()
+        << ", \"readers\": " << map.readers.size() << ", \"seed\": " << day_options.seed << ", \"steps\": [" << steps_json
+        << "]}\n";
+  }
+  return 0;
+}

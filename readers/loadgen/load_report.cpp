@@ -1,0 +1,117 @@
+#include "load_report.h"
+
+#include <algorithm>
+#include <cstdio>
+
+#include <nlohmann/json.hpp>
+
+namespace citycard::loadgen {
+
+void LoadTally::merge(const LoadTally& other) {
+  taps_sent += other.taps_sent;
+  taps_decided += other.taps_decided;
+  batches += other.batches;
+  retry_later += other.retry_later;
+  errors += other.errors;
+  reconnects += other.reconnects;
+  replayed += other.replayed;
+  offline += other.offline;
+  for (std::size_t m = 0; m < by_mode.size(); ++m) {
+    by_mode[m][0] += other.by_mode[m][0];
+    by_mode[m][1] += other.by_mode[m][1];
+  }
+  for (std::size_t r = 0; r < by_reason.size(); ++r) by_reason[r] += other.by_reason[r];
+  latency_us.insert(latency_us.end(), other.latency_us.begin(), other.latency_us.end());
+}
+
+namespace {
+
+double percentile_ms(const std::vector<std::uint32_t>& sorted, double fraction) {
+  if (sorted.empty()) return 0;
+  auto rank = static_cast<std::size_t>(fraction * static_cast<double>(sorted.size() - 1) + 0.5);
+  return sorted[std::min(rank, sorted.size() - 1)] / 1000.0;
+}
+
+}  // namespace
+
+LoadReport make_report(LoadTally tally, double seconds, double offered_taps_per_second) {
+  LoadReport report;
+  std::sort(tally.latency_us.begin(), tally.latency_us.end());
+  report.offered_taps_per_second = offered_taps_per_second;
+  report.seconds = seconds;
+  report.taps_per_second = seconds > 0 ? static_cast<double>(tally.taps_decided) / seconds : 0;
+  report.latency_ms_p50 = percentile_ms(tally.latency_us, 0.50);
+  report.latency_ms_p99 = percentile_ms(tally.latency_us, 0.99);
+  report.latency_ms_p999 = percentile_ms(tally.latency_us, 0.999);
+  report.latency_ms_max = tally.latency_us.empty() ? 0 : tally.latency_us.back() / 1000.0;
+  report.tally = std::move(tally);
+  return report;
+}
+
+std::string LoadReport::json() const {
+  nlohmann::json modes = nlohmann::json::object();
+  for (int m = 1; m <= mode_count; ++m) {
+    const auto& counts = tally.by_mode[static_cast<std::size_t>(m)];
+    if (counts[0] + counts[1] == 0) continue;
+    modes[std::string(mode_name(static_cast<Mode>(m)))] = {{"approved", counts[0]}, {"refused", counts[1]}};
+  }
+  nlohmann::json reasons = nlohmann::json::object();
+  for (std::size_t r = 1; r < tally.by_reason.size(); ++r) {
+    if (tally.by_reason[r] == 0) continue;
+    reasons[std::string(refusal_reason_name(static_cast<RefusalReason>(r)))] = tally.by_reason[r];
+  }
+  nlohmann::json out = {
+      {"offered_taps_per_second", offered_taps_per_second},
+      {"seconds", seconds},
+      {"taps_per_second", taps_per_second},
+      {"taps_sent", tally.taps_sent},
+      {"taps_decided", tally.taps_decided},
+      {"batches", tally.batches},
+      {"retry_later", tally.retry_later},
+      {"errors", tally.errors},
+      {"reconnects", tally.reconnects},
+      {"replayed", tally.replayed},
+      {"offline", tally.offline},
+      {"latency_ms", {{"p50", latency_ms_p50}, {"p99", latency_ms_p99}, {"p999", latency_ms_p999}, {"max", latency_ms_max}}},
+      {"by_mode", modes},
+      {"refusals", reasons},
+  };
+  return out.dump();
+}
+
+std::string LoadReport::summary() const {
+  char line[512];
+  std::string text;
+  std::snprintf(line, sizeof line,
+                "%s: %.0f taps/s decided (%llu taps in %.2f s, %llu batches), latency p50 %.2f ms p99 %.2f ms p99.9 %.2f ms "
+                "max %.2f ms; retry_later %llu, errors %llu, reconnects %llu\n",
+                offered_taps_per_second > 0 ? ("open loop at " + std::to_string(static_cast<long long>(offered_taps_per_second)) + "/s").c_str()
+                                            : "closed loop",
+                taps_per_second, static_cast<unsigned long long>(tally.taps_decided), seconds,
+                static_cast<unsigned long long>(tally.batches), latency_ms_p50, latency_ms_p99, latency_ms_p999,
+                latency_ms_max, static_cast<unsigned long long>(tally.retry_later),
+                static_cast<unsigned long long>(tally.errors), static_cast<unsigned long long>(tally.reconnects));
+  text += line;
+  text += "  by mode (approved/refused):";
+  for (int m = 1; m <= mode_count; ++m) {
+    const auto& counts = tally.by_mode[static_cast<std::size_t>(m)];
+    if (counts[0] + counts[1] == 0) continue;
+    std::snprintf(line, sizeof line, " %s %llu/%llu", std::string(mode_name(static_cast<Mode>(m))).c_str(),
+                  static_cast<unsigned long long>(counts[0]), static_cast<unsigned long long>(counts[1]));
+    text += line;
+  }
+  text += "\n  refusals:";
+  bool any = false;
+  for (std::size_t r = 1; r < tally.by_reason.size(); ++r) {
+    if (tally.by_reason[r] == 0) continue;
+    any = true;
+    std::snprintf(line, sizeof line, " %s %llu", std::string(refusal_reason_name(static_cast<RefusalReason>(r))).c_str(),
+                  static_cast<unsigned long long>(tally.by_reason[r]));
+    text += line;
+  }
+  if (!any) text += " none";
+  text += "\n";
+  return text;
+}
+
+}  // namespace citycard::loadgen

@@ -1,0 +1,44 @@
+// What one load step measured: throughput, decision latency percentiles and
+// counts by mode and result. Workers fill one LoadTally each; merge() adds
+// them up; report() computes the figures.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "citycard/tap.h"
+
+namespace citycard::loadgen {
+
+struct LoadTally {
+  std::uint64_t taps_sent = 0;        // taps in batches sent (first sends, not resends)
+  std::uint64_t taps_decided = 0;     // decisions received
+  std::uint64_t batches = 0;          // batches decided
+  std::uint64_t retry_later = 0;      // batches answered retry_later (sent again later)
+  std::uint64_t errors = 0;           // broken links, timeouts, error frames, mismatched replies
+  std::uint64_t reconnects = 0;
+  std::uint64_t replayed = 0;         // decisions flagged replayed (resends after a broken link)
+  std::uint64_t offline = 0;          // decided taps the reader had admitted offline
+  std::array<std::array<std::uint64_t, 2>, mode_count + 1> by_mode{};  // [mode][0 approved, 1 refused]
+  std::array<std::uint64_t, 32> by_reason{};                           // refusals by RefusalReason
+  std::vector<std::uint32_t> latency_us;                               // one per decided tap
+
+  void merge(const LoadTally& other);
+};
+
+struct LoadReport {
+  double offered_taps_per_second = 0;   // 0: closed loop (as fast as decided)
+  double seconds = 0;                   // first send to last decision
+  double taps_per_second = 0;           // decided / seconds
+  double latency_ms_p50 = 0, latency_ms_p99 = 0, latency_ms_p999 = 0, latency_ms_max = 0;
+  LoadTally tally;
+
+  std::string json() const;             // one JSON object
+  std::string summary() const;          // a few lines for people
+};
+
+LoadReport make_report(LoadTally tally, double seconds, double offered_taps_per_second);
+
+}  // namespace citycard::loadgen
