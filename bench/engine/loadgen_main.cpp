@@ -5,6 +5,8 @@
 //   citycard-loadgen --roster cards.csv [--cards N]
 //   citycard-loadgen --issue-pki ./var/pki
 //   citycard-loadgen --pki ./var/pki --port 7700 [--rate 20000] [--duration 10] [--json out.json]
+#include <array>
+#include <chrono>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -43,7 +45,7 @@ int main(int argc, char** argv) {
   loadgen::TlsLoadOptions load_options;
   double rate = 0, duration_s = 10;
   std::uint64_t taps_max = 0;
-  bool holiday = false;
+  bool holiday = false, describe = false;
   app.add_option("--cards", cards, "card population (default 1307000, the city's mix)");
   app.add_option("--seed", day_options.seed, "simulation seed (default 1)");
   app.add_flag("--holiday", holiday, "a day without school");
@@ -62,6 +64,7 @@ int main(int argc, char** argv) {
   app.add_option("--taps", taps_max, "taps per step at most (default: the rest of the day)");
   app.add_option("--sweep", sweep, "comma-separated offered rates, one step each (latency vs load)");
   app.add_option("--json", json_path, "write the results as JSON");
+  app.add_flag("--describe", describe, "generate the day and print what is in it (taps by mode and hour)");
   CLI11_PARSE(app, argc, argv);
   day_options.school_day = !holiday;
 
@@ -87,12 +90,31 @@ int main(int argc, char** argv) {
     }
     std::cout << "pki: " << map.readers.size() << " readers (" << *issued << " issued now) in " << issue_pki << "\n";
   }
-  if (load_options.port == 0) return 0;
+  if (load_options.port == 0 && !describe) return 0;
 
+  const auto generate_start = std::chrono::steady_clock::now();
   const loadgen::CityDay day = loadgen::generate_city_day(map, roster, day_options);
+  const double generate_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - generate_start).count();
   std::cout << "city day: " << day.tap_count() << " taps by " << day.cards_active << " of " << roster.size()
-            << " cards at " << map.readers.size() << " readers\n"
+            << " cards at " << map.readers.size() << " readers, generated in " << generate_s << " s\n"
             << "machine: " << bench::machine_line(machine) << "\n";
+  if (describe) {
+    std::array<std::uint64_t, mode_count + 1> modes{};
+    std::array<std::uint64_t, 27> hours{};
+    std::uint64_t offline = 0;
+    for (const loadgen::SendSlot& slot : day.send_order) {
+      const Tap& tap = day.at(slot).record.tap;
+      ++modes[static_cast<std::size_t>(tap.mode)];
+      ++hours[static_cast<std::size_t>((tap.event_time.unix_us - day.local_midnight_us) / 3'600'000'000LL) % hours.size()];
+      offline += tap.offline ? 1 : 0;
+    }
+    std::cout << "by mode:";
+    for (int m = 1; m <= mode_count; ++m) std::cout << " " << mode_name(static_cast<Mode>(m)) << " " << modes[static_cast<std::size_t>(m)];
+    std::cout << "\noffline (uploaded late): " << offline << "\nby local hour:";
+    for (std::size_t h = 5; h < hours.size(); ++h) std::cout << " " << h << ":" << hours[h];
+    std::cout << "\n";
+    if (load_options.port == 0) return 0;
+  }
   auto load = loadgen::TlsLoad::connect(day, map, load_options);
   if (!load) {
     std::cerr << "citycard-loadgen: " << load.status().to_string() << "\n";
