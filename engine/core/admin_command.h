@@ -1,0 +1,46 @@
+// Card-office actions that change a card, as the engine's shards carry them
+// out (admin_api.h turns JSON lines into these). Each becomes one posting
+// group through the card's shard, so it is ordered with the card's taps and
+// durable before it is answered.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "citycard/card.h"
+#include "citycard/ids.h"
+#include "citycard/status.h"
+#include "citycard/time.h"
+
+namespace citycard::engine {
+
+enum class AdminAction : std::uint8_t {
+  top_up = 1,      // topup_float -> wallet, amount_minor > 0; active cards only
+  set_status = 2,  // status = active | blocked | lost; not for replaced cards
+  replace = 3,     // issue new_card if missing, move wallet and points to it, old -> replaced
+  refund = 4,      // wallet -> refunds, amount_minor > 0, at most the wallet balance
+};
+
+struct AdminCommand {
+  AdminAction action = AdminAction::top_up;
+  CardId card;
+  CardId new_card;                     // replace
+  CardStatus status = CardStatus::active;  // set_status
+  std::int64_t amount_minor = 0;       // top_up, refund
+  IdempotencyKey key;                  // op:SOURCE:NUMBER; repeat it to retry safely
+  EventTime time;                      // when the operator acted
+  std::string operator_name;           // who acted, for the audit record; may be empty
+};
+
+struct AdminResult {
+  Status status;                       // not ok: nothing changed
+  bool duplicate = false;              // the key had been used; nothing changed now
+  CardId card;
+  CardStatus card_status = CardStatus::active;
+  std::int64_t wallet_minor = 0;       // after the action (of the new card for replace)
+  std::int64_t points = 0;
+  std::int64_t moved_wallet_minor = 0; // replace: what moved
+  std::int64_t moved_points = 0;
+};
+
+}  // namespace citycard::engine

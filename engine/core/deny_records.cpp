@@ -1,0 +1,40 @@
+#include "deny_records.h"
+
+#include "hashing.h"
+
+namespace citycard::engine {
+
+ledger::RecordWrite deny_record(const CardId& card, bool listed) {
+  return {ledger::RecordSpace::engine, std::string(deny_record_prefix) + card_key(card), listed ? "1" : "0"};
+}
+
+Result<std::vector<CardId>> load_denied_cards(const ledger::Ledger& ledger) {
+  std::vector<CardId> cards;
+  auto snapshot = ledger.snapshot();
+  Status scanned = snapshot->scan_records(
+      ledger::RecordSpace::engine, deny_record_prefix, [&](std::string_view key, std::string_view value) {
+        std::string_view id = key.substr(deny_record_prefix.size());
+        if (value == "1" && !id.empty() && id.size() <= CardId::bytes_max) {
+          cards.push_back(CardId::from_bytes(reinterpret_cast<const std::uint8_t*>(id.data()), id.size()));
+        }
+        return true;
+      });
+  if (!scanned) return scanned;
+  return cards;
+}
+
+ledger::RecordWrite atc_record(const CardId& card, std::uint32_t atc) {
+  std::string value(4, '\0');
+  for (int i = 0; i < 4; ++i) value[static_cast<std::size_t>(i)] = static_cast<char>((atc >> (8 * i)) & 0xFF);
+  return {ledger::RecordSpace::engine, "atc/" + card_key(card), value};
+}
+
+std::uint32_t load_atc(const ledger::Ledger& ledger, const CardId& card) {
+  auto value = ledger.record(ledger::RecordSpace::engine, "atc/" + card_key(card));
+  if (!value || value->size() != 4) return 0;
+  std::uint32_t atc = 0;
+  for (int i = 0; i < 4; ++i) atc |= std::uint32_t{static_cast<unsigned char>((*value)[static_cast<std::size_t>(i)])} << (8 * i);
+  return atc;
+}
+
+}  // namespace citycard::engine

@@ -1,0 +1,183 @@
+// The engine: routes taps and admin actions to shards, owns the committer
+// and the served deny list. See engine.h for the pipeline.
+#include "engine.h"
+
+#include <mutex>
+
+#include "card/crypto.h"
+#include "check.h"
+#include "deny_records.h"
+#include "ledger/system_accounts.h"
+#include "shard.h"
+
+namespace citycard::engine {
+
+class Engine::Impl {
+ public:
+  Impl(ledger::Ledger& ledger, const rules::RuleSet& rule_set, EngineOptions options, Metrics& metrics, Log& log)
+      : ledger_(ledger), rule_set_(rule_set), options_(std::move(options)), metrics_(metrics), log_(log) {}
+
+  std::size_t shard_of(const CardId& card) const { return CardIdHash{}(card) % shards_.size(); }
+
+  ledger::Ledger& ledger_;
+  const rules::RuleSet& rule_set_;
+  const EngineOptions options_;
+  Metrics& metrics_;
+  Log& log_;
+  net::MemoryDenyList deny_list_;
+  std::unique_ptr<Committer> committer_;
+  std::vector<std::unique_ptr<Shard>> shards_;
+  std::mutex submit_mutex_;  // orders submissions against stop(); never held while waiting
+  bool stopped_ = false;
+};
+
+Result<std::unique_ptr<Engine>> Engine::start(ledger::Ledger& ledger, const rules::RuleSet& rule_set,
+                                              EngineOptions options, Metrics& metrics, Log& log) {
+  if (options.shards == 0 || options.shards > 256) return Status::invalid_argument("shards must be 1..256");
+  if (options.batch_taps == 0 || options.batch_taps > limits::batch_groups_max) {
+    return Status::invalid_argument("batch_taps must be 1.." + std::to_string(limits::batch_groups_max));
+  }
+  if (options.queue_depth < limits::batch_taps_max || options.queue_depth > (std::size_t{1} << 24)) {
+    return Status::invalid_argument("queue_depth must be at least " + std::to_string(limits::batch_taps_max) +
+                                    " (one wire batch) and at most 16M");
+  }
+  if (options.batch_wait.count() < 0 || options.batch_wait > std::chrono::seconds(1)) {
+    return Status::invalid_argument("batch_wait must be 0..1 s");
+  }
+  if (options.require_card_proof && !options.card_master_key) {
+    return Status::invalid_argument("require_card_proof needs a card master key");
+  }
+  if (options.card_cache_max == 0 || options.recent_taps_max == 0) {
+    return Status::invalid_argument("card_cache_max and recent_taps_max must be positive");
+  }
+  auto system = ledger::find_system_accounts(ledger);
+  if (!system) return system.status();
+  auto denied = load_denied_cards(ledger);
+  if (!denied) return denied.status();
+
+  auto impl = std::make_unique<Impl>(ledger, rule_set, std::move(options), metrics, log);
+  Impl* raw = impl.get();
+  std::vector<std::unordered_set<CardId, CardIdHash>> denied_by_shard(raw->options_.shards);
+  for (const CardId& card : *denied) {
+    denied_by_shard[CardIdHash{}(card) % raw->options_.shards].insert(card);
+    raw->deny_list_.add(card);
+  }
+  raw->committer_ = std::make_unique<Committer>(
+      ledger, metrics, log, [raw](std::size_t shard, std::vector<ledger::GroupOutcome> outcomes) {
+        raw->shards_[shard]->deliver(std::move(outcomes));
+      });
+  for (std::size_t i = 0; i < raw->options_.shards; ++i) {
+    ShardContext context{ledger,
+                         rule_set,
+                         *system,
+                         raw->options_,
+                         metrics,
+                         log,
+                         raw->deny_list_,
+                         *raw->committer_,
+                         [raw](const CardId& card) { raw->shards_[raw->shard_of(card)]->invalidate(card); }};
+    raw->shards_.push_back(std::make_unique<Shard>(i, std::move(context), std::move(denied_by_shard[i])));
+  }
+  log.event("pipeline_started", {{"shards", std::to_string(raw->options_.shards)},
+                                 {"batch_taps", std::to_string(raw->options_.batch_taps)},
+                                 {"batch_wait_us", std::to_string(raw->options_.batch_wait.count())},
+                                 {"deny_listed", std::to_string(denied->size())},
+                                 {"card_proofs", raw->options_.card_master_key ? "verified" : "not_checked"}});
+  return std::unique_ptr<Engine>(new Engine(std::move(impl)));
+}
+
+Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Engine::~Engine() { stop(); }
+
+void Engine::submit(ReaderId /*reader*/, std::vector<protocol::TapRecord> taps,
+                    std::function<void(net::SubmitResult)> done) {
+  Impl& impl = *impl_;
+  if (taps.empty()) {
+    done(net::SubmitResult::decided_with({}));
+    return;
+  }
+  auto pending = std::make_shared<PendingSubmit>();
+  pending->decisions.resize(taps.size());
+  pending->remaining.store(taps.size(), std::memory_order_relaxed);
+  pending->done = std::move(done);
+  pending->started = Clock::now();
+
+  std::vector<std::vector<Work>> by_shard(impl.shards_.size());
+  for (std::size_t i = 0; i < taps.size(); ++i) {
+    Work work;
+    work.kind = Work::Kind::tap;
+    std::size_t shard = impl.shard_of(taps[i].tap.card);
+    work.tap = std::move(taps[i]);
+    work.waiter = Waiter{pending, static_cast<std::uint32_t>(i)};
+    by_shard[shard].push_back(std::move(work));
+  }
+  bool taken = false;
+  {
+    std::lock_guard lock(impl.submit_mutex_);
+    if (!impl.stopped_) {
+      // Only submit() and admin() add counted work, under this mutex, and
+      // shards only take it away: room seen here is still there below.
+      bool fits = true;
+      for (std::size_t s = 0; s < by_shard.size(); ++s) {
+        if (!by_shard[s].empty() && impl.shards_[s]->depth() + by_shard[s].size() > impl.options_.queue_depth) fits = false;
+      }
+      if (fits) {
+        for (std::size_t s = 0; s < by_shard.size(); ++s) {
+          if (by_shard[s].empty()) continue;
+          bool queued = impl.shards_[s]->try_queue(by_shard[s]);
+          ENGINE_CHECK(queued);
+        }
+        taken = true;
+      }
+    }
+  }
+  if (!taken) {
+    impl.metrics_.count_busy(pending->decisions.size());
+    auto finish = std::move(pending->done);
+    finish(net::SubmitResult::busy(impl.options_.busy_retry_after_ms));
+  }
+}
+
+void Engine::admin(AdminCommand command, std::function<void(AdminResult)> done) {
+  Impl& impl = *impl_;
+  std::vector<Work> work(1);
+  work[0].kind = Work::Kind::admin;
+  std::size_t shard = impl.shard_of(command.card);
+  work[0].admin = std::move(command);
+  work[0].admin_done = std::move(done);
+  {
+    std::lock_guard lock(impl.submit_mutex_);
+    if (!impl.stopped_ && impl.shards_[shard]->try_queue(work)) return;
+  }
+  AdminResult busy;
+  busy.status = Status::busy("the engine is busy or stopping; try again");
+  impl.metrics_.count_admin(false);
+  work[0].admin_done(busy);
+}
+
+net::MemoryDenyList& Engine::deny_list() noexcept { return impl_->deny_list_; }
+
+PipelineStats Engine::stats() const {
+  PipelineStats stats;
+  for (const auto& shard : impl_->shards_) {
+    stats.shard_queue_depths.push_back(shard->depth());
+    stats.cards_cached += shard->cards_cached();
+  }
+  stats.committer_queue_depth = impl_->committer_ ? impl_->committer_->depth() : 0;
+  return stats;
+}
+
+void Engine::stop() {
+  Impl& impl = *impl_;
+  {
+    std::lock_guard lock(impl.submit_mutex_);
+    if (impl.stopped_) return;
+    impl.stopped_ = true;
+  }
+  for (auto& shard : impl.shards_) shard->stop();
+  impl.committer_->stop();
+  impl.log_.event("pipeline_stopped", {{"taps", std::to_string(impl.metrics_.taps_total())}});
+}
+
+}  // namespace citycard::engine

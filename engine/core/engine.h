@@ -1,0 +1,131 @@
+// The engine's processing pipeline: a net::TapSink that rates taps in shards
+// and makes them durable with group commit before answering.
+//
+// Threads and who owns what:
+// - submit() runs on the tap server's loop thread. It splits a batch by card
+//   (shard = hash(card id) % shards), and either queues every tap or none
+//   (busy: a shard queue is full, limits::queue_depth_max by default). It
+//   never blocks.
+// - Each shard is one thread that alone owns its cards' state: the card
+//   record, the rules::CardState (speculative: it includes taps not yet
+//   durable), mirrors of the card accounts' balances, the taps in flight and
+//   a bounded memory of recent decisions. No locks on that state.
+//   A shard collects taps for up to batch_taps taps or batch_wait, rates them
+//   in arrival order with rules::rate, builds one ledger::PostingGroup per
+//   tap (key = the tap id; the new card state; the encoded decision as the
+//   group's outcome) and hands the batch to the committer. While the
+//   committer syncs batch k the shard keeps collecting and rating batch k+1
+//   against its speculative state; it hands k+1 over when k is durable.
+// - One committer thread merges what every shard handed over in one turn into
+//   one ledger::post (one synced WriteBatch) and gives each shard its
+//   outcomes. A failed write is fatal: it logs and aborts the process (a
+//   restart recovers from the ledger; nothing undecided was answered).
+// - The shard then answers: a decision is sent only when its tap is durable.
+//   A group the ledger rejected (the balance mirror disagreed with a floor or
+//   ceiling) is answered refused, recorded as refused, and the card's state
+//   reloaded from the ledger (its taps rated meanwhile are rated again).
+// - A tap id seen before is answered with its stored decision, flagged
+//   replayed, and is not rated again: from memory when recent, otherwise the
+//   ledger's idempotency entry (checked before rating) returns it.
+//
+// The deny list (blocked, lost, replaced and indebted cards) is kept in a
+// MemoryDenyList, loaded at start from the engine's deny records
+// (RecordSpace::engine "deny/<card>"), which every group that changes a
+// card's listing writes atomically with the change.
+//
+// stop() drains: every tap already queued is decided, made durable and
+// answered; then the threads end. Call the tap server's stop() first.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "admin_command.h"
+#include "citycard/limits.h"
+#include "citycard/status.h"
+#include "engine/net/memory_deny_list.h"
+#include "engine/net/tap_sink.h"
+#include "ledger/ledger.h"
+#include "log.h"
+#include "metrics.h"
+#include "rule_set.h"
+
+namespace citycard::card {
+struct MasterKey;
+}
+
+namespace citycard::engine {
+
+struct EngineOptions {
+  // Shards, each one thread owning the cards hashed to it. Default 1.
+  std::size_t shards = 1;
+  // A shard hands a batch to the committer when it holds this many taps
+  // (soft: while a commit is in flight, more are collected). Default 2048.
+  std::size_t batch_taps = 2048;
+  // ... or when the oldest collected tap has waited this long. Default 200 us.
+  std::chrono::microseconds batch_wait{200};
+  // Taps and admin requests waiting per shard; more are refused busy.
+  // Default limits::queue_depth_max (65536).
+  std::size_t queue_depth = limits::queue_depth_max;
+  // Card states kept in memory per shard; idle ones beyond it are dropped
+  // and reloaded from the ledger when needed. Default 1 000 000.
+  std::size_t card_cache_max = 1'000'000;
+  // Recent decisions kept per shard for resends without a ledger read.
+  // Default 262 144.
+  std::size_t recent_taps_max = 262'144;
+  // Retry hint given with busy, milliseconds. Default 50.
+  std::uint32_t busy_retry_after_ms = 50;
+  // Card master key: when set, a tap carrying a card proof is verified
+  // (card::verify_tap_proof) and refused card_not_genuine if it fails or its
+  // counter did not grow. Default: none (proofs are not checked).
+  std::shared_ptr<const card::MasterKey> card_master_key;
+  // Refuse (card_not_genuine) taps that carry no proof. Needs a master key.
+  // Default false.
+  bool require_card_proof = false;
+};
+
+struct PipelineStats {
+  std::vector<std::size_t> shard_queue_depths;
+  std::size_t committer_queue_depth = 0;
+  std::size_t cards_cached = 0;
+};
+
+class Engine final : public net::TapSink {
+ public:
+  // Starts the shard and committer threads on an open, writable ledger that
+  // has the system accounts. The ledger, rule set, metrics and log must
+  // outlive the Engine. invalid_argument for unusable options; the ledger's
+  // error if the deny list cannot be loaded.
+  static Result<std::unique_ptr<Engine>> start(ledger::Ledger& ledger, const rules::RuleSet& rule_set,
+                                               EngineOptions options, Metrics& metrics, Log& log);
+  ~Engine() override;  // stop()
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  void submit(ReaderId reader, std::vector<protocol::TapRecord> taps,
+              std::function<void(net::SubmitResult)> done) override;
+
+  // Queues a card-office action on the card's shard; done is called once,
+  // from a shard thread, when it is durable (or refused). busy when the
+  // shard's queue is full. Never blocks.
+  void admin(AdminCommand command, std::function<void(AdminResult)> done);
+
+  net::MemoryDenyList& deny_list() noexcept;
+  PipelineStats stats() const;
+
+  // Drains and ends the threads; idempotent. Submissions after stop() are
+  // answered busy.
+  void stop();
+
+  class Impl;
+
+ private:
+  explicit Engine(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace citycard::engine

@@ -1,0 +1,149 @@
+#include "metrics.h"
+
+#include <cmath>
+#include <cstdio>
+
+namespace citycard::engine {
+namespace {
+
+std::string number(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.9g", value);
+  return text;
+}
+
+const char* result_name(int result) {
+  switch (result) {
+    case 0: return "approved";
+    case 1: return "refused";
+    default: return "replayed";
+  }
+}
+
+void header(std::string& out, const char* name, const char* type, const char* help) {
+  out += "# HELP ";
+  out += name;
+  out += ' ';
+  out += help;
+  out += "\n# TYPE ";
+  out += name;
+  out += ' ';
+  out += type;
+  out += '\n';
+}
+
+void sample(std::string& out, const std::string& name, double value) {
+  out += name;
+  out += ' ';
+  out += number(value);
+  out += '\n';
+}
+
+}  // namespace
+
+Histogram::Histogram(std::vector<double> bounds) : bounds_(std::move(bounds)), buckets_(bounds_.size() + 1) {}
+
+void Histogram::observe(double value) noexcept {
+  std::size_t i = 0;
+  while (i < bounds_.size() && value > bounds_[i]) ++i;
+  buckets_[i].fetch_add(1, std::memory_order_relaxed);
+  count_.fetch_add(1, std::memory_order_relaxed);
+  sum_micro_.fetch_add(static_cast<std::int64_t>(std::llround(value * 1e6)), std::memory_order_relaxed);
+}
+
+void Histogram::render(std::string& out, const std::string& name, const std::string& labels) const {
+  std::uint64_t cumulative = 0;
+  std::string prefix = labels.empty() ? "" : labels + ",";
+  for (std::size_t i = 0; i <= bounds_.size(); ++i) {
+    cumulative += buckets_[i].load(std::memory_order_relaxed);
+    std::string le = i < bounds_.size() ? number(bounds_[i]) : "+Inf";
+    out += name + "_bucket{" + prefix + "le=\"" + le + "\"} " + std::to_string(cumulative) + "\n";
+  }
+  std::string suffix = labels.empty() ? "" : "{" + labels + "}";
+  out += name + "_sum" + suffix + " " + number(static_cast<double>(sum_micro_.load(std::memory_order_relaxed)) / 1e6) + "\n";
+  out += name + "_count" + suffix + " " + std::to_string(count_.load(std::memory_order_relaxed)) + "\n";
+}
+
+Metrics::Metrics()
+    : decision_latency_({0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0}),
+      batch_groups_({1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192}),
+      post_seconds_({0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0}) {}
+
+void Metrics::count_tap(Mode mode, TapResult result) noexcept {
+  auto m = static_cast<std::size_t>(mode);
+  if (m > static_cast<std::size_t>(mode_count)) m = 0;
+  taps_[m][static_cast<std::size_t>(result)].fetch_add(1, std::memory_order_relaxed);
+}
+
+void Metrics::observe_commit(std::size_t groups, double post_seconds) noexcept {
+  commits_.fetch_add(1, std::memory_order_relaxed);
+  batch_groups_.observe(static_cast<double>(groups));
+  post_seconds_.observe(post_seconds);
+}
+
+std::uint64_t Metrics::taps(Mode mode, TapResult result) const noexcept {
+  return taps_[static_cast<std::size_t>(mode)][static_cast<std::size_t>(result)].load(std::memory_order_relaxed);
+}
+
+std::uint64_t Metrics::taps_total() const noexcept {
+  std::uint64_t total = 0;
+  for (const auto& row : taps_) {
+    for (const auto& cell : row) total += cell.load(std::memory_order_relaxed);
+  }
+  return total;
+}
+
+std::string Metrics::render(const Gauges& gauges) const {
+  std::string out;
+  out.reserve(8192);
+  header(out, "citycard_taps_total", "counter", "Taps decided, by mode and result (rate() gives taps/s).");
+  for (int m = 1; m <= mode_count; ++m) {
+    for (int r = 0; r < tap_result_count; ++r) {
+      out += "citycard_taps_total{mode=\"" + std::string(mode_name(static_cast<Mode>(m))) + "\",result=\"" +
+             result_name(r) + "\"} " +
+             std::to_string(taps_[static_cast<std::size_t>(m)][static_cast<std::size_t>(r)].load(std::memory_order_relaxed)) +
+             "\n";
+    }
+  }
+  header(out, "citycard_taps_busy_total", "counter", "Taps answered retry_later because a shard queue was full.");
+  sample(out, "citycard_taps_busy_total", static_cast<double>(busy_taps_.load()));
+  header(out, "citycard_decision_latency_seconds", "histogram", "From a batch's submission to its decisions, durable.");
+  decision_latency_.render(out, "citycard_decision_latency_seconds");
+  header(out, "citycard_commit_groups", "histogram", "Posting groups per synced ledger write (group commit size).");
+  batch_groups_.render(out, "citycard_commit_groups");
+  header(out, "citycard_ledger_post_seconds", "histogram", "Time of one synced ledger post (WAL sync included).");
+  post_seconds_.render(out, "citycard_ledger_post_seconds");
+  header(out, "citycard_commits_total", "counter", "Synced ledger writes made by the committer.");
+  sample(out, "citycard_commits_total", static_cast<double>(commits_.load()));
+  header(out, "citycard_ledger_rejections_total", "counter", "Tap groups the ledger rejected (limits); answered refused.");
+  sample(out, "citycard_ledger_rejections_total", static_cast<double>(ledger_rejections_.load()));
+  header(out, "citycard_admin_requests_total", "counter", "Admin API requests, by result.");
+  out += "citycard_admin_requests_total{result=\"ok\"} " + std::to_string(admin_ok_.load()) + "\n";
+  out += "citycard_admin_requests_total{result=\"error\"} " + std::to_string(admin_failed_.load()) + "\n";
+  header(out, "citycard_shard_queue_depth", "gauge", "Taps and admin requests waiting in a shard's queue.");
+  for (std::size_t i = 0; i < gauges.shard_queue_depths.size(); ++i) {
+    out += "citycard_shard_queue_depth{shard=\"" + std::to_string(i) + "\"} " +
+           std::to_string(gauges.shard_queue_depths[i]) + "\n";
+  }
+  header(out, "citycard_shard_queue_capacity", "gauge", "Capacity of each shard queue.");
+  sample(out, "citycard_shard_queue_capacity", static_cast<double>(gauges.shard_queue_capacity));
+  header(out, "citycard_committer_queue_depth", "gauge", "Shard batches waiting for the committer.");
+  sample(out, "citycard_committer_queue_depth", static_cast<double>(gauges.committer_queue_depth));
+  header(out, "citycard_cards_cached", "gauge", "Card states held in shard memory.");
+  sample(out, "citycard_cards_cached", static_cast<double>(gauges.cards_cached));
+  header(out, "citycard_connections_open", "gauge", "Reader connections open.");
+  sample(out, "citycard_connections_open", static_cast<double>(gauges.connections_open));
+  header(out, "citycard_connections_accepted_total", "counter", "Reader connections accepted.");
+  sample(out, "citycard_connections_accepted_total", static_cast<double>(gauges.connections_accepted));
+  header(out, "citycard_handshakes_failed_total", "counter", "TLS handshakes refused or timed out.");
+  sample(out, "citycard_handshakes_failed_total", static_cast<double>(gauges.handshakes_failed));
+  header(out, "citycard_connections_errored_total", "counter", "Connections closed with an error frame.");
+  sample(out, "citycard_connections_errored_total", static_cast<double>(gauges.connections_errored));
+  header(out, "citycard_batches_retry_later_total", "counter", "Tap batches answered retry_later by the server.");
+  sample(out, "citycard_batches_retry_later_total", static_cast<double>(gauges.batches_retry_later));
+  header(out, "citycard_deny_list_version", "gauge", "Current deny list version served to readers.");
+  sample(out, "citycard_deny_list_version", static_cast<double>(gauges.deny_list_version));
+  return out;
+}
+
+}  // namespace citycard::engine

@@ -1,0 +1,78 @@
+// The engine's counters and histograms, rendered in the Prometheus text
+// exposition format (version 0.0.4). Updates are lock-free atomics from any
+// thread; render() reads them without stopping anyone (a scrape may see a
+// counter one update ahead of another, never a torn value).
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "citycard/tap.h"
+
+namespace citycard::engine {
+
+// Fixed upper bounds; the last bucket is +Inf.
+class Histogram {
+ public:
+  explicit Histogram(std::vector<double> bounds);
+  void observe(double value) noexcept;
+  // "name_bucket{le=..} n" lines, _sum and _count; `labels` without braces.
+  void render(std::string& out, const std::string& name, const std::string& labels = {}) const;
+
+ private:
+  std::vector<double> bounds_;
+  std::vector<std::atomic<std::uint64_t>> buckets_;  // bounds_.size() + 1
+  std::atomic<std::uint64_t> count_{0};
+  std::atomic<std::int64_t> sum_micro_{0};  // sum * 1e6, so the sum stays atomic
+};
+
+enum class TapResult : std::uint8_t { approved = 0, refused = 1, replayed = 2 };
+inline constexpr int tap_result_count = 3;
+
+struct Gauges {
+  std::vector<std::size_t> shard_queue_depths;
+  std::size_t shard_queue_capacity = 0;
+  std::size_t committer_queue_depth = 0;
+  std::uint64_t connections_open = 0;
+  std::uint64_t connections_accepted = 0;
+  std::uint64_t handshakes_failed = 0;
+  std::uint64_t connections_errored = 0;
+  std::uint64_t batches_retry_later = 0;
+  std::uint64_t deny_list_version = 0;
+  std::size_t cards_cached = 0;
+};
+
+class Metrics {
+ public:
+  Metrics();
+
+  void count_tap(Mode mode, TapResult result) noexcept;
+  void count_busy(std::size_t taps) noexcept { busy_taps_.fetch_add(taps, std::memory_order_relaxed); }
+  void count_admin(bool ok) noexcept { (ok ? admin_ok_ : admin_failed_).fetch_add(1, std::memory_order_relaxed); }
+  void count_ledger_rejection() noexcept { ledger_rejections_.fetch_add(1, std::memory_order_relaxed); }
+  void observe_decision_latency_seconds(double seconds) noexcept { decision_latency_.observe(seconds); }
+  void observe_commit(std::size_t groups, double post_seconds) noexcept;
+
+  std::uint64_t taps(Mode mode, TapResult result) const noexcept;
+  std::uint64_t taps_total() const noexcept;
+
+  // The whole exposition; `gauges` supplies the values read at scrape time.
+  std::string render(const Gauges& gauges) const;
+
+ private:
+  std::array<std::array<std::atomic<std::uint64_t>, tap_result_count>, mode_count + 1> taps_{};
+  std::atomic<std::uint64_t> busy_taps_{0};
+  std::atomic<std::uint64_t> admin_ok_{0};
+  std::atomic<std::uint64_t> admin_failed_{0};
+  std::atomic<std::uint64_t> ledger_rejections_{0};
+  std::atomic<std::uint64_t> commits_{0};
+  Histogram decision_latency_;
+  Histogram batch_groups_;
+  Histogram post_seconds_;
+};
+
+}  // namespace citycard::engine

@@ -1,0 +1,308 @@
+// The shard's loop: accept work, stage rated groups, hand them to the
+// committer one batch at a time, answer when they are durable.
+#include "shard.h"
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "check.h"
+#include "decision_codec.h"
+#include "deny_records.h"
+
+namespace citycard::engine {
+namespace {
+
+RefusalReason reason_for_rejection(const Status& reason) {
+  if (reason.code() == StatusCode::refused) {
+    return reason.message().find("ceiling") != std::string::npos ? RefusalReason::amount_over_limit
+                                                                 : RefusalReason::insufficient_balance;
+  }
+  if (reason.code() == StatusCode::not_found) return RefusalReason::reader_not_allowed;
+  return RefusalReason::amount_invalid;
+}
+
+}  // namespace
+
+Shard::Shard(std::size_t index, ShardContext context, std::unordered_set<CardId, CardIdHash> denied)
+    : index_(index),
+      context_(std::move(context)),
+      inbox_(context_.options.queue_depth),
+      denied_(std::move(denied)) {
+  thread_ = std::thread([this] { run(); });
+}
+
+Shard::~Shard() { stop(); }
+
+void Shard::deliver(std::vector<ledger::GroupOutcome> outcomes) {
+  Work work;
+  work.kind = Work::Kind::committed;
+  work.outcomes = std::move(outcomes);
+  inbox_.push_control(std::move(work));
+}
+
+void Shard::invalidate(const CardId& card) {
+  Work work;
+  work.kind = Work::Kind::invalidate;
+  work.card = card;
+  inbox_.push_control(std::move(work));
+}
+
+void Shard::stop() {
+  if (!thread_.joinable()) return;
+  Work work;
+  work.kind = Work::Kind::stop;
+  inbox_.push_control(std::move(work));
+  thread_.join();
+}
+
+void Shard::run() {
+  std::vector<Work> work;
+  const auto wait = context_.options.batch_wait;
+  for (;;) {
+    auto deadline = Clock::now() + std::chrono::milliseconds(100);
+    if (!staged_.empty() && !commit_in_flight_) deadline = std::min(deadline, staged_since_ + wait);
+    work.clear();
+    inbox_.pop_all(work, deadline);
+    for (auto& item : work) accept(item);
+    if (!commit_in_flight_ && !staged_.empty() &&
+        (staged_.size() >= context_.options.batch_taps || stopping_ || Clock::now() >= staged_since_ + wait)) {
+      hand_over();
+    }
+    if (stopping_ && staged_.empty() && !commit_in_flight_ && inbox_.depth() == 0) break;
+  }
+}
+
+void Shard::accept(Work& work) {
+  switch (work.kind) {
+    case Work::Kind::tap: accept_tap(work); break;
+    case Work::Kind::admin: accept_admin(work); break;
+    case Work::Kind::committed: committed(work.outcomes); break;
+    case Work::Kind::invalidate: {
+      auto found = cards_.find(work.card);
+      if (found != cards_.end() && found->second.pending == 0) drop_card(work.card);
+      break;
+    }
+    case Work::Kind::stop: stopping_ = true; break;
+  }
+}
+
+void Shard::accept_tap(Work& work) {
+  const TapId id = work.tap.tap.id;
+  if (auto recent = recent_.find(id); recent != recent_.end()) {
+    protocol::DecisionRecord decision = recent->second;
+    decision.flags |= protocol::DecisionFlags::replayed;
+    answer(work.waiter, decision, work.tap.tap.mode);
+    return;
+  }
+  if (auto flying = in_flight_.find(id); flying != in_flight_.end()) {
+    flying->second.push_back(std::move(work.waiter));
+    return;
+  }
+  in_flight_.emplace(id, std::vector<Waiter>{});
+  Item item;
+  item.tap = work.tap;
+  item.waiter = std::move(work.waiter);
+  // A tap the ledger already holds (sent again after the engine restarted,
+  // or after it left the recent memory) is not rated again: posting its key
+  // alone returns the stored decision.
+  auto posted = context_.ledger.transfers_for(IdempotencyKey::for_tap(id));
+  if (posted) {
+    item.kind = Item::Kind::probe;
+    item.group.key = IdempotencyKey::for_tap(id);
+  } else if (posted.status().code() == StatusCode::not_found) {
+    item.kind = Item::Kind::tap;
+    rate_tap(item);
+  } else {
+    context_.log.event("ledger_read_failed", {{"what", "idempotency"}, {"error", posted.status().to_string()}});
+    std::abort();
+  }
+  if (staged_.empty()) staged_since_ = Clock::now();
+  staged_.push_back(std::move(item));
+}
+
+void Shard::accept_admin(Work& work) {
+  Item item;
+  item.kind = Item::Kind::admin;
+  item.admin = std::move(work.admin);
+  item.admin_done = std::move(work.admin_done);
+  build_admin(item);
+  if (!item.admin_result.status) {
+    context_.metrics.count_admin(false);
+    item.admin_done(item.admin_result);
+    return;
+  }
+  if (staged_.empty()) staged_since_ = Clock::now();
+  staged_.push_back(std::move(item));
+}
+
+void Shard::hand_over() {
+  Committer::Job job;
+  job.shard = index_;
+  job.groups.reserve(staged_.size());
+  for (auto& item : staged_) {
+    if (item.kind == Item::Kind::tap || item.kind == Item::Kind::admin) {
+      // The money rule, asserted where the batch is built: every transfer
+      // moves a positive amount between two different accounts of one asset.
+      for (const Transfer& transfer : item.group.transfers) {
+        ENGINE_CHECK(transfer.amount_minor > 0 && transfer.debit_account != transfer.credit_account);
+      }
+    }
+    job.groups.push_back(std::move(item.group));
+  }
+  committing_.swap(staged_);
+  staged_.clear();
+  commit_in_flight_ = true;
+  context_.committer.hand(std::move(job));
+  evict_idle();
+}
+
+void Shard::committed(std::vector<ledger::GroupOutcome>& outcomes) {
+  if (outcomes.size() != committing_.size()) {
+    context_.log.event("commit_mismatch", {{"shard", std::to_string(index_)},
+                                           {"groups", std::to_string(committing_.size())},
+                                           {"outcomes", std::to_string(outcomes.size())}});
+    std::abort();
+  }
+  std::vector<CardId> reload;
+  std::vector<Item> refusals;
+  for (std::size_t i = 0; i < committing_.size(); ++i) {
+    Item& item = committing_[i];
+    const ledger::GroupOutcome& outcome = outcomes[i];
+    if (!item.card.empty()) {
+      if (auto found = cards_.find(item.card); found != cards_.end() && found->second.pending > 0) --found->second.pending;
+    }
+    bool durable = outcome.posted && !outcome.duplicate;
+    if (durable && item.deny_after) {
+      if (*item.deny_after) {
+        denied_.insert(item.card);
+        context_.deny_list.add(item.card);
+      } else {
+        denied_.erase(item.card);
+        context_.deny_list.remove(item.card);
+      }
+    }
+    if (item.kind == Item::Kind::admin) {
+      AdminResult result = item.admin_result;
+      if (outcome.duplicate) {
+        result.duplicate = true;
+        reload.push_back(item.card);
+      } else if (!outcome.posted) {
+        result.status = outcome.reason;
+        reload.push_back(item.card);
+      }
+      if (!item.refresh_elsewhere.empty() && durable) {
+        auto found = cards_.find(item.refresh_elsewhere);
+        if (found != cards_.end()) {
+          if (found->second.pending == 0) drop_card(item.refresh_elsewhere);
+        } else {
+          context_.invalidate_elsewhere(item.refresh_elsewhere);
+        }
+      }
+      context_.metrics.count_admin(result.status.is_ok());
+      context_.log.event("admin", {{"action", std::to_string(static_cast<int>(item.admin.action))},
+                                   {"card", item.admin.card.to_string()},
+                                   {"key", item.admin.key.to_string()},
+                                   {"result", result.status.is_ok() ? (result.duplicate ? "duplicate" : "ok") : result.status.to_string()}});
+      item.admin_done(result);
+      continue;
+    }
+    if (outcome.duplicate) {
+      auto stored = decode_decision(outcome.outcome);
+      if (!stored) {
+        context_.log.event("stored_decision_unreadable", {{"tap", item.group.key.to_string()}, {"error", stored.status().to_string()}});
+        std::abort();
+      }
+      if (item.kind == Item::Kind::tap && !item.card.empty()) reload.push_back(item.card);
+      finish_tap(item, *stored, true);
+    } else if (outcome.posted) {
+      finish_tap(item, item.decision, false);
+    } else {
+      // The ledger disagreed with the shard's balance mirror: answer refused,
+      // record that, and reload the card from the ledger.
+      context_.metrics.count_ledger_rejection();
+      context_.log.event("group_rejected", {{"tap", IdempotencyKey::for_tap(item.tap.tap.id).to_string()},
+                                            {"card", item.tap.tap.card.to_string()},
+                                            {"reason", outcome.reason.to_string()}});
+      if (!item.card.empty()) reload.push_back(item.card);
+      Item refusal;
+      refusal.kind = Item::Kind::refusal_record;
+      refusal.tap = item.tap;
+      refusal.waiter = std::move(item.waiter);
+      refusals.push_back(std::move(refusal));
+      refusals.back().group.key = IdempotencyKey::for_tap(item.tap.tap.id);
+      build_refusal_record(refusals.back(), reason_for_rejection(outcome.reason));
+    }
+  }
+  committing_.clear();
+  commit_in_flight_ = false;
+
+  // Reload each card whose speculative state was wrong, and rate its staged
+  // work again from the ledger's state.
+  std::sort(reload.begin(), reload.end());
+  reload.erase(std::unique(reload.begin(), reload.end()), reload.end());
+  for (const CardId& card : reload) {
+    drop_card(card);
+    for (auto& item : staged_) {
+      if (item.card != card) continue;
+      if (item.kind == Item::Kind::tap) {
+        item.group = {};
+        item.deny_after.reset();
+        rate_tap(item);
+      } else if (item.kind == Item::Kind::admin) {
+        item.group = {};
+        item.deny_after.reset();
+        build_admin(item);
+      }
+    }
+    // An admin action that no longer applies is answered now, not posted.
+    auto failed = std::stable_partition(staged_.begin(), staged_.end(), [](const Item& item) {
+      return item.kind != Item::Kind::admin || item.admin_result.status.is_ok();
+    });
+    for (auto it = failed; it != staged_.end(); ++it) {
+      context_.metrics.count_admin(false);
+      it->admin_done(it->admin_result);
+    }
+    staged_.erase(failed, staged_.end());
+  }
+  if (!refusals.empty() && staged_.empty()) staged_since_ = Clock::now();
+  for (auto& refusal : refusals) staged_.push_back(std::move(refusal));
+}
+
+void Shard::finish_tap(Item& item, const protocol::DecisionRecord& decision, bool replayed) {
+  const TapId id = item.tap.tap.id;
+  protocol::DecisionRecord stored = decision;
+  stored.flags &= static_cast<std::uint8_t>(~protocol::DecisionFlags::replayed);
+  if (recent_.emplace(id, stored).second) {
+    recent_order_.push_back(id);
+    while (recent_order_.size() > context_.options.recent_taps_max) {
+      recent_.erase(recent_order_.front());
+      recent_order_.pop_front();
+    }
+  }
+  protocol::DecisionRecord first = stored;
+  if (replayed) first.flags |= protocol::DecisionFlags::replayed;
+  answer(item.waiter, first, item.tap.tap.mode);
+  auto followers = in_flight_.find(id);
+  if (followers != in_flight_.end()) {
+    protocol::DecisionRecord again = stored;
+    again.flags |= protocol::DecisionFlags::replayed;
+    for (auto& waiter : followers->second) answer(waiter, again, item.tap.tap.mode);
+    in_flight_.erase(followers);
+  }
+}
+
+void Shard::answer(const Waiter& waiter, const protocol::DecisionRecord& decision, Mode mode) {
+  TapResult result = (decision.flags & protocol::DecisionFlags::replayed) ? TapResult::replayed
+                     : decision.outcome == protocol::Outcome::approved  ? TapResult::approved
+                                                                         : TapResult::refused;
+  context_.metrics.count_tap(mode, result);
+  PendingSubmit& submit = *waiter.submit;
+  submit.decisions[waiter.index] = decision;
+  if (submit.remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    context_.metrics.observe_decision_latency_seconds(
+        std::chrono::duration<double>(Clock::now() - submit.started).count());
+    submit.done(net::SubmitResult::decided_with(std::move(submit.decisions)));
+  }
+}
+
+}  // namespace citycard::engine

@@ -1,0 +1,175 @@
+// Rating one tap into one posting group: roles resolved to accounts, the new
+// card state and the decision stored with it.
+
+#include "card/cryptogram.h"
+#include "check.h"
+#include "decision_codec.h"
+#include "deny_records.h"
+#include "shard.h"
+
+namespace citycard::engine {
+
+Result<AccountId> Shard::operator_payable(OperatorId id) {
+  if (auto found = operators_.find(id.value); found != operators_.end()) return found->second;
+  auto record = context_.ledger.operator_record(id);
+  if (!record) return record.status();
+  operators_.emplace(id.value, record->payable_account);
+  return record->payable_account;
+}
+
+Status Shard::resolve(const rules::Rating& rating, const Tap& tap, const CardRecord& card, std::vector<Transfer>& out) {
+  const ledger::SystemAccounts& system = context_.system;
+  auto account_of = [&](AccountRole role, OperatorId operator_id) -> Result<AccountId> {
+    switch (role) {
+      case AccountRole::card_wallet: return card.wallet_account;
+      case AccountRole::card_points: return card.points_account;
+      case AccountRole::operator_payable: return operator_payable(operator_id);
+      case AccountRole::subsidy_budget: return system.subsidy_budget;
+      case AccountRole::topup_float: return system.topup_float;
+      case AccountRole::points_budget: return system.points_budget;
+      case AccountRole::points_redeemed: return system.points_redeemed;
+      case AccountRole::credit_card_clearing: return system.credit_card_clearing;
+    }
+    return Status::invalid_argument("unknown account role");
+  };
+  out.clear();
+  out.reserve(rating.posting_count);
+  for (const Posting& posting : rating.posting_list()) {
+    auto debit = account_of(posting.debit, posting.operator_id);
+    if (!debit) return debit.status();
+    auto credit = account_of(posting.credit, posting.operator_id);
+    if (!credit) return credit.status();
+    Transfer transfer;
+    transfer.debit_account = *debit;
+    transfer.credit_account = *credit;
+    transfer.asset = posting.asset;
+    transfer.amount_minor = posting.amount_minor;
+    transfer.code = posting.code;
+    transfer.flags = posting.flags;
+    transfer.rule_set_version = rating.rule_set_version;
+    transfer.event_time = tap.event_time;
+    transfer.mode = tap.mode;
+    transfer.operator_id = posting.operator_id.value != 0 ? posting.operator_id : tap.operator_id;
+    transfer.route = tap.route;
+    transfer.location = tap.location;
+    out.push_back(transfer);
+  }
+  return Status::ok();
+}
+
+void Shard::note_listing(Item& item, CardEntry& entry) {
+  bool listed = entry.state.status != CardStatus::active || balance(entry.record.wallet_account) < 0;
+  if (listed == entry.denied) return;
+  entry.denied = listed;
+  item.deny_after = listed;
+  item.group.records.push_back(deny_record(entry.record.card, listed));
+}
+
+void Shard::build_refusal_record(Item& item, RefusalReason reason) {
+  const Tap& tap = item.tap.tap;
+  item.group = {};
+  item.group.key = IdempotencyKey::for_tap(tap.id);
+  item.card = CardId();
+  item.deny_after.reset();
+  protocol::DecisionRecord& decision = item.decision;
+  decision = {};
+  decision.tap = tap.id;
+  decision.outcome = protocol::Outcome::refused;
+  decision.reason = reason;
+  if (auto found = cards_.find(tap.card); found != cards_.end()) {
+    decision.balance_after_minor = balance(found->second.record.wallet_account);
+    decision.points_after = balance(found->second.record.points_account);
+    if (found->second.denied) decision.flags |= protocol::DecisionFlags::deny_listed;
+  }
+  item.group.outcome = encode_decision(decision);
+}
+
+void Shard::rate_tap(Item& item) {
+  const Tap& tap = item.tap.tap;
+  CardEntry* entry = find_card(tap.card);
+  if (entry == nullptr) {
+    build_refusal_record(item, RefusalReason::card_unknown);
+    return;
+  }
+  // The card's proof of this tap, when the engine holds the master key.
+  std::optional<std::uint32_t> proven_atc;
+  if (context_.options.card_master_key) {
+    const protocol::Cryptogram& cryptogram = item.tap.cryptogram;
+    if (cryptogram.size == 0) {
+      if (context_.options.require_card_proof) {
+        build_refusal_record(item, RefusalReason::card_not_genuine);
+        return;
+      }
+    } else {
+      auto proof = card::decode_proof(card::ByteView(cryptogram.bytes.data(), cryptogram.size));
+      bool genuine = proof && proof->record.card_id == tap.card && proof->atc > entry->last_atc &&
+                     card::verify_tap_proof(*context_.options.card_master_key, tap.id, *proof).is_ok();
+      if (!genuine) {
+        build_refusal_record(item, RefusalReason::card_not_genuine);
+        return;
+      }
+      proven_atc = proof->atc;
+    }
+  }
+
+  const AccountId wallet = entry->record.wallet_account;
+  const AccountId points = entry->record.points_account;
+  entry->state.wallet_minor = balance(wallet);
+  entry->state.points = balance(points);
+  const rules::Rating rating = rules::rate(context_.rule_set, entry->state, tap);
+
+  item.group = {};
+  item.group.key = IdempotencyKey::for_tap(tap.id);
+  protocol::DecisionRecord& decision = item.decision;
+  decision = {};
+  decision.tap = tap.id;
+  if (!rating.approved()) {
+    item.card = CardId();
+    decision.outcome = protocol::Outcome::refused;
+    decision.reason = rating.refusal;
+    decision.balance_after_minor = balance(wallet);
+    decision.points_after = balance(points);
+    if (entry->denied) decision.flags |= protocol::DecisionFlags::deny_listed;
+    item.group.outcome = encode_decision(decision);
+    return;
+  }
+  if (Status resolved = resolve(rating, tap, entry->record, item.group.transfers); !resolved) {
+    // The rule set names an operator the ledger has not registered.
+    context_.log.event("operator_unresolved", {{"tap", item.group.key.to_string()}, {"error", resolved.to_string()}});
+    build_refusal_record(item, RefusalReason::reader_not_allowed);
+    return;
+  }
+  // The card accounts change by exactly what the postings move (rules contract).
+  ENGINE_CHECK(rating.state.wallet_minor - entry->state.wallet_minor ==
+         rules::net_for_role(rating, AccountRole::card_wallet, Asset::twd));
+  ENGINE_CHECK(rating.state.points - entry->state.points == rules::net_for_role(rating, AccountRole::card_points, Asset::points));
+
+  entry->state = rating.state;
+  entry->state.status = entry->record.status;
+  balance(wallet) = rating.state.wallet_minor;
+  balance(points) = rating.state.points;
+  item.group.records.push_back({ledger::RecordSpace::card_state, card_key(tap.card), rules::encode_card_state(entry->state)});
+  if (proven_atc) {
+    entry->last_atc = *proven_atc;
+    item.group.records.push_back(atc_record(tap.card, *proven_atc));
+  }
+  note_listing(item, *entry);
+  if (rating.deny_list && !entry->denied) {
+    entry->denied = true;
+    item.deny_after = true;
+    item.group.records.push_back(deny_record(tap.card, true));
+  }
+  item.card = tap.card;
+  ++entry->pending;
+
+  decision.outcome = protocol::Outcome::approved;
+  decision.reason = RefusalReason::none;
+  decision.fare_minor = rating.fare_minor;
+  decision.balance_after_minor = rating.balance_after_minor;
+  decision.points_after = rating.points_after;
+  if (tap.offline && rating.balance_after_minor < 0) decision.flags |= protocol::DecisionFlags::debt;
+  if (entry->denied) decision.flags |= protocol::DecisionFlags::deny_listed;
+  item.group.outcome = encode_decision(decision);
+}
+
+}  // namespace citycard::engine

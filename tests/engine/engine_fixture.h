@@ -1,0 +1,172 @@
+// Shared set-up for the engine tests: a real ledger in a temporary
+// directory with the system accounts and the operators of the real
+// rules/city.toml, cards issued and topped up, and the real pipeline.
+#pragma once
+
+#include <stdlib.h>
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <future>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/core/engine.h"
+#include "ledger/ledger.h"
+#include "ledger/system_accounts.h"
+#include "rule_set_loader.h"
+
+namespace citycard::engine::testing {
+
+inline std::filesystem::path make_temp_dir(const char* name) {
+  std::string pattern = std::string("/tmp/citycard-") + name + "-XXXXXX";
+  std::vector<char> buffer(pattern.begin(), pattern.end());
+  buffer.push_back('\0');
+  REQUIRE(mkdtemp(buffer.data()) != nullptr);
+  return std::filesystem::path(buffer.data());
+}
+
+struct TempDir {
+  explicit TempDir(const char* name) : path(make_temp_dir(name)) {}
+  ~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path, ignored);
+  }
+  std::filesystem::path path;
+};
+
+inline const rules::RuleSet& city_rules() {
+  static const rules::RuleSet rule_set = [] {
+    auto loaded = rules::load_rule_set(std::string(CITYCARD_SOURCE_DIR) + "/rules/city.toml");
+    INFO(loaded.status().to_string());
+    REQUIRE(loaded);
+    return *loaded;
+  }();
+  return rule_set;
+}
+
+// 2026-03-02 (a Monday) 08:00 Taipei time, in microseconds.
+inline constexpr std::int64_t monday_8am_us = 1772409600LL * 1'000'000;
+
+// A ledger with system accounts and every operator of the city rule set.
+inline std::unique_ptr<ledger::Ledger> make_ledger(const std::filesystem::path& dir) {
+  ledger::Options options;
+  options.create_if_missing = true;
+  options.write_buffer_bytes = 4u << 20;
+  options.block_cache_bytes = 8u << 20;
+  auto opened = ledger::Ledger::open(dir.string(), options);
+  INFO(opened.status().to_string());
+  REQUIRE(opened);
+  auto ledger = std::move(opened).value();
+  REQUIRE(ledger::ensure_system_accounts(*ledger));
+  for (const auto& rule : city_rules().operators) REQUIRE(ledger->register_operator(rule.id, rule.name));
+  return ledger;
+}
+
+inline std::unique_ptr<ledger::Ledger> reopen_ledger(const std::filesystem::path& dir) {
+  ledger::Options options;
+  options.write_buffer_bytes = 4u << 20;
+  options.block_cache_bytes = 8u << 20;
+  auto opened = ledger::Ledger::open(dir.string(), options);
+  INFO(opened.status().to_string());
+  REQUIRE(opened);
+  return std::move(opened).value();
+}
+
+// Issues the card and tops it up with `balance_minor` straight in the ledger.
+inline CardRecord issue_card(ledger::Ledger& ledger, const std::string& hex, std::int64_t balance_minor,
+                             RiderCategory category = RiderCategory::general) {
+  ledger::NewCard card;
+  card.card = *CardId::parse(hex);
+  card.category = category;
+  auto issued = ledger.issue_cards({card});
+  REQUIRE(issued);
+  if (balance_minor > 0) {
+    auto system = ledger::find_system_accounts(ledger);
+    REQUIRE(system);
+    ledger::PostingGroup group;
+    group.key = IdempotencyKey{Origin::system, 99, issued->front().wallet_account.value};
+    Transfer transfer;
+    transfer.debit_account = system->topup_float;
+    transfer.credit_account = issued->front().wallet_account;
+    transfer.amount_minor = balance_minor;
+    transfer.code = TransferCode::top_up;
+    group.transfers.push_back(transfer);
+    auto posted = ledger.post({group});
+    REQUIRE(posted);
+    REQUIRE(posted->front().posted);
+  }
+  return issued->front();
+}
+
+inline std::int64_t wallet_of(const ledger::Ledger& ledger, const std::string& hex) {
+  auto card = ledger.card(*CardId::parse(hex));
+  REQUIRE(card);
+  auto account = ledger.account(card->wallet_account);
+  REQUIRE(account);
+  return account->balance_minor;
+}
+
+inline protocol::TapRecord make_tap(std::uint32_t reader, std::uint64_t sequence, const std::string& card, Mode mode,
+                                    std::uint32_t operator_id, std::int64_t event_us, std::uint32_t location = 0) {
+  protocol::TapRecord record;
+  record.tap.id = TapId{ReaderId{reader}, sequence};
+  record.tap.card = *CardId::parse(card);
+  record.tap.mode = mode;
+  record.tap.operator_id = OperatorId{operator_id};
+  record.tap.event_time = EventTime{event_us};
+  record.tap.location = location;
+  record.tap.route = 1;
+  return record;
+}
+
+// The pipeline on a ledger; submit() waits (with a deadline) for the answer.
+struct Pipeline {
+  explicit Pipeline(ledger::Ledger& ledger, EngineOptions options = quick_options()) : log(std::tmpfile()) {
+    auto started = Engine::start(ledger, city_rules(), std::move(options), metrics, log);
+    INFO(started.status().to_string());
+    REQUIRE(started);
+    engine = std::move(started).value();
+  }
+
+  static EngineOptions quick_options() {
+    EngineOptions options;
+    options.batch_wait = std::chrono::microseconds(100);
+    return options;
+  }
+
+  net::SubmitResult submit_raw(std::vector<protocol::TapRecord> taps) {
+    auto promise = std::make_shared<std::promise<net::SubmitResult>>();
+    auto future = promise->get_future();
+    ReaderId reader = taps.empty() ? ReaderId{} : taps.front().tap.id.reader;
+    engine->submit(reader, std::move(taps), [promise](net::SubmitResult result) { promise->set_value(std::move(result)); });
+    REQUIRE(future.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+    return future.get();
+  }
+
+  std::vector<protocol::DecisionRecord> submit(std::vector<protocol::TapRecord> taps) {
+    auto result = submit_raw(std::move(taps));
+    REQUIRE(result.kind == net::SubmitResult::Kind::decided);
+    return result.decisions;
+  }
+
+  protocol::DecisionRecord tap(const protocol::TapRecord& record) { return submit({record}).front(); }
+
+  AdminResult admin(AdminCommand command) {
+    auto promise = std::make_shared<std::promise<AdminResult>>();
+    auto future = promise->get_future();
+    engine->admin(std::move(command), [promise](AdminResult result) { promise->set_value(std::move(result)); });
+    REQUIRE(future.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+    return future.get();
+  }
+
+  Metrics metrics;
+  Log log;
+  std::unique_ptr<Engine> engine;
+};
+
+}  // namespace citycard::engine::testing
