@@ -1,4 +1,5 @@
 // Posting: validate and apply in memory, write once, synced.
+#include <algorithm>
 #include <array>
 #include <cassert>
 #include <unordered_map>
@@ -224,6 +225,8 @@ Result<std::vector<GroupOutcome>> RocksLedger::post(const std::vector<PostingGro
   if (transfer_count > 0) {
     encoding::finish_block(block, static_cast<std::uint32_t>(transfer_count));
     write.Put(family(f_log), encoding::sequence_key(block_first), block);
+    // In key order, so each memtable insert starts its search where the last ended.
+    std::sort(history.begin(), history.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
     for (const auto& [account, offsets] : history) {
       std::string key = encoding::history_key(AccountId{account}, block_first);
       write.Put(family(f_history), key, offsets);
@@ -268,6 +271,7 @@ void RocksLedger::maybe_start_checkpoint() {
   checkpoint_written_ = 0;
   checkpoint_sequence_ = last_sequence_;
   checkpoint_pass_.reserve(changed_accounts_.size());
+  std::sort(changed_accounts_.begin(), changed_accounts_.end());  // written in key order
   for (std::uint64_t index : changed_accounts_) {
     AccountState& state = accounts_[index];
     state.awaiting_checkpoint = false;
