@@ -95,7 +95,7 @@ TEST_CASE("online: with the engine unreachable the tap is admitted offline and q
   CHECK_FALSE(link->connected());
 }
 
-TEST_CASE("online: an engine slower than timeout_ms leaves the decision to the reader; the upload gets it replayed",
+TEST_CASE("online: an engine slower than timeout_ms leaves the decision to the reader, and the upload gets it replayed",
           "[online]") {
   LoopbackEngine engine(0, milliseconds(400));   // every batch decided 400 ms after it arrives
   TempDir dir;
@@ -288,7 +288,7 @@ TEST_CASE("online: keep_alive heartbeats hold the link open past the engine's id
   CHECK(engine.logged("no frame within"));
 }
 
-TEST_CASE("online: [engine] settings become uplink options; missing or malformed ones are named", "[online][config]") {
+TEST_CASE("online: [engine] settings become uplink options, and missing or malformed ones are named", "[online][config]") {
   TempDir dir;
   agent::AgentConfig config = online_config(dir, 7443);
   auto options = agent::uplink_link_options(config);
