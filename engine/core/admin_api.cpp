@@ -1,0 +1,182 @@
+#include "admin_api.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "citycard/limits.h"
+
+namespace citycard::engine {
+namespace {
+
+using nlohmann::json;
+
+std::int64_t now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+Result<CardId> card_field(const json& request, const char* name) {
+  auto found = request.find(name);
+  if (found == request.end() || !found->is_string()) return Status::invalid_argument(std::string("'") + name + "' (a card id in hex) is required");
+  auto card = CardId::parse(found->get<std::string>());
+  if (!card) return Status::invalid_argument("'" + found->get<std::string>() + "' is not a card id (2 to 32 hex digits)");
+  return *card;
+}
+
+json result_json(const AdminResult& result) {
+  if (!result.status) return error_reply(result.status);
+  return json{{"ok", true},
+              {"duplicate", result.duplicate},
+              {"card", result.card.to_string()},
+              {"status", std::string(card_status_name(result.card_status))},
+              {"wallet_minor", result.wallet_minor},
+              {"points", result.points},
+              {"moved_wallet_minor", result.moved_wallet_minor},
+              {"moved_points", result.moved_points}};
+}
+
+}  // namespace
+
+json error_reply(const Status& status) {
+  return json{{"ok", false}, {"code", status_code_name(status.code())}, {"error", status.message()}};
+}
+
+IdempotencyKey AdminApi::fresh_key() {
+  // op:<engine pid>:<microseconds>, strictly increasing within this run.
+  std::uint64_t now = static_cast<std::uint64_t>(now_us());
+  std::uint64_t last = last_key_.load();
+  std::uint64_t next = 0;
+  do {
+    next = std::max(now, last + 1);
+  } while (!last_key_.compare_exchange_weak(last, next));
+  return IdempotencyKey{Origin::operator_action, static_cast<std::uint64_t>(::getpid()), next};
+}
+
+json AdminApi::balance(const CardId& card_id) const {
+  auto card = ledger_.card(card_id);
+  if (!card) return error_reply(card.status());
+  auto wallet = ledger_.account(card->wallet_account);
+  auto points = ledger_.account(card->points_account);
+  if (!wallet || !points) return error_reply(Status::corruption("card " + card_id.to_string() + " names accounts the ledger does not have"));
+  json out = {{"ok", true},
+              {"card", card->card.to_string()},
+              {"category", std::string(rider_category_name(card->category))},
+              {"media", std::string(media_name(card->media))},
+              {"status", std::string(card_status_name(card->status))},
+              {"wallet_minor", wallet->balance_minor},
+              {"wallet_floor_minor", wallet->spec.balance_floor_minor},
+              {"points", points->balance_minor},
+              {"debt", wallet->balance_minor < 0}};
+  if (!card->linked_to.empty()) out["linked_to"] = card->linked_to.to_string();
+  if (!card->replaced_by.empty()) out["replaced_by"] = card->replaced_by.to_string();
+  return out;
+}
+
+json AdminApi::history(const CardId& card_id, std::size_t limit, std::uint64_t before) const {
+  auto card = ledger_.card(card_id);
+  if (!card) return error_reply(card.status());
+  auto wallet = ledger_.history(card->wallet_account, before, limit);
+  if (!wallet) return error_reply(wallet.status());
+  auto points = ledger_.history(card->points_account, before, limit);
+  if (!points) return error_reply(points.status());
+  std::vector<ledger::StoredTransfer> entries = wallet->entries;
+  entries.insert(entries.end(), points->entries.begin(), points->entries.end());
+  std::sort(entries.begin(), entries.end(), [](auto& a, auto& b) { return a.sequence > b.sequence; });
+  bool more = entries.size() > limit || wallet->next_cursor != 0 || points->next_cursor != 0;
+  if (entries.size() > limit) entries.resize(limit);
+  json rows = json::array();
+  for (const auto& entry : entries) {
+    const Transfer& t = entry.transfer;
+    bool out = t.debit_account == card->wallet_account || t.debit_account == card->points_account;
+    rows.push_back({{"sequence", entry.sequence},
+                    {"id", entry.key.to_string() + "/" + std::to_string(entry.leg)},
+                    {"event_time_us", t.event_time.unix_us},
+                    {"code", std::string(transfer_code_name(t.code))},
+                    {"asset", std::string(asset_name(t.asset))},
+                    {"amount_minor", out ? -t.amount_minor : t.amount_minor},
+                    {"mode", std::string(mode_name(t.mode))},
+                    {"operator", t.operator_id.value},
+                    {"location", t.location},
+                    {"rule_set_version", t.rule_set_version},
+                    {"flags", t.flags}});
+  }
+  std::uint64_t next = more && !entries.empty() ? entries.back().sequence : 0;
+  return json{{"ok", true}, {"card", card->card.to_string()}, {"entries", rows}, {"next_cursor", next}};
+}
+
+void AdminApi::handle(const json& request, std::function<void(json)> reply) {
+  if (!request.is_object() || !request.contains("op") || !request["op"].is_string()) {
+    reply(error_reply(Status::invalid_argument("a request is a JSON object with \"op\"")));
+    return;
+  }
+  const std::string op = request["op"].get<std::string>();
+  if (op == "ping") {
+    reply(json{{"ok", true}, {"engine", "citycard-engine"}, {"pid", ::getpid()}});
+    return;
+  }
+  auto card = card_field(request, "card");
+  if (!card) {
+    reply(error_reply(card.status()));
+    return;
+  }
+  if (op == "balance") {
+    reply(balance(*card));
+    return;
+  }
+  if (op == "history") {
+    std::size_t limit = request.value("limit", std::size_t{20});
+    std::uint64_t before = request.value("before", std::uint64_t{0});
+    if (limit == 0 || limit > limits::history_page_max) {
+      reply(error_reply(Status::invalid_argument("limit must be 1.." + std::to_string(limits::history_page_max))));
+      return;
+    }
+    reply(history(*card, limit, before));
+    return;
+  }
+  AdminCommand command;
+  command.card = *card;
+  command.time = EventTime{now_us()};
+  command.operator_name = request.value("operator", std::string());
+  if (op == "topup" || op == "refund") {
+    command.action = op == "topup" ? AdminAction::top_up : AdminAction::refund;
+    if (!request.contains("amount_minor") || !request["amount_minor"].is_number_integer()) {
+      reply(error_reply(Status::invalid_argument("'amount_minor' (an integer) is required")));
+      return;
+    }
+    command.amount_minor = request["amount_minor"].get<std::int64_t>();
+  } else if (op == "block" || op == "unblock" || op == "lost") {
+    command.action = AdminAction::set_status;
+    command.status = op == "block" ? CardStatus::blocked : op == "lost" ? CardStatus::lost : CardStatus::active;
+  } else if (op == "replace") {
+    command.action = AdminAction::replace;
+    auto new_card = card_field(request, "new_card");
+    if (!new_card) {
+      reply(error_reply(new_card.status()));
+      return;
+    }
+    command.new_card = *new_card;
+  } else {
+    reply(error_reply(Status::invalid_argument("unknown op '" + op +
+                                               "' (ping, balance, history, topup, refund, block, unblock, lost, replace)")));
+    return;
+  }
+  if (request.contains("ref")) {
+    auto key = request["ref"].is_string() ? IdempotencyKey::parse(request["ref"].get<std::string>()) : std::nullopt;
+    if (!key || key->origin != Origin::operator_action) {
+      reply(error_reply(Status::invalid_argument("'ref' must be op:SOURCE:NUMBER")));
+      return;
+    }
+    command.key = *key;
+  } else {
+    command.key = fresh_key();
+  }
+  std::string ref = command.key.to_string();
+  engine_.admin(std::move(command), [reply = std::move(reply), ref](AdminResult result) {
+    json out = result_json(result);
+    out["ref"] = ref;
+    reply(std::move(out));
+  });
+}
+
+}  // namespace citycard::engine

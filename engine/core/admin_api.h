@@ -1,0 +1,39 @@
+// The admin API's requests and replies (docs/admin-api.md): one JSON object
+// in, one JSON object out. Reads (balance, history, ping) are answered from
+// the ledger; actions that change a card (topup, refund, block, unblock,
+// lost, replace) go through Engine::admin, so they are ordered with the
+// card's taps and durable before the reply.
+//
+// Threading: handle() may be called from any thread; `reply` is called
+// exactly once, on the calling thread for reads and bad requests, on a
+// shard thread for actions.
+#pragma once
+
+#include <atomic>
+#include <functional>
+
+#include <nlohmann/json.hpp>
+
+#include "engine.h"
+#include "ledger/ledger.h"
+
+namespace citycard::engine {
+
+class AdminApi {
+ public:
+  AdminApi(Engine& engine, const ledger::Ledger& ledger) : engine_(engine), ledger_(ledger) {}
+  void handle(const nlohmann::json& request, std::function<void(nlohmann::json)> reply);
+
+ private:
+  IdempotencyKey fresh_key();
+  nlohmann::json balance(const CardId& card) const;
+  nlohmann::json history(const CardId& card, std::size_t limit, std::uint64_t before) const;
+
+  Engine& engine_;
+  const ledger::Ledger& ledger_;
+  std::atomic<std::uint64_t> last_key_{0};
+};
+
+nlohmann::json error_reply(const Status& status);
+
+}  // namespace citycard::engine

@@ -1,0 +1,60 @@
+#include "bootstrap.h"
+
+#include <filesystem>
+
+#include "engine/pki/pki.h"
+#include "ledger/system_accounts.h"
+#include "rule_set_loader.h"
+
+namespace citycard::engine {
+
+Result<Prepared> prepare(const EngineConfig& config, Log& log) {
+  namespace fs = std::filesystem;
+  std::error_code error;
+  fs::create_directories(config.data_dir, error);
+  if (error) return Status::io_error("cannot create data directory " + config.data_dir + ": " + error.message());
+
+  Prepared prepared;
+  auto rule_set = rules::load_rule_set(config.rules_file);
+  if (!rule_set) return Status::invalid_argument("rule set " + config.rules_file + ": " + rule_set.status().message());
+  prepared.rule_set = std::make_unique<rules::RuleSet>(std::move(*rule_set));
+
+  ledger::Options options;
+  options.create_if_missing = true;
+  options.write_buffer_bytes = config.ledger_write_buffer_bytes;
+  options.block_cache_bytes = config.ledger_block_cache_bytes;
+  auto opened = ledger::Ledger::open(config.ledger_dir, options);
+  if (!opened) return opened.status();
+  prepared.ledger = std::move(opened).value();
+  auto system = ledger::ensure_system_accounts(*prepared.ledger);
+  if (!system) return system.status();
+  for (const auto& rule : prepared.rule_set->operators) {
+    if (prepared.ledger->operator_record(rule.id)) continue;
+    auto registered = prepared.ledger->register_operator(rule.id, rule.name);
+    if (!registered) return registered.status();
+    log.event("operator_registered", {{"operator", std::to_string(rule.id.value)}, {"name", rule.name}});
+  }
+
+  pki::Paths paths{config.pki_dir};
+  if (!fs::exists(paths.ca_key())) {
+    if (Status made = pki::init(config.pki_dir); !made) return made;
+    log.event("pki_created", {{"dir", config.pki_dir}});
+  }
+  if (!fs::exists(paths.engine_certificate()) || !fs::exists(paths.engine_key())) {
+    if (Status made = pki::issue_engine(config.pki_dir, config.engine_hosts); !made) return made;
+    log.event("engine_certificate_issued", {{"dir", config.pki_dir}});
+  }
+  prepared.tls.ca_certificate = paths.ca_certificate().string();
+  prepared.tls.crl = fs::exists(paths.crl()) ? paths.crl().string() : std::string();
+  prepared.tls.certificate = paths.engine_certificate().string();
+  prepared.tls.private_key = paths.engine_key().string();
+
+  if (!config.card_master_key_file.empty()) {
+    auto key = card::load_master_key(config.card_master_key_file);
+    if (!key) return Status::invalid_argument("card master key " + config.card_master_key_file + ": " + key.status().message());
+    prepared.card_master_key = std::make_shared<const card::MasterKey>(*key);
+  }
+  return prepared;
+}
+
+}  // namespace citycard::engine

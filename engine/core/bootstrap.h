@@ -1,0 +1,28 @@
+// First start and every start of citycard-engine: the data directory, the
+// ledger (created with the system accounts and the rule set's operators
+// when missing), the rule set, the certificates (a CA and an engine
+// certificate made under the PKI directory on first start) and the card
+// master key. Each step's failure names the file or directory.
+#pragma once
+
+#include <memory>
+
+#include "card/crypto.h"
+#include "config.h"
+#include "engine/net/server.h"
+#include "ledger/ledger.h"
+#include "log.h"
+#include "rule_set.h"
+
+namespace citycard::engine {
+
+struct Prepared {
+  std::unique_ptr<ledger::Ledger> ledger;
+  std::unique_ptr<rules::RuleSet> rule_set;
+  net::TlsFiles tls;
+  std::shared_ptr<const card::MasterKey> card_master_key;  // null when not configured
+};
+
+Result<Prepared> prepare(const EngineConfig& config, Log& log);
+
+}  // namespace citycard::engine

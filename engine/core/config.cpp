@@ -1,0 +1,170 @@
+#include "config.h"
+
+#include <fstream>
+#include <limits>
+#include <set>
+#include <sstream>
+
+#include <toml++/toml.h>
+
+namespace citycard::engine {
+namespace {
+
+class Reader {
+ public:
+  Reader(const toml::table& root, std::string file) : root_(root), file_(std::move(file)) {}
+
+  template <typename T>
+  void number(std::string_view table, std::string_view key, T& out, std::int64_t min, std::int64_t max) {
+    const toml::node* node = find(table, key);
+    if (node == nullptr) return;
+    auto value = node->value<std::int64_t>();
+    if (!value || *value < min || *value > max) {
+      problem(table, key, "must be an integer in " + std::to_string(min) + ".." + std::to_string(max));
+      return;
+    }
+    out = static_cast<T>(*value);
+  }
+  void millis(std::string_view table, std::string_view key, std::chrono::milliseconds& out, std::int64_t max) {
+    std::int64_t value = out.count();
+    number(table, key, value, 1, max);
+    out = std::chrono::milliseconds(value);
+  }
+  void text(std::string_view table, std::string_view key, std::string& out) {
+    const toml::node* node = find(table, key);
+    if (node == nullptr) return;
+    auto value = node->value<std::string>();
+    if (!value) return problem(table, key, "must be a string");
+    out = *value;
+  }
+  void flag(std::string_view table, std::string_view key, bool& out) {
+    const toml::node* node = find(table, key);
+    if (node == nullptr) return;
+    auto value = node->value<bool>();
+    if (!value) return problem(table, key, "must be true or false");
+    out = *value;
+  }
+  void texts(std::string_view table, std::string_view key, std::vector<std::string>& out) {
+    const toml::node* node = find(table, key);
+    if (node == nullptr) return;
+    const toml::array* array = node->as_array();
+    std::vector<std::string> values;
+    if (array != nullptr) {
+      for (const auto& element : *array) {
+        auto value = element.value<std::string>();
+        if (!value) break;
+        values.push_back(*value);
+      }
+    }
+    if (array == nullptr || values.size() != array->size() || values.empty()) {
+      return problem(table, key, "must be a non-empty array of strings");
+    }
+    out = values;
+  }
+  // Every key present must have been read.
+  void unknown_keys() {
+    for (const auto& [key, node] : root_) {
+      if (const toml::table* table = node.as_table()) {
+        for (const auto& [inner, ignored] : *table) {
+          (void)ignored;
+          if (!seen_.count(std::string(key.str()) + "." + std::string(inner.str()))) {
+            problem(key.str(), inner.str(), "is not a known key");
+          }
+        }
+      } else if (!seen_.count("." + std::string(key.str()))) {
+        problem("", key.str(), "is not a known key");
+      }
+    }
+  }
+  const std::string& problems() const { return problems_; }
+
+ private:
+  const toml::node* find(std::string_view table, std::string_view key) {
+    seen_.insert(std::string(table) + "." + std::string(key));
+    if (table.empty()) return root_.get(key);
+    const toml::table* inner = root_[table].as_table();
+    return inner == nullptr ? nullptr : inner->get(key);
+  }
+  void problem(std::string_view table, std::string_view key, const std::string& what) {
+    problems_ += file_ + ": " + (table.empty() ? "" : std::string(table) + ".") + std::string(key) + " " + what + "\n";
+  }
+  const toml::table& root_;
+  std::string file_;
+  std::set<std::string> seen_;
+  std::string problems_;
+};
+
+}  // namespace
+
+void finish_defaults(EngineConfig& config) {
+  if (config.ledger_dir.empty()) config.ledger_dir = config.data_dir + "/ledger";
+  if (config.pki_dir.empty()) config.pki_dir = config.data_dir + "/pki";
+  if (config.admin_socket.empty()) config.admin_socket = config.data_dir + "/engine.sock";
+  if (config.ports_file.empty()) config.ports_file = config.data_dir + "/engine.ports";
+}
+
+Result<EngineConfig> parse_config(std::string_view toml_text, const std::string& file_name) {
+  toml::table root;
+  try {
+    root = toml::parse(toml_text, file_name);
+  } catch (const toml::parse_error& error) {
+    std::ostringstream message;
+    message << file_name << ":" << error.source().begin.line << ": " << error.description();
+    return Status::invalid_argument(message.str());
+  }
+  EngineConfig config;
+  Reader r(root, file_name);
+  constexpr std::int64_t u16 = 65535;
+  constexpr std::int64_t big = std::numeric_limits<std::int32_t>::max();
+  r.text("", "data_dir", config.data_dir);
+  r.text("", "rules_file", config.rules_file);
+  r.text("ledger", "dir", config.ledger_dir);
+  r.number("ledger", "write_buffer_bytes", config.ledger_write_buffer_bytes, 1 << 20, std::int64_t{1} << 34);
+  r.number("ledger", "block_cache_bytes", config.ledger_block_cache_bytes, 1 << 20, std::int64_t{1} << 36);
+  r.text("pki", "dir", config.pki_dir);
+  r.texts("pki", "engine_hosts", config.engine_hosts);
+  r.text("listen", "address", config.listen_address);
+  r.number("listen", "tap_port", config.tap_port, 0, u16);
+  r.number("listen", "metrics_port", config.metrics_port, 0, u16);
+  r.flag("listen", "metrics_enabled", config.metrics_enabled);
+  r.text("listen", "admin_socket", config.admin_socket);
+  r.text("listen", "ports_file", config.ports_file);
+  r.text("card", "master_key_file", config.card_master_key_file);
+  r.flag("card", "require_proof", config.require_card_proof);
+  EngineOptions& p = config.pipeline;
+  r.number("pipeline", "shards", p.shards, 1, 256);
+  r.number("pipeline", "batch_taps", p.batch_taps, 1, static_cast<std::int64_t>(limits::batch_groups_max));
+  std::int64_t wait_us = p.batch_wait.count();
+  r.number("pipeline", "batch_wait_us", wait_us, 0, 1'000'000);
+  p.batch_wait = std::chrono::microseconds(wait_us);
+  r.number("pipeline", "queue_depth", p.queue_depth, static_cast<std::int64_t>(limits::batch_taps_max), 1 << 24);
+  r.number("pipeline", "card_cache_max", p.card_cache_max, 1, big);
+  r.number("pipeline", "recent_taps_max", p.recent_taps_max, 1, big);
+  r.number("pipeline", "busy_retry_after_ms", p.busy_retry_after_ms, 1, 60'000);
+  r.millis("server", "handshake_timeout_ms", config.handshake_timeout, 600'000);
+  r.millis("server", "idle_timeout_ms", config.idle_timeout, 3'600'000);
+  r.millis("server", "frame_timeout_ms", config.frame_timeout, 600'000);
+  r.millis("server", "write_timeout_ms", config.write_timeout, 600'000);
+  r.millis("server", "heartbeat_interval_ms", config.heartbeat_interval, 3'600'000);
+  r.number("server", "inflight_batches_max", config.inflight_batches_max, 1, 1024);
+  r.number("server", "connections_max", config.connections_max, 1, 1'000'000);
+  r.millis("shutdown", "drain_timeout_ms", config.drain_timeout, 600'000);
+  r.millis("admin", "idle_timeout_ms", config.admin_idle_timeout, 3'600'000);
+  r.unknown_keys();
+  if (config.heartbeat_interval >= config.idle_timeout) {
+    return Status::invalid_argument(file_name + ": server.heartbeat_interval_ms must be less than server.idle_timeout_ms");
+  }
+  if (!r.problems().empty()) return Status::invalid_argument(r.problems());
+  finish_defaults(config);
+  return config;
+}
+
+Result<EngineConfig> load_config(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Status::not_found("cannot read config file " + path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return parse_config(text.str(), path);
+}
+
+}  // namespace citycard::engine

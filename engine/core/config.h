@@ -1,0 +1,49 @@
+// citycard-engine's configuration: a TOML file (docs/engine.md lists every
+// key with its default and unit), or the embedded default when there is
+// none. Loading checks types, ranges and unknown keys and names the key.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "citycard/status.h"
+#include "engine.h"
+
+namespace citycard::engine {
+
+struct EngineConfig {
+  std::string data_dir = "./var";
+  std::string rules_file = "rules/city.toml";
+  std::string ledger_dir;          // default <data_dir>/ledger
+  std::size_t ledger_write_buffer_bytes = 64u << 20;
+  std::size_t ledger_block_cache_bytes = 256u << 20;
+  std::string pki_dir;             // default <data_dir>/pki
+  std::vector<std::string> engine_hosts{"localhost", "127.0.0.1"};
+  std::string listen_address = "127.0.0.1";
+  std::uint16_t tap_port = 7443;
+  std::uint16_t metrics_port = 9464;
+  bool metrics_enabled = true;
+  std::string admin_socket;        // default <data_dir>/engine.sock
+  std::string ports_file;          // default <data_dir>/engine.ports
+  std::string card_master_key_file;  // empty: proofs are not checked
+  bool require_card_proof = false;
+  EngineOptions pipeline;          // shards, batching, queues (engine.h)
+  std::chrono::milliseconds handshake_timeout{5000};
+  std::chrono::milliseconds idle_timeout{30000};
+  std::chrono::milliseconds frame_timeout{5000};
+  std::chrono::milliseconds write_timeout{5000};
+  std::chrono::milliseconds heartbeat_interval{10000};
+  std::uint16_t inflight_batches_max = 8;
+  std::size_t connections_max = 4096;
+  std::chrono::milliseconds drain_timeout{10000};
+  std::chrono::milliseconds admin_idle_timeout{60000};
+};
+
+// Fills the derived paths (ledger_dir, pki_dir, admin_socket, ports_file).
+void finish_defaults(EngineConfig& config);
+Result<EngineConfig> parse_config(std::string_view toml_text, const std::string& file_name);
+Result<EngineConfig> load_config(const std::string& path);
+
+}  // namespace citycard::engine

@@ -1,0 +1,191 @@
+// citycard-engine: the tap engine as a process.
+//
+//   citycard-engine [--config FILE]
+//
+// Without a config it runs the embedded default (docs/engine.md): data under
+// ./var, rule set rules/city.toml, certificates made on first start under
+// ./var/pki, tap server, metrics and admin socket on loopback. It writes the
+// ports it listens on to <data_dir>/engine.ports and stops cleanly on
+// SIGTERM or SIGINT: stop accepting, drain, flush, close the ledger.
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <unistd.h>
+
+#include "engine/core/bootstrap.h"
+#include "engine/core/config.h"
+#include "engine/core/engine.h"
+#include "engine/core/services.h"
+#include "engine/net/server.h"
+
+#include <boost/asio/signal_set.hpp>
+
+namespace {
+
+using namespace citycard;
+using namespace citycard::engine;
+
+void usage(std::FILE* out) {
+  std::fputs("usage: citycard-engine [--config FILE]\n"
+             "  Runs the tap engine. Without --config: data in ./var, rules/city.toml,\n"
+             "  listening on 127.0.0.1 (see docs/engine.md for every key and default).\n",
+             out);
+}
+
+Status write_ports_file(const std::string& path, std::uint16_t tap_port, std::uint16_t metrics_port,
+                        const std::string& admin_socket) {
+  std::string temporary = path + ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::trunc);
+    out << "tap_port=" << tap_port << "\nmetrics_port=" << metrics_port << "\nadmin_socket=" << admin_socket
+        << "\npid=" << ::getpid() << "\n";
+    if (!out.flush()) return Status::io_error("cannot write " + temporary);
+  }
+  std::error_code error;
+  std::filesystem::rename(temporary, path, error);
+  if (error) return Status::io_error("cannot rename " + temporary + ": " + error.message());
+  return Status::ok();
+}
+
+int run(const EngineConfig& config, Log& log) {
+  auto prepared = prepare(config, log);
+  if (!prepared) {
+    log.event("start_failed", {{"error", prepared.status().to_string()}});
+    return 1;
+  }
+  Metrics metrics;
+  EngineOptions options = config.pipeline;
+  options.card_master_key = prepared->card_master_key;
+  options.require_card_proof = config.require_card_proof;
+  auto engine = Engine::start(*prepared->ledger, *prepared->rule_set, options, metrics, log);
+  if (!engine) {
+    log.event("start_failed", {{"error", engine.status().to_string()}});
+    return 1;
+  }
+
+  net::ServerOptions server_options;
+  server_options.address = config.listen_address;
+  server_options.port = config.tap_port;
+  server_options.tls = prepared->tls;
+  server_options.handshake_timeout = config.handshake_timeout;
+  server_options.idle_timeout = config.idle_timeout;
+  server_options.frame_timeout = config.frame_timeout;
+  server_options.write_timeout = config.write_timeout;
+  server_options.heartbeat_interval = config.heartbeat_interval;
+  server_options.inflight_batches_max = config.inflight_batches_max;
+  server_options.connections_max = config.connections_max;
+  server_options.retry_after_ms = options.busy_retry_after_ms;
+  server_options.log = [&log](std::string_view line) { log.event("connection", {{"detail", std::string(line)}}); };
+  auto server = net::Server::start(server_options, **engine, &(*engine)->deny_list());
+  if (!server) {
+    log.event("start_failed", {{"error", server.status().to_string()}});
+    return 1;
+  }
+
+  boost::asio::io_context io;
+  ServicesOptions services_options;
+  services_options.admin_socket = config.admin_socket;
+  services_options.admin_idle_timeout = config.admin_idle_timeout;
+  services_options.metrics_enabled = config.metrics_enabled;
+  services_options.metrics_address = config.listen_address;
+  services_options.metrics_port = config.metrics_port;
+  net::Server* tap_server = server->get();
+  Engine* pipeline = engine->get();
+  auto gauges = [tap_server, pipeline] {
+    Gauges g;
+    PipelineStats stats = pipeline->stats();
+    g.shard_queue_depths = stats.shard_queue_depths;
+    g.shard_queue_capacity = 0;
+    g.committer_queue_depth = stats.committer_queue_depth;
+    g.cards_cached = stats.cards_cached;
+    net::ServerStats server_stats = tap_server->stats();
+    g.connections_open = server_stats.connections_open;
+    g.connections_accepted = server_stats.connections_accepted;
+    g.handshakes_failed = server_stats.handshakes_failed;
+    g.connections_errored = server_stats.connections_errored;
+    g.batches_retry_later = server_stats.batches_retry_later;
+    g.deny_list_version = pipeline->deny_list().current_version();
+    return g;
+  };
+  auto services = Services::start(io, services_options, **engine, *prepared->ledger, metrics,
+                                  [gauges, capacity = options.queue_depth] {
+                                    Gauges g = gauges();
+                                    g.shard_queue_capacity = capacity;
+                                    return g;
+                                  },
+                                  log);
+  if (!services) {
+    log.event("start_failed", {{"error", services.status().to_string()}});
+    return 1;
+  }
+  if (Status written = write_ports_file(config.ports_file, (*server)->port(), (*services)->metrics_port(), config.admin_socket);
+      !written) {
+    log.event("start_failed", {{"error", written.to_string()}});
+    return 1;
+  }
+  log.event("engine_started", {{"tap_port", std::to_string((*server)->port())},
+                               {"metrics_port", std::to_string((*services)->metrics_port())},
+                               {"admin_socket", config.admin_socket},
+                               {"ledger", config.ledger_dir},
+                               {"rules", config.rules_file},
+                               {"rule_set_version", std::to_string(prepared->rule_set->version)},
+                               {"shards", std::to_string(options.shards)}});
+
+  boost::asio::signal_set signals(io, SIGTERM, SIGINT);
+  signals.async_wait([&](const boost::system::error_code& error, int signal) {
+    if (error) return;
+    log.event("shutdown_started", {{"signal", signal == SIGTERM ? "SIGTERM" : "SIGINT"}});
+    (*services)->stop();                 // no new admin requests
+    (*server)->stop(config.drain_timeout);  // stop accepting; submitted batches are answered
+    (*engine)->stop();                   // every queued tap decided and durable
+    io.stop();
+  });
+  io.run();
+
+  std::uint64_t taps = metrics.taps_total();
+  server->reset();
+  engine->reset();
+  prepared->ledger.reset();  // closes RocksDB
+  std::error_code ignored;
+  std::filesystem::remove(config.ports_file, ignored);
+  log.event("engine_stopped", {{"taps", std::to_string(taps)}});
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string config_path;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      usage(stdout);
+      return 0;
+    }
+    if (arg == "--config" && i + 1 < argc) {
+      config_path = argv[++i];
+    } else if (arg.rfind("--config=", 0) == 0) {
+      config_path = arg.substr(9);
+    } else {
+      usage(stderr);
+      return 2;
+    }
+  }
+  std::signal(SIGPIPE, SIG_IGN);
+  Log log;
+  EngineConfig config;
+  if (!config_path.empty()) {
+    auto loaded = load_config(config_path);
+    if (!loaded) {
+      log.event("config_invalid", {{"error", loaded.status().to_string()}});
+      return 2;
+    }
+    config = std::move(*loaded);
+  } else {
+    finish_defaults(config);
+  }
+  return run(config, log);
+}
