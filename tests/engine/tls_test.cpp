@@ -1,0 +1,135 @@
+// The real engine behind the real mutual-TLS server on loopback, driven by
+// the reader's Uplink: a full round trip, resend after a disconnect, and the
+// deny list as readers fetch it.
+#include "engine_fixture.h"
+
+#include "engine/net/server.h"
+#include "engine/pki/pki.h"
+#include "readers/uplink/uplink.h"
+
+namespace citycard::engine::testing {
+namespace {
+
+const std::string card_a = "04A1B2C3D4E5F6";
+constexpr ReaderId reader{17};
+
+struct TlsEngine {
+  TlsEngine() : dir("engine-tls"), ledger(make_ledger(dir.path / "ledger")) {
+    pki::Paths paths{dir.path / "pki"};
+    REQUIRE(pki::init(paths.dir).is_ok());
+    REQUIRE(pki::issue_engine(paths.dir, {"localhost", "127.0.0.1"}).is_ok());
+    REQUIRE(pki::issue_reader(paths.dir, reader).is_ok());
+    issue_card(*ledger, card_a, 100);
+    pipeline = std::make_unique<Pipeline>(*ledger);
+    net::ServerOptions options;
+    options.tls = net::TlsFiles{paths.ca_certificate().string(), paths.crl().string(),
+                                paths.engine_certificate().string(), paths.engine_key().string()};
+    options.handshake_timeout = std::chrono::milliseconds(3000);
+    auto started = net::Server::start(options, *pipeline->engine, &pipeline->engine->deny_list());
+    INFO(started.status().to_string());
+    REQUIRE(started);
+    server = std::move(started).value();
+  }
+  ~TlsEngine() {
+    server->stop(std::chrono::milliseconds(2000));
+    pipeline->engine->stop();
+  }
+
+  uplink::UplinkOptions client() const {
+    pki::Paths paths{dir.path / "pki"};
+    uplink::UplinkOptions options;
+    options.port = server->port();
+    options.ca_certificate = paths.ca_certificate().string();
+    options.certificate = paths.reader_certificate(reader).string();
+    options.private_key = paths.reader_key(reader).string();
+    options.reader = reader;
+    options.reply_timeout = std::chrono::milliseconds(5000);
+    return options;
+  }
+
+  TempDir dir;
+  std::unique_ptr<ledger::Ledger> ledger;
+  std::unique_ptr<Pipeline> pipeline;
+  std::unique_ptr<net::Server> server;
+};
+
+protocol::TapBatch three_taps(std::uint64_t batch_id) {
+  protocol::TapBatch batch;
+  batch.batch_id = batch_id;
+  batch.taps.push_back(make_tap(reader.value, 1, card_a, Mode::bus_board, 101, monday_8am_us));
+  batch.taps.push_back(make_tap(reader.value, 2, card_a, Mode::identify, 501, monday_8am_us + 1'000'000));
+  batch.taps.push_back(make_tap(reader.value, 3, "0BADCAFE", Mode::bus_board, 101, monday_8am_us + 2'000'000));
+  return batch;
+}
+
+}  // namespace
+
+TEST_CASE("a tap batch over mutual TLS is rated, made durable and answered") {
+  TlsEngine engine;
+  uplink::Uplink link(engine.client());
+  REQUIRE(link.connect().is_ok());
+  auto reply = link.submit(three_taps(1));
+  INFO(reply.status().to_string());
+  REQUIRE(reply);
+  REQUIRE(reply->kind == uplink::BatchReply::Kind::decided);
+  const auto& decisions = reply->decisions.decisions;
+  REQUIRE(decisions.size() == 3);
+  CHECK(reply->decisions.batch_id == 1);
+  CHECK(decisions[0].outcome == protocol::Outcome::approved);
+  CHECK(decisions[0].fare_minor == 15);
+  CHECK(decisions[0].balance_after_minor == 85);
+  CHECK(decisions[1].outcome == protocol::Outcome::approved);
+  CHECK(decisions[2].reason == RefusalReason::card_unknown);
+  CHECK(wallet_of(*engine.ledger, card_a) == 85);
+}
+
+TEST_CASE("a reader that reconnects and resends gets the same decisions and pays once") {
+  TlsEngine engine;
+  protocol::Decisions first;
+  {
+    uplink::Uplink link(engine.client());
+    REQUIRE(link.connect().is_ok());
+    auto reply = link.submit(three_taps(1));
+    REQUIRE(reply);
+    REQUIRE(reply->kind == uplink::BatchReply::Kind::decided);
+    first = reply->decisions;
+    link.close();
+  }
+  uplink::Uplink again(engine.client());
+  REQUIRE(again.connect().is_ok());
+  auto reply = again.submit(three_taps(7));
+  REQUIRE(reply);
+  REQUIRE(reply->kind == uplink::BatchReply::Kind::decided);
+  REQUIRE(reply->decisions.decisions.size() == 3);
+  for (std::size_t i = 0; i < 3; ++i) {
+    protocol::DecisionRecord expected = first.decisions[i];
+    expected.flags |= protocol::DecisionFlags::replayed;
+    CHECK(reply->decisions.decisions[i] == expected);
+  }
+  CHECK(wallet_of(*engine.ledger, card_a) == 85);
+  CHECK(engine.ledger->verify().ok());
+}
+
+TEST_CASE("readers fetch the deny list the card office keeps current through the engine") {
+  TlsEngine engine;
+  uplink::Uplink link(engine.client());
+  REQUIRE(link.connect().is_ok());
+  CHECK(link.session().deny_list_version == 0);
+  AdminCommand lost;
+  lost.action = AdminAction::set_status;
+  lost.status = CardStatus::lost;
+  lost.card = *CardId::parse(card_a);
+  lost.key = IdempotencyKey{Origin::operator_action, 1, 1};
+  REQUIRE(engine.pipeline->admin(lost).status.is_ok());
+  auto delta = link.deny_list_since(0);
+  REQUIRE(delta);
+  REQUIRE(delta->added.size() == 1);
+  CHECK(delta->added[0] == *CardId::parse(card_a));
+  CHECK(delta->to_version == 1);
+  auto reply = link.submit(three_taps(2));
+  REQUIRE(reply);
+  REQUIRE(reply->kind == uplink::BatchReply::Kind::decided);
+  CHECK(reply->decisions.decisions[0].reason == RefusalReason::card_lost);
+}
+
+}  // namespace citycard::engine::testing
