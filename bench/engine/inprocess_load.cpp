@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <condition_variable>
 #include <mutex>
-#include <thread>
 
 namespace citycard::bench {
 
@@ -11,8 +10,14 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-struct Completed {
+struct Batch {
   std::size_t reader = 0;
+  std::vector<std::uint32_t> taps;  // indexes into the reader's taps
+  Clock::time_point sent_at;
+};
+
+struct Completed {
+  std::size_t batch = 0;
   net::SubmitResult result;
   Clock::time_point at;
 };
@@ -26,96 +31,118 @@ struct Mailbox {
 }  // namespace
 
 loadgen::LoadReport drive_in_process(net::TapSink& sink, const loadgen::CityDay& day, const InProcessOptions& options) {
-  const std::size_t readers = day.readers.size();
-  std::vector<std::size_t> next(readers, 0);
-  std::vector<std::size_t> inflight_count(readers, 0);
-  std::vector<Clock::time_point> sent_at(readers);
-  std::vector<Clock::time_point> not_before(readers);
   auto mailbox = std::make_shared<Mailbox>();
   loadgen::LoadTally tally;
-  std::size_t inflight = 0;
+  std::vector<Batch> batches;            // by id; kept for the tally
+  std::size_t inflight_taps = 0;
   const Clock::time_point start = Clock::now();
   const Clock::time_point end = start + options.duration;
   Clock::time_point last = start;
   const std::size_t batch_max = std::clamp<std::size_t>(options.batch_taps_max, 1, limits::batch_taps_max);
+  std::vector<std::size_t> retry;        // batches answered busy, to resend
 
-  auto submit = [&](std::size_t r, Clock::time_point now) {
-    const auto& taps = day.readers[r].taps;
-    if (inflight_count[r] > 0 || next[r] >= taps.size() || now < not_before[r]) return;
-    std::size_t count = std::min(batch_max, taps.size() - next[r]);
-    std::vector<protocol::TapRecord> batch;
-    batch.reserve(count);
-    for (std::size_t i = 0; i < count; ++i) batch.push_back(taps[next[r] + i].record);
-    inflight_count[r] = count;
-    sent_at[r] = now;
-    ++inflight;
-    tally.taps_sent += count;
-    const ReaderId reader = taps[next[r]].record.tap.id.reader;
-    sink.submit(reader, std::move(batch), [mailbox, r](net::SubmitResult result) {
+  auto submit = [&](std::size_t id) {
+    Batch& batch = batches[id];
+    const auto& taps = day.readers[batch.reader].taps;
+    std::vector<protocol::TapRecord> records;
+    records.reserve(batch.taps.size());
+    for (std::uint32_t index : batch.taps) records.push_back(taps[index].record);
+    batch.sent_at = Clock::now();
+    inflight_taps += batch.taps.size();
+    sink.submit(taps[batch.taps[0]].record.tap.id.reader, std::move(records), [mailbox, id](net::SubmitResult result) {
       std::lock_guard lock(mailbox->mutex);
-      mailbox->items.push_back({r, std::move(result), Clock::now()});
+      mailbox->items.push_back({id, std::move(result), Clock::now()});
       mailbox->ready.notify_one();
     });
   };
 
-  for (std::size_t r = 0; r < readers; ++r) submit(r, start);
-  std::vector<Completed> done;
-  // Bounded by `end` for new batches and reply_timeout for those in flight.
-  while (inflight > 0) {
+  // Returns false when the sink stopped answering within reply_timeout.
+  auto collect = [&](bool wait) {
+    std::vector<Completed> done;
     {
       std::unique_lock lock(mailbox->mutex);
-      if (!mailbox->ready.wait_for(lock, options.reply_timeout, [&] { return !mailbox->items.empty(); })) {
-        tally.errors += inflight;  // the sink did not answer in time
-        break;
+      if (wait && !mailbox->ready.wait_for(lock, options.reply_timeout, [&] { return !mailbox->items.empty(); })) {
+        return false;
       }
       done.swap(mailbox->items);
     }
-    const Clock::time_point now = Clock::now();
     for (Completed& item : done) {
-      const std::size_t r = item.reader;
-      --inflight;
-      const auto& taps = day.readers[r].taps;
+      Batch& batch = batches[item.batch];
+      inflight_taps -= batch.taps.size();
       if (item.result.kind == net::SubmitResult::Kind::busy) {
         ++tally.retry_later;
-        tally.taps_sent -= inflight_count[r];
-        not_before[r] = now + std::chrono::milliseconds(std::max<std::uint32_t>(1, item.result.retry_after_ms));
-      } else {
-        const auto latency_us = std::chrono::duration_cast<std::chrono::microseconds>(item.at - sent_at[r]).count();
-        for (std::size_t i = 0; i < item.result.decisions.size(); ++i) {
-          const protocol::DecisionRecord& decision = item.result.decisions[i];
-          const Tap& tap = taps[next[r] + i].record.tap;
-          if (decision.tap != tap.id) ++tally.errors;
-          const bool approved = decision.outcome == protocol::Outcome::approved;
-          ++tally.by_mode[static_cast<std::size_t>(tap.mode)][approved ? 0 : 1];
-          if (!approved) ++tally.by_reason[static_cast<std::size_t>(decision.reason) % tally.by_reason.size()];
-          if (decision.flags & protocol::DecisionFlags::replayed) ++tally.replayed;
-          if (tap.offline) ++tally.offline;
-          tally.latency_us.push_back(static_cast<std::uint32_t>(latency_us));
-        }
-        if (item.result.decisions.size() != inflight_count[r]) ++tally.errors;
-        tally.taps_decided += item.result.decisions.size();
-        ++tally.batches;
-        next[r] += inflight_count[r];
-        last = std::max(last, item.at);
+        retry.push_back(item.batch);
+        continue;
       }
-      inflight_count[r] = 0;
+      const auto& taps = day.readers[batch.reader].taps;
+      const auto latency_us = std::chrono::duration_cast<std::chrono::microseconds>(item.at - batch.sent_at).count();
+      if (item.result.decisions.size() != batch.taps.size()) ++tally.errors;
+      for (std::size_t i = 0; i < item.result.decisions.size() && i < batch.taps.size(); ++i) {
+        const protocol::DecisionRecord& decision = item.result.decisions[i];
+        const Tap& tap = taps[batch.taps[i]].record.tap;
+        if (decision.tap != tap.id) ++tally.errors;
+        const bool approved = decision.outcome == protocol::Outcome::approved;
+        ++tally.by_mode[static_cast<std::size_t>(tap.mode)][approved ? 0 : 1];
+        if (!approved) ++tally.by_reason[static_cast<std::size_t>(decision.reason) % tally.by_reason.size()];
+        if (decision.flags & protocol::DecisionFlags::replayed) ++tally.replayed;
+        if (tap.offline) ++tally.offline;
+        tally.latency_us.push_back(static_cast<std::uint32_t>(latency_us));
+      }
+      tally.taps_decided += item.result.decisions.size();
+      ++tally.batches;
+      last = std::max(last, item.at);
     }
-    done.clear();
-    if (now < end) {
-      for (std::size_t r = 0; r < readers; ++r) submit(r, now);
-      // Readers waiting out a busy answer: poll again shortly (bounded by end).
-      if (inflight == 0) {
-        Clock::time_point wake = end;
-        for (std::size_t r = 0; r < readers; ++r) {
-          if (next[r] < day.readers[r].taps.size()) wake = std::min(wake, not_before[r]);
-        }
-        if (wake < end) {
-          std::this_thread::sleep_until(wake);
-          for (std::size_t r = 0; r < readers; ++r) submit(r, Clock::now());
-        }
+    return true;
+  };
+
+  // Windows of the day's send order, grouped by reader within a window, are
+  // submitted in order: a card's taps reach its shard in send order.
+  std::vector<std::vector<std::uint32_t>> pending(day.readers.size());
+  std::vector<std::size_t> touched;
+  std::size_t cursor = 0;
+  bool stalled = false;
+  while (cursor < day.send_order.size() && Clock::now() < end && !stalled) {
+    const std::size_t window_end = std::min(day.send_order.size(), cursor + options.window_taps);
+    for (; cursor < window_end; ++cursor) {
+      const loadgen::SendSlot& slot = day.send_order[cursor];
+      auto& list = pending[slot.reader_index];
+      if (list.empty()) touched.push_back(slot.reader_index);
+      list.push_back(slot.tap_index);
+      if (list.size() == batch_max) {
+        batches.push_back({slot.reader_index, std::move(list), {}});
+        list.clear();
+        submit(batches.size() - 1);
       }
+    }
+    for (std::size_t reader : touched) {
+      if (pending[reader].empty()) continue;
+      batches.push_back({reader, std::move(pending[reader]), {}});
+      pending[reader].clear();
+      submit(batches.size() - 1);
+    }
+    touched.clear();
+    tally.taps_sent = cursor;
+    // Keep at most inflight_taps_max in the engine; resend busy batches.
+    while (!stalled && (inflight_taps > options.inflight_taps_max || !retry.empty())) {
+      if (!retry.empty()) {
+        std::vector<std::size_t> again;
+        again.swap(retry);
+        for (std::size_t id : again) submit(id);
+      }
+      if (inflight_taps > options.inflight_taps_max) stalled = !collect(true);
+      else collect(false);
     }
   }
+  // Drain what is in flight (bounded: reply_timeout per wait).
+  while (!stalled && (inflight_taps > 0 || !retry.empty())) {
+    if (!retry.empty()) {
+      std::vector<std::size_t> again;
+      again.swap(retry);
+      for (std::size_t id : again) submit(id);
+    }
+    stalled = !collect(true);
+  }
+  if (stalled) tally.errors += inflight_taps;
   const double seconds = std::chrono::duration<double>(last - start).count();
   return loadgen::make_report(std::move(tally), seconds, 0);
 }

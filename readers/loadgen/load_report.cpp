@@ -26,6 +26,13 @@ void LoadTally::merge(const LoadTally& other) {
 
 namespace {
 
+// The wire's reason names; numbers the vocabulary does not name (engine
+// extensions) as "reason_N".
+std::string reason_label(std::size_t reason) {
+  std::string_view name = refusal_reason_name(static_cast<RefusalReason>(reason));
+  return name == "?" ? "reason_" + std::to_string(reason) : std::string(name);
+}
+
 double percentile_ms(const std::vector<std::uint32_t>& sorted, double fraction) {
   if (sorted.empty()) return 0;
   auto rank = static_cast<std::size_t>(fraction * static_cast<double>(sorted.size() - 1) + 0.5);
@@ -58,7 +65,7 @@ std::string LoadReport::json() const {
   nlohmann::json reasons = nlohmann::json::object();
   for (std::size_t r = 1; r < tally.by_reason.size(); ++r) {
     if (tally.by_reason[r] == 0) continue;
-    reasons[std::string(refusal_reason_name(static_cast<RefusalReason>(r)))] = tally.by_reason[r];
+    reasons[reason_label(r)] = tally.by_reason[r];
   }
   nlohmann::json out = {
       {"offered_taps_per_second", offered_taps_per_second},
@@ -105,7 +112,7 @@ std::string LoadReport::summary() const {
   for (std::size_t r = 1; r < tally.by_reason.size(); ++r) {
     if (tally.by_reason[r] == 0) continue;
     any = true;
-    std::snprintf(line, sizeof line, " %s %llu", std::string(refusal_reason_name(static_cast<RefusalReason>(r))).c_str(),
+    std::snprintf(line, sizeof line, " %s %llu", reason_label(r).c_str(),
                   static_cast<unsigned long long>(tally.by_reason[r]));
     text += line;
   }
