@@ -3,7 +3,7 @@
 // measured in the same run (per transfer: Get the card record, then Put card
 // record, transfer and idempotency key; one synced WriteBatch per batch).
 //
-//   ledger_bench [--cards N] [--seconds S] [--dir DIR] [--out FILE.json] [--table FILE.dat]
+//   ledger_bench [--cards N] [--seconds S] [--dir DIR] [--out FILE.json] [--table FILE.dat] [--ours-only]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -32,6 +32,7 @@ struct Config {
   std::string dir;
   std::string out = "bench/results/ledger.json";
   std::string table = "bench/results/ledger.dat";
+  bool naive = true;  // --ours-only skips the baseline (for profiling)
 };
 
 struct Measurement {
@@ -239,7 +240,8 @@ Config parse(int argc, char** argv) {
     else if (arg == "--dir") config.dir = next();
     else if (arg == "--out") config.out = next();
     else if (arg == "--table") config.table = next();
-    else die("unknown argument " + arg + " (--cards N --seconds S --dir DIR --out FILE --table FILE)");
+    else if (arg == "--ours-only") config.naive = false;
+    else die("unknown argument " + arg + " (--cards N --seconds S --dir DIR --out FILE --table FILE --ours-only)");
   }
   if (config.cards == 0) die("--cards must be positive");
   return config;
@@ -259,7 +261,7 @@ int main(int argc, char** argv) {
 
   auto setup_start = Clock::now();
   OurSide ours = build_ours((dir / "ours").string(), config.cards);
-  NaiveSide naive = build_naive((dir / "naive").string(), config.cards);
+  NaiveSide naive = config.naive ? build_naive((dir / "naive").string(), config.cards) : NaiveSide{};
   std::printf("setup: %zu cards in each store, %.1f s (not measured)\n", config.cards,
               std::chrono::duration<double>(Clock::now() - setup_start).count());
   std::printf("%8s | %12s %9s %9s | %12s %9s %9s | %6s\n", "batch", "ours tx/s", "p50 ms", "p99 ms", "naive tx/s",
@@ -271,7 +273,7 @@ int main(int argc, char** argv) {
   table << "# batch ours_tps naive_tps ours_p50_ms ours_p99_ms naive_p50_ms naive_p99_ms\n";
   std::uint32_t reader = 1000;
   for (std::size_t batch_size : batch_sizes) {
-    Measurement naive_result = run_naive(naive, batch_size, config.seconds, reader, random);
+    Measurement naive_result = config.naive ? run_naive(naive, batch_size, config.seconds, reader, random) : Measurement{1, 0, 0, 0};
     Measurement ours_result = run_ours(ours, batch_size, config.seconds, reader, random);
     ++reader;
     double ratio = ours_result.transfers_per_second / naive_result.transfers_per_second;
