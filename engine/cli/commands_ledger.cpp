@@ -1,4 +1,6 @@
-// Ledger commands: init, balance, history, verify, operators, cards, top-up.
+// Ledger commands: init, balance, history, verify, operators, cards, top-up,
+// refund, card replace. While citycard-engine runs, the card commands go
+// through its admin socket (ledger_engine_client.h).
 #include <iostream>
 
 #include <fmt/format.h>
@@ -6,6 +8,7 @@
 
 #include "citycard/limits.h"
 #include "ledger/system_accounts.h"
+#include "ledger_engine_client.h"
 #include "ledger_import.h"
 #include "ledger_support.h"
 
@@ -26,6 +29,20 @@ void run_init(const CliContext& context) {
 }
 
 void run_balance(const CliContext& context, const std::string& card_text) {
+  if (auto reply = engine_request(context, {{"op", "balance"}, {"card", parse_card_or_fail(card_text).to_string()}})) {
+    if (!reply->value("ok", false)) fail(reply->value("error", std::string("the engine refused")));
+    reply->erase("ok");
+    if (context.json) {
+      std::cout << reply->dump() << "\n";
+      return;
+    }
+    std::int64_t wallet = reply->value("wallet_minor", std::int64_t{0});
+    std::cout << fmt::format("card {}  {}  {}  {}\n", reply->value("card", std::string()), reply->value("category", std::string()),
+                             reply->value("media", std::string()), reply->value("status", std::string()));
+    std::cout << fmt::format("  wallet  {:>8} TWD{}\n", wallet, wallet < 0 ? "  (debt: rides given offline)" : "");
+    std::cout << fmt::format("  points  {:>8}\n", reply->value("points", std::int64_t{0}));
+    return;
+  }
   auto ledger = open_ledger_or_fail(context, LedgerAccess::read_only);
   auto card = card_or_fail(*ledger, card_text);
   auto wallet = ledger->account(card.wallet_account);
@@ -55,6 +72,33 @@ void run_history(const CliContext& context, const std::string& card_text, std::s
                  std::uint64_t before) {
   if (limit == 0 || limit > limits::history_page_max) {
     fail("--limit must be 1.." + std::to_string(limits::history_page_max), 2);
+  }
+  if (auto reply = engine_request(context, {{"op", "history"},
+                                            {"card", parse_card_or_fail(card_text).to_string()},
+                                            {"limit", limit},
+                                            {"before", before}})) {
+    if (!reply->value("ok", false)) fail(reply->value("error", std::string("the engine refused")));
+    auto& rows = (*reply)["entries"];
+    for (auto& row : rows) row["event_time"] = format_utc(EventTime{row.value("event_time_us", std::int64_t{0})});
+    if (context.json) {
+      reply->erase("ok");
+      std::cout << reply->dump() << "\n";
+      return;
+    }
+    std::cout << fmt::format("{:>10}  {:<20}  {:<16}  {:>14}  {}\n", "seq", "event time (UTC)", "what", "amount", "ref");
+    for (const auto& row : rows) {
+      std::string what = row.value("code", std::string());
+      if (row.value("operator", 0u) != 0) what += fmt::format(" @{}", row.value("operator", 0u));
+      std::string id = row.value("id", std::string());
+      std::cout << fmt::format("{:>10}  {:<20}  {:<16}  {:>14}  {}{}\n", row.value("sequence", std::uint64_t{0}),
+                               row.value("event_time", std::string()), what,
+                               fmt::format("{:+} {}", row.value("amount_minor", std::int64_t{0}), row.value("asset", std::string())),
+                               id.substr(0, id.rfind('/')),
+                               (row.value("flags", 0u) & transfer_flag_service_given) ? " (given offline)" : "");
+    }
+    if (rows.empty()) std::cout << "(no transfers)\n";
+    if (reply->value("next_cursor", std::uint64_t{0}) != 0) std::cout << "more: --before " << (*reply)["next_cursor"] << "\n";
+    return;
   }
   auto ledger = open_ledger_or_fail(context, LedgerAccess::read_only);
   auto card = card_or_fail(*ledger, card_text);
@@ -178,6 +222,11 @@ void run_card_issue(const CliContext& context, const std::string& card_text, con
 }
 
 void run_card_status(const CliContext& context, const std::string& card_text, CardStatus status) {
+  const char* op = status == CardStatus::blocked ? "block" : status == CardStatus::lost ? "lost" : "unblock";
+  if (auto reply = engine_request(context, {{"op", op}, {"card", parse_card_or_fail(card_text).to_string()}})) {
+    print_engine_action(context, *reply, std::string("card ") + op);
+    return;
+  }
   auto ledger = open_ledger_or_fail(context, LedgerAccess::read_write);
   auto card = card_or_fail(*ledger, card_text);
   if (card.status == CardStatus::replaced) fail("card " + card.card.to_string() + " was replaced; it cannot change status");
@@ -198,6 +247,12 @@ void run_topup(const CliContext& context, const std::string& card_text, std::int
     auto parsed = IdempotencyKey::parse(ref);
     if (!parsed) fail("'" + ref + "' is not a reference (op:SOURCE:NUMBER)", 2);
     key = *parsed;
+  }
+  nlohmann::json request = {{"op", "topup"}, {"card", parse_card_or_fail(card_text).to_string()}, {"amount_minor", amount}};
+  if (!ref.empty()) request["ref"] = ref;
+  if (auto reply = engine_request(context, request)) {
+    print_engine_action(context, *reply, fmt::format("topped up {} TWD", amount));
+    return;
   }
   auto ledger = open_ledger_or_fail(context, LedgerAccess::read_write);
   auto card = card_or_fail(*ledger, card_text);
@@ -226,6 +281,37 @@ void run_topup(const CliContext& context, const std::string& card_text, std::int
                            key.to_string(), wallet ? wallet->balance_minor : 0);
 }
 
+void run_refund(const CliContext& context, const std::string& card_text, std::int64_t amount, const std::string& ref) {
+  if (amount <= 0) fail("refund amount must be positive, got " + std::to_string(amount), 2);
+  nlohmann::json request = {{"op", "refund"}, {"card", parse_card_or_fail(card_text).to_string()}, {"amount_minor", amount}};
+  if (!ref.empty()) request["ref"] = ref;
+  if (auto reply = engine_request(context, request)) {
+    print_engine_action(context, *reply, fmt::format("refunded {} TWD", amount));
+    return;
+  }
+  refund_in_ledger(context, card_text, amount, ref);
+}
+
+void run_card_replace(const CliContext& context, const std::string& old_text, const std::string& new_text,
+                      const std::string& ref) {
+  nlohmann::json request = {{"op", "replace"},
+                            {"card", parse_card_or_fail(old_text).to_string()},
+                            {"new_card", parse_card_or_fail(new_text).to_string()}};
+  if (!ref.empty()) request["ref"] = ref;
+  if (auto reply = engine_request(context, request)) {
+    if (!reply->value("ok", false)) fail(reply->value("error", std::string("the engine refused")));
+    if (context.json) {
+      std::cout << reply->dump() << "\n";
+    } else {
+      std::cout << fmt::format("card {} replaced by {}: moved {} TWD and {} points ({})\n", old_text,
+                               reply->value("card", std::string()), reply->value("moved_wallet_minor", std::int64_t{0}),
+                               reply->value("moved_points", std::int64_t{0}), reply->value("ref", std::string()));
+    }
+    return;
+  }
+  replace_card_in_ledger(context, old_text, new_text, ref);
+}
+
 // Option values live as long as the app: the callbacks share ownership.
 struct LedgerOptions {
   std::string card;
@@ -239,6 +325,7 @@ struct LedgerOptions {
   std::int64_t overdraft = 0;
   std::int64_t amount = 0;
   std::string ref;
+  std::string new_card;
 };
 
 }  // namespace
@@ -283,6 +370,11 @@ void add_ledger_commands(CLI::App& app, CliContext& context) {
     command->add_option("CARD", o->card, "card id (hex)")->required();
     command->callback([&context, o, status = status] { run_card_status(context, o->card, status); });
   }
+  auto* replace = cards->add_subcommand("replace", "move a card's balance and points to a new card; the old one becomes replaced");
+  replace->add_option("OLD", o->card, "the card being replaced (hex)")->required();
+  replace->add_option("NEW", o->new_card, "the new card (hex); issued with the old one's category if new")->required();
+  replace->add_option("--ref", o->ref, "idempotency reference op:SOURCE:NUMBER; repeat it to retry safely");
+  replace->callback([&context, o] { run_card_replace(context, o->card, o->new_card, o->ref); });
   add_card_import_command(*cards, context);
 
   auto* topup = app.add_subcommand("topup", "cash top-up of a card's wallet");
@@ -290,6 +382,12 @@ void add_ledger_commands(CLI::App& app, CliContext& context) {
   topup->add_option("AMOUNT", o->amount, "TWD")->required();
   topup->add_option("--ref", o->ref, "idempotency reference op:SOURCE:NUMBER; repeat it to retry safely");
   topup->callback([&context, o] { run_topup(context, o->card, o->amount, o->ref); });
+
+  auto* refund = app.add_subcommand("refund", "card office refund from a card's wallet");
+  refund->add_option("CARD", o->card, "card id (hex)")->required();
+  refund->add_option("AMOUNT", o->amount, "TWD")->required();
+  refund->add_option("--ref", o->ref, "idempotency reference op:SOURCE:NUMBER; repeat it to retry safely");
+  refund->callback([&context, o] { run_refund(context, o->card, o->amount, o->ref); });
 
   add_transfer_import_command(app, context);
 }

@@ -1,0 +1,35 @@
+// The CLI's side of the engine's admin API (docs/admin-api.md). While
+// citycard-engine runs it holds the ledger's lock, so commands that change a
+// card (and, for fresh numbers, the reads) go through its admin socket; when
+// no engine answers there, the commands open the ledger themselves as before.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "commands.h"
+
+namespace citycard::cli {
+
+// $CITYCARD_ENGINE_SOCKET, else engine.sock beside the ledger directory
+// (--db ./var/ledger -> ./var/engine.sock).
+std::string engine_socket_path(const CliContext& context);
+
+// One request, one reply. nullopt when no engine listens on the socket (the
+// caller then uses the ledger directly); fail() when an engine is there but
+// does not answer within 35 s.
+std::optional<nlohmann::json> engine_request(const CliContext& context, const nlohmann::json& request);
+
+// The engine's reply to a card action, printed like the direct commands do;
+// fail() with its error when it is not ok.
+void print_engine_action(const CliContext& context, const nlohmann::json& reply, const std::string& what);
+
+// `card replace OLD NEW` and `refund CARD AMOUNT` without an engine: the same
+// posting groups the engine would make, on the ledger directly.
+void replace_card_in_ledger(const CliContext& context, const std::string& old_text, const std::string& new_text,
+                            const std::string& ref);
+void refund_in_ledger(const CliContext& context, const std::string& card_text, std::int64_t amount, const std::string& ref);
+
+}  // namespace citycard::cli
