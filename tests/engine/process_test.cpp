@@ -283,4 +283,36 @@ TEST_CASE("SIGTERM under load drains: exit 0 and every decided tap durable") {
   check_ledger(dir.path, told, false);
 }
 
+TEST_CASE("the CLI goes through the running engine's admin socket, and straight to the ledger without it") {
+  TempDir dir("engine-cli");
+  issue_cards_and_readers(dir.path);
+  EngineProcess engine(dir.path);
+  engine.start();
+  auto cli = [&](const std::string& args) {
+    std::string command = std::string(CLI_BINARY) + " --db " + (dir.path / "ledger").string() + " " + args + " 2>&1";
+    std::string output;
+    FILE* pipe = ::popen(command.c_str(), "r");
+    REQUIRE(pipe != nullptr);
+    char buffer[512];
+    while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) output += buffer;
+    int status = ::pclose(pipe);
+    INFO(command << "\n" << output);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    return output;
+  };
+  std::string card = card_hex(1);
+  CHECK(cli("topup " + card + " 100 --ref op:9:1").find("wallet 9100 TWD") != std::string::npos);
+  CHECK(cli("topup " + card + " 100 --ref op:9:1").find("already done") != std::string::npos);
+  CHECK(cli("refund " + card + " 40").find("wallet 9060 TWD") != std::string::npos);
+  CHECK(cli("card lost " + card).find("is lost") != std::string::npos);
+  CHECK(cli("card replace " + card + " 0DDDDDDD01").find("moved 9060 TWD") != std::string::npos);
+  CHECK(cli("--json balance 0DDDDDDD01").find("\"wallet_minor\":9060") != std::string::npos);
+  CHECK(cli("history 0DDDDDDD01").find("balance_move") != std::string::npos);
+  CHECK(engine.terminate() == 0);
+  // Without the engine the same commands use the ledger.
+  CHECK(cli("refund 0DDDDDDD01 60").find("wallet now 9000 TWD") != std::string::npos);
+  CHECK(cli("verify").find("OK") != std::string::npos);
+}
+
 }  // namespace citycard::engine::testing
