@@ -181,6 +181,10 @@ class Ledger {
   // (0 = from the newest), at most `limit` (<= limits::history_page_max).
   virtual Result<HistoryPage> history(AccountId account, std::uint64_t before_sequence, std::size_t limit) const = 0;
   virtual Result<StoredTransfer> transfer_at(std::uint64_t sequence) const = 0;
+  // What posted under `key` (duplicate = true, the stored outcome), or
+  // nullopt when nothing did. Answered from memory for a key above its
+  // source's high-water mark, i.e. for almost every new tap.
+  virtual Result<std::optional<GroupOutcome>> posted(const IdempotencyKey& key) const = 0;
   // The transfers posted under `key`, in leg order; not_found if none.
   virtual Result<std::vector<StoredTransfer>> transfers_for(const IdempotencyKey& key) const = 0;
   virtual Result<std::string> record(RecordSpace space, std::string_view key) const = 0;

@@ -182,6 +182,27 @@ Result<StoredTransfer> RocksLedger::transfer_at(std::uint64_t sequence) const {
   return log.at(sequence);
 }
 
+Result<std::optional<GroupOutcome>> RocksLedger::posted(const IdempotencyKey& key) const {
+  {
+    std::lock_guard lock(mutex_);
+    auto mark = high_water_.find(SourceKey{key.origin, key.source});
+    if (mark == high_water_.end() || key.sequence > mark->second) return std::optional<GroupOutcome>();
+  }
+  std::string value;
+  auto status = db_->Get(rocksdb::ReadOptions(), family(f_idempotency), encoding::group_key(key), &value);
+  if (status.IsNotFound()) return std::optional<GroupOutcome>();
+  if (!status.ok()) return Status::io_error("reading idempotency entry: " + status.ToString());
+  auto entry = encoding::decode_idempotency(value);
+  if (!entry) return Status::corruption("idempotency entry of " + key.to_string() + " is unreadable");
+  GroupOutcome outcome;
+  outcome.posted = true;
+  outcome.duplicate = true;
+  outcome.first_sequence = entry->first_sequence;
+  outcome.transfer_count = entry->count;
+  outcome.outcome = std::move(entry->outcome);
+  return std::optional<GroupOutcome>(std::move(outcome));
+}
+
 Result<std::vector<StoredTransfer>> RocksLedger::transfers_for(const IdempotencyKey& key) const {
   std::string value;
   auto status = db_->Get(rocksdb::ReadOptions(), family(f_idempotency), encoding::group_key(key), &value);

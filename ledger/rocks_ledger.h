@@ -51,6 +51,7 @@ class RocksLedger final : public Ledger {
   std::vector<OperatorRecord> operators() const override;
   Result<HistoryPage> history(AccountId account, std::uint64_t before_sequence, std::size_t limit) const override;
   Result<StoredTransfer> transfer_at(std::uint64_t sequence) const override;
+  Result<std::optional<GroupOutcome>> posted(const IdempotencyKey& key) const override;
   Result<std::vector<StoredTransfer>> transfers_for(const IdempotencyKey& key) const override;
   Result<std::string> record(RecordSpace space, std::string_view key) const override;
   std::uint64_t last_sequence() const override;

@@ -105,11 +105,11 @@ void Shard::accept_tap(Work& work) {
   // A tap the ledger already holds (sent again after the engine restarted,
   // or after it left the recent memory) is not rated again: posting its key
   // alone returns the stored decision.
-  auto posted = context_.ledger.transfers_for(IdempotencyKey::for_tap(id));
-  if (posted) {
+  auto posted = context_.ledger.posted(IdempotencyKey::for_tap(id));
+  if (posted && posted->has_value()) {
     item.kind = Item::Kind::probe;
     item.group.key = IdempotencyKey::for_tap(id);
-  } else if (posted.status().code() == StatusCode::not_found) {
+  } else if (posted) {
     item.kind = Item::Kind::tap;
     rate_tap(item);
   } else {

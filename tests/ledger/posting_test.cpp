@@ -333,3 +333,22 @@ TEST_CASE("balances survive checkpoints, partial passes and replay on open") {
   CHECK(report.ok());
   CHECK(report.transfers == 200);
 }
+
+TEST_CASE("posted() tells what a key posted, from memory for keys above the high-water mark") {
+  LedgerFixture f;
+  auto card = f.issue("0A000001");
+  auto group = make_group(IdempotencyKey{Origin::operator_action, 1, 5},
+                          {make_transfer(f.system.topup_float, card.wallet_account, 100, TransferCode::top_up)});
+  group.outcome = "topped up";
+  CHECK_FALSE(f.ledger->posted(group.key)->has_value());
+  REQUIRE(f.post_one(group).posted);
+  auto found = f.ledger->posted(group.key);
+  REQUIRE(found);
+  REQUIRE(found->has_value());
+  CHECK((*found)->outcome == "topped up");
+  CHECK((*found)->transfer_count == 1);
+  CHECK_FALSE(f.ledger->posted(IdempotencyKey{Origin::operator_action, 1, 4})->has_value());  // below the mark, never posted
+  CHECK_FALSE(f.ledger->posted(IdempotencyKey{Origin::operator_action, 1, 6})->has_value());  // above the mark
+  f.reopen();
+  CHECK(f.ledger->posted(group.key)->has_value());
+}
