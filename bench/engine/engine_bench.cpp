@@ -9,6 +9,7 @@
 //  4. prints the figures and the machine, writes JSON (and the sweep as a
 //     data file for gnuplot); with --postgres, the ratio to that baseline.
 // run.sh runs it with the PostgreSQL baseline and draws the plot.
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -75,6 +76,7 @@ std::vector<double> parse_rates(const std::string& text) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress shows when redirected
   CLI::App app{"bench_engine: in-process and end-to-end TLS throughput and latency of the engine"};
   std::uint64_t cards = loadgen::PopulationMix{}.total();
   std::string rules_path = "rules/city.toml", work_dir, json_path = "bench/results/engine.json", sweep_data;
@@ -162,6 +164,7 @@ int main(int argc, char** argv) {
     if (!issued) die(issued.status().to_string());
     pki::Paths paths{pki_dir};
     net::ServerOptions server_options;
+    server_options.log = [](std::string_view line) { std::cerr << "server: " << line << "\n"; };
     server_options.tls = {paths.ca_certificate().string(), paths.crl().string(), paths.engine_certificate().string(),
                           paths.engine_key().string()};
     auto server = net::Server::start(server_options, engine, &engine.deny_list());

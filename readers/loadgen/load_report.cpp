@@ -14,6 +14,7 @@ void LoadTally::merge(const LoadTally& other) {
   retry_later += other.retry_later;
   errors += other.errors;
   reconnects += other.reconnects;
+  readers_stopped += other.readers_stopped;
   replayed += other.replayed;
   offline += other.offline;
   for (std::size_t m = 0; m < by_mode.size(); ++m) {
@@ -77,6 +78,7 @@ std::string LoadReport::json() const {
       {"retry_later", tally.retry_later},
       {"errors", tally.errors},
       {"reconnects", tally.reconnects},
+      {"readers_stopped", tally.readers_stopped},
       {"replayed", tally.replayed},
       {"offline", tally.offline},
       {"latency_ms", {{"p50", latency_ms_p50}, {"p99", latency_ms_p99}, {"p999", latency_ms_p999}, {"max", latency_ms_max}}},
@@ -91,13 +93,14 @@ std::string LoadReport::summary() const {
   std::string text;
   std::snprintf(line, sizeof line,
                 "%s: %.0f taps/s decided (%llu taps in %.2f s, %llu batches), latency p50 %.2f ms p99 %.2f ms p99.9 %.2f ms "
-                "max %.2f ms; retry_later %llu, errors %llu, reconnects %llu\n",
+                "max %.2f ms; retry_later %llu, errors %llu, reconnects %llu, readers stopped %llu\n",
                 offered_taps_per_second > 0 ? ("open loop at " + std::to_string(static_cast<long long>(offered_taps_per_second)) + "/s").c_str()
                                             : "closed loop",
                 taps_per_second, static_cast<unsigned long long>(tally.taps_decided), seconds,
                 static_cast<unsigned long long>(tally.batches), latency_ms_p50, latency_ms_p99, latency_ms_p999,
                 latency_ms_max, static_cast<unsigned long long>(tally.retry_later),
-                static_cast<unsigned long long>(tally.errors), static_cast<unsigned long long>(tally.reconnects));
+                static_cast<unsigned long long>(tally.errors), static_cast<unsigned long long>(tally.reconnects),
+                static_cast<unsigned long long>(tally.readers_stopped));
   text += line;
   text += "  by mode (approved/refused):";
   for (int m = 1; m <= mode_count; ++m) {

@@ -19,6 +19,7 @@ struct LoadTally {
   std::uint64_t retry_later = 0;      // batches answered retry_later (sent again later)
   std::uint64_t errors = 0;           // broken links, timeouts, error frames, mismatched replies
   std::uint64_t reconnects = 0;
+  std::uint64_t readers_stopped = 0;  // readers given up on (link lost for good, or the same batch refused twice)
   std::uint64_t replayed = 0;         // decisions flagged replayed (resends after a broken link)
   std::uint64_t offline = 0;          // decided taps the reader had admitted offline
   std::array<std::array<std::uint64_t, 2>, mode_count + 1> by_mode{};  // [mode][0 approved, 1 refused]

@@ -122,6 +122,7 @@ bool TlsLoad::Impl::recover(SimReader& reader, LoadTally& tally) {
     backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
     if (reader.link->connect().is_ok() && reader.link->send(reader.batch).is_ok()) return true;
   }
+  ++tally.readers_stopped;
   reader.dead = true;
   reader.inflight = false;
   return false;
@@ -151,7 +152,9 @@ bool TlsLoad::Impl::send_batch(SimReader& reader, const StepPlan& plan, Clock::t
 }
 
 void TlsLoad::Impl::collect(SimReader& reader, const StepPlan& plan, LoadTally& tally, Clock::time_point& last_decision) {
-  // Bounded: one reply, or reconnect_attempts resends.
+  // Bounded: one reply, or reconnect_attempts resends; a batch the engine
+  // answers with an error frame twice is not sent again (the reader stops).
+  int error_frames = 0;
   for (int attempt = 0; attempt <= options_.reconnect_attempts && reader.inflight; ++attempt) {
     auto received = reader.link->receive(options_.reply_timeout);
     const Clock::time_point now = Clock::now();
@@ -192,7 +195,13 @@ void TlsLoad::Impl::collect(SimReader& reader, const StepPlan& plan, LoadTally& 
       }
     }
     ++tally.errors;
+    if (received && std::holds_alternative<protocol::ErrorFrame>(*received) && ++error_frames >= 2) break;
     if (!recover(reader, tally)) return;
+  }
+  if (reader.inflight) {
+    ++tally.readers_stopped;
+    reader.dead = true;
+    reader.inflight = false;
   }
 }
 
