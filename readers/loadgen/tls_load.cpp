@@ -22,6 +22,7 @@ struct SimReader {
   protocol::TapBatch batch;
   Clock::time_point sent_at;
   Clock::time_point not_before;                 // after retry_later
+  Clock::time_point last_active;                // last frame sent: idle readers send heartbeats
   std::uint64_t next_batch_id = 1;
 };
 
@@ -61,6 +62,7 @@ class TlsLoad::Impl {
   std::vector<SimReader> readers_;
   std::uint64_t total_taps_ = 0;
   std::uint64_t sent_positions_ = 0;   // positions handed out to steps so far
+  std::atomic<std::uint64_t> heartbeat_nonce_{0};
 };
 
 uplink::UplinkOptions TlsLoad::Impl::uplink_options(const ReaderSite& site) const {
@@ -86,6 +88,7 @@ Status TlsLoad::Impl::connect_all() {
   for (std::uint32_t i = 0; i < count; ++i) {
     readers_[i].index = i;
     readers_[i].link = std::make_unique<uplink::Uplink>(uplink_options(map_.site(i)));
+    readers_[i].last_active = Clock::now();
   }
   // Positions: the day's send order restricted to the readers in use.
   for (const SendSlot& slot : day_.send_order) {
@@ -142,6 +145,7 @@ bool TlsLoad::Impl::send_batch(SimReader& reader, const StepPlan& plan, Clock::t
   reader.batch.taps.clear();
   for (std::size_t i = 0; i < count; ++i) reader.batch.taps.push_back(taps[reader.next + i].record);
   reader.sent_at = now;
+  reader.last_active = now;
   reader.inflight = true;
   tally.taps_sent += count;
   if (!reader.link->send(reader.batch).is_ok()) {
@@ -228,6 +232,22 @@ void TlsLoad::Impl::work(std::size_t worker, const StepPlan& plan, LoadTally& ta
     }
     for (SimReader* reader : mine) {
       if (reader->inflight) collect(*reader, plan, tally, last_decision);
+    }
+    // A reader with nothing to send keeps its link: the engine closes links
+    // silent for longer than its idle timeout (the hello_ack's heartbeat
+    // interval is the pace it asks for).
+    for (SimReader* reader : mine) {
+      if (!sending || reader->dead || reader->inflight) continue;
+      const std::uint32_t every_ms = reader->link->connected() && reader->link->session().heartbeat_interval_ms > 0
+                                         ? reader->link->session().heartbeat_interval_ms / 2
+                                         : 5000;
+      const Clock::time_point at = Clock::now();
+      if (at - reader->last_active < std::chrono::milliseconds(every_ms)) continue;
+      reader->last_active = at;
+      if (!reader->link->connected() || !reader->link->heartbeat(++heartbeat_nonce_).is_ok()) {
+        ++tally.reconnects;
+        if (!reader->link->connect().is_ok()) ++tally.errors;
+      }
     }
     if (!any_inflight) {
       if (!sending || !any_left) return;
