@@ -52,7 +52,7 @@ class TlsLoad::Impl {
 
   uplink::UplinkOptions uplink_options(const ReaderSite& site) const;
   void work(std::size_t worker, const StepPlan& plan, LoadTally& tally, Clock::time_point& last_decision);
-  bool send_batch(SimReader& reader, const StepPlan& plan, Clock::time_point now, LoadTally& tally);
+  bool send_batch(SimReader& reader, const StepPlan& plan, Clock::time_point now, std::uint64_t ceiling, LoadTally& tally);
   void collect(SimReader& reader, const StepPlan& plan, LoadTally& tally, Clock::time_point& last_decision);
   bool recover(SimReader& reader, LoadTally& tally);
 
@@ -63,6 +63,18 @@ class TlsLoad::Impl {
   std::uint64_t total_taps_ = 0;
   std::uint64_t sent_positions_ = 0;   // positions handed out to steps so far
   std::atomic<std::uint64_t> heartbeat_nonce_{0};
+  // Per reader: the position of its first undecided tap (max when done or
+  // stopped). Its minimum is the load's frontier.
+  std::unique_ptr<std::atomic<std::uint64_t>[]> frontier_;
+  void update_frontier(const SimReader& reader) {
+    const bool left = !reader.dead && reader.next < reader.positions.size();
+    frontier_[reader.index].store(left ? reader.positions[reader.next] : UINT64_MAX, std::memory_order_relaxed);
+  }
+  std::uint64_t frontier() const {
+    std::uint64_t low = UINT64_MAX;
+    for (std::size_t i = 0; i < readers_.size(); ++i) low = std::min(low, frontier_[i].load(std::memory_order_relaxed));
+    return low;
+  }
 };
 
 uplink::UplinkOptions TlsLoad::Impl::uplink_options(const ReaderSite& site) const {
@@ -95,6 +107,8 @@ Status TlsLoad::Impl::connect_all() {
     if (slot.reader_index >= count) continue;
     readers_[slot.reader_index].positions.push_back(total_taps_++);
   }
+  frontier_ = std::make_unique<std::atomic<std::uint64_t>[]>(count);
+  for (const SimReader& reader : readers_) update_frontier(reader);
   const std::size_t threads = std::max<std::size_t>(1, options_.threads);
   std::vector<Status> failures(threads);
   std::vector<std::thread> workers;
@@ -128,16 +142,18 @@ bool TlsLoad::Impl::recover(SimReader& reader, LoadTally& tally) {
   ++tally.readers_stopped;
   reader.dead = true;
   reader.inflight = false;
+  update_frontier(reader);
   return false;
 }
 
-bool TlsLoad::Impl::send_batch(SimReader& reader, const StepPlan& plan, Clock::time_point now, LoadTally& tally) {
+bool TlsLoad::Impl::send_batch(SimReader& reader, const StepPlan& plan, Clock::time_point now, std::uint64_t ceiling,
+                                LoadTally& tally) {
   const auto& taps = day_.readers[reader.index].taps;
   const std::size_t batch_max = std::clamp<std::size_t>(options_.batch_taps_max, 1, limits::batch_taps_max);
   std::size_t count = 0;
   while (count < batch_max && reader.next + count < taps.size()) {
     std::uint64_t position = reader.positions[reader.next + count];
-    if (position >= plan.limit || plan.due(position) > now) break;
+    if (position >= plan.limit || position >= ceiling || plan.due(position) > now) break;
     ++count;
   }
   if (count == 0) return false;
@@ -183,6 +199,7 @@ void TlsLoad::Impl::collect(SimReader& reader, const StepPlan& plan, LoadTally& 
         ++tally.batches;
         reader.next += decisions->decisions.size();
         reader.inflight = false;
+        update_frontier(reader);
         last_decision = std::max(last_decision, now);
         return;
       }
@@ -207,6 +224,7 @@ void TlsLoad::Impl::collect(SimReader& reader, const StepPlan& plan, LoadTally& 
     reader.dead = true;
     reader.inflight = false;
   }
+  update_frontier(reader);
 }
 
 void TlsLoad::Impl::work(std::size_t worker, const StepPlan& plan, LoadTally& tally, Clock::time_point& last_decision) {
@@ -218,11 +236,15 @@ void TlsLoad::Impl::work(std::size_t worker, const StepPlan& plan, LoadTally& ta
   while (true) {
     const Clock::time_point now = Clock::now();
     const bool sending = now < plan.end;
+    // No reader runs more than lead_taps_max ahead of the slowest, so a
+    // card's taps at different readers reach the engine in city order.
+    const std::uint64_t low = frontier();
+    const std::uint64_t ceiling = low == UINT64_MAX ? UINT64_MAX : low + std::max<std::uint64_t>(1, options_.lead_taps_max);
     bool any_inflight = false, any_left = false;
     Clock::time_point next_due = plan.end;
     for (SimReader* reader : mine) {
       if (reader->dead) continue;
-      if (sending && !reader->inflight && now >= reader->not_before) send_batch(*reader, plan, now, tally);
+      if (sending && !reader->inflight && now >= reader->not_before) send_batch(*reader, plan, now, ceiling, tally);
       any_inflight = any_inflight || reader->inflight;
       const auto& taps = day_.readers[reader->index].taps;
       if (!reader->inflight && reader->next < taps.size() && reader->positions[reader->next] < plan.limit) {
@@ -274,12 +296,10 @@ LoadReport TlsLoad::Impl::run(const LoadStep& step) {
   for (auto& worker : workers) worker.join();
   LoadTally total;
   for (const LoadTally& tally : tallies) total.merge(tally);
-  // The next step starts after the furthest tap any reader got to.
-  std::uint64_t furthest = plan.base;
-  for (const SimReader& reader : readers_) {
-    if (reader.next > 0) furthest = std::max(furthest, reader.positions[reader.next - 1] + 1);
-  }
-  sent_positions_ = std::min(furthest, plan.limit);
+  // The next step starts at the frontier: readers ahead of it wait for
+  // their taps' due times, none starts with a backlog.
+  const std::uint64_t low = frontier();
+  sent_positions_ = low == UINT64_MAX ? total_taps_ : low;
   const Clock::time_point end = *std::max_element(last.begin(), last.end());
   const double seconds = std::chrono::duration<double>(end - plan.start).count();
   return make_report(std::move(total), seconds, step.taps_per_second);

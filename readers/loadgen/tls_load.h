@@ -13,6 +13,9 @@
 // each reader sends up to batch_taps_max of them per batch, and latency
 // counts from the batch's send.
 //
+// Each step starts at the frontier (the slowest reader's first undecided
+// tap), so no step inherits a backlog from the one before.
+//
 // Bounded: a step ends at its duration or when its taps are decided, and then
 // waits at most reply_timeout for replies in flight. A broken link is
 // reconnected (reconnect_attempts) and the batch resent: the engine answers
@@ -41,6 +44,11 @@ struct TlsLoadOptions {
   std::chrono::milliseconds reply_timeout{5000};  // one batch to its decisions; default 5 s
   int reconnect_attempts = 5;              // per broken link; default 5
   std::size_t readers_max = 0;             // use only the first N readers of the map; 0 = all (default)
+  // No reader sends a tap more than this many places (in the day's send
+  // order) ahead of the slowest reader's first undecided tap, so a card's
+  // taps at different readers reach the engine in city order even in a
+  // closed loop. Default 32768.
+  std::uint64_t lead_taps_max = 32'768;
 };
 
 struct LoadStep {
