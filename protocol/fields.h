@@ -14,7 +14,7 @@ namespace citycard::protocol::fields {
 inline bool valid_media(std::uint8_t value) { return value >= 1 && value <= 3; }
 inline bool valid_mode(std::uint8_t value) { return value >= 1 && value <= mode_count; }
 inline bool valid_reason(std::uint8_t value) {
-  return value <= static_cast<std::uint8_t>(RefusalReason::reader_not_allowed);
+  return value <= static_cast<std::uint8_t>(refusal_reason_last);
 }
 inline bool valid_outcome(std::uint8_t value) { return value == 1 || value == 2; }
 inline bool valid_retry_reason(std::uint8_t value) { return value >= 1 && value <= 3; }

@@ -39,7 +39,7 @@ inline constexpr std::size_t rule_table_rows_max = no_index - 1;
 
 // Proposed addition to citycard::RefusalReason (reported to the lead): a
 // rent or entry while the card already has one open. Same wire width.
-inline constexpr RefusalReason refusal_journey_already_open = static_cast<RefusalReason>(15);
+inline constexpr RefusalReason refusal_journey_already_open = RefusalReason::journey_already_open;
 std::string_view refusal_name(RefusalReason reason) noexcept;
 
 }  // namespace citycard::rules

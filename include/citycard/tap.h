@@ -59,7 +59,9 @@ enum class RefusalReason : std::uint8_t {
   card_not_genuine = 12,       // card authentication failed
   insufficient_points = 13,
   reader_not_allowed = 14,     // reader or operator unknown to the rule set
+  journey_already_open = 15,   // a bike rent while a rental is still open
 };
+inline constexpr RefusalReason refusal_reason_last = RefusalReason::journey_already_open;
 
 struct Tap {
   TapId id;
@@ -152,6 +154,7 @@ constexpr std::string_view refusal_reason_name(RefusalReason reason) noexcept {
     case RefusalReason::card_not_genuine: return "card_not_genuine";
     case RefusalReason::insufficient_points: return "insufficient_points";
     case RefusalReason::reader_not_allowed: return "reader_not_allowed";
+    case RefusalReason::journey_already_open: return "journey_already_open";
   }
   return "?";
 }
