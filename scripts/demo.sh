@@ -1,22 +1,27 @@
 #!/usr/bin/env bash
-# The demo: installs what is missing, builds, and runs a simulated business day
-# on the embedded default (RocksDB under ./var, nothing else to start):
-# issues cards, registers the city's operators, posts a day of top-ups and
-# fares, prints balances and history, verifies the ledger, and closes the day
-# into signed settlement files that stock openssl verifies.
+# The demo: installs what is missing, builds, and runs a simulated city day on
+# the embedded default (RocksDB under ./var, nothing else to start):
+#   1. the card office issues the cards and registers the city's operators;
+#   2. citycard-engine starts (mutual TLS on loopback, certificates in ./var/pki);
+#   3. the city's readers (bus validators, metro gates, bikes, libraries, pools,
+#      shops, ...) play a school day of taps against it over TLS, with morning
+#      and evening peaks and buses that lose coverage and upload late;
+#   4. a clerk looks up a card while the engine runs; the engine stops cleanly;
+#   5. the ledger is verified and the business day closed into signed
+#      settlement files, one per operator, which stock openssl verifies.
 #
-#   scripts/demo.sh [CARDS] [FARES]      defaults: 3000 cards, 20000 fares
+#   scripts/demo.sh [CARDS]      default 30000 cards (about 125k taps)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cards=${1:-3000}
-fares=${2:-20000}
-day=2026-11-20                 # the business day simulated (Asia/Taipei, closes 03:00)
-day_start=1795114800           # 2026-11-20T03:00:00+08:00 in Unix seconds
+cards=${1:-30000}
+day=2025-03-12                 # the day the simulator plays (Asia/Taipei; it closes at 03:00)
 
 scripts/install-deps.sh
 scripts/build.sh release
-citycard=build/release/bin/citycard
+bin=build/release/bin
+loadgen=build/release/bench/engine/citycard-loadgen
+citycard=$bin/citycard
 
 # ./var is ours only if an earlier demo made it: never wipe someone's ledger.
 if [ -e var ] && [ ! -e var/.citycard-demo ]; then
@@ -24,82 +29,68 @@ if [ -e var ] && [ ! -e var/.citycard-demo ]; then
   exit 1
 fi
 rm -rf var
-mkdir -p var
+mkdir -p var/demo-input
 touch var/.citycard-demo
-work=var/demo-input
-mkdir -p "$work"
 db=var/ledger
+engine_pid=
+
+stop_engine() {  # TERM, then KILL after ~10 s; always reap
+  [ -n "$engine_pid" ] || return 0
+  for _ in $(seq 100); do kill -TERM "$engine_pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$engine_pid" 2>/dev/null || true
+  wait "$engine_pid" 2>/dev/null || true
+  engine_pid=
+}
+trap stop_engine EXIT
 
 step() { printf '\n== %s\n' "$*"; }
 
-step "ledger and the city's operators (from rules/city.toml)"
+step "the card office: ledger, the city's operators (rules/city.toml), $cards cards"
 "$citycard" rules check rules/city.toml
 "$citycard" --db "$db" init
 awk -F' = ' '/^\[\[operators\]\]/{inop=1; next} inop && $1=="id"{id=$2} inop && $1=="name"{gsub(/"/,"",$2); print id "\t" $2; inop=0}' \
     rules/city.toml | while IFS=$'\t' read -r id name; do
   "$citycard" --db "$db" operator add --id "$id" --name "$name" >/dev/null
 done
-"$citycard" --db "$db" operator list | head -5
-echo "..."
+"$loadgen" --cards "$cards" --roster var/demo-input/cards.csv
+"$citycard" --db "$db" card import var/demo-input/cards.csv
+"$loadgen" --issue-pki var/pki >/dev/null
 
-step "issue $cards cards (the real card's category mix)"
-awk -v n="$cards" 'BEGIN {
-  srand(20261120);
-  print "card,category,media";
-  for (i = 0; i < n; i++) {
-    r = rand();
-    if (r < 0.43) c = "general"; else if (r < 0.49) c = "employee"; else if (r < 0.77) c = "student";
-    else if (r < 0.92) c = "senior"; else if (r < 0.96) c = "disability"; else c = "disability_companion";
-    m = (rand() < 0.02) ? "mobile" : "card";
-    printf "04%06X%06X,%s,%s\n", i, i * 7919 % 16777216, c, m;
-  }
-}' > "$work/cards.csv"
-"$citycard" --db "$db" card import "$work/cards.csv"
+step "citycard-engine starts (embedded default: ./var, loopback, mutual TLS)"
+"$bin/citycard-engine" 2> var/engine.log &
+engine_pid=$!
+for _ in $(seq 200); do [ -s var/engine.ports ] && break; sleep 0.1; done
+[ -s var/engine.ports ] || { echo "demo: the engine did not start:" >&2; cat var/engine.log >&2; exit 1; }
+cat var/engine.ports
+tap_port=$(sed -n 's/^tap_port=//p' var/engine.ports)
+metrics_port=$(sed -n 's/^metrics_port=//p' var/engine.ports)
 
-step "a day of top-ups and fares ($fares fares)"
-# Each fare is a posting group: the rider's fare to the operator, and for
-# concession categories the city's subsidy to the same operator.
-awk -F, -v n="$fares" -v start="$day_start" 'BEGIN { srand(7); }
-NR == 1 { print "ref,debit,credit,amount,code,event_unix_seconds,mode,location"; next }
-{ card[NR - 2] = $1; category[NR - 2] = $2; count = NR - 1 }
-END {
-  for (i = 0; i < count; i++) {
-    printf "op:1:%d,topup_float,card:%s,%d,top_up,%d,top_up,9000\n", i + 1, card[i], 200 + int(rand() * 9) * 100, start + 60 + i;
-  }
-  split("101 102 103 104 201 201 201 301 601 701 801 901", operator, " ");
-  for (f = 1; f <= n; f++) {
-    i = int(rand() * count);
-    # Morning and evening peaks: two bumps on a 24 h day.
-    u = rand(); hour = (u < 0.35) ? 4 + rand() * 3 : (u < 0.7) ? 14 + rand() * 3 : rand() * 23;
-    t = start + int(hour * 3600);
-    op = operator[1 + int(rand() * 12)];
-    mode = (op < 200) ? "bus_board" : (op < 300) ? "metro_out" : (op < 400) ? "bike_return" : (op < 900) ? "entry" : "pay";
-    fare = (op < 200) ? 15 : (op < 300) ? 20 + int(rand() * 5) * 5 : (op < 400) ? 10 : (op < 800) ? 60 : (op < 900) ? 30 : 35 + int(rand() * 100);
-    paid = fare;
-    if (category[i] == "student" && op < 300) paid = int(fare * 0.8);
-    if ((category[i] == "senior" || category[i] ~ /disability/) && op < 800) paid = int(fare * 0.5);
-    printf "tap:%d:%d,card:%s,operator:%d,%d,fare,%d,%s,%d\n", 1000 + op, f, card[i], op, paid, t, mode, 100 + f % 40;
-    if (paid < fare) printf "tap:%d:%d,subsidy_budget,operator:%d,%d,subsidy,%d,%s,%d\n", 1000 + op, f, op, fare - paid, t, mode, 100 + f % 40;
-  }
-}' "$work/cards.csv" > "$work/transfers.csv"
-"$citycard" --db "$db" transfers import "$work/transfers.csv" || echo "(some fares were refused: wallets ran dry, as in life)"
+step "the city's readers play $day over TLS, 20000 taps/s offered (the day in send order)"
+"$loadgen" --cards "$cards" --pki var/pki --port "$tap_port" --rate 20000 --duration 120 --json var/demo-loadgen.json
 
-step "what the city owes each operator"
-"$citycard" --db "$db" operator list
+card=$(sed -n 3p var/demo-input/cards.csv | cut -d, -f1)
+step "a clerk at the card office, while the engine runs: card $card"
+"$citycard" --db "$db" balance "$card"
+"$citycard" --db "$db" history "$card" --limit 8
 
-first_card=$(sed -n 2p "$work/cards.csv" | cut -d, -f1)
-step "a card holder at the card office: balance and history of $first_card"
-"$citycard" --db "$db" balance "$first_card"
-"$citycard" --db "$db" history "$first_card" --limit 5
+step "the engine's metrics (Prometheus text, a few lines)"
+exec 3<>"/dev/tcp/127.0.0.1/$metrics_port"
+printf 'GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n' >&3
+grep -E '^citycard_(taps_total|ledger_commits_total|groups_per_commit_(sum|count))' <&3 | head -12 || true
+exec 3<&-
+
+step "the engine stops on SIGTERM: stop accepting, drain, flush, close the ledger"
+stop_engine
+tail -n 2 var/engine.log
 
 step "verify the ledger"
 "$citycard" --db "$db" verify
 
 step "close the business day $day into signed settlement files"
 "$citycard" --db "$db" settle keygen >/dev/null
-"$citycard" --db "$db" settle close --day "$day" --at 2026-11-21T03:05:00+08:00
-"$citycard" --db "$db" settle verify --day "$day"
-file=$(ls var/settlement/*.csv | head -1)
-echo "files in var/settlement/ ($(ls var/settlement/*.csv | wc -l) batch files); checking $file with stock openssl:"
+"$citycard" --db "$db" settle close --day "$day" --at 2025-03-13T03:05:00+08:00
+"$citycard" --db "$db" settle verify --day "$day" | tail -n 3
+file=$(ls var/settlement/*_000201_*.csv | head -1)
+echo "$(ls var/settlement/*.csv | wc -l) batch files in var/settlement/; checking the metro's, $file, with stock openssl:"
 openssl pkeyutl -verify -pubin -inkey var/settlement-keys/settlement.pub -rawin -in "$file" -sigfile "$file.sig"
 (cd "$(dirname "$file")" && sha256sum -c "$(basename "$file").sha256")
