@@ -223,8 +223,11 @@ int main(int argc, char** argv) {
       double best = 0;
       for (const auto& run : postgres["runs"]) best = std::max(best, run["taps_per_second"].get<double>());
       if (best > 0) {
-        results["ratio_in_process_to_postgresql_best"] = inprocess.taps_per_second / best;
-        std::cout << "postgresql best " << best << " taps/s; in-process is " << inprocess.taps_per_second / best << "x";
+        std::cout << "postgresql best " << best << " taps/s";
+        if (inprocess.tally.taps_decided > 0) {
+          results["ratio_in_process_to_postgresql_best"] = inprocess.taps_per_second / best;
+          std::cout << "; in-process is " << inprocess.taps_per_second / best << "x";
+        }
         if (results.contains("tls_closed_loop")) {
           double tls = results["tls_closed_loop"]["taps_per_second"].get<double>();
           results["ratio_tls_to_postgresql_best"] = tls / best;

@@ -6,7 +6,7 @@
 #
 #   bench/engine/run.sh [BUILD_DIR] [extra bench_engine options...]
 #
-# Writes bench/results/engine.json, bench/results/engine-postgresql.json,
+# Writes bench/results/engine-inprocess.json, engine.json (TLS), engine-postgresql.json,
 # bench/results/engine-sweep.dat and bench/results/engine-latency.png.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -20,10 +20,16 @@ cmake --build "$build" -j2 --target bench_engine citycard-loadgen >/dev/null
 echo "== PostgreSQL baseline (1 transaction per tap, synchronous_commit on)"
 "$root/bench/engine/pg_baseline.sh" "${PG_CARDS:-1307000}" "${PG_SECONDS:-20}" > "$results/engine-postgresql.json"
 
-echo "== bench_engine"
+# Two processes, each with a fresh engine on a fresh 1.3M-card ledger: the
+# in-process day, then the TLS runs (after ~1M in-process taps the engine
+# slows down by an order of magnitude; see bench/README.md).
 cd "$root"
+echo "== bench_engine: in-process"
 "$build/bench/engine/bench_engine" --rules "$root/rules/city.toml" --postgres "$results/engine-postgresql.json" \
-  --json "$results/engine.json" --sweep-data "$results/engine-sweep.dat" "$@"
+  --skip-tls --json "$results/engine-inprocess.json" "$@"
+echo "== bench_engine: end-to-end over TLS"
+"$build/bench/engine/bench_engine" --rules "$root/rules/city.toml" --postgres "$results/engine-postgresql.json" \
+  --inprocess-seconds 0 --json "$results/engine.json" --sweep-data "$results/engine-sweep.dat" "$@"
 
 echo "== plot"
 gnuplot <<GNUPLOT
