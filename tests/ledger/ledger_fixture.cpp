@@ -49,6 +49,12 @@ CardRecord LedgerFixture::issue(const std::string& hex, std::int64_t overdraft_m
   return issued->front();
 }
 
+void LedgerFixture::fund(const CardRecord& card, std::int64_t amount_minor, std::uint64_t ref) {
+  auto outcome = post_one(make_group(IdempotencyKey{Origin::operator_action, 1, ref},
+                                     {make_transfer(system.topup_float, card.wallet_account, amount_minor, TransferCode::top_up)}));
+  REQUIRE(outcome.posted);
+}
+
 ledger::GroupOutcome LedgerFixture::post_one(const ledger::PostingGroup& group) {
   auto outcomes = ledger->post({group});
   REQUIRE(outcomes);

@@ -37,6 +37,8 @@ struct LedgerFixture {
   void reopen();
   void close() { ledger.reset(); }
   CardRecord issue(const std::string& hex, std::int64_t overdraft_minor = 0);
+  // Tops a card's wallet up from the float as operator action op:1:ref.
+  void fund(const CardRecord& card, std::int64_t amount_minor, std::uint64_t ref = 1);
   // Posts one group and requires the write itself to succeed.
   ledger::GroupOutcome post_one(const ledger::PostingGroup& group);
   std::int64_t balance(AccountId id) const;

@@ -107,9 +107,7 @@ TEST_CASE("a wallet may not exceed its ceiling") {
 TEST_CASE("impossible transfers are rejected with a reason and change nothing") {
   LedgerFixture f;
   auto card = f.issue("04000004");
-  REQUIRE(f.post_one(make_group(IdempotencyKey{Origin::operator_action, 1, 1},
-                                {make_transfer(f.system.topup_float, card.wallet_account, 100, TransferCode::top_up)}))
-              .posted);
+  f.fund(card, 100);
   struct Case {
     const char* name;
     Transfer transfer;
@@ -169,9 +167,7 @@ TEST_CASE("a linked group applies all or nothing, and the rest of the batch stil
 TEST_CASE("posting the same key again returns the original outcome and moves nothing") {
   LedgerFixture f;
   auto card = f.issue("06000001");
-  REQUIRE(f.post_one(make_group(IdempotencyKey{Origin::operator_action, 1, 1},
-                                {make_transfer(f.system.topup_float, card.wallet_account, 100, TransferCode::top_up)}))
-              .posted);
+  f.fund(card, 100);
   auto fare = make_group(tap_key(4, 77), {make_transfer(card.wallet_account, f.bus.payable_account, 15)});
   fare.outcome = "approved fare 15";
 
@@ -211,9 +207,7 @@ TEST_CASE("a rejected group leaves no trace and can be retried") {
   auto card = f.issue("06000002");
   auto fare = make_group(tap_key(4, 1), {make_transfer(card.wallet_account, f.bus.payable_account, 15)});
   CHECK_FALSE(f.post_one(fare).posted);
-  REQUIRE(f.post_one(make_group(IdempotencyKey{Origin::operator_action, 1, 1},
-                                {make_transfer(f.system.topup_float, card.wallet_account, 20, TransferCode::top_up)}))
-              .posted);
+  f.fund(card, 20);
   auto retried = f.post_one(fare);
   CHECK(retried.posted);
   CHECK_FALSE(retried.duplicate);
@@ -268,9 +262,7 @@ TEST_CASE("bad batches are refused whole") {
 TEST_CASE("a key below its reader's high-water mark that never posted still posts") {
   LedgerFixture f;
   auto card = f.issue("09000001");
-  REQUIRE(f.post_one(make_group(IdempotencyKey{Origin::operator_action, 1, 1},
-                                {make_transfer(f.system.topup_float, card.wallet_account, 100, TransferCode::top_up)}))
-              .posted);
+  f.fund(card, 100);
   // An offline bus uploads out of order: 10, then 5, across a restart.
   REQUIRE(f.post_one(make_group(tap_key(6, 10), {make_transfer(card.wallet_account, f.bus.payable_account, 10)})).posted);
   f.reopen();

@@ -43,9 +43,7 @@ TEST_CASE("history is newest first and pages with a cursor") {
 TEST_CASE("transfers are found by sequence and by their group's key") {
   LedgerFixture f;
   auto card = f.issue("04AA0003");
-  REQUIRE(f.post_one(make_group(IdempotencyKey{Origin::operator_action, 1, 1},
-                                {make_transfer(f.system.topup_float, card.wallet_account, 100, TransferCode::top_up)}))
-              .posted);
+  f.fund(card, 100);
   auto fare = f.post_one(make_group(tap_key(8, 5), {make_transfer(card.wallet_account, f.bus.payable_account, 15),
                                                     make_transfer(f.system.subsidy_budget, f.bus.payable_account, 15,
                                                                   TransferCode::subsidy)}));
@@ -67,9 +65,7 @@ TEST_CASE("transfers are found by sequence and by their group's key") {
 TEST_CASE("a snapshot does not see later postings") {
   LedgerFixture f;
   auto card = f.issue("04AA0004");
-  REQUIRE(f.post_one(make_group(IdempotencyKey{Origin::operator_action, 1, 1},
-                                {make_transfer(f.system.topup_float, card.wallet_account, 100, TransferCode::top_up)}))
-              .posted);
+  f.fund(card, 100);
   auto snapshot = f.ledger->snapshot();
   REQUIRE(f.post_one(make_group(tap_key(1, 1), {make_transfer(card.wallet_account, f.bus.payable_account, 15)})).posted);
   CHECK(snapshot->last_sequence() == 1);
