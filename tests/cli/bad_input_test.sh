@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The CLI on bad input: one clear line on stderr naming the problem, a
+# non-zero exit, and nothing changed in the ledger.
+#   bad_input_test.sh PATH_TO_CITYCARD
+set -uo pipefail
+citycard=$1
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+db=$dir/ledger
+failures=0
+
+# expect EXIT_CODE MESSAGE_PART -- ARGS...: runs citycard, checks exit code and stderr.
+expect() {
+  local code=$1 message=$2; shift 3
+  local err
+  err=$("$citycard" "$@" 2>&1 >/dev/null)
+  local got=$?
+  if [ "$got" -ne "$code" ] || [[ "$err" != *"$message"* ]] || [ "$(printf '%s\n' "$err" | wc -l)" -ne 1 ]; then
+    echo "FAIL: citycard $*: exit $got (want $code), stderr: $err (want one line with '$message')"
+    failures=$((failures + 1))
+  fi
+}
+
+expect 1 "no ledger at $db" -- --db "$db" balance 04A1B2C3
+[ ! -e "$db" ] || { echo "FAIL: a read made a ledger"; failures=$((failures + 1)); }
+
+"$citycard" --db "$db" init >/dev/null
+"$citycard" --db "$db" operator add --id 101 --name "Capital Bus" >/dev/null
+"$citycard" --db "$db" card issue 04A1B2C3 >/dev/null
+"$citycard" --db "$db" topup 04A1B2C3 100 --ref op:1:1 >/dev/null
+before=$("$citycard" --db "$db" --json verify)
+
+expect 1 "unknown card 0499" -- --db "$db" balance 0499
+expect 2 "not a card id" -- --db "$db" balance XYZ
+expect 2 "top-up amount must be positive" -- --db "$db" topup 04A1B2C3 -5
+expect 2 "not a reference" -- --db "$db" topup 04A1B2C3 5 --ref banana
+expect 2 "--limit must be 1..1000" -- --db "$db" history 04A1B2C3 --limit 0
+expect 2 "unknown rider category" -- --db "$db" card issue 04FFFFFF --category wizard
+expect 1 "already issued" -- --db "$db" card issue 04A1B2C3
+expect 1 "cannot read" -- --db "$db" card import "$dir/missing.csv"
+printf 'ref,debit,credit,amount,code\nop:1:2,topup_float,card:04A1B2C3,ten,top_up\n' > "$dir/bad.csv"
+expect 2 "bad.csv:2: amount 'ten' is not a positive whole number" -- --db "$db" transfers import "$dir/bad.csv"
+printf 'ref,debit,credit,amount,code\nop:1:3,nowhere,card:04A1B2C3,10,top_up\n' > "$dir/bad2.csv"
+expect 2 "no account 'nowhere'" -- --db "$db" transfers import "$dir/bad2.csv"
+
+# Retrying a top-up with the same reference moves nothing.
+"$citycard" --db "$db" topup 04A1B2C3 1 --ref op:1:1 >/dev/null  # idempotent: nothing moves
+after=$("$citycard" --db "$db" --json verify)
+if [ "$before" != "$after" ]; then
+  echo "FAIL: bad input changed the ledger: $before -> $after"
+  failures=$((failures + 1))
+fi
+balance=$("$citycard" --db "$db" --json balance 04A1B2C3)
+[[ "$balance" == *'"wallet_minor":100'* ]] || { echo "FAIL: balance changed: $balance"; failures=$((failures + 1)); }
+
+if [ "$failures" -ne 0 ]; then echo "$failures failed"; exit 1; fi
+echo "cli bad input: all checks passed"
