@@ -8,7 +8,9 @@
 // trips, bikes, pools and sports centres, taxis, shop and parking payments,
 // library and door taps, top-ups, some offline. Generation is not timed.
 // Then rates the day D times (shifted by a day each pass, card states carried
-// over) on one thread and reports ratings per second.
+// over) on one thread and reports ratings per second. Then (not timed into
+// ratings/s) encodes every card's final state as the engine stores it and
+// reports its size (mean / p99 / max), encode and round-trip times.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -23,6 +25,7 @@
 #include <unistd.h>
 
 #include "calendar.h"
+#include "card_state.h"
 #include "rating.h"
 #include "rule_set_loader.h"
 
@@ -131,6 +134,10 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  if (cards == 0 || days < 1) {
+    std::fprintf(stderr, "bench_rules: --cards and --days must be at least 1\n");
+    return 2;
+  }
   auto rule_set = load_rule_set(rules_path);
   if (!rule_set) {
     std::fprintf(stderr, "bench_rules: %s\n", rule_set.status().message().c_str());
@@ -173,6 +180,33 @@ int main(int argc, char** argv) {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   const double per_second = static_cast<double>(ratings) / seconds;
 
+  // The record the engine writes on every tap, for each card after the last
+  // day: its size, the time to encode it, and to encode, decode and compare it.
+  std::vector<std::size_t> sizes;
+  sizes.reserve(states.size());
+  const auto encode_started = std::chrono::steady_clock::now();
+  for (const CardState& state : states) sizes.push_back(encode_card_state(state).size());
+  const auto round_trip_started = std::chrono::steady_clock::now();
+  std::size_t mismatches = 0;
+  for (const CardState& state : states) {
+    auto decoded = decode_card_state(encode_card_state(state));
+    if (!decoded || !(*decoded == state)) ++mismatches;
+  }
+  const auto round_trip_ended = std::chrono::steady_clock::now();
+  if (mismatches != 0) {
+    std::fprintf(stderr, "bench_rules: %zu of %zu card states do not round-trip\n", mismatches, states.size());
+    return 1;
+  }
+  const double count = static_cast<double>(states.size());
+  const double encode_ns = std::chrono::duration<double, std::nano>(round_trip_started - encode_started).count() / count;
+  const double round_trip_ns =
+      std::chrono::duration<double, std::nano>(round_trip_ended - round_trip_started).count() / count;
+  std::sort(sizes.begin(), sizes.end());
+  double bytes_mean = 0;
+  for (std::size_t size : sizes) bytes_mean += static_cast<double>(size) / count;
+  const std::size_t bytes_p99 = sizes[(sizes.size() - 1) * 99 / 100];
+  const std::size_t bytes_largest = sizes.back();
+
   utsname system{};
   uname(&system);
   const std::string cpu = cpu_model();
@@ -187,6 +221,9 @@ int main(int argc, char** argv) {
               static_cast<double>(postings) / static_cast<double>(ratings));
   std::printf("one core: %.3f s, %.2f M ratings/s, %.0f ns per rating (checksum %lld)\n", seconds, per_second / 1e6,
               1e9 / per_second, static_cast<long long>(checksum));
+  std::printf("card state bytes (format v%u, %zu cards after the last day): mean %.1f / p99 %zu / max %zu (v1: 496); "
+              "encode %.0f ns, encode + decode + compare %.0f ns per state\n",
+              card_state_format_version, sizes.size(), bytes_mean, bytes_p99, bytes_largest, encode_ns, round_trip_ns);
 
   std::ofstream out(out_path);
   if (!out) {
@@ -200,7 +237,10 @@ int main(int argc, char** argv) {
       << static_cast<double>(approved) / static_cast<double>(ratings) << ",\n  \"postings_per_rating\": "
       << static_cast<double>(postings) / static_cast<double>(ratings) << ",\n  \"seconds\": " << seconds
       << ",\n  \"ratings_per_second\": " << static_cast<std::uint64_t>(per_second) << ",\n  \"ns_per_rating\": "
-      << 1e9 / per_second << "\n}\n";
+      << 1e9 / per_second << ",\n  \"card_state_format_version\": " << unsigned{card_state_format_version}
+      << ",\n  \"card_state_bytes_mean\": " << bytes_mean << ",\n  \"card_state_bytes_p99\": " << bytes_p99
+      << ",\n  \"card_state_bytes_max\": " << bytes_largest << ",\n  \"card_state_encode_ns\": " << encode_ns
+      << ",\n  \"card_state_round_trip_ns\": " << round_trip_ns << "\n}\n";
   std::printf("wrote %s\n", out_path.c_str());
   return 0;
 }

@@ -108,9 +108,14 @@ struct CardState {
   bool operator==(const CardState&) const = default;
 };
 
-// Encoded form, version 1, little endian, fixed size (card_state_codec.cpp
-// holds the grammar). decode() checks size, version and every enum and flag.
-inline constexpr std::uint8_t card_state_format_version = 1;
+// Encoded form: encode writes version 2, variable length, at most
+// card_state_bytes_max bytes (empty slots and default fields cost nothing;
+// grammar in card_state_codec_v2.cpp). decode reads version 2 and version 1
+// (fixed 496 bytes, card_state_codec_v1.cpp) and returns corruption, naming
+// the problem, for anything else: other versions, wrong length, bad varints,
+// unknown enums or flags, negative accumulators.
+inline constexpr std::uint8_t card_state_format_version = 2;
+inline constexpr std::size_t card_state_bytes_max = 626;
 std::string encode_card_state(const CardState& state);
 Result<CardState> decode_card_state(std::string_view bytes);
 
