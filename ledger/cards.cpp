@@ -33,14 +33,15 @@ Result<OperatorRecord> RocksLedger::register_operator(OperatorId id, std::string
   if (Status writable = check_writable(); !writable) return writable;
   if (id.value == 0) return Status::invalid_argument("operator id 0 is reserved");
   if (name.empty() || name.size() > 200) return Status::invalid_argument("operator name must be 1..200 bytes");
+  std::lock_guard write_lock(write_mutex_);
   if (auto existing = operator_record(id); existing) {
     if (existing->name != name) {
       return Status::already_exists("operator " + std::to_string(id.value) + " is registered as '" + existing->name + "'");
     }
     return existing;
   }
-  std::lock_guard lock(mutex_);
   rocksdb::WriteBatch batch;
+  const std::size_t accounts_before = accounts_.size();
   OperatorRecord record;
   record.id = id;
   record.name = std::string(name);
@@ -57,7 +58,7 @@ Result<OperatorRecord> RocksLedger::register_operator(OperatorId id, std::string
   batch.Put(family(f_records),
             encoding::record_key(static_cast<std::uint8_t>(RecordSpace::operator_info), operator_key(id)), value);
   if (Status written = write_synced(batch); !written) {
-    accounts_.resize(accounts_.size() - 2);
+    forget_accounts_from(accounts_before);
     return written;
   }
   return record;
@@ -89,14 +90,14 @@ std::vector<OperatorRecord> RocksLedger::operators() const {
 
 Result<std::vector<CardRecord>> RocksLedger::issue_cards(const std::vector<NewCard>& cards) {
   if (Status writable = check_writable(); !writable) return writable;
-  std::lock_guard lock(mutex_);
+  std::lock_guard write_lock(write_mutex_);
   const std::size_t accounts_before = accounts_.size();
   rocksdb::WriteBatch batch;
   std::vector<CardRecord> issued;
   issued.reserve(cards.size());
   std::set<CardId> in_batch;
   auto fail = [&](Status status) -> Result<std::vector<CardRecord>> {
-    accounts_.resize(accounts_before);
+    forget_accounts_from(accounts_before);
     return status;
   };
   for (const NewCard& card : cards) {
@@ -140,7 +141,7 @@ Status RocksLedger::put_records(const std::vector<RecordWrite>& records, const s
     if (record.space == RecordSpace::names) {
       return Status::invalid_argument("account names are written by ensure_named_account only");
     }
-    batch.Put(family(f_records), encoding::record_key(static_cast<std::uint8_t>(record.space), record.key), record.value);
+    batch.Put(record_family(record.space), record_key(record.space, record.key), record.value);
   }
   for (const CardRecord& card : card_updates) {
     auto existing = read_card(rocksdb::ReadOptions(), card.card);
@@ -150,7 +151,7 @@ Status RocksLedger::put_records(const std::vector<RecordWrite>& records, const s
     }
     batch.Put(family(f_cards), encoding::card_key(card.card), encoding::encode_card(card));
   }
-  std::lock_guard lock(mutex_);
+  std::lock_guard write_lock(write_mutex_);
   return write_synced(batch);
 }
 

@@ -41,13 +41,15 @@ std::string sequence_key(std::uint64_t sequence) {
   return key;
 }
 
-std::string history_key(AccountId account, std::uint64_t sequence) {
+std::string history_key(AccountId account, std::uint64_t block_first_sequence) {
   std::string key;
   key.reserve(history_key_bytes);
   put_be64(key, account.value);
-  put_be64(key, sequence);
+  put_be64(key, ~block_first_sequence);
   return key;
 }
+
+std::uint64_t history_key_block_first(std::string_view key) { return ~get_be64(key.data() + 8); }
 
 void append_group_key(std::string& out, const IdempotencyKey& key) {
   out.push_back(static_cast<char>(key.origin));

@@ -8,7 +8,7 @@
 //   Sequences are global and gap-free from 1: entry k starts where entry k-1 ended.
 // column family "idempotency"  key := group_key
 //                              value := first_sequence:u64 count:u32 posted_outcome:bytes
-// column family "history"      key := account_id:be64 block_first_sequence:be64
+// column family "history"      key := account_id:be64 ~block_first_sequence:be64  (newest first)
 //                              value := offset:u32 *        (sequence - block_first, ascending)
 // column family "accounts"     key := account_id:be64
 //                              value := kind:u8 asset:u8 floor:i64 ceiling:i64 owner:u64 balance:i64
@@ -18,8 +18,9 @@
 //   not written with every batch).
 // column family "cards"        key := 'C' card_bytes   value := card_record
 //                              key := 'A' account_id:be64  value := card_bytes    (reverse index)
-// column family "records"      key := space:u8 user_key   value := user bytes
-// default column family        "format" -> "citycard-ledger/2"
+// column family "records"      key := space:u8 user_key   value := user bytes   (every space but card_state)
+// column family "card_states"  key := user_key (card bytes) value := user bytes   (RecordSpace::card_state)
+// default column family        "format" -> "citycard-ledger/3"
 //                              "replay_from" -> sequence:be64   (every account record is current
 //                                                                 as of at least this sequence)
 //                              'H' group_key_prefix(origin, source) -> sequence:be64
@@ -46,7 +47,8 @@
 namespace citycard::ledger::encoding {
 
 inline constexpr std::string_view format_key = "format";
-inline constexpr std::string_view format_value = "citycard-ledger/2";
+// 3: card states in their own family, history keys newest first.
+inline constexpr std::string_view format_value = "citycard-ledger/3";
 inline constexpr std::string_view replay_from_key = "replay_from";
 
 inline constexpr std::size_t group_key_bytes = 17;
@@ -116,7 +118,10 @@ class Reader {
 std::string account_key(AccountId id);
 std::string high_water_key(Origin origin, std::uint64_t source);
 std::string sequence_key(std::uint64_t sequence);
-std::string history_key(AccountId account, std::uint64_t sequence);
+// A history key orders an account's entries newest first (the block's first
+// sequence is stored inverted), so a page is a forward scan from a Seek.
+std::string history_key(AccountId account, std::uint64_t block_first_sequence);
+std::uint64_t history_key_block_first(std::string_view key);  // key of history_key_bytes
 void append_group_key(std::string& out, const IdempotencyKey& key);
 std::string group_key(const IdempotencyKey& key);
 std::optional<IdempotencyKey> decode_group_key(Reader& reader);

@@ -41,7 +41,18 @@ Status check_group_shape(const PostingGroup& group) {
 
 }  // namespace
 
-Status RocksLedger::apply_transfer(const Transfer& transfer, std::vector<Undo>& undo) {
+encoding::StoredAccount& RocksLedger::stage(std::uint64_t index, std::uint64_t stamp, std::vector<std::uint64_t>& staged) {
+  AccountState& state = accounts_[index];
+  if (state.staged_stamp != stamp) {
+    state.staged = state.stored;
+    state.staged_stamp = stamp;
+    staged.push_back(index);
+  }
+  return state.staged;
+}
+
+Status RocksLedger::apply_transfer(const Transfer& transfer, std::uint64_t stamp, std::vector<Undo>& undo,
+                                   std::vector<std::uint64_t>& staged) {
   const auto debit = transfer.debit_account.value;
   const auto credit = transfer.credit_account.value;
   if (transfer.amount_minor <= 0) {
@@ -54,47 +65,47 @@ Status RocksLedger::apply_transfer(const Transfer& transfer, std::vector<Undo>& 
   if (debit == credit) return Status::invalid_argument("debit and credit are the same " + account_name(transfer.debit_account));
   if (debit >= accounts_.size() || !accounts_[debit].exists) return Status::not_found("no " + account_name(transfer.debit_account));
   if (credit >= accounts_.size() || !accounts_[credit].exists) return Status::not_found("no " + account_name(transfer.credit_account));
-  AccountState& from = accounts_[debit];
-  AccountState& to = accounts_[credit];
-  if (from.stored.spec.asset != transfer.asset || to.stored.spec.asset != transfer.asset) {
+  encoding::StoredAccount& from = stage(debit, stamp, staged);
+  encoding::StoredAccount& to = stage(credit, stamp, staged);
+  if (from.spec.asset != transfer.asset || to.spec.asset != transfer.asset) {
     return Status::invalid_argument("transfer in " + std::string(asset_name(transfer.asset)) + " between " +
                                     account_name(transfer.debit_account) + " (" +
-                                    std::string(asset_name(from.stored.spec.asset)) + ") and " +
+                                    std::string(asset_name(from.spec.asset)) + ") and " +
                                     account_name(transfer.credit_account) + " (" +
-                                    std::string(asset_name(to.stored.spec.asset)) + ")");
+                                    std::string(asset_name(to.spec.asset)) + ")");
   }
 
   std::int64_t from_balance = 0;
   std::int64_t to_balance = 0;
-  if (__builtin_sub_overflow(from.stored.balance_minor, transfer.amount_minor, &from_balance) ||
-      __builtin_add_overflow(to.stored.balance_minor, transfer.amount_minor, &to_balance)) {
+  if (__builtin_sub_overflow(from.balance_minor, transfer.amount_minor, &from_balance) ||
+      __builtin_add_overflow(to.balance_minor, transfer.amount_minor, &to_balance)) {
     return Status::refused("balance overflow on " + account_name(transfer.debit_account));
   }
   const bool service_given = (transfer.flags & transfer_flag_service_given) != 0;
-  if (from_balance < from.stored.spec.balance_floor_minor && !service_given) {
-    return Status::refused(account_name(transfer.debit_account) + " has " + std::to_string(from.stored.balance_minor) +
+  if (from_balance < from.spec.balance_floor_minor && !service_given) {
+    return Status::refused(account_name(transfer.debit_account) + " has " + std::to_string(from.balance_minor) +
                            ", " + std::to_string(transfer.amount_minor) + " would take it below its floor of " +
-                           std::to_string(from.stored.spec.balance_floor_minor));
+                           std::to_string(from.spec.balance_floor_minor));
   }
-  if (to_balance > to.stored.spec.balance_ceiling_minor) {
+  if (to_balance > to.spec.balance_ceiling_minor) {
     return Status::refused(account_name(transfer.credit_account) + " would exceed its ceiling of " +
-                           std::to_string(to.stored.spec.balance_ceiling_minor));
+                           std::to_string(to.spec.balance_ceiling_minor));
   }
 
-  undo.push_back({debit, from.stored});
-  undo.push_back({credit, to.stored});
-  from.stored.balance_minor = from_balance;
-  from.stored.debits_posted_minor += transfer.amount_minor;
-  from.stored.transfer_count += 1;
-  to.stored.balance_minor = to_balance;
-  to.stored.credits_posted_minor += transfer.amount_minor;
-  to.stored.transfer_count += 1;
+  undo.push_back({debit, from});
+  undo.push_back({credit, to});
+  from.balance_minor = from_balance;
+  from.debits_posted_minor += transfer.amount_minor;
+  from.transfer_count += 1;
+  to.balance_minor = to_balance;
+  to.credits_posted_minor += transfer.amount_minor;
+  to.transfer_count += 1;
   return Status::ok();
 }
 
 void RocksLedger::roll_back(std::vector<Undo>& undo, std::size_t to_size) {
   while (undo.size() > to_size) {
-    accounts_[undo.back().index].stored = undo.back().before;
+    accounts_[undo.back().index].staged = undo.back().before;
     undo.pop_back();
   }
 }
@@ -105,7 +116,7 @@ Result<std::vector<GroupOutcome>> RocksLedger::post(const std::vector<PostingGro
     return Status::invalid_argument("batch of " + std::to_string(batch.size()) + " groups exceeds " +
                                     std::to_string(limits::batch_groups_max));
   }
-  std::lock_guard lock(mutex_);
+  std::lock_guard write_lock(write_mutex_);
   const std::uint64_t stamp = ++batch_stamp_;
 
   // A key above its source's high-water mark has never posted: only the
@@ -130,6 +141,7 @@ Result<std::vector<GroupOutcome>> RocksLedger::post(const std::vector<PostingGro
   std::unordered_map<IdempotencyKey, std::size_t, KeyHash> posted_here;
   std::unordered_map<SourceKey, std::uint64_t, SourceHash> new_marks;
   std::vector<Undo> undo;
+  std::vector<std::uint64_t> staged;  // accounts whose staged state this batch uses
   std::vector<std::pair<std::uint64_t, std::string>> history;  // account -> offsets in this block
   rocksdb::WriteBatch write;
   const std::uint64_t block_first = last_sequence_ + 1;
@@ -152,7 +164,6 @@ Result<std::vector<GroupOutcome>> RocksLedger::post(const std::vector<PostingGro
     if (looked_up && found_status[lookup].ok()) {
       auto stored = encoding::decode_idempotency(found[lookup].ToStringView());
       if (!stored) {
-        roll_back(undo, 0);
         return Status::corruption("idempotency entry of " + group.key.to_string() + " is unreadable");
       }
       outcome.posted = true;
@@ -163,7 +174,6 @@ Result<std::vector<GroupOutcome>> RocksLedger::post(const std::vector<PostingGro
       continue;
     }
     if (looked_up && !found_status[lookup].IsNotFound()) {
-      roll_back(undo, 0);
       return Status::io_error("idempotency lookup failed: " + found_status[lookup].ToString());
     }
     if (Status shape = check_group_shape(group); !shape) {
@@ -174,7 +184,7 @@ Result<std::vector<GroupOutcome>> RocksLedger::post(const std::vector<PostingGro
     const std::size_t undo_mark = undo.size();
     Status applied;
     for (std::size_t t = 0; t < group.transfers.size() && applied.is_ok(); ++t) {
-      applied = apply_transfer(group.transfers[t], undo);
+      applied = apply_transfer(group.transfers[t], stamp, undo, staged);
       if (!applied) {
         std::string where = "transfer " + std::to_string(t) + " of " + group.key.to_string() + ": " + applied.message();
         applied = applied.code() == StatusCode::refused ? Status::refused(where) : Status::invalid_argument(where);
@@ -209,7 +219,7 @@ Result<std::vector<GroupOutcome>> RocksLedger::post(const std::vector<PostingGro
       write.Put(family(f_cards), encoding::card_key(card.card), encoding::encode_card(card));
     }
     for (const RecordWrite& record : group.records) {
-      write.Put(family(f_records), encoding::record_key(static_cast<std::uint8_t>(record.space), record.key), record.value);
+      write.Put(record_family(record.space), record_key(record.space, record.key), record.value);
     }
     auto& mark = new_marks[SourceKey{group.key.origin, group.key.source}];
     mark = std::max(mark, group.key.sequence);
@@ -220,7 +230,7 @@ Result<std::vector<GroupOutcome>> RocksLedger::post(const std::vector<PostingGro
     posted_here.emplace(group.key, g);
   }
 
-  if (write.Count() == 0) return outcomes;
+  if (write.Count() == 0) return outcomes;  // nothing posted: staged states are unused
   const std::uint64_t transfer_count = next_sequence - block_first;
   if (transfer_count > 0) {
     encoding::finish_block(block, static_cast<std::uint32_t>(transfer_count));
@@ -241,16 +251,18 @@ Result<std::vector<GroupOutcome>> RocksLedger::post(const std::vector<PostingGro
     }
   }
   const std::size_t checkpoint_records = add_checkpoint_chunk(write, options_.checkpoint_accounts_per_batch);
-  if (Status written = write_synced(write); !written) {
-    roll_back(undo, 0);
-    return written;
-  }
+  // Staged states are dropped if the write fails: the next batch stages afresh.
+  if (Status written = write_synced(write); !written) return written;
   checkpoint_written_ += checkpoint_records;
-  for (const auto& [source, sequence] : new_marks) {
-    auto& current = high_water_[source];
-    current = std::max(current, sequence);
+  {
+    std::lock_guard lock(mutex_);
+    for (std::uint64_t index : staged) accounts_[index].stored = accounts_[index].staged;
+    for (const auto& [source, sequence] : new_marks) {
+      auto& current = high_water_[source];
+      current = std::max(current, sequence);
+    }
+    last_sequence_ = next_sequence - 1;
   }
-  last_sequence_ = next_sequence - 1;
   transfers_since_checkpoint_ += transfer_count;
   maybe_start_checkpoint();
   return outcomes;
@@ -322,23 +334,33 @@ Status RocksLedger::write_full_checkpoint() {
 }
 
 AccountId RocksLedger::allocate_account(const AccountSpec& spec, rocksdb::WriteBatch& batch) {
-  AccountId id{accounts_.size()};
   AccountState state;
   state.stored.spec = spec;
   state.stored.applied_through = last_sequence_;
   state.exists = true;
-  accounts_.push_back(state);
+  AccountId id{0};
+  {
+    std::lock_guard lock(mutex_);
+    id = AccountId{accounts_.size()};
+    accounts_.push_back(state);
+  }
   batch.Put(family(f_accounts), encoding::account_key(id), encoding::encode_account(state.stored));
   return id;
 }
 
+void RocksLedger::forget_accounts_from(std::size_t size) {
+  std::lock_guard lock(mutex_);
+  accounts_.resize(size);
+}
+
 Result<AccountId> RocksLedger::create_account(const AccountSpec& spec) {
   if (Status writable = check_writable(); !writable) return writable;
-  std::lock_guard lock(mutex_);
+  std::lock_guard write_lock(write_mutex_);
   rocksdb::WriteBatch batch;
+  const std::size_t before = accounts_.size();
   AccountId id = allocate_account(spec, batch);
   if (Status written = write_synced(batch); !written) {
-    accounts_.pop_back();
+    forget_accounts_from(before);
     return written;
   }
   return id;
@@ -347,7 +369,7 @@ Result<AccountId> RocksLedger::create_account(const AccountSpec& spec) {
 Result<AccountId> RocksLedger::ensure_named_account(std::string_view name, const AccountSpec& spec) {
   if (Status writable = check_writable(); !writable) return writable;
   if (name.empty() || name.size() > 200) return Status::invalid_argument("account name must be 1..200 bytes");
-  std::lock_guard lock(mutex_);
+  std::lock_guard write_lock(write_mutex_);
   if (auto it = names_.find(name); it != names_.end()) {
     const auto& existing = accounts_[it->second.value].stored.spec;
     if (existing.kind != spec.kind || existing.asset != spec.asset) {
@@ -356,14 +378,16 @@ Result<AccountId> RocksLedger::ensure_named_account(std::string_view name, const
     return it->second;
   }
   rocksdb::WriteBatch batch;
+  const std::size_t before = accounts_.size();
   AccountId id = allocate_account(spec, batch);
   std::string id_value;
   encoding::put_be64(id_value, id.value);
   batch.Put(family(f_records), encoding::record_key(static_cast<std::uint8_t>(RecordSpace::names), name), id_value);
   if (Status written = write_synced(batch); !written) {
-    accounts_.pop_back();
+    forget_accounts_from(before);
     return written;
   }
+  std::lock_guard lock(mutex_);
   names_.emplace(std::string(name), id);
   return id;
 }

@@ -1,5 +1,6 @@
 // Reads: balances from memory, everything else from RocksDB.
 #include <cstring>
+#include <limits>
 
 #include "citycard/limits.h"
 #include "log_reader.h"
@@ -9,10 +10,10 @@ namespace citycard::ledger {
 
 namespace {
 
-Result<std::string> read_record(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* family,
-                                const rocksdb::ReadOptions& options, RecordSpace space, std::string_view key) {
+Result<std::string> read_record(const RocksLedger& ledger, const rocksdb::ReadOptions& options, RecordSpace space,
+                                std::string_view key) {
   std::string value;
-  auto status = db->Get(options, family, encoding::record_key(static_cast<std::uint8_t>(space), key), &value);
+  auto status = ledger.db()->Get(options, ledger.record_family(space), RocksLedger::record_key(space, key), &value);
   if (status.IsNotFound()) return Status::not_found("no record");
   if (!status.ok()) return Status::io_error("reading record: " + status.ToString());
   return value;
@@ -57,10 +58,13 @@ class RocksSnapshot final : public Snapshot {
 
   Status scan_records(RecordSpace space, std::string_view prefix,
                       const std::function<bool(std::string_view, std::string_view)>& visit) const override {
-    std::string start = encoding::record_key(static_cast<std::uint8_t>(space), prefix);
-    std::unique_ptr<rocksdb::Iterator> it(ledger_.db()->NewIterator(options_, ledger_.family(RocksLedger::f_records)));
+    const std::string start = RocksLedger::record_key(space, prefix);
+    const std::size_t space_bytes = start.size() - prefix.size();
+    rocksdb::ReadOptions options = options_;
+    options.total_order_seek = true;  // card states are hashed by card: a scan crosses prefixes
+    std::unique_ptr<rocksdb::Iterator> it(ledger_.db()->NewIterator(options, ledger_.record_family(space)));
     for (it->Seek(start); it->Valid() && it->key().starts_with(start); it->Next()) {
-      if (!visit(it->key().ToStringView().substr(1), it->value().ToStringView())) break;
+      if (!visit(it->key().ToStringView().substr(space_bytes), it->value().ToStringView())) break;
     }
     if (!it->status().ok()) return Status::io_error("scanning records: " + it->status().ToString());
     return Status::ok();
@@ -79,9 +83,12 @@ class RocksSnapshot final : public Snapshot {
                     stored->transfer_count};
     std::unique_ptr<rocksdb::Iterator> it(ledger_.db()->NewIterator(options_, ledger_.family(RocksLedger::f_history)));
     LogReader log(ledger_.db(), ledger_.family(RocksLedger::f_log), options_);
-    for (it->Seek(encoding::history_key(id, stored->applied_through + 1)); it->Valid(); it->Next()) {
+    // Newest first, down to the blocks the record already holds (checkpoints
+    // are taken between batches, so no block straddles applied_through).
+    for (it->Seek(encoding::history_key(id, std::numeric_limits<std::uint64_t>::max())); it->Valid(); it->Next()) {
       if (it->key().size() != encoding::history_key_bytes || encoding::get_be64(it->key().data()) != id.value) break;
-      const std::uint64_t block_first = encoding::get_be64(it->key().data() + 8);
+      const std::uint64_t block_first = encoding::history_key_block_first(it->key().ToStringView());
+      if (block_first <= stored->applied_through) break;
       for (std::size_t k = 0; k < it->value().size() / 4; ++k) {
         std::uint32_t offset = 0;
         std::memcpy(&offset, it->value().data() + k * 4, 4);
@@ -106,7 +113,7 @@ class RocksSnapshot final : public Snapshot {
   }
 
   Result<std::string> record(RecordSpace space, std::string_view key) const override {
-    return read_record(ledger_.db(), ledger_.family(RocksLedger::f_records), options_, space, key);
+    return read_record(ledger_, options_, space, key);
   }
 
  private:
@@ -143,16 +150,16 @@ Result<HistoryPage> RocksLedger::history(AccountId account, std::uint64_t before
   options.prefix_same_as_start = true;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(options, family(f_history)));
   LogReader log(db_.get(), family(f_log), rocksdb::ReadOptions());
-  // Newest first: the entry of the newest block below the cursor, walking back.
-  it->SeekForPrev(encoding::history_key(account, below - 1));
+  // Newest first: from the newest block that starts below the cursor, forward.
+  it->Seek(encoding::history_key(account, below - 1));
   HistoryPage page;
   bool more = false;
-  for (; it->Valid(); it->Prev()) {
+  for (; it->Valid(); it->Next()) {
     if (it->key().size() != encoding::history_key_bytes || it->value().size() % 4 != 0) {
       return Status::corruption("history entry of account " + std::to_string(account.value) + " is unreadable");
     }
     if (encoding::get_be64(it->key().data()) != account.value) break;
-    const std::uint64_t block_first = encoding::get_be64(it->key().data() + 8);
+    const std::uint64_t block_first = encoding::history_key_block_first(it->key().ToStringView());
     const std::size_t offsets = it->value().size() / 4;
     for (std::size_t k = offsets; k-- > 0;) {
       std::uint32_t offset = 0;
@@ -170,7 +177,7 @@ Result<HistoryPage> RocksLedger::history(AccountId account, std::uint64_t before
   }
   if (!it->status().ok()) return Status::io_error("reading history: " + it->status().ToString());
   if (!more && page.entries.size() == limit && it->Valid()) {
-    it->Prev();
+    it->Next();
     more = it->Valid() && encoding::get_be64(it->key().data()) == account.value;
   }
   if (more) page.next_cursor = page.entries.back().sequence;
@@ -221,7 +228,7 @@ Result<std::vector<StoredTransfer>> RocksLedger::transfers_for(const Idempotency
 }
 
 Result<std::string> RocksLedger::record(RecordSpace space, std::string_view key) const {
-  return read_record(db_.get(), family(f_records), rocksdb::ReadOptions(), space, key);
+  return read_record(*this, rocksdb::ReadOptions(), space, key);
 }
 
 std::uint64_t RocksLedger::last_sequence() const {
@@ -235,8 +242,8 @@ std::uint64_t RocksLedger::account_count() const {
 }
 
 std::unique_ptr<Snapshot> RocksLedger::snapshot() const {
-  // Taken under the lock so last_sequence matches what the snapshot sees.
-  std::lock_guard lock(mutex_);
+  // Between writes, so last_sequence matches what the snapshot sees.
+  std::lock_guard write_lock(write_mutex_);
   return std::make_unique<RocksSnapshot>(*this, last_sequence_);
 }
 

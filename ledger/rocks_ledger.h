@@ -28,7 +28,9 @@ namespace citycard::ledger {
 
 class RocksLedger final : public Ledger {
  public:
-  enum Family : std::size_t { f_default, f_accounts, f_log, f_idempotency, f_history, f_cards, f_records, family_count };
+  enum Family : std::size_t {
+    f_default, f_accounts, f_log, f_idempotency, f_history, f_cards, f_records, f_card_states, family_count
+  };
 
   RocksLedger(std::unique_ptr<rocksdb::DB> db, std::vector<rocksdb::ColumnFamilyHandle*> families, const Options& options);
   ~RocksLedger() override;
@@ -61,10 +63,21 @@ class RocksLedger final : public Ledger {
 
   rocksdb::DB* db() const { return db_.get(); }
   rocksdb::ColumnFamilyHandle* family(Family family) const { return families_[family]; }
+  // Where a record lives: card states in their own family under the bare
+  // key (written every tap, hashed memtable), the rest in "records" under
+  // space byte + key.
+  rocksdb::ColumnFamilyHandle* record_family(RecordSpace space) const {
+    return family(space == RecordSpace::card_state ? f_card_states : f_records);
+  }
+  static std::string record_key(RecordSpace space, std::string_view key) {
+    return space == RecordSpace::card_state ? std::string(key) : encoding::record_key(static_cast<std::uint8_t>(space), key);
+  }
 
  private:
   struct AccountState {
-    encoding::StoredAccount stored;
+    encoding::StoredAccount stored;    // durable: what readers see
+    encoding::StoredAccount staged;    // post() in progress: valid when staged_stamp == batch stamp
+    std::uint64_t staged_stamp = 0;
     std::uint64_t history_stamp = 0;   // == batch stamp when it has a history entry in this batch
     std::uint32_t history_slot = 0;    // its entry in batch_history_
     bool exists = false;
@@ -87,10 +100,14 @@ class RocksLedger final : public Ledger {
 
   Status write_synced(rocksdb::WriteBatch& batch);
   Status check_writable() const;
-  // Applies one transfer to memory, logging the old states; a refusal names the limit.
-  Status apply_transfer(const Transfer& transfer, std::vector<Undo>& undo);
+  // Applies one transfer to the staged account states, logging the old ones;
+  // a refusal names the limit.
+  Status apply_transfer(const Transfer& transfer, std::uint64_t stamp, std::vector<Undo>& undo,
+                        std::vector<std::uint64_t>& staged);
+  encoding::StoredAccount& stage(std::uint64_t index, std::uint64_t stamp, std::vector<std::uint64_t>& staged);
   void roll_back(std::vector<Undo>& undo, std::size_t to_size);
   AccountId allocate_account(const AccountSpec& spec, rocksdb::WriteBatch& batch);
+  void forget_accounts_from(std::size_t size);  // undoes allocate_account after a failed write
   Result<CardRecord> read_card(rocksdb::ReadOptions options, const CardId& card) const;
   void mark_changed(std::uint64_t index);
   // Checkpointing: queue a pass, write part of it into a batch, finish all.
@@ -102,7 +119,14 @@ class RocksLedger final : public Ledger {
   std::vector<rocksdb::ColumnFamilyHandle*> families_;
   Options options_;
 
-  mutable std::mutex mutex_;            // guards everything below
+  // Two locks, always taken in this order. write_mutex_ serialises writers
+  // and is held across the synced write; mutex_ guards what readers see
+  // (accounts_' durable states and size, names_, high_water_,
+  // last_sequence_) and is held only briefly, never across I/O, so reads do
+  // not wait for a sync. The writer reads that state without mutex_ (only it
+  // changes it) and changes it under both.
+  mutable std::mutex write_mutex_;
+  mutable std::mutex mutex_;
   std::vector<AccountState> accounts_;  // index = account id; [0] unused
   std::map<std::string, AccountId, std::less<>> names_;
   std::unordered_map<SourceKey, std::uint64_t, SourceHash> high_water_;

@@ -49,16 +49,18 @@ VerifyReport RocksLedger::verify() const {
   VerifyReport report;
   Problems problems(report);
   rocksdb::ReadOptions options;
-  const rocksdb::Snapshot* snapshot = db_->GetSnapshot();
-  options.snapshot = snapshot;
   options.fill_cache = false;
+  options.total_order_seek = true;  // whole families, across prefixes
 
-  // Memory first, under the lock, so it matches the snapshot's log.
+  // Memory and the snapshot between two writes, so they match.
   std::vector<std::optional<Replay>> memory;
   std::vector<std::int64_t> memory_balance;
   std::uint64_t memory_last_sequence = 0;
+  const rocksdb::Snapshot* snapshot = nullptr;
   {
-    std::lock_guard lock(mutex_);
+    std::lock_guard write_lock(write_mutex_);
+    snapshot = db_->GetSnapshot();
+    options.snapshot = snapshot;
     memory_last_sequence = last_sequence_;
     memory.resize(accounts_.size());
     memory_balance.resize(accounts_.size());
@@ -265,7 +267,7 @@ VerifyReport RocksLedger::verify() const {
         continue;
       }
       const std::uint64_t account = encoding::get_be64(it->key().data());
-      const std::uint64_t block_first = encoding::get_be64(it->key().data() + 8);
+      const std::uint64_t block_first = encoding::history_key_block_first(it->key().ToStringView());
       for (std::size_t k = 0; k < it->value().size() / 4; ++k) {
         std::uint32_t offset = 0;
         std::memcpy(&offset, it->value().data() + k * 4, 4);

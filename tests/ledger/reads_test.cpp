@@ -4,6 +4,14 @@
 using namespace citycard;
 using namespace citycard::testing;
 
+namespace {
+std::string fmt_card(int i) {
+  char hex[16];
+  std::snprintf(hex, sizeof hex, "04BB%06X", i);
+  return hex;
+}
+}  // namespace
+
 TEST_CASE("history is newest first and pages with a cursor") {
   LedgerFixture f;
   auto card = f.issue("04AA0001");
@@ -138,4 +146,90 @@ TEST_CASE("opening: missing, locked, read-only") {
   REQUIRE(reader);
   CHECK((*reader)->operators().size() == 2);
   CHECK((*reader)->create_account(AccountSpec{}).status().code() == StatusCode::invalid_argument);
+}
+
+// Small memtables, so history entries and card states live partly in table
+// files and partly in (hashed) memtables: reads must merge both.
+TEST_CASE("history and card states read the same across memtable flushes and a reopen") {
+  TempDir dir;
+  const std::string path = dir.path() + "/ledger";
+  ledger::Options options;
+  options.create_if_missing = true;
+  options.write_buffer_bytes = 64 * 1024;
+  auto opened = ledger::Ledger::open(path, options);
+  REQUIRE(opened);
+  std::unique_ptr<ledger::Ledger> ledger = std::move(*opened);
+  auto system = ledger::ensure_system_accounts(*ledger);
+  REQUIRE(system);
+  auto bus = ledger->register_operator(OperatorId{1}, "Capital Bus");
+  REQUIRE(bus);
+  constexpr int cards_count = 200, batches = 40;
+  std::vector<ledger::NewCard> fresh(cards_count);
+  for (int i = 0; i < cards_count; ++i) fresh[i].card = *CardId::parse(fmt_card(i));
+  auto cards = ledger->issue_cards(fresh);
+  REQUIRE(cards);
+  std::vector<ledger::PostingGroup> top_ups;
+  for (int i = 0; i < cards_count; ++i) {
+    top_ups.push_back(make_group(IdempotencyKey{Origin::operator_action, 1, static_cast<std::uint64_t>(i + 1)},
+                                 {make_transfer(system->topup_float, (*cards)[i].wallet_account, 5000, TransferCode::top_up)}));
+  }
+  REQUIRE(ledger->post(top_ups));
+  auto state_of = [](int card, int batch) { return std::string(40, static_cast<char>('a' + card % 26)) + std::to_string(batch); };
+  for (int b = 1; b <= batches; ++b) {
+    std::vector<ledger::PostingGroup> groups;
+    for (int i = 0; i < cards_count; ++i) {
+      auto group = make_group(tap_key(static_cast<std::uint32_t>(i + 1), static_cast<std::uint64_t>(b)),
+                              {make_transfer((*cards)[i].wallet_account, bus->payable_account, b)});
+      group.records.push_back({ledger::RecordSpace::card_state,
+                               std::string(reinterpret_cast<const char*>(fresh[i].card.data()), fresh[i].card.size()),
+                               state_of(i, b)});
+      groups.push_back(std::move(group));
+    }
+    auto posted = ledger->post(groups);
+    REQUIRE(posted);
+    for (const auto& outcome : *posted) REQUIRE(outcome.posted);
+  }
+  std::size_t table_files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(path)) table_files += entry.path().extension() == ".sst";
+  REQUIRE(table_files > 2);  // the scenario did flush
+
+  auto check = [&](ledger::Ledger& l) {
+    for (int i : {0, 77, cards_count - 1}) {
+      std::vector<std::int64_t> amounts;
+      std::uint64_t cursor = 0;
+      do {
+        auto page = l.history((*cards)[i].wallet_account, cursor, 7);
+        REQUIRE(page);
+        for (const auto& entry : page->entries) amounts.push_back(entry.transfer.amount_minor);
+        cursor = page->next_cursor;
+      } while (cursor != 0);
+      REQUIRE(amounts.size() == batches + 1);
+      for (int b = 0; b < batches; ++b) CHECK(amounts[b] == batches - b);  // newest first
+      CHECK(amounts.back() == 5000);
+      const std::string key(reinterpret_cast<const char*>(fresh[i].card.data()), fresh[i].card.size());
+      auto state = l.record(ledger::RecordSpace::card_state, key);
+      REQUIRE(state);
+      CHECK(*state == state_of(i, batches));
+      auto snapshot = l.snapshot();
+      auto as_of = snapshot->account((*cards)[i].wallet_account);
+      REQUIRE(as_of);
+      CHECK(as_of->balance_minor == 5000 - batches * (batches + 1) / 2);
+      CHECK(l.account((*cards)[i].wallet_account)->balance_minor == as_of->balance_minor);
+    }
+    int scanned = 0;
+    REQUIRE(l.snapshot()->scan_records(ledger::RecordSpace::card_state, "", [&](std::string_view, std::string_view value) {
+      ++scanned;
+      CHECK(value.substr(value.size() - 2) == std::to_string(batches));
+      return true;
+    }));
+    CHECK(scanned == cards_count);
+    auto report = l.verify();
+    for (const auto& problem : report.problems) UNSCOPED_INFO(problem.kind << ": " << problem.detail);
+    CHECK(report.ok());
+  };
+  check(*ledger);
+  ledger.reset();
+  auto again = ledger::Ledger::open(path, ledger::Options{});
+  REQUIRE(again);
+  check(**again);
 }
