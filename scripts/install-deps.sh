@@ -7,7 +7,7 @@ packages=(
   g++ cmake ninja-build pkg-config
   libboost-dev librocksdb-dev libssl-dev openssl libfmt-dev
   libtomlplusplus-dev nlohmann-json3-dev libcli11-dev catch2
-  libpcsclite-dev pcscd vsmartcard-vpcd
+  libpcsclite-dev pcscd vsmartcard-vpcd libgoogle-perftools-dev
   postgresql gnuplot-nox
 )
 
