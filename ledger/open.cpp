@@ -27,10 +27,13 @@ rocksdb::CompressionType best_compression() {
   return rocksdb::kSnappyCompression;
 }
 
-// A hashed memtable's bucket array comes out of the memtable's own budget:
-// 8 bytes a bucket, 1/32 of it (a 64 MiB memtable: 256k buckets, 2 MiB).
-std::size_t memtable_buckets(const Options& options) {
-  return std::clamp<std::size_t>(options.write_buffer_bytes / 256, 1024, std::size_t{1} << 22);
+// A memtable hashed on the prefix extractor's prefix: a bucket holds a
+// linked list, a skiplist past 256 entries. Its bucket array (8 bytes a
+// bucket) comes out of the memtable's budget: 1/32 of it (64 MiB: 256k).
+rocksdb::MemTableRepFactory* hashed_memtable(const Options& options) {
+  const std::size_t buckets = std::clamp<std::size_t>(options.write_buffer_bytes / 256, 1024, std::size_t{1} << 22);
+  return rocksdb::NewHashLinkListRepFactory(buckets, 0, /*bucket_entries_logging_threshold=*/1 << 30,
+                                            /*if_log_bucket_dist_when_flash=*/false);
 }
 
 rocksdb::ColumnFamilyOptions family_options(std::size_t index, const Options& options,
@@ -67,7 +70,7 @@ rocksdb::ColumnFamilyOptions family_options(std::size_t index, const Options& op
       // Every batch adds an entry for each card it touches: random keys.
       // Hashing on the account keeps an insert at a bucket and a tiny list
       // instead of a search through a skiplist of millions.
-      family.memtable_factory.reset(rocksdb::NewHashSkipListRepFactory(memtable_buckets(options)));
+      family.memtable_factory.reset(hashed_memtable(options));
       break;
     case RocksLedger::f_cards:
     case RocksLedger::f_records:
@@ -83,7 +86,7 @@ rocksdb::ColumnFamilyOptions family_options(std::size_t index, const Options& op
       // card is loaded (or all at once, in total order, when the engine
       // starts): hashed on the whole key (a card id is at most 16 bytes).
       family.prefix_extractor.reset(rocksdb::NewCappedPrefixTransform(CardId::bytes_max));
-      family.memtable_factory.reset(rocksdb::NewHashSkipListRepFactory(memtable_buckets(options)));
+      family.memtable_factory.reset(hashed_memtable(options));
       table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
       family.memtable_prefix_bloom_size_ratio = 0.02;
       family.memtable_whole_key_filtering = true;
