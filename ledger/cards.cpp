@@ -33,7 +33,7 @@ Result<OperatorRecord> RocksLedger::register_operator(OperatorId id, std::string
   if (Status writable = check_writable(); !writable) return writable;
   if (id.value == 0) return Status::invalid_argument("operator id 0 is reserved");
   if (name.empty() || name.size() > 200) return Status::invalid_argument("operator name must be 1..200 bytes");
-  std::lock_guard write_lock(write_mutex_);
+  auto write_lock = quiesce();
   if (auto existing = operator_record(id); existing) {
     if (existing->name != name) {
       return Status::already_exists("operator " + std::to_string(id.value) + " is registered as '" + existing->name + "'");
@@ -90,7 +90,7 @@ std::vector<OperatorRecord> RocksLedger::operators() const {
 
 Result<std::vector<CardRecord>> RocksLedger::issue_cards(const std::vector<NewCard>& cards) {
   if (Status writable = check_writable(); !writable) return writable;
-  std::lock_guard write_lock(write_mutex_);
+  auto write_lock = quiesce();
   const std::size_t accounts_before = accounts_.size();
   rocksdb::WriteBatch batch;
   std::vector<CardRecord> issued;
@@ -151,7 +151,7 @@ Status RocksLedger::put_records(const std::vector<RecordWrite>& records, const s
     }
     batch.Put(family(f_cards), encoding::card_key(card.card), encoding::encode_card(card));
   }
-  std::lock_guard write_lock(write_mutex_);
+  auto write_lock = quiesce();
   return write_synced(batch);
 }
 

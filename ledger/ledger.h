@@ -142,6 +142,15 @@ struct VerifyReport {
 
 class Snapshot;
 
+// A batch prepare() validated, waiting for its commit().
+class PreparedPost {
+ public:
+  virtual ~PreparedPost() = default;
+  // One per group, in order: final when prepare() returns, true once
+  // commit() has returned ok (not before: nothing is durable until then).
+  std::vector<GroupOutcome> outcomes;
+};
+
 class Ledger {
  public:
   // Opens (or with create_if_missing, creates) the ledger in `path`. Errors:
@@ -154,8 +163,26 @@ class Ledger {
   // --- writes (serialised; each is one synced write) -----------------------
 
   // Posts a batch; one outcome per group, in order. A non-ok Status means the
-  // write itself failed: nothing of the batch is posted.
+  // write itself failed: nothing of the batch is posted. prepare + commit.
   virtual Result<std::vector<GroupOutcome>> post(const std::vector<PostingGroup>& batch) = 0;
+
+  // Posting in two stages, for a pipelined writer (the engine's committer):
+  // prepare() validates a batch against the state left by every batch
+  // prepared before it, decides each group's outcome and builds the write;
+  // commit() makes that write durable (one synced WriteBatch) and visible to
+  // readers. One thread may prepare batch k+1 while another commits batch k.
+  // - commit() takes prepared batches in the order they were prepared
+  //   (invalid_argument otherwise); at most prepared_posts_max may wait,
+  //   prepare() blocks until one is committed.
+  // - Readers see a batch only once its commit() returned.
+  // - A failed commit voids its batch and every batch prepared after it:
+  //   none was acknowledged, their commit() fails too, and every later write
+  //   is refused (io_error) until the ledger is reopened (memory no longer
+  //   matches disk). Reopening recovers what is on disk: the failed batch
+  //   whole or not at all, none of those after it.
+  static constexpr std::size_t prepared_posts_max = 2;
+  virtual Result<std::unique_ptr<PreparedPost>> prepare(const std::vector<PostingGroup>& batch) = 0;
+  virtual Status commit(PreparedPost& prepared) = 0;
 
   virtual Result<AccountId> create_account(const AccountSpec& spec) = 0;
   // Returns the account registered under `name`, creating it with `spec` the
@@ -210,6 +237,9 @@ class Snapshot {
   // Records of one space whose key starts with `prefix`, in key order.
   virtual Status scan_records(RecordSpace space, std::string_view prefix,
                               const std::function<bool(std::string_view key, std::string_view value)>& visit) const = 0;
+  // Every issued card (primary and linked media), in card id order; stops
+  // early when visit returns false. Corruption names an unreadable record.
+  virtual Status scan_cards(const std::function<bool(const CardRecord&)>& visit) const = 0;
   virtual Result<Account> account(AccountId id) const = 0;
   virtual Result<std::string> record(RecordSpace space, std::string_view key) const = 0;
 };

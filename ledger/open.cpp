@@ -50,12 +50,12 @@ rocksdb::ColumnFamilyOptions family_options(std::size_t index, const Options& op
   table.format_version = 5;
   switch (index) {
     case RocksLedger::f_idempotency:
-      // Looked up only for resends and late uploads, mostly to find nothing:
-      // a whole-key bloom filter answers those cheaply. Keys of one reader
+      // Looked up only for resends and late uploads below their reader's
+      // high-water mark, mostly to find nothing: a whole-key bloom filter in
+      // the tables answers those cheaply (not in the memtable: it would cost
+      // every insert a cache miss for a rare lookup). Keys of one reader
       // arrive in order, so inserts use the reader (origin + source) as a hint.
       table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
-      family.memtable_prefix_bloom_size_ratio = 0.05;
-      family.memtable_whole_key_filtering = true;
       family.memtable_insert_with_hint_prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(9));
       break;
     case RocksLedger::f_log:
@@ -84,12 +84,11 @@ rocksdb::ColumnFamilyOptions family_options(std::size_t index, const Options& op
     case RocksLedger::f_card_states:
       // One write per tap to a random card, read back by point lookup when a
       // card is loaded (or all at once, in total order, when the engine
-      // starts): hashed on the whole key (a card id is at most 16 bytes).
+      // starts): hashed on the whole key (a card id is at most 16 bytes),
+      // so a lookup in the memtable is a bucket already, no bloom needed.
       family.prefix_extractor.reset(rocksdb::NewCappedPrefixTransform(CardId::bytes_max));
       family.memtable_factory.reset(hashed_memtable(options));
       table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
-      family.memtable_prefix_bloom_size_ratio = 0.02;
-      family.memtable_whole_key_filtering = true;
       break;
     case RocksLedger::f_accounts:
       table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
@@ -146,13 +145,14 @@ std::vector<rocksdb::ColumnFamilyDescriptor> descriptors_for(const Options& opti
 
 // Creates a ledger beside `path` and renames it into place, so that a crash
 // during creation leaves either no ledger or a complete empty one.
-Status create_ledger(const std::string& path, const Options& options) {
+Status create_ledger(const std::string& path, const Options& options, rocksdb::Env* env) {
   namespace fs = std::filesystem;
   std::error_code error;
   const std::string staging = path + ".creating";
   fs::remove_all(staging, error);
   fs::create_directories(fs::path(staging).parent_path().empty() ? fs::path(".") : fs::path(staging).parent_path(), error);
   rocksdb::DBOptions db_options = db_options_for(options);
+  if (env != nullptr) db_options.env = env;
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
@@ -177,18 +177,23 @@ Status create_ledger(const std::string& path, const Options& options) {
 }  // namespace
 
 Result<std::unique_ptr<Ledger>> Ledger::open(const std::string& path, const Options& options) {
+  return open_with_env(path, options, nullptr);
+}
+
+Result<std::unique_ptr<Ledger>> open_with_env(const std::string& path, const Options& options, rocksdb::Env* env) {
   std::error_code error;
   bool exists = std::filesystem::exists(std::filesystem::path(path) / "CURRENT", error);
   if (!exists && (!options.create_if_missing || options.read_only)) {
     return Status::not_found("no ledger at " + path + " (create one with `citycard --db " + path + " init`)");
   }
   if (!exists) {
-    if (Status created = create_ledger(path, options); !created) return created;
+    if (Status created = create_ledger(path, options, env); !created) return created;
   }
 
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
   rocksdb::DBOptions db_options = db_options_for(options);
+  if (env != nullptr) db_options.env = env;
   auto descriptors = descriptors_for(options);
   rocksdb::Status status =
       options.read_only ? rocksdb::DB::OpenForReadOnly(db_options, path, descriptors, &handles, &raw)
@@ -215,7 +220,7 @@ RocksLedger::RocksLedger(std::unique_ptr<rocksdb::DB> db, std::vector<rocksdb::C
 
 RocksLedger::~RocksLedger() {
   if (!options_.read_only) {
-    std::lock_guard write_lock(write_mutex_);
+    auto write_lock = quiesce();
     // A clean close leaves nothing to replay; if it fails, open() replays.
     Status ignored = write_full_checkpoint();
     (void)ignored;
@@ -225,7 +230,7 @@ RocksLedger::~RocksLedger() {
 }
 
 Status RocksLedger::load() {
-  std::lock_guard write_lock(write_mutex_);
+  std::lock_guard prepare_lock(prepare_mutex_);
   std::lock_guard lock(mutex_);
   accounts_.assign(1, AccountState{});
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), family(f_accounts)));
@@ -311,11 +316,16 @@ Status RocksLedger::load() {
     if (last->key().size() != 8 || !count) return Status::corruption("last log block is unreadable");
     last_sequence_ = encoding::get_be64(last->key().data()) + *count - 1;
   }
+  // Nothing is prepared yet: the writer's view is what is on disk.
+  for (AccountState& state : accounts_) state.latest = state.stored;
+  high_water_latest_ = high_water_;
+  prepared_sequence_ = last_sequence_;
   return Status::ok();
 }
 
 Status RocksLedger::check_writable() const {
   if (options_.read_only) return Status::invalid_argument("ledger is open read-only");
+  if (poisoned_) return Status::io_error("an earlier ledger write failed; reopen the ledger");
   return Status::ok();
 }
 

@@ -1,4 +1,5 @@
-// Posting: validate and apply in memory, write once, synced.
+// Posting: prepare (validate against the writer's view, build the write),
+// then commit (write once, synced; publish to readers).
 #include <algorithm>
 #include <array>
 #include <cassert>
@@ -12,13 +13,6 @@
 namespace citycard::ledger {
 
 namespace {
-
-struct KeyHash {
-  std::size_t operator()(const IdempotencyKey& key) const noexcept {
-    std::uint64_t h = key.source * 0x9E3779B97F4A7C15ull ^ (key.sequence + 0x632BE59BD9B4E019ull);
-    return static_cast<std::size_t>(h ^ (static_cast<std::uint64_t>(key.origin) << 56) ^ (h >> 29));
-  }
-};
 
 std::string account_name(AccountId id) { return "account " + std::to_string(id.value); }
 
@@ -44,7 +38,7 @@ Status check_group_shape(const PostingGroup& group) {
 encoding::StoredAccount& RocksLedger::stage(std::uint64_t index, std::uint64_t stamp, std::vector<std::uint64_t>& staged) {
   AccountState& state = accounts_[index];
   if (state.staged_stamp != stamp) {
-    state.staged = state.stored;
+    state.staged = state.latest;
     state.staged_stamp = stamp;
     staged.push_back(index);
   }
@@ -111,22 +105,64 @@ void RocksLedger::roll_back(std::vector<Undo>& undo, std::size_t to_size) {
 }
 
 Result<std::vector<GroupOutcome>> RocksLedger::post(const std::vector<PostingGroup>& batch) {
+  auto prepared = prepare(batch);
+  if (!prepared) return prepared.status();
+  if (Status committed = commit(**prepared); !committed) return committed;
+  return std::move((*prepared)->outcomes);
+}
+
+std::unique_lock<std::mutex> RocksLedger::quiesce() const {
+  std::unique_lock lock(prepare_mutex_);
+  std::unique_lock pending(pending_mutex_);
+  pending_changed_.wait(pending, [this] { return pending_.empty(); });
+  return lock;
+}
+
+std::optional<GroupOutcome> RocksLedger::pending_outcome(const IdempotencyKey& key) const {
+  std::lock_guard lock(pending_mutex_);
+  for (const Prepared* prepared : pending_) {
+    if (auto found = prepared->posted.find(key); found != prepared->posted.end()) {
+      GroupOutcome outcome = prepared->outcomes[found->second];
+      outcome.duplicate = true;
+      return outcome;
+    }
+  }
+  return std::nullopt;
+}
+
+Result<std::unique_ptr<PreparedPost>> RocksLedger::prepare(const std::vector<PostingGroup>& batch) {
   if (Status writable = check_writable(); !writable) return writable;
   if (batch.size() > limits::batch_groups_max) {
     return Status::invalid_argument("batch of " + std::to_string(batch.size()) + " groups exceeds " +
                                     std::to_string(limits::batch_groups_max));
   }
-  std::lock_guard write_lock(write_mutex_);
+  std::lock_guard prepare_lock(prepare_mutex_);
+  {
+    std::unique_lock pending(pending_mutex_);
+    pending_changed_.wait(pending, [this] { return pending_.size() < prepared_posts_max || poisoned_; });
+  }
+  if (Status writable = check_writable(); !writable) return writable;
   const std::uint64_t stamp = ++batch_stamp_;
+  auto prepared = std::make_unique<Prepared>();
+  prepared->ledger = this;
+  std::vector<GroupOutcome>& outcomes = prepared->outcomes;
+  outcomes.resize(batch.size());
 
-  // A key above its source's high-water mark has never posted: only the
-  // others (resends, late uploads, operator actions) are looked up, together.
+  // A key above its source's high-water mark has never been prepared: only
+  // the others (resends, late uploads, operator actions) are looked up:
+  // in the batches still being committed, then on disk, together.
   std::vector<std::string> keys(batch.size());
   std::vector<std::size_t> lookups;
   for (std::size_t g = 0; g < batch.size(); ++g) {
     keys[g] = encoding::group_key(batch[g].key);
-    auto mark = high_water_.find(SourceKey{batch[g].key.origin, batch[g].key.source});
-    if (mark != high_water_.end() && batch[g].key.sequence <= mark->second) lookups.push_back(g);
+    auto mark = high_water_latest_.find(SourceKey{batch[g].key.origin, batch[g].key.source});
+    if (mark != high_water_latest_.end() && batch[g].key.sequence <= mark->second) {
+      if (auto pending = pending_outcome(batch[g].key)) {
+        outcomes[g] = std::move(*pending);
+        continue;
+      }
+      lookups.push_back(g);
+    }
   }
   std::vector<rocksdb::Slice> lookup_keys;
   for (std::size_t g : lookups) lookup_keys.emplace_back(keys[g]);
@@ -137,14 +173,13 @@ Result<std::vector<GroupOutcome>> RocksLedger::post(const std::vector<PostingGro
                   found_status.data());
   }
 
-  std::vector<GroupOutcome> outcomes(batch.size());
-  std::unordered_map<IdempotencyKey, std::size_t, KeyHash> posted_here;
+  std::unordered_map<IdempotencyKey, std::size_t, KeyHash>& posted_here = prepared->posted;
   std::unordered_map<SourceKey, std::uint64_t, SourceHash> new_marks;
   std::vector<Undo> undo;
   std::vector<std::uint64_t> staged;  // accounts whose staged state this batch uses
   std::vector<std::pair<std::uint64_t, std::string>> history;  // account -> offsets in this block
-  rocksdb::WriteBatch write;
-  const std::uint64_t block_first = last_sequence_ + 1;
+  rocksdb::WriteBatch& write = prepared->write;
+  const std::uint64_t block_first = prepared_sequence_ + 1;
   std::uint64_t next_sequence = block_first;
   std::string block;
   encoding::begin_block(block);
@@ -153,6 +188,7 @@ Result<std::vector<GroupOutcome>> RocksLedger::post(const std::vector<PostingGro
   for (std::size_t g = 0; g < batch.size(); ++g) {
     const PostingGroup& group = batch[g];
     GroupOutcome& outcome = outcomes[g];
+    if (outcome.duplicate) continue;  // found in a batch still being committed
     const bool looked_up = lookup_index < lookups.size() && lookups[lookup_index] == g;
     const std::size_t lookup = looked_up ? lookup_index++ : 0;
 
@@ -230,7 +266,6 @@ Result<std::vector<GroupOutcome>> RocksLedger::post(const std::vector<PostingGro
     posted_here.emplace(group.key, g);
   }
 
-  if (write.Count() == 0) return outcomes;  // nothing posted: staged states are unused
   const std::uint64_t transfer_count = next_sequence - block_first;
   if (transfer_count > 0) {
     encoding::finish_block(block, static_cast<std::uint32_t>(transfer_count));
@@ -243,29 +278,70 @@ Result<std::vector<GroupOutcome>> RocksLedger::post(const std::vector<PostingGro
     }
   }
   for (const auto& [source, sequence] : new_marks) {
-    auto current = high_water_.find(source);
-    if (current == high_water_.end() || current->second < sequence) {
+    auto& current = high_water_latest_[source];
+    if (current < sequence) {
       std::string value;
       encoding::put_be64(value, sequence);
       write.Put(family(f_default), encoding::high_water_key(source.origin, source.source), value);
+      current = sequence;
+      prepared->marks.emplace_back(source, sequence);
     }
   }
-  const std::size_t checkpoint_records = add_checkpoint_chunk(write, options_.checkpoint_accounts_per_batch);
-  // Staged states are dropped if the write fails: the next batch stages afresh.
-  if (Status written = write_synced(write); !written) return written;
-  checkpoint_written_ += checkpoint_records;
+  if (write.Count() > 0) checkpoint_written_ += add_checkpoint_chunk(write, options_.checkpoint_accounts_per_batch);
+  // The batch's account states become the writer's view now, readers' at commit.
+  prepared->accounts.reserve(staged.size());
+  for (std::uint64_t index : staged) {
+    accounts_[index].latest = accounts_[index].staged;
+    prepared->accounts.emplace_back(index, accounts_[index].staged);
+  }
+  prepared_sequence_ = next_sequence - 1;
+  prepared->last_sequence = prepared_sequence_;
+  transfers_since_checkpoint_ += transfer_count;
+  maybe_start_checkpoint();
+  {
+    std::lock_guard pending(pending_mutex_);
+    prepared->number = ++prepared_count_;
+    pending_.push_back(prepared.get());
+  }
+  return std::unique_ptr<PreparedPost>(std::move(prepared));
+}
+
+Status RocksLedger::commit(PreparedPost& base) {
+  auto* prepared = dynamic_cast<Prepared*>(&base);
+  if (prepared == nullptr || prepared->ledger != this) return Status::invalid_argument("not a batch prepared by this ledger");
+  std::lock_guard commit_lock(commit_mutex_);
+  {
+    std::lock_guard pending(pending_mutex_);
+    if (pending_.empty() || pending_.front() != prepared) {
+      return Status::invalid_argument("prepared batches are committed in the order they were prepared");
+    }
+  }
+  auto finish = [&](Status status) {
+    {
+      std::lock_guard pending(pending_mutex_);
+      pending_.pop_front();
+      ++committed_count_;
+    }
+    pending_changed_.notify_all();
+    return status;
+  };
+  if (poisoned_) return finish(Status::io_error("an earlier ledger write failed; reopen the ledger"));
+  if (prepared->write.Count() > 0) {
+    if (Status written = write_synced(prepared->write); !written) {
+      poisoned_ = true;
+      return finish(written);
+    }
+  }
   {
     std::lock_guard lock(mutex_);
-    for (std::uint64_t index : staged) accounts_[index].stored = accounts_[index].staged;
-    for (const auto& [source, sequence] : new_marks) {
+    for (const auto& [index, state] : prepared->accounts) accounts_[index].stored = state;
+    for (const auto& [source, sequence] : prepared->marks) {
       auto& current = high_water_[source];
       current = std::max(current, sequence);
     }
-    last_sequence_ = next_sequence - 1;
+    last_sequence_ = prepared->last_sequence;
   }
-  transfers_since_checkpoint_ += transfer_count;
-  maybe_start_checkpoint();
-  return outcomes;
+  return finish(Status::ok());
 }
 
 void RocksLedger::mark_changed(std::uint64_t index) {
@@ -281,14 +357,14 @@ void RocksLedger::maybe_start_checkpoint() {
   if (transfers_since_checkpoint_ < options_.checkpoint_interval_transfers) return;
   checkpoint_pass_.clear();
   checkpoint_written_ = 0;
-  checkpoint_sequence_ = last_sequence_;
+  checkpoint_sequence_ = prepared_sequence_;
   checkpoint_pass_.reserve(changed_accounts_.size());
   std::sort(changed_accounts_.begin(), changed_accounts_.end());  // written in key order
   for (std::uint64_t index : changed_accounts_) {
     AccountState& state = accounts_[index];
     state.awaiting_checkpoint = false;
-    encoding::StoredAccount record = state.stored;
-    record.applied_through = last_sequence_;
+    encoding::StoredAccount record = state.latest;
+    record.applied_through = prepared_sequence_;
     checkpoint_pass_.emplace_back(index, record);
   }
   changed_accounts_.clear();
@@ -328,7 +404,7 @@ Status RocksLedger::write_full_checkpoint() {
   if (Status status = drain_pass(); !status) return status;
   rocksdb::WriteBatch batch;
   std::string value;
-  encoding::put_be64(value, last_sequence_);
+  encoding::put_be64(value, prepared_sequence_);
   batch.Put(family(f_default), encoding::replay_from_key, value);
   return write_synced(batch);
 }
@@ -336,7 +412,8 @@ Status RocksLedger::write_full_checkpoint() {
 AccountId RocksLedger::allocate_account(const AccountSpec& spec, rocksdb::WriteBatch& batch) {
   AccountState state;
   state.stored.spec = spec;
-  state.stored.applied_through = last_sequence_;
+  state.stored.applied_through = prepared_sequence_;
+  state.latest = state.stored;
   state.exists = true;
   AccountId id{0};
   {
@@ -355,7 +432,7 @@ void RocksLedger::forget_accounts_from(std::size_t size) {
 
 Result<AccountId> RocksLedger::create_account(const AccountSpec& spec) {
   if (Status writable = check_writable(); !writable) return writable;
-  std::lock_guard write_lock(write_mutex_);
+  auto write_lock = quiesce();
   rocksdb::WriteBatch batch;
   const std::size_t before = accounts_.size();
   AccountId id = allocate_account(spec, batch);
@@ -369,7 +446,7 @@ Result<AccountId> RocksLedger::create_account(const AccountSpec& spec) {
 Result<AccountId> RocksLedger::ensure_named_account(std::string_view name, const AccountSpec& spec) {
   if (Status writable = check_writable(); !writable) return writable;
   if (name.empty() || name.size() > 200) return Status::invalid_argument("account name must be 1..200 bytes");
-  std::lock_guard write_lock(write_mutex_);
+  auto write_lock = quiesce();
   if (auto it = names_.find(name); it != names_.end()) {
     const auto& existing = accounts_[it->second.value].stored.spec;
     if (existing.kind != spec.kind || existing.asset != spec.asset) {

@@ -70,6 +70,20 @@ class RocksSnapshot final : public Snapshot {
     return Status::ok();
   }
 
+  Status scan_cards(const std::function<bool(const CardRecord&)>& visit) const override {
+    rocksdb::ReadOptions options = options_;
+    options.fill_cache = false;  // one pass over every card: keep the cache for point reads
+    std::unique_ptr<rocksdb::Iterator> it(ledger_.db()->NewIterator(options, ledger_.family(RocksLedger::f_cards)));
+    for (it->Seek("C"); it->Valid() && it->key().starts_with("C"); it->Next()) {
+      auto card = encoding::decode_card(it->value().ToStringView());
+      if (!card) return Status::corruption("card record " + CardId::from_bytes(reinterpret_cast<const std::uint8_t*>(it->key().data() + 1),
+                                                                               it->key().size() - 1).to_string() + " is unreadable");
+      if (!visit(*card)) break;
+    }
+    if (!it->status().ok()) return Status::io_error("scanning cards: " + it->status().ToString());
+    return Status::ok();
+  }
+
   // The record is current to its applied_through; the transfers after it, up
   // to this snapshot, are found through the account's history entries.
   Result<Account> account(AccountId id) const override {
@@ -242,8 +256,8 @@ std::uint64_t RocksLedger::account_count() const {
 }
 
 std::unique_ptr<Snapshot> RocksLedger::snapshot() const {
-  // Between writes, so last_sequence matches what the snapshot sees.
-  std::lock_guard write_lock(write_mutex_);
+  // Between commits, so last_sequence matches what the snapshot sees.
+  std::lock_guard commit_lock(commit_mutex_);
   return std::make_unique<RocksSnapshot>(*this, last_sequence_);
 }
 

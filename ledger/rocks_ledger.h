@@ -11,9 +11,13 @@
 // undo log restores memory and nothing is reported posted.
 #pragma once
 
+#include <atomic>
+#include <condition_variable>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -25,6 +29,10 @@
 #include "ledger/ledger.h"
 
 namespace citycard::ledger {
+
+// Ledger::open with RocksDB's file access going through `env` (tests inject
+// faults with it); nullptr: the default.
+Result<std::unique_ptr<Ledger>> open_with_env(const std::string& path, const Options& options, rocksdb::Env* env);
 
 class RocksLedger final : public Ledger {
  public:
@@ -39,6 +47,8 @@ class RocksLedger final : public Ledger {
   Status load();
 
   Result<std::vector<GroupOutcome>> post(const std::vector<PostingGroup>& batch) override;
+  Result<std::unique_ptr<PreparedPost>> prepare(const std::vector<PostingGroup>& batch) override;
+  Status commit(PreparedPost& prepared) override;
   Result<AccountId> create_account(const AccountSpec& spec) override;
   Result<AccountId> ensure_named_account(std::string_view name, const AccountSpec& spec) override;
   Result<OperatorRecord> register_operator(OperatorId id, std::string_view name) override;
@@ -75,8 +85,9 @@ class RocksLedger final : public Ledger {
 
  private:
   struct AccountState {
-    encoding::StoredAccount stored;    // durable: what readers see
-    encoding::StoredAccount staged;    // post() in progress: valid when staged_stamp == batch stamp
+    encoding::StoredAccount stored;    // durable: what readers see (published by commit)
+    encoding::StoredAccount latest;    // after every prepared batch (the writer's view)
+    encoding::StoredAccount staged;    // prepare() in progress: valid when staged_stamp == batch stamp
     std::uint64_t staged_stamp = 0;
     std::uint64_t history_stamp = 0;   // == batch stamp when it has a history entry in this batch
     std::uint32_t history_slot = 0;    // its entry in batch_history_
@@ -97,6 +108,27 @@ class RocksLedger final : public Ledger {
       return static_cast<std::size_t>(key.source * 0x9E3779B97F4A7C15ull) ^ static_cast<std::size_t>(key.origin);
     }
   };
+  struct KeyHash {
+    std::size_t operator()(const IdempotencyKey& key) const noexcept {
+      std::uint64_t h = key.source * 0x9E3779B97F4A7C15ull ^ (key.sequence + 0x632BE59BD9B4E019ull);
+      return static_cast<std::size_t>(h ^ (static_cast<std::uint64_t>(key.origin) << 56) ^ (h >> 29));
+    }
+  };
+  // A batch between prepare() and commit().
+  struct Prepared final : PreparedPost {
+    const RocksLedger* ledger = nullptr;
+    std::uint64_t number = 0;  // prepare order; commit() takes them in it
+    rocksdb::WriteBatch write;
+    std::vector<std::pair<std::uint64_t, encoding::StoredAccount>> accounts;  // published at commit
+    std::vector<std::pair<SourceKey, std::uint64_t>> marks;                   // raised at commit
+    std::uint64_t last_sequence = 0;
+    std::unordered_map<IdempotencyKey, std::size_t, KeyHash> posted;  // key -> its group
+  };
+  // Writers other than prepare/commit (issuing cards, accounts, records):
+  // holds prepare_mutex_ once every prepared batch is committed.
+  std::unique_lock<std::mutex> quiesce() const;
+  // What a pending (prepared, uncommitted) batch posted under `key`.
+  std::optional<GroupOutcome> pending_outcome(const IdempotencyKey& key) const;
 
   Status write_synced(rocksdb::WriteBatch& batch);
   Status check_writable() const;
@@ -119,18 +151,32 @@ class RocksLedger final : public Ledger {
   std::vector<rocksdb::ColumnFamilyHandle*> families_;
   Options options_;
 
-  // Two locks, always taken in this order. write_mutex_ serialises writers
-  // and is held across the synced write; mutex_ guards what readers see
-  // (accounts_' durable states and size, names_, high_water_,
-  // last_sequence_) and is held only briefly, never across I/O, so reads do
-  // not wait for a sync. The writer reads that state without mutex_ (only it
-  // changes it) and changes it under both.
-  mutable std::mutex write_mutex_;
+  // Locks, taken in this order:
+  // - prepare_mutex_ serialises prepare() and the other writers; it guards
+  //   the writer's view (latest/staged states, high_water_latest_,
+  //   prepared_sequence_, checkpoint bookkeeping);
+  // - commit_mutex_ is held by commit() across its synced write, and by
+  //   snapshot() and verify() to sit between two commits;
+  // - pending_mutex_ guards pending_ (prepared, uncommitted batches, in order);
+  // - mutex_ guards what readers see (accounts_' stored states and size,
+  //   names_, high_water_, last_sequence_), held briefly, never across I/O,
+  //   so reads never wait for a sync.
+  // prepare() of batch k+1 runs while commit() of batch k syncs.
+  mutable std::mutex prepare_mutex_;
+  mutable std::mutex commit_mutex_;
+  mutable std::mutex pending_mutex_;
+  mutable std::condition_variable pending_changed_;
+  std::deque<const Prepared*> pending_;
+  std::uint64_t prepared_count_ = 0;
+  std::uint64_t committed_count_ = 0;
+  std::atomic<bool> poisoned_{false};  // a commit failed: memory no longer matches disk
   mutable std::mutex mutex_;
   std::vector<AccountState> accounts_;  // index = account id; [0] unused
   std::map<std::string, AccountId, std::less<>> names_;
-  std::unordered_map<SourceKey, std::uint64_t, SourceHash> high_water_;
-  std::uint64_t last_sequence_ = 0;
+  std::unordered_map<SourceKey, std::uint64_t, SourceHash> high_water_;         // committed
+  std::unordered_map<SourceKey, std::uint64_t, SourceHash> high_water_latest_;  // prepared
+  std::uint64_t last_sequence_ = 0;      // committed
+  std::uint64_t prepared_sequence_ = 0;  // after every prepared batch
   std::uint64_t batch_stamp_ = 0;
 
   std::vector<std::uint64_t> changed_accounts_;     // awaiting_checkpoint, in order of change

@@ -58,7 +58,8 @@ VerifyReport RocksLedger::verify() const {
   std::uint64_t memory_last_sequence = 0;
   const rocksdb::Snapshot* snapshot = nullptr;
   {
-    std::lock_guard write_lock(write_mutex_);
+    std::lock_guard prepare_lock(prepare_mutex_);  // no other writer
+    std::lock_guard commit_lock(commit_mutex_);    // between two commits
     snapshot = db_->GetSnapshot();
     options.snapshot = snapshot;
     memory_last_sequence = last_sequence_;

@@ -1,0 +1,213 @@
+// Posting in two stages: prepare() against the writer's view, commit() in
+// order, readers see only committed batches, and a failed sync poisons the
+// ledger until it is reopened.
+#include <atomic>
+#include <thread>
+
+#include <rocksdb/env.h>
+#include <rocksdb/file_system.h>
+
+#include "ledger/rocks_ledger.h"
+#include "ledger_fixture.h"
+
+using namespace citycard;
+using namespace citycard::testing;
+
+namespace {
+
+ledger::NewCard new_card(const char* hex) {
+  ledger::NewCard card;
+  card.card = *CardId::parse(hex);
+  return card;
+}
+
+ledger::PostingGroup fare(const CardRecord& card, const ledger::OperatorRecord& op, std::uint32_t reader,
+                          std::uint64_t sequence, std::int64_t amount) {
+  return make_group(tap_key(reader, sequence), {make_transfer(card.wallet_account, op.payable_account, amount)});
+}
+
+// WAL files whose Sync fails while `failing` is set: a disk that stops
+// taking writes.
+class FailingSyncFile : public rocksdb::FSWritableFileOwnerWrapper {
+ public:
+  FailingSyncFile(std::unique_ptr<rocksdb::FSWritableFile> file, const std::atomic<bool>& failing)
+      : FSWritableFileOwnerWrapper(std::move(file)), failing_(failing) {}
+  rocksdb::IOStatus Sync(const rocksdb::IOOptions& options, rocksdb::IODebugContext* dbg) override {
+    if (failing_) return rocksdb::IOStatus::IOError("injected: the disk refused the sync");
+    return target()->Sync(options, dbg);
+  }
+  rocksdb::IOStatus Fsync(const rocksdb::IOOptions& options, rocksdb::IODebugContext* dbg) override {
+    if (failing_) return rocksdb::IOStatus::IOError("injected: the disk refused the sync");
+    return target()->Fsync(options, dbg);
+  }
+
+ private:
+  const std::atomic<bool>& failing_;
+};
+
+class FailingSyncFileSystem : public rocksdb::FileSystemWrapper {
+ public:
+  explicit FailingSyncFileSystem(const std::atomic<bool>& failing)
+      : FileSystemWrapper(rocksdb::FileSystem::Default()), failing_(failing) {}
+  const char* Name() const override { return "FailingSyncFileSystem"; }
+  rocksdb::IOStatus NewWritableFile(const std::string& name, const rocksdb::FileOptions& options,
+                                    std::unique_ptr<rocksdb::FSWritableFile>* result,
+                                    rocksdb::IODebugContext* dbg) override {
+    rocksdb::IOStatus status = target()->NewWritableFile(name, options, result, dbg);
+    if (status.ok() && name.size() > 4 && name.compare(name.size() - 4, 4, ".log") == 0) {
+      *result = std::make_unique<FailingSyncFile>(std::move(*result), failing_);
+    }
+    return status;
+  }
+
+ private:
+  const std::atomic<bool>& failing_;
+};
+
+}  // namespace
+
+TEST_CASE("a prepared batch is validated after the one before it and seen by readers only once committed") {
+  LedgerFixture f;
+  auto card = f.issue("04CC0001");
+  f.fund(card, 100);
+  auto first = f.ledger->prepare({fare(card, f.bus, 7, 1, 60)});
+  REQUIRE(first);
+  REQUIRE((*first)->outcomes.size() == 1);
+  CHECK((*first)->outcomes[0].posted);
+  // The second batch sees the first's 60 spent: 40 left, 60 more is refused.
+  auto second = f.ledger->prepare({fare(card, f.bus, 7, 2, 60), fare(card, f.bus, 7, 3, 40)});
+  REQUIRE(second);
+  CHECK_FALSE((*second)->outcomes[0].posted);
+  CHECK((*second)->outcomes[0].reason.code() == StatusCode::refused);
+  CHECK((*second)->outcomes[1].posted);
+  // Nothing is visible before its commit.
+  CHECK(f.balance(card.wallet_account) == 100);
+  auto seen = f.ledger->posted(tap_key(7, 1));
+  REQUIRE(seen);
+  CHECK_FALSE(seen->has_value());
+
+  REQUIRE(f.ledger->commit(**first));
+  CHECK(f.balance(card.wallet_account) == 40);
+  seen = f.ledger->posted(tap_key(7, 1));
+  REQUIRE(seen);
+  CHECK(seen->has_value());
+  REQUIRE(f.ledger->commit(**second));
+  CHECK(f.balance(card.wallet_account) == 0);
+  CHECK(f.ledger->verify().ok());
+  f.reopen();
+  CHECK(f.balance(card.wallet_account) == 0);
+}
+
+TEST_CASE("prepared batches are committed in the order they were prepared") {
+  LedgerFixture f;
+  auto card = f.issue("04CC0002");
+  f.fund(card, 100);
+  auto first = f.ledger->prepare({fare(card, f.bus, 7, 1, 10)});
+  auto second = f.ledger->prepare({fare(card, f.bus, 7, 2, 10)});
+  REQUIRE(first);
+  REQUIRE(second);
+  Status early = f.ledger->commit(**second);
+  CHECK(early.code() == StatusCode::invalid_argument);
+  CHECK(f.balance(card.wallet_account) == 100);  // refused, nothing written
+  REQUIRE(f.ledger->commit(**first));
+  REQUIRE(f.ledger->commit(**second));
+  CHECK(f.balance(card.wallet_account) == 80);
+  CHECK(f.ledger->verify().ok());
+}
+
+TEST_CASE("a key in a batch not yet committed is a duplicate in the next and moves nothing twice") {
+  LedgerFixture f;
+  auto card = f.issue("04CC0003");
+  f.fund(card, 100);
+  auto first = f.ledger->prepare({fare(card, f.bus, 7, 5, 30)});
+  REQUIRE(first);
+  auto again = f.ledger->prepare({fare(card, f.bus, 7, 5, 30)});
+  REQUIRE(again);
+  CHECK((*again)->outcomes[0].duplicate);
+  CHECK((*again)->outcomes[0].first_sequence == (*first)->outcomes[0].first_sequence);
+  REQUIRE(f.ledger->commit(**first));
+  REQUIRE(f.ledger->commit(**again));
+  CHECK(f.balance(card.wallet_account) == 70);
+  // And once committed, from disk.
+  auto third = f.ledger->post({fare(card, f.bus, 7, 5, 30)});
+  REQUIRE(third);
+  CHECK((*third)[0].duplicate);
+  CHECK(f.balance(card.wallet_account) == 70);
+}
+
+TEST_CASE("prepare waits while prepared_posts_max batches are uncommitted") {
+  LedgerFixture f;
+  auto card = f.issue("04CC0004");
+  f.fund(card, 100);
+  std::vector<std::unique_ptr<ledger::PreparedPost>> waiting;
+  for (std::uint64_t i = 1; i <= ledger::Ledger::prepared_posts_max; ++i) {
+    auto prepared = f.ledger->prepare({fare(card, f.bus, 7, i, 1)});
+    REQUIRE(prepared);
+    waiting.push_back(std::move(*prepared));
+  }
+  std::atomic<bool> returned{false};
+  std::unique_ptr<ledger::PreparedPost> last;
+  std::thread third([&] {
+    auto prepared = f.ledger->prepare({fare(card, f.bus, 7, 99, 1)});
+    if (prepared) last = std::move(*prepared);
+    returned = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  CHECK_FALSE(returned);  // still waiting: nothing was committed
+  REQUIRE(f.ledger->commit(*waiting[0]));
+  third.join();
+  CHECK(returned);
+  REQUIRE(last);
+  for (std::size_t i = 1; i < waiting.size(); ++i) REQUIRE(f.ledger->commit(*waiting[i]));
+  REQUIRE(f.ledger->commit(*last));
+  CHECK(f.balance(card.wallet_account) == 100 - static_cast<std::int64_t>(ledger::Ledger::prepared_posts_max) - 1);
+}
+
+TEST_CASE("a failed sync voids its batch and the ones prepared after it and refuses writes until reopened") {
+  TempDir dir;
+  const std::string path = dir.path() + "/ledger";
+  std::atomic<bool> failing{false};
+  auto env = rocksdb::NewCompositeEnv(std::make_shared<FailingSyncFileSystem>(failing));
+  ledger::Options options;
+  options.create_if_missing = true;
+  auto opened = ledger::open_with_env(path, options, env.get());
+  REQUIRE(opened);
+  std::unique_ptr<ledger::Ledger> ledger = std::move(*opened);
+  auto system = ledger::ensure_system_accounts(*ledger);
+  REQUIRE(system);
+  auto bus = ledger->register_operator(OperatorId{1}, "Capital Bus");
+  REQUIRE(bus);
+  auto cards = ledger->issue_cards({new_card("04CC0005")});
+  REQUIRE(cards);
+  const CardRecord card = cards->front();
+  REQUIRE(ledger->post({make_group(IdempotencyKey{Origin::operator_action, 1, 1},
+                                   {make_transfer(system->topup_float, card.wallet_account, 100, TransferCode::top_up)})}));
+
+  auto doomed = ledger->prepare({fare(card, *bus, 7, 1, 10)});
+  auto after = ledger->prepare({fare(card, *bus, 7, 2, 10)});
+  REQUIRE(doomed);
+  REQUIRE(after);
+  failing = true;
+  Status failed = ledger->commit(**doomed);
+  CHECK(failed.code() == StatusCode::io_error);
+  failing = false;
+  CHECK(ledger->commit(**after).code() == StatusCode::io_error);
+  CHECK(ledger->account(card.wallet_account)->balance_minor == 100);  // nothing was published
+  CHECK(ledger->post({fare(card, *bus, 7, 3, 10)}).status().code() == StatusCode::io_error);
+  CHECK(ledger->prepare({fare(card, *bus, 7, 3, 10)}).status().code() == StatusCode::io_error);
+  CHECK(ledger->issue_cards({new_card("04CC0006")}).status().code() == StatusCode::io_error);
+
+  ledger.reset();
+  auto reopened = ledger::Ledger::open(path, ledger::Options{});
+  REQUIRE(reopened);
+  // The failed batch is there whole or not at all; the one after it is not.
+  const std::int64_t balance = (*reopened)->account(card.wallet_account)->balance_minor;
+  CHECK((balance == 100 || balance == 90));
+  auto later = (*reopened)->posted(tap_key(7, 2));
+  REQUIRE(later);
+  CHECK_FALSE(later->has_value());
+  CHECK((*reopened)->verify().ok());
+  auto resent = (*reopened)->post({fare(card, *bus, 7, 2, 10)});
+  REQUIRE(resent);
+  CHECK((*resent)[0].posted);
+}
