@@ -1,16 +1,24 @@
 #include "committer.h"
 
-#include "citycard/limits.h"
-
-#include <chrono>
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <iterator>
 
+#include "citycard/limits.h"
+
 namespace citycard::engine {
 
-Committer::Committer(ledger::Ledger& ledger, Metrics& metrics, Log& log, Deliver deliver)
-    : ledger_(ledger), metrics_(metrics), log_(log), deliver_(std::move(deliver)), thread_([this] { run(); }) {}
+using Clock = std::chrono::steady_clock;
+
+Committer::Committer(ledger::Ledger& ledger, Metrics& metrics, Log& log, Outcomes outcomes, Durable durable)
+    : ledger_(ledger),
+      metrics_(metrics),
+      log_(log),
+      outcomes_(std::move(outcomes)),
+      durable_(std::move(durable)),
+      preparing_([this] { prepare_loop(); }),
+      committing_([this] { commit_loop(); }) {}
 
 Committer::~Committer() { stop(); }
 
@@ -20,66 +28,98 @@ void Committer::hand(Job job) {
 }
 
 void Committer::stop() {
-  if (!thread_.joinable()) return;
+  if (!preparing_.joinable()) return;
   Job job;
   job.stop = true;
   inbox_.push_control(std::move(job));
-  thread_.join();
+  preparing_.join();
+  committing_.join();
 }
 
-void Committer::run() {
-  using Clock = std::chrono::steady_clock;
+void Committer::prepare_loop() {
   std::vector<Job> jobs;
   std::vector<ledger::PostingGroup> merged;
+  std::vector<ledger::GroupOutcome> outcomes;
   bool stopping = false;
   while (!stopping) {
     jobs.clear();
     inbox_.pop_all(jobs, Clock::now() + std::chrono::milliseconds(100));
-    if (jobs.empty()) continue;
     merged.clear();
-    std::vector<std::size_t> counts;
+    std::vector<std::pair<std::size_t, std::size_t>> spans;  // shard, groups
     for (auto& job : jobs) {
       if (job.stop) {
         stopping = true;
         continue;
       }
-      counts.push_back(job.groups.size());
+      spans.emplace_back(job.shard, job.groups.size());
       for (auto& group : job.groups) merged.push_back(std::move(group));
     }
-    std::vector<ledger::GroupOutcome> outcomes;
-    outcomes.reserve(merged.size());
-    auto post_chunk = [&](const std::vector<ledger::PostingGroup>& chunk) {
-      auto started = Clock::now();
-      auto posted = ledger_.post(chunk);
-      double seconds = std::chrono::duration<double>(Clock::now() - started).count();
-      if (!posted) {
-        // Fail-stop: nothing of this write is durable and nothing was answered.
-        log_.event("ledger_write_failed", {{"error", posted.status().to_string()}, {"groups", std::to_string(chunk.size())}});
+    // Chunks of at most batch_groups_max groups. A shard is told its
+    // outcomes once the chunk holding its last group is prepared, and that
+    // chunk, when committed, makes its batch durable: told in that order.
+    outcomes.clear();
+    std::size_t next_span = 0;
+    std::size_t told = 0;  // outcomes handed out so far
+    auto tell_ready = [&](Prepared& chunk) {
+      while (next_span < spans.size() && told + spans[next_span].second <= outcomes.size()) {
+        const auto [shard, count] = spans[next_span++];
+        std::vector<ledger::GroupOutcome> mine(std::make_move_iterator(outcomes.begin() + static_cast<std::ptrdiff_t>(told)),
+                                               std::make_move_iterator(outcomes.begin() + static_cast<std::ptrdiff_t>(told + count)));
+        told += count;
+        waiting_.fetch_sub(1, std::memory_order_relaxed);
+        outcomes_(shard, std::move(mine));
+        chunk.completes.push_back(shard);
+      }
+    };
+    for (std::size_t first = 0; first < merged.size(); first += limits::batch_groups_max) {
+      const std::size_t last = std::min(merged.size(), first + limits::batch_groups_max);
+      std::vector<ledger::PostingGroup> chunk(std::make_move_iterator(merged.begin() + static_cast<std::ptrdiff_t>(first)),
+                                              std::make_move_iterator(merged.begin() + static_cast<std::ptrdiff_t>(last)));
+      auto prepared = ledger_.prepare(chunk);  // waits while prepared_posts_max are uncommitted
+      if (!prepared) {
+        // Fail-stop: nothing of this batch was written or answered.
+        log_.event("ledger_write_failed", {{"stage", "prepare"}, {"error", prepared.status().to_string()},
+                                           {"groups", std::to_string(chunk.size())}});
         std::abort();
       }
-      metrics_.observe_commit(chunk.size(), seconds);
-      for (auto& outcome : *posted) outcomes.push_back(std::move(outcome));
-    };
-    if (merged.size() <= limits::batch_groups_max) {
-      if (!merged.empty()) post_chunk(merged);
-    } else {
-      for (std::size_t first = 0; first < merged.size(); first += limits::batch_groups_max) {
-        std::size_t last = std::min(merged.size(), first + limits::batch_groups_max);
-        std::vector<ledger::PostingGroup> chunk(std::make_move_iterator(merged.begin() + static_cast<std::ptrdiff_t>(first)),
-                                                std::make_move_iterator(merged.begin() + static_cast<std::ptrdiff_t>(last)));
-        post_chunk(chunk);
-      }
+      for (const auto& outcome : (*prepared)->outcomes) outcomes.push_back(outcome);
+      Prepared item;
+      item.post = std::move(*prepared);
+      item.groups = chunk.size();
+      tell_ready(item);
+      prepared_.push_control(std::move(item));
     }
-    std::size_t at = 0;
-    std::size_t job_index = 0;
-    for (auto& job : jobs) {
-      if (job.stop) continue;
-      std::size_t count = counts[job_index++];
-      std::vector<ledger::GroupOutcome> mine(std::make_move_iterator(outcomes.begin() + static_cast<std::ptrdiff_t>(at)),
-                                             std::make_move_iterator(outcomes.begin() + static_cast<std::ptrdiff_t>(at + count)));
-      at += count;
-      waiting_.fetch_sub(1, std::memory_order_relaxed);
-      deliver_(job.shard, std::move(mine));
+    if (next_span < spans.size()) {  // empty batches only: told in order all the same
+      Prepared item;
+      tell_ready(item);
+      prepared_.push_control(std::move(item));
+    }
+  }
+  Prepared stop;
+  stop.stop = true;
+  prepared_.push_control(std::move(stop));
+}
+
+void Committer::commit_loop() {
+  std::vector<Prepared> batch;
+  for (;;) {
+    batch.clear();
+    prepared_.pop_all(batch, Clock::now() + std::chrono::milliseconds(100));
+    for (auto& prepared : batch) {
+      if (prepared.stop) return;
+      const auto started = Clock::now();
+      if (!prepared.post) {
+        for (std::size_t shard : prepared.completes) durable_(shard);
+        continue;
+      }
+      if (Status committed = ledger_.commit(*prepared.post); !committed) {
+        // Fail-stop: nothing of this write (or a later one) was answered.
+        log_.event("ledger_write_failed", {{"stage", "commit"}, {"error", committed.to_string()},
+                                           {"groups", std::to_string(prepared.groups)}});
+        std::abort();
+      }
+      metrics_.observe_commit(prepared.groups, std::chrono::duration<double>(Clock::now() - started).count());
+      for (std::size_t shard : prepared.completes) durable_(shard);
     }
   }
 }

@@ -1,21 +1,26 @@
-// The committer: one thread that turns what the shards rated into durable
-// ledger writes (group commit).
+// The committer: two threads that turn what the shards rated into durable
+// ledger writes (group commit), pipelined.
 //
-// Each shard hands over at most one batch at a time (hand()); the committer
-// takes every batch waiting, merges their groups into one ledger::post (one
-// synced WriteBatch; split only past limits::batch_groups_max groups), and
-// gives each shard its outcomes in group order through `deliver`. A failed
-// write (the post's Status, not a group's rejection) is fatal: logged, then
-// std::abort() -- no decision of that batch was sent, and the ledger holds
-// either all of it or none, so a restart recovers.
+// Each shard hands over at most one batch at a time (hand()). The preparing
+// thread takes every batch waiting, merges their groups and has the ledger
+// prepare them (ledger::Ledger::prepare: validated, outcomes decided, the
+// write built; split only past limits::batch_groups_max groups), gives each
+// shard its outcomes at once (`outcomes`: the shard may hand over its next
+// batch), and passes the prepared write to the committing thread, which makes
+// it durable (ledger commit: one synced WriteBatch) and then tells each shard
+// (`durable`), in the order the batches were handed over. So the next batch
+// is validated while this one syncs. A failed commit is fatal: logged, then
+// std::abort() -- no decision of that batch or a later one was sent, and the
+// ledger holds each batch whole or not at all, so a restart recovers.
 //
-// Thread-safe: hand() from any shard thread; deliver is called on the
-// committer's thread.
+// Thread-safe: hand() from any shard thread; outcomes and durable are called
+// on the committer's threads, outcomes(shard, k) always before durable(shard).
 #pragma once
 
 #include <atomic>
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -31,29 +36,41 @@ class Committer {
   struct Job {
     std::size_t shard = 0;
     std::vector<ledger::PostingGroup> groups;
-    bool stop = false;  // internal: ends the thread
+    bool stop = false;  // internal: ends the threads
   };
-  using Deliver = std::function<void(std::size_t shard, std::vector<ledger::GroupOutcome> outcomes)>;
+  using Outcomes = std::function<void(std::size_t shard, std::vector<ledger::GroupOutcome> outcomes)>;
+  using Durable = std::function<void(std::size_t shard)>;
 
-  Committer(ledger::Ledger& ledger, Metrics& metrics, Log& log, Deliver deliver);
+  Committer(ledger::Ledger& ledger, Metrics& metrics, Log& log, Outcomes outcomes, Durable durable);
   ~Committer();  // stop()
 
   void hand(Job job);
-  // Waits for the jobs handed over so far to be delivered, then ends the
-  // thread. Call after every shard has stopped handing over.
+  // Waits for the jobs handed over so far to be durable and told, then ends
+  // the threads. Call after every shard has stopped handing over.
   void stop();
   std::size_t depth() const noexcept { return waiting_.load(std::memory_order_relaxed); }
 
  private:
-  void run();
+  // A prepared write and the shards whose batches it completes.
+  struct Prepared {
+    std::unique_ptr<ledger::PreparedPost> post;
+    std::size_t groups = 0;
+    std::vector<std::size_t> completes;
+    bool stop = false;
+  };
+  void prepare_loop();
+  void commit_loop();
 
   ledger::Ledger& ledger_;
   Metrics& metrics_;
   Log& log_;
-  Deliver deliver_;
-  Inbox<Job> inbox_{0};  // control pushes only: one job per shard at most
+  Outcomes outcomes_;
+  Durable durable_;
+  Inbox<Job> inbox_{0};            // control pushes only: one job per shard at most
+  Inbox<Prepared> prepared_{0};    // at most Ledger::prepared_posts_max (prepare() waits)
   std::atomic<std::size_t> waiting_{0};
-  std::thread thread_;
+  std::thread preparing_;
+  std::thread committing_;
 };
 
 }  // namespace citycard::engine

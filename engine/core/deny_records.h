@@ -4,6 +4,7 @@
 // lists or unlists the card, so the list and the ledger never disagree.
 #pragma once
 
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -21,7 +22,9 @@ Result<std::vector<CardId>> load_denied_cards(const ledger::Ledger& ledger);
 
 // The last verified card proof counter of a card: key "atc/" + card id
 // bytes, value u32 little endian.
+inline constexpr std::string_view atc_record_prefix = "atc/";
 ledger::RecordWrite atc_record(const CardId& card, std::uint32_t atc);
+std::optional<std::uint32_t> decode_atc(std::string_view value);  // nullopt: not 4 bytes
 std::uint32_t load_atc(const ledger::Ledger& ledger, const CardId& card);
 
 }  // namespace citycard::engine

@@ -7,6 +7,7 @@
 #include "card/crypto.h"
 #include "check.h"
 #include "deny_records.h"
+#include "preload.h"
 #include "ledger/system_accounts.h"
 #include "shard.h"
 
@@ -17,7 +18,7 @@ class Engine::Impl {
   Impl(ledger::Ledger& ledger, const rules::RuleSet& rule_set, EngineOptions options, Metrics& metrics, Log& log)
       : ledger_(ledger), rule_set_(rule_set), options_(std::move(options)), metrics_(metrics), log_(log) {}
 
-  std::size_t shard_of(const CardId& card) const { return CardIdHash{}(card) % shards_.size(); }
+  std::size_t shard_of(const CardId& card) const { return shard_for(card, shards_.size()); }
 
   ledger::Ledger& ledger_;
   const rules::RuleSet& rule_set_;
@@ -59,13 +60,13 @@ Result<std::unique_ptr<Engine>> Engine::start(ledger::Ledger& ledger, const rule
   Impl* raw = impl.get();
   std::vector<std::unordered_set<CardId, CardIdHash>> denied_by_shard(raw->options_.shards);
   for (const CardId& card : *denied) {
-    denied_by_shard[CardIdHash{}(card) % raw->options_.shards].insert(card);
+    denied_by_shard[shard_for(card, raw->options_.shards)].insert(card);
     raw->deny_list_.add(card);
   }
   raw->committer_ = std::make_unique<Committer>(
-      ledger, metrics, log, [raw](std::size_t shard, std::vector<ledger::GroupOutcome> outcomes) {
-        raw->shards_[shard]->deliver(std::move(outcomes));
-      });
+      ledger, metrics, log,
+      [raw](std::size_t shard, std::vector<ledger::GroupOutcome> outcomes) { raw->shards_[shard]->outcomes(std::move(outcomes)); },
+      [raw](std::size_t shard) { raw->shards_[shard]->durable(); });
   for (std::size_t i = 0; i < raw->options_.shards; ++i) {
     ShardContext context{ledger,
                          rule_set,
@@ -78,6 +79,13 @@ Result<std::unique_ptr<Engine>> Engine::start(ledger::Ledger& ledger, const rule
                          [raw](const CardId& card) { raw->shards_[raw->shard_of(card)]->invalidate(card); }};
     raw->shards_.push_back(std::make_unique<Shard>(i, std::move(context), std::move(denied_by_shard[i])));
   }
+  auto preloaded = preload_cards(ledger, raw->shards_, raw->options_.card_master_key != nullptr);
+  if (!preloaded) return preloaded.status();
+  log.event("cards_loaded", {{"cards", std::to_string(preloaded->cards)},
+                             {"cached", std::to_string(preloaded->cached)},
+                             {"states", std::to_string(preloaded->states)},
+                             {"seconds", std::to_string(preloaded->seconds)}});
+  for (auto& shard : raw->shards_) shard->start();
   log.event("pipeline_started", {{"shards", std::to_string(raw->options_.shards)},
                                  {"batch_taps", std::to_string(raw->options_.batch_taps)},
                                  {"batch_wait_us", std::to_string(raw->options_.batch_wait.count())},

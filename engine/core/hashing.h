@@ -27,6 +27,9 @@ struct CardIdHash {
   }
 };
 
+// The shard that owns a card.
+inline std::size_t shard_for(const CardId& card, std::size_t shards) noexcept { return CardIdHash{}(card) % shards; }
+
 struct TapIdHash {
   std::size_t operator()(const TapId& tap) const noexcept {
     return static_cast<std::size_t>(mix64(tap.sequence * 0x9e3779b97f4a7c15ULL ^ tap.reader.value));

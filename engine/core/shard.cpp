@@ -23,20 +23,39 @@ RefusalReason reason_for_rejection(const Status& reason) {
 
 }  // namespace
 
+// An outcome that proves the card's speculative state wrong (the ledger
+// rejected the group, or already held it): the card is reloaded and its
+// staged work rated again before it is handed over.
+bool Shard::invalidates(const Item& item, const ledger::GroupOutcome& outcome) {
+  if (!outcome.posted) return true;
+  if (!outcome.duplicate) return false;
+  return item.kind == Item::Kind::admin || (item.kind == Item::Kind::tap && !item.card.empty());
+}
+
+namespace {
+
+}  // namespace
+
 Shard::Shard(std::size_t index, ShardContext context, std::unordered_set<CardId, CardIdHash> denied)
     : index_(index),
       context_(std::move(context)),
       inbox_(context_.options.queue_depth),
-      denied_(std::move(denied)) {
-  thread_ = std::thread([this] { run(); });
-}
+      denied_(std::move(denied)) {}
+
+void Shard::start() { thread_ = std::thread([this] { run(); }); }
 
 Shard::~Shard() { stop(); }
 
-void Shard::deliver(std::vector<ledger::GroupOutcome> outcomes) {
+void Shard::outcomes(std::vector<ledger::GroupOutcome> outcomes) {
   Work work;
-  work.kind = Work::Kind::committed;
+  work.kind = Work::Kind::outcomes;
   work.outcomes = std::move(outcomes);
+  inbox_.push_control(std::move(work));
+}
+
+void Shard::durable() {
+  Work work;
+  work.kind = Work::Kind::durable;
   inbox_.push_control(std::move(work));
 }
 
@@ -60,15 +79,16 @@ void Shard::run() {
   const auto wait = context_.options.batch_wait;
   for (;;) {
     auto deadline = Clock::now() + std::chrono::milliseconds(100);
-    if (!staged_.empty() && !commit_in_flight_) deadline = std::min(deadline, staged_since_ + wait);
+    const bool can_hand_over = !commit_in_flight_ && !blocked_;
+    if (!staged_.empty() && can_hand_over) deadline = std::min(deadline, staged_since_ + wait);
     work.clear();
     inbox_.pop_all(work, deadline);
     for (auto& item : work) accept(item);
-    if (!commit_in_flight_ && !staged_.empty() &&
+    if (!commit_in_flight_ && !blocked_ && !staged_.empty() &&
         (staged_.size() >= context_.options.batch_taps || stopping_ || Clock::now() >= staged_since_ + wait)) {
       hand_over();
     }
-    if (stopping_ && staged_.empty() && !commit_in_flight_ && inbox_.depth() == 0) break;
+    if (stopping_ && staged_.empty() && !commit_in_flight_ && awaiting_.empty() && inbox_.depth() == 0) break;
   }
 }
 
@@ -76,7 +96,14 @@ void Shard::accept(Work& work) {
   switch (work.kind) {
     case Work::Kind::tap: accept_tap(work); break;
     case Work::Kind::admin: accept_admin(work); break;
-    case Work::Kind::committed: committed(work.outcomes); break;
+    case Work::Kind::outcomes: decided(work.outcomes); break;
+    case Work::Kind::durable: {
+      ENGINE_CHECK(!awaiting_.empty());
+      Decided batch = std::move(awaiting_.front());
+      awaiting_.pop_front();
+      settle(batch);
+      break;
+    }
     case Work::Kind::invalidate: {
       auto found = cards_.find(work.card);
       if (found != cards_.end() && found->second.pending == 0) drop_card(work.card);
@@ -156,17 +183,42 @@ void Shard::hand_over() {
   evict_idle();
 }
 
-void Shard::committed(std::vector<ledger::GroupOutcome>& outcomes) {
+void Shard::decided(std::vector<ledger::GroupOutcome>& outcomes) {
   if (outcomes.size() != committing_.size()) {
     context_.log.event("commit_mismatch", {{"shard", std::to_string(index_)},
                                            {"groups", std::to_string(committing_.size())},
                                            {"outcomes", std::to_string(outcomes.size())}});
     std::abort();
   }
+  Decided batch;
+  batch.items.swap(committing_);
+  batch.outcomes.swap(outcomes);
+  commit_in_flight_ = false;
+  for (std::size_t i = 0; i < batch.items.size() && batch.clean; ++i) {
+    batch.clean = !invalidates(batch.items[i], batch.outcomes[i]);
+  }
+  awaiting_.push_back(std::move(batch));
+  // Usually every group posted as rated: the staged batch is handed over at
+  // once, to be prepared while this one syncs. Otherwise the cards involved
+  // are reloaded once everything before is durable (settle).
+  if (!awaiting_.back().clean) blocked_ = true;
+  else if (!staged_.empty()) hand_over();
+}
+
+// A batch is durable: the changes it made are applied to what the shard
+// serves (deny list), its taps and actions are answered, and if it
+// invalidated cards (then it is the last one in flight) they are reloaded.
+void Shard::settle(Decided& batch) {
+  std::vector<Item>& done = batch.items;
+  std::vector<ledger::GroupOutcome>& outcomes = batch.outcomes;
+  if (!batch.clean) {
+    ENGINE_CHECK(awaiting_.empty() && !commit_in_flight_);
+    blocked_ = false;
+  }
   std::vector<CardId> reload;
   std::vector<Item> refusals;
-  for (std::size_t i = 0; i < committing_.size(); ++i) {
-    Item& item = committing_[i];
+  for (std::size_t i = 0; i < done.size(); ++i) {
+    Item& item = done[i];
     const ledger::GroupOutcome& outcome = outcomes[i];
     if (!item.card.empty()) {
       if (auto found = cards_.find(item.card); found != cards_.end() && found->second.pending > 0) --found->second.pending;
@@ -233,9 +285,6 @@ void Shard::committed(std::vector<ledger::GroupOutcome>& outcomes) {
       build_refusal_record(refusals.back(), reason_for_rejection(outcome.reason));
     }
   }
-  committing_.clear();
-  commit_in_flight_ = false;
-
   // Reload each card whose speculative state was wrong, and rate its staged
   // work again from the ledger's state.
   std::sort(reload.begin(), reload.end());

@@ -1,7 +1,7 @@
 // One shard: a thread that owns the state of the cards hashed to it (see
 // engine.h for the whole pipeline). Internal to engine/core.
 //
-// Threading: try_queue(), deliver(), invalidate() and stop() may be called
+// Threading: try_queue(), outcomes(), durable(), invalidate() and stop() may be called
 // from any thread; everything else runs on the shard's own thread and
 // touches its state without locks.
 #pragma once
@@ -46,13 +46,13 @@ struct Waiter {
 
 // What a shard's inbox carries.
 struct Work {
-  enum class Kind : std::uint8_t { tap, admin, committed, invalidate, stop };
+  enum class Kind : std::uint8_t { tap, admin, outcomes, durable, invalidate, stop };
   Kind kind = Kind::tap;
   protocol::TapRecord tap;                       // tap
   Waiter waiter;                                 // tap
   AdminCommand admin;                            // admin
   std::function<void(AdminResult)> admin_done;   // admin
-  std::vector<ledger::GroupOutcome> outcomes;    // committed
+  std::vector<ledger::GroupOutcome> outcomes;    // outcomes
   CardId card;                                   // invalidate
 };
 
@@ -70,14 +70,34 @@ struct ShardContext {
   std::function<void(const CardId&)> invalidate_elsewhere;
 };
 
+// A card as the engine finds it in the ledger at start (Shard::preload).
+struct StoredCard {
+  CardRecord record;
+  std::string state;           // encoded rules::CardState; empty: none yet
+  std::uint32_t last_atc = 0;  // last verified card proof counter
+};
+
 class Shard {
  public:
   Shard(std::size_t index, ShardContext context, std::unordered_set<CardId, CardIdHash> denied);
   ~Shard();
 
+  // Before start(): takes a card into the cache, up to card_cache_max;
+  // false when the cache is full (the card is then loaded on first use).
+  bool preload(StoredCard card);
+  // Before start(): the stored state / proof counter of a preloaded card
+  // (ignored for a card not in the cache).
+  void preload_state(const CardId& card, std::string_view state);
+  void preload_atc(const CardId& card, std::uint32_t atc);
+  // Starts the shard's thread.
+  void start();
+
   // All or nothing; false when the queue is full.
   bool try_queue(std::vector<Work>& work) { return inbox_.try_push_counted(work); }
-  void deliver(std::vector<ledger::GroupOutcome> outcomes);
+  // The committer's word on the batch handed over: its outcomes (decided,
+  // not yet durable), then that the oldest batch told so is durable.
+  void outcomes(std::vector<ledger::GroupOutcome> outcomes);
+  void durable();
   void invalidate(const CardId& card);
   // Drains what is queued, then ends the thread.
   void stop();
@@ -90,12 +110,17 @@ class Shard {
     std::int64_t balance_minor = 0;
     std::uint32_t users = 0;  // cached cards naming this account
   };
+  // A cached card: ~300 bytes, so a city's 1.3M cards fit (the state is
+  // kept encoded, ~100 bytes, and decoded for each rating).
   struct CardEntry {
     CardRecord record;
-    rules::CardState state;   // speculative: includes staged and committing groups
-    std::uint32_t pending = 0;  // staged or committing items naming this card
-    bool denied = false;        // speculative deny list membership
-    std::uint32_t last_atc = 0; // last verified card proof counter
+    std::string state;           // encoded rules::CardState, speculative (includes staged and
+                                 // committing groups); empty: a fresh card
+    AccountMirror* wallet = nullptr;  // accounts_ entries (stable addresses)
+    AccountMirror* points = nullptr;
+    std::uint32_t pending = 0;   // staged or committing items naming this card
+    bool denied = false;         // speculative deny list membership
+    std::uint32_t last_atc = 0;  // last verified card proof counter
   };
   // One staged or committing unit of work: one posting group.
   struct Item {
@@ -123,7 +148,15 @@ class Shard {
   void accept_tap(Work& work);
   void accept_admin(Work& work);
   void hand_over();
-  void committed(std::vector<ledger::GroupOutcome>& outcomes);
+  // A batch whose outcomes are known, waiting to be durable.
+  struct Decided {
+    std::vector<Item> items;
+    std::vector<ledger::GroupOutcome> outcomes;
+    bool clean = true;  // no outcome invalidates a card's speculative state
+  };
+  void decided(std::vector<ledger::GroupOutcome>& outcomes);
+  void settle(Decided& batch);
+  static bool invalidates(const Item& item, const ledger::GroupOutcome& outcome);
   void finish_tap(Item& item, const protocol::DecisionRecord& decision, bool replayed);
   void answer(const Waiter& waiter, const protocol::DecisionRecord& decision, Mode mode);
 
@@ -138,8 +171,13 @@ class Shard {
 
   // Card cache (shard_cards.cpp).
   CardEntry* find_card(const CardId& card);     // loads it; nullptr when the ledger has no such card
+  CardEntry& cache(StoredCard card);            // adds a card read from the ledger
   void drop_card(const CardId& card);           // forget the cached state (reload on next use)
   void evict_idle();
+  // The card's rating state: its stored state (a fresh one if none or
+  // unreadable, logged), with the card office's record and the mirrored
+  // balances laid over it.
+  rules::CardState card_state(const CardEntry& entry);
   std::int64_t& balance(AccountId account) { return accounts_.at(account.value).balance_minor; }
   std::int64_t ledger_balance(AccountId account);
 
@@ -158,8 +196,13 @@ class Shard {
 
   std::vector<Item> staged_;
   Clock::time_point staged_since_{};
-  std::vector<Item> committing_;
+  std::vector<Item> committing_;   // handed over, outcomes not known yet
   bool commit_in_flight_ = false;
+  std::deque<Decided> awaiting_;   // outcomes known, not durable yet (oldest first)
+  // A batch had an outcome that invalidates a card (rejected, or already
+  // posted): nothing more is handed over until it is durable and its cards
+  // are reloaded and their staged work rated again.
+  bool blocked_ = false;
   // Taps staged or committing -> later submissions of the same tap.
   std::unordered_map<TapId, std::vector<Waiter>, TapIdHash> in_flight_;
   std::unordered_map<TapId, protocol::DecisionRecord, TapIdHash> recent_;

@@ -163,10 +163,8 @@ void Shard::build_admin(Item& item) {
       break;
     }
   }
-  entry->state.status = entry->record.status;
-  entry->state.wallet_minor = balance(wallet);
-  entry->state.points = balance(points);
-  item.group.records.push_back({ledger::RecordSpace::card_state, card_key(command.card), rules::encode_card_state(entry->state)});
+  entry->state = rules::encode_card_state(card_state(*entry));
+  item.group.records.push_back({ledger::RecordSpace::card_state, card_key(command.card), entry->state});
   if (!command.operator_name.empty()) audit += " by " + command.operator_name;
   item.group.records.push_back({ledger::RecordSpace::audit, command.key.to_string(), audit});
   note_listing(item, *entry);

@@ -1,5 +1,6 @@
-// The shard's card cache: card record, rating state and balance mirrors,
-// loaded from the ledger on first use and dropped when idle.
+// The shard's card cache: card record, encoded rating state and balance
+// mirrors. Filled from the ledger at start (preload), a card beyond the cache
+// or dropped for a reload is read from the ledger on its next use.
 #include <cstdlib>
 
 #include "deny_records.h"
@@ -16,6 +17,40 @@ std::int64_t Shard::ledger_balance(AccountId account) {
   return found->balance_minor;
 }
 
+bool Shard::preload(StoredCard card) {
+  if (cards_.size() >= context_.options.card_cache_max) return false;
+  if (cards_.count(card.record.card) != 0) return true;
+  cache(std::move(card));
+  return true;
+}
+
+void Shard::preload_state(const CardId& card, std::string_view state) {
+  if (auto found = cards_.find(card); found != cards_.end()) found->second.state.assign(state);
+}
+
+void Shard::preload_atc(const CardId& card, std::uint32_t atc) {
+  if (auto found = cards_.find(card); found != cards_.end()) found->second.last_atc = atc;
+}
+
+Shard::CardEntry& Shard::cache(StoredCard card) {
+  const CardId id = card.record.card;
+  CardEntry entry;
+  entry.record = std::move(card.record);
+  entry.state = std::move(card.state);
+  entry.last_atc = card.last_atc;
+  entry.denied = denied_.count(id) != 0;
+  auto mirror = [&](AccountId account) {
+    AccountMirror& found = accounts_[account.value];
+    if (found.users++ == 0) found.balance_minor = ledger_balance(account);
+    return &found;
+  };
+  entry.wallet = mirror(entry.record.wallet_account);
+  entry.points = mirror(entry.record.points_account);
+  card_order_.push_back(id);
+  cards_cached_.fetch_add(1, std::memory_order_relaxed);
+  return cards_.emplace(id, std::move(entry)).first->second;
+}
+
 Shard::CardEntry* Shard::find_card(const CardId& card) {
   if (auto found = cards_.find(card); found != cards_.end()) return &found->second;
   auto record = context_.ledger.card(card);
@@ -24,33 +59,37 @@ Shard::CardEntry* Shard::find_card(const CardId& card) {
     context_.log.event("ledger_read_failed", {{"what", "card"}, {"card", card.to_string()}, {"error", record.status().to_string()}});
     std::abort();
   }
-  CardEntry entry;
-  entry.record = *record;
-  auto stored = context_.ledger.record(ledger::RecordSpace::card_state, card_key(card));
-  if (stored) {
-    auto decoded = rules::decode_card_state(*stored);
-    if (decoded) {
-      entry.state = *decoded;
-    } else {
-      context_.log.event("card_state_unreadable", {{"card", card.to_string()}, {"error", decoded.status().to_string()}});
-    }
-  } else if (stored.status().code() != StatusCode::not_found) {
-    context_.log.event("ledger_read_failed", {{"what", "card_state"}, {"card", card.to_string()}, {"error", stored.status().to_string()}});
+  StoredCard stored;
+  stored.record = *record;
+  auto state = context_.ledger.record(ledger::RecordSpace::card_state, card_key(card));
+  if (state) {
+    stored.state = std::move(*state);
+  } else if (state.status().code() != StatusCode::not_found) {
+    context_.log.event("ledger_read_failed", {{"what", "card_state"}, {"card", card.to_string()}, {"error", state.status().to_string()}});
     std::abort();
   }
-  // The card record is the card office's word on who the card is.
-  entry.state.category = record->category;
-  entry.state.media = record->media;
-  entry.state.status = record->status;
-  for (AccountId account : {record->wallet_account, record->points_account}) {
-    AccountMirror& mirror = accounts_[account.value];
-    if (mirror.users++ == 0) mirror.balance_minor = ledger_balance(account);
+  if (context_.options.card_master_key) stored.last_atc = load_atc(context_.ledger, card);
+  return &cache(std::move(stored));
+}
+
+rules::CardState Shard::card_state(const CardEntry& entry) {
+  rules::CardState state;
+  if (!entry.state.empty()) {
+    auto decoded = rules::decode_card_state(entry.state);
+    if (decoded) {
+      state = *decoded;
+    } else {
+      // Rated as a fresh card rather than refused: the rider is not at fault.
+      context_.log.event("card_state_unreadable", {{"card", entry.record.card.to_string()}, {"error", decoded.status().to_string()}});
+    }
   }
-  entry.denied = denied_.count(card) != 0;
-  if (context_.options.card_master_key) entry.last_atc = load_atc(context_.ledger, card);
-  card_order_.push_back(card);
-  cards_cached_.fetch_add(1, std::memory_order_relaxed);
-  return &cards_.emplace(card, std::move(entry)).first->second;
+  // The card record is the card office's word on who the card is.
+  state.category = entry.record.category;
+  state.media = entry.record.media;
+  state.status = entry.record.status;
+  state.wallet_minor = entry.wallet->balance_minor;
+  state.points = entry.points->balance_minor;
+  return state;
 }
 
 void Shard::drop_card(const CardId& card) {

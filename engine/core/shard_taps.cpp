@@ -58,7 +58,7 @@ Status Shard::resolve(const rules::Rating& rating, const Tap& tap, const CardRec
 }
 
 void Shard::note_listing(Item& item, CardEntry& entry) {
-  bool listed = entry.state.status != CardStatus::active || balance(entry.record.wallet_account) < 0;
+  bool listed = entry.record.status != CardStatus::active || entry.wallet->balance_minor < 0;
   if (listed == entry.denied) return;
   entry.denied = listed;
   item.deny_after = listed;
@@ -112,11 +112,8 @@ void Shard::rate_tap(Item& item) {
     }
   }
 
-  const AccountId wallet = entry->record.wallet_account;
-  const AccountId points = entry->record.points_account;
-  entry->state.wallet_minor = balance(wallet);
-  entry->state.points = balance(points);
-  const rules::Rating rating = rules::rate(context_.rule_set, entry->state, tap);
+  const rules::CardState before = card_state(*entry);
+  const rules::Rating rating = rules::rate(context_.rule_set, before, tap);
 
   item.group = {};
   item.group.key = IdempotencyKey::for_tap(tap.id);
@@ -127,8 +124,8 @@ void Shard::rate_tap(Item& item) {
     item.card = CardId();
     decision.outcome = protocol::Outcome::refused;
     decision.reason = rating.refusal;
-    decision.balance_after_minor = balance(wallet);
-    decision.points_after = balance(points);
+    decision.balance_after_minor = before.wallet_minor;
+    decision.points_after = before.points;
     if (entry->denied) decision.flags |= protocol::DecisionFlags::deny_listed;
     item.group.outcome = encode_decision(decision);
     return;
@@ -140,15 +137,14 @@ void Shard::rate_tap(Item& item) {
     return;
   }
   // The card accounts change by exactly what the postings move (rules contract).
-  ENGINE_CHECK(rating.state.wallet_minor - entry->state.wallet_minor ==
+  ENGINE_CHECK(rating.state.wallet_minor - before.wallet_minor ==
          rules::net_for_role(rating, AccountRole::card_wallet, Asset::twd));
-  ENGINE_CHECK(rating.state.points - entry->state.points == rules::net_for_role(rating, AccountRole::card_points, Asset::points));
+  ENGINE_CHECK(rating.state.points - before.points == rules::net_for_role(rating, AccountRole::card_points, Asset::points));
 
-  entry->state = rating.state;
-  entry->state.status = entry->record.status;
-  balance(wallet) = rating.state.wallet_minor;
-  balance(points) = rating.state.points;
-  item.group.records.push_back({ledger::RecordSpace::card_state, card_key(tap.card), rules::encode_card_state(entry->state)});
+  entry->state = rules::encode_card_state(rating.state);
+  entry->wallet->balance_minor = rating.state.wallet_minor;
+  entry->points->balance_minor = rating.state.points;
+  item.group.records.push_back({ledger::RecordSpace::card_state, card_key(tap.card), entry->state});
   if (proven_atc) {
     entry->last_atc = *proven_atc;
     item.group.records.push_back(atc_record(tap.card, *proven_atc));

@@ -1,0 +1,80 @@
+// The committer on a real ledger: outcomes before durability for every
+// shard, batches of more groups than one ledger write takes, and each
+// shard's batch durable once the write holding its last group is committed.
+#include <condition_variable>
+#include <mutex>
+
+#include "committer.h"
+#include "engine_fixture.h"
+
+namespace citycard::engine::testing {
+
+namespace {
+
+struct Told {
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::vector<std::string> events;  // "outcomes S N" / "durable S", in order
+  std::size_t durable = 0;
+};
+
+std::vector<ledger::PostingGroup> identity_groups(std::uint32_t reader, std::size_t count) {
+  std::vector<ledger::PostingGroup> groups(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    groups[i].key = IdempotencyKey::for_tap(TapId{ReaderId{reader}, i + 1});
+    groups[i].outcome = "decision " + std::to_string(i);
+  }
+  return groups;
+}
+
+}  // namespace
+
+TEST_CASE("the committer tells every shard its outcomes before its batch is durable, also past one write's size") {
+  TempDir dir("engine-committer");
+  auto ledger = make_ledger(dir.path / "ledger");
+  Metrics metrics;
+  Log log(stderr);
+  Told told;
+  std::vector<std::vector<ledger::GroupOutcome>> received(2);
+  Committer committer(
+      *ledger, metrics, log,
+      [&](std::size_t shard, std::vector<ledger::GroupOutcome> outcomes) {
+        std::lock_guard lock(told.mutex);
+        told.events.push_back("outcomes " + std::to_string(shard) + " " + std::to_string(outcomes.size()));
+        received[shard] = std::move(outcomes);
+      },
+      [&](std::size_t shard) {
+        std::lock_guard lock(told.mutex);
+        told.events.push_back("durable " + std::to_string(shard));
+        ++told.durable;
+        told.changed.notify_all();
+      });
+  // 2.5 ledger writes' worth from one shard, a few groups from the other.
+  const std::size_t big = 2 * limits::batch_groups_max + limits::batch_groups_max / 2;
+  committer.hand({0, identity_groups(9001, big)});
+  committer.hand({1, identity_groups(9002, 7)});
+  {
+    std::unique_lock lock(told.mutex);
+    REQUIRE(told.changed.wait_for(lock, std::chrono::seconds(60), [&] { return told.durable == 2; }));
+  }
+  committer.stop();
+  for (std::size_t shard : {0u, 1u}) {
+    const std::string outcomes = "outcomes " + std::to_string(shard) + " " + std::to_string(shard == 0 ? big : 7);
+    const std::string durable = "durable " + std::to_string(shard);
+    auto at_outcomes = std::find(told.events.begin(), told.events.end(), outcomes);
+    auto at_durable = std::find(told.events.begin(), told.events.end(), durable);
+    REQUIRE(at_outcomes != told.events.end());
+    REQUIRE(at_durable != told.events.end());
+    CHECK(at_outcomes < at_durable);
+  }
+  for (const auto& outcome : received[0]) REQUIRE((outcome.posted && !outcome.duplicate));
+  CHECK(received[0][big - 1].outcome == "decision " + std::to_string(big - 1));
+  // Durable: the ledger answers the last group of each batch from disk.
+  auto last = ledger->posted(IdempotencyKey::for_tap(TapId{ReaderId{9001}, big}));
+  REQUIRE(last);
+  REQUIRE(last->has_value());
+  CHECK((*last)->outcome == "decision " + std::to_string(big - 1));
+  CHECK(ledger->verify().ok());
+}
+
+}  // namespace citycard::engine::testing
