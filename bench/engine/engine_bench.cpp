@@ -63,6 +63,35 @@ void build_ledger(ledger::Ledger& ledger, const rules::RuleSet& rule_set, const 
   }
 }
 
+// What the engine itself saw during one run, from its metrics: commits,
+// their size and sync time, and the batch-to-decision time inside it
+// (bucket upper bounds).
+struct EngineSide {
+  engine::Histogram::Counts latency, groups, commit;
+  static EngineSide of(const engine::Metrics& metrics) {
+    return {metrics.decision_latency().counts(), metrics.commit_groups().counts(), metrics.commit_seconds().counts()};
+  }
+};
+
+nlohmann::json engine_side(const EngineSide& before, const engine::Metrics& metrics, std::ostream& out) {
+  const EngineSide now = EngineSide::of(metrics);
+  const auto latency = now.latency - before.latency;
+  const auto groups = now.groups - before.groups;
+  const auto commit = now.commit - before.commit;
+  nlohmann::json json = {{"commits", commit.count},
+                         {"groups_per_commit_mean", groups.mean()},
+                         {"commit_ms_mean", commit.mean() * 1e3},
+                         {"commit_ms_p50_at_most", commit.quantile_bound(0.5) * 1e3},
+                         {"commit_ms_p99_at_most", commit.quantile_bound(0.99) * 1e3},
+                         {"decision_ms_p50_at_most", latency.quantile_bound(0.5) * 1e3},
+                         {"decision_ms_p99_at_most", latency.quantile_bound(0.99) * 1e3}};
+  out << "  engine side: " << commit.count << " commits of " << groups.mean() << " groups on average, commit "
+      << commit.mean() * 1e3 << " ms mean (p99 <= " << commit.quantile_bound(0.99) * 1e3
+      << " ms); submit to decision p50 <= " << latency.quantile_bound(0.5) * 1e3
+      << " ms, p99 <= " << latency.quantile_bound(0.99) * 1e3 << " ms\n";
+  return json;
+}
+
 std::vector<double> parse_rates(const std::string& text) {
   std::vector<double> rates;
   std::stringstream in(text);
@@ -154,9 +183,11 @@ int main(int argc, char** argv) {
 
   bench::InProcessOptions inprocess_options;
   inprocess_options.duration = std::chrono::milliseconds(static_cast<std::int64_t>(inprocess_s * 1000));
+  EngineSide before = EngineSide::of(metrics);
   loadgen::LoadReport inprocess = bench::drive_in_process(engine, inprocess_day, inprocess_options);
   std::cout << "in-process, durable: " << inprocess.summary();
   results["in_process"] = nlohmann::json::parse(inprocess.json());
+  results["in_process"]["engine_side"] = engine_side(before, metrics, std::cout);
 
   if (!skip_tls) {
     const std::string pki_dir = work_dir + "/pki";
@@ -179,16 +210,20 @@ int main(int argc, char** argv) {
 
     loadgen::LoadStep closed;
     closed.duration = std::chrono::milliseconds(static_cast<std::int64_t>(tls_s * 1000));
+    before = EngineSide::of(metrics);
     loadgen::LoadReport closed_report = (*load)->run(closed);
     std::cout << "tls end-to-end: " << closed_report.summary();
     results["tls_closed_loop"] = nlohmann::json::parse(closed_report.json());
+    results["tls_closed_loop"]["engine_side"] = engine_side(before, metrics, std::cout);
 
     loadgen::LoadStep fixed;
     fixed.taps_per_second = latency_rate;
     fixed.duration = std::chrono::milliseconds(static_cast<std::int64_t>(step_s * 1000));
+    before = EngineSide::of(metrics);
     loadgen::LoadReport fixed_report = (*load)->run(fixed);
     std::cout << "tls fixed rate: " << fixed_report.summary();
     results["tls_fixed_rate"] = nlohmann::json::parse(fixed_report.json());
+    results["tls_fixed_rate"]["engine_side"] = engine_side(before, metrics, std::cout);
 
     nlohmann::json points = nlohmann::json::array();
     std::ofstream data;
@@ -201,9 +236,11 @@ int main(int argc, char** argv) {
       loadgen::LoadStep step;
       step.taps_per_second = rate;
       step.duration = fixed.duration;
+      before = EngineSide::of(metrics);
       loadgen::LoadReport report = (*load)->run(step);
       std::cout << "sweep: " << report.summary();
       points.push_back(nlohmann::json::parse(report.json()));
+      points.back()["engine_side"] = engine_side(before, metrics, std::cout);
       if (data) {
         data << rate << ' ' << report.taps_per_second << ' ' << report.latency_ms_p50 << ' ' << report.latency_ms_p99
              << ' ' << report.latency_ms_p999 << '\n';

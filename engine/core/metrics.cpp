@@ -39,6 +39,11 @@ void sample(std::string& out, const std::string& name, double value) {
   out += '\n';
 }
 
+// Seconds; fine around the 10 ms a decision may take at most.
+std::vector<double> latency_bounds() {
+  return {0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0};
+}
+
 }  // namespace
 
 Histogram::Histogram(std::vector<double> bounds) : bounds_(std::move(bounds)), buckets_(bounds_.size() + 1) {}
@@ -49,6 +54,35 @@ void Histogram::observe(double value) noexcept {
   buckets_[i].fetch_add(1, std::memory_order_relaxed);
   count_.fetch_add(1, std::memory_order_relaxed);
   sum_micro_.fetch_add(static_cast<std::int64_t>(std::llround(value * 1e6)), std::memory_order_relaxed);
+}
+
+Histogram::Counts Histogram::counts() const {
+  Counts counts;
+  counts.bounds = bounds_;
+  counts.buckets.reserve(buckets_.size());
+  for (const auto& bucket : buckets_) counts.buckets.push_back(bucket.load(std::memory_order_relaxed));
+  counts.count = count_.load(std::memory_order_relaxed);
+  counts.sum = static_cast<double>(sum_micro_.load(std::memory_order_relaxed)) / 1e6;
+  return counts;
+}
+
+Histogram::Counts Histogram::Counts::operator-(const Counts& earlier) const {
+  Counts difference = *this;
+  for (std::size_t i = 0; i < buckets.size() && i < earlier.buckets.size(); ++i) difference.buckets[i] -= earlier.buckets[i];
+  difference.count -= earlier.count;
+  difference.sum -= earlier.sum;
+  return difference;
+}
+
+double Histogram::Counts::quantile_bound(double q) const {
+  if (count == 0) return 0;
+  const auto rank = static_cast<std::uint64_t>(std::ceil(q * static_cast<double>(count)));
+  std::uint64_t seen = 0;
+  for (std::size_t i = 0; i < buckets.size(); ++i) {
+    seen += buckets[i];
+    if (seen >= rank) return i < bounds.size() ? bounds[i] : INFINITY;
+  }
+  return INFINITY;
 }
 
 void Histogram::render(std::string& out, const std::string& name, const std::string& labels) const {
@@ -65,9 +99,9 @@ void Histogram::render(std::string& out, const std::string& name, const std::str
 }
 
 Metrics::Metrics()
-    : decision_latency_({0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0}),
+    : decision_latency_(latency_bounds()),
       batch_groups_({1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192}),
-      post_seconds_({0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0}) {}
+      post_seconds_(latency_bounds()) {}
 
 void Metrics::count_tap(Mode mode, TapResult result) noexcept {
   auto m = static_cast<std::size_t>(mode);

@@ -18,8 +18,22 @@ namespace citycard::engine {
 // Fixed upper bounds; the last bucket is +Inf.
 class Histogram {
  public:
+  // The counts at one moment; two of them subtract to the observations
+  // between (a bench step).
+  struct Counts {
+    std::vector<double> bounds;
+    std::vector<std::uint64_t> buckets;  // bounds.size() + 1, the last one +Inf
+    std::uint64_t count = 0;
+    double sum = 0;
+    Counts operator-(const Counts& earlier) const;
+    double mean() const { return count ? sum / static_cast<double>(count) : 0; }
+    // The upper bound of the bucket holding quantile q (0..1); +Inf past the last bound.
+    double quantile_bound(double q) const;
+  };
+
   explicit Histogram(std::vector<double> bounds);
   void observe(double value) noexcept;
+  Counts counts() const;
   // "name_bucket{le=..} n" lines, _sum and _count; `labels` without braces.
   void render(std::string& out, const std::string& name, const std::string& labels = {}) const;
 
@@ -56,6 +70,10 @@ class Metrics {
   void count_ledger_rejection() noexcept { ledger_rejections_.fetch_add(1, std::memory_order_relaxed); }
   void observe_decision_latency_seconds(double seconds) noexcept { decision_latency_.observe(seconds); }
   void observe_commit(std::size_t groups, double post_seconds) noexcept;
+
+  const Histogram& decision_latency() const noexcept { return decision_latency_; }
+  const Histogram& commit_groups() const noexcept { return batch_groups_; }
+  const Histogram& commit_seconds() const noexcept { return post_seconds_; }
 
   std::uint64_t taps(Mode mode, TapResult result) const noexcept;
   std::uint64_t taps_total() const noexcept;
