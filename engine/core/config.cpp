@@ -139,7 +139,6 @@ Result<EngineConfig> parse_config(std::string_view toml_text, const std::string&
   p.batch_wait = std::chrono::microseconds(wait_us);
   r.number("pipeline", "queue_depth", p.queue_depth, static_cast<std::int64_t>(limits::batch_taps_max), 1 << 24);
   r.number("pipeline", "card_cache_max", p.card_cache_max, 1, big);
-  r.number("pipeline", "recent_taps_max", p.recent_taps_max, 1, big);
   r.number("pipeline", "busy_retry_after_ms", p.busy_retry_after_ms, 1, 60'000);
   r.millis("server", "handshake_timeout_ms", config.handshake_timeout, 600'000);
   r.millis("server", "idle_timeout_ms", config.idle_timeout, 3'600'000);

@@ -48,8 +48,8 @@ Result<std::unique_ptr<Engine>> Engine::start(ledger::Ledger& ledger, const rule
   if (options.require_card_proof && !options.card_master_key) {
     return Status::invalid_argument("require_card_proof needs a card master key");
   }
-  if (options.card_cache_max == 0 || options.recent_taps_max == 0) {
-    return Status::invalid_argument("card_cache_max and recent_taps_max must be positive");
+  if (options.card_cache_max == 0) {
+    return Status::invalid_argument("card_cache_max must be positive");
   }
   auto system = ledger::find_system_accounts(ledger);
   if (!system) return system.status();

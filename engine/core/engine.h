@@ -7,26 +7,32 @@
 //   (busy: a shard queue is full, limits::queue_depth_max by default). It
 //   never blocks.
 // - Each shard is one thread that alone owns its cards' state: the card
-//   record, the rules::CardState (speculative: it includes taps not yet
-//   durable), mirrors of the card accounts' balances, the taps in flight and
-//   a bounded memory of recent decisions. No locks on that state.
+//   record, the encoded rules::CardState (speculative: it includes taps not
+//   yet durable), mirrors of the card accounts' balances and the taps in
+//   flight. No locks on that state. The cards are loaded at start, in one
+//   pass over the ledger (up to card_cache_max per shard).
 //   A shard collects taps for up to batch_taps taps or batch_wait, rates them
 //   in arrival order with rules::rate, builds one ledger::PostingGroup per
 //   tap (key = the tap id; the new card state; the encoded decision as the
 //   group's outcome) and hands the batch to the committer. While the
-//   committer syncs batch k the shard keeps collecting and rating batch k+1
-//   against its speculative state; it hands k+1 over when k is durable.
-// - One committer thread merges what every shard handed over in one turn into
-//   one ledger::post (one synced WriteBatch) and gives each shard its
-//   outcomes. A failed write is fatal: it logs and aborts the process (a
+//   committer prepares and syncs batch k the shard keeps collecting and
+//   rating batch k+1 against its speculative state; it hands k+1 over as
+//   soon as k's outcomes are known.
+// - The committer (two threads) merges what every shard handed over in one
+//   turn, has the ledger prepare it (Ledger::prepare: outcomes decided),
+//   tells each shard its outcomes, and commits it (one synced WriteBatch)
+//   while the next turn is being prepared; then tells each shard its batch
+//   is durable. A failed write is fatal: it logs and aborts the process (a
 //   restart recovers from the ledger; nothing undecided was answered).
-// - The shard then answers: a decision is sent only when its tap is durable.
-//   A group the ledger rejected (the balance mirror disagreed with a floor or
-//   ceiling) is answered refused, recorded as refused, and the card's state
-//   reloaded from the ledger (its taps rated meanwhile are rated again).
+// - The shard answers when told durable: a decision is sent only when its
+//   tap is durable. A group the ledger rejected (the balance mirror
+//   disagreed with a floor or ceiling) is answered refused, recorded as
+//   refused, and the card's state reloaded from the ledger (its taps rated
+//   meanwhile are rated again) once nothing before it is in flight.
 // - A tap id seen before is answered with its stored decision, flagged
-//   replayed, and is not rated again: from memory when recent, otherwise the
-//   ledger's idempotency entry (checked before rating) returns it.
+//   replayed, and is not rated again: a tap in flight waits for its first
+//   decision; otherwise the ledger's idempotency entry (looked up only below
+//   the reader's high-water mark) holds it.
 //
 // The deny list (blocked, lost, replaced and indebted cards) is kept in a
 // MemoryDenyList, loaded at start from the engine's deny records
@@ -74,9 +80,6 @@ struct EngineOptions {
   // Card states kept in memory per shard; idle ones beyond it are dropped
   // and reloaded from the ledger when needed. Default 1 000 000.
   std::size_t card_cache_max = 1'000'000;
-  // Recent decisions kept per shard for resends without a ledger read.
-  // Default 262 144.
-  std::size_t recent_taps_max = 262'144;
   // Retry hint given with busy, milliseconds. Default 50.
   std::uint32_t busy_retry_after_ms = 50;
   // Card master key: when set, a tap carrying a card proof is verified

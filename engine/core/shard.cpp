@@ -115,34 +115,35 @@ void Shard::accept(Work& work) {
 
 void Shard::accept_tap(Work& work) {
   const TapId id = work.tap.tap.id;
-  if (auto recent = recent_.find(id); recent != recent_.end()) {
-    protocol::DecisionRecord decision = recent->second;
-    decision.flags |= protocol::DecisionFlags::replayed;
-    answer(work.waiter, decision, work.tap.tap.mode);
-    return;
-  }
+  // A tap still in the pipeline waits for its first decision.
   if (auto flying = in_flight_.find(id); flying != in_flight_.end()) {
     flying->second.push_back(std::move(work.waiter));
     return;
   }
-  in_flight_.emplace(id, std::vector<Waiter>{});
-  Item item;
-  item.tap = work.tap;
-  item.waiter = std::move(work.waiter);
-  // A tap the ledger already holds (sent again after the engine restarted,
-  // or after it left the recent memory) is not rated again: posting its key
-  // alone returns the stored decision.
+  // A tap the ledger holds (its answer was lost, or the engine restarted) is
+  // not rated again: it gets the decision stored with it. A tap leaves
+  // in_flight_ only once durable, i.e. once the ledger answers for it.
   auto posted = context_.ledger.posted(IdempotencyKey::for_tap(id));
-  if (posted && posted->has_value()) {
-    item.kind = Item::Kind::probe;
-    item.group.key = IdempotencyKey::for_tap(id);
-  } else if (posted) {
-    item.kind = Item::Kind::tap;
-    rate_tap(item);
-  } else {
+  if (!posted) {
     context_.log.event("ledger_read_failed", {{"what", "idempotency"}, {"error", posted.status().to_string()}});
     std::abort();
   }
+  if (posted->has_value()) {
+    auto stored = decode_decision((*posted)->outcome);
+    if (!stored) {
+      context_.log.event("stored_decision_unreadable", {{"tap", IdempotencyKey::for_tap(id).to_string()}, {"error", stored.status().to_string()}});
+      std::abort();
+    }
+    stored->flags |= protocol::DecisionFlags::replayed;
+    answer(work.waiter, *stored, work.tap.tap.mode);
+    return;
+  }
+  in_flight_.emplace(id, std::vector<Waiter>{});
+  Item item;
+  item.kind = Item::Kind::tap;
+  item.tap = std::move(work.tap);
+  item.waiter = std::move(work.waiter);
+  rate_tap(item);
   if (staged_.empty()) staged_since_ = Clock::now();
   staged_.push_back(std::move(item));
 }
@@ -321,13 +322,6 @@ void Shard::finish_tap(Item& item, const protocol::DecisionRecord& decision, boo
   const TapId id = item.tap.tap.id;
   protocol::DecisionRecord stored = decision;
   stored.flags &= static_cast<std::uint8_t>(~protocol::DecisionFlags::replayed);
-  if (recent_.emplace(id, stored).second) {
-    recent_order_.push_back(id);
-    while (recent_order_.size() > context_.options.recent_taps_max) {
-      recent_.erase(recent_order_.front());
-      recent_order_.pop_front();
-    }
-  }
   protocol::DecisionRecord first = stored;
   if (replayed) first.flags |= protocol::DecisionFlags::replayed;
   answer(item.waiter, first, item.tap.tap.mode);

@@ -126,7 +126,6 @@ class Shard {
   struct Item {
     enum class Kind : std::uint8_t {
       tap,             // rated here
-      probe,           // a tap the ledger already holds: post the key alone to get its outcome
       refusal_record,  // a tap whose rated group the ledger rejected: record it refused
       admin,
     };
@@ -205,8 +204,6 @@ class Shard {
   bool blocked_ = false;
   // Taps staged or committing -> later submissions of the same tap.
   std::unordered_map<TapId, std::vector<Waiter>, TapIdHash> in_flight_;
-  std::unordered_map<TapId, protocol::DecisionRecord, TapIdHash> recent_;
-  std::deque<TapId> recent_order_;
 };
 
 }  // namespace citycard::engine
