@@ -179,7 +179,8 @@ class Ledger {
   //   none was acknowledged, their commit() fails too, and every later write
   //   is refused (io_error) until the ledger is reopened (memory no longer
   //   matches disk). Reopening recovers what is on disk: the failed batch
-  //   whole or not at all, none of those after it.
+  //   whole or not at all, none of those after it. A read that fails while
+  //   a batch is prepared (a damaged idempotency entry) poisons it the same way.
   static constexpr std::size_t prepared_posts_max = 2;
   virtual Result<std::unique_ptr<PreparedPost>> prepare(const std::vector<PostingGroup>& batch) = 0;
   virtual Status commit(PreparedPost& prepared) = 0;

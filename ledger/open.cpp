@@ -318,7 +318,7 @@ Status RocksLedger::load() {
   }
   // Nothing is prepared yet: the writer's view is what is on disk.
   for (AccountState& state : accounts_) state.latest = state.stored;
-  high_water_latest_ = high_water_;
+  for (const auto& [source, mark] : high_water_) sources_[source].window = SequenceWindow(mark);
   prepared_sequence_ = last_sequence_;
   return Status::ok();
 }

@@ -118,16 +118,50 @@ std::unique_lock<std::mutex> RocksLedger::quiesce() const {
   return lock;
 }
 
-std::optional<GroupOutcome> RocksLedger::pending_outcome(const IdempotencyKey& key) const {
+std::optional<GroupOutcome> RocksLedger::pending_outcome(const IdempotencyKey& key, bool unknown_only) const {
   std::lock_guard lock(pending_mutex_);
   for (const Prepared* prepared : pending_) {
-    if (auto found = prepared->posted.find(key); found != prepared->posted.end()) {
-      GroupOutcome outcome = prepared->outcomes[found->second];
+    const std::uint32_t* group = nullptr;
+    if (unknown_only) {
+      if (prepared->posted_unknown.count(key) == 0) continue;
+    }
+    for (const auto& [posted, index] : prepared->posted) {
+      if (posted == key) group = &index;
+    }
+    if (group != nullptr) {
+      GroupOutcome outcome = prepared->outcomes[*group];
       outcome.duplicate = true;
       return outcome;
     }
   }
   return std::nullopt;
+}
+
+Result<GroupOutcome> RocksLedger::earlier_outcome(const Prepared& batch, const std::vector<GroupOutcome>& outcomes,
+                                                  const IdempotencyKey& key, std::string_view encoded_key) const {
+  for (auto it = batch.posted.rbegin(); it != batch.posted.rend(); ++it) {
+    if (it->first == key) {
+      GroupOutcome outcome = outcomes[it->second];
+      outcome.duplicate = true;
+      return outcome;
+    }
+  }
+  if (auto pending = pending_outcome(key, false)) return std::move(*pending);
+  std::string value;
+  auto status = db_->Get(rocksdb::ReadOptions(), family(f_idempotency), rocksdb::Slice(encoded_key.data(), encoded_key.size()), &value);
+  if (!status.ok()) {
+    // The window says it posted: not finding it means the disk lost it.
+    return Status::corruption("idempotency entry of " + key.to_string() + " is missing: " + status.ToString());
+  }
+  auto stored = encoding::decode_idempotency(value);
+  if (!stored) return Status::corruption("idempotency entry of " + key.to_string() + " is unreadable");
+  GroupOutcome outcome;
+  outcome.posted = true;
+  outcome.duplicate = true;
+  outcome.first_sequence = stored->first_sequence;
+  outcome.transfer_count = stored->count;
+  outcome.outcome = std::move(stored->outcome);
+  return outcome;
 }
 
 Result<std::unique_ptr<PreparedPost>> RocksLedger::prepare(const std::vector<PostingGroup>& batch) {
@@ -145,24 +179,41 @@ Result<std::unique_ptr<PreparedPost>> RocksLedger::prepare(const std::vector<Pos
   const std::uint64_t stamp = ++batch_stamp_;
   auto prepared = std::make_unique<Prepared>();
   prepared->ledger = this;
+  prepared->posted.reserve(batch.size());
+  prepared->write = rocksdb::WriteBatch(batch.size() * 320);  // a tap's group writes ~300 bytes
+  // A read that fails once the windows have moved leaves the writer's view
+  // ahead of the disk: the ledger refuses writes until reopened.
+  auto fail = [this](Status status) {
+    poisoned_ = true;
+    return status;
+  };
   std::vector<GroupOutcome>& outcomes = prepared->outcomes;
   outcomes.resize(batch.size());
 
-  // A key above its source's high-water mark has never been prepared: only
-  // the others (resends, late uploads, operator actions) are looked up:
-  // in the batches still being committed, then on disk, together.
+  // Whether a key posted before: its source's window knows for all but keys
+  // below it (late uploads, keys from before the ledger opened, operator
+  // actions retried much later); those are looked up in the batches still
+  // being committed, then on disk, together.
   std::vector<std::string> keys(batch.size());
+  std::vector<SourceState*> sources(batch.size());
+  std::vector<SourceKey> touched;
   std::vector<std::size_t> lookups;
   for (std::size_t g = 0; g < batch.size(); ++g) {
-    keys[g] = encoding::group_key(batch[g].key);
-    auto mark = high_water_latest_.find(SourceKey{batch[g].key.origin, batch[g].key.source});
-    if (mark != high_water_latest_.end() && batch[g].key.sequence <= mark->second) {
-      if (auto pending = pending_outcome(batch[g].key)) {
-        outcomes[g] = std::move(*pending);
-        continue;
-      }
-      lookups.push_back(g);
+    const IdempotencyKey& key = batch[g].key;
+    keys[g] = encoding::group_key(key);
+    SourceState& source = sources_[SourceKey{key.origin, key.source}];
+    sources[g] = &source;
+    if (source.batch_stamp != stamp) {
+      source.batch_stamp = stamp;
+      source.mark_before = source.window.mark();
+      touched.push_back(SourceKey{key.origin, key.source});
     }
+    if (source.window.known(key.sequence) != SequenceWindow::Known::unknown) continue;
+    if (auto pending = pending_outcome(key, true)) {
+      outcomes[g] = std::move(*pending);
+      continue;
+    }
+    lookups.push_back(g);
   }
   std::vector<rocksdb::Slice> lookup_keys;
   for (std::size_t g : lookups) lookup_keys.emplace_back(keys[g]);
@@ -173,11 +224,11 @@ Result<std::unique_ptr<PreparedPost>> RocksLedger::prepare(const std::vector<Pos
                   found_status.data());
   }
 
-  std::unordered_map<IdempotencyKey, std::size_t, KeyHash>& posted_here = prepared->posted;
-  std::unordered_map<SourceKey, std::uint64_t, SourceHash> new_marks;
   std::vector<Undo> undo;
   std::vector<std::uint64_t> staged;  // accounts whose staged state this batch uses
   std::vector<std::pair<std::uint64_t, std::string>> history;  // account -> offsets in this block
+  std::vector<std::pair<std::string_view, std::string>> idempotency;  // key, value: written in key order
+  idempotency.reserve(batch.size());
   rocksdb::WriteBatch& write = prepared->write;
   const std::uint64_t block_first = prepared_sequence_ + 1;
   std::uint64_t next_sequence = block_first;
@@ -191,17 +242,19 @@ Result<std::unique_ptr<PreparedPost>> RocksLedger::prepare(const std::vector<Pos
     if (outcome.duplicate) continue;  // found in a batch still being committed
     const bool looked_up = lookup_index < lookups.size() && lookups[lookup_index] == g;
     const std::size_t lookup = looked_up ? lookup_index++ : 0;
+    SequenceWindow& window = sources[g]->window;
+    const SequenceWindow::Known known = window.known(group.key.sequence);
 
-    if (auto earlier = posted_here.find(group.key); earlier != posted_here.end()) {
-      outcome = outcomes[earlier->second];
-      outcome.duplicate = true;
+    if (known == SequenceWindow::Known::posted ||
+        (known == SequenceWindow::Known::unknown && prepared->posted_unknown.count(group.key) != 0)) {
+      auto earlier = earlier_outcome(*prepared, outcomes, group.key, keys[g]);
+      if (!earlier) return fail(earlier.status());
+      outcome = std::move(*earlier);
       continue;
     }
     if (looked_up && found_status[lookup].ok()) {
       auto stored = encoding::decode_idempotency(found[lookup].ToStringView());
-      if (!stored) {
-        return Status::corruption("idempotency entry of " + group.key.to_string() + " is unreadable");
-      }
+      if (!stored) return fail(Status::corruption("idempotency entry of " + group.key.to_string() + " is unreadable"));
       outcome.posted = true;
       outcome.duplicate = true;
       outcome.first_sequence = stored->first_sequence;
@@ -210,7 +263,7 @@ Result<std::unique_ptr<PreparedPost>> RocksLedger::prepare(const std::vector<Pos
       continue;
     }
     if (looked_up && !found_status[lookup].IsNotFound()) {
-      return Status::io_error("idempotency lookup failed: " + found_status[lookup].ToString());
+      return fail(Status::io_error("idempotency lookup failed: " + found_status[lookup].ToString()));
     }
     if (Status shape = check_group_shape(group); !shape) {
       outcome.reason = shape;
@@ -250,20 +303,27 @@ Result<std::unique_ptr<PreparedPost>> RocksLedger::prepare(const std::vector<Pos
       }
     }
     const auto count = static_cast<std::uint32_t>(group.transfers.size());
-    write.Put(family(f_idempotency), keys[g], encoding::encode_idempotency(count ? first_sequence : 0, count, group.outcome));
+    idempotency.emplace_back(keys[g], encoding::encode_idempotency(count ? first_sequence : 0, count, group.outcome));
     for (const CardRecord& card : group.card_updates) {
       write.Put(family(f_cards), encoding::card_key(card.card), encoding::encode_card(card));
     }
     for (const RecordWrite& record : group.records) {
       write.Put(record_family(record.space), record_key(record.space, record.key), record.value);
     }
-    auto& mark = new_marks[SourceKey{group.key.origin, group.key.source}];
-    mark = std::max(mark, group.key.sequence);
+    if (known == SequenceWindow::Known::unknown) prepared->posted_unknown.insert(group.key);
+    window.record(group.key.sequence);
     outcome.posted = true;
     outcome.first_sequence = count ? first_sequence : 0;
     outcome.transfer_count = count;
     outcome.outcome = group.outcome;
-    posted_here.emplace(group.key, g);
+    prepared->posted.emplace_back(group.key, static_cast<std::uint32_t>(g));
+  }
+
+  // Idempotency keys in order: one reader's keys arrive nearly in order, and
+  // the memtable's insert hint (per reader) then finds each place at once.
+  std::sort(idempotency.begin(), idempotency.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (const auto& [key, value] : idempotency) {
+    write.Put(family(f_idempotency), rocksdb::Slice(key.data(), key.size()), value);
   }
 
   const std::uint64_t transfer_count = next_sequence - block_first;
@@ -277,14 +337,13 @@ Result<std::unique_ptr<PreparedPost>> RocksLedger::prepare(const std::vector<Pos
       write.Put(family(f_history), key, offsets);
     }
   }
-  for (const auto& [source, sequence] : new_marks) {
-    auto& current = high_water_latest_[source];
-    if (current < sequence) {
+  for (const SourceKey& source : touched) {
+    const SourceState& state = sources_[source];
+    if (state.window.mark() > state.mark_before) {
       std::string value;
-      encoding::put_be64(value, sequence);
+      encoding::put_be64(value, state.window.mark());
       write.Put(family(f_default), encoding::high_water_key(source.origin, source.source), value);
-      current = sequence;
-      prepared->marks.emplace_back(source, sequence);
+      prepared->marks.emplace_back(source, state.window.mark());
     }
   }
   if (write.Count() > 0) checkpoint_written_ += add_checkpoint_chunk(write, options_.checkpoint_accounts_per_batch);

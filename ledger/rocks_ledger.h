@@ -20,6 +20,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <rocksdb/db.h>
@@ -27,6 +28,7 @@
 
 #include "encoding.h"
 #include "ledger/ledger.h"
+#include "sequence_window.h"
 
 namespace citycard::ledger {
 
@@ -122,13 +124,25 @@ class RocksLedger final : public Ledger {
     std::vector<std::pair<std::uint64_t, encoding::StoredAccount>> accounts;  // published at commit
     std::vector<std::pair<SourceKey, std::uint64_t>> marks;                   // raised at commit
     std::uint64_t last_sequence = 0;
-    std::unordered_map<IdempotencyKey, std::size_t, KeyHash> posted;  // key -> its group
+    std::vector<std::pair<IdempotencyKey, std::uint32_t>> posted;  // key, its group: searched on rare duplicates
+    std::unordered_set<IdempotencyKey, KeyHash> posted_unknown;    // posted below its source's window
   };
+  // The writer's view of a source: its window, and whether this batch touched it.
+  struct SourceState {
+    SequenceWindow window;
+    std::uint64_t batch_stamp = 0;
+    std::uint64_t mark_before = 0;  // the mark when this batch first touched it
+  };
+  // The outcome of a key known to have posted: in this batch, one being
+  // committed, or (read) on disk.
+  Result<GroupOutcome> earlier_outcome(const Prepared& batch, const std::vector<GroupOutcome>& outcomes,
+                                       const IdempotencyKey& key, std::string_view encoded_key) const;
   // Writers other than prepare/commit (issuing cards, accounts, records):
   // holds prepare_mutex_ once every prepared batch is committed.
   std::unique_lock<std::mutex> quiesce() const;
-  // What a pending (prepared, uncommitted) batch posted under `key`.
-  std::optional<GroupOutcome> pending_outcome(const IdempotencyKey& key) const;
+  // What a pending (prepared, uncommitted) batch posted under `key`; with
+  // `unknown_only`, only keys posted below their window (a hash lookup).
+  std::optional<GroupOutcome> pending_outcome(const IdempotencyKey& key, bool unknown_only) const;
 
   Status write_synced(rocksdb::WriteBatch& batch);
   Status check_writable() const;
@@ -153,7 +167,7 @@ class RocksLedger final : public Ledger {
 
   // Locks, taken in this order:
   // - prepare_mutex_ serialises prepare() and the other writers; it guards
-  //   the writer's view (latest/staged states, high_water_latest_,
+  //   the writer's view (latest/staged states, sources_,
   //   prepared_sequence_, checkpoint bookkeeping);
   // - commit_mutex_ is held by commit() across its synced write, and by
   //   snapshot() and verify() to sit between two commits;
@@ -174,7 +188,7 @@ class RocksLedger final : public Ledger {
   std::vector<AccountState> accounts_;  // index = account id; [0] unused
   std::map<std::string, AccountId, std::less<>> names_;
   std::unordered_map<SourceKey, std::uint64_t, SourceHash> high_water_;         // committed
-  std::unordered_map<SourceKey, std::uint64_t, SourceHash> high_water_latest_;  // prepared
+  std::unordered_map<SourceKey, SourceState, SourceHash> sources_;              // prepared (writer's view)
   std::uint64_t last_sequence_ = 0;      // committed
   std::uint64_t prepared_sequence_ = 0;  // after every prepared batch
   std::uint64_t batch_stamp_ = 0;

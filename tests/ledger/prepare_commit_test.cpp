@@ -211,3 +211,28 @@ TEST_CASE("a failed sync voids its batch and the ones prepared after it and refu
   REQUIRE(resent);
   CHECK((*resent)[0].posted);
 }
+
+TEST_CASE("a reader's keys out of order across batches post once each, also across a reopen") {
+  LedgerFixture f;
+  auto card = f.issue("04CC0007");
+  f.fund(card, 1000);
+  auto first = f.ledger->post({fare(card, f.bus, 8, 10, 1), fare(card, f.bus, 8, 12, 1)});
+  REQUIRE(first);
+  // Below the mark: 11 and 5 never posted, 12 did.
+  auto second = f.ledger->post({fare(card, f.bus, 8, 11, 1), fare(card, f.bus, 8, 12, 1), fare(card, f.bus, 8, 5, 1)});
+  REQUIRE(second);
+  CHECK(((*second)[0].posted && !(*second)[0].duplicate));
+  CHECK((*second)[1].duplicate);
+  CHECK((*second)[1].first_sequence == (*first)[1].first_sequence);
+  CHECK(((*second)[2].posted && !(*second)[2].duplicate));
+  CHECK(f.balance(card.wallet_account) == 996);
+  // After a reopen nothing below the mark is known in memory: the disk is read.
+  f.reopen();
+  auto third = f.ledger->post({fare(card, f.bus, 8, 11, 1), fare(card, f.bus, 8, 7, 1), fare(card, f.bus, 8, 7, 1)});
+  REQUIRE(third);
+  CHECK((*third)[0].duplicate);
+  CHECK(((*third)[1].posted && !(*third)[1].duplicate));
+  CHECK((*third)[2].duplicate);  // the same new key twice in one batch
+  CHECK(f.balance(card.wallet_account) == 995);
+  CHECK(f.ledger->verify().ok());
+}
