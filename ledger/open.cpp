@@ -194,6 +194,10 @@ Result<std::unique_ptr<Ledger>> open_with_env(const std::string& path, const Opt
   rocksdb::DB* raw = nullptr;
   rocksdb::DBOptions db_options = db_options_for(options);
   if (env != nullptr) db_options.env = env;
+  // Compactions can wait; a tap's commit and its rating cannot. On a busy
+  // machine they run niced, so they take idle time, not a decision's.
+  // (Flushes keep their priority: a memtable that cannot flush stalls writes.)
+  db_options.env->LowerThreadPoolCPUPriority(rocksdb::Env::LOW, rocksdb::CpuPriority::kLow).PermitUncheckedError();
   auto descriptors = descriptors_for(options);
   rocksdb::Status status =
       options.read_only ? rocksdb::DB::OpenForReadOnly(db_options, path, descriptors, &handles, &raw)

@@ -183,11 +183,24 @@ int main(int argc, char** argv) {
 
   bench::InProcessOptions inprocess_options;
   inprocess_options.duration = std::chrono::milliseconds(static_cast<std::int64_t>(inprocess_s * 1000));
+  std::size_t inprocess_position = 0;
   EngineSide before = EngineSide::of(metrics);
-  loadgen::LoadReport inprocess = bench::drive_in_process(engine, inprocess_day, inprocess_options);
+  loadgen::LoadReport inprocess = bench::drive_in_process(engine, inprocess_day, inprocess_options, inprocess_position);
   std::cout << "in-process, durable: " << inprocess.summary();
   results["in_process"] = nlohmann::json::parse(inprocess.json());
   results["in_process"]["engine_side"] = engine_side(before, metrics, std::cout);
+  // The engine alone at a fixed rate, the day continued: its own share of
+  // the decision latency, without TLS or a load generator beside it.
+  if (inprocess_s > 0 && latency_rate > 0) {
+    bench::InProcessOptions open = inprocess_options;
+    open.taps_per_second = latency_rate;
+    open.duration = std::chrono::milliseconds(static_cast<std::int64_t>(step_s * 1000));
+    before = EngineSide::of(metrics);
+    loadgen::LoadReport fixed = bench::drive_in_process(engine, inprocess_day, open, inprocess_position);
+    std::cout << "in-process fixed rate: " << fixed.summary();
+    results["in_process_fixed_rate"] = nlohmann::json::parse(fixed.json());
+    results["in_process_fixed_rate"]["engine_side"] = engine_side(before, metrics, std::cout);
+  }
 
   if (!skip_tls) {
     const std::string pki_dir = work_dir + "/pki";

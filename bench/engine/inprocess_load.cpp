@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <mutex>
+#include <thread>
 
 namespace citycard::bench {
 
@@ -14,6 +15,7 @@ struct Batch {
   std::size_t reader = 0;
   std::vector<std::uint32_t> taps;  // indexes into the reader's taps
   Clock::time_point sent_at;
+  Clock::time_point due{};          // open loop: when its first tap was due (latency counts from it)
 };
 
 struct Completed {
@@ -30,7 +32,8 @@ struct Mailbox {
 
 }  // namespace
 
-loadgen::LoadReport drive_in_process(net::TapSink& sink, const loadgen::CityDay& day, const InProcessOptions& options) {
+loadgen::LoadReport drive_in_process(net::TapSink& sink, const loadgen::CityDay& day, const InProcessOptions& options,
+                                     std::size_t& position) {
   auto mailbox = std::make_shared<Mailbox>();
   loadgen::LoadTally tally;
   std::vector<Batch> batches;            // by id; kept for the tally
@@ -75,7 +78,8 @@ loadgen::LoadReport drive_in_process(net::TapSink& sink, const loadgen::CityDay&
         continue;
       }
       const auto& taps = day.readers[batch.reader].taps;
-      const auto latency_us = std::chrono::duration_cast<std::chrono::microseconds>(item.at - batch.sent_at).count();
+      const Clock::time_point from = options.taps_per_second > 0 ? batch.due : batch.sent_at;
+      const auto latency_us = std::chrono::duration_cast<std::chrono::microseconds>(item.at - from).count();
       if (item.result.decisions.size() != batch.taps.size()) ++tally.errors;
       for (std::size_t i = 0; i < item.result.decisions.size() && i < batch.taps.size(); ++i) {
         const protocol::DecisionRecord& decision = item.result.decisions[i];
@@ -99,29 +103,48 @@ loadgen::LoadReport drive_in_process(net::TapSink& sink, const loadgen::CityDay&
   // submitted in order: a card's taps reach its shard in send order.
   std::vector<std::vector<std::uint32_t>> pending(day.readers.size());
   std::vector<std::size_t> touched;
-  std::size_t cursor = 0;
+  std::size_t cursor = position;
+  const std::size_t first = position;
   bool stalled = false;
+  const bool open_loop = options.taps_per_second > 0;
+  auto due_at = [&](std::size_t position) {
+    return start + std::chrono::nanoseconds(static_cast<std::int64_t>(static_cast<double>(position - first) * 1e9 / options.taps_per_second));
+  };
+  std::vector<Clock::time_point> first_due(day.readers.size());
   while (cursor < day.send_order.size() && Clock::now() < end && !stalled) {
-    const std::size_t window_end = std::min(day.send_order.size(), cursor + options.window_taps);
+    std::size_t window_end = std::min(day.send_order.size(), cursor + options.window_taps);
+    if (open_loop) {
+      // Everything due by now, and nothing later: wait for the next tap's turn.
+      const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+      window_end = std::min(window_end, first + static_cast<std::size_t>(elapsed * options.taps_per_second) + 1);
+      if (window_end <= cursor) {
+        collect(false);
+        std::this_thread::sleep_until(std::min(due_at(cursor), Clock::now() + std::chrono::microseconds(200)));
+        continue;
+      }
+    }
     for (; cursor < window_end; ++cursor) {
       const loadgen::SendSlot& slot = day.send_order[cursor];
       auto& list = pending[slot.reader_index];
-      if (list.empty()) touched.push_back(slot.reader_index);
+      if (list.empty()) {
+        touched.push_back(slot.reader_index);
+        if (open_loop) first_due[slot.reader_index] = due_at(cursor);
+      }
       list.push_back(slot.tap_index);
       if (list.size() == batch_max) {
-        batches.push_back({slot.reader_index, std::move(list), {}});
+        batches.push_back({slot.reader_index, std::move(list), {}, first_due[slot.reader_index]});
         list.clear();
         submit(batches.size() - 1);
       }
     }
     for (std::size_t reader : touched) {
       if (pending[reader].empty()) continue;
-      batches.push_back({reader, std::move(pending[reader]), {}});
+      batches.push_back({reader, std::move(pending[reader]), {}, first_due[reader]});
       pending[reader].clear();
       submit(batches.size() - 1);
     }
     touched.clear();
-    tally.taps_sent = cursor;
+    tally.taps_sent = cursor - first;
     // Keep at most inflight_taps_max in the engine; resend busy batches.
     while (!stalled && (inflight_taps > options.inflight_taps_max || !retry.empty())) {
       if (!retry.empty()) {
@@ -144,7 +167,8 @@ loadgen::LoadReport drive_in_process(net::TapSink& sink, const loadgen::CityDay&
   }
   if (stalled) tally.errors += inflight_taps;
   const double seconds = std::chrono::duration<double>(last - start).count();
-  return loadgen::make_report(std::move(tally), seconds, 0);
+  position = cursor;
+  return loadgen::make_report(std::move(tally), seconds, options.taps_per_second);
 }
 
 }  // namespace citycard::bench

@@ -137,6 +137,7 @@ Result<EngineConfig> parse_config(std::string_view toml_text, const std::string&
   std::int64_t wait_us = p.batch_wait.count();
   r.number("pipeline", "batch_wait_us", wait_us, 0, 1'000'000);
   p.batch_wait = std::chrono::microseconds(wait_us);
+  r.number("pipeline", "overlap_taps_min", p.overlap_taps_min, 1, static_cast<std::int64_t>(limits::batch_groups_max));
   r.number("pipeline", "queue_depth", p.queue_depth, static_cast<std::int64_t>(limits::batch_taps_max), 1 << 24);
   r.number("pipeline", "card_cache_max", p.card_cache_max, 1, big);
   r.number("pipeline", "busy_retry_after_ms", p.busy_retry_after_ms, 1, 60'000);

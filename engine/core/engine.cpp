@@ -48,6 +48,9 @@ Result<std::unique_ptr<Engine>> Engine::start(ledger::Ledger& ledger, const rule
   if (options.require_card_proof && !options.card_master_key) {
     return Status::invalid_argument("require_card_proof needs a card master key");
   }
+  if (options.overlap_taps_min == 0 || options.overlap_taps_min > limits::batch_groups_max) {
+    return Status::invalid_argument("overlap_taps_min must be 1.." + std::to_string(limits::batch_groups_max));
+  }
   if (options.card_cache_max == 0) {
     return Status::invalid_argument("card_cache_max must be positive");
   }

@@ -74,6 +74,11 @@ struct EngineOptions {
   std::size_t batch_taps = 2048;
   // ... or when the oldest collected tap has waited this long. Default 200 us.
   std::chrono::microseconds batch_wait{200};
+  // A shard hands over its next batch while the last one is still syncing
+  // only when it holds at least this many taps; with fewer it waits for the
+  // sync, so under light load batches grow instead of syncs multiplying
+  // (each costs an fsync). Default 128.
+  std::size_t overlap_taps_min = 128;
   // Taps and admin requests waiting per shard; more are refused busy.
   // Default limits::queue_depth_max (65536).
   std::size_t queue_depth = limits::queue_depth_max;

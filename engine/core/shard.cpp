@@ -79,12 +79,14 @@ void Shard::run() {
   const auto wait = context_.options.batch_wait;
   for (;;) {
     auto deadline = Clock::now() + std::chrono::milliseconds(100);
-    const bool can_hand_over = !commit_in_flight_ && !blocked_;
+    const bool can_hand_over = !commit_in_flight_ && !blocked_ && awaiting_.empty();
     if (!staged_.empty() && can_hand_over) deadline = std::min(deadline, staged_since_ + wait);
     work.clear();
     inbox_.pop_all(work, deadline);
     for (auto& item : work) accept(item);
+    // Overlapping a sync (awaiting_ not empty) is for batches big enough to pay for one.
     if (!commit_in_flight_ && !blocked_ && !staged_.empty() &&
+        (awaiting_.empty() || staged_.size() >= context_.options.overlap_taps_min) &&
         (staged_.size() >= context_.options.batch_taps || stopping_ || Clock::now() >= staged_since_ + wait)) {
       hand_over();
     }
@@ -199,11 +201,12 @@ void Shard::decided(std::vector<ledger::GroupOutcome>& outcomes) {
     batch.clean = !invalidates(batch.items[i], batch.outcomes[i]);
   }
   awaiting_.push_back(std::move(batch));
-  // Usually every group posted as rated: the staged batch is handed over at
-  // once, to be prepared while this one syncs. Otherwise the cards involved
-  // are reloaded once everything before is durable (settle).
+  // Usually every group posted as rated: a big enough staged batch is handed
+  // over at once, to be prepared while this one syncs (a small one waits for
+  // the sync and grows). Otherwise the cards involved are reloaded once
+  // everything before is durable (settle).
   if (!awaiting_.back().clean) blocked_ = true;
-  else if (!staged_.empty()) hand_over();
+  else if (staged_.size() >= context_.options.overlap_taps_min) hand_over();
 }
 
 // A batch is durable: the changes it made are applied to what the shard
