@@ -107,8 +107,8 @@ void Shard::accept(Work& work) {
       break;
     }
     case Work::Kind::invalidate: {
-      auto found = cards_.find(work.card);
-      if (found != cards_.end() && found->second.pending == 0) drop_card(work.card);
+      CardEntry* found = cards_.find(work.card);
+      if (found != nullptr && found->pending == 0) drop_card(work.card);
       break;
     }
     case Work::Kind::stop: stopping_ = true; break;
@@ -225,7 +225,7 @@ void Shard::settle(Decided& batch) {
     Item& item = done[i];
     const ledger::GroupOutcome& outcome = outcomes[i];
     if (!item.card.empty()) {
-      if (auto found = cards_.find(item.card); found != cards_.end() && found->second.pending > 0) --found->second.pending;
+      if (CardEntry* found = cards_.find(item.card); found != nullptr && found->pending > 0) --found->pending;
     }
     bool durable = outcome.posted && !outcome.duplicate;
     if (durable && item.deny_after) {
@@ -247,9 +247,9 @@ void Shard::settle(Decided& batch) {
         reload.push_back(item.card);
       }
       if (!item.refresh_elsewhere.empty() && durable) {
-        auto found = cards_.find(item.refresh_elsewhere);
-        if (found != cards_.end()) {
-          if (found->second.pending == 0) drop_card(item.refresh_elsewhere);
+        CardEntry* found = cards_.find(item.refresh_elsewhere);
+        if (found != nullptr) {
+          if (found->pending == 0) drop_card(item.refresh_elsewhere);
         } else {
           context_.invalidate_elsewhere(item.refresh_elsewhere);
         }

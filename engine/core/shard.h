@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "admin_command.h"
+#include "card_table.h"
 #include "committer.h"
 #include "engine.h"
 #include "hashing.h"
@@ -186,7 +187,7 @@ class Shard {
   std::thread thread_;
   bool stopping_ = false;
 
-  std::unordered_map<CardId, CardEntry, CardIdHash> cards_;
+  CardTable<CardEntry> cards_;
   std::deque<CardId> card_order_;  // load order, for eviction
   std::unordered_map<std::uint64_t, AccountMirror> accounts_;
   std::unordered_map<std::uint32_t, AccountId> operators_;

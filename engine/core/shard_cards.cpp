@@ -19,17 +19,17 @@ std::int64_t Shard::ledger_balance(AccountId account) {
 
 bool Shard::preload(StoredCard card) {
   if (cards_.size() >= context_.options.card_cache_max) return false;
-  if (cards_.count(card.record.card) != 0) return true;
+  if (cards_.contains(card.record.card)) return true;
   cache(std::move(card));
   return true;
 }
 
 void Shard::preload_state(const CardId& card, std::string_view state) {
-  if (auto found = cards_.find(card); found != cards_.end()) found->second.state.assign(state);
+  if (CardEntry* found = cards_.find(card)) found->state.assign(state);
 }
 
 void Shard::preload_atc(const CardId& card, std::uint32_t atc) {
-  if (auto found = cards_.find(card); found != cards_.end()) found->second.last_atc = atc;
+  if (CardEntry* found = cards_.find(card)) found->last_atc = atc;
 }
 
 Shard::CardEntry& Shard::cache(StoredCard card) {
@@ -48,11 +48,11 @@ Shard::CardEntry& Shard::cache(StoredCard card) {
   entry.points = mirror(entry.record.points_account);
   card_order_.push_back(id);
   cards_cached_.fetch_add(1, std::memory_order_relaxed);
-  return cards_.emplace(id, std::move(entry)).first->second;
+  return cards_.insert(id, std::move(entry));
 }
 
 Shard::CardEntry* Shard::find_card(const CardId& card) {
-  if (auto found = cards_.find(card); found != cards_.end()) return &found->second;
+  if (CardEntry* found = cards_.find(card)) return found;
   auto record = context_.ledger.card(card);
   if (!record) {
     if (record.status().code() == StatusCode::not_found) return nullptr;
@@ -93,13 +93,13 @@ rules::CardState Shard::card_state(const CardEntry& entry) {
 }
 
 void Shard::drop_card(const CardId& card) {
-  auto found = cards_.find(card);
-  if (found == cards_.end()) return;
-  for (AccountId account : {found->second.record.wallet_account, found->second.record.points_account}) {
+  CardEntry* found = cards_.find(card);
+  if (found == nullptr) return;
+  for (AccountId account : {found->record.wallet_account, found->record.points_account}) {
     auto mirror = accounts_.find(account.value);
     if (mirror != accounts_.end() && --mirror->second.users == 0) accounts_.erase(mirror);
   }
-  cards_.erase(found);
+  cards_.erase(card);
   cards_cached_.fetch_sub(1, std::memory_order_relaxed);
 }
 
@@ -108,9 +108,9 @@ void Shard::evict_idle() {
   while (cards_.size() > context_.options.card_cache_max && budget-- > 0 && !card_order_.empty()) {
     CardId card = card_order_.front();
     card_order_.pop_front();
-    auto found = cards_.find(card);
-    if (found == cards_.end()) continue;
-    if (found->second.pending > 0) {
+    CardEntry* found = cards_.find(card);
+    if (found == nullptr) continue;
+    if (found->pending > 0) {
       card_order_.push_back(card);
       continue;
     }
@@ -120,7 +120,7 @@ void Shard::evict_idle() {
   if (card_order_.size() > 2 * cards_.size() + 1024) {
     std::deque<CardId> live;
     for (const CardId& card : card_order_) {
-      if (cards_.count(card) != 0) live.push_back(card);
+      if (cards_.contains(card)) live.push_back(card);
     }
     card_order_.swap(live);
   }

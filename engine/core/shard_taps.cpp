@@ -76,10 +76,10 @@ void Shard::build_refusal_record(Item& item, RefusalReason reason) {
   decision.tap = tap.id;
   decision.outcome = protocol::Outcome::refused;
   decision.reason = reason;
-  if (auto found = cards_.find(tap.card); found != cards_.end()) {
-    decision.balance_after_minor = balance(found->second.record.wallet_account);
-    decision.points_after = balance(found->second.record.points_account);
-    if (found->second.denied) decision.flags |= protocol::DecisionFlags::deny_listed;
+  if (const CardEntry* found = cards_.find(tap.card)) {
+    decision.balance_after_minor = found->wallet->balance_minor;
+    decision.points_after = found->points->balance_minor;
+    if (found->denied) decision.flags |= protocol::DecisionFlags::deny_listed;
   }
   item.group.outcome = encode_decision(decision);
 }
