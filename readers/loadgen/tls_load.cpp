@@ -1,29 +1,203 @@
+// The TLS load driver, event-driven. Each simulated reader is a small state
+// machine on its worker's io_context (one thread), woken by
+// - its link (reader_link.h): connected, a frame, lost;
+// - its wake timer: its next tap due, a retry_later hint, a heartbeat, a
+//   reconnect's backoff (armed only while no batch is in flight);
+// - its reply timer: the deadline of the batch in flight;
+// - its worker's tick (below).
+// Every wake-up goes through SimReader::advance(), which looks at the
+// reader's state and the clock, does what is due and arms what it waits for
+// next: it may run more often than needed, never too late. A timer that
+// would fire earlier than needed is left alone (the extra wake-up finds
+// nothing to do), so the hot path never cancels a timer.
+//
+// A worker publishes the lowest undecided position of its readers whenever it
+// moves (the load's frontier is the lowest of all workers'). Its tick runs
+// every tick_interval only while it is needed: while readers are held back by
+// the lead window (it wakes them when the frontier has moved), after the
+// step's end (it sweeps the readers once, gives up on what is still waited
+// for at the hard end, end + reply_timeout) and once the step's taps are
+// decided; otherwise it waits for the end. The worker's part of the step is
+// over when every reader is finished.
 #include "tls_load.h"
+
+#include <pthread.h>
 
 #include <algorithm>
 #include <atomic>
 #include <thread>
 
-#include "uplink/uplink.h"
+#include "reader_link.h"
+#include "readers/uplink/client_tls.h"
 
 namespace citycard::loadgen {
 
 namespace {
 
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
 
-struct SimReader {
-  std::uint32_t index = 0;                      // into CityMap::readers / CityDay::readers
-  std::unique_ptr<uplink::Uplink> link;
-  std::vector<std::uint64_t> positions;         // each tap's place in the load's send order
-  std::size_t next = 0;                         // first tap not yet decided
-  bool dead = false;                            // gave up after reconnect_attempts
-  bool inflight = false;
-  protocol::TapBatch batch;
-  Clock::time_point sent_at;
-  Clock::time_point not_before;                 // after retry_later
-  Clock::time_point last_active;                // last frame sent: idle readers send heartbeats
-  std::uint64_t next_batch_id = 1;
+constexpr Clock::time_point never = Clock::time_point::max();
+constexpr Clock::duration tick_interval = std::chrono::microseconds(1000);
+constexpr milliseconds backoff_first{50};
+constexpr milliseconds backoff_max{2000};
+constexpr milliseconds heartbeat_unknown{5000};     // before a hello_ack says otherwise
+constexpr std::size_t connects_per_worker_max = 16;  // handshakes in flight at connect()
+
+struct StepPlan {
+  Clock::time_point start;
+  Clock::time_point end;       // no batch is sent at or after it
+  Clock::time_point hard_end;  // end + reply_timeout: nothing is waited for after it
+  double rate = 0;             // taps/s; 0 = closed loop
+  std::uint64_t base = 0;      // first position of this step
+  std::uint64_t limit = 0;     // positions below it belong to this step
+  Clock::duration slack{};     // wake-ups for due taps on this grid (TlsLoadOptions::send_slack)
+  Clock::time_point due(std::uint64_t position) const {
+    if (rate <= 0 || position <= base) return start;
+    return start + std::chrono::nanoseconds(static_cast<std::int64_t>(static_cast<double>(position - base) * 1e9 / rate));
+  }
+  // When a reader wakes for the tap at position: its due time, rounded up
+  // to the slack grid.
+  Clock::time_point wake_for(std::uint64_t position) const {
+    const Clock::time_point at = due(position);
+    if (slack <= Clock::duration::zero()) return at;
+    const auto slots = (at - start + slack - Clock::duration(1)) / slack;
+    return start + slots * slack;
+  }
+};
+
+class Worker;
+
+class SimReader final : public LinkOwner {
+ public:
+  SimReader(std::uint32_t index, ReaderId id, Worker& worker, std::size_t slot);
+
+  // What every event ends with (see the top of the file).
+  void advance(Clock::time_point now);
+  // connect(): the first connect; its result lands in connect_status.
+  void connect_first();
+  // The hard deadline: whatever is still waited for is given up.
+  void give_up(Clock::time_point now);
+  // Nothing left to do or wait for in this step.
+  bool finished(const StepPlan& plan, Clock::time_point now) const {
+    return dead_ || (!inflight_ && state_ != LinkState::connecting && (now >= plan.end || !has_taps(plan)));
+  }
+  // This reader's taps in the step, not decided yet.
+  std::size_t taps_left(const StepPlan& plan) const {
+    if (dead_) return 0;
+    return static_cast<std::size_t>(std::lower_bound(positions.begin(), positions.end(), plan.limit) - positions.begin()) -
+           std::min(next_, positions.size());
+  }
+  // This reader's first undecided position; max when done or stopped.
+  std::uint64_t frontier() const { return !dead_ && next_ < positions.size() ? positions[next_] : UINT64_MAX; }
+  std::size_t decided() const { return next_; }
+  void close() noexcept;
+
+  void on_connected(ReaderLink& link, Result<protocol::HelloAck> session) override;
+  void on_frame(ReaderLink& link, protocol::Message message) override;
+  void on_lost(ReaderLink& link, LinkEnd why, const std::string& what) override;
+
+  const std::uint32_t index;  // into CityMap::readers / CityDay::readers
+  const ReaderId id;
+  std::vector<std::uint64_t> positions;  // each tap's place in the load's send order (ascending)
+  std::unique_ptr<asio::ssl::context> tls;
+  Status connect_status;                 // of connect_first()
+  bool blocked = false;                  // held back by the lead window; on the worker's list
+
+ private:
+  enum class LinkState : std::uint8_t { down, connecting, up };
+  enum class Failure : std::uint8_t { link, error_frame };
+
+  bool has_taps(const StepPlan& plan) const { return next_ < positions.size() && positions[next_] < plan.limit; }
+  void start_connect(Clock::time_point now);
+  void send_batch(const StepPlan& plan, Clock::time_point now);
+  void record(const StepPlan& plan, const protocol::Decisions& decisions, Clock::time_point now);
+  // The link failed or the engine broke the protocol: close it, count the
+  // error, and make the batch in flight (if any) go again on a new link.
+  void broken(Failure failure, bool counts_as_error, Clock::time_point now);
+  void stop();
+  void drop_link() noexcept;
+  void arm_wake(Clock::time_point at);
+  void arm_reply_deadline();
+
+  Worker& worker_;
+  const std::size_t slot_;          // in the worker's frontier table
+  std::shared_ptr<ReaderLink> link_;
+  LinkState state_ = LinkState::down;
+  protocol::HelloAck session_;
+  std::size_t next_ = 0;            // first tap not yet decided
+  bool dead_ = false;               // stopped: reconnects failed, or a batch refused twice
+  bool inflight_ = false;           // batch_ sent, not answered
+  protocol::TapBatch batch_;
+  std::uint64_t next_batch_id_ = 1;
+  int batch_failures_ = 0;          // link failures while this batch was in flight
+  int error_frames_ = 0;            // error frames for this batch
+  Clock::time_point sent_at_;       // first send of the batch (closed-loop latency)
+  Clock::time_point reply_deadline_;
+  Clock::time_point not_before_;    // after retry_later
+  Clock::time_point last_active_;   // last frame sent: idle readers send heartbeats
+  int reconnect_failures_ = 0;
+  Clock::time_point reconnect_at_;
+  Clock::duration backoff_ = backoff_first;
+  asio::steady_timer wake_;
+  Clock::time_point wake_at_ = never;  // while waking_
+  bool waking_ = false;
+  asio::steady_timer reply_timer_;
+  bool reply_waiting_ = false;
+};
+
+// One thread's share of the readers, its io_context and its tallies. Only
+// published_frontier is read by other threads.
+class Worker {
+ public:
+  Worker(TlsLoad::Impl& load, const TlsLoadOptions& options) : load(load), options(options) {}
+
+  void run_connects();
+  void run_step();
+  void connected_one() {
+    --connects_pending;
+    start_next_connect();
+    if (connects_pending == 0) io.stop();  // all connected, or failed
+  }
+  // A reader whose next tap is at or past the ceiling: true when it must
+  // wait (the tick wakes it), false if the frontier has moved meanwhile.
+  bool hold_back(SimReader& reader, std::uint64_t position, Clock::time_point now);
+  // A reader's frontier moved (decisions, or it stopped).
+  void frontier_moved(std::size_t slot, std::uint64_t position, Clock::time_point now);
+  std::uint64_t own_frontier() const {
+    return frontiers.empty() ? UINT64_MAX : *std::min_element(frontiers.begin(), frontiers.end());
+  }
+
+  TlsLoad::Impl& load;
+  const TlsLoadOptions& options;
+  asio::io_context io{1};
+  std::vector<SimReader*> readers;
+  std::vector<std::uint64_t> frontiers;  // per reader (slot): SimReader::frontier()
+  const StepPlan* plan = nullptr;        // set during a step
+  // Taps of the step decided by this worker's readers, or given up (stop()).
+  void taps_done(std::size_t count, Clock::time_point now);
+  LoadTally tally;
+  Clock::time_point last_decision;
+  std::uint64_t taps_left = 0;           // this step's taps of these readers not yet decided
+  std::uint64_t ceiling = UINT64_MAX;    // no position at or past it is sent
+  std::atomic<std::uint64_t> published_frontier{UINT64_MAX};
+  std::uint64_t heartbeat_nonce = 0;
+  asio::steady_timer tick{io};
+
+ private:
+  void start_next_connect();
+  void on_tick();
+  void schedule_tick(Clock::time_point now);
+  bool maybe_finish(Clock::time_point now);
+
+  std::vector<SimReader*> blocked;
+  bool ticking_ = false;
+  Clock::time_point tick_at_;  // while ticking_
+  bool end_swept_ = false;
+  bool step_done_ = false;
+  std::size_t connects_started = 0, connects_pending = 0;
 };
 
 }  // namespace
@@ -32,282 +206,498 @@ class TlsLoad::Impl {
  public:
   Impl(const CityDay& day, const CityMap& map, TlsLoadOptions options)
       : day_(day), map_(map), options_(std::move(options)) {}
+  ~Impl();
 
   Status connect_all();
   LoadReport run(const LoadStep& step);
   std::uint64_t remaining() const;
 
- private:
-  struct StepPlan {
-    Clock::time_point start;
-    Clock::time_point end;
-    double rate = 0;
-    std::uint64_t base = 0;       // first position of this step
-    std::uint64_t limit = 0;      // positions below it belong to this step
-    Clock::time_point due(std::uint64_t position) const {
-      if (rate <= 0 || position <= base) return start;
-      return start + std::chrono::nanoseconds(static_cast<std::int64_t>(static_cast<double>(position - base) * 1e9 / rate));
-    }
-  };
-
-  uplink::UplinkOptions uplink_options(const ReaderSite& site) const;
-  void work(std::size_t worker, const StepPlan& plan, LoadTally& tally, Clock::time_point& last_decision);
-  bool send_batch(SimReader& reader, const StepPlan& plan, Clock::time_point now, std::uint64_t ceiling, LoadTally& tally);
-  void collect(SimReader& reader, const StepPlan& plan, LoadTally& tally, Clock::time_point& last_decision);
-  bool recover(SimReader& reader, LoadTally& tally);
+  std::uint64_t ceiling() const {
+    std::uint64_t low = UINT64_MAX;
+    for (const auto& worker : workers_) low = std::min(low, worker->published_frontier.load(std::memory_order_relaxed));
+    return low == UINT64_MAX ? UINT64_MAX : low + std::max<std::uint64_t>(1, options_.lead_taps_max);
+  }
 
   const CityDay& day_;
   const CityMap& map_;
-  TlsLoadOptions options_;
-  std::vector<SimReader> readers_;
+  const TlsLoadOptions options_;
+  tcp::resolver::results_type endpoints_;
+  // Declared first, destroyed last: the readers' timers and links use the
+  // workers' io_contexts.
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<std::unique_ptr<SimReader>> readers_;
   std::uint64_t total_taps_ = 0;
-  std::uint64_t sent_positions_ = 0;   // positions handed out to steps so far
-  std::atomic<std::uint64_t> heartbeat_nonce_{0};
-  // Per reader: the position of its first undecided tap (max when done or
-  // stopped). Its minimum is the load's frontier.
-  std::unique_ptr<std::atomic<std::uint64_t>[]> frontier_;
-  void update_frontier(const SimReader& reader) {
-    const bool left = !reader.dead && reader.next < reader.positions.size();
-    frontier_[reader.index].store(left ? reader.positions[reader.next] : UINT64_MAX, std::memory_order_relaxed);
-  }
-  std::uint64_t frontier() const {
-    std::uint64_t low = UINT64_MAX;
-    for (std::size_t i = 0; i < readers_.size(); ++i) low = std::min(low, frontier_[i].load(std::memory_order_relaxed));
-    return low;
-  }
+  std::uint64_t sent_positions_ = 0;  // positions handed out to steps so far
+  StepPlan plan_;
 };
 
-uplink::UplinkOptions TlsLoad::Impl::uplink_options(const ReaderSite& site) const {
-  uplink::UplinkOptions options;
-  options.host = options_.host;
-  options.port = options_.port;
-  options.server_name = options_.server_name;
-  const std::string name = "reader-" + std::to_string(site.reader.value);
-  options.ca_certificate = options_.pki_dir + "/ca.crt";
-  options.certificate = options_.pki_dir + "/readers/" + name + ".crt";
-  options.private_key = options_.pki_dir + "/readers/" + name + ".key";
-  options.reader = site.reader;
-  options.agent = "citycard-loadgen";
-  options.connect_timeout = options_.reply_timeout;
-  options.reply_timeout = options_.reply_timeout;
-  return options;
+namespace {
+
+// ---- SimReader: the link ---------------------------------------------------
+
+SimReader::SimReader(std::uint32_t index, ReaderId id, Worker& worker, std::size_t slot)
+    : index(index), id(id), worker_(worker), slot_(slot), wake_(worker.io), reply_timer_(worker.io) {}
+
+void SimReader::connect_first() { start_connect(Clock::now()); }
+
+void SimReader::start_connect(Clock::time_point now) {
+  state_ = LinkState::connecting;
+  link_ = std::make_shared<ReaderLink>(worker_.io, *tls, *this);
+  protocol::Hello hello{protocol::protocol_version_min, protocol::protocol_version, id, "citycard-loadgen"};
+  // As Uplink: the whole of TCP + TLS + hello within the reply timeout.
+  link_->start(worker_.load.endpoints_, worker_.options.server_name, hello, now + worker_.options.reply_timeout);
+}
+
+void SimReader::on_connected(ReaderLink& /*link*/, Result<protocol::HelloAck> session) {
+  const Clock::time_point now = Clock::now();
+  if (!session) {
+    link_.reset();
+    state_ = LinkState::down;
+    if (worker_.plan == nullptr) {  // connect(): the first connect fails the load
+      connect_status = session.status();
+      return worker_.connected_one();
+    }
+    if (++reconnect_failures_ >= worker_.options.reconnect_attempts) return stop();
+    reconnect_at_ = now + backoff_;
+    backoff_ = std::min<Clock::duration>(backoff_ * 2, backoff_max);
+    return advance(now);
+  }
+  state_ = LinkState::up;
+  session_ = session.value();
+  last_active_ = now;
+  reconnect_failures_ = 0;
+  backoff_ = backoff_first;
+  if (worker_.plan == nullptr) return worker_.connected_one();
+  if (inflight_) {
+    // Resent on the new link; the engine answers the taps it decided before
+    // with their first decisions (replayed). Not after the step's end.
+    if (now < worker_.plan->end) {
+      link_->send(batch_);
+      reply_deadline_ = now + worker_.options.reply_timeout;
+      last_active_ = now;
+    } else {
+      inflight_ = false;
+    }
+  }
+  advance(now);
+}
+
+void SimReader::on_frame(ReaderLink& /*link*/, protocol::Message message) {
+  const Clock::time_point now = Clock::now();
+  if (auto* decisions = std::get_if<protocol::Decisions>(&message)) {
+    if (!inflight_ || decisions->batch_id != batch_.batch_id || decisions->decisions.size() != batch_.taps.size()) {
+      return broken(Failure::link, true, now);  // not the answer to our batch
+    }
+    if (worker_.plan != nullptr) record(*worker_.plan, *decisions, now);
+    return advance(now);
+  }
+  if (auto* retry = std::get_if<protocol::RetryLater>(&message)) {
+    if (!inflight_ || retry->batch_id != batch_.batch_id) return broken(Failure::link, true, now);
+    ++worker_.tally.retry_later;
+    worker_.tally.taps_sent -= batch_.taps.size();  // they go again
+    inflight_ = false;
+    not_before_ = now + milliseconds(std::max<std::uint32_t>(1, retry->retry_after_ms));
+    return advance(now);
+  }
+  if (std::holds_alternative<protocol::Heartbeat>(message) || std::holds_alternative<protocol::DenyListDelta>(message)) {
+    return;  // heartbeat echoes; deny list deltas are not asked for
+  }
+  // An error frame (the engine closes after it), or a frame only a reader sends.
+  broken(std::holds_alternative<protocol::ErrorFrame>(message) ? Failure::error_frame : Failure::link, true, now);
+}
+
+void SimReader::on_lost(ReaderLink& /*link*/, LinkEnd why, const std::string& /*what*/) {
+  // A broken link costs an error when a batch was waiting on it; bytes that
+  // break the protocol always do.
+  broken(Failure::link, inflight_ || why == LinkEnd::bad_frame, Clock::now());
+}
+
+void SimReader::broken(Failure failure, bool counts_as_error, Clock::time_point now) {
+  drop_link();
+  if (counts_as_error) ++worker_.tally.errors;
+  if (inflight_) {
+    // Bounded: a batch refused by two error frames, or failing more often
+    // than reconnect_attempts, is not sent again (the reader stops).
+    if (failure == Failure::error_frame && ++error_frames_ >= 2) return stop();
+    if (++batch_failures_ > worker_.options.reconnect_attempts) return stop();
+    if (worker_.plan == nullptr || now >= worker_.plan->end) inflight_ = false;  // no resend after the end
+  }
+  reconnect_failures_ = 0;
+  reconnect_at_ = now + backoff_first;
+  backoff_ = backoff_first * 2;
+  advance(now);
+}
+
+void SimReader::drop_link() noexcept {
+  if (link_) link_->close();  // silent from now on: a late reply cannot be taken for the next
+  link_.reset();
+  state_ = LinkState::down;
+}
+
+void SimReader::stop() {
+  const std::size_t left = worker_.plan != nullptr ? taps_left(*worker_.plan) : 0;
+  ++worker_.tally.readers_stopped;
+  dead_ = true;
+  inflight_ = false;
+  close();
+  const Clock::time_point now = Clock::now();
+  worker_.frontier_moved(slot_, frontier(), now);
+  if (worker_.plan != nullptr) worker_.taps_done(left, now);
+}
+
+void SimReader::close() noexcept {
+  drop_link();
+  wake_.cancel();
+  waking_ = false;
+  reply_timer_.cancel();
+  reply_waiting_ = false;
+}
+
+void SimReader::give_up(Clock::time_point now) {
+  if (!inflight_ && state_ != LinkState::connecting) return;
+  if (inflight_) ++worker_.tally.errors;  // no reply by the hard deadline
+  inflight_ = false;
+  drop_link();
+  reconnect_at_ = now;
+}
+
+// ---- SimReader: batches ----------------------------------------------------
+
+void SimReader::send_batch(const StepPlan& plan, Clock::time_point now) {
+  const auto& taps = worker_.load.day_.readers[index].taps;
+  std::size_t batch_max = std::clamp<std::size_t>(worker_.options.batch_taps_max, 1, limits::batch_taps_max);
+  if (session_.batch_taps_max > 0) batch_max = std::min<std::size_t>(batch_max, session_.batch_taps_max);
+  std::size_t count = 0;
+  while (count < batch_max && next_ + count < taps.size()) {
+    const std::uint64_t position = positions[next_ + count];
+    if (position >= plan.limit || position >= worker_.ceiling || plan.due(position) > now) break;
+    ++count;
+  }
+  if (count == 0) return;
+  batch_.batch_id = next_batch_id_++;
+  batch_.taps.clear();
+  for (std::size_t i = 0; i < count; ++i) batch_.taps.push_back(taps[next_ + i].record);
+  sent_at_ = now;
+  reply_deadline_ = now + worker_.options.reply_timeout;
+  last_active_ = now;
+  inflight_ = true;
+  batch_failures_ = 0;
+  error_frames_ = 0;
+  worker_.tally.taps_sent += count;
+  link_->send(batch_);
+}
+
+void SimReader::record(const StepPlan& plan, const protocol::Decisions& decisions, Clock::time_point now) {
+  LoadTally& tally = worker_.tally;
+  for (std::size_t i = 0; i < decisions.decisions.size(); ++i) {
+    const protocol::DecisionRecord& decision = decisions.decisions[i];
+    const Tap& tap = batch_.taps[i].tap;
+    if (decision.tap != tap.id) ++tally.errors;
+    const bool approved = decision.outcome == protocol::Outcome::approved;
+    ++tally.by_mode[static_cast<std::size_t>(tap.mode)][approved ? 0 : 1];
+    if (!approved) ++tally.by_reason[static_cast<std::size_t>(decision.reason) % tally.by_reason.size()];
+    if (decision.flags & protocol::DecisionFlags::replayed) ++tally.replayed;
+    if (tap.offline) ++tally.offline;
+    // Open loop: from the tap's due time, so waiting anywhere counts.
+    const Clock::time_point from = plan.rate > 0 ? plan.due(positions[next_ + i]) : sent_at_;
+    const auto latency = std::chrono::duration_cast<std::chrono::microseconds>(now - from).count();
+    tally.latency_us.push_back(static_cast<std::uint32_t>(std::clamp<std::int64_t>(latency, 0, UINT32_MAX)));
+  }
+  tally.taps_decided += decisions.decisions.size();
+  ++tally.batches;
+  next_ += decisions.decisions.size();
+  inflight_ = false;
+  worker_.last_decision = std::max(worker_.last_decision, now);
+  worker_.frontier_moved(slot_, frontier(), now);
+  worker_.taps_done(decisions.decisions.size(), now);
+}
+
+// ---- SimReader: what is due, and when to look again -------------------------
+
+void SimReader::advance(Clock::time_point now) {
+  if (dead_ || worker_.plan == nullptr) return;
+  const StepPlan& plan = *worker_.plan;
+  const bool sending = now < plan.end;
+  if (state_ == LinkState::down && !sending) inflight_ = false;  // no resend after the end (its error is counted)
+  if (state_ == LinkState::down && sending && now >= reconnect_at_) {
+    if (worker_.options.reconnect_attempts <= 0) return stop();
+    ++worker_.tally.reconnects;
+    start_connect(now);
+  }
+  if (state_ == LinkState::up && inflight_ && now >= reply_deadline_) return broken(Failure::link, true, now);
+  const auto heartbeat_every =
+      session_.heartbeat_interval_ms > 0 ? milliseconds(session_.heartbeat_interval_ms / 2) : heartbeat_unknown;
+  if (state_ == LinkState::up && !inflight_ && sending) {
+    if (now >= not_before_) send_batch(plan, now);
+    if (!inflight_ && now - last_active_ >= heartbeat_every) {
+      link_->send(protocol::Heartbeat{++worker_.heartbeat_nonce});
+      last_active_ = now;
+    }
+  }
+  // What to wake up for next (the step's end: the worker's sweep).
+  if (state_ == LinkState::up && inflight_) return arm_reply_deadline();
+  if (!sending) return;
+  if (state_ == LinkState::down) return arm_wake(reconnect_at_);
+  if (state_ != LinkState::up) return;  // connecting: the link calls back
+  Clock::time_point at = last_active_ + heartbeat_every;
+  if (has_taps(plan)) {
+    const std::uint64_t position = positions[next_];
+    if (position >= worker_.ceiling && worker_.hold_back(*this, position, now)) {
+      // the worker's tick wakes it when the frontier has moved
+    } else {
+      at = std::min(at, std::max(plan.wake_for(position), not_before_));
+    }
+  }
+  arm_wake(at);
+}
+
+void SimReader::arm_wake(Clock::time_point at) {
+  if (waking_ && wake_at_ <= at) return;  // an earlier wake-up comes first and looks again
+  wake_at_ = at;
+  waking_ = true;
+  wake_.expires_at(at);  // a later wait before this one returns aborted
+  wake_.async_wait([this](boost::system::error_code ec) {
+    if (ec == asio::error::operation_aborted) return;
+    waking_ = false;
+    advance(Clock::now());
+  });
+}
+
+void SimReader::arm_reply_deadline() {
+  // Deadlines only move later, so a pending wait (an earlier batch's) fires
+  // first; advance() then waits on for this batch's.
+  if (reply_waiting_) return;
+  reply_waiting_ = true;
+  reply_timer_.expires_at(reply_deadline_);
+  reply_timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec == asio::error::operation_aborted) return;
+    reply_waiting_ = false;
+    if (inflight_) advance(Clock::now());
+  });
+}
+
+// ---- Worker ------------------------------------------------------------------
+
+// Named, so the generator's own CPU can be told from the engine's (top -H,
+// perf, /proc/PID/task/*/comm).
+void name_thread(std::size_t worker) {
+  const std::string name = "loadgen-" + std::to_string(worker);
+  pthread_setname_np(pthread_self(), name.c_str());
+}
+
+void Worker::run_connects() {
+  if (readers.empty()) return;
+  io.restart();
+  asio::post(io, [this] {
+    for (std::size_t i = 0; i < connects_per_worker_max; ++i) start_next_connect();
+  });
+  io.run();  // until connected_one() stops it
+}
+
+void Worker::start_next_connect() {
+  if (connects_started >= readers.size()) return;
+  ++connects_pending;
+  readers[connects_started++]->connect_first();
+}
+
+void Worker::run_step() {
+  io.restart();
+  step_done_ = false;
+  end_swept_ = false;
+  asio::post(io, [this] {
+    const Clock::time_point now = Clock::now();
+    for (SimReader* reader : readers) reader->advance(now);
+    on_tick();
+  });
+  io.run();  // until maybe_finish() stops it; what is still pending waits for the next step
+}
+
+bool Worker::hold_back(SimReader& reader, std::uint64_t position, Clock::time_point now) {
+  ceiling = std::max(ceiling, load.ceiling());
+  if (position < ceiling) return false;
+  if (!reader.blocked) blocked.push_back(&reader);
+  reader.blocked = true;
+  schedule_tick(now);
+  return true;
+}
+
+void Worker::frontier_moved(std::size_t slot, std::uint64_t position, Clock::time_point /*now*/) {
+  const std::uint64_t before = frontiers[slot];
+  frontiers[slot] = position;
+  // Only the lowest reader moves the worker's frontier.
+  if (before <= published_frontier.load(std::memory_order_relaxed)) {
+    published_frontier.store(own_frontier(), std::memory_order_relaxed);
+  }
+}
+
+void Worker::taps_done(std::size_t count, Clock::time_point now) {
+  taps_left -= std::min<std::uint64_t>(count, taps_left);
+  if (taps_left == 0 && !maybe_finish(now)) schedule_tick(now);
+}
+
+void Worker::on_tick() {
+  const Clock::time_point now = Clock::now();
+  ticking_ = false;
+  // The frontier only moves forward, and so does the ceiling.
+  const std::uint64_t fresh = load.ceiling();
+  if (fresh > ceiling) {
+    ceiling = fresh;
+    std::vector<SimReader*> waking;
+    waking.swap(blocked);
+    for (SimReader* reader : waking) {
+      reader->blocked = false;
+      reader->advance(now);
+    }
+  }
+  if (now >= plan->end && !end_swept_) {
+    end_swept_ = true;  // links down with a batch to resend give it up
+    for (SimReader* reader : readers) reader->advance(now);
+  }
+  if (now >= plan->hard_end) {
+    for (SimReader* reader : readers) reader->give_up(now);
+  }
+  if (maybe_finish(now)) return;
+  schedule_tick(now);
+}
+
+void Worker::schedule_tick(Clock::time_point now) {
+  if (step_done_) return;
+  // Idle until the end unless someone waits for the frontier or the step is
+  // winding down.
+  const bool busy = !blocked.empty() || now >= plan->end || taps_left == 0;
+  const Clock::time_point at = busy ? now + tick_interval : plan->end;
+  if (ticking_ && tick_at_ <= at) return;
+  ticking_ = true;
+  tick_at_ = at;
+  tick.expires_at(at);  // a later wait before this one returns aborted
+  tick.async_wait([this](boost::system::error_code ec) {
+    if (ec != asio::error::operation_aborted) on_tick();
+  });
+}
+
+bool Worker::maybe_finish(Clock::time_point now) {
+  // While taps of the step are left before its end, some reader has work.
+  if (now < plan->end && taps_left > 0) return false;
+  for (const SimReader* reader : readers) {
+    if (!reader->finished(*plan, now)) return false;
+  }
+  step_done_ = true;
+  ticking_ = false;
+  tick.cancel();
+  io.stop();
+  return true;
+}
+
+}  // namespace
+
+// ---- TlsLoad::Impl -------------------------------------------------------------
+
+TlsLoad::Impl::~Impl() {
+  // Close every link and timer, then let the aborted operations finish
+  // (links are silent once closed) before the readers and contexts go.
+  for (auto& reader : readers_) reader->close();
+  for (auto& worker : workers_) {
+    worker->tick.cancel();
+    worker->plan = nullptr;
+    worker->io.restart();
+    worker->io.run();
+  }
+  readers_.clear();
 }
 
 Status TlsLoad::Impl::connect_all() {
   std::size_t count = map_.readers.size();
   if (options_.readers_max > 0) count = std::min(count, options_.readers_max);
-  readers_.resize(count);
+  const std::size_t threads = std::max<std::size_t>(1, options_.threads);
+  for (std::size_t t = 0; t < threads; ++t) workers_.push_back(std::make_unique<Worker>(*this, options_));
+  {
+    boost::system::error_code ec;
+    tcp::resolver resolver(workers_[0]->io);
+    endpoints_ = resolver.resolve(options_.host, std::to_string(options_.port), ec);
+    if (ec) return Status::unavailable("cannot resolve " + options_.host + ": " + ec.message());
+  }
   for (std::uint32_t i = 0; i < count; ++i) {
-    readers_[i].index = i;
-    readers_[i].link = std::make_unique<uplink::Uplink>(uplink_options(map_.site(i)));
-    readers_[i].last_active = Clock::now();
+    const ReaderSite& site = map_.site(i);
+    Worker& worker = *workers_[i % threads];
+    auto reader = std::make_unique<SimReader>(i, site.reader, worker, worker.readers.size());
+    const std::string name = "reader-" + std::to_string(site.reader.value);
+    reader->tls = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
+    Status tls = uplink::configure_client_tls(
+        *reader->tls, {options_.pki_dir + "/ca.crt", options_.pki_dir + "/readers/" + name + ".crt",
+                       options_.pki_dir + "/readers/" + name + ".key"});
+    if (!tls) return Status::invalid_argument("reader " + std::to_string(site.reader.value) + ": " + tls.message());
+    worker.readers.push_back(reader.get());
+    readers_.push_back(std::move(reader));
   }
   // Positions: the day's send order restricted to the readers in use.
   for (const SendSlot& slot : day_.send_order) {
     if (slot.reader_index >= count) continue;
-    readers_[slot.reader_index].positions.push_back(total_taps_++);
+    readers_[slot.reader_index]->positions.push_back(total_taps_++);
   }
-  frontier_ = std::make_unique<std::atomic<std::uint64_t>[]>(count);
-  for (const SimReader& reader : readers_) update_frontier(reader);
-  const std::size_t threads = std::max<std::size_t>(1, options_.threads);
-  std::vector<Status> failures(threads);
-  std::vector<std::thread> workers;
-  for (std::size_t t = 0; t < threads; ++t) {
-    workers.emplace_back([this, t, threads, &failures] {
-      for (std::size_t i = t; i < readers_.size(); i += threads) {
-        Status status = readers_[i].link->connect();
-        if (!status.is_ok()) {
-          failures[t] = Status::unavailable("reader " + std::to_string(map_.site(readers_[i].index).reader.value) +
-                                            ": " + status.to_string());
-          return;
-        }
-      }
+  for (auto& worker : workers_) {
+    for (const SimReader* reader : worker->readers) worker->frontiers.push_back(reader->frontier());
+  }
+  std::vector<std::thread> threads_running;
+  for (std::size_t t = 0; t < workers_.size(); ++t) {
+    threads_running.emplace_back([this, t] {
+      name_thread(t);
+      workers_[t]->run_connects();
     });
   }
-  for (auto& worker : workers) worker.join();
-  for (const Status& failure : failures) {
-    if (!failure.is_ok()) return failure;
+  for (auto& thread : threads_running) thread.join();
+  for (const auto& reader : readers_) {
+    if (!reader->connect_status) {
+      return Status::unavailable("reader " + std::to_string(reader->id.value) + ": " +
+                                 reader->connect_status.to_string());
+    }
   }
   return Status::ok();
 }
 
-bool TlsLoad::Impl::recover(SimReader& reader, LoadTally& tally) {
-  auto backoff = std::chrono::milliseconds(50);
-  for (int attempt = 0; attempt < options_.reconnect_attempts; ++attempt) {
-    ++tally.reconnects;
-    std::this_thread::sleep_for(backoff);
-    backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
-    if (reader.link->connect().is_ok() && reader.link->send(reader.batch).is_ok()) return true;
-  }
-  ++tally.readers_stopped;
-  reader.dead = true;
-  reader.inflight = false;
-  update_frontier(reader);
-  return false;
-}
-
-bool TlsLoad::Impl::send_batch(SimReader& reader, const StepPlan& plan, Clock::time_point now, std::uint64_t ceiling,
-                                LoadTally& tally) {
-  const auto& taps = day_.readers[reader.index].taps;
-  const std::size_t batch_max = std::clamp<std::size_t>(options_.batch_taps_max, 1, limits::batch_taps_max);
-  std::size_t count = 0;
-  while (count < batch_max && reader.next + count < taps.size()) {
-    std::uint64_t position = reader.positions[reader.next + count];
-    if (position >= plan.limit || position >= ceiling || plan.due(position) > now) break;
-    ++count;
-  }
-  if (count == 0) return false;
-  reader.batch.batch_id = reader.next_batch_id++;
-  reader.batch.taps.clear();
-  for (std::size_t i = 0; i < count; ++i) reader.batch.taps.push_back(taps[reader.next + i].record);
-  reader.sent_at = now;
-  reader.last_active = now;
-  reader.inflight = true;
-  tally.taps_sent += count;
-  if (!reader.link->send(reader.batch).is_ok()) {
-    ++tally.errors;
-    recover(reader, tally);
-  }
-  return true;
-}
-
-void TlsLoad::Impl::collect(SimReader& reader, const StepPlan& plan, LoadTally& tally, Clock::time_point& last_decision) {
-  // Bounded: one reply, or reconnect_attempts resends; a batch the engine
-  // answers with an error frame twice is not sent again (the reader stops).
-  int error_frames = 0;
-  for (int attempt = 0; attempt <= options_.reconnect_attempts && reader.inflight; ++attempt) {
-    auto received = reader.link->receive(options_.reply_timeout);
-    const Clock::time_point now = Clock::now();
-    if (received) {
-      if (auto* decisions = std::get_if<protocol::Decisions>(&*received);
-          decisions != nullptr && decisions->batch_id == reader.batch.batch_id &&
-          decisions->decisions.size() == reader.batch.taps.size()) {
-        for (std::size_t i = 0; i < decisions->decisions.size(); ++i) {
-          const protocol::DecisionRecord& decision = decisions->decisions[i];
-          const Tap& tap = reader.batch.taps[i].tap;
-          if (decision.tap != tap.id) ++tally.errors;
-          const bool approved = decision.outcome == protocol::Outcome::approved;
-          ++tally.by_mode[static_cast<std::size_t>(tap.mode)][approved ? 0 : 1];
-          if (!approved) ++tally.by_reason[static_cast<std::size_t>(decision.reason) % tally.by_reason.size()];
-          if (decision.flags & protocol::DecisionFlags::replayed) ++tally.replayed;
-          if (tap.offline) ++tally.offline;
-          Clock::time_point from = plan.rate > 0 ? plan.due(reader.positions[reader.next + i]) : reader.sent_at;
-          auto latency = std::chrono::duration_cast<std::chrono::microseconds>(now - from).count();
-          tally.latency_us.push_back(static_cast<std::uint32_t>(std::clamp<std::int64_t>(latency, 0, UINT32_MAX)));
-        }
-        tally.taps_decided += decisions->decisions.size();
-        ++tally.batches;
-        reader.next += decisions->decisions.size();
-        reader.inflight = false;
-        update_frontier(reader);
-        last_decision = std::max(last_decision, now);
-        return;
-      }
-      if (auto* retry = std::get_if<protocol::RetryLater>(&*received); retry != nullptr && retry->batch_id == reader.batch.batch_id) {
-        ++tally.retry_later;
-        tally.taps_sent -= reader.batch.taps.size();  // they go again
-        reader.inflight = false;
-        reader.not_before = now + std::chrono::milliseconds(std::max<std::uint32_t>(1, retry->retry_after_ms));
-        return;
-      }
-      if (std::holds_alternative<protocol::Heartbeat>(*received) ||
-          std::holds_alternative<protocol::DenyListDelta>(*received)) {
-        continue;  // not ours to wait for; read on
-      }
-    }
-    ++tally.errors;
-    if (received && std::holds_alternative<protocol::ErrorFrame>(*received) && ++error_frames >= 2) break;
-    if (!recover(reader, tally)) return;
-  }
-  if (reader.inflight) {
-    ++tally.readers_stopped;
-    reader.dead = true;
-    reader.inflight = false;
-  }
-  update_frontier(reader);
-}
-
-void TlsLoad::Impl::work(std::size_t worker, const StepPlan& plan, LoadTally& tally, Clock::time_point& last_decision) {
-  const std::size_t threads = std::max<std::size_t>(1, options_.threads);
-  std::vector<SimReader*> mine;
-  for (std::size_t i = worker; i < readers_.size(); i += threads) mine.push_back(&readers_[i]);
-  // Bounded by plan.end: after it nothing new is sent, and replies in flight
-  // are collected with their own deadlines.
-  while (true) {
-    const Clock::time_point now = Clock::now();
-    const bool sending = now < plan.end;
-    // No reader runs more than lead_taps_max ahead of the slowest, so a
-    // card's taps at different readers reach the engine in city order.
-    const std::uint64_t low = frontier();
-    const std::uint64_t ceiling = low == UINT64_MAX ? UINT64_MAX : low + std::max<std::uint64_t>(1, options_.lead_taps_max);
-    bool any_inflight = false, any_left = false;
-    Clock::time_point next_due = plan.end;
-    for (SimReader* reader : mine) {
-      if (reader->dead) continue;
-      if (sending && !reader->inflight && now >= reader->not_before) send_batch(*reader, plan, now, ceiling, tally);
-      any_inflight = any_inflight || reader->inflight;
-      const auto& taps = day_.readers[reader->index].taps;
-      if (!reader->inflight && reader->next < taps.size() && reader->positions[reader->next] < plan.limit) {
-        any_left = true;
-        next_due = std::min(next_due, std::max(plan.due(reader->positions[reader->next]), reader->not_before));
-      }
-    }
-    for (SimReader* reader : mine) {
-      if (reader->inflight) collect(*reader, plan, tally, last_decision);
-    }
-    // A reader with nothing to send keeps its link: the engine closes links
-    // silent for longer than its idle timeout (the hello_ack's heartbeat
-    // interval is the pace it asks for).
-    for (SimReader* reader : mine) {
-      if (!sending || reader->dead || reader->inflight) continue;
-      const std::uint32_t every_ms = reader->link->connected() && reader->link->session().heartbeat_interval_ms > 0
-                                         ? reader->link->session().heartbeat_interval_ms / 2
-                                         : 5000;
-      const Clock::time_point at = Clock::now();
-      if (at - reader->last_active < std::chrono::milliseconds(every_ms)) continue;
-      reader->last_active = at;
-      if (!reader->link->connected() || !reader->link->heartbeat(++heartbeat_nonce_).is_ok()) {
-        ++tally.reconnects;
-        if (!reader->link->connect().is_ok()) ++tally.errors;
-      }
-    }
-    if (!any_inflight) {
-      if (!sending || !any_left) return;
-      auto wait = std::min(next_due - Clock::now(), std::chrono::duration_cast<Clock::duration>(std::chrono::milliseconds(1)));
-      if (wait > Clock::duration::zero()) std::this_thread::sleep_for(wait);
-    }
-  }
-}
-
 LoadReport TlsLoad::Impl::run(const LoadStep& step) {
-  StepPlan plan;
-  plan.rate = step.taps_per_second;
-  plan.base = sent_positions_;
-  plan.limit = step.taps_max > 0 ? std::min(total_taps_, plan.base + step.taps_max) : total_taps_;
-  plan.start = Clock::now();
-  plan.end = plan.start + step.duration;
-  const std::size_t threads = std::max<std::size_t>(1, options_.threads);
-  std::vector<LoadTally> tallies(threads);
-  std::vector<Clock::time_point> last(threads, plan.start);
-  std::vector<std::thread> workers;
-  for (std::size_t t = 0; t < threads; ++t) {
-    workers.emplace_back([this, t, &plan, &tallies, &last] { work(t, plan, tallies[t], last[t]); });
+  plan_.rate = step.taps_per_second;
+  plan_.base = sent_positions_;
+  plan_.limit = step.taps_max > 0 ? std::min(total_taps_, plan_.base + step.taps_max) : total_taps_;
+  plan_.start = Clock::now();
+  plan_.end = plan_.start + step.duration;
+  plan_.hard_end = plan_.end + options_.reply_timeout;
+  plan_.slack = std::max(Clock::duration::zero(), Clock::duration(options_.send_slack));
+  for (auto& worker : workers_) worker->published_frontier.store(worker->own_frontier(), std::memory_order_relaxed);
+  for (auto& worker : workers_) {
+    worker->tally = LoadTally{};
+    worker->last_decision = plan_.start;
+    worker->ceiling = ceiling();
+    worker->taps_left = 0;
+    for (const SimReader* reader : worker->readers) worker->taps_left += reader->taps_left(plan_);
+    worker->plan = &plan_;
   }
-  for (auto& worker : workers) worker.join();
+  std::vector<std::thread> threads;
+  for (std::size_t t = 0; t < workers_.size(); ++t) {
+    threads.emplace_back([this, t] {
+      name_thread(t);
+      workers_[t]->run_step();
+    });
+  }
+  for (auto& thread : threads) thread.join();
   LoadTally total;
-  for (const LoadTally& tally : tallies) total.merge(tally);
+  Clock::time_point end = plan_.start;
+  for (auto& worker : workers_) {
+    total.merge(worker->tally);
+    end = std::max(end, worker->last_decision);
+    worker->plan = nullptr;
+  }
   // The next step starts at the frontier: readers ahead of it wait for
   // their taps' due times, none starts with a backlog.
-  const std::uint64_t low = frontier();
+  std::uint64_t low = UINT64_MAX;
+  for (const auto& reader : readers_) low = std::min(low, reader->frontier());
   sent_positions_ = low == UINT64_MAX ? total_taps_ : low;
-  const Clock::time_point end = *std::max_element(last.begin(), last.end());
-  const double seconds = std::chrono::duration<double>(end - plan.start).count();
+  const double seconds = std::chrono::duration<double>(end - plan_.start).count();
   return make_report(std::move(total), seconds, step.taps_per_second);
 }
 
 std::uint64_t TlsLoad::Impl::remaining() const {
   std::uint64_t left = 0;
-  for (const SimReader& reader : readers_) left += reader.positions.size() - reader.next;
+  for (const auto& reader : readers_) left += reader->positions.size() - reader->decided();
   return left;
 }
 

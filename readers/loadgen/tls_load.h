@@ -1,25 +1,35 @@
 // Many simulated readers over real TLS: each reader of the CityMap is one
-// Uplink connection with its own certificate (PKI directory layout of
-// `citycard pki`: DIR/ca.crt, DIR/readers/reader-N.crt and .key), sending its
-// taps of the CityDay in sequence order, one batch in flight at a time, the
-// way a validator with a queue does.
+// asynchronous TLS connection with its own certificate (PKI directory layout
+// of `citycard pki`: DIR/ca.crt, DIR/readers/reader-N.crt and .key), sending
+// its taps of the CityDay in sequence order, one batch in flight at a time,
+// the way a validator with a queue does.
 //
-// Threads: `threads` workers, reader i on worker i % threads. A worker sends
-// a batch for every idle reader with taps due, then collects the replies in
-// the same order (Uplink calls block, each with a deadline). Open loop:
-// tap k of the day's send order is due at step start + k / rate, and its
-// latency counts from that moment (so a slow engine cannot hide queueing:
-// no coordinated omission). Closed loop (rate 0): every tap is due at once,
-// each reader sends up to batch_taps_max of them per batch, and latency
-// counts from the batch's send.
+// Threads: `threads` workers, reader i on worker i % threads; each worker
+// runs one io_context on which its readers are independent, event-driven
+// devices (reader_link.h, tls_load.cpp): a reader sends a batch as soon as a
+// tap of its falls due and it has none in flight, and takes its decisions
+// (and their latency) the moment they arrive, so no reader waits for
+// another's reply. Open loop: tap k of the day's send order is due at step
+// start + k / rate, and its latency counts from that moment (so a slow engine
+// cannot hide queueing: no coordinated omission; the wake-up for a due tap
+// is rounded up to send_slack). Closed loop (rate 0): every tap is due at
+// once, each reader sends up to batch_taps_max of them per batch, and
+// latency counts from the batch's first send.
 //
-// Each step starts at the frontier (the slowest reader's first undecided
-// tap), so no step inherits a backlog from the one before.
+// No reader runs more than lead_taps_max positions ahead of the slowest
+// (the frontier), and each step starts at the frontier, so no step inherits
+// a backlog from the one before.
 //
-// Bounded: a step ends at its duration or when its taps are decided, and then
-// waits at most reply_timeout for replies in flight. A broken link is
-// reconnected (reconnect_attempts) and the batch resent: the engine answers
-// resent taps with their first decision (flag replayed).
+// Bounded: a step sends nothing after its duration, stops early when its
+// taps are decided, and waits at most reply_timeout after its end for
+// replies in flight (those not answered by then count as errors and are
+// sent again in the next step). retry_later is honoured after its hint. A
+// broken link is reconnected (reconnect_attempts, backoff from 50 ms
+// doubling) and its batch resent: the engine answers resent taps with their
+// first decision (flag replayed). A reader whose batch is refused by two
+// error frames, fails more than reconnect_attempts times, or that cannot
+// reconnect, is stopped. Bad frames from the engine are errors of that
+// reader's link (it is closed and reconnected), never a crash.
 #pragma once
 
 #include <chrono>
@@ -49,6 +59,14 @@ struct TlsLoadOptions {
   // taps at different readers reach the engine in city order even in a
   // closed loop. Default 32768.
   std::uint64_t lead_taps_max = 32'768;
+  // Open loop: a reader whose next tap falls due wakes at the next multiple
+  // of this after the step's start, so readers falling due together are
+  // woken (and their batches sent) in one turn of their worker's loop rather
+  // than one wake-up each: fewer wake-ups and context switches for the
+  // generator and the engine's loop on a shared machine. Latency still counts
+  // from the due time, so this adds at most send_slack to it. 0 = wake at
+  // the due time itself. Default 500 us.
+  std::chrono::microseconds send_slack{500};
 };
 
 struct LoadStep {

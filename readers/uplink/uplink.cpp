@@ -11,6 +11,7 @@
 
 #include "protocol/codec.h"
 #include "readers/uplink/asio.h"
+#include "readers/uplink/client_tls.h"
 
 namespace citycard::uplink {
 
@@ -78,30 +79,14 @@ class Uplink::Impl {
 };
 
 Status Uplink::Impl::configure_tls() {
-  SSL_CTX* raw = tls_.native_handle();
-  SSL_CTX_set_min_proto_version(raw, TLS1_3_VERSION);
-  SSL_CTX_set_max_proto_version(raw, TLS1_3_VERSION);
-  // The engine ends a connection after its error frame without close_notify;
-  // that is an orderly end here, not an attack on truncation.
-  SSL_CTX_set_options(raw, SSL_OP_IGNORE_UNEXPECTED_EOF);
-  error_code ec;
-  tls_.load_verify_file(options_.ca_certificate, ec);
-  if (ec) return Status::invalid_argument("CA certificate " + options_.ca_certificate + ": " + ec.message());
-  tls_.use_certificate_chain_file(options_.certificate, ec);
-  if (ec) return Status::invalid_argument("certificate " + options_.certificate + ": " + ec.message());
-  tls_.use_private_key_file(options_.private_key, asio::ssl::context::pem, ec);
-  if (ec) return Status::invalid_argument("private key " + options_.private_key + ": " + ec.message());
-  tls_.set_verify_mode(asio::ssl::verify_peer, ec);
-  return Status::ok();
+  return configure_client_tls(tls_, {options_.ca_certificate, options_.certificate, options_.private_key});
 }
 
 Status Uplink::Impl::connect(Greeting greeting, Clock::time_point deadline) {
   close();
   if (!tls_status_) return tls_status_;
   stream_.emplace(io_, tls_);
-  SSL* ssl = stream_->native_handle();
-  SSL_set_tlsext_host_name(ssl, options_.server_name.c_str());
-  SSL_set1_host(ssl, options_.server_name.c_str());  // the engine certificate must name it
+  expect_server_name(stream_->native_handle(), options_.server_name);
   tcp::resolver resolver(io_);
   error_code ec;
   auto endpoints = resolver.resolve(options_.host, std::to_string(options_.port), ec);
