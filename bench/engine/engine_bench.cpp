@@ -114,13 +114,14 @@ int main(int argc, char** argv) {
   std::string rules_path = "rules/city.toml", work_dir, json_path = "bench/results/engine.json", sweep_data;
   std::string postgres_json, sweep = "5000,10000,20000,30000,40000,50000,60000";
   double inprocess_s = 20, tls_s = 15, latency_rate = 20'000, step_s = 8;
-  std::size_t shards = 2, threads = 4, batch_taps = 2048;
+  std::size_t shards = 2, threads = 4, batch_taps = 2048, batch_wait_us = 200;
   bool skip_tls = false;
   app.add_option("--cards", cards, "cards in the ledger (default 1307000)");
   app.add_option("--rules", rules_path, "rule set (default rules/city.toml)");
   app.add_option("--dir", work_dir, "work directory for the ledger and certificates (default: a temp dir, removed)");
   app.add_option("--shards", shards, "engine shards (default 2)");
   app.add_option("--batch-taps", batch_taps, "engine batch_taps (default 2048)");
+  app.add_option("--batch-wait-us", batch_wait_us, "engine batch_wait_us (default 200)");
   app.add_option("--threads", threads, "load generator threads (default 4)");
   app.add_option("--inprocess-seconds", inprocess_s, "in-process run length (default 20)");
   app.add_option("--tls-seconds", tls_s, "closed-loop TLS run length (default 15)");
@@ -174,6 +175,7 @@ int main(int argc, char** argv) {
   engine::EngineOptions engine_options;
   engine_options.shards = shards;
   engine_options.batch_taps = batch_taps;
+  engine_options.batch_wait = std::chrono::microseconds(batch_wait_us);
   auto started = engine::Engine::start(ledger, *rule_set, engine_options, metrics, log);
   if (!started) die(started.status().to_string());
   engine::Engine& engine = **started;
@@ -182,7 +184,7 @@ int main(int argc, char** argv) {
   results["machine"] = nlohmann::json::parse(bench::machine_json(machine));
   results["cards"] = roster.size();
   results["ledger_setup_seconds"] = setup_s;
-  results["engine"] = {{"shards", shards}, {"batch_taps", batch_taps}};
+  results["engine"] = {{"shards", shards}, {"batch_taps", batch_taps}, {"batch_wait_us", batch_wait_us}};
 
   bench::InProcessOptions inprocess_options;
   inprocess_options.duration = std::chrono::milliseconds(static_cast<std::int64_t>(inprocess_s * 1000));

@@ -6,6 +6,7 @@
 #include <iterator>
 
 #include "citycard/limits.h"
+#include "thread_name.h"
 
 namespace citycard::engine {
 
@@ -17,8 +18,14 @@ Committer::Committer(ledger::Ledger& ledger, Metrics& metrics, Log& log, Outcome
       log_(log),
       outcomes_(std::move(outcomes)),
       durable_(std::move(durable)),
-      preparing_([this] { prepare_loop(); }),
-      committing_([this] { commit_loop(); }) {}
+      preparing_([this] {
+        name_this_thread("cc-prepare");
+        prepare_loop();
+      }),
+      committing_([this] {
+        name_this_thread("cc-commit");
+        commit_loop();
+      }) {}
 
 Committer::~Committer() { stop(); }
 

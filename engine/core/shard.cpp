@@ -8,6 +8,7 @@
 #include "check.h"
 #include "decision_codec.h"
 #include "deny_records.h"
+#include "thread_name.h"
 
 namespace citycard::engine {
 namespace {
@@ -42,7 +43,12 @@ Shard::Shard(std::size_t index, ShardContext context, std::unordered_set<CardId,
       inbox_(context_.options.queue_depth),
       denied_(std::move(denied)) {}
 
-void Shard::start() { thread_ = std::thread([this] { run(); }); }
+void Shard::start() {
+  thread_ = std::thread([this] {
+    name_this_thread("cc-shard-" + std::to_string(index_));
+    run();
+  });
+}
 
 Shard::~Shard() { stop(); }
 
