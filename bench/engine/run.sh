@@ -21,8 +21,8 @@ echo "== PostgreSQL baseline (1 transaction per tap, synchronous_commit on)"
 "$root/bench/engine/pg_baseline.sh" "${PG_CARDS:-1307000}" "${PG_SECONDS:-20}" > "$results/engine-postgresql.json"
 
 # Two processes, each with a fresh engine on a fresh 1.3M-card ledger: the
-# in-process day, then the TLS runs (after ~1M in-process taps the engine
-# slows down by an order of magnitude; see bench/README.md).
+# in-process day, then the TLS runs, so the TLS figures do not inherit the
+# flushes and compactions of ~2.4M in-process taps.
 cd "$root"
 echo "== bench_engine: in-process"
 "$build/bench/engine/bench_engine" --rules "$root/rules/city.toml" --postgres "$results/engine-postgresql.json" \
