@@ -83,8 +83,9 @@ struct EngineOptions {
   // Default limits::queue_depth_max (65536).
   std::size_t queue_depth = limits::queue_depth_max;
   // Card states kept in memory per shard; idle ones beyond it are dropped
-  // and reloaded from the ledger when needed. Default 1 000 000.
-  std::size_t card_cache_max = 1'000'000;
+  // and reloaded from the ledger when needed. Default 2 000 000: the city's
+  // 1.3M cards fit one shard.
+  std::size_t card_cache_max = 2'000'000;
   // Retry hint given with busy, milliseconds. Default 50.
   std::uint32_t busy_retry_after_ms = 50;
   // Card master key: when set, a tap carrying a card proof is verified
