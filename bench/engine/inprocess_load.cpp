@@ -82,15 +82,7 @@ loadgen::LoadReport drive_in_process(net::TapSink& sink, const loadgen::CityDay&
       const auto latency_us = std::chrono::duration_cast<std::chrono::microseconds>(item.at - from).count();
       if (item.result.decisions.size() != batch.taps.size()) ++tally.errors;
       for (std::size_t i = 0; i < item.result.decisions.size() && i < batch.taps.size(); ++i) {
-        const protocol::DecisionRecord& decision = item.result.decisions[i];
-        const Tap& tap = taps[batch.taps[i]].record.tap;
-        if (decision.tap != tap.id) ++tally.errors;
-        const bool approved = decision.outcome == protocol::Outcome::approved;
-        ++tally.by_mode[static_cast<std::size_t>(tap.mode)][approved ? 0 : 1];
-        if (!approved) ++tally.by_reason[static_cast<std::size_t>(decision.reason) % tally.by_reason.size()];
-        if (decision.flags & protocol::DecisionFlags::replayed) ++tally.replayed;
-        if (tap.offline) ++tally.offline;
-        tally.latency_us.push_back(static_cast<std::uint32_t>(latency_us));
+        tally.count(taps[batch.taps[i]].record.tap, item.result.decisions[i], latency_us);
       }
       tally.taps_decided += item.result.decisions.size();
       ++tally.batches;

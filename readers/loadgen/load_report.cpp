@@ -7,6 +7,16 @@
 
 namespace citycard::loadgen {
 
+void LoadTally::count(const Tap& tap, const protocol::DecisionRecord& decision, std::int64_t latency) {
+  if (decision.tap != tap.id) ++errors;
+  const bool approved = decision.outcome == protocol::Outcome::approved;
+  ++by_mode[static_cast<std::size_t>(tap.mode)][approved ? 0 : 1];
+  if (!approved) ++by_reason[static_cast<std::size_t>(decision.reason) % by_reason.size()];
+  if (decision.flags & protocol::DecisionFlags::replayed) ++replayed;
+  if (tap.offline) ++offline;
+  latency_us.push_back(static_cast<std::uint32_t>(std::clamp<std::int64_t>(latency, 0, UINT32_MAX)));
+}
+
 void LoadTally::merge(const LoadTally& other) {
   taps_sent += other.taps_sent;
   taps_decided += other.taps_decided;

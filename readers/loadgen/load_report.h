@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "citycard/tap.h"
+#include "protocol/messages.h"
 
 namespace citycard::loadgen {
 
@@ -26,6 +27,10 @@ struct LoadTally {
   std::array<std::uint64_t, 32> by_reason{};                           // refusals by RefusalReason
   std::vector<std::uint32_t> latency_us;                               // one per decided tap
 
+  // One decided tap: its mode and result, refusal reason, flags and latency
+  // in microseconds (clamped to 0..UINT32_MAX); a decision for another tap
+  // id is an error.
+  void count(const Tap& tap, const protocol::DecisionRecord& decision, std::int64_t latency);
   void merge(const LoadTally& other);
 };
 

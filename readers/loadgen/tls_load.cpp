@@ -390,18 +390,10 @@ void SimReader::send_batch(const StepPlan& plan, Clock::time_point now) {
 void SimReader::record(const StepPlan& plan, const protocol::Decisions& decisions, Clock::time_point now) {
   LoadTally& tally = worker_.tally;
   for (std::size_t i = 0; i < decisions.decisions.size(); ++i) {
-    const protocol::DecisionRecord& decision = decisions.decisions[i];
-    const Tap& tap = batch_.taps[i].tap;
-    if (decision.tap != tap.id) ++tally.errors;
-    const bool approved = decision.outcome == protocol::Outcome::approved;
-    ++tally.by_mode[static_cast<std::size_t>(tap.mode)][approved ? 0 : 1];
-    if (!approved) ++tally.by_reason[static_cast<std::size_t>(decision.reason) % tally.by_reason.size()];
-    if (decision.flags & protocol::DecisionFlags::replayed) ++tally.replayed;
-    if (tap.offline) ++tally.offline;
     // Open loop: from the tap's due time, so waiting anywhere counts.
     const Clock::time_point from = plan.rate > 0 ? plan.due(positions[next_ + i]) : sent_at_;
-    const auto latency = std::chrono::duration_cast<std::chrono::microseconds>(now - from).count();
-    tally.latency_us.push_back(static_cast<std::uint32_t>(std::clamp<std::int64_t>(latency, 0, UINT32_MAX)));
+    tally.count(batch_.taps[i].tap, decisions.decisions[i],
+                std::chrono::duration_cast<std::chrono::microseconds>(now - from).count());
   }
   tally.taps_decided += decisions.decisions.size();
   ++tally.batches;
