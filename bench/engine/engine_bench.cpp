@@ -114,7 +114,7 @@ int main(int argc, char** argv) {
   std::string rules_path = "rules/city.toml", work_dir, json_path = "bench/results/engine.json", sweep_data;
   std::string postgres_json, sweep = "5000,10000,20000,30000,40000,50000,60000";
   double inprocess_s = 20, tls_s = 15, latency_rate = 20'000, step_s = 8;
-  std::size_t shards = 2, threads = 4, batch_taps = 2048, batch_wait_us = 200;
+  std::size_t shards = 2, threads = 4, batch_taps = 2048, batch_wait_us = 200, inflight = 1;
   bool skip_tls = false;
   app.add_option("--cards", cards, "cards in the ledger (default 1307000)");
   app.add_option("--rules", rules_path, "rule set (default rules/city.toml)");
@@ -123,6 +123,7 @@ int main(int argc, char** argv) {
   app.add_option("--batch-taps", batch_taps, "engine batch_taps (default 2048)");
   app.add_option("--batch-wait-us", batch_wait_us, "engine batch_wait_us (default 200)");
   app.add_option("--threads", threads, "load generator threads (default 4)");
+  app.add_option("--inflight", inflight, "batches in flight per simulated reader at most (default 1: wait for each answer)");
   app.add_option("--inprocess-seconds", inprocess_s, "in-process run length (default 20)");
   app.add_option("--tls-seconds", tls_s, "closed-loop TLS run length (default 15)");
   app.add_option("--latency-rate", latency_rate, "offered taps/s for the fixed-rate latency run (default 20000)");
@@ -185,6 +186,7 @@ int main(int argc, char** argv) {
   results["cards"] = roster.size();
   results["ledger_setup_seconds"] = setup_s;
   results["engine"] = {{"shards", shards}, {"batch_taps", batch_taps}, {"batch_wait_us", batch_wait_us}};
+  results["loadgen"] = {{"threads", threads}, {"inflight_batches_max", inflight}};
 
   bench::InProcessOptions inprocess_options;
   inprocess_options.duration = std::chrono::milliseconds(static_cast<std::int64_t>(inprocess_s * 1000));
@@ -222,6 +224,7 @@ int main(int argc, char** argv) {
     load_options.port = (*server)->port();
     load_options.pki_dir = pki_dir;
     load_options.threads = threads;
+    load_options.inflight_batches_max = inflight;
     auto load = loadgen::TlsLoad::connect(tls_day, tls_map, load_options);
     if (!load) die(load.status().to_string());
     std::cout << "tls: " << tls_map.readers.size() << " readers connected on 127.0.0.1:" << (*server)->port() << "\n";

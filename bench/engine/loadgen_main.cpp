@@ -59,6 +59,8 @@ int main(int argc, char** argv) {
   app.add_option("--threads", load_options.threads, "load threads (default 4)");
   app.add_option("--readers-max", load_options.readers_max, "use only the first N readers (default all)");
   app.add_option("--batch", load_options.batch_taps_max, "taps per batch at most (default 256)");
+  app.add_option("--inflight", load_options.inflight_batches_max,
+                 "batches in flight per reader at most; 1 = wait for each answer (default 1)");
   app.add_option("--rate", rate, "offered taps/s (open loop); 0 = closed loop, as fast as decided (default 0)");
   app.add_option("--duration", duration_s, "seconds per step (default 10)");
   app.add_option("--taps", taps_max, "taps per step at most (default: the rest of the day)");

@@ -2,8 +2,8 @@
 // machine on its worker's io_context (one thread), woken by
 // - its link (reader_link.h): connected, a frame, lost;
 // - its wake timer: its next tap due, a retry_later hint, a heartbeat, a
-//   reconnect's backoff (armed only while no batch is in flight);
-// - its reply timer: the deadline of the batch in flight;
+//   reconnect's backoff;
+// - its reply timer: the earliest deadline of its batches in flight;
 // - its worker's tick (below).
 // Every wake-up goes through SimReader::advance(), which looks at the
 // reader's state and the clock, does what is due and arms what it waits for
@@ -25,6 +25,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <deque>
 #include <thread>
 
 #include "reader_link.h"
@@ -82,17 +83,26 @@ class SimReader final : public LinkOwner {
   void give_up(Clock::time_point now);
   // Nothing left to do or wait for in this step.
   bool finished(const StepPlan& plan, Clock::time_point now) const {
-    return dead_ || (!inflight_ && state_ != LinkState::connecting && (now >= plan.end || !has_taps(plan)));
+    return dead_ || (sent_ == 0 && state_ != LinkState::connecting && (now >= plan.end || !has_taps(plan)));
   }
   // This reader's taps in the step, not decided yet.
   std::size_t taps_left(const StepPlan& plan) const {
     if (dead_) return 0;
-    return static_cast<std::size_t>(std::lower_bound(positions.begin(), positions.end(), plan.limit) - positions.begin()) -
-           std::min(next_, positions.size());
+    const auto in_step =
+        static_cast<std::size_t>(std::lower_bound(positions.begin(), positions.end(), plan.limit) - positions.begin());
+    std::size_t left = in_step > next_send_ ? in_step - next_send_ : 0;
+    for (const Flight& flight : flights_) {
+      if (positions[flight.first] < plan.limit) left += flight.count;
+    }
+    return left;
   }
   // This reader's first undecided position; max when done or stopped.
-  std::uint64_t frontier() const { return !dead_ && next_ < positions.size() ? positions[next_] : UINT64_MAX; }
-  std::size_t decided() const { return next_; }
+  std::uint64_t frontier() const {
+    if (dead_) return UINT64_MAX;
+    if (!flights_.empty()) return positions[flights_.front().first];
+    return next_send_ < positions.size() ? positions[next_send_] : UINT64_MAX;
+  }
+  std::size_t decided() const { return decided_; }
   void close() noexcept;
 
   void on_connected(ReaderLink& link, Result<protocol::HelloAck> session) override;
@@ -110,12 +120,33 @@ class SimReader final : public LinkOwner {
   enum class LinkState : std::uint8_t { down, connecting, up };
   enum class Failure : std::uint8_t { link, error_frame };
 
-  bool has_taps(const StepPlan& plan) const { return next_ < positions.size() && positions[next_] < plan.limit; }
+  // A batch sent and not decided yet: taps [first, first + count) of the
+  // reader. On the link (sent) or waiting to go again (after retry_later, a
+  // broken link, or a step that ended before its reply).
+  struct Flight {
+    std::uint64_t id = 0;
+    std::size_t first = 0;
+    std::size_t count = 0;
+    bool sent = false;
+    Clock::time_point first_sent;  // closed-loop latency counts from it
+    Clock::time_point deadline;    // for its reply, while sent
+  };
+
+  bool has_taps(const StepPlan& plan) const {
+    return !flights_.empty() || (next_send_ < positions.size() && positions[next_send_] < plan.limit);
+  }
+  std::size_t inflight_max() const;
   void start_connect(Clock::time_point now);
-  void send_batch(const StepPlan& plan, Clock::time_point now);
-  void record(const StepPlan& plan, const protocol::Decisions& decisions, Clock::time_point now);
+  // A new batch of the taps due, if there is room and a tap is due.
+  bool send_batch(const StepPlan& plan, Clock::time_point now);
+  void send_flight(Flight& flight, Clock::time_point now);
+  void send_waiting(Clock::time_point now);
+  Flight* sent_flight(std::uint64_t id);
+  void record(const StepPlan& plan, Flight& flight, const protocol::Decisions& decisions, Clock::time_point now);
+  // Every flight off the link: it goes again on the next one.
+  void unsend_all() noexcept;
   // The link failed or the engine broke the protocol: close it, count the
-  // error, and make the batch in flight (if any) go again on a new link.
+  // error, and make the batches in flight go again on a new link.
   void broken(Failure failure, bool counts_as_error, Clock::time_point now);
   void stop();
   void drop_link() noexcept;
@@ -127,16 +158,16 @@ class SimReader final : public LinkOwner {
   std::shared_ptr<ReaderLink> link_;
   LinkState state_ = LinkState::down;
   protocol::HelloAck session_;
-  std::size_t next_ = 0;            // first tap not yet decided
+  std::deque<Flight> flights_;      // undecided batches, in tap order
+  std::size_t sent_ = 0;            // flights on the link
+  std::size_t next_send_ = 0;       // first tap never sent
+  std::size_t decided_ = 0;         // taps decided
   bool dead_ = false;               // stopped: reconnects failed, or a batch refused twice
-  bool inflight_ = false;           // batch_ sent, not answered
-  protocol::TapBatch batch_;
+  protocol::TapBatch batch_;        // the frame being sent (reused)
   std::uint64_t next_batch_id_ = 1;
-  int batch_failures_ = 0;          // link failures while this batch was in flight
-  int error_frames_ = 0;            // error frames for this batch
-  Clock::time_point sent_at_;       // first send of the batch (closed-loop latency)
-  Clock::time_point reply_deadline_;
-  Clock::time_point not_before_;    // after retry_later
+  int failures_ = 0;                // link failures with batches in flight, since the last decision
+  int error_frames_ = 0;            // error frames since the last decision
+  Clock::time_point not_before_;    // after retry_later: nothing is sent before it
   Clock::time_point last_active_;   // last frame sent: idle readers send heartbeats
   int reconnect_failures_ = 0;
   Clock::time_point reconnect_at_;
@@ -145,6 +176,7 @@ class SimReader final : public LinkOwner {
   Clock::time_point wake_at_ = never;  // while waking_
   bool waking_ = false;
   asio::steady_timer reply_timer_;
+  Clock::time_point reply_at_ = never;  // while reply_waiting_
   bool reply_waiting_ = false;
 };
 
@@ -268,35 +300,28 @@ void SimReader::on_connected(ReaderLink& /*link*/, Result<protocol::HelloAck> se
   reconnect_failures_ = 0;
   backoff_ = backoff_first;
   if (worker_.plan == nullptr) return worker_.connected_one();
-  if (inflight_) {
-    // Resent on the new link; the engine answers the taps it decided before
-    // with their first decisions (replayed). Not after the step's end.
-    if (now < worker_.plan->end) {
-      link_->send(batch_);
-      reply_deadline_ = now + worker_.options.reply_timeout;
-      last_active_ = now;
-    } else {
-      inflight_ = false;
-    }
-  }
+  // Batches of the old link go again first, in order; the engine answers
+  // the taps it decided before with their first decisions (replayed).
   advance(now);
 }
 
 void SimReader::on_frame(ReaderLink& /*link*/, protocol::Message message) {
   const Clock::time_point now = Clock::now();
   if (auto* decisions = std::get_if<protocol::Decisions>(&message)) {
-    if (!inflight_ || decisions->batch_id != batch_.batch_id || decisions->decisions.size() != batch_.taps.size()) {
-      return broken(Failure::link, true, now);  // not the answer to our batch
+    Flight* flight = sent_flight(decisions->batch_id);
+    if (flight == nullptr || decisions->decisions.size() != flight->count) {
+      return broken(Failure::link, true, now);  // not the answer to a batch of ours
     }
-    if (worker_.plan != nullptr) record(*worker_.plan, *decisions, now);
+    if (worker_.plan != nullptr) record(*worker_.plan, *flight, *decisions, now);
     return advance(now);
   }
   if (auto* retry = std::get_if<protocol::RetryLater>(&message)) {
-    if (!inflight_ || retry->batch_id != batch_.batch_id) return broken(Failure::link, true, now);
+    Flight* flight = sent_flight(retry->batch_id);
+    if (flight == nullptr) return broken(Failure::link, true, now);
     ++worker_.tally.retry_later;
-    worker_.tally.taps_sent -= batch_.taps.size();  // they go again
-    inflight_ = false;
-    not_before_ = now + milliseconds(std::max<std::uint32_t>(1, retry->retry_after_ms));
+    flight->sent = false;  // it goes again after the hint, before any new batch
+    --sent_;
+    not_before_ = std::max(not_before_, now + milliseconds(std::max<std::uint32_t>(1, retry->retry_after_ms)));
     return advance(now);
   }
   if (std::holds_alternative<protocol::Heartbeat>(message) || std::holds_alternative<protocol::DenyListDelta>(message)) {
@@ -309,18 +334,19 @@ void SimReader::on_frame(ReaderLink& /*link*/, protocol::Message message) {
 void SimReader::on_lost(ReaderLink& /*link*/, LinkEnd why, const std::string& /*what*/) {
   // A broken link costs an error when a batch was waiting on it; bytes that
   // break the protocol always do.
-  broken(Failure::link, inflight_ || why == LinkEnd::bad_frame, Clock::now());
+  broken(Failure::link, sent_ > 0 || why == LinkEnd::bad_frame, Clock::now());
 }
 
 void SimReader::broken(Failure failure, bool counts_as_error, Clock::time_point now) {
+  const bool waiting = sent_ > 0;
   drop_link();
   if (counts_as_error) ++worker_.tally.errors;
-  if (inflight_) {
-    // Bounded: a batch refused by two error frames, or failing more often
-    // than reconnect_attempts, is not sent again (the reader stops).
+  if (waiting) {
+    // Bounded: batches refused by two error frames, or failing more often
+    // than reconnect_attempts, with no decision between, are not sent again
+    // (the reader stops).
     if (failure == Failure::error_frame && ++error_frames_ >= 2) return stop();
-    if (++batch_failures_ > worker_.options.reconnect_attempts) return stop();
-    if (worker_.plan == nullptr || now >= worker_.plan->end) inflight_ = false;  // no resend after the end
+    if (++failures_ > worker_.options.reconnect_attempts) return stop();
   }
   reconnect_failures_ = 0;
   reconnect_at_ = now + backoff_first;
@@ -328,17 +354,23 @@ void SimReader::broken(Failure failure, bool counts_as_error, Clock::time_point 
   advance(now);
 }
 
+void SimReader::unsend_all() noexcept {
+  for (Flight& flight : flights_) flight.sent = false;
+  sent_ = 0;
+}
+
 void SimReader::drop_link() noexcept {
   if (link_) link_->close();  // silent from now on: a late reply cannot be taken for the next
   link_.reset();
   state_ = LinkState::down;
+  unsend_all();
 }
 
 void SimReader::stop() {
   const std::size_t left = worker_.plan != nullptr ? taps_left(*worker_.plan) : 0;
   ++worker_.tally.readers_stopped;
   dead_ = true;
-  inflight_ = false;
+  flights_.clear();
   close();
   const Clock::time_point now = Clock::now();
   worker_.frontier_moved(slot_, frontier(), now);
@@ -354,54 +386,91 @@ void SimReader::close() noexcept {
 }
 
 void SimReader::give_up(Clock::time_point now) {
-  if (!inflight_ && state_ != LinkState::connecting) return;
-  if (inflight_) ++worker_.tally.errors;  // no reply by the hard deadline
-  inflight_ = false;
-  drop_link();
+  if (sent_ == 0 && state_ != LinkState::connecting) return;
+  if (sent_ > 0) ++worker_.tally.errors;  // no reply by the hard deadline
+  drop_link();  // the batches go again in the next step
   reconnect_at_ = now;
 }
 
 // ---- SimReader: batches ----------------------------------------------------
 
-void SimReader::send_batch(const StepPlan& plan, Clock::time_point now) {
+std::size_t SimReader::inflight_max() const {
+  std::size_t most = std::max<std::size_t>(1, worker_.options.inflight_batches_max);
+  if (session_.inflight_batches_max > 0) most = std::min<std::size_t>(most, session_.inflight_batches_max);
+  return most;
+}
+
+SimReader::Flight* SimReader::sent_flight(std::uint64_t id) {
+  for (Flight& flight : flights_) {
+    if (flight.id == id && flight.sent) return &flight;
+  }
+  return nullptr;
+}
+
+void SimReader::send_flight(Flight& flight, Clock::time_point now) {
+  const auto& taps = worker_.load.day_.readers[index].taps;
+  batch_.batch_id = flight.id;
+  batch_.taps.clear();
+  for (std::size_t i = 0; i < flight.count; ++i) batch_.taps.push_back(taps[flight.first + i].record);
+  flight.sent = true;
+  flight.deadline = now + worker_.options.reply_timeout;
+  ++sent_;
+  last_active_ = now;
+  link_->send(batch_);
+}
+
+void SimReader::send_waiting(Clock::time_point now) {
+  for (Flight& flight : flights_) {
+    if (!flight.sent) send_flight(flight, now);
+  }
+}
+
+bool SimReader::send_batch(const StepPlan& plan, Clock::time_point now) {
+  if (flights_.size() >= inflight_max()) return false;
   const auto& taps = worker_.load.day_.readers[index].taps;
   std::size_t batch_max = std::clamp<std::size_t>(worker_.options.batch_taps_max, 1, limits::batch_taps_max);
   if (session_.batch_taps_max > 0) batch_max = std::min<std::size_t>(batch_max, session_.batch_taps_max);
   std::size_t count = 0;
-  while (count < batch_max && next_ + count < taps.size()) {
-    const std::uint64_t position = positions[next_ + count];
+  while (count < batch_max && next_send_ + count < taps.size()) {
+    const std::uint64_t position = positions[next_send_ + count];
     if (position >= plan.limit || position >= worker_.ceiling || plan.due(position) > now) break;
     ++count;
   }
-  if (count == 0) return;
-  batch_.batch_id = next_batch_id_++;
-  batch_.taps.clear();
-  for (std::size_t i = 0; i < count; ++i) batch_.taps.push_back(taps[next_ + i].record);
-  sent_at_ = now;
-  reply_deadline_ = now + worker_.options.reply_timeout;
-  last_active_ = now;
-  inflight_ = true;
-  batch_failures_ = 0;
-  error_frames_ = 0;
+  if (count == 0) return false;
+  Flight flight;
+  flight.id = next_batch_id_++;
+  flight.first = next_send_;
+  flight.count = count;
+  flight.first_sent = now;
+  next_send_ += count;
   worker_.tally.taps_sent += count;
-  link_->send(batch_);
+  flights_.push_back(flight);
+  send_flight(flights_.back(), now);
+  return true;
 }
 
-void SimReader::record(const StepPlan& plan, const protocol::Decisions& decisions, Clock::time_point now) {
+void SimReader::record(const StepPlan& plan, Flight& flight, const protocol::Decisions& decisions,
+                       Clock::time_point now) {
   LoadTally& tally = worker_.tally;
+  const auto& taps = worker_.load.day_.readers[index].taps;
   for (std::size_t i = 0; i < decisions.decisions.size(); ++i) {
     // Open loop: from the tap's due time, so waiting anywhere counts.
-    const Clock::time_point from = plan.rate > 0 ? plan.due(positions[next_ + i]) : sent_at_;
-    tally.count(batch_.taps[i].tap, decisions.decisions[i],
+    const Clock::time_point from = plan.rate > 0 ? plan.due(positions[flight.first + i]) : flight.first_sent;
+    tally.count(taps[flight.first + i].record.tap, decisions.decisions[i],
                 std::chrono::duration_cast<std::chrono::microseconds>(now - from).count());
   }
-  tally.taps_decided += decisions.decisions.size();
+  const std::size_t count = decisions.decisions.size();
+  tally.taps_decided += count;
   ++tally.batches;
-  next_ += decisions.decisions.size();
-  inflight_ = false;
+  decided_ += count;
+  failures_ = 0;
+  error_frames_ = 0;
+  --sent_;
+  // A deque is not contiguous: find the flight's place by address.
+  flights_.erase(std::find_if(flights_.begin(), flights_.end(), [&](const Flight& f) { return &f == &flight; }));
   worker_.last_decision = std::max(worker_.last_decision, now);
   worker_.frontier_moved(slot_, frontier(), now);
-  worker_.taps_done(decisions.decisions.size(), now);
+  worker_.taps_done(count, now);
 }
 
 // ---- SimReader: what is due, and when to look again -------------------------
@@ -410,37 +479,43 @@ void SimReader::advance(Clock::time_point now) {
   if (dead_ || worker_.plan == nullptr) return;
   const StepPlan& plan = *worker_.plan;
   const bool sending = now < plan.end;
-  if (state_ == LinkState::down && !sending) inflight_ = false;  // no resend after the end (its error is counted)
   if (state_ == LinkState::down && sending && now >= reconnect_at_) {
     if (worker_.options.reconnect_attempts <= 0) return stop();
     ++worker_.tally.reconnects;
     start_connect(now);
   }
-  if (state_ == LinkState::up && inflight_ && now >= reply_deadline_) return broken(Failure::link, true, now);
+  Clock::time_point reply_due = never;
+  for (const Flight& flight : flights_) {
+    if (flight.sent) reply_due = std::min(reply_due, flight.deadline);
+  }
+  if (state_ == LinkState::up && now >= reply_due) return broken(Failure::link, true, now);
   const auto heartbeat_every =
       session_.heartbeat_interval_ms > 0 ? milliseconds(session_.heartbeat_interval_ms / 2) : heartbeat_unknown;
-  if (state_ == LinkState::up && !inflight_ && sending) {
-    if (now >= not_before_) send_batch(plan, now);
-    if (!inflight_ && now - last_active_ >= heartbeat_every) {
-      link_->send(protocol::Heartbeat{++worker_.heartbeat_nonce});
-      last_active_ = now;
+  if (state_ == LinkState::up && sending && now >= not_before_) {
+    send_waiting(now);
+    while (send_batch(plan, now)) {
     }
   }
+  if (state_ == LinkState::up && sending && sent_ == 0 && now - last_active_ >= heartbeat_every) {
+    link_->send(protocol::Heartbeat{++worker_.heartbeat_nonce});
+    last_active_ = now;
+  }
   // What to wake up for next (the step's end: the worker's sweep).
-  if (state_ == LinkState::up && inflight_) return arm_reply_deadline();
+  if (state_ == LinkState::up && sent_ > 0) arm_reply_deadline();
   if (!sending) return;
   if (state_ == LinkState::down) return arm_wake(reconnect_at_);
   if (state_ != LinkState::up) return;  // connecting: the link calls back
-  Clock::time_point at = last_active_ + heartbeat_every;
-  if (has_taps(plan)) {
-    const std::uint64_t position = positions[next_];
+  Clock::time_point at = sent_ == 0 ? last_active_ + heartbeat_every : never;
+  if (sent_ < flights_.size()) at = std::min(at, not_before_);  // batches waiting to go again
+  if (flights_.size() < inflight_max() && next_send_ < positions.size() && positions[next_send_] < plan.limit) {
+    const std::uint64_t position = positions[next_send_];
     if (position >= worker_.ceiling && worker_.hold_back(*this, position, now)) {
       // the worker's tick wakes it when the frontier has moved
     } else {
       at = std::min(at, std::max(plan.wake_for(position), not_before_));
     }
   }
-  arm_wake(at);
+  if (at != never) arm_wake(at);
 }
 
 void SimReader::arm_wake(Clock::time_point at) {
@@ -456,15 +531,19 @@ void SimReader::arm_wake(Clock::time_point at) {
 }
 
 void SimReader::arm_reply_deadline() {
-  // Deadlines only move later, so a pending wait (an earlier batch's) fires
-  // first; advance() then waits on for this batch's.
-  if (reply_waiting_) return;
+  Clock::time_point earliest = never;
+  for (const Flight& flight : flights_) {
+    if (flight.sent) earliest = std::min(earliest, flight.deadline);
+  }
+  // A pending wait that fires no later looks again when it does.
+  if (earliest == never || (reply_waiting_ && reply_at_ <= earliest)) return;
   reply_waiting_ = true;
-  reply_timer_.expires_at(reply_deadline_);
+  reply_at_ = earliest;
+  reply_timer_.expires_at(earliest);  // a later wait before this one returns aborted
   reply_timer_.async_wait([this](boost::system::error_code ec) {
     if (ec == asio::error::operation_aborted) return;
     reply_waiting_ = false;
-    if (inflight_) advance(Clock::now());
+    if (sent_ > 0) advance(Clock::now());
   });
 }
 

@@ -1,13 +1,13 @@
 // Many simulated readers over real TLS: each reader of the CityMap is one
 // asynchronous TLS connection with its own certificate (PKI directory layout
 // of `citycard pki`: DIR/ca.crt, DIR/readers/reader-N.crt and .key), sending
-// its taps of the CityDay in sequence order, one batch in flight at a time,
-// the way a validator with a queue does.
+// its taps of the CityDay in sequence order, up to inflight_batches_max
+// batches in flight.
 //
 // Threads: `threads` workers, reader i on worker i % threads; each worker
 // runs one io_context on which its readers are independent, event-driven
 // devices (reader_link.h, tls_load.cpp): a reader sends a batch as soon as a
-// tap of its falls due and it has none in flight, and takes its decisions
+// tap of its falls due and it has room in flight, and takes its decisions
 // (and their latency) the moment they arrive, so no reader waits for
 // another's reply. Open loop: tap k of the day's send order is due at step
 // start + k / rate, and its latency counts from that moment (so a slow engine
@@ -23,12 +23,13 @@
 // Bounded: a step sends nothing after its duration, stops early when its
 // taps are decided, and waits at most reply_timeout after its end for
 // replies in flight (those not answered by then count as errors and are
-// sent again in the next step). retry_later is honoured after its hint. A
-// broken link is reconnected (reconnect_attempts, backoff from 50 ms
-// doubling) and its batch resent: the engine answers resent taps with their
-// first decision (flag replayed). A reader whose batch is refused by two
-// error frames, fails more than reconnect_attempts times, or that cannot
-// reconnect, is stopped. Bad frames from the engine are errors of that
+// sent again in the next step). retry_later is honoured after its hint (that
+// batch goes again, nothing new before it). A broken link is reconnected
+// (reconnect_attempts, backoff from 50 ms doubling) and the batches in flight
+// resent in order: the engine answers resent taps with their first decision
+// (flag replayed). A reader whose batches are refused by two error frames,
+// or fail more than reconnect_attempts times, with no decision between, or
+// that cannot reconnect, is stopped. Bad frames from the engine are errors of that
 // reader's link (it is closed and reconnected), never a crash.
 #pragma once
 
@@ -51,6 +52,13 @@ struct TlsLoadOptions {
   std::string pki_dir;                     // CA and reader certificates; required
   std::size_t threads = 4;                 // workers; default 4 (2 cores: keep it small)
   std::size_t batch_taps_max = 256;        // taps per batch at most; default 256
+  // Batches a reader has in flight at most (the engine's hello_ack may allow
+  // fewer). 1: a validator with a queue, whose taps wait for the answer to
+  // its previous batch and then go together (default). More: a tap goes
+  // when it falls due. On the 2-core bench machine at 20k taps/s, 8 gave a
+  // worse p99 than 1 (more, smaller batches and no backpressure from the
+  // reader; bench/README.md).
+  std::size_t inflight_batches_max = 1;
   std::chrono::milliseconds reply_timeout{5000};  // one batch to its decisions; default 5 s
   int reconnect_attempts = 5;              // per broken link; default 5
   std::size_t readers_max = 0;             // use only the first N readers of the map; 0 = all (default)

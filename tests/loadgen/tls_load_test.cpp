@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <future>
 #include <map>
+#include <set>
 #include <mutex>
 #include <thread>
 
@@ -273,6 +274,7 @@ class FakeEngine {
   enum class Answer {
     bad_magic, wrong_batch_id, hello_ack, too_large, error_frame,  // broken
     split, after_heartbeat,  // right, but in two writes (two TLS records) or after another frame in one write
+    late,                    // right, but sent after the answer to the next batch (out of order)
   };
 
   explicit FakeEngine(std::vector<Answer> script)
@@ -325,6 +327,14 @@ class FakeEngine {
         } else if (auto* batch = std::get_if<protocol::TapBatch>(&message.value())) {
           const std::size_t n = batches_++;
           out = answer(*batch, n);
+          if (n < script_.size() && script_[n] == Answer::late) {
+            held_answer_ = std::move(out);
+            continue;  // goes out behind the next batch's answer
+          }
+          if (!held_answer_.empty()) {
+            out.insert(out.end(), held_answer_.begin(), held_answer_.end());
+            held_answer_.clear();
+          }
           if (n < script_.size() && script_[n] == Answer::split) {
             const std::size_t half = out.size() / 2;
             asio::write(stream, asio::buffer(out.data(), half), ec);
@@ -361,7 +371,8 @@ class FakeEngine {
         return out;
       }
       case Answer::error_frame: return encode(protocol::ErrorFrame{protocol::ErrorCode::internal, "scripted"});
-      case Answer::split: return encode(decisions);
+      case Answer::split:
+      case Answer::late: return encode(decisions);
       case Answer::after_heartbeat: {
         out = encode(protocol::Heartbeat{77});
         std::vector<std::uint8_t> reply = encode(decisions);
@@ -380,6 +391,7 @@ class FakeEngine {
   std::atomic<bool> stopping_{false};
   std::atomic<std::size_t> connections_{0};
   std::size_t batches_ = 0;
+  std::vector<std::uint8_t> held_answer_;  // a late answer
   std::thread thread_;
 };
 
@@ -450,7 +462,9 @@ TEST_CASE("tls load: retry_later is honoured: the batch goes again after the hin
   ScriptedSink sink;
   sink.busy_first = 5;
   TestServer server(sink);
-  auto load = TlsLoad::connect(Fixture::get().day, Fixture::get().map, load_options(server.server->port()));
+  TlsLoadOptions options = load_options(server.server->port());
+  options.inflight_batches_max = 1;  // so nothing overtakes the refused batch
+  auto load = TlsLoad::connect(Fixture::get().day, Fixture::get().map, options);
   REQUIRE(load);
   LoadReport report = (*load)->run(closed_loop());
   CHECK(report.tally.retry_later == 5);
@@ -460,6 +474,31 @@ TEST_CASE("tls load: retry_later is honoured: the batch goes again after the hin
   CHECK(report.tally.readers_stopped == 0);
   CHECK(sink.taps_decided() == Fixture::get().taps);
   check_order_per_reader(sink.log());
+}
+
+TEST_CASE("tls load: pipelined readers: a batch refused retry_later goes again, every tap decided once") {
+  ScriptedSink sink;
+  sink.busy_first = 5;
+  TestServer server(sink);
+  TlsLoadOptions options = load_options(server.server->port());
+  options.inflight_batches_max = 4;
+  options.batch_taps_max = 8;
+  auto load = TlsLoad::connect(Fixture::get().day, Fixture::get().map, options);
+  REQUIRE(load);
+  LoadReport report = (*load)->run(closed_loop());
+  CHECK(report.tally.retry_later == 5);
+  CHECK(report.tally.taps_decided == Fixture::get().taps);
+  CHECK(report.tally.taps_sent == Fixture::get().taps);
+  CHECK(report.tally.errors == 0);
+  CHECK(report.tally.replayed == 0);
+  CHECK((*load)->remaining() == 0);
+  CHECK(sink.taps_decided() == Fixture::get().taps);
+  // Each tap reached the engine once (the refused submissions are not logged).
+  std::vector<TapId> log = sink.log();
+  std::set<std::pair<std::uint32_t, std::uint64_t>> distinct;
+  for (const TapId& id : log) distinct.emplace(id.reader.value, id.sequence);
+  CHECK(distinct.size() == log.size());
+  CHECK(log.size() == Fixture::get().taps);
 }
 
 TEST_CASE("tls load: links dropped mid-step are reconnected, the batch resent and decided once (replayed)") {
@@ -516,6 +555,7 @@ TEST_CASE("tls load: bad frames from the engine count as errors and reset the li
   TlsLoadOptions options = load_options(engine.port());
   options.readers_max = 1;
   options.threads = 1;
+  options.inflight_batches_max = 1;  // the script counts batches as read: one at a time
   options.batch_taps_max = 4;
   auto load = TlsLoad::connect(Fixture::get().day, Fixture::get().map, options);
   REQUIRE(load);
@@ -542,6 +582,24 @@ TEST_CASE("tls load: a frame split over two TLS records, or behind another frame
   CHECK(report.tally.reconnects == 0);
   CHECK(engine.connections() == 1);
   CHECK(report.tally.taps_decided == Fixture::get().day.readers[0].taps.size());
+}
+
+TEST_CASE("tls load: pipelined batches answered out of order are matched by batch id") {
+  using Answer = FakeEngine::Answer;
+  FakeEngine engine({Answer::late, Answer::split, Answer::late});
+  TlsLoadOptions options = load_options(engine.port());
+  options.readers_max = 1;
+  options.threads = 1;
+  options.batch_taps_max = 2;
+  options.inflight_batches_max = 4;
+  auto load = TlsLoad::connect(Fixture::get().day, Fixture::get().map, options);
+  REQUIRE(load);
+  LoadReport report = (*load)->run(closed_loop());
+  CHECK(report.tally.errors == 0);
+  CHECK(report.tally.reconnects == 0);
+  CHECK(engine.connections() == 1);
+  CHECK(report.tally.taps_decided == Fixture::get().day.readers[0].taps.size());
+  CHECK((*load)->remaining() == 0);
 }
 
 TEST_CASE("tls load: idle links send heartbeats and stay open") {
@@ -572,6 +630,7 @@ TEST_CASE("tls load: a batch answered with two error frames stops its reader") {
   TlsLoadOptions options = load_options(engine.port());
   options.readers_max = 1;
   options.threads = 1;
+  options.inflight_batches_max = 1;  // the script counts batches as read: one at a time
   auto load = TlsLoad::connect(Fixture::get().day, Fixture::get().map, options);
   REQUIRE(load);
   LoadReport report = (*load)->run(closed_loop());
