@@ -401,6 +401,29 @@ LoadStep closed_loop() {
   return step;
 }
 
+// The first reader alone, on one worker, against a fake engine, for the
+// closed loop of its day; `load` is kept for remaining().
+LoadReport one_reader_against(FakeEngine& engine, std::size_t batch_taps, std::size_t inflight,
+                              std::unique_ptr<TlsLoad>& load) {
+  TlsLoadOptions options = load_options(engine.port());
+  options.readers_max = 1;
+  options.threads = 1;
+  options.batch_taps_max = batch_taps;
+  options.inflight_batches_max = inflight;
+  auto connected = TlsLoad::connect(Fixture::get().day, Fixture::get().map, options);
+  REQUIRE(connected);
+  load = std::move(connected).value();
+  return load->run(closed_loop());
+}
+
+// Every tap of the reader decided on its first link, nothing counted wrong.
+void check_clean_on_one_link(const LoadReport& report, const FakeEngine& engine) {
+  CHECK(report.tally.errors == 0);
+  CHECK(report.tally.reconnects == 0);
+  CHECK(engine.connections() == 1);
+  CHECK(report.tally.taps_decided == Fixture::get().day.readers[0].taps.size());
+}
+
 }  // namespace
 
 TEST_CASE("tls load: every tap of a small day is decided once, in sequence order per reader") {
@@ -552,54 +575,30 @@ TEST_CASE("tls load: an engine that never answers: the step ends after the reply
 TEST_CASE("tls load: bad frames from the engine count as errors and reset the link, never crash") {
   using Answer = FakeEngine::Answer;
   FakeEngine engine({Answer::bad_magic, Answer::wrong_batch_id, Answer::hello_ack, Answer::too_large});
-  TlsLoadOptions options = load_options(engine.port());
-  options.readers_max = 1;
-  options.threads = 1;
-  options.inflight_batches_max = 1;  // the script counts batches as read: one at a time
-  options.batch_taps_max = 4;
-  auto load = TlsLoad::connect(Fixture::get().day, Fixture::get().map, options);
-  REQUIRE(load);
-  LoadReport report = (*load)->run(closed_loop());
+  std::unique_ptr<TlsLoad> load;
+  // One batch in flight: the script counts batches as the engine reads them.
+  LoadReport report = one_reader_against(engine, 4, 1, load);
   CHECK(report.tally.errors == 4);
   CHECK(report.tally.reconnects == 4);
   CHECK(engine.connections() == 5);
   CHECK(report.tally.readers_stopped == 0);
   CHECK(report.tally.taps_decided == Fixture::get().day.readers[0].taps.size());
-  CHECK((*load)->remaining() == 0);
+  CHECK(load->remaining() == 0);
 }
 
 TEST_CASE("tls load: a frame split over two TLS records, or behind another frame, is read whole") {
   using Answer = FakeEngine::Answer;
   FakeEngine engine({Answer::split, Answer::after_heartbeat, Answer::split, Answer::after_heartbeat});
-  TlsLoadOptions options = load_options(engine.port());
-  options.readers_max = 1;
-  options.threads = 1;
-  options.batch_taps_max = 2;
-  auto load = TlsLoad::connect(Fixture::get().day, Fixture::get().map, options);
-  REQUIRE(load);
-  LoadReport report = (*load)->run(closed_loop());
-  CHECK(report.tally.errors == 0);
-  CHECK(report.tally.reconnects == 0);
-  CHECK(engine.connections() == 1);
-  CHECK(report.tally.taps_decided == Fixture::get().day.readers[0].taps.size());
+  std::unique_ptr<TlsLoad> load;
+  check_clean_on_one_link(one_reader_against(engine, 2, 1, load), engine);
 }
 
 TEST_CASE("tls load: pipelined batches answered out of order are matched by batch id") {
   using Answer = FakeEngine::Answer;
   FakeEngine engine({Answer::late, Answer::split, Answer::late});
-  TlsLoadOptions options = load_options(engine.port());
-  options.readers_max = 1;
-  options.threads = 1;
-  options.batch_taps_max = 2;
-  options.inflight_batches_max = 4;
-  auto load = TlsLoad::connect(Fixture::get().day, Fixture::get().map, options);
-  REQUIRE(load);
-  LoadReport report = (*load)->run(closed_loop());
-  CHECK(report.tally.errors == 0);
-  CHECK(report.tally.reconnects == 0);
-  CHECK(engine.connections() == 1);
-  CHECK(report.tally.taps_decided == Fixture::get().day.readers[0].taps.size());
-  CHECK((*load)->remaining() == 0);
+  std::unique_ptr<TlsLoad> load;
+  check_clean_on_one_link(one_reader_against(engine, 2, 4, load), engine);
+  CHECK(load->remaining() == 0);
 }
 
 TEST_CASE("tls load: idle links send heartbeats and stay open") {
@@ -627,13 +626,8 @@ TEST_CASE("tls load: idle links send heartbeats and stay open") {
 TEST_CASE("tls load: a batch answered with two error frames stops its reader") {
   using Answer = FakeEngine::Answer;
   FakeEngine engine({Answer::error_frame, Answer::error_frame});
-  TlsLoadOptions options = load_options(engine.port());
-  options.readers_max = 1;
-  options.threads = 1;
-  options.inflight_batches_max = 1;  // the script counts batches as read: one at a time
-  auto load = TlsLoad::connect(Fixture::get().day, Fixture::get().map, options);
-  REQUIRE(load);
-  LoadReport report = (*load)->run(closed_loop());
+  std::unique_ptr<TlsLoad> load;
+  LoadReport report = one_reader_against(engine, 256, 1, load);
   CHECK(report.tally.errors == 2);
   CHECK(report.tally.readers_stopped == 1);
   CHECK(report.tally.taps_decided == 0);
