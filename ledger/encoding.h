@@ -20,11 +20,13 @@
 //                              key := 'A' account_id:be64  value := card_bytes    (reverse index)
 // column family "records"      key := space:u8 user_key   value := user bytes   (every space but card_state)
 // column family "card_states"  key := user_key (card bytes) value := user bytes   (RecordSpace::card_state)
-// default column family        "format" -> "citycard-ledger/3"
+// default column family        "format" -> "citycard-ledger/4"
 //                              "replay_from" -> sequence:be64   (every account record is current
 //                                                                 as of at least this sequence)
 //                              'H' group_key_prefix(origin, source) -> sequence:be64
-//                                 (the highest sequence posted by that source: a higher one is new)
+//                                 (at most the highest sequence posted by that source, and within
+//                                 a few thousand of it; open raises it to the source's highest
+//                                 idempotency key, and a sequence above that is new)
 //
 // group_key   := origin:u8 source:be64 sequence:be64                    (17 bytes)
 // card_record := id:card wallet:u64 points:u64 category:u8 media:u8 status:u8
@@ -48,7 +50,10 @@ namespace citycard::ledger::encoding {
 
 inline constexpr std::string_view format_key = "format";
 // 3: card states in their own family, history keys newest first.
-inline constexpr std::string_view format_value = "citycard-ledger/3";
+// 4: 'H' is a lower bound, not written with every batch. A /3 ledger is a /4
+//    one whose bounds happen to be exact: it is upgraded when opened writable.
+inline constexpr std::string_view format_value = "citycard-ledger/4";
+inline constexpr std::string_view format_value_upgradable = "citycard-ledger/3";
 inline constexpr std::string_view replay_from_key = "replay_from";
 
 inline constexpr std::size_t group_key_bytes = 17;

@@ -1,7 +1,9 @@
 // Opening a ledger: RocksDB options per column family, error translation,
 // format check, and loading the in-memory account table.
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
+#include <limits>
 
 #include <rocksdb/cache.h>
 #include <rocksdb/convenience.h>
@@ -92,6 +94,9 @@ rocksdb::ColumnFamilyOptions family_options(std::size_t index, const Options& op
       break;
     case RocksLedger::f_accounts:
       table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+      // Checkpoint passes write records in key order (so does creation):
+      // each insert starts its search where the last one ended.
+      family.memtable_insert_with_hint_prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(0));
       break;
     default:
       break;
@@ -207,10 +212,21 @@ Result<std::unique_ptr<Ledger>> open_with_env(const std::string& path, const Opt
 
   std::string format;
   status = db->Get(rocksdb::ReadOptions(), handles[RocksLedger::f_default], encoding::format_key, &format);
-  if (!status.ok() || format != encoding::format_value) {
+  const bool upgradable = status.ok() && format == encoding::format_value_upgradable;
+  if (!status.ok() || (format != encoding::format_value && !upgradable)) {
     for (auto* handle : handles) db->DestroyColumnFamilyHandle(handle);
     return Status::corruption("ledger at " + path + " has format '" + format + "', expected '" +
                               std::string(encoding::format_value) + "'");
+  }
+  if (upgradable && !options.read_only) {
+    rocksdb::WriteOptions synced;
+    synced.sync = true;
+    status = db->Put(synced, handles[RocksLedger::f_default], encoding::format_key, encoding::format_value);
+    if (!status.ok()) {
+      for (auto* handle : handles) db->DestroyColumnFamilyHandle(handle);
+      return Status::io_error("cannot upgrade ledger at " + path + " to " + std::string(encoding::format_value) + ": " +
+                              status.ToString());
+    }
   }
 
   auto ledger = std::make_unique<RocksLedger>(std::move(db), std::move(handles), options);
@@ -263,6 +279,9 @@ Status RocksLedger::load() {
     auto origin = static_cast<Origin>(marks->key()[1]);
     high_water_[SourceKey{origin, encoding::get_be64(marks->key().data() + 2)}] = encoding::get_be64(marks->value().data());
   }
+  if (!marks->status().ok()) return Status::io_error("reading high-water marks: " + marks->status().ToString());
+  std::unordered_map<SourceKey, std::uint64_t, SourceHash> marks_written = high_water_;
+  if (Status raised = raise_marks_to_idempotency_keys(); !raised) return raised;
 
   std::uint64_t replay_from = 0;
   std::string value;
@@ -322,8 +341,28 @@ Status RocksLedger::load() {
   }
   // Nothing is prepared yet: the writer's view is what is on disk.
   for (AccountState& state : accounts_) state.latest = state.stored;
-  for (const auto& [source, mark] : high_water_) sources_[source].window = SequenceWindow(mark);
+  for (const auto& [source, mark] : high_water_) {
+    sources_[source].window = SequenceWindow(mark);
+    sources_[source].mark_written = marks_written[source];
+  }
   prepared_sequence_ = last_sequence_;
+  return Status::ok();
+}
+
+Status RocksLedger::raise_marks_to_idempotency_keys() {
+  // A source's keys sort by sequence under its 17-byte group key prefix, so
+  // its highest posted sequence is the last key at or below (source, max).
+  std::unique_ptr<rocksdb::Iterator> keys(db_->NewIterator(rocksdb::ReadOptions(), family(f_idempotency)));
+  for (auto& [source, mark] : high_water_) {
+    const std::string last_possible =
+        encoding::group_key(IdempotencyKey{source.origin, source.source, std::numeric_limits<std::uint64_t>::max()});
+    keys->SeekForPrev(last_possible);
+    if (!keys->Valid()) continue;
+    const rocksdb::Slice key = keys->key();
+    if (key.size() != encoding::group_key_bytes || std::memcmp(key.data(), last_possible.data(), 9) != 0) continue;
+    mark = std::max(mark, encoding::get_be64(key.data() + 9));
+  }
+  if (!keys->status().ok()) return Status::io_error("reading idempotency keys: " + keys->status().ToString());
   return Status::ok();
 }
 

@@ -338,11 +338,16 @@ Result<std::unique_ptr<PreparedPost>> RocksLedger::prepare(const std::vector<Pos
     }
   }
   for (const SourceKey& source : touched) {
-    const SourceState& state = sources_[source];
+    SourceState& state = sources_[source];
     if (state.window.mark() > state.mark_before) {
-      std::string value;
-      encoding::put_be64(value, state.window.mark());
-      write.Put(family(f_default), encoding::high_water_key(source.origin, source.source), value);
+      // A new source is registered with its first batch; after that the
+      // record only needs to stay within reach (see mark_write_stride).
+      if (state.mark_written == 0 || state.window.mark() - state.mark_written >= mark_write_stride) {
+        std::string value;
+        encoding::put_be64(value, state.window.mark());
+        write.Put(family(f_default), encoding::high_water_key(source.origin, source.source), value);
+        state.mark_written = state.window.mark();
+      }
       prepared->marks.emplace_back(source, state.window.mark());
     }
   }

@@ -344,3 +344,32 @@ TEST_CASE("posted() tells what a key posted, from memory for keys above the high
   f.reopen();
   CHECK(f.ledger->posted(group.key)->has_value());
 }
+
+TEST_CASE("a reader's high-water mark is exact again after a restart, though only a lower bound is stored") {
+  LedgerFixture f;
+  auto card = f.issue("0A000002");
+  f.fund(card, 1000);
+  auto fare = [&](std::uint32_t reader, std::uint64_t sequence) {
+    auto group = make_group(tap_key(reader, sequence), {make_transfer(card.wallet_account, f.bus.payable_account, 1)});
+    group.outcome = "fare " + std::to_string(reader) + "/" + std::to_string(sequence);
+    return group;
+  };
+  // Sequence 1 registers reader 8 on disk; 2..40 stay far below the stride
+  // at which the stored bound is rewritten.
+  for (std::uint64_t s = 1; s <= 40; ++s) REQUIRE(f.post_one(fare(8, s)).posted);
+  REQUIRE(f.post_one(fare(9, 3)).posted);
+  f.reopen();
+  for (std::uint64_t s : {40u, 25u, 2u}) {
+    auto again = f.post_one(fare(8, s));
+    CHECK(again.duplicate);
+    CHECK(again.outcome == "fare 8/" + std::to_string(s));
+    auto found = f.ledger->posted(tap_key(8, s));
+    REQUIRE(found);
+    CHECK(found->has_value());
+  }
+  CHECK(f.post_one(fare(9, 3)).duplicate);
+  CHECK_FALSE(f.ledger->posted(tap_key(8, 41))->has_value());
+  CHECK_FALSE(f.post_one(fare(8, 41)).duplicate);
+  CHECK(f.balance(card.wallet_account) == 1000 - 42);
+  CHECK(f.ledger->verify().ok());
+}
