@@ -52,13 +52,18 @@ void Committer::prepare_loop() {
     jobs.clear();
     inbox_.pop_all(jobs, Clock::now() + std::chrono::milliseconds(100));
     merged.clear();
-    std::vector<std::pair<std::size_t, std::size_t>> spans;  // shard, groups
+    struct Span {
+      std::size_t shard;
+      std::size_t groups;
+      Answer answer;
+    };
+    std::vector<Span> spans;
     for (auto& job : jobs) {
       if (job.stop) {
         stopping = true;
         continue;
       }
-      spans.emplace_back(job.shard, job.groups.size());
+      spans.push_back(Span{job.shard, job.groups.size(), std::move(job.answer)});
       for (auto& group : job.groups) merged.push_back(std::move(group));
     }
     // Chunks of at most batch_groups_max groups. A shard is told its
@@ -68,14 +73,20 @@ void Committer::prepare_loop() {
     std::size_t next_span = 0;
     std::size_t told = 0;  // outcomes handed out so far
     auto tell_ready = [&](Prepared& chunk) {
-      while (next_span < spans.size() && told + spans[next_span].second <= outcomes.size()) {
-        const auto [shard, count] = spans[next_span++];
-        std::vector<ledger::GroupOutcome> mine(std::make_move_iterator(outcomes.begin() + static_cast<std::ptrdiff_t>(told)),
-                                               std::make_move_iterator(outcomes.begin() + static_cast<std::ptrdiff_t>(told + count)));
-        told += count;
+      while (next_span < spans.size() && told + spans[next_span].groups <= outcomes.size()) {
+        Span& span = spans[next_span++];
+        const auto first = outcomes.begin() + static_cast<std::ptrdiff_t>(told);
+        const auto last = first + static_cast<std::ptrdiff_t>(span.groups);
+        Completion completion{span.shard, std::move(span.answer), {}};
+        if (completion.answer) {
+          completion.as_handed.reserve(span.groups);
+          for (auto it = first; it != last; ++it) completion.as_handed.push_back(it->posted && !it->duplicate);
+        }
+        std::vector<ledger::GroupOutcome> mine(std::make_move_iterator(first), std::make_move_iterator(last));
+        told += span.groups;
         waiting_.fetch_sub(1, std::memory_order_relaxed);
-        outcomes_(shard, std::move(mine));
-        chunk.completes.push_back(shard);
+        outcomes_(span.shard, std::move(mine));
+        chunk.completes.push_back(std::move(completion));
       }
     };
     for (std::size_t first = 0; first < merged.size(); first += limits::batch_groups_max) {
@@ -116,7 +127,7 @@ void Committer::commit_loop() {
       if (prepared.stop) return;
       const auto started = Clock::now();
       if (!prepared.post) {
-        for (std::size_t shard : prepared.completes) durable_(shard);
+        complete(prepared.completes);
         continue;
       }
       if (Status committed = ledger_.commit(*prepared.post); !committed) {
@@ -126,9 +137,18 @@ void Committer::commit_loop() {
         std::abort();
       }
       metrics_.observe_commit(prepared.groups, std::chrono::duration<double>(Clock::now() - started).count());
-      for (std::size_t shard : prepared.completes) durable_(shard);
+      complete(prepared.completes);
     }
   }
+}
+
+void Committer::complete(std::vector<Completion>& completes) {
+  // Answers first: a reader's decision should not wait for its shard to be
+  // scheduled on a busy machine.
+  for (Completion& completion : completes) {
+    if (completion.answer) completion.answer(completion.as_handed);
+  }
+  for (const Completion& completion : completes) durable_(completion.shard);
 }
 
 }  // namespace citycard::engine

@@ -7,8 +7,9 @@
 // write built; split only past limits::batch_groups_max groups), gives each
 // shard its outcomes at once (`outcomes`: the shard may hand over its next
 // batch), and passes the prepared write to the committing thread, which makes
-// it durable (ledger commit: one synced WriteBatch) and then tells each shard
-// (`durable`), in the order the batches were handed over. So the next batch
+// it durable (ledger commit: one synced WriteBatch), runs each job's
+// `answer` and then tells each shard (`durable`), in the order the batches
+// were handed over. So the next batch
 // is validated while this one syncs. A failed commit is fatal: logged, then
 // std::abort() -- no decision of that batch or a later one was sent, and the
 // ledger holds each batch whole or not at all, so a restart recovers.
@@ -33,9 +34,15 @@ namespace citycard::engine {
 
 class Committer {
  public:
+  // Runs on the committing thread as soon as a job's groups are durable,
+  // before the shard is told: `as_handed[i]` is whether group i posted as the
+  // shard built it (posted, not a duplicate), so its decision stands and can
+  // go out without a trip through the shard's queue.
+  using Answer = std::function<void(const std::vector<bool>& as_handed)>;
   struct Job {
     std::size_t shard = 0;
     std::vector<ledger::PostingGroup> groups;
+    Answer answer;      // optional
     bool stop = false;  // internal: ends the threads
   };
   using Outcomes = std::function<void(std::size_t shard, std::vector<ledger::GroupOutcome> outcomes)>;
@@ -51,13 +58,20 @@ class Committer {
   std::size_t depth() const noexcept { return waiting_.load(std::memory_order_relaxed); }
 
  private:
-  // A prepared write and the shards whose batches it completes.
+  // A job whose last group is in a prepared write.
+  struct Completion {
+    std::size_t shard = 0;
+    Answer answer;
+    std::vector<bool> as_handed;
+  };
+  // A prepared write and the shards' batches it completes.
   struct Prepared {
     std::unique_ptr<ledger::PreparedPost> post;
     std::size_t groups = 0;
-    std::vector<std::size_t> completes;
+    std::vector<Completion> completes;
     bool stop = false;
   };
+  void complete(std::vector<Completion>& completes);
   void prepare_loop();
   void commit_loop();
 

@@ -22,7 +22,35 @@ RefusalReason reason_for_rejection(const Status& reason) {
   return RefusalReason::amount_invalid;
 }
 
+// The one way a tap's decision leaves the engine (from a shard, or from the
+// committing thread for a batch that posted as handed over).
+void deliver(Metrics& metrics, const Waiter& waiter, const protocol::DecisionRecord& decision, Mode mode) {
+  TapResult result = (decision.flags & protocol::DecisionFlags::replayed) ? TapResult::replayed
+                     : decision.outcome == protocol::Outcome::approved  ? TapResult::approved
+                                                                         : TapResult::refused;
+  metrics.count_tap(mode, result);
+  PendingSubmit& submit = *waiter.submit;
+  submit.decisions[waiter.index] = decision;
+  if (submit.remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    metrics.observe_decision_latency_seconds(std::chrono::duration<double>(Clock::now() - submit.started).count());
+    submit.done(net::SubmitResult::decided_with(std::move(submit.decisions)));
+  }
+}
+
+// What the committing thread answers for a handed-over batch: each tap's
+// decision, if its group posts as rated (see answerable_early).
+struct EarlyAnswer {
+  Waiter waiter;  // no submit: not a tap (an admin action), answered by the shard
+  protocol::DecisionRecord decision;
+  Mode mode = Mode::bus_board;
+};
+
 }  // namespace
+
+// A tap (or its refusal record) is answered by the committing thread the
+// moment its group is durable, if it posted as the shard built it -- unless
+// it changes the deny list, which must be served before the reader hears.
+bool Shard::answerable_early(const Item& item) { return item.kind != Item::Kind::admin && !item.deny_after; }
 
 // An outcome that proves the card's speculative state wrong (the ledger
 // rejected the group, or already held it): the card is reloaded and its
@@ -175,6 +203,20 @@ void Shard::hand_over() {
   Committer::Job job;
   job.shard = index_;
   job.groups.reserve(staged_.size());
+  std::vector<EarlyAnswer> answers(staged_.size());
+  for (std::size_t i = 0; i < staged_.size(); ++i) {
+    const Item& item = staged_[i];
+    if (!answerable_early(item)) continue;
+    protocol::DecisionRecord first = item.decision;
+    first.flags &= static_cast<std::uint8_t>(~protocol::DecisionFlags::replayed);
+    answers[i] = EarlyAnswer{item.waiter, first, item.tap.tap.mode};
+  }
+  job.answer = [answers = std::move(answers), &metrics = context_.metrics](const std::vector<bool>& as_handed) {
+    ENGINE_CHECK(as_handed.size() == answers.size());
+    for (std::size_t i = 0; i < answers.size(); ++i) {
+      if (as_handed[i] && answers[i].waiter.submit) deliver(metrics, answers[i].waiter, answers[i].decision, answers[i].mode);
+    }
+  };
   for (auto& item : staged_) {
     if (item.kind == Item::Kind::tap || item.kind == Item::Kind::admin) {
       // The money rule, asserted where the batch is built: every transfer
@@ -275,9 +317,9 @@ void Shard::settle(Decided& batch) {
         std::abort();
       }
       if (item.kind == Item::Kind::tap && !item.card.empty()) reload.push_back(item.card);
-      finish_tap(item, *stored, true);
+      finish_tap(item, *stored, true, /*first_answered=*/false);
     } else if (outcome.posted) {
-      finish_tap(item, item.decision, false);
+      finish_tap(item, item.decision, false, /*first_answered=*/answerable_early(item));
     } else {
       // The ledger disagreed with the shard's balance mirror: answer refused,
       // record that, and reload the card from the ledger.
@@ -327,13 +369,13 @@ void Shard::settle(Decided& batch) {
   for (auto& refusal : refusals) staged_.push_back(std::move(refusal));
 }
 
-void Shard::finish_tap(Item& item, const protocol::DecisionRecord& decision, bool replayed) {
+void Shard::finish_tap(Item& item, const protocol::DecisionRecord& decision, bool replayed, bool first_answered) {
   const TapId id = item.tap.tap.id;
   protocol::DecisionRecord stored = decision;
   stored.flags &= static_cast<std::uint8_t>(~protocol::DecisionFlags::replayed);
   protocol::DecisionRecord first = stored;
   if (replayed) first.flags |= protocol::DecisionFlags::replayed;
-  answer(item.waiter, first, item.tap.tap.mode);
+  if (!first_answered) answer(item.waiter, first, item.tap.tap.mode);
   auto followers = in_flight_.find(id);
   if (followers != in_flight_.end()) {
     protocol::DecisionRecord again = stored;
@@ -344,17 +386,7 @@ void Shard::finish_tap(Item& item, const protocol::DecisionRecord& decision, boo
 }
 
 void Shard::answer(const Waiter& waiter, const protocol::DecisionRecord& decision, Mode mode) {
-  TapResult result = (decision.flags & protocol::DecisionFlags::replayed) ? TapResult::replayed
-                     : decision.outcome == protocol::Outcome::approved  ? TapResult::approved
-                                                                         : TapResult::refused;
-  context_.metrics.count_tap(mode, result);
-  PendingSubmit& submit = *waiter.submit;
-  submit.decisions[waiter.index] = decision;
-  if (submit.remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-    context_.metrics.observe_decision_latency_seconds(
-        std::chrono::duration<double>(Clock::now() - submit.started).count());
-    submit.done(net::SubmitResult::decided_with(std::move(submit.decisions)));
-  }
+  deliver(context_.metrics, waiter, decision, mode);
 }
 
 }  // namespace citycard::engine

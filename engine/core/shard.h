@@ -157,7 +157,10 @@ class Shard {
   void decided(std::vector<ledger::GroupOutcome>& outcomes);
   void settle(Decided& batch);
   static bool invalidates(const Item& item, const ledger::GroupOutcome& outcome);
-  void finish_tap(Item& item, const protocol::DecisionRecord& decision, bool replayed);
+  static bool answerable_early(const Item& item);
+  // Answers the tap's later submissions (and the first, unless the
+  // committing thread already did), and forgets it as in flight.
+  void finish_tap(Item& item, const protocol::DecisionRecord& decision, bool replayed, bool first_answered);
   void answer(const Waiter& waiter, const protocol::DecisionRecord& decision, Mode mode);
 
   // Builders (shard_taps.cpp, shard_admin.cpp): fill item.group, item.decision

@@ -77,4 +77,50 @@ TEST_CASE("the committer tells every shard its outcomes before its batch is dura
   CHECK(ledger->verify().ok());
 }
 
+TEST_CASE("a job's answer runs once its groups are durable, before the shard is told, naming those that posted as handed") {
+  TempDir dir("engine-committer-answer");
+  auto ledger = make_ledger(dir.path / "ledger");
+  Metrics metrics;
+  Log log(stderr);
+  Told told;
+  auto earlier = identity_groups(9003, 2);
+  REQUIRE(ledger->post({earlier[1]}));  // so handing it again is a duplicate
+  Committer committer(
+      *ledger, metrics, log,
+      [&](std::size_t shard, std::vector<ledger::GroupOutcome>) {
+        std::lock_guard lock(told.mutex);
+        told.events.push_back("outcomes " + std::to_string(shard));
+      },
+      [&](std::size_t shard) {
+        std::lock_guard lock(told.mutex);
+        told.events.push_back("durable " + std::to_string(shard));
+        ++told.durable;
+        told.changed.notify_all();
+      });
+  std::vector<ledger::PostingGroup> groups = identity_groups(9003, 4);
+  Transfer impossible;  // nothing moves between an account and itself
+  impossible.debit_account = impossible.credit_account = AccountId{1};
+  impossible.amount_minor = 5;
+  groups[2].transfers.push_back(impossible);
+  std::vector<bool> seen;
+  bool durable_when_answered = false;
+  Committer::Job job{0, groups, {}, false};
+  job.answer = [&](const std::vector<bool>& as_handed) {
+    auto first = ledger->posted(groups[0].key);
+    durable_when_answered = first && first->has_value();
+    std::lock_guard lock(told.mutex);
+    told.events.push_back("answer 0");
+    seen = as_handed;
+  };
+  committer.hand(std::move(job));
+  {
+    std::unique_lock lock(told.mutex);
+    REQUIRE(told.changed.wait_for(lock, std::chrono::seconds(60), [&] { return told.durable == 1; }));
+  }
+  committer.stop();
+  CHECK(told.events == std::vector<std::string>{"outcomes 0", "answer 0", "durable 0"});
+  CHECK(seen == std::vector<bool>{true, false, false, true});
+  CHECK(durable_when_answered);
+}
+
 }  // namespace citycard::engine::testing
