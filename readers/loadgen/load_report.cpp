@@ -17,6 +17,10 @@ void LoadTally::count(const Tap& tap, const protocol::DecisionRecord& decision, 
   latency_us.push_back(static_cast<std::uint32_t>(std::clamp<std::int64_t>(latency, 0, UINT32_MAX)));
 }
 
+void LoadTally::count_round_trip(std::int64_t microseconds) {
+  round_trip_us.push_back(static_cast<std::uint32_t>(std::clamp<std::int64_t>(microseconds, 0, UINT32_MAX)));
+}
+
 void LoadTally::merge(const LoadTally& other) {
   taps_sent += other.taps_sent;
   taps_decided += other.taps_decided;
@@ -33,6 +37,7 @@ void LoadTally::merge(const LoadTally& other) {
   }
   for (std::size_t r = 0; r < by_reason.size(); ++r) by_reason[r] += other.by_reason[r];
   latency_us.insert(latency_us.end(), other.latency_us.begin(), other.latency_us.end());
+  round_trip_us.insert(round_trip_us.end(), other.round_trip_us.begin(), other.round_trip_us.end());
 }
 
 namespace {
@@ -62,6 +67,9 @@ LoadReport make_report(LoadTally tally, double seconds, double offered_taps_per_
   report.latency_ms_p99 = percentile_ms(tally.latency_us, 0.99);
   report.latency_ms_p999 = percentile_ms(tally.latency_us, 0.999);
   report.latency_ms_max = tally.latency_us.empty() ? 0 : tally.latency_us.back() / 1000.0;
+  std::sort(tally.round_trip_us.begin(), tally.round_trip_us.end());
+  report.round_trip_ms_p50 = percentile_ms(tally.round_trip_us, 0.50);
+  report.round_trip_ms_p99 = percentile_ms(tally.round_trip_us, 0.99);
   report.tally = std::move(tally);
   return report;
 }
@@ -92,6 +100,7 @@ std::string LoadReport::json() const {
       {"replayed", tally.replayed},
       {"offline", tally.offline},
       {"latency_ms", {{"p50", latency_ms_p50}, {"p99", latency_ms_p99}, {"p999", latency_ms_p999}, {"max", latency_ms_max}}},
+      {"round_trip_ms", {{"p50", round_trip_ms_p50}, {"p99", round_trip_ms_p99}}},
       {"by_mode", modes},
       {"refusals", reasons},
   };
@@ -112,6 +121,11 @@ std::string LoadReport::summary() const {
                 static_cast<unsigned long long>(tally.errors), static_cast<unsigned long long>(tally.reconnects),
                 static_cast<unsigned long long>(tally.readers_stopped));
   text += line;
+  if (!tally.round_trip_us.empty()) {
+    std::snprintf(line, sizeof line, "  batch round trip (last send to decisions): p50 %.2f ms p99 %.2f ms\n",
+                  round_trip_ms_p50, round_trip_ms_p99);
+    text += line;
+  }
   text += "  by mode (approved/refused):";
   for (int m = 1; m <= mode_count; ++m) {
     const auto& counts = tally.by_mode[static_cast<std::size_t>(m)];

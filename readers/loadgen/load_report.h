@@ -26,11 +26,16 @@ struct LoadTally {
   std::array<std::array<std::uint64_t, 2>, mode_count + 1> by_mode{};  // [mode][0 approved, 1 refused]
   std::array<std::uint64_t, 32> by_reason{};                           // refusals by RefusalReason
   std::vector<std::uint32_t> latency_us;                               // one per decided tap
+  // One per decided batch, its last send to its decisions: the part of a
+  // tap's latency not spent waiting at the reader (for its due time's
+  // batch to go, behind the reader's batch in flight).
+  std::vector<std::uint32_t> round_trip_us;
 
   // One decided tap: its mode and result, refusal reason, flags and latency
   // in microseconds (clamped to 0..UINT32_MAX); a decision for another tap
   // id is an error.
   void count(const Tap& tap, const protocol::DecisionRecord& decision, std::int64_t latency);
+  void count_round_trip(std::int64_t microseconds);
   void merge(const LoadTally& other);
 };
 
@@ -39,6 +44,7 @@ struct LoadReport {
   double seconds = 0;                   // first send to last decision
   double taps_per_second = 0;           // decided / seconds
   double latency_ms_p50 = 0, latency_ms_p99 = 0, latency_ms_p999 = 0, latency_ms_max = 0;
+  double round_trip_ms_p50 = 0, round_trip_ms_p99 = 0;  // 0 when not measured (in process)
   LoadTally tally;
 
   std::string json() const;             // one JSON object

@@ -129,6 +129,7 @@ class SimReader final : public LinkOwner {
     std::size_t count = 0;
     bool sent = false;
     Clock::time_point first_sent;  // closed-loop latency counts from it
+    Clock::time_point last_sent;   // its round trip counts from it
     Clock::time_point deadline;    // for its reply, while sent
   };
 
@@ -413,6 +414,7 @@ void SimReader::send_flight(Flight& flight, Clock::time_point now) {
   batch_.taps.clear();
   for (std::size_t i = 0; i < flight.count; ++i) batch_.taps.push_back(taps[flight.first + i].record);
   flight.sent = true;
+  flight.last_sent = now;
   flight.deadline = now + worker_.options.reply_timeout;
   ++sent_;
   last_active_ = now;
@@ -460,6 +462,7 @@ void SimReader::record(const StepPlan& plan, Flight& flight, const protocol::Dec
                 std::chrono::duration_cast<std::chrono::microseconds>(now - from).count());
   }
   const std::size_t count = decisions.decisions.size();
+  tally.count_round_trip(std::chrono::duration_cast<std::chrono::microseconds>(now - flight.last_sent).count());
   tally.taps_decided += count;
   ++tally.batches;
   decided_ += count;

@@ -437,6 +437,8 @@ TEST_CASE("tls load: every tap of a small day is decided once, in sequence order
   CHECK(report.tally.taps_decided == taps);
   CHECK(report.tally.taps_sent == taps);
   CHECK(report.tally.latency_us.size() == taps);
+  CHECK(report.tally.round_trip_us.size() == report.tally.batches);
+  CHECK(report.round_trip_ms_p99 <= report.latency_ms_max);
   CHECK(report.tally.errors == 0);  // a decision for another tap id would count here
   CHECK(report.tally.replayed == 0);
   CHECK(report.tally.reconnects == 0);
@@ -497,6 +499,11 @@ TEST_CASE("tls load: retry_later is honoured: the batch goes again after the hin
   CHECK(report.tally.readers_stopped == 0);
   CHECK(sink.taps_decided() == Fixture::get().taps);
   check_order_per_reader(sink.log());
+  // The refused batches' taps waited out the 20 ms hint; their round trips
+  // count from the send that was answered, so they did not.
+  auto at_least_20ms = [](const std::vector<std::uint32_t>& us) { return std::count_if(us.begin(), us.end(), [](std::uint32_t v) { return v >= 20'000; }); };
+  CHECK(at_least_20ms(report.tally.latency_us) >= 5);
+  CHECK(at_least_20ms(report.tally.round_trip_us) < 5);
 }
 
 TEST_CASE("tls load: pipelined readers: a batch refused retry_later goes again, every tap decided once") {
