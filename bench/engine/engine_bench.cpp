@@ -114,7 +114,8 @@ int main(int argc, char** argv) {
   std::string rules_path = "rules/city.toml", work_dir, json_path = "bench/results/engine.json", sweep_data;
   std::string postgres_json, sweep = "5000,10000,20000,30000,40000,50000,60000";
   double inprocess_s = 20, tls_s = 15, latency_rate = 20'000, step_s = 8;
-  std::size_t shards = 1, threads = 4, batch_taps = 2048, batch_wait_us = 200, inflight = 1, write_buffer_mib = 64;
+  std::size_t shards = 1, threads = 4, batch_taps = 2048, batch_wait_us = 200, overlap_taps_min = 128, inflight = 1,
+              write_buffer_mib = 64;
   bool skip_tls = false;
   app.add_option("--cards", cards, "cards in the ledger (default 1307000)");
   app.add_option("--rules", rules_path, "rule set (default rules/city.toml)");
@@ -122,6 +123,7 @@ int main(int argc, char** argv) {
   app.add_option("--shards", shards, "engine shards (default 1, the engine's own default)");
   app.add_option("--batch-taps", batch_taps, "engine batch_taps (default 2048)");
   app.add_option("--batch-wait-us", batch_wait_us, "engine batch_wait_us (default 200)");
+  app.add_option("--overlap-taps-min", overlap_taps_min, "engine overlap_taps_min (default 128)");
   app.add_option("--write-buffer-mib", write_buffer_mib, "ledger write_buffer_bytes in MiB (default 64)");
   app.add_option("--threads", threads, "load generator threads (default 4)");
   app.add_option("--inflight", inflight, "batches in flight per simulated reader at most (default 1: wait for each answer)");
@@ -179,6 +181,7 @@ int main(int argc, char** argv) {
   engine_options.shards = shards;
   engine_options.batch_taps = batch_taps;
   engine_options.batch_wait = std::chrono::microseconds(batch_wait_us);
+  engine_options.overlap_taps_min = overlap_taps_min;
   auto started = engine::Engine::start(ledger, *rule_set, engine_options, metrics, log);
   if (!started) die(started.status().to_string());
   engine::Engine& engine = **started;
@@ -187,7 +190,7 @@ int main(int argc, char** argv) {
   results["machine"] = nlohmann::json::parse(bench::machine_json(machine));
   results["cards"] = roster.size();
   results["ledger_setup_seconds"] = setup_s;
-  results["engine"] = {{"shards", shards}, {"batch_taps", batch_taps}, {"batch_wait_us", batch_wait_us}, {"write_buffer_mib", write_buffer_mib}};
+  results["engine"] = {{"shards", shards}, {"batch_taps", batch_taps}, {"batch_wait_us", batch_wait_us}, {"overlap_taps_min", overlap_taps_min}, {"write_buffer_mib", write_buffer_mib}};
   results["loadgen"] = {{"threads", threads}, {"inflight_batches_max", inflight}};
 
   bench::InProcessOptions inprocess_options;
