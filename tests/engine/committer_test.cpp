@@ -51,8 +51,8 @@ TEST_CASE("the committer tells every shard its outcomes before its batch is dura
       });
   // 2.5 ledger writes' worth from one shard, a few groups from the other.
   const std::size_t big = 2 * limits::batch_groups_max + limits::batch_groups_max / 2;
-  committer.hand({0, identity_groups(9001, big)});
-  committer.hand({1, identity_groups(9002, 7)});
+  committer.hand({0, identity_groups(9001, big), {}, false});
+  committer.hand({1, identity_groups(9002, 7), {}, false});
   {
     std::unique_lock lock(told.mutex);
     REQUIRE(told.changed.wait_for(lock, std::chrono::seconds(60), [&] { return told.durable == 2; }));
