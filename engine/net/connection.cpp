@@ -25,7 +25,6 @@ Connection::Connection(Stream stream, ServerCore& core, std::uint64_t number)
       core_(core),
       number_(number),
       watchdog_timer_(stream_.get_executor()),
-      writer_wake_(stream_.get_executor()),
       output_frames_max_(core.options.inflight_batches_max + control_frames_max) {
   ++core_.counters.connections_open;
 }
@@ -46,13 +45,13 @@ asio::awaitable<void> Connection::run(std::shared_ptr<Connection> self) {
     co_return;
   }
   phase_ = Phase::open;
-  asio::co_spawn(executor, writer(self), asio::detached);
   auto reader = pki::reader_id_of(SSL_get0_peer_certificate(stream_.native_handle()));
   if (!reader) {
     fail(ErrorCode::reader_mismatch, "the client certificate names no reader (URI citycard:reader:N)");
   } else {
     reader_ = *reader;
     if (core_.stopping) drain();
+    pump_writes();
     co_await frame_loop();
   }
   if (phase_ == Phase::closing) co_await discard_input();
@@ -108,7 +107,7 @@ void Connection::dispatch(protocol::Message message) {
     log("reader sent error " + std::string(protocol::error_code_name(error.code)) + ": " + error.message);
     phase_ = Phase::closing;
     set_deadline(Clock::now() + core_.options.write_timeout, DeadlineKind::closing);
-    writer_wake_.cancel();
+    pump_writes();
     return;
   }
   if (!hello_done_) {
@@ -215,7 +214,7 @@ void Connection::send(const protocol::Message& message) {
     return close_now();
   }
   output_.push_back(std::move(frame).value());
-  writer_wake_.cancel();
+  pump_writes();
 }
 
 void Connection::fail(ErrorCode code, std::string message) {
@@ -228,7 +227,7 @@ void Connection::fail(ErrorCode code, std::string message) {
   if (frame) output_.push_back(std::move(frame).value());
   phase_ = Phase::closing;
   set_deadline(Clock::now() + core_.options.write_timeout, DeadlineKind::closing);
-  writer_wake_.cancel();
+  pump_writes();
 }
 
 void Connection::drain() {
@@ -246,43 +245,38 @@ void Connection::maybe_finish_drain() {
   }
 }
 
-asio::awaitable<void> Connection::writer(std::shared_ptr<Connection> self) {
-  std::vector<std::vector<std::uint8_t>> frames;
-  std::vector<asio::const_buffer> buffers;
-  error_code ec;
-  while (phase_ != Phase::closed) {
-    if (output_.empty()) {
-      if (phase_ == Phase::closing) {
-        // Goodbye sent: half-close so the peer reads it, then sees the end.
-        stream_.lowest_layer().shutdown(tcp::socket::shutdown_send, ec);
-        co_return;
-      }
-      writer_wake_.expires_at(asio::steady_timer::time_point::max());
-      co_await writer_wake_.async_wait(with(ec));
-      continue;
+void Connection::pump_writes() {
+  // Not before the handshake, and one write at a time.
+  if (phase_ == Phase::handshaking || phase_ == Phase::closed || writing_) return;
+  if (output_.empty()) {
+    if (phase_ == Phase::closing && !send_side_shut_) {
+      // Goodbye sent: half-close so the peer reads it, then sees the end.
+      send_side_shut_ = true;
+      error_code ignored;
+      stream_.lowest_layer().shutdown(tcp::socket::shutdown_send, ignored);
     }
-    // Everything queued goes out in one write: replies that completed in
-    // one turn of the loop share TLS records and system calls.
-    frames.clear();
-    buffers.clear();
-    while (!output_.empty()) {
-      frames.push_back(std::move(output_.front()));
-      output_.pop_front();
-    }
-    for (const auto& frame : frames) buffers.push_back(asio::buffer(frame));
-    writing_ = true;
-    write_deadline_ = Clock::now() + core_.options.write_timeout;
-    if (write_deadline_ < watchdog_timer_.expiry()) watchdog_timer_.cancel();
-    co_await asio::async_write(stream_, buffers, with(ec));
-    writing_ = false;
-    write_deadline_ = Clock::time_point::max();
-    if (ec) {
-      close_now();
-      co_return;
-    }
-    maybe_finish_drain();
+    return;
   }
-  (void)self;
+  // Everything queued goes out in one write, started here and now (no turn
+  // of the loop in between): replies that completed together share TLS
+  // records and system calls.
+  writing_frames_.clear();
+  writing_buffers_.clear();
+  while (!output_.empty()) {
+    writing_frames_.push_back(std::move(output_.front()));
+    output_.pop_front();
+  }
+  for (const auto& frame : writing_frames_) writing_buffers_.push_back(asio::buffer(frame));
+  writing_ = true;
+  write_deadline_ = Clock::now() + core_.options.write_timeout;
+  if (write_deadline_ < watchdog_timer_.expiry()) watchdog_timer_.cancel();
+  asio::async_write(stream_, writing_buffers_, [self = shared_from_this()](error_code ec, std::size_t) {
+    self->writing_ = false;
+    self->write_deadline_ = Clock::time_point::max();
+    if (ec) return self->close_now();
+    self->maybe_finish_drain();
+    self->pump_writes();
+  });
 }
 
 asio::awaitable<void> Connection::watchdog(std::shared_ptr<Connection> self) {
@@ -327,7 +321,6 @@ void Connection::close_now() {
   error_code ignored;
   stream_.lowest_layer().close(ignored);
   watchdog_timer_.cancel();
-  writer_wake_.cancel();
   --core_.counters.connections_open;
 }
 

@@ -84,7 +84,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
   enum class DeadlineKind { handshake, idle, frame, closing };
 
   asio::awaitable<void> watchdog(std::shared_ptr<Connection> self);
-  asio::awaitable<void> writer(std::shared_ptr<Connection> self);
   asio::awaitable<void> frame_loop();
   asio::awaitable<void> discard_input();
 
@@ -95,6 +94,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void on_decided(std::uint64_t batch_id, std::size_t tap_count, SubmitResult result);
 
   void send(const protocol::Message& message);
+  // Starts writing what is queued, unless a write is in progress (its
+  // completion comes back here); once closing and flushed, half-closes.
+  void pump_writes();
   void fail(protocol::ErrorCode code, std::string message);
   void maybe_finish_drain();
   void set_deadline(Clock::time_point deadline, DeadlineKind kind);
@@ -116,11 +118,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
   DeadlineKind deadline_kind_ = DeadlineKind::handshake;
   Clock::time_point write_deadline_ = Clock::time_point::max();
 
-  // Writer: encoded frames waiting to go out, bounded by output_frames_max.
-  asio::steady_timer writer_wake_;
+  // Writer: encoded frames waiting to go out, bounded by output_frames_max,
+  // and those being written (one write at a time).
   std::deque<std::vector<std::uint8_t>> output_;
+  std::vector<std::vector<std::uint8_t>> writing_frames_;
+  std::vector<asio::const_buffer> writing_buffers_;
   std::size_t output_frames_max_;
   bool writing_ = false;
+  bool send_side_shut_ = false;
 
   std::array<std::uint8_t, protocol::header_bytes> header_{};
   std::vector<std::uint8_t> payload_;
