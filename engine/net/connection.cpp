@@ -4,6 +4,7 @@
 #include <openssl/x509.h>
 
 #include <algorithm>
+#include <cstring>
 #include <type_traits>
 
 #include "engine/pki/pki.h"
@@ -59,33 +60,50 @@ asio::awaitable<void> Connection::run(std::shared_ptr<Connection> self) {
 }
 
 asio::awaitable<void> Connection::frame_loop() {
+  // Whatever TLS has decrypted is read into input_ (usually one whole frame
+  // per read, often several); frames are taken from its front. One read and
+  // one decryption per arrival instead of one each for header and payload.
   error_code ec;
+  bool partial = false;  // a frame has begun: the frame deadline runs
   while (phase_ == Phase::open || phase_ == Phase::draining) {
-    set_deadline(Clock::now() + core_.options.idle_timeout, DeadlineKind::idle);
-    co_await asio::async_read(stream_, asio::buffer(header_), with(ec));
-    if (ec || phase_ == Phase::closing || phase_ == Phase::closed) co_return;
-    auto header = protocol::decode_header(header_);
-    if (!header) {
-      fail(header.error().code, header.error().message);
-      co_return;
+    std::size_t needed = protocol::header_bytes;
+    if (buffered_ >= protocol::header_bytes) {
+      auto header = protocol::decode_header({input_.data(), protocol::header_bytes});
+      if (!header) {
+        fail(header.error().code, header.error().message);
+        co_return;
+      }
+      // At most frame_bytes_max: decode_header checks the length.
+      needed = protocol::header_bytes + header->payload_bytes;
+      if (buffered_ >= needed) {
+        auto message = protocol::decode_payload(header.value(), {input_.data() + protocol::header_bytes, header->payload_bytes});
+        std::memmove(input_.data(), input_.data() + needed, buffered_ - needed);
+        buffered_ -= needed;
+        partial = false;
+        if (!message) {
+          fail(message.error().code, message.error().message);
+          co_return;
+        }
+        if (hello_done_ && header->version != version_) {
+          fail(ErrorCode::bad_version, "frame version " + std::to_string(header->version) + " after version " +
+                                           std::to_string(version_) + " was agreed");
+          co_return;
+        }
+        dispatch(std::move(message).value());
+        continue;
+      }
     }
-    payload_.resize(header->payload_bytes);
-    if (!payload_.empty()) {
+    if (buffered_ == 0) {
+      set_deadline(Clock::now() + core_.options.idle_timeout, DeadlineKind::idle);
+    } else if (!partial) {
+      partial = true;
       set_deadline(Clock::now() + core_.options.frame_timeout, DeadlineKind::frame);
-      co_await asio::async_read(stream_, asio::buffer(payload_), with(ec));
-      if (ec || phase_ == Phase::closing || phase_ == Phase::closed) co_return;
     }
-    auto message = protocol::decode_payload(header.value(), payload_);
-    if (!message) {
-      fail(message.error().code, message.error().message);
-      co_return;
-    }
-    if (hello_done_ && header->version != version_) {
-      fail(ErrorCode::bad_version, "frame version " + std::to_string(header->version) + " after version " +
-                                       std::to_string(version_) + " was agreed");
-      co_return;
-    }
-    dispatch(std::move(message).value());
+    if (input_.size() < needed) input_.resize(needed);
+    const std::size_t got =
+        co_await stream_.async_read_some(asio::buffer(input_.data() + buffered_, input_.size() - buffered_), with(ec));
+    if (ec || phase_ == Phase::closing || phase_ == Phase::closed) co_return;
+    buffered_ += got;
   }
 }
 

@@ -127,8 +127,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool writing_ = false;
   bool send_side_shut_ = false;
 
-  std::array<std::uint8_t, protocol::header_bytes> header_{};
-  std::vector<std::uint8_t> payload_;
+  // Reader: bytes read and decrypted, not yet taken as frames.
+  static constexpr std::size_t input_bytes_first = 4096;
+  std::vector<std::uint8_t> input_ = std::vector<std::uint8_t>(input_bytes_first);  // grows to the largest frame seen
+  std::size_t buffered_ = 0;
 };
 
 }  // namespace citycard::net

@@ -232,6 +232,61 @@ TEST_CASE("malformed, oversized and out-of-order frames close only that connecti
   CHECK(server.sink.batches_submitted() == cases.size());  // only the bystander's
 }
 
+TEST_CASE("frames that arrive together or in pieces are each taken whole") {
+  TestServer server;
+  uplink::Uplink client(client_options(server.server->port(), good_reader));
+  REQUIRE(client.connect().is_ok());
+  auto decided_batch = [&](std::uint64_t batch_id, std::size_t taps) {
+    auto message = client.receive(3000ms);
+    INFO(message.status().to_string());
+    REQUIRE(message);
+    auto* decisions = std::get_if<protocol::Decisions>(&message.value());
+    REQUIRE(decisions != nullptr);
+    CHECK(decisions->batch_id == batch_id);
+    CHECK(decisions->decisions.size() == taps);
+  };
+
+  // Three frames in one write (one TLS record): three answers.
+  std::vector<std::uint8_t> together;
+  for (std::uint64_t b = 1; b <= 3; ++b) {
+    auto frame = frame_of(make_batch(good_reader, b, b * 10, 2));
+    together.insert(together.end(), frame.begin(), frame.end());
+  }
+  REQUIRE(client.send_bytes(together).is_ok());
+  for (std::uint64_t b = 1; b <= 3; ++b) decided_batch(b, 2);
+
+  // One frame in pieces: a split header, then the payload in two parts.
+  auto pieces = frame_of(make_batch(good_reader, 4, 100, 5));
+  const std::vector<std::size_t> cuts = {3, protocol::header_bytes, protocol::header_bytes + 7, pieces.size()};
+  std::size_t from = 0;
+  for (std::size_t cut : cuts) {
+    REQUIRE(client.send_bytes(std::span(pieces).subspan(from, cut - from)).is_ok());
+    from = cut;
+    std::this_thread::sleep_for(20ms);
+  }
+  decided_batch(4, 5);
+
+  // A good frame and a bad one in one write: the good one is taken (its
+  // decision may be overtaken by the goodbye: a reader resends what was not
+  // answered), then the connection is closed with the bad one's error.
+  auto good = frame_of(make_batch(good_reader, 5, 200, 1));
+  auto bad = frame_of(make_batch(good_reader, 6, 300, 1));
+  bad.back() ^= 0xFF;
+  good.insert(good.end(), bad.begin(), bad.end());
+  REQUIRE(client.send_bytes(good).is_ok());
+  auto next = client.receive(3000ms);
+  REQUIRE(next);
+  if (auto* decisions = std::get_if<protocol::Decisions>(&next.value())) {
+    CHECK(decisions->batch_id == 5);
+    next = client.receive(3000ms);
+    REQUIRE(next);
+  }
+  auto* error = std::get_if<protocol::ErrorFrame>(&next.value());
+  REQUIRE(error != nullptr);
+  CHECK(error->code == protocol::ErrorCode::bad_checksum);
+  CHECK(server.server->stats().taps_submitted == 2 * 3 + 5 + 1);
+}
+
 TEST_CASE("a stalled client does not hold up others and is closed at its deadline") {
   ServerOptions options = server_options();
   options.frame_timeout = 800ms;
