@@ -1,5 +1,5 @@
-// The cards one shard holds, by card id: open addressing with linear
-// probing. A slot is 8 bytes (32 bits of the id's hash, the entry's index);
+// What one shard holds by id (its cards by card id, its taps in flight by
+// tap id): open addressing with linear probing. A slot is 8 bytes (32 bits of the id's hash, the entry's index);
 // entries sit in one vector, with a free list for the places of removed
 // ones. A lookup reads the slot array once and an entry once, and compares
 // ids only where the hash bits agree (std::unordered_map chased a bucket
@@ -19,48 +19,48 @@
 
 namespace citycard::engine {
 
-template <typename Entry>
-class CardTable {
+template <typename Key, typename Entry, typename Hash>
+class FlatTable {
  public:
-  CardTable() : slots_(initial_slots) {}
+  FlatTable() : slots_(initial_slots) {}
 
   std::size_t size() const noexcept { return size_; }
 
-  Entry* find(const CardId& card) {
-    const std::uint64_t hash = CardIdHash{}(card);
+  Entry* find(const Key& key) {
+    const std::uint64_t hash = Hash{}(key);
     for (std::size_t at = home(hash);; at = next(at)) {
       const Slot& slot = slots_[at];
       if (slot.index == 0) return nullptr;
-      if (slot.tag == tag(hash) && entries_[slot.index - 1].first == card) return &entries_[slot.index - 1].second;
+      if (slot.tag == tag(hash) && entries_[slot.index - 1].first == key) return &entries_[slot.index - 1].second;
     }
   }
-  bool contains(const CardId& card) { return find(card) != nullptr; }
+  bool contains(const Key& key) { return find(key) != nullptr; }
 
-  // `card` must not be in the table.
-  Entry& insert(const CardId& card, Entry entry) {
+  // `key` must not be in the table.
+  Entry& insert(const Key& key, Entry entry) {
     if ((size_ + 1) * 4 > slots_.size() * 3) grow();
     std::uint32_t index = 0;
     if (!free_.empty()) {
       index = free_.back();
       free_.pop_back();
-      entries_[index] = {card, std::move(entry)};
+      entries_[index] = {key, std::move(entry)};
     } else {
       index = static_cast<std::uint32_t>(entries_.size());
-      entries_.emplace_back(card, std::move(entry));
+      entries_.emplace_back(key, std::move(entry));
     }
-    place(CardIdHash{}(card), index + 1);
+    place(Hash{}(key), index + 1);
     ++size_;
     return entries_[index].second;
   }
 
-  // false when the card was not there.
-  bool erase(const CardId& card) {
-    const std::uint64_t hash = CardIdHash{}(card);
+  // false when the key was not there.
+  bool erase(const Key& key) {
+    const std::uint64_t hash = Hash{}(key);
     std::size_t at = home(hash);
     for (;; at = next(at)) {
       const Slot& slot = slots_[at];
       if (slot.index == 0) return false;
-      if (slot.tag == tag(hash) && entries_[slot.index - 1].first == card) break;
+      if (slot.tag == tag(hash) && entries_[slot.index - 1].first == key) break;
     }
     const std::uint32_t index = slots_[at].index - 1;
     entries_[index] = {};  // releases what the entry owns
@@ -91,7 +91,7 @@ class CardTable {
   static std::uint32_t tag(std::uint64_t hash) noexcept { return static_cast<std::uint32_t>(hash >> 32); }
   std::size_t home(std::uint64_t hash) const noexcept { return static_cast<std::size_t>(hash) & (slots_.size() - 1); }
   std::size_t next(std::size_t at) const noexcept { return (at + 1) & (slots_.size() - 1); }
-  std::size_t home_of(const Slot& slot) const { return home(CardIdHash{}(entries_[slot.index - 1].first)); }
+  std::size_t home_of(const Slot& slot) const { return home(Hash{}(entries_[slot.index - 1].first)); }
 
   void place(std::uint64_t hash, std::uint32_t index_plus_one) {
     std::size_t at = home(hash);
@@ -102,14 +102,19 @@ class CardTable {
     std::vector<Slot> old(slots_.size() * 2);
     old.swap(slots_);
     for (const Slot& slot : old) {
-      if (slot.index != 0) place(CardIdHash{}(entries_[slot.index - 1].first), slot.index);
+      if (slot.index != 0) place(Hash{}(entries_[slot.index - 1].first), slot.index);
     }
   }
 
   std::vector<Slot> slots_;
-  std::vector<std::pair<CardId, Entry>> entries_;
+  std::vector<std::pair<Key, Entry>> entries_;
   std::vector<std::uint32_t> free_;
   std::size_t size_ = 0;
 };
+
+template <typename Entry>
+using CardTable = FlatTable<CardId, Entry, CardIdHash>;
+template <typename Entry>
+using TapTable = FlatTable<TapId, Entry, TapIdHash>;
 
 }  // namespace citycard::engine

@@ -152,8 +152,8 @@ void Shard::accept(Work& work) {
 void Shard::accept_tap(Work& work) {
   const TapId id = work.tap.tap.id;
   // A tap still in the pipeline waits for its first decision.
-  if (auto flying = in_flight_.find(id); flying != in_flight_.end()) {
-    flying->second.push_back(std::move(work.waiter));
+  if (auto* followers = in_flight_.find(id)) {
+    followers->push_back(std::move(work.waiter));
     return;
   }
   // A tap the ledger holds (its answer was lost, or the engine restarted) is
@@ -174,7 +174,7 @@ void Shard::accept_tap(Work& work) {
     answer(work.waiter, *stored, work.tap.tap.mode);
     return;
   }
-  in_flight_.emplace(id, std::vector<Waiter>{});
+  in_flight_.insert(id, {});
   Item item;
   item.kind = Item::Kind::tap;
   item.tap = std::move(work.tap);
@@ -376,12 +376,11 @@ void Shard::finish_tap(Item& item, const protocol::DecisionRecord& decision, boo
   protocol::DecisionRecord first = stored;
   if (replayed) first.flags |= protocol::DecisionFlags::replayed;
   if (!first_answered) answer(item.waiter, first, item.tap.tap.mode);
-  auto followers = in_flight_.find(id);
-  if (followers != in_flight_.end()) {
+  if (auto* followers = in_flight_.find(id)) {
     protocol::DecisionRecord again = stored;
     again.flags |= protocol::DecisionFlags::replayed;
-    for (auto& waiter : followers->second) answer(waiter, again, item.tap.tap.mode);
-    in_flight_.erase(followers);
+    for (auto& waiter : *followers) answer(waiter, again, item.tap.tap.mode);
+    in_flight_.erase(id);
   }
 }
 

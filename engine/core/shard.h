@@ -207,7 +207,7 @@ class Shard {
   // are reloaded and their staged work rated again.
   bool blocked_ = false;
   // Taps staged or committing -> later submissions of the same tap.
-  std::unordered_map<TapId, std::vector<Waiter>, TapIdHash> in_flight_;
+  TapTable<std::vector<Waiter>> in_flight_;
 };
 
 }  // namespace citycard::engine
