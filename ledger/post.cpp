@@ -224,9 +224,16 @@ Result<std::unique_ptr<PreparedPost>> RocksLedger::prepare(const std::vector<Pos
                   found_status.data());
   }
 
+  // Sized up front: grown from nothing, these were reallocated (and faulted
+  // into fresh memory) several times a batch.
+  std::size_t transfers = 0;
+  for (const PostingGroup& group : batch) transfers += group.transfers.size();
   std::vector<Undo> undo;
+  undo.reserve(2 * transfers);
   std::vector<std::uint64_t> staged;  // accounts whose staged state this batch uses
+  staged.reserve(2 * transfers);
   std::vector<std::pair<std::uint64_t, std::string>> history;  // account -> offsets in this block
+  history.reserve(2 * transfers);
   std::vector<std::pair<std::string_view, std::string>> idempotency;  // key, value: written in key order
   idempotency.reserve(batch.size());
   rocksdb::WriteBatch& write = prepared->write;
