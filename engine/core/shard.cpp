@@ -116,7 +116,7 @@ void Shard::run() {
     const bool can_hand_over = !commit_in_flight_ && !blocked_ && awaiting_.empty();
     if (!staged_.empty() && can_hand_over) deadline = std::min(deadline, staged_since_ + wait);
     work.clear();
-    inbox_.pop_all(work, deadline);
+    inbox_.pop_all(work, deadline, taps_worth_waking_for());
     for (auto& item : work) accept(item);
     // Overlapping a sync (awaiting_ not empty) is for batches big enough to pay for one.
     if (!commit_in_flight_ && !blocked_ && !staged_.empty() &&
@@ -126,6 +126,18 @@ void Shard::run() {
     }
     if (stopping_ && staged_.empty() && !commit_in_flight_ && awaiting_.empty() && inbox_.depth() == 0) break;
   }
+}
+
+// How many queued taps would let the shard do something the clock or a
+// control message would not: start a window, fill a batch, or fill one big
+// enough to overlap the sync in flight.
+std::size_t Shard::taps_worth_waking_for() const {
+  const std::size_t staged = staged_.size();
+  auto short_of = [staged](std::size_t target) { return target > staged ? target - staged : 1; };
+  if (stopping_) return 1;
+  if (staged == 0 && !commit_in_flight_ && awaiting_.empty() && !blocked_) return 1;
+  if (!commit_in_flight_ && !blocked_ && !awaiting_.empty()) return short_of(context_.options.overlap_taps_min);
+  return short_of(context_.options.batch_taps);
 }
 
 void Shard::accept(Work& work) {
@@ -138,6 +150,7 @@ void Shard::accept(Work& work) {
       Decided batch = std::move(awaiting_.front());
       awaiting_.pop_front();
       settle(batch);
+      recycle(std::move(batch.items));
       break;
     }
     case Work::Kind::invalidate: {
@@ -180,7 +193,9 @@ void Shard::accept_tap(Work& work) {
   item.tap = std::move(work.tap);
   item.waiter = std::move(work.waiter);
   rate_tap(item);
-  if (staged_.empty()) staged_since_ = Clock::now();
+  // The window runs from the tap's arrival: it may have waited in the inbox
+  // for the shard (see taps_worth_waking_for).
+  if (staged_.empty()) staged_since_ = std::min(Clock::now(), item.waiter.submit->started);
   staged_.push_back(std::move(item));
 }
 
@@ -229,6 +244,10 @@ void Shard::hand_over() {
   }
   committing_.swap(staged_);
   staged_.clear();
+  if (!spare_items_.empty()) {
+    staged_.swap(spare_items_.back());
+    spare_items_.pop_back();
+  }
   commit_in_flight_ = true;
   context_.committer.hand(std::move(job));
   evict_idle();
@@ -367,6 +386,14 @@ void Shard::settle(Decided& batch) {
   }
   if (!refusals.empty() && staged_.empty()) staged_since_ = Clock::now();
   for (auto& refusal : refusals) staged_.push_back(std::move(refusal));
+}
+
+// A settled batch's vector keeps its capacity for a later batch: growing
+// staged_ from nothing each batch reallocated (and moved) it several times,
+// each time into memory the kernel had to fault in.
+void Shard::recycle(std::vector<Item> items) {
+  items.clear();
+  if (items.capacity() > 0 && spare_items_.size() < spare_items_max) spare_items_.push_back(std::move(items));
 }
 
 void Shard::finish_tap(Item& item, const protocol::DecisionRecord& decision, bool replayed, bool first_answered) {

@@ -144,6 +144,7 @@ class Shard {
   };
 
   void run();
+  std::size_t taps_worth_waking_for() const;
   void accept(Work& work);
   void accept_tap(Work& work);
   void accept_admin(Work& work);
@@ -156,6 +157,7 @@ class Shard {
   };
   void decided(std::vector<ledger::GroupOutcome>& outcomes);
   void settle(Decided& batch);
+  void recycle(std::vector<Item> items);
   static bool invalidates(const Item& item, const ledger::GroupOutcome& outcome);
   static bool answerable_early(const Item& item);
   // Answers the tap's later submissions (and the first, unless the
@@ -200,6 +202,10 @@ class Shard {
   std::vector<Item> staged_;
   Clock::time_point staged_since_{};
   std::vector<Item> committing_;   // handed over, outcomes not known yet
+  // Emptied vectors of settled batches, for staged_ (at most one per batch
+  // the pipeline holds at once: staged, committing, awaiting two syncs).
+  static constexpr std::size_t spare_items_max = 4;
+  std::vector<std::vector<Item>> spare_items_;
   bool commit_in_flight_ = false;
   std::deque<Decided> awaiting_;   // outcomes known, not durable yet (oldest first)
   // A batch had an outcome that invalidates a card (rejected, or already
