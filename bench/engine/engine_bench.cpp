@@ -86,12 +86,15 @@ nlohmann::json engine_side(const EngineSide& before, const engine::Metrics& metr
                          {"commit_ms_p50_at_most", commit.quantile_bound(0.5) * 1e3},
                          {"commit_ms_p99_at_most", commit.quantile_bound(0.99) * 1e3},
                          {"commit_ms_p999_at_most", commit.quantile_bound(0.999) * 1e3},
+                         {"commit_ms_max_at_most", commit.max_bound() * 1e3},
+                         {"commits_over_10ms", commit.count_above(0.01)},
                          {"decision_ms_p50_at_most", latency.quantile_bound(0.5) * 1e3},
                          {"decision_ms_p99_at_most", latency.quantile_bound(0.99) * 1e3},
                          {"decision_ms_p999_at_most", latency.quantile_bound(0.999) * 1e3}};
   out << "  engine side: " << commit.count << " commits of " << groups.mean() << " groups on average, commit "
       << commit.mean() * 1e3 << " ms mean (p99 <= " << commit.quantile_bound(0.99) * 1e3 << " ms, p99.9 <= "
-      << commit.quantile_bound(0.999) * 1e3 << " ms); submit to decision p50 <= " << latency.quantile_bound(0.5) * 1e3
+      << commit.quantile_bound(0.999) * 1e3 << " ms, " << commit.count_above(0.01) << " over 10 ms, longest <= "
+      << commit.max_bound() * 1e3 << " ms); submit to decision p50 <= " << latency.quantile_bound(0.5) * 1e3
       << " ms, p99 <= " << latency.quantile_bound(0.99) * 1e3 << " ms, p99.9 <= " << latency.quantile_bound(0.999) * 1e3
       << " ms\n";
   return json;

@@ -85,6 +85,21 @@ double Histogram::Counts::quantile_bound(double q) const {
   return INFINITY;
 }
 
+std::uint64_t Histogram::Counts::count_above(double bound) const {
+  std::uint64_t above = 0;
+  for (std::size_t i = 0; i < buckets.size(); ++i) {
+    if (i > 0 && bounds[i - 1] >= bound) above += buckets[i];
+  }
+  return above;
+}
+
+double Histogram::Counts::max_bound() const {
+  for (std::size_t i = buckets.size(); i-- > 0;) {
+    if (buckets[i] > 0) return i < bounds.size() ? bounds[i] : INFINITY;
+  }
+  return 0;
+}
+
 void Histogram::render(std::string& out, const std::string& name, const std::string& labels) const {
   std::uint64_t cumulative = 0;
   std::string prefix = labels.empty() ? "" : labels + ",";

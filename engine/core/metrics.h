@@ -29,6 +29,10 @@ class Histogram {
     double mean() const { return count ? sum / static_cast<double>(count) : 0; }
     // The upper bound of the bucket holding quantile q (0..1); +Inf past the last bound.
     double quantile_bound(double q) const;
+    // Observations above `bound`, which must be one of `bounds`.
+    std::uint64_t count_above(double bound) const;
+    // The upper bound of the highest bucket holding any (0 when empty, +Inf past the last bound).
+    double max_bound() const;
   };
 
   explicit Histogram(std::vector<double> bounds);
