@@ -69,9 +69,10 @@ void build_ledger(ledger::Ledger& ledger, const rules::RuleSet& rule_set, const 
 // their size and sync time, and the batch-to-decision time inside it
 // (bucket upper bounds).
 struct EngineSide {
-  engine::Histogram::Counts latency, groups, commit;
+  engine::Histogram::Counts latency, groups, commit, shard_wait, handover;
   static EngineSide of(const engine::Metrics& metrics) {
-    return {metrics.decision_latency().counts(), metrics.commit_groups().counts(), metrics.commit_seconds().counts()};
+    return {metrics.decision_latency().counts(), metrics.commit_groups().counts(), metrics.commit_seconds().counts(),
+            metrics.shard_wait().counts(), metrics.handover_to_durable().counts()};
   }
 };
 
@@ -80,6 +81,8 @@ nlohmann::json engine_side(const EngineSide& before, const engine::Metrics& metr
   const auto latency = now.latency - before.latency;
   const auto groups = now.groups - before.groups;
   const auto commit = now.commit - before.commit;
+  const auto shard_wait = now.shard_wait - before.shard_wait;
+  const auto handover = now.handover - before.handover;
   nlohmann::json json = {{"commits", commit.count},
                          {"groups_per_commit_mean", groups.mean()},
                          {"commit_ms_mean", commit.mean() * 1e3},
@@ -90,13 +93,16 @@ nlohmann::json engine_side(const EngineSide& before, const engine::Metrics& metr
                          {"commits_over_10ms", commit.count_above(0.01)},
                          {"decision_ms_p50_at_most", latency.quantile_bound(0.5) * 1e3},
                          {"decision_ms_p99_at_most", latency.quantile_bound(0.99) * 1e3},
-                         {"decision_ms_p999_at_most", latency.quantile_bound(0.999) * 1e3}};
+                         {"decision_ms_p999_at_most", latency.quantile_bound(0.999) * 1e3},
+                         {"shard_wait_ms_p99_at_most", shard_wait.quantile_bound(0.99) * 1e3},
+                         {"handover_to_durable_ms_p99_at_most", handover.quantile_bound(0.99) * 1e3}};
   out << "  engine side: " << commit.count << " commits of " << groups.mean() << " groups on average, commit "
       << commit.mean() * 1e3 << " ms mean (p99 <= " << commit.quantile_bound(0.99) * 1e3 << " ms, p99.9 <= "
       << commit.quantile_bound(0.999) * 1e3 << " ms, " << commit.count_above(0.01) << " over 10 ms, longest <= "
       << commit.max_bound() * 1e3 << " ms); submit to decision p50 <= " << latency.quantile_bound(0.5) * 1e3
       << " ms, p99 <= " << latency.quantile_bound(0.99) * 1e3 << " ms, p99.9 <= " << latency.quantile_bound(0.999) * 1e3
-      << " ms\n";
+      << " ms; of it p99: shard queue <= " << shard_wait.quantile_bound(0.99) * 1e3 << " ms, hand-over to durable <= "
+      << handover.quantile_bound(0.99) * 1e3 << " ms\n";
   return json;
 }
 

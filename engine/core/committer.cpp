@@ -30,6 +30,7 @@ Committer::Committer(ledger::Ledger& ledger, Metrics& metrics, Log& log, Outcome
 Committer::~Committer() { stop(); }
 
 void Committer::hand(Job job) {
+  job.handed = Clock::now();
   waiting_.fetch_add(1, std::memory_order_relaxed);
   inbox_.push_control(std::move(job));
 }
@@ -56,6 +57,7 @@ void Committer::prepare_loop() {
       std::size_t shard;
       std::size_t groups;
       Answer answer;
+      Clock::time_point handed;
     };
     std::vector<Span> spans;
     for (auto& job : jobs) {
@@ -63,7 +65,7 @@ void Committer::prepare_loop() {
         stopping = true;
         continue;
       }
-      spans.push_back(Span{job.shard, job.groups.size(), std::move(job.answer)});
+      spans.push_back(Span{job.shard, job.groups.size(), std::move(job.answer), job.handed});
       for (auto& group : job.groups) merged.push_back(std::move(group));
     }
     // Chunks of at most batch_groups_max groups. A shard is told its
@@ -77,7 +79,7 @@ void Committer::prepare_loop() {
         Span& span = spans[next_span++];
         const auto first = outcomes.begin() + static_cast<std::ptrdiff_t>(told);
         const auto last = first + static_cast<std::ptrdiff_t>(span.groups);
-        Completion completion{span.shard, std::move(span.answer), {}};
+        Completion completion{span.shard, std::move(span.answer), {}, span.handed};
         if (completion.answer) {
           completion.as_handed.reserve(span.groups);
           for (auto it = first; it != last; ++it) completion.as_handed.push_back(it->posted && !it->duplicate);
@@ -145,8 +147,10 @@ void Committer::commit_loop() {
 void Committer::complete(std::vector<Completion>& completes) {
   // Answers first: a reader's decision should not wait for its shard to be
   // scheduled on a busy machine.
+  const auto now = Clock::now();
   for (Completion& completion : completes) {
     if (completion.answer) completion.answer(completion.as_handed);
+    metrics_.observe_handover_to_durable_seconds(std::chrono::duration<double>(now - completion.handed).count());
   }
   for (const Completion& completion : completes) durable_(completion.shard);
 }

@@ -19,6 +19,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -44,6 +45,7 @@ class Committer {
     std::vector<ledger::PostingGroup> groups;
     Answer answer;      // optional
     bool stop = false;  // internal: ends the threads
+    std::chrono::steady_clock::time_point handed{};  // set by hand(): for the handover-to-durable histogram
   };
   using Outcomes = std::function<void(std::size_t shard, std::vector<ledger::GroupOutcome> outcomes)>;
   using Durable = std::function<void(std::size_t shard)>;
@@ -63,6 +65,7 @@ class Committer {
     std::size_t shard = 0;
     Answer answer;
     std::vector<bool> as_handed;
+    std::chrono::steady_clock::time_point handed{};
   };
   // A prepared write and the shards' batches it completes.
   struct Prepared {

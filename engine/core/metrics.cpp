@@ -116,7 +116,9 @@ void Histogram::render(std::string& out, const std::string& name, const std::str
 Metrics::Metrics()
     : decision_latency_(latency_bounds()),
       batch_groups_({1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192}),
-      post_seconds_(latency_bounds()) {}
+      post_seconds_(latency_bounds()),
+      shard_wait_(latency_bounds()),
+      handover_to_durable_(latency_bounds()) {}
 
 void Metrics::count_tap(Mode mode, TapResult result) noexcept {
   auto m = static_cast<std::size_t>(mode);
@@ -162,6 +164,11 @@ std::string Metrics::render(const Gauges& gauges) const {
   batch_groups_.render(out, "citycard_commit_groups");
   header(out, "citycard_ledger_post_seconds", "histogram", "Time of one synced ledger post (WAL sync included).");
   post_seconds_.render(out, "citycard_ledger_post_seconds");
+  header(out, "citycard_shard_wait_seconds", "histogram", "From a tap's submission until its shard takes it from the queue.");
+  shard_wait_.render(out, "citycard_shard_wait_seconds");
+  header(out, "citycard_handover_to_durable_seconds", "histogram",
+         "From a shard handing a batch to the committer until it is durable (prepare, queue, synced write).");
+  handover_to_durable_.render(out, "citycard_handover_to_durable_seconds");
   header(out, "citycard_commits_total", "counter", "Synced ledger writes made by the committer.");
   sample(out, "citycard_commits_total", static_cast<double>(commits_.load()));
   header(out, "citycard_ledger_rejections_total", "counter", "Tap groups the ledger rejected (limits); answered refused.");

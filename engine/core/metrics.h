@@ -74,10 +74,18 @@ class Metrics {
   void count_ledger_rejection() noexcept { ledger_rejections_.fetch_add(1, std::memory_order_relaxed); }
   void observe_decision_latency_seconds(double seconds) noexcept { decision_latency_.observe(seconds); }
   void observe_commit(std::size_t groups, double post_seconds) noexcept;
+  // Stages of a decision's latency: a tap's wait from submission until its
+  // shard takes it, and a shard batch's from hand-over until durable. What
+  // the decision latency holds beyond them is the batch window, the rating
+  // and the answer's way out.
+  void observe_shard_wait_seconds(double seconds) noexcept { shard_wait_.observe(seconds); }
+  void observe_handover_to_durable_seconds(double seconds) noexcept { handover_to_durable_.observe(seconds); }
 
   const Histogram& decision_latency() const noexcept { return decision_latency_; }
   const Histogram& commit_groups() const noexcept { return batch_groups_; }
   const Histogram& commit_seconds() const noexcept { return post_seconds_; }
+  const Histogram& shard_wait() const noexcept { return shard_wait_; }
+  const Histogram& handover_to_durable() const noexcept { return handover_to_durable_; }
 
   std::uint64_t taps(Mode mode, TapResult result) const noexcept;
   std::uint64_t taps_total() const noexcept;
@@ -95,6 +103,8 @@ class Metrics {
   Histogram decision_latency_;
   Histogram batch_groups_;
   Histogram post_seconds_;
+  Histogram shard_wait_;
+  Histogram handover_to_durable_;
 };
 
 }  // namespace citycard::engine

@@ -164,6 +164,7 @@ void Shard::accept(Work& work) {
 
 void Shard::accept_tap(Work& work) {
   const TapId id = work.tap.tap.id;
+  context_.metrics.observe_shard_wait_seconds(std::chrono::duration<double>(Clock::now() - work.waiter.submit->started).count());
   // A tap still in the pipeline waits for its first decision.
   if (auto* followers = in_flight_.find(id)) {
     followers->push_back(std::move(work.waiter));

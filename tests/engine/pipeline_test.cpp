@@ -70,6 +70,32 @@ TEST_CASE("taps are rated with the city's fares and posted before they are answe
   CHECK(ledger->verify().ok());
 }
 
+TEST_CASE("the metrics split a decision's latency into the shard queue and hand-over to durable") {
+  TempDir dir("engine-stages");
+  auto ledger = make_ledger(dir.path / "ledger");
+  issue_card(*ledger, card_a, 500);
+  issue_card(*ledger, card_b, 500);
+  Pipeline pipeline(*ledger);
+  const std::int64_t t = monday_8am_us;
+  auto decisions = pipeline.submit({make_tap(17, 1, card_a, Mode::bus_board, 101, t),
+                                    make_tap(17, 2, card_b, Mode::bus_board, 101, t),
+                                    make_tap(17, 3, card_a, Mode::entry, 601, t + hour_us)});
+  REQUIRE(decisions.size() == 3);
+  const auto waited = pipeline.metrics.shard_wait().counts();
+  const auto handed = pipeline.metrics.handover_to_durable().counts();
+  const auto decided = pipeline.metrics.decision_latency().counts();
+  CHECK(waited.count == 3);  // every tap, as its shard took it
+  CHECK(handed.count >= 1);  // every batch handed over, once durable
+  CHECK(decided.count == 1);  // the submission
+  // Both are parts of the submission's latency (compared by bucket: a sum
+  // rounds each observation to a microsecond).
+  CHECK(waited.max_bound() <= decided.max_bound());
+  CHECK(handed.max_bound() <= decided.max_bound());
+  const std::string text = pipeline.metrics.render(Gauges{});
+  CHECK(text.find("citycard_shard_wait_seconds_count 3") != std::string::npos);
+  CHECK(text.find("citycard_handover_to_durable_seconds_count " + std::to_string(handed.count)) != std::string::npos);
+}
+
 TEST_CASE("refused taps, identity taps and unknown cards are recorded and answered the same when resent") {
   TempDir dir("engine-refused");
   auto ledger = make_ledger(dir.path / "ledger");
