@@ -15,7 +15,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cards=${1:-30000}
-day=2025-03-12                 # the day the simulator plays (Asia/Taipei; it closes at 03:00)
+# The day the simulator plays (Asia/Taipei; it closes at 03:00): two days ago,
+# so every tap is in the engine's past and within offline retention (7 days).
+day=$(TZ=Asia/Taipei date -d '2 days ago' +%F)
+next_day=$(TZ=Asia/Taipei date -d '1 day ago' +%F)
 
 scripts/install-deps.sh
 scripts/build.sh release
@@ -45,15 +48,16 @@ trap stop_engine EXIT
 
 step() { printf '\n== %s\n' "$*"; }
 
-step "the card office: ledger, the city's operators (rules/city.toml), $cards cards"
+step "the card office: ledger, the city's operators (rules/city.toml), its readers, $cards cards"
 "$citycard" rules check rules/city.toml
 "$citycard" --db "$db" init
 awk -F' = ' '/^\[\[operators\]\]/{inop=1; next} inop && $1=="id"{id=$2} inop && $1=="name"{gsub(/"/,"",$2); print id "\t" $2; inop=0}' \
     rules/city.toml | while IFS=$'\t' read -r id name; do
   "$citycard" --db "$db" operator add --id "$id" --name "$name" >/dev/null
 done
-"$loadgen" --cards "$cards" --roster var/demo-input/cards.csv
+"$loadgen" --cards "$cards" --roster var/demo-input/cards.csv --readers var/demo-input/readers.csv
 "$citycard" --db "$db" card import var/demo-input/cards.csv
+"$citycard" --db "$db" reader import var/demo-input/readers.csv
 "$loadgen" --issue-pki var/pki >/dev/null
 
 step "citycard-engine starts (embedded default: ./var, loopback, mutual TLS)"
@@ -66,17 +70,18 @@ tap_port=$(sed -n 's/^tap_port=//p' var/engine.ports)
 metrics_port=$(sed -n 's/^metrics_port=//p' var/engine.ports)
 
 step "the city's readers play $day over TLS, 20000 taps/s offered (the day in send order)"
-"$loadgen" --cards "$cards" --pki var/pki --port "$tap_port" --rate 20000 --duration 120 --json var/demo-loadgen.json
+"$loadgen" --cards "$cards" --day "$day" --pki var/pki --port "$tap_port" --rate 20000 --duration 120 --json var/demo-loadgen.json
 
 card=$(sed -n 3p var/demo-input/cards.csv | cut -d, -f1)
 step "a clerk at the card office, while the engine runs: card $card"
 "$citycard" --db "$db" balance "$card"
 "$citycard" --db "$db" history "$card" --limit 8
+"$citycard" --db "$db" reader show 1
 
 step "the engine's metrics (Prometheus text, a few lines)"
 exec 3<>"/dev/tcp/127.0.0.1/$metrics_port"
 printf 'GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n' >&3
-grep -E '^citycard_(taps_total|ledger_commits_total|groups_per_commit_(sum|count))' <&3 | head -12 || true
+grep -E '^citycard_(taps_total|ledger_commits_total|groups_per_commit_(sum|count)|tap_refusals_total)' <&3 | grep -v ' 0$' | head -16 || true
 exec 3<&-
 
 step "the engine stops on SIGTERM: stop accepting, drain, flush, close the ledger"
@@ -88,7 +93,7 @@ step "verify the ledger"
 
 step "close the business day $day into signed settlement files"
 "$citycard" --db "$db" settle keygen >/dev/null
-"$citycard" --db "$db" settle close --day "$day" --at 2025-03-13T03:05:00+08:00
+"$citycard" --db "$db" settle close --day "$day" --at "${next_day}T03:05:00+08:00"
 "$citycard" --db "$db" settle verify --day "$day" | tail -n 3
 file=$(ls var/settlement/*_000201_*.csv | head -1)
 echo "$(ls var/settlement/*.csv | wc -l) batch files in var/settlement/; checking the metro's, $file, with stock openssl:"

@@ -15,6 +15,7 @@
 
 #include "loadgen/city_day.h"
 #include "loadgen/city_map.h"
+#include "loadgen/registrations.h"
 #include "loadgen/roster.h"
 #include "loadgen/tls_load.h"
 #include "machine.h"
@@ -41,7 +42,7 @@ int main(int argc, char** argv) {
   std::uint64_t cards = loadgen::PopulationMix{}.total();
   loadgen::DayOptions day_options;
   std::uint32_t reader_id_first = 1;
-  std::string roster_path, issue_pki, json_path, sweep;
+  std::string roster_path, readers_path, issue_pki, json_path, sweep, date_text;
   loadgen::TlsLoadOptions load_options;
   double rate = 0, duration_s = 10;
   std::uint64_t taps_max = 0;
@@ -50,9 +51,12 @@ int main(int argc, char** argv) {
   app.add_option("--seed", day_options.seed, "simulation seed (default 1)");
   app.add_flag("--holiday", holiday, "a day without school");
   app.add_option("--date", day_options.day, "day of March 2025 to simulate (default 12)");
+  app.add_option("--day", date_text, "the local date to simulate, YYYY-MM-DD (default 2025-03-12)");
   app.add_option("--offline-fraction", day_options.offline_bus_fraction, "buses that lose coverage once (default 0.06)");
   app.add_option("--reader-id-first", reader_id_first, "first reader id of the city's readers (default 1)");
   app.add_option("--roster", roster_path, "write the card roster CSV (card,category,media) to this file");
+  app.add_option("--readers", readers_path,
+                 "write the city's reader registrations (for `citycard reader import`) to this file");
   app.add_option("--issue-pki", issue_pki, "create the CA, engine and reader certificates in DIR where missing");
   app.add_option("--pki", load_options.pki_dir, "PKI directory with ca.crt and readers/reader-N.crt/.key");
   app.add_option("--port", load_options.port, "the engine's tap port on 127.0.0.1");
@@ -69,6 +73,19 @@ int main(int argc, char** argv) {
   app.add_flag("--describe", describe, "generate the day and print what is in it (taps by mode and hour)");
   CLI11_PARSE(app, argc, argv);
   day_options.school_day = !holiday;
+  if (!date_text.empty()) {
+    int year = 0, month = 0, day = 0;
+    char dash1 = 0, dash2 = 0;
+    std::istringstream in(date_text);
+    if (!(in >> year >> dash1 >> month >> dash2 >> day) || dash1 != '-' || dash2 != '-' || month < 1 || month > 12 ||
+        day < 1 || day > 31 || !in.eof()) {
+      std::cerr << "citycard-loadgen: --day '" << date_text << "' is not a date (YYYY-MM-DD)\n";
+      return 2;
+    }
+    day_options.year = year;
+    day_options.month = month;
+    day_options.day = day;
+  }
 
   const bench::Machine machine = bench::describe_machine();
   loadgen::MapOptions map_options;
@@ -83,6 +100,14 @@ int main(int argc, char** argv) {
       return 1;
     }
     std::cout << "roster: " << roster.size() << " cards -> " << roster_path << "\n";
+  }
+  if (!readers_path.empty()) {
+    std::ofstream out(readers_path);
+    if (Status status = loadgen::write_reader_registrations(map, out); !status.is_ok()) {
+      std::cerr << "citycard-loadgen: " << readers_path << ": " << status.to_string() << "\n";
+      return 1;
+    }
+    std::cout << "readers: " << map.readers.size() << " registrations -> " << readers_path << "\n";
   }
   if (!issue_pki.empty()) {
     auto issued = bench::ensure_loadgen_pki(issue_pki, map);

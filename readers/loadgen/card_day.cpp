@@ -87,7 +87,7 @@ void CardDay::ensure_funds(std::int64_t needed_minor, double minute, bool at_sta
   for (int i = 0; i < 4 && wallet_minor_ < needed_minor; ++i) {
     std::int64_t amount = options_.top_up_minor;
     if (wallet_minor_ + amount > wallet_max_minor) return;
-    std::uint32_t site = at_station ? map_.stations[station].top_up_machine : pick(map_.shops);
+    std::uint32_t site = at_station ? map_.stations[station].top_up_machine : pick(map_.shop_top_ups);
     const ReaderSite& reader = map_.site(site);
     emit(site, minute - 3, Mode::top_up, 0, reader.location, amount);
     wallet_minor_ += amount;

@@ -17,6 +17,7 @@ const char* site_kind_name(SiteKind kind) noexcept {
     case SiteKind::car_park: return "car_park";
     case SiteKind::government: return "government";
     case SiteKind::shop: return "shop";
+    case SiteKind::shop_top_up: return "shop_top_up";
   }
   return "?";
 }
@@ -130,6 +131,11 @@ CityMap CityMap::standard(const MapOptions& options) {
   for (std::uint32_t s = 0; s < options.shop_tills; ++s) {
     bool bookshop = s < bookshop_tills;
     map.shops.push_back(builder.add(SiteKind::shop, bookshop ? bookshop_operator : store_operator, 0, 9000 + s));
+  }
+  // Last, so every other reader keeps its id.
+  for (std::uint32_t s = 0; s < options.shop_tills; ++s) {
+    const ReaderSite& till = map.readers[map.shops[s]];
+    map.shop_top_ups.push_back(builder.add(SiteKind::shop_top_up, till.operator_id.value, 0, till.location));
   }
   return map;
 }

@@ -33,9 +33,10 @@ enum class SiteKind : std::uint8_t {
   sports_centre,    // entry at a fixed price
   car_park,         // pay (device amount)
   government,       // pay (fees counter)
-  shop,             // pay, and cash top-up at the till
+  shop,             // pay at the till
+  shop_top_up,      // the till's top-up terminal (cash top-up; a top-up machine in the registry)
 };
-inline constexpr int site_kind_count = 13;
+inline constexpr int site_kind_count = 14;
 const char* site_kind_name(SiteKind kind) noexcept;
 
 struct ReaderSite {
@@ -78,6 +79,7 @@ struct CityMap {
   // Indexes into readers, by kind (metro gates and buses are above).
   std::vector<std::uint32_t> bike_stations, taxis, libraries, doors, meetings, pools, sports_centres, car_parks,
       government_counters, shops;
+  std::vector<std::uint32_t> shop_top_ups;  // shop_top_ups[i] stands beside shops[i]
 
   static CityMap standard(const MapOptions& options = {});
   const ReaderSite& site(std::uint32_t index) const noexcept { return readers[index]; }
