@@ -65,6 +65,7 @@ enum class RecordSpace : std::uint8_t {
   names = 5,        // well-known account names -> account id
   audit = 6,        // operator actions
   engine = 7,       // engine bookkeeping (deny list version, ...)
+  readers = 8,      // the reader registry: id -> registration (ledger/readers.h)
 };
 
 struct RecordWrite {
@@ -213,6 +214,10 @@ class Ledger {
   // nullopt when nothing did. Answered from memory for a key above its
   // source's high-water mark, i.e. for almost every new tap.
   virtual Result<std::optional<GroupOutcome>> posted(const IdempotencyKey& key) const = 0;
+  // The highest sequence number posted under (origin, source), 0 if none:
+  // a reader's last tap sequence, told to it at hello so a reader that lost
+  // its sequence file never reuses a number.
+  virtual std::uint64_t highest_sequence(Origin origin, std::uint64_t source) const = 0;
   // The transfers posted under `key`, in leg order; not_found if none.
   virtual Result<std::vector<StoredTransfer>> transfers_for(const IdempotencyKey& key) const = 0;
   virtual Result<std::string> record(RecordSpace space, std::string_view key) const = 0;

@@ -203,6 +203,12 @@ Result<StoredTransfer> RocksLedger::transfer_at(std::uint64_t sequence) const {
   return log.at(sequence);
 }
 
+std::uint64_t RocksLedger::highest_sequence(Origin origin, std::uint64_t source) const {
+  std::lock_guard lock(mutex_);
+  auto mark = high_water_.find(SourceKey{origin, source});
+  return mark == high_water_.end() ? 0 : mark->second;
+}
+
 Result<std::optional<GroupOutcome>> RocksLedger::posted(const IdempotencyKey& key) const {
   {
     std::lock_guard lock(mutex_);

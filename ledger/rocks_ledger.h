@@ -66,6 +66,7 @@ class RocksLedger final : public Ledger {
   Result<HistoryPage> history(AccountId account, std::uint64_t before_sequence, std::size_t limit) const override;
   Result<StoredTransfer> transfer_at(std::uint64_t sequence) const override;
   Result<std::optional<GroupOutcome>> posted(const IdempotencyKey& key) const override;
+  std::uint64_t highest_sequence(Origin origin, std::uint64_t source) const override;
   Result<std::vector<StoredTransfer>> transfers_for(const IdempotencyKey& key) const override;
   Result<std::string> record(RecordSpace space, std::string_view key) const override;
   std::uint64_t last_sequence() const override;

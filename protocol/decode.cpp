@@ -52,6 +52,7 @@ Decoded<Message> hello_ack(wire::Reader& in) {
   ack.batch_taps_max = in.u16();
   ack.inflight_batches_max = in.u16();
   ack.deny_list_version = in.u64();
+  ack.last_sequence = in.u64();
   if (!in.ok()) return truncated("hello_ack");
   return Message{ack};
 }

@@ -58,6 +58,7 @@ struct PayloadWriter {
     out.u16(ack.batch_taps_max);
     out.u16(ack.inflight_batches_max);
     out.u64(ack.deny_list_version);
+    out.u64(ack.last_sequence);
     return {};
   }
   Problem operator()(const TapBatch& batch) {

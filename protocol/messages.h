@@ -5,7 +5,7 @@
 //                     agent_length: byte (<= agent_bytes_max)  agent: bytes(agent_length)
 //   hello_ack      := version: byte  heartbeat_interval_ms: fixed32
 //                     batch_taps_max: fixed16  inflight_batches_max: fixed16
-//                     deny_list_version: fixed64
+//                     deny_list_version: fixed64  last_sequence: fixed64
 //   tap_batch      := batch_id: fixed64  count: fixed16 (1..batch_taps_max)  tap[count]
 //   tap            := reader: fixed32  sequence: fixed64
 //                     card_length: byte (1..16)  card: bytes(card_length)
@@ -66,6 +66,9 @@ struct HelloAck {
   std::uint16_t batch_taps_max = 0;         // taps per batch this engine accepts
   std::uint16_t inflight_batches_max = 0;   // unanswered batches per connection
   std::uint64_t deny_list_version = 0;      // the engine's current deny list version
+  // The highest sequence the engine holds for this reader (0: none): a
+  // reader never numbers a new tap at or below it.
+  std::uint64_t last_sequence = 0;
   bool operator==(const HelloAck&) const = default;
 };
 
@@ -104,7 +107,10 @@ struct DecisionFlags {
   static constexpr std::uint8_t debt = 0x02;         // offline ride given; the wallet went negative
   static constexpr std::uint8_t deny_listed = 0x04;  // the card is now on the deny list
   static constexpr std::uint8_t late = 0x08;         // booked into the next open business day
-  static constexpr std::uint8_t all = 0x0F;
+  // An uploaded offline tap the engine would not rate (its event time is
+  // implausible): nothing moved; it is kept for the card office to review.
+  static constexpr std::uint8_t review = 0x10;
+  static constexpr std::uint8_t all = 0x1F;
 };
 
 struct DecisionRecord {

@@ -6,6 +6,8 @@
 #include <chrono>
 
 #include "citycard/limits.h"
+#include "ledger/readers.h"
+#include "reader_json.h"
 
 namespace citycard::engine {
 namespace {
@@ -51,6 +53,64 @@ IdempotencyKey AdminApi::fresh_key() {
     next = std::max(now, last + 1);
   } while (!last_key_.compare_exchange_weak(last, next));
   return IdempotencyKey{Origin::operator_action, static_cast<std::uint64_t>(::getpid()), next};
+}
+
+Result<IdempotencyKey> AdminApi::action_key(const json& request) {
+  if (!request.contains("ref")) return fresh_key();
+  auto key = request["ref"].is_string() ? IdempotencyKey::parse(request["ref"].get<std::string>()) : std::nullopt;
+  if (!key || key->origin != Origin::operator_action) return Status::invalid_argument("'ref' must be op:SOURCE:NUMBER");
+  return *key;
+}
+
+void AdminApi::handle_reader(const std::string& op, const json& request, std::function<void(json)> reply) {
+  if (op == "reader_list") {
+    auto readers = ledger::load_readers(ledger_);
+    if (!readers) return reply(error_reply(readers.status()));
+    json rows = json::array();
+    for (const ReaderRecord& reader : *readers) rows.push_back(reader_json(reader));
+    return reply(json{{"ok", true}, {"readers", rows}});
+  }
+  auto requested = reader_from_json(request);
+  if (!requested) return reply(error_reply(requested.status()));
+  if (requested->id.value == 0) return reply(error_reply(Status::invalid_argument("'id' must be 1..4294967295")));
+  if (op == "reader_show") {
+    auto reader = ledger::load_reader(ledger_, requested->id);
+    if (!reader) return reply(error_reply(reader.status()));
+    json out = reader_json(*reader);
+    out["ok"] = true;
+    return reply(out);
+  }
+  AdminCommand command;
+  command.time = EventTime{now_us()};
+  command.operator_name = request.value("clerk", std::string());
+  command.reader = *requested;
+  if (op == "reader_add") {
+    command.action = AdminAction::reader_add;
+    if (!request.contains("kind")) {
+      auto kind = rules::default_kind_for(requested->modes);
+      if (!kind) return reply(error_reply(Status::invalid_argument("no kind of reader sends all of these modes; give 'kind'")));
+      command.reader.kind = *kind;
+    }
+  } else if (op == "reader_suspend" || op == "reader_retire" || op == "reader_activate") {
+    command.action = AdminAction::reader_status;
+    command.reader.status = op == "reader_suspend"   ? ReaderStatus::suspended
+                            : op == "reader_retire" ? ReaderStatus::retired
+                                                    : ReaderStatus::active;
+  } else {
+    return reply(error_reply(Status::invalid_argument(
+        "unknown op '" + op + "' (reader_add, reader_list, reader_show, reader_suspend, reader_retire, reader_activate)")));
+  }
+  auto key = action_key(request);
+  if (!key) return reply(error_reply(key.status()));
+  command.key = *key;
+  engine_.admin(std::move(command), [reply = std::move(reply), ref = key->to_string()](AdminResult result) {
+    if (!result.status) return reply(error_reply(result.status));
+    json out = reader_json(result.reader);
+    out["ok"] = true;
+    out["duplicate"] = result.duplicate;
+    out["ref"] = ref;
+    reply(std::move(out));
+  });
 }
 
 json AdminApi::balance(const CardId& card_id) const {
@@ -115,6 +175,10 @@ void AdminApi::handle(const json& request, std::function<void(json)> reply) {
     reply(json{{"ok", true}, {"engine", "citycard-engine"}, {"pid", ::getpid()}});
     return;
   }
+  if (op.rfind("reader_", 0) == 0) {
+    handle_reader(op, request, std::move(reply));
+    return;
+  }
   auto card = card_field(request, "card");
   if (!card) {
     reply(error_reply(card.status()));
@@ -158,19 +222,15 @@ void AdminApi::handle(const json& request, std::function<void(json)> reply) {
     command.new_card = *new_card;
   } else {
     reply(error_reply(Status::invalid_argument("unknown op '" + op +
-                                               "' (ping, balance, history, topup, refund, block, unblock, lost, replace)")));
+                                               "' (ping, balance, history, topup, refund, block, unblock, lost, replace, reader_add, reader_list, reader_show, reader_suspend, reader_retire, reader_activate)")));
     return;
   }
-  if (request.contains("ref")) {
-    auto key = request["ref"].is_string() ? IdempotencyKey::parse(request["ref"].get<std::string>()) : std::nullopt;
-    if (!key || key->origin != Origin::operator_action) {
-      reply(error_reply(Status::invalid_argument("'ref' must be op:SOURCE:NUMBER")));
-      return;
-    }
-    command.key = *key;
-  } else {
-    command.key = fresh_key();
+  auto key = action_key(request);
+  if (!key) {
+    reply(error_reply(key.status()));
+    return;
   }
+  command.key = *key;
   std::string ref = command.key.to_string();
   engine_.admin(std::move(command), [reply = std::move(reply), ref](AdminResult result) {
     json out = result_json(result);

@@ -26,6 +26,8 @@ class AdminApi {
 
  private:
   IdempotencyKey fresh_key();
+  Result<IdempotencyKey> action_key(const nlohmann::json& request);
+  void handle_reader(const std::string& op, const nlohmann::json& request, std::function<void(nlohmann::json)> reply);
   nlohmann::json balance(const CardId& card) const;
   nlohmann::json history(const CardId& card, std::size_t limit, std::uint64_t before) const;
 

@@ -9,6 +9,7 @@
 
 #include "citycard/card.h"
 #include "citycard/ids.h"
+#include "citycard/reader.h"
 #include "citycard/status.h"
 #include "citycard/time.h"
 
@@ -19,7 +20,13 @@ enum class AdminAction : std::uint8_t {
   set_status = 2,  // status = active | blocked | lost; not for replaced cards
   replace = 3,     // issue new_card if missing, move wallet and points to it, old -> replaced
   refund = 4,      // wallet -> refunds, amount_minor > 0, at most the wallet balance
+  reader_add = 5,     // register `reader` (rules::validate_registration; id not yet registered)
+  reader_status = 6,  // reader.id's status = reader.status (suspended <-> active; retired for good)
 };
+
+constexpr bool is_reader_action(AdminAction action) noexcept {
+  return action == AdminAction::reader_add || action == AdminAction::reader_status;
+}
 
 struct AdminCommand {
   AdminAction action = AdminAction::top_up;
@@ -30,6 +37,7 @@ struct AdminCommand {
   IdempotencyKey key;                  // op:SOURCE:NUMBER; repeat it to retry safely
   EventTime time;                      // when the operator acted
   std::string operator_name;           // who acted, for the audit record; may be empty
+  ReaderRecord reader;                 // reader_add: the registration; reader_status: id and status
 };
 
 struct AdminResult {
@@ -41,6 +49,7 @@ struct AdminResult {
   std::int64_t points = 0;
   std::int64_t moved_wallet_minor = 0; // replace: what moved
   std::int64_t moved_points = 0;
+  ReaderRecord reader;                 // reader actions: the registration after the action
 };
 
 }  // namespace citycard::engine

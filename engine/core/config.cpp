@@ -141,6 +141,12 @@ Result<EngineConfig> parse_config(std::string_view toml_text, const std::string&
   r.number("pipeline", "queue_depth", p.queue_depth, static_cast<std::int64_t>(limits::batch_taps_max), 1 << 24);
   r.number("pipeline", "card_cache_max", p.card_cache_max, 1, big);
   r.number("pipeline", "busy_retry_after_ms", p.busy_retry_after_ms, 1, 60'000);
+  std::int64_t skew_s = p.event_time_bounds.future_skew_us / us_per_second;
+  r.number("taps", "future_skew_s", skew_s, 0, 86'400);
+  p.event_time_bounds.future_skew_us = skew_s * us_per_second;
+  std::int64_t retention_h = p.event_time_bounds.offline_retention_us / us_per_hour;
+  r.number("taps", "offline_retention_hours", retention_h, 1, 366 * 24);
+  p.event_time_bounds.offline_retention_us = retention_h * us_per_hour;
   r.millis("server", "handshake_timeout_ms", config.handshake_timeout, 600'000);
   r.millis("server", "idle_timeout_ms", config.idle_timeout, 3'600'000);
   r.millis("server", "frame_timeout_ms", config.frame_timeout, 600'000);

@@ -18,7 +18,7 @@ std::uint64_t get(std::string_view in, std::size_t& at, int bytes) {
 
 }  // namespace
 
-std::string encode_decision(const protocol::DecisionRecord& decision) {
+std::string encode_decision(const protocol::DecisionRecord& decision, bool offline_submission) {
   std::string out;
   out.reserve(decision_bytes);
   put(out, decision_format_version, 1);
@@ -29,11 +29,11 @@ std::string encode_decision(const protocol::DecisionRecord& decision) {
   put(out, static_cast<std::uint64_t>(decision.fare_minor), 8);
   put(out, static_cast<std::uint64_t>(decision.balance_after_minor), 8);
   put(out, static_cast<std::uint64_t>(decision.points_after), 8);
-  put(out, decision.flags & ~protocol::DecisionFlags::replayed, 1);
+  put(out, (decision.flags & ~protocol::DecisionFlags::replayed) | (offline_submission ? decided_offline_flag : 0), 1);
   return out;
 }
 
-Result<protocol::DecisionRecord> decode_decision(std::string_view bytes) {
+Result<StoredDecision> decode_stored_decision(std::string_view bytes) {
   if (bytes.size() != decision_bytes) {
     return Status::corruption("stored decision has " + std::to_string(bytes.size()) + " bytes, expected " +
                               std::to_string(decision_bytes));
@@ -53,9 +53,17 @@ Result<protocol::DecisionRecord> decode_decision(std::string_view bytes) {
   decision.balance_after_minor = static_cast<std::int64_t>(get(bytes, at, 8));
   decision.points_after = static_cast<std::int64_t>(get(bytes, at, 8));
   auto flags = get(bytes, at, 1);
-  if ((flags & ~std::uint64_t{protocol::DecisionFlags::all}) != 0) return Status::corruption("stored decision has unknown flags");
-  decision.flags = static_cast<std::uint8_t>(flags);
-  return decision;
+  if ((flags & ~std::uint64_t{protocol::DecisionFlags::all | decided_offline_flag}) != 0) {
+    return Status::corruption("stored decision has unknown flags");
+  }
+  decision.flags = static_cast<std::uint8_t>(flags & protocol::DecisionFlags::all);
+  return StoredDecision{decision, (flags & decided_offline_flag) != 0};
+}
+
+Result<protocol::DecisionRecord> decode_decision(std::string_view bytes) {
+  auto stored = decode_stored_decision(bytes);
+  if (!stored) return stored.status();
+  return stored->decision;
 }
 
 }  // namespace citycard::engine

@@ -15,6 +15,9 @@
 namespace citycard::engine {
 
 inline constexpr std::string_view deny_record_prefix = "deny/";
+// Uploaded offline taps kept for review (event time out of bounds): key
+// "review/" + the tap's key text, value a JSON object (shard_taps.cpp).
+inline constexpr std::string_view review_record_prefix = "review/";
 
 ledger::RecordWrite deny_record(const CardId& card, bool listed);
 // The cards listed now, scanning the engine records of a snapshot.

@@ -2,12 +2,14 @@
 // and the served deny list. See engine.h for the pipeline.
 #include "engine.h"
 
+#include <chrono>
 #include <mutex>
 
 #include "card/crypto.h"
 #include "check.h"
 #include "deny_records.h"
 #include "preload.h"
+#include "ledger/readers.h"
 #include "ledger/system_accounts.h"
 #include "shard.h"
 
@@ -26,6 +28,7 @@ class Engine::Impl {
   Metrics& metrics_;
   Log& log_;
   net::MemoryDenyList deny_list_;
+  ReaderRegistry readers_;
   std::unique_ptr<Committer> committer_;
   std::vector<std::unique_ptr<Shard>> shards_;
   std::mutex submit_mutex_;  // orders submissions against stop(); never held while waiting
@@ -54,13 +57,24 @@ Result<std::unique_ptr<Engine>> Engine::start(ledger::Ledger& ledger, const rule
   if (options.card_cache_max == 0) {
     return Status::invalid_argument("card_cache_max must be positive");
   }
+  constexpr std::int64_t bound_max_us = 366 * us_per_day;
+  if (options.event_time_bounds.future_skew_us < 0 || options.event_time_bounds.future_skew_us > bound_max_us ||
+      options.event_time_bounds.offline_retention_us < 0 || options.event_time_bounds.offline_retention_us > bound_max_us) {
+    return Status::invalid_argument("event time bounds must be 0..366 days");
+  }
   auto system = ledger::find_system_accounts(ledger);
   if (!system) return system.status();
   auto denied = load_denied_cards(ledger);
   if (!denied) return denied.status();
 
+  auto readers = ledger::load_readers(ledger);
+  if (!readers) return readers.status();
+
   auto impl = std::make_unique<Impl>(ledger, rule_set, std::move(options), metrics, log);
   Impl* raw = impl.get();
+  for (const ReaderRecord& reader : *readers) raw->readers_.put(reader);
+  auto offline_shares = load_offline_spent(ledger, raw->readers_, raw->options_.shards);
+  if (!offline_shares) return offline_shares.status();
   std::vector<std::unordered_set<CardId, CardIdHash>> denied_by_shard(raw->options_.shards);
   for (const CardId& card : *denied) {
     denied_by_shard[shard_for(card, raw->options_.shards)].insert(card);
@@ -79,8 +93,10 @@ Result<std::unique_ptr<Engine>> Engine::start(ledger::Ledger& ledger, const rule
                          log,
                          raw->deny_list_,
                          *raw->committer_,
+                         raw->readers_,
                          [raw](const CardId& card) { raw->shards_[raw->shard_of(card)]->invalidate(card); }};
-    raw->shards_.push_back(std::make_unique<Shard>(i, std::move(context), std::move(denied_by_shard[i])));
+    raw->shards_.push_back(std::make_unique<Shard>(i, std::move(context), std::move(denied_by_shard[i]),
+                                                   std::move((*offline_shares)[i])));
   }
   auto preloaded = preload_cards(ledger, raw->shards_, raw->options_.card_master_key != nullptr);
   if (!preloaded) return preloaded.status();
@@ -93,6 +109,7 @@ Result<std::unique_ptr<Engine>> Engine::start(ledger::Ledger& ledger, const rule
                                  {"batch_taps", std::to_string(raw->options_.batch_taps)},
                                  {"batch_wait_us", std::to_string(raw->options_.batch_wait.count())},
                                  {"deny_listed", std::to_string(denied->size())},
+                                 {"readers", std::to_string(raw->readers_.size())},
                                  {"card_proofs", raw->options_.card_master_key ? "verified" : "not_checked"}});
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));
 }
@@ -101,7 +118,7 @@ Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Engine::~Engine() { stop(); }
 
-void Engine::submit(ReaderId /*reader*/, std::vector<protocol::TapRecord> taps,
+void Engine::submit(ReaderId reader, std::vector<protocol::TapRecord> taps,
                     std::function<void(net::SubmitResult)> done) {
   Impl& impl = *impl_;
   if (taps.empty()) {
@@ -114,10 +131,25 @@ void Engine::submit(ReaderId /*reader*/, std::vector<protocol::TapRecord> taps,
   pending->done = std::move(done);
   pending->started = Clock::now();
 
+  // One look at the registry and the clock per batch: every tap of a batch
+  // comes from one reader (the server checked them against its certificate).
+  const EventTime arrival =
+      impl.options_.clock ? impl.options_.clock()
+                          : EventTime{std::chrono::duration_cast<std::chrono::microseconds>(
+                                          std::chrono::system_clock::now().time_since_epoch())
+                                          .count()};
+  const auto registry = impl.readers_.table();
+  const ReaderRecord* registered = ReaderRegistry::find(*registry, reader);
   std::vector<std::vector<Work>> by_shard(impl.shards_.size());
   for (std::size_t i = 0; i < taps.size(); ++i) {
     Work work;
     work.kind = Work::Kind::tap;
+    const Tap& tap = taps[i].tap;
+    work.admission.refusal = tap.id.reader != reader ? RefusalReason::reader_not_allowed : rules::reader_refusal(registered, tap);
+    if (work.admission.refusal == RefusalReason::none) {
+      work.admission.refusal = rules::event_time_refusal(tap, arrival, impl.options_.event_time_bounds);
+    }
+    work.admission.offline_max_minor = registered != nullptr ? registered->offline_max_minor : 0;
     std::size_t shard = impl.shard_of(taps[i].tap.card);
     work.tap = std::move(taps[i]);
     work.waiter = Waiter{pending, static_cast<std::uint32_t>(i)};
@@ -154,7 +186,8 @@ void Engine::admin(AdminCommand command, std::function<void(AdminResult)> done) 
   Impl& impl = *impl_;
   std::vector<Work> work(1);
   work[0].kind = Work::Kind::admin;
-  std::size_t shard = impl.shard_of(command.card);
+  std::size_t shard = is_reader_action(command.action) ? command.reader.id.value % impl.shards_.size()
+                                                       : impl.shard_of(command.card);
   work[0].admin = std::move(command);
   work[0].admin_done = std::move(done);
   {
@@ -168,6 +201,12 @@ void Engine::admin(AdminCommand command, std::function<void(AdminResult)> done) 
 }
 
 net::MemoryDenyList& Engine::deny_list() noexcept { return impl_->deny_list_; }
+
+const ReaderRegistry& Engine::readers() const noexcept { return impl_->readers_; }
+
+std::uint64_t Engine::last_sequence(ReaderId reader) const {
+  return impl_->ledger_.highest_sequence(Origin::tap, reader.value);
+}
 
 PipelineStats Engine::stats() const {
   PipelineStats stats;

@@ -51,6 +51,7 @@
 #include <vector>
 
 #include "admin_command.h"
+#include "admission.h"
 #include "citycard/limits.h"
 #include "citycard/status.h"
 #include "engine/net/memory_deny_list.h"
@@ -58,6 +59,7 @@
 #include "ledger/ledger.h"
 #include "log.h"
 #include "metrics.h"
+#include "reader_registry.h"
 #include "rule_set.h"
 
 namespace citycard::card {
@@ -95,6 +97,13 @@ struct EngineOptions {
   // Refuse (card_not_genuine) taps that carry no proof. Needs a master key.
   // Default false.
   bool require_card_proof = false;
+  // A tap dated further ahead of its arrival than future_skew, or older than
+  // offline_retention, is refused event_time_invalid (an upload is also kept
+  // for review). Defaults 5 minutes and 7 days (rules/admission.h).
+  rules::EventTimeBounds event_time_bounds;
+  // The engine's wall clock, read once per submitted batch for the bounds
+  // above. Default (empty): the system clock. Simulations set their own.
+  std::function<EventTime()> clock;
 };
 
 struct PipelineStats {
@@ -115,15 +124,23 @@ class Engine final : public net::TapSink {
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
+  // Every tap is checked against its reader's registration and its event
+  // time bounds first (rules/admission.h); a tap that fails is recorded
+  // refused (reader_not_allowed, event_time_invalid) like any decision.
   void submit(ReaderId reader, std::vector<protocol::TapRecord> taps,
               std::function<void(net::SubmitResult)> done) override;
+  // The highest sequence the ledger holds for the reader (told at hello).
+  std::uint64_t last_sequence(ReaderId reader) const override;
 
-  // Queues a card-office action on the card's shard; done is called once,
+  // Queues a card-office action on the card's shard (a reader action on the
+  // shard of its reader id); done is called once,
   // from a shard thread, when it is durable (or refused). busy when the
   // shard's queue is full. Never blocks.
   void admin(AdminCommand command, std::function<void(AdminResult)> done);
 
   net::MemoryDenyList& deny_list() noexcept;
+  // The registrations taps are checked against (changed by reader actions).
+  const ReaderRegistry& readers() const noexcept;
   PipelineStats stats() const;
 
   // Drains and ends the threads; idempotent. Submissions after stop() are

@@ -173,6 +173,11 @@ std::string Metrics::render(const Gauges& gauges) const {
   sample(out, "citycard_commits_total", static_cast<double>(commits_.load()));
   header(out, "citycard_ledger_rejections_total", "counter", "Tap groups the ledger rejected (limits); answered refused.");
   sample(out, "citycard_ledger_rejections_total", static_cast<double>(ledger_rejections_.load()));
+  header(out, "citycard_tap_refusals_total", "counter", "Taps refused (first decisions, not replays), by reason.");
+  for (std::size_t r = 1; r < refusals_.size(); ++r) {
+    out += "citycard_tap_refusals_total{reason=\"" + std::string(refusal_reason_name(static_cast<RefusalReason>(r))) +
+           "\"} " + std::to_string(refusals_[r].load()) + "\n";
+  }
   header(out, "citycard_admin_requests_total", "counter", "Admin API requests, by result.");
   out += "citycard_admin_requests_total{result=\"ok\"} " + std::to_string(admin_ok_.load()) + "\n";
   out += "citycard_admin_requests_total{result=\"error\"} " + std::to_string(admin_failed_.load()) + "\n";

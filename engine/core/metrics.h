@@ -72,6 +72,14 @@ class Metrics {
   void count_busy(std::size_t taps) noexcept { busy_taps_.fetch_add(taps, std::memory_order_relaxed); }
   void count_admin(bool ok) noexcept { (ok ? admin_ok_ : admin_failed_).fetch_add(1, std::memory_order_relaxed); }
   void count_ledger_rejection() noexcept { ledger_rejections_.fetch_add(1, std::memory_order_relaxed); }
+  // A refused decision (not a replay), by why.
+  void count_refusal(RefusalReason reason) noexcept {
+    refusals_[static_cast<std::size_t>(reason) < refusals_.size() ? static_cast<std::size_t>(reason) : 0].fetch_add(
+        1, std::memory_order_relaxed);
+  }
+  std::uint64_t refusals(RefusalReason reason) const noexcept {
+    return static_cast<std::size_t>(reason) < refusals_.size() ? refusals_[static_cast<std::size_t>(reason)].load() : 0;
+  }
   void observe_decision_latency_seconds(double seconds) noexcept { decision_latency_.observe(seconds); }
   void observe_commit(std::size_t groups, double post_seconds) noexcept;
   // Stages of a decision's latency: a tap's wait from submission until its
@@ -99,6 +107,7 @@ class Metrics {
   std::atomic<std::uint64_t> admin_ok_{0};
   std::atomic<std::uint64_t> admin_failed_{0};
   std::atomic<std::uint64_t> ledger_rejections_{0};
+  std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(refusal_reason_last) + 1> refusals_{};
   std::atomic<std::uint64_t> commits_{0};
   Histogram decision_latency_;
   Histogram batch_groups_;

@@ -29,6 +29,7 @@ void deliver(Metrics& metrics, const Waiter& waiter, const protocol::DecisionRec
                      : decision.outcome == protocol::Outcome::approved  ? TapResult::approved
                                                                          : TapResult::refused;
   metrics.count_tap(mode, result);
+  if (result == TapResult::refused) metrics.count_refusal(decision.reason);
   PendingSubmit& submit = *waiter.submit;
   submit.decisions[waiter.index] = decision;
   if (submit.remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) {
@@ -50,12 +51,15 @@ struct EarlyAnswer {
 // A tap (or its refusal record) is answered by the committing thread the
 // moment its group is durable, if it posted as the shard built it -- unless
 // it changes the deny list, which must be served before the reader hears.
-bool Shard::answerable_early(const Item& item) { return item.kind != Item::Kind::admin && !item.deny_after; }
+bool Shard::answerable_early(const Item& item) {
+  return item.kind != Item::Kind::admin && item.kind != Item::Kind::reader_admin && !item.deny_after;
+}
 
 // An outcome that proves the card's speculative state wrong (the ledger
 // rejected the group, or already held it): the card is reloaded and its
 // staged work rated again before it is handed over.
 bool Shard::invalidates(const Item& item, const ledger::GroupOutcome& outcome) {
+  if (item.kind == Item::Kind::reader_admin) return false;  // no card state: settle_reader_admin repairs
   if (!outcome.posted) return true;
   if (!outcome.duplicate) return false;
   return item.kind == Item::Kind::admin || (item.kind == Item::Kind::tap && !item.card.empty());
@@ -65,11 +69,13 @@ namespace {
 
 }  // namespace
 
-Shard::Shard(std::size_t index, ShardContext context, std::unordered_set<CardId, CardIdHash> denied)
+Shard::Shard(std::size_t index, ShardContext context, std::unordered_set<CardId, CardIdHash> denied,
+             OfflineShares offline_shares)
     : index_(index),
       context_(std::move(context)),
       inbox_(context_.options.queue_depth),
-      denied_(std::move(denied)) {}
+      denied_(std::move(denied)),
+      offline_shares_(std::move(offline_shares)) {}
 
 void Shard::start() {
   thread_ = std::thread([this] {
@@ -162,6 +168,17 @@ void Shard::accept(Work& work) {
   }
 }
 
+void Shard::answer_internal(Work& work, const char* what, const Status& error) {
+  const TapId id = work.tap.tap.id;
+  context_.log.event("tap_undecidable", {{"tap", IdempotencyKey::for_tap(id).to_string()}, {"what", what},
+                                         {"error", error.to_string()}});
+  protocol::DecisionRecord decision;
+  decision.tap = id;
+  decision.outcome = protocol::Outcome::refused;
+  decision.reason = RefusalReason::internal;
+  answer(work.waiter, decision, work.tap.tap.mode);
+}
+
 void Shard::accept_tap(Work& work) {
   const TapId id = work.tap.tap.id;
   context_.metrics.observe_shard_wait_seconds(std::chrono::duration<double>(Clock::now() - work.waiter.submit->started).count());
@@ -173,25 +190,39 @@ void Shard::accept_tap(Work& work) {
   // A tap the ledger holds (its answer was lost, or the engine restarted) is
   // not rated again: it gets the decision stored with it. A tap leaves
   // in_flight_ only once durable, i.e. once the ledger answers for it.
-  auto posted = context_.ledger.posted(IdempotencyKey::for_tap(id));
-  if (!posted) {
-    context_.log.event("ledger_read_failed", {{"what", "idempotency"}, {"error", posted.status().to_string()}});
-    std::abort();
-  }
+  IdempotencyKey key = IdempotencyKey::for_tap(id);
+  auto posted = context_.ledger.posted(key);
+  if (!posted) return answer_internal(work, "idempotency read", posted.status());
   if (posted->has_value()) {
-    auto stored = decode_decision((*posted)->outcome);
-    if (!stored) {
-      context_.log.event("stored_decision_unreadable", {{"tap", IdempotencyKey::for_tap(id).to_string()}, {"error", stored.status().to_string()}});
-      std::abort();
+    auto stored = decode_stored_decision((*posted)->outcome);
+    if (!stored) return answer_internal(work, "stored decision", stored.status());
+    const bool late_offline = work.tap.tap.offline && !stored->offline_submission &&
+                              stored->decision.outcome == protocol::Outcome::refused;
+    if (!late_offline) {
+      stored->decision.flags |= protocol::DecisionFlags::replayed;
+      answer(work.waiter, stored->decision, work.tap.tap.mode);
+      return;
     }
-    stored->flags |= protocol::DecisionFlags::replayed;
-    answer(work.waiter, *stored, work.tap.tap.mode);
-    return;
+    // Refused online, but the reader heard nothing in time and let the rider
+    // through: the ride was given, so it is rated as the offline tap it
+    // became, once, under its own key.
+    key = IdempotencyKey::for_service_given(id);
+    auto charged = context_.ledger.posted(key);
+    if (!charged) return answer_internal(work, "idempotency read", charged.status());
+    if (charged->has_value()) {
+      auto again = decode_stored_decision((*charged)->outcome);
+      if (!again) return answer_internal(work, "stored decision", again.status());
+      again->decision.flags |= protocol::DecisionFlags::replayed;
+      answer(work.waiter, again->decision, work.tap.tap.mode);
+      return;
+    }
   }
   in_flight_.insert(id, {});
   Item item;
   item.kind = Item::Kind::tap;
+  item.key = key;
   item.tap = std::move(work.tap);
+  item.admission = work.admission;
   item.waiter = std::move(work.waiter);
   rate_tap(item);
   // The window runs from the tap's arrival: it may have waited in the inbox
@@ -205,9 +236,15 @@ void Shard::accept_admin(Work& work) {
   item.kind = Item::Kind::admin;
   item.admin = std::move(work.admin);
   item.admin_done = std::move(work.admin_done);
-  build_admin(item);
-  if (!item.admin_result.status) {
-    context_.metrics.count_admin(false);
+  if (is_reader_action(item.admin.action)) {
+    item.kind = Item::Kind::reader_admin;
+    build_reader_admin(item);
+  } else {
+    build_admin(item);
+  }
+  // Refused, or a retry of a reader action already done: answered now.
+  if (!item.admin_result.status || item.admin_result.duplicate) {
+    context_.metrics.count_admin(item.admin_result.status.is_ok());
     item.admin_done(item.admin_result);
     return;
   }
@@ -305,6 +342,10 @@ void Shard::settle(Decided& batch) {
         context_.deny_list.remove(item.card);
       }
     }
+    if (item.kind == Item::Kind::reader_admin) {
+      settle_reader_admin(item, outcome);
+      continue;
+    }
     if (item.kind == Item::Kind::admin) {
       AdminResult result = item.admin_result;
       if (outcome.duplicate) {
@@ -331,29 +372,38 @@ void Shard::settle(Decided& batch) {
       continue;
     }
     if (outcome.duplicate) {
-      auto stored = decode_decision(outcome.outcome);
-      if (!stored) {
-        context_.log.event("stored_decision_unreadable", {{"tap", item.group.key.to_string()}, {"error", stored.status().to_string()}});
-        std::abort();
-      }
       if (item.kind == Item::Kind::tap && !item.card.empty()) reload.push_back(item.card);
-      finish_tap(item, *stored, true, /*first_answered=*/false);
+      give_back_offline(item);  // counted when it first posted
+      protocol::DecisionRecord original;
+      if (auto stored = decode_decision(outcome.outcome)) {
+        original = *stored;
+      } else {
+        // Answered refused internal, like a stored decision read at accept.
+        context_.log.event("tap_undecidable", {{"tap", item.group.key.to_string()}, {"what", "stored decision"},
+                                               {"error", stored.status().to_string()}});
+              original.tap = item.tap.tap.id;
+        original.outcome = protocol::Outcome::refused;
+        original.reason = RefusalReason::internal;
+      }
+      finish_tap(item, original, true, /*first_answered=*/false);
     } else if (outcome.posted) {
       finish_tap(item, item.decision, false, /*first_answered=*/answerable_early(item));
     } else {
       // The ledger disagreed with the shard's balance mirror: answer refused,
       // record that, and reload the card from the ledger.
       context_.metrics.count_ledger_rejection();
-      context_.log.event("group_rejected", {{"tap", IdempotencyKey::for_tap(item.tap.tap.id).to_string()},
+      context_.log.event("group_rejected", {{"tap", item.key.to_string()},
                                             {"card", item.tap.tap.card.to_string()},
                                             {"reason", outcome.reason.to_string()}});
       if (!item.card.empty()) reload.push_back(item.card);
       Item refusal;
       refusal.kind = Item::Kind::refusal_record;
       refusal.tap = item.tap;
+      refusal.key = item.key;
       refusal.waiter = std::move(item.waiter);
+      give_back_offline(item);
       refusals.push_back(std::move(refusal));
-      refusals.back().group.key = IdempotencyKey::for_tap(item.tap.tap.id);
+      refusals.back().group.key = item.key;
       build_refusal_record(refusals.back(), reason_for_rejection(outcome.reason));
     }
   }

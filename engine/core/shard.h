@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -27,6 +28,7 @@
 #include "inbox.h"
 #include "ledger/system_accounts.h"
 #include "rating.h"
+#include "reader_registry.h"
 
 namespace citycard::engine {
 
@@ -45,12 +47,23 @@ struct Waiter {
   std::uint32_t index = 0;
 };
 
+// What Engine::submit found out about a tap before it was queued: its
+// reader's registration and its event time (rules/admission.h).
+struct Admission {
+  RefusalReason refusal = RefusalReason::none;  // none: rate it
+  std::int64_t offline_max_minor = 0;           // the reader's offline money per business day
+};
+
+// Offline money per (reader, business day).
+using OfflineShares = std::map<std::pair<std::uint32_t, std::int32_t>, std::int64_t>;
+
 // What a shard's inbox carries.
 struct Work {
   enum class Kind : std::uint8_t { tap, admin, outcomes, durable, invalidate, stop };
   Kind kind = Kind::tap;
   protocol::TapRecord tap;                       // tap
   Waiter waiter;                                 // tap
+  Admission admission;                           // tap
   AdminCommand admin;                            // admin
   std::function<void(AdminResult)> admin_done;   // admin
   std::vector<ledger::GroupOutcome> outcomes;    // outcomes
@@ -66,6 +79,7 @@ struct ShardContext {
   Log& log;
   net::MemoryDenyList& deny_list;
   Committer& committer;
+  ReaderRegistry& readers;
   // Tells the shard that owns `card` to drop its cached state (another
   // shard's group changed that card's balances).
   std::function<void(const CardId&)> invalidate_elsewhere;
@@ -80,7 +94,8 @@ struct StoredCard {
 
 class Shard {
  public:
-  Shard(std::size_t index, ShardContext context, std::unordered_set<CardId, CardIdHash> denied);
+  Shard(std::size_t index, ShardContext context, std::unordered_set<CardId, CardIdHash> denied,
+        OfflineShares offline_shares = {});
   ~Shard();
 
   // Before start(): takes a card into the cache, up to card_cache_max;
@@ -129,9 +144,14 @@ class Shard {
       tap,             // rated here
       refusal_record,  // a tap whose rated group the ledger rejected: record it refused
       admin,
+      reader_admin,    // a registration change: no card, no money
     };
     Kind kind = Kind::tap;
     protocol::TapRecord tap;
+    IdempotencyKey key;             // tap: its tap key, or its service_given key (accept_tap)
+    Admission admission;            // tap
+    std::int64_t offline_spent_minor = 0;  // tap: taken from its reader's offline money
+    std::int32_t offline_day = 0;
     Waiter waiter;
     AdminCommand admin;
     std::function<void(AdminResult)> admin_done;
@@ -170,6 +190,15 @@ class Shard {
   void rate_tap(Item& item);
   void build_refusal_record(Item& item, RefusalReason reason);
   void build_admin(Item& item);
+  void build_reader_admin(Item& item);
+  void settle_reader_admin(Item& item, const ledger::GroupOutcome& outcome);
+  // The registration a reader action sees: this shard's not yet durable
+  // change of it, else the registry's.
+  std::optional<ReaderRecord> reader_now(ReaderId reader) const;
+  // A tap's decision when the engine cannot make one (a ledger read failed,
+  // a stored decision is unreadable): refused internal, logged, not recorded.
+  void answer_internal(Work& work, const char* what, const Status& error);
+  void give_back_offline(Item& item);
   Status resolve(const rules::Rating& rating, const Tap& tap, const CardRecord& card, std::vector<Transfer>& out);
   Result<AccountId> operator_payable(OperatorId id);
   void note_listing(Item& item, CardEntry& entry);
@@ -214,6 +243,10 @@ class Shard {
   bool blocked_ = false;
   // Taps staged or committing -> later submissions of the same tap.
   TapTable<std::vector<Waiter>> in_flight_;
+  // This shard's share of each reader's offline money per business day.
+  OfflineShares offline_shares_;
+  // Reader actions staged or committing: reader id -> (registration, count).
+  std::unordered_map<std::uint32_t, std::pair<ReaderRecord, std::uint32_t>> readers_pending_;
 };
 
 }  // namespace citycard::engine

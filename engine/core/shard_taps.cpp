@@ -1,6 +1,9 @@
 // Rating one tap into one posting group: roles resolved to accounts, the new
 // card state and the decision stored with it.
 
+#include <nlohmann/json.hpp>
+
+#include "calendar.h"
 #include "card/cryptogram.h"
 #include "check.h"
 #include "decision_codec.h"
@@ -65,10 +68,39 @@ void Shard::note_listing(Item& item, CardEntry& entry) {
   item.group.records.push_back(deny_record(entry.record.card, listed));
 }
 
+void Shard::give_back_offline(Item& item) {
+  if (item.offline_spent_minor == 0) return;
+  const TapId id = item.tap.tap.id;
+  context_.readers.give_back_offline(id.reader, item.offline_day, item.offline_spent_minor);
+  std::int64_t& share = offline_shares_[{id.reader.value, item.offline_day}];
+  share = share > item.offline_spent_minor ? share - item.offline_spent_minor : 0;
+  item.offline_spent_minor = 0;
+}
+
+namespace {
+
+// An uploaded offline tap the engine would not rate, kept for the card
+// office (`citycard review`): RecordSpace::engine, "review/" + the tap's key.
+ledger::RecordWrite review_record(const IdempotencyKey& key, const Tap& tap, RefusalReason reason) {
+  nlohmann::json why = {{"tap", key.to_string()},
+                        {"card", tap.card.to_string()},
+                        {"event_time_us", tap.event_time.unix_us},
+                        {"mode", std::string(mode_name(tap.mode))},
+                        {"operator", tap.operator_id.value},
+                        {"route", tap.route},
+                        {"location", tap.location},
+                        {"amount_minor", tap.amount_minor},
+                        {"reason", std::string(refusal_reason_name(reason))}};
+  return ledger::RecordWrite{ledger::RecordSpace::engine, std::string(review_record_prefix) + key.to_string(), why.dump()};
+}
+
+}  // namespace
+
 void Shard::build_refusal_record(Item& item, RefusalReason reason) {
   const Tap& tap = item.tap.tap;
+  give_back_offline(item);
   item.group = {};
-  item.group.key = IdempotencyKey::for_tap(tap.id);
+  item.group.key = item.key;
   item.card = CardId();
   item.deny_after.reset();
   protocol::DecisionRecord& decision = item.decision;
@@ -81,11 +113,20 @@ void Shard::build_refusal_record(Item& item, RefusalReason reason) {
     decision.points_after = found->points->balance_minor;
     if (found->denied) decision.flags |= protocol::DecisionFlags::deny_listed;
   }
-  item.group.outcome = encode_decision(decision);
+  if (tap.offline && reason == RefusalReason::event_time_invalid) {
+    decision.flags |= protocol::DecisionFlags::review;
+    item.group.records.push_back(review_record(item.key, tap, reason));
+  }
+  item.group.outcome = encode_decision(decision, tap.offline);
 }
 
 void Shard::rate_tap(Item& item) {
   const Tap& tap = item.tap.tap;
+  give_back_offline(item);  // rated again after a reload: its offline money is taken anew
+  if (item.admission.refusal != RefusalReason::none) {
+    build_refusal_record(item, item.admission.refusal);
+    return;
+  }
   CardEntry* entry = find_card(tap.card);
   if (entry == nullptr) {
     build_refusal_record(item, RefusalReason::card_unknown);
@@ -116,7 +157,7 @@ void Shard::rate_tap(Item& item) {
   const rules::Rating rating = rules::rate(context_.rule_set, before, tap);
 
   item.group = {};
-  item.group.key = IdempotencyKey::for_tap(tap.id);
+  item.group.key = item.key;
   protocol::DecisionRecord& decision = item.decision;
   decision = {};
   decision.tap = tap.id;
@@ -127,7 +168,7 @@ void Shard::rate_tap(Item& item) {
     decision.balance_after_minor = before.wallet_minor;
     decision.points_after = before.points;
     if (entry->denied) decision.flags |= protocol::DecisionFlags::deny_listed;
-    item.group.outcome = encode_decision(decision);
+    item.group.outcome = encode_decision(decision, tap.offline);
     return;
   }
   if (Status resolved = resolve(rating, tap, entry->record, item.group.transfers); !resolved) {
@@ -135,6 +176,21 @@ void Shard::rate_tap(Item& item) {
     context_.log.event("operator_unresolved", {{"tap", item.group.key.to_string()}, {"error", resolved.to_string()}});
     build_refusal_record(item, RefusalReason::reader_not_allowed);
     return;
+  }
+  // Offline, the reader spends from its own allowance per business day: past
+  // it the engine refuses, and the operator carries the ride it gave.
+  const std::int64_t wallet_charge = -rules::net_for_role(rating, AccountRole::card_wallet, Asset::twd);
+  if (tap.offline && wallet_charge > 0) {
+    const rules::LocalCalendar calendar(context_.rule_set.utc_offset_minutes, context_.rule_set.business_day_start_minutes);
+    const std::int32_t day = calendar.business_day(tap.event_time);
+    if (!context_.readers.try_spend_offline(tap.id.reader, day, wallet_charge, item.admission.offline_max_minor)) {
+      build_refusal_record(item, RefusalReason::offline_limit_exceeded);
+      return;
+    }
+    item.offline_spent_minor = wallet_charge;
+    item.offline_day = day;
+    const std::int64_t share = offline_shares_[{tap.id.reader.value, day}] += wallet_charge;
+    item.group.records.push_back(offline_spent_record(tap.id.reader, day, index_, share));
   }
   // The card accounts change by exactly what the postings move (rules contract).
   ENGINE_CHECK(rating.state.wallet_minor - before.wallet_minor ==
@@ -165,7 +221,7 @@ void Shard::rate_tap(Item& item) {
   decision.points_after = rating.points_after;
   if (tap.offline && rating.balance_after_minor < 0) decision.flags |= protocol::DecisionFlags::debt;
   if (entry->denied) decision.flags |= protocol::DecisionFlags::deny_listed;
-  item.group.outcome = encode_decision(decision);
+  item.group.outcome = encode_decision(decision, tap.offline);
 }
 
 }  // namespace citycard::engine

@@ -161,6 +161,7 @@ void Connection::on_hello(const protocol::Hello& hello) {
   ack.batch_taps_max = static_cast<std::uint16_t>(limits::batch_taps_max);
   ack.inflight_batches_max = core_.options.inflight_batches_max;
   ack.deny_list_version = core_.deny_list ? core_.deny_list->current_version() : 0;
+  ack.last_sequence = core_.sink.last_sequence(reader_);
   send(ack);
 }
 

@@ -51,6 +51,10 @@ class TapSink {
   virtual ~TapSink() = default;
   virtual void submit(ReaderId reader, std::vector<protocol::TapRecord> taps,
                       std::function<void(SubmitResult)> done) = 0;
+  // The highest tap sequence the sink holds for `reader` (0: none or not
+  // known), sent in hello_ack so a reader that lost its sequence numbers
+  // never reuses one. Called on the loop thread; must be quick.
+  virtual std::uint64_t last_sequence(ReaderId /*reader*/) const { return 0; }
 };
 
 // The deny list (blocked, lost, replaced and indebted cards) as versions.

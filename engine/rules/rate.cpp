@@ -34,6 +34,11 @@ bool RatingBuilder::fund_wallet(std::int64_t needed_minor, WalletCheck check, st
   *flags = transfer_flag_none;
   if (needed_minor <= 0) return true;
   auto_top_up(needed_minor);
+  if (tap.offline && state.wallet_minor - needed_minor < -rules.wallet.offline_debt_max_minor) {
+    // The reader admitted the rider on its own word; past this much debt the
+    // operator carries the risk it took, not the card.
+    return refuse(RefusalReason::offline_limit_exceeded);
+  }
   if (tap.offline || check == WalletCheck::service_given) {
     *flags = transfer_flag_service_given;
     if (state.wallet_minor < needed_minor) note(NoteCode::service_given, no_index, needed_minor, state.wallet_minor);

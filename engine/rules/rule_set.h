@@ -188,6 +188,9 @@ struct PointsRule {
 struct WalletRule {
   std::int64_t wallet_max_minor = 10'000;
   std::int64_t top_up_max_minor = 10'000;
+  // Most debt an offline tap may leave on a card; an offline charge past it
+  // is refused offline_limit_exceeded (the operator's loss). Default 500.
+  std::int64_t offline_debt_max_minor = 500;
   std::int64_t auto_top_up_threshold_minor = 0;   // top up when a charge would leave less
   std::int64_t auto_top_up_amount_minor = 500;    // default; a card may set its own
   MediaMask auto_top_up_media = 0;

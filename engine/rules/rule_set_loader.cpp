@@ -607,6 +607,7 @@ class Loader {
     WalletRule& wallet = rules_.wallet;
     if (auto value = row.integer("wallet_max_minor", true, 1, amount_max)) wallet.wallet_max_minor = *value;
     if (auto value = row.integer("top_up_max_minor", true, 1, amount_max)) wallet.top_up_max_minor = *value;
+    if (auto value = row.integer("offline_debt_max_minor", false, 0, amount_max)) wallet.offline_debt_max_minor = *value;
     if (const toml::table* auto_top_up = row.subtable("auto_top_up", false)) {
       Fields top_up(log_, *auto_top_up, "wallet.auto_top_up");
       if (auto value = top_up.integer("threshold_minor", true, 0, amount_max)) wallet.auto_top_up_threshold_minor = *value;

@@ -66,6 +66,10 @@ enum class Origin : std::uint8_t {
   tap = 1,              // source = reader id, sequence = reader sequence number
   operator_action = 2,  // source = operator session / CLI, sequence = request number
   system = 3,           // source = subsystem (settlement, month-end points), sequence = its counter
+  // source = reader id, sequence = reader sequence number: the charge for a
+  // tap the engine refused online but the reader, hearing nothing in time,
+  // let through offline (docs/readers.md, "Late answers").
+  service_given = 4,
 };
 
 struct IdempotencyKey {
@@ -75,6 +79,9 @@ struct IdempotencyKey {
 
   static IdempotencyKey for_tap(TapId tap) {
     return {Origin::tap, tap.reader.value, tap.sequence};
+  }
+  static IdempotencyKey for_service_given(TapId tap) {
+    return {Origin::service_given, tap.reader.value, tap.sequence};
   }
   auto operator<=>(const IdempotencyKey&) const = default;
   // "tap:17:123456", "op:3:99", "sys:2:7"
@@ -123,7 +130,10 @@ inline std::string CardId::to_string() const {
 }
 
 inline std::string IdempotencyKey::to_string() const {
-  const char* prefix = origin == Origin::tap ? "tap" : origin == Origin::operator_action ? "op" : "sys";
+  const char* prefix = origin == Origin::tap               ? "tap"
+                       : origin == Origin::operator_action ? "op"
+                       : origin == Origin::service_given   ? "svc"
+                                                           : "sys";
   return std::string(prefix) + ":" + std::to_string(source) + ":" + std::to_string(sequence);
 }
 
@@ -136,6 +146,7 @@ inline std::optional<IdempotencyKey> IdempotencyKey::parse(std::string_view text
   if (prefix == "tap") key.origin = Origin::tap;
   else if (prefix == "op") key.origin = Origin::operator_action;
   else if (prefix == "sys") key.origin = Origin::system;
+  else if (prefix == "svc") key.origin = Origin::service_given;
   else return std::nullopt;
   auto parse_u64 = [](std::string_view digits, std::uint64_t& out) {
     if (digits.empty() || digits.size() > 20) return false;

@@ -60,8 +60,11 @@ enum class RefusalReason : std::uint8_t {
   insufficient_points = 13,
   reader_not_allowed = 14,     // reader or operator unknown to the rule set
   journey_already_open = 15,   // a bike rent while a rental is still open
+  event_time_invalid = 16,     // event time too far in the future, or older than offline retention
+  offline_limit_exceeded = 17, // over the card's offline debt or the reader's offline amount per day
+  internal = 18,               // the engine could not decide this tap (logged); not the reader's fault
 };
-inline constexpr RefusalReason refusal_reason_last = RefusalReason::journey_already_open;
+inline constexpr RefusalReason refusal_reason_last = RefusalReason::internal;
 
 struct Tap {
   TapId id;
@@ -155,6 +158,9 @@ constexpr std::string_view refusal_reason_name(RefusalReason reason) noexcept {
     case RefusalReason::insufficient_points: return "insufficient_points";
     case RefusalReason::reader_not_allowed: return "reader_not_allowed";
     case RefusalReason::journey_already_open: return "journey_already_open";
+    case RefusalReason::event_time_invalid: return "event_time_invalid";
+    case RefusalReason::offline_limit_exceeded: return "offline_limit_exceeded";
+    case RefusalReason::internal: return "internal";
   }
   return "?";
 }

@@ -17,6 +17,7 @@
 
 #include "engine/core/engine.h"
 #include "ledger/ledger.h"
+#include "ledger/readers.h"
 #include "ledger/system_accounts.h"
 #include "rule_set_loader.h"
 
@@ -52,6 +53,29 @@ inline const rules::RuleSet& city_rules() {
 // 2026-03-02 (a Monday) 08:00 Taipei time, in microseconds.
 inline constexpr std::int64_t monday_8am_us = 1772409600LL * 1'000'000;
 
+// Registers a reader straight in the ledger (as `citycard reader add` does
+// on a stopped ledger).
+inline void register_reader(ledger::Ledger& ledger, std::uint32_t id, std::uint32_t operator_id, ReaderKind kind,
+                            std::int64_t offline_max_minor = 100'000, std::int64_t amount_max_minor = 0) {
+  ReaderRecord reader;
+  reader.id = ReaderId{id};
+  reader.operator_id = OperatorId{operator_id};
+  reader.kind = kind;
+  reader.modes = rules::modes_for_kind(kind);
+  reader.offline_max_minor = offline_max_minor;
+  reader.amount_max_minor = amount_max_minor;
+  REQUIRE(rules::validate_registration(reader));
+  REQUIRE(ledger.put_records({ledger::reader_record_write(reader)}, {}));
+}
+
+// The readers the engine tests tap with, one per purpose.
+inline constexpr std::uint32_t bus_reader = 17;       // bus validator of Capital Bus (101)
+inline constexpr std::uint32_t bus_reader_2 = 30;     // another one
+inline constexpr std::uint32_t metro_gate = 18;       // metro (201)
+inline constexpr std::uint32_t pool_gate = 19;        // pool (601)
+inline constexpr std::uint32_t library_desk = 20;     // library (501)
+inline constexpr std::uint32_t shop_terminal = 21;    // partner shop (801)
+
 // A ledger with system accounts and every operator of the city rule set.
 inline std::unique_ptr<ledger::Ledger> make_ledger(const std::filesystem::path& dir) {
   ledger::Options options;
@@ -64,6 +88,12 @@ inline std::unique_ptr<ledger::Ledger> make_ledger(const std::filesystem::path& 
   auto ledger = std::move(opened).value();
   REQUIRE(ledger::ensure_system_accounts(*ledger));
   for (const auto& rule : city_rules().operators) REQUIRE(ledger->register_operator(rule.id, rule.name));
+  register_reader(*ledger, bus_reader, 101, ReaderKind::bus_validator);
+  register_reader(*ledger, bus_reader_2, 101, ReaderKind::bus_validator);
+  register_reader(*ledger, metro_gate, 201, ReaderKind::metro_gate);
+  register_reader(*ledger, pool_gate, 601, ReaderKind::venue_gate);
+  register_reader(*ledger, library_desk, 501, ReaderKind::identity_terminal);
+  register_reader(*ledger, shop_terminal, 801, ReaderKind::shop_terminal);
   return ledger;
 }
 
@@ -133,9 +163,14 @@ struct Pipeline {
     engine = std::move(started).value();
   }
 
+  // The tests' taps are dated around monday_8am_us: the engine's clock is
+  // a fixed day after them, and offline retention covers the months between.
+  static constexpr std::int64_t engine_now_us = monday_8am_us + 120 * 24 * 3'600'000'000LL;
   static EngineOptions quick_options() {
     EngineOptions options;
     options.batch_wait = std::chrono::microseconds(100);
+    options.clock = [] { return EventTime{engine_now_us}; };
+    options.event_time_bounds.offline_retention_us = 366 * us_per_day;
     return options;
   }
 

@@ -2,6 +2,8 @@
 // recorded, resends, ledger rejections, admin actions, deny list, busy.
 #include "engine_fixture.h"
 
+#include <thread>
+
 #include "decision_codec.h"
 
 namespace citycard::engine::testing {
@@ -41,17 +43,17 @@ TEST_CASE("taps are rated with the city's fares and posted before they are answe
 
   // Metro the next day (no transfer window), citizen discount 20% half up:
   // 65 -> 52 held at S01; S01 -> S03 costs 25 -> 20, so 32 comes back.
-  auto in = pipeline.tap(make_tap(17, 2, card_a, Mode::metro_in, 201, t + day_us, 1001));
+  auto in = pipeline.tap(make_tap(metro_gate, 2, card_a, Mode::metro_in, 201, t + day_us, 1001));
   CHECK(in.outcome == protocol::Outcome::approved);
   CHECK(in.fare_minor == 52);
   CHECK(in.balance_after_minor == 433);
-  auto out = pipeline.tap(make_tap(17, 3, card_a, Mode::metro_out, 201, t + day_us + 20 * 60 * 1'000'000LL, 1003));
+  auto out = pipeline.tap(make_tap(metro_gate, 3, card_a, Mode::metro_out, 201, t + day_us + 20 * 60 * 1'000'000LL, 1003));
   CHECK(out.outcome == protocol::Outcome::approved);
   CHECK(out.fare_minor == -32);
   CHECK(out.balance_after_minor == 465);
 
   // Pool entry, citizen discount 20%: 110 -> 88.
-  auto pool = pipeline.tap(make_tap(17, 4, card_a, Mode::entry, 601, t + 2 * day_us));
+  auto pool = pipeline.tap(make_tap(pool_gate, 4, card_a, Mode::entry, 601, t + 2 * day_us));
   CHECK(pool.outcome == protocol::Outcome::approved);
   CHECK(pool.fare_minor == 88);
   CHECK(pool.balance_after_minor == 377);
@@ -59,11 +61,11 @@ TEST_CASE("taps are rated with the city's fares and posted before they are answe
 
   // The card state survives a restart of the engine: a metro tap-out after a
   // restart still finds its open trip.
-  auto in2 = pipeline.tap(make_tap(17, 5, card_a, Mode::metro_in, 201, t + 3 * day_us, 1001));
+  auto in2 = pipeline.tap(make_tap(metro_gate, 5, card_a, Mode::metro_in, 201, t + 3 * day_us, 1001));
   CHECK(in2.fare_minor == 52);
   pipeline.engine->stop();
   Pipeline again(*ledger);
-  auto out2 = again.tap(make_tap(17, 6, card_a, Mode::metro_out, 201, t + 3 * day_us + 600'000'000LL, 1002));
+  auto out2 = again.tap(make_tap(metro_gate, 6, card_a, Mode::metro_out, 201, t + 3 * day_us + 600'000'000LL, 1002));
   CHECK(out2.outcome == protocol::Outcome::approved);
   CHECK(out2.fare_minor == -36);  // S01 -> S02: 20 -> 16
   CHECK(wallet_of(*ledger, card_a) == 377 - 16);
@@ -79,8 +81,13 @@ TEST_CASE("the metrics split a decision's latency into the shard queue and hand-
   const std::int64_t t = monday_8am_us;
   auto decisions = pipeline.submit({make_tap(17, 1, card_a, Mode::bus_board, 101, t),
                                     make_tap(17, 2, card_b, Mode::bus_board, 101, t),
-                                    make_tap(17, 3, card_a, Mode::entry, 601, t + hour_us)});
+                                    make_tap(17, 3, card_a, Mode::bus_board, 101, t + hour_us)});
   REQUIRE(decisions.size() == 3);
+  // A batch's hand-over is observed by the committer once it completes,
+  // which may be just after its taps were answered.
+  for (int i = 0; i < 500 && pipeline.metrics.handover_to_durable().counts().count == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   const auto waited = pipeline.metrics.shard_wait().counts();
   const auto handed = pipeline.metrics.handover_to_durable().counts();
   const auto decided = pipeline.metrics.decision_latency().counts();
@@ -109,13 +116,13 @@ TEST_CASE("refused taps, identity taps and unknown cards are recorded and answer
   auto unknown = pipeline.tap(make_tap(17, 2, "0102030405", Mode::bus_board, 101, t));
   CHECK(unknown.outcome == protocol::Outcome::refused);
   CHECK(unknown.reason == RefusalReason::card_unknown);
-  auto library = pipeline.tap(make_tap(17, 3, card_poor, Mode::identify, 501, t));
+  auto library = pipeline.tap(make_tap(library_desk, 3, card_poor, Mode::identify, 501, t));
   CHECK(library.outcome == protocol::Outcome::approved);
   CHECK(library.fare_minor == 0);
 
-  for (std::uint64_t sequence : {1u, 2u, 3u}) {
-    auto recorded = ledger->transfers_for(IdempotencyKey::for_tap(TapId{ReaderId{17}, sequence}));
-    INFO(sequence);
+  for (TapId tap : {TapId{ReaderId{17}, 1}, TapId{ReaderId{17}, 2}, TapId{ReaderId{library_desk}, 3}}) {
+    auto recorded = ledger->transfers_for(IdempotencyKey::for_tap(tap));
+    INFO(tap.sequence);
     REQUIRE(recorded);          // the key is in the ledger ...
     CHECK(recorded->empty());   // ... and moved nothing
   }
@@ -195,13 +202,13 @@ TEST_CASE("a group the ledger rejects is answered refused, recorded, and the car
   REQUIRE(top->front().posted);
 
   // A parking payment of 5: the mirror allows it, the ledger does not.
-  auto pay = make_tap(17, 2, card_a, Mode::pay, 801, t + hour_us);
+  auto pay = make_tap(shop_terminal, 2, card_a, Mode::pay, 801, t + hour_us);
   pay.tap.amount_minor = 5;
   auto refused = pipeline.tap(pay);
   CHECK(refused.outcome == protocol::Outcome::refused);
   CHECK(refused.reason == RefusalReason::insufficient_balance);
   CHECK(pipeline.metrics.render(Gauges{}).find("citycard_ledger_rejections_total 1") != std::string::npos);
-  auto recorded = ledger->transfers_for(IdempotencyKey::for_tap(TapId{ReaderId{17}, 2}));
+  auto recorded = ledger->transfers_for(IdempotencyKey::for_tap(TapId{ReaderId{shop_terminal}, 2}));
   REQUIRE(recorded);
   CHECK(recorded->empty());
   // Resent: refused again, replayed, from the recorded refusal.
@@ -257,7 +264,7 @@ TEST_CASE("card office actions go through the card's shard: top-up, refund, bloc
   auto delta = pipeline.engine->deny_list().delta_since(0, 100);
   REQUIRE(delta.added.size() == 1);
   CHECK(delta.added[0] == *CardId::parse(card_a));
-  auto blocked_tap = pipeline.tap(make_tap(17, 2, card_a, Mode::identify, 501, t));
+  auto blocked_tap = pipeline.tap(make_tap(library_desk, 2, card_a, Mode::identify, 501, t));
   CHECK(blocked_tap.reason == RefusalReason::card_blocked);
   CHECK((blocked_tap.flags & protocol::DecisionFlags::deny_listed) != 0);
   {
@@ -320,11 +327,11 @@ TEST_CASE("a shard queue that cannot take a whole batch answers busy and takes n
   Pipeline pipeline(*ledger, options);
   std::vector<protocol::TapRecord> taps;
   for (std::uint64_t i = 1; i <= limits::batch_taps_max + 1; ++i) {
-    taps.push_back(make_tap(17, i, card_a, Mode::identify, 501, monday_8am_us));
+    taps.push_back(make_tap(library_desk, i, card_a, Mode::identify, 501, monday_8am_us));
   }
   auto result = pipeline.submit_raw(taps);
   CHECK(result.kind == net::SubmitResult::Kind::busy);
-  CHECK(!ledger->transfers_for(IdempotencyKey::for_tap(TapId{ReaderId{17}, 1})));
+  CHECK(!ledger->transfers_for(IdempotencyKey::for_tap(TapId{ReaderId{library_desk}, 1})));
   taps.pop_back();
   auto decided = pipeline.submit_raw(taps);
   REQUIRE(decided.kind == net::SubmitResult::Kind::decided);

@@ -106,6 +106,15 @@ class EngineProcess {
   std::uint16_t port_ = 0;
 };
 
+// The engine runs on the real clock and refuses taps older than offline
+// retention (7 days): the load is dated from 5 days ago, a second per tap.
+std::int64_t load_day_us() {
+  static const std::int64_t start =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count() -
+      5 * 24 * 3'600'000'000LL;
+  return start;
+}
+
 // What readers were told, per tap.
 struct Told {
   std::mutex mutex;
@@ -140,7 +149,7 @@ void load(const std::filesystem::path& pki_dir, ReaderId reader, std::uint16_t p
       ++sequence;
       int card = static_cast<int>((sequence * 7 + reader.value) % card_count);
       auto tap = make_tap(reader.value, sequence, card_hex(card), Mode::bus_board, 101,
-                          monday_8am_us + static_cast<std::int64_t>(sequence) * 60'000'000);
+                          load_day_us() + static_cast<std::int64_t>(sequence) * 1'000'000);
       batch.taps.push_back(tap);
     }
     {
@@ -190,6 +199,7 @@ void resend_all(const std::filesystem::path& pki_dir, std::uint16_t port, Told& 
 void issue_cards_and_readers(const std::filesystem::path& data) {
   auto ledger = make_ledger(data / "ledger");
   for (int i = 0; i < card_count; ++i) issue_card(*ledger, card_hex(i), initial_balance);
+  for (std::uint32_t r = 1; r <= reader_count; ++r) register_reader(*ledger, r, 101, ReaderKind::bus_validator);
 }
 
 void issue_readers(const std::filesystem::path& pki_dir) {
@@ -219,6 +229,10 @@ void check_ledger(const std::filesystem::path& data, Told& told, bool all_decide
     }
     CHECK(moved == decision.fare_minor);
   }
+  // The load is real: most taps were rated and paid for, not refused.
+  std::size_t approved = 0;
+  for (const auto& [id, decision] : told.decisions) approved += decision.outcome == protocol::Outcome::approved;
+  CHECK(approved * 2 > told.decisions.size());
   if (all_decided) {
     for (int i = 0; i < card_count; ++i) CHECK(wallet_of(*ledger, card_hex(i)) == initial_balance - fares[static_cast<std::size_t>(i)]);
   }
@@ -309,9 +323,54 @@ TEST_CASE("the CLI goes through the running engine's admin socket, and straight 
   CHECK(cli("card replace " + card + " 0DDDDDDD01").find("moved 9060 TWD") != std::string::npos);
   CHECK(cli("--json balance 0DDDDDDD01").find("\"wallet_minor\":9060") != std::string::npos);
   CHECK(cli("history 0DDDDDDD01").find("balance_move") != std::string::npos);
+  // The reader registry, through the engine: in force for the next tap.
+  CHECK(cli("reader add --id 77 --operator 201 --modes metro_in,metro_out --location 1001 --ref op:9:7")
+            .find("registered reader 77: metro_gate of operator 201") != std::string::npos);
+  CHECK(cli("reader add --id 77 --operator 201 --modes metro_in,metro_out --location 1001 --ref op:9:7")
+            .find("already done") != std::string::npos);
+  CHECK(cli("reader suspend 77").find("suspended") != std::string::npos);
+  CHECK(cli("--json reader list").find("\"id\":77") != std::string::npos);
+  auto refused = [&](const std::string& args) {
+    std::string command = std::string(CLI_BINARY) + " --db " + (dir.path / "ledger").string() + " " + args + " 2>&1";
+    FILE* pipe = ::popen(command.c_str(), "r");
+    REQUIRE(pipe != nullptr);
+    std::string output;
+    char buffer[512];
+    while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) output += buffer;
+    int status = ::pclose(pipe);
+    INFO(command << "\n" << output);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) != 0);
+    return output;
+  };
+  CHECK(refused("reader add --id 78 --operator 101 --modes bus_board,top_up --kind bus_validator").find("top_up") !=
+        std::string::npos);
+  CHECK(refused("reader add --id 78 --operator 4242 --modes bus_board").find("operator 4242 is not registered") !=
+        std::string::npos);
   CHECK(engine.terminate() == 0);
   // Without the engine the same commands use the ledger.
   CHECK(cli("refund 0DDDDDDD01 60").find("wallet now 9000 TWD") != std::string::npos);
+  CHECK(cli("reader activate 77").find("active") != std::string::npos);
+  CHECK(cli("reader show 77").find("location 1001") != std::string::npos);
+  CHECK(refused("reader retire 79").find("reader 79 is not registered") != std::string::npos);
+  {
+    std::ofstream roster(dir.path / "readers.csv");
+    roster << "reader,operator,kind,modes,route,location,amount_max,offline_max\n"
+           << "80,801,parking_terminal,pay,0,7,3000,1000\n"
+           << "81,801,,top_up,0,7,5000,0\n";
+  }
+  CHECK(cli("reader import " + (dir.path / "readers.csv").string()).find("2 readers registered, 0 already were") !=
+        std::string::npos);
+  CHECK(cli("reader import " + (dir.path / "readers.csv").string()).find("0 readers registered, 2 already were") !=
+        std::string::npos);
+  {
+    std::ofstream roster(dir.path / "bad.csv");
+    roster << "82,101,bus_validator,bus_board;top_up,0,0,0,0\n83,101,,bus_board,x,0,0,0\n";
+  }
+  std::string bad = refused("reader import " + (dir.path / "bad.csv").string());
+  CHECK(bad.find("bad.csv:1: modes: a bus_validator may not send top_up") != std::string::npos);
+  CHECK(bad.find("bad.csv:2: route") != std::string::npos);
+  CHECK(refused("reader show 82").find("not registered") != std::string::npos);
   CHECK(cli("verify").find("OK") != std::string::npos);
 }
 

@@ -35,6 +35,8 @@ struct TlsEngine {
     pipeline->engine->stop();
   }
 
+  std::uint64_t engine_last_sequence() const { return pipeline->engine->last_sequence(reader); }
+
   uplink::UplinkOptions client() const {
     pki::Paths paths{dir.path / "pki"};
     uplink::UplinkOptions options;
@@ -57,6 +59,7 @@ protocol::TapBatch three_taps(std::uint64_t batch_id) {
   protocol::TapBatch batch;
   batch.batch_id = batch_id;
   batch.taps.push_back(make_tap(reader.value, 1, card_a, Mode::bus_board, 101, monday_8am_us));
+  // A library sign-in from a bus validator: not what reader 17 is registered for.
   batch.taps.push_back(make_tap(reader.value, 2, card_a, Mode::identify, 501, monday_8am_us + 1'000'000));
   batch.taps.push_back(make_tap(reader.value, 3, "0BADCAFE", Mode::bus_board, 101, monday_8am_us + 2'000'000));
   return batch;
@@ -78,7 +81,8 @@ TEST_CASE("a tap batch over mutual TLS is rated, made durable and answered") {
   CHECK(decisions[0].outcome == protocol::Outcome::approved);
   CHECK(decisions[0].fare_minor == 15);
   CHECK(decisions[0].balance_after_minor == 85);
-  CHECK(decisions[1].outcome == protocol::Outcome::approved);
+  CHECK(decisions[1].reason == RefusalReason::reader_not_allowed);
+  CHECK(engine.engine_last_sequence() == 3);
   CHECK(decisions[2].reason == RefusalReason::card_unknown);
   CHECK(wallet_of(*engine.ledger, card_a) == 85);
 }
@@ -97,6 +101,7 @@ TEST_CASE("a reader that reconnects and resends gets the same decisions and pays
   }
   uplink::Uplink again(engine.client());
   REQUIRE(again.connect().is_ok());
+  CHECK(again.session().last_sequence == 3);  // hello_ack: the highest sequence the engine holds
   auto reply = again.submit(three_taps(7));
   REQUIRE(reply);
   REQUIRE(reply->kind == uplink::BatchReply::Kind::decided);
