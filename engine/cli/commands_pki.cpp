@@ -1,5 +1,7 @@
-// `citycard pki ...`: the CA, engine and reader certificates (engine/pki/pki.h).
+// `citycard pki ...`: the CA, engine and reader certificates and the CRL
+// (engine/pki/pki.h).
 // Prints which files were written, never their contents: keys stay on disk.
+#include <ctime>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -15,7 +17,10 @@ struct PkiOptions {
   std::string dir = "./var/pki";
   std::uint32_t reader_id = 0;
   std::vector<std::string> hosts;
-  int days = 0;  // 0: the default lifetime
+  int days = 0;      // 0: the default lifetime
+  std::string csr;   // sign-reader: the reader's certificate signing request
+  std::string out;   // sign-reader: where the certificate goes (default DIR/readers/reader-N.crt)
+  bool new_crl = false;
 };
 
 void check(const Status& status) {
@@ -30,6 +35,28 @@ pki::Validity validity_for(int days, pki::Validity fallback) {
 ReaderId reader_of(const PkiOptions& options) {
   if (options.reader_id == 0) fail("--reader-id must be a positive number", 2);
   return ReaderId{options.reader_id};
+}
+
+std::string utc(std::chrono::system_clock::time_point when) {
+  std::time_t seconds = std::chrono::system_clock::to_time_t(when);
+  std::tm parts{};
+  gmtime_r(&seconds, &parts);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &parts);
+  return text;
+}
+
+// The one place the CLI issues a reader certificate: with --csr from the
+// reader's own key (sign-reader), else with a key made here (issue-reader,
+// tools and tests). A check that the reader may have a certificate at all
+// (that it is registered) belongs here, before either.
+void issue_reader_certificate(const PkiOptions& options, ReaderId reader) {
+  pki::Validity validity = validity_for(options.days, {});
+  if (options.csr.empty()) {
+    check(pki::issue_reader(options.dir, reader, validity));
+  } else {
+    check(pki::sign_reader(options.dir, options.csr, reader, validity, options.out));
+  }
 }
 
 }  // namespace
@@ -49,13 +76,27 @@ void add_pki_commands(CLI::App& app, CliContext& /*context*/) {
               << ", mode 0600), CRL " << paths.crl().string() << "\n";
   });
 
-  CLI::App* reader = pki->add_subcommand("issue-reader", "issue a reader device's client certificate");
+  CLI::App* sign = pki->add_subcommand("sign-reader", "issue a reader's certificate from its CSR (citycard-reader keygen)");
+  sign->add_option("--dir", options->dir, "PKI directory (default ./var/pki)");
+  sign->add_option("--csr", options->csr, "the reader's certificate signing request (PEM)")->required();
+  sign->add_option("--reader-id", options->reader_id, "reader id (goes into the certificate)")->required();
+  sign->add_option("--days", options->days, "lifetime in days (default 730)");
+  sign->add_option("--out", options->out, "certificate file (default DIR/readers/reader-N.crt)");
+  sign->callback([options] {
+    ReaderId id = reader_of(*options);
+    issue_reader_certificate(*options, id);
+    std::string out = options->out.empty() ? pki::Paths{options->dir}.reader_certificate(id).string() : options->out;
+    std::cout << "reader " << id.value << " certificate: " << out << " (the key stays on the reader)\n";
+  });
+
+  CLI::App* reader = pki->add_subcommand("issue-reader", "issue a reader key and certificate here (tools and tests; "
+                                                         "production readers use keygen + sign-reader)");
   reader->add_option("--dir", options->dir, "PKI directory (default ./var/pki)");
   reader->add_option("--reader-id", options->reader_id, "reader id (goes into the certificate)")->required();
   reader->add_option("--days", options->days, "lifetime in days (default 730)");
   reader->callback([options] {
     ReaderId id = reader_of(*options);
-    check(pki::issue_reader(options->dir, id, validity_for(options->days, {})));
+    issue_reader_certificate(*options, id);
     pki::Paths paths{options->dir};
     std::cout << "reader " << id.value << " certificate: " << paths.reader_certificate(id).string() << " (key "
               << paths.reader_key(id).string() << ", mode 0600)\n";
@@ -80,7 +121,22 @@ void add_pki_commands(CLI::App& app, CliContext& /*context*/) {
     ReaderId id = reader_of(*options);
     check(pki::revoke_reader(options->dir, id));
     std::cout << "reader " << id.value << " revoked; CRL " << pki::Paths{options->dir}.crl().string()
-              << " re-signed (restart the engine to load it)\n";
+              << " re-signed; restart the engine to load it\n";
+  });
+
+  CLI::App* crl = pki->add_subcommand("crl", "re-sign the CRL: same entries, a new nextUpdate");
+  crl->add_option("--dir", options->dir, "PKI directory (default ./var/pki)");
+  crl->add_option("--days", options->days, "days until the new CRL's nextUpdate (default 30)");
+  crl->add_flag("--new", options->new_crl,
+                "start an empty CRL when DIR/crl.pem is lost (un-revokes every reader: only when there is no copy)");
+  crl->callback([options] {
+    pki::Validity validity = options->days > 0 ? pki::crl_validity(std::chrono::hours(24 * options->days))
+                                               : pki::crl_validity();
+    auto info = options->new_crl ? pki::new_empty_crl(options->dir, validity) : pki::resign_crl(options->dir, validity);
+    if (!info) check(info.status());
+    std::cout << "CRL " << pki::Paths{options->dir}.crl().string() << " signed: number " << info->number << ", "
+              << info->revoked << " revoked, valid until " << utc(info->next_update)
+              << "; restart the engine to load it\n";
   });
 }
 
