@@ -1,5 +1,5 @@
 // `citycard pki ...`: the CA, engine and reader certificates and the CRL
-// (engine/pki/pki.h).
+// (engine/pki/pki.h), and telling a running engine to load them again.
 // Prints which files were written, never their contents: keys stay on disk.
 #include <ctime>
 #include <iostream>
@@ -9,6 +9,7 @@
 
 #include "commands.h"
 #include "engine/pki/pki.h"
+#include "ledger_engine_client.h"
 
 namespace citycard::cli {
 namespace {
@@ -21,6 +22,7 @@ struct PkiOptions {
   std::string csr;   // sign-reader: the reader's certificate signing request
   std::string out;   // sign-reader: where the certificate goes (default DIR/readers/reader-N.crt)
   bool new_crl = false;
+  std::string socket;  // reload: the engine's admin socket
 };
 
 void check(const Status& status) {
@@ -59,9 +61,20 @@ void issue_reader_certificate(const PkiOptions& options, ReaderId reader) {
   }
 }
 
+void reload_engine(const PkiOptions& options, const CliContext& context) {
+  std::string path = options.socket.empty() ? engine_socket_path(context) : options.socket;
+  auto reply = engine_request_at(path, nlohmann::json{{"op", "reload_pki"}});
+  if (!reply) fail("no engine answers on " + path + "; it loads the certificates and the CRL when it starts");
+  if (!reply->value("ok", false)) fail("the engine kept its certificates: " + reply->value("error", std::string("refused")));
+  std::cout << "engine reloaded the CA and CRL " << reply->value("crl", std::string()) << ": CRL number "
+            << reply->value("crl_number", std::int64_t{0}) << ", " << reply->value("revoked", std::int64_t{0})
+            << " revoked, valid until " << reply->value("crl_next_update", std::string()) << "; "
+            << reply->value("connections_closed", std::int64_t{0}) << " connection(s) of revoked readers closed\n";
+}
+
 }  // namespace
 
-void add_pki_commands(CLI::App& app, CliContext& /*context*/) {
+void add_pki_commands(CLI::App& app, CliContext& context) {
   auto options = std::make_shared<PkiOptions>();
   CLI::App* pki = app.add_subcommand("pki", "certificate authority for the engine and the readers");
   pki->require_subcommand(1);
@@ -121,7 +134,7 @@ void add_pki_commands(CLI::App& app, CliContext& /*context*/) {
     ReaderId id = reader_of(*options);
     check(pki::revoke_reader(options->dir, id));
     std::cout << "reader " << id.value << " revoked; CRL " << pki::Paths{options->dir}.crl().string()
-              << " re-signed; restart the engine to load it\n";
+              << " re-signed (`citycard pki reload` or SIGHUP makes a running engine use it)\n";
   });
 
   CLI::App* crl = pki->add_subcommand("crl", "re-sign the CRL: same entries, a new nextUpdate");
@@ -136,8 +149,14 @@ void add_pki_commands(CLI::App& app, CliContext& /*context*/) {
     if (!info) check(info.status());
     std::cout << "CRL " << pki::Paths{options->dir}.crl().string() << " signed: number " << info->number << ", "
               << info->revoked << " revoked, valid until " << utc(info->next_update)
-              << "; restart the engine to load it\n";
+              << " (`citycard pki reload` or SIGHUP makes a running engine use it)\n";
   });
+
+  CLI::App* reload = pki->add_subcommand("reload", "make the running engine load the CA and CRL again (and close "
+                                                   "connections of revoked readers)");
+  reload->add_option("--socket", options->socket,
+                     "the engine's admin socket (default $CITYCARD_ENGINE_SOCKET, else engine.sock beside --db)");
+  reload->callback([options, &context] { reload_engine(*options, context); });
 }
 
 }  // namespace citycard::cli

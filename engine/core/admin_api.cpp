@@ -115,6 +115,10 @@ void AdminApi::handle(const json& request, std::function<void(json)> reply) {
     reply(json{{"ok", true}, {"engine", "citycard-engine"}, {"pid", ::getpid()}});
     return;
   }
+  if (op == "reload_pki") {
+    reply(reload_pki_ ? reload_pki_() : error_reply(Status::unavailable("this engine cannot reload its certificates")));
+    return;
+  }
   auto card = card_field(request, "card");
   if (!card) {
     reply(error_reply(card.status()));
@@ -158,7 +162,7 @@ void AdminApi::handle(const json& request, std::function<void(json)> reply) {
     command.new_card = *new_card;
   } else {
     reply(error_reply(Status::invalid_argument("unknown op '" + op +
-                                               "' (ping, balance, history, topup, refund, block, unblock, lost, replace)")));
+                                               "' (ping, balance, history, topup, refund, block, unblock, lost, replace, reload_pki)")));
     return;
   }
   if (request.contains("ref")) {

@@ -73,7 +73,7 @@ inline Validity crl_validity(std::chrono::seconds lifetime = crl_lifetime_defaul
 }
 
 // Creates DIR (if needed) with a new CA key, CA certificate and an empty CRL.
-// already_exists if DIR/ca.key exists.
+// already_exists if DIR/ca.key or DIR/ca.crt exists.
 Status init(const std::filesystem::path& dir, Validity validity = ca_validity(), Validity crl = crl_validity());
 
 // Issues reader N's key and certificate, both made here. For tools and

@@ -124,7 +124,9 @@ std::string subject_alt_name_of(const std::string& host) {
 
 Status init(const std::filesystem::path& dir, Validity validity, Validity crl_validity) {
   Paths paths{dir};
-  if (std::filesystem::exists(paths.ca_key())) return Status::already_exists("a CA already exists in " + dir.string());
+  if (std::filesystem::exists(paths.ca_key()) || std::filesystem::exists(paths.ca_certificate())) {
+    return Status::already_exists("a CA already exists in " + dir.string());
+  }
   if (Status status = make_directory(dir); !status) return status;
   auto key = internal::new_key();
   if (!key) return key.status();
