@@ -53,7 +53,9 @@ Result<std::unique_ptr<PkiKeeper>> PkiKeeper::open(PkiKeeperOptions options, Log
                                     "(`citycard pki crl --dir DIR`), put it here and start again");
   }
   if (Status resigned = keeper->resign_if_due(*crl, crl->expired_at(now) ? "expired" : "due"); !resigned) {
-    return resigned;
+    // Only an expired CRL stops the start; a due one still serves for now.
+    if (crl->expired_at(now)) return resigned;
+    log.event("pki_check_failed", {{"error", resigned.to_string()}});
   }
   auto loaded = keeper->read_files();
   if (!loaded) return loaded.status();

@@ -247,6 +247,8 @@ int main(int argc, char** argv) {
     }
   }
   std::signal(SIGPIPE, SIG_IGN);
+  // Until the loop takes it over once started, a SIGHUP (reload) must not end the process.
+  std::signal(SIGHUP, SIG_IGN);
   Log log;
   EngineConfig config;
   if (!config_path.empty()) {
