@@ -238,6 +238,8 @@ int main(int argc, char** argv) {
     server_options.log = [](std::string_view line) { std::cerr << "server: " << line << "\n"; };
     server_options.tls = {paths.ca_certificate().string(), paths.crl().string(), paths.engine_certificate().string(),
                           paths.engine_key().string()};
+    // Every simulated reader connects from 127.0.0.1, 16 handshakes per thread at a time.
+    server_options.pending_per_address_max = server_options.pending_connections_max;
     auto server = net::Server::start(server_options, engine, &engine.deny_list());
     if (!server) die(server.status().to_string());
     loadgen::TlsLoadOptions load_options;

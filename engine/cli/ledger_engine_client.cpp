@@ -51,7 +51,10 @@ std::string engine_socket_path(const CliContext& context) {
 }
 
 std::optional<nlohmann::json> engine_request(const CliContext& context, const nlohmann::json& request) {
-  std::string path = engine_socket_path(context);
+  return engine_request_at(engine_socket_path(context), request);
+}
+
+std::optional<nlohmann::json> engine_request_at(const std::string& path, const nlohmann::json& request) {
   sockaddr_un address{};
   if (path.size() >= sizeof address.sun_path) return std::nullopt;
   address.sun_family = AF_UNIX;

@@ -21,6 +21,8 @@ std::string engine_socket_path(const CliContext& context);
 // caller then uses the ledger directly); fail() when an engine is there but
 // does not answer within 35 s.
 std::optional<nlohmann::json> engine_request(const CliContext& context, const nlohmann::json& request);
+// The same on the socket at `path`.
+std::optional<nlohmann::json> engine_request_at(const std::string& path, const nlohmann::json& request);
 
 // The engine's reply to a card action, printed like the direct commands do;
 // fail() with its error when it is not ok.

@@ -175,6 +175,10 @@ void AdminApi::handle(const json& request, std::function<void(json)> reply) {
     reply(json{{"ok", true}, {"engine", "citycard-engine"}, {"pid", ::getpid()}});
     return;
   }
+  if (op == "reload_pki") {
+    reply(reload_pki_ ? reload_pki_() : error_reply(Status::unavailable("this engine cannot reload its certificates")));
+    return;
+  }
   if (op.rfind("reader_", 0) == 0) {
     handle_reader(op, request, std::move(reply));
     return;
@@ -222,7 +226,7 @@ void AdminApi::handle(const json& request, std::function<void(json)> reply) {
     command.new_card = *new_card;
   } else {
     reply(error_reply(Status::invalid_argument("unknown op '" + op +
-                                               "' (ping, balance, history, topup, refund, block, unblock, lost, replace, reader_add, reader_list, reader_show, reader_suspend, reader_retire, reader_activate)")));
+                                               "' (ping, balance, history, topup, refund, block, unblock, lost, replace, reader_add, reader_list, reader_show, reader_suspend, reader_retire, reader_activate, reload_pki)")));
     return;
   }
   auto key = action_key(request);

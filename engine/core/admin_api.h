@@ -2,7 +2,8 @@
 // in, one JSON object out. Reads (balance, history, ping) are answered from
 // the ledger; actions that change a card (topup, refund, block, unblock,
 // lost, replace) go through Engine::admin, so they are ordered with the
-// card's taps and durable before the reply.
+// card's taps and durable before the reply. reload_pki runs the hook the
+// engine set (PkiKeeper::reload), on the calling thread.
 //
 // Threading: handle() may be called from any thread; `reply` is called
 // exactly once, on the calling thread for reads and bad requests, on a
@@ -23,6 +24,8 @@ class AdminApi {
  public:
   AdminApi(Engine& engine, const ledger::Ledger& ledger) : engine_(engine), ledger_(ledger) {}
   void handle(const nlohmann::json& request, std::function<void(nlohmann::json)> reply);
+  // {"op":"reload_pki"}: the hook's reply is the answer. Without one the op is unavailable.
+  void set_reload_pki(std::function<nlohmann::json()> reload) { reload_pki_ = std::move(reload); }
 
  private:
   IdempotencyKey fresh_key();
@@ -34,6 +37,7 @@ class AdminApi {
   Engine& engine_;
   const ledger::Ledger& ledger_;
   std::atomic<std::uint64_t> last_key_{0};
+  std::function<nlohmann::json()> reload_pki_;
 };
 
 nlohmann::json error_reply(const Status& status);

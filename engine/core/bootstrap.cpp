@@ -36,7 +36,8 @@ Result<Prepared> prepare(const EngineConfig& config, Log& log) {
   }
 
   pki::Paths paths{config.pki_dir};
-  if (!fs::exists(paths.ca_key())) {
+  // A CA certificate without its key is a CA held elsewhere: never replace it.
+  if (!fs::exists(paths.ca_key()) && !fs::exists(paths.ca_certificate())) {
     if (Status made = pki::init(config.pki_dir); !made) return made;
     log.event("pki_created", {{"dir", config.pki_dir}});
   }
@@ -44,10 +45,10 @@ Result<Prepared> prepare(const EngineConfig& config, Log& log) {
     if (Status made = pki::issue_engine(config.pki_dir, config.engine_hosts); !made) return made;
     log.event("engine_certificate_issued", {{"dir", config.pki_dir}});
   }
-  prepared.tls.ca_certificate = paths.ca_certificate().string();
-  prepared.tls.crl = fs::exists(paths.crl()) ? paths.crl().string() : std::string();
-  prepared.tls.certificate = paths.engine_certificate().string();
-  prepared.tls.private_key = paths.engine_key().string();
+  auto keeper = PkiKeeper::open(PkiKeeperOptions{config.pki_dir, config.crl_lifetime, config.crl_check_interval}, log);
+  if (!keeper) return keeper.status();
+  prepared.pki = std::move(keeper).value();
+  prepared.tls = prepared.pki->tls_files();
 
   if (!config.card_master_key_file.empty()) {
     auto key = card::load_master_key(config.card_master_key_file);

@@ -1,8 +1,9 @@
 // First start and every start of citycard-engine: the data directory, the
 // ledger (created with the system accounts and the rule set's operators
 // when missing), the rule set, the certificates (a CA and an engine
-// certificate made under the PKI directory on first start) and the card
-// master key. Each step's failure names the file or directory.
+// certificate made under the PKI directory on first start; the CRL checked,
+// or re-signed, by the PkiKeeper) and the card master key. Each step's
+// failure names the file or directory.
 #pragma once
 
 #include <memory>
@@ -12,6 +13,7 @@
 #include "engine/net/server.h"
 #include "ledger/ledger.h"
 #include "log.h"
+#include "pki_keeper.h"
 #include "rule_set.h"
 
 namespace citycard::engine {
@@ -20,6 +22,7 @@ struct Prepared {
   std::unique_ptr<ledger::Ledger> ledger;
   std::unique_ptr<rules::RuleSet> rule_set;
   net::TlsFiles tls;
+  std::unique_ptr<PkiKeeper> pki;  // keeps the CRL current and reloads it
   std::shared_ptr<const card::MasterKey> card_master_key;  // null when not configured
 };
 

@@ -123,6 +123,10 @@ Result<EngineConfig> parse_config(std::string_view toml_text, const std::string&
   r.number("ledger", "block_cache_bytes", config.ledger_block_cache_bytes, 1 << 20, std::int64_t{1} << 36);
   r.text("pki", "dir", config.pki_dir);
   r.texts("pki", "engine_hosts", config.engine_hosts);
+  std::int64_t crl_days = config.crl_lifetime.count() / 24;
+  r.number("pki", "crl_days", crl_days, 1, 3650);
+  config.crl_lifetime = std::chrono::hours(24 * crl_days);
+  r.millis("pki", "crl_check_interval_ms", config.crl_check_interval, 86'400'000);
   r.text("listen", "address", config.listen_address);
   r.number("listen", "tap_port", config.tap_port, 0, u16);
   r.number("listen", "metrics_port", config.metrics_port, 0, u16);
@@ -154,6 +158,9 @@ Result<EngineConfig> parse_config(std::string_view toml_text, const std::string&
   r.millis("server", "heartbeat_interval_ms", config.heartbeat_interval, 3'600'000);
   r.number("server", "inflight_batches_max", config.inflight_batches_max, 1, 1024);
   r.number("server", "connections_max", config.connections_max, 1, 1'000'000);
+  r.number("server", "pending_connections_max", config.pending_connections_max, 1, 1'000'000);
+  r.number("server", "pending_per_address_max", config.pending_per_address_max, 1, 1'000'000);
+  r.number("server", "fd_reserve", config.fd_reserve, 0, 1'000'000);
   r.millis("shutdown", "drain_timeout_ms", config.drain_timeout, 600'000);
   r.millis("admin", "idle_timeout_ms", config.admin_idle_timeout, 3'600'000);
   r.unknown_keys();

@@ -21,6 +21,8 @@ struct EngineConfig {
   std::size_t ledger_block_cache_bytes = 256u << 20;
   std::string pki_dir;             // default <data_dir>/pki
   std::vector<std::string> engine_hosts{"localhost", "127.0.0.1"};
+  std::chrono::hours crl_lifetime{24 * 30};              // pki.crl_days: CRLs the engine signs
+  std::chrono::milliseconds crl_check_interval{3600000};  // pki.crl_check_interval_ms
   std::string listen_address = "127.0.0.1";
   std::uint16_t tap_port = 7443;
   std::uint16_t metrics_port = 9464;
@@ -37,6 +39,9 @@ struct EngineConfig {
   std::chrono::milliseconds heartbeat_interval{10000};
   std::uint16_t inflight_batches_max = 8;
   std::size_t connections_max = 4096;
+  std::size_t pending_connections_max = 1024;
+  std::size_t pending_per_address_max = 64;
+  std::size_t fd_reserve = 256;
   std::chrono::milliseconds drain_timeout{10000};
   std::chrono::milliseconds admin_idle_timeout{60000};
 };

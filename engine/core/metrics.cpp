@@ -204,6 +204,28 @@ std::string Metrics::render(const Gauges& gauges) const {
   sample(out, "citycard_batches_retry_later_total", static_cast<double>(gauges.batches_retry_later));
   header(out, "citycard_deny_list_version", "gauge", "Current deny list version served to readers.");
   sample(out, "citycard_deny_list_version", static_cast<double>(gauges.deny_list_version));
+  header(out, "citycard_connections_refused_total", "counter",
+         "Connections closed at accept, before TLS, by the limit that refused them.");
+  out += "citycard_connections_refused_total{reason=\"connections_max\"} " + std::to_string(gauges.refused_connections_max) + "\n";
+  out += "citycard_connections_refused_total{reason=\"fd_reserve\"} " + std::to_string(gauges.refused_fd_reserve) + "\n";
+  out += "citycard_connections_refused_total{reason=\"pending_total\"} " + std::to_string(gauges.refused_pending_total) + "\n";
+  out += "citycard_connections_refused_total{reason=\"pending_per_address\"} " +
+         std::to_string(gauges.refused_pending_per_address) + "\n";
+  header(out, "citycard_accept_errors_total", "counter", "accept() failures (out of descriptors, ...), each followed by a 50 ms pause.");
+  sample(out, "citycard_accept_errors_total", static_cast<double>(gauges.accept_errors));
+  header(out, "citycard_fd_limit", "gauge", "RLIMIT_NOFILE soft limit the tap server's descriptor budget is made from.");
+  sample(out, "citycard_fd_limit", static_cast<double>(gauges.fd_limit));
+  header(out, "citycard_pki_reloads_total", "counter", "CA/CRL reloads put in force in the tap server (SIGHUP, admin, CRL re-signed).");
+  sample(out, "citycard_pki_reloads_total", static_cast<double>(gauges.trust_reloads));
+  header(out, "citycard_connections_closed_untrusted_total", "counter",
+         "Open connections closed because a reloaded CA/CRL no longer trusts their certificate.");
+  sample(out, "citycard_connections_closed_untrusted_total", static_cast<double>(gauges.closed_untrusted));
+  header(out, "citycard_pki_ca_certificate_days_left", "gauge", "Days until the CA certificate expires (negative: expired).");
+  sample(out, "citycard_pki_ca_certificate_days_left", gauges.ca_certificate_days_left);
+  header(out, "citycard_pki_engine_certificate_days_left", "gauge", "Days until the engine's certificate expires.");
+  sample(out, "citycard_pki_engine_certificate_days_left", gauges.engine_certificate_days_left);
+  header(out, "citycard_pki_crl_days_left", "gauge", "Days until the CRL in force passes its nextUpdate (every handshake fails then).");
+  sample(out, "citycard_pki_crl_days_left", gauges.crl_days_left);
   return out;
 }
 

@@ -62,6 +62,19 @@ struct Gauges {
   std::uint64_t batches_retry_later = 0;
   std::uint64_t deny_list_version = 0;
   std::size_t cards_cached = 0;
+  // The tap server's admission (engine/net/admission.h).
+  std::uint64_t refused_connections_max = 0;
+  std::uint64_t refused_fd_reserve = 0;
+  std::uint64_t refused_pending_total = 0;
+  std::uint64_t refused_pending_per_address = 0;
+  std::uint64_t accept_errors = 0;
+  std::uint64_t fd_limit = 0;
+  std::uint64_t trust_reloads = 0;
+  std::uint64_t closed_untrusted = 0;
+  // Days until they run out (negative: past), at scrape time.
+  double ca_certificate_days_left = 0;
+  double engine_certificate_days_left = 0;
+  double crl_days_left = 0;
 };
 
 class Metrics {

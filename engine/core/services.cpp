@@ -23,6 +23,13 @@ constexpr std::size_t line_bytes_max = 64 * 1024;
 constexpr std::size_t http_request_bytes_max = 8 * 1024;
 constexpr std::chrono::seconds http_timeout{5};
 constexpr std::chrono::seconds action_timeout{30};
+constexpr std::chrono::milliseconds accept_error_pause{50};
+
+awaitable<void> pause_after_accept_error(asio::io_context& io) {
+  asio::steady_timer pause(io, accept_error_pause);
+  boost::system::error_code ignored;
+  co_await pause.async_wait(asio::redirect_error(use_awaitable, ignored));
+}
 }  // namespace
 
 class Services::Impl : public std::enable_shared_from_this<Impl> {
@@ -36,7 +43,9 @@ class Services::Impl : public std::enable_shared_from_this<Impl> {
         gauges_(std::move(gauges)),
         log_(log),
         admin_acceptor_(io),
-        metrics_acceptor_(io) {}
+        metrics_acceptor_(io) {
+    api_.set_reload_pki(options_.reload_pki);
+  }
 
   Status open() {
     boost::system::error_code error;
@@ -85,6 +94,7 @@ class Services::Impl : public std::enable_shared_from_this<Impl> {
       co_await self->admin_acceptor_.async_accept(*socket, asio::redirect_error(use_awaitable, error));
       if (error) {
         if (self->stopped_) co_return;
+        co_await pause_after_accept_error(self->io_);  // out of descriptors: do not spin
         continue;
       }
       self->admin_sockets_.remove_if([](const auto& weak) { return weak.expired(); });
@@ -154,6 +164,7 @@ class Services::Impl : public std::enable_shared_from_this<Impl> {
       co_await self->metrics_acceptor_.async_accept(*socket, asio::redirect_error(use_awaitable, error));
       if (error) {
         if (self->stopped_) co_return;
+        co_await pause_after_accept_error(self->io_);
         continue;
       }
       asio::co_spawn(self->io_, metrics_session(self, socket), asio::detached);

@@ -16,6 +16,8 @@
 #include <memory>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "citycard/status.h"
 #include "engine.h"
 #include "engine/net/asio.h"
@@ -31,6 +33,7 @@ struct ServicesOptions {
   bool metrics_enabled = true;
   std::string metrics_address = "127.0.0.1";
   std::uint16_t metrics_port = 0;           // 0 = ephemeral (see metrics_port())
+  std::function<nlohmann::json()> reload_pki;  // the admin op reload_pki; default: none
 };
 
 class Services {

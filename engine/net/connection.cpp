@@ -7,6 +7,7 @@
 #include <cstring>
 #include <type_traits>
 
+#include "engine/net/tls_context.h"
 #include "engine/pki/pki.h"
 
 namespace citycard::net {
@@ -21,10 +22,13 @@ std::string ms(std::chrono::milliseconds value) { return std::to_string(value.co
 constexpr std::size_t control_frames_max = 16;
 }  // namespace
 
-Connection::Connection(Stream stream, ServerCore& core, std::uint64_t number)
+Connection::Connection(Stream stream, ServerCore& core, std::uint64_t number, AddressKey from)
     : stream_(std::move(stream)),
       core_(core),
       number_(number),
+      from_(from),
+      trust_generation_(core.trust_generation),
+      hello_deadline_(Clock::now() + core.options.handshake_timeout),
       watchdog_timer_(stream_.get_executor()),
       output_frames_max_(core.options.inflight_batches_max + control_frames_max) {
   ++core_.counters.connections_open;
@@ -32,7 +36,7 @@ Connection::Connection(Stream stream, ServerCore& core, std::uint64_t number)
 
 asio::awaitable<void> Connection::run(std::shared_ptr<Connection> self) {
   auto executor = co_await asio::this_coro::executor;
-  set_deadline(Clock::now() + core_.options.handshake_timeout, DeadlineKind::handshake);
+  set_deadline(hello_deadline_, DeadlineKind::handshake);
   asio::co_spawn(executor, watchdog(self), asio::detached);
   error_code ec;
   co_await stream_.async_handshake(asio::ssl::stream_base::server, with(ec));
@@ -47,6 +51,15 @@ asio::awaitable<void> Connection::run(std::shared_ptr<Connection> self) {
   }
   phase_ = Phase::open;
   auto reader = pki::reader_id_of(SSL_get0_peer_certificate(stream_.native_handle()));
+  std::string untrusted;
+  if (trust_generation_ != core_.trust_generation && !trusted_now(untrusted)) {
+    // The CA/CRL were reloaded during this handshake, which used the old ones.
+    ++core_.counters.closed_untrusted;
+    if (reader) reader_ = *reader;
+    log("closed after the handshake: the reloaded CA/CRL refuse its certificate (" + untrusted + ")");
+    close_now();
+    co_return;
+  }
   if (!reader) {
     fail(ErrorCode::reader_mismatch, "the client certificate names no reader (URI citycard:reader:N)");
   } else {
@@ -94,10 +107,10 @@ asio::awaitable<void> Connection::frame_loop() {
       }
     }
     if (buffered_ == 0) {
-      set_deadline(Clock::now() + core_.options.idle_timeout, DeadlineKind::idle);
+      set_frame_deadline(Clock::now() + core_.options.idle_timeout, DeadlineKind::idle);
     } else if (!partial) {
       partial = true;
-      set_deadline(Clock::now() + core_.options.frame_timeout, DeadlineKind::frame);
+      set_frame_deadline(Clock::now() + core_.options.frame_timeout, DeadlineKind::frame);
     }
     if (input_.size() < needed) input_.resize(needed);
     const std::size_t got =
@@ -155,6 +168,9 @@ void Connection::on_hello(const protocol::Hello& hello) {
   }
   version_ = std::min(hello.version_max, protocol::protocol_version);
   hello_done_ = true;
+  release_pending();
+  // The hello deadline is over; a frame already begun keeps its own.
+  if (deadline_kind_ == DeadlineKind::hello) set_deadline(Clock::now() + core_.options.idle_timeout, DeadlineKind::idle);
   protocol::HelloAck ack;
   ack.version = version_;
   ack.heartbeat_interval_ms = static_cast<std::uint32_t>(core_.options.heartbeat_interval.count());
@@ -258,6 +274,26 @@ void Connection::drain() {
 
 void Connection::cut_off() { close_now(); }
 
+bool Connection::trusted_now(std::string& why) {
+  Status verified = verify_peer_again(stream_.native_handle(), core_.trust);
+  trust_generation_ = core_.trust_generation;
+  if (verified) return true;
+  why = verified.message();
+  return false;
+}
+
+bool Connection::close_if_untrusted() {
+  if (phase_ != Phase::open && phase_ != Phase::draining) return false;
+  std::string why;
+  if (trusted_now(why)) return false;
+  ++core_.counters.closed_untrusted;
+  // Nothing is said to a peer no longer trusted: its next handshake is
+  // refused with the reason.
+  log("closed: the reloaded CA/CRL refuse its certificate (" + why + ")");
+  close_now();
+  return true;
+}
+
 void Connection::maybe_finish_drain() {
   if (phase_ == Phase::draining && inflight_batches_ == 0 && output_.empty() && !writing_) {
     fail(ErrorCode::shutting_down, "the engine is stopping; reconnect later");
@@ -314,9 +350,11 @@ asio::awaitable<void> Connection::watchdog(std::shared_ptr<Connection> self) {
         case Phase::closing: close_now(); break;
         case Phase::open:
         case Phase::draining:
-          fail(ErrorCode::timeout, deadline_kind_ == DeadlineKind::idle
-                                       ? "no frame within " + ms(core_.options.idle_timeout)
-                                       : "frame not complete within " + ms(core_.options.frame_timeout));
+          fail(ErrorCode::timeout,
+               deadline_kind_ == DeadlineKind::hello
+                   ? "no hello within handshake_timeout (" + ms(core_.options.handshake_timeout) + " from accept)"
+               : deadline_kind_ == DeadlineKind::idle ? "no frame within " + ms(core_.options.idle_timeout)
+                                                      : "frame not complete within " + ms(core_.options.frame_timeout));
           break;
         case Phase::closed: break;
       }
@@ -334,9 +372,21 @@ void Connection::set_deadline(Clock::time_point deadline, DeadlineKind kind) {
   if (deadline < watchdog_timer_.expiry()) watchdog_timer_.cancel();
 }
 
+void Connection::set_frame_deadline(Clock::time_point deadline, DeadlineKind kind) {
+  if (!hello_done_ && hello_deadline_ <= deadline) return set_deadline(hello_deadline_, DeadlineKind::hello);
+  set_deadline(deadline, kind);
+}
+
+void Connection::release_pending() {
+  if (!pending_) return;
+  pending_ = false;
+  core_.admission.release(from_);
+}
+
 void Connection::close_now() {
   if (phase_ == Phase::closed) return;
   phase_ = Phase::closed;
+  release_pending();
   error_code ignored;
   stream_.lowest_layer().close(ignored);
   watchdog_timer_.cancel();
@@ -347,7 +397,7 @@ void Connection::log(const std::string& line) const {
   if (!core_.options.log) return;
   std::string prefix = "connection " + std::to_string(number_);
   if (reader_.value != 0) prefix += " (reader " + std::to_string(reader_.value) + ")";
-  core_.options.log(prefix + ": " + line);
+  core_.log(prefix + ": " + line);
 }
 
 }  // namespace citycard::net

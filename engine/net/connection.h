@@ -3,6 +3,8 @@
 //
 // Life of a connection (phase_):
 //   handshaking -> open -> [draining] -> closing -> closed
+// From accept until hello is done it counts as pending (admission.h), and
+// one deadline, accept + handshake_timeout, bounds TLS and hello together.
 // closing: an error frame is queued; the writer flushes it, half-closes the
 // TCP send side, the reader discards input until the peer closes, and the
 // watchdog cuts it off at the write deadline if the peer never does.
@@ -14,11 +16,17 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <string>
+#include <string_view>
 #include <vector>
 
+#include "engine/net/admission.h"
 #include "engine/net/asio.h"
+#include "engine/net/log_budget.h"
 #include "engine/net/server.h"
 #include "protocol/codec.h"
+
+struct x509_store_st;  // OpenSSL's X509_STORE
 
 namespace citycard::net {
 
@@ -54,15 +62,37 @@ struct Counters {
   std::atomic<std::uint64_t> batches_submitted{0};
   std::atomic<std::uint64_t> taps_submitted{0};
   std::atomic<std::uint64_t> batches_retry_later{0};
+  std::array<std::atomic<std::uint64_t>, refusal_kinds> refused{};  // by Refusal
+  std::atomic<std::uint64_t> accept_errors{0};
+  std::atomic<std::uint64_t> trust_reloads{0};
+  std::atomic<std::uint64_t> closed_untrusted{0};
 };
 
-// What every connection shares with the server.
+// What every connection shares with the server. Loop thread only, but for
+// the counters.
 struct ServerCore {
+  ServerCore(ServerOptions settings, TapSink& tap_sink, DenyListSource* deny, std::shared_ptr<LoopHandle> handle)
+      : options(std::move(settings)),
+        sink(tap_sink),
+        deny_list(deny),
+        loop(std::move(handle)),
+        admission(options.connections_max, options.pending_connections_max, options.pending_per_address_max,
+                  options.fd_reserve),
+        log_budget(options.log_lines_per_second) {}
+
+  void log(std::string_view line) { log_budget.write(options.log, line, Clock::now()); }
+
   ServerOptions options;
   TapSink& sink;
   DenyListSource* deny_list;
   std::shared_ptr<LoopHandle> loop;
   Counters counters;
+  Admission admission;
+  LogBudget log_budget;
+  // The CA and CRL new handshakes are verified with, and how many times they
+  // were replaced: a connection made under an older one is verified again.
+  x509_store_st* trust = nullptr;
+  std::uint64_t trust_generation = 0;
   bool stopping = false;
 };
 
@@ -70,7 +100,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
  public:
   using Stream = asio::ssl::stream<tcp::socket>;
 
-  Connection(Stream stream, ServerCore& core, std::uint64_t number);
+  // `from` was admitted (counted pending) for this connection.
+  Connection(Stream stream, ServerCore& core, std::uint64_t number, AddressKey from);
 
   // The whole life of the connection; returns when it is closed.
   asio::awaitable<void> run(std::shared_ptr<Connection> self);
@@ -78,10 +109,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void drain();
   // Close now, without a goodbye (stop() past its drain deadline).
   void cut_off();
+  // After the CA/CRL were reloaded: an open connection whose certificate
+  // the new trust refuses is closed (true). One still in its handshake is
+  // checked when the handshake completes.
+  bool close_if_untrusted();
 
  private:
   enum class Phase { handshaking, open, draining, closing, closed };
-  enum class DeadlineKind { handshake, idle, frame, closing };
+  enum class DeadlineKind { handshake, hello, idle, frame, closing };
 
   asio::awaitable<void> watchdog(std::shared_ptr<Connection> self);
   asio::awaitable<void> frame_loop();
@@ -100,12 +135,20 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void fail(protocol::ErrorCode code, std::string message);
   void maybe_finish_drain();
   void set_deadline(Clock::time_point deadline, DeadlineKind kind);
+  // For the frame loop: until hello is done, never past the hello deadline.
+  void set_frame_deadline(Clock::time_point deadline, DeadlineKind kind);
+  void release_pending();
+  bool trusted_now(std::string& why);
   void close_now();
   void log(const std::string& line) const;
 
   Stream stream_;
   ServerCore& core_;
   std::uint64_t number_;  // for logs: connections are numbered as accepted
+  AddressKey from_;
+  bool pending_ = true;   // counted by core_.admission until hello or close
+  std::uint64_t trust_generation_;  // core_.trust_generation when accepted
+  Clock::time_point hello_deadline_;  // accept + handshake_timeout
   Phase phase_ = Phase::handshaking;
   ReaderId reader_;
   bool hello_done_ = false;

@@ -23,8 +23,8 @@ Status load_crl(SSL_CTX* context, const std::string& path) {
 }  // namespace
 
 Result<SslContextHandle> make_server_tls_context(const TlsFiles& files) {
-  if (files.ca_certificate.empty() || files.certificate.empty() || files.private_key.empty()) {
-    return Status::invalid_argument("TLS needs a CA certificate, a certificate and a private key");
+  if (files.ca_certificate.empty() || files.crl.empty() || files.certificate.empty() || files.private_key.empty()) {
+    return Status::invalid_argument("TLS needs a CA certificate, its CRL, a certificate and a private key");
   }
   SslContextHandle context(SSL_CTX_new(TLS_server_method()));
   if (!context) return Status::invalid_argument(pki::openssl_error("cannot create a TLS context"));
@@ -45,9 +45,7 @@ Result<SslContextHandle> make_server_tls_context(const TlsFiles& files) {
   STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(files.ca_certificate.c_str());
   if (names == nullptr) return Status::invalid_argument(pki::openssl_error("no CA names in " + files.ca_certificate));
   SSL_CTX_set_client_CA_list(raw, names);
-  if (!files.crl.empty()) {
-    if (Status status = load_crl(raw, files.crl); !status) return status;
-  }
+  if (Status status = load_crl(raw, files.crl); !status) return status;
   // A reader without a valid certificate never gets past the handshake.
   SSL_CTX_set_verify(raw, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
   // Readers reconnect with a full handshake: no tickets to write after the
@@ -56,6 +54,25 @@ Result<SslContextHandle> make_server_tls_context(const TlsFiles& files) {
   SSL_CTX_set_session_cache_mode(raw, SSL_SESS_CACHE_OFF);
   SSL_CTX_set_options(raw, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_TICKET);
   return context;
+}
+
+Status verify_peer_again(SSL* ssl, X509_STORE* trust) {
+  X509* leaf = SSL_get0_peer_certificate(ssl);
+  if (leaf == nullptr || trust == nullptr) return Status::refused("no peer certificate");
+  // On the server side the peer's chain does not hold the leaf.
+  STACK_OF(X509)* chain = SSL_get_peer_cert_chain(ssl);
+  X509_STORE_CTX* context = X509_STORE_CTX_new();
+  if (context == nullptr || X509_STORE_CTX_init(context, trust, leaf, chain) != 1 ||
+      X509_STORE_CTX_set_default(context, "ssl_client") != 1) {
+    X509_STORE_CTX_free(context);
+    return Status::refused(pki::openssl_error("cannot verify the certificate again"));
+  }
+  int verified = X509_verify_cert(context);
+  int error = X509_STORE_CTX_get_error(context);
+  X509_STORE_CTX_free(context);
+  ERR_clear_error();
+  if (verified == 1) return Status::ok();
+  return Status::refused(X509_verify_cert_error_string(error));
 }
 
 }  // namespace citycard::net

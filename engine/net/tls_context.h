@@ -1,6 +1,6 @@
 // The server's OpenSSL context: TLS 1.3 only, client certificate required and
-// verified against the CA (and the CRL, if given). Plain OpenSSL, no Asio, so
-// it stays out of the heavy translation units. Internal to engine/net.
+// verified against the CA and its CRL. Plain OpenSSL, no Asio, so it stays
+// out of the heavy translation units. Internal to engine/net.
 #pragma once
 
 #include <memory>
@@ -19,5 +19,10 @@ using SslContextHandle = std::unique_ptr<SSL_CTX, SslContextFree>;
 
 // invalid_argument naming the file that cannot be used.
 Result<SslContextHandle> make_server_tls_context(const TlsFiles& files);
+
+// Verifies the peer certificate of an established connection again, now,
+// against `trust` (a context's store: its CA and CRL) as the handshake did.
+// ok, or refused with OpenSSL's reason ("certificate revoked").
+Status verify_peer_again(SSL* ssl, X509_STORE* trust);
 
 }  // namespace citycard::net

@@ -2,6 +2,7 @@
 // moment the file exists (created with that mode, not chmod-ed afterwards).
 #include <fcntl.h>
 #include <openssl/pem.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -22,6 +23,19 @@ Status write_all(int fd, const std::string& bytes, const std::filesystem::path& 
     done += static_cast<std::size_t>(written);
   }
   if (::fsync(fd) != 0) return Status::io_error("cannot sync " + path.string() + ": " + std::strerror(errno));
+  return Status::ok();
+}
+
+// The rename is durable only once the directory entry is.
+Status sync_directory(const std::filesystem::path& path) {
+  std::filesystem::path dir = path.parent_path();
+  if (dir.empty()) dir = ".";
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Status::io_error("cannot open " + dir.string() + ": " + std::strerror(errno));
+  int synced = ::fsync(fd);
+  int error = errno;
+  ::close(fd);
+  if (synced != 0) return Status::io_error("cannot sync " + dir.string() + ": " + std::strerror(error));
   return Status::ok();
 }
 
@@ -58,8 +72,26 @@ Status write_file(const std::filesystem::path& path, const std::string& bytes, F
     status = Status::io_error("cannot rename " + temporary.string() + " to " + path.string() + ": " +
                               std::strerror(errno));
   }
-  if (!status.is_ok()) ::unlink(temporary.c_str());
-  return status;
+  if (!status.is_ok()) {
+    ::unlink(temporary.c_str());
+    return status;
+  }
+  return sync_directory(path);
+}
+
+FileLock::~FileLock() {
+  if (fd_ >= 0) ::close(fd_);  // closing the descriptor drops the flock
+}
+
+Result<FileLock> lock_crl(const Paths& paths) {
+  std::filesystem::path path = paths.dir / ".crl.lock";
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return Status::io_error("cannot open " + path.string() + ": " + std::strerror(errno));
+  FileLock lock(fd);
+  while (::flock(fd, LOCK_EX) != 0) {
+    if (errno != EINTR) return Status::io_error("cannot lock " + path.string() + ": " + std::strerror(errno));
+  }
+  return lock;
 }
 
 Result<KeyHandle> read_key(const std::filesystem::path& path) {
@@ -84,6 +116,16 @@ Result<CrlHandle> read_crl(const std::filesystem::path& path) {
   CrlHandle crl(PEM_read_bio_X509_CRL(bio->get(), nullptr, nullptr, nullptr));
   if (!crl) return Status::io_error(openssl_error(path.string() + " holds no CRL"));
   return crl;
+}
+
+Result<RequestHandle> read_request(const std::filesystem::path& path) {
+  auto bio = open_for_reading(path);
+  if (!bio) return bio.status();
+  RequestHandle request(PEM_read_bio_X509_REQ(bio->get(), nullptr, nullptr, nullptr));
+  if (!request) {
+    return Status::invalid_argument(openssl_error(path.string() + " holds no certificate signing request (PEM)"));
+  }
+  return request;
 }
 
 Result<std::string> key_pem(EVP_PKEY* key) {

@@ -1,7 +1,9 @@
 // Building blocks of pki.h, shared by its source files. Internal.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,12 +15,30 @@ namespace citycard::pki::internal {
 
 enum class FileMode : unsigned { secret = 0600, public_readable = 0644 };
 
-// Writes bytes to path through a temporary file and a rename.
+// Writes bytes to path through a temporary file (synced), a rename and a
+// sync of the directory: after a crash the file is the old one or the new one.
 Status write_file(const std::filesystem::path& path, const std::string& bytes, FileMode mode);
+
+// An exclusive flock on a file, released when destroyed.
+class FileLock {
+ public:
+  explicit FileLock(int fd) : fd_(fd) {}
+  FileLock(FileLock&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+  FileLock& operator=(FileLock&&) = delete;
+  ~FileLock();
+
+ private:
+  int fd_;
+};
+
+// Waits for DIR/.crl.lock: whoever rewrites the CRL holds it from reading
+// the old one until the new one is in place.
+Result<FileLock> lock_crl(const Paths& paths);
 
 Result<KeyHandle> read_key(const std::filesystem::path& path);
 Result<CertificateHandle> read_certificate(const std::filesystem::path& path);
 Result<CrlHandle> read_crl(const std::filesystem::path& path);
+Result<RequestHandle> read_request(const std::filesystem::path& path);
 
 Result<std::string> key_pem(EVP_PKEY* key);
 Result<std::string> certificate_pem(X509* certificate);
@@ -39,6 +59,14 @@ Result<CertificateHandle> sign_certificate(const CertificateRequest& request, EV
 
 // A CRL by the CA listing the given revoked entries (kept from the previous
 // CRL) plus the extra serial, if any; crl_number counts up on every signing.
-Result<CrlHandle> sign_crl(X509* ca, EVP_PKEY* ca_key, const X509_CRL* previous, const ASN1_INTEGER* extra_serial);
+Result<CrlHandle> sign_crl(X509* ca, EVP_PKEY* ca_key, const X509_CRL* previous, const ASN1_INTEGER* extra_serial,
+                           Validity validity);
+
+// The CRL's number, update times and entry count, after checking that `ca`
+// issued and signed it (invalid_argument otherwise; `what` names the file).
+Result<CrlInfo> crl_info(const X509_CRL* crl, X509* ca, const std::string& what);
+
+// An ASN1_TIME as a time point; nullopt when OpenSSL cannot read it.
+std::optional<std::chrono::system_clock::time_point> to_time_point(const ASN1_TIME* time);
 
 }  // namespace citycard::pki::internal

@@ -23,6 +23,11 @@ struct Deleter {
 using KeyHandle = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY_free>>;
 using CertificateHandle = std::unique_ptr<X509, Deleter<X509_free>>;
 using CrlHandle = std::unique_ptr<X509_CRL, Deleter<X509_CRL_free>>;
+using RequestHandle = std::unique_ptr<X509_REQ, Deleter<X509_REQ_free>>;
+inline void free_extensions(STACK_OF(X509_EXTENSION) * extensions) {
+  sk_X509_EXTENSION_pop_free(extensions, X509_EXTENSION_free);
+}
+using ExtensionsHandle = std::unique_ptr<STACK_OF(X509_EXTENSION), Deleter<free_extensions>>;
 using BioHandle = std::unique_ptr<BIO, Deleter<BIO_free_all>>;
 using BignumHandle = std::unique_ptr<BIGNUM, Deleter<BN_free>>;
 using Asn1IntegerHandle = std::unique_ptr<ASN1_INTEGER, Deleter<ASN1_INTEGER_free>>;

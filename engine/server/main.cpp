@@ -6,8 +6,11 @@
 // ./var, rule set rules/city.toml, certificates made on first start under
 // ./var/pki, tap server, metrics and admin socket on loopback. It writes the
 // ports it listens on to <data_dir>/engine.ports and stops cleanly on
-// SIGTERM or SIGINT: stop accepting, drain, flush, close the ledger.
+// SIGTERM or SIGINT: stop accepting, drain, flush, close the ledger. SIGHUP
+// reloads the CA, CRL and engine certificate (PkiKeeper::reload). At start
+// it raises RLIMIT_NOFILE's soft limit to the hard one.
 #include <csignal>
+#include <ctime>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -15,10 +18,12 @@
 
 #include <unistd.h>
 
+#include "engine/core/admin_api.h"
 #include "engine/core/bootstrap.h"
 #include "engine/core/config.h"
 #include "engine/core/engine.h"
 #include "engine/core/services.h"
+#include "engine/net/admission.h"
 #include "engine/net/server.h"
 
 #include <boost/asio/signal_set.hpp>
@@ -50,7 +55,48 @@ Status write_ports_file(const std::string& path, std::uint16_t tap_port, std::ui
   return Status::ok();
 }
 
+std::string utc(std::chrono::system_clock::time_point when) {
+  std::time_t seconds = std::chrono::system_clock::to_time_t(when);
+  std::tm parts{};
+  gmtime_r(&seconds, &parts);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &parts);
+  return text;
+}
+
+double days_until(std::chrono::system_clock::time_point when, std::chrono::system_clock::time_point now) {
+  return std::chrono::duration<double>(when - now).count() / 86400.0;
+}
+
+// The admin op reload_pki's answer.
+nlohmann::json reload_reply(PkiKeeper& keeper, const std::string& crl_path) {
+  auto reloaded = keeper.reload("admin");
+  if (!reloaded) return error_reply(reloaded.status());
+  return nlohmann::json{{"ok", true},
+                        {"crl", crl_path},
+                        {"crl_number", reloaded->crl.number},
+                        {"revoked", reloaded->crl.revoked},
+                        {"crl_next_update", utc(reloaded->crl.next_update)},
+                        {"connections_closed", reloaded->connections_closed}};
+}
+
+// Reloads the certificates on every SIGHUP until the set is cancelled.
+void reload_on_sighup(boost::asio::signal_set& hangups, PkiKeeper& keeper) {
+  hangups.async_wait([&hangups, &keeper](const boost::system::error_code& error, int) {
+    if (error) return;
+    (void)keeper.reload("SIGHUP");  // logs pki_reloaded or pki_reload_failed
+    reload_on_sighup(hangups, keeper);
+  });
+}
+
 int run(const EngineConfig& config, Log& log) {
+  // RocksDB and the readers' connections share the descriptor limit; the
+  // tap server's budget is made from the raised soft limit.
+  net::FdLimits fd_limits = net::raise_fd_limit();
+  log.event("fd_limit", {{"soft_before", std::to_string(fd_limits.soft_before)},
+                         {"soft", std::to_string(fd_limits.soft)},
+                         {"hard", std::to_string(fd_limits.hard)},
+                         {"raised", fd_limits.raised_ok ? "yes" : "no"}});
   auto prepared = prepare(config, log);
   if (!prepared) {
     log.event("start_failed", {{"error", prepared.status().to_string()}});
@@ -77,6 +123,9 @@ int run(const EngineConfig& config, Log& log) {
   server_options.heartbeat_interval = config.heartbeat_interval;
   server_options.inflight_batches_max = config.inflight_batches_max;
   server_options.connections_max = config.connections_max;
+  server_options.pending_connections_max = config.pending_connections_max;
+  server_options.pending_per_address_max = config.pending_per_address_max;
+  server_options.fd_reserve = config.fd_reserve;
   server_options.retry_after_ms = options.busy_retry_after_ms;
   server_options.log = [&log](std::string_view line) { log.event("connection", {{"detail", std::string(line)}}); };
   auto server = net::Server::start(server_options, **engine, &(*engine)->deny_list());
@@ -86,7 +135,11 @@ int run(const EngineConfig& config, Log& log) {
   }
 
   boost::asio::io_context io;
+  PkiKeeper& keeper = *prepared->pki;
+  keeper.attach(server->get());
+
   ServicesOptions services_options;
+  services_options.reload_pki = [&keeper, crl = prepared->tls.crl] { return reload_reply(keeper, crl); };
   services_options.admin_socket = config.admin_socket;
   services_options.admin_idle_timeout = config.admin_idle_timeout;
   services_options.metrics_enabled = config.metrics_enabled;
@@ -94,7 +147,7 @@ int run(const EngineConfig& config, Log& log) {
   services_options.metrics_port = config.metrics_port;
   net::Server* tap_server = server->get();
   Engine* pipeline = engine->get();
-  auto gauges = [tap_server, pipeline] {
+  auto gauges = [tap_server, pipeline, &keeper] {
     Gauges g;
     PipelineStats stats = pipeline->stats();
     g.shard_queue_depths = stats.shard_queue_depths;
@@ -107,7 +160,20 @@ int run(const EngineConfig& config, Log& log) {
     g.handshakes_failed = server_stats.handshakes_failed;
     g.connections_errored = server_stats.connections_errored;
     g.batches_retry_later = server_stats.batches_retry_later;
+    g.refused_connections_max = server_stats.refused_connections_max;
+    g.refused_fd_reserve = server_stats.refused_fd_reserve;
+    g.refused_pending_total = server_stats.refused_pending_total;
+    g.refused_pending_per_address = server_stats.refused_pending_per_address;
+    g.accept_errors = server_stats.accept_errors;
+    g.fd_limit = server_stats.fd_limit;
+    g.trust_reloads = server_stats.trust_reloads;
+    g.closed_untrusted = server_stats.closed_untrusted;
     g.deny_list_version = pipeline->deny_list().current_version();
+    PkiExpiry expiry = keeper.expiry();
+    auto now = std::chrono::system_clock::now();
+    g.ca_certificate_days_left = days_until(expiry.ca_certificate, now);
+    g.engine_certificate_days_left = days_until(expiry.engine_certificate, now);
+    g.crl_days_left = days_until(expiry.crl, now);
     return g;
   };
   auto services = Services::start(io, services_options, **engine, *prepared->ledger, metrics,
@@ -134,11 +200,16 @@ int run(const EngineConfig& config, Log& log) {
                                {"rule_set_version", std::to_string(prepared->rule_set->version)},
                                {"shards", std::to_string(options.shards)}});
 
+  keeper.start_checks(io);
+  boost::asio::signal_set hangups(io, SIGHUP);
+  reload_on_sighup(hangups, keeper);
   boost::asio::signal_set signals(io, SIGTERM, SIGINT);
   signals.async_wait([&](const boost::system::error_code& error, int signal) {
     if (error) return;
     log.event("shutdown_started", {{"signal", signal == SIGTERM ? "SIGTERM" : "SIGINT"}});
     (*services)->stop();                 // no new admin requests
+    hangups.cancel();
+    keeper.attach(nullptr);
     (*server)->stop(config.drain_timeout);  // stop accepting; submitted batches are answered
     (*engine)->stop();                   // every queued tap decided and durable
     io.stop();
@@ -146,6 +217,7 @@ int run(const EngineConfig& config, Log& log) {
   io.run();
 
   std::uint64_t taps = metrics.taps_total();
+  prepared->pki.reset();  // its timer, before the loop it is on
   server->reset();
   engine->reset();
   prepared->ledger.reset();  // closes RocksDB
@@ -175,6 +247,8 @@ int main(int argc, char** argv) {
     }
   }
   std::signal(SIGPIPE, SIG_IGN);
+  // Until the loop takes it over once started, a SIGHUP (reload) must not end the process.
+  std::signal(SIGHUP, SIG_IGN);
   Log log;
   EngineConfig config;
   if (!config_path.empty()) {

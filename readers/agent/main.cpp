@@ -5,6 +5,7 @@
 //   citycard-reader --config reader.toml [--offline] [--json] [--taps N]
 //   citycard-reader --config reader.toml --show-queue
 //   citycard-reader --config reader.toml --deny-list-import delta.json
+//   citycard-reader keygen --key FILE --csr FILE --reader-id N
 //
 // Online (the default): the engine in [engine] decides each tap over mutual
 // TLS when it answers within [engine] timeout_ms; otherwise the reader
@@ -12,6 +13,9 @@
 // up (reconnect with backoff, heartbeats), uploads the queue and refreshes
 // the deny list every [engine] deny_list_refresh_ms.
 // --offline: no engine link at all; every admitted tap is queued.
+// keygen: makes the reader's own EC P-256 key (mode 0600; an existing key is
+// never replaced) and a CSR naming reader N, for the card office to sign
+// (`citycard pki sign-reader`); the key never leaves the reader (keygen.h).
 #include <poll.h>
 #include <signal.h>
 #include <sys/signalfd.h>
@@ -27,6 +31,7 @@
 #include <memory>
 
 #include "agent.h"
+#include "keygen.h"
 #include "pcsc/pcsc.h"
 #include "uplink_link.h"
 
@@ -103,7 +108,7 @@ int main(int argc, char** argv) {
   std::string pcsc_reader_override;
   std::string state_dir_override;
   CLI::App app{"citycard reader agent"};
-  app.add_option("--config", config_path, "TOML config file (see readers/agent/config.h)")->required();
+  app.add_option("--config", config_path, "TOML config file (see readers/agent/config.h); required but for keygen");
   app.add_flag("--offline", offline, "no engine link: decide offline and queue every admitted tap");
   app.add_flag("--json", json, "one JSON object per tap instead of a line for people");
   app.add_option("--taps", taps_limit, "exit after this many taps (0 = run until SIGTERM)");
@@ -111,7 +116,21 @@ int main(int argc, char** argv) {
   app.add_option("--state-dir", state_dir_override, "state directory (overrides the config)");
   app.add_flag("--show-queue", list_queue, "print the queued taps as JSON lines and exit");
   app.add_option("--deny-list-import", deny_import, "apply a deny list delta from a JSON file and exit");
+  std::string key_path;
+  std::string csr_path;
+  std::uint32_t key_reader = 0;
+  CLI::App* keygen = app.add_subcommand("keygen", "make this reader's key (EC P-256, mode 0600) and a CSR to sign");
+  keygen->add_option("--key", key_path, "where the private key goes (never replaced)")->required();
+  keygen->add_option("--csr", csr_path, "where the certificate signing request goes")->required();
+  keygen->add_option("--reader-id", key_reader, "this reader's id (CN reader-N)")->required();
   CLI11_PARSE(app, argc, argv);
+  if (keygen->parsed()) {
+    if (Status made = ca::generate_reader_key(key_path, csr_path, citycard::ReaderId{key_reader}); !made) return fail(made);
+    std::fprintf(stderr, "reader %u: key %s (mode 0600), CSR %s: have it signed with `citycard pki sign-reader`\n",
+                 key_reader, key_path.c_str(), csr_path.c_str());
+    return 0;
+  }
+  if (config_path.empty()) return fail(Status::invalid_argument("--config is required"));
 
   auto config = ca::load_config(config_path);
   if (!config) return fail(config.status());

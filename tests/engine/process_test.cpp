@@ -2,6 +2,7 @@
 // restarted, every tap that got a decision is in the ledger exactly once and
 // verify passes; SIGTERM drains and exits 0 with every decided tap durable.
 #include "engine_fixture.h"
+#include "engine_process.h"
 
 #include <signal.h>
 #include <sys/wait.h>
@@ -29,82 +30,6 @@ std::string card_hex(int i) {
   std::snprintf(text, sizeof text, "0C%08X", i);
   return text;
 }
-
-// One citycard-engine child process on a data directory.
-class EngineProcess {
- public:
-  explicit EngineProcess(std::filesystem::path data) : data_(std::move(data)) {
-    config_ = data_ / "engine.toml";
-    std::ofstream out(config_);
-    out << "data_dir = \"" << data_.string() << "\"\n"
-        << "rules_file = \"" << CITYCARD_SOURCE_DIR << "/rules/city.toml\"\n"
-        << "[ledger]\nwrite_buffer_bytes = 4194304\nblock_cache_bytes = 8388608\n"
-        << "[listen]\ntap_port = 0\nmetrics_port = 0\n"
-        << "[shutdown]\ndrain_timeout_ms = 5000\n";
-  }
-  ~EngineProcess() {
-    if (pid_ > 0) kill_now();
-  }
-
-  void start() {
-    std::filesystem::remove(data_ / "engine.ports");
-    pid_ = ::fork();
-    REQUIRE(pid_ >= 0);
-    if (pid_ == 0) {
-      std::string log = (data_ / "engine.log").string();
-      FILE* err = std::fopen(log.c_str(), "a");
-      if (err != nullptr) ::dup2(::fileno(err), 2);
-      ::execl(ENGINE_BINARY, ENGINE_BINARY, "--config", config_.c_str(), static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    while (std::chrono::steady_clock::now() < deadline) {
-      std::ifstream in(data_ / "engine.ports");
-      std::string line;
-      while (std::getline(in, line)) {
-        if (line.rfind("tap_port=", 0) == 0) port_ = static_cast<std::uint16_t>(std::stoi(line.substr(9)));
-      }
-      if (port_ != 0) return;
-      int status = 0;
-      REQUIRE(::waitpid(pid_, &status, WNOHANG) == 0);  // it must not have died
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    FAIL("citycard-engine did not write its ports file");
-  }
-
-  void kill_now() {
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-    port_ = 0;
-  }
-
-  // SIGTERM; returns the exit code (or -1 when it did not exit in time).
-  int terminate() {
-    ::kill(pid_, SIGTERM);
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    int status = 0;
-    while (std::chrono::steady_clock::now() < deadline) {
-      pid_t done = ::waitpid(pid_, &status, WNOHANG);
-      if (done == pid_) {
-        pid_ = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    kill_now();
-    return -1;
-  }
-
-  std::uint16_t port() const { return port_; }
-
- private:
-  std::filesystem::path data_;
-  std::filesystem::path config_;
-  pid_t pid_ = -1;
-  std::uint16_t port_ = 0;
-};
 
 // The engine runs on the real clock and refuses taps older than offline
 // retention (7 days): the load is dated from 5 days ago, a second per tap.
