@@ -157,6 +157,13 @@ Decoded<Message> deny_list_request(wire::Reader& in) {
   DenyListRequest request;
   request.from_version = in.u64();
   if (!in.ok()) return truncated("deny_list_request");
+  if (in.remaining() == 0) return Message{request};  // the 8-byte form: no snapshot to continue
+  request.snapshot_version = in.u64();
+  if (!in.ok()) return truncated("deny_list_request snapshot");
+  if (request.snapshot_version == 0) return error(ErrorCode::malformed, "deny list request continues snapshot version 0");
+  auto after = read_card(in, "deny list request");
+  if (!after) return after.error();
+  request.after = after.value();
   return Message{request};
 }
 
@@ -166,8 +173,12 @@ Decoded<Message> deny_list_delta(wire::Reader& in) {
   delta.to_version = in.u64();
   delta.flags = in.u8();
   if (!in.ok()) return truncated("deny_list_delta");
-  if ((delta.flags & ~(DenyListDelta::flag_full | DenyListDelta::flag_more)) != 0) {
+  if ((delta.flags & ~DenyListDelta::flags_all) != 0) {
     return error(ErrorCode::bad_flags, "deny list delta flags " + number(delta.flags) + " has undefined bits");
+  }
+  const bool page = (delta.flags & DenyListDelta::flag_page) != 0;
+  if (page && ((delta.flags & DenyListDelta::flag_full) != 0 || delta.from_version != 0)) {
+    return error(ErrorCode::malformed, "a deny list page is neither full nor from a version");
   }
   std::size_t total = 0;
   for (auto* cards : {&delta.added, &delta.removed}) {
@@ -185,6 +196,7 @@ Decoded<Message> deny_list_delta(wire::Reader& in) {
       cards->push_back(card.value());
     }
   }
+  if (page && !delta.removed.empty()) return error(ErrorCode::malformed, "a deny list page removes cards");
   return Message{std::move(delta)};
 }
 

@@ -124,7 +124,14 @@ struct PayloadWriter {
     return {};
   }
   Problem operator()(const DenyListRequest& request) {
+    if (request.after.empty() != (request.snapshot_version == 0)) {
+      return "a deny list request continuing a snapshot needs both its version and a card";
+    }
     out.u64(request.from_version);
+    if (request.after.empty()) return {};
+    out.u64(request.snapshot_version);
+    out.u8(static_cast<std::uint8_t>(request.after.size()));
+    out.bytes(request.after.data(), request.after.size());
     return {};
   }
   Problem operator()(const DenyListDelta& delta) {
@@ -132,7 +139,11 @@ struct PayloadWriter {
       return over_limit("deny list delta of " + std::to_string(delta.added.size() + delta.removed.size()) +
                         " cards; at most " + std::to_string(deny_cards_max));
     }
-    if ((delta.flags & ~(DenyListDelta::flag_full | DenyListDelta::flag_more)) != 0) return "undefined delta flags set";
+    if ((delta.flags & ~DenyListDelta::flags_all) != 0) return "undefined delta flags set";
+    if ((delta.flags & DenyListDelta::flag_page) != 0 &&
+        ((delta.flags & DenyListDelta::flag_full) != 0 || delta.from_version != 0 || !delta.removed.empty())) {
+      return "a deny list page is neither full nor from a version, and removes nothing";
+    }
     out.u64(delta.from_version);
     out.u64(delta.to_version);
     out.u8(delta.flags);

@@ -21,10 +21,14 @@
 //                     decision_flags: byte (DecisionFlags)
 //   retry_later    := batch_id: fixed64  retry_after_ms: fixed32  why: byte (RetryReason)
 //   deny_list_request := from_version: fixed64
-//   deny_list_delta := from_version: fixed64  to_version: fixed64  delta_flags: byte
+//                     [snapshot_version: fixed64 (> 0)  after: card_entry]
+//                     (the bracketed tail is optional: present, it continues a snapshot)
+//   deny_list_delta := from_version: fixed64  to_version: fixed64
+//                     delta_flags: byte (bit 0 full, bit 1 more, bit 2 page)
 //                     added_count: fixed16  card_entry[added_count]
 //                     removed_count: fixed16  card_entry[removed_count]
-//                     (added_count + removed_count <= deny_cards_max)
+//                     (added_count + removed_count <= deny_cards_max; a page has
+//                     no full flag, from_version 0 and removed_count 0)
 //   card_entry     := length: byte (1..16)  bytes(length)
 //   heartbeat      := nonce: fixed64
 //   error          := code: fixed16 (ErrorCode)  message_length: fixed16 (<= error_message_bytes_max)
@@ -144,13 +148,25 @@ struct RetryLater {
 };
 
 struct DenyListRequest {
-  std::uint64_t from_version = 0;  // 0: the reader has nothing; send everything
+  std::uint64_t from_version = 0;  // the reader's complete list; 0: it has none, send everything
+  // Continuing a snapshot (both set, or neither): its version (to_version of
+  // its first page) and the last card received; the pages come in ascending
+  // card order. When the engine can no longer serve that snapshot it answers
+  // as to from_version alone.
+  std::uint64_t snapshot_version = 0;
+  CardId after;  // empty: not continuing a snapshot
+  bool continues_snapshot() const noexcept { return !after.empty(); }
   bool operator==(const DenyListRequest&) const = default;
 };
 
 struct DenyListDelta {
-  static constexpr std::uint8_t flag_full = 0x01;  // a snapshot: drop the local list first
-  static constexpr std::uint8_t flag_more = 0x02;  // more follows: ask again from to_version
+  static constexpr std::uint8_t flag_full = 0x01;  // a snapshot (its first page): drop the local list first
+  static constexpr std::uint8_t flag_more = 0x02;  // more follows: ask again (from to_version, or for the next page)
+  // A later page of the snapshot at to_version: its cards (added) follow the
+  // request's `after` in ascending order. Sent only to a request that
+  // continues a snapshot; never with flag_full.
+  static constexpr std::uint8_t flag_page = 0x04;
+  static constexpr std::uint8_t flags_all = flag_full | flag_more | flag_page;
   std::uint64_t from_version = 0;
   std::uint64_t to_version = 0;
   std::uint8_t flags = 0;
@@ -185,6 +201,8 @@ static_assert(8 + 2 + limits::batch_taps_max * decision_bytes <= payload_bytes_m
               "a full decisions frame must fit one frame");
 static_assert(8 + 8 + 1 + 2 + 2 + deny_cards_max * (1 + CardId::bytes_max) <= payload_bytes_max,
               "a full deny list delta must fit one frame");
+inline constexpr std::size_t deny_list_request_bytes_max = 8 + 8 + 1 + CardId::bytes_max;
+static_assert(deny_list_request_bytes_max == 33 && deny_list_request_bytes_max <= payload_bytes_max);
 static_assert(tap_bytes_max == 125);
 static_assert(limits::batch_taps_max <= 0xFFFF);
 

@@ -146,9 +146,8 @@ void replace_card_in_ledger(const CliContext& context, const std::string& old_te
   group.records.push_back({ledger::RecordSpace::audit, key.to_string(),
                            fmt::format("{} card {} replaced by {}: moved {} TWD and {} points", format_utc(now()),
                                        old_card.card.to_string(), new_id.to_string(), wallet->balance_minor, points->balance_minor)});
-  // The engine lists replaced cards for readers; keep its record in step.
-  group.records.push_back({ledger::RecordSpace::engine,
-                           "deny/" + std::string(reinterpret_cast<const char*>(old_card.card.data()), old_card.card.size()), "1"});
+  // No "deny/" record: the engine lists the replaced card at its next start
+  // from the card's status (engine/core/deny_records.h); it alone writes those.
   auto posted = ledger->post({group});
   if (!posted) fail(posted.status().message());
   if (!posted->front().posted) fail(posted->front().reason.message());

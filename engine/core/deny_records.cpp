@@ -1,5 +1,7 @@
 #include "deny_records.h"
 
+#include <algorithm>
+
 #include "hashing.h"
 
 namespace citycard::engine {
@@ -20,6 +22,23 @@ Result<std::vector<CardId>> load_denied_cards(const ledger::Ledger& ledger) {
         return true;
       });
   if (!scanned) return scanned;
+  return cards;
+}
+
+Result<std::vector<CardId>> listed_cards_in_ledger(const ledger::Ledger& ledger) {
+  std::vector<CardId> cards;
+  auto snapshot = ledger.snapshot();
+  Status scanned = snapshot->scan_cards([&](const CardRecord& card) {
+    bool listed = card.status != CardStatus::active;
+    if (!listed) {
+      auto wallet = ledger.account(card.wallet_account);
+      listed = wallet && wallet->balance_minor < 0;
+    }
+    if (listed) cards.push_back(card.card);
+    return true;
+  });
+  if (!scanned) return scanned;
+  std::sort(cards.begin(), cards.end());
   return cards;
 }
 

@@ -7,6 +7,7 @@
 
 #include "card/crypto.h"
 #include "check.h"
+#include "deny_list_store.h"
 #include "deny_records.h"
 #include "preload.h"
 #include "ledger/readers.h"
@@ -64,7 +65,9 @@ Result<std::unique_ptr<Engine>> Engine::start(ledger::Ledger& ledger, const rule
   }
   auto system = ledger::find_system_accounts(ledger);
   if (!system) return system.status();
-  auto denied = load_denied_cards(ledger);
+  // The deny list from the ledger's truth, not only from the engine's own
+  // records: cards blocked or taken into debt without the engine are on it.
+  auto denied = listed_cards_in_ledger(ledger);
   if (!denied) return denied.status();
 
   auto readers = ledger::load_readers(ledger);
@@ -75,11 +78,17 @@ Result<std::unique_ptr<Engine>> Engine::start(ledger::Ledger& ledger, const rule
   for (const ReaderRecord& reader : *readers) raw->readers_.put(reader);
   auto offline_shares = load_offline_spent(ledger, raw->readers_, raw->options_.shards);
   if (!offline_shares) return offline_shares.status();
+  auto opened = open_deny_list(ledger, *denied, raw->deny_list_);
+  if (!opened) return opened.status();
+  log.event("deny_list_opened", {{"epoch", std::to_string(opened->epoch)},
+                                 {"version", std::to_string(opened->version)},
+                                 {"cards", std::to_string(opened->cards)},
+                                 {"listed_while_stopped", std::to_string(opened->listed)},
+                                 {"unlisted_while_stopped", std::to_string(opened->unlisted)},
+                                 {"history", std::to_string(opened->history)},
+                                 {"versions", opened->continued ? "continued" : "new epoch: " + opened->new_epoch_because}});
   std::vector<std::unordered_set<CardId, CardIdHash>> denied_by_shard(raw->options_.shards);
-  for (const CardId& card : *denied) {
-    denied_by_shard[shard_for(card, raw->options_.shards)].insert(card);
-    raw->deny_list_.add(card);
-  }
+  for (const CardId& card : *denied) denied_by_shard[shard_for(card, raw->options_.shards)].insert(card);
   raw->committer_ = std::make_unique<Committer>(
       ledger, metrics, log,
       [raw](std::size_t shard, std::vector<ledger::GroupOutcome> outcomes) { raw->shards_[shard]->outcomes(std::move(outcomes)); },
@@ -227,6 +236,13 @@ void Engine::stop() {
   }
   for (auto& shard : impl.shards_) shard->stop();
   impl.committer_->stop();
+  // Every change is durable and served: readers' versions stay good across
+  // the restart (deny_list_store.h).
+  if (Status saved = save_deny_list(impl.ledger_, impl.deny_list_); saved) {
+    impl.log_.event("deny_list_saved", {{"version", std::to_string(impl.deny_list_.current_version())}});
+  } else {
+    impl.log_.event("deny_list_save_failed", {{"error", saved.to_string()}});
+  }
   impl.log_.event("pipeline_stopped", {{"taps", std::to_string(impl.metrics_.taps_total())}});
 }
 

@@ -35,9 +35,13 @@
 //   the reader's high-water mark) holds it.
 //
 // The deny list (blocked, lost, replaced and indebted cards) is kept in a
-// MemoryDenyList, loaded at start from the engine's deny records
-// (RecordSpace::engine "deny/<card>"), which every group that changes a
-// card's listing writes atomically with the change.
+// MemoryDenyList. At start it is derived from the ledger's truth (card
+// status, wallet below zero: deny_records.h), so what changed while the
+// engine was stopped is on it; its versions carry on from the last clean
+// stop, or start a new epoch (deny_list_store.h). While running, every
+// group that changes a card's listing writes its "deny/<card>" record
+// atomically with the change, and the shard applies it to the served list
+// once durable. stop() saves the list's version and history.
 //
 // stop() drains: every tap already queued is decided, made durable and
 // answered; then the threads end. Call the tap server's stop() first.
@@ -117,7 +121,7 @@ class Engine final : public net::TapSink {
   // Starts the shard and committer threads on an open, writable ledger that
   // has the system accounts. The ledger, rule set, metrics and log must
   // outlive the Engine. invalid_argument for unusable options; the ledger's
-  // error if the deny list cannot be loaded.
+  // error if the deny list cannot be loaded or its start written.
   static Result<std::unique_ptr<Engine>> start(ledger::Ledger& ledger, const rules::RuleSet& rule_set,
                                                EngineOptions options, Metrics& metrics, Log& log);
   ~Engine() override;  // stop()
@@ -143,7 +147,8 @@ class Engine final : public net::TapSink {
   const ReaderRegistry& readers() const noexcept;
   PipelineStats stats() const;
 
-  // Drains and ends the threads; idempotent. Submissions after stop() are
+  // Drains and ends the threads, then saves the deny list's version and
+  // history (deny_list_store.h); idempotent. Submissions after stop() are
   // answered busy.
   void stop();
 

@@ -216,7 +216,11 @@ void Connection::on_deny_list_request(const protocol::DenyListRequest& request) 
   if (core_.deny_list == nullptr) {
     return send(protocol::DenyListDelta{request.from_version, request.from_version, 0, {}, {}});
   }
-  send(core_.deny_list->delta_since(request.from_version, protocol::deny_cards_max));
+  // One frame per request, like every other request: a snapshot of any size
+  // comes in pages the reader asks for one at a time, so it takes no more
+  // room in the bounded output queue than a heartbeat, and decisions
+  // interleave with it.
+  send(core_.deny_list->answer(request, protocol::deny_cards_max));
 }
 
 void Connection::on_decided(std::uint64_t batch_id, std::size_t tap_count, SubmitResult result) {

@@ -58,20 +58,28 @@ class TapSink {
 };
 
 // The deny list (blocked, lost, replaced and indebted cards) as versions.
-// Version 0 is the empty list; every change makes a new version.
+// Version 0 means "no list"; every change makes a new, higher version.
 //
 // Contract: both calls are made on the server's loop thread and must be
 // quick (in memory) and thread-safe against the writer of the list.
-// delta_since(V) returns the changes from V to the newest version it can fit
-// in cards_max cards: if V is unknown or older than the history kept, a full
-// snapshot (flag_full, from_version 0); if more changes remain, flag_more
-// (the reader asks again from to_version). V equal to the current version
-// yields an empty delta with from == to.
+// answer(request) returns at most cards_max cards (docs/protocol.md, "Deny
+// list"):
+// - a request without a snapshot to continue, from version V: the net
+//   changes from V to the newest version that fits (flag_more if more
+//   remain: the reader asks again from to_version); V equal to the current
+//   version yields an empty delta with from == to. If V is 0, unknown or
+//   older than the history kept: the first page of a full snapshot at the
+//   current version (flag_full, from_version 0, ascending card order,
+//   flag_more if more pages follow).
+// - a request continuing snapshot S after card X: the next page of S (the
+//   cards of S after X, ascending; flag_page, from_version 0, to_version S,
+//   flag_more if more follow), however the list changed meanwhile; if S can
+//   no longer be rebuilt, the answer to the request's from_version alone.
 class DenyListSource {
  public:
   virtual ~DenyListSource() = default;
   virtual std::uint64_t current_version() const = 0;
-  virtual protocol::DenyListDelta delta_since(std::uint64_t from_version, std::size_t cards_max) const = 0;
+  virtual protocol::DenyListDelta answer(const protocol::DenyListRequest& request, std::size_t cards_max) const = 0;
 };
 
 }  // namespace citycard::net

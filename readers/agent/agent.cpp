@@ -112,14 +112,19 @@ TapOutcome Agent::handle_card(card::CardTransport& transport, EventTime now) {
 
 Status Agent::refresh_deny_list(Deadline deadline) {
   // A long backlog comes in several deltas, each applied (and persisted) on
-  // its own, so a deadline that cuts the series keeps what arrived.
+  // its own, so a deadline that cuts the series keeps what arrived. A
+  // snapshot's pages are held apart until the last: cut off, the reader
+  // keeps its old list and the next refresh continues where this one ended.
   for (;;) {
-    auto delta = link_.fetch_deny_list(deny_list_.version(), deadline);
+    const DenyListPosition from = deny_list_.position();
+    auto delta = link_.fetch_deny_list(from, deadline);
     if (!delta) return delta.status();
     if (auto applied = deny_list_.apply(*delta); !applied) return applied;
-    if (!delta->more) return Status::ok();
-    if (delta->to_version <= delta->from_version && !delta->replaces_all) {
-      return Status::corruption("engine says more deny list changes follow but its delta made no progress");
+    // After a snapshot's last page the list is at the snapshot's version:
+    // one more request brings what changed while the pages came.
+    if (!delta->more && !delta->page) return Status::ok();
+    if (deny_list_.position() == from) {
+      return Status::corruption("engine says more deny list changes follow but its answer made no progress");
     }
   }
 }

@@ -37,8 +37,10 @@ class Agent {
 
   // Uploads queued taps if due (see Uploader).
   UploadReport upload_step(Clock::time_point now) { return uploader_.step(now); }
-  // Fetches and applies the deny list deltas since the cached version, until
-  // the engine has no more (or the deadline, which keeps what was applied).
+  // Fetches and applies the deny list deltas since the cached version, or
+  // the pages of a full snapshot, until the engine has no more (or the
+  // deadline, which keeps what was applied and the snapshot's pages so far:
+  // the next call continues it).
   Status refresh_deny_list(Deadline deadline);
   // Applies a delta that came another way (provisioning, a service tool).
   Status apply_deny_list_delta(const DenyListDelta& delta) { return deny_list_.apply(delta); }

@@ -53,10 +53,12 @@ class EngineLink {
  public:
   virtual ~EngineLink() = default;
   virtual Result<std::vector<TapDecision>> submit_taps(std::span<const QueuedTap> taps, Deadline deadline) = 0;
-  // Changes to the deny list since since_version (or the whole list, with
-  // replaces_all, if the engine no longer has that version's history); with
-  // more set, ask again from to_version for the rest.
-  virtual Result<DenyListDelta> fetch_deny_list(std::uint64_t since_version, Deadline deadline) = 0;
+  // The next part of the deny list from `from` (DenyList::position()): the
+  // changes since from.version, or the whole list (replaces_all) if the
+  // engine no longer has that version's history -- in pages when it is
+  // larger than one frame; with a snapshot in progress, its next page. With
+  // more set, ask again from the new position for the rest.
+  virtual Result<DenyListDelta> fetch_deny_list(const DenyListPosition& from, Deadline deadline) = 0;
 };
 
 // True for the errors after which the same request may succeed later.
@@ -71,7 +73,7 @@ class OfflineLink final : public EngineLink {
   Result<std::vector<TapDecision>> submit_taps(std::span<const QueuedTap>, Deadline) override {
     return Status::unavailable("reader runs offline: no engine link");
   }
-  Result<DenyListDelta> fetch_deny_list(std::uint64_t, Deadline) override {
+  Result<DenyListDelta> fetch_deny_list(const DenyListPosition&, Deadline) override {
     return Status::unavailable("reader runs offline: no engine link");
   }
 };

@@ -137,9 +137,9 @@ Result<std::vector<TapDecision>> UplinkEngineLink::submit_taps(std::span<const Q
   return decisions;
 }
 
-Result<DenyListDelta> UplinkEngineLink::fetch_deny_list(std::uint64_t since_version, Deadline deadline) {
+Result<DenyListDelta> UplinkEngineLink::fetch_deny_list(const DenyListPosition& from, Deadline deadline) {
   if (Status status = ensure_connected(deadline); !status) return status;
-  auto reply = uplink_.deny_list_since(since_version, deadline);
+  auto reply = uplink_.deny_list(protocol::DenyListRequest{from.version, from.snapshot_version, from.after}, deadline);
   if (!reply) return reply.status();
   last_traffic_ = Clock::now();
   DenyListDelta delta;
@@ -147,6 +147,7 @@ Result<DenyListDelta> UplinkEngineLink::fetch_deny_list(std::uint64_t since_vers
   delta.to_version = reply->to_version;
   delta.replaces_all = (reply->flags & protocol::DenyListDelta::flag_full) != 0;
   delta.more = (reply->flags & protocol::DenyListDelta::flag_more) != 0;
+  delta.page = (reply->flags & protocol::DenyListDelta::flag_page) != 0;
   delta.added = std::move(reply->added);
   delta.removed = std::move(reply->removed);
   return delta;

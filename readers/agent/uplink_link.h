@@ -13,8 +13,10 @@
 // More taps than the session's batch_taps_max: only the first batch_taps_max
 // are sent, and only they are decided (the caller resends the rest).
 //
-// fetch_deny_list() asks for the delta since a version; a delta with "more
-// follows" comes back with DenyListDelta::more set.
+// fetch_deny_list() asks for the delta since the list's version, or the next
+// page of a snapshot in progress (deny_list_request with snapshot_version and
+// after); "more follows" comes back as DenyListDelta::more, a later page of
+// a snapshot as DenyListDelta::page.
 //
 // keep_alive() is for the idle loop: it connects when the link is down (after
 // a failure, not before reconnect_interval, doubling up to
@@ -50,7 +52,7 @@ class UplinkEngineLink final : public EngineLink {
   explicit UplinkEngineLink(UplinkLinkOptions options);
 
   Result<std::vector<TapDecision>> submit_taps(std::span<const QueuedTap> taps, Deadline deadline) override;
-  Result<DenyListDelta> fetch_deny_list(std::uint64_t since_version, Deadline deadline) override;
+  Result<DenyListDelta> fetch_deny_list(const DenyListPosition& from, Deadline deadline) override;
 
   // Connects or heartbeats if due at now (see above); ok when the link is up.
   Status keep_alive(Clock::time_point now);

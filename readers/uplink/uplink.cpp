@@ -249,7 +249,11 @@ Result<BatchReply> Uplink::submit(const protocol::TapBatch& batch, Deadline dead
 }
 
 Result<protocol::DenyListDelta> Uplink::deny_list_since(std::uint64_t version, Deadline deadline) {
-  if (Status status = impl_->send(protocol::DenyListRequest{version}, deadline); !status) return status;
+  return deny_list(protocol::DenyListRequest{version, 0, {}}, deadline);
+}
+
+Result<protocol::DenyListDelta> Uplink::deny_list(const protocol::DenyListRequest& request, Deadline deadline) {
+  if (Status status = impl_->send(request, deadline); !status) return status;
   auto reply = impl_->receive_matching(
       [](const protocol::Message& message) { return std::holds_alternative<protocol::DenyListDelta>(message); },
       deadline);

@@ -85,6 +85,8 @@ class Uplink {
   // the next one otherwise).
   Result<BatchReply> submit(const protocol::TapBatch& batch, Deadline deadline);
   Result<protocol::DenyListDelta> deny_list_since(std::uint64_t version, Deadline deadline);
+  // Any deny_list_request, e.g. one continuing a snapshot, and its answer.
+  Result<protocol::DenyListDelta> deny_list(const protocol::DenyListRequest& request, Deadline deadline);
   Status heartbeat(std::uint64_t nonce, Deadline deadline);
 
   // Lower level: one frame out, the next frame in (pipelining, tests).

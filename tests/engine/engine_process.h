@@ -139,6 +139,8 @@ class EngineProcess {
  private:
   bool spawn() {
     std::filesystem::remove(data_ / "engine.ports");
+    port_ = 0;  // the last run's ports, after terminate()
+    metrics_port_ = 0;
     pid_ = ::fork();
     if (pid_ < 0) return false;
     if (pid_ == 0) {

@@ -15,6 +15,7 @@
 #include <sstream>
 #include <thread>
 
+#include "deny_list_store.h"
 #include "engine/pki/pki.h"
 #include "readers/uplink/uplink.h"
 
@@ -178,6 +179,50 @@ std::size_t run_load(const std::filesystem::path& pki_dir, std::uint16_t port, T
   return told.decisions.size();
 }
 
+// Runs the citycard CLI on the data directory's ledger; its output.
+std::string run_cli(const std::filesystem::path& data, const std::string& args) {
+  std::string command = std::string(CLI_BINARY) + " --db " + (data / "ledger").string() + " " + args + " 2>&1";
+  std::string output;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  char buffer[512];
+  while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) output += buffer;
+  int status = ::pclose(pipe);
+  INFO(command << "\n" << output);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  return output;
+}
+
+// The deny list as a reader with `version` asks for it: one delta, or every
+// page of a snapshot. Returns the answer's first frame flags too.
+struct Fetched {
+  std::uint8_t first_flags = 0;
+  std::uint64_t from_version = 0;
+  std::uint64_t to_version = 0;
+  std::vector<CardId> added;
+  std::vector<CardId> removed;
+};
+Fetched fetch_deny_list(uplink::Uplink& link, std::uint64_t version) {
+  Fetched fetched;
+  protocol::DenyListRequest request{version, 0, {}};
+  for (int frame = 0;; ++frame) {
+    auto delta = link.deny_list(request, std::chrono::steady_clock::now() + std::chrono::seconds(10));
+    INFO(delta.status().to_string());
+    REQUIRE(delta);
+    if (frame == 0) {
+      fetched.first_flags = delta->flags;
+      fetched.from_version = delta->from_version;
+    }
+    fetched.to_version = delta->to_version;
+    fetched.added.insert(fetched.added.end(), delta->added.begin(), delta->added.end());
+    fetched.removed.insert(fetched.removed.end(), delta->removed.begin(), delta->removed.end());
+    if ((delta->flags & protocol::DenyListDelta::flag_more) == 0) return fetched;
+    REQUIRE((delta->flags & (protocol::DenyListDelta::flag_full | protocol::DenyListDelta::flag_page)) != 0);
+    request = protocol::DenyListRequest{version, delta->to_version, fetched.added.back()};
+  }
+}
+
 }  // namespace
 
 TEST_CASE("the engine killed with SIGKILL under load loses no decided tap and doubles none") {
@@ -297,6 +342,79 @@ TEST_CASE("the CLI goes through the running engine's admin socket, and straight 
   CHECK(bad.find("bad.csv:2: route") != std::string::npos);
   CHECK(refused("reader show 82").find("not registered") != std::string::npos);
   CHECK(cli("verify").find("OK") != std::string::npos);
+}
+
+}  // namespace citycard::engine::testing
+
+namespace citycard::engine::testing {
+
+TEST_CASE("citycard-engine's deny list: cards blocked with the CLI while it is stopped reach readers as a delta; "
+          "after SIGKILL, a full snapshot") {
+  TempDir dir("engine-deny");
+  issue_cards_and_readers(dir.path);
+  EngineProcess engine(dir.path);
+  engine.start();
+  issue_readers(dir.path / "pki");
+  const ReaderId reader{1};
+  auto card = [](int i) { return *CardId::parse(card_hex(i)); };
+
+  std::uint64_t version = 0;
+  {
+    uplink::Uplink link(reader_options(dir.path / "pki", reader, engine.port()));
+    REQUIRE(link.connect().is_ok());
+    Fetched first = fetch_deny_list(link, 0);
+    CHECK(first.added.empty());
+    version = first.to_version;
+    CHECK(version == link.session().deny_list_version);
+    // Through the running engine's admin socket.
+    CHECK(run_cli(dir.path, "card lost " + card_hex(1)).find("is lost") != std::string::npos);
+    Fetched lost = fetch_deny_list(link, version);
+    CHECK(lost.first_flags == 0);
+    CHECK(lost.added == std::vector<CardId>{card(1)});
+    version = lost.to_version;
+  }
+  CHECK(engine.terminate() == 0);
+
+  // The engine is stopped: the CLI writes the ledger itself.
+  CHECK(run_cli(dir.path, "card block " + card_hex(2)).find("is now blocked") != std::string::npos);
+  CHECK(run_cli(dir.path, "card replace " + card_hex(3) + " 0DDDDDDD03").find("replaced by") != std::string::npos);
+
+  engine.start();
+  {
+    uplink::Uplink link(reader_options(dir.path / "pki", reader, engine.port()));
+    Status connected = link.connect();
+    INFO(connected.to_string());
+    REQUIRE(connected.is_ok());
+    // The same epoch: the reader's version still means what it did, and the
+    // delta from it is exactly what the CLI did.
+    CHECK(link.session().deny_list_version == version + 2);
+    Fetched delta = fetch_deny_list(link, version);
+    CHECK(delta.first_flags == 0);
+    CHECK(delta.from_version == version);
+    CHECK(delta.added == std::vector<CardId>{card(2), card(3)});
+    CHECK(delta.removed.empty());
+    version = delta.to_version;
+    Fetched whole = fetch_deny_list(link, 0);
+    CHECK(whole.added == std::vector<CardId>{card(1), card(2), card(3)});
+  }
+  engine.kill_now();
+
+  engine.start();
+  uplink::Uplink link(reader_options(dir.path / "pki", reader, engine.port()));
+  Status connected = link.connect();
+  INFO(connected.to_string());
+  REQUIRE(connected.is_ok());
+  // A new epoch: the old version is unknown, so the reader gets everything.
+  CHECK((link.session().deny_list_version >> deny_sequence_bits) == (version >> deny_sequence_bits) + 1);
+  Fetched after_crash = fetch_deny_list(link, version);
+  CHECK((after_crash.first_flags & protocol::DenyListDelta::flag_full) != 0);
+  CHECK(after_crash.added == std::vector<CardId>{card(1), card(2), card(3)});
+  link.close();  // else the engine's drain waits for this reader to hang up
+  CHECK(engine.terminate() == 0);
+  std::ifstream log(dir.path / "engine.log");
+  std::stringstream text;
+  text << log.rdbuf();
+  CHECK(text.str().find("new epoch: the engine did not stop cleanly") != std::string::npos);
 }
 
 }  // namespace citycard::engine::testing

@@ -3,6 +3,9 @@
 // deny list as readers fetch it.
 #include "engine_fixture.h"
 
+#include <functional>
+
+#include "deny_list_store.h"
 #include "engine/net/server.h"
 #include "engine/pki/pki.h"
 #include "readers/uplink/uplink.h"
@@ -14,12 +17,15 @@ const std::string card_a = "04A1B2C3D4E5F6";
 constexpr ReaderId reader{17};
 
 struct TlsEngine {
-  TlsEngine() : dir("engine-tls"), ledger(make_ledger(dir.path / "ledger")) {
+  // before_start: what the ledger holds besides card_a when the engine starts.
+  explicit TlsEngine(const std::function<void(ledger::Ledger&)>& before_start = nullptr)
+      : dir("engine-tls"), ledger(make_ledger(dir.path / "ledger")) {
     pki::Paths paths{dir.path / "pki"};
     REQUIRE(pki::init(paths.dir).is_ok());
     REQUIRE(pki::issue_engine(paths.dir, {"localhost", "127.0.0.1"}).is_ok());
     REQUIRE(pki::issue_reader(paths.dir, reader).is_ok());
     issue_card(*ledger, card_a, 100);
+    if (before_start) before_start(*ledger);
     pipeline = std::make_unique<Pipeline>(*ledger);
     net::ServerOptions options;
     options.tls = net::TlsFiles{paths.ca_certificate().string(), paths.crl().string(),
@@ -63,6 +69,23 @@ protocol::TapBatch three_taps(std::uint64_t batch_id) {
   batch.taps.push_back(make_tap(reader.value, 2, card_a, Mode::identify, 501, monday_8am_us + 1'000'000));
   batch.taps.push_back(make_tap(reader.value, 3, "0BADCAFE", Mode::bus_board, 101, monday_8am_us + 2'000'000));
   return batch;
+}
+
+// Pages through the whole deny list as a reader does: the first page, then
+// the next after the last card, until no more follow.
+std::vector<CardId> fetch_whole_list(uplink::Uplink& link, int& frames) {
+  std::vector<CardId> cards;
+  protocol::DenyListRequest request{0, 0, {}};
+  for (;;) {
+    auto page = link.deny_list(request, std::chrono::steady_clock::now() + std::chrono::seconds(30));
+    INFO(page.status().to_string());
+    REQUIRE(page);
+    ++frames;
+    REQUIRE((page->flags & (protocol::DenyListDelta::flag_full | protocol::DenyListDelta::flag_page)) != 0);
+    cards.insert(cards.end(), page->added.begin(), page->added.end());
+    if ((page->flags & protocol::DenyListDelta::flag_more) == 0) return cards;
+    request = protocol::DenyListRequest{0, page->to_version, cards.back()};
+  }
 }
 
 }  // namespace
@@ -119,7 +142,7 @@ TEST_CASE("readers fetch the deny list the card office keeps current through the
   TlsEngine engine;
   uplink::Uplink link(engine.client());
   REQUIRE(link.connect().is_ok());
-  CHECK(link.session().deny_list_version == 0);
+  CHECK(link.session().deny_list_version == deny_version(1, 0));  // the first epoch, empty
   AdminCommand lost;
   lost.action = AdminAction::set_status;
   lost.status = CardStatus::lost;
@@ -130,11 +153,42 @@ TEST_CASE("readers fetch the deny list the card office keeps current through the
   REQUIRE(delta);
   REQUIRE(delta->added.size() == 1);
   CHECK(delta->added[0] == *CardId::parse(card_a));
-  CHECK(delta->to_version == 1);
+  CHECK(delta->to_version == deny_version(1, 1));
   auto reply = link.submit(three_taps(2));
   REQUIRE(reply);
   REQUIRE(reply->kind == uplink::BatchReply::Kind::decided);
   CHECK(reply->decisions.decisions[0].reason == RefusalReason::card_lost);
+}
+
+}  // namespace citycard::engine::testing
+
+namespace citycard::engine::testing {
+
+TEST_CASE("a deny list larger than one frame, from the ledger's cards, reaches a reader through the engine in pages") {
+  // 5,000 cards blocked without the engine (as the CLI does on a stopped
+  // ledger): the engine lists them from the card records at start.
+  constexpr int blocked = 5'000;
+  std::vector<CardId> expected;
+  TlsEngine engine([&](ledger::Ledger& ledger) {
+    std::vector<ledger::NewCard> cards(blocked);
+    for (int i = 0; i < blocked; ++i) {
+      char hex[16];
+      std::snprintf(hex, sizeof hex, "0E%08X", i);
+      cards[static_cast<std::size_t>(i)].card = *CardId::parse(hex);
+      expected.push_back(cards[static_cast<std::size_t>(i)].card);
+    }
+    auto issued = ledger.issue_cards(cards);
+    REQUIRE(issued);
+    for (auto& record : *issued) record.status = CardStatus::blocked;
+    REQUIRE(ledger.put_records({}, *issued).is_ok());
+  });
+  uplink::Uplink link(engine.client());
+  REQUIRE(link.connect().is_ok());
+  int frames = 0;
+  std::vector<CardId> cards = fetch_whole_list(link, frames);
+  CHECK(frames == 3);
+  CHECK(cards == expected);
+  CHECK(engine.pipeline->engine->deny_list().current_version() == link.session().deny_list_version);
 }
 
 }  // namespace citycard::engine::testing

@@ -100,8 +100,10 @@ TEST_CASE("every frame type round-trips") {
       batch,
       decisions,
       RetryLater{77, 250, RetryReason::connection_busy},
-      DenyListRequest{4},
+      DenyListRequest{4, 0, {}},
+      DenyListRequest{4, 9, *CardId::parse("00112233445566778899AABBCCDDEEFF")},
       delta,
+      DenyListDelta{0, 9, DenyListDelta::flag_page | DenyListDelta::flag_more, {*CardId::parse("0A")}, {}},
       Heartbeat{0xDEADBEEFCAFEull},
       ErrorFrame{ErrorCode::reader_mismatch, "tap 3 claims reader 18"},
   };
@@ -295,6 +297,49 @@ TEST_CASE("malformed payloads are named errors") {
     reseal(frame);
     CHECK(decode_error(frame) == ErrorCode::count_over_limit);
   }
+  SECTION("deny list delta: an undefined flag, and a page that is full, from a version or removes cards") {
+    auto frame = encoded(DenyListDelta{0, 9, DenyListDelta::flag_page, {*CardId::parse("0A")}, {}});
+    const std::size_t flags_at = header_bytes + 16;
+    auto bad = frame;
+    bad[flags_at] = 0x08;
+    reseal(bad);
+    CHECK(decode_error(bad) == ErrorCode::bad_flags);
+    bad = frame;
+    bad[flags_at] |= DenyListDelta::flag_full;
+    reseal(bad);
+    CHECK(decode_error(bad) == ErrorCode::malformed);
+    bad = frame;
+    bad[header_bytes] = 1;  // from_version 1
+    reseal(bad);
+    CHECK(decode_error(bad) == ErrorCode::malformed);
+    auto with_removal = encoded(DenyListDelta{0, 9, 0, {}, {*CardId::parse("0B")}});
+    with_removal[flags_at] = DenyListDelta::flag_page;
+    reseal(with_removal);
+    CHECK(decode_error(with_removal) == ErrorCode::malformed);
+  }
+  SECTION("deny list request: a cut tail, a snapshot of version 0, a bad card") {
+    auto frame = encoded(DenyListRequest{4, 9, *CardId::parse("0A0B")});
+    CHECK(frame.size() == header_bytes + 8 + 8 + 1 + 2);
+    for (std::size_t cut = 1; cut < 8 + 1 + 2; ++cut) {
+      std::vector<std::uint8_t> shorter(frame.begin(), frame.end() - static_cast<std::ptrdiff_t>(cut));
+      reseal(shorter);
+      INFO("cut " << cut);
+      CHECK(decode_error(shorter) == ErrorCode::truncated);
+    }
+    auto bad = frame;
+    std::memset(bad.data() + header_bytes + 8, 0, 8);
+    reseal(bad);
+    CHECK(decode_error(bad) == ErrorCode::malformed);
+    bad = frame;
+    bad[header_bytes + 16] = 0;  // card length 0
+    bad.resize(header_bytes + 17);
+    reseal(bad);
+    CHECK(decode_error(bad) == ErrorCode::malformed);
+    bad = frame;
+    bad.push_back(0);
+    reseal(bad);
+    CHECK(decode_error(bad) == ErrorCode::trailing_bytes);
+  }
   SECTION("error frame with an undefined code") {
     auto frame = encoded(ErrorFrame{ErrorCode::timeout, "slow"});
     frame[header_bytes] = 0xFF;
@@ -327,6 +372,20 @@ TEST_CASE("the encoder refuses what the decoder would refuse") {
   auto refused = encode(TapBatch{1, {long_proof}});
   REQUIRE_FALSE(refused);
   CHECK(refused.error().message.find("cryptogram over 64 bytes") != std::string::npos);
+  CHECK_FALSE(encode(DenyListRequest{4, 9, CardId()}));                  // a snapshot without its card
+  CHECK_FALSE(encode(DenyListRequest{4, 0, *CardId::parse("0A")}));      // a card without its snapshot
+  CHECK_FALSE(encode(DenyListDelta{0, 9, DenyListDelta::flag_page, {}, {*CardId::parse("0A")}}));
+  CHECK_FALSE(encode(DenyListDelta{0, 9, DenyListDelta::flag_page | DenyListDelta::flag_full, {}, {}}));
+  CHECK_FALSE(encode(DenyListDelta{0, 9, 0x08, {}, {}}));
+}
+
+TEST_CASE("the largest deny list request and a full page fit their limits") {
+  auto request = encoded(DenyListRequest{~std::uint64_t{0}, ~std::uint64_t{0}, *CardId::parse("00112233445566778899AABBCCDDEEFF")});
+  CHECK(request.size() == header_bytes + deny_list_request_bytes_max);
+  DenyListDelta page{0, 9, DenyListDelta::flag_page | DenyListDelta::flag_more, {}, {}};
+  page.added.assign(deny_cards_max, *CardId::parse("00112233445566778899AABBCCDDEEFF"));
+  auto frame = encoded(page);
+  CHECK(frame.size() <= limits::frame_bytes_max);
 }
 
 TEST_CASE("random bytes never crash the decoder") {

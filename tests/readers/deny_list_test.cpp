@@ -68,3 +68,71 @@ TEST_CASE("deny list: a damaged file is refused", "[agent][deny]") {
   file.close();
   CHECK(DenyList::open(dir.file("deny.list")).status().code() == StatusCode::corruption);
 }
+
+TEST_CASE("deny list: a snapshot's pages are held apart and replace the list only with the last", "[agent][deny]") {
+  TempDir dir;
+  const std::string path = dir.file("deny.list");
+  auto list = DenyList::open(path);
+  REQUIRE(list->apply({0, 3, false, {id("09")}, {}}).is_ok());
+  DenyListDelta first{0, 20, true, {id("01"), id("02")}, {}, true};
+  REQUIRE(list->apply(first).is_ok());
+  CHECK(list->version() == 3);   // the old list, whole, until the last page
+  CHECK(list->contains(id("09")));
+  CHECK(!list->contains(id("01")));
+  CHECK(list->position() == DenyListPosition{3, 20, id("02")});
+  REQUIRE(list->apply({0, 20, false, {id("03"), id("04")}, {}, true, true}).is_ok());
+  CHECK(list->position() == DenyListPosition{3, 20, id("04")});
+  CHECK(list->snapshot_cards() == 4);
+  // What is on disk is still the old list: a reader restarted here has it.
+  {
+    auto reopened = DenyList::open(path);
+    REQUIRE(reopened.has_value());
+    CHECK(reopened->version() == 3);
+    CHECK(reopened->size() == 1);
+  }
+  REQUIRE(list->apply({0, 20, false, {id("05")}, {}, false, true}).is_ok());
+  CHECK(list->version() == 20);
+  CHECK(list->size() == 5);
+  CHECK(!list->contains(id("09")));
+  CHECK(list->position() == DenyListPosition{20, 0, CardId()});
+  auto reopened = DenyList::open(path);
+  REQUIRE(reopened.has_value());
+  CHECK(reopened->version() == 20);
+  CHECK(reopened->size() == 5);
+}
+
+TEST_CASE("deny list: a page that does not continue the snapshot is refused and drops it", "[agent][deny]") {
+  TempDir dir;
+  auto list = DenyList::open(dir.file("deny.list"));
+  REQUIRE(list->apply({0, 3, false, {id("09")}, {}}).is_ok());
+  auto start = [&] { REQUIRE(list->apply({0, 20, true, {id("01"), id("05")}, {}, true}).is_ok()); };
+  start();
+  CHECK(list->apply({0, 21, false, {id("06")}, {}, false, true}).code() == StatusCode::invalid_argument);  // another version
+  CHECK(list->snapshot_cards() == 0);
+  start();
+  CHECK(list->apply({0, 20, false, {id("05")}, {}, false, true}).code() == StatusCode::invalid_argument);  // not past the last
+  start();
+  CHECK(list->apply({0, 20, false, {id("07"), id("06")}, {}, false, true}).code() == StatusCode::invalid_argument);  // not ascending
+  start();
+  CHECK(list->apply({0, 20, false, {id("07")}, {id("01")}, false, true}).code() == StatusCode::invalid_argument);  // removes
+  CHECK(list->apply({0, 20, false, {id("07")}, {}, false, true}).code() == StatusCode::invalid_argument);  // none in progress
+  CHECK(list->apply({0, 20, true, {id("05"), id("01")}, {}, true}).code() == StatusCode::invalid_argument);  // first page unsorted
+  CHECK(list->version() == 3);
+  CHECK(list->size() == 1);
+  CHECK(list->contains(id("09")));
+  // A delta (the engine's answer when it cannot continue a snapshot) drops one in progress.
+  start();
+  REQUIRE(list->apply({3, 4, false, {id("0A")}, {}}).is_ok());
+  CHECK(list->snapshot_cards() == 0);
+  CHECK(list->position() == DenyListPosition{4, 0, CardId()});
+}
+
+TEST_CASE("deny list: a full list is taken even with a lower version (the engine's whole set)", "[agent][deny]") {
+  TempDir dir;
+  auto list = DenyList::open(dir.file("deny.list"));
+  REQUIRE(list->apply({0, 50, false, {id("01")}, {}}).is_ok());
+  REQUIRE(list->apply({0, 7, true, {id("02")}, {}}).is_ok());
+  CHECK(list->version() == 7);
+  CHECK(list->size() == 1);
+  CHECK(list->contains(id("02")));
+}

@@ -15,6 +15,7 @@ class ScriptedEngineLink final : public agent::EngineLink {
   Status failure = Status::unavailable("no coverage");
   std::vector<std::vector<std::uint64_t>> batches;   // sequences of every successful submit
   agent::DenyListDelta deny_delta;
+  std::vector<agent::DenyListPosition> deny_positions;  // every position fetched from
 
   Result<std::vector<agent::TapDecision>> submit_taps(std::span<const agent::QueuedTap> taps,
                                                       agent::Deadline) override {
@@ -36,7 +37,8 @@ class ScriptedEngineLink final : public agent::EngineLink {
     batches.push_back(batch);
     return decisions;
   }
-  Result<agent::DenyListDelta> fetch_deny_list(std::uint64_t, agent::Deadline) override {
+  Result<agent::DenyListDelta> fetch_deny_list(const agent::DenyListPosition& from, agent::Deadline) override {
+    deny_positions.push_back(from);
     if (failures_left > 0) {
       --failures_left;
       return failure;
