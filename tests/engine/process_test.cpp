@@ -272,7 +272,8 @@ TEST_CASE("the CLI goes through the running engine's admin socket, and straight 
   issue_cards_and_readers(dir.path);
   EngineProcess engine(dir.path);
   engine.start();
-  auto cli = [&](const std::string& args) {
+  // Runs the CLI on the test's ledger; `succeeds` says which exit it must have.
+  auto run_cli = [&](const std::string& args, bool succeeds) {
     std::string command = std::string(CLI_BINARY) + " --db " + (dir.path / "ledger").string() + " " + args + " 2>&1";
     std::string output;
     FILE* pipe = ::popen(command.c_str(), "r");
@@ -282,9 +283,11 @@ TEST_CASE("the CLI goes through the running engine's admin socket, and straight 
     int status = ::pclose(pipe);
     INFO(command << "\n" << output);
     CHECK(WIFEXITED(status));
-    CHECK(WEXITSTATUS(status) == 0);
+    CHECK((WEXITSTATUS(status) == 0) == succeeds);
     return output;
   };
+  auto cli = [&](const std::string& args) { return run_cli(args, true); };
+  auto refused = [&](const std::string& args) { return run_cli(args, false); };
   std::string card = card_hex(1);
   CHECK(cli("topup " + card + " 100 --ref op:9:1").find("wallet 9100 TWD") != std::string::npos);
   CHECK(cli("topup " + card + " 100 --ref op:9:1").find("already done") != std::string::npos);
@@ -300,19 +303,6 @@ TEST_CASE("the CLI goes through the running engine's admin socket, and straight 
             .find("already done") != std::string::npos);
   CHECK(cli("reader suspend 77").find("suspended") != std::string::npos);
   CHECK(cli("--json reader list").find("\"id\":77") != std::string::npos);
-  auto refused = [&](const std::string& args) {
-    std::string command = std::string(CLI_BINARY) + " --db " + (dir.path / "ledger").string() + " " + args + " 2>&1";
-    FILE* pipe = ::popen(command.c_str(), "r");
-    REQUIRE(pipe != nullptr);
-    std::string output;
-    char buffer[512];
-    while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) output += buffer;
-    int status = ::pclose(pipe);
-    INFO(command << "\n" << output);
-    CHECK(WIFEXITED(status));
-    CHECK(WEXITSTATUS(status) != 0);
-    return output;
-  };
   CHECK(refused("reader add --id 78 --operator 101 --modes bus_board,top_up --kind bus_validator").find("top_up") !=
         std::string::npos);
   CHECK(refused("reader add --id 78 --operator 4242 --modes bus_board").find("operator 4242 is not registered") !=
@@ -323,6 +313,12 @@ TEST_CASE("the CLI goes through the running engine's admin socket, and straight 
   CHECK(cli("reader activate 77").find("active") != std::string::npos);
   CHECK(cli("reader show 77").find("location 1001") != std::string::npos);
   CHECK(refused("reader retire 79").find("reader 79 is not registered") != std::string::npos);
+  // Certificates only for registered readers.
+  const std::string pki_dir = (dir.path / "pki").string();
+  CHECK(refused("pki issue-reader --dir " + pki_dir + " --reader-id 4242").find("reader 4242 is not registered") !=
+        std::string::npos);
+  CHECK(!std::filesystem::exists(pki::Paths{pki_dir}.reader_certificate(ReaderId{4242})));
+  CHECK(cli("pki issue-reader --dir " + pki_dir + " --reader-id 77").find("reader 77 certificate") != std::string::npos);
   {
     std::ofstream roster(dir.path / "readers.csv");
     roster << "reader,operator,kind,modes,route,location,amount_max,offline_max\n"

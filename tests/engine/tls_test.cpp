@@ -192,3 +192,64 @@ TEST_CASE("a deny list larger than one frame, from the ledger's cards, reaches a
 }
 
 }  // namespace citycard::engine::testing
+
+namespace citycard::engine::testing {
+
+// A client written from docs/protocol.md alone, holding a bus validator's
+// certificate (reader 17, Capital Bus): everything it is not registered for
+// is refused and moves nothing.
+TEST_CASE("a rogue bus validator over mutual TLS is refused everything it is not for, and nothing moves") {
+  TlsEngine engine;
+  issue_card(*engine.ledger, "04CAFE0000000001", 20);
+  uplink::Uplink link(engine.client());
+  REQUIRE(link.connect().is_ok());
+  const std::string card = "04CAFE0000000001";
+  protocol::TapBatch batch;
+  batch.batch_id = 1;
+  std::uint64_t sequence = 100;
+  auto add = [&](Mode mode, std::uint32_t operator_id, std::int64_t amount, std::int64_t event_us, bool offline) {
+    auto tap = make_tap(reader.value, ++sequence, card, mode, operator_id, event_us);
+    tap.tap.amount_minor = amount;
+    tap.tap.offline = offline;
+    batch.taps.push_back(tap);
+  };
+  add(Mode::top_up, 101, 5000, monday_8am_us, false);                 // money from nothing
+  add(Mode::pay, 801, 900, monday_8am_us, false);                     // a car park's payment
+  add(Mode::bus_board, 201, 0, monday_8am_us, false);                 // billed to another operator
+  add(Mode::bus_board, 101, 0, 3'976'000'000LL * 1'000'000, false);   // dated in 2096
+  for (int i = 0; i < 10; ++i) add(Mode::pay, 101, 900, monday_8am_us, true);  // "offline" shop payments
+  auto reply = link.submit(batch);
+  REQUIRE(reply);
+  REQUIRE(reply->kind == uplink::BatchReply::Kind::decided);
+  const auto& decisions = reply->decisions.decisions;
+  REQUIRE(decisions.size() == batch.taps.size());
+  const RefusalReason expected[] = {RefusalReason::reader_not_allowed, RefusalReason::reader_not_allowed,
+                                    RefusalReason::reader_not_allowed, RefusalReason::event_time_invalid};
+  for (std::size_t i = 0; i < decisions.size(); ++i) {
+    INFO("tap " << i);
+    CHECK(decisions[i].outcome == protocol::Outcome::refused);
+    CHECK(decisions[i].reason == (i < 4 ? expected[i] : RefusalReason::reader_not_allowed));
+    auto moved = engine.ledger->transfers_for(IdempotencyKey::for_tap(decisions[i].tap));
+    REQUIRE(moved);
+    CHECK(moved->empty());
+  }
+  CHECK(wallet_of(*engine.ledger, card) == 20);
+  // Offline bus rides it is for: the card's debt stops at the rule set's 500.
+  protocol::TapBatch rides;
+  rides.batch_id = 2;
+  for (int i = 0; i < 60; ++i) {  // every 3 hours: past transfer windows, under the daily and monthly caps
+    auto tap = make_tap(reader.value, ++sequence, card, Mode::bus_board, 101, monday_8am_us + i * 3 * 3'600'000'000LL);
+    tap.tap.offline = true;
+    rides.taps.push_back(tap);
+  }
+  auto ridden = link.submit(rides);
+  REQUIRE(ridden);
+  REQUIRE(ridden->kind == uplink::BatchReply::Kind::decided);
+  std::size_t refused = 0;
+  for (const auto& decision : ridden->decisions.decisions) refused += decision.reason == RefusalReason::offline_limit_exceeded;
+  CHECK(refused > 0);
+  CHECK(wallet_of(*engine.ledger, card) >= -500);
+  CHECK(engine.ledger->verify().ok());
+}
+
+}  // namespace citycard::engine::testing
