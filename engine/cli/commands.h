@@ -24,5 +24,6 @@ void add_ledger_commands(CLI::App& app, CliContext& context);      // commands_l
 void add_rules_commands(CLI::App& app, CliContext& context);       // commands_rules.cpp
 void add_settlement_commands(CLI::App& app, CliContext& context);  // commands_settlement.cpp
 void add_pki_commands(CLI::App& app, CliContext& context);         // commands_pki.cpp
+void add_keys_commands(CLI::App& app, CliContext& context);        // commands_keys.cpp
 
 }  // namespace citycard::cli
