@@ -1,8 +1,10 @@
 // First start and every start of citycard-engine: the data directory, the
 // ledger (created with the system accounts and the rule set's operators
 // when missing), the rule set, the certificates (a CA and an engine
-// certificate made under the PKI directory on first start) and the card
-// master key. Each step's failure names the file or directory.
+// certificate made under the PKI directory on first start) and the token
+// holding the card master keys (card_keys.h: a SoftHSM2 token made on first
+// start unless one is configured). Each step's failure names the file or
+// directory.
 #pragma once
 
 #include <memory>
@@ -20,7 +22,7 @@ struct Prepared {
   std::unique_ptr<ledger::Ledger> ledger;
   std::unique_ptr<rules::RuleSet> rule_set;
   net::TlsFiles tls;
-  std::shared_ptr<const card::MasterKey> card_master_key;  // null when not configured
+  std::shared_ptr<card::CardKeySource> card_keys;  // the token's; null when none is configured
 };
 
 Result<Prepared> prepare(const EngineConfig& config, Log& log);

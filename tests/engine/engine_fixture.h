@@ -133,9 +133,11 @@ struct Pipeline {
     engine = std::move(started).value();
   }
 
+  // Without card proofs: for the tests that are not about them (proof_test.cpp is).
   static EngineOptions quick_options() {
     EngineOptions options;
     options.batch_wait = std::chrono::microseconds(100);
+    options.require_card_proof = false;
     return options;
   }
 

@@ -40,7 +40,8 @@ class EngineProcess {
         << "rules_file = \"" << CITYCARD_SOURCE_DIR << "/rules/city.toml\"\n"
         << "[ledger]\nwrite_buffer_bytes = 4194304\nblock_cache_bytes = 8388608\n"
         << "[listen]\ntap_port = 0\nmetrics_port = 0\n"
-        << "[shutdown]\ndrain_timeout_ms = 5000\n";
+        << "[shutdown]\ndrain_timeout_ms = 5000\n"
+        << "[card]\nrequire_proof = false\ntoken_dir = \"\"\n";   // not about proofs
   }
   ~EngineProcess() {
     if (pid_ > 0) kill_now();
