@@ -57,6 +57,9 @@ class EngineLink {
   // replaces_all, if the engine no longer has that version's history); with
   // more set, ask again from to_version for the rest.
   virtual Result<DenyListDelta> fetch_deny_list(std::uint64_t since_version, Deadline deadline) = 0;
+  // false when no engine can be reached at all (OfflineLink): the agent then
+  // has the card sign its taps as offline at once instead of after a timeout.
+  virtual bool reachable() const { return true; }
 };
 
 // True for the errors after which the same request may succeed later.
@@ -74,6 +77,7 @@ class OfflineLink final : public EngineLink {
   Result<DenyListDelta> fetch_deny_list(std::uint64_t, Deadline) override {
     return Status::unavailable("reader runs offline: no engine link");
   }
+  bool reachable() const override { return false; }
 };
 
 }  // namespace citycard::agent
