@@ -74,7 +74,7 @@ class FlakyKeySource final : public card::CardKeySource {
 
 }  // namespace
 
-TEST_CASE("engine proofs: a proven tap is charged; any field changed after the card signed is refused card_not_genuine") {
+TEST_CASE("engine proofs: a proven tap is charged, any field changed after the card signed is refused card_not_genuine") {
   TempDir dir("proof-binding");
   auto ledger = make_ledger(dir.path / "ledger");
   issue_card(*ledger, card_a, 100);
@@ -124,7 +124,7 @@ TEST_CASE("engine proofs: a proven tap is charged; any field changed after the c
   CHECK(ledger->verify().ok());
 }
 
-TEST_CASE("engine proofs: required by default; a tap without one is refused; no key source, no start") {
+TEST_CASE("engine proofs: required by default, a tap without one is refused, no key source, no start") {
   TempDir dir("proof-required");
   auto ledger = make_ledger(dir.path / "ledger");
   issue_card(*ledger, card_a, 100);
@@ -148,7 +148,7 @@ TEST_CASE("engine proofs: required by default; a tap without one is refused; no 
   CHECK(wallet_of(*ledger, card_a) == 100);
 }
 
-TEST_CASE("engine proofs: an offline tap with a lower counter uploaded after a later online tap is accepted; a counter "
+TEST_CASE("engine proofs: an offline tap with a lower counter uploaded after a later online tap is accepted, a counter "
           "used twice is refused, also after a restart") {
   TempDir dir("proof-counters");
   auto ledger = make_ledger(dir.path / "ledger");
@@ -189,7 +189,7 @@ TEST_CASE("engine proofs: an offline tap with a lower counter uploaded after a l
   CHECK(ledger->verify().ok());
 }
 
-TEST_CASE("engine proofs: cards of key versions 1 and 2 work side by side; an unknown version is refused") {
+TEST_CASE("engine proofs: cards of key versions 1 and 2 work side by side, an unknown version is refused") {
   TempDir dir("proof-rotation");
   auto ledger = make_ledger(dir.path / "ledger");
   issue_card(*ledger, card_a, 100);

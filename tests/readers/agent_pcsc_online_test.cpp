@@ -112,3 +112,106 @@ TEST_CASE("reader online: a genuine card through pcscd, proven with token keys, 
   CHECK(et::wallet_of(*ledger, card_hex) == 85);
   (*server)->stop(milliseconds(2000));
 }
+
+namespace {
+
+// A reader config for LoopbackEngine `engine` (its test sink) with a short
+// online deadline, keys from `token`.
+void write_reader_config(const TempDir& dir, const TestToken& token, std::uint16_t port, int timeout_ms) {
+  const auto& pki = net::testing::TestPki::get();
+  pki::Paths paths{pki.dir};
+  token::TokenOptions token_options = token.options();
+  std::ofstream(dir.file("reader.toml"))
+      << "[reader]\nid = " << net::testing::good_reader.value << "\noperator = 3\nmode = \"bus_board\"\nroute = 307\n"
+      << "location = 12\npcsc_reader = \"" << reader_name << "\"\nstate_dir = \"" << dir.file("state") << "\"\n"
+      << "[token]\npin_file = \"" << token_options.pin_file << "\"\nsofthsm2_conf = \"" << token_options.softhsm2_conf
+      << "\"\n"
+      << "[engine]\naddress = \"127.0.0.1:" << port << "\"\ntimeout_ms = " << timeout_ms << "\n"
+      << "ca_file = \"" << paths.ca_certificate().string() << "\"\n"
+      << "cert_file = \"" << paths.reader_certificate(net::testing::good_reader).string() << "\"\n"
+      << "key_file = \"" << paths.reader_key(net::testing::good_reader).string() << "\"\n";
+}
+
+void wait_connected(LoopbackEngine& engine) {
+  auto deadline = after(seconds(5));
+  while (engine.server->stats().connections_open == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  REQUIRE(engine.server->stats().connections_open == 1);
+}
+
+}  // namespace
+
+TEST_CASE("reader online: the engine answers too late, the card, still in the field, signs the same tap offline and "
+          "that is journaled", "[pcsc][agent][online]") {
+  pcsc::Context context = establish();
+  require_empty_slot(context);
+  TestToken token;
+  LoopbackEngine engine(0, milliseconds(1500));   // decides, but only after the reader gave up
+  TempDir dir;
+  write_reader_config(dir, token, engine.port(), 150);
+  ChildProcess reader =
+      ChildProcess::start({CITYCARD_READER_PATH, "--config", dir.file("reader.toml"), "--json", "--taps", "1"}, true);
+  REQUIRE(reader.started());
+  wait_connected(engine);
+  ChildProcess card = start_emulator({"--uid", "04A1B2C3D4E5F6", "--atc", "41", "--present-ms", "3000",
+                                      "--exit-after-removal"});
+  auto line = reader.read_line(seconds(10));
+  REQUIRE(line.has_value());
+  INFO("line: " << *line);
+  nlohmann::json tap = nlohmann::json::parse(*line, nullptr, false);
+  CHECK(tap["result"] == "approved");
+  CHECK(tap["offline"] == true);
+  REQUIRE(reader.wait_exit(seconds(5)).has_value());
+
+  // The online attempt reached the engine: offline flag 0, counter 42.
+  auto deadline = after(seconds(5));
+  while (engine.sink.records().empty() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  auto records = engine.sink.records();
+  REQUIRE(records.size() == 1);
+  const protocol::TapRecord& online = records.front();
+  CHECK_FALSE(online.tap.offline);
+  auto p1 = card::decode_proof(card::ByteView(online.cryptogram.bytes.data(), online.cryptogram.size));
+  REQUIRE(p1.has_value());
+  CHECK(p1->atc == 42);
+  CHECK(card::verify_tap_proof(master_keys(), online.tap, *p1).is_ok());
+
+  // The journal: the same tap id, offline flag 1, the second proof (counter 43).
+  auto journal = agent::Journal::open(dir.file("state") + "/taps.journal");
+  REQUIRE(journal.has_value());
+  REQUIRE(journal->pending().size() == 1);
+  const agent::QueuedTap& queued = journal->pending().front();
+  CHECK(queued.tap.id == online.tap.id);
+  CHECK(queued.tap.offline);
+  CHECK(queued.proof.atc == 43);
+  CHECK(card::verify_tap_proof(master_keys(), queued.tap, queued.proof).is_ok());
+  CHECK(card::verify_tap_proof(master_keys(), queued.tap, *p1).code() == StatusCode::refused);
+}
+
+TEST_CASE("reader online: the engine answers too late and the card has left: tap again, nothing journaled",
+          "[pcsc][agent][online]") {
+  pcsc::Context context = establish();
+  require_empty_slot(context);
+  TestToken token;
+  LoopbackEngine engine(0, milliseconds(1500));
+  TempDir dir;
+  write_reader_config(dir, token, engine.port(), 150);
+  ChildProcess reader =
+      ChildProcess::start({CITYCARD_READER_PATH, "--config", dir.file("reader.toml"), "--json", "--taps", "1"}, true);
+  REQUIRE(reader.started());
+  wait_connected(engine);
+  // GET UID, SELECT, READ DATA, INTERNAL AUTHENTICATE answered; the card is
+  // gone at the 5th APDU, the second INTERNAL AUTHENTICATE.
+  ChildProcess card = start_emulator({"--uid", "04A1B2C3D4E5F6", "--behaviour", "pull-after=5", "--exit-after-removal"});
+  auto line = reader.read_line(seconds(10));
+  REQUIRE(line.has_value());
+  INFO("line: " << *line);
+  nlohmann::json tap = nlohmann::json::parse(*line, nullptr, false);
+  CHECK(tap["result"] == "tap_again");
+  REQUIRE(reader.wait_exit(seconds(5)).has_value());
+  auto journal = agent::Journal::open(dir.file("state") + "/taps.journal");
+  REQUIRE(journal.has_value());
+  CHECK(journal->pending().empty());
+}

@@ -32,7 +32,7 @@ TEST_CASE("token: a card key derived in the token equals AES-CMAC of the master 
   CHECK(v3.status().message().find("citycard-master-v3") != std::string::npos);
 }
 
-TEST_CASE("token: master keys are sensitive and never extractable; generated ones too", "[token]") {
+TEST_CASE("token: master keys are sensitive and never extractable, generated ones too", "[token]") {
   TestToken token(1);
   REQUIRE(token.token().generate_master_key(2).is_ok());
   CHECK(token.token().generate_master_key(2).code() == StatusCode::already_exists);
@@ -56,7 +56,7 @@ TEST_CASE("token: master keys are sensitive and never extractable; generated one
   CHECK(token.token().cmac(2, card::Bytes{1, 2, 3}).has_value());
 }
 
-TEST_CASE("token: a lost session is reopened; the key source keeps answering", "[token]") {
+TEST_CASE("token: a lost session is reopened, the key source keeps answering", "[token]") {
   TestToken token(1);
   auto keys = token.key_source();
   const CardId card = *CardId::parse("04A1B2C3D4E5F6");
