@@ -11,6 +11,7 @@
 //     data file for gnuplot); with --postgres, the ratio to that baseline.
 // run.sh runs it with the PostgreSQL baseline and draws the plot.
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -119,18 +120,49 @@ std::vector<double> parse_rates(const std::string& text) {
   return rates;
 }
 
+// The engine's key source, counting the card keys derived in the token and
+// the time they took (the shard thread waits for each).
+class CountingKeySource final : public card::CardKeySource {
+ public:
+  explicit CountingKeySource(std::shared_ptr<card::CardKeySource> inner) : inner_(std::move(inner)) {}
+  Result<card::CardKey> card_key(std::uint8_t version, const CardId& card) override {
+    auto start = Clock::now();
+    auto key = inner_->card_key(version, card);
+    nanoseconds_ += std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
+    ++derived_;
+    return key;
+  }
+  // Derivations and their seconds since the last call.
+  std::pair<std::uint64_t, double> take() {
+    std::pair<std::uint64_t, double> out{derived_.exchange(0), static_cast<double>(nanoseconds_.exchange(0)) * 1e-9};
+    return out;
+  }
+
+ private:
+  std::shared_ptr<card::CardKeySource> inner_;
+  std::atomic<std::uint64_t> derived_{0};
+  std::atomic<std::int64_t> nanoseconds_{0};
+};
+
+nlohmann::json derivations(CountingKeySource& keys, std::ostream& out) {
+  auto [count, seconds] = keys.take();
+  out << "  card keys derived in the token: " << count << " (" << seconds << " s of the shard's time, "
+      << (count ? seconds / static_cast<double>(count) * 1e6 : 0) << " us each)\n";
+  return {{"card_keys_derived", count}, {"token_seconds", seconds}};
+}
+
 card::MasterKey bench_master_key() {
   return card::MasterKey{*card::parse_key_hex("000102030405060708090A0B0C0D0E0F"), 1};
 }
 
 // A SoftHSM2 token in dir with the bench's master key imported (a known
 // value, so the simulated cards can sign without the token).
-std::shared_ptr<card::CardKeySource> open_bench_token(const std::string& dir) {
+std::shared_ptr<CountingKeySource> open_bench_token(const std::string& dir) {
   if (Status made = token::create_softhsm_token(dir); !made) die("token: " + made.to_string());
   auto opened = token::Token::open(token::softhsm_options(dir));
   if (!opened) die("token: " + opened.status().to_string());
   if (Status imported = (*opened)->import_master_key(1, bench_master_key().bytes); !imported) die(imported.to_string());
-  return std::make_shared<token::TokenKeySource>(*opened);
+  return std::make_shared<CountingKeySource>(std::make_shared<token::TokenKeySource>(*opened));
 }
 
 // In-process closed loops on four more days (dates before the main runs',
@@ -141,7 +173,7 @@ std::shared_ptr<card::CardKeySource> open_bench_token(const std::string& dir) {
 // (the ledger grows and compacts as the runs go on, and the machine is
 // shared): ratios are quoted against their mean.
 nlohmann::json run_proof_ab(ledger::Ledger& ledger, const rules::RuleSet& rule_set, engine::EngineOptions options,
-                            std::shared_ptr<card::CardKeySource> card_keys, const loadgen::Roster& roster,
+                            std::shared_ptr<CountingKeySource> card_keys, const loadgen::Roster& roster,
                             double seconds) {
   loadgen::MapOptions map_options;
   map_options.reader_id_first = 200'001;
@@ -180,9 +212,11 @@ nlohmann::json run_proof_ab(ledger::Ledger& ledger, const rules::RuleSet& rule_s
     bench::InProcessOptions inprocess_options;
     inprocess_options.duration = std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000));
     std::size_t position = 0;
+    card_keys->take();
     loadgen::LoadReport report = bench::drive_in_process(*engine, day, inprocess_options, position);
     std::cout << "proof A/B, " << run.name << ": " << report.summary();
     out[run.name] = nlohmann::json::parse(report.json());
+    out[run.name]["token"] = derivations(*card_keys, std::cout);
     if (!run.proofs) off_rates.push_back(report.taps_per_second);
   }
   if (engine) engine->stop();
@@ -311,9 +345,11 @@ int main(int argc, char** argv) {
   inprocess_options.duration = std::chrono::milliseconds(static_cast<std::int64_t>(inprocess_s * 1000));
   std::size_t inprocess_position = 0;
   EngineSide before = EngineSide::of(metrics);
+  card_keys->take();
   loadgen::LoadReport inprocess = bench::drive_in_process(engine, inprocess_day, inprocess_options, inprocess_position);
   std::cout << "in-process, durable: " << inprocess.summary();
   results["in_process"] = nlohmann::json::parse(inprocess.json());
+  results["in_process"]["token"] = derivations(*card_keys, std::cout);
   results["in_process"]["engine_side"] = engine_side(before, metrics, std::cout);
   // The engine alone at a fixed rate, the day continued: its own share of
   // the decision latency, without TLS or a load generator beside it.

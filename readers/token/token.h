@@ -35,6 +35,8 @@ struct TokenOptions {
   std::string pin_env;         // the name of an environment variable holding it
   // SoftHSM2 only: its configuration file, put in SOFTHSM2_CONF before the
   // module is initialised. Empty: the environment's (or SoftHSM2's default).
+  // SoftHSM2 reads it when the module is initialised, once while any token
+  // of the process is open: tokens open at the same time share one config.
   std::string softhsm2_conf;
 };
 
