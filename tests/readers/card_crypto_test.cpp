@@ -96,6 +96,11 @@ TEST_CASE("tap cryptogram over the whole transaction is pinned and verifies", "[
   CHECK(to_hex(*compute_cryptogram(key, test_record(), 1, test_challenge(), tap, &context)) == to_hex(proof.cryptogram));
   CHECK(to_hex(*context.mac(input)) == to_hex(proof.cryptogram));
   CHECK(verify_tap_proof(key, tap, proof, &context).is_ok());
+  // Key after key, the context MACs under the key it was last given.
+  const Block other_key = block("2b7e151628aed2a6abf7158809cf4f3c");
+  CHECK(to_hex(*context.mac(other_key, input)) == to_hex(*aes_cmac(other_key, input)));
+  CHECK(to_hex(*context.mac(key.bytes, input)) == to_hex(proof.cryptogram));
+  CHECK(to_hex(*context.mac(input)) == to_hex(proof.cryptogram));
 
   // Every field of the tap the card signed, changed after it signed: refused.
   struct Change {
