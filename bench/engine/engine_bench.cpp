@@ -175,9 +175,6 @@ std::shared_ptr<CountingKeySource> open_bench_token(const std::string& dir) {
 nlohmann::json run_proof_ab(ledger::Ledger& ledger, const rules::RuleSet& rule_set, engine::EngineOptions options,
                             std::shared_ptr<CountingKeySource> card_keys, const loadgen::Roster& roster,
                             double seconds) {
-  loadgen::MapOptions map_options;
-  map_options.reader_id_first = 200'001;
-  const loadgen::CityMap map = loadgen::CityMap::standard(map_options);
   card::MasterKeySource simulated_cards(bench_master_key());
   nlohmann::json out;
   std::vector<double> off_rates;
@@ -192,6 +189,11 @@ nlohmann::json run_proof_ab(ledger::Ledger& ledger, const rules::RuleSet& rule_s
   std::unique_ptr<engine::Engine> engine;
   for (Run run : {Run{"proofs_off", false, true, 5}, Run{"proofs_required_cold_keys", true, true, 6},
                   Run{"proofs_required_warm_keys", true, false, 7}, Run{"proofs_off_again", false, true, 8}}) {
+    // Readers of their own per day: the same tap ids again would be answered
+    // as resends (replayed), not rated.
+    loadgen::MapOptions map_options;
+    map_options.reader_id_first = 200'001 + static_cast<std::uint32_t>(run.date) * 1'000;
+    const loadgen::CityMap map = loadgen::CityMap::standard(map_options);
     loadgen::DayOptions day_options;
     day_options.seed = 100 + static_cast<std::uint64_t>(run.date);
     day_options.day = run.date;
