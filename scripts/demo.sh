@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # The demo: installs what is missing, builds, and runs a simulated city day on
 # the embedded default (RocksDB under ./var, nothing else to start):
-#   1. the card office issues the cards and registers the city's operators;
-#   2. citycard-engine starts (mutual TLS on loopback, certificates in ./var/pki);
+#   1. the card office issues the cards and registers the city's operators,
+#      generates the card master key inside a SoftHSM2 token (./var/token;
+#      it never leaves it) and exports the cards' diversified keys for the
+#      card bureau (here: for the simulated cards);
+#   2. citycard-engine starts (mutual TLS on loopback, certificates in ./var/pki,
+#      card proofs required, card keys derived in the token in ./var/token);
 #   3. the city's readers (bus validators, metro gates, bikes, libraries, pools,
-#      shops, ...) play a school day of taps against it over TLS, with morning
+#      shops, ...) play a school day of taps against it over TLS, each tap
+#      signed by its card over the whole transaction, with morning
 #      and evening peaks and buses that lose coverage and upload late;
 #   4. a clerk looks up a card while the engine runs; the engine stops cleanly;
 #   5. the ledger is verified and the business day closed into signed
@@ -60,7 +65,13 @@ done
 "$citycard" --db "$db" reader import var/demo-input/readers.csv
 "$loadgen" --issue-pki var/pki >/dev/null
 
-step "citycard-engine starts (embedded default: ./var, loopback, mutual TLS)"
+step "the card master key, in a PKCS#11 token (SoftHSM2 in ./var/token), and the card bureau's key export"
+"$citycard" keys --token-dir var/token init-token
+"$citycard" keys --token-dir var/token generate --version 1
+"$citycard" keys --token-dir var/token list
+"$citycard" keys --token-dir var/token export --cards var/demo-input/cards.csv --out var/demo-input/card-keys.csv
+
+step "citycard-engine starts (embedded default: ./var, loopback, mutual TLS, card proofs required)"
 "$bin/citycard-engine" 2> var/engine.log &
 engine_pid=$!
 for _ in $(seq 200); do [ -s var/engine.ports ] && break; sleep 0.1; done
@@ -70,7 +81,8 @@ tap_port=$(sed -n 's/^tap_port=//p' var/engine.ports)
 metrics_port=$(sed -n 's/^metrics_port=//p' var/engine.ports)
 
 step "the city's readers play $day over TLS, 20000 taps/s offered (the day in send order)"
-"$loadgen" --cards "$cards" --day "$day" --pki var/pki --port "$tap_port" --rate 20000 --duration 120 --json var/demo-loadgen.json
+"$loadgen" --cards "$cards" --day "$day" --pki var/pki --port "$tap_port" --rate 20000 --duration 120 \
+    --card-keys var/demo-input/card-keys.csv --json var/demo-loadgen.json
 
 card=$(sed -n 3p var/demo-input/cards.csv | cut -d, -f1)
 step "a clerk at the card office, while the engine runs: card $card"

@@ -8,6 +8,7 @@ packages=(
   libboost-dev librocksdb-dev libssl-dev openssl libfmt-dev
   libtomlplusplus-dev nlohmann-json3-dev libcli11-dev catch2
   libpcsclite-dev pcscd vsmartcard-vpcd libgoogle-perftools-dev
+  softhsm2 libp11-kit-dev opensc
   postgresql gnuplot-nox
 )
 

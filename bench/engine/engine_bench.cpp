@@ -11,6 +11,7 @@
 //     data file for gnuplot); with --postgres, the ratio to that baseline.
 // run.sh runs it with the PostgreSQL baseline and draws the plot.
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -23,6 +24,7 @@
 #include "engine.h"
 #include "engine/net/server.h"
 #include "engine/pki/pki.h"
+#include "card/crypto.h"
 #include "inprocess_load.h"
 #include "ledger/ledger.h"
 #include "ledger/system_accounts.h"
@@ -32,6 +34,8 @@
 #include "machine.h"
 #include "pki_setup.h"
 #include "rule_set_loader.h"
+#include "token/softhsm.h"
+#include "token/token.h"
 
 using namespace citycard;
 using Clock = std::chrono::steady_clock;
@@ -116,6 +120,117 @@ std::vector<double> parse_rates(const std::string& text) {
   return rates;
 }
 
+// The engine's key source, counting the card keys derived in the token and
+// the time they took (the shard thread waits for each).
+class CountingKeySource final : public card::CardKeySource {
+ public:
+  explicit CountingKeySource(std::shared_ptr<card::CardKeySource> inner) : inner_(std::move(inner)) {}
+  Result<card::CardKey> card_key(std::uint8_t version, const CardId& card) override {
+    auto start = Clock::now();
+    auto key = inner_->card_key(version, card);
+    nanoseconds_ += std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
+    ++derived_;
+    return key;
+  }
+  // Derivations and their seconds since the last call.
+  std::pair<std::uint64_t, double> take() {
+    std::pair<std::uint64_t, double> out{derived_.exchange(0), static_cast<double>(nanoseconds_.exchange(0)) * 1e-9};
+    return out;
+  }
+
+ private:
+  std::shared_ptr<card::CardKeySource> inner_;
+  std::atomic<std::uint64_t> derived_{0};
+  std::atomic<std::int64_t> nanoseconds_{0};
+};
+
+nlohmann::json derivations(CountingKeySource& keys, std::ostream& out) {
+  auto [count, seconds] = keys.take();
+  out << "  card keys derived in the token: " << count << " (" << seconds << " s of the shard's time, "
+      << (count ? seconds / static_cast<double>(count) * 1e6 : 0) << " us each)\n";
+  return {{"card_keys_derived", count}, {"token_seconds", seconds}};
+}
+
+card::MasterKey bench_master_key() {
+  return card::MasterKey{*card::parse_key_hex("000102030405060708090A0B0C0D0E0F"), 1};
+}
+
+// A SoftHSM2 token in dir with the bench's master key imported (a known
+// value, so the simulated cards can sign without the token).
+std::shared_ptr<CountingKeySource> open_bench_token(const std::string& dir) {
+  if (Status made = token::create_softhsm_token(dir); !made) die("token: " + made.to_string());
+  auto opened = token::Token::open(token::softhsm_options(dir));
+  if (!opened) die("token: " + opened.status().to_string());
+  if (Status imported = (*opened)->import_master_key(1, bench_master_key().bytes); !imported) die(imported.to_string());
+  return std::make_shared<CountingKeySource>(std::make_shared<token::TokenKeySource>(*opened));
+}
+
+// In-process closed loops on four more days (dates before the main runs',
+// so their card counters come first): proofs off; proofs required on a
+// fresh engine (every card's first proof derives its key in the token);
+// proofs required on the same engine the next day (the keys cached); proofs
+// off again, on a fresh engine. The two proofs-off runs bracket the others
+// (the ledger grows and compacts as the runs go on, and the machine is
+// shared): ratios are quoted against their mean.
+nlohmann::json run_proof_ab(ledger::Ledger& ledger, const rules::RuleSet& rule_set, engine::EngineOptions options,
+                            std::shared_ptr<CountingKeySource> card_keys, const loadgen::Roster& roster,
+                            double seconds) {
+  card::MasterKeySource simulated_cards(bench_master_key());
+  nlohmann::json out;
+  std::vector<double> off_rates;
+  struct Run {
+    const char* name;
+    bool proofs;
+    bool fresh_engine;
+    int date;
+  };
+  engine::Metrics metrics;
+  engine::Log log(stderr);
+  std::unique_ptr<engine::Engine> engine;
+  for (Run run : {Run{"proofs_off", false, true, 5}, Run{"proofs_required_cold_keys", true, true, 6},
+                  Run{"proofs_required_warm_keys", true, false, 7}, Run{"proofs_off_again", false, true, 8}}) {
+    // Readers of their own per day: the same tap ids again would be answered
+    // as resends (replayed), not rated.
+    loadgen::MapOptions map_options;
+    map_options.reader_id_first = 200'001 + static_cast<std::uint32_t>(run.date) * 1'000;
+    const loadgen::CityMap map = loadgen::CityMap::standard(map_options);
+    loadgen::DayOptions day_options;
+    day_options.seed = 100 + static_cast<std::uint64_t>(run.date);
+    day_options.day = run.date;
+    loadgen::CityDay day = loadgen::generate_city_day(map, roster, day_options);
+    if (Status proven = loadgen::prove_city_day(day, roster, simulated_cards, day_options.seed); !proven) {
+      die(proven.to_string());
+    }
+    if (run.fresh_engine) {
+      if (engine) engine->stop();
+      engine.reset();
+      engine::EngineOptions engine_options = options;
+      engine_options.require_card_proof = run.proofs;
+      engine_options.card_keys = run.proofs ? card_keys : nullptr;
+      auto started = engine::Engine::start(ledger, rule_set, engine_options, metrics, log);
+      if (!started) die(started.status().to_string());
+      engine = std::move(*started);
+    }
+    bench::InProcessOptions inprocess_options;
+    inprocess_options.duration = std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000));
+    std::size_t position = 0;
+    card_keys->take();
+    loadgen::LoadReport report = bench::drive_in_process(*engine, day, inprocess_options, position);
+    std::cout << "proof A/B, " << run.name << ": " << report.summary();
+    out[run.name] = nlohmann::json::parse(report.json());
+    out[run.name]["token"] = derivations(*card_keys, std::cout);
+    if (!run.proofs) off_rates.push_back(report.taps_per_second);
+  }
+  if (engine) engine->stop();
+  const double off_mean = (off_rates[0] + off_rates[1]) / 2;
+  for (const char* name : {"proofs_required_cold_keys", "proofs_required_warm_keys"}) {
+    const double ratio = out[name]["taps_per_second"].get<double>() / off_mean;
+    out[name]["ratio_to_proofs_off_mean"] = ratio;
+    std::cout << "proof A/B, " << name << ": " << ratio << "x the mean of the two proofs-off runs\n";
+  }
+  return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -128,7 +243,8 @@ int main(int argc, char** argv) {
   int latency_repeats = 3;
   std::size_t shards = 1, threads = 4, batch_taps = 2048, batch_wait_us = 200, overlap_taps_min = 128, inflight = 1,
               write_buffer_mib = 64;
-  bool skip_tls = false;
+  bool skip_tls = false, proof_ab = false;
+  std::string proofs = "required";
   app.add_option("--cards", cards, "cards in the ledger (default 1307000)");
   app.add_option("--rules", rules_path, "rule set (default rules/city.toml)");
   app.add_option("--dir", work_dir, "work directory for the ledger and certificates (default: a temp dir, removed)");
@@ -151,6 +267,12 @@ int main(int argc, char** argv) {
   app.add_option("--json", json_path, "results file (default bench/results/engine.json)");
   app.add_option("--sweep-data", sweep_data, "write the sweep as a gnuplot data file");
   app.add_flag("--skip-tls", skip_tls, "in-process only");
+  app.add_option("--proofs", proofs, "card proofs in the main runs: required (the engine's default; card keys derived "
+                                     "in a SoftHSM2 token) or off")
+      ->check(CLI::IsMember({"required", "off"}));
+  app.add_flag("--proof-ab", proof_ab,
+               "first, in-process closed loops on three more days: proofs off, then required with a cold key cache "
+               "(every card's first proof derives its key in the token), then required with the cache warm");
   CLI11_PARSE(app, argc, argv);
 
   const bench::Machine machine = bench::describe_machine();
@@ -181,13 +303,21 @@ int main(int argc, char** argv) {
   const loadgen::CityMap tls_map = loadgen::CityMap::standard();
   auto generate_start = Clock::now();
   loadgen::DayOptions day_a;
-  const loadgen::CityDay inprocess_day = loadgen::generate_city_day(inprocess_map, roster, day_a);
+  loadgen::CityDay inprocess_day = loadgen::generate_city_day(inprocess_map, roster, day_a);
   loadgen::DayOptions day_b;
   day_b.seed = 2;
   day_b.day = 13;
-  const loadgen::CityDay tls_day = skip_tls ? loadgen::CityDay{} : loadgen::generate_city_day(tls_map, roster, day_b);
-  std::cout << "city days: " << inprocess_day.tap_count() << " + " << tls_day.tap_count() << " taps generated in "
-            << seconds_since(generate_start) << " s\n";
+  loadgen::CityDay tls_day = skip_tls ? loadgen::CityDay{} : loadgen::generate_city_day(tls_map, roster, day_b);
+  // The simulated cards sign their taps (the load generator plays them), with
+  // keys from the bench's test master key; the engine derives the same keys
+  // in the SoftHSM2 token, where that key was imported.
+  card::MasterKeySource simulated_cards(bench_master_key());
+  for (auto [day, seed] : {std::pair{&inprocess_day, day_a.seed}, std::pair{&tls_day, day_b.seed}}) {
+    if (Status proven = loadgen::prove_city_day(*day, roster, simulated_cards, seed); !proven) die(proven.to_string());
+  }
+  std::cout << "city days: " << inprocess_day.tap_count() << " + " << tls_day.tap_count()
+            << " taps generated and signed by their cards in " << seconds_since(generate_start) << " s\n";
+  auto card_keys = open_bench_token(work_dir + "/token");
 
   engine::Metrics metrics;
   std::ofstream log_file(work_dir + "/engine.log");
@@ -197,6 +327,10 @@ int main(int argc, char** argv) {
   engine_options.batch_taps = batch_taps;
   engine_options.batch_wait = std::chrono::microseconds(batch_wait_us);
   engine_options.overlap_taps_min = overlap_taps_min;
+  engine_options.require_card_proof = proofs == "required";
+  if (engine_options.require_card_proof) engine_options.card_keys = card_keys;
+  nlohmann::json proof_ab_results;
+  if (proof_ab) proof_ab_results = run_proof_ab(ledger, *rule_set, engine_options, card_keys, roster, inprocess_s);
   auto started = engine::Engine::start(ledger, *rule_set, engine_options, metrics, log);
   if (!started) die(started.status().to_string());
   engine::Engine& engine = **started;
@@ -205,16 +339,19 @@ int main(int argc, char** argv) {
   results["machine"] = nlohmann::json::parse(bench::machine_json(machine));
   results["cards"] = roster.size();
   results["ledger_setup_seconds"] = setup_s;
-  results["engine"] = {{"shards", shards}, {"batch_taps", batch_taps}, {"batch_wait_us", batch_wait_us}, {"overlap_taps_min", overlap_taps_min}, {"write_buffer_mib", write_buffer_mib}};
+  if (proof_ab) results["proof_ab"] = proof_ab_results;
+  results["engine"] = {{"card_proofs", proofs}, {"shards", shards}, {"batch_taps", batch_taps}, {"batch_wait_us", batch_wait_us}, {"overlap_taps_min", overlap_taps_min}, {"write_buffer_mib", write_buffer_mib}};
   results["loadgen"] = {{"threads", threads}, {"inflight_batches_max", inflight}};
 
   bench::InProcessOptions inprocess_options;
   inprocess_options.duration = std::chrono::milliseconds(static_cast<std::int64_t>(inprocess_s * 1000));
   std::size_t inprocess_position = 0;
   EngineSide before = EngineSide::of(metrics);
+  card_keys->take();
   loadgen::LoadReport inprocess = bench::drive_in_process(engine, inprocess_day, inprocess_options, inprocess_position);
   std::cout << "in-process, durable: " << inprocess.summary();
   results["in_process"] = nlohmann::json::parse(inprocess.json());
+  results["in_process"]["token"] = derivations(*card_keys, std::cout);
   results["in_process"]["engine_side"] = engine_side(before, metrics, std::cout);
   // The engine alone at a fixed rate, the day continued: its own share of
   // the decision latency, without TLS or a load generator beside it.

@@ -4,7 +4,12 @@
 //
 //   citycard-loadgen --roster cards.csv [--cards N]
 //   citycard-loadgen --issue-pki ./var/pki
-//   citycard-loadgen --pki ./var/pki --port 7700 [--rate 20000] [--duration 10] [--json out.json]
+//   citycard-loadgen --pki ./var/pki --port 7700 --card-keys keys.csv [--rate 20000] [--duration 10] [--json out.json]
+//
+// The generator plays the cards too: every tap carries its card's proof,
+// made with the card's key from the card bureau's personalisation export
+// (`citycard keys export`), as the engine requires by default. --no-proofs
+// sends taps without (for an engine run with [card] require_proof = false).
 #include <array>
 #include <chrono>
 #include <fstream>
@@ -13,6 +18,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "loadgen/card_keys.h"
 #include "loadgen/city_day.h"
 #include "loadgen/city_map.h"
 #include "loadgen/registrations.h"
@@ -46,7 +52,8 @@ int main(int argc, char** argv) {
   loadgen::TlsLoadOptions load_options;
   double rate = 0, duration_s = 10;
   std::uint64_t taps_max = 0;
-  bool holiday = false, describe = false;
+  bool holiday = false, describe = false, no_proofs = false;
+  std::string card_keys_path;
   app.add_option("--cards", cards, "card population (default 1307000, the city's mix)");
   app.add_option("--seed", day_options.seed, "simulation seed (default 1)");
   app.add_flag("--holiday", holiday, "a day without school");
@@ -70,6 +77,8 @@ int main(int argc, char** argv) {
   app.add_option("--taps", taps_max, "taps per step at most (default: the rest of the day)");
   app.add_option("--sweep", sweep, "comma-separated offered rates, one step each (latency vs load)");
   app.add_option("--json", json_path, "write the results as JSON");
+  app.add_option("--card-keys", card_keys_path, "the cards' keys: the CSV of `citycard keys export` (card,key_version,card_key)");
+  app.add_flag("--no-proofs", no_proofs, "send taps without card proofs (the engine must not require them)");
   app.add_flag("--describe", describe, "generate the day and print what is in it (taps by mode and hour)");
   CLI11_PARSE(app, argc, argv);
   day_options.school_day = !holiday;
@@ -119,12 +128,30 @@ int main(int argc, char** argv) {
   }
   if (load_options.port == 0 && !describe) return 0;
 
+  if (load_options.port != 0 && card_keys_path.empty() && !no_proofs) {
+    std::cerr << "citycard-loadgen: --card-keys FILE is required (the engine requires card proofs), or --no-proofs\n";
+    return 2;
+  }
   const auto generate_start = std::chrono::steady_clock::now();
-  const loadgen::CityDay day = loadgen::generate_city_day(map, roster, day_options);
+  loadgen::CityDay day = loadgen::generate_city_day(map, roster, day_options);
   const double generate_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - generate_start).count();
   std::cout << "city day: " << day.tap_count() << " taps by " << day.cards_active << " of " << roster.size()
             << " cards at " << map.readers.size() << " readers, generated in " << generate_s << " s\n"
             << "machine: " << bench::machine_line(machine) << "\n";
+  if (!card_keys_path.empty() && !no_proofs) {
+    auto keys = loadgen::CardKeyTable::load(card_keys_path);
+    if (!keys) {
+      std::cerr << "citycard-loadgen: " << keys.status().to_string() << "\n";
+      return 1;
+    }
+    const auto prove_start = std::chrono::steady_clock::now();
+    if (Status proven = loadgen::prove_city_day(day, roster, *keys, day_options.seed); !proven) {
+      std::cerr << "citycard-loadgen: card proofs: " << proven.to_string() << "\n";
+      return 1;
+    }
+    std::cout << "card proofs: " << day.tap_count() << " taps signed with " << keys->size() << " card keys in "
+              << std::chrono::duration<double>(std::chrono::steady_clock::now() - prove_start).count() << " s\n";
+  }
   if (describe) {
     std::array<std::uint64_t, mode_count + 1> modes{};
     std::array<std::uint64_t, 27> hours{};

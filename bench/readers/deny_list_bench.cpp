@@ -106,7 +106,6 @@ Result<Run> converge(const Pki& pki, std::uint16_t port, const std::string& stat
   config.operator_id = OperatorId{1};
   config.mode = Mode::bus_board;
   config.state_dir = state_dir;
-  config.master_key_file = "(in memory)";
   config.engine_address = "127.0.0.1:" + std::to_string(port);
   config.ca_file = pki.paths.ca_certificate();
   config.cert_file = pki.paths.reader_certificate(ReaderId{900});
@@ -115,8 +114,10 @@ Result<Run> converge(const Pki& pki, std::uint16_t port, const std::string& stat
   if (!options) return options.status();
   agent::UplinkEngineLink uplink(std::move(*options));
   CountingLink link(uplink);
-  card::MasterKey master{*card::parse_key_hex("000102030405060708090A0B0C0D0E0F"), 1};
-  auto reader = agent::Agent::open(config, master, link);
+  config.token.pin_env = "CITYCARD_TOKEN_PIN";  // never read: the keys below stand in for the token
+  // The deny list needs no card: a plain test key stands in for the reader's token.
+  card::MasterKeySource keys(card::MasterKey{*card::parse_key_hex("000102030405060708090A0B0C0D0E0F"), 1});
+  auto reader = agent::Agent::open(config, keys, link);
   if (!reader) return reader.status();
   const auto started = Clock::now();
   if (Status refreshed = (*reader)->refresh_deny_list(Clock::now() + std::chrono::seconds(300)); !refreshed) return refreshed;

@@ -25,5 +25,6 @@ void add_rules_commands(CLI::App& app, CliContext& context);       // commands_r
 void add_settlement_commands(CLI::App& app, CliContext& context);  // commands_settlement.cpp
 void add_pki_commands(CLI::App& app, CliContext& context);         // commands_pki.cpp
 void add_reader_commands(CLI::App& app, CliContext& context);      // commands_readers.cpp
+void add_keys_commands(CLI::App& app, CliContext& context);        // commands_keys.cpp
 
 }  // namespace citycard::cli

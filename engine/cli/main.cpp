@@ -43,6 +43,9 @@ int main(int argc, char** argv) {
 #ifdef CITYCARD_HAS_READERS_COMMANDS
   add_reader_commands(app, context);
 #endif
+#ifdef CITYCARD_HAS_KEYS_COMMANDS
+  add_keys_commands(app, context);
+#endif
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "card_keys.h"
 #include "engine/pki/pki.h"
 #include "ledger/system_accounts.h"
 #include "rule_set_loader.h"
@@ -50,10 +51,13 @@ Result<Prepared> prepare(const EngineConfig& config, Log& log) {
   prepared.pki = std::move(keeper).value();
   prepared.tls = prepared.pki->tls_files();
 
-  if (!config.card_master_key_file.empty()) {
-    auto key = card::load_master_key(config.card_master_key_file);
-    if (!key) return Status::invalid_argument("card master key " + config.card_master_key_file + ": " + key.status().message());
-    prepared.card_master_key = std::make_shared<const card::MasterKey>(*key);
+  auto card_keys = open_card_keys(config, log);
+  if (!card_keys) return card_keys.status();
+  prepared.card_keys = std::move(*card_keys);
+  if (config.require_card_proof && !prepared.card_keys) {
+    return Status::invalid_argument(
+        "[card] require_proof is on but no card key source is configured: set [card] token_dir, or pkcs11_module "
+        "with token_label and pin_file / pin_env (or require_proof = false)");
   }
   return prepared;
 }

@@ -2,8 +2,9 @@
 // ledger (created with the system accounts and the rule set's operators
 // when missing), the rule set, the certificates (a CA and an engine
 // certificate made under the PKI directory on first start; the CRL checked,
-// or re-signed, by the PkiKeeper) and the card master key. Each step's
-// failure names the file or directory.
+// or re-signed, by the PkiKeeper) and the token holding the card master keys
+// (card_keys.h: a SoftHSM2 token made on first start unless one is
+// configured). Each step's failure names the file or directory.
 #pragma once
 
 #include <memory>
@@ -23,7 +24,7 @@ struct Prepared {
   std::unique_ptr<rules::RuleSet> rule_set;
   net::TlsFiles tls;
   std::unique_ptr<PkiKeeper> pki;  // keeps the CRL current and reloads it
-  std::shared_ptr<const card::MasterKey> card_master_key;  // null when not configured
+  std::shared_ptr<card::CardKeySource> card_keys;  // the token's; null when none is configured
 };
 
 Result<Prepared> prepare(const EngineConfig& config, Log& log);

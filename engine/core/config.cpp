@@ -101,6 +101,7 @@ void finish_defaults(EngineConfig& config) {
   if (config.pki_dir.empty()) config.pki_dir = config.data_dir + "/pki";
   if (config.admin_socket.empty()) config.admin_socket = config.data_dir + "/engine.sock";
   if (config.ports_file.empty()) config.ports_file = config.data_dir + "/engine.ports";
+  if (!config.card_token_dir && config.card_pkcs11_module.empty()) config.card_token_dir = config.data_dir + "/token";
 }
 
 Result<EngineConfig> parse_config(std::string_view toml_text, const std::string& file_name) {
@@ -133,8 +134,15 @@ Result<EngineConfig> parse_config(std::string_view toml_text, const std::string&
   r.flag("listen", "metrics_enabled", config.metrics_enabled);
   r.text("listen", "admin_socket", config.admin_socket);
   r.text("listen", "ports_file", config.ports_file);
-  r.text("card", "master_key_file", config.card_master_key_file);
   r.flag("card", "require_proof", config.require_card_proof);
+  std::string token_dir = "\x01";   // not in the file
+  r.text("card", "token_dir", token_dir);
+  if (token_dir != "\x01") config.card_token_dir = token_dir;
+  r.text("card", "pkcs11_module", config.card_pkcs11_module);
+  r.text("card", "token_label", config.card_token_label);
+  r.text("card", "pin_file", config.card_pin_file);
+  r.text("card", "pin_env", config.card_pin_env);
+  r.text("card", "softhsm2_conf", config.card_softhsm2_conf);
   EngineOptions& p = config.pipeline;
   r.number("pipeline", "shards", p.shards, 1, 256);
   r.number("pipeline", "batch_taps", p.batch_taps, 1, static_cast<std::int64_t>(limits::batch_groups_max));

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,8 +30,17 @@ struct EngineConfig {
   bool metrics_enabled = true;
   std::string admin_socket;        // default <data_dir>/engine.sock
   std::string ports_file;          // default <data_dir>/engine.ports
-  std::string card_master_key_file;  // empty: proofs are not checked
-  bool require_card_proof = false;
+  // [card]: card proofs and where the master keys are (docs/engine.md).
+  bool require_card_proof = true;   // a tap without a valid proof is refused
+  // A SoftHSM2 token in this directory, made with master key v1 on first
+  // start (token/softhsm.h). Unset: <data_dir>/token, unless
+  // card_pkcs11_module names a token of its own; "" = none.
+  std::optional<std::string> card_token_dir;
+  std::string card_pkcs11_module;   // a token of the operator's own: the PKCS#11 module
+  std::string card_token_label = "citycard";
+  std::string card_pin_file;        // its user PIN in a file of mode 0600, or
+  std::string card_pin_env;         // in this environment variable
+  std::string card_softhsm2_conf;   // SoftHSM2 only: SOFTHSM2_CONF for the module
   EngineOptions pipeline;          // shards, batching, queues (engine.h)
   std::chrono::milliseconds handshake_timeout{5000};
   std::chrono::milliseconds idle_timeout{30000};

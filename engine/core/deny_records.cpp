@@ -42,23 +42,14 @@ Result<std::vector<CardId>> listed_cards_in_ledger(const ledger::Ledger& ledger)
   return cards;
 }
 
-ledger::RecordWrite atc_record(const CardId& card, std::uint32_t atc) {
-  std::string value(4, '\0');
-  for (int i = 0; i < 4; ++i) value[static_cast<std::size_t>(i)] = static_cast<char>((atc >> (8 * i)) & 0xFF);
-  return {ledger::RecordSpace::engine, std::string(atc_record_prefix) + card_key(card), value};
+ledger::RecordWrite atc_record(const CardId& card, const AtcWindow& window) {
+  return {ledger::RecordSpace::engine, std::string(atc_record_prefix) + card_key(card), window.encode()};
 }
 
-std::optional<std::uint32_t> decode_atc(std::string_view value) {
-  if (value.size() != 4) return std::nullopt;
-  std::uint32_t atc = 0;
-  for (int i = 0; i < 4; ++i) atc |= std::uint32_t{static_cast<unsigned char>(value[static_cast<std::size_t>(i)])} << (8 * i);
-  return atc;
-}
-
-std::uint32_t load_atc(const ledger::Ledger& ledger, const CardId& card) {
+AtcWindow load_atc(const ledger::Ledger& ledger, const CardId& card) {
   auto value = ledger.record(ledger::RecordSpace::engine, std::string(atc_record_prefix) + card_key(card));
-  if (!value) return 0;
-  return decode_atc(*value).value_or(0);
+  if (!value) return {};
+  return AtcWindow::decode(*value).value_or(AtcWindow{});
 }
 
 }  // namespace citycard::engine

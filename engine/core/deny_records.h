@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "atc_window.h"
 #include "citycard/ids.h"
 #include "citycard/status.h"
 #include "ledger/ledger.h"
@@ -36,11 +37,11 @@ Result<std::vector<CardId>> load_denied_cards(const ledger::Ledger& ledger);
 // account is missing counts as not in debt (verify reports it).
 Result<std::vector<CardId>> listed_cards_in_ledger(const ledger::Ledger& ledger);
 
-// The last verified card proof counter of a card: key "atc/" + card id
-// bytes, value u32 little endian.
+// The card proof counters accepted for a card (atc_window.h): key "atc/" +
+// card id bytes, value AtcWindow::encode().
 inline constexpr std::string_view atc_record_prefix = "atc/";
-ledger::RecordWrite atc_record(const CardId& card, std::uint32_t atc);
-std::optional<std::uint32_t> decode_atc(std::string_view value);  // nullopt: not 4 bytes
-std::uint32_t load_atc(const ledger::Ledger& ledger, const CardId& card);
+ledger::RecordWrite atc_record(const CardId& card, const AtcWindow& window);
+// Empty when the card has no record (or an unreadable one).
+AtcWindow load_atc(const ledger::Ledger& ledger, const CardId& card);
 
 }  // namespace citycard::engine

@@ -49,8 +49,9 @@ Result<std::unique_ptr<Engine>> Engine::start(ledger::Ledger& ledger, const rule
   if (options.batch_wait.count() < 0 || options.batch_wait > std::chrono::seconds(1)) {
     return Status::invalid_argument("batch_wait must be 0..1 s");
   }
-  if (options.require_card_proof && !options.card_master_key) {
-    return Status::invalid_argument("require_card_proof needs a card master key");
+  if (options.require_card_proof && !options.card_keys) {
+    return Status::invalid_argument(
+        "card proofs are required but no card key source is configured ([card] token settings, or require_proof = false)");
   }
   if (options.overlap_taps_min == 0 || options.overlap_taps_min > limits::batch_groups_max) {
     return Status::invalid_argument("overlap_taps_min must be 1.." + std::to_string(limits::batch_groups_max));
@@ -107,7 +108,7 @@ Result<std::unique_ptr<Engine>> Engine::start(ledger::Ledger& ledger, const rule
     raw->shards_.push_back(std::make_unique<Shard>(i, std::move(context), std::move(denied_by_shard[i]),
                                                    std::move((*offline_shares)[i])));
   }
-  auto preloaded = preload_cards(ledger, raw->shards_, raw->options_.card_master_key != nullptr);
+  auto preloaded = preload_cards(ledger, raw->shards_, raw->options_.card_keys != nullptr);
   if (!preloaded) return preloaded.status();
   log.event("cards_loaded", {{"cards", std::to_string(preloaded->cards)},
                              {"cached", std::to_string(preloaded->cached)},
@@ -119,7 +120,7 @@ Result<std::unique_ptr<Engine>> Engine::start(ledger::Ledger& ledger, const rule
                                  {"batch_wait_us", std::to_string(raw->options_.batch_wait.count())},
                                  {"deny_listed", std::to_string(denied->size())},
                                  {"readers", std::to_string(raw->readers_.size())},
-                                 {"card_proofs", raw->options_.card_master_key ? "verified" : "not_checked"}});
+                                 {"card_proofs", !raw->options_.card_keys ? "not_checked" : raw->options_.require_card_proof ? "required" : "verified_when_present"}});
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));
 }
 

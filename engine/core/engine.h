@@ -67,7 +67,7 @@
 #include "rule_set.h"
 
 namespace citycard::card {
-struct MasterKey;
+class CardKeySource;
 }
 
 namespace citycard::engine {
@@ -94,13 +94,17 @@ struct EngineOptions {
   std::size_t card_cache_max = 2'000'000;
   // Retry hint given with busy, milliseconds. Default 50.
   std::uint32_t busy_retry_after_ms = 50;
-  // Card master key: when set, a tap carrying a card proof is verified
-  // (card::verify_tap_proof) and refused card_not_genuine if it fails or its
-  // counter did not grow. Default: none (proofs are not checked).
-  std::shared_ptr<const card::MasterKey> card_master_key;
-  // Refuse (card_not_genuine) taps that carry no proof. Needs a master key.
-  // Default false.
-  bool require_card_proof = false;
+  // Where card keys come from: a PKCS#11 token (token::TokenKeySource: each
+  // card's key derived in the token on its first proof, then kept in the
+  // shard's memory only). When set, every proof is verified over the whole
+  // tap (card::verify_tap_proof) and its counter must be new for the card
+  // (atc_window.h); a tap that fails, or whose key cannot be had (unknown
+  // key version, token error: logged), is refused card_not_genuine and moves
+  // no money. Must be thread-safe (shards share it). Default: none.
+  std::shared_ptr<card::CardKeySource> card_keys;
+  // Refuse (card_not_genuine) taps that carry no proof. Needs card_keys.
+  // Default true; tests that are not about proofs turn it off.
+  bool require_card_proof = true;
   // A tap dated further ahead of its arrival than future_skew, or older than
   // offline_retention, is refused event_time_invalid (an upload is also kept
   // for review). Defaults 5 minutes and 7 days (rules/admission.h).

@@ -37,7 +37,7 @@ Result<PreloadReport> preload_cards(const ledger::Ledger& ledger, std::vector<st
   if (with_proof_counters) {
     scanned = snapshot->scan_records(ledger::RecordSpace::engine, atc_record_prefix, [&](std::string_view key, std::string_view value) {
       const std::string_view id = key.substr(atc_record_prefix.size());
-      auto atc = decode_atc(value);
+      auto atc = AtcWindow::decode(value);
       if (id.empty() || id.size() > CardId::bytes_max || !atc) return true;
       const CardId card = card_of(id);
       shards[shard_for(card, shards.size())]->preload_atc(card, *atc);

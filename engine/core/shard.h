@@ -21,6 +21,8 @@
 #include <vector>
 
 #include "admin_command.h"
+#include "atc_window.h"
+#include "card/crypto.h"
 #include "card_table.h"
 #include "committer.h"
 #include "engine.h"
@@ -89,7 +91,7 @@ struct ShardContext {
 struct StoredCard {
   CardRecord record;
   std::string state;           // encoded rules::CardState; empty: none yet
-  std::uint32_t last_atc = 0;  // last verified card proof counter
+  AtcWindow atc;               // card proof counters accepted
 };
 
 class Shard {
@@ -104,7 +106,7 @@ class Shard {
   // Before start(): the stored state / proof counter of a preloaded card
   // (ignored for a card not in the cache).
   void preload_state(const CardId& card, std::string_view state);
-  void preload_atc(const CardId& card, std::uint32_t atc);
+  void preload_atc(const CardId& card, const AtcWindow& atc);
   // Starts the shard's thread.
   void start();
 
@@ -136,7 +138,11 @@ class Shard {
     AccountMirror* points = nullptr;
     std::uint32_t pending = 0;   // staged or committing items naming this card
     bool denied = false;         // speculative deny list membership
-    std::uint32_t last_atc = 0;  // last verified card proof counter
+    AtcWindow atc;               // card proof counters accepted (speculative)
+    // The card's key, derived through the token on the card's first proof
+    // and kept only in memory; key_version 0: none derived yet.
+    std::uint8_t key_version = 0;
+    card::CardKey key;
   };
   // One staged or committing unit of work: one posting group.
   struct Item {
@@ -202,6 +208,9 @@ class Shard {
   Status resolve(const rules::Rating& rating, const Tap& tap, const CardRecord& card, std::vector<Transfer>& out);
   Result<AccountId> operator_payable(OperatorId id);
   void note_listing(Item& item, CardEntry& entry);
+  // The proof check (shard_proof.cpp): none when the tap may be rated, the
+  // refusal otherwise; a fresh counter goes to `atc` (recorded if approved).
+  std::optional<RefusalReason> check_proof(const Item& item, CardEntry& entry, std::optional<std::uint32_t>& atc);
 
   // Card cache (shard_cards.cpp).
   CardEntry* find_card(const CardId& card);     // loads it; nullptr when the ledger has no such card
@@ -227,6 +236,7 @@ class Shard {
   std::unordered_map<std::uint32_t, AccountId> operators_;
   std::unordered_set<CardId, CardIdHash> denied_;  // durable deny list membership of this shard's cards
   std::atomic<std::size_t> cards_cached_{0};
+  card::CmacContext cmac_;         // the shard's own: proofs verified with the cached card key
 
   std::vector<Item> staged_;
   Clock::time_point staged_since_{};

@@ -28,8 +28,8 @@ void Shard::preload_state(const CardId& card, std::string_view state) {
   if (CardEntry* found = cards_.find(card)) found->state.assign(state);
 }
 
-void Shard::preload_atc(const CardId& card, std::uint32_t atc) {
-  if (CardEntry* found = cards_.find(card)) found->last_atc = atc;
+void Shard::preload_atc(const CardId& card, const AtcWindow& atc) {
+  if (CardEntry* found = cards_.find(card)) found->atc = atc;
 }
 
 Shard::CardEntry& Shard::cache(StoredCard card) {
@@ -37,7 +37,7 @@ Shard::CardEntry& Shard::cache(StoredCard card) {
   CardEntry entry;
   entry.record = std::move(card.record);
   entry.state = std::move(card.state);
-  entry.last_atc = card.last_atc;
+  entry.atc = card.atc;
   entry.denied = denied_.count(id) != 0;
   auto mirror = [&](AccountId account) {
     AccountMirror& found = accounts_[account.value];
@@ -68,7 +68,7 @@ Shard::CardEntry* Shard::find_card(const CardId& card) {
     context_.log.event("ledger_read_failed", {{"what", "card_state"}, {"card", card.to_string()}, {"error", state.status().to_string()}});
     std::abort();
   }
-  if (context_.options.card_master_key) stored.last_atc = load_atc(context_.ledger, card);
+  if (context_.options.card_keys) stored.atc = load_atc(context_.ledger, card);
   return &cache(std::move(stored));
 }
 

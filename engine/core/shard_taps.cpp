@@ -4,7 +4,6 @@
 #include <nlohmann/json.hpp>
 
 #include "calendar.h"
-#include "card/cryptogram.h"
 #include "check.h"
 #include "decision_codec.h"
 #include "deny_records.h"
@@ -132,25 +131,11 @@ void Shard::rate_tap(Item& item) {
     build_refusal_record(item, RefusalReason::card_unknown);
     return;
   }
-  // The card's proof of this tap, when the engine holds the master key.
+  // The card's proof of this whole tap (shard_proof.cpp).
   std::optional<std::uint32_t> proven_atc;
-  if (context_.options.card_master_key) {
-    const protocol::Cryptogram& cryptogram = item.tap.cryptogram;
-    if (cryptogram.size == 0) {
-      if (context_.options.require_card_proof) {
-        build_refusal_record(item, RefusalReason::card_not_genuine);
-        return;
-      }
-    } else {
-      auto proof = card::decode_proof(card::ByteView(cryptogram.bytes.data(), cryptogram.size));
-      bool genuine = proof && proof->record.card_id == tap.card && proof->atc > entry->last_atc &&
-                     card::verify_tap_proof(*context_.options.card_master_key, tap.id, *proof).is_ok();
-      if (!genuine) {
-        build_refusal_record(item, RefusalReason::card_not_genuine);
-        return;
-      }
-      proven_atc = proof->atc;
-    }
+  if (auto refusal = check_proof(item, *entry, proven_atc)) {
+    build_refusal_record(item, *refusal);
+    return;
   }
 
   const rules::CardState before = card_state(*entry);
@@ -202,8 +187,8 @@ void Shard::rate_tap(Item& item) {
   entry->points->balance_minor = rating.state.points;
   item.group.records.push_back({ledger::RecordSpace::card_state, card_key(tap.card), entry->state});
   if (proven_atc) {
-    entry->last_atc = *proven_atc;
-    item.group.records.push_back(atc_record(tap.card, *proven_atc));
+    entry->atc.accept(*proven_atc);
+    item.group.records.push_back(atc_record(tap.card, entry->atc));
   }
   note_listing(item, *entry);
   if (rating.deny_list && !entry->denied) {

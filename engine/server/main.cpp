@@ -104,7 +104,7 @@ int run(const EngineConfig& config, Log& log) {
   }
   Metrics metrics;
   EngineOptions options = config.pipeline;
-  options.card_master_key = prepared->card_master_key;
+  options.card_keys = prepared->card_keys;
   options.require_card_proof = config.require_card_proof;
   auto engine = Engine::start(*prepared->ledger, *prepared->rule_set, options, metrics, log);
   if (!engine) {

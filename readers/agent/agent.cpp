@@ -6,7 +6,7 @@
 
 namespace citycard::agent {
 
-Result<std::unique_ptr<Agent>> Agent::open(const AgentConfig& config, const card::MasterKey& master, EngineLink& link) {
+Result<std::unique_ptr<Agent>> Agent::open(const AgentConfig& config, card::CardKeySource& keys, EngineLink& link) {
   if (auto valid = config.validate(); !valid) return valid;
   if (auto made = ensure_directory(config.state_dir); !made) return made;
   JournalOptions journal_options;
@@ -19,14 +19,14 @@ Result<std::unique_ptr<Agent>> Agent::open(const AgentConfig& config, const card
   if (!sequences) return sequences.status();
   auto deny_list = DenyList::open(config.state_dir + "/deny.list");
   if (!deny_list) return deny_list.status();
-  return std::unique_ptr<Agent>(new Agent(config, master, link, std::move(*sequences), std::move(*journal),
+  return std::unique_ptr<Agent>(new Agent(config, keys, link, std::move(*sequences), std::move(*journal),
                                           std::move(*deny_list)));
 }
 
-Agent::Agent(const AgentConfig& config, const card::MasterKey& master, EngineLink& link, SequenceAllocator sequences,
+Agent::Agent(const AgentConfig& config, card::CardKeySource& keys, EngineLink& link, SequenceAllocator sequences,
              Journal journal, DenyList deny_list)
     : config_(config),
-      master_(master),
+      keys_(keys),
       link_(link),
       sequences_(std::move(sequences)),
       journal_(std::move(journal)),
@@ -51,9 +51,19 @@ TapOutcome Agent::handle_card(card::CardTransport& transport, EventTime now) {
   auto challenge = card::make_challenge();
   if (!challenge) return device_fault(challenge.status());
 
-  auto readout = card::run_reader_session(transport, master_, outcome.tap, *challenge);
-  if (!readout) {
-    const Status& error = readout.status();
+  // The transaction the card signs; card and media come from the card.
+  Tap signed_tap;
+  signed_tap.id = outcome.tap;
+  signed_tap.event_time = now;
+  signed_tap.mode = config_.mode;
+  signed_tap.operator_id = config_.operator_id;
+  signed_tap.route = config_.route;
+  signed_tap.location = config_.location;
+  signed_tap.amount_minor = config_.amount_minor;
+  signed_tap.offline = !link_.reachable();
+
+  auto readout = card::run_reader_session(transport, keys_, signed_tap, *challenge);
+  auto card_error = [&](const Status& error) {
     outcome.queued = journal_.pending().size();
     if (error.code() == StatusCode::unavailable) {
       outcome.result = TapResult::tap_again;
@@ -64,23 +74,16 @@ TapOutcome Agent::handle_card(card::CardTransport& transport, EventTime now) {
       outcome.detail = error.message();
     }
     return outcome;
-  }
+  };
+  if (!readout) return card_error(readout.status());
 
   QueuedTap queued;
+  queued.tap = readout->tap;
   queued.proof = readout->proof;
-  Tap& tap = queued.tap;
-  tap.id = outcome.tap;
-  tap.card = readout->proof.record.card_id;
-  tap.media = readout->proof.record.media;
-  tap.event_time = now;
-  tap.mode = config_.mode;
-  tap.operator_id = config_.operator_id;
-  tap.route = config_.route;
-  tap.location = config_.location;
-  tap.amount_minor = config_.amount_minor;
+  const Tap& tap = queued.tap;
 
   // A card that cannot prove itself never reaches the engine as a tap.
-  if (readout->genuine.is_ok()) {
+  if (readout->genuine.is_ok() && !tap.offline) {
     auto decisions = link_.submit_taps(std::span<const QueuedTap>(&queued, 1), Clock::now() + config_.engine_timeout);
     if (decisions) {
       for (const auto& decision : *decisions) {
@@ -96,14 +99,37 @@ TapOutcome Agent::handle_card(card::CardTransport& transport, EventTime now) {
         return outcome;
       }
     }
-    // No answer in time: the reader decides. If the engine did record the
-    // online attempt, the queued copy has the same TapId and is deduplicated.
   }
 
   TapOutcome offline = decide_offline(*readout, deny_list_);
   offline.tap = outcome.tap;
   if (offline.result == TapResult::approved) {
-    tap.offline = true;
+    if (!queued.tap.offline) {
+      // No answer in time, and the engine may still decide this tap online:
+      // the card signs the same tap again, marked offline, so the engine can
+      // tell the journaled copy from the online attempt.
+      Tap offline_tap = queued.tap;
+      offline_tap.offline = true;
+      auto second_challenge = card::make_challenge();
+      if (!second_challenge) return device_fault(second_challenge.status());
+      auto again = card::authenticate_again(transport, keys_, *readout, offline_tap, *second_challenge);
+      if (!again) {
+        offline.result = TapResult::tap_again;
+        offline.detail = "no answer from the engine and the card left before it signed the offline tap (" +
+                         again.status().message() + ")";
+        offline.queued = journal_.pending().size();
+        return offline;
+      }
+      if (!again->genuine.is_ok()) {
+        offline.result = TapResult::refused;
+        offline.reason = RefusalReason::card_not_genuine;
+        offline.detail = again->genuine.message();
+        offline.queued = journal_.pending().size();
+        return offline;
+      }
+      queued.tap = again->tap;
+      queued.proof = again->proof;
+    }
     if (auto stored = journal_.append(queued); !stored) return device_fault(stored);
   }
   offline.queued = journal_.pending().size();

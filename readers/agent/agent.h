@@ -27,12 +27,25 @@ namespace citycard::agent {
 class Agent {
  public:
   // Opens (or creates) the state in config.state_dir; link must outlive the agent.
-  static Result<std::unique_ptr<Agent>> open(const AgentConfig& config, const card::MasterKey& master, EngineLink& link);
+  // keys: the card keys (a token::TokenKeySource on a device); must outlive the agent.
+  static Result<std::unique_ptr<Agent>> open(const AgentConfig& config, card::CardKeySource& keys, EngineLink& link);
 
-  // One presented card, end to end: reserve a sequence number, authenticate
-  // the card, ask the engine (within config.engine_timeout) or decide
-  // offline, and for an offline admission store the tap durably before
-  // returning "approved". now: the tap's event time.
+  // One presented card, end to end: reserve a sequence number, have the card
+  // sign the whole tap (offline flag 0), ask the engine (within
+  // config.engine_timeout) or decide offline, and for an offline admission
+  // store the tap durably before returning "approved". now: the tap's event
+  // time.
+  //
+  // No online answer in time (the engine may still decide tap X later): the
+  // card, still in the field, signs the SAME tap id X again with the offline
+  // flag set (its counter moves on); X is journaled with offline = true and
+  // that second proof, and the rider admitted. If the card has left the
+  // field by then, the rider is told to tap again and nothing is journaled.
+  // The engine, getting X again marked offline, answers an online approval
+  // with its stored decision (no second charge), rates a refused one as an
+  // offline tap, and an unseen one as usual (docs/card-protocol.md). With a
+  // link that can never reach an engine (OfflineLink) the card signs the tap
+  // as offline at once.
   TapOutcome handle_card(card::CardTransport& transport, EventTime now);
 
   // Uploads queued taps if due (see Uploader).
@@ -52,11 +65,11 @@ class Agent {
   Agent& operator=(const Agent&) = delete;
 
  private:
-  Agent(const AgentConfig& config, const card::MasterKey& master, EngineLink& link, SequenceAllocator sequences,
+  Agent(const AgentConfig& config, card::CardKeySource& keys, EngineLink& link, SequenceAllocator sequences,
         Journal journal, DenyList deny_list);
 
   AgentConfig config_;
-  card::MasterKey master_;
+  card::CardKeySource& keys_;
   EngineLink& link_;
   SequenceAllocator sequences_;
   Journal journal_;

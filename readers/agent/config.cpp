@@ -41,7 +41,9 @@ Status AgentConfig::validate() const {
   if (reader.value == 0) return Status::invalid_argument("[reader] id is required (1..4294967295)");
   if (operator_id.value == 0) return Status::invalid_argument("[reader] operator is required");
   if (state_dir.empty()) return Status::invalid_argument("[reader] state_dir is required");
-  if (master_key_file.empty()) return Status::invalid_argument("[reader] master_key_file is required");
+  if (token.pin_file.empty() && token.pin_env.empty()) {
+    return Status::invalid_argument("[token] pin_file or pin_env is required (the card master keys are in a PKCS#11 token)");
+  }
   if ((mode == Mode::pay || mode == Mode::top_up) && amount_minor <= 0) {
     return Status::invalid_argument("[reader] amount_minor must be > 0 for mode pay and top_up");
   }
@@ -78,7 +80,11 @@ Result<AgentConfig> parse_config(const std::string& toml_text, const std::string
            read_integer(table, "reader", "amount_minor", config.amount_minor, 0, limits::transfer_amount_minor_max),
            read_string(table, "reader", "pcsc_reader", config.pcsc_reader),
            read_string(table, "reader", "state_dir", config.state_dir),
-           read_string(table, "reader", "master_key_file", config.master_key_file),
+           read_string(table, "token", "pkcs11_module", config.token.module_path),
+           read_string(table, "token", "token_label", config.token.token_label),
+           read_string(table, "token", "pin_file", config.token.pin_file),
+           read_string(table, "token", "pin_env", config.token.pin_env),
+           read_string(table, "token", "softhsm2_conf", config.token.softhsm2_conf),
            read_string(table, "engine", "address", config.engine_address),
            read_string(table, "engine", "ca_file", config.ca_file),
            read_string(table, "engine", "cert_file", config.cert_file),

@@ -9,7 +9,13 @@
 //   amount_minor = 0              # device-given amount for mode pay/top_up (default 0)
 //   pcsc_reader = "Test Reader 00 00"   # PC/SC reader name (default: the first reader)
 //   state_dir = "var/reader-17"   # sequence file, tap journal, deny list (required)
-//   master_key_file = "keys/master.key" # card master key (a SAM on real devices), required
+//
+//   [token]                       # the card master keys: a PKCS#11 token (a SAM on real devices)
+//   pkcs11_module = "/usr/lib/softhsm/libsofthsm2.so"   # default SoftHSM2's
+//   token_label = "citycard"      # default "citycard"
+//   pin_file = "/etc/citycard/token.pin"   # user PIN, mode 0600; or
+//   pin_env = "CITYCARD_TOKEN_PIN"         # the variable holding it (one of the two is required)
+//   softhsm2_conf = ""            # SoftHSM2 only: its config file (SOFTHSM2_CONF)
 //
 //   [engine]                      # used by the TLS uplink; unused with --offline
 //   address = "engine.example:7443"
@@ -33,6 +39,7 @@
 #include "citycard/ids.h"
 #include "citycard/status.h"
 #include "citycard/tap.h"
+#include "token/token.h"
 
 namespace citycard::agent {
 
@@ -45,7 +52,7 @@ struct AgentConfig {
   std::int64_t amount_minor = 0;
   std::string pcsc_reader;
   std::string state_dir;
-  std::string master_key_file;
+  token::TokenOptions token;      // where the card master keys are
 
   std::string engine_address;
   std::string ca_file;

@@ -59,6 +59,9 @@ class EngineLink {
   // larger than one frame; with a snapshot in progress, its next page. With
   // more set, ask again from the new position for the rest.
   virtual Result<DenyListDelta> fetch_deny_list(const DenyListPosition& from, Deadline deadline) = 0;
+  // false when no engine can be reached at all (OfflineLink): the agent then
+  // has the card sign its taps as offline at once instead of after a timeout.
+  virtual bool reachable() const { return true; }
 };
 
 // True for the errors after which the same request may succeed later.
@@ -76,6 +79,7 @@ class OfflineLink final : public EngineLink {
   Result<DenyListDelta> fetch_deny_list(const DenyListPosition&, Deadline) override {
     return Status::unavailable("reader runs offline: no engine link");
   }
+  bool reachable() const override { return false; }
 };
 
 }  // namespace citycard::agent

@@ -33,6 +33,7 @@
 #include "agent.h"
 #include "keygen.h"
 #include "pcsc/pcsc.h"
+#include "token/token.h"
 #include "uplink_link.h"
 
 namespace ca = citycard::agent;
@@ -136,11 +137,18 @@ int main(int argc, char** argv) {
   if (!config) return fail(config.status());
   if (!pcsc_reader_override.empty()) config->pcsc_reader = pcsc_reader_override;
   if (!state_dir_override.empty()) config->state_dir = state_dir_override;
-  auto master = citycard::card::load_master_key(config->master_key_file);
-  if (!master) return fail(master.status());
+  // Only the tap loop talks to the engine or the card; the service commands never do.
+  bool service_command = list_queue || !deny_import.empty();
+  bool online = !offline && !service_command;
+  // The card master keys stay in the token; only the card keys it derives
+  // (one CMAC in the token per tap) reach this process.
+  std::unique_ptr<citycard::card::CardKeySource> card_keys = std::make_unique<citycard::card::MasterKeySource>();
+  if (!service_command) {
+    auto token = citycard::token::Token::open(config->token);
+    if (!token) return fail(token.status());
+    card_keys = std::make_unique<citycard::token::TokenKeySource>(*token);
+  }
 
-  // Only the tap loop talks to the engine; the service commands never do.
-  bool online = !offline && !list_queue && deny_import.empty();
   ca::OfflineLink offline_link;
   std::unique_ptr<ca::UplinkEngineLink> engine_link;
   if (online) {
@@ -149,7 +157,7 @@ int main(int argc, char** argv) {
     engine_link = std::make_unique<ca::UplinkEngineLink>(std::move(*options));
   }
   ca::EngineLink& link = online ? static_cast<ca::EngineLink&>(*engine_link) : offline_link;
-  auto agent = ca::Agent::open(*config, *master, link);
+  auto agent = ca::Agent::open(*config, *card_keys, link);
   if (!agent) return fail(agent.status());
   if (auto report = (*agent)->queue().open_report(); report.torn_tail_bytes > 0) {
     std::fprintf(stderr, "citycard-reader: dropped a torn record (%zu bytes) at the end of the tap journal\n",

@@ -55,11 +55,47 @@ CommandApdu read_data_command() {
   return {cla_proprietary, ins_read_data, 0x00, 0x00, {}, static_cast<std::uint16_t>(read_data_bytes)};
 }
 
-CommandApdu internal_authenticate_command(const Challenge& challenge, ReaderId reader, std::uint64_t sequence) {
-  Bytes data(challenge.begin(), challenge.end());
-  put_u32(data, reader.value);
-  put_u64(data, sequence);
-  return {cla_proprietary, ins_internal_authenticate, 0x00, 0x00, std::move(data),
+Bytes encode_transaction(const Challenge& challenge, const Tap& tap) {
+  Bytes data;
+  data.reserve(transaction_bytes);
+  data.insert(data.end(), challenge.begin(), challenge.end());
+  put_u32(data, tap.id.reader.value);
+  put_u64(data, tap.id.sequence);
+  data.push_back(static_cast<std::uint8_t>(tap.mode));
+  put_u32(data, tap.operator_id.value);
+  put_u32(data, tap.route);
+  put_u32(data, tap.location);
+  put_u64(data, static_cast<std::uint64_t>(tap.amount_minor));
+  put_u64(data, static_cast<std::uint64_t>(tap.event_time.unix_us));
+  data.push_back(tap.offline ? 1 : 0);
+  return data;
+}
+
+Result<Transaction> decode_transaction(ByteView bytes) {
+  if (bytes.size() != transaction_bytes) {
+    return Status::invalid_argument(fmt::format("transaction has {} bytes, expected {}", bytes.size(), transaction_bytes));
+  }
+  ByteReader in(bytes);
+  Transaction out;
+  ByteView challenge = in.take(challenge_bytes);
+  std::copy(challenge.begin(), challenge.end(), out.challenge.begin());
+  Tap& tap = out.tap;
+  tap.id.reader.value = in.u32();
+  tap.id.sequence = in.u64();
+  tap.mode = static_cast<Mode>(in.u8());
+  tap.operator_id.value = in.u32();
+  tap.route = in.u32();
+  tap.location = in.u32();
+  tap.amount_minor = static_cast<std::int64_t>(in.u64());
+  tap.event_time.unix_us = static_cast<std::int64_t>(in.u64());
+  std::uint8_t offline = in.u8();
+  if (!in.ok() || offline > 1) return Status::invalid_argument("transaction offline flag is not 0 or 1");
+  tap.offline = offline == 1;
+  return out;
+}
+
+CommandApdu internal_authenticate_command(const Challenge& challenge, const Tap& tap) {
+  return {cla_proprietary, ins_internal_authenticate, 0x00, 0x00, encode_transaction(challenge, tap),
           static_cast<std::uint16_t>(auth_response_bytes)};
 }
 

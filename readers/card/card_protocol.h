@@ -4,9 +4,12 @@
 // record := format:u8(=1) key_version:u8 status:u8 category:u8 media:u8
 //           card_id_length:u8 card_id:16 (zero-padded)                 -- 22 bytes
 // READ DATA response := record atc:u32                                  -- 26 bytes
-// INTERNAL AUTHENTICATE data := challenge:16 reader_id:u32 sequence:u64 -- 28 bytes
+// INTERNAL AUTHENTICATE data := transaction                           -- 58 bytes
+// transaction := challenge:16 reader_id:u32 sequence:u64 mode:u8 operator:u32
+//                route:u32 location:u32 amount_minor:i64 event_time_us:i64
+//                offline:u8
 // INTERNAL AUTHENTICATE response := atc:u32 cryptogram:16               -- 20 bytes
-// All integers big-endian.
+// All integers big-endian (signed ones two's complement).
 #pragma once
 
 #include <array>
@@ -35,11 +38,14 @@ inline constexpr std::uint8_t ins_get_data = 0xCA;    // with CLA FF: GET UID
 inline constexpr std::size_t challenge_bytes = 16;
 inline constexpr std::size_t record_bytes = 22;
 inline constexpr std::size_t read_data_bytes = record_bytes + 4;
-inline constexpr std::size_t auth_request_bytes = challenge_bytes + 4 + 8;
+// The transaction the card signs: every field of the Tap the engine rates,
+// except the card's own (card id and media are in the signed record).
+inline constexpr std::size_t transaction_bytes = challenge_bytes + 4 + 8 + 1 + 4 + 4 + 4 + 8 + 8 + 1;
+inline constexpr std::size_t auth_request_bytes = transaction_bytes;
 inline constexpr std::size_t auth_response_bytes = 4 + 16;
 inline constexpr std::uint8_t record_format = 1;
 static_assert(record_bytes == 6 + CardId::bytes_max);
-static_assert(auth_request_bytes == 28);
+static_assert(auth_request_bytes == 58);
 
 using Challenge = std::array<std::uint8_t, challenge_bytes>;
 
@@ -66,6 +72,19 @@ Result<CardData> decode_record(ByteView bytes);
 CommandApdu get_uid_command();
 CommandApdu select_command();
 CommandApdu read_data_command();
-CommandApdu internal_authenticate_command(const Challenge& challenge, ReaderId reader, std::uint64_t sequence);
+// The tap's transaction fields (id, mode, operator, route, location,
+// amount, event time, offline flag) behind the challenge; tap.card and
+// tap.media are not read.
+Bytes encode_transaction(const Challenge& challenge, const Tap& tap);
+// What the card reads back: the challenge and the Tap's transaction fields
+// (card and media left empty). invalid_argument on a wrong length or an
+// offline byte other than 0/1; mode is not range-checked (the card signs
+// what it was asked; the engine refuses an unknown mode).
+struct Transaction {
+  Challenge challenge{};
+  Tap tap;
+};
+Result<Transaction> decode_transaction(ByteView bytes);
+CommandApdu internal_authenticate_command(const Challenge& challenge, const Tap& tap);
 
 }  // namespace citycard::card

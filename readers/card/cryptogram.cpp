@@ -3,37 +3,50 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cassert>
 
 namespace citycard::card {
 
-Block compute_cryptogram(const CardKey& key, const CardData& record, std::uint32_t atc, const Challenge& challenge,
-                         TapId tap) {
-  Bytes input{'C', 'C', 'T', '1'};
+Bytes cryptogram_input(const CardData& record, std::uint32_t atc, const Challenge& challenge, const Tap& tap) {
+  Bytes input{'C', 'C', 'T', '2'};
+  input.reserve(mac_input_bytes);
   Bytes encoded = encode_record(record);
   input.insert(input.end(), encoded.begin(), encoded.end());
   put_u32(input, atc);
-  input.insert(input.end(), challenge.begin(), challenge.end());
-  put_u32(input, tap.reader.value);
-  put_u64(input, tap.sequence);
-  auto mac = aes_cmac(key.bytes, input);
-  assert(mac.has_value() && "AES-128 CMAC failed inside OpenSSL");
-  return mac.has_value() ? *mac : Block{};
+  Bytes transaction = encode_transaction(challenge, tap);
+  input.insert(input.end(), transaction.begin(), transaction.end());
+  return input;
 }
 
-Status verify_tap_proof(const MasterKey& master, TapId tap, const TapProof& proof) {
+Result<Block> compute_cryptogram(const CardKey& key, const CardData& record, std::uint32_t atc,
+                                 const Challenge& challenge, const Tap& tap, CmacContext* context) {
+  Bytes input = cryptogram_input(record, atc, challenge, tap);
+  if (context != nullptr) return context->mac(key.bytes, input);
+  return aes_cmac(key.bytes, input);
+}
+
+Status verify_tap_proof(const CardKey& key, const Tap& tap, const TapProof& proof, CmacContext* context) {
   const std::string card = proof.record.card_id.to_string();
   if (proof.record.card_id.empty()) return Status::refused("tap proof names no card");
-  if (proof.record.key_version != master.version) {
-    return Status::refused(fmt::format("card {} uses key version {}, this verifier holds version {}", card,
-                                       proof.record.key_version, master.version));
+  if (!(proof.record.card_id == tap.card)) {
+    return Status::refused(fmt::format("tap for card {} carries the proof of card {}", tap.card.to_string(), card));
   }
-  CardKey key = diversify_card_key(master, proof.record.card_id);
-  Block expected = compute_cryptogram(key, proof.record, proof.atc, proof.challenge, tap);
-  if (!equal_in_constant_time(expected, proof.cryptogram)) {
-    return Status::refused(fmt::format("card {} is not genuine: cryptogram does not verify", card));
+  if (proof.record.media != tap.media) {
+    return Status::refused(fmt::format("tap for card {} names media {}, the card says {}", card, media_name(tap.media),
+                                       media_name(proof.record.media)));
+  }
+  auto expected = compute_cryptogram(key, proof.record, proof.atc, proof.challenge, tap, context);
+  if (!expected) return expected.status();
+  if (!equal_in_constant_time(*expected, proof.cryptogram)) {
+    return Status::refused(fmt::format("card {} is not genuine or the tap was altered: cryptogram does not verify", card));
   }
   return Status::ok();
+}
+
+Status verify_tap_proof(CardKeySource& keys, const Tap& tap, const TapProof& proof, CmacContext* context) {
+  if (proof.record.card_id.empty()) return Status::refused("tap proof names no card");
+  auto key = keys.card_key(proof.record.key_version, proof.record.card_id);
+  if (!key) return key.status();
+  return verify_tap_proof(*key, tap, proof, context);
 }
 
 Bytes encode_proof(const TapProof& proof) {

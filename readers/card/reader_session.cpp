@@ -22,6 +22,43 @@ Result<ResponseApdu> exchange(CardTransport& transport, const CommandApdu& comma
   return response;
 }
 
+// INTERNAL AUTHENTICATE over readout.tap, then the checks; fills the proof's
+// counter and cryptogram and readout.genuine.
+Result<CardReadout> authenticate(CardTransport& transport, CardKeySource& keys, CardReadout readout,
+                                 std::uint32_t atc_floor, const Challenge& challenge) {
+  const std::string uid_text = to_hex(readout.uid);
+  const CardData& record = readout.proof.record;
+  auto auth = exchange(transport, internal_authenticate_command(challenge, readout.tap), "INTERNAL AUTHENTICATE");
+  if (!auth) return auth.status();
+  readout.proof.challenge = challenge;
+  if (!auth->ok()) {
+    readout.genuine = Status::refused(fmt::format("card {} refused to authenticate: {}", record.card_id.to_string(),
+                                                  status_word_text(auth->status_word)));
+    return readout;
+  }
+  if (auth->data.size() != auth_response_bytes) {
+    return Status::corruption(fmt::format("card {}: INTERNAL AUTHENTICATE returned {} bytes", uid_text, auth->data.size()));
+  }
+  readout.proof.atc = get_u32(auth->data.data());
+  std::copy_n(auth->data.begin() + 4, 16, readout.proof.cryptogram.begin());
+
+  // A physical card's identity is its UID: a card that reports someone
+  // else's id in its record is not the card it claims to be.
+  if (record.media == Media::physical_card &&
+      !(record.card_id == CardId::from_bytes(readout.uid.data(), readout.uid.size()))) {
+    readout.genuine = Status::refused(
+        fmt::format("card {} is not genuine: its record names card {}", uid_text, record.card_id.to_string()));
+    return readout;
+  }
+  if (readout.proof.atc <= atc_floor) {
+    readout.genuine = Status::refused(fmt::format("card {} is not genuine: its counter did not advance ({} -> {})",
+                                                  uid_text, atc_floor, readout.proof.atc));
+    return readout;
+  }
+  readout.genuine = verify_tap_proof(keys, readout.tap, readout.proof);
+  return readout;
+}
+
 }  // namespace
 
 Result<Challenge> make_challenge() {
@@ -32,7 +69,7 @@ Result<Challenge> make_challenge() {
   return challenge;
 }
 
-Result<CardReadout> run_reader_session(CardTransport& transport, const MasterKey& master, TapId tap,
+Result<CardReadout> run_reader_session(CardTransport& transport, CardKeySource& keys, const Tap& tap,
                                        const Challenge& challenge) {
   CardReadout readout;
 
@@ -62,36 +99,24 @@ Result<CardReadout> run_reader_session(CardTransport& transport, const MasterKey
   if (!record) return Status::corruption(fmt::format("card {}: {}", uid_text, record.status().message()));
   readout.proof.record = *record;
   readout.atc_before = get_u32(&data->data[record_bytes]);
+  readout.tap = tap;
+  readout.tap.card = record->card_id;
+  readout.tap.media = record->media;
+  const std::uint32_t atc_floor = readout.atc_before;
+  return authenticate(transport, keys, std::move(readout), atc_floor, challenge);
+}
 
-  auto auth = exchange(transport, internal_authenticate_command(challenge, tap.reader, tap.sequence), "INTERNAL AUTHENTICATE");
-  if (!auth) return auth.status();
-  readout.proof.challenge = challenge;
-  if (!auth->ok()) {
-    readout.genuine = Status::refused(fmt::format("card {} refused to authenticate: {}", record->card_id.to_string(),
-                                                  status_word_text(auth->status_word)));
-    return readout;
-  }
-  if (auth->data.size() != auth_response_bytes) {
-    return Status::corruption(fmt::format("card {}: INTERNAL AUTHENTICATE returned {} bytes", uid_text, auth->data.size()));
-  }
-  readout.proof.atc = get_u32(auth->data.data());
-  std::copy_n(auth->data.begin() + 4, 16, readout.proof.cryptogram.begin());
-
-  // A physical card's identity is its UID: a card that reports someone
-  // else's id in its record is not the card it claims to be.
-  if (record->media == Media::physical_card &&
-      !(record->card_id == CardId::from_bytes(readout.uid.data(), readout.uid.size()))) {
-    readout.genuine = Status::refused(
-        fmt::format("card {} is not genuine: its record names card {}", uid_text, record->card_id.to_string()));
-    return readout;
-  }
-  if (readout.proof.atc <= readout.atc_before) {
-    readout.genuine = Status::refused(fmt::format("card {} is not genuine: its counter did not advance ({} -> {})",
-                                                  uid_text, readout.atc_before, readout.proof.atc));
-    return readout;
-  }
-  readout.genuine = verify_tap_proof(master, tap, readout.proof);
-  return readout;
+Result<CardReadout> authenticate_again(CardTransport& transport, CardKeySource& keys, const CardReadout& first,
+                                       const Tap& tap, const Challenge& challenge) {
+  CardReadout again = first;
+  again.tap = tap;
+  again.tap.card = first.proof.record.card_id;
+  again.tap.media = first.proof.record.media;
+  again.atc_before = first.proof.atc;
+  again.proof.atc = 0;
+  again.proof.cryptogram = {};
+  const std::uint32_t atc_floor = first.proof.atc;
+  return authenticate(transport, keys, std::move(again), atc_floor, challenge);
 }
 
 }  // namespace citycard::card

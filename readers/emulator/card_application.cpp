@@ -52,16 +52,17 @@ Bytes CardApplication::authenticate(const CommandApdu& command) {
   if (command.p1 != 0 || command.p2 != 0) return encode_response({}, sw::incorrect_p1p2);
   if (command.data.size() != auth_request_bytes) return encode_response({}, sw::wrong_length);
   if (profile_.atc == std::numeric_limits<std::uint32_t>::max()) return encode_response({}, sw::auth_method_blocked);
-  Challenge challenge{};
-  std::copy_n(command.data.begin(), challenge_bytes, challenge.begin());
-  TapId tap{ReaderId{get_u32(&command.data[challenge_bytes])}, get_u64(&command.data[challenge_bytes + 4])};
+  auto transaction = decode_transaction(command.data);
+  if (!transaction) return encode_response({}, sw::wrong_length);
   // The counter moves before the cryptogram is released, as on a real card,
   // so a torn exchange can never yield two cryptograms with one counter.
   ++profile_.atc;
-  Block cryptogram = compute_cryptogram(profile_.key, profile_.record, profile_.atc, challenge, tap);
+  auto cryptogram = compute_cryptogram(profile_.key, profile_.record, profile_.atc, transaction->challenge,
+                                       transaction->tap, &cmac_);
+  if (!cryptogram) return encode_response({}, sw::security_not_satisfied);
   Bytes data;
   put_u32(data, profile_.atc);
-  data.insert(data.end(), cryptogram.begin(), cryptogram.end());
+  data.insert(data.end(), cryptogram->begin(), cryptogram->end());
   return encode_response(data, sw::ok);
 }
 

@@ -21,6 +21,8 @@ struct CardProfile {
 class CardApplication {
  public:
   explicit CardApplication(CardProfile profile) : profile_(std::move(profile)) {}
+  CardApplication(const CardApplication&) = delete;
+  CardApplication& operator=(const CardApplication&) = delete;
 
   // Contactless-style ATR (PC/SC part 3): T=1, no historical bytes.
   static card::Bytes atr() { return {0x3B, 0x80, 0x80, 0x01, 0x01}; }
@@ -38,6 +40,7 @@ class CardApplication {
 
   CardProfile profile_;
   bool selected_ = false;
+  card::CmacContext cmac_;
 };
 
 }  // namespace citycard::emulator

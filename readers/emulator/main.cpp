@@ -1,7 +1,11 @@
 // citycard-card-emulator: one citycard on a vsmartcard-vpcd slot.
 //
-//   citycard-card-emulator --port 35963 --uid 04A1B2C3D4E5F6 --master-key-hex <32 hex>
+//   citycard-card-emulator --port 35963 --uid 04A1B2C3D4E5F6 --card-key-hex <32 hex> [--key-version N]
 //       [--behaviour genuine|clone|pull-after=N] [--status active|blocked|lost]
+//
+// The card holds only its own diversified key, as personalised by the card
+// bureau (`citycard keys export`). --master-key-hex diversifies one from a
+// test master key (test vectors only: deployed master keys live in a token).
 //
 // Connecting to vpcd puts the card in the field; closing the socket takes it
 // away. Stops cleanly on SIGTERM/SIGINT (the card is removed on the way out).
@@ -33,8 +37,8 @@ struct Options {
   std::uint16_t port = 35963;
   std::string uid_hex = "04A1B2C3D4E5F6";
   std::string card_id_hex;          // default: the UID
+  std::string card_key_hex;
   std::string master_key_hex;
-  std::string master_key_file;
   unsigned key_version = 1;
   std::string category = "general";
   std::string media = "card";
@@ -76,21 +80,20 @@ citycard::Result<ce::CardProfile> build_profile(const Options& options, const Pl
   if (!uid || uid->empty() || uid->size() > citycard::CardId::bytes_max) return Status::invalid_argument("--uid: 1..16 bytes of hex");
   auto card_id = citycard::CardId::parse(options.card_id_hex.empty() ? options.uid_hex : options.card_id_hex);
   if (!card_id) return Status::invalid_argument("--card-id: 1..16 bytes of hex");
-  cc::MasterKey master;
-  if (!options.master_key_file.empty()) {
-    auto loaded = cc::load_master_key(options.master_key_file);
-    if (!loaded) return loaded.status();
-    master = *loaded;
+  cc::CardKey card_key;
+  if (!options.card_key_hex.empty()) {
+    auto key = cc::parse_key_hex(options.card_key_hex);
+    if (!key) return Status::invalid_argument("--card-key-hex: " + key.status().message());
+    card_key.bytes = *key;
   } else {
     auto key = cc::parse_key_hex(options.master_key_hex);
-    if (!key) return Status::invalid_argument("--master-key-hex or --master-key-file is required: " + key.status().message());
-    master.bytes = *key;
-    master.version = static_cast<std::uint8_t>(options.key_version);
+    if (!key) return Status::invalid_argument("--card-key-hex or --master-key-hex is required: " + key.status().message());
+    card_key = cc::diversify_card_key(cc::MasterKey{*key, static_cast<std::uint8_t>(options.key_version)}, *card_id);
   }
   ce::CardProfile profile;
   profile.uid = *uid;
   profile.atc = options.atc;
-  profile.record.key_version = master.version;
+  profile.record.key_version = static_cast<std::uint8_t>(options.key_version);
   profile.record.card_id = *card_id;
   auto category = citycard::parse_rider_category(options.category);
   auto media = citycard::parse_media(options.media);
@@ -107,7 +110,7 @@ citycard::Result<ce::CardProfile> build_profile(const Options& options, const Pl
       return Status::io_error("RAND_bytes failed");
     }
   } else {
-    profile.key = cc::diversify_card_key(master, *card_id);
+    profile.key = card_key;
   }
   return profile;
 }
@@ -156,9 +159,9 @@ int main(int argc, char** argv) {
   app.add_option("--port", options.port, "vpcd TCP port of the slot (35963 = first slot)");
   app.add_option("--uid", options.uid_hex, "UID answered to GET UID, hex");
   app.add_option("--card-id", options.card_id_hex, "card id in the record, hex (default: the UID)");
-  app.add_option("--master-key-hex", options.master_key_hex, "issuer master key, 32 hex digits");
-  app.add_option("--master-key-file", options.master_key_file, "file with the master key (see docs/card-protocol.md)");
-  app.add_option("--key-version", options.key_version, "key version with --master-key-hex")->check(CLI::Range(1, 255));
+  app.add_option("--card-key-hex", options.card_key_hex, "the card's diversified key, 32 hex digits (citycard keys export)");
+  app.add_option("--master-key-hex", options.master_key_hex, "test master key to diversify the card key from (test vectors only)");
+  app.add_option("--key-version", options.key_version, "the card's key version, in its record (default 1)")->check(CLI::Range(1, 255));
   app.add_option("--category", options.category, "rider category hint");
   app.add_option("--media", options.media, "card|mobile|co_branded_credit");
   app.add_option("--status", options.status, "card status in the record: active|blocked|lost|replaced");

@@ -4,7 +4,9 @@
 #include "city_day.h"
 
 #include <algorithm>
+#include <unordered_map>
 
+#include "card/cryptogram.h"
 #include "card_day.h"
 #include "random.h"
 
@@ -116,6 +118,87 @@ CityDay generate_city_day(const CityMap& map, const Roster& roster, const DayOpt
     return a.tap_index < b.tap_index;
   });
   return day;
+}
+
+namespace {
+
+constexpr std::uint64_t challenge_stream = 0xC4A1'0000'0000'0000ull;
+
+struct CardIdHash {
+  std::size_t operator()(const CardId& id) const noexcept {
+    std::uint64_t h = 0xCBF29CE484222325ull;   // FNV-1a
+    for (std::size_t i = 0; i < id.size(); ++i) h = (h ^ id.data()[i]) * 0x100000001B3ull;
+    return static_cast<std::size_t>(h);
+  }
+};
+
+}  // namespace
+
+Status prove_city_day(CityDay& day, const Roster& roster, card::CardKeySource& keys, std::uint64_t seed,
+                      std::uint32_t atc_base) {
+  std::unordered_map<CardId, std::uint32_t, CardIdHash> index_of;
+  index_of.reserve(roster.size());
+  for (std::uint32_t i = 0; i < roster.size(); ++i) index_of.emplace(roster[i].card, i);
+  struct CardTap {
+    std::uint32_t card_index;
+    std::uint32_t reader_index;
+    std::uint32_t tap_index;
+  };
+  std::vector<CardTap> card_taps;
+  card_taps.reserve(day.tap_count());
+  for (std::uint32_t reader = 0; reader < day.readers.size(); ++reader) {
+    const auto& taps = day.readers[reader].taps;
+    for (std::uint32_t i = 0; i < taps.size(); ++i) {
+      auto found = index_of.find(taps[i].record.tap.card);
+      if (found == index_of.end()) return Status::invalid_argument("tap of a card not in the roster");
+      card_taps.push_back({found->second, reader, i});
+    }
+  }
+  // Each card's taps in event-time order (ties: reader, sequence).
+  auto event_us = [&day](const CardTap& t) { return day.readers[t.reader_index].taps[t.tap_index].record.tap.event_time.unix_us; };
+  std::sort(card_taps.begin(), card_taps.end(), [&](const CardTap& a, const CardTap& b) {
+    if (a.card_index != b.card_index) return a.card_index < b.card_index;
+    if (event_us(a) != event_us(b)) return event_us(a) < event_us(b);
+    if (a.reader_index != b.reader_index) return a.reader_index < b.reader_index;
+    return a.tap_index < b.tap_index;
+  });
+  if (atc_base == 0) {
+    constexpr std::int64_t days_1970_to_2020 = 18'262;
+    atc_base = static_cast<std::uint32_t>(std::max<std::int64_t>(0, day.local_midnight_us / 86'400'000'000LL - days_1970_to_2020) * 64);
+  }
+  card::CmacContext cmac;
+  std::size_t i = 0;
+  while (i < card_taps.size()) {
+    const std::uint32_t card_index = card_taps[i].card_index;
+    const RosterCard& holder = roster[card_index];
+    card::CardData record;
+    record.key_version = 1;
+    record.category = holder.category;
+    record.media = holder.media;
+    record.card_id = holder.card;
+    auto key = keys.card_key(record.key_version, holder.card);
+    if (!key) return key.status();
+    if (Status keyed = cmac.use_key(key->bytes); !keyed) return keyed;
+    Random challenges(seed, challenge_stream + card_index);
+    std::uint32_t atc = atc_base;
+    for (; i < card_taps.size() && card_taps[i].card_index == card_index; ++i) {
+      protocol::TapRecord& tap_record = day.readers[card_taps[i].reader_index].taps[card_taps[i].tap_index].record;
+      card::TapProof proof;
+      proof.record = record;
+      proof.atc = ++atc;
+      for (std::size_t b = 0; b < proof.challenge.size(); b += 8) {
+        std::uint64_t bits = challenges.next();
+        for (std::size_t k = 0; k < 8; ++k) proof.challenge[b + k] = static_cast<std::uint8_t>(bits >> (8 * k));
+      }
+      auto mac = cmac.mac(card::cryptogram_input(record, proof.atc, proof.challenge, tap_record.tap));
+      if (!mac) return mac.status();
+      proof.cryptogram = *mac;
+      card::Bytes wire = card::encode_proof(proof);
+      tap_record.cryptogram.size = static_cast<std::uint8_t>(wire.size());
+      std::copy(wire.begin(), wire.end(), tap_record.cryptogram.bytes.begin());
+    }
+  }
+  return Status::ok();
 }
 
 }  // namespace citycard::loadgen

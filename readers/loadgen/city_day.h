@@ -29,6 +29,8 @@
 #include <vector>
 
 #include "city_map.h"
+#include "card/crypto.h"
+#include "citycard/status.h"
 #include "protocol/messages.h"
 #include "roster.h"
 
@@ -70,6 +72,17 @@ struct CityDay {
 
 // Deterministic: the same map, roster and options give the same CityDay.
 CityDay generate_city_day(const CityMap& map, const Roster& roster, const DayOptions& options);
+
+// Puts in every tap of the day the proof its card makes (docs/card-protocol.md:
+// the whole tap signed under the card's key of version 1, with a counter that
+// grows by one per tap of the card in event-time order, starting above
+// atc_base; the challenge from the day's seed). atc_base 0: from the date, 64
+// per day since 2020-01-01, so later simulated days never reuse a counter on
+// one engine. One AES key setup per card and one CMAC per tap (the card's key
+// schedule is kept across its taps). The key source's error (a card missing
+// from the personalisation export) if a card has no key.
+Status prove_city_day(CityDay& day, const Roster& roster, card::CardKeySource& keys, std::uint64_t seed,
+                      std::uint32_t atc_base = 0);
 
 // 00:00 local time of a date, as unix microseconds.
 std::int64_t local_midnight_us(int year, int month, int day, std::int32_t utc_offset_minutes);

@@ -166,11 +166,13 @@ struct Pipeline {
   // The tests' taps are dated around monday_8am_us: the engine's clock is
   // a fixed day after them, and offline retention covers the months between.
   static constexpr std::int64_t engine_now_us = monday_8am_us + 120 * 24 * 3'600'000'000LL;
+  // Without card proofs: for the tests that are not about them (proof_test.cpp is).
   static EngineOptions quick_options() {
     EngineOptions options;
     options.batch_wait = std::chrono::microseconds(100);
     options.clock = [] { return EventTime{engine_now_us}; };
     options.event_time_bounds.offline_retention_us = 366 * us_per_day;
+    options.require_card_proof = false;
     return options;
   }
 

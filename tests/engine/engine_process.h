@@ -32,6 +32,7 @@ class EngineProcess {
         << "[ledger]\nwrite_buffer_bytes = 4194304\nblock_cache_bytes = 8388608\n"
         << "[listen]\ntap_port = 0\nmetrics_port = 0\n"
         << "[shutdown]\ndrain_timeout_ms = 5000\n"
+        << "[card]\nrequire_proof = false\ntoken_dir = \"\"\n"  // not about proofs (proof tests are)
         << extra_config;
   }
   ~EngineProcess() {

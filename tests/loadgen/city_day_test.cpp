@@ -1,6 +1,7 @@
 // The simulated city day: what the demo and the engine benches rely on.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <array>
 #include <map>
 #include <set>
@@ -8,6 +9,7 @@
 
 #include "rule_set.h"
 #include "rule_set_loader.h"
+#include "card/cryptogram.h"
 #include "loadgen/city_day.h"
 #include "loadgen/city_map.h"
 #include "loadgen/roster.h"
@@ -271,4 +273,37 @@ TEST_CASE("every tap names codes that exist in rules/city.toml") {
   }
   // Every mode occurs.
   for (int m = 1; m <= mode_count; ++m) CHECK(modes[static_cast<Mode>(m)] > 0);
+}
+
+TEST_CASE("a proven day: every tap carries its card's proof of exactly that tap, counters growing per card in event-time "
+          "order") {
+  const Roster small = Roster::make(PopulationMix{}.scaled_to(2000));
+  CityDay day = generate_city_day(city(), small, DayOptions{});
+  card::MasterKeySource keys(card::MasterKey{*card::parse_key_hex("000102030405060708090A0B0C0D0E0F"), 1});
+  REQUIRE(prove_city_day(day, small, keys, 1).is_ok());
+  std::map<CardId, std::vector<std::pair<std::int64_t, std::uint32_t>>> by_card;   // event time, counter
+  for (const SendSlot& slot : day.send_order) {
+    const protocol::TapRecord& record = day.at(slot).record;
+    REQUIRE(record.cryptogram.size == card::proof_bytes);
+    auto proof = card::decode_proof(card::ByteView(record.cryptogram.bytes.data(), record.cryptogram.size));
+    REQUIRE(proof.has_value());
+    REQUIRE(card::verify_tap_proof(keys, record.tap, *proof).is_ok());
+    by_card[record.tap.card].push_back({record.tap.event_time.unix_us, proof->atc});
+  }
+  for (auto& [card, taps] : by_card) {
+    std::sort(taps.begin(), taps.end());
+    for (std::size_t i = 1; i < taps.size(); ++i) REQUIRE(taps[i].second == taps[i - 1].second + 1);
+  }
+  // The next day's counters start above this day's.
+  DayOptions next;
+  next.day = 13;
+  CityDay tomorrow = generate_city_day(city(), small, next);
+  REQUIRE(prove_city_day(tomorrow, small, keys, 1).is_ok());
+  const protocol::TapRecord& first = tomorrow.at(tomorrow.send_order.front()).record;
+  auto proof = card::decode_proof(card::ByteView(first.cryptogram.bytes.data(), first.cryptogram.size));
+  REQUIRE(proof.has_value());
+  CHECK(proof->atc > by_card.begin()->second.back().second);
+  // A card missing from the key source: the source's error, not a tap without a proof.
+  card::MasterKeySource empty;
+  CHECK(prove_city_day(day, small, empty, 1).code() == StatusCode::not_found);
 }

@@ -1,7 +1,7 @@
 // The reader agent against the REAL engine: UplinkEngineLink over mutual TLS
 // on loopback to net::Server, whose sink is engine::Engine (shards, rating
 // with the real rules/city.toml, group commit) on a real ledger in a
-// temporary directory. The engine holds the card master key and requires
+// temporary directory. The engine holds the card keys and requires
 // the card's tap proof, so every tap it charges was proven by the card.
 //
 // Online: the engine's decision reaches the rider with the rules' fare and
@@ -49,7 +49,7 @@ struct RealEngine {
   RealEngine() : dir("agent-engine"), ledger(et::make_ledger(dir.path / "ledger")) {
     et::issue_card(*ledger, card_hex, topped_up);
     engine::EngineOptions options = et::Pipeline::quick_options();
-    options.card_master_key = std::make_shared<const card::MasterKey>(test::online_master());
+    options.card_keys = std::make_shared<card::MasterKeySource>(test::online_master());
     options.require_card_proof = true;
     pipeline = std::make_unique<et::Pipeline>(*ledger, std::move(options));
   }

@@ -11,26 +11,31 @@
 #include "pcsc_fixture.h"
 #include "scripted_link.h"
 #include "temp_dir.h"
+#include "token_fixture.h"
 #include "uploader.h"
 
 using namespace citycard;
 using namespace citycard::test;
+using citycard::test::TestToken;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
 namespace {
 
-// A reader's config, key file and state directory in a temp dir.
+// A reader's config, its SoftHSM2 token (the test master key imported, as
+// the emulator's card key is diversified from it) and state directory.
 struct ReaderSetup {
   TempDir dir;
+  TestToken token;
   std::string config = dir.file("reader.toml");
   std::string state = dir.file("state");
 
   ReaderSetup() {
-    std::ofstream(dir.file("master.key")) << master_key_hex << "\nversion 1\n";
+    token::TokenOptions options = token.options();
     std::ofstream(config) << "[reader]\nid = 17\noperator = 3\nmode = \"bus_board\"\nroute = 307\nlocation = 12\n"
                           << "pcsc_reader = \"" << reader_name << "\"\nstate_dir = \"" << state << "\"\n"
-                          << "master_key_file = \"" << dir.file("master.key") << "\"\n";
+                          << "[token]\npin_file = \"" << options.pin_file << "\"\n"
+                          << "softhsm2_conf = \"" << options.softhsm2_conf << "\"\n";
   }
   std::vector<std::string> command(std::vector<std::string> extra) const {
     std::vector<std::string> argv = {CITYCARD_READER_PATH, "--config", config};
@@ -126,7 +131,7 @@ TEST_CASE("reader: SIGKILL mid-queue and restart lose no admitted tap, the queue
   for (const auto& queued : journal->pending()) {
     ++stored[queued.tap.id.sequence];
     CHECK(queued.tap.offline);
-    CHECK(card::verify_tap_proof(master_key(), queued.tap.id, queued.proof).is_ok());
+    CHECK(card::verify_tap_proof(master_keys(), queued.tap, queued.proof).is_ok());
   }
   for (const auto& [sequence, run] : admitted) {
     INFO("tap " << sequence << " admitted in the " << run << " run");

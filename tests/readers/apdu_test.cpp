@@ -30,9 +30,19 @@ TEST_CASE("citycard commands have the documented bytes", "[card][apdu]") {
   CHECK(to_hex(*encode_command(select_command())) == "00A404000AF0434954594341524401" "00");
   CHECK(to_hex(*encode_command(read_data_command())) == "80B000001A");
   Challenge challenge{};
-  auto auth = encode_command(internal_authenticate_command(challenge, ReaderId{0x11}, 0x3E9));
+  Tap tap;
+  tap.id = TapId{ReaderId{0x11}, 0x3E9};
+  tap.mode = Mode::pay;
+  tap.operator_id = OperatorId{0x65};
+  tap.route = 0x133;
+  tap.location = 0x0C;
+  tap.amount_minor = 250;
+  tap.event_time = EventTime{0x64BFF449AC000};
+  tap.offline = true;
+  auto auth = encode_command(internal_authenticate_command(challenge, tap));
   REQUIRE(auth.has_value());
-  CHECK(to_hex(*auth) == "808800001C" + std::string(32, '0') + "00000011" "00000000000003E9" "14");
+  CHECK(to_hex(*auth) == "808800003A" + std::string(32, '0') + "00000011" "00000000000003E9" "08" "00000065" "00000133"
+                         "0000000C" "00000000000000FA" "00064BFF449AC000" "01" "14");
 }
 
 TEST_CASE("malformed command APDUs are refused", "[card][apdu]") {

@@ -23,6 +23,21 @@ CardData test_record() {
   return record;
 }
 
+// Reader 17's tap 1001: boarding Capital Bus (101) route 307 at stop 12,
+// 2026-03-02 08:00 Taipei.
+Tap test_tap() {
+  Tap tap;
+  tap.id = TapId{ReaderId{17}, 1001};
+  tap.card = test_card();
+  tap.media = Media::physical_card;
+  tap.mode = Mode::bus_board;
+  tap.operator_id = OperatorId{101};
+  tap.route = 307;
+  tap.location = 12;
+  tap.event_time = EventTime{1772409600LL * 1'000'000};
+  return tap;
+}
+
 Challenge test_challenge() {
   Challenge challenge{};
   for (std::size_t i = 0; i < challenge.size(); ++i) challenge[i] = static_cast<std::uint8_t>(0x10 + i);
@@ -64,54 +79,104 @@ TEST_CASE("card key diversification is pinned", "[card][crypto]") {
   }
 }
 
-TEST_CASE("tap cryptogram is pinned and verifies", "[card][cryptogram]") {
-  const TapId tap{ReaderId{17}, 1001};
+TEST_CASE("tap cryptogram over the whole transaction is pinned and verifies", "[card][cryptogram]") {
+  const Tap tap = test_tap();
   CardKey key = diversify_card_key(test_master(), test_card());
-  TapProof proof{test_record(), 1, test_challenge(), compute_cryptogram(key, test_record(), 1, test_challenge(), tap)};
-  CHECK(to_hex(proof.cryptogram) == "503C9809111A659BACC3F33804CD77B0");
-  CHECK(verify_tap_proof(test_master(), tap, proof).is_ok());
+  const Bytes input = cryptogram_input(test_record(), 1, test_challenge(), tap);
+  REQUIRE(input.size() == mac_input_bytes);
+  CHECK(to_hex(input) ==
+        "4343543201010101010704A1B2C3D4E5F600000000000000000000000001101112131415161718191A1B1C1D1E1F00000011"
+        "00000000000003E90100000065000001330000000C000000000000000000064BFF449AC00000");
+  TapProof proof{test_record(), 1, test_challenge(), *compute_cryptogram(key, test_record(), 1, test_challenge(), tap)};
+  CHECK(to_hex(proof.cryptogram) == "D1C7C0B09A9AE03EC2AD53CD4CF19AF5");
+  CHECK(verify_tap_proof(key, tap, proof).is_ok());
+  MasterKeySource keys(test_master());
+  CHECK(verify_tap_proof(keys, tap, proof).is_ok());
+  CmacContext context;   // the reusable context gives the same MAC, key after key
+  CHECK(to_hex(*compute_cryptogram(key, test_record(), 1, test_challenge(), tap, &context)) == to_hex(proof.cryptogram));
+  CHECK(to_hex(*context.mac(input)) == to_hex(proof.cryptogram));
+  CHECK(verify_tap_proof(key, tap, proof, &context).is_ok());
+  // Key after key, the context MACs under the key it was last given.
+  const Block other_key = block("2b7e151628aed2a6abf7158809cf4f3c");
+  CHECK(to_hex(*context.mac(other_key, input)) == to_hex(*aes_cmac(other_key, input)));
+  CHECK(to_hex(*context.mac(key.bytes, input)) == to_hex(proof.cryptogram));
+  CHECK(to_hex(*context.mac(input)) == to_hex(proof.cryptogram));
 
-  SECTION("bound to the reader id") {
-    CHECK(verify_tap_proof(test_master(), TapId{ReaderId{18}, 1001}, proof).code() == StatusCode::refused);
+  // Every field of the tap the card signed, changed after it signed: refused.
+  struct Change {
+    const char* field;
+    void (*apply)(Tap&);
+  };
+  for (Change change : {Change{"reader", [](Tap& t) { t.id.reader.value = 18; }},
+                        Change{"sequence", [](Tap& t) { t.id.sequence = 1002; }},
+                        Change{"mode", [](Tap& t) { t.mode = Mode::bus_alight; }},
+                        Change{"operator", [](Tap& t) { t.operator_id.value = 102; }},
+                        Change{"route", [](Tap& t) { t.route = 308; }},
+                        Change{"location", [](Tap& t) { t.location = 13; }},
+                        Change{"amount", [](Tap& t) { t.amount_minor = 1; }},
+                        Change{"event time", [](Tap& t) { t.event_time.unix_us += 1; }},
+                        Change{"offline flag", [](Tap& t) { t.offline = true; }},
+                        Change{"card", [](Tap& t) { t.card = *CardId::parse("04A1B2C3D4E5F7"); }},
+                        Change{"media", [](Tap& t) { t.media = Media::mobile; }}}) {
+    INFO("changed: " << change.field);
+    Tap altered = tap;
+    change.apply(altered);
+    CHECK(verify_tap_proof(key, altered, proof).code() == StatusCode::refused);
+    CHECK(verify_tap_proof(keys, altered, proof).code() == StatusCode::refused);
   }
-  SECTION("bound to the sequence number") {
-    CHECK(verify_tap_proof(test_master(), TapId{ReaderId{17}, 1002}, proof).code() == StatusCode::refused);
-  }
+
   SECTION("bound to the counter") {
     proof.atc = 2;
-    CHECK(verify_tap_proof(test_master(), tap, proof).code() == StatusCode::refused);
+    CHECK(verify_tap_proof(key, tap, proof).code() == StatusCode::refused);
   }
   SECTION("bound to the challenge") {
     proof.challenge[0] ^= 0x80;
-    CHECK(verify_tap_proof(test_master(), tap, proof).code() == StatusCode::refused);
+    CHECK(verify_tap_proof(key, tap, proof).code() == StatusCode::refused);
   }
   SECTION("bound to the card record (status cannot be upgraded)") {
     proof.record.status = CardStatus::blocked;
-    CHECK(verify_tap_proof(test_master(), tap, proof).code() == StatusCode::refused);
+    CHECK(verify_tap_proof(key, tap, proof).code() == StatusCode::refused);
   }
   SECTION("a clone's key (right id, wrong key) does not verify") {
     CardKey clone_key{block("00000000000000000000000000000001")};
-    proof.cryptogram = compute_cryptogram(clone_key, test_record(), 1, test_challenge(), tap);
-    Status status = verify_tap_proof(test_master(), tap, proof);
+    proof.cryptogram = *compute_cryptogram(clone_key, test_record(), 1, test_challenge(), tap);
+    Status status = verify_tap_proof(key, tap, proof);
     CHECK(status.code() == StatusCode::refused);
     CHECK(status.message().find("04A1B2C3D4E5F6") != std::string::npos);
   }
-  SECTION("a key version the verifier does not hold is refused") {
+  SECTION("a key version the key source does not hold: not_found") {
     proof.record.key_version = 2;
-    CHECK(verify_tap_proof(test_master(), tap, proof).code() == StatusCode::refused);
+    CHECK(verify_tap_proof(keys, tap, proof).code() == StatusCode::not_found);
+  }
+  SECTION("the card application signs what the reader sent, field by field") {
+    auto decoded = decode_transaction(encode_transaction(test_challenge(), tap));
+    REQUIRE(decoded.has_value());
+    CHECK(decoded->challenge == test_challenge());
+    CHECK(decoded->tap.id == tap.id);
+    CHECK(decoded->tap.mode == tap.mode);
+    CHECK(decoded->tap.operator_id == tap.operator_id);
+    CHECK(decoded->tap.route == tap.route);
+    CHECK(decoded->tap.location == tap.location);
+    CHECK(decoded->tap.amount_minor == tap.amount_minor);
+    CHECK(decoded->tap.event_time == tap.event_time);
+    CHECK(decoded->tap.offline == tap.offline);
+    Bytes bad_flag = encode_transaction(test_challenge(), tap);
+    bad_flag.back() = 2;
+    CHECK(decode_transaction(bad_flag).status().code() == StatusCode::invalid_argument);
+    CHECK(decode_transaction(ByteView(bad_flag).subspan(1)).status().code() == StatusCode::invalid_argument);
   }
 }
 
 TEST_CASE("tap proof wire encoding round-trips and rejects bad input", "[card][cryptogram]") {
-  const TapId tap{ReaderId{17}, 1001};
+  const Tap tap = test_tap();
   CardKey key = diversify_card_key(test_master(), test_card());
-  TapProof proof{test_record(), 7, test_challenge(), compute_cryptogram(key, test_record(), 7, test_challenge(), tap)};
+  TapProof proof{test_record(), 7, test_challenge(), *compute_cryptogram(key, test_record(), 7, test_challenge(), tap)};
   Bytes wire = encode_proof(proof);
   REQUIRE(wire.size() == proof_bytes);
   auto decoded = decode_proof(wire);
   REQUIRE(decoded.has_value());
   CHECK(*decoded == proof);
-  CHECK(verify_tap_proof(test_master(), tap, *decoded).is_ok());
+  CHECK(verify_tap_proof(key, tap, *decoded).is_ok());
 
   CHECK(decode_proof(ByteView(wire).subspan(0, proof_bytes - 1)).status().code() == StatusCode::invalid_argument);
   Bytes bad_format = wire;

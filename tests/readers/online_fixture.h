@@ -25,6 +25,12 @@ namespace citycard::test {
 inline card::MasterKey online_master() {
   return card::MasterKey{*card::parse_key_hex("000102030405060708090A0B0C0D0E0F"), 1};
 }
+// The agent's card keys in process (the token is tested on its own and end
+// to end through pcscd).
+inline card::MasterKeySource& online_keys() {
+  static card::MasterKeySource source(online_master());
+  return source;
+}
 
 class InProcessCard final : public card::CardTransport {
  public:
@@ -127,7 +133,7 @@ inline agent::AgentConfig online_config(const TempDir& dir, std::uint16_t port) 
   config.route = 307;
   config.location = 12;
   config.state_dir = dir.file("state");
-  config.master_key_file = "unused-in-process";
+  config.token.pin_env = "UNUSED_IN_PROCESS";
   config.engine_address = "127.0.0.1:" + std::to_string(port);
   config.ca_file = paths.ca_certificate();
   config.cert_file = paths.reader_certificate(net::testing::good_reader);
@@ -148,7 +154,7 @@ inline std::unique_ptr<agent::UplinkEngineLink> make_link(const agent::AgentConf
 }
 
 inline std::unique_ptr<agent::Agent> open_agent(const agent::AgentConfig& config, agent::EngineLink& link) {
-  auto opened = agent::Agent::open(config, online_master(), link);
+  auto opened = agent::Agent::open(config, online_keys(), link);
   INFO(opened.status().to_string());
   REQUIRE(opened);
   return std::move(*opened);

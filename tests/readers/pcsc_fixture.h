@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "card/crypto.h"
+#include "citycard/tap.h"
 #include "child_process.h"
 #include "pcsc/pcsc.h"
 
@@ -19,6 +20,22 @@ inline const std::string emulator_port = "35963";
 inline const std::string master_key_hex = "000102030405060708090A0B0C0D0E0F";
 
 inline card::MasterKey master_key() { return card::MasterKey{*card::parse_key_hex(master_key_hex), 1}; }
+inline card::MasterKeySource& master_keys() {
+  static card::MasterKeySource source(master_key());
+  return source;
+}
+
+// Reader 17's tap `sequence`: boarding operator 3's bus on route 307 at stop 12.
+inline Tap reader_tap(std::uint64_t sequence) {
+  Tap tap;
+  tap.id = TapId{ReaderId{17}, sequence};
+  tap.mode = Mode::bus_board;
+  tap.operator_id = OperatorId{3};
+  tap.route = 307;
+  tap.location = 12;
+  tap.event_time = EventTime::from_unix_seconds(1'700'000'000);
+  return tap;
+}
 
 inline std::chrono::steady_clock::time_point after(std::chrono::milliseconds span) {
   return std::chrono::steady_clock::now() + span;

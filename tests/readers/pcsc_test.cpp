@@ -27,8 +27,8 @@ TEST_CASE("pcsc: genuine tap reads UID, selects, reads data and authenticates", 
   auto connection = context.connect(reader_name);
   INFO(connection.status().to_string());
   REQUIRE(connection.has_value());
-  const TapId tap{ReaderId{17}, 1};
-  auto readout = card::run_reader_session(*connection, master_key(), tap, *card::make_challenge());
+  const Tap tap = reader_tap(1);
+  auto readout = card::run_reader_session(*connection, master_keys(), tap, *card::make_challenge());
   INFO(readout.status().to_string());
   REQUIRE(readout.has_value());
   CHECK(readout->genuine.is_ok());
@@ -36,7 +36,8 @@ TEST_CASE("pcsc: genuine tap reads UID, selects, reads data and authenticates", 
   CHECK(readout->proof.record.card_id.to_string() == "04A1B2C3D4E5F6");
   CHECK(readout->proof.record.category == RiderCategory::senior);
   CHECK(readout->proof.atc == 10);
-  CHECK(card::verify_tap_proof(master_key(), tap, readout->proof).is_ok());
+  CHECK(card::verify_tap_proof(master_keys(), readout->tap, readout->proof).is_ok());
+  CHECK(readout->tap.id == tap.id);
   CHECK(connection->disconnect(pcsc::Disposition::leave).is_ok());
   auto status = emulator.stop();
   REQUIRE(status.has_value());
@@ -51,7 +52,7 @@ TEST_CASE("pcsc: clone with a copied UID is refused", "[pcsc]") {
   require_card(context);
   auto connection = context.connect(reader_name);
   REQUIRE(connection.has_value());
-  auto readout = card::run_reader_session(*connection, master_key(), TapId{ReaderId{17}, 2}, *card::make_challenge());
+  auto readout = card::run_reader_session(*connection, master_keys(), reader_tap(2), *card::make_challenge());
   REQUIRE(readout.has_value());
   CHECK(card::to_hex(readout->uid) == "04A1B2C3D4E5F6");
   CHECK(readout->genuine.code() == StatusCode::refused);
@@ -67,7 +68,7 @@ TEST_CASE("pcsc: card pulled away mid-exchange is an error value, and the next c
     require_card(context);
     auto connection = context.connect(reader_name);
     REQUIRE(connection.has_value());
-    auto readout = card::run_reader_session(*connection, master_key(), TapId{ReaderId{17}, 3}, *card::make_challenge());
+    auto readout = card::run_reader_session(*connection, master_keys(), reader_tap(3), *card::make_challenge());
     REQUIRE(!readout.has_value());
     CHECK(readout.status().code() == StatusCode::unavailable);
     // Further use of the dead connection stays an error value too.
@@ -83,7 +84,7 @@ TEST_CASE("pcsc: card pulled away mid-exchange is an error value, and the next c
   require_card(context);
   auto connection = context.connect(reader_name);
   REQUIRE(connection.has_value());
-  auto readout = card::run_reader_session(*connection, master_key(), TapId{ReaderId{17}, 4}, *card::make_challenge());
+  auto readout = card::run_reader_session(*connection, master_keys(), reader_tap(4), *card::make_challenge());
   REQUIRE(readout.has_value());
   CHECK(readout->genuine.is_ok());
 }

@@ -30,6 +30,10 @@ class InProcessTransport final : public CardTransport {
 };
 
 MasterKey master() { return MasterKey{*parse_key_hex("000102030405060708090A0B0C0D0E0F"), 1}; }
+MasterKeySource& keys() {
+  static MasterKeySource source(master());
+  return source;
+}
 
 emulator::CardProfile genuine_profile() {
   emulator::CardProfile profile;
@@ -41,7 +45,17 @@ emulator::CardProfile genuine_profile() {
   return profile;
 }
 
-const TapId tap{ReaderId{17}, 5000};
+Tap make_tap(std::uint64_t sequence) {
+  Tap t;
+  t.id = TapId{ReaderId{17}, sequence};
+  t.mode = Mode::bus_board;
+  t.operator_id = OperatorId{3};
+  t.route = 307;
+  t.location = 12;
+  t.event_time = EventTime{1'700'000'000'000'000};
+  return t;
+}
+const Tap tap = make_tap(5000);
 const Challenge challenge{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
 
 }  // namespace
@@ -49,22 +63,48 @@ const Challenge challenge{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}
 TEST_CASE("genuine card: UID, record, counter and a verifying proof", "[card][session]") {
   emulator::CardApplication card(genuine_profile());
   InProcessTransport transport(card);
-  auto readout = run_reader_session(transport, master(), tap, challenge);
+  auto readout = run_reader_session(transport, keys(), tap, challenge);
   REQUIRE(readout.has_value());
   CHECK(readout->genuine.is_ok());
   CHECK(to_hex(readout->uid) == "04A1B2C3D4E5F6");
   CHECK(readout->proof.record.category == RiderCategory::student);
   CHECK(readout->atc_before == 41);
   CHECK(readout->proof.atc == 42);
-  CHECK(verify_tap_proof(master(), tap, readout->proof).is_ok());
+  CHECK(readout->tap.card == *CardId::parse("04A1B2C3D4E5F6"));
+  CHECK(readout->tap.id == tap.id);
+  CHECK(verify_tap_proof(keys(), readout->tap, readout->proof).is_ok());
   CHECK(card.atc() == 42);
 
   SECTION("the next tap gets a higher counter") {
     InProcessTransport again(card);
-    auto second = run_reader_session(again, master(), TapId{ReaderId{17}, 5001}, challenge);
+    auto second = run_reader_session(again, keys(), make_tap(5001), challenge);
     REQUIRE(second.has_value());
     CHECK(second->genuine.is_ok());
     CHECK(second->proof.atc == 43);
+  }
+  SECTION("a second authentication of the same tap, marked offline, moves the counter and verifies") {
+    Tap offline = tap;
+    offline.offline = true;
+    const Challenge other{9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9};
+    auto again = authenticate_again(transport, keys(), *readout, offline, other);
+    REQUIRE(again.has_value());
+    CHECK(again->genuine.is_ok());
+    CHECK(again->tap.id == tap.id);
+    CHECK(again->tap.offline);
+    CHECK(again->proof.atc == 43);
+    CHECK(again->proof.challenge == other);
+    CHECK(verify_tap_proof(keys(), again->tap, again->proof).is_ok());
+    // Each proof is for its own version of the tap only.
+    CHECK(verify_tap_proof(keys(), readout->tap, again->proof).code() == StatusCode::refused);
+    CHECK(verify_tap_proof(keys(), again->tap, readout->proof).code() == StatusCode::refused);
+  }
+  SECTION("a card gone before the second authentication is card lost") {
+    InProcessTransport gone(card, 0);
+    Tap offline = tap;
+    offline.offline = true;
+    auto again = authenticate_again(gone, keys(), *readout, offline, challenge);
+    REQUIRE_FALSE(again.has_value());
+    CHECK(again.status().code() == StatusCode::unavailable);
   }
 }
 
@@ -73,7 +113,7 @@ TEST_CASE("clone with the right UID but another key is refused", "[card][session
   profile.key.bytes[0] ^= 0xFF;
   emulator::CardApplication clone(profile);
   InProcessTransport transport(clone);
-  auto readout = run_reader_session(transport, master(), tap, challenge);
+  auto readout = run_reader_session(transport, keys(), tap, challenge);
   REQUIRE(readout.has_value());
   CHECK(readout->genuine.code() == StatusCode::refused);
   CHECK(readout->genuine.message().find("not genuine") != std::string::npos);
@@ -84,7 +124,7 @@ TEST_CASE("physical card whose record names another card is refused", "[card][se
   profile.uid = *parse_hex("04FFFFFFFFFFFF");   // a copied record on a different chip
   emulator::CardApplication card(profile);
   InProcessTransport transport(card);
-  auto readout = run_reader_session(transport, master(), tap, challenge);
+  auto readout = run_reader_session(transport, keys(), tap, challenge);
   REQUIRE(readout.has_value());
   CHECK(readout->genuine.code() == StatusCode::refused);
 }
@@ -94,7 +134,7 @@ TEST_CASE("blocked card still authenticates, and its status comes back for the d
   profile.record.status = CardStatus::blocked;
   emulator::CardApplication card(profile);
   InProcessTransport transport(card);
-  auto readout = run_reader_session(transport, master(), tap, challenge);
+  auto readout = run_reader_session(transport, keys(), tap, challenge);
   REQUIRE(readout.has_value());
   CHECK(readout->genuine.is_ok());
   CHECK(readout->proof.record.status == CardStatus::blocked);
@@ -105,7 +145,7 @@ TEST_CASE("card that leaves the field mid-exchange is an error value", "[card][s
     INFO("card answered " << answers << " APDUs");
     emulator::CardApplication card(genuine_profile());
     InProcessTransport transport(card, answers);
-    auto readout = run_reader_session(transport, master(), tap, challenge);
+    auto readout = run_reader_session(transport, keys(), tap, challenge);
     REQUIRE(!readout.has_value());
     CHECK(readout.status().code() == StatusCode::unavailable);
     CHECK(readout.status().message().find("card lost") != std::string::npos);
@@ -116,13 +156,13 @@ TEST_CASE("the card application enforces its protocol", "[card][application]") {
   emulator::CardApplication card(genuine_profile());
   auto sw_of = [](const Bytes& response) { return get_u16(&response[response.size() - 2]); };
   CHECK(sw_of(card.process(*encode_command(read_data_command()))) == sw::conditions_not_satisfied);
-  CHECK(sw_of(card.process(*encode_command(internal_authenticate_command(challenge, tap.reader, 1)))) ==
+  CHECK(sw_of(card.process(*encode_command(internal_authenticate_command(challenge, tap)))) ==
         sw::conditions_not_satisfied);
   CommandApdu other_aid = select_command();
   other_aid.data.back() ^= 1;
   CHECK(sw_of(card.process(*encode_command(other_aid))) == sw::file_not_found);
   CHECK(sw_of(card.process(*encode_command(select_command()))) == sw::ok);
-  CommandApdu short_auth = internal_authenticate_command(challenge, tap.reader, 1);
+  CommandApdu short_auth = internal_authenticate_command(challenge, tap);
   short_auth.data.pop_back();
   CHECK(sw_of(card.process(*encode_command(short_auth))) == sw::wrong_length);
   CHECK(sw_of(card.process(Bytes{0x80, 0x99, 0, 0})) == sw::ins_not_supported);
@@ -141,7 +181,7 @@ TEST_CASE("a foreign card (no citycard application) is not_found", "[card][sessi
       return Bytes{0x6A, 0x82};
     }
   } foreign;
-  auto readout = run_reader_session(foreign, master(), tap, challenge);
+  auto readout = run_reader_session(foreign, keys(), tap, challenge);
   REQUIRE(!readout.has_value());
   CHECK(readout.status().code() == StatusCode::not_found);
 }

@@ -14,11 +14,13 @@ class ScriptedEngineLink final : public agent::EngineLink {
   int failures_left = 0;                 // calls answered with `failure` first
   Status failure = Status::unavailable("no coverage");
   std::vector<std::vector<std::uint64_t>> batches;   // sequences of every successful submit
+  std::vector<agent::QueuedTap> sent;                // every tap submitted, answered or not
   agent::DenyListDelta deny_delta;
   std::vector<agent::DenyListPosition> deny_positions;  // every position fetched from
 
   Result<std::vector<agent::TapDecision>> submit_taps(std::span<const agent::QueuedTap> taps,
                                                       agent::Deadline) override {
+    sent.insert(sent.end(), taps.begin(), taps.end());
     if (failures_left > 0) {
       --failures_left;
       return failure;
