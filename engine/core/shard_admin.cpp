@@ -27,6 +27,8 @@ const char* action_name(AdminAction action) {
     case AdminAction::set_status: return "status";
     case AdminAction::replace: return "replace";
     case AdminAction::refund: return "refund";
+    case AdminAction::reader_add: return "reader add";
+    case AdminAction::reader_status: return "reader status";
   }
   return "?";
 }
@@ -56,6 +58,11 @@ void Shard::build_admin(Item& item) {
   const CardStatus before = entry->record.status;
   std::string audit;
   switch (command.action) {
+    case AdminAction::reader_add:
+    case AdminAction::reader_status:
+      // Engine::admin routes these to build_reader_admin.
+      result.status = Status::invalid_argument("a reader action is not a card action");
+      return;
     case AdminAction::top_up:
     case AdminAction::refund: {
       bool top_up = command.action == AdminAction::top_up;

@@ -1,5 +1,7 @@
 #include "agent.h"
 
+#include <chrono>
+
 #include <fmt/format.h>
 
 #include "file_io.h"
@@ -14,8 +16,11 @@ Result<std::unique_ptr<Agent>> Agent::open(const AgentConfig& config, card::Card
   auto journal = Journal::open(config.state_dir + "/taps.journal", journal_options);
   if (!journal) return journal.status();
   // The journal's highest sequence is a floor in case the sequence file was lost.
+  const auto clock_us = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
   auto sequences = SequenceAllocator::open(config.state_dir + "/sequence", journal->highest_sequence() + 1,
-                                           SequenceOptions{config.sequence_block});
+                                           SequenceOptions{config.sequence_block},
+                                           config.sequence_first != 0 ? config.sequence_first : clock_us);
   if (!sequences) return sequences.status();
   auto deny_list = DenyList::open(config.state_dir + "/deny.list");
   if (!deny_list) return deny_list.status();
@@ -44,6 +49,11 @@ TapOutcome Agent::handle_card(card::CardTransport& transport, EventTime now) {
     return outcome;
   };
 
+  // Numbers the engine already holds are never handed out again (a reader
+  // whose state was restored from an old copy).
+  if (const std::uint64_t held = link_.engine_last_sequence(); held >= sequences_.next_number()) {
+    if (Status raised = sequences_.raise_floor(held + 1); !raised) return device_fault(raised);
+  }
   // The sequence number is reserved first: the card's cryptogram covers it.
   auto sequence = sequences_.next();
   if (!sequence) return device_fault(sequence.status());

@@ -97,6 +97,7 @@ Result<AgentConfig> parse_config(const std::string& toml_text, const std::string
            read_integer(table, "queue", "backoff_initial_ms", backoff_initial_ms, 1, 3'600'000),
            read_integer(table, "queue", "backoff_max_ms", backoff_max_ms, 1, 3'600'000),
            read_integer(table, "queue", "sequence_block", config.sequence_block, 1, 1'000'000),
+           read_integer(table, "queue", "sequence_first", config.sequence_first, 0, INT64_MAX),
        }) {
     if (!status) return Status::invalid_argument(fmt::format("{}: {}", source_name, status.message()));
   }

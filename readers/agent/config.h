@@ -30,6 +30,8 @@
 //   backoff_initial_ms = 500      # default 500
 //   backoff_max_ms = 60000        # default 60000
 //   sequence_block = 1000         # sequence numbers reserved per fsync (default 1000)
+//   sequence_first = 0            # where numbering starts without a sequence file;
+//                                 # 0 (default): the wall clock in microseconds
 #pragma once
 
 #include <chrono>
@@ -67,6 +69,10 @@ struct AgentConfig {
   std::chrono::milliseconds backoff_initial{500};
   std::chrono::milliseconds backoff_max{60000};
   std::uint64_t sequence_block = 1000;
+  // Where numbering starts when the state has no sequence file (a new reader,
+  // or lost state); 0: the wall clock in microseconds, above any number used
+  // before. Tests set 1 for readable ids. Default 0.
+  std::uint64_t sequence_first = 0;
 
   // Checks required fields and ranges; invalid_argument names the key.
   Status validate() const;

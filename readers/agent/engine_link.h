@@ -62,6 +62,9 @@ class EngineLink {
   // false when no engine can be reached at all (OfflineLink): the agent then
   // has the card sign its taps as offline at once instead of after a timeout.
   virtual bool reachable() const { return true; }
+  // The highest sequence the engine holds for this reader, from the current
+  // connection's hello_ack; 0 when not connected or it holds none.
+  virtual std::uint64_t engine_last_sequence() const { return 0; }
 };
 
 // True for the errors after which the same request may succeed later.

@@ -14,7 +14,8 @@ constexpr std::uint8_t magic[4] = {'C', 'C', 'S', '1'};
 constexpr std::size_t file_bytes = 16;
 }  // namespace
 
-Result<SequenceAllocator> SequenceAllocator::open(const std::string& path, std::uint64_t floor, SequenceOptions options) {
+Result<SequenceAllocator> SequenceAllocator::open(const std::string& path, std::uint64_t floor, SequenceOptions options,
+                                                  std::uint64_t when_missing) {
   if (options.block_size == 0) return Status::invalid_argument("sequence block size must be at least 1");
   SequenceAllocator allocator(path, options);
   auto contents = read_file(path);
@@ -29,6 +30,8 @@ Result<SequenceAllocator> SequenceAllocator::open(const std::string& path, std::
       return Status::corruption(fmt::format("{} is damaged; refusing to guess the next sequence number", path));
     }
     start = card::get_u64(&bytes[4]);
+  } else {
+    start = when_missing;
   }
   start = std::max({start, floor, std::uint64_t{1}});
   allocator.next_ = start;
@@ -42,6 +45,16 @@ Status SequenceAllocator::reserve(std::uint64_t until) {
   card::put_u32(contents, crc32(contents));
   if (auto written = write_file_atomically(path_, contents); !written) return written;
   reserved_until_ = until;
+  return Status::ok();
+}
+
+Status SequenceAllocator::raise_floor(std::uint64_t floor) {
+  if (floor <= next_) return Status::ok();
+  if (floor > std::numeric_limits<std::uint64_t>::max() - options_.block_size) {
+    return Status::refused("reader sequence numbers exhausted");
+  }
+  if (auto reserved = reserve(floor + options_.block_size); !reserved) return reserved;
+  next_ = floor;
   return Status::ok();
 }
 

@@ -28,7 +28,18 @@ class SequenceAllocator {
  public:
   // floor: numbers below it are never handed out (e.g. the journal's highest
   // sequence + 1, a second line of defence if the file was lost).
-  static Result<SequenceAllocator> open(const std::string& path, std::uint64_t floor = 1, SequenceOptions options = {});
+  // when_missing: where numbering starts when there is no file at all -- a
+  // new reader, or one that lost its state. The agent passes the wall clock
+  // in microseconds: above every number it can have handed out before (it
+  // hands out far fewer than one a microsecond), so a lost file never makes
+  // it repeat one silently.
+  static Result<SequenceAllocator> open(const std::string& path, std::uint64_t floor = 1, SequenceOptions options = {},
+                                        std::uint64_t when_missing = 1);
+
+  // Never hand out `floor` or below again (the engine's hello_ack said it
+  // holds a sequence up to floor - 1): durably, before returning ok.
+  Status raise_floor(std::uint64_t floor);
+  std::uint64_t next_number() const noexcept { return next_; }
 
   // The next number; io_error if the reservation cannot be made durable (then
   // no number is handed out).

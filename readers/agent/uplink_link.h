@@ -58,6 +58,9 @@ class UplinkEngineLink final : public EngineLink {
   Status keep_alive(Clock::time_point now);
 
   bool connected() const noexcept { return uplink_.connected(); }
+  std::uint64_t engine_last_sequence() const override {
+    return uplink_.connected() ? uplink_.session().last_sequence : 0;
+  }
   // The engine's deny list version from the current connection's hello_ack
   // (0 when not connected).
   std::uint64_t engine_deny_list_version() const noexcept;

@@ -274,3 +274,28 @@ TEST_CASE("agent: a link that can never reach an engine has the card sign the ta
   CHECK(queued.proof.atc == 1);
   CHECK(card::verify_tap_proof(keys(), queued.tap, queued.proof).is_ok());
 }
+
+TEST_CASE("agent: a reader whose state lost its numbers never reuses one the engine holds", "[agent]") {
+  TempDir dir;
+  ScriptedEngineLink link;
+  AgentConfig restored = config(dir);
+  restored.sequence_first = 1;  // as if numbering restarted low (a state restored from an old copy)
+  auto agent = Agent::open(restored, keys(), link);
+  REQUIRE(agent.has_value());
+  link.last_sequence = 5000;  // the engine's hello_ack: it holds taps up to 5000
+  TapOutcome first = tap(**agent, profile("04A1B2C3D4E5F6"));
+  CHECK(first.tap.sequence == 5001);
+  TapOutcome second = tap(**agent, profile("04A1B2C3D4E5F6"));
+  CHECK(second.tap.sequence == 5002);
+}
+
+TEST_CASE("agent: a new reader without state numbers its taps from the clock", "[agent]") {
+  TempDir dir;
+  OfflineLink link;
+  AgentConfig fresh = config(dir);
+  fresh.sequence_first = 0;
+  auto agent = Agent::open(fresh, keys(), link);
+  REQUIRE(agent.has_value());
+  TapOutcome outcome = tap(**agent, profile("04A1B2C3D4E5F6"));
+  CHECK(outcome.tap.sequence > 1'700'000'000'000'000ULL);  // microseconds since 1970, after 2023
+}

@@ -17,6 +17,8 @@ class ScriptedEngineLink final : public agent::EngineLink {
   std::vector<agent::QueuedTap> sent;                // every tap submitted, answered or not
   agent::DenyListDelta deny_delta;
   std::vector<agent::DenyListPosition> deny_positions;  // every position fetched from
+  std::uint64_t last_sequence = 0;       // what the engine's hello_ack says it holds
+  std::uint64_t engine_last_sequence() const override { return last_sequence; }
 
   Result<std::vector<agent::TapDecision>> submit_taps(std::span<const agent::QueuedTap> taps,
                                                       agent::Deadline) override {

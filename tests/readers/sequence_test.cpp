@@ -55,3 +55,33 @@ TEST_CASE("sequence: a damaged file is refused instead of guessed", "[agent][seq
   file.close();
   CHECK(SequenceAllocator::open(dir.file("sequence")).status().code() == StatusCode::corruption);
 }
+
+TEST_CASE("sequence: without a file numbering starts where the caller says (the agent: the clock)", "[agent][sequence]") {
+  TempDir dir;
+  const std::uint64_t clock_us = 1'764'600'000'000'000;
+  {
+    auto allocator = SequenceAllocator::open(dir.file("sequence"), 1, SequenceOptions{10}, clock_us);
+    REQUIRE(allocator.has_value());
+    CHECK(*allocator->next() == clock_us);
+  }
+  // With its file it continues from the file, whatever the clock says now.
+  auto again = SequenceAllocator::open(dir.file("sequence"), 1, SequenceOptions{10}, 5);
+  REQUIRE(again.has_value());
+  CHECK(*again->next() == clock_us + 10);
+}
+
+TEST_CASE("sequence: a floor raised by the engine is durable and never lowered", "[agent][sequence]") {
+  TempDir dir;
+  {
+    auto allocator = SequenceAllocator::open(dir.file("sequence"), 1, SequenceOptions{10});
+    REQUIRE(allocator.has_value());
+    CHECK(*allocator->next() == 1);
+    REQUIRE(allocator->raise_floor(900).is_ok());
+    CHECK(*allocator->next() == 900);
+    REQUIRE(allocator->raise_floor(50).is_ok());  // below: nothing changes
+    CHECK(*allocator->next() == 901);
+  }
+  auto reopened = SequenceAllocator::open(dir.file("sequence"), 1, SequenceOptions{10});
+  REQUIRE(reopened.has_value());
+  CHECK(*reopened->next() >= 902);
+}
