@@ -27,8 +27,10 @@
 #include "card/crypto.h"
 #include "inprocess_load.h"
 #include "ledger/ledger.h"
+#include "ledger/readers.h"
 #include "ledger/system_accounts.h"
 #include "loadgen/city_day.h"
+#include "loadgen/registrations.h"
 #include "loadgen/roster.h"
 #include "loadgen/tls_load.h"
 #include "machine.h"
@@ -67,6 +69,23 @@ void build_ledger(ledger::Ledger& ledger, const rules::RuleSet& rule_set, const 
       batch.clear();
     }
   }
+}
+
+// The simulated city's readers, registered as the card office would
+// (citycard reader import): the engine refuses an unregistered reader.
+void register_readers(ledger::Ledger& ledger, const loadgen::CityMap& map) {
+  std::vector<ledger::RecordWrite> records;
+  for (const loadgen::ReaderSite& site : map.readers) records.push_back(ledger::reader_record_write(loadgen::registration_of(site)));
+  if (Status put = ledger.put_records(records, {}); !put) die(put.to_string());
+}
+
+// The simulated days are in March 2025 (5..13): the engine's clock is put
+// after the last of them, and its offline retention covers the first, so
+// event time bounds judge the taps as they would have on the day.
+void set_simulated_clock(engine::EngineOptions& options) {
+  const std::int64_t day_after_last_us = loadgen::local_midnight_us(2025, 3, 14, 480) + 12 * 3'600'000'000LL;
+  options.clock = [day_after_last_us] { return EventTime{day_after_last_us}; };
+  options.event_time_bounds.offline_retention_us = 14 * us_per_day;
 }
 
 // What the engine itself saw during one run, from its metrics: commits,
@@ -194,6 +213,7 @@ nlohmann::json run_proof_ab(ledger::Ledger& ledger, const rules::RuleSet& rule_s
     loadgen::MapOptions map_options;
     map_options.reader_id_first = 200'001 + static_cast<std::uint32_t>(run.date) * 1'000;
     const loadgen::CityMap map = loadgen::CityMap::standard(map_options);
+    register_readers(ledger, map);
     loadgen::DayOptions day_options;
     day_options.seed = 100 + static_cast<std::uint64_t>(run.date);
     day_options.day = run.date;
@@ -205,6 +225,7 @@ nlohmann::json run_proof_ab(ledger::Ledger& ledger, const rules::RuleSet& rule_s
       if (engine) engine->stop();
       engine.reset();
       engine::EngineOptions engine_options = options;
+      engine_options.warm_key_version = 0;  // the cold and warm caches are this A/B's subject
       engine_options.require_card_proof = run.proofs;
       engine_options.card_keys = run.proofs ? card_keys : nullptr;
       auto started = engine::Engine::start(ledger, rule_set, engine_options, metrics, log);
@@ -243,7 +264,7 @@ int main(int argc, char** argv) {
   int latency_repeats = 3;
   std::size_t shards = 1, threads = 4, batch_taps = 2048, batch_wait_us = 200, overlap_taps_min = 128, inflight = 1,
               write_buffer_mib = 64;
-  bool skip_tls = false, proof_ab = false;
+  bool skip_tls = false, proof_ab = false, warm_keys = true;
   std::string proofs = "required";
   app.add_option("--cards", cards, "cards in the ledger (default 1307000)");
   app.add_option("--rules", rules_path, "rule set (default rules/city.toml)");
@@ -270,6 +291,7 @@ int main(int argc, char** argv) {
   app.add_option("--proofs", proofs, "card proofs in the main runs: required (the engine's default; card keys derived "
                                      "in a SoftHSM2 token) or off")
       ->check(CLI::IsMember({"required", "off"}));
+  app.add_flag("!--no-warm-keys", warm_keys, "main runs: do not derive card keys ahead in the background (key_warmer.h)");
   app.add_flag("--proof-ab", proof_ab,
                "first, in-process closed loops on three more days: proofs off, then required with a cold key cache "
                "(every card's first proof derives its key in the token), then required with the cache warm");
@@ -301,6 +323,8 @@ int main(int argc, char** argv) {
   inprocess_map_options.reader_id_first = 100'001;
   const loadgen::CityMap inprocess_map = loadgen::CityMap::standard(inprocess_map_options);
   const loadgen::CityMap tls_map = loadgen::CityMap::standard();
+  register_readers(ledger, inprocess_map);
+  register_readers(ledger, tls_map);
   auto generate_start = Clock::now();
   loadgen::DayOptions day_a;
   loadgen::CityDay inprocess_day = loadgen::generate_city_day(inprocess_map, roster, day_a);
@@ -329,6 +353,9 @@ int main(int argc, char** argv) {
   engine_options.overlap_taps_min = overlap_taps_min;
   engine_options.require_card_proof = proofs == "required";
   if (engine_options.require_card_proof) engine_options.card_keys = card_keys;
+  set_simulated_clock(engine_options);
+  // As citycard-engine does by default; --proof-ab's cold run shows the cost without it.
+  if (engine_options.require_card_proof && warm_keys) engine_options.warm_key_version = 1;
   nlohmann::json proof_ab_results;
   if (proof_ab) proof_ab_results = run_proof_ab(ledger, *rule_set, engine_options, card_keys, roster, inprocess_s);
   auto started = engine::Engine::start(ledger, *rule_set, engine_options, metrics, log);

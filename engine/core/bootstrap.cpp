@@ -51,7 +51,7 @@ Result<Prepared> prepare(const EngineConfig& config, Log& log) {
   prepared.pki = std::move(keeper).value();
   prepared.tls = prepared.pki->tls_files();
 
-  auto card_keys = open_card_keys(config, log);
+  auto card_keys = open_card_keys(config, log, &prepared.newest_key_version);
   if (!card_keys) return card_keys.status();
   prepared.card_keys = std::move(*card_keys);
   if (config.require_card_proof && !prepared.card_keys) {

@@ -25,6 +25,7 @@ struct Prepared {
   net::TlsFiles tls;
   std::unique_ptr<PkiKeeper> pki;  // keeps the CRL current and reloads it
   std::shared_ptr<card::CardKeySource> card_keys;  // the token's; null when none is configured
+  std::uint8_t newest_key_version = 0;             // the token's highest master key version
 };
 
 Result<Prepared> prepare(const EngineConfig& config, Log& log);

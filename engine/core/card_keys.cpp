@@ -8,7 +8,8 @@
 
 namespace citycard::engine {
 
-Result<std::shared_ptr<card::CardKeySource>> open_card_keys(const EngineConfig& config, Log& log) {
+Result<std::shared_ptr<card::CardKeySource>> open_card_keys(const EngineConfig& config, Log& log,
+                                                            std::uint8_t* newest_version) {
   token::TokenOptions options;
   if (!config.card_pkcs11_module.empty()) {
     options.module_path = config.card_pkcs11_module;
@@ -47,7 +48,10 @@ Result<std::shared_ptr<card::CardKeySource>> open_card_keys(const EngineConfig& 
                                     "' holds no citycard master key (citycard keys generate --version 1)");
   }
   std::string versions;
-  for (const auto& key : *keys) versions += (versions.empty() ? "" : ",") + std::to_string(key.version);
+  for (const auto& key : *keys) {
+    versions += (versions.empty() ? "" : ",") + std::to_string(key.version);
+    if (newest_version != nullptr && key.version > *newest_version) *newest_version = key.version;
+  }
   log.event("card_token_opened", {{"token", options.token_label}, {"module", options.module_path}, {"key_versions", versions}});
   return std::shared_ptr<card::CardKeySource>(std::make_shared<token::TokenKeySource>(std::move(*opened)));
 }

@@ -15,6 +15,9 @@ namespace citycard::engine {
 
 // null when neither is configured. Errors name the token, the PIN source or
 // the step that failed; a token without any citycard master key is an error.
-Result<std::shared_ptr<card::CardKeySource>> open_card_keys(const EngineConfig& config, Log& log);
+// newest_version: set to the token's highest master key version (what new
+// cards are made with, and what KeyWarmer derives ahead).
+Result<std::shared_ptr<card::CardKeySource>> open_card_keys(const EngineConfig& config, Log& log,
+                                                            std::uint8_t* newest_version = nullptr);
 
 }  // namespace citycard::engine

@@ -135,6 +135,7 @@ Result<EngineConfig> parse_config(std::string_view toml_text, const std::string&
   r.text("listen", "admin_socket", config.admin_socket);
   r.text("listen", "ports_file", config.ports_file);
   r.flag("card", "require_proof", config.require_card_proof);
+  r.flag("card", "warm_keys", config.warm_card_keys);
   std::string token_dir = "\x01";   // not in the file
   r.text("card", "token_dir", token_dir);
   if (token_dir != "\x01") config.card_token_dir = token_dir;

@@ -32,6 +32,7 @@ struct EngineConfig {
   std::string ports_file;          // default <data_dir>/engine.ports
   // [card]: card proofs and where the master keys are (docs/engine.md).
   bool require_card_proof = true;   // a tap without a valid proof is refused
+  bool warm_card_keys = true;       // derive the cards' keys in the background after start (key_warmer.h)
   // A SoftHSM2 token in this directory, made with master key v1 on first
   // start (token/softhsm.h). Unset: <data_dir>/token, unless
   // card_pkcs11_module names a token of its own; "" = none.

@@ -9,6 +9,7 @@
 #include "check.h"
 #include "deny_list_store.h"
 #include "deny_records.h"
+#include "key_warmer.h"
 #include "preload.h"
 #include "ledger/readers.h"
 #include "ledger/system_accounts.h"
@@ -31,6 +32,7 @@ class Engine::Impl {
   net::MemoryDenyList deny_list_;
   ReaderRegistry readers_;
   std::unique_ptr<Committer> committer_;
+  std::unique_ptr<KeyWarmer> key_warmer_;
   std::vector<std::unique_ptr<Shard>> shards_;
   std::mutex submit_mutex_;  // orders submissions against stop(); never held while waiting
   bool stopped_ = false;
@@ -114,7 +116,22 @@ Result<std::unique_ptr<Engine>> Engine::start(ledger::Ledger& ledger, const rule
                              {"cached", std::to_string(preloaded->cached)},
                              {"states", std::to_string(preloaded->states)},
                              {"seconds", std::to_string(preloaded->seconds)}});
+  // The cards to warm are read before the shards run (their card lists are theirs after).
+  std::vector<Shard*> warm_shards;
+  std::vector<std::vector<CardId>> warm_cards;
+  if (raw->options_.card_keys && raw->options_.warm_key_version != 0) {
+    for (auto& shard : raw->shards_) {
+      warm_shards.push_back(shard.get());
+      warm_cards.push_back(shard->cached_card_ids());
+    }
+  }
   for (auto& shard : raw->shards_) shard->start();
+  if (!warm_shards.empty()) {
+    std::vector<Shard*> shards = std::move(warm_shards);
+    std::vector<std::vector<CardId>> cards = std::move(warm_cards);
+    raw->key_warmer_ = std::make_unique<KeyWarmer>(raw->options_.card_keys, raw->options_.warm_key_version, log);
+    raw->key_warmer_->start(std::move(shards), std::move(cards));
+  }
   log.event("pipeline_started", {{"shards", std::to_string(raw->options_.shards)},
                                  {"batch_taps", std::to_string(raw->options_.batch_taps)},
                                  {"batch_wait_us", std::to_string(raw->options_.batch_wait.count())},
@@ -214,6 +231,8 @@ net::MemoryDenyList& Engine::deny_list() noexcept { return impl_->deny_list_; }
 
 const ReaderRegistry& Engine::readers() const noexcept { return impl_->readers_; }
 
+std::size_t Engine::card_keys_warmed() const noexcept { return impl_->key_warmer_ ? impl_->key_warmer_->derived() : 0; }
+
 std::uint64_t Engine::last_sequence(ReaderId reader) const {
   return impl_->ledger_.highest_sequence(Origin::tap, reader.value);
 }
@@ -235,6 +254,7 @@ void Engine::stop() {
     if (impl.stopped_) return;
     impl.stopped_ = true;
   }
+  if (impl.key_warmer_) impl.key_warmer_->stop();
   for (auto& shard : impl.shards_) shard->stop();
   impl.committer_->stop();
   // Every change is durable and served: readers' versions stay good across

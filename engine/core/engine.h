@@ -105,6 +105,11 @@ struct EngineOptions {
   // Refuse (card_not_genuine) taps that carry no proof. Needs card_keys.
   // Default true; tests that are not about proofs turn it off.
   bool require_card_proof = true;
+  // Derive the preloaded cards' keys of this master key version in the
+  // background after start (key_warmer.h), so first taps after a restart do
+  // not wait for the token. 0: do not. Default 0; citycard-engine sets the
+  // token's newest version unless card.warm_keys = false.
+  std::uint8_t warm_key_version = 0;
   // A tap dated further ahead of its arrival than future_skew, or older than
   // offline_retention, is refused event_time_invalid (an upload is also kept
   // for review). Defaults 5 minutes and 7 days (rules/admission.h).
@@ -149,6 +154,8 @@ class Engine final : public net::TapSink {
   net::MemoryDenyList& deny_list() noexcept;
   // The registrations taps are checked against (changed by reader actions).
   const ReaderRegistry& readers() const noexcept;
+  // Card keys the background warmer has handed to the shards (key_warmer.h).
+  std::size_t card_keys_warmed() const noexcept;
   PipelineStats stats() const;
 
   // Drains and ends the threads, then saves the deny list's version and

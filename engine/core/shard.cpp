@@ -106,6 +106,14 @@ void Shard::invalidate(const CardId& card) {
   inbox_.push_control(std::move(work));
 }
 
+void Shard::warm_keys(std::uint8_t key_version, std::vector<std::pair<CardId, card::CardKey>> keys) {
+  Work work;
+  work.kind = Work::Kind::card_keys;
+  work.key_version = key_version;
+  work.keys = std::move(keys);
+  inbox_.push_control(std::move(work));
+}
+
 void Shard::stop() {
   if (!thread_.joinable()) return;
   Work work;
@@ -164,6 +172,15 @@ void Shard::accept(Work& work) {
       if (found != nullptr && found->pending == 0) drop_card(work.card);
       break;
     }
+    case Work::Kind::card_keys:
+      for (auto& [card, key] : work.keys) {
+        CardEntry* found = cards_.find(card);
+        if (found != nullptr && found->key_version == 0) {
+          found->key = key;
+          found->key_version = work.key_version;
+        }
+      }
+      break;
     case Work::Kind::stop: stopping_ = true; break;
   }
 }

@@ -61,7 +61,7 @@ using OfflineShares = std::map<std::pair<std::uint32_t, std::int32_t>, std::int6
 
 // What a shard's inbox carries.
 struct Work {
-  enum class Kind : std::uint8_t { tap, admin, outcomes, durable, invalidate, stop };
+  enum class Kind : std::uint8_t { tap, admin, outcomes, durable, invalidate, card_keys, stop };
   Kind kind = Kind::tap;
   protocol::TapRecord tap;                       // tap
   Waiter waiter;                                 // tap
@@ -70,6 +70,8 @@ struct Work {
   std::function<void(AdminResult)> admin_done;   // admin
   std::vector<ledger::GroupOutcome> outcomes;    // outcomes
   CardId card;                                   // invalidate
+  std::uint8_t key_version = 0;                  // card_keys
+  std::vector<std::pair<CardId, card::CardKey>> keys;  // card_keys: derived ahead of the cards' taps
 };
 
 struct ShardContext {
@@ -117,6 +119,11 @@ class Shard {
   void outcomes(std::vector<ledger::GroupOutcome> outcomes);
   void durable();
   void invalidate(const CardId& card);
+  // Card keys derived ahead of use (KeyWarmer); a card that has one already,
+  // or is no longer cached, is left as it is.
+  void warm_keys(std::uint8_t key_version, std::vector<std::pair<CardId, card::CardKey>> keys);
+  // Before start(): the cards preloaded, in load order.
+  std::vector<CardId> cached_card_ids() const { return {card_order_.begin(), card_order_.end()}; }
   // Drains what is queued, then ends the thread.
   void stop();
 

@@ -105,6 +105,7 @@ int run(const EngineConfig& config, Log& log) {
   Metrics metrics;
   EngineOptions options = config.pipeline;
   options.card_keys = prepared->card_keys;
+  options.warm_key_version = config.warm_card_keys ? prepared->newest_key_version : 0;
   options.require_card_proof = config.require_card_proof;
   auto engine = Engine::start(*prepared->ledger, *prepared->rule_set, options, metrics, log);
   if (!engine) {

@@ -235,3 +235,28 @@ TEST_CASE("engine proofs: a key source failure refuses the tap card_not_genuine,
   CHECK(pipeline.tap(proven_tap(3, card_a, 3, monday_8am_us + 90 * minute_us)).outcome == protocol::Outcome::approved);
   CHECK(flaky->calls == 2);
 }
+
+TEST_CASE("engine proofs: preloaded cards' keys are derived ahead in the background, so a first tap asks no token") {
+  TempDir dir("proof-warm");
+  auto ledger = make_ledger(dir.path / "ledger");
+  issue_card(*ledger, card_a, 100);
+  issue_card(*ledger, card_b, 100);
+  TestToken token;
+  auto counting = std::make_shared<FlakyKeySource>(token.key_source());
+  EngineOptions options = proof_options(counting);
+  options.warm_key_version = 1;
+  Pipeline pipeline(*ledger, options);
+  // Both cards' keys come from the warmer (a bounded wait: it runs at a lower priority).
+  for (int i = 0; i < 1000 && pipeline.engine->card_keys_warmed() < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  REQUIRE(pipeline.engine->card_keys_warmed() == 2);
+  REQUIRE(counting->calls == 2);
+  // Handed to the shard as a message queued before the taps below.
+  CHECK(pipeline.tap(proven_tap(1, card_a, 1)).outcome == protocol::Outcome::approved);
+  CHECK(pipeline.tap(proven_tap(2, card_b, 1)).outcome == protocol::Outcome::approved);
+  CHECK(counting->calls == 2);  // no derivation on the shard's thread
+  // A card of another version still derives its own on its first proof.
+  CHECK(pipeline.tap(proven_tap(3, card_a, 2, monday_8am_us + minute_us, 2)).reason == RefusalReason::card_not_genuine);
+  CHECK(counting->calls == 3);
+}
