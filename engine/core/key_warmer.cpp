@@ -1,9 +1,5 @@
 #include "key_warmer.h"
 
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-
 #include <chrono>
 
 #include "thread_name.h"
@@ -17,8 +13,10 @@ void KeyWarmer::start(std::vector<Shard*> shards, std::vector<std::vector<CardId
   if (!keys_ || key_version_ == 0 || thread_.joinable()) return;
   thread_ = std::thread([this, shards = std::move(shards), cards = std::move(cards)]() mutable {
     name_this_thread("cc-key-warmer");
-    // Taps come first: the shards and the committer run at normal priority.
-    ::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 10);
+    // Not at a lower CPU priority: a warmer preempted while holding the
+    // token's session would stall a shard waiting for a key. It takes the
+    // session only when no shard wants it (card_key_when_idle), so a shard
+    // waits at most one derivation.
     run(std::move(shards), std::move(cards));
   });
 }
@@ -38,7 +36,7 @@ void KeyWarmer::run(std::vector<Shard*> shards, std::vector<std::vector<CardId>>
     for (std::size_t s = 0; s < shards.size() && !stopping_; ++s) {
       std::vector<std::pair<CardId, card::CardKey>> chunk;
       for (; next[s] < cards[s].size() && chunk.size() < chunk_cards && !stopping_; ++next[s]) {
-        auto key = keys_->card_key(key_version_, cards[s][next[s]]);
+        auto key = keys_->card_key_when_idle(key_version_, cards[s][next[s]]);
         if (key) {
           chunk.emplace_back(cards[s][next[s]], *key);
         } else {

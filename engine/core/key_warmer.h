@@ -2,10 +2,11 @@
 // A card's key otherwise comes from the token on its first proof, on the
 // shard's thread (~40-80 us in SoftHSM2): after a restart every card's first
 // tap pays it, which held a 1.3M-card engine to ~18k taps/s for a minute and
-// a city-day demo at 20k taps/s to a p99 of ~200 ms. One thread at a lower
-// CPU priority derives them in chunks and hands them to the shards, newest
-// master key version only (a card of an older version still derives its own
-// on its first proof).
+// a city-day demo at 20k taps/s to a p99 of ~200 ms. One thread derives
+// them in chunks, giving the token way to any shard that needs a key now
+// (card_key_when_idle), and hands them to the shards; newest master key
+// version only (a card of an older version derives its own on its first
+// proof).
 //
 // Threading: start() after the shards started; stop() (or the destructor)
 // before they stop. The key source must be thread-safe.

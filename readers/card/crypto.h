@@ -72,6 +72,11 @@ class CardKeySource {
  public:
   virtual ~CardKeySource() = default;
   virtual Result<CardKey> card_key(std::uint8_t key_version, const CardId& card_id) = 0;
+  // For work ahead of need (key warming): a source shared under a lock lets
+  // card_key() callers go first. The default is card_key().
+  virtual Result<CardKey> card_key_when_idle(std::uint8_t key_version, const CardId& card_id) {
+    return card_key(key_version, card_id);
+  }
 };
 
 // Plain master keys by version, in memory. For tests and simulations only:

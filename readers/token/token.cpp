@@ -8,10 +8,12 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <thread>
 
 namespace citycard::token {
 
@@ -109,6 +111,7 @@ struct Token::State {
   std::string pin;
   CK_SLOT_ID slot = 0;
   std::mutex mutex;
+  std::atomic<int> foreground_waiting{0};   // cmac() callers wanting the mutex
   CK_SESSION_HANDLE session = CK_INVALID_HANDLE;
   std::map<std::uint8_t, CK_OBJECT_HANDLE> keys;   // found by label, per session
 
@@ -221,7 +224,22 @@ struct Token::State {
   // Runs op; if the session was lost, reopens it once and runs op again.
   template <typename Op>
   auto with_session(Op op) -> decltype(op()) {
-    std::lock_guard lock(mutex);
+    foreground_waiting.fetch_add(1, std::memory_order_acq_rel);
+    std::unique_lock lock(mutex);
+    foreground_waiting.fetch_sub(1, std::memory_order_acq_rel);
+    return locked(lock, op);
+  }
+  template <typename Op>
+  auto with_session_when_idle(Op op) -> decltype(op()) {
+    for (;;) {
+      while (foreground_waiting.load(std::memory_order_acquire) > 0) std::this_thread::yield();
+      std::unique_lock lock(mutex);
+      // One that arrived between the check and the lock goes first too.
+      if (foreground_waiting.load(std::memory_order_acquire) == 0) return locked(lock, op);
+    }
+  }
+  template <typename Op>
+  auto locked(std::unique_lock<std::mutex>&, Op& op) -> decltype(op()) {
     if (session == CK_INVALID_HANDLE) {
       if (Status opened = open_session(); !opened) return opened;
     }
@@ -264,6 +282,10 @@ Result<std::shared_ptr<Token>> Token::open(const TokenOptions& options) {
 
 Result<card::Block> Token::cmac(std::uint8_t version, card::ByteView data) {
   return state_->with_session([&]() { return state_->sign(version, data); });
+}
+
+Result<card::Block> Token::cmac_when_idle(std::uint8_t version, card::ByteView data) {
+  return state_->with_session_when_idle([&]() { return state_->sign(version, data); });
 }
 
 Status Token::generate_master_key(std::uint8_t version) {
@@ -323,6 +345,12 @@ void Token::drop_session_for_test() {
 
 Result<card::CardKey> TokenKeySource::card_key(std::uint8_t key_version, const CardId& card_id) {
   auto mac = token_->cmac(key_version, card::diversification_input(card_id));
+  if (!mac) return mac.status();
+  return card::CardKey{*mac};
+}
+
+Result<card::CardKey> TokenKeySource::card_key_when_idle(std::uint8_t key_version, const CardId& card_id) {
+  auto mac = token_->cmac_when_idle(key_version, card::diversification_input(card_id));
   if (!mac) return mac.status();
   return card::CardKey{*mac};
 }

@@ -69,6 +69,11 @@ class Token {
   // AES-CMAC of data under master key `version`, inside the token. not_found
   // if the token has no such key; unavailable if the token failed.
   Result<card::Block> cmac(std::uint8_t version, card::ByteView data);
+  // The same, for background work: waits while a cmac() caller wants the
+  // session. A mutex is not fair: a loop of background calls re-taking it
+  // at once starved a shard waiting for one key (a closed loop decided
+  // nothing for 10 s). Now a foreground call waits at most one MAC.
+  Result<card::Block> cmac_when_idle(std::uint8_t version, card::ByteView data);
   // C_GenerateKey (CKM_AES_KEY_GEN, 16 bytes) in the token: sensitive, not
   // extractable, sign/verify only. already_exists if that version exists.
   Status generate_master_key(std::uint8_t version);
@@ -96,6 +101,7 @@ class TokenKeySource final : public card::CardKeySource {
  public:
   explicit TokenKeySource(std::shared_ptr<Token> token) : token_(std::move(token)) {}
   Result<card::CardKey> card_key(std::uint8_t key_version, const CardId& card_id) override;
+  Result<card::CardKey> card_key_when_idle(std::uint8_t key_version, const CardId& card_id) override;
   Token& token() { return *token_; }
 
  private:

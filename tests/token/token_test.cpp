@@ -6,7 +6,11 @@
 
 #include <sys/stat.h>
 
+#include <fmt/format.h>
+
+#include <atomic>
 #include <fstream>
+#include <thread>
 
 #include "card/cryptogram.h"
 #include "token_fixture.h"
@@ -67,6 +71,36 @@ TEST_CASE("token: a lost session is reopened, the key source keeps answering", "
   INFO(after.status().to_string());
   REQUIRE(after.has_value());
   CHECK(*after == *before);
+}
+
+TEST_CASE("token: background derivations give way and still derive the right keys, foreground ones beside them", "[token]") {
+  TestToken token(1);
+  auto keys = token.key_source();
+  const card::MasterKey master = test_master_key(1);
+  auto card_number = [](std::uint32_t n) {
+    return *CardId::parse(fmt::format("04{:012X}", n));
+  };
+  std::atomic<bool> stop{false};
+  std::atomic<int> background_wrong{0};
+  std::atomic<int> background_done{0};
+  std::thread background([&] {
+    for (std::uint32_t n = 0; !stop; ++n) {
+      auto key = keys->card_key_when_idle(1, card_number(n));
+      if (!key || !(*key == card::diversify_card_key(master, card_number(n)))) ++background_wrong;
+      ++background_done;
+    }
+  });
+  int foreground_wrong = 0;
+  for (std::uint32_t n = 0; n < 200; ++n) {
+    if (n == 100) token.token().drop_session_for_test();   // both paths reopen it
+    auto key = keys->card_key(1, card_number(1'000'000 + n));
+    if (!key || !(*key == card::diversify_card_key(master, card_number(1'000'000 + n)))) ++foreground_wrong;
+  }
+  while (background_done < 10) std::this_thread::yield();
+  stop = true;
+  background.join();
+  CHECK(foreground_wrong == 0);
+  CHECK(background_wrong == 0);
 }
 
 TEST_CASE("token: the PIN comes from a private file or the environment, never a loose one", "[token]") {
