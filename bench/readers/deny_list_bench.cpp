@@ -27,7 +27,7 @@
 #include <vector>
 
 #include "agent.h"
-#include "engine/core/deny_records.h"
+#include "engine/groups/deny_records.h"
 #include "engine/net/memory_deny_list.h"
 #include "engine/net/server.h"
 #include "engine/pki/pki.h"

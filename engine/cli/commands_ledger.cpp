@@ -8,6 +8,7 @@
 
 #include "citycard/limits.h"
 #include "ledger/system_accounts.h"
+#include "ledger_card_actions.h"
 #include "ledger_engine_client.h"
 #include "ledger_import.h"
 #include "ledger_support.h"
@@ -221,64 +222,41 @@ void run_card_issue(const CliContext& context, const std::string& card_text, con
                            issued->front().points_account.value);
 }
 
-void run_card_status(const CliContext& context, const std::string& card_text, CardStatus status) {
+void run_card_status(const CliContext& context, const std::string& card_text, CardStatus status, const std::string& ref) {
   const char* op = status == CardStatus::blocked ? "block" : status == CardStatus::lost ? "lost" : "unblock";
-  if (auto reply = engine_request(context, {{"op", op}, {"card", parse_card_or_fail(card_text).to_string()}})) {
+  nlohmann::json request = {{"op", op}, {"card", parse_card_or_fail(card_text).to_string()}};
+  if (!ref.empty()) request["ref"] = ref;
+  if (auto reply = engine_request(context, request)) {
     print_engine_action(context, *reply, std::string("card ") + op);
     return;
   }
-  auto ledger = open_ledger_or_fail(context, LedgerAccess::read_write);
-  auto card = card_or_fail(*ledger, card_text);
-  if (card.status == CardStatus::replaced) fail("card " + card.card.to_string() + " was replaced; it cannot change status");
-  CardStatus before = card.status;
-  card.status = status;
-  auto key = fresh_operator_key();
-  ledger::RecordWrite audit{ledger::RecordSpace::audit, key.to_string(),
-                            fmt::format("{} card {} status {} -> {}", format_utc(now()), card.card.to_string(),
-                                        card_status_name(before), card_status_name(status))};
-  if (Status written = ledger->put_records({audit}, {card}); !written) fail(written.message());
-  std::cout << fmt::format("card {} is now {}\n", card.card.to_string(), card_status_name(status));
+  engine::AdminCommand command;
+  command.action = engine::AdminAction::set_status;
+  command.card = parse_card_or_fail(card_text);
+  command.status = status;
+  command.key = reference_or_fresh(ref);
+  auto result = card_action_in_ledger(context, command);
+  std::cout << fmt::format("{}card {} is now {} ({})\n", result.duplicate ? "already done: " : "", command.card.to_string(),
+                           card_status_name(result.card_status), command.key.to_string());
 }
 
 void run_topup(const CliContext& context, const std::string& card_text, std::int64_t amount, const std::string& ref) {
   if (amount <= 0) fail("top-up amount must be positive, got " + std::to_string(amount), 2);
-  IdempotencyKey key = fresh_operator_key();
-  if (!ref.empty()) {
-    auto parsed = IdempotencyKey::parse(ref);
-    if (!parsed) fail("'" + ref + "' is not a reference (op:SOURCE:NUMBER)", 2);
-    key = *parsed;
-  }
   nlohmann::json request = {{"op", "topup"}, {"card", parse_card_or_fail(card_text).to_string()}, {"amount_minor", amount}};
   if (!ref.empty()) request["ref"] = ref;
   if (auto reply = engine_request(context, request)) {
     print_engine_action(context, *reply, fmt::format("topped up {} TWD", amount));
     return;
   }
-  auto ledger = open_ledger_or_fail(context, LedgerAccess::read_write);
-  auto card = card_or_fail(*ledger, card_text);
-  if (card.status != CardStatus::active) {
-    fail("card " + card.card.to_string() + " is " + std::string(card_status_name(card.status)) + "; top-up refused");
-  }
-  auto system = ledger::find_system_accounts(*ledger);
-  if (!system) fail(system.status().message());
-  ledger::PostingGroup group;
-  group.key = key;
-  Transfer transfer;
-  transfer.debit_account = system->topup_float;
-  transfer.credit_account = card.wallet_account;
-  transfer.amount_minor = amount;
-  transfer.code = TransferCode::top_up;
-  transfer.event_time = now();
-  transfer.mode = Mode::top_up;
-  group.transfers.push_back(transfer);
-  auto outcome = ledger->post({group});
-  if (!outcome) fail(outcome.status().message());
-  const auto& result = outcome->front();
-  if (!result.posted) fail(result.reason.message());
-  auto wallet = ledger->account(card.wallet_account);
+  engine::AdminCommand command;
+  command.action = engine::AdminAction::top_up;
+  command.card = parse_card_or_fail(card_text);
+  command.amount_minor = amount;
+  command.key = reference_or_fresh(ref);
+  auto result = card_action_in_ledger(context, command);
   std::cout << fmt::format("{} {} TWD to card {} as {}; wallet now {} TWD\n",
-                           result.duplicate ? "already topped up" : "topped up", amount, card.card.to_string(),
-                           key.to_string(), wallet ? wallet->balance_minor : 0);
+                           result.duplicate ? "already done: topped up" : "topped up", amount, command.card.to_string(),
+                           command.key.to_string(), result.wallet_minor);
 }
 
 void run_refund(const CliContext& context, const std::string& card_text, std::int64_t amount, const std::string& ref) {
@@ -289,7 +267,15 @@ void run_refund(const CliContext& context, const std::string& card_text, std::in
     print_engine_action(context, *reply, fmt::format("refunded {} TWD", amount));
     return;
   }
-  refund_in_ledger(context, card_text, amount, ref);
+  engine::AdminCommand command;
+  command.action = engine::AdminAction::refund;
+  command.card = parse_card_or_fail(card_text);
+  command.amount_minor = amount;
+  command.key = reference_or_fresh(ref);
+  auto result = card_action_in_ledger(context, command);
+  std::cout << fmt::format("{} {} TWD from card {} as {}; wallet now {} TWD\n",
+                           result.duplicate ? "already done: refunded" : "refunded", amount, command.card.to_string(),
+                           command.key.to_string(), result.wallet_minor);
 }
 
 void run_card_replace(const CliContext& context, const std::string& old_text, const std::string& new_text,
@@ -298,18 +284,29 @@ void run_card_replace(const CliContext& context, const std::string& old_text, co
                             {"card", parse_card_or_fail(old_text).to_string()},
                             {"new_card", parse_card_or_fail(new_text).to_string()}};
   if (!ref.empty()) request["ref"] = ref;
+  nlohmann::json reply_json;
   if (auto reply = engine_request(context, request)) {
     if (!reply->value("ok", false)) fail(reply->value("error", std::string("the engine refused")));
-    if (context.json) {
-      std::cout << reply->dump() << "\n";
-    } else {
-      std::cout << fmt::format("card {} replaced by {}: moved {} TWD and {} points ({})\n", old_text,
-                               reply->value("card", std::string()), reply->value("moved_wallet_minor", std::int64_t{0}),
-                               reply->value("moved_points", std::int64_t{0}), reply->value("ref", std::string()));
-    }
+    reply_json = *reply;
+  } else {
+    engine::AdminCommand command;
+    command.action = engine::AdminAction::replace;
+    command.card = parse_card_or_fail(old_text);
+    command.new_card = parse_card_or_fail(new_text);
+    command.key = reference_or_fresh(ref);
+    auto result = card_action_in_ledger(context, command);
+    reply_json = {{"ok", true}, {"duplicate", result.duplicate}, {"card", result.card.to_string()},
+                  {"moved_wallet_minor", result.moved_wallet_minor}, {"moved_points", result.moved_points},
+                  {"ref", command.key.to_string()}};
+  }
+  if (context.json) {
+    std::cout << reply_json.dump() << "\n";
     return;
   }
-  replace_card_in_ledger(context, old_text, new_text, ref);
+  std::cout << fmt::format("{}card {} replaced by {}: moved {} TWD and {} points ({})\n",
+                           reply_json.value("duplicate", false) ? "already done: " : "", parse_card_or_fail(old_text).to_string(),
+                           reply_json.value("card", std::string()), reply_json.value("moved_wallet_minor", std::int64_t{0}),
+                           reply_json.value("moved_points", std::int64_t{0}), reply_json.value("ref", std::string()));
 }
 
 // Option values live as long as the app: the callbacks share ownership.
@@ -368,7 +365,8 @@ void add_ledger_commands(CLI::App& app, CliContext& context) {
                               std::pair{"lost", CardStatus::lost}}) {
     auto* command = cards->add_subcommand(name, std::string("mark a card ") + std::string(card_status_name(status)));
     command->add_option("CARD", o->card, "card id (hex)")->required();
-    command->callback([&context, o, status = status] { run_card_status(context, o->card, status); });
+    command->add_option("--ref", o->ref, "idempotency reference op:SOURCE:NUMBER; repeat it to retry safely");
+    command->callback([&context, o, status = status] { run_card_status(context, o->card, status, o->ref); });
   }
   auto* replace = cards->add_subcommand("replace", "move a card's balance and points to a new card; the old one becomes replaced");
   replace->add_option("OLD", o->card, "the card being replaced (hex)")->required();

@@ -34,13 +34,6 @@ class Fd {
   int fd_;
 };
 
-IdempotencyKey key_or_fail(const std::string& ref) {
-  if (ref.empty()) return fresh_operator_key();
-  auto parsed = IdempotencyKey::parse(ref);
-  if (!parsed || parsed->origin != Origin::operator_action) fail("'" + ref + "' is not a reference (op:SOURCE:NUMBER)", 2);
-  return *parsed;
-}
-
 }  // namespace
 
 std::string engine_socket_path(const CliContext& context) {
@@ -96,89 +89,6 @@ void print_engine_action(const CliContext& context, const nlohmann::json& reply,
                            reply.value("duplicate", false) ? " (already done)" : "", reply.value("card", std::string()),
                            reply.value("status", std::string()), reply.value("wallet_minor", std::int64_t{0}),
                            reply.value("points", std::int64_t{0}), reply.value("ref", std::string()));
-}
-
-void replace_card_in_ledger(const CliContext& context, const std::string& old_text, const std::string& new_text,
-                            const std::string& ref) {
-  IdempotencyKey key = key_or_fail(ref);
-  CardId new_id = parse_card_or_fail(new_text);
-  auto ledger = open_ledger_or_fail(context, LedgerAccess::read_write);
-  CardRecord old_card = card_or_fail(*ledger, old_text);
-  if (old_card.card == new_id) fail("the new card must differ from the old one", 2);
-  if (old_card.status == CardStatus::replaced) fail("card " + old_card.card.to_string() + " was already replaced");
-  if (!old_card.linked_to.empty()) fail("card " + old_card.card.to_string() + " is a linked medium; replace its primary card");
-  auto wallet = ledger->account(old_card.wallet_account);
-  auto points = ledger->account(old_card.points_account);
-  if (!wallet || !points) fail("card " + old_card.card.to_string() + " names accounts the ledger does not have");
-  if (wallet->balance_minor < 0) fail(fmt::format("card {} owes {} TWD; settle the debt before replacing it", old_card.card.to_string(), -wallet->balance_minor));
-  auto target = ledger->card(new_id);
-  if (!target) {
-    if (target.status().code() != StatusCode::not_found) fail(target.status().message());
-    ledger::NewCard fresh;
-    fresh.card = new_id;
-    fresh.category = old_card.category;
-    fresh.media = old_card.media;
-    fresh.overdraft_minor = wallet->spec.balance_floor_minor < 0 ? -wallet->spec.balance_floor_minor : 0;
-    fresh.wallet_ceiling_minor = wallet->spec.balance_ceiling_minor;
-    auto issued = ledger->issue_cards({fresh});
-    if (!issued) fail(issued.status().message());
-    target = issued->front();
-  }
-  if (target->status != CardStatus::active || !target->linked_to.empty()) fail("new card " + new_id.to_string() + " is not an active primary card");
-  ledger::PostingGroup group;
-  group.key = key;
-  auto move = [&](AccountId from, AccountId to, Asset asset, std::int64_t amount) {
-    if (amount <= 0) return;
-    Transfer t;
-    t.debit_account = from;
-    t.credit_account = to;
-    t.asset = asset;
-    t.amount_minor = amount;
-    t.code = TransferCode::balance_move;
-    t.event_time = now();
-    group.transfers.push_back(t);
-  };
-  move(old_card.wallet_account, target->wallet_account, Asset::twd, wallet->balance_minor);
-  move(old_card.points_account, target->points_account, Asset::points, points->balance_minor);
-  old_card.status = CardStatus::replaced;
-  old_card.replaced_by = new_id;
-  group.card_updates.push_back(old_card);
-  group.records.push_back({ledger::RecordSpace::audit, key.to_string(),
-                           fmt::format("{} card {} replaced by {}: moved {} TWD and {} points", format_utc(now()),
-                                       old_card.card.to_string(), new_id.to_string(), wallet->balance_minor, points->balance_minor)});
-  // No "deny/" record: the engine lists the replaced card at its next start
-  // from the card's status (engine/core/deny_records.h); it alone writes those.
-  auto posted = ledger->post({group});
-  if (!posted) fail(posted.status().message());
-  if (!posted->front().posted) fail(posted->front().reason.message());
-  std::cout << fmt::format("{}card {} replaced by {}: moved {} TWD and {} points ({})\n",
-                           posted->front().duplicate ? "already done: " : "", old_card.card.to_string(), new_id.to_string(),
-                           wallet->balance_minor, points->balance_minor, key.to_string());
-}
-
-void refund_in_ledger(const CliContext& context, const std::string& card_text, std::int64_t amount, const std::string& ref) {
-  if (amount <= 0) fail("refund amount must be positive, got " + std::to_string(amount), 2);
-  IdempotencyKey key = key_or_fail(ref);
-  auto ledger = open_ledger_or_fail(context, LedgerAccess::read_write);
-  CardRecord card = card_or_fail(*ledger, card_text);
-  auto system = ledger::find_system_accounts(*ledger);
-  if (!system) fail(system.status().message());
-  ledger::PostingGroup group;
-  group.key = key;
-  Transfer t;
-  t.debit_account = card.wallet_account;
-  t.credit_account = system->refunds;
-  t.amount_minor = amount;
-  t.code = TransferCode::refund;
-  t.event_time = now();
-  group.transfers.push_back(t);
-  auto posted = ledger->post({group});
-  if (!posted) fail(posted.status().message());
-  if (!posted->front().posted) fail(posted->front().reason.message());
-  auto wallet = ledger->account(card.wallet_account);
-  std::cout << fmt::format("{} {} TWD from card {} as {}; wallet now {} TWD\n",
-                           posted->front().duplicate ? "already refunded" : "refunded", amount, card.card.to_string(),
-                           key.to_string(), wallet ? wallet->balance_minor : 0);
 }
 
 }  // namespace citycard::cli

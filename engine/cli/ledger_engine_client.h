@@ -28,10 +28,4 @@ std::optional<nlohmann::json> engine_request_at(const std::string& path, const n
 // fail() with its error when it is not ok.
 void print_engine_action(const CliContext& context, const nlohmann::json& reply, const std::string& what);
 
-// `card replace OLD NEW` and `refund CARD AMOUNT` without an engine: the same
-// posting groups the engine would make, on the ledger directly.
-void replace_card_in_ledger(const CliContext& context, const std::string& old_text, const std::string& new_text,
-                            const std::string& ref);
-void refund_in_ledger(const CliContext& context, const std::string& card_text, std::int64_t amount, const std::string& ref);
-
 }  // namespace citycard::cli

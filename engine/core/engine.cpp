@@ -169,8 +169,7 @@ void Engine::submit(ReaderId reader, std::vector<protocol::TapRecord> taps,
   const ReaderRecord* registered = ReaderRegistry::find(*registry, reader);
   std::vector<std::vector<Work>> by_shard(impl.shards_.size());
   for (std::size_t i = 0; i < taps.size(); ++i) {
-    Work work;
-    work.kind = Work::Kind::tap;
+    work::Tap work;
     const Tap& tap = taps[i].tap;
     work.admission.refusal = tap.id.reader != reader ? RefusalReason::reader_not_allowed : rules::reader_refusal(registered, tap);
     if (work.admission.refusal == RefusalReason::none) {
@@ -180,7 +179,7 @@ void Engine::submit(ReaderId reader, std::vector<protocol::TapRecord> taps,
     std::size_t shard = impl.shard_of(taps[i].tap.card);
     work.tap = std::move(taps[i]);
     work.waiter = Waiter{pending, static_cast<std::uint32_t>(i)};
-    by_shard[shard].push_back(std::move(work));
+    by_shard[shard].emplace_back(std::move(work));
   }
   bool taken = false;
   {
@@ -211,12 +210,10 @@ void Engine::submit(ReaderId reader, std::vector<protocol::TapRecord> taps,
 
 void Engine::admin(AdminCommand command, std::function<void(AdminResult)> done) {
   Impl& impl = *impl_;
-  std::vector<Work> work(1);
-  work[0].kind = Work::Kind::admin;
   std::size_t shard = is_reader_action(command.action) ? command.reader.id.value % impl.shards_.size()
                                                        : impl.shard_of(command.card);
-  work[0].admin = std::move(command);
-  work[0].admin_done = std::move(done);
+  std::vector<Work> work;
+  work.emplace_back(work::Admin{std::move(command), std::move(done)});
   {
     std::lock_guard lock(impl.submit_mutex_);
     if (!impl.stopped_ && impl.shards_[shard]->try_queue(work)) return;
@@ -224,7 +221,7 @@ void Engine::admin(AdminCommand command, std::function<void(AdminResult)> done) 
   AdminResult busy;
   busy.status = Status::busy("the engine is busy or stopping; try again");
   impl.metrics_.count_admin(false);
-  work[0].admin_done(busy);
+  std::get<work::Admin>(work[0]).done(busy);
 }
 
 net::MemoryDenyList& Engine::deny_list() noexcept { return impl_->deny_list_; }

@@ -65,17 +65,34 @@ bool Shard::invalidates(const Item& item, const ledger::GroupOutcome& outcome) {
   return item.kind == Item::Kind::admin || (item.kind == Item::Kind::tap && !item.card.empty());
 }
 
-namespace {
-
-}  // namespace
-
 Shard::Shard(std::size_t index, ShardContext context, std::unordered_set<CardId, CardIdHash> denied,
              OfflineShares offline_shares)
     : index_(index),
       context_(std::move(context)),
       inbox_(context_.options.queue_depth),
-      denied_(std::move(denied)),
-      offline_shares_(std::move(offline_shares)) {}
+      book_(context_.ledger, context_.log, context_.options.card_cache_max, context_.options.card_keys != nullptr,
+            std::move(denied)),
+      offline_(context_.readers, index, std::move(offline_shares)),
+      builder_(BuildContext{context_.ledger, context_.system, &context_.rule_set, context_.log, context_.options.card_keys,
+                            context_.options.require_card_proof, &offline_},
+               book_) {}
+
+bool Shard::preload(StoredCard card) { return book_.preload(std::move(card)); }
+void Shard::preload_state(const CardId& card, std::string_view state) { book_.preload_state(card, state); }
+void Shard::preload_atc(const CardId& card, const AtcWindow& atc) { book_.preload_atc(card, atc); }
+
+std::optional<ledger::RecordWrite> Shard::OfflineMoney::try_spend(ReaderId reader, std::int32_t day, std::int64_t amount,
+                                                                  std::int64_t limit) {
+  if (!readers_.try_spend_offline(reader, day, amount, limit)) return std::nullopt;
+  const std::int64_t share = shares_[{reader.value, day}] += amount;
+  return offline_spent_record(reader, day, shard_, share);
+}
+
+void Shard::OfflineMoney::give_back(ReaderId reader, std::int32_t day, std::int64_t amount) {
+  readers_.give_back_offline(reader, day, amount);
+  std::int64_t& share = shares_[{reader.value, day}];
+  share = share > amount ? share - amount : 0;
+}
 
 void Shard::start() {
   thread_ = std::thread([this] {
@@ -86,39 +103,19 @@ void Shard::start() {
 
 Shard::~Shard() { stop(); }
 
-void Shard::outcomes(std::vector<ledger::GroupOutcome> outcomes) {
-  Work work;
-  work.kind = Work::Kind::outcomes;
-  work.outcomes = std::move(outcomes);
-  inbox_.push_control(std::move(work));
-}
+void Shard::outcomes(std::vector<ledger::GroupOutcome> outcomes) { inbox_.push_control(work::Outcomes{std::move(outcomes)}); }
 
-void Shard::durable() {
-  Work work;
-  work.kind = Work::Kind::durable;
-  inbox_.push_control(std::move(work));
-}
+void Shard::durable() { inbox_.push_control(work::Durable{}); }
 
-void Shard::invalidate(const CardId& card) {
-  Work work;
-  work.kind = Work::Kind::invalidate;
-  work.card = card;
-  inbox_.push_control(std::move(work));
-}
+void Shard::invalidate(const CardId& card) { inbox_.push_control(work::Invalidate{card}); }
 
 void Shard::warm_keys(std::uint8_t key_version, std::vector<std::pair<CardId, card::CardKey>> keys) {
-  Work work;
-  work.kind = Work::Kind::card_keys;
-  work.key_version = key_version;
-  work.keys = std::move(keys);
-  inbox_.push_control(std::move(work));
+  inbox_.push_control(work::CardKeys{key_version, std::move(keys)});
 }
 
 void Shard::stop() {
   if (!thread_.joinable()) return;
-  Work work;
-  work.kind = Work::Kind::stop;
-  inbox_.push_control(std::move(work));
+  inbox_.push_control(work::Stop{});
   thread_.join();
 }
 
@@ -155,37 +152,39 @@ std::size_t Shard::taps_worth_waking_for() const {
 }
 
 void Shard::accept(Work& work) {
-  switch (work.kind) {
-    case Work::Kind::tap: accept_tap(work); break;
-    case Work::Kind::admin: accept_admin(work); break;
-    case Work::Kind::outcomes: decided(work.outcomes); break;
-    case Work::Kind::durable: {
-      ENGINE_CHECK(!awaiting_.empty());
-      Decided batch = std::move(awaiting_.front());
-      awaiting_.pop_front();
-      settle(batch);
-      recycle(std::move(batch.items));
-      break;
+  struct Accept {
+    Shard& shard;
+    void operator()(work::Tap& tap) { shard.accept_tap(tap); }
+    void operator()(work::Admin& admin) { shard.accept_admin(admin); }
+    void operator()(work::Outcomes& told) { shard.decided(told.outcomes); }
+    void operator()(work::Durable&) {
+      ENGINE_CHECK(!shard.awaiting_.empty());
+      Decided batch = std::move(shard.awaiting_.front());
+      shard.awaiting_.pop_front();
+      shard.settle(batch);
+      shard.recycle(std::move(batch.items));
     }
-    case Work::Kind::invalidate: {
-      CardEntry* found = cards_.find(work.card);
-      if (found != nullptr && found->pending == 0) drop_card(work.card);
-      break;
-    }
-    case Work::Kind::card_keys:
-      for (auto& [card, key] : work.keys) {
-        CardEntry* found = cards_.find(card);
+    void operator()(work::Invalidate& invalidate) { shard.drop_if_idle(invalidate.card); }
+    void operator()(work::CardKeys& warm) {
+      for (auto& [card, key] : warm.keys) {
+        CardEntry* found = shard.book_.cached(card);
         if (found != nullptr && found->key_version == 0) {
           found->key = key;
-          found->key_version = work.key_version;
+          found->key_version = warm.key_version;
         }
       }
-      break;
-    case Work::Kind::stop: stopping_ = true; break;
-  }
+    }
+    void operator()(work::Stop&) { shard.stopping_ = true; }
+  };
+  std::visit(Accept{*this}, work);
 }
 
-void Shard::answer_internal(Work& work, const char* what, const Status& error) {
+void Shard::drop_if_idle(const CardId& card) {
+  CardEntry* found = book_.cached(card);
+  if (found != nullptr && found->pending == 0) book_.drop(card);
+}
+
+void Shard::answer_internal(work::Tap& work, const char* what, const Status& error) {
   const TapId id = work.tap.tap.id;
   context_.log.event("tap_undecidable", {{"tap", IdempotencyKey::for_tap(id).to_string()}, {"what", what},
                                          {"error", error.to_string()}});
@@ -196,12 +195,13 @@ void Shard::answer_internal(Work& work, const char* what, const Status& error) {
   answer(work.waiter, decision, work.tap.tap.mode);
 }
 
-void Shard::accept_tap(Work& work) {
+void Shard::accept_tap(work::Tap& work) {
   const TapId id = work.tap.tap.id;
   context_.metrics.observe_shard_wait_seconds(std::chrono::duration<double>(Clock::now() - work.waiter.submit->started).count());
   // A tap still in the pipeline waits for its first decision.
-  if (auto* followers = in_flight_.find(id)) {
-    followers->push_back(std::move(work.waiter));
+  if (auto* first = in_flight_.find(id)) {
+    if (work.tap.tap.offline && !first->offline) first->uploads.push_back(std::move(work));
+    else first->resends.push_back(std::move(work.waiter));
     return;
   }
   // A tap the ledger holds (its answer was lost, or the engine restarted) is
@@ -234,32 +234,32 @@ void Shard::accept_tap(Work& work) {
       return;
     }
   }
-  in_flight_.insert(id, {});
+  in_flight_.insert(id, InFlight{work.tap.tap.offline, {}, {}});
   Item item;
   item.kind = Item::Kind::tap;
   item.key = key;
   item.tap = std::move(work.tap);
   item.admission = work.admission;
   item.waiter = std::move(work.waiter);
-  rate_tap(item);
+  builder_.rate_tap(item);
   // The window runs from the tap's arrival: it may have waited in the inbox
   // for the shard (see taps_worth_waking_for).
   if (staged_.empty()) staged_since_ = std::min(Clock::now(), item.waiter.submit->started);
   staged_.push_back(std::move(item));
 }
 
-void Shard::accept_admin(Work& work) {
+void Shard::accept_admin(work::Admin& work) {
   Item item;
   item.kind = Item::Kind::admin;
-  item.admin = std::move(work.admin);
-  item.admin_done = std::move(work.admin_done);
+  item.admin = std::move(work.command);
+  item.admin_done = std::move(work.done);
   if (is_reader_action(item.admin.action)) {
     item.kind = Item::Kind::reader_admin;
     build_reader_admin(item);
   } else {
-    build_admin(item);
+    builder_.card_action(item);
   }
-  // Refused, or a retry of a reader action already done: answered now.
+  // Refused, or a retry of an action already done: answered now.
   if (!item.admin_result.status || item.admin_result.duplicate) {
     context_.metrics.count_admin(item.admin_result.status.is_ok());
     item.admin_done(item.admin_result);
@@ -305,7 +305,7 @@ void Shard::hand_over() {
   }
   commit_in_flight_ = true;
   context_.committer.hand(std::move(job));
-  evict_idle();
+  book_.evict_idle();
 }
 
 void Shard::decided(std::vector<ledger::GroupOutcome>& outcomes) {
@@ -347,50 +347,25 @@ void Shard::settle(Decided& batch) {
     Item& item = done[i];
     const ledger::GroupOutcome& outcome = outcomes[i];
     if (!item.card.empty()) {
-      if (CardEntry* found = cards_.find(item.card); found != nullptr && found->pending > 0) --found->pending;
+      if (CardEntry* found = book_.cached(item.card); found != nullptr && found->pending > 0) --found->pending;
     }
-    bool durable = outcome.posted && !outcome.duplicate;
+    const bool durable = outcome.posted && !outcome.duplicate;
     if (durable && item.deny_after) {
-      if (*item.deny_after) {
-        denied_.insert(item.card);
-        context_.deny_list.add(item.card);
-      } else {
-        denied_.erase(item.card);
-        context_.deny_list.remove(item.card);
-      }
+      book_.set_listed(item.card, *item.deny_after);
+      if (*item.deny_after) context_.deny_list.add(item.card);
+      else context_.deny_list.remove(item.card);
     }
     if (item.kind == Item::Kind::reader_admin) {
       settle_reader_admin(item, outcome);
       continue;
     }
     if (item.kind == Item::Kind::admin) {
-      AdminResult result = item.admin_result;
-      if (outcome.duplicate) {
-        result.duplicate = true;
-        reload.push_back(item.card);
-      } else if (!outcome.posted) {
-        result.status = outcome.reason;
-        reload.push_back(item.card);
-      }
-      if (!item.refresh_elsewhere.empty() && durable) {
-        CardEntry* found = cards_.find(item.refresh_elsewhere);
-        if (found != nullptr) {
-          if (found->pending == 0) drop_card(item.refresh_elsewhere);
-        } else {
-          context_.invalidate_elsewhere(item.refresh_elsewhere);
-        }
-      }
-      context_.metrics.count_admin(result.status.is_ok());
-      context_.log.event("admin", {{"action", std::to_string(static_cast<int>(item.admin.action))},
-                                   {"card", item.admin.card.to_string()},
-                                   {"key", item.admin.key.to_string()},
-                                   {"result", result.status.is_ok() ? (result.duplicate ? "duplicate" : "ok") : result.status.to_string()}});
-      item.admin_done(result);
+      settle_admin(item, outcome, reload);
       continue;
     }
     if (outcome.duplicate) {
       if (item.kind == Item::Kind::tap && !item.card.empty()) reload.push_back(item.card);
-      give_back_offline(item);  // counted when it first posted
+      builder_.give_back_offline(item);  // counted when it first posted
       protocol::DecisionRecord original;
       if (auto stored = decode_decision(outcome.outcome)) {
         original = *stored;
@@ -418,10 +393,9 @@ void Shard::settle(Decided& batch) {
       refusal.tap = item.tap;
       refusal.key = item.key;
       refusal.waiter = std::move(item.waiter);
-      give_back_offline(item);
+      builder_.give_back_offline(item);
       refusals.push_back(std::move(refusal));
-      refusals.back().group.key = item.key;
-      build_refusal_record(refusals.back(), reason_for_rejection(outcome.reason));
+      builder_.refuse_tap(refusals.back(), reason_for_rejection(outcome.reason));
     }
   }
   // Reload each card whose speculative state was wrong, and rate its staged
@@ -429,31 +403,57 @@ void Shard::settle(Decided& batch) {
   std::sort(reload.begin(), reload.end());
   reload.erase(std::unique(reload.begin(), reload.end()), reload.end());
   for (const CardId& card : reload) {
-    drop_card(card);
+    book_.drop(card);
     for (auto& item : staged_) {
       if (item.card != card) continue;
-      if (item.kind == Item::Kind::tap) {
-        item.group = {};
-        item.deny_after.reset();
-        rate_tap(item);
-      } else if (item.kind == Item::Kind::admin) {
-        item.group = {};
-        item.deny_after.reset();
-        build_admin(item);
-      }
+      if (item.kind == Item::Kind::tap) builder_.rate_tap(item);
+      else if (item.kind == Item::Kind::admin) builder_.card_action(item);
     }
-    // An admin action that no longer applies is answered now, not posted.
-    auto failed = std::stable_partition(staged_.begin(), staged_.end(), [](const Item& item) {
-      return item.kind != Item::Kind::admin || item.admin_result.status.is_ok();
+    // An admin action that no longer applies (or was done meanwhile) is
+    // answered now, not posted.
+    auto answered = std::stable_partition(staged_.begin(), staged_.end(), [](const Item& item) {
+      return item.kind != Item::Kind::admin || (item.admin_result.status.is_ok() && !item.admin_result.duplicate);
     });
-    for (auto it = failed; it != staged_.end(); ++it) {
-      context_.metrics.count_admin(false);
+    for (auto it = answered; it != staged_.end(); ++it) {
+      context_.metrics.count_admin(it->admin_result.status.is_ok());
       it->admin_done(it->admin_result);
     }
-    staged_.erase(failed, staged_.end());
+    staged_.erase(answered, staged_.end());
   }
   if (!refusals.empty() && staged_.empty()) staged_since_ = Clock::now();
   for (auto& refusal : refusals) staged_.push_back(std::move(refusal));
+  // Their first submission is in the ledger now: rated against it.
+  std::vector<work::Tap> uploads;
+  uploads.swap(uploads_ready_);
+  for (auto& upload : uploads) accept_tap(upload);
+}
+
+void Shard::settle_admin(Item& item, const ledger::GroupOutcome& outcome, std::vector<CardId>& reload) {
+  AdminResult result = item.admin_result;
+  if (outcome.duplicate) {
+    // Its key posted meanwhile (the same request twice in flight), or was
+    // reused for another request.
+    result.status = GroupBuilder::check_retry(item.admin, outcome.outcome);
+    result.duplicate = result.status.is_ok();
+    reload.push_back(item.card);
+  } else if (!outcome.posted) {
+    result.status = outcome.reason;
+    reload.push_back(item.card);
+  }
+  if (!item.refresh_elsewhere.empty() && outcome.posted && !outcome.duplicate) {
+    if (book_.cached(item.refresh_elsewhere) != nullptr) drop_if_idle(item.refresh_elsewhere);
+    else context_.invalidate_elsewhere(item.refresh_elsewhere);
+  }
+  answer_admin(item, result);
+}
+
+void Shard::answer_admin(Item& item, const AdminResult& result) {
+  context_.metrics.count_admin(result.status.is_ok());
+  context_.log.event("admin", {{"action", std::to_string(static_cast<int>(item.admin.action))},
+                               {"card", item.admin.card.to_string()},
+                               {"key", item.admin.key.to_string()},
+                               {"result", result.status.is_ok() ? (result.duplicate ? "duplicate" : "ok") : result.status.to_string()}});
+  item.admin_done(result);
 }
 
 // A settled batch's vector keeps its capacity for a later batch: growing
@@ -471,10 +471,11 @@ void Shard::finish_tap(Item& item, const protocol::DecisionRecord& decision, boo
   protocol::DecisionRecord first = stored;
   if (replayed) first.flags |= protocol::DecisionFlags::replayed;
   if (!first_answered) answer(item.waiter, first, item.tap.tap.mode);
-  if (auto* followers = in_flight_.find(id)) {
+  if (auto* first = in_flight_.find(id)) {
     protocol::DecisionRecord again = stored;
     again.flags |= protocol::DecisionFlags::replayed;
-    for (auto& waiter : *followers) answer(waiter, again, item.tap.tap.mode);
+    for (auto& waiter : first->resends) answer(waiter, again, item.tap.tap.mode);
+    for (auto& upload : first->uploads) uploads_ready_.push_back(std::move(upload));
     in_flight_.erase(id);
   }
 }

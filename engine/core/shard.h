@@ -18,18 +18,19 @@
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
+#include <variant>
 #include <vector>
 
 #include "admin_command.h"
-#include "atc_window.h"
 #include "card/crypto.h"
+#include "card_book.h"
 #include "card_table.h"
 #include "committer.h"
 #include "engine.h"
+#include "group_builder.h"
 #include "hashing.h"
 #include "inbox.h"
 #include "ledger/system_accounts.h"
-#include "rating.h"
 #include "reader_registry.h"
 
 namespace citycard::engine {
@@ -49,30 +50,34 @@ struct Waiter {
   std::uint32_t index = 0;
 };
 
-// What Engine::submit found out about a tap before it was queued: its
-// reader's registration and its event time (rules/admission.h).
-struct Admission {
-  RefusalReason refusal = RefusalReason::none;  // none: rate it
-  std::int64_t offline_max_minor = 0;           // the reader's offline money per business day
-};
-
 // Offline money per (reader, business day).
 using OfflineShares = std::map<std::pair<std::uint32_t, std::int32_t>, std::int64_t>;
 
-// What a shard's inbox carries.
-struct Work {
-  enum class Kind : std::uint8_t { tap, admin, outcomes, durable, invalidate, card_keys, stop };
-  Kind kind = Kind::tap;
-  protocol::TapRecord tap;                       // tap
-  Waiter waiter;                                 // tap
-  Admission admission;                           // tap
-  AdminCommand admin;                            // admin
-  std::function<void(AdminResult)> admin_done;   // admin
-  std::vector<ledger::GroupOutcome> outcomes;    // outcomes
-  CardId card;                                   // invalidate
-  std::uint8_t key_version = 0;                  // card_keys
-  std::vector<std::pair<CardId, card::CardKey>> keys;  // card_keys: derived ahead of the cards' taps
+// What a shard's inbox carries: one of these.
+namespace work {
+struct Tap {
+  protocol::TapRecord tap;
+  Waiter waiter;
+  Admission admission;
 };
+struct Admin {
+  AdminCommand command;
+  std::function<void(AdminResult)> done;
+};
+struct Outcomes {                 // the committer's word on the batch handed over
+  std::vector<ledger::GroupOutcome> outcomes;
+};
+struct Durable {};                // the oldest batch told its outcomes is durable
+struct Invalidate {               // another shard changed this card's balances
+  CardId card;
+};
+struct CardKeys {                 // derived ahead of the cards' taps (KeyWarmer)
+  std::uint8_t key_version = 0;
+  std::vector<std::pair<CardId, card::CardKey>> keys;
+};
+struct Stop {};
+}  // namespace work
+using Work = std::variant<work::Tap, work::Admin, work::Outcomes, work::Durable, work::Invalidate, work::CardKeys, work::Stop>;
 
 struct ShardContext {
   ledger::Ledger& ledger;
@@ -87,13 +92,6 @@ struct ShardContext {
   // Tells the shard that owns `card` to drop its cached state (another
   // shard's group changed that card's balances).
   std::function<void(const CardId&)> invalidate_elsewhere;
-};
-
-// A card as the engine finds it in the ledger at start (Shard::preload).
-struct StoredCard {
-  CardRecord record;
-  std::string state;           // encoded rules::CardState; empty: none yet
-  AtcWindow atc;               // card proof counters accepted
 };
 
 class Shard {
@@ -123,36 +121,32 @@ class Shard {
   // or is no longer cached, is left as it is.
   void warm_keys(std::uint8_t key_version, std::vector<std::pair<CardId, card::CardKey>> keys);
   // Before start(): the cards preloaded, in load order.
-  std::vector<CardId> cached_card_ids() const { return {card_order_.begin(), card_order_.end()}; }
+  std::vector<CardId> cached_card_ids() const { return book_.ids_in_load_order(); }
   // Drains what is queued, then ends the thread.
   void stop();
 
   std::size_t depth() const { return inbox_.depth(); }
-  std::size_t cards_cached() const noexcept { return cards_cached_.load(std::memory_order_relaxed); }
+  std::size_t cards_cached() const noexcept { return book_.cached_count(); }
 
  private:
-  struct AccountMirror {
-    std::int64_t balance_minor = 0;
-    std::uint32_t users = 0;  // cached cards naming this account
+  // This shard's share of each reader's offline money per business day,
+  // beside the registry's total (what a tap rated offline spends).
+  class OfflineMoney final : public OfflineAllowance {
+   public:
+    OfflineMoney(ReaderRegistry& readers, std::size_t shard, OfflineShares shares)
+        : readers_(readers), shard_(shard), shares_(std::move(shares)) {}
+    std::optional<ledger::RecordWrite> try_spend(ReaderId reader, std::int32_t day, std::int64_t amount,
+                                                 std::int64_t limit) override;
+    void give_back(ReaderId reader, std::int32_t day, std::int64_t amount) override;
+
+   private:
+    ReaderRegistry& readers_;
+    std::size_t shard_;
+    OfflineShares shares_;
   };
-  // A cached card: ~300 bytes, so a city's 1.3M cards fit (the state is
-  // kept encoded, ~100 bytes, and decoded for each rating).
-  struct CardEntry {
-    CardRecord record;
-    std::string state;           // encoded rules::CardState, speculative (includes staged and
-                                 // committing groups); empty: a fresh card
-    AccountMirror* wallet = nullptr;  // accounts_ entries (stable addresses)
-    AccountMirror* points = nullptr;
-    std::uint32_t pending = 0;   // staged or committing items naming this card
-    bool denied = false;         // speculative deny list membership
-    AtcWindow atc;               // card proof counters accepted (speculative)
-    // The card's key, derived through the token on the card's first proof
-    // and kept only in memory; key_version 0: none derived yet.
-    std::uint8_t key_version = 0;
-    card::CardKey key;
-  };
+
   // One staged or committing unit of work: one posting group.
-  struct Item {
+  struct Item : Draft {
     enum class Kind : std::uint8_t {
       tap,             // rated here
       refusal_record,  // a tap whose rated group the ledger rejected: record it refused
@@ -160,27 +154,15 @@ class Shard {
       reader_admin,    // a registration change: no card, no money
     };
     Kind kind = Kind::tap;
-    protocol::TapRecord tap;
-    IdempotencyKey key;             // tap: its tap key, or its service_given key (accept_tap)
-    Admission admission;            // tap
-    std::int64_t offline_spent_minor = 0;  // tap: taken from its reader's offline money
-    std::int32_t offline_day = 0;
     Waiter waiter;
-    AdminCommand admin;
     std::function<void(AdminResult)> admin_done;
-    AdminResult admin_result;
-    ledger::PostingGroup group;
-    protocol::DecisionRecord decision;
-    CardId card;                    // the cached card it changes; empty if none
-    std::optional<bool> deny_after; // the card's listing once durable, when it changes
-    CardId refresh_elsewhere;       // replace: the new card, refreshed after commit
   };
 
   void run();
   std::size_t taps_worth_waking_for() const;
   void accept(Work& work);
-  void accept_tap(Work& work);
-  void accept_admin(Work& work);
+  void accept_tap(work::Tap& work);
+  void accept_admin(work::Admin& work);
   void hand_over();
   // A batch whose outcomes are known, waiting to be durable.
   struct Decided {
@@ -190,6 +172,7 @@ class Shard {
   };
   void decided(std::vector<ledger::GroupOutcome>& outcomes);
   void settle(Decided& batch);
+  void settle_admin(Item& item, const ledger::GroupOutcome& outcome, std::vector<CardId>& reload);
   void recycle(std::vector<Item> items);
   static bool invalidates(const Item& item, const ledger::GroupOutcome& outcome);
   static bool answerable_early(const Item& item);
@@ -197,12 +180,8 @@ class Shard {
   // committing thread already did), and forgets it as in flight.
   void finish_tap(Item& item, const protocol::DecisionRecord& decision, bool replayed, bool first_answered);
   void answer(const Waiter& waiter, const protocol::DecisionRecord& decision, Mode mode);
-
-  // Builders (shard_taps.cpp, shard_admin.cpp): fill item.group, item.decision
-  // or item.admin_result from the card's speculative state and advance it.
-  void rate_tap(Item& item);
-  void build_refusal_record(Item& item, RefusalReason reason);
-  void build_admin(Item& item);
+  void answer_admin(Item& item, const AdminResult& result);
+  // Reader registration changes (shard_readers.cpp).
   void build_reader_admin(Item& item);
   void settle_reader_admin(Item& item, const ledger::GroupOutcome& outcome);
   // The registration a reader action sees: this shard's not yet durable
@@ -210,26 +189,9 @@ class Shard {
   std::optional<ReaderRecord> reader_now(ReaderId reader) const;
   // A tap's decision when the engine cannot make one (a ledger read failed,
   // a stored decision is unreadable): refused internal, logged, not recorded.
-  void answer_internal(Work& work, const char* what, const Status& error);
-  void give_back_offline(Item& item);
-  Status resolve(const rules::Rating& rating, const Tap& tap, const CardRecord& card, std::vector<Transfer>& out);
-  Result<AccountId> operator_payable(OperatorId id);
-  void note_listing(Item& item, CardEntry& entry);
-  // The proof check (shard_proof.cpp): none when the tap may be rated, the
-  // refusal otherwise; a fresh counter goes to `atc` (recorded if approved).
-  std::optional<RefusalReason> check_proof(const Item& item, CardEntry& entry, std::optional<std::uint32_t>& atc);
-
-  // Card cache (shard_cards.cpp).
-  CardEntry* find_card(const CardId& card);     // loads it; nullptr when the ledger has no such card
-  CardEntry& cache(StoredCard card);            // adds a card read from the ledger
-  void drop_card(const CardId& card);           // forget the cached state (reload on next use)
-  void evict_idle();
-  // The card's rating state: its stored state (a fresh one if none or
-  // unreadable, logged), with the card office's record and the mirrored
-  // balances laid over it.
-  rules::CardState card_state(const CardEntry& entry);
-  std::int64_t& balance(AccountId account) { return accounts_.at(account.value).balance_minor; }
-  std::int64_t ledger_balance(AccountId account);
+  void answer_internal(work::Tap& work, const char* what, const Status& error);
+  // Forgets a card's cached state if nothing of it is in flight.
+  void drop_if_idle(const CardId& card);
 
   std::size_t index_;
   ShardContext context_;
@@ -237,13 +199,9 @@ class Shard {
   std::thread thread_;
   bool stopping_ = false;
 
-  CardTable<CardEntry> cards_;
-  std::deque<CardId> card_order_;  // load order, for eviction
-  std::unordered_map<std::uint64_t, AccountMirror> accounts_;
-  std::unordered_map<std::uint32_t, AccountId> operators_;
-  std::unordered_set<CardId, CardIdHash> denied_;  // durable deny list membership of this shard's cards
-  std::atomic<std::size_t> cards_cached_{0};
-  card::CmacContext cmac_;         // the shard's own: proofs verified with the cached card key
+  CardBook book_;
+  OfflineMoney offline_;
+  GroupBuilder builder_;
 
   std::vector<Item> staged_;
   Clock::time_point staged_since_{};
@@ -259,9 +217,15 @@ class Shard {
   // are reloaded and their staged work rated again.
   bool blocked_ = false;
   // Taps staged or committing -> later submissions of the same tap.
-  TapTable<std::vector<Waiter>> in_flight_;
-  // This shard's share of each reader's offline money per business day.
-  OfflineShares offline_shares_;
+  struct InFlight {
+    bool offline = false;              // how the first submission came
+    std::vector<Waiter> resends;       // answered with the first's decision
+    // Offline uploads of a tap first submitted online: rated once the first
+    // is durable (refused online, it may be charged as service given).
+    std::vector<work::Tap> uploads;
+  };
+  TapTable<InFlight> in_flight_;
+  std::vector<work::Tap> uploads_ready_;  // uploads whose first submission became durable
   // Reader actions staged or committing: reader id -> (registration, count).
   std::unordered_map<std::uint32_t, std::pair<ReaderRecord, std::uint32_t>> readers_pending_;
 };

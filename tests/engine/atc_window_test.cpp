@@ -5,7 +5,7 @@
 #include <random>
 #include <set>
 
-#include "engine/core/atc_window.h"
+#include "engine/groups/atc_window.h"
 
 using citycard::engine::AtcWindow;
 using Verdict = AtcWindow::Verdict;

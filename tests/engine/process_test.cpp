@@ -291,6 +291,8 @@ TEST_CASE("the CLI goes through the running engine's admin socket, and straight 
   std::string card = card_hex(1);
   CHECK(cli("topup " + card + " 100 --ref op:9:1").find("wallet 9100 TWD") != std::string::npos);
   CHECK(cli("topup " + card + " 100 --ref op:9:1").find("already done") != std::string::npos);
+  // The same reference for another amount is a mistake, not a retry.
+  CHECK(refused("topup " + card + " 500 --ref op:9:1").find("op:9:1 was used for another request") != std::string::npos);
   CHECK(cli("refund " + card + " 40").find("wallet 9060 TWD") != std::string::npos);
   CHECK(cli("card lost " + card).find("is lost") != std::string::npos);
   CHECK(cli("card replace " + card + " 0DDDDDDD01").find("moved 9060 TWD") != std::string::npos);
@@ -310,6 +312,13 @@ TEST_CASE("the CLI goes through the running engine's admin socket, and straight 
   CHECK(engine.terminate() == 0);
   // Without the engine the same commands use the ledger.
   CHECK(cli("refund 0DDDDDDD01 60").find("wallet now 9000 TWD") != std::string::npos);
+  // The engine's rules on the ledger too: no refund past the wallet, one
+  // meaning per reference.
+  CHECK(refused("refund 0DDDDDDD01 9001").find("holds 9000 TWD; cannot refund 9001") != std::string::npos);
+  CHECK(cli("topup 0DDDDDDD01 100 --ref op:9:50").find("wallet now 9100 TWD") != std::string::npos);
+  CHECK(cli("topup 0DDDDDDD01 100 --ref op:9:50").find("already done") != std::string::npos);
+  CHECK(refused("topup 0DDDDDDD01 200 --ref op:9:50").find("op:9:50 was used for another request") != std::string::npos);
+  CHECK(cli("refund 0DDDDDDD01 100").find("wallet now 9000 TWD") != std::string::npos);
   CHECK(cli("reader activate 77").find("active") != std::string::npos);
   CHECK(cli("reader show 77").find("location 1001") != std::string::npos);
   CHECK(refused("reader retire 79").find("reader 79 is not registered") != std::string::npos);

@@ -1,9 +1,11 @@
-// Card-office actions as posting groups, built on the card's shard so they
-// are ordered with its taps.
+// Card-office actions as posting groups: top-up, refund, status, replace.
 #include <fmt/format.h>
 
+#include "card_state_codec.h"
+#include "citycard/limits.h"
 #include "deny_records.h"
-#include "shard.h"
+#include "group_builder.h"
+#include "hashing.h"
 
 namespace citycard::engine {
 namespace {
@@ -35,22 +37,65 @@ const char* action_name(AdminAction action) {
 
 }  // namespace
 
-void Shard::build_admin(Item& item) {
-  const AdminCommand& command = item.admin;
-  AdminResult& result = item.admin_result;
+std::string action_fingerprint(const AdminCommand& command) {
+  return fmt::format("action1 {} card {} amount {} status {} new {}", action_name(command.action), command.card.to_string(),
+                     command.amount_minor, card_status_name(command.status), command.new_card.to_string());
+}
+
+Status GroupBuilder::check_retry(const AdminCommand& command, std::string_view stored_fingerprint) {
+  // Groups posted before requests were fingerprinted carry none: a retry.
+  if (stored_fingerprint.empty() || stored_fingerprint == action_fingerprint(command)) return Status::ok();
+  return Status::invalid_argument(fmt::format("reference {} was used for another request ({}); this one ({}) needs a reference of its own",
+                                              command.key.to_string(), stored_fingerprint, action_fingerprint(command)));
+}
+
+void GroupBuilder::action_result(Draft& draft, const CardEntry& entry) {
+  const AdminCommand& command = draft.admin;
+  AdminResult& result = draft.admin_result;
+  result.card_status = entry.record.status;
+  result.wallet_minor = command.action == AdminAction::replace ? result.moved_wallet_minor : entry.wallet->balance_minor;
+  result.points = command.action == AdminAction::replace ? result.moved_points : entry.points->balance_minor;
+  if (command.action == AdminAction::replace) result.card = command.new_card;
+}
+
+void GroupBuilder::card_action(Draft& draft) {
+  const AdminCommand& command = draft.admin;
+  AdminResult& result = draft.admin_result;
   result = {};
   result.card = command.card;
-  item.group = {};
-  item.group.key = command.key;
-  item.card = CardId();
-  item.refresh_elsewhere = CardId();
+  draft.group = {};
+  draft.group.key = command.key;
+  draft.card = CardId();
+  draft.deny_after.reset();
+  draft.refresh_elsewhere = CardId();
   if (command.key.origin != Origin::operator_action) {
     result.status = Status::invalid_argument("an admin action needs an op:SOURCE:NUMBER key");
     return;
   }
-  CardEntry* entry = find_card(command.card);
+  if (is_reader_action(command.action)) {
+    result.status = Status::invalid_argument("a reader action is not a card action");
+    return;
+  }
+  auto loaded = book_.load(command.card);
+  if (!loaded) {
+    result.status = loaded.status();
+    return;
+  }
+  CardEntry* entry = *loaded;
   if (entry == nullptr) {
     result.status = Status::not_found("no card " + command.card.to_string());
+    return;
+  }
+  // Done before (a retry), or the reference reused for another request.
+  auto posted = context_.ledger.posted(command.key);
+  if (!posted) {
+    result.status = posted.status();
+    return;
+  }
+  if (posted->has_value()) {
+    result.status = check_retry(command, (*posted)->outcome);
+    result.duplicate = result.status.is_ok();
+    if (result.duplicate) action_result(draft, *entry);
     return;
   }
   const AccountId wallet = entry->record.wallet_account;
@@ -60,9 +105,7 @@ void Shard::build_admin(Item& item) {
   switch (command.action) {
     case AdminAction::reader_add:
     case AdminAction::reader_status:
-      // Engine::admin routes these to build_reader_admin.
-      result.status = Status::invalid_argument("a reader action is not a card action");
-      return;
+      return;  // refused above
     case AdminAction::top_up:
     case AdminAction::refund: {
       bool top_up = command.action == AdminAction::top_up;
@@ -75,16 +118,16 @@ void Shard::build_admin(Item& item) {
         result.status = Status::refused(fmt::format("card {} is {}; top-up refused", command.card.to_string(), card_status_name(before)));
         return;
       }
-      if (!top_up && command.amount_minor > balance(wallet)) {
+      if (!top_up && command.amount_minor > book_.balance(wallet)) {
         result.status = Status::refused(fmt::format("card {} holds {} TWD; cannot refund {}", command.card.to_string(),
-                                                    balance(wallet), command.amount_minor));
+                                                    book_.balance(wallet), command.amount_minor));
         return;
       }
-      item.group.transfers.push_back(top_up ? admin_transfer(context_.system.topup_float, wallet, Asset::twd, command.amount_minor,
-                                                             TransferCode::top_up, command)
-                                            : admin_transfer(wallet, context_.system.refunds, Asset::twd, command.amount_minor,
-                                                             TransferCode::refund, command));
-      balance(wallet) += top_up ? command.amount_minor : -command.amount_minor;
+      draft.group.transfers.push_back(top_up ? admin_transfer(context_.system.topup_float, wallet, Asset::twd, command.amount_minor,
+                                                              TransferCode::top_up, command)
+                                             : admin_transfer(wallet, context_.system.refunds, Asset::twd, command.amount_minor,
+                                                              TransferCode::refund, command));
+      book_.balance(wallet) += top_up ? command.amount_minor : -command.amount_minor;
       audit = fmt::format("{} {} TWD card {}", action_name(command.action), command.amount_minor, command.card.to_string());
       break;
     }
@@ -98,7 +141,7 @@ void Shard::build_admin(Item& item) {
         return;
       }
       entry->record.status = command.status;
-      item.group.card_updates.push_back(entry->record);
+      draft.group.card_updates.push_back(entry->record);
       audit = fmt::format("card {} status {} -> {}", command.card.to_string(), card_status_name(before),
                           card_status_name(command.status));
       break;
@@ -113,9 +156,9 @@ void Shard::build_admin(Item& item) {
                                         entry->record.replaced_by.to_string());
         return;
       }
-      if (balance(wallet) < 0) {
+      if (book_.balance(wallet) < 0) {
         result.status = Status::refused(fmt::format("card {} owes {} TWD; settle the debt before replacing it",
-                                                    command.card.to_string(), -balance(wallet)));
+                                                    command.card.to_string(), -book_.balance(wallet)));
         return;
       }
       if (!entry->record.linked_to.empty()) {
@@ -147,22 +190,22 @@ void Shard::build_admin(Item& item) {
         result.status = Status::refused("new card " + command.new_card.to_string() + " is not an active primary card");
         return;
       }
-      std::int64_t moved_wallet = balance(wallet);
-      std::int64_t moved_points = balance(points);
+      std::int64_t moved_wallet = book_.balance(wallet);
+      std::int64_t moved_points = book_.balance(points);
       if (moved_wallet > 0) {
-        item.group.transfers.push_back(admin_transfer(wallet, target->wallet_account, Asset::twd, moved_wallet,
-                                                      TransferCode::balance_move, command));
+        draft.group.transfers.push_back(admin_transfer(wallet, target->wallet_account, Asset::twd, moved_wallet,
+                                                       TransferCode::balance_move, command));
       }
       if (moved_points > 0) {
-        item.group.transfers.push_back(admin_transfer(points, target->points_account, Asset::points, moved_points,
-                                                      TransferCode::balance_move, command));
+        draft.group.transfers.push_back(admin_transfer(points, target->points_account, Asset::points, moved_points,
+                                                       TransferCode::balance_move, command));
       }
-      balance(wallet) = 0;
-      balance(points) -= moved_points > 0 ? moved_points : 0;
+      book_.balance(wallet) = 0;
+      book_.balance(points) -= moved_points > 0 ? moved_points : 0;
       entry->record.status = CardStatus::replaced;
       entry->record.replaced_by = command.new_card;
-      item.group.card_updates.push_back(entry->record);
-      item.refresh_elsewhere = command.new_card;
+      draft.group.card_updates.push_back(entry->record);
+      draft.refresh_elsewhere = command.new_card;
       result.moved_wallet_minor = moved_wallet;
       result.moved_points = moved_points;
       audit = fmt::format("card {} replaced by {}: moved {} TWD and {} points", command.card.to_string(),
@@ -170,18 +213,16 @@ void Shard::build_admin(Item& item) {
       break;
     }
   }
-  entry->state = rules::encode_card_state(card_state(*entry));
-  item.group.records.push_back({ledger::RecordSpace::card_state, card_key(command.card), entry->state});
+  entry->state = rules::encode_card_state(book_.state_of(*entry));
+  draft.group.records.push_back({ledger::RecordSpace::card_state, card_key(command.card), entry->state});
   if (!command.operator_name.empty()) audit += " by " + command.operator_name;
-  item.group.records.push_back({ledger::RecordSpace::audit, command.key.to_string(), audit});
-  note_listing(item, *entry);
-  item.card = command.card;
+  draft.group.records.push_back({ledger::RecordSpace::audit, command.key.to_string(), audit});
+  draft.group.outcome = action_fingerprint(command);
+  note_listing(draft, *entry);
+  draft.card = command.card;
   ++entry->pending;
   result.status = Status::ok();
-  result.card_status = entry->record.status;
-  result.wallet_minor = command.action == AdminAction::replace ? result.moved_wallet_minor : balance(wallet);
-  result.points = command.action == AdminAction::replace ? result.moved_points : balance(points);
-  if (command.action == AdminAction::replace) result.card = command.new_card;
+  action_result(draft, *entry);
 }
 
 }  // namespace citycard::engine

@@ -1,38 +1,40 @@
-// The shard's card cache: card record, encoded rating state and balance
-// mirrors. Filled from the ledger at start (preload), a card beyond the cache
-// or dropped for a reload is read from the ledger on its next use.
-#include <cstdlib>
+#include "card_book.h"
 
+#include "card_state_codec.h"
 #include "deny_records.h"
-#include "shard.h"
+#include "hashing.h"
 
 namespace citycard::engine {
 
-std::int64_t Shard::ledger_balance(AccountId account) {
-  auto found = context_.ledger.account(account);
+CardBook::CardBook(const ledger::Ledger& ledger, Log& log, std::size_t cache_max, bool with_atc,
+                   std::unordered_set<CardId, CardIdHash> denied)
+    : ledger_(ledger), log_(log), cache_max_(cache_max), with_atc_(with_atc), denied_(std::move(denied)) {}
+
+std::int64_t CardBook::ledger_balance(AccountId account) {
+  auto found = ledger_.account(account);
   if (!found) {
-    context_.log.event("card_account_missing", {{"account", std::to_string(account.value)}});
+    log_.event("card_account_missing", {{"account", std::to_string(account.value)}});
     return 0;
   }
   return found->balance_minor;
 }
 
-bool Shard::preload(StoredCard card) {
-  if (cards_.size() >= context_.options.card_cache_max) return false;
+bool CardBook::preload(StoredCard card) {
+  if (cards_.size() >= cache_max_) return false;
   if (cards_.contains(card.record.card)) return true;
   cache(std::move(card));
   return true;
 }
 
-void Shard::preload_state(const CardId& card, std::string_view state) {
+void CardBook::preload_state(const CardId& card, std::string_view state) {
   if (CardEntry* found = cards_.find(card)) found->state.assign(state);
 }
 
-void Shard::preload_atc(const CardId& card, const AtcWindow& atc) {
+void CardBook::preload_atc(const CardId& card, const AtcWindow& atc) {
   if (CardEntry* found = cards_.find(card)) found->atc = atc;
 }
 
-Shard::CardEntry& Shard::cache(StoredCard card) {
+CardEntry& CardBook::cache(StoredCard card) {
   const CardId id = card.record.card;
   CardEntry entry;
   entry.record = std::move(card.record);
@@ -46,33 +48,31 @@ Shard::CardEntry& Shard::cache(StoredCard card) {
   };
   entry.wallet = mirror(entry.record.wallet_account);
   entry.points = mirror(entry.record.points_account);
-  card_order_.push_back(id);
-  cards_cached_.fetch_add(1, std::memory_order_relaxed);
+  order_.push_back(id);
+  cached_.fetch_add(1, std::memory_order_relaxed);
   return cards_.insert(id, std::move(entry));
 }
 
-Shard::CardEntry* Shard::find_card(const CardId& card) {
+Result<CardEntry*> CardBook::load(const CardId& card) {
   if (CardEntry* found = cards_.find(card)) return found;
-  auto record = context_.ledger.card(card);
+  auto record = ledger_.card(card);
   if (!record) {
-    if (record.status().code() == StatusCode::not_found) return nullptr;
-    context_.log.event("ledger_read_failed", {{"what", "card"}, {"card", card.to_string()}, {"error", record.status().to_string()}});
-    std::abort();
+    if (record.status().code() == StatusCode::not_found) return static_cast<CardEntry*>(nullptr);
+    return record.status();
   }
   StoredCard stored;
   stored.record = *record;
-  auto state = context_.ledger.record(ledger::RecordSpace::card_state, card_key(card));
+  auto state = ledger_.record(ledger::RecordSpace::card_state, card_key(card));
   if (state) {
     stored.state = std::move(*state);
   } else if (state.status().code() != StatusCode::not_found) {
-    context_.log.event("ledger_read_failed", {{"what", "card_state"}, {"card", card.to_string()}, {"error", state.status().to_string()}});
-    std::abort();
+    return state.status();
   }
-  if (context_.options.card_keys) stored.atc = load_atc(context_.ledger, card);
+  if (with_atc_) stored.atc = load_atc(ledger_, card);
   return &cache(std::move(stored));
 }
 
-rules::CardState Shard::card_state(const CardEntry& entry) {
+rules::CardState CardBook::state_of(const CardEntry& entry) {
   rules::CardState state;
   if (!entry.state.empty()) {
     auto decoded = rules::decode_card_state(entry.state);
@@ -80,7 +80,7 @@ rules::CardState Shard::card_state(const CardEntry& entry) {
       state = *decoded;
     } else {
       // Rated as a fresh card rather than refused: the rider is not at fault.
-      context_.log.event("card_state_unreadable", {{"card", entry.record.card.to_string()}, {"error", decoded.status().to_string()}});
+      log_.event("card_state_unreadable", {{"card", entry.record.card.to_string()}, {"error", decoded.status().to_string()}});
     }
   }
   // The card record is the card office's word on who the card is.
@@ -92,7 +92,7 @@ rules::CardState Shard::card_state(const CardEntry& entry) {
   return state;
 }
 
-void Shard::drop_card(const CardId& card) {
+void CardBook::drop(const CardId& card) {
   CardEntry* found = cards_.find(card);
   if (found == nullptr) return;
   for (AccountId account : {found->record.wallet_account, found->record.points_account}) {
@@ -100,30 +100,35 @@ void Shard::drop_card(const CardId& card) {
     if (mirror != accounts_.end() && --mirror->second.users == 0) accounts_.erase(mirror);
   }
   cards_.erase(card);
-  cards_cached_.fetch_sub(1, std::memory_order_relaxed);
+  cached_.fetch_sub(1, std::memory_order_relaxed);
 }
 
-void Shard::evict_idle() {
-  std::size_t budget = card_order_.size();
-  while (cards_.size() > context_.options.card_cache_max && budget-- > 0 && !card_order_.empty()) {
-    CardId card = card_order_.front();
-    card_order_.pop_front();
+void CardBook::evict_idle() {
+  std::size_t budget = order_.size();
+  while (cards_.size() > cache_max_ && budget-- > 0 && !order_.empty()) {
+    CardId card = order_.front();
+    order_.pop_front();
     CardEntry* found = cards_.find(card);
     if (found == nullptr) continue;
     if (found->pending > 0) {
-      card_order_.push_back(card);
+      order_.push_back(card);
       continue;
     }
-    drop_card(card);
+    drop(card);
   }
   // Forget order entries of cards dropped by reloads, so the deque stays bounded.
-  if (card_order_.size() > 2 * cards_.size() + 1024) {
+  if (order_.size() > 2 * cards_.size() + 1024) {
     std::deque<CardId> live;
-    for (const CardId& card : card_order_) {
+    for (const CardId& card : order_) {
       if (cards_.contains(card)) live.push_back(card);
     }
-    card_order_.swap(live);
+    order_.swap(live);
   }
+}
+
+void CardBook::set_listed(const CardId& card, bool listed) {
+  if (listed) denied_.insert(card);
+  else denied_.erase(card);
 }
 
 }  // namespace citycard::engine

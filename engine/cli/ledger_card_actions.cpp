@@ -1,0 +1,46 @@
+#include "ledger_card_actions.h"
+
+#include <cstdio>
+
+#include "card_book.h"
+#include "group_builder.h"
+#include "ledger/system_accounts.h"
+#include "ledger_support.h"
+#include "log.h"
+
+namespace citycard::cli {
+
+IdempotencyKey reference_or_fresh(const std::string& ref) {
+  if (ref.empty()) return fresh_operator_key();
+  auto parsed = IdempotencyKey::parse(ref);
+  if (!parsed || parsed->origin != Origin::operator_action) fail("'" + ref + "' is not a reference (op:SOURCE:NUMBER)", 2);
+  return *parsed;
+}
+
+engine::AdminResult card_action_in_ledger(const CliContext& context, engine::AdminCommand command) {
+  auto ledger = open_ledger_or_fail(context, LedgerAccess::read_write);
+  auto system = ledger::find_system_accounts(*ledger);
+  if (!system) fail(system.status().message());
+  engine::Log log(stderr);
+  engine::CardBook book(*ledger, log, /*cache_max=*/16, /*with_atc=*/false);
+  engine::GroupBuilder builder(engine::BuildContext{*ledger, *system, nullptr, log, nullptr, false, nullptr}, book);
+  if (command.time.unix_us == 0) command.time = now();
+  engine::Draft draft;
+  draft.admin = std::move(command);
+  builder.card_action(draft);
+  engine::AdminResult& result = draft.admin_result;
+  if (!result.status) fail(result.status.message());
+  if (result.duplicate) return result;
+  auto posted = ledger->post({draft.group});
+  if (!posted) fail(posted.status().message());
+  const ledger::GroupOutcome& outcome = posted->front();
+  if (outcome.duplicate) {
+    if (Status retry = engine::GroupBuilder::check_retry(draft.admin, outcome.outcome); !retry) fail(retry.message());
+    result.duplicate = true;
+  } else if (!outcome.posted) {
+    fail(outcome.reason.message());
+  }
+  return result;
+}
+
+}  // namespace citycard::cli

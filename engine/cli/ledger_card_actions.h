@@ -1,0 +1,20 @@
+// Card-office actions on a stopped ledger (no engine answers on the admin
+// socket): built by the engine's own group builder (engine/groups), so the
+// checks, the posting group, the deny-list and audit records are the
+// engine's, then posted here.
+#pragma once
+
+#include "admin_command.h"
+#include "commands.h"
+
+namespace citycard::cli {
+
+// The action's result (duplicate: its reference was done before); fail()s
+// with the reason when it is refused or the ledger fails.
+engine::AdminResult card_action_in_ledger(const CliContext& context, engine::AdminCommand command);
+
+// The reference given on the command line, or a fresh one; fail()s on a
+// malformed one.
+IdempotencyKey reference_or_fresh(const std::string& ref);
+
+}  // namespace citycard::cli

@@ -1,0 +1,109 @@
+// The cards a builder of posting groups works on: card record, encoded
+// rating state, balance mirrors, proof counters and the card's key, and the
+// deny-list membership of the cards. Filled from the ledger (preload at the
+// engine's start, or a card's first use), bounded by cache_max with the
+// oldest idle cards evicted. The engine's shard keeps one for its cards; the
+// CLI on a stopped ledger keeps one for the card it acts on.
+//
+// Not thread-safe (the owner's thread), except cached(). A CardEntry* stays
+// valid until the next card is loaded or dropped.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "atc_window.h"
+#include "card/crypto.h"
+#include "card_state.h"
+#include "card_table.h"
+#include "citycard/card.h"
+#include "ledger/ledger.h"
+#include "log.h"
+
+namespace citycard::engine {
+
+struct AccountMirror {
+  std::int64_t balance_minor = 0;
+  std::uint32_t users = 0;  // cached cards naming this account
+};
+
+// A cached card: ~300 bytes, so a city's 1.3M cards fit (the state is kept
+// encoded, ~100 bytes, and decoded for each rating).
+struct CardEntry {
+  CardRecord record;
+  std::string state;           // encoded rules::CardState, speculative (includes groups
+                               // built but not yet durable); empty: a fresh card
+  AccountMirror* wallet = nullptr;  // mirrors owned by the book (stable addresses)
+  AccountMirror* points = nullptr;
+  std::uint32_t pending = 0;   // groups built and not yet settled naming this card
+  bool denied = false;         // speculative deny list membership
+  AtcWindow atc;               // card proof counters accepted (speculative)
+  // The card's key, derived through the token on the card's first proof
+  // and kept only in memory; key_version 0: none derived yet.
+  std::uint8_t key_version = 0;
+  card::CardKey key;
+};
+
+// A card as found in the ledger.
+struct StoredCard {
+  CardRecord record;
+  std::string state;           // encoded rules::CardState; empty: none yet
+  AtcWindow atc;               // card proof counters accepted
+};
+
+class CardBook {
+ public:
+  // with_atc: read each loaded card's proof counters (card proofs checked).
+  // denied: the cards on the durable deny list.
+  CardBook(const ledger::Ledger& ledger, Log& log, std::size_t cache_max, bool with_atc,
+           std::unordered_set<CardId, CardIdHash> denied = {});
+
+  // Takes a card in, up to cache_max; false when the book is full.
+  bool preload(StoredCard card);
+  void preload_state(const CardId& card, std::string_view state);
+  void preload_atc(const CardId& card, const AtcWindow& atc);
+
+  CardEntry* cached(const CardId& card) { return cards_.find(card); }
+  // The card, read from the ledger if it is not cached. Value nullptr: the
+  // ledger has no such card; an error: the ledger could not be read.
+  Result<CardEntry*> load(const CardId& card);
+  // Forgets the card (read again on its next use).
+  void drop(const CardId& card);
+  // Drops idle cards (pending == 0), oldest first, down to cache_max.
+  void evict_idle();
+  std::vector<CardId> ids_in_load_order() const { return {order_.begin(), order_.end()}; }
+  std::size_t cached_count() const noexcept { return cached_.load(std::memory_order_relaxed); }
+
+  // The card's rating state: its stored state (a fresh one if none or
+  // unreadable, logged), with the card office's record and the mirrored
+  // balances laid over it.
+  rules::CardState state_of(const CardEntry& entry);
+  // The mirrored balance of an account of a cached card.
+  std::int64_t& balance(AccountId account) { return accounts_.at(account.value).balance_minor; }
+
+  // The durable deny list membership of the book's cards.
+  bool listed(const CardId& card) const { return denied_.count(card) != 0; }
+  void set_listed(const CardId& card, bool listed);
+
+ private:
+  CardEntry& cache(StoredCard card);
+  std::int64_t ledger_balance(AccountId account);
+
+  const ledger::Ledger& ledger_;
+  Log& log_;
+  std::size_t cache_max_;
+  bool with_atc_;
+  CardTable<CardEntry> cards_;
+  std::deque<CardId> order_;  // load order, for eviction
+  std::unordered_map<std::uint64_t, AccountMirror> accounts_;
+  std::unordered_set<CardId, CardIdHash> denied_;
+  std::atomic<std::size_t> cached_{0};
+};
+
+}  // namespace citycard::engine
