@@ -6,7 +6,7 @@
 #include <iterator>
 
 #include "citycard/limits.h"
-#include "thread_name.h"
+#include "citycard/thread_name.h"
 
 namespace citycard::engine {
 

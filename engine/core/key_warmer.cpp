@@ -2,7 +2,7 @@
 
 #include <chrono>
 
-#include "thread_name.h"
+#include "citycard/thread_name.h"
 
 namespace citycard::engine {
 namespace {

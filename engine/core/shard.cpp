@@ -8,7 +8,7 @@
 #include "check.h"
 #include "decision_codec.h"
 #include "deny_records.h"
-#include "thread_name.h"
+#include "citycard/thread_name.h"
 
 namespace citycard::engine {
 namespace {

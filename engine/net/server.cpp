@@ -6,7 +6,7 @@
 #include <thread>
 #include <unordered_map>
 
-#include "engine/core/thread_name.h"
+#include "citycard/thread_name.h"
 #include "engine/net/connection.h"
 #include "engine/net/tls_context.h"
 
@@ -208,7 +208,7 @@ Result<std::unique_ptr<Server>> Server::start(ServerOptions options, TapSink& si
   Impl* raw = impl.get();
   asio::co_spawn(raw->io_, raw->accept_loop(), asio::detached);
   raw->thread_ = std::thread([raw] {
-    engine::name_this_thread("cc-net");
+    name_this_thread("cc-net");
     raw->io_.run();
     raw->loop_finished_.set_value();
   });

@@ -12,7 +12,7 @@
 #include <memory>
 
 #include "card/crypto.h"
-#include "card/reader_session.h"
+#include "session/reader_session.h"
 #include "citycard/time.h"
 #include "config.h"
 #include "deny_list.h"

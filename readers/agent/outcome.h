@@ -6,7 +6,7 @@
 #include <optional>
 #include <string>
 
-#include "card/reader_session.h"
+#include "session/reader_session.h"
 #include "citycard/money.h"
 #include "citycard/tap.h"
 #include "deny_list.h"

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "card/reader_session.h"
+#include "session/reader_session.h"
 #include "citycard/status.h"
 
 namespace citycard::pcsc {

@@ -3,7 +3,7 @@
 
 #include <algorithm>
 
-#include "card/reader_session.h"
+#include "session/reader_session.h"
 #include "pcsc_fixture.h"
 
 using namespace citycard;

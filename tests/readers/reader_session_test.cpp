@@ -3,7 +3,7 @@
 // foreign card, and a card that leaves mid-exchange.
 #include <catch2/catch.hpp>
 
-#include "card/reader_session.h"
+#include "session/reader_session.h"
 #include "card_application.h"
 
 using namespace citycard;

@@ -6,8 +6,8 @@
 
 #include <algorithm>
 
-#include "apdu.h"
-#include "card_protocol.h"
+#include "card/apdu.h"
+#include "card/card_protocol.h"
 
 namespace citycard::card {
 namespace {

@@ -7,10 +7,10 @@
 
 #include <string>
 
-namespace citycard::engine {
+namespace citycard {
 
 inline void name_this_thread(const std::string& name) {
   pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
 }
 
-}  // namespace citycard::engine
+}  // namespace citycard

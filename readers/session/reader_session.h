@@ -7,11 +7,11 @@
 
 #include <cstdint>
 
-#include "bytes.h"
+#include "card/bytes.h"
 #include "citycard/ids.h"
 #include "citycard/status.h"
 #include "citycard/tap.h"
-#include "cryptogram.h"
+#include "card/cryptogram.h"
 
 namespace citycard::card {
 
