@@ -179,6 +179,12 @@ void run_verify(const CliContext& context) {
 }
 
 void run_operator_add(const CliContext& context, std::uint32_t id, const std::string& name) {
+  if (auto reply = engine_request(context, {{"op", "operator_add"}, {"id", id}, {"name", name}})) {
+    if (!reply->value("ok", false)) fail(reply->value("error", std::string("the engine refused")));
+    std::cout << fmt::format("operator {} '{}': payable account {}, settled account {}\n", id, reply->value("name", name),
+                             reply->value("payable_account", std::uint64_t{0}), reply->value("settled_account", std::uint64_t{0}));
+    return;
+  }
   auto ledger = open_ledger_or_fail(context, LedgerAccess::read_write);
   auto record = ledger->register_operator(OperatorId{id}, name);
   if (!record) fail(record.status().message());
@@ -214,12 +220,10 @@ void run_card_issue(const CliContext& context, const std::string& card_text, con
   card.media = *media;
   card.overdraft_minor = overdraft;
   if (!linked_text.empty()) card.linked_to = parse_card_or_fail(linked_text);
-  auto ledger = open_ledger_or_fail(context, LedgerAccess::read_write);
-  auto issued = ledger->issue_cards({card});
-  if (!issued) fail(issued.status().message());
-  std::cout << fmt::format("card {} issued: {} {}, wallet account {}, points account {}\n", card.card.to_string(),
-                           category_text, media_text, issued->front().wallet_account.value,
-                           issued->front().points_account.value);
+  auto report = issue_cards_through_engine_or_ledger(context, {card});
+  if (!report.refused.empty()) fail(report.refused.front().second);
+  if (report.already > 0) fail("card " + card.card.to_string() + " is already issued");
+  std::cout << fmt::format("card {} issued: {} {}\n", card.card.to_string(), category_text, media_text);
 }
 
 void run_card_status(const CliContext& context, const std::string& card_text, CardStatus status, const std::string& ref) {

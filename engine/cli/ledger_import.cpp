@@ -1,6 +1,8 @@
 #include "ledger_import.h"
 
-#include <charconv>
+#include <unistd.h>
+
+#include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -8,15 +10,16 @@
 
 #include <fmt/format.h>
 
+#include "ledger_engine_client.h"
 #include "ledger_support.h"
 
 namespace citycard::cli {
 
 namespace {
 
-constexpr std::size_t card_batch_max = 10'000;
-constexpr std::size_t group_batch_max = 1024;
-constexpr std::size_t rejections_shown_max = 10;
+constexpr std::size_t cards_per_request = 10'000;
+constexpr std::size_t rows_per_request = 4'096;
+constexpr std::size_t problems_shown_max = 20;
 
 std::vector<std::string> split_csv(const std::string& line) {
   std::vector<std::string> fields;
@@ -32,13 +35,8 @@ std::vector<std::string> split_csv(const std::string& line) {
   }
 }
 
-template <typename Integer>
-bool parse_integer(const std::string& text, Integer& out) {
-  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), out);
-  return error == std::errc() && end == text.data() + text.size();
-}
-
-// Calls visit(line_number, fields) for each data line; skips blanks, comments and a header.
+// Calls visit(line_number, fields) for each data line; skips blanks,
+// comments and a header.
 template <typename Visit>
 void read_csv_or_fail(const std::string& path, const std::string& header_first_field, Visit visit) {
   std::ifstream in(path);
@@ -54,150 +52,165 @@ void read_csv_or_fail(const std::string& path, const std::string& header_first_f
   }
 }
 
-struct CardImportOptions {
-  std::string path;
+// Every bad line named (up to problems_shown_max), then the command ends
+// having written nothing.
+class LineProblems {
+ public:
+  explicit LineProblems(std::string path) : path_(std::move(path)) {}
+  void add(std::size_t line, const std::string& why) {
+    if (count_++ < problems_shown_max) shown_.push_back(fmt::format("{}:{}: {}", path_, line, why));
+  }
+  std::size_t count() const { return count_; }
+  // One bad line is one line of output; more are listed before the summary.
+  void fail_if_any() const {
+    if (count_ == 0) return;
+    if (count_ == 1) fail(shown_.front() + "; nothing was imported", 2);
+    print();
+    fail(fmt::format("{} bad lines in {}; nothing was imported", count_, path_), 2);
+  }
+  void print() const {
+    for (const auto& line : shown_) std::cerr << line << '\n';
+    if (count_ > shown_.size()) std::cerr << fmt::format("... and {} more\n", count_ - shown_.size());
+  }
+
+ private:
+  std::string path_;
+  std::size_t count_ = 0;
+  std::vector<std::string> shown_;
 };
+
+// "\r  41% 540000/1307000 cards" on a terminal; silent otherwise.
+class Progress {
+ public:
+  Progress(std::size_t total, const char* what) : total_(total), what_(what), shown_(::isatty(STDERR_FILENO) != 0) {}
+  void done(std::size_t count) const {
+    if (!shown_ || total_ == 0) return;
+    std::fprintf(stderr, "\r  %3zu%% %zu/%zu %s", count * 100 / total_, count, total_, what_);
+    if (count >= total_) std::fputc('\n', stderr);
+    std::fflush(stderr);
+  }
+
+ private:
+  std::size_t total_;
+  const char* what_;
+  bool shown_;
+};
+
+void add_reply_problems(const nlohmann::json& reply, const char* list, const char* where_field, LineProblems& problems) {
+  for (const auto& item : reply.value(list, nlohmann::json::array())) {
+    problems.add(item.value(where_field, std::size_t{0}), item.value("error", std::string()));
+  }
+}
 
 void run_card_import(const CliContext& context, const std::string& path) {
   std::vector<ledger::NewCard> cards;
   std::map<CardId, std::size_t> seen;
+  LineProblems problems(path);
   read_csv_or_fail(path, "card", [&](std::size_t line, const std::vector<std::string>& fields) {
-    auto where = fmt::format("{}:{}: ", path, line);
-    if (fields.size() < 3 || fields.size() > 4) fail(where + "expected card,category,media[,overdraft]", 2);
-    ledger::NewCard card;
-    auto id = CardId::parse(fields[0]);
-    auto category = parse_rider_category(fields[1]);
-    auto media = parse_media(fields[2]);
-    if (!id) fail(where + "'" + fields[0] + "' is not a card id", 2);
-    if (!category) fail(where + "unknown rider category '" + fields[1] + "'", 2);
-    if (!media) fail(where + "unknown media '" + fields[2] + "'", 2);
-    if (fields.size() == 4 && (!parse_integer(fields[3], card.overdraft_minor) || card.overdraft_minor < 0)) {
-      fail(where + "overdraft '" + fields[3] + "' is not a non-negative number", 2);
+    auto card = engine::parse_card_row(fields);
+    if (!card) return problems.add(line, card.status().message());
+    if (auto [it, inserted] = seen.emplace(card->card, line); !inserted) {
+      return problems.add(line, "card " + card->card.to_string() + " also on line " + std::to_string(it->second));
     }
-    if (auto [it, inserted] = seen.emplace(*id, line); !inserted) {
-      fail(where + "card " + id->to_string() + " also on line " + std::to_string(it->second), 2);
-    }
-    card.card = *id;
-    card.category = *category;
-    card.media = *media;
-    cards.push_back(card);
+    cards.push_back(*card);
   });
-
-  auto ledger = open_ledger_or_fail(context, LedgerAccess::read_write);
-  std::vector<ledger::NewCard> fresh;
-  std::size_t skipped = 0;
-  for (const auto& card : cards) {
-    auto existing = ledger->card(card.card);
-    if (!existing) {
-      if (existing.status().code() != StatusCode::not_found) fail(existing.status().message());
-      fresh.push_back(card);
-    } else if (existing->category == card.category && existing->media == card.media) {
-      ++skipped;
-    } else {
-      fail("card " + card.card.to_string() + " is already issued as " +
-           std::string(rider_category_name(existing->category)) + "/" + std::string(media_name(existing->media)));
+  problems.fail_if_any();
+  engine::IssueReport total;
+  Progress progress(cards.size(), "cards");
+  for (std::size_t start = 0; start < cards.size(); start += cards_per_request) {
+    std::vector<ledger::NewCard> chunk(cards.begin() + start, cards.begin() + std::min(cards.size(), start + cards_per_request));
+    auto report = issue_cards_through_engine_or_ledger(context, chunk);
+    for (const auto& [card, why] : report.refused) problems.add(seen[card], why);
+    if (!report.refused.empty()) {
+      problems.print();
+      fail(fmt::format("{} cards issued before line {} ({} already were); the rest not: fix the lines named and run it again",
+                       total.issued, seen[chunk.front().card], total.already));
     }
+    total.issued += report.issued;
+    total.already += report.already;
+    progress.done(start + chunk.size());
   }
-  for (std::size_t start = 0; start < fresh.size(); start += card_batch_max) {
-    std::size_t end = std::min(fresh.size(), start + card_batch_max);
-    auto issued = ledger->issue_cards(std::vector<ledger::NewCard>(fresh.begin() + start, fresh.begin() + end));
-    if (!issued) fail(fmt::format("after {} cards: {}", start, issued.status().message()));
-  }
-  std::cout << fmt::format("issued {} cards ({} already issued) from {}\n", fresh.size(), skipped, path);
+  std::cout << fmt::format("issued {} cards ({} already issued) from {}\n", total.issued, total.already, path);
 }
-
-struct PendingGroup {
-  ledger::PostingGroup group;
-  std::size_t line = 0;
-};
 
 void run_transfer_import(const CliContext& context, const std::string& path) {
-  auto ledger = open_ledger_or_fail(context, LedgerAccess::read_write);
-  std::map<std::string, AccountId> resolved;
-  std::vector<PendingGroup> groups;
+  std::vector<engine::TransferRow> rows;
+  LineProblems problems(path);
+  const EventTime default_time = now();
   read_csv_or_fail(path, "ref", [&](std::size_t line, const std::vector<std::string>& fields) {
-    auto where = fmt::format("{}:{}: ", path, line);
-    if (fields.size() < 5 || fields.size() > 9) {
-      fail(where + "expected ref,debit,credit,amount,code[,event_unix_seconds[,mode[,location[,flags]]]]", 2);
-    }
-    auto key = IdempotencyKey::parse(fields[0]);
-    if (!key) fail(where + "'" + fields[0] + "' is not a reference (tap:R:N, op:S:N or sys:S:N)", 2);
-    Transfer transfer;
-    AccountId* sides[2] = {&transfer.debit_account, &transfer.credit_account};
-    for (int side = 0; side < 2; ++side) {
-      const std::string& reference = fields[1 + side];
-      auto it = resolved.find(reference);
-      if (it == resolved.end()) {
-        auto account = resolve_account(*ledger, reference);
-        if (!account) fail(where + account.status().message(), 2);
-        it = resolved.emplace(reference, *account).first;
-      }
-      *sides[side] = it->second;
-      if (reference.rfind("operator:", 0) == 0) {
-        parse_integer(reference.substr(9, reference.find(':', 9) - 9), transfer.operator_id.value);
-      }
-    }
-    if (!parse_integer(fields[3], transfer.amount_minor) || transfer.amount_minor <= 0) {
-      fail(where + "amount '" + fields[3] + "' is not a positive whole number", 2);
-    }
-    auto code = parse_transfer_code(fields[4]);
-    if (!code) fail(where + "unknown transfer code '" + fields[4] + "'", 2);
-    transfer.code = *code;
-    auto debit = ledger->account(transfer.debit_account);
-    transfer.asset = debit ? debit->spec.asset : Asset::twd;
-    std::int64_t seconds = now().unix_seconds();
-    if (fields.size() > 5 && !parse_integer(fields[5], seconds)) fail(where + "bad event time '" + fields[5] + "'", 2);
-    transfer.event_time = EventTime::from_unix_seconds(seconds);
-    if (fields.size() > 6) {
-      auto mode = parse_mode(fields[6]);
-      if (!mode) fail(where + "unknown mode '" + fields[6] + "'", 2);
-      transfer.mode = *mode;
-    }
-    if (fields.size() > 7 && !parse_integer(fields[7], transfer.location)) fail(where + "bad location '" + fields[7] + "'", 2);
-    if (fields.size() > 8 && !parse_integer(fields[8], transfer.flags)) fail(where + "bad flags '" + fields[8] + "'", 2);
-    if (groups.empty() || groups.back().group.key != *key) {
-      groups.push_back({ledger::PostingGroup{*key, {}, {}, {}, {}}, line});
-    }
-    groups.back().group.transfers.push_back(transfer);
+    auto row = engine::parse_transfer_row(fields, default_time);
+    if (!row) return problems.add(line, row.status().message());
+    row->line = line;
+    rows.push_back(std::move(*row));
   });
-
-  std::size_t posted = 0, duplicates = 0, rejected = 0, transfers = 0;
-  for (std::size_t start = 0; start < groups.size(); start += group_batch_max) {
-    std::size_t end = std::min(groups.size(), start + group_batch_max);
-    std::vector<ledger::PostingGroup> batch;
-    for (std::size_t i = start; i < end; ++i) batch.push_back(groups[i].group);
-    auto outcomes = ledger->post(batch);
-    if (!outcomes) fail(fmt::format("after {} groups: {}", start, outcomes.status().message()));
-    for (std::size_t i = 0; i < outcomes->size(); ++i) {
-      const auto& outcome = (*outcomes)[i];
-      if (outcome.duplicate) {
-        ++duplicates;
-      } else if (outcome.posted) {
-        ++posted;
-        transfers += outcome.transfer_count;
-      } else {
-        if (rejected++ < rejections_shown_max) {
-          std::cerr << fmt::format("{}:{}: rejected: {}\n", path, groups[start + i].line, outcome.reason.message());
-        }
-      }
+  problems.fail_if_any();
+  // Chunks end at a group boundary: a group is posted whole.
+  std::size_t posted = 0, duplicates = 0, transfers = 0, rejected = 0;
+  Progress progress(rows.size(), "rows");
+  std::unique_ptr<ledger::Ledger> ledger;
+  for (std::size_t start = 0; start < rows.size();) {
+    std::size_t end = std::min(rows.size(), start + rows_per_request);
+    while (end < rows.size() && end > start + 1 && rows[end].key == rows[end - 1].key) --end;
+    std::vector<engine::TransferRow> chunk(rows.begin() + start, rows.begin() + end);
+    nlohmann::json reply;
+    if (auto answer = engine_request(context, {{"op", "transfers_import"}, {"rows", engine::transfer_rows_json(chunk)}})) {
+      if (!answer->value("ok", false)) fail(answer->value("error", std::string("the engine refused")));
+      reply = *answer;
+    } else {
+      if (!ledger) ledger = open_ledger_or_fail(context, LedgerAccess::read_write);
+      auto report = engine::post_transfer_rows(*ledger, chunk);
+      if (!report) fail(report.status().message());
+      reply = engine::import_report_json(*report);
     }
+    add_reply_problems(reply, "rejected", "line", problems);
+    rejected += reply.value("rejected", nlohmann::json::array()).size();
+    posted += reply.value("posted", std::size_t{0});
+    duplicates += reply.value("duplicates", std::size_t{0});
+    transfers += reply.value("transfers", std::size_t{0});
+    progress.done(end);
+    start = end;
   }
-  std::cout << fmt::format("posted {} groups ({} transfers), {} already posted, {} rejected, from {}\n", posted,
-                           transfers, duplicates, rejected, path);
-  if (rejected > 0) exit_with(1);
+  std::cout << fmt::format("posted {} groups ({} transfers), {} already posted, {} rejected, from {}\n", posted, transfers,
+                           duplicates, rejected, path);
+  if (rejected > 0) {
+    problems.print();
+    exit_with(1);
+  }
 }
+
+struct ImportOptions {
+  std::string path;
+};
 
 }  // namespace
 
+engine::IssueReport issue_cards_through_engine_or_ledger(const CliContext& context, const std::vector<ledger::NewCard>& cards) {
+  if (auto reply = engine_request(context, {{"op", "card_import"}, {"cards", engine::card_rows_json(cards)}})) {
+    if (!reply->value("ok", false)) fail(reply->value("error", std::string("the engine refused")));
+    engine::IssueReport report;
+    report.issued = reply->value("issued", std::size_t{0});
+    report.already = reply->value("already", std::size_t{0});
+    for (const auto& item : reply->value("refused", nlohmann::json::array())) {
+      auto card = CardId::parse(item.value("card", std::string()));
+      report.refused.emplace_back(card ? *card : CardId(), item.value("error", std::string()));
+    }
+    return report;
+  }
+  auto ledger = open_ledger_or_fail(context, LedgerAccess::read_write);
+  auto report = engine::issue_cards_once(*ledger, cards);
+  if (!report) fail(report.status().message());
+  return *report;
+}
+
 void add_card_import_command(CLI::App& cards, CliContext& context) {
-  auto options = std::make_shared<CardImportOptions>();
-  auto* command = cards.add_subcommand("import", "issue cards from a CSV roster: card,category,media[,overdraft]");
+  auto options = std::make_shared<ImportOptions>();
+  auto* command = cards.add_subcommand("import", "issue cards from a CSV roster: card,category,media[,overdraft[,linked_to]]");
   command->add_option("FILE", options->path, "CSV file")->required();
   command->callback([&context, options] { run_card_import(context, options->path); });
 }
 
 void add_transfer_import_command(CLI::App& app, CliContext& context) {
-  auto options = std::make_shared<CardImportOptions>();
+  auto options = std::make_shared<ImportOptions>();
   auto* transfers = app.add_subcommand("transfers", "bulk transfers");
   transfers->require_subcommand(1);
   auto* command = transfers->add_subcommand(

@@ -1,13 +1,19 @@
 // Bulk commands for the card office and the demo: issue cards from a roster
-// and post transfers from a file, in large synced batches.
+// and post transfers from a file. While the engine runs they go through its
+// admin API (it is the ledger's only writer then), in chunks with progress;
+// otherwise on the ledger, with the same code (engine/groups/office_import.h).
+// Every bad line is named and nothing is written if any is bad; a rerun
+// after an interruption skips what was done.
 #pragma once
 
+#include <vector>
+
 #include "commands.h"
+#include "office_import.h"
 
 namespace citycard::cli {
 
-// card import FILE: lines "card,category,media[,overdraft]"; cards already
-// issued the same way are skipped, so an interrupted import can be rerun.
+// card import FILE: lines "card,category,media[,overdraft[,linked_to]]".
 void add_card_import_command(CLI::App& cards, CliContext& context);
 
 // transfers import FILE: lines
@@ -15,5 +21,8 @@ void add_card_import_command(CLI::App& cards, CliContext& context);
 // Consecutive lines with the same ref form one all-or-nothing group; a ref
 // that already posted is skipped (idempotent rerun).
 void add_transfer_import_command(CLI::App& app, CliContext& context);
+
+// Cards through the running engine (card_import), else on the ledger.
+engine::IssueReport issue_cards_through_engine_or_ledger(const CliContext& context, const std::vector<ledger::NewCard>& cards);
 
 }  // namespace citycard::cli

@@ -29,47 +29,6 @@ CardRecord card_or_fail(const ledger::Ledger& ledger, const std::string& text) {
   return *record;
 }
 
-Result<AccountId> resolve_account(const ledger::Ledger& ledger, const std::string& reference) {
-  auto split = [](const std::string& text, std::size_t at) { return text.substr(at); };
-  if (reference.rfind("card:", 0) == 0) {
-    std::string rest = split(reference, 5);
-    bool points = false;
-    if (auto colon = rest.find(':'); colon != std::string::npos) {
-      if (rest.substr(colon + 1) != "points" && rest.substr(colon + 1) != "wallet") {
-        return Status::invalid_argument("'" + reference + "': a card account is :wallet or :points");
-      }
-      points = rest.substr(colon + 1) == "points";
-      rest = rest.substr(0, colon);
-    }
-    auto card_id = CardId::parse(rest);
-    if (!card_id) return Status::invalid_argument("'" + rest + "' is not a card id");
-    auto card = ledger.card(*card_id);
-    if (!card) return card.status();
-    return points ? card->points_account : card->wallet_account;
-  }
-  if (reference.rfind("operator:", 0) == 0) {
-    std::string rest = split(reference, 9);
-    bool settled = false;
-    if (auto colon = rest.find(':'); colon != std::string::npos) {
-      if (rest.substr(colon + 1) != "settled" && rest.substr(colon + 1) != "payable") {
-        return Status::invalid_argument("'" + reference + "': an operator account is :payable or :settled");
-      }
-      settled = rest.substr(colon + 1) == "settled";
-      rest = rest.substr(0, colon);
-    }
-    std::uint32_t id = 0;
-    auto [end, error] = std::from_chars(rest.data(), rest.data() + rest.size(), id);
-    if (error != std::errc() || end != rest.data() + rest.size()) {
-      return Status::invalid_argument("'" + rest + "' is not an operator id");
-    }
-    auto record = ledger.operator_record(OperatorId{id});
-    if (!record) return record.status();
-    return settled ? record->settled_account : record->payable_account;
-  }
-  if (auto named = ledger.named_account(reference)) return *named;
-  return Status::not_found("no account '" + reference + "' (card:HEX, operator:N or a system account name)");
-}
-
 std::string format_utc(EventTime time) {
   std::time_t seconds = time.unix_seconds();
   std::tm parts{};

@@ -20,12 +20,6 @@ std::unique_ptr<ledger::Ledger> open_ledger_or_fail(const CliContext& context, L
 CardId parse_card_or_fail(const std::string& text);
 CardRecord card_or_fail(const ledger::Ledger& ledger, const std::string& text);
 
-// Account references on the command line and in import files:
-//   card:HEX            the card's wallet        card:HEX:points   its points
-//   operator:N          operator N's payable     operator:N:settled
-//   NAME                a system account (topup_float, subsidy_budget, ...)
-Result<AccountId> resolve_account(const ledger::Ledger& ledger, const std::string& reference);
-
 // "2026-11-22T07:35:46Z"
 std::string format_utc(EventTime time);
 EventTime now();

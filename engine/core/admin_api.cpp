@@ -183,6 +183,10 @@ void AdminApi::handle(const json& request, std::function<void(json)> reply) {
     handle_reader(op, request, std::move(reply));
     return;
   }
+  if (op == "card_import" || op == "operator_add" || op == "transfers_import") {
+    handle_office(op, request, std::move(reply));
+    return;
+  }
   auto card = card_field(request, "card");
   if (!card) {
     reply(error_reply(card.status()));
@@ -226,7 +230,7 @@ void AdminApi::handle(const json& request, std::function<void(json)> reply) {
     command.new_card = *new_card;
   } else {
     reply(error_reply(Status::invalid_argument("unknown op '" + op +
-                                               "' (ping, balance, history, topup, refund, block, unblock, lost, replace, reader_add, reader_list, reader_show, reader_suspend, reader_retire, reader_activate, reload_pki)")));
+                                               "' (ping, balance, history, topup, refund, block, unblock, lost, replace, card_import, operator_add, transfers_import, reader_add, reader_list, reader_show, reader_suspend, reader_retire, reader_activate, reload_pki)")));
     return;
   }
   auto key = action_key(request);

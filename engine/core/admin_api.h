@@ -22,7 +22,7 @@ namespace citycard::engine {
 
 class AdminApi {
  public:
-  AdminApi(Engine& engine, const ledger::Ledger& ledger) : engine_(engine), ledger_(ledger) {}
+  AdminApi(Engine& engine, ledger::Ledger& ledger) : engine_(engine), ledger_(ledger) {}
   void handle(const nlohmann::json& request, std::function<void(nlohmann::json)> reply);
   // {"op":"reload_pki"}: the hook's reply is the answer. Without one the op is unavailable.
   void set_reload_pki(std::function<nlohmann::json()> reload) { reload_pki_ = std::move(reload); }
@@ -30,12 +30,14 @@ class AdminApi {
  private:
   IdempotencyKey fresh_key();
   Result<IdempotencyKey> action_key(const nlohmann::json& request);
+  // card_import, operator_add, transfers_import (admin_office.cpp).
+  void handle_office(const std::string& op, const nlohmann::json& request, std::function<void(nlohmann::json)> reply);
   void handle_reader(const std::string& op, const nlohmann::json& request, std::function<void(nlohmann::json)> reply);
   nlohmann::json balance(const CardId& card) const;
   nlohmann::json history(const CardId& card, std::size_t limit, std::uint64_t before) const;
 
   Engine& engine_;
-  const ledger::Ledger& ledger_;
+  ledger::Ledger& ledger_;
   std::atomic<std::uint64_t> last_key_{0};
   std::function<nlohmann::json()> reload_pki_;
 };

@@ -224,6 +224,10 @@ void Engine::admin(AdminCommand command, std::function<void(AdminResult)> done) 
   std::get<work::Admin>(work[0]).done(busy);
 }
 
+void Engine::reload_cards(const std::vector<CardId>& cards) {
+  for (const CardId& card : cards) impl_->shards_[impl_->shard_of(card)]->invalidate(card);
+}
+
 net::MemoryDenyList& Engine::deny_list() noexcept { return impl_->deny_list_; }
 
 const ReaderRegistry& Engine::readers() const noexcept { return impl_->readers_; }

@@ -150,6 +150,10 @@ class Engine final : public net::TapSink {
   // from a shard thread, when it is durable (or refused). busy when the
   // shard's queue is full. Never blocks.
   void admin(AdminCommand command, std::function<void(AdminResult)> done);
+  // Balances of these cards moved outside their shards (a transfers import):
+  // each shard reads them from the ledger again before their next tap, or
+  // once the groups it has in flight for them are settled.
+  void reload_cards(const std::vector<CardId>& cards);
 
   net::MemoryDenyList& deny_list() noexcept;
   // The registrations taps are checked against (changed by reader actions).

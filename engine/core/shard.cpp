@@ -181,7 +181,9 @@ void Shard::accept(Work& work) {
 
 void Shard::drop_if_idle(const CardId& card) {
   CardEntry* found = book_.cached(card);
-  if (found != nullptr && found->pending == 0) book_.drop(card);
+  if (found == nullptr) return;
+  if (found->pending == 0) book_.drop(card);
+  else found->stale = true;  // dropped when its last group settles
 }
 
 void Shard::answer_internal(work::Tap& work, const char* what, const Status& error) {
@@ -347,7 +349,9 @@ void Shard::settle(Decided& batch) {
     Item& item = done[i];
     const ledger::GroupOutcome& outcome = outcomes[i];
     if (!item.card.empty()) {
-      if (CardEntry* found = book_.cached(item.card); found != nullptr && found->pending > 0) --found->pending;
+      if (CardEntry* found = book_.cached(item.card); found != nullptr && found->pending > 0) {
+        if (--found->pending == 0 && found->stale) book_.drop(item.card);
+      }
     }
     const bool durable = outcome.posted && !outcome.duplicate;
     if (durable && item.deny_after) {

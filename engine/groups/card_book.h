@@ -43,6 +43,7 @@ struct CardEntry {
   AccountMirror* points = nullptr;
   std::uint32_t pending = 0;   // groups built and not yet settled naming this card
   bool denied = false;         // speculative deny list membership
+  bool stale = false;          // balances moved elsewhere: drop once nothing is pending
   AtcWindow atc;               // card proof counters accepted (speculative)
   // The card's key, derived through the token on the card's first proof
   // and kept only in memory; key_version 0: none derived yet.

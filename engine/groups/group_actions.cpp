@@ -35,6 +35,15 @@ const char* action_name(AdminAction action) {
   return "?";
 }
 
+// "top-up of 100 on card 04A1B2C3", for people.
+std::string describe(const AdminCommand& command) {
+  if (command.action == AdminAction::reader_add || command.action == AdminAction::reader_status) return action_name(command.action);
+  std::string text = fmt::format("{} of card {}", action_name(command.action), command.card.to_string());
+  if (command.amount_minor != 0) text += fmt::format(" for {}", command.amount_minor);
+  if (command.action == AdminAction::replace) text += " by " + command.new_card.to_string();
+  return text;
+}
+
 }  // namespace
 
 std::string action_fingerprint(const AdminCommand& command) {
@@ -45,8 +54,8 @@ std::string action_fingerprint(const AdminCommand& command) {
 Status GroupBuilder::check_retry(const AdminCommand& command, std::string_view stored_fingerprint) {
   // Groups posted before requests were fingerprinted carry none: a retry.
   if (stored_fingerprint.empty() || stored_fingerprint == action_fingerprint(command)) return Status::ok();
-  return Status::invalid_argument(fmt::format("reference {} was used for another request ({}); this one ({}) needs a reference of its own",
-                                              command.key.to_string(), stored_fingerprint, action_fingerprint(command)));
+  return Status::invalid_argument(fmt::format("reference {} was used for another request; this {} needs a reference of its own",
+                                              command.key.to_string(), describe(command)));
 }
 
 void GroupBuilder::action_result(Draft& draft, const CardEntry& entry) {

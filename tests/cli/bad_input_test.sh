@@ -21,6 +21,19 @@ expect() {
   fi
 }
 
+# expect_lines EXIT_CODE MESSAGE_PART LINES -- ARGS...: as expect, for a
+# command that names several bad lines and ends with a summary.
+expect_lines() {
+  local code=$1 message=$2 lines=$3; shift 4
+  local err
+  err=$("$citycard" "$@" 2>&1 >/dev/null)
+  local got=$?
+  if [ "$got" -ne "$code" ] || [[ "$err" != *"$message"* ]] || [ "$(printf '%s\n' "$err" | wc -l)" -ne "$lines" ]; then
+    echo "FAIL: citycard $*: exit $got (want $code), stderr: $err (want $lines lines with '$message')"
+    failures=$((failures + 1))
+  fi
+}
+
 expect 1 "no ledger at $db" -- --db "$db" balance 04A1B2C3
 [ ! -e "$db" ] || { echo "FAIL: a read made a ledger"; failures=$((failures + 1)); }
 
@@ -41,10 +54,14 @@ expect 1 "cannot read" -- --db "$db" card import "$dir/missing.csv"
 printf 'ref,debit,credit,amount,code\nop:1:2,topup_float,card:04A1B2C3,ten,top_up\n' > "$dir/bad.csv"
 expect 2 "bad.csv:2: amount 'ten' is not a positive whole number" -- --db "$db" transfers import "$dir/bad.csv"
 printf 'ref,debit,credit,amount,code\nop:1:3,nowhere,card:04A1B2C3,10,top_up\n' > "$dir/bad2.csv"
-expect 2 "no account 'nowhere'" -- --db "$db" transfers import "$dir/bad2.csv"
+expect 1 "no account 'nowhere'" -- --db "$db" transfers import "$dir/bad2.csv"
+
+printf 'card,category,media\n04B00001,general,card\n04B00002,wizard,card\n04B00003,general\n' > "$dir/cards.csv"
+expect_lines 2 "cards.csv:3: " 3 -- --db "$db" card import "$dir/cards.csv"
+expect 1 "reference op:1:1 was used for another request; this top-up of card 04A1B2C3 for 1" -- --db "$db" topup 04A1B2C3 1 --ref op:1:1
 
 # Retrying a top-up with the same reference moves nothing.
-"$citycard" --db "$db" topup 04A1B2C3 1 --ref op:1:1 >/dev/null  # idempotent: nothing moves
+"$citycard" --db "$db" topup 04A1B2C3 100 --ref op:1:1 >/dev/null
 after=$("$citycard" --db "$db" --json verify)
 if [ "$before" != "$after" ]; then
   echo "FAIL: bad input changed the ledger: $before -> $after"

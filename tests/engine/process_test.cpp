@@ -309,6 +309,44 @@ TEST_CASE("the CLI goes through the running engine's admin socket, and straight 
         std::string::npos);
   CHECK(refused("reader add --id 78 --operator 4242 --modes bus_board").find("operator 4242 is not registered") !=
         std::string::npos);
+  // The card office's bulk work while the engine runs (the ledger is the
+  // engine's: these succeed only through it).
+  {
+    std::ofstream roster(dir.path / "cards.csv");
+    roster << "card,category,media\n0E00000001,general,card\n0E00000002,student,card\n";
+  }
+  const std::string cards_csv = (dir.path / "cards.csv").string();
+  CHECK(cli("card import " + cards_csv).find("issued 2 cards (0 already issued)") != std::string::npos);
+  CHECK(cli("card import " + cards_csv).find("issued 0 cards (2 already issued)") != std::string::npos);
+  CHECK(refused("card issue 0E00000001").find("is already issued") != std::string::npos);
+  CHECK(cli("topup 0E00000002 70").find("wallet 70 TWD") != std::string::npos);
+  CHECK(cli("operator add --id 951 --name \"Riverside Bikes\"").find("operator 951") != std::string::npos);
+  CHECK(cli("--json operator list").find("Riverside Bikes") != std::string::npos);
+  // A card's balance moved by an import is the engine's balance at once: the
+  // refund of all of it is allowed only if the shard read it again.
+  const std::string touched = card_hex(2);
+  CHECK(cli("refund " + touched + " 10").find("wallet 8990 TWD") != std::string::npos);
+  {
+    std::ofstream rows(dir.path / "transfers.csv");
+    rows << "ref,debit,credit,amount,code\n"
+         << "op:9:60,topup_float,card:" << touched << ",250,top_up\n"
+         << "op:9:61,topup_float,card:0E00000001,30,top_up\n";
+  }
+  const std::string transfers_csv = (dir.path / "transfers.csv").string();
+  CHECK(cli("transfers import " + transfers_csv).find("posted 2 groups (2 transfers), 0 already posted") != std::string::npos);
+  CHECK(cli("transfers import " + transfers_csv).find("posted 0 groups (0 transfers), 2 already posted") != std::string::npos);
+  CHECK(cli("refund " + touched + " 9240").find("wallet 0 TWD") != std::string::npos);
+  CHECK(cli("--json balance 0E00000001").find("\"wallet_minor\":30") != std::string::npos);
+  {
+    std::ofstream rows(dir.path / "bad-transfers.csv");
+    rows << "ref,debit,credit,amount,code\n"
+         << "op:9:62,topup_float,card:0E00000001,5,top_up\n"
+         << "op:9:63,topup_float,card:0E000000FF,5,top_up\n"
+         << "op:9:64,topup_float,card:0E00000001,-5,top_up\n";
+  }
+  std::string bad_rows = refused("transfers import " + (dir.path / "bad-transfers.csv").string());
+  CHECK(bad_rows.find("bad-transfers.csv:4: amount") != std::string::npos);
+  CHECK(cli("--json balance 0E00000001").find("\"wallet_minor\":30") != std::string::npos);
   CHECK(engine.terminate() == 0);
   // Without the engine the same commands use the ledger.
   CHECK(cli("refund 0DDDDDDD01 60").find("wallet now 9000 TWD") != std::string::npos);

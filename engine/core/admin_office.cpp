@@ -1,0 +1,44 @@
+// The card office's bulk writes while the engine runs: it is the only
+// writer of the ledger then. The same code issues and posts on a stopped
+// ledger (engine/groups/office_import.h, through the CLI).
+#include "admin_api.h"
+#include "office_import.h"
+
+namespace citycard::engine {
+
+using json = nlohmann::json;
+
+void AdminApi::handle_office(const std::string& op, const json& request, std::function<void(json)> reply) {
+  if (op == "card_import") {
+    auto cards = card_rows_from_json(request.value("cards", json()));
+    if (!cards) return reply(error_reply(cards.status()));
+    auto report = issue_cards_once(ledger_, *cards);
+    if (!report) return reply(error_reply(report.status()));
+    return reply(issue_report_json(*report));
+  }
+  if (op == "operator_add") {
+    if (!request.contains("id") || !request["id"].is_number_unsigned() || request["id"].get<std::uint64_t>() == 0 ||
+        request["id"].get<std::uint64_t>() > 0xFFFFFFFFull) {
+      return reply(error_reply(Status::invalid_argument("'id' (an operator number 1..4294967295) is required")));
+    }
+    const std::string name = request.value("name", std::string());
+    if (name.empty()) return reply(error_reply(Status::invalid_argument("'name' is required")));
+    auto record = ledger_.register_operator(OperatorId{request["id"].get<std::uint32_t>()}, name);
+    if (!record) return reply(error_reply(record.status()));
+    return reply(json{{"ok", true},
+                      {"id", record->id.value},
+                      {"name", record->name},
+                      {"payable_account", record->payable_account.value},
+                      {"settled_account", record->settled_account.value}});
+  }
+  // transfers_import
+  auto rows = transfer_rows_from_json(request.value("rows", json()));
+  if (!rows) return reply(error_reply(rows.status()));
+  auto report = post_transfer_rows(ledger_, *rows);
+  if (!report) return reply(error_reply(report.status()));
+  // Their shards mirror the balances these groups moved: read them again.
+  engine_.reload_cards(report->cards_touched);
+  reply(import_report_json(*report));
+}
+
+}  // namespace citycard::engine
