@@ -8,18 +8,18 @@
 # bench/results/close-under-load.json.
 #
 #   bench/engine/close_under_load.sh [BUILD_DIR] [CARDS] [FILL_TAPS] [RATE] [STEP_S]
-#   defaults: build/release 300000 1000000 20000 12
+#   defaults: build/release 300000 1000000 20000 6 (a step about as long as the close)
 #
 # Taps are sent without card proofs (the engine is configured not to require
 # them): proofs cost the same with and without a close, and deriving 300k
 # card keys in SoftHSM2 first would double the run.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-build=${1:-$root/build/release}
+build=$(cd "${1:-$root/build/release}" && pwd)
 cards=${2:-300000}
 fill_taps=${3:-1000000}
 rate=${4:-20000}
-step_s=${5:-12}
+step_s=${5:-6}
 citycard=$build/bin/citycard
 loadgen=$build/bench/engine/citycard-loadgen
 engine_bin=$build/bin/citycard-engine
@@ -75,7 +75,7 @@ port=$(sed -n 's/^tap_port=//p' engine.ports)
 
 echo "== fill: $fill_taps taps of $day, closed loop"
 "$loadgen" --cards "$cards" --day "$day" --pki "$work/pki" --port "$port" --no-proofs --rate 0 \
-    --taps "$fill_taps" --duration 600 | grep -E '^(city day|machine|  )' || true
+    --taps "$fill_taps" --duration 600 | grep -E '^(city day|machine|closed loop)' || true
 "$citycard" --db "$db" settle --keys keys keygen >/dev/null
 
 echo "== load: $load_day at $rate taps/s, two steps of $step_s s; the close of $day starts with step 2"
