@@ -1,12 +1,15 @@
-// The business-day close while the engine keeps deciding taps: the admin
-// ops settle_close / settle_job (engine/core/settlement_desk.h) on the real
-// pipeline and ledger, with a load thread tapping throughout.
+// The business-day close and an acceptance while the engine keeps deciding
+// taps: the admin ops settle_close / settle_ack / settle_job
+// (engine/core/settlement_desk.h) on the real pipeline and ledger, with a
+// load thread tapping throughout.
 #include <atomic>
+#include <fstream>
 #include <thread>
 
 #include "engine/core/admin_api.h"
 #include "engine/core/settlement_desk.h"
 #include "engine_fixture.h"
+#include "settlement/ack.h"
 #include "settlement/keys.h"
 #include "settlement/settlement.h"
 
@@ -50,7 +53,7 @@ std::string card_hex(int i) {
 
 }  // namespace
 
-TEST_CASE("a business day closes while the engine decides taps; late taps go to the next close and both reconcile") {
+TEST_CASE("a business day closes and is accepted while the engine decides taps; late taps go to the next close and both reconcile") {
   TempDir dir("settle-desk");
   auto ledger = make_ledger(dir.path / "ledger");
   constexpr int cards = 40;
@@ -115,6 +118,33 @@ TEST_CASE("a business day closes while the engine decides taps; late taps go to 
   INFO(result.dump());
   REQUIRE(result.value("state", std::string()) == "done");
   CHECK_FALSE(result.at("already_closed").get<bool>());
+  // The clearing house accepts the bus operator's batch while taps still
+  // flow: the acceptance's transfers are posted beside the committer.
+  const json* bus_batch = nullptr;
+  for (const auto& batch : result.at("batches"))
+    if (batch.at("operator").get<std::uint32_t>() == 101) bus_batch = &batch;
+  REQUIRE(bus_batch != nullptr);
+  const std::int64_t accepted_total = bus_batch->at("totals").at("total").get<std::int64_t>();
+  CHECK(accepted_total > 0);
+  st::Ack acceptance;
+  acceptance.operator_id = 101;
+  acceptance.day = day;
+  acceptance.sequence = bus_batch->at("sequence").get<std::uint32_t>();
+  acceptance.file_sha256 = bus_batch->at("sha256").get<std::string>();
+  acceptance.accepted = true;
+  acceptance.acknowledged_at = EventTime{Pipeline::engine_now_us};
+  const std::string ack_path = (dir.path / "bus.ack").string();
+  {
+    std::ofstream ack_file(ack_path, std::ios::binary);
+    ack_file << st::format_ack(acceptance, taipei);
+  }
+  json ack_started = ask(desk, "settle_ack", json{{"file", ack_path}, {"out_dir", out}, {"key_dir", keys}});
+  REQUIRE(ack_started.value("ok", false));
+  json ack_result = finished(desk, ack_started.at("job").get<std::uint64_t>());
+  INFO(ack_result.dump());
+  REQUIRE(ack_result.value("state", std::string()) == "done");
+  CHECK(ack_result.at("settlement_sequence").get<std::uint64_t>() > 0);
+
   // The taps kept being decided after the close: wait for more of them.
   const std::uint64_t at_close_end = decided;
   while (decided < at_close_end + 64 && !load_failed) {
@@ -151,12 +181,13 @@ TEST_CASE("a business day closes while the engine decides taps; late taps go to 
   CHECK(next_verified->ok());
   auto bus = ledger->operator_record(OperatorId{101});
   REQUIRE(bus);
-  std::int64_t in_batches = 0;
+  std::int64_t in_open_batches = 0;
   auto all_batches = settlement.batches(std::nullopt);
   REQUIRE(all_batches);
   for (const auto& batch : *all_batches)
-    if (batch.operator_id == OperatorId{101}) in_batches += batch.totals.total_minor;
-  CHECK(in_batches == ledger->account(bus->payable_account)->balance_minor);
+    if (batch.operator_id == OperatorId{101} && batch.state != st::BatchState::accepted) in_open_batches += batch.totals.total_minor;
+  CHECK(in_open_batches == ledger->account(bus->payable_account)->balance_minor);
+  CHECK(accepted_total == ledger->account(bus->settled_account)->balance_minor);
   CHECK(ledger->verify().ok());
 }
 
