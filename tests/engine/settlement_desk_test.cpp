@@ -53,7 +53,7 @@ std::string card_hex(int i) {
 
 }  // namespace
 
-TEST_CASE("a business day closes and is accepted while the engine decides taps; late taps go to the next close and both reconcile") {
+TEST_CASE("a business day closes and is accepted while the engine decides taps, its late taps go to the next close, both reconcile") {
   TempDir dir("settle-desk");
   auto ledger = make_ledger(dir.path / "ledger");
   constexpr int cards = 40;
