@@ -76,10 +76,12 @@ Result<OperatorRecord> RocksLedger::operator_record(OperatorId id) const {
   return *record;
 }
 
-std::vector<OperatorRecord> RocksLedger::operators() const {
+std::vector<OperatorRecord> RocksLedger::operators() const { return operators_at(rocksdb::ReadOptions()); }
+
+std::vector<OperatorRecord> RocksLedger::operators_at(const rocksdb::ReadOptions& options) const {
   std::vector<OperatorRecord> out;
   std::string prefix = encoding::record_key(static_cast<std::uint8_t>(RecordSpace::operator_info), "");
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), family(f_records)));
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(options, family(f_records)));
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     if (it->key().size() != 9) continue;
     OperatorId id{static_cast<std::uint32_t>(encoding::get_be64(it->key().data() + 1))};
@@ -168,13 +170,16 @@ Result<CardRecord> RocksLedger::read_card(rocksdb::ReadOptions options, const Ca
 Result<CardRecord> RocksLedger::card(const CardId& card) const { return read_card(rocksdb::ReadOptions(), card); }
 
 Result<CardRecord> RocksLedger::card_of_account(AccountId account) const {
+  return card_of_account_at(rocksdb::ReadOptions(), account);
+}
+
+Result<CardRecord> RocksLedger::card_of_account_at(const rocksdb::ReadOptions& options, AccountId account) const {
   std::string value;
-  auto status = db_->Get(rocksdb::ReadOptions(), family(f_cards), encoding::card_by_account_key(account), &value);
+  auto status = db_->Get(options, family(f_cards), encoding::card_by_account_key(account), &value);
   if (status.IsNotFound()) return Status::not_found("account " + std::to_string(account.value) + " belongs to no card");
   if (!status.ok()) return Status::io_error("reading card index: " + status.ToString());
   if (value.empty() || value.size() > CardId::bytes_max) return Status::corruption("card index entry is unreadable");
-  return read_card(rocksdb::ReadOptions(),
-                   CardId::from_bytes(reinterpret_cast<const std::uint8_t*>(value.data()), value.size()));
+  return read_card(options, CardId::from_bytes(reinterpret_cast<const std::uint8_t*>(value.data()), value.size()));
 }
 
 }  // namespace citycard::ledger

@@ -164,7 +164,10 @@ class Ledger {
   // --- writes (serialised; each is one synced write) -----------------------
 
   // Posts a batch; one outcome per group, in order. A non-ok Status means the
-  // write itself failed: nothing of the batch is posted. prepare + commit.
+  // write itself failed: nothing of the batch is posted. prepare + commit,
+  // safe beside a pipelined writer on other threads: it waits until every
+  // batch already prepared is committed and keeps later prepare() calls
+  // waiting until its own write is durable.
   virtual Result<std::vector<GroupOutcome>> post(const std::vector<PostingGroup>& batch) = 0;
 
   // Posting in two stages, for a pipelined writer (the engine's committer):
@@ -248,6 +251,10 @@ class Snapshot {
   virtual Status scan_cards(const std::function<bool(const CardRecord&)>& visit) const = 0;
   virtual Result<Account> account(AccountId id) const = 0;
   virtual Result<std::string> record(RecordSpace space, std::string_view key) const = 0;
+  // The operators registered when the snapshot was taken, by id.
+  virtual std::vector<OperatorRecord> operators() const = 0;
+  // The card whose wallet or points account this is; not_found otherwise.
+  virtual Result<CardRecord> card_of_account(AccountId account) const = 0;
 };
 
 }  // namespace citycard::ledger

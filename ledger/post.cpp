@@ -105,7 +105,13 @@ void RocksLedger::roll_back(std::vector<Undo>& undo, std::size_t to_size) {
 }
 
 Result<std::vector<GroupOutcome>> RocksLedger::post(const std::vector<PostingGroup>& batch) {
-  auto prepared = prepare(batch);
+  if (Status valid = check_batch(batch); !valid) return valid;
+  // Beside a pipelined writer (the engine's committer) a batch prepared here
+  // must also be the next one committed, or that writer's commit would find
+  // it in front of its own and fail: wait until nothing is pending and keep
+  // every other prepare out until this batch is durable.
+  auto write_lock = quiesce();
+  auto prepared = prepare_locked(batch);
   if (!prepared) return prepared.status();
   if (Status committed = commit(**prepared); !committed) return committed;
   return std::move((*prepared)->outcomes);
@@ -164,17 +170,26 @@ Result<GroupOutcome> RocksLedger::earlier_outcome(const Prepared& batch, const s
   return outcome;
 }
 
-Result<std::unique_ptr<PreparedPost>> RocksLedger::prepare(const std::vector<PostingGroup>& batch) {
+Status RocksLedger::check_batch(const std::vector<PostingGroup>& batch) const {
   if (Status writable = check_writable(); !writable) return writable;
   if (batch.size() > limits::batch_groups_max) {
     return Status::invalid_argument("batch of " + std::to_string(batch.size()) + " groups exceeds " +
                                     std::to_string(limits::batch_groups_max));
   }
+  return Status::ok();
+}
+
+Result<std::unique_ptr<PreparedPost>> RocksLedger::prepare(const std::vector<PostingGroup>& batch) {
+  if (Status valid = check_batch(batch); !valid) return valid;
   std::lock_guard prepare_lock(prepare_mutex_);
   {
     std::unique_lock pending(pending_mutex_);
     pending_changed_.wait(pending, [this] { return pending_.size() < prepared_posts_max || poisoned_; });
   }
+  return prepare_locked(batch);
+}
+
+Result<std::unique_ptr<PreparedPost>> RocksLedger::prepare_locked(const std::vector<PostingGroup>& batch) {
   if (Status writable = check_writable(); !writable) return writable;
   const std::uint64_t stamp = ++batch_stamp_;
   auto prepared = std::make_unique<Prepared>();

@@ -130,6 +130,12 @@ class RocksSnapshot final : public Snapshot {
     return read_record(ledger_, options_, space, key);
   }
 
+  std::vector<OperatorRecord> operators() const override { return ledger_.operators_at(options_); }
+
+  Result<CardRecord> card_of_account(AccountId account) const override {
+    return ledger_.card_of_account_at(options_, account);
+  }
+
  private:
   const RocksLedger& ledger_;
   const rocksdb::Snapshot* snapshot_;

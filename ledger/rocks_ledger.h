@@ -74,6 +74,10 @@ class RocksLedger final : public Ledger {
   std::unique_ptr<Snapshot> snapshot() const override;
   VerifyReport verify() const override;
 
+  // operators() and card_of_account() as of `options` (a snapshot's).
+  std::vector<OperatorRecord> operators_at(const rocksdb::ReadOptions& options) const;
+  Result<CardRecord> card_of_account_at(const rocksdb::ReadOptions& options, AccountId account) const;
+
   rocksdb::DB* db() const { return db_.get(); }
   rocksdb::ColumnFamilyHandle* family(Family family) const { return families_[family]; }
   // Where a record lives: card states in their own family under the bare
@@ -151,6 +155,10 @@ class RocksLedger final : public Ledger {
   // `unknown_only`, only keys posted below their window (a hash lookup).
   std::optional<GroupOutcome> pending_outcome(const IdempotencyKey& key, bool unknown_only) const;
 
+  // prepare() without its locking: the caller holds prepare_mutex_ and
+  // fewer than prepared_posts_max batches are pending.
+  Result<std::unique_ptr<PreparedPost>> prepare_locked(const std::vector<PostingGroup>& batch);
+  Status check_batch(const std::vector<PostingGroup>& batch) const;
   Status write_synced(rocksdb::WriteBatch& batch);
   // The 'H' records are lower bounds: raise each mark to its source's last key.
   Status raise_marks_to_idempotency_keys();

@@ -17,14 +17,14 @@ std::optional<OperatorId> PayableIndex::operator_of(AccountId account) const {
   return it->second;
 }
 
-CardTokens::CardTokens(const ledger::Ledger& ledger, const TokenHasher& hasher)
-    : ledger_(ledger), hasher_(hasher), cache_(slots) {}
+CardTokens::CardTokens(const ledger::Snapshot& snapshot, const TokenHasher& hasher)
+    : snapshot_(snapshot), hasher_(hasher), cache_(slots) {}
 
 std::string_view CardTokens::token_of_account(AccountId account) {
   Slot& slot = cache_[account.value % slots];
   if (slot.account != account.value) {
     slot.account = account.value;
-    auto card = ledger_.card_of_account(account);
+    auto card = snapshot_.card_of_account(account);
     slot.is_card = card.has_value();
     if (slot.is_card) {
       const std::string token = hasher_.token(card->card);

@@ -51,7 +51,7 @@ class CardTokens {
  public:
   static constexpr std::size_t slots = 1u << 18;
   static constexpr std::size_t token_chars = 32;
-  CardTokens(const ledger::Ledger& ledger, const TokenHasher& hasher);
+  CardTokens(const ledger::Snapshot& snapshot, const TokenHasher& hasher);
   // The token of the card owning `account`; "" when the account is no card's.
   std::string_view token_of_account(AccountId account);
 
@@ -61,7 +61,7 @@ class CardTokens {
     std::array<char, token_chars> token{};
     bool is_card = false;
   };
-  const ledger::Ledger& ledger_;
+  const ledger::Snapshot& snapshot_;
   const TokenHasher& hasher_;
   std::vector<Slot> cache_;
 };

@@ -39,9 +39,10 @@ std::string describe_difference(const BatchTotals& file, const BatchTotals& ledg
 }  // namespace
 
 Result<ReconcileReport> Settlement::verify(BusinessDay day) {
-  auto close = load_close(day);
+  auto snapshot = ledger_.snapshot();
+  auto close = load_close(*snapshot, day);
   if (!close) return close.status();
-  auto records = batches(day);
+  auto records = batches_in(*snapshot, day);
   if (!records) return records.status();
   auto keys = SettlementKeys::load(options_.key_dir, /*public_only=*/true);
   if (!keys) return keys.status();
@@ -53,16 +54,15 @@ Result<ReconcileReport> Settlement::verify(BusinessDay day) {
   std::unordered_map<std::uint32_t, BatchTotals> ledger_totals;
   std::unordered_map<std::uint32_t, std::unordered_set<std::string>> held;
   for (const auto& batch : records.value()) {
-    auto held_lines = held_set(day, batch.operator_id, batch.sequence);
+    auto held_lines = held_set(*snapshot, day, batch.operator_id, batch.sequence);
     if (!held_lines) return held_lines.status();
     held[batch.operator_id.value] = std::move(held_lines.value());
     ledger_totals[batch.operator_id.value];
   }
-  auto snapshot = ledger_.snapshot();
   if (snapshot->last_sequence() < close->to_sequence)
     report.problems.push_back("the ledger ends at sequence " + std::to_string(snapshot->last_sequence()) +
                               ", before the close's " + std::to_string(close->to_sequence));
-  PayableIndex payables(ledger_.operators());
+  PayableIndex payables(snapshot->operators());
   AssignRange range{day, close->config, close->from_sequence, close->to_sequence, close->previous_to_sequence};
   std::uint64_t unknown_operator_lines = 0;
   auto assigned = assign_day(*snapshot, range, payables, nullptr, [&](OperatorId op, const BatchLine& line, std::uint32_t) {

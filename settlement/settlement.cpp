@@ -13,8 +13,8 @@ namespace citycard::settlement {
 
 Settlement::Settlement(ledger::Ledger& ledger, Options options) : ledger_(ledger), options_(std::move(options)) {}
 
-Result<CloseRecord> Settlement::load_close(BusinessDay day) const {
-  auto text = ledger_.record(ledger::RecordSpace::settlement, record_key::close(day));
+Result<CloseRecord> Settlement::load_close(const ledger::Snapshot& snapshot, BusinessDay day) const {
+  auto text = snapshot.record(ledger::RecordSpace::settlement, record_key::close(day));
   if (!text) {
     if (text.status().code() == StatusCode::not_found) return Status::not_found("business day " + day.to_string() + " is not closed");
     return text.status();
@@ -22,11 +22,11 @@ Result<CloseRecord> Settlement::load_close(BusinessDay day) const {
   return decode_close(text.value());
 }
 
-Result<std::unordered_set<std::string>> Settlement::held_set(BusinessDay day, OperatorId op, std::uint32_t sequence) const {
+Result<std::unordered_set<std::string>> Settlement::held_set(const ledger::Snapshot& snapshot, BusinessDay day,
+                                                             OperatorId op, std::uint32_t sequence) const {
   std::unordered_set<std::string> held;
   Status failure;
-  auto snapshot = ledger_.snapshot();
-  Status scan = snapshot->scan_records(ledger::RecordSpace::settlement, record_key::held_prefix(day, op),
+  Status scan = snapshot.scan_records(ledger::RecordSpace::settlement, record_key::held_prefix(day, op),
                                        [&](std::string_view, std::string_view value) {
                                          auto line = decode_held(value);
                                          if (!line) {
@@ -41,7 +41,8 @@ Result<std::unordered_set<std::string>> Settlement::held_set(BusinessDay day, Op
   return held;
 }
 
-Result<std::vector<WrittenBatch>> Settlement::write_batches(const CloseRecord& close, const std::vector<BatchRecord>& batches,
+Result<std::vector<WrittenBatch>> Settlement::write_batches(const ledger::Snapshot& snapshot, const CloseRecord& close,
+                                                            const std::vector<BatchRecord>& batches,
                                                             const Progress& progress, AssignStats* stats) {
   auto keys = SettlementKeys::load(options_.key_dir);
   if (!keys) return keys.status();
@@ -63,20 +64,19 @@ Result<std::vector<WrittenBatch>> Settlement::write_batches(const CloseRecord& c
     header.signing_key_id = keys->signing_key_id();
     header.token_key_id = keys->token_key_id();
     writer.expect(header);
-    auto held_lines = held_set(close.day, batch.operator_id, batch.sequence);
+    auto held_lines = held_set(snapshot, close.day, batch.operator_id, batch.sequence);
     if (!held_lines) return held_lines.status();
     if (!held_lines->empty()) held.emplace(batch.operator_id.value, std::move(held_lines.value()));
   }
 
-  PayableIndex payables(ledger_.operators());
-  CardTokens tokens(ledger_, keys->tokens());
-  auto snapshot = ledger_.snapshot();
-  if (snapshot->last_sequence() < close.to_sequence)
-    return Status::corruption("the ledger ends at " + std::to_string(snapshot->last_sequence()) + " but day " +
+  PayableIndex payables(snapshot.operators());
+  CardTokens tokens(snapshot, keys->tokens());
+  if (snapshot.last_sequence() < close.to_sequence)
+    return Status::corruption("the ledger ends at " + std::to_string(snapshot.last_sequence()) + " but day " +
                               close.day.to_string() + " closed at " + std::to_string(close.to_sequence));
   AssignRange range{close.day, close.config, close.from_sequence, close.to_sequence, close.previous_to_sequence};
   auto assigned = assign_day(
-      *snapshot, range, payables, &tokens,
+      snapshot, range, payables, &tokens,
       [&](OperatorId op, const BatchLine& line, std::uint32_t version) {
         auto it = held.find(op.value);
         if (it != held.end() && it->second.count(line.tap_id)) return Status::ok();
@@ -90,11 +90,12 @@ Result<std::vector<WrittenBatch>> Settlement::write_batches(const CloseRecord& c
 
 Result<CloseSummary> Settlement::close(BusinessDay day, EventTime closed_at, const Progress& progress) {
   if (Status s = options_.day.validate(); !s) return s;
+  auto snapshot = ledger_.snapshot();
   CloseSummary summary;
-  if (auto existing = load_close(day)) {
+  if (auto existing = load_close(*snapshot, day)) {
     summary.close = existing.value();
     summary.already_closed = true;
-    auto batches_of_day = batches(day);
+    auto batches_of_day = batches_in(*snapshot, day);
     if (!batches_of_day) return batches_of_day.status();
     for (auto& batch : batches_of_day.value()) {
       summary.total.add(batch.totals);
@@ -105,11 +106,20 @@ Result<CloseSummary> Settlement::close(BusinessDay day, EventTime closed_at, con
     return existing.status();
   }
 
+  // Taps of the day may still arrive afterwards (offline readers upload
+  // later): they become late lines of a later close. But a day still running
+  // is not closed: its ordinary taps would all be late.
+  const EventTime day_end = day_start(day.next(), options_.day);
+  if (closed_at < day_end)
+    return Status::refused("business day " + day.to_string() + " is not over: it ends at " +
+                           format_local_time(day_end, options_.day) + ", and the close is at " +
+                           format_local_time(closed_at, options_.day));
+
   CloseRecord close;
   close.day = day;
   close.config = options_.day;
   close.created_at = closed_at;
-  auto last_text = ledger_.record(ledger::RecordSpace::settlement, record_key::last);
+  auto last_text = snapshot->record(ledger::RecordSpace::settlement, record_key::last);
   if (last_text) {
     std::int32_t last_days = 0;
     const std::string& text = last_text.value();
@@ -118,7 +128,7 @@ Result<CloseSummary> Settlement::close(BusinessDay day, EventTime closed_at, con
     if (day != last.next())
       return Status::refused("business days close in order: the last closed day is " + last.to_string() + ", so " +
                              last.next().to_string() + " closes next, not " + day.to_string());
-    auto previous = load_close(last);
+    auto previous = load_close(*snapshot, last);
     if (!previous) return previous.status();
     if (!(previous->config == options_.day))
       return Status::invalid_argument("the business day configuration differs from the one the earlier closes used");
@@ -127,9 +137,9 @@ Result<CloseSummary> Settlement::close(BusinessDay day, EventTime closed_at, con
   } else if (last_text.status().code() != StatusCode::not_found) {
     return last_text.status();
   }
-  close.to_sequence = ledger_.snapshot()->last_sequence();
+  close.to_sequence = snapshot->last_sequence();
 
-  auto operators = ledger_.operators();
+  auto operators = snapshot->operators();
   std::sort(operators.begin(), operators.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
   std::vector<BatchRecord> records;
   for (const auto& op : operators) {
@@ -140,7 +150,7 @@ Result<CloseSummary> Settlement::close(BusinessDay day, EventTime closed_at, con
     records.push_back(batch);
   }
   AssignStats stats;
-  auto written = write_batches(close, records, progress, &stats);
+  auto written = write_batches(*snapshot, close, records, progress, &stats);
   if (!written) return written.status();
   close.next_from_sequence = stats.next_from_sequence;
   close.transfers_scanned = stats.transfers_scanned;
@@ -166,11 +176,12 @@ Result<CloseSummary> Settlement::close(BusinessDay day, EventTime closed_at, con
 }
 
 Result<CloseSummary> Settlement::regenerate(BusinessDay day, const Progress& progress) {
-  auto close = load_close(day);
+  auto snapshot = ledger_.snapshot();
+  auto close = load_close(*snapshot, day);
   if (!close) return close.status();
-  auto records = batches(day);
+  auto records = batches_in(*snapshot, day);
   if (!records) return records.status();
-  auto written = write_batches(close.value(), records.value(), progress, nullptr);
+  auto written = write_batches(*snapshot, close.value(), records.value(), progress, nullptr);
   if (!written) return written.status();
   CloseSummary summary;
   summary.close = close.value();
@@ -188,9 +199,10 @@ Result<CloseSummary> Settlement::regenerate(BusinessDay day, const Progress& pro
 }
 
 Result<OperatorBatch> Settlement::resend(BusinessDay day, OperatorId op) {
-  auto close = load_close(day);
+  auto snapshot = ledger_.snapshot();
+  auto close = load_close(*snapshot, day);
   if (!close) return close.status();
-  auto text = ledger_.record(ledger::RecordSpace::settlement, record_key::batch(day, op));
+  auto text = snapshot->record(ledger::RecordSpace::settlement, record_key::batch(day, op));
   if (!text) return Status::not_found("no batch for operator " + std::to_string(op.value) + " on " + day.to_string());
   auto batch = decode_batch(text.value());
   if (!batch) return batch.status();
@@ -198,7 +210,7 @@ Result<OperatorBatch> Settlement::resend(BusinessDay day, OperatorId op) {
     return Status::refused("batch " + batch->file_name + " is " + std::string(batch_state_name(batch->state)) +
                            "; only a rejected batch is resent");
   batch->sequence += 1;
-  auto written = write_batches(close.value(), {batch.value()}, {}, nullptr);
+  auto written = write_batches(*snapshot, close.value(), {batch.value()}, {}, nullptr);
   if (!written) return written.status();
   batch->state = BatchState::sent;
   batch->file_name = written->front().file_name;
@@ -225,10 +237,14 @@ Result<std::vector<CloseRecord>> Settlement::closes() const {
 }
 
 Result<std::vector<BatchRecord>> Settlement::batches(std::optional<BusinessDay> day) const {
+  return batches_in(*ledger_.snapshot(), day);
+}
+
+Result<std::vector<BatchRecord>> Settlement::batches_in(const ledger::Snapshot& snapshot, std::optional<BusinessDay> day) const {
   std::vector<BatchRecord> result;
   Status failure;
   const std::string prefix = day ? record_key::batch_prefix(*day) : std::string("batch/");
-  Status scan = ledger_.snapshot()->scan_records(ledger::RecordSpace::settlement, prefix, [&](std::string_view, std::string_view value) {
+  Status scan = snapshot.scan_records(ledger::RecordSpace::settlement, prefix, [&](std::string_view, std::string_view value) {
     auto batch = decode_batch(value);
     if (!batch) failure = batch.status();
     else result.push_back(batch.value());

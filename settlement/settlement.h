@@ -2,7 +2,10 @@
 // clearing house's acknowledgements, and reconciliation against the ledger.
 //
 // Contract:
-// - close(day, closed_at) assigns every posting group that moves an
+// - close(day, closed_at) refuses a day that is not over at closed_at (a
+//   close names the moment it ran; nothing here reads a clock), then reads
+//   the ledger through one snapshot taken at its start and assigns every
+//   posting group that moves an
 //   operator's payable (and is not settlement's own) to exactly one batch:
 //   the batch of its event day if that day was still open when it was
 //   posted, else, flagged late, the batch of the next day to close (assign.h).
@@ -26,7 +29,10 @@
 // group at a time and lines go straight to files.
 //
 // Threading: one Settlement at a time per ledger (closes are not locked
-// against each other); the ledger may keep posting taps meanwhile.
+// against each other); the ledger may keep posting taps meanwhile (the
+// engine's committer: Ledger::post and put_records are safe beside it).
+// A tap of the closed day posted after the close's snapshot is a late line
+// of the next close (assign.h), as for a reader that uploads days later.
 #pragma once
 
 #include <optional>
@@ -106,12 +112,18 @@ class Settlement {
   const Options& options() const { return options_; }
 
  private:
-  Result<CloseRecord> load_close(BusinessDay day) const;
+  // Every read of one close, regenerate, resend or verify goes through the
+  // one snapshot it took at its start, so taps posted meanwhile (the engine
+  // keeps running) change nothing it reads.
+  Result<CloseRecord> load_close(const ledger::Snapshot& snapshot, BusinessDay day) const;
+  Result<std::vector<BatchRecord>> batches_in(const ledger::Snapshot& snapshot, std::optional<BusinessDay> day) const;
   // Streams the close's range once and writes the files of `batches`, each
   // under its own sequence and without the lines held back from it.
-  Result<std::vector<WrittenBatch>> write_batches(const CloseRecord& close, const std::vector<BatchRecord>& batches,
-                                                  const Progress& progress, AssignStats* stats);
-  Result<std::unordered_set<std::string>> held_set(BusinessDay day, OperatorId op, std::uint32_t sequence) const;
+  Result<std::vector<WrittenBatch>> write_batches(const ledger::Snapshot& snapshot, const CloseRecord& close,
+                                                  const std::vector<BatchRecord>& batches, const Progress& progress,
+                                                  AssignStats* stats);
+  Result<std::unordered_set<std::string>> held_set(const ledger::Snapshot& snapshot, BusinessDay day, OperatorId op,
+                                                   std::uint32_t sequence) const;
 
   ledger::Ledger& ledger_;
   Options options_;

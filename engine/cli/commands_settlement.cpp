@@ -2,6 +2,14 @@
 //
 //   settle keygen                         make the signing and token keys
 //   settle close --day D [--at TIME]      close a business day, write and sign its files
+//
+// close, ack and resend go through a running engine's admin API (it holds
+// the ledger; settlement_desk.h runs them on its ledger while taps flow) and
+// open the ledger themselves when no engine answers: the same settlement
+// code, the same files. The reads (verify, list, show, regenerate) open the
+// ledger read-only, which works beside a running engine. The business day
+// (close time, UTC offset) is the rule set's: the engine's own, or --rules
+// on a stopped ledger.
 //   settle regenerate --day D             rewrite a closed day's files (byte-identical)
 //   settle resend --day D --operator N    resend a rejected batch under the next sequence
 //   settle ack FILE                       ingest a clearing-house acknowledgement
@@ -12,18 +20,23 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <optional>
+#include <thread>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
 #include "ledger/ledger.h"
+#include "ledger_engine_client.h"
+#include "rule_set_loader.h"
 #include "settlement/ack.h"
 #include "settlement/keys.h"
 #include "settlement/settlement.h"
+#include "settlement/summary_json.h"
 
 namespace citycard::cli {
 namespace {
@@ -33,8 +46,13 @@ namespace st = citycard::settlement;
 struct SettleOptions {
   std::string out_dir = "./var/settlement";
   std::string key_dir = "./var/settlement-keys";
-  std::string close_time = "03:00";
-  std::string utc_offset = "+08:00";
+  // The business day of a close on a stopped ledger comes from this rule set
+  // (utc_offset, business_day_start); a running engine uses its own.
+  std::string rules_file = "rules/city.toml";
+  // Gone: the rule set is the one source of the business day. Still parsed,
+  // so passing one is an error that says where the setting went.
+  std::string close_time;
+  std::string utc_offset;
   std::string day;
   std::string at;
   std::uint32_t operator_id = 0;
@@ -49,29 +67,40 @@ std::unique_ptr<ledger::Ledger> open_or_fail(const CliContext& context, bool rea
   return std::move(opened.value());
 }
 
-int parse_clock_or_fail(const std::string& text, const char* what) {
-  // "HH:MM", optionally signed for offsets
-  std::string body = text;
-  int sign = 1;
-  if (!body.empty() && (body[0] == '+' || body[0] == '-')) {
-    sign = body[0] == '-' ? -1 : 1;
-    body = body.substr(1);
-  }
-  unsigned hours = 0, minutes = 0;
-  char tail = 0;
-  if (body.size() != 5 || std::sscanf(body.c_str(), "%2u:%2u%c", &hours, &minutes, &tail) != 2 || minutes > 59)
-    fail(std::string("bad ") + what + " '" + text + "' (expected HH:MM)");
-  return sign * static_cast<int>(hours * 60 + minutes);
+void refuse_business_day_flags_or_fail(const SettleOptions& o) {
+  if (!o.close_time.empty() || !o.utc_offset.empty())
+    fail(std::string(!o.close_time.empty() ? "--close-time" : "--utc-offset") +
+             " is no longer accepted: the business day (close time, UTC offset) comes from the rule set only "
+             "(business_day_start and utc_offset in " + o.rules_file + ")",
+         2);
 }
 
 st::Options settlement_options_or_fail(const SettleOptions& o) {
+  refuse_business_day_flags_or_fail(o);
   st::Options options;
   options.out_dir = o.out_dir;
   options.key_dir = o.key_dir;
-  options.day.close_minute_of_day = parse_clock_or_fail(o.close_time, "close time");
-  options.day.utc_offset_minutes = parse_clock_or_fail(o.utc_offset, "UTC offset");
-  if (Status s = options.day.validate(); !s) fail(s.message());
   return options;
+}
+
+// A close on a stopped ledger: the business day of the rule set.
+st::DayConfig business_day_of_rules_or_fail(const SettleOptions& o) {
+  auto rule_set = rules::load_rule_set(o.rules_file);
+  if (!rule_set) fail("cannot read the business day from " + o.rules_file + ": " + rule_set.status().to_string());
+  st::DayConfig day;
+  day.utc_offset_minutes = rule_set->utc_offset_minutes;
+  day.close_minute_of_day = rule_set->business_day_start_minutes;
+  if (Status s = day.validate(); !s) fail(o.rules_file + ": " + s.message());
+  return day;
+}
+
+std::string absolute_path(const std::string& path) {
+  return std::filesystem::absolute(path).lexically_normal().string();
+}
+
+// A settle_* request for the engine: the paths as the engine must read them.
+nlohmann::json engine_settle_request(const char* op, const SettleOptions& o) {
+  return nlohmann::json{{"op", op}, {"out_dir", absolute_path(o.out_dir)}, {"key_dir", absolute_path(o.key_dir)}};
 }
 
 st::BusinessDay day_or_fail(const std::string& text) {
@@ -96,49 +125,63 @@ st::Progress progress_bar(const char* what) {
   };
 }
 
-nlohmann::json totals_json(const st::BatchTotals& t) {
-  return {{"lines", t.lines}, {"late_lines", t.late_lines}, {"rider_fare", t.rider_fare_minor},
-          {"city_subsidy", t.city_subsidy_minor}, {"points_subsidy", t.points_subsidy_minor},
-          {"points_redeemed", t.points_redeemed}, {"other", t.other_minor}, {"total", t.total_minor}};
-}
+using st::batch_json;
+using st::totals_json;
 
-nlohmann::json batch_json(const st::BatchRecord& b) {
-  return {{"day", b.day.to_string()}, {"operator", b.operator_id.value}, {"name", b.operator_name},
-          {"sequence", b.sequence}, {"state", std::string(st::batch_state_name(b.state))}, {"file", b.file_name},
-          {"sha256", b.file_sha256}, {"note", b.note}, {"totals", totals_json(b.totals)}};
-}
-
-void print_table(const std::vector<st::OperatorBatch>& batches, const st::BatchTotals& total) {
-  const auto row = [](const std::string& who, const st::BatchTotals& t) {
-    std::cout << fmt::format("{:<28} {:>10} {:>6} {:>14} {:>14} {:>10} {:>10} {:>15}\n", who, t.lines, t.late_lines,
-                             t.rider_fare_minor, t.city_subsidy_minor + t.points_subsidy_minor, t.points_redeemed,
-                             t.other_minor, t.total_minor);
+void print_table(const nlohmann::json& batches, const nlohmann::json& total) {
+  const auto row = [](const std::string& who, const nlohmann::json& t) {
+    std::cout << fmt::format("{:<28} {:>10} {:>6} {:>14} {:>14} {:>10} {:>10} {:>15}\n", who, t.at("lines").get<std::uint64_t>(),
+                             t.at("late_lines").get<std::uint64_t>(), t.at("rider_fare").get<std::int64_t>(),
+                             t.at("city_subsidy").get<std::int64_t>() + t.at("points_subsidy").get<std::int64_t>(),
+                             t.at("points_redeemed").get<std::int64_t>(), t.at("other").get<std::int64_t>(),
+                             t.at("total").get<std::int64_t>());
   };
   std::cout << fmt::format("{:<28} {:>10} {:>6} {:>14} {:>14} {:>10} {:>10} {:>15}\n", "operator", "taps", "late",
                            "rider fares", "subsidies", "points", "other", "total TWD");
   for (const auto& batch : batches)
-    row(fmt::format("{} {}", batch.batch.operator_id.value, batch.batch.operator_name.substr(0, 20)), batch.batch.totals);
+    row(fmt::format("{} {}", batch.at("operator").get<std::uint32_t>(), batch.at("name").get<std::string>().substr(0, 20)),
+        batch.at("totals"));
   row("all operators", total);
 }
 
-void print_close(const CliContext& context, const st::CloseSummary& summary, const std::string& out_dir) {
+// A close's summary (settlement/summary_json.h), from the engine or from a
+// close on the ledger: printed the same way.
+void print_close(const CliContext& context, nlohmann::json summary) {
+  for (const char* engine_field : {"ok", "job", "state"}) summary.erase(engine_field);
   if (context.json) {
-    nlohmann::json batches = nlohmann::json::array();
-    for (const auto& b : summary.batches) batches.push_back(batch_json(b.batch));
-    std::cout << nlohmann::json{{"day", summary.close.day.to_string()}, {"already_closed", summary.already_closed},
-                                {"from_sequence", summary.close.from_sequence}, {"to_sequence", summary.close.to_sequence},
-                                {"transfers_scanned", summary.close.transfers_scanned}, {"out_dir", out_dir},
-                                {"batches", batches}, {"total", totals_json(summary.total)}}
-                     .dump(2)
-              << "\n";
+    std::cout << summary.dump(2) << "\n";
     return;
   }
-  std::cout << "business day " << summary.close.day.to_string()
-            << (summary.already_closed ? " (already closed; nothing changed)" : " closed") << ": ledger sequences "
-            << summary.close.from_sequence << ".." << summary.close.to_sequence << ", " << summary.close.transfers_scanned
-            << " transfers scanned\n";
-  print_table(summary.batches, summary.total);
-  std::cout << "files in " << out_dir << "\n";
+  const bool already_closed = summary.at("already_closed").get<bool>();
+  std::cout << "business day " << summary.at("day").get<std::string>()
+            << (already_closed ? " (already closed; nothing changed)" : " closed") << ": ledger sequences "
+            << summary.at("from_sequence").get<std::uint64_t>() << ".." << summary.at("to_sequence").get<std::uint64_t>()
+            << ", " << summary.at("transfers_scanned").get<std::uint64_t>() << " transfers scanned\n";
+  print_table(summary.at("batches"), summary.at("total"));
+  std::cout << "files in " << summary.at("out_dir").get<std::string>() << "\n";
+}
+
+// Waits for a settlement job the engine started (settle_job, every 200 ms),
+// drawing its progress; its result, or fail() with its error.
+nlohmann::json await_engine_job(const CliContext& context, const nlohmann::json& started, const st::Progress& progress) {
+  if (!started.value("ok", false)) fail(started.value("error", std::string("the engine refused")));
+  const std::uint64_t job = started.value("job", std::uint64_t{0});
+  std::uint64_t last_total = 0;
+  for (;;) {
+    auto state = engine_request(context, nlohmann::json{{"op", "settle_job"}, {"job", job}});
+    if (!state)
+      fail("the engine stopped answering while settlement job " + std::to_string(job) +
+           " ran; `citycard settle list` shows whether it finished");
+    if (!state->value("ok", false)) fail(state->value("error", std::string("the engine refused")));
+    if (state->value("state", std::string()) != "running") {
+      if (progress && last_total > 0) progress(last_total, last_total);  // ends the bar's line
+      return *state;
+    }
+    const auto total = state->value("total", std::uint64_t{0});
+    last_total = total;
+    if (progress && total > 0) progress(std::min(state->value("done", std::uint64_t{0}), total - 1), total);
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
 }
 
 void run_keygen(const SettleOptions& o) {
@@ -159,11 +202,23 @@ EventTime close_time_or_fail(const SettleOptions& o) {
 
 void run_close(const CliContext& context, const SettleOptions& o) {
   auto options = settlement_options_or_fail(o);
+  const st::BusinessDay day = day_or_fail(o.day);
+  auto request = engine_settle_request("settle_close", o);
+  request["day"] = day.to_string();
+  if (!o.at.empty()) {
+    close_time_or_fail(o);  // a bad --at fails here, the same way as without an engine
+    request["at"] = o.at;
+  }
+  if (auto started = engine_request(context, request)) {
+    print_close(context, await_engine_job(context, *started, progress_bar("closing")));
+    return;
+  }
+  options.day = business_day_of_rules_or_fail(o);
   auto ledger = open_or_fail(context, false);
   st::Settlement settlement(*ledger, options);
-  auto summary = settlement.close(day_or_fail(o.day), close_time_or_fail(o), progress_bar("closing"));
+  auto summary = settlement.close(day, close_time_or_fail(o), progress_bar("closing"));
   if (!summary) fail(summary.status().to_string());
-  print_close(context, summary.value(), options.out_dir);
+  print_close(context, st::close_json(summary.value(), options.out_dir));
 }
 
 void run_regenerate(const CliContext& context, const SettleOptions& o) {
@@ -172,40 +227,65 @@ void run_regenerate(const CliContext& context, const SettleOptions& o) {
   st::Settlement settlement(*ledger, options);
   auto summary = settlement.regenerate(day_or_fail(o.day), progress_bar("regenerating"));
   if (!summary) fail(summary.status().to_string());
-  print_close(context, summary.value(), options.out_dir);
+  print_close(context, st::close_json(summary.value(), options.out_dir));
+}
+
+void print_resend(const CliContext& context, nlohmann::json batch) {
+  for (const char* engine_field : {"ok", "job", "state"}) batch.erase(engine_field);
+  if (context.json) std::cout << batch.dump(2) << "\n";
+  else
+    std::cout << "resent as " << batch.at("path").get<std::string>() << " (sequence " << batch.at("sequence").get<std::uint32_t>()
+              << ", " << batch.at("totals").at("lines").get<std::uint64_t>() << " lines)\n";
 }
 
 void run_resend(const CliContext& context, const SettleOptions& o) {
   auto options = settlement_options_or_fail(o);
+  const st::BusinessDay day = day_or_fail(o.day);
+  auto request = engine_settle_request("settle_resend", o);
+  request["day"] = day.to_string();
+  request["operator"] = o.operator_id;
+  if (auto started = engine_request(context, request)) {
+    print_resend(context, await_engine_job(context, *started, {}));
+    return;
+  }
   auto ledger = open_or_fail(context, false);
   st::Settlement settlement(*ledger, options);
-  auto batch = settlement.resend(day_or_fail(o.day), OperatorId{o.operator_id});
+  auto batch = settlement.resend(day, OperatorId{o.operator_id});
   if (!batch) fail(batch.status().to_string());
-  if (context.json) std::cout << batch_json(batch->batch).dump(2) << "\n";
-  else std::cout << "resent as " << batch->path << " (sequence " << batch->batch.sequence << ", " << batch->batch.totals.lines << " lines)\n";
+  print_resend(context, st::resend_json(batch.value()));
+}
+
+void print_ack(const CliContext& context, nlohmann::json outcome) {
+  for (const char* engine_field : {"ok", "job", "state"}) outcome.erase(engine_field);
+  if (context.json) {
+    std::cout << outcome.dump(2) << "\n";
+    return;
+  }
+  const std::string file = outcome.at("file").get<std::string>();
+  const std::uint32_t operator_id = outcome.at("operator").get<std::uint32_t>();
+  if (outcome.at("state").get<std::string>() == st::batch_state_name(st::BatchState::accepted))
+    std::cout << file << " accepted: " << outcome.at("totals").at("total").get<std::int64_t>()
+              << " TWD moved from payable to settled for operator " << operator_id << "\n";
+  else
+    std::cout << file << " rejected (" << outcome.at("note").get<std::string>() << "); "
+              << outcome.at("lines_held").get<std::size_t>() << " lines held back; `settle resend --day "
+              << outcome.at("day").get<std::string>() << " --operator " << operator_id << "` writes sequence "
+              << outcome.at("sequence").get<std::uint32_t>() + 1 << "\n";
 }
 
 void run_ack(const CliContext& context, const SettleOptions& o) {
   auto options = settlement_options_or_fail(o);
+  auto request = engine_settle_request("settle_ack", o);
+  request["file"] = absolute_path(o.ack_file);
+  if (auto started = engine_request(context, request)) {
+    print_ack(context, await_engine_job(context, *started, {}));
+    return;
+  }
   auto ledger = open_or_fail(context, false);
   st::Settlement settlement(*ledger, options);
   auto outcome = settlement.ingest_ack(o.ack_file);
   if (!outcome) fail(outcome.status().to_string());
-  if (context.json) {
-    auto json = batch_json(outcome->batch);
-    json["settlement_sequence"] = outcome->settlement_sequence;
-    json["lines_held"] = outcome->lines_held;
-    std::cout << json.dump(2) << "\n";
-    return;
-  }
-  const auto& b = outcome->batch;
-  if (b.state == st::BatchState::accepted)
-    std::cout << b.file_name << " accepted: " << b.totals.total_minor << " TWD moved from payable to settled for operator "
-              << b.operator_id.value << "\n";
-  else
-    std::cout << b.file_name << " rejected (" << b.note << "); " << outcome->lines_held
-              << " lines held back; `settle resend --day " << b.day.to_string() << " --operator " << b.operator_id.value
-              << "` writes sequence " << b.sequence + 1 << "\n";
+  print_ack(context, st::ack_json(outcome.value()));
 }
 
 void run_verify(const CliContext& context, const SettleOptions& o) {
@@ -311,8 +391,12 @@ void add_settlement_commands(CLI::App& app, CliContext& context) {
   settle->require_subcommand(1);
   settle->add_option("--out", o->out_dir, "settlement file directory (default ./var/settlement)");
   settle->add_option("--keys", o->key_dir, "settlement key directory (default ./var/settlement-keys)");
-  settle->add_option("--close-time", o->close_time, "local time a business day ends, HH:MM (default 03:00)");
-  settle->add_option("--utc-offset", o->utc_offset, "local offset from UTC, +HH:MM (default +08:00, Asia/Taipei)");
+  settle->add_option("--rules", o->rules_file,
+                     "rule set whose business day a close on a stopped ledger uses (default rules/city.toml); "
+                     "a running engine uses its own");
+  // Hidden: accepted only to say that the rule set decides now.
+  settle->add_option("--close-time", o->close_time)->group("");
+  settle->add_option("--utc-offset", o->utc_offset)->group("");
 
   settle->add_subcommand("keygen", "create settlement.key, settlement.pub and token.key")->callback([o] { run_keygen(*o); });
 

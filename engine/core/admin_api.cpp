@@ -179,6 +179,11 @@ void AdminApi::handle(const json& request, std::function<void(json)> reply) {
     reply(reload_pki_ ? reload_pki_() : error_reply(Status::unavailable("this engine cannot reload its certificates")));
     return;
   }
+  if (op.rfind("settle_", 0) == 0) {
+    if (settle_) settle_(op, request, reply);
+    else reply(error_reply(Status::unavailable("this engine does not run settlement")));
+    return;
+  }
   if (op.rfind("reader_", 0) == 0) {
     handle_reader(op, request, std::move(reply));
     return;
@@ -230,7 +235,7 @@ void AdminApi::handle(const json& request, std::function<void(json)> reply) {
     command.new_card = *new_card;
   } else {
     reply(error_reply(Status::invalid_argument("unknown op '" + op +
-                                               "' (ping, balance, history, topup, refund, block, unblock, lost, replace, card_import, operator_add, transfers_import, reader_add, reader_list, reader_show, reader_suspend, reader_retire, reader_activate, reload_pki)")));
+                                               "' (ping, balance, history, topup, refund, block, unblock, lost, replace, card_import, operator_add, transfers_import, reader_add, reader_list, reader_show, reader_suspend, reader_retire, reader_activate, reload_pki, settle_close, settle_ack, settle_resend, settle_job)")));
     return;
   }
   auto key = action_key(request);

@@ -26,6 +26,10 @@ class AdminApi {
   void handle(const nlohmann::json& request, std::function<void(nlohmann::json)> reply);
   // {"op":"reload_pki"}: the hook's reply is the answer. Without one the op is unavailable.
   void set_reload_pki(std::function<nlohmann::json()> reload) { reload_pki_ = std::move(reload); }
+  // The ops settle_* (settlement_desk.h); without a handler they are unavailable.
+  using SettleHandler = std::function<void(const std::string& op, const nlohmann::json& request,
+                                           const std::function<void(nlohmann::json)>& reply)>;
+  void set_settle(SettleHandler settle) { settle_ = std::move(settle); }
 
  private:
   IdempotencyKey fresh_key();
@@ -40,6 +44,7 @@ class AdminApi {
   ledger::Ledger& ledger_;
   std::atomic<std::uint64_t> last_key_{0};
   std::function<nlohmann::json()> reload_pki_;
+  SettleHandler settle_;
 };
 
 nlohmann::json error_reply(const Status& status);

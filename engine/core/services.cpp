@@ -45,6 +45,7 @@ class Services::Impl : public std::enable_shared_from_this<Impl> {
         admin_acceptor_(io),
         metrics_acceptor_(io) {
     api_.set_reload_pki(options_.reload_pki);
+    api_.set_settle(options_.settle);
   }
 
   Status open() {

@@ -18,6 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "admin_api.h"
 #include "citycard/status.h"
 #include "engine.h"
 #include "engine/net/asio.h"
@@ -34,6 +35,7 @@ struct ServicesOptions {
   std::string metrics_address = "127.0.0.1";
   std::uint16_t metrics_port = 0;           // 0 = ephemeral (see metrics_port())
   std::function<nlohmann::json()> reload_pki;  // the admin op reload_pki; default: none
+  AdminApi::SettleHandler settle;              // the admin ops settle_*; default: none
 };
 
 class Services {

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "engine/core/admin_api.h"
+#include "engine/core/settlement_desk.h"
 #include "engine/core/bootstrap.h"
 #include "engine/core/config.h"
 #include "engine/core/engine.h"
@@ -139,7 +140,15 @@ int run(const EngineConfig& config, Log& log) {
   PkiKeeper& keeper = *prepared->pki;
   keeper.attach(server->get());
 
+  // The business day has one source of truth: the rule set the engine rates with.
+  settlement::DayConfig business_day;
+  business_day.utc_offset_minutes = prepared->rule_set->utc_offset_minutes;
+  business_day.close_minute_of_day = prepared->rule_set->business_day_start_minutes;
+  auto desk = std::make_unique<SettlementDesk>(*prepared->ledger, business_day, log);
+
   ServicesOptions services_options;
+  services_options.settle = [&desk](const std::string& op, const nlohmann::json& request,
+                                    const std::function<void(nlohmann::json)>& reply) { desk->handle(op, request, reply); };
   services_options.reload_pki = [&keeper, crl = prepared->tls.crl] { return reload_reply(keeper, crl); };
   services_options.admin_socket = config.admin_socket;
   services_options.admin_idle_timeout = config.admin_idle_timeout;
@@ -221,6 +230,7 @@ int run(const EngineConfig& config, Log& log) {
   prepared->pki.reset();  // its timer, before the loop it is on
   server->reset();
   engine->reset();
+  desk.reset();  // waits for a close still running: it writes its records at the end
   prepared->ledger.reset();  // closes RocksDB
   std::error_code ignored;
   std::filesystem::remove(config.ports_file, ignored);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <ctime>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -385,6 +386,73 @@ TEST_CASE("the CLI goes through the running engine's admin socket, and straight 
   CHECK(bad.find("bad.csv:2: route") != std::string::npos);
   CHECK(refused("reader show 82").find("not registered") != std::string::npos);
   CHECK(cli("verify").find("OK") != std::string::npos);
+}
+
+// The business day (rules/city.toml: +08:00, from 03:00) of a moment, as YYYY-MM-DD.
+std::string business_day_text(std::int64_t unix_us, int days_later = 0) {
+  std::time_t local = static_cast<std::time_t>(unix_us / 1'000'000 + (8 - 3) * 3600 + days_later * 86400);
+  std::tm parts{};
+  gmtime_r(&local, &parts);
+  char text[16];
+  std::strftime(text, sizeof text, "%Y-%m-%d", &parts);
+  return text;
+}
+
+TEST_CASE("settle close goes through the running engine while readers tap over TLS, and through the ledger without it") {
+  TempDir dir("engine-settle");
+  issue_cards_and_readers(dir.path);
+  EngineProcess engine(dir.path);
+  engine.start();
+  issue_readers(dir.path / "pki");
+  auto run_cli = [&](const std::string& args, bool succeeds) {
+    std::string command = std::string(CLI_BINARY) + " --db " + (dir.path / "ledger").string() + " " + args + " 2>&1";
+    std::string output;
+    FILE* pipe = ::popen(command.c_str(), "r");
+    REQUIRE(pipe != nullptr);
+    char buffer[512];
+    while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) output += buffer;
+    int status = ::pclose(pipe);
+    INFO(command << "\n" << output);
+    CHECK(WIFEXITED(status));
+    CHECK((WEXITSTATUS(status) == 0) == succeeds);
+    return output;
+  };
+  const std::string settle = "settle --out " + (dir.path / "settlement").string() + " --keys " + (dir.path / "keys").string() +
+                             " --rules " + CITYCARD_SOURCE_DIR + "/rules/city.toml ";
+  run_cli(settle + "keygen", true);
+  const std::string day = business_day_text(load_day_us());
+  const std::string next_day = business_day_text(load_day_us(), 1);
+
+  Told told;
+  std::size_t decided_before_close = 0;
+  std::size_t decided_after_close = 0;
+  std::string closed;
+  run_load(dir.path / "pki", engine.port(), told, std::chrono::milliseconds(800), [&] {
+    {
+      std::lock_guard lock(told.mutex);
+      decided_before_close = told.decisions.size();
+    }
+    closed = run_cli(settle + "close --day " + day, true);
+    std::lock_guard lock(told.mutex);
+    decided_after_close = told.decisions.size();
+  });
+  CHECK(closed.find("business day " + day + " closed") != std::string::npos);
+  CHECK(decided_before_close > 100);
+  CHECK(decided_after_close > decided_before_close);  // the readers' taps kept being decided
+  // The files reconcile with the ledger, read beside the running engine.
+  CHECK(run_cli(settle + "verify --day " + day, true).find("reconciles with the ledger") != std::string::npos);
+  CHECK(run_cli(settle + "close --day " + day, true).find("already closed") != std::string::npos);
+  // One source of the business day: the rule set.
+  CHECK(run_cli(settle + "--close-time 04:00 close --day " + next_day, false).find("rule set") != std::string::npos);
+  CHECK(run_cli(settle + "close --day 2999-01-01", false).find("not over") != std::string::npos);
+  CHECK(engine.terminate() == 0);
+
+  // Stopped: the same commands on the ledger. Taps of the closed day
+  // decided after its close are late lines of the next one.
+  CHECK(run_cli(settle + "verify --day " + day, true).find("reconciles with the ledger") != std::string::npos);
+  CHECK(run_cli(settle + "close --day " + next_day, true).find("business day " + next_day + " closed") != std::string::npos);
+  CHECK(run_cli(settle + "verify --day " + next_day, true).find("reconciles with the ledger") != std::string::npos);
+  check_ledger(dir.path, told, false);
 }
 
 }  // namespace citycard::engine::testing

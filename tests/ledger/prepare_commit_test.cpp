@@ -163,6 +163,34 @@ TEST_CASE("prepare waits while prepared_posts_max batches are uncommitted") {
   CHECK(f.balance(card.wallet_account) == 100 - static_cast<std::int64_t>(ledger::Ledger::prepared_posts_max) - 1);
 }
 
+TEST_CASE("post() beside a pipelined writer waits for its pending batch and commits after it") {
+  // The engine's committer prepares and commits on its own threads while
+  // settlement posts an acceptance: post() must not slip its batch in front
+  // of one already prepared (that writer's commit would then be refused).
+  LedgerFixture f;
+  auto card = f.issue("04CC0008");
+  f.fund(card, 100);
+  auto pipelined = f.ledger->prepare({fare(card, f.bus, 7, 1, 10)});
+  REQUIRE(pipelined);
+  std::atomic<bool> returned{false};
+  Result<std::vector<ledger::GroupOutcome>> posted = Status::unavailable("not yet");
+  std::thread beside([&] {
+    posted = f.ledger->post({fare(card, f.bus, 8, 1, 5)});
+    returned = true;
+  });
+  // Give post() time to reach the ledger; it may not return before the
+  // pipelined batch is committed.
+  for (int i = 0; i < 50 && !returned; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  CHECK_FALSE(returned);
+  REQUIRE(f.ledger->commit(**pipelined));
+  beside.join();
+  REQUIRE(posted);
+  REQUIRE(posted->front().posted);
+  CHECK(posted->front().first_sequence > (*pipelined)->outcomes[0].first_sequence);
+  CHECK(f.balance(card.wallet_account) == 85);
+  CHECK(f.ledger->verify().ok());
+}
+
 TEST_CASE("a failed sync voids its batch and the ones prepared after it and refuses writes until reopened") {
   TempDir dir;
   const std::string path = dir.path() + "/ledger";

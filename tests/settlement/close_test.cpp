@@ -162,3 +162,17 @@ TEST_CASE("stock openssl verifies the digest and the signature, and refuses an a
   write_bytes(forged, bytes);
   CHECK(run("openssl pkeyutl -verify -pubin -inkey " + pub + " -rawin -in " + forged + " -sigfile " + path + ".sig") != 0);
 }
+
+TEST_CASE("a day that is not over is not closed, and nothing is written") {
+  City city;
+  populate(city);
+  // The 5th ends at 03:00 on the 6th (the business day's close time).
+  auto early = city.settlement().close(day("2024-03-05"), at("2024-03-06T02:59:59+08:00"));
+  REQUIRE_FALSE(early.has_value());
+  CHECK(early.status().code() == StatusCode::refused);
+  CHECK(early.status().message().find("is not over") != std::string::npos);
+  CHECK_FALSE(city.ledger().record(ledger::RecordSpace::settlement, record_key::close(day("2024-03-05"))).has_value());
+  auto on_time = city.settlement().close(day("2024-03-05"), at("2024-03-06T03:00:00+08:00"));
+  REQUIRE(on_time.has_value());
+  CHECK_FALSE(on_time->already_closed);
+}

@@ -1,0 +1,75 @@
+// The business-day close and the clearing house's acknowledgements while the
+// engine runs (admin ops settle_close, settle_ack, settle_resend, settle_job:
+// docs/admin-api.md). The engine holds the ledger, so it runs them itself,
+// with the same settlement library the CLI uses on a stopped ledger:
+// - a job runs on a thread of its own, one at a time (a second is refused
+//   busy), so neither the admin loop nor a shard waits for a long close;
+// - the close reads the ledger through one snapshot taken at its start
+//   (settlement.h), while the shards keep posting taps through the
+//   committer; a tap of the closed day posted after that snapshot becomes a
+//   late line of the next close, as one uploaded days later does;
+// - what it writes goes through the ledger's own write paths, which wait for
+//   the committer's prepared batches and hold the next ones back until the
+//   write is durable (Ledger::put_records for the close's records, post()
+//   for an acceptance's money): no second writer interleaves with the
+//   committer's sequences;
+// - the business day (close time, UTC offset) is the engine's rule set's.
+// A request answers at once with a job number; settle_job reports its
+// progress (transfers scanned of the range) and, once done, its result: the
+// same JSON `citycard settle ... --json` prints (settlement/summary_json.h).
+//
+// Threading: handle() from any thread; reply is called on the calling thread.
+// The destructor waits for a running job (it cannot be cut short: the close
+// writes its records at the end, or nothing).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "ledger/ledger.h"
+#include "log.h"
+#include "settlement/business_day.h"
+
+namespace citycard::engine {
+
+class SettlementDesk {
+ public:
+  // `clock`: when a close without "at" happens; default the system clock.
+  SettlementDesk(ledger::Ledger& ledger, settlement::DayConfig day, Log& log, std::function<EventTime()> clock = {});
+  ~SettlementDesk();
+  SettlementDesk(const SettlementDesk&) = delete;
+  SettlementDesk& operator=(const SettlementDesk&) = delete;
+
+  // op is one of settle_close, settle_ack, settle_resend, settle_job.
+  void handle(const std::string& op, const nlohmann::json& request, const std::function<void(nlohmann::json)>& reply);
+
+ private:
+  struct Job {
+    std::uint64_t number = 0;
+    std::string what;           // "close of 2026-11-20", for logs and busy answers
+    bool running = true;
+    std::uint64_t done = 0;     // transfers scanned
+    std::uint64_t total = 0;    // of the close's range
+    nlohmann::json reply;       // once finished: the op's answer
+  };
+  using Work = std::function<nlohmann::json(const std::function<void(std::uint64_t, std::uint64_t)>& progress)>;
+  nlohmann::json start(std::string what, Work work);
+  nlohmann::json status(std::uint64_t number) const;
+
+  ledger::Ledger& ledger_;
+  const settlement::DayConfig day_;
+  Log& log_;
+  std::function<EventTime()> clock_;
+  mutable std::mutex mutex_;
+  Job job_;                  // the last job; number 0: none yet
+  std::uint64_t jobs_started_ = 0;  // job numbers are unique within an engine run
+  std::thread worker_;
+};
+
+}  // namespace citycard::engine
