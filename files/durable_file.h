@@ -17,9 +17,10 @@
 //   the rename reports an error although the new file is in place.
 // - A crash (power loss, SIGKILL) may leave a ".NAME.tmp-*" file behind; it is
 //   never read and may be deleted.
-// - Errors are io_error Statuses naming the target path and the cause:
-//   "no space left on device writing PATH", "cannot write PATH: directory DIR
-//   does not exist", "cannot sync PATH: Input/output error".
+// - Errors are Statuses naming the target path and the cause: io_error for
+//   the disk and the OS ("no space left on device writing PATH", "cannot
+//   write PATH: directory DIR does not exist", "cannot sync PATH: Input/output
+//   error"), already_exists for Existing::keep over an existing file.
 //
 // Threading: separate DurableFile objects may be used from separate threads;
 // one object is not thread-safe.
