@@ -13,6 +13,7 @@
 #include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 
+#include "files/durable_file.h"
 #include "rocks_ledger.h"
 
 namespace citycard::ledger {
@@ -176,7 +177,11 @@ Status create_ledger(const std::string& path, const Options& options, rocksdb::E
   // rename(2) replaces an empty directory, so `mkdir var` before init is fine.
   fs::rename(staging, path, error);
   if (error) return Status::io_error("cannot create ledger at " + path + ": " + error.message());
-  return Status::ok();
+  // Until the parent directory is synced, a crash could lose the rename and
+  // with it a ledger that `citycard init` reported made.
+  fs::path ledger_dir = fs::absolute(fs::path(path)).lexically_normal();
+  if (!ledger_dir.has_filename()) ledger_dir = ledger_dir.parent_path();  // "var/ledger/"
+  return files::sync_directory(ledger_dir.parent_path());
 }
 
 }  // namespace

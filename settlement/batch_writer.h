@@ -2,7 +2,9 @@
 // operators, and each operator's lines go to a body file of its own; finish()
 // then writes each final file as header + body + trailer (the header names
 // rule set versions only known at the end), its SHA-256 digest file and its
-// Ed25519 signature. Final files appear by rename, never half-written.
+// Ed25519 signature. Final files appear by rename, never half-written, and a
+// batch file appears only after its digest and signature (files/durable_file.h).
+// A failure (a full disk) leaves no body, temporary or truncated file.
 //
 // Per operator the directory gets:
 //   NAME            the batch file (CCSET_<day>_<operator>_<sequence>.csv)
@@ -56,7 +58,7 @@ class BatchWriter {
     std::set<std::uint32_t> rule_set_versions;
   };
   Status write_final(Pending& pending, WrittenBatch& written);
-  void close_bodies();
+  Status close_bodies();
 
   std::string out_dir_;
   DayConfig config_;

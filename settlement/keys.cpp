@@ -16,6 +16,8 @@
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 
+#include "files/durable_file.h"
+
 namespace citycard::settlement {
 namespace {
 
@@ -37,14 +39,11 @@ std::string sha256_hex(const std::uint8_t* data, std::size_t size) {
   return to_hex_lower(digest, length);
 }
 
-// Opens for writing with mode 0600 (private) or 0644, never replacing a file.
-Status write_new_file(const std::string& path, const std::string& contents, mode_t mode) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, mode);
-  if (fd < 0) return Status::io_error("cannot create " + path + ": " + std::strerror(errno));
-  bool ok = ::write(fd, contents.data(), contents.size()) == static_cast<ssize_t>(contents.size());
-  ok = ::fsync(fd) == 0 && ok;
-  ::close(fd);
-  return ok ? Status::ok() : Status::io_error("cannot write " + path);
+// A key file, whole or not at all, with its mode from the start; never replacing a file.
+Status write_new_file(const std::string& path, const std::string& contents, std::uint32_t mode) {
+  Status status = files::write_file_durably(path, contents, {.mode = mode, .existing = files::Existing::keep});
+  if (status.code() == StatusCode::already_exists) return Status::already_exists(path + " exists; keys are never overwritten");
+  return status;
 }
 
 template <typename Writer>
@@ -97,9 +96,9 @@ Status generate_keys(const std::string& dir) {
     PEM_write_bio_PrivateKey(bio, k, nullptr, nullptr, 0, nullptr, nullptr);
   });
   auto public_pem = pem_of(key.get(), [](BIO* bio, EVP_PKEY* k) { PEM_write_bio_PUBKEY(bio, k); });
-  if (Status s = write_new_file(dir + "/" + private_key_file, private_pem, 0600); !s) return s;
-  if (Status s = write_new_file(dir + "/" + public_key_file, public_pem, 0644); !s) return s;
-  return write_new_file(dir + "/" + token_key_file, to_hex_lower(token_key, sizeof token_key) + "\n", 0600);
+  if (Status s = write_new_file(dir + "/" + private_key_file, private_pem, files::mode_private); !s) return s;
+  if (Status s = write_new_file(dir + "/" + public_key_file, public_pem, files::mode_public); !s) return s;
+  return write_new_file(dir + "/" + token_key_file, to_hex_lower(token_key, sizeof token_key) + "\n", files::mode_private);
 }
 
 // ---- TokenHasher ----------------------------------------------------------

@@ -5,11 +5,6 @@
 //
 //   citycard keys [--token-dir DIR | --module SO --token-label L (--pin-file F | --pin-env VAR)]
 //       init-token | generate --version N | list | export --cards CSV --out FILE [--version N]
-#include <sys/stat.h>
-
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -19,6 +14,7 @@
 #include "card/bytes.h"
 #include "card/crypto.h"
 #include "commands.h"
+#include "files/durable_file.h"
 #include "token/softhsm.h"
 #include "token/token.h"
 
@@ -109,9 +105,9 @@ void add_keys_commands(CLI::App& app, CliContext& context) {
     if (!in) fail("cannot read " + options->cards_csv);
     auto token = open_token(*options);
     token::TokenKeySource keys(token);
-    int fd = ::open(options->out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) fail("cannot create " + options->out);
-    ::fchmod(fd, 0600);
+    // Card keys: 0600 from the start, and the file appears whole or not at all.
+    auto out = files::DurableFile::create(options->out, {.mode = files::mode_private});
+    if (!out) fail(out.status().to_string());
     std::ostringstream text;
     text << "card,key_version,card_key\n";
     std::string line;
@@ -122,21 +118,16 @@ void add_keys_commands(CLI::App& app, CliContext& context) {
       auto card = CardId::parse(first);
       if (!card) {
         if (line_number == 1) continue;   // the header
-        ::close(fd);
         fail(options->cards_csv + ":" + std::to_string(line_number) + ": '" + first + "' is not a card id");
       }
       auto key = keys.card_key(version, *card);
-      if (!key) {
-        ::close(fd);
-        fail(key.status().to_string());
-      }
+      if (!key) fail(key.status().to_string());
       text << card->to_string() << "," << int{version} << "," << card::to_hex(key->bytes) << "\n";
       ++count;
     }
-    const std::string bytes = text.str();
-    bool written = ::write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()) && ::fsync(fd) == 0;
-    ::close(fd);
-    if (!written) fail("cannot write " + options->out);
+    Status written = out->append(text.str());
+    if (written) written = out->commit();
+    if (!written) fail(written.to_string());
     std::cout << count << " card keys (master key v" << int{version} << ") -> " << options->out << "\n";
   });
 }

@@ -1,5 +1,5 @@
 // Reading and writing PEM files. Keys go to disk with mode 0600 from the
-// moment the file exists (created with that mode, not chmod-ed afterwards).
+// moment the file exists, whole or not at all (files/durable_file.h).
 #include <fcntl.h>
 #include <openssl/pem.h>
 #include <sys/file.h>
@@ -10,34 +10,10 @@
 #include <cstring>
 
 #include "engine/pki/internal.h"
+#include "files/durable_file.h"
 
 namespace citycard::pki::internal {
 namespace {
-
-Status write_all(int fd, const std::string& bytes, const std::filesystem::path& path) {
-  std::size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t written = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (written < 0 && errno == EINTR) continue;
-    if (written < 0) return Status::io_error("cannot write " + path.string() + ": " + std::strerror(errno));
-    done += static_cast<std::size_t>(written);
-  }
-  if (::fsync(fd) != 0) return Status::io_error("cannot sync " + path.string() + ": " + std::strerror(errno));
-  return Status::ok();
-}
-
-// The rename is durable only once the directory entry is.
-Status sync_directory(const std::filesystem::path& path) {
-  std::filesystem::path dir = path.parent_path();
-  if (dir.empty()) dir = ".";
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return Status::io_error("cannot open " + dir.string() + ": " + std::strerror(errno));
-  int synced = ::fsync(fd);
-  int error = errno;
-  ::close(fd);
-  if (synced != 0) return Status::io_error("cannot sync " + dir.string() + ": " + std::strerror(error));
-  return Status::ok();
-}
 
 Result<BioHandle> open_for_reading(const std::filesystem::path& path) {
   BioHandle bio(BIO_new_file(path.c_str(), "r"));
@@ -58,25 +34,7 @@ Result<std::string> drain(BIO* bio) {
 }  // namespace
 
 Status write_file(const std::filesystem::path& path, const std::string& bytes, FileMode mode) {
-  std::filesystem::path temporary = path;
-  temporary += ".tmp";
-  ::unlink(temporary.c_str());
-  int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, static_cast<mode_t>(mode));
-  if (fd < 0) return Status::io_error("cannot create " + temporary.string() + ": " + std::strerror(errno));
-  // The umask may have narrowed the mode; set exactly what was asked.
-  Status status = ::fchmod(fd, static_cast<mode_t>(mode)) == 0
-                      ? write_all(fd, bytes, temporary)
-                      : Status::io_error("cannot chmod " + temporary.string() + ": " + std::strerror(errno));
-  ::close(fd);
-  if (status.is_ok() && std::rename(temporary.c_str(), path.c_str()) != 0) {
-    status = Status::io_error("cannot rename " + temporary.string() + " to " + path.string() + ": " +
-                              std::strerror(errno));
-  }
-  if (!status.is_ok()) {
-    ::unlink(temporary.c_str());
-    return status;
-  }
-  return sync_directory(path);
+  return files::write_file_durably(path, bytes, {.mode = static_cast<std::uint32_t>(mode)});
 }
 
 FileLock::~FileLock() {

@@ -15,8 +15,8 @@ namespace citycard::pki::internal {
 
 enum class FileMode : unsigned { secret = 0600, public_readable = 0644 };
 
-// Writes bytes to path through a temporary file (synced), a rename and a
-// sync of the directory: after a crash the file is the old one or the new one.
+// Writes bytes to path with files::write_file_durably: after a crash the file
+// is the old one or the new one; a full disk leaves the old one.
 Status write_file(const std::filesystem::path& path, const std::string& bytes, FileMode mode);
 
 // An exclusive flock on a file, released when destroyed.

@@ -13,7 +13,6 @@
 #include <ctime>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <string>
 
 #include <unistd.h>
@@ -26,6 +25,7 @@
 #include "engine/core/services.h"
 #include "engine/net/admission.h"
 #include "engine/net/server.h"
+#include "files/durable_file.h"
 
 #include <boost/asio/signal_set.hpp>
 
@@ -41,19 +41,12 @@ void usage(std::FILE* out) {
              out);
 }
 
+// Scripts read it as soon as it exists: whole or absent (files/durable_file.h).
 Status write_ports_file(const std::string& path, std::uint16_t tap_port, std::uint16_t metrics_port,
                         const std::string& admin_socket) {
-  std::string temporary = path + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::trunc);
-    out << "tap_port=" << tap_port << "\nmetrics_port=" << metrics_port << "\nadmin_socket=" << admin_socket
-        << "\npid=" << ::getpid() << "\n";
-    if (!out.flush()) return Status::io_error("cannot write " + temporary);
-  }
-  std::error_code error;
-  std::filesystem::rename(temporary, path, error);
-  if (error) return Status::io_error("cannot rename " + temporary + ": " + error.message());
-  return Status::ok();
+  const std::string text = "tap_port=" + std::to_string(tap_port) + "\nmetrics_port=" + std::to_string(metrics_port) +
+                           "\nadmin_socket=" + admin_socket + "\npid=" + std::to_string(::getpid()) + "\n";
+  return files::write_file_durably(path, text);
 }
 
 std::string utc(std::chrono::system_clock::time_point when) {

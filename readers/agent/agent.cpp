@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "file_io.h"
+#include "files/durable_file.h"
 
 namespace citycard::agent {
 
@@ -15,6 +16,10 @@ Result<std::unique_ptr<Agent>> Agent::open(const AgentConfig& config, card::Card
   journal_options.taps_max = config.queue_taps_max;
   auto journal = Journal::open(config.state_dir + "/taps.journal", journal_options);
   if (!journal) return journal.status();
+  // The journal's lock makes this agent the state directory's only writer:
+  // what a killed one left half-written can go.
+  files::remove_stale_temporaries(config.state_dir + "/sequence");
+  files::remove_stale_temporaries(config.state_dir + "/deny.list");
   // The journal's highest sequence is a floor in case the sequence file was lost.
   const auto clock_us = static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count());

@@ -9,9 +9,15 @@
 
 #include <cerrno>
 #include <cstring>
+#include <string_view>
+
+#include "files/durable_file.h"
 
 namespace citycard::agent {
 namespace {
+
+// The agent's state is the reader's own business: its group may read it, no one else.
+constexpr std::uint32_t agent_state_mode = 0640;
 
 Status errno_status(const std::string& what) { return Status::io_error(fmt::format("{}: {}", what, std::strerror(errno))); }
 
@@ -30,47 +36,15 @@ std::string parent_directory(const std::string& path) {
   return path.substr(0, slash);
 }
 
-Status fsync_directory(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return errno_status("open directory " + dir);
-  int rc = ::fsync(fd);
-  int error = errno;
-  ::close(fd);
-  if (rc != 0) return Status::io_error(fmt::format("fsync directory {}: {}", dir, std::strerror(error)));
-  return Status::ok();
-}
-
 Status ensure_directory(const std::string& dir) {
-  if (::mkdir(dir.c_str(), 0750) == 0) return fsync_directory(parent_directory(dir));
+  if (::mkdir(dir.c_str(), 0750) == 0) return files::sync_directory(parent_directory(dir));
   if (errno == EEXIST) return Status::ok();
   return errno_status("mkdir " + dir);
 }
 
 Status write_file_atomically(const std::string& path, card::ByteView contents) {
-  const std::string temporary = path + ".tmp";
-  int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-  if (fd < 0) return errno_status("create " + temporary);
-  std::size_t written = 0;
-  while (written < contents.size()) {
-    ssize_t n = ::write(fd, contents.data() + written, contents.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      Status status = errno_status("write " + temporary);
-      ::close(fd);
-      ::unlink(temporary.c_str());
-      return status;
-    }
-    written += static_cast<std::size_t>(n);
-  }
-  if (::fsync(fd) != 0) {
-    Status status = errno_status("fsync " + temporary);
-    ::close(fd);
-    ::unlink(temporary.c_str());
-    return status;
-  }
-  ::close(fd);
-  if (::rename(temporary.c_str(), path.c_str()) != 0) return errno_status("rename " + temporary + " to " + path);
-  return fsync_directory(parent_directory(path));
+  const std::string_view bytes(reinterpret_cast<const char*>(contents.data()), contents.size());
+  return files::write_file_durably(path, bytes, {.mode = agent_state_mode});
 }
 
 Result<std::optional<card::Bytes>> read_file(const std::string& path) {

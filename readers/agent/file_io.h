@@ -10,16 +10,13 @@
 
 namespace citycard::agent {
 
-// Replaces path with contents so that after a crash the file holds either the
-// old or the new contents, never a mix: write path.tmp, fsync it, rename over
-// path, fsync the directory.
+// Replaces path (mode 0640) with contents so that after a crash the file holds
+// either the old or the new contents, never a mix: files::write_file_durably.
 Status write_file_atomically(const std::string& path, card::ByteView contents);
 // The whole file; nullopt if it does not exist.
 Result<std::optional<card::Bytes>> read_file(const std::string& path);
-// Makes a rename or a new file in dir durable.
-Status fsync_directory(const std::string& dir);
 std::string parent_directory(const std::string& path);
-// Creates dir (one level) if it is missing.
+// Creates dir (one level) if it is missing, durably (the parent is synced).
 Status ensure_directory(const std::string& dir);
 
 // CRC-32 (IEEE 802.3, as zlib and Ethernet compute it).

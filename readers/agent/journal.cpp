@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "file_io.h"
+#include "files/durable_file.h"
 
 namespace citycard::agent {
 namespace {
@@ -74,7 +75,6 @@ Result<int> open_locked(const std::string& path) {
 }  // namespace
 
 Result<Journal> Journal::open(const std::string& path, JournalOptions options) {
-  ::unlink((path + ".tmp").c_str());   // an interrupted compaction; the journal itself is intact
   auto contents = read_file(path);
   if (!contents) return contents.status();
   if (!contents->has_value() || (*contents)->size() < header_bytes) {
@@ -87,6 +87,9 @@ Result<Journal> Journal::open(const std::string& path, JournalOptions options) {
   }
   auto fd = open_locked(path);
   if (!fd) return fd.status();
+  // What an interrupted compaction left; the journal itself is intact. Only
+  // now, holding the lock, can no other agent be compacting it.
+  files::remove_stale_temporaries(path);
   Journal journal(path, options, *fd);
   if (auto replayed = journal.replay(**contents); !replayed) return replayed;
   return journal;

@@ -1,20 +1,19 @@
 #include "keygen.h"
 
-#include <fcntl.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <cstdint>
 #include <cstring>
 #include <functional>
 #include <memory>
 #include <string>
+
+#include "files/durable_file.h"
 
 namespace citycard::agent {
 namespace {
@@ -77,55 +76,12 @@ Result<Request> make_request(EVP_PKEY* key, ReaderId reader) {
   return request;
 }
 
-Status sync_directory_of(const std::filesystem::path& path) {
-  std::filesystem::path dir = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return Status::io_error("cannot open " + dir.string() + ": " + std::strerror(errno));
-  int synced = ::fsync(fd);
-  int error = errno;
-  ::close(fd);
-  if (synced != 0) return Status::io_error("cannot sync " + dir.string() + ": " + std::strerror(error));
-  return Status::ok();
-}
-
-enum class Existing : std::uint8_t { replace, keep };
-
-// Written under a temporary name with exactly `mode` from the start, synced,
-// then put in place: rename() for a file that may be replaced, link() for
-// one that must not be (it fails if the name exists). A crash leaves the old
-// file or the new one, never half of one.
-Status write_synced(const std::filesystem::path& path, const std::string& bytes, mode_t mode, Existing existing) {
-  std::filesystem::path temporary = path;
-  temporary += ".tmp";
-  ::unlink(temporary.c_str());
-  int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-  if (fd < 0) return Status::io_error("cannot create " + temporary.string() + ": " + std::strerror(errno));
-  Status status;
-  if (::fchmod(fd, mode) != 0) status = Status::io_error("cannot chmod " + temporary.string() + ": " + std::strerror(errno));
-  for (std::size_t done = 0; status.is_ok() && done < bytes.size();) {
-    ssize_t written = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (written < 0 && errno == EINTR) continue;
-    if (written <= 0) {
-      status = Status::io_error("cannot write " + temporary.string() + ": " + std::strerror(errno));
-    } else {
-      done += static_cast<std::size_t>(written);
-    }
-  }
-  if (status.is_ok() && ::fsync(fd) != 0) {
-    status = Status::io_error("cannot sync " + temporary.string() + ": " + std::strerror(errno));
-  }
-  ::close(fd);
-  if (status.is_ok()) {
-    int placed = existing == Existing::keep ? ::link(temporary.c_str(), path.c_str())
-                                            : ::rename(temporary.c_str(), path.c_str());
-    if (placed != 0) {
-      status = errno == EEXIST ? Status::already_exists(path.string() + " exists; a reader key is never replaced")
-                               : Status::io_error("cannot create " + path.string() + ": " + std::strerror(errno));
-    }
-  }
-  ::unlink(temporary.c_str());
-  if (!status.is_ok()) return status;
-  return sync_directory_of(path);
+// A key file whole with mode 0600 from the start, never over an existing key.
+Status write_key(const std::filesystem::path& path, const std::string& bytes) {
+  Status status = files::write_file_durably(path, bytes, {.mode = files::mode_private, .existing = files::Existing::keep});
+  if (status.code() == StatusCode::already_exists)
+    return Status::already_exists(path.string() + " exists; a reader key is never replaced");
+  return status;
 }
 
 }  // namespace
@@ -146,8 +102,8 @@ Status generate_reader_key(const std::filesystem::path& key_path, const std::fil
   auto csr_text = pem_of([&](BIO* bio) { return PEM_write_bio_X509_REQ(bio, request->get()); }, "the CSR");
   if (!csr_text) return csr_text.status();
   // The key first, never over an existing one; then its CSR.
-  if (Status written = write_synced(key_path, key_text.value(), 0600, Existing::keep); !written) return written;
-  Status written = write_synced(csr_path, csr_text.value(), 0644, Existing::replace);
+  if (Status written = write_key(key_path, key_text.value()); !written) return written;
+  Status written = files::write_file_durably(csr_path, csr_text.value(), {.mode = files::mode_public});
   if (!written) ::unlink(key_path.c_str());  // a key without its CSR would only block the next try
   return written;
 }

@@ -16,17 +16,17 @@
 #include <vector>
 
 #include "card/bytes.h"
+#include "files/durable_file.h"
 
 namespace citycard::token {
 namespace {
 
+// PINs and the token's configuration: 0600 from the start, whole or absent,
+// never over an existing file.
 Status write_private_file(const std::string& path, const std::string& text) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return Status::io_error(fmt::format("cannot create {}: {}", path, std::strerror(errno)));
-  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok) return Status::io_error(fmt::format("cannot write {}", path));
-  return Status::ok();
+  Status status = files::write_file_durably(path, text, {.mode = files::mode_private, .existing = files::Existing::keep});
+  if (status.code() == StatusCode::already_exists) return Status::already_exists(fmt::format("{} already exists", path));
+  return status;
 }
 
 Result<std::string> random_pin() {
@@ -154,7 +154,7 @@ Status create_softhsm_token(const std::string& dir, const std::string& token_lab
   if (Status s = init_token(creating, *so_pin, *user_pin); !s) return s;
   fs::rename(pending, options.softhsm2_conf, error);
   if (error) return Status::io_error(fmt::format("cannot rename {}: {}", pending, error.message()));
-  return Status::ok();
+  return files::sync_directory(dir);
 }
 
 }  // namespace citycard::token

@@ -3,6 +3,7 @@
 // the EngineLink, and a lost link falls back to the offline decision.
 #include <catch2/catch.hpp>
 
+#include <fstream>
 #include <set>
 
 #include "agent.h"
@@ -298,4 +299,20 @@ TEST_CASE("agent: a new reader without state numbers its taps from the clock", "
   REQUIRE(agent.has_value());
   TapOutcome outcome = tap(**agent, profile("04A1B2C3D4E5F6"));
   CHECK(outcome.tap.sequence > 1'700'000'000'000'000ULL);  // microseconds since 1970, after 2023
+}
+
+TEST_CASE("agent: a restart clears the state files a killed agent left half-written", "[agent]") {
+  TempDir dir;
+  OfflineLink link;
+  { REQUIRE(Agent::open(config(dir), keys(), link).has_value()); }
+  const std::string state = dir.file("state");
+  // As files/durable_file.h names its temporaries; a SIGKILL mid-write leaves them.
+  for (const char* name : {"/.sequence.tmp-4242-0", "/.deny.list.tmp-4242-1", "/.taps.journal.tmp-4242-2"})
+    std::ofstream(state + name) << "half";
+  auto agent = Agent::open(config(dir), keys(), link);
+  REQUIRE(agent.has_value());
+  std::set<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(state)) names.insert(entry.path().filename().string());
+  CHECK(names.count("taps.journal") == 1);
+  for (const auto& name : names) CHECK(name[0] != '.');
 }

@@ -184,11 +184,12 @@ TEST_CASE("journal: an interrupted compaction leaves the journal as it was", "[a
   TempDir dir;
   const std::string path = dir.file("taps.journal");
   make_journal(path, 2);
-  write_all(path + ".tmp", card::Bytes{'C', 'C', 'Q', '1', 0, 0, 0});   // half-written new file
+  const std::string half_written = dir.file(".taps.journal.tmp-4242-0");  // named as files/durable_file.h names it
+  write_all(half_written, card::Bytes{'C', 'C', 'Q', '1', 0, 0, 0});
   auto journal = Journal::open(path);
   REQUIRE(journal.has_value());
   CHECK(sequences(*journal) == std::vector<std::uint64_t>{1, 2});
-  CHECK(!std::filesystem::exists(path + ".tmp"));
+  CHECK(!std::filesystem::exists(half_written));
 }
 
 TEST_CASE("queued tap encoding round-trips and rejects bad fields", "[agent][journal]") {
