@@ -34,6 +34,7 @@ struct ServicesOptions {
   std::string metrics_address = "127.0.0.1";
   std::uint16_t metrics_port = 0;           // 0 = ephemeral (see metrics_port())
   std::function<nlohmann::json()> reload_pki;  // the admin op reload_pki; default: none
+  std::string pki_dir;                      // the CA and CRL that clerks' certificates are checked against
 };
 
 class Services {

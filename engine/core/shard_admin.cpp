@@ -2,6 +2,7 @@
 // are ordered with its taps.
 #include <fmt/format.h>
 
+#include "admin_audit.h"
 #include "deny_records.h"
 #include "shard.h"
 
@@ -172,8 +173,7 @@ void Shard::build_admin(Item& item) {
   }
   entry->state = rules::encode_card_state(card_state(*entry));
   item.group.records.push_back({ledger::RecordSpace::card_state, card_key(command.card), entry->state});
-  if (!command.operator_name.empty()) audit += " by " + command.operator_name;
-  item.group.records.push_back({ledger::RecordSpace::audit, command.key.to_string(), audit});
+  item.group.records.push_back(audit_record(admin_audit_entry(command, std::move(audit))));
   note_listing(item, *entry);
   item.card = command.card;
   ++entry->pending;
