@@ -8,6 +8,8 @@
 
 #include "citycard/limits.h"
 #include "ledger/system_accounts.h"
+#include "ledger_audit.h"
+#include "ledger_clerk.h"
 #include "ledger_engine_client.h"
 #include "ledger_import.h"
 #include "ledger_support.h"
@@ -20,15 +22,17 @@ std::string signed_amount(std::int64_t minor, Asset asset) {
   return fmt::format("{:+} {}", minor, asset_name(asset));
 }
 
-void run_init(const CliContext& context) {
+void run_init(const CliContext& context, const std::string& supervisor) {
   auto ledger = open_ledger_or_fail(context, LedgerAccess::create);
   auto accounts = ledger::ensure_system_accounts(*ledger);
   if (!accounts) fail(accounts.status().message());
+  const std::string clerk = bootstrap_first_supervisor(context, supervisor);
   std::cout << "ledger ready at " << context.db_path << " (" << ledger->account_count() << " accounts, "
-            << ledger->last_sequence() << " transfers)\n";
+            << ledger->last_sequence() << " transfers); first supervisor: --clerk " << clerk << "\n";
 }
 
 void run_balance(const CliContext& context, const std::string& card_text) {
+  require_clerk(context, ClerkAction::look_up);
   if (auto reply = engine_request(context, {{"op", "balance"}, {"card", parse_card_or_fail(card_text).to_string()}})) {
     if (!reply->value("ok", false)) fail(reply->value("error", std::string("the engine refused")));
     reply->erase("ok");
@@ -70,6 +74,7 @@ void run_balance(const CliContext& context, const std::string& card_text) {
 
 void run_history(const CliContext& context, const std::string& card_text, std::size_t limit,
                  std::uint64_t before) {
+  require_clerk(context, ClerkAction::look_up);
   if (limit == 0 || limit > limits::history_page_max) {
     fail("--limit must be 1.." + std::to_string(limits::history_page_max), 2);
   }
@@ -165,19 +170,21 @@ void run_verify(const CliContext& context) {
                                 {"transfers", report.transfers},
                                 {"idempotency_keys", report.idempotency_keys},
                                 {"cards", report.cards},
+                                {"audit_entries", report.audit_entries},
                                 {"problems", problems}}
                      .dump()
               << "\n";
   } else {
     for (const auto& problem : report.problems) std::cout << problem.kind << ": " << problem.detail << "\n";
-    std::cout << fmt::format("verify: {} accounts, {} cards, {} transfers, {} idempotency keys: {}\n", report.accounts,
-                             report.cards, report.transfers, report.idempotency_keys,
+    std::cout << fmt::format("verify: {} accounts, {} cards, {} transfers, {} idempotency keys, {} audit entries: {}\n",
+                             report.accounts, report.cards, report.transfers, report.idempotency_keys, report.audit_entries,
                              report.ok() ? "OK" : fmt::format("{} PROBLEM(S)", report.problems.size()));
   }
   if (!report.ok()) exit_with(1);
 }
 
 void run_operator_add(const CliContext& context, std::uint32_t id, const std::string& name) {
+  require_clerk(context, ClerkAction::operator_add);
   auto ledger = open_ledger_or_fail(context, LedgerAccess::read_write);
   auto record = ledger->register_operator(OperatorId{id}, name);
   if (!record) fail(record.status().message());
@@ -186,6 +193,7 @@ void run_operator_add(const CliContext& context, std::uint32_t id, const std::st
 }
 
 void run_operator_list(const CliContext& context) {
+  require_clerk(context, ClerkAction::look_up);
   auto ledger = open_ledger_or_fail(context, LedgerAccess::read_only);
   nlohmann::json rows = nlohmann::json::array();
   for (const auto& record : ledger->operators()) {
@@ -202,6 +210,7 @@ void run_operator_list(const CliContext& context) {
 
 void run_card_issue(const CliContext& context, const std::string& card_text, const std::string& category_text,
                     const std::string& media_text, std::int64_t overdraft, const std::string& linked_text) {
+  require_clerk(context, ClerkAction::card_issue);
   ledger::NewCard card;
   card.card = parse_card_or_fail(card_text);
   auto category = parse_rider_category(category_text);
@@ -222,8 +231,11 @@ void run_card_issue(const CliContext& context, const std::string& card_text, con
 }
 
 void run_card_status(const CliContext& context, const std::string& card_text, CardStatus status) {
+  require_clerk(context, ClerkAction::card_status);
   const char* op = status == CardStatus::blocked ? "block" : status == CardStatus::lost ? "lost" : "unblock";
-  if (auto reply = engine_request(context, {{"op", op}, {"card", parse_card_or_fail(card_text).to_string()}})) {
+  nlohmann::json request = {{"op", op}, {"card", parse_card_or_fail(card_text).to_string()}};
+  if (!context.reason.empty()) request["reason"] = context.reason;
+  if (auto reply = engine_request(context, request)) {
     print_engine_action(context, *reply, std::string("card ") + op);
     return;
   }
@@ -233,14 +245,16 @@ void run_card_status(const CliContext& context, const std::string& card_text, Ca
   CardStatus before = card.status;
   card.status = status;
   auto key = fresh_operator_key();
-  ledger::RecordWrite audit{ledger::RecordSpace::audit, key.to_string(),
-                            fmt::format("{} card {} status {} -> {}", format_utc(now()), card.card.to_string(),
-                                        card_status_name(before), card_status_name(status))};
+  ledger::RecordWrite audit = engine::audit_record(with_card(
+      clerk_audit_entry(require_clerk(context, ClerkAction::card_status), key, op,
+                        fmt::format("card {} status {} -> {}", card.card.to_string(), card_status_name(before), card_status_name(status))),
+      card.card, 0, context.reason));
   if (Status written = ledger->put_records({audit}, {card}); !written) fail(written.message());
   std::cout << fmt::format("card {} is now {}\n", card.card.to_string(), card_status_name(status));
 }
 
 void run_topup(const CliContext& context, const std::string& card_text, std::int64_t amount, const std::string& ref) {
+  require_clerk(context, ClerkAction::top_up);
   if (amount <= 0) fail("top-up amount must be positive, got " + std::to_string(amount), 2);
   IdempotencyKey key = fresh_operator_key();
   if (!ref.empty()) {
@@ -250,6 +264,7 @@ void run_topup(const CliContext& context, const std::string& card_text, std::int
   }
   nlohmann::json request = {{"op", "topup"}, {"card", parse_card_or_fail(card_text).to_string()}, {"amount_minor", amount}};
   if (!ref.empty()) request["ref"] = ref;
+  if (!context.reason.empty()) request["reason"] = context.reason;
   if (auto reply = engine_request(context, request)) {
     print_engine_action(context, *reply, fmt::format("topped up {} TWD", amount));
     return;
@@ -271,6 +286,10 @@ void run_topup(const CliContext& context, const std::string& card_text, std::int
   transfer.event_time = now();
   transfer.mode = Mode::top_up;
   group.transfers.push_back(transfer);
+  group.records.push_back(engine::audit_record(
+      with_card(clerk_audit_entry(require_clerk(context, ClerkAction::top_up), key, "top-up",
+                                  fmt::format("top-up {} TWD card {} (engine stopped)", amount, card.card.to_string())),
+                card.card, amount, context.reason)));
   auto outcome = ledger->post({group});
   if (!outcome) fail(outcome.status().message());
   const auto& result = outcome->front();
@@ -282,9 +301,11 @@ void run_topup(const CliContext& context, const std::string& card_text, std::int
 }
 
 void run_refund(const CliContext& context, const std::string& card_text, std::int64_t amount, const std::string& ref) {
+  require_clerk(context, ClerkAction::refund);
   if (amount <= 0) fail("refund amount must be positive, got " + std::to_string(amount), 2);
   nlohmann::json request = {{"op", "refund"}, {"card", parse_card_or_fail(card_text).to_string()}, {"amount_minor", amount}};
   if (!ref.empty()) request["ref"] = ref;
+  if (!context.reason.empty()) request["reason"] = context.reason;
   if (auto reply = engine_request(context, request)) {
     print_engine_action(context, *reply, fmt::format("refunded {} TWD", amount));
     return;
@@ -294,10 +315,12 @@ void run_refund(const CliContext& context, const std::string& card_text, std::in
 
 void run_card_replace(const CliContext& context, const std::string& old_text, const std::string& new_text,
                       const std::string& ref) {
+  require_clerk(context, ClerkAction::replace);
   nlohmann::json request = {{"op", "replace"},
                             {"card", parse_card_or_fail(old_text).to_string()},
                             {"new_card", parse_card_or_fail(new_text).to_string()}};
   if (!ref.empty()) request["ref"] = ref;
+  if (!context.reason.empty()) request["reason"] = context.reason;
   if (auto reply = engine_request(context, request)) {
     if (!reply->value("ok", false)) fail(reply->value("error", std::string("the engine refused")));
     if (context.json) {
@@ -326,13 +349,17 @@ struct LedgerOptions {
   std::int64_t amount = 0;
   std::string ref;
   std::string new_card;
+  std::string supervisor = "supervisor";
+  std::string reason;
 };
 
 }  // namespace
 
 void add_ledger_commands(CLI::App& app, CliContext& context) {
   auto o = std::make_shared<LedgerOptions>();
-  app.add_subcommand("init", "create the ledger and the city's system accounts")->callback([&context] { run_init(context); });
+  auto* init = app.add_subcommand("init", "create the ledger, the city's system accounts, and the PKI's first supervisor");
+  init->add_option("--supervisor", o->supervisor, "the first supervisor's name (default supervisor): PKI/clerks/NAME");
+  init->callback([&context, o] { run_init(context, o->supervisor); });
 
   auto* balance = app.add_subcommand("balance", "a card's wallet, points and status");
   balance->add_option("CARD", o->card, "card id (hex)")->required();
@@ -368,12 +395,14 @@ void add_ledger_commands(CLI::App& app, CliContext& context) {
                               std::pair{"lost", CardStatus::lost}}) {
     auto* command = cards->add_subcommand(name, std::string("mark a card ") + std::string(card_status_name(status)));
     command->add_option("CARD", o->card, "card id (hex)")->required();
+    command->add_option("--reason", context.reason, "why, for the audit trail");
     command->callback([&context, o, status = status] { run_card_status(context, o->card, status); });
   }
   auto* replace = cards->add_subcommand("replace", "move a card's balance and points to a new card; the old one becomes replaced");
   replace->add_option("OLD", o->card, "the card being replaced (hex)")->required();
   replace->add_option("NEW", o->new_card, "the new card (hex); issued with the old one's category if new")->required();
   replace->add_option("--ref", o->ref, "idempotency reference op:SOURCE:NUMBER; repeat it to retry safely");
+  replace->add_option("--reason", context.reason, "why, for the audit trail");
   replace->callback([&context, o] { run_card_replace(context, o->card, o->new_card, o->ref); });
   add_card_import_command(*cards, context);
 
@@ -381,15 +410,18 @@ void add_ledger_commands(CLI::App& app, CliContext& context) {
   topup->add_option("CARD", o->card, "card id (hex)")->required();
   topup->add_option("AMOUNT", o->amount, "TWD")->required();
   topup->add_option("--ref", o->ref, "idempotency reference op:SOURCE:NUMBER; repeat it to retry safely");
+  topup->add_option("--reason", context.reason, "why, for the audit trail");
   topup->callback([&context, o] { run_topup(context, o->card, o->amount, o->ref); });
 
   auto* refund = app.add_subcommand("refund", "card office refund from a card's wallet");
   refund->add_option("CARD", o->card, "card id (hex)")->required();
   refund->add_option("AMOUNT", o->amount, "TWD")->required();
   refund->add_option("--ref", o->ref, "idempotency reference op:SOURCE:NUMBER; repeat it to retry safely");
+  refund->add_option("--reason", context.reason, "why, for the audit trail");
   refund->callback([&context, o] { run_refund(context, o->card, o->amount, o->ref); });
 
   add_transfer_import_command(app, context);
+  add_audit_command(app, context);
 }
 
 }  // namespace citycard::cli

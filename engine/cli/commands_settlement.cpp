@@ -19,6 +19,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "ledger_clerk.h"
 #include "commands.h"
 #include "ledger/ledger.h"
 #include "settlement/ack.h"
@@ -158,6 +159,7 @@ EventTime close_time_or_fail(const SettleOptions& o) {
 }
 
 void run_close(const CliContext& context, const SettleOptions& o) {
+  require_clerk(context, ClerkAction::settle_close);
   auto options = settlement_options_or_fail(o);
   auto ledger = open_or_fail(context, false);
   st::Settlement settlement(*ledger, options);
@@ -167,6 +169,7 @@ void run_close(const CliContext& context, const SettleOptions& o) {
 }
 
 void run_regenerate(const CliContext& context, const SettleOptions& o) {
+  require_clerk(context, ClerkAction::settle_close);
   auto options = settlement_options_or_fail(o);
   auto ledger = open_or_fail(context, true);
   st::Settlement settlement(*ledger, options);
@@ -176,6 +179,7 @@ void run_regenerate(const CliContext& context, const SettleOptions& o) {
 }
 
 void run_resend(const CliContext& context, const SettleOptions& o) {
+  require_clerk(context, ClerkAction::settle_close);
   auto options = settlement_options_or_fail(o);
   auto ledger = open_or_fail(context, false);
   st::Settlement settlement(*ledger, options);
@@ -186,6 +190,7 @@ void run_resend(const CliContext& context, const SettleOptions& o) {
 }
 
 void run_ack(const CliContext& context, const SettleOptions& o) {
+  require_clerk(context, ClerkAction::settle_close);
   auto options = settlement_options_or_fail(o);
   auto ledger = open_or_fail(context, false);
   st::Settlement settlement(*ledger, options);

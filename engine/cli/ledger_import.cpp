@@ -1,3 +1,4 @@
+#include "ledger_clerk.h"
 #include "ledger_import.h"
 
 #include <charconv>
@@ -59,6 +60,7 @@ struct CardImportOptions {
 };
 
 void run_card_import(const CliContext& context, const std::string& path) {
+  require_clerk(context, ClerkAction::card_issue);
   std::vector<ledger::NewCard> cards;
   std::map<CardId, std::size_t> seen;
   read_csv_or_fail(path, "card", [&](std::size_t line, const std::vector<std::string>& fields) {
@@ -112,6 +114,7 @@ struct PendingGroup {
 };
 
 void run_transfer_import(const CliContext& context, const std::string& path) {
+  require_clerk(context, ClerkAction::transfers_import);
   auto ledger = open_ledger_or_fail(context, LedgerAccess::read_write);
   std::map<std::string, AccountId> resolved;
   std::vector<PendingGroup> groups;
