@@ -33,6 +33,9 @@ void add_clerk_pki_commands(CLI::App& pki_command) {
   issue->callback([options] {
     auto role = parse_clerk_role(options->role);
     if (!role) fail("unknown role '" + options->role + "' (viewer, clerk, supervisor, auditor, settlement)", 2);
+    if (!valid_clerk_name(options->name)) {
+      fail("'" + options->name + "' is not a clerk name (1 to 32 of a-z 0-9 . _ -, starting with a letter or digit)", 2);
+    }
     pki::Validity validity;
     if (options->days > 0) validity.lifetime = std::chrono::hours(24 * options->days);
     check(pki::issue_clerk(options->dir, Clerk{options->name, *role}, validity));

@@ -1,6 +1,7 @@
 // citycard-engine as a process: killed with SIGKILL under load and
 // restarted, every tap that got a decision is in the ledger exactly once and
 // verify passes; SIGTERM drains and exits 0 with every decided tap durable.
+#include "clerk_fixture.h"
 #include "engine_fixture.h"
 #include "engine_process.h"
 
@@ -181,7 +182,8 @@ std::size_t run_load(const std::filesystem::path& pki_dir, std::uint16_t port, T
 
 // Runs the citycard CLI on the data directory's ledger; its output.
 std::string run_cli(const std::filesystem::path& data, const std::string& args) {
-  std::string command = std::string(CLI_BINARY) + " --db " + (data / "ledger").string() + " " + args + " 2>&1";
+  std::string command = std::string(CLI_BINARY) + " --db " + (data / "ledger").string() + " --clerk " + test_clerk(data) + " " +
+                        args + " 2>&1";
   std::string output;
   FILE* pipe = ::popen(command.c_str(), "r");
   REQUIRE(pipe != nullptr);
@@ -274,7 +276,8 @@ TEST_CASE("the CLI goes through the running engine's admin socket, and straight 
   engine.start();
   // Runs the CLI on the test's ledger; `succeeds` says which exit it must have.
   auto run_cli = [&](const std::string& args, bool succeeds) {
-    std::string command = std::string(CLI_BINARY) + " --db " + (dir.path / "ledger").string() + " " + args + " 2>&1";
+    std::string command = std::string(CLI_BINARY) + " --db " + (dir.path / "ledger").string() + " --clerk " +
+                          test_clerk(dir.path) + " " + args + " 2>&1";
     std::string output;
     FILE* pipe = ::popen(command.c_str(), "r");
     REQUIRE(pipe != nullptr);
