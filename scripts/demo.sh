@@ -11,8 +11,11 @@
 #      shops, ...) play a school day of taps against it over TLS, each tap
 #      signed by its card over the whole transaction, with morning
 #      and evening peaks and buses that lose coverage and upload late;
-#   4. a clerk looks up a card while the engine runs; the engine stops cleanly;
-#   5. the ledger is verified and the business day closed into signed
+#   4. a clerk signs in with her certificate, looks up and tops up a card while
+#      the engine runs (and is refused what her role may not do); the engine
+#      stops cleanly;
+#   5. the ledger and its audit trail are verified, an auditor reads the
+#      trail, and the settlement clerk closes the business day into signed
 #      settlement files, one per operator, which stock openssl verifies.
 #
 #   scripts/demo.sh [CARDS]      default 30000 cards (about 125k taps)
@@ -55,7 +58,11 @@ step() { printf '\n== %s\n' "$*"; }
 
 step "the card office: ledger, the city's operators (rules/city.toml), its readers, $cards cards"
 "$citycard" rules check rules/city.toml
-"$citycard" --db "$db" init
+"$citycard" --db "$db" init  # also the PKI's CA and its first supervisor, var/pki/clerks/supervisor
+export CITYCARD_CLERK=var/pki/clerks/supervisor  # the card office signs in as him from here on
+"$citycard" pki issue-clerk --dir var/pki --name mei --role clerk >/dev/null
+"$citycard" pki issue-clerk --dir var/pki --name ann --role auditor >/dev/null
+"$citycard" pki issue-clerk --dir var/pki --name sam --role settlement >/dev/null
 awk -F' = ' '/^\[\[operators\]\]/{inop=1; next} inop && $1=="id"{id=$2} inop && $1=="name"{gsub(/"/,"",$2); print id "\t" $2; inop=0}' \
     rules/city.toml | while IFS=$'\t' read -r id name; do
   "$citycard" --db "$db" operator add --id "$id" --name "$name" >/dev/null
@@ -86,9 +93,12 @@ step "the city's readers play $day over TLS, 20000 taps/s offered (the day in se
 
 card=$(sed -n 3p var/demo-input/cards.csv | cut -d, -f1)
 step "a clerk at the card office, while the engine runs: card $card"
-"$citycard" --db "$db" balance "$card"
-"$citycard" --db "$db" history "$card" --limit 8
+"$citycard" --db "$db" --clerk var/pki/clerks/mei balance "$card"
+"$citycard" --db "$db" --clerk var/pki/clerks/mei topup "$card" 200 --reason "cash at the counter"
+"$citycard" --db "$db" --clerk var/pki/clerks/mei history "$card" --limit 8
 "$citycard" --db "$db" reader show 1
+"$citycard" --db "$db" --clerk var/pki/clerks/mei operator add --id 999 --name "Not Allowed" \
+    || echo "(refused: a clerk may not add operators; only a supervisor may)"
 
 step "the engine's metrics (Prometheus text, a few lines)"
 exec 3<>"/dev/tcp/127.0.0.1/$metrics_port"
@@ -100,12 +110,13 @@ step "the engine stops on SIGTERM: stop accepting, drain, flush, close the ledge
 stop_engine
 tail -n 2 var/engine.log
 
-step "verify the ledger"
+step "verify the ledger (and the audit trail's hash chain); the auditor reads the trail"
 "$citycard" --db "$db" verify
+"$citycard" --db "$db" --clerk var/pki/clerks/ann audit | tail -n 5
 
 step "close the business day $day into signed settlement files"
 "$citycard" --db "$db" settle keygen >/dev/null
-"$citycard" --db "$db" settle close --day "$day" --at "${next_day}T03:05:00+08:00"
+"$citycard" --db "$db" --clerk var/pki/clerks/sam settle close --day "$day" --at "${next_day}T03:05:00+08:00"
 "$citycard" --db "$db" settle verify --day "$day" | tail -n 3
 file=$(ls var/settlement/*_000201_*.csv | head -1)
 echo "$(ls var/settlement/*.csv | wc -l) batch files in var/settlement/; checking the metro's, $file, with stock openssl:"

@@ -11,7 +11,7 @@ namespace citycard::engine {
 using nlohmann::json;
 
 std::optional<ClerkAction> admin_op_action(std::string_view op) {
-  static constexpr std::array<std::pair<std::string_view, ClerkAction>, 17> table{{
+  static constexpr std::array<std::pair<std::string_view, ClerkAction>, 15> table{{
       {"balance", ClerkAction::look_up},
       {"history", ClerkAction::look_up},
       {"reader_list", ClerkAction::look_up},
@@ -27,13 +27,10 @@ std::optional<ClerkAction> admin_op_action(std::string_view op) {
       {"reader_retire", ClerkAction::reader_manage},
       {"reader_activate", ClerkAction::reader_manage},
       {"reload_pki", ClerkAction::reload_pki},
-      {"approvals_list", ClerkAction::approvals_list},
-      {"approve", ClerkAction::approve},
   }};
   for (const auto& [name, action] : table) {
     if (name == op) return action;
   }
-  if (op == "reject") return ClerkAction::approve;
   return std::nullopt;
 }
 

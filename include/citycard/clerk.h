@@ -18,8 +18,8 @@ namespace citycard {
 enum class ClerkRole : std::uint8_t {
   viewer = 1,      // looks up cards, readers and history
   clerk = 2,       // the counter: top-up, refund, block, replace, issue cards
-  supervisor = 3,  // a clerk who also approves, imports transfers, manages readers and operators
-  auditor = 4,     // reads the audit trail and pending approvals; changes nothing
+  supervisor = 3,  // a clerk who also imports transfers, manages readers and operators
+  auditor = 4,     // reads the audit trail; changes nothing
   settlement = 5,  // closes the business day
 };
 
@@ -35,11 +35,9 @@ enum class ClerkAction : std::uint8_t {
   reader_manage = 7,    // reader add/suspend/retire/activate, certificates
   operator_add = 8,
   transfers_import = 9,
-  approve = 10,         // approve or reject another clerk's pending request
-  approvals_list = 11,
-  audit_read = 12,
-  settle_close = 13,    // settle close, acknowledgements
-  reload_pki = 14,
+  audit_read = 10,
+  settle_close = 11,    // settle close, acknowledgements
+  reload_pki = 12,
 };
 
 constexpr std::string_view clerk_role_name(ClerkRole role) noexcept {
@@ -72,8 +70,6 @@ constexpr std::string_view clerk_action_name(ClerkAction action) noexcept {
     case ClerkAction::reader_manage: return "manage readers";
     case ClerkAction::operator_add: return "add operators";
     case ClerkAction::transfers_import: return "import transfers";
-    case ClerkAction::approve: return "approve requests";
-    case ClerkAction::approvals_list: return "list pending requests";
     case ClerkAction::audit_read: return "read the audit trail";
     case ClerkAction::settle_close: return "close a business day";
     case ClerkAction::reload_pki: return "reload certificates";
@@ -96,11 +92,9 @@ constexpr bool role_allows(ClerkRole role, ClerkAction action) noexcept {
     case ClerkRole::supervisor:
       return action == ClerkAction::look_up || counter || action == ClerkAction::reader_manage ||
              action == ClerkAction::operator_add || action == ClerkAction::transfers_import ||
-             action == ClerkAction::approve || action == ClerkAction::approvals_list ||
              action == ClerkAction::reload_pki;
     case ClerkRole::auditor:
-      return action == ClerkAction::look_up || action == ClerkAction::audit_read ||
-             action == ClerkAction::approvals_list;
+      return action == ClerkAction::look_up || action == ClerkAction::audit_read;
     case ClerkRole::settlement:
       return action == ClerkAction::look_up || action == ClerkAction::settle_close;
   }

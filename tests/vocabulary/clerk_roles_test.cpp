@@ -15,7 +15,7 @@ namespace {
 constexpr ClerkAction all_actions[] = {
     ClerkAction::look_up,      ClerkAction::top_up,          ClerkAction::refund,         ClerkAction::card_status,
     ClerkAction::replace,      ClerkAction::card_issue,      ClerkAction::reader_manage,  ClerkAction::operator_add,
-    ClerkAction::transfers_import, ClerkAction::approve,     ClerkAction::approvals_list, ClerkAction::audit_read,
+    ClerkAction::transfers_import, ClerkAction::audit_read,
     ClerkAction::settle_close, ClerkAction::reload_pki};
 constexpr ClerkRole all_roles[] = {ClerkRole::viewer, ClerkRole::clerk, ClerkRole::supervisor, ClerkRole::auditor,
                                    ClerkRole::settlement};
@@ -29,12 +29,12 @@ TEST_CASE("roles: each role may do exactly its actions and is refused every othe
       {ClerkRole::viewer, {A::look_up}},
       {ClerkRole::clerk, counter},
       {ClerkRole::supervisor, {}},
-      {ClerkRole::auditor, {A::look_up, A::audit_read, A::approvals_list}},
+      {ClerkRole::auditor, {A::look_up, A::audit_read}},
       {ClerkRole::settlement, {A::look_up, A::settle_close}},
   };
   allowed[ClerkRole::supervisor] = counter;
   allowed[ClerkRole::supervisor].insert(
-      {A::reader_manage, A::operator_add, A::transfers_import, A::approve, A::approvals_list, A::reload_pki});
+      {A::reader_manage, A::operator_add, A::transfers_import, A::reload_pki});
   for (ClerkRole role : all_roles) {
     for (ClerkAction action : all_actions) {
       INFO(clerk_role_name(role) << " / " << clerk_action_name(action));
