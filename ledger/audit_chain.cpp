@@ -2,6 +2,7 @@
 
 #include <openssl/evp.h>
 
+#include <cstdlib>
 #include <cstring>
 
 #include "encoding.h"

@@ -3,6 +3,7 @@
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 
+#include <cstdlib>
 
 #include "engine/pki/internal.h"
 
