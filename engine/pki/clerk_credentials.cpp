@@ -126,6 +126,7 @@ Status issue_clerk(const std::filesystem::path& dir, const Clerk& clerk, Validit
 }
 
 Status revoke_clerk(const std::filesystem::path& dir, std::string_view name, Validity validity) {
+  if (!valid_clerk_name(name)) return Status::invalid_argument("'" + std::string(name) + "' is not a clerk name");
   Paths paths{dir};
   auto ca = internal::read_certificate(paths.ca_certificate());
   if (!ca) return ca.status();

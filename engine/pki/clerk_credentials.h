@@ -31,7 +31,8 @@ std::string clerk_uri(const Clerk& clerk);
 // clerk has a certificate (revoke it and pick another name to change a role).
 Status issue_clerk(const std::filesystem::path& dir, const Clerk& clerk, Validity validity = {});
 
-// Adds clerk NAME's certificate to the CRL. not_found if there is none.
+// Adds clerk NAME's certificate to the CRL. invalid_argument for a name
+// clerk.h does not allow; not_found if there is no certificate.
 Status revoke_clerk(const std::filesystem::path& dir, std::string_view name, Validity crl = crl_validity());
 
 // What a clerk sends to sign in: the certificate (PEM) and the signature of

@@ -30,6 +30,7 @@ expect 1 "no ledger at $db" -- --db "$db" balance 04A1B2C3
 [ ! -e "$db" ] || { echo "FAIL: a read made a ledger"; failures=$((failures + 1)); }
 expect 2 "unknown role 'boss'" -- pki issue-clerk --dir "$dir/pki" --name bob --role boss
 expect 2 "not a clerk name" -- pki issue-clerk --dir "$dir/pki" --name "Bob Smith" --role clerk
+expect 1 "not a clerk name" -- pki revoke-clerk --dir "$dir/pki" --name ../ca
 
 "$citycard" --db "$db" init >/dev/null  # makes the first supervisor in $dir/pki
 expect 1 "clerk vera (viewer) may not top up" -- --db "$db" topup 04A1B2C3 5
