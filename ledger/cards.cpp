@@ -143,7 +143,9 @@ Status RocksLedger::put_records(const std::vector<RecordWrite>& records, const s
     if (record.space == RecordSpace::names) {
       return Status::invalid_argument("account names are written by ensure_named_account only");
     }
-    batch.Put(record_family(record.space), record_key(record.space, record.key), record.value);
+    if (record.space == RecordSpace::audit_chain) {
+      return Status::invalid_argument("audit chain links are written by the ledger only");
+    }
   }
   for (const CardRecord& card : card_updates) {
     auto existing = read_card(rocksdb::ReadOptions(), card.card);
@@ -154,7 +156,16 @@ Status RocksLedger::put_records(const std::vector<RecordWrite>& records, const s
     batch.Put(family(f_cards), encoding::card_key(card.card), encoding::encode_card(card));
   }
   auto write_lock = quiesce();
-  return write_synced(batch);
+  // The chain advances only if the write lands: a failed write leaves no link.
+  const std::uint64_t audit_next = audit_next_;
+  const AuditHash audit_head = audit_head_;
+  for (const RecordWrite& record : records) put_record(batch, record);
+  Status written = write_synced(batch);
+  if (!written) {
+    audit_next_ = audit_next;
+    audit_head_ = audit_head;
+  }
+  return written;
 }
 
 Result<CardRecord> RocksLedger::read_card(rocksdb::ReadOptions options, const CardId& card) const {

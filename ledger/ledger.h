@@ -63,9 +63,10 @@ enum class RecordSpace : std::uint8_t {
   settlement = 3,   // settlement: day closes, batches, acknowledgements
   operator_info = 4,// operators: id -> name, kind, accounts
   names = 5,        // well-known account names -> account id
-  audit = 6,        // operator actions
+  audit = 6,        // operator actions, key = reference; each also an audit_chain link
   engine = 7,       // engine bookkeeping (deny list version, ...)
   readers = 8,      // the reader registry: id -> registration (ledger/readers.h)
+  audit_chain = 9,  // written by the ledger only: every audit record as a hash-chain link (audit_chain.h)
 };
 
 struct RecordWrite {
@@ -137,6 +138,7 @@ struct VerifyReport {
   std::uint64_t transfers = 0;
   std::uint64_t idempotency_keys = 0;
   std::uint64_t cards = 0;
+  std::uint64_t audit_entries = 0;      // links of the audit chain (audit_chain.h)
   std::vector<VerifyProblem> problems;  // empty when the ledger is sound
   bool ok() const { return problems.empty(); }
 };

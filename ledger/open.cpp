@@ -287,6 +287,7 @@ Status RocksLedger::load() {
   if (!marks->status().ok()) return Status::io_error("reading high-water marks: " + marks->status().ToString());
   std::unordered_map<SourceKey, std::uint64_t, SourceHash> marks_written = high_water_;
   if (Status raised = raise_marks_to_idempotency_keys(); !raised) return raised;
+  if (Status head = load_audit_head(); !head) return head;
 
   std::uint64_t replay_from = 0;
   std::string value;

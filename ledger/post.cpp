@@ -29,6 +29,9 @@ Status check_group_shape(const PostingGroup& group) {
     if (record.space == RecordSpace::names) {
       return Status::invalid_argument("account names are written by ensure_named_account only");
     }
+    if (record.space == RecordSpace::audit_chain) {
+      return Status::invalid_argument("audit chain links are written by the ledger only");
+    }
   }
   return Status::ok();
 }
@@ -329,9 +332,7 @@ Result<std::unique_ptr<PreparedPost>> RocksLedger::prepare_locked(const std::vec
     for (const CardRecord& card : group.card_updates) {
       write.Put(family(f_cards), encoding::card_key(card.card), encoding::encode_card(card));
     }
-    for (const RecordWrite& record : group.records) {
-      write.Put(record_family(record.space), record_key(record.space, record.key), record.value);
-    }
+    for (const RecordWrite& record : group.records) put_record(write, record);
     if (known == SequenceWindow::Known::unknown) prepared->posted_unknown.insert(group.key);
     window.record(group.key.sequence);
     outcome.posted = true;

@@ -28,6 +28,7 @@
 
 #include "encoding.h"
 #include "ledger/ledger.h"
+#include "audit_chain.h"
 #include "sequence_window.h"
 
 namespace citycard::ledger {
@@ -160,6 +161,11 @@ class RocksLedger final : public Ledger {
   Result<std::unique_ptr<PreparedPost>> prepare_locked(const std::vector<PostingGroup>& batch);
   Status check_batch(const std::vector<PostingGroup>& batch) const;
   Status write_synced(rocksdb::WriteBatch& batch);
+  // Writes `record` into `write`; an audit record also as the chain's next
+  // link (audit_chain.h), advancing audit_next_/audit_head_ (prepare_mutex_).
+  void put_record(rocksdb::WriteBatch& write, const RecordWrite& record);
+  Status load_audit_head();
+  void verify_audit_chain(const rocksdb::ReadOptions& options, VerifyReport& report) const;
   // The 'H' records are lower bounds: raise each mark to its source's last key.
   Status raise_marks_to_idempotency_keys();
   Status check_writable() const;
@@ -209,6 +215,8 @@ class RocksLedger final : public Ledger {
   std::uint64_t last_sequence_ = 0;      // committed
   std::uint64_t prepared_sequence_ = 0;  // after every prepared batch
   std::uint64_t batch_stamp_ = 0;
+  std::uint64_t audit_next_ = 1;  // the next audit link's number (prepare_mutex_)
+  AuditHash audit_head_{};        // the last link's hash, zeros before the first
 
   std::vector<std::uint64_t> changed_accounts_;     // awaiting_checkpoint, in order of change
   std::vector<std::pair<std::uint64_t, encoding::StoredAccount>> checkpoint_pass_;  // records to write

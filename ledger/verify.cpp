@@ -7,7 +7,9 @@
 //   4. every asset sums to zero;
 //   5. idempotency entries and transfers match, both ways;
 //   6. history entries and transfers match, both ways;
-//   7. every card's accounts exist and have the right kind.
+//   7. every card's accounts exist and have the right kind;
+//   8. the audit chain is whole: numbered without gaps, every link's hash
+//      right and following the one before, its audit record equal to it.
 #include <array>
 #include <cstring>
 #include <map>
@@ -299,6 +301,8 @@ VerifyReport RocksLedger::verify() const {
       check(card->points_account, AccountKind::card_points);
     }
   }
+
+  verify_audit_chain(options, report);  // 8. the audit trail's hash chain (audit_chain.h)
 
   db_->ReleaseSnapshot(snapshot);
   return report;

@@ -11,12 +11,14 @@
 #      shops, ...) play a school day of taps against it over TLS, each tap
 #      signed by its card over the whole transaction, with morning
 #      and evening peaks and buses that lose coverage and upload late;
-#   4. a clerk looks up a card while the engine runs;
-#   5. the business day is closed into signed settlement files, one per
-#      operator, by the running engine (`settle close` goes through its admin
-#      socket), and reconciled with the ledger;
-#   6. the engine stops cleanly; the ledger is verified, the day's files again
-#      and with stock openssl.
+#   4. a clerk signs in with her certificate, looks up and tops up a card while
+#      the engine runs (and is refused what her role may not do);
+#   5. the settlement clerk closes the business day into signed settlement
+#      files, one per operator, by the running engine (`settle close` goes
+#      through its admin socket), and they are reconciled with the ledger;
+#   6. the engine stops cleanly; the ledger and its audit trail's hash chain
+#      are verified, an auditor reads the trail, the day's files are verified
+#      again and with stock openssl.
 #
 #   scripts/demo.sh [CARDS]      default 30000 cards (about 125k taps)
 set -euo pipefail
@@ -58,7 +60,11 @@ step() { printf '\n== %s\n' "$*"; }
 
 step "the card office: ledger, the city's operators (rules/city.toml), its readers, $cards cards"
 "$citycard" rules check rules/city.toml
-"$citycard" --db "$db" init
+"$citycard" --db "$db" init  # also the PKI's CA and its first supervisor, var/pki/clerks/supervisor
+export CITYCARD_CLERK=var/pki/clerks/supervisor  # the card office signs in as him from here on
+"$citycard" pki issue-clerk --dir var/pki --name mei --role clerk >/dev/null
+"$citycard" pki issue-clerk --dir var/pki --name ann --role auditor >/dev/null
+"$citycard" pki issue-clerk --dir var/pki --name sam --role settlement >/dev/null
 awk -F' = ' '/^\[\[operators\]\]/{inop=1; next} inop && $1=="id"{id=$2} inop && $1=="name"{gsub(/"/,"",$2); print id "\t" $2; inop=0}' \
     rules/city.toml | while IFS=$'\t' read -r id name; do
   "$citycard" --db "$db" operator add --id "$id" --name "$name" >/dev/null
@@ -89,9 +95,12 @@ step "the city's readers play $day over TLS, 20000 taps/s offered (the day in se
 
 card=$(sed -n 3p var/demo-input/cards.csv | cut -d, -f1)
 step "a clerk at the card office, while the engine runs: card $card"
-"$citycard" --db "$db" balance "$card"
-"$citycard" --db "$db" history "$card" --limit 8
+"$citycard" --db "$db" --clerk var/pki/clerks/mei balance "$card"
+"$citycard" --db "$db" --clerk var/pki/clerks/mei topup "$card" 200 --reason "cash at the counter"
+"$citycard" --db "$db" --clerk var/pki/clerks/mei history "$card" --limit 8
 "$citycard" --db "$db" reader show 1
+"$citycard" --db "$db" --clerk var/pki/clerks/mei operator add --id 999 --name "Not Allowed" \
+    || echo "(refused: a clerk may not add operators; only a supervisor may)"
 
 step "the engine's metrics (Prometheus text, a few lines)"
 exec 3<>"/dev/tcp/127.0.0.1/$metrics_port"
@@ -101,7 +110,7 @@ exec 3<&-
 
 step "close the business day $day into signed settlement files, while the engine runs (its admin socket)"
 "$citycard" --db "$db" settle keygen >/dev/null
-"$citycard" --db "$db" settle close --day "$day" --at "${next_day}T03:05:00+08:00"
+"$citycard" --db "$db" --clerk var/pki/clerks/sam settle close --day "$day" --at "${next_day}T03:05:00+08:00"
 "$citycard" --db "$db" settle verify --day "$day" | tail -n 3
 grep -E 'event=settlement_job_(started|finished)' var/engine.log | tail -n 2
 
@@ -109,9 +118,12 @@ step "the engine stops on SIGTERM: stop accepting, drain, flush, close the ledge
 stop_engine
 tail -n 2 var/engine.log
 
-step "verify the ledger, and the day's files against it with the engine stopped"
+step "verify the ledger (and the audit trail's hash chain), and the day's files against it with the engine stopped"
 "$citycard" --db "$db" verify
 "$citycard" --db "$db" settle verify --day "$day" | tail -n 1
+
+step "the auditor reads the audit trail: who did what, with which role and why"
+"$citycard" --db "$db" --clerk var/pki/clerks/ann audit | tail -n 5
 file=$(ls var/settlement/*_000201_*.csv | head -1)
 echo "$(ls var/settlement/*.csv | wc -l) batch files in var/settlement/; checking the metro's, $file, with stock openssl:"
 openssl pkeyutl -verify -pubin -inkey var/settlement-keys/settlement.pub -rawin -in "$file" -sigfile "$file.sig"

@@ -13,6 +13,9 @@ namespace citycard::cli {
 struct CliContext {
   std::string db_path = "./var/ledger";  // --db DIR
   bool json = false;                      // --json: machine-readable output
+  std::string clerk;                      // --clerk PKI/clerks/NAME (ledger_clerk.h); else $CITYCARD_CLERK
+  std::string pki_dir;                    // --pki DIR; else $CITYCARD_PKI, else pki beside the ledger
+  std::string reason;                     // --reason of the card action being run, for the audit trail
 };
 
 // Prints "citycard: <message>" on stderr and ends the command with exit_code.

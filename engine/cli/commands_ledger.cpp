@@ -8,7 +8,9 @@
 
 #include "citycard/limits.h"
 #include "ledger/system_accounts.h"
+#include "ledger_audit.h"
 #include "ledger_card_actions.h"
+#include "ledger_clerk.h"
 #include "ledger_engine_client.h"
 #include "ledger_import.h"
 #include "ledger_support.h"
@@ -21,15 +23,17 @@ std::string signed_amount(std::int64_t minor, Asset asset) {
   return fmt::format("{:+} {}", minor, asset_name(asset));
 }
 
-void run_init(const CliContext& context) {
+void run_init(const CliContext& context, const std::string& supervisor) {
   auto ledger = open_ledger_or_fail(context, LedgerAccess::create);
   auto accounts = ledger::ensure_system_accounts(*ledger);
   if (!accounts) fail(accounts.status().message());
+  const std::string clerk = bootstrap_first_supervisor(context, supervisor);
   std::cout << "ledger ready at " << context.db_path << " (" << ledger->account_count() << " accounts, "
-            << ledger->last_sequence() << " transfers)\n";
+            << ledger->last_sequence() << " transfers); first supervisor: --clerk " << clerk << "\n";
 }
 
 void run_balance(const CliContext& context, const std::string& card_text) {
+  require_clerk(context, ClerkAction::look_up);
   if (auto reply = engine_request(context, {{"op", "balance"}, {"card", parse_card_or_fail(card_text).to_string()}})) {
     if (!reply->value("ok", false)) fail(reply->value("error", std::string("the engine refused")));
     reply->erase("ok");
@@ -71,6 +75,7 @@ void run_balance(const CliContext& context, const std::string& card_text) {
 
 void run_history(const CliContext& context, const std::string& card_text, std::size_t limit,
                  std::uint64_t before) {
+  require_clerk(context, ClerkAction::look_up);
   if (limit == 0 || limit > limits::history_page_max) {
     fail("--limit must be 1.." + std::to_string(limits::history_page_max), 2);
   }
@@ -166,33 +171,36 @@ void run_verify(const CliContext& context) {
                                 {"transfers", report.transfers},
                                 {"idempotency_keys", report.idempotency_keys},
                                 {"cards", report.cards},
+                                {"audit_entries", report.audit_entries},
                                 {"problems", problems}}
                      .dump()
               << "\n";
   } else {
     for (const auto& problem : report.problems) std::cout << problem.kind << ": " << problem.detail << "\n";
-    std::cout << fmt::format("verify: {} accounts, {} cards, {} transfers, {} idempotency keys: {}\n", report.accounts,
-                             report.cards, report.transfers, report.idempotency_keys,
+    std::cout << fmt::format("verify: {} accounts, {} cards, {} transfers, {} idempotency keys, {} audit entries: {}\n",
+                             report.accounts, report.cards, report.transfers, report.idempotency_keys, report.audit_entries,
                              report.ok() ? "OK" : fmt::format("{} PROBLEM(S)", report.problems.size()));
   }
   if (!report.ok()) exit_with(1);
 }
 
 void run_operator_add(const CliContext& context, std::uint32_t id, const std::string& name) {
-  if (auto reply = engine_request(context, {{"op", "operator_add"}, {"id", id}, {"name", name}})) {
+  require_clerk(context, ClerkAction::operator_add);
+  if (auto reply = engine_request(context, with_reason(context, {{"op", "operator_add"}, {"id", id}, {"name", name}}))) {
     if (!reply->value("ok", false)) fail(reply->value("error", std::string("the engine refused")));
     std::cout << fmt::format("operator {} '{}': payable account {}, settled account {}\n", id, reply->value("name", name),
                              reply->value("payable_account", std::uint64_t{0}), reply->value("settled_account", std::uint64_t{0}));
     return;
   }
   auto ledger = open_ledger_or_fail(context, LedgerAccess::read_write);
-  auto record = ledger->register_operator(OperatorId{id}, name);
+  auto record = engine::add_operator(*ledger, OperatorId{id}, name, office_actor(context, ClerkAction::operator_add));
   if (!record) fail(record.status().message());
   std::cout << fmt::format("operator {} '{}': payable account {}, settled account {}\n", id, record->name,
                            record->payable_account.value, record->settled_account.value);
 }
 
 void run_operator_list(const CliContext& context) {
+  require_clerk(context, ClerkAction::look_up);
   auto ledger = open_ledger_or_fail(context, LedgerAccess::read_only);
   nlohmann::json rows = nlohmann::json::array();
   for (const auto& record : ledger->operators()) {
@@ -209,6 +217,7 @@ void run_operator_list(const CliContext& context) {
 
 void run_card_issue(const CliContext& context, const std::string& card_text, const std::string& category_text,
                     const std::string& media_text, std::int64_t overdraft, const std::string& linked_text) {
+  require_clerk(context, ClerkAction::card_issue);
   ledger::NewCard card;
   card.card = parse_card_or_fail(card_text);
   auto category = parse_rider_category(category_text);
@@ -220,16 +229,18 @@ void run_card_issue(const CliContext& context, const std::string& card_text, con
   card.media = *media;
   card.overdraft_minor = overdraft;
   if (!linked_text.empty()) card.linked_to = parse_card_or_fail(linked_text);
-  auto report = issue_cards_through_engine_or_ledger(context, {card});
+  auto report = issue_cards_through_engine_or_ledger(context, {card});  // audited as a card import of one
   if (!report.refused.empty()) fail(report.refused.front().second);
   if (report.already > 0) fail("card " + card.card.to_string() + " is already issued");
   std::cout << fmt::format("card {} issued: {} {}\n", card.card.to_string(), category_text, media_text);
 }
 
 void run_card_status(const CliContext& context, const std::string& card_text, CardStatus status, const std::string& ref) {
+  require_clerk(context, ClerkAction::card_status);
   const char* op = status == CardStatus::blocked ? "block" : status == CardStatus::lost ? "lost" : "unblock";
   nlohmann::json request = {{"op", op}, {"card", parse_card_or_fail(card_text).to_string()}};
   if (!ref.empty()) request["ref"] = ref;
+  if (!context.reason.empty()) request["reason"] = context.reason;
   if (auto reply = engine_request(context, request)) {
     print_engine_action(context, *reply, std::string("card ") + op);
     return;
@@ -245,9 +256,11 @@ void run_card_status(const CliContext& context, const std::string& card_text, Ca
 }
 
 void run_topup(const CliContext& context, const std::string& card_text, std::int64_t amount, const std::string& ref) {
+  require_clerk(context, ClerkAction::top_up);
   if (amount <= 0) fail("top-up amount must be positive, got " + std::to_string(amount), 2);
   nlohmann::json request = {{"op", "topup"}, {"card", parse_card_or_fail(card_text).to_string()}, {"amount_minor", amount}};
   if (!ref.empty()) request["ref"] = ref;
+  if (!context.reason.empty()) request["reason"] = context.reason;
   if (auto reply = engine_request(context, request)) {
     print_engine_action(context, *reply, fmt::format("topped up {} TWD", amount));
     return;
@@ -264,9 +277,11 @@ void run_topup(const CliContext& context, const std::string& card_text, std::int
 }
 
 void run_refund(const CliContext& context, const std::string& card_text, std::int64_t amount, const std::string& ref) {
+  require_clerk(context, ClerkAction::refund);
   if (amount <= 0) fail("refund amount must be positive, got " + std::to_string(amount), 2);
   nlohmann::json request = {{"op", "refund"}, {"card", parse_card_or_fail(card_text).to_string()}, {"amount_minor", amount}};
   if (!ref.empty()) request["ref"] = ref;
+  if (!context.reason.empty()) request["reason"] = context.reason;
   if (auto reply = engine_request(context, request)) {
     print_engine_action(context, *reply, fmt::format("refunded {} TWD", amount));
     return;
@@ -284,10 +299,12 @@ void run_refund(const CliContext& context, const std::string& card_text, std::in
 
 void run_card_replace(const CliContext& context, const std::string& old_text, const std::string& new_text,
                       const std::string& ref) {
+  require_clerk(context, ClerkAction::replace);
   nlohmann::json request = {{"op", "replace"},
                             {"card", parse_card_or_fail(old_text).to_string()},
                             {"new_card", parse_card_or_fail(new_text).to_string()}};
   if (!ref.empty()) request["ref"] = ref;
+  if (!context.reason.empty()) request["reason"] = context.reason;
   nlohmann::json reply_json;
   if (auto reply = engine_request(context, request)) {
     if (!reply->value("ok", false)) fail(reply->value("error", std::string("the engine refused")));
@@ -327,13 +344,17 @@ struct LedgerOptions {
   std::int64_t amount = 0;
   std::string ref;
   std::string new_card;
+  std::string supervisor = "supervisor";
+  std::string reason;
 };
 
 }  // namespace
 
 void add_ledger_commands(CLI::App& app, CliContext& context) {
   auto o = std::make_shared<LedgerOptions>();
-  app.add_subcommand("init", "create the ledger and the city's system accounts")->callback([&context] { run_init(context); });
+  auto* init = app.add_subcommand("init", "create the ledger, the city's system accounts, and the PKI's first supervisor");
+  init->add_option("--supervisor", o->supervisor, "the first supervisor's name (default supervisor): PKI/clerks/NAME");
+  init->callback([&context, o] { run_init(context, o->supervisor); });
 
   auto* balance = app.add_subcommand("balance", "a card's wallet, points and status");
   balance->add_option("CARD", o->card, "card id (hex)")->required();
@@ -353,6 +374,7 @@ void add_ledger_commands(CLI::App& app, CliContext& context) {
   auto* operator_add = operators->add_subcommand("add", "register an operator with payable and settled accounts");
   operator_add->add_option("--id", o->operator_id, "operator id (1..)")->required()->check(CLI::Range(1u, 4'000'000'000u));
   operator_add->add_option("--name", o->operator_name, "operator name")->required();
+  operator_add->add_option("--reason", context.reason, "why, for the audit trail");
   operator_add->callback([&context, o] { run_operator_add(context, o->operator_id, o->operator_name); });
   operators->add_subcommand("list", "operators and what the city owes each")->callback([&context] { run_operator_list(context); });
 
@@ -364,18 +386,21 @@ void add_ledger_commands(CLI::App& app, CliContext& context) {
   issue->add_option("--media", o->media, "card, mobile or co_branded_credit (default card)");
   issue->add_option("--overdraft", o->overdraft, "allowed negative wallet balance, TWD (default 0)");
   issue->add_option("--linked-to", o->linked, "share the accounts of this already issued card");
+  issue->add_option("--reason", context.reason, "why, for the audit trail");
   issue->callback([&context, o] { run_card_issue(context, o->card, o->category, o->media, o->overdraft, o->linked); });
   for (auto [name, status] : {std::pair{"block", CardStatus::blocked}, std::pair{"unblock", CardStatus::active},
                               std::pair{"lost", CardStatus::lost}}) {
     auto* command = cards->add_subcommand(name, std::string("mark a card ") + std::string(card_status_name(status)));
     command->add_option("CARD", o->card, "card id (hex)")->required();
     command->add_option("--ref", o->ref, "idempotency reference op:SOURCE:NUMBER; repeat it to retry safely");
+    command->add_option("--reason", context.reason, "why, for the audit trail");
     command->callback([&context, o, status = status] { run_card_status(context, o->card, status, o->ref); });
   }
   auto* replace = cards->add_subcommand("replace", "move a card's balance and points to a new card; the old one becomes replaced");
   replace->add_option("OLD", o->card, "the card being replaced (hex)")->required();
   replace->add_option("NEW", o->new_card, "the new card (hex); issued with the old one's category if new")->required();
   replace->add_option("--ref", o->ref, "idempotency reference op:SOURCE:NUMBER; repeat it to retry safely");
+  replace->add_option("--reason", context.reason, "why, for the audit trail");
   replace->callback([&context, o] { run_card_replace(context, o->card, o->new_card, o->ref); });
   add_card_import_command(*cards, context);
 
@@ -383,15 +408,18 @@ void add_ledger_commands(CLI::App& app, CliContext& context) {
   topup->add_option("CARD", o->card, "card id (hex)")->required();
   topup->add_option("AMOUNT", o->amount, "TWD")->required();
   topup->add_option("--ref", o->ref, "idempotency reference op:SOURCE:NUMBER; repeat it to retry safely");
+  topup->add_option("--reason", context.reason, "why, for the audit trail");
   topup->callback([&context, o] { run_topup(context, o->card, o->amount, o->ref); });
 
   auto* refund = app.add_subcommand("refund", "card office refund from a card's wallet");
   refund->add_option("CARD", o->card, "card id (hex)")->required();
   refund->add_option("AMOUNT", o->amount, "TWD")->required();
   refund->add_option("--ref", o->ref, "idempotency reference op:SOURCE:NUMBER; repeat it to retry safely");
+  refund->add_option("--reason", context.reason, "why, for the audit trail");
   refund->callback([&context, o] { run_refund(context, o->card, o->amount, o->ref); });
 
   add_transfer_import_command(app, context);
+  add_audit_command(app, context);
 }
 
 }  // namespace citycard::cli

@@ -11,8 +11,10 @@
 #include "engine/core/reader_json.h"
 #include "engine/pki/pki.h"
 #include "ledger/readers.h"
+#include "ledger_clerk.h"
 #include "ledger_engine_client.h"
 #include "ledger_support.h"
+#include "pki_clerks.h"
 
 namespace citycard::cli {
 namespace {
@@ -85,7 +87,7 @@ void issue_reader_certificate(const CliContext& context, const PkiOptions& optio
 
 void reload_engine(const PkiOptions& options, const CliContext& context) {
   std::string path = options.socket.empty() ? engine_socket_path(context) : options.socket;
-  auto reply = engine_request_at(path, nlohmann::json{{"op", "reload_pki"}});
+  auto reply = engine_request_at(path, nlohmann::json{{"op", "reload_pki"}}, clerk_prefix(context));
   if (!reply) fail("no engine answers on " + path + "; it loads the certificates and the CRL when it starts");
   if (!reply->value("ok", false)) fail("the engine kept its certificates: " + reply->value("error", std::string("refused")));
   std::cout << "engine reloaded the CA and CRL " << reply->value("crl", std::string()) << ": CRL number "
@@ -179,6 +181,7 @@ void add_pki_commands(CLI::App& app, CliContext& context) {
   reload->add_option("--socket", options->socket,
                      "the engine's admin socket (default $CITYCARD_ENGINE_SOCKET, else engine.sock beside --db)");
   reload->callback([options, &context] { reload_engine(*options, context); });
+  add_clerk_pki_commands(*pki);
 }
 
 }  // namespace citycard::cli

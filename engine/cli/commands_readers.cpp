@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "ledger_clerk.h"
 #include "admission.h"
 #include "engine/core/reader_json.h"
 #include "ledger/readers.h"
@@ -107,7 +108,7 @@ json request_for(const std::string& op, const ReaderRecord& reader, const Idempo
 }
 
 // On a stopped ledger: plan with the engine's rules and post one group.
-ReaderRecord change_in_ledger(ledger::Ledger& ledger, rules::ReaderChangeKind kind, const ReaderRecord& requested,
+ReaderRecord change_in_ledger(const Clerk& clerk, ledger::Ledger& ledger, rules::ReaderChangeKind kind, const ReaderRecord& requested,
                               const IdempotencyKey& key, bool* duplicate) {
   auto done = ledger.posted(key);
   if (!done) fail(done.status().message());
@@ -127,7 +128,9 @@ ReaderRecord change_in_ledger(ledger::Ledger& ledger, rules::ReaderChangeKind ki
   ledger::PostingGroup group;
   group.key = key;
   group.records.push_back(ledger::reader_record_write(change->after));
-  group.records.push_back({ledger::RecordSpace::audit, key.to_string(), change->audit + " (engine stopped)"});
+  group.records.push_back(engine::audit_record(clerk_audit_entry(
+      clerk, key,
+      kind == rules::ReaderChangeKind::add ? "reader add" : "reader status", change->audit + " (engine stopped)")));
   auto posted = ledger.post({group});
   if (!posted) fail(posted.status().message());
   if (!posted->front().posted) fail(posted->front().reason.message());
@@ -141,6 +144,7 @@ ReaderRecord change_in_ledger(ledger::Ledger& ledger, rules::ReaderChangeKind ki
 }
 
 void run_add(const CliContext& context, const ReaderOptions& o) {
+  require_clerk(context, ClerkAction::reader_manage);
   ReaderRecord reader = requested_or_fail(o);
   IdempotencyKey key = key_or_fail(o.ref);
   if (auto reply = engine_request(context, request_for("reader_add", reader, key, true))) {
@@ -150,11 +154,12 @@ void run_add(const CliContext& context, const ReaderOptions& o) {
   }
   auto ledger = open_ledger_or_fail(context, LedgerAccess::read_write);
   bool duplicate = false;
-  ReaderRecord stored = change_in_ledger(*ledger, rules::ReaderChangeKind::add, reader, key, &duplicate);
+  ReaderRecord stored = change_in_ledger(require_clerk(context, ClerkAction::reader_manage), *ledger, rules::ReaderChangeKind::add, reader, key, &duplicate);
   print_reader(context, stored, duplicate ? "already done: " : "registered ");
 }
 
 void run_status(const CliContext& context, std::uint32_t id, ReaderStatus status, const std::string& ref) {
+  require_clerk(context, ClerkAction::reader_manage);
   if (id == 0) fail("reader id must be 1..4294967295", 2);
   IdempotencyKey key = key_or_fail(ref);
   ReaderRecord requested;
@@ -169,11 +174,12 @@ void run_status(const CliContext& context, std::uint32_t id, ReaderStatus status
   }
   auto ledger = open_ledger_or_fail(context, LedgerAccess::read_write);
   bool duplicate = false;
-  ReaderRecord stored = change_in_ledger(*ledger, rules::ReaderChangeKind::set_status, requested, key, &duplicate);
+  ReaderRecord stored = change_in_ledger(require_clerk(context, ClerkAction::reader_manage), *ledger, rules::ReaderChangeKind::set_status, requested, key, &duplicate);
   print_reader(context, stored, duplicate ? "already done: " : "");
 }
 
 void run_show(const CliContext& context, std::uint32_t id) {
+  require_clerk(context, ClerkAction::look_up);
   if (auto reply = engine_request(context, json{{"op", "reader_show"}, {"id", id}})) {
     print_reader(context, reader_or_fail(*reply), "");
     return;
@@ -185,6 +191,7 @@ void run_show(const CliContext& context, std::uint32_t id) {
 }
 
 void run_list(const CliContext& context) {
+  require_clerk(context, ClerkAction::look_up);
   std::vector<ReaderRecord> readers;
   if (auto reply = engine_request(context, json{{"op", "reader_list"}})) {
     if (!reply->value("ok", false)) fail(reply->value("error", std::string("the engine refused")));
@@ -228,6 +235,7 @@ bool parse_field(const std::string& text, Integer& out) {
 
 // reader,operator,kind,modes,route,location,amount_max,offline_max  (modes separated by ';')
 void run_import(const CliContext& context, const std::string& path) {
+  require_clerk(context, ClerkAction::reader_manage);
   std::ifstream in(path);
   if (!in) fail("cannot read " + path);
   std::vector<std::pair<std::size_t, ReaderRecord>> wanted;
@@ -323,7 +331,7 @@ void run_import(const CliContext& context, const std::string& path) {
       if (!reply->value("ok", false)) fail(fmt::format("{}:{}: {}", path, line_number, reply->value("error", std::string())));
     } else {
       bool duplicate = false;
-      change_in_ledger(*ledger, rules::ReaderChangeKind::add, reader, key, &duplicate);
+      change_in_ledger(require_clerk(context, ClerkAction::reader_manage), *ledger, rules::ReaderChangeKind::add, reader, key, &duplicate);
     }
     registered[reader.id.value] = reader;
     ++added;

@@ -29,6 +29,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "ledger_clerk.h"
 #include "commands.h"
 #include "ledger/ledger.h"
 #include "ledger_engine_client.h"
@@ -201,6 +202,7 @@ EventTime close_time_or_fail(const SettleOptions& o) {
 }
 
 void run_close(const CliContext& context, const SettleOptions& o) {
+  require_clerk(context, ClerkAction::settle_close);
   auto options = settlement_options_or_fail(o);
   const st::BusinessDay day = day_or_fail(o.day);
   auto request = engine_settle_request("settle_close", o);
@@ -222,6 +224,7 @@ void run_close(const CliContext& context, const SettleOptions& o) {
 }
 
 void run_regenerate(const CliContext& context, const SettleOptions& o) {
+  require_clerk(context, ClerkAction::settle_close);
   auto options = settlement_options_or_fail(o);
   auto ledger = open_or_fail(context, true);
   st::Settlement settlement(*ledger, options);
@@ -239,6 +242,7 @@ void print_resend(const CliContext& context, nlohmann::json batch) {
 }
 
 void run_resend(const CliContext& context, const SettleOptions& o) {
+  require_clerk(context, ClerkAction::settle_close);
   auto options = settlement_options_or_fail(o);
   const st::BusinessDay day = day_or_fail(o.day);
   auto request = engine_settle_request("settle_resend", o);
@@ -274,6 +278,7 @@ void print_ack(const CliContext& context, nlohmann::json outcome) {
 }
 
 void run_ack(const CliContext& context, const SettleOptions& o) {
+  require_clerk(context, ClerkAction::settle_close);
   auto options = settlement_options_or_fail(o);
   auto request = engine_settle_request("settle_ack", o);
   request["file"] = absolute_path(o.ack_file);

@@ -5,6 +5,7 @@
 #include "card_book.h"
 #include "group_builder.h"
 #include "ledger/system_accounts.h"
+#include "ledger_clerk.h"
 #include "ledger_support.h"
 #include "log.h"
 
@@ -17,7 +18,28 @@ IdempotencyKey reference_or_fresh(const std::string& ref) {
   return *parsed;
 }
 
+namespace {
+
+ClerkAction clerk_action_of(engine::AdminAction action) {
+  switch (action) {
+    case engine::AdminAction::top_up: return ClerkAction::top_up;
+    case engine::AdminAction::refund: return ClerkAction::refund;
+    case engine::AdminAction::set_status: return ClerkAction::card_status;
+    case engine::AdminAction::replace: return ClerkAction::replace;
+    case engine::AdminAction::reader_add:
+    case engine::AdminAction::reader_status: return ClerkAction::reader_manage;
+  }
+  return ClerkAction::reader_manage;
+}
+
+}  // namespace
+
 engine::AdminResult card_action_in_ledger(const CliContext& context, engine::AdminCommand command) {
+  // The audit entry names the clerk, his role and reason, as the engine's does.
+  const Clerk& clerk = require_clerk(context, clerk_action_of(command.action));
+  command.operator_name = clerk.name;
+  command.clerk_role = std::string(clerk_role_name(clerk.role));
+  command.reason = context.reason;
   auto ledger = open_ledger_or_fail(context, LedgerAccess::read_write);
   auto system = ledger::find_system_accounts(*ledger);
   if (!system) fail(system.status().message());

@@ -1,3 +1,4 @@
+#include "ledger_clerk.h"
 #include "ledger_import.h"
 
 #include <unistd.h>
@@ -103,6 +104,7 @@ void add_reply_problems(const nlohmann::json& reply, const char* list, const cha
 }
 
 void run_card_import(const CliContext& context, const std::string& path) {
+  require_clerk(context, ClerkAction::card_issue);
   std::vector<ledger::NewCard> cards;
   std::map<CardId, std::size_t> seen;
   LineProblems problems(path);
@@ -134,6 +136,7 @@ void run_card_import(const CliContext& context, const std::string& path) {
 }
 
 void run_transfer_import(const CliContext& context, const std::string& path) {
+  require_clerk(context, ClerkAction::transfers_import);
   std::vector<engine::TransferRow> rows;
   LineProblems problems(path);
   const EventTime default_time = now();
@@ -153,12 +156,12 @@ void run_transfer_import(const CliContext& context, const std::string& path) {
     while (end < rows.size() && end > start + 1 && rows[end].key == rows[end - 1].key) --end;
     std::vector<engine::TransferRow> chunk(rows.begin() + start, rows.begin() + end);
     nlohmann::json reply;
-    if (auto answer = engine_request(context, {{"op", "transfers_import"}, {"rows", engine::transfer_rows_json(chunk)}})) {
+    if (auto answer = engine_request(context, with_reason(context, {{"op", "transfers_import"}, {"rows", engine::transfer_rows_json(chunk)}}))) {
       if (!answer->value("ok", false)) fail(answer->value("error", std::string("the engine refused")));
       reply = *answer;
     } else {
       if (!ledger) ledger = open_ledger_or_fail(context, LedgerAccess::read_write);
-      auto report = engine::post_transfer_rows(*ledger, chunk);
+      auto report = engine::post_transfer_rows(*ledger, chunk, office_actor(context, ClerkAction::transfers_import));
       if (!report) fail(report.status().message());
       reply = engine::import_report_json(*report);
     }
@@ -185,7 +188,7 @@ struct ImportOptions {
 }  // namespace
 
 engine::IssueReport issue_cards_through_engine_or_ledger(const CliContext& context, const std::vector<ledger::NewCard>& cards) {
-  if (auto reply = engine_request(context, {{"op", "card_import"}, {"cards", engine::card_rows_json(cards)}})) {
+  if (auto reply = engine_request(context, with_reason(context, {{"op", "card_import"}, {"cards", engine::card_rows_json(cards)}}))) {
     if (!reply->value("ok", false)) fail(reply->value("error", std::string("the engine refused")));
     engine::IssueReport report;
     report.issued = reply->value("issued", std::size_t{0});
@@ -197,7 +200,7 @@ engine::IssueReport issue_cards_through_engine_or_ledger(const CliContext& conte
     return report;
   }
   auto ledger = open_ledger_or_fail(context, LedgerAccess::read_write);
-  auto report = engine::issue_cards_once(*ledger, cards);
+  auto report = engine::issue_cards_once(*ledger, cards, office_actor(context, ClerkAction::card_issue));
   if (!report) fail(report.status().message());
   return *report;
 }
@@ -206,6 +209,7 @@ void add_card_import_command(CLI::App& cards, CliContext& context) {
   auto options = std::make_shared<ImportOptions>();
   auto* command = cards.add_subcommand("import", "issue cards from a CSV roster: card,category,media[,overdraft[,linked_to]]");
   command->add_option("FILE", options->path, "CSV file")->required();
+  command->add_option("--reason", context.reason, "why, for the audit trail");
   command->callback([&context, options] { run_card_import(context, options->path); });
 }
 
@@ -216,6 +220,7 @@ void add_transfer_import_command(CLI::App& app, CliContext& context) {
   auto* command = transfers->add_subcommand(
       "import", "post transfers from CSV: ref,debit,credit,amount,code[,event_unix_seconds[,mode[,location[,flags]]]]");
   command->add_option("FILE", options->path, "CSV file")->required();
+  command->add_option("--reason", context.reason, "why, for the audit trail");
   command->callback([&context, options] { run_transfer_import(context, options->path); });
 }
 

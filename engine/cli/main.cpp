@@ -28,6 +28,8 @@ int main(int argc, char** argv) {
   CliContext context;
   app.add_option("--db", context.db_path, "ledger directory (default ./var/ledger)");
   app.add_flag("--json", context.json, "machine-readable JSON output");
+  app.add_option("--clerk", context.clerk, "act as this clerk: PKI/clerks/NAME (.crt and .key); default $CITYCARD_CLERK");
+  app.add_option("--pki", context.pki_dir, "the installation's PKI (default $CITYCARD_PKI, else pki beside --db)");
 #ifdef CITYCARD_HAS_LEDGER_COMMANDS
   add_ledger_commands(app, context);
 #endif

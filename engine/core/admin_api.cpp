@@ -38,6 +38,15 @@ json result_json(const AdminResult& result) {
               {"moved_points", result.moved_points}};
 }
 
+// The clerk and his reason, for the audit entry (audit_entry.h).
+void sign(AdminCommand& command, const Clerk* clerk, const json& request) {
+  if (clerk != nullptr) {
+    command.operator_name = clerk->name;
+    command.clerk_role = std::string(clerk_role_name(clerk->role));
+  }
+  if (request.contains("reason") && request["reason"].is_string()) command.reason = request["reason"].get<std::string>();
+}
+
 }  // namespace
 
 json error_reply(const Status& status) {
@@ -62,7 +71,7 @@ Result<IdempotencyKey> AdminApi::action_key(const json& request) {
   return *key;
 }
 
-void AdminApi::handle_reader(const std::string& op, const json& request, std::function<void(json)> reply) {
+void AdminApi::handle_reader(const std::string& op, const json& request, const Clerk* clerk, std::function<void(json)> reply) {
   if (op == "reader_list") {
     auto readers = ledger::load_readers(ledger_);
     if (!readers) return reply(error_reply(readers.status()));
@@ -82,7 +91,7 @@ void AdminApi::handle_reader(const std::string& op, const json& request, std::fu
   }
   AdminCommand command;
   command.time = EventTime{now_us()};
-  command.operator_name = request.value("clerk", std::string());
+  sign(command, clerk, request);
   command.reader = *requested;
   if (op == "reader_add") {
     command.action = AdminAction::reader_add;
@@ -165,7 +174,7 @@ json AdminApi::history(const CardId& card_id, std::size_t limit, std::uint64_t b
   return json{{"ok", true}, {"card", card->card.to_string()}, {"entries", rows}, {"next_cursor", next}};
 }
 
-void AdminApi::handle(const json& request, std::function<void(json)> reply) {
+void AdminApi::handle(const json& request, const Clerk* clerk, std::function<void(json)> reply) {
   if (!request.is_object() || !request.contains("op") || !request["op"].is_string()) {
     reply(error_reply(Status::invalid_argument("a request is a JSON object with \"op\"")));
     return;
@@ -185,11 +194,11 @@ void AdminApi::handle(const json& request, std::function<void(json)> reply) {
     return;
   }
   if (op.rfind("reader_", 0) == 0) {
-    handle_reader(op, request, std::move(reply));
+    handle_reader(op, request, clerk, std::move(reply));
     return;
   }
   if (op == "card_import" || op == "operator_add" || op == "transfers_import") {
-    handle_office(op, request, std::move(reply));
+    handle_office(op, request, clerk, std::move(reply));
     return;
   }
   auto card = card_field(request, "card");
@@ -214,7 +223,7 @@ void AdminApi::handle(const json& request, std::function<void(json)> reply) {
   AdminCommand command;
   command.card = *card;
   command.time = EventTime{now_us()};
-  command.operator_name = request.value("operator", std::string());
+  sign(command, clerk, request);
   if (op == "topup" || op == "refund") {
     command.action = op == "topup" ? AdminAction::top_up : AdminAction::refund;
     if (!request.contains("amount_minor") || !request["amount_minor"].is_number_integer()) {

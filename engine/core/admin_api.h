@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "citycard/clerk.h"
 #include "engine.h"
 #include "ledger/ledger.h"
 
@@ -23,7 +24,9 @@ namespace citycard::engine {
 class AdminApi {
  public:
   AdminApi(Engine& engine, ledger::Ledger& ledger) : engine_(engine), ledger_(ledger) {}
-  void handle(const nlohmann::json& request, std::function<void(nlohmann::json)> reply);
+  // `clerk`: who the connection signed in as (admin_access.h checked the
+  // role); the audit trail names him. nullptr only for ping.
+  void handle(const nlohmann::json& request, const Clerk* clerk, std::function<void(nlohmann::json)> reply);
   // {"op":"reload_pki"}: the hook's reply is the answer. Without one the op is unavailable.
   void set_reload_pki(std::function<nlohmann::json()> reload) { reload_pki_ = std::move(reload); }
   // The ops settle_* (settlement_desk.h); without a handler they are unavailable.
@@ -35,8 +38,10 @@ class AdminApi {
   IdempotencyKey fresh_key();
   Result<IdempotencyKey> action_key(const nlohmann::json& request);
   // card_import, operator_add, transfers_import (admin_office.cpp).
-  void handle_office(const std::string& op, const nlohmann::json& request, std::function<void(nlohmann::json)> reply);
-  void handle_reader(const std::string& op, const nlohmann::json& request, std::function<void(nlohmann::json)> reply);
+  void handle_office(const std::string& op, const nlohmann::json& request, const Clerk* clerk,
+                     std::function<void(nlohmann::json)> reply);
+  void handle_reader(const std::string& op, const nlohmann::json& request, const Clerk* clerk,
+                     std::function<void(nlohmann::json)> reply);
   nlohmann::json balance(const CardId& card) const;
   nlohmann::json history(const CardId& card, std::size_t limit, std::uint64_t before) const;
 

@@ -2,17 +2,29 @@
 // writer of the ledger then. The same code issues and posts on a stopped
 // ledger (engine/groups/office_import.h, through the CLI).
 #include "admin_api.h"
+
+#include <chrono>
+
 #include "office_import.h"
 
 namespace citycard::engine {
 
 using json = nlohmann::json;
 
-void AdminApi::handle_office(const std::string& op, const json& request, std::function<void(json)> reply) {
+void AdminApi::handle_office(const std::string& op, const json& request, const Clerk* clerk, std::function<void(json)> reply) {
+  OfficeActor actor;
+  if (clerk != nullptr) {
+    actor.clerk = clerk->name;
+    actor.role = std::string(clerk_role_name(clerk->role));
+  }
+  if (request.contains("reason") && request["reason"].is_string()) actor.reason = request["reason"].get<std::string>();
+  actor.time = EventTime{
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count()};
+  actor.key = fresh_key();
   if (op == "card_import") {
     auto cards = card_rows_from_json(request.value("cards", json()));
     if (!cards) return reply(error_reply(cards.status()));
-    auto report = issue_cards_once(ledger_, *cards);
+    auto report = issue_cards_once(ledger_, *cards, actor);
     if (!report) return reply(error_reply(report.status()));
     return reply(issue_report_json(*report));
   }
@@ -23,7 +35,7 @@ void AdminApi::handle_office(const std::string& op, const json& request, std::fu
     }
     const std::string name = request.value("name", std::string());
     if (name.empty()) return reply(error_reply(Status::invalid_argument("'name' is required")));
-    auto record = ledger_.register_operator(OperatorId{request["id"].get<std::uint32_t>()}, name);
+    auto record = add_operator(ledger_, OperatorId{request["id"].get<std::uint32_t>()}, name, actor);
     if (!record) return reply(error_reply(record.status()));
     return reply(json{{"ok", true},
                       {"id", record->id.value},
@@ -34,7 +46,7 @@ void AdminApi::handle_office(const std::string& op, const json& request, std::fu
   // transfers_import
   auto rows = transfer_rows_from_json(request.value("rows", json()));
   if (!rows) return reply(error_reply(rows.status()));
-  auto report = post_transfer_rows(ledger_, *rows);
+  auto report = post_transfer_rows(ledger_, *rows, actor);
   if (!report) return reply(error_reply(report.status()));
   // Their shards mirror the balances these groups moved: read them again.
   engine_.reload_cards(report->cards_touched);

@@ -9,6 +9,7 @@
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/streambuf.hpp>
 
+#include "admin_access.h"
 #include "admin_api.h"
 
 namespace citycard::engine {
@@ -108,6 +109,7 @@ class Services::Impl : public std::enable_shared_from_this<Impl> {
   static awaitable<void> admin_session(std::shared_ptr<Impl> self, std::shared_ptr<local_stream::socket> socket) {
     asio::streambuf buffer(line_bytes_max);
     asio::steady_timer deadline(self->io_);
+    AdminSession session(self->options_.pki_dir);
     for (;;) {
       boost::system::error_code error;
       deadline.expires_after(self->options_.admin_idle_timeout);
@@ -119,7 +121,7 @@ class Services::Impl : public std::enable_shared_from_this<Impl> {
       if (error) co_return;  // closed, timed out, or a line over 64 KiB
       std::string line(asio::buffers_begin(buffer.data()), asio::buffers_begin(buffer.data()) + static_cast<std::ptrdiff_t>(bytes));
       buffer.consume(bytes);
-      nlohmann::json reply = co_await self->answer(line);
+      nlohmann::json reply = co_await self->answer(line, session);
       std::string out = reply.dump() + "\n";
       deadline.expires_after(http_timeout);
       deadline.async_wait([socket](boost::system::error_code ec) {
@@ -132,7 +134,7 @@ class Services::Impl : public std::enable_shared_from_this<Impl> {
   }
 
   // Waits for the API's reply, which may come from a shard thread.
-  awaitable<nlohmann::json> answer(const std::string& line) {
+  awaitable<nlohmann::json> answer(const std::string& line, AdminSession& session) {
     struct Pending {
       explicit Pending(asio::io_context& io) : timer(io) {}
       asio::steady_timer timer;
@@ -145,7 +147,12 @@ class Services::Impl : public std::enable_shared_from_this<Impl> {
     if (request.is_discarded()) {
       co_return error_reply(Status::invalid_argument("the line is not JSON"));
     }
-    api_.handle(request, [pending, &io = io_](nlohmann::json reply) {
+    if (auto signed_in = session.sign_in_step(request)) co_return *signed_in;
+    if (Status allowed = session.allow(admin_op_of(request)); !allowed) {
+      co_return error_reply(allowed);
+    }
+    const Clerk* clerk = session.clerk() ? &*session.clerk() : nullptr;
+    api_.handle(request, clerk, [pending, &io = io_](nlohmann::json reply) {
       asio::post(io, [pending, reply = std::move(reply)]() mutable {
         pending->reply = std::move(reply);
         pending->ready = true;

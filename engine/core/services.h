@@ -36,6 +36,7 @@ struct ServicesOptions {
   std::uint16_t metrics_port = 0;           // 0 = ephemeral (see metrics_port())
   std::function<nlohmann::json()> reload_pki;  // the admin op reload_pki; default: none
   AdminApi::SettleHandler settle;              // the admin ops settle_*; default: none
+  std::string pki_dir;                      // the CA and CRL that clerks' certificates are checked against
 };
 
 class Services {

@@ -3,6 +3,7 @@
 // taps are checked against changes once they are durable.
 #include "admission.h"
 #include "ledger/readers.h"
+#include "admin_audit.h"
 #include "shard.h"
 
 namespace citycard::engine {
@@ -57,10 +58,8 @@ void Shard::build_reader_admin(Item& item) {
     return;
   }
   const ReaderRecord& next = change->after;
-  std::string audit = change->audit;
-  if (!command.operator_name.empty()) audit += " by " + command.operator_name;
   item.group.records.push_back(ledger::reader_record_write(next));
-  item.group.records.push_back({ledger::RecordSpace::audit, command.key.to_string(), audit});
+  item.group.records.push_back(audit_record(admin_audit_entry(command, change->audit)));
   auto& pending = readers_pending_[id.value];
   pending.first = next;
   ++pending.second;

@@ -36,7 +36,9 @@ struct AdminCommand {
   std::int64_t amount_minor = 0;       // top_up, refund
   IdempotencyKey key;                  // op:SOURCE:NUMBER; repeat it to retry safely
   EventTime time;                      // when the operator acted
-  std::string operator_name;           // who acted, for the audit record; may be empty
+  std::string operator_name;           // the signed-in clerk who acted (audit_entry.h); empty: none
+  std::string clerk_role;              // that clerk's role name
+  std::string reason;                  // the clerk's reason, for the audit trail; may be empty
   ReaderRecord reader;                 // reader_add: the registration; reader_status: id and status
 };
 

@@ -1,6 +1,7 @@
 // Card-office actions as posting groups: top-up, refund, status, replace.
 #include <fmt/format.h>
 
+#include "admin_audit.h"
 #include "card_state_codec.h"
 #include "citycard/limits.h"
 #include "deny_records.h"
@@ -224,8 +225,7 @@ void GroupBuilder::card_action(Draft& draft) {
   }
   entry->state = rules::encode_card_state(book_.state_of(*entry));
   draft.group.records.push_back({ledger::RecordSpace::card_state, card_key(command.card), entry->state});
-  if (!command.operator_name.empty()) audit += " by " + command.operator_name;
-  draft.group.records.push_back({ledger::RecordSpace::audit, command.key.to_string(), audit});
+  draft.group.records.push_back(audit_record(admin_audit_entry(command, std::move(audit))));
   draft.group.outcome = action_fingerprint(command);
   note_listing(draft, *entry);
   draft.card = command.card;

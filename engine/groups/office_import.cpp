@@ -50,7 +50,24 @@ Result<ledger::NewCard> parse_card_row(const std::vector<std::string>& fields) {
   return card;
 }
 
-Result<IssueReport> issue_cards_once(ledger::Ledger& ledger, const std::vector<ledger::NewCard>& cards) {
+namespace {
+
+AuditEntry office_entry(const OfficeActor& actor, std::string ref, std::string action, std::string detail) {
+  AuditEntry entry;
+  entry.ref = std::move(ref);
+  entry.time = actor.time;
+  entry.clerk = actor.clerk;
+  entry.role = actor.role;
+  entry.action = std::move(action);
+  entry.reason = actor.reason;
+  entry.detail = std::move(detail);
+  return entry;
+}
+
+}  // namespace
+
+Result<IssueReport> issue_cards_once(ledger::Ledger& ledger, const std::vector<ledger::NewCard>& cards,
+                                     const OfficeActor& actor) {
   IssueReport report;
   std::vector<ledger::NewCard> fresh;
   for (const auto& card : cards) {
@@ -72,7 +89,26 @@ Result<IssueReport> issue_cards_once(ledger::Ledger& ledger, const std::vector<l
     if (!issued) return issued.status();  // the earlier chunks stand: a rerun skips them
     report.issued += issued->size();
   }
+  if (!fresh.empty()) {
+    AuditEntry entry = office_entry(actor, actor.key.to_string(), "card import",
+                                    fmt::format("issued {} cards, {} to {}", fresh.size(), fresh.front().card.to_string(),
+                                                fresh.back().card.to_string()));
+    if (fresh.size() == 1) entry.card = fresh.front().card.to_string();
+    if (Status written = ledger.put_records({audit_record(entry)}, {}); !written) return written;
+  }
   return report;
+}
+
+Result<ledger::OperatorRecord> add_operator(ledger::Ledger& ledger, OperatorId id, const std::string& name,
+                                            const OfficeActor& actor) {
+  const bool existed = ledger.operator_record(id).has_value();
+  auto record = ledger.register_operator(id, name);
+  if (!record || existed) return record;
+  AuditEntry entry = office_entry(actor, actor.key.to_string(), "operator add",
+                                  fmt::format("operator {} '{}': payable account {}, settled account {}", id.value, name,
+                                              record->payable_account.value, record->settled_account.value));
+  if (Status written = ledger.put_records({audit_record(entry)}, {}); !written) return written;
+  return record;
 }
 
 Result<TransferRow> parse_transfer_row(const std::vector<std::string>& fields, EventTime default_time) {
@@ -151,7 +187,7 @@ Result<AccountId> resolve_account(const ledger::Ledger& ledger, const std::strin
   return Status::not_found("no account '" + reference + "' (card:HEX, operator:N or a system account name)");
 }
 
-Result<ImportReport> post_transfer_rows(ledger::Ledger& ledger, const std::vector<TransferRow>& rows) {
+Result<ImportReport> post_transfer_rows(ledger::Ledger& ledger, const std::vector<TransferRow>& rows, const OfficeActor& actor) {
   ImportReport report;
   std::map<std::string, AccountId> resolved;
   struct Group {
@@ -160,6 +196,7 @@ Result<ImportReport> post_transfer_rows(ledger::Ledger& ledger, const std::vecto
   };
   std::vector<Group> groups;
   std::vector<std::pair<std::size_t, std::string>> unresolved;
+  std::vector<std::string> details;  // per row, in the order of the groups' transfers
   for (const TransferRow& row : rows) {
     Transfer transfer = row.transfer;
     bool ok = true;
@@ -182,11 +219,19 @@ Result<ImportReport> post_transfer_rows(ledger::Ledger& ledger, const std::vecto
     transfer.asset = debit ? debit->spec.asset : Asset::twd;
     if (groups.empty() || groups.back().group.key != row.key) groups.push_back({ledger::PostingGroup{row.key, {}, {}, {}, {}}, row.line});
     groups.back().group.transfers.push_back(transfer);
+    details.push_back(fmt::format("line {}: {} -> {} {} {}", row.line, row.debit, row.credit, transfer.amount_minor,
+                                  transfer_code_name(transfer.code)));
   }
   if (!unresolved.empty()) {
     report.rejected = std::move(unresolved);
     report.cards_touched.clear();
     return report;
+  }
+  std::size_t detail = 0;
+  for (auto& [group, line] : groups) {
+    std::string text;
+    for (std::size_t i = 0; i < group.transfers.size(); ++i) text += (i == 0 ? "" : "; ") + details[detail++];
+    group.records.push_back(audit_record(office_entry(actor, group.key.to_string(), "transfer import", std::move(text))));
   }
   for (std::size_t start = 0; start < groups.size(); start += group_batch_max) {
     const std::size_t end = std::min(groups.size(), start + group_batch_max);

@@ -9,10 +9,23 @@
 
 #include <nlohmann/json.hpp>
 
+#include "audit_entry.h"
 #include "citycard/status.h"
 #include "ledger/ledger.h"
 
 namespace citycard::engine {
+
+// Who asked for the bulk work, for the audit trail: the signed-in clerk (the
+// engine) or the clerk the CLI checked (stopped ledger). `key` names the
+// audit entry of a card import or an operator; the transfers' groups name
+// theirs by their own refs.
+struct OfficeActor {
+  std::string clerk;
+  std::string role;
+  std::string reason;
+  EventTime time;
+  IdempotencyKey key;
+};
 
 // "card,category,media[,overdraft[,linked_to]]"
 Result<ledger::NewCard> parse_card_row(const std::vector<std::string>& fields);
@@ -25,7 +38,16 @@ struct IssueReport {
   std::size_t already = 0;
   std::vector<std::pair<CardId, std::string>> refused;  // nothing was issued if not empty
 };
-Result<IssueReport> issue_cards_once(ledger::Ledger& ledger, const std::vector<ledger::NewCard>& cards);
+// The issued cards get one audit entry ("card import"), written after them
+// (the ledger issues cards without records): a crash between leaves cards
+// the trail does not name, never an entry for cards not issued.
+Result<IssueReport> issue_cards_once(ledger::Ledger& ledger, const std::vector<ledger::NewCard>& cards,
+                                     const OfficeActor& actor);
+
+// An operator registered with its accounts, and an audit entry when it is
+// new ("operator add"); the same id and name again is a retry.
+Result<ledger::OperatorRecord> add_operator(ledger::Ledger& ledger, OperatorId id, const std::string& name,
+                                            const OfficeActor& actor);
 
 // A row of a transfers import, its accounts still named:
 // "ref,debit,credit,amount,code[,event_unix_seconds[,mode[,location[,flags]]]]".
@@ -45,7 +67,9 @@ Result<AccountId> resolve_account(const ledger::Ledger& ledger, const std::strin
 // Consecutive rows with the same ref form one all-or-nothing group, posted
 // in batches. The accounts of every row are resolved first: a row naming no
 // account refuses the whole import (nothing posted). Cards whose accounts
-// moved are in `cards_touched` (a running engine reloads them).
+// moved are in `cards_touched` (a running engine reloads them). Each group
+// carries its audit entry ("transfer import", keyed by its ref), written
+// with its transfers.
 struct ImportReport {
   std::size_t posted = 0;
   std::size_t transfers = 0;
@@ -53,7 +77,7 @@ struct ImportReport {
   std::vector<std::pair<std::size_t, std::string>> rejected;  // line, why
   std::vector<CardId> cards_touched;
 };
-Result<ImportReport> post_transfer_rows(ledger::Ledger& ledger, const std::vector<TransferRow>& rows);
+Result<ImportReport> post_transfer_rows(ledger::Ledger& ledger, const std::vector<TransferRow>& rows, const OfficeActor& actor);
 
 // JSON of the rows for the admin API, and back.
 nlohmann::json card_rows_json(const std::vector<ledger::NewCard>& cards);

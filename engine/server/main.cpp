@@ -144,6 +144,7 @@ int run(const EngineConfig& config, Log& log) {
                                     const std::function<void(nlohmann::json)>& reply) { desk->handle(op, request, reply); };
   services_options.reload_pki = [&keeper, crl = prepared->tls.crl] { return reload_reply(keeper, crl); };
   services_options.admin_socket = config.admin_socket;
+  services_options.pki_dir = config.pki_dir;
   services_options.admin_idle_timeout = config.admin_idle_timeout;
   services_options.metrics_enabled = config.metrics_enabled;
   services_options.metrics_address = config.listen_address;

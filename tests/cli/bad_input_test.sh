@@ -34,10 +34,21 @@ expect_lines() {
   fi
 }
 
+# Card-office commands need a clerk, and one whose role allows them.
+expect 2 "this command needs a clerk" -- --db "$db" balance 04A1B2C3
+"$citycard" pki init --dir "$dir/pki" >/dev/null
+"$citycard" pki issue-clerk --dir "$dir/pki" --name vera --role viewer >/dev/null
+export CITYCARD_CLERK=$dir/pki/clerks/vera
 expect 1 "no ledger at $db" -- --db "$db" balance 04A1B2C3
 [ ! -e "$db" ] || { echo "FAIL: a read made a ledger"; failures=$((failures + 1)); }
+expect 2 "unknown role 'boss'" -- pki issue-clerk --dir "$dir/pki" --name bob --role boss
+expect 2 "not a clerk name" -- pki issue-clerk --dir "$dir/pki" --name "Bob Smith" --role clerk
+expect 1 "not a clerk name" -- pki revoke-clerk --dir "$dir/pki" --name ../ca
 
-"$citycard" --db "$db" init >/dev/null
+"$citycard" --db "$db" init >/dev/null  # makes the first supervisor in $dir/pki
+expect 1 "clerk vera (viewer) may not top up" -- --db "$db" topup 04A1B2C3 5
+expect 1 "may not read the audit trail" -- --db "$db" audit
+export CITYCARD_CLERK=$dir/pki/clerks/supervisor
 "$citycard" --db "$db" operator add --id 101 --name "Capital Bus" >/dev/null
 "$citycard" --db "$db" card issue 04A1B2C3 >/dev/null
 "$citycard" --db "$db" topup 04A1B2C3 100 --ref op:1:1 >/dev/null

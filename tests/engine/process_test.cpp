@@ -1,6 +1,7 @@
 // citycard-engine as a process: killed with SIGKILL under load and
 // restarted, every tap that got a decision is in the ledger exactly once and
 // verify passes; SIGTERM drains and exits 0 with every decided tap durable.
+#include "clerk_fixture.h"
 #include "engine_fixture.h"
 #include "engine_process.h"
 
@@ -182,7 +183,8 @@ std::size_t run_load(const std::filesystem::path& pki_dir, std::uint16_t port, T
 
 // Runs the citycard CLI on the data directory's ledger; its output.
 std::string run_cli(const std::filesystem::path& data, const std::string& args) {
-  std::string command = std::string(CLI_BINARY) + " --db " + (data / "ledger").string() + " " + args + " 2>&1";
+  std::string command = std::string(CLI_BINARY) + " --db " + (data / "ledger").string() + " --clerk " + test_clerk(data) + " " +
+                        args + " 2>&1";
   std::string output;
   FILE* pipe = ::popen(command.c_str(), "r");
   REQUIRE(pipe != nullptr);
@@ -274,8 +276,9 @@ TEST_CASE("the CLI goes through the running engine's admin socket, and straight 
   EngineProcess engine(dir.path);
   engine.start();
   // Runs the CLI on the test's ledger; `succeeds` says which exit it must have.
-  auto run_cli = [&](const std::string& args, bool succeeds) {
-    std::string command = std::string(CLI_BINARY) + " --db " + (dir.path / "ledger").string() + " " + args + " 2>&1";
+  auto run_cli_as = [&](const std::string& clerk, const std::string& args, bool succeeds) {
+    std::string command =
+        std::string(CLI_BINARY) + " --db " + (dir.path / "ledger").string() + " --clerk " + clerk + " " + args + " 2>&1";
     std::string output;
     FILE* pipe = ::popen(command.c_str(), "r");
     REQUIRE(pipe != nullptr);
@@ -287,6 +290,7 @@ TEST_CASE("the CLI goes through the running engine's admin socket, and straight 
     CHECK((WEXITSTATUS(status) == 0) == succeeds);
     return output;
   };
+  auto run_cli = [&](const std::string& args, bool succeeds) { return run_cli_as(test_clerk(dir.path), args, succeeds); };
   auto cli = [&](const std::string& args) { return run_cli(args, true); };
   auto refused = [&](const std::string& args) { return run_cli(args, false); };
   std::string card = card_hex(1);
@@ -321,7 +325,7 @@ TEST_CASE("the CLI goes through the running engine's admin socket, and straight 
   CHECK(cli("card import " + cards_csv).find("issued 0 cards (2 already issued)") != std::string::npos);
   CHECK(refused("card issue 0E00000001").find("is already issued") != std::string::npos);
   CHECK(cli("topup 0E00000002 70").find("wallet 70 TWD") != std::string::npos);
-  CHECK(cli("operator add --id 951 --name \"Riverside Bikes\"").find("operator 951") != std::string::npos);
+  CHECK(cli("operator add --id 951 --name \"Riverside Bikes\" --reason \"contract 2026-17\"").find("operator 951") != std::string::npos);
   CHECK(cli("--json operator list").find("Riverside Bikes") != std::string::npos);
   // A card's balance moved by an import is the engine's balance at once: the
   // refund of all of it is allowed only if the shard read it again.
@@ -348,6 +352,14 @@ TEST_CASE("the CLI goes through the running engine's admin socket, and straight 
   std::string bad_rows = refused("transfers import " + (dir.path / "bad-transfers.csv").string());
   CHECK(bad_rows.find("bad-transfers.csv:4: amount") != std::string::npos);
   CHECK(cli("--json balance 0E00000001").find("\"wallet_minor\":30") != std::string::npos);
+  // Each is in the audit trail, naming the clerk, his role and reason.
+  std::string trail = run_cli_as(test_clerk(dir.path, "ann", ClerkRole::auditor), "audit", true);
+  INFO(trail);
+  CHECK(trail.find("supervisor (supervisor) card import done: issued 2 cards, 0E00000001 to 0E00000002") != std::string::npos);
+  CHECK(trail.find("operator add done (contract 2026-17): operator 951 'Riverside Bikes'") != std::string::npos);
+  CHECK(trail.find("transfer import done: line 2: topup_float -> card:" + touched + " 250 top_up [op:9:60]") !=
+        std::string::npos);
+  CHECK(trail.find("op:9:62") == std::string::npos);  // the refused import wrote nothing
   CHECK(engine.terminate() == 0);
   // Without the engine the same commands use the ledger.
   CHECK(cli("refund 0DDDDDDD01 60").find("wallet now 9000 TWD") != std::string::npos);
@@ -404,8 +416,12 @@ TEST_CASE("settle close goes through the running engine while readers tap over T
   EngineProcess engine(dir.path);
   engine.start();
   issue_readers(dir.path / "pki");
-  auto run_cli = [&](const std::string& args, bool succeeds) {
-    std::string command = std::string(CLI_BINARY) + " --db " + (dir.path / "ledger").string() + " " + args + " 2>&1";
+  // The settlement clerk closes the day; a counter clerk may not.
+  const std::string settlement_clerk = test_clerk(dir.path, "sam", ClerkRole::settlement);
+  const std::string counter_clerk = test_clerk(dir.path, "mei", ClerkRole::clerk);
+  auto run_cli_as = [&](const std::string& clerk, const std::string& args, bool succeeds) {
+    std::string command =
+        std::string(CLI_BINARY) + " --db " + (dir.path / "ledger").string() + " --clerk " + clerk + " " + args + " 2>&1";
     std::string output;
     FILE* pipe = ::popen(command.c_str(), "r");
     REQUIRE(pipe != nullptr);
@@ -417,6 +433,7 @@ TEST_CASE("settle close goes through the running engine while readers tap over T
     CHECK((WEXITSTATUS(status) == 0) == succeeds);
     return output;
   };
+  auto run_cli = [&](const std::string& args, bool succeeds) { return run_cli_as(settlement_clerk, args, succeeds); };
   const std::string settle = "settle --out " + (dir.path / "settlement").string() + " --keys " + (dir.path / "keys").string() +
                              " --rules " + CITYCARD_SOURCE_DIR + "/rules/city.toml ";
   run_cli(settle + "keygen", true);
@@ -437,6 +454,8 @@ TEST_CASE("settle close goes through the running engine while readers tap over T
     decided_after_close = told.decisions.size();
   });
   CHECK(closed.find("business day " + day + " closed") != std::string::npos);
+  CHECK(run_cli_as(counter_clerk, settle + "close --day " + next_day, false).find("clerk mei (clerk) may not close a business day") !=
+        std::string::npos);
   CHECK(decided_before_close > 100);
   CHECK(decided_after_close > decided_before_close);  // the readers' taps kept being decided
   // The files reconcile with the ledger, read beside the running engine.

@@ -1,0 +1,189 @@
+// citycard-engine's admin API with clerks (engine/core/admin_access.h): a
+// connection signs in with a clerk certificate of the installation's CA,
+// each role is refused what it may not do, and the audit trail names who
+// did what. Spoken raw on the admin socket, as any client could.
+#include "clerk_fixture.h"
+#include "edge_fixture.h"
+
+#include <nlohmann/json.hpp>
+
+#include "engine/groups/audit_entry.h"
+#include "ledger/audit_chain.h"
+
+namespace citycard::engine::testing {
+namespace {
+
+using nlohmann::json;
+
+// One admin connection: JSON lines in order.
+class AdminConnection {
+ public:
+  explicit AdminConnection(const std::filesystem::path& socket_path) {
+    fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(fd_ >= 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::snprintf(address.sun_path, sizeof address.sun_path, "%s", socket_path.c_str());
+    REQUIRE(::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+  }
+  ~AdminConnection() { ::close(fd_); }
+  json ask(const json& request) {
+    std::string line = request.dump() + "\n";
+    REQUIRE(::send(fd_, line.data(), line.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(line.size()));
+    std::string reply;
+    char buffer[4096];
+    pollfd entry{fd_, POLLIN, 0};
+    while (reply.find('\n') == std::string::npos && ::poll(&entry, 1, 20000) > 0) {
+      ssize_t n = ::recv(fd_, buffer, sizeof buffer, 0);
+      if (n <= 0) break;
+      reply.append(buffer, static_cast<std::size_t>(n));
+    }
+    REQUIRE(reply.find('\n') != std::string::npos);
+    return json::parse(reply.substr(0, reply.find('\n')));
+  }
+  // Signs in with the certificate and key at prefix.{crt,key}; the reply.
+  json sign_in(const std::filesystem::path& prefix) {
+    json challenge = ask({{"op", "sign_in_challenge"}});
+    REQUIRE(challenge.value("ok", false));
+    auto proof = pki::sign_challenge(prefix, challenge["challenge"].get<std::string>());
+    REQUIRE(proof);
+    return ask({{"op", "sign_in"}, {"certificate", proof->certificate_pem}, {"signature", proof->signature_hex}});
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+std::string error_of(const json& reply) {
+  INFO(reply.dump());
+  CHECK_FALSE(reply.value("ok", true));
+  return reply.value("error", std::string());
+}
+
+bool contains(const std::string& text, const std::string& part) {
+  INFO(text);
+  return text.find(part) != std::string::npos;
+}
+
+}  // namespace
+
+TEST_CASE("admin API: nothing but ping before a clerk signs in, and only with a certificate of this CA's clerks") {
+  TempDir dir("engine-clerk-sign-in");
+  issue_cards(dir.path);
+  const std::filesystem::path pki_dir = dir.path / "pki";
+  make_pki(pki_dir, pki::crl_validity(), {1});
+  const std::string supervisor = test_clerk(dir.path);
+  EngineProcess engine(dir.path);
+  engine.start();
+  const std::string card = card_hex(1);
+
+  AdminConnection anonymous(engine.admin_socket());
+  CHECK(anonymous.ask({{"op", "ping"}}).value("ok", false));
+  CHECK(contains(error_of(anonymous.ask({{"op", "balance"}, {"card", card}})), "sign in as a clerk first"));
+  CHECK(contains(error_of(anonymous.ask({{"op", "topup"}, {"card", card}, {"amount_minor", 5}})), "sign in as a clerk first"));
+  CHECK(contains(error_of(anonymous.ask({{"op", "sign_in"}, {"certificate", "x"}, {"signature", "00"}})), "ask for a challenge first"));
+
+  // A reader's certificate from the same CA is not a clerk's.
+  AdminConnection as_reader(engine.admin_socket());
+  CHECK(contains(error_of(as_reader.sign_in(pki_dir / "readers" / "reader-1")), "not a clerk's"));
+  CHECK(contains(error_of(as_reader.ask({{"op", "balance"}, {"card", card}})), "sign in as a clerk first"));
+
+  // A clerk of another CA.
+  TempDir other("engine-clerk-other-ca");
+  REQUIRE(pki::init(other.path).is_ok());
+  REQUIRE(pki::issue_clerk(other.path, Clerk{"supervisor", ClerkRole::supervisor}).is_ok());
+  AdminConnection stranger(engine.admin_socket());
+  CHECK(contains(error_of(stranger.sign_in(other.path / "clerks" / "supervisor")), "not accepted"));
+
+  // The right certificate without its key: a signature over another challenge.
+  AdminConnection replay(engine.admin_socket());
+  REQUIRE(replay.ask({{"op", "sign_in_challenge"}}).value("ok", false));
+  auto old_proof = pki::sign_challenge(supervisor, "an earlier challenge");
+  REQUIRE(old_proof);
+  CHECK(contains(error_of(replay.ask({{"op", "sign_in"}, {"certificate", old_proof->certificate_pem},
+                                      {"signature", old_proof->signature_hex}})),
+                 "signature does not verify"));
+
+  // The supervisor signs in; once revoked, he cannot again.
+  AdminConnection signed_in(engine.admin_socket());
+  json welcome = signed_in.sign_in(supervisor);
+  CHECK(welcome.value("clerk", std::string()) == "supervisor");
+  CHECK(welcome.value("role", std::string()) == "supervisor");
+  CHECK(signed_in.ask({{"op", "balance"}, {"card", card}}).value("ok", false));
+  REQUIRE(pki::revoke_clerk(pki_dir, "supervisor").is_ok());
+  AdminConnection revoked(engine.admin_socket());
+  CHECK(contains(error_of(revoked.sign_in(supervisor)), "revoked"));
+  CHECK(engine.terminate() == 0);
+}
+
+TEST_CASE("admin API: each role is refused what it may not do; the audit trail names clerk, role and reason") {
+  TempDir dir("engine-clerk-roles");
+  issue_cards(dir.path);
+  make_pki(dir.path / "pki", pki::crl_validity(), {});
+  EngineProcess engine(dir.path);
+  engine.start();
+  const std::string card = card_hex(2);
+  auto connect_as = [&](const std::string& name, ClerkRole role) {
+    auto connection = std::make_unique<AdminConnection>(engine.admin_socket());
+    REQUIRE(connection->sign_in(test_clerk(dir.path, name, role)).value("ok", false));
+    return connection;
+  };
+  const json top_up = {{"op", "topup"}, {"card", card}, {"amount_minor", 30}, {"reason", "cash at the counter"}};
+  const json block = {{"op", "block"}, {"card", card}};
+  const json reload = {{"op", "reload_pki"}};
+  const json add_reader = {{"op", "reader_add"}, {"id", 900}, {"operator", 501}, {"modes", {"identify"}}};
+
+  auto viewer = connect_as("vic", ClerkRole::viewer);
+  CHECK(viewer->ask({{"op", "balance"}, {"card", card}}).value("ok", false));
+  CHECK(contains(error_of(viewer->ask(top_up)), "clerk vic (viewer) may not top up"));
+  CHECK(contains(error_of(viewer->ask(block)), "may not block or unblock cards"));
+
+  for (auto [name, role] : {std::pair{"ann", ClerkRole::auditor}, std::pair{"sam", ClerkRole::settlement}}) {
+    auto other = connect_as(name, role);
+    CHECK(other->ask({{"op", "history"}, {"card", card}}).value("ok", false));
+    CHECK(contains(error_of(other->ask(top_up)), "may not top up"));
+    CHECK(contains(error_of(other->ask({{"op", "refund"}, {"card", card}, {"amount_minor", 1}})), "may not refund"));
+    CHECK(contains(error_of(other->ask(add_reader)), "may not manage readers"));
+  }
+
+  auto counter = connect_as("cleo", ClerkRole::clerk);
+  json topped = counter->ask(top_up);
+  INFO(topped.dump());
+  CHECK(topped.value("ok", false));
+  CHECK(contains(error_of(counter->ask(reload)), "may not reload certificates"));
+  CHECK(contains(error_of(counter->ask(add_reader)), "may not manage readers"));
+  // The office's bulk work and the day's close have their roles too.
+  CHECK(contains(error_of(counter->ask({{"op", "operator_add"}, {"id", 990}, {"name", "Nobody"}})), "may not add operators"));
+  CHECK(contains(error_of(counter->ask({{"op", "transfers_import"}, {"rows", json::array()}})), "may not import transfers"));
+  CHECK(contains(error_of(counter->ask({{"op", "settle_close"}, {"day", "2026-01-01"}})), "may not close a business day"));
+  CHECK(contains(error_of(viewer->ask({{"op", "card_import"}, {"cards", json::array()}})), "may not issue cards"));
+
+  auto supervisor = connect_as("sue", ClerkRole::supervisor);
+  CHECK(supervisor->ask(block).value("ok", false));
+  CHECK(supervisor->ask(reload).value("ok", false));
+  const std::string top_up_ref = topped.value("ref", std::string());
+  viewer.reset();
+  counter.reset();
+  supervisor.reset();
+  CHECK(engine.terminate() == 0);
+
+  ledger::Options options;
+  options.read_only = true;
+  auto ledger = ledger::Ledger::open((dir.path / "ledger").string(), options);
+  REQUIRE(ledger);
+  auto report = (*ledger)->verify();
+  CHECK(report.ok());
+  CHECK(report.audit_entries == 2);  // the top-up and the block; nothing refused wrote one
+  auto body = (*ledger)->record(ledger::RecordSpace::audit, top_up_ref);
+  REQUIRE(body);
+  AuditEntry entry = audit_entry_from_body(top_up_ref, *body);
+  CHECK(entry.clerk == "cleo");
+  CHECK(entry.role == "clerk");
+  CHECK(entry.action == "top-up");
+  CHECK(entry.card == card);
+  CHECK(entry.amount_minor == 30);
+  CHECK(entry.reason == "cash at the counter");
+  CHECK(entry.outcome == "done");
+}
+
+}  // namespace citycard::engine::testing
