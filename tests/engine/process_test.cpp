@@ -440,6 +440,22 @@ TEST_CASE("settle close goes through the running engine while readers tap over T
   const std::string day = business_day_text(load_day_us());
   const std::string next_day = business_day_text(load_day_us(), 1);
 
+  const std::string supervisor = test_clerk(dir.path);
+  {
+    std::ofstream roster(dir.path / "cards.csv");
+    roster << "card,category,media\n0E00000011,general,card\n0E00000012,senior,card\n";
+  }
+  auto office_while_tapping = [&] {
+    auto office = [&](const std::string& args) { return run_cli_as(supervisor, args, true); };
+    CHECK(office("topup " + card_hex(3) + " 100 --ref op:7:1 --reason \"cash\"").find("topped up 100 TWD") != std::string::npos);
+    CHECK(office("topup " + card_hex(3) + " 100 --ref op:7:1").find("already done") != std::string::npos);
+    CHECK(office("refund " + card_hex(3) + " 10").find("refunded 10 TWD") != std::string::npos);
+    CHECK(office("card block " + card_hex(5)).find("is blocked") != std::string::npos);
+    CHECK(office("card unblock " + card_hex(5)).find("is active") != std::string::npos);
+    CHECK(office("card replace " + card_hex(7) + " 0DDDDDDD07").find("replaced by 0DDDDDDD07") != std::string::npos);
+    CHECK(office("card import " + (dir.path / "cards.csv").string()).find("issued 2 cards") != std::string::npos);
+    CHECK(office("card issue 0E00000013").find("issued") != std::string::npos);
+  };
   Told told;
   std::size_t decided_before_close = 0;
   std::size_t decided_after_close = 0;
@@ -449,6 +465,8 @@ TEST_CASE("settle close goes through the running engine while readers tap over T
       std::lock_guard lock(told.mutex);
       decided_before_close = told.decisions.size();
     }
+    // The card office's work on cards the readers are tapping, while they tap.
+    office_while_tapping();
     closed = run_cli(settle + "close --day " + day, true);
     std::lock_guard lock(told.mutex);
     decided_after_close = told.decisions.size();
