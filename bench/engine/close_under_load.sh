@@ -76,7 +76,7 @@ port=$(sed -n 's/^tap_port=//p' engine.ports)
 echo "== fill: $fill_taps taps of $day, closed loop"
 "$loadgen" --cards "$cards" --day "$day" --pki "$work/pki" --port "$port" --no-proofs --rate 0 \
     --taps "$fill_taps" --duration 600 | grep -E '^(city day|machine|closed loop)' || true
-"$citycard" --db "$db" settle --keys keys keygen >/dev/null
+"$citycard" --db "$db" settle --keys settlement-keys keygen >/dev/null
 
 echo "== load: $load_day at $rate taps/s, two steps of $step_s s; the close of $day starts with step 2"
 stdbuf -oL "$loadgen" --cards "$cards" --day "$load_day" --reader-id-first 100001 --pki "$work/pki" --port "$port" --no-proofs \
@@ -89,7 +89,7 @@ until [ "$(steps_done)" -ge 1 ]; do
   sleep 0.05
 done
 close_start=$(date +%s.%N)
-"$citycard" --db "$db" --json settle --out "$work/settlement" --keys keys close --day "$day" > close.json
+"$citycard" --db "$db" --json settle --out "$work/settlement" --keys settlement-keys close --day "$day" > close.json
 close_end=$(date +%s.%N)
 wait "$load_pid"
 load_pid=
@@ -98,7 +98,7 @@ close_s=$(echo "$close_end - $close_start" | bc)
 lines=$(python3 -c 'import json; print(json.load(open("close.json"))["total"]["lines"])')
 scanned=$(python3 -c 'import json; print(json.load(open("close.json"))["transfers_scanned"])')
 echo "close of $day: $close_s s (through the engine; $scanned transfers scanned, $lines lines); step 2 lasted $step_s s"
-"$citycard" --db "$db" settle --out "$work/settlement" --keys keys verify --day "$day" | tail -n 1
+"$citycard" --db "$db" settle --out "$work/settlement" --keys settlement-keys verify --day "$day" | tail -n 1
 
 python3 - "$results/close-under-load.json" "$close_s" "$scanned" "$lines" "$step_s" "$rate" <<'PY'
 import json, sys

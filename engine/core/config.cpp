@@ -99,6 +99,8 @@ class Reader {
 void finish_defaults(EngineConfig& config) {
   if (config.ledger_dir.empty()) config.ledger_dir = config.data_dir + "/ledger";
   if (config.pki_dir.empty()) config.pki_dir = config.data_dir + "/pki";
+  if (config.settlement_dir.empty()) config.settlement_dir = config.data_dir + "/settlement";
+  if (config.settlement_key_dir.empty()) config.settlement_key_dir = config.data_dir + "/settlement-keys";
   if (config.admin_socket.empty()) config.admin_socket = config.data_dir + "/engine.sock";
   if (config.ports_file.empty()) config.ports_file = config.data_dir + "/engine.ports";
   if (!config.card_token_dir && config.card_pkcs11_module.empty()) config.card_token_dir = config.data_dir + "/token";
@@ -123,6 +125,8 @@ Result<EngineConfig> parse_config(std::string_view toml_text, const std::string&
   r.number("ledger", "write_buffer_bytes", config.ledger_write_buffer_bytes, 1 << 20, std::int64_t{1} << 34);
   r.number("ledger", "block_cache_bytes", config.ledger_block_cache_bytes, 1 << 20, std::int64_t{1} << 36);
   r.text("pki", "dir", config.pki_dir);
+  r.text("settlement", "dir", config.settlement_dir);
+  r.text("settlement", "key_dir", config.settlement_key_dir);
   r.texts("pki", "engine_hosts", config.engine_hosts);
   std::int64_t crl_days = config.crl_lifetime.count() / 24;
   r.number("pki", "crl_days", crl_days, 1, 3650);

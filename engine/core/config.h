@@ -21,6 +21,8 @@ struct EngineConfig {
   std::size_t ledger_write_buffer_bytes = 64u << 20;
   std::size_t ledger_block_cache_bytes = 256u << 20;
   std::string pki_dir;             // default <data_dir>/pki
+  std::string settlement_dir;      // [settlement] dir: the day's files; default <data_dir>/settlement
+  std::string settlement_key_dir;  // [settlement] key_dir: the signing key; default <data_dir>/settlement-keys
   std::vector<std::string> engine_hosts{"localhost", "127.0.0.1"};
   std::chrono::hours crl_lifetime{24 * 30};              // pki.crl_days: CRLs the engine signs
   std::chrono::milliseconds crl_check_interval{3600000};  // pki.crl_check_interval_ms

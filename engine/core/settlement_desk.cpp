@@ -3,6 +3,8 @@
 #include <chrono>
 #include <filesystem>
 
+#include <fmt/format.h>
+
 #include "admin_api.h"
 #include "settlement/ack.h"
 #include "settlement/settlement.h"
@@ -45,12 +47,27 @@ Result<st::BusinessDay> day_field(const json& request) {
   return *day;
 }
 
-Result<st::Options> options_field(const json& request, const st::DayConfig& day) {
+// A request may name the directories (the CLI sends its --out/--keys), but
+// only the engine's own: anything else is refused, not followed.
+Result<std::string> place_field(const json& request, const char* name, const std::string& configured, const char* key) {
+  const std::string own = std::filesystem::weakly_canonical(std::filesystem::absolute(configured)).string();
+  if (!request.contains(name)) return own;
+  auto path = path_field(request, name);
+  if (!path) return path;
+  if (std::filesystem::weakly_canonical(*path).string() != own) {
+    return Status::refused(fmt::format("the engine's settlement {} is {} ([settlement] {}), not {}",
+                                                 std::string_view(name) == "out_dir" ? "directory" : "key directory", own,
+                                                 key, *path));
+  }
+  return own;
+}
+
+Result<st::Options> options_field(const json& request, const st::DayConfig& day, const SettlementPlaces& places) {
   st::Options options;
   options.day = day;
-  auto out_dir = path_field(request, "out_dir");
+  auto out_dir = place_field(request, "out_dir", places.out_dir, "dir");
   if (!out_dir) return out_dir.status();
-  auto key_dir = path_field(request, "key_dir");
+  auto key_dir = place_field(request, "key_dir", places.key_dir, "key_dir");
   if (!key_dir) return key_dir.status();
   options.out_dir = *out_dir;
   options.key_dir = *key_dir;
@@ -59,8 +76,9 @@ Result<st::Options> options_field(const json& request, const st::DayConfig& day)
 
 }  // namespace
 
-SettlementDesk::SettlementDesk(ledger::Ledger& ledger, st::DayConfig day, Log& log, std::function<EventTime()> clock)
-    : ledger_(ledger), day_(day), log_(log), clock_(clock ? std::move(clock) : system_now) {}
+SettlementDesk::SettlementDesk(ledger::Ledger& ledger, st::DayConfig day, SettlementPlaces places, Log& log,
+                               std::function<EventTime()> clock)
+    : ledger_(ledger), day_(day), places_(std::move(places)), log_(log), clock_(clock ? std::move(clock) : system_now) {}
 
 SettlementDesk::~SettlementDesk() {
   if (worker_.joinable()) worker_.join();
@@ -113,7 +131,7 @@ void SettlementDesk::handle(const std::string& op, const json& request, const st
       return reply(error_reply(Status::invalid_argument("'job' (the number settle_close, settle_ack or settle_resend answered) is required")));
     return reply(status(found->get<std::uint64_t>()));
   }
-  auto options = options_field(request, day_);
+  auto options = options_field(request, day_, places_);
   if (!options) return reply(error_reply(options.status()));
   if (op == "settle_close") {
     auto day = day_field(request);

@@ -38,10 +38,19 @@
 
 namespace citycard::engine {
 
+// Where the engine writes the day's files and keeps the signing key: its own
+// configuration ([settlement] dir, key_dir), never a request's, so a signed-in
+// clerk cannot have the engine write elsewhere or sign with another key.
+struct SettlementPlaces {
+  std::string out_dir;
+  std::string key_dir;
+};
+
 class SettlementDesk {
  public:
   // `clock`: when a close without "at" happens; default the system clock.
-  SettlementDesk(ledger::Ledger& ledger, settlement::DayConfig day, Log& log, std::function<EventTime()> clock = {});
+  SettlementDesk(ledger::Ledger& ledger, settlement::DayConfig day, SettlementPlaces places, Log& log,
+                 std::function<EventTime()> clock = {});
   ~SettlementDesk();
   SettlementDesk(const SettlementDesk&) = delete;
   SettlementDesk& operator=(const SettlementDesk&) = delete;
@@ -64,6 +73,7 @@ class SettlementDesk {
 
   ledger::Ledger& ledger_;
   const settlement::DayConfig day_;
+  const SettlementPlaces places_;
   Log& log_;
   std::function<EventTime()> clock_;
   mutable std::mutex mutex_;

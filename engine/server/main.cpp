@@ -137,7 +137,8 @@ int run(const EngineConfig& config, Log& log) {
   settlement::DayConfig business_day;
   business_day.utc_offset_minutes = prepared->rule_set->utc_offset_minutes;
   business_day.close_minute_of_day = prepared->rule_set->business_day_start_minutes;
-  auto desk = std::make_unique<SettlementDesk>(*prepared->ledger, business_day, log);
+  auto desk = std::make_unique<SettlementDesk>(
+      *prepared->ledger, business_day, SettlementPlaces{config.settlement_dir, config.settlement_key_dir}, log);
 
   ServicesOptions services_options;
   services_options.settle = [&desk](const std::string& op, const nlohmann::json& request,

@@ -434,7 +434,7 @@ TEST_CASE("settle close goes through the running engine while readers tap over T
     return output;
   };
   auto run_cli = [&](const std::string& args, bool succeeds) { return run_cli_as(settlement_clerk, args, succeeds); };
-  const std::string settle = "settle --out " + (dir.path / "settlement").string() + " --keys " + (dir.path / "keys").string() +
+  const std::string settle = "settle --out " + (dir.path / "settlement").string() + " --keys " + (dir.path / "settlement-keys").string() +
                              " --rules " + CITYCARD_SOURCE_DIR + "/rules/city.toml ";
   run_cli(settle + "keygen", true);
   const std::string day = business_day_text(load_day_us());
@@ -482,6 +482,10 @@ TEST_CASE("settle close goes through the running engine while readers tap over T
   // One source of the business day: the rule set.
   CHECK(run_cli(settle + "--close-time 04:00 close --day " + next_day, false).find("rule set") != std::string::npos);
   CHECK(run_cli(settle + "close --day 2999-01-01", false).find("not over") != std::string::npos);
+  // The engine writes and signs only in its own directories.
+  CHECK(run_cli("settle --out " + (dir.path / "elsewhere").string() + " close --day " + next_day, false)
+            .find("the engine's settlement directory is") != std::string::npos);
+  CHECK(!std::filesystem::exists(dir.path / "elsewhere"));
   CHECK(engine.terminate() == 0);
 
   // Stopped: the same commands on the ledger. Taps of the closed day

@@ -104,7 +104,7 @@ TEST_CASE("a business day closes and is accepted while the engine decides taps, 
   });
 
   Log desk_log(std::tmpfile());
-  SettlementDesk desk(*ledger, taipei, desk_log, [] { return EventTime{Pipeline::engine_now_us}; });
+  SettlementDesk desk(*ledger, taipei, SettlementPlaces{out, keys}, desk_log, [] { return EventTime{Pipeline::engine_now_us}; });
   // Wait until the load is deciding before the close starts.
   const auto load_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (decided < 64 && !load_failed) {
@@ -195,8 +195,8 @@ TEST_CASE("settle ops refuse bad requests and change nothing") {
   TempDir dir("settle-desk-bad");
   auto ledger = make_ledger(dir.path / "ledger");
   Log log(std::tmpfile());
-  SettlementDesk desk(*ledger, taipei, log, [] { return EventTime{Pipeline::engine_now_us}; });
   const std::string keys = (dir.path / "keys").string();
+  SettlementDesk desk(*ledger, taipei, SettlementPlaces{keys, keys}, log, [] { return EventTime{Pipeline::engine_now_us}; });
   auto refused = [&](const std::string& op, json request, const std::string& says) {
     json reply = ask(desk, op, std::move(request));
     INFO(reply.dump());
@@ -205,7 +205,10 @@ TEST_CASE("settle ops refuse bad requests and change nothing") {
   };
   refused("settle_close", json{{"day", "2026-03-02"}, {"out_dir", "var/out"}, {"key_dir", keys}}, "absolute path");
   refused("settle_close", json{{"day", "2026-02-30"}, {"out_dir", keys}, {"key_dir", keys}}, "bad business day");
-  refused("settle_close", json{{"day", "2026-03-02"}, {"key_dir", keys}}, "'out_dir'");
+  // Only the engine's own directories: a request cannot point it elsewhere.
+  refused("settle_close", json{{"day", "2026-03-02"}, {"out_dir", (dir.path / "elsewhere").string()}, {"key_dir", keys}},
+          "the engine's settlement directory is " + keys);
+  refused("settle_close", json{{"day", "2026-03-02"}, {"out_dir", keys}, {"key_dir", "/tmp"}}, "([settlement] key_dir), not /tmp");
   refused("settle_job", json{{"job", 7}}, "no settlement job 7");
   refused("settle_nonsense", json{{"out_dir", keys}, {"key_dir", keys}}, "unknown op");
   // A close that fails in its job (no keys yet) reports the failure and writes no close.
