@@ -67,6 +67,7 @@ enum class RecordSpace : std::uint8_t {
   engine = 7,       // engine bookkeeping (deny list version, ...)
   readers = 8,      // the reader registry: id -> registration (ledger/readers.h)
   audit_chain = 9,  // written by the ledger only: every audit record as a hash-chain link (audit_chain.h)
+  approvals = 10,   // engine: refunds waiting for a second supervisor, key = the refund's reference (approvals.h)
 };
 
 struct RecordWrite {

@@ -8,6 +8,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "citycard/limits.h"
+
 namespace citycard::cli {
 
 struct CliContext {
@@ -16,6 +18,9 @@ struct CliContext {
   std::string clerk;                      // --clerk PKI/clerks/NAME (ledger_clerk.h); else $CITYCARD_CLERK
   std::string pki_dir;                    // --pki DIR; else $CITYCARD_PKI, else pki beside the ledger
   std::string reason;                     // --reason of the card action being run, for the audit trail
+  // --four-eyes-minor: on a stopped ledger, a refund of more than this waits
+  // for a second supervisor (the engine reads [admin] four_eyes_minor).
+  std::int64_t four_eyes_minor = limits::four_eyes_minor_default;
 };
 
 // Prints "citycard: <message>" on stderr and ends the command with exit_code.

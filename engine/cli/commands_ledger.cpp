@@ -8,6 +8,7 @@
 
 #include "citycard/limits.h"
 #include "ledger/system_accounts.h"
+#include "ledger_approvals.h"
 #include "ledger_audit.h"
 #include "ledger_card_actions.h"
 #include "ledger_clerk.h"
@@ -283,6 +284,11 @@ void run_refund(const CliContext& context, const std::string& card_text, std::in
   if (!ref.empty()) request["ref"] = ref;
   if (!context.reason.empty()) request["reason"] = context.reason;
   if (auto reply = engine_request(context, request)) {
+    if (reply->value("ok", false) && reply->value("pending", false) && !context.json) {
+      std::cout << fmt::format("pending approval: ref {} (refund {} TWD from card {} waits for a second supervisor)\n",
+                               reply->value("ref", std::string()), amount, reply->value("card", std::string()));
+      return;
+    }
     print_engine_action(context, *reply, fmt::format("refunded {} TWD", amount));
     return;
   }
@@ -292,6 +298,18 @@ void run_refund(const CliContext& context, const std::string& card_text, std::in
   command.amount_minor = amount;
   command.key = reference_or_fresh(ref);
   auto result = card_action_in_ledger(context, command);
+  if (result.pending) {
+    if (context.json) {
+      std::cout << nlohmann::json{{"ok", true}, {"pending", true}, {"duplicate", result.duplicate}, {"ref", command.key.to_string()},
+                                  {"card", command.card.to_string()}, {"wallet_minor", result.wallet_minor}}
+                       .dump()
+                << "\n";
+      return;
+    }
+    std::cout << fmt::format("pending approval: ref {} (refund {} TWD from card {} waits for a second supervisor)\n",
+                             command.key.to_string(), amount, command.card.to_string());
+    return;
+  }
   std::cout << fmt::format("{} {} TWD from card {} as {}; wallet now {} TWD\n",
                            result.duplicate ? "already done: refunded" : "refunded", amount, command.card.to_string(),
                            command.key.to_string(), result.wallet_minor);
@@ -420,6 +438,7 @@ void add_ledger_commands(CLI::App& app, CliContext& context) {
 
   add_transfer_import_command(app, context);
   add_audit_command(app, context);
+  add_approvals_command(app, context);
 }
 
 }  // namespace citycard::cli

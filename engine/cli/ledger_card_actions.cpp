@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "approvals.h"
 #include "card_book.h"
 #include "group_builder.h"
 #include "ledger/system_accounts.h"
@@ -28,6 +29,8 @@ ClerkAction clerk_action_of(engine::AdminAction action) {
     case engine::AdminAction::replace: return ClerkAction::replace;
     case engine::AdminAction::reader_add:
     case engine::AdminAction::reader_status: return ClerkAction::reader_manage;
+    case engine::AdminAction::approve:
+    case engine::AdminAction::reject: return ClerkAction::approve;
   }
   return ClerkAction::reader_manage;
 }
@@ -45,7 +48,15 @@ engine::AdminResult card_action_in_ledger(const CliContext& context, engine::Adm
   if (!system) fail(system.status().message());
   engine::Log log(stderr);
   engine::CardBook book(*ledger, log, /*cache_max=*/16, /*with_atc=*/false);
-  engine::GroupBuilder builder(engine::BuildContext{*ledger, *system, nullptr, log, nullptr, false, nullptr}, book);
+  engine::GroupBuilder builder(
+      engine::BuildContext{*ledger, *system, nullptr, log, nullptr, false, nullptr, context.four_eyes_minor}, book);
+  // A decision names the refund; its card is the refund's.
+  if (command.action == engine::AdminAction::approve || command.action == engine::AdminAction::reject) {
+    auto waiting = engine::load_approval(*ledger, command.key);
+    if (!waiting) fail(waiting.status().message());
+    if (!waiting->has_value()) fail("no refund " + command.key.to_string() + " waits for approval");
+    command.card = (*waiting)->card;
+  }
   if (command.time.unix_us == 0) command.time = now();
   engine::Draft draft;
   draft.admin = std::move(command);

@@ -29,6 +29,10 @@ int main(int argc, char** argv) {
   app.add_option("--db", context.db_path, "ledger directory (default ./var/ledger)");
   app.add_flag("--json", context.json, "machine-readable JSON output");
   app.add_option("--clerk", context.clerk, "act as this clerk: PKI/clerks/NAME (.crt and .key); default $CITYCARD_CLERK");
+  app.add_option("--four-eyes-minor", context.four_eyes_minor,
+                 "engine stopped: refunds over this many TWD wait for a second supervisor (default 1000; 0 = off; "
+                 "the engine uses its [admin] four_eyes_minor)")
+      ->check(CLI::Range(std::int64_t{0}, citycard::limits::transfer_amount_minor_max));
   app.add_option("--pki", context.pki_dir, "the installation's PKI (default $CITYCARD_PKI, else pki beside --db)");
 #ifdef CITYCARD_HAS_LEDGER_COMMANDS
   add_ledger_commands(app, context);

@@ -11,7 +11,7 @@ namespace citycard::engine {
 using nlohmann::json;
 
 std::optional<ClerkAction> admin_op_action(std::string_view op) {
-  static constexpr std::array<std::pair<std::string_view, ClerkAction>, 22> table{{
+  static constexpr std::array<std::pair<std::string_view, ClerkAction>, 25> table{{
       {"balance", ClerkAction::look_up},
       {"history", ClerkAction::look_up},
       {"reader_list", ClerkAction::look_up},
@@ -34,6 +34,9 @@ std::optional<ClerkAction> admin_op_action(std::string_view op) {
       {"settle_ack", ClerkAction::settle_close},
       {"settle_resend", ClerkAction::settle_close},
       {"settle_job", ClerkAction::settle_close},
+      {"approval_list", ClerkAction::look_up},
+      {"approval_approve", ClerkAction::approve},
+      {"approval_reject", ClerkAction::approve},
   }};
   for (const auto& [name, action] : table) {
     if (name == op) return action;

@@ -26,10 +26,13 @@ Result<CardId> card_field(const json& request, const char* name) {
   return *card;
 }
 
+}  // namespace
+
 json result_json(const AdminResult& result) {
   if (!result.status) return error_reply(result.status);
   return json{{"ok", true},
               {"duplicate", result.duplicate},
+              {"pending", result.pending},
               {"card", result.card.to_string()},
               {"status", std::string(card_status_name(result.card_status))},
               {"wallet_minor", result.wallet_minor},
@@ -46,8 +49,6 @@ void sign(AdminCommand& command, const Clerk* clerk, const json& request) {
   }
   if (request.contains("reason") && request["reason"].is_string()) command.reason = request["reason"].get<std::string>();
 }
-
-}  // namespace
 
 json error_reply(const Status& status) {
   return json{{"ok", false}, {"code", status_code_name(status.code())}, {"error", status.message()}};
@@ -197,6 +198,10 @@ void AdminApi::handle(const json& request, const Clerk* clerk, std::function<voi
     handle_reader(op, request, clerk, std::move(reply));
     return;
   }
+  if (op.rfind("approval_", 0) == 0) {
+    handle_approval(op, request, clerk, std::move(reply));
+    return;
+  }
   if (op == "card_import" || op == "operator_add" || op == "transfers_import") {
     handle_office(op, request, clerk, std::move(reply));
     return;
@@ -244,7 +249,7 @@ void AdminApi::handle(const json& request, const Clerk* clerk, std::function<voi
     command.new_card = *new_card;
   } else {
     reply(error_reply(Status::invalid_argument("unknown op '" + op +
-                                               "' (ping, balance, history, topup, refund, block, unblock, lost, replace, card_import, operator_add, transfers_import, reader_add, reader_list, reader_show, reader_suspend, reader_retire, reader_activate, reload_pki, settle_close, settle_ack, settle_resend, settle_job)")));
+                                               "' (ping, balance, history, topup, refund, block, unblock, lost, replace, approval_list, approval_approve, approval_reject, card_import, operator_add, transfers_import, reader_add, reader_list, reader_show, reader_suspend, reader_retire, reader_activate, reload_pki, settle_close, settle_ack, settle_resend, settle_job)")));
     return;
   }
   auto key = action_key(request);

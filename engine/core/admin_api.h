@@ -1,8 +1,8 @@
 // The admin API's requests and replies (docs/admin-api.md): one JSON object
 // in, one JSON object out. Reads (balance, history, ping) are answered from
 // the ledger; actions that change a card (topup, refund, block, unblock,
-// lost, replace) go through Engine::admin, so they are ordered with the
-// card's taps and durable before the reply. reload_pki runs the hook the
+// lost, replace, approval_approve, approval_reject) go through Engine::admin,
+// so they are ordered with the card's taps and durable before the reply. reload_pki runs the hook the
 // engine set (PkiKeeper::reload), on the calling thread.
 //
 // Threading: handle() may be called from any thread; `reply` is called
@@ -42,6 +42,9 @@ class AdminApi {
                      std::function<void(nlohmann::json)> reply);
   void handle_reader(const std::string& op, const nlohmann::json& request, const Clerk* clerk,
                      std::function<void(nlohmann::json)> reply);
+  // approval_list, approval_approve, approval_reject (admin_approvals.cpp).
+  void handle_approval(const std::string& op, const nlohmann::json& request, const Clerk* clerk,
+                       std::function<void(nlohmann::json)> reply);
   nlohmann::json balance(const CardId& card) const;
   nlohmann::json history(const CardId& card, std::size_t limit, std::uint64_t before) const;
 
@@ -53,5 +56,9 @@ class AdminApi {
 };
 
 nlohmann::json error_reply(const Status& status);
+// A card action's reply (docs/admin-api.md, "Action reply"), without its ref.
+nlohmann::json result_json(const AdminResult& result);
+// Puts the signed-in clerk and the request's reason on a command.
+void sign(AdminCommand& command, const Clerk* clerk, const nlohmann::json& request);
 
 }  // namespace citycard::engine

@@ -176,6 +176,7 @@ Result<EngineConfig> parse_config(std::string_view toml_text, const std::string&
   r.number("server", "fd_reserve", config.fd_reserve, 0, 1'000'000);
   r.millis("shutdown", "drain_timeout_ms", config.drain_timeout, 600'000);
   r.millis("admin", "idle_timeout_ms", config.admin_idle_timeout, 3'600'000);
+  r.number("admin", "four_eyes_minor", p.four_eyes_minor, 0, limits::transfer_amount_minor_max);
   r.unknown_keys();
   if (config.heartbeat_interval >= config.idle_timeout) {
     return Status::invalid_argument(file_name + ": server.heartbeat_interval_ms must be less than server.idle_timeout_ms");

@@ -114,6 +114,11 @@ struct EngineOptions {
   // offline_retention, is refused event_time_invalid (an upload is also kept
   // for review). Defaults 5 minutes and 7 days (rules/admission.h).
   rules::EventTimeBounds event_time_bounds;
+  // Four eyes: a refund of more than this waits for a second supervisor's
+  // approval (engine/groups/approvals.h); 0: every refund is carried out at
+  // once. TWD minor units. Default limits::four_eyes_minor_default (1000);
+  // [admin] four_eyes_minor in the config.
+  std::int64_t four_eyes_minor = limits::four_eyes_minor_default;
   // The engine's wall clock, read once per submitted batch for the bounds
   // above. Default (empty): the system clock. Simulations set their own.
   std::function<EventTime()> clock;

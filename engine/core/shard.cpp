@@ -74,7 +74,7 @@ Shard::Shard(std::size_t index, ShardContext context, std::unordered_set<CardId,
             std::move(denied)),
       offline_(context_.readers, index, std::move(offline_shares)),
       builder_(BuildContext{context_.ledger, context_.system, &context_.rule_set, context_.log, context_.options.card_keys,
-                            context_.options.require_card_proof, &offline_},
+                            context_.options.require_card_proof, &offline_, context_.options.four_eyes_minor},
                book_) {}
 
 bool Shard::preload(StoredCard card) { return book_.preload(std::move(card)); }

@@ -11,6 +11,8 @@ std::string_view admin_action_name(const AdminCommand& command) {
     case AdminAction::replace: return "replace";
     case AdminAction::reader_add: return "reader add";
     case AdminAction::reader_status: return "reader status";
+    case AdminAction::approve:
+    case AdminAction::reject: return "refund";  // the entry's outcome says which
   }
   return "?";
 }

@@ -22,6 +22,10 @@ enum class AdminAction : std::uint8_t {
   refund = 4,      // wallet -> refunds, amount_minor > 0, at most the wallet balance
   reader_add = 5,     // register `reader` (rules::validate_registration; id not yet registered)
   reader_status = 6,  // reader.id's status = reader.status (suspended <-> active; retired for good)
+  // Four eyes (approvals.h): key = the waiting refund's reference, card =
+  // its card; carried out through the card's shard like the refund itself.
+  approve = 7,     // post the refund (the wallet check applies now), mark it approved
+  reject = 8,      // mark it rejected; no money moves
 };
 
 constexpr bool is_reader_action(AdminAction action) noexcept {
@@ -45,6 +49,7 @@ struct AdminCommand {
 struct AdminResult {
   Status status;                       // not ok: nothing changed
   bool duplicate = false;              // the key had been used; nothing changed now
+  bool pending = false;                // refund: recorded, waiting for a second supervisor; no money moved
   CardId card;
   CardStatus card_status = CardStatus::active;
   std::int64_t wallet_minor = 0;       // after the action (of the new card for replace)

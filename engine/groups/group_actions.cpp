@@ -1,7 +1,9 @@
 // Card-office actions as posting groups: top-up, refund, status, replace.
+// Refunds over the four-eyes limit wait instead (group_approvals.cpp).
 #include <fmt/format.h>
 
 #include "admin_audit.h"
+#include "approvals.h"
 #include "card_state_codec.h"
 #include "citycard/limits.h"
 #include "deny_records.h"
@@ -32,6 +34,8 @@ const char* action_name(AdminAction action) {
     case AdminAction::refund: return "refund";
     case AdminAction::reader_add: return "reader add";
     case AdminAction::reader_status: return "reader status";
+    case AdminAction::approve: return "approval";
+    case AdminAction::reject: return "rejection";
   }
   return "?";
 }
@@ -53,6 +57,15 @@ std::string action_fingerprint(const AdminCommand& command) {
 }
 
 Status GroupBuilder::check_retry(const AdminCommand& command, std::string_view stored_fingerprint) {
+  // A decision's key is the refund's: another decision posted it first.
+  if (command.action == AdminAction::approve || command.action == AdminAction::reject) {
+    return Status::refused(fmt::format("refund {} was already {}", command.key.to_string(),
+                                       rejected_fingerprint(stored_fingerprint) ? "rejected" : "approved"));
+  }
+  if (auto rejected = rejected_fingerprint(stored_fingerprint); rejected && *rejected == action_fingerprint(command)) {
+    return Status::refused(fmt::format("refund {} was rejected by a second supervisor; nothing was refunded",
+                                       command.key.to_string()));
+  }
   // Groups posted before requests were fingerprinted carry none: a retry.
   if (stored_fingerprint.empty() || stored_fingerprint == action_fingerprint(command)) return Status::ok();
   return Status::invalid_argument(fmt::format("reference {} was used for another request; this {} needs a reference of its own",
@@ -86,6 +99,7 @@ void GroupBuilder::card_action(Draft& draft) {
     result.status = Status::invalid_argument("a reader action is not a card action");
     return;
   }
+  if (command.action == AdminAction::approve || command.action == AdminAction::reject) return decide_approval(draft);
   auto loaded = book_.load(command.card);
   if (!loaded) {
     result.status = loaded.status();
@@ -103,11 +117,23 @@ void GroupBuilder::card_action(Draft& draft) {
     return;
   }
   if (posted->has_value()) {
+    // A refund a second supervisor rejected: said so, naming him.
+    if (auto rejected = rejected_fingerprint((*posted)->outcome); rejected && *rejected == action_fingerprint(command)) {
+      result.status = rejected_status(command);
+      return;
+    }
     result.status = check_retry(command, (*posted)->outcome);
     result.duplicate = result.status.is_ok();
     if (result.duplicate) action_result(draft, *entry);
     return;
   }
+  // A refund waiting for a second supervisor holds its reference too.
+  auto waiting = load_approval(context_.ledger, command.key);
+  if (!waiting) {
+    result.status = waiting.status();
+    return;
+  }
+  if (waiting->has_value()) return answer_waiting(draft, *entry, **waiting);
   const AccountId wallet = entry->record.wallet_account;
   const AccountId points = entry->record.points_account;
   const CardStatus before = entry->record.status;
@@ -116,29 +142,17 @@ void GroupBuilder::card_action(Draft& draft) {
     case AdminAction::reader_add:
     case AdminAction::reader_status:
       return;  // refused above
+    case AdminAction::approve:
+    case AdminAction::reject:
+      return;  // decide_approval above
     case AdminAction::top_up:
     case AdminAction::refund: {
-      bool top_up = command.action == AdminAction::top_up;
-      if (command.amount_minor <= 0 || command.amount_minor > limits::transfer_amount_minor_max) {
-        result.status = Status::invalid_argument(fmt::format("amount must be 1..{}, got {}", limits::transfer_amount_minor_max,
-                                                             command.amount_minor));
-        return;
-      }
-      if (top_up && before != CardStatus::active) {
-        result.status = Status::refused(fmt::format("card {} is {}; top-up refused", command.card.to_string(), card_status_name(before)));
-        return;
-      }
-      if (!top_up && command.amount_minor > book_.balance(wallet)) {
-        result.status = Status::refused(fmt::format("card {} holds {} TWD; cannot refund {}", command.card.to_string(),
-                                                    book_.balance(wallet), command.amount_minor));
-        return;
-      }
-      draft.group.transfers.push_back(top_up ? admin_transfer(context_.system.topup_float, wallet, Asset::twd, command.amount_minor,
-                                                              TransferCode::top_up, command)
-                                             : admin_transfer(wallet, context_.system.refunds, Asset::twd, command.amount_minor,
-                                                              TransferCode::refund, command));
-      book_.balance(wallet) += top_up ? command.amount_minor : -command.amount_minor;
-      audit = fmt::format("{} {} TWD card {}", action_name(command.action), command.amount_minor, command.card.to_string());
+      result.status = money_allowed(*entry, command);
+      if (!result.status) return;
+      // Checked like any refund first (amount, wallet), so a hopeless one is
+      // refused now rather than after a supervisor's time; then it waits.
+      if (needs_approval(command, context_.four_eyes_minor)) return ask_approval(draft, *entry);
+      audit = add_money(draft, *entry, command);
       break;
     }
     case AdminAction::set_status: {
@@ -223,15 +237,51 @@ void GroupBuilder::card_action(Draft& draft) {
       break;
     }
   }
-  entry->state = rules::encode_card_state(book_.state_of(*entry));
-  draft.group.records.push_back({ledger::RecordSpace::card_state, card_key(command.card), entry->state});
-  draft.group.records.push_back(audit_record(admin_audit_entry(command, std::move(audit))));
-  draft.group.outcome = action_fingerprint(command);
-  note_listing(draft, *entry);
+  finish_action(draft, *entry, admin_audit_entry(command, std::move(audit)));
+}
+
+Status GroupBuilder::money_allowed(const CardEntry& entry, const AdminCommand& command) {
+  const AccountId wallet = entry.record.wallet_account;
+  const bool top_up = command.action == AdminAction::top_up;
+  if (command.amount_minor <= 0 || command.amount_minor > limits::transfer_amount_minor_max) {
+    return Status::invalid_argument(fmt::format("amount must be 1..{}, got {}", limits::transfer_amount_minor_max,
+                                                command.amount_minor));
+  }
+  if (top_up && entry.record.status != CardStatus::active) {
+    return Status::refused(fmt::format("card {} is {}; top-up refused", command.card.to_string(),
+                                       card_status_name(entry.record.status)));
+  }
+  if (!top_up && command.amount_minor > book_.balance(wallet)) {
+    return Status::refused(fmt::format("card {} holds {} TWD; cannot refund {}", command.card.to_string(), book_.balance(wallet),
+                                       command.amount_minor));
+  }
+  return Status::ok();
+}
+
+std::string GroupBuilder::add_money(Draft& draft, const CardEntry& entry, const AdminCommand& command) {
+  const AccountId wallet = entry.record.wallet_account;
+  const bool top_up = command.action == AdminAction::top_up;
+  draft.group.transfers.push_back(top_up ? admin_transfer(context_.system.topup_float, wallet, Asset::twd, command.amount_minor,
+                                                          TransferCode::top_up, command)
+                                         : admin_transfer(wallet, context_.system.refunds, Asset::twd, command.amount_minor,
+                                                          TransferCode::refund, command));
+  book_.balance(wallet) += top_up ? command.amount_minor : -command.amount_minor;
+  return fmt::format("{} {} TWD card {}", action_name(command.action), command.amount_minor, command.card.to_string());
+}
+
+// The card's state, the audit entry and the request's fingerprint go with
+// every action's group; the card is pending until it is durable.
+void GroupBuilder::finish_action(Draft& draft, CardEntry& entry, const AuditEntry& audit) {
+  const AdminCommand& command = draft.admin;
+  entry.state = rules::encode_card_state(book_.state_of(entry));
+  draft.group.records.push_back({ledger::RecordSpace::card_state, card_key(command.card), entry.state});
+  draft.group.records.push_back(audit_record(audit));
+  if (draft.group.outcome.empty()) draft.group.outcome = action_fingerprint(command);
+  note_listing(draft, entry);
   draft.card = command.card;
-  ++entry->pending;
-  result.status = Status::ok();
-  action_result(draft, *entry);
+  ++entry.pending;
+  draft.admin_result.status = Status::ok();
+  action_result(draft, entry);
 }
 
 }  // namespace citycard::engine

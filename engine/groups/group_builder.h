@@ -13,6 +13,8 @@
 #include <unordered_map>
 
 #include "admin_command.h"
+#include "approvals.h"
+#include "audit_entry.h"
 #include "card/crypto.h"
 #include "card_book.h"
 #include "ledger/ledger.h"
@@ -71,6 +73,10 @@ struct BuildContext {
   std::shared_ptr<card::CardKeySource> card_keys;  // null: card proofs not checked
   bool require_card_proof = false;
   OfflineAllowance* offline = nullptr;  // needed to rate offline taps
+  // A refund of more than this waits for a second supervisor (approvals.h);
+  // 0: none waits. The engine passes [admin] four_eyes_minor, the CLI
+  // --four-eyes-minor; both default to limits::four_eyes_minor_default.
+  std::int64_t four_eyes_minor = 0;
 };
 
 // What stored with an action's group says about the request, so that its
@@ -91,9 +97,12 @@ class GroupBuilder {
   // group did not post).
   void give_back_offline(Draft& draft);
 
-  // A card-office action on a card (top_up, refund, set_status, replace):
-  // draft.admin_result, and draft.group when it is ok and not a retry of a
-  // request already posted (admin_result.duplicate).
+  // A card-office action on a card (top_up, refund, set_status, replace,
+  // approve, reject): draft.admin_result, and draft.group when it is ok and
+  // not a retry of a request already posted (admin_result.duplicate). A
+  // refund over context.four_eyes_minor is recorded as waiting
+  // (admin_result.pending, no money in the group); approve and reject
+  // decide a waiting refund (approvals.h).
   void card_action(Draft& draft);
   // An action's outcome says its key had posted: a retry (true) or the
   // reference reused for another request (false, the status says so).
@@ -106,6 +115,15 @@ class GroupBuilder {
   std::optional<RefusalReason> check_proof(const Draft& draft, CardEntry& entry, std::optional<std::uint32_t>& atc);
   CardEntry* card_or_abort(const CardId& card);
   void action_result(Draft& draft, const CardEntry& entry);
+  Status money_allowed(const CardEntry& entry, const AdminCommand& command);
+  // The top-up's or refund's transfer; the audit entry's detail.
+  std::string add_money(Draft& draft, const CardEntry& entry, const AdminCommand& command);
+  void finish_action(Draft& draft, CardEntry& entry, const AuditEntry& audit);
+  // Four eyes (group_approvals.cpp).
+  void ask_approval(Draft& draft, CardEntry& entry);
+  void answer_waiting(Draft& draft, const CardEntry& entry, const Approval& approval);
+  void decide_approval(Draft& draft);
+  Status rejected_status(const AdminCommand& refund);
 
   BuildContext context_;
   CardBook& book_;

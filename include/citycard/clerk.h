@@ -38,6 +38,7 @@ enum class ClerkAction : std::uint8_t {
   audit_read = 10,
   settle_close = 11,    // settle close, acknowledgements
   reload_pki = 12,
+  approve = 13,         // approve or reject another clerk's refund over the four-eyes limit
 };
 
 constexpr std::string_view clerk_role_name(ClerkRole role) noexcept {
@@ -73,12 +74,14 @@ constexpr std::string_view clerk_action_name(ClerkAction action) noexcept {
     case ClerkAction::audit_read: return "read the audit trail";
     case ClerkAction::settle_close: return "close a business day";
     case ClerkAction::reload_pki: return "reload certificates";
+    case ClerkAction::approve: return "approve or reject refunds";
   }
   return "?";
 }
 
 // The table. Counter work (card actions) is the clerk's; the supervisor may
-// do all of it and what needs more trust; the auditor and settlement roles
+// do all of it and what needs more trust (approving another clerk's large
+// refund: never his own, engine/groups/approvals.h); the auditor and settlement roles
 // read and do their one thing; the viewer only reads cards.
 constexpr bool role_allows(ClerkRole role, ClerkAction action) noexcept {
   const bool counter = action == ClerkAction::top_up || action == ClerkAction::refund ||
@@ -92,7 +95,7 @@ constexpr bool role_allows(ClerkRole role, ClerkAction action) noexcept {
     case ClerkRole::supervisor:
       return action == ClerkAction::look_up || counter || action == ClerkAction::reader_manage ||
              action == ClerkAction::operator_add || action == ClerkAction::transfers_import ||
-             action == ClerkAction::reload_pki;
+             action == ClerkAction::reload_pki || action == ClerkAction::approve;
     case ClerkRole::auditor:
       return action == ClerkAction::look_up || action == ClerkAction::audit_read;
     case ClerkRole::settlement:

@@ -70,6 +70,11 @@ enum class Origin : std::uint8_t {
   // tap the engine refused online but the reader, hearing nothing in time,
   // let through offline (docs/readers.md, "Late answers").
   service_given = 4,
+  // source, sequence = those of the refund op:SOURCE:SEQUENCE waiting for a
+  // second supervisor (engine/groups/approvals.h): the write that records
+  // the request, so the refund's own reference stays free for the write that
+  // carries it out (or rejects it) once decided.
+  approval = 5,
 };
 
 struct IdempotencyKey {
@@ -84,7 +89,7 @@ struct IdempotencyKey {
     return {Origin::service_given, tap.reader.value, tap.sequence};
   }
   auto operator<=>(const IdempotencyKey&) const = default;
-  // "tap:17:123456", "op:3:99", "sys:2:7"
+  // "tap:17:123456", "op:3:99", "sys:2:7", "apv:3:99"
   std::string to_string() const;
   static std::optional<IdempotencyKey> parse(std::string_view text);
 };
@@ -133,6 +138,7 @@ inline std::string IdempotencyKey::to_string() const {
   const char* prefix = origin == Origin::tap               ? "tap"
                        : origin == Origin::operator_action ? "op"
                        : origin == Origin::service_given   ? "svc"
+                       : origin == Origin::approval        ? "apv"
                                                            : "sys";
   return std::string(prefix) + ":" + std::to_string(source) + ":" + std::to_string(sequence);
 }
@@ -147,6 +153,7 @@ inline std::optional<IdempotencyKey> IdempotencyKey::parse(std::string_view text
   else if (prefix == "op") key.origin = Origin::operator_action;
   else if (prefix == "sys") key.origin = Origin::system;
   else if (prefix == "svc") key.origin = Origin::service_given;
+  else if (prefix == "apv") key.origin = Origin::approval;
   else return std::nullopt;
   auto parse_u64 = [](std::string_view digits, std::uint64_t& out) {
     if (digits.empty() || digits.size() > 20) return false;

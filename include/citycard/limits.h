@@ -17,4 +17,10 @@ inline constexpr std::size_t frame_bytes_max = 64 * 1024;
 inline constexpr std::size_t batch_taps_max = 512;            // taps in one wire frame
 inline constexpr std::size_t queue_depth_max = 65536;         // taps waiting in one shard
 
+// Card office
+// A refund of more than this waits for a second supervisor (four eyes,
+// engine/groups/approvals.h); [admin] four_eyes_minor in the engine's config,
+// --four-eyes-minor for the CLI on a stopped ledger. 0 = every refund at once.
+inline constexpr std::int64_t four_eyes_minor_default = 1000;  // TWD minor units
+
 }  // namespace citycard::limits

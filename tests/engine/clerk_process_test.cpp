@@ -186,4 +186,133 @@ TEST_CASE("admin API: each role is refused what it may not do; the audit trail n
   CHECK(entry.outcome == "done");
 }
 
+// Four eyes (docs/clerks.md): refunds over [admin] four_eyes_minor wait for
+// a second supervisor, through the running engine and on the stopped ledger.
+TEST_CASE("admin API: four eyes -- a large refund waits for a second supervisor, who is never the one who asked") {
+  TempDir dir("engine-four-eyes");
+  issue_cards(dir.path);
+  make_pki(dir.path / "pki", pki::crl_validity(), {});
+  // Not the default (1000): the engine must take it from its config.
+  EngineProcess engine(dir.path, "[admin]\nfour_eyes_minor = 2000\n");
+  engine.start();
+  const std::string card = card_hex(3);
+  const std::string other_card = card_hex(4);
+  auto connect_as = [&](const std::string& name, ClerkRole role) {
+    auto connection = std::make_unique<AdminConnection>(engine.admin_socket());
+    REQUIRE(connection->sign_in(test_clerk(dir.path, name, role)).value("ok", false));
+    return connection;
+  };
+  auto wallet = [&](AdminConnection& connection, const std::string& which) {
+    json reply = connection.ask({{"op", "balance"}, {"card", which}});
+    REQUIRE(reply.value("ok", false));
+    return reply.value("wallet_minor", std::int64_t{-1});
+  };
+  auto cli_as = [&](const std::string& clerk, const std::string& args, bool succeeds) {
+    std::string command = std::string(CLI_BINARY) + " --db " + (dir.path / "ledger").string() + " --clerk " +
+                          test_clerk(dir.path, clerk, ClerkRole::viewer) + " " + args + " 2>&1";
+    std::string output;
+    FILE* pipe = ::popen(command.c_str(), "r");
+    REQUIRE(pipe != nullptr);
+    char buffer[512];
+    while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) output += buffer;
+    int status = ::pclose(pipe);
+    INFO(command << "\n" << output);
+    CHECK(WIFEXITED(status));
+    CHECK((WEXITSTATUS(status) == 0) == succeeds);
+    return output;
+  };
+  auto mei = connect_as("mei", ClerkRole::clerk);
+  auto vic = connect_as("vic", ClerkRole::viewer);
+  auto sue = connect_as("sue", ClerkRole::supervisor);
+  auto ann = connect_as("ann", ClerkRole::supervisor);
+  test_clerk(dir.path, "aud", ClerkRole::auditor);
+
+  // Over the limit: pending, no money moves; asked again: still one pending.
+  const json big = {{"op", "refund"}, {"card", card}, {"amount_minor", 2500}, {"ref", "op:77:1"}, {"reason", "double charge"}};
+  json asked = mei->ask(big);
+  INFO(asked.dump());
+  REQUIRE(asked.value("ok", false));
+  CHECK(asked.value("pending", false));
+  CHECK(wallet(*vic, card) == 5000);
+  json again = mei->ask(big);
+  CHECK(again.value("pending", false));
+  CHECK(again.value("duplicate", false));
+  // At the limit: at once.
+  json small = mei->ask({{"op", "refund"}, {"card", card}, {"amount_minor", 2000}, {"ref", "op:77:2"}});
+  CHECK(small.value("ok", false));
+  CHECK_FALSE(small.value("pending", true));
+  CHECK(wallet(*vic, card) == 3000);
+
+  // Only a supervisor decides, and never his own.
+  const json approve_1 = {{"op", "approval_approve"}, {"ref", "op:77:1"}, {"reason", "receipt seen"}};
+  CHECK(contains(error_of(mei->ask(approve_1)), "clerk mei (clerk) may not approve or reject refunds"));
+  CHECK(contains(error_of(vic->ask(approve_1)), "clerk vic (viewer) may not approve or reject refunds"));
+  REQUIRE(sue->ask({{"op", "refund"}, {"card", card}, {"amount_minor", 2800}, {"ref", "op:77:3"}}).value("pending", false));
+  CHECK(contains(error_of(sue->ask({{"op", "approval_approve"}, {"ref", "op:77:3"}})),
+                 "clerk sue (supervisor) may not approve refund op:77:3: sue asked for it"));
+  json listed = vic->ask({{"op", "approval_list"}});
+  REQUIRE(listed.value("ok", false));
+  REQUIRE(listed["approvals"].size() == 2);
+  CHECK(listed["approvals"][0].value("ref", std::string()) == "op:77:1");
+  CHECK(listed["approvals"][0].value("clerk", std::string()) == "mei");
+  CHECK(listed["approvals"][0].value("amount_minor", std::int64_t{0}) == 2500);
+  CHECK(listed["approvals"][0].value("reason", std::string()) == "double charge");
+  CHECK(wallet(*vic, card) == 3000);
+
+  // A second supervisor approves: the wallet moves once.
+  json approved = ann->ask(approve_1);
+  INFO(approved.dump());
+  REQUIRE(approved.value("ok", false));
+  CHECK(approved.value("state", std::string()) == "approved");
+  CHECK(wallet(*vic, card) == 500);
+  CHECK(ann->ask(approve_1).value("duplicate", false));
+  CHECK(contains(error_of(sue->ask(approve_1)), "refund op:77:1 was already approved by ann"));
+  CHECK(contains(error_of(sue->ask({{"op", "approval_reject"}, {"ref", "op:77:1"}})), "already approved by ann"));
+  json retried = mei->ask(big);
+  CHECK(retried.value("duplicate", false));
+  CHECK_FALSE(retried.value("pending", true));
+  CHECK(wallet(*vic, card) == 500);
+  // Rejected: no money moves; a retry of the refund is told so.
+  json rejected = ann->ask({{"op", "approval_reject"}, {"ref", "op:77:3"}, {"reason", "no receipt"}});
+  REQUIRE(rejected.value("ok", false));
+  CHECK(wallet(*vic, card) == 500);
+  CHECK(contains(error_of(sue->ask({{"op", "refund"}, {"card", card}, {"amount_minor", 2800}, {"ref", "op:77:3"}})),
+                 "op:77:3 was rejected by ann (no receipt)"));
+  CHECK(vic->ask({{"op", "approval_list"}})["approvals"].empty());
+
+  // The CLI through the engine says so, and lists who asked.
+  std::string pending = cli_as("mei", "refund " + other_card + " 4000 --reason \"lost card\"", true);
+  CHECK(contains(pending, "pending approval: ref op:"));
+  const std::string cli_ref = pending.substr(pending.find("op:"), pending.find(' ', pending.find("op:")) - pending.find("op:"));
+  CHECK(contains(cli_as("vic", "approvals list", true), cli_ref + "  card " + other_card + "  4000 TWD  asked by mei (clerk)"));
+  CHECK(contains(cli_as("mei", "approvals approve " + cli_ref, false), "may not approve or reject refunds"));
+  CHECK(contains(cli_as("ann", "approvals approve " + cli_ref, true), "refund " + cli_ref + " approved"));
+  CHECK(wallet(*vic, other_card) == 1000);
+  mei.reset();
+  vic.reset();
+  sue.reset();
+  ann.reset();
+  CHECK(engine.terminate() == 0);
+
+  // On the stopped ledger the same rule, with the CLI's limit.
+  std::string stopped = cli_as("mei", "--four-eyes-minor 100 refund " + other_card + " 300", true);
+  CHECK(contains(stopped, "pending approval: ref op:"));
+  const std::string stopped_ref = stopped.substr(stopped.find("op:"), stopped.find(' ', stopped.find("op:")) - stopped.find("op:"));
+  CHECK(contains(cli_as("vic", "--json balance " + other_card, true), "\"wallet_minor\":1000"));
+  CHECK(contains(cli_as("sue", "approvals reject " + stopped_ref + " --reason \"asked twice\"", true),
+                 "refund " + stopped_ref + " rejected"));
+  CHECK(contains(cli_as("ann", "approvals approve " + stopped_ref, false), "already rejected by sue"));
+  CHECK(contains(cli_as("vic", "--json balance " + other_card, true), "\"wallet_minor\":1000"));
+
+  // The trail: who asked, who decided.
+  std::string trail = cli_as("aud", "audit", true);
+  INFO(trail);
+  CHECK(contains(trail, "mei (clerk) refund card " + card + " 2500 TWD pending (double charge)"));
+  CHECK(contains(trail, "ann (supervisor) refund card " + card + " 2500 TWD approved (receipt seen): refund 2500 TWD card " + card +
+                            " asked for by mei (clerk): double charge [op:77:1]"));
+  CHECK(contains(trail, "ann (supervisor) refund card " + card + " 2800 TWD rejected (no receipt)"));
+  CHECK(contains(trail, "sue (supervisor) refund card " + other_card + " 300 TWD rejected (asked twice)"));
+  CHECK(contains(cli_as("vic", "verify", true), "OK"));
+}
+
 }  // namespace citycard::engine::testing

@@ -273,7 +273,9 @@ TEST_CASE("SIGTERM under load drains: exit 0 and every decided tap durable") {
 TEST_CASE("the CLI goes through the running engine's admin socket, and straight to the ledger without it") {
   TempDir dir("engine-cli");
   issue_cards_and_readers(dir.path);
-  EngineProcess engine(dir.path);
+  // Refunds at once here (all of a wallet, below): four eyes has its own
+  // test (clerk_process_test.cpp).
+  EngineProcess engine(dir.path, "[admin]\nfour_eyes_minor = 0\n");
   engine.start();
   // Runs the CLI on the test's ledger; `succeeds` says which exit it must have.
   auto run_cli_as = [&](const std::string& clerk, const std::string& args, bool succeeds) {

@@ -16,7 +16,7 @@ constexpr ClerkAction all_actions[] = {
     ClerkAction::look_up,      ClerkAction::top_up,          ClerkAction::refund,         ClerkAction::card_status,
     ClerkAction::replace,      ClerkAction::card_issue,      ClerkAction::reader_manage,  ClerkAction::operator_add,
     ClerkAction::transfers_import, ClerkAction::audit_read,
-    ClerkAction::settle_close, ClerkAction::reload_pki};
+    ClerkAction::settle_close, ClerkAction::reload_pki, ClerkAction::approve};
 constexpr ClerkRole all_roles[] = {ClerkRole::viewer, ClerkRole::clerk, ClerkRole::supervisor, ClerkRole::auditor,
                                    ClerkRole::settlement};
 
@@ -34,7 +34,7 @@ TEST_CASE("roles: each role may do exactly its actions and is refused every othe
   };
   allowed[ClerkRole::supervisor] = counter;
   allowed[ClerkRole::supervisor].insert(
-      {A::reader_manage, A::operator_add, A::transfers_import, A::reload_pki});
+      {A::reader_manage, A::operator_add, A::transfers_import, A::reload_pki, A::approve});
   for (ClerkRole role : all_roles) {
     for (ClerkAction action : all_actions) {
       INFO(clerk_role_name(role) << " / " << clerk_action_name(action));
@@ -49,6 +49,8 @@ TEST_CASE("roles: the issue's rules") {
     INFO(clerk_role_name(role));
     CHECK(role_allows(role, ClerkAction::transfers_import) == (role == ClerkRole::supervisor));
     CHECK(role_allows(role, ClerkAction::settle_close) == (role == ClerkRole::settlement));
+    // Four eyes: only a supervisor approves (and never his own: approvals.h).
+    CHECK(role_allows(role, ClerkAction::approve) == (role == ClerkRole::supervisor));
   }
 }
 
