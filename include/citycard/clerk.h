@@ -39,6 +39,8 @@ enum class ClerkAction : std::uint8_t {
   settle_close = 11,    // settle close, acknowledgements
   reload_pki = 12,
   approve = 13,         // approve or reject another clerk's refund over the four-eyes limit
+  adjust = 14,          // correct a charge (an adjustment naming the tap it corrects)
+  rules_load = 15,      // install a new rule set version (switches at a business-day start)
 };
 
 constexpr std::string_view clerk_role_name(ClerkRole role) noexcept {
@@ -75,6 +77,8 @@ constexpr std::string_view clerk_action_name(ClerkAction action) noexcept {
     case ClerkAction::settle_close: return "close a business day";
     case ClerkAction::reload_pki: return "reload certificates";
     case ClerkAction::approve: return "approve or reject refunds";
+    case ClerkAction::adjust: return "adjust charges";
+    case ClerkAction::rules_load: return "install rule sets";
   }
   return "?";
 }
@@ -86,7 +90,7 @@ constexpr std::string_view clerk_action_name(ClerkAction action) noexcept {
 constexpr bool role_allows(ClerkRole role, ClerkAction action) noexcept {
   const bool counter = action == ClerkAction::top_up || action == ClerkAction::refund ||
                        action == ClerkAction::card_status || action == ClerkAction::replace ||
-                       action == ClerkAction::card_issue;
+                       action == ClerkAction::card_issue || action == ClerkAction::adjust;
   switch (role) {
     case ClerkRole::viewer:
       return action == ClerkAction::look_up;
@@ -95,7 +99,8 @@ constexpr bool role_allows(ClerkRole role, ClerkAction action) noexcept {
     case ClerkRole::supervisor:
       return action == ClerkAction::look_up || counter || action == ClerkAction::reader_manage ||
              action == ClerkAction::operator_add || action == ClerkAction::transfers_import ||
-             action == ClerkAction::reload_pki || action == ClerkAction::approve;
+             action == ClerkAction::reload_pki || action == ClerkAction::approve ||
+             action == ClerkAction::rules_load;
     case ClerkRole::auditor:
       return action == ClerkAction::look_up || action == ClerkAction::audit_read;
     case ClerkRole::settlement:

@@ -16,7 +16,8 @@ constexpr ClerkAction all_actions[] = {
     ClerkAction::look_up,      ClerkAction::top_up,          ClerkAction::refund,         ClerkAction::card_status,
     ClerkAction::replace,      ClerkAction::card_issue,      ClerkAction::reader_manage,  ClerkAction::operator_add,
     ClerkAction::transfers_import, ClerkAction::audit_read,
-    ClerkAction::settle_close, ClerkAction::reload_pki, ClerkAction::approve};
+    ClerkAction::settle_close, ClerkAction::reload_pki, ClerkAction::approve, ClerkAction::adjust,
+    ClerkAction::rules_load};
 constexpr ClerkRole all_roles[] = {ClerkRole::viewer, ClerkRole::clerk, ClerkRole::supervisor, ClerkRole::auditor,
                                    ClerkRole::settlement};
 
@@ -24,7 +25,8 @@ constexpr ClerkRole all_roles[] = {ClerkRole::viewer, ClerkRole::clerk, ClerkRol
 
 TEST_CASE("roles: each role may do exactly its actions and is refused every other") {
   using A = ClerkAction;
-  const std::set<A> counter = {A::look_up, A::top_up, A::refund, A::card_status, A::replace, A::card_issue};
+  const std::set<A> counter = {A::look_up, A::top_up, A::refund, A::card_status, A::replace, A::card_issue,
+                                  A::adjust};
   std::map<ClerkRole, std::set<A>> allowed = {
       {ClerkRole::viewer, {A::look_up}},
       {ClerkRole::clerk, counter},
@@ -34,7 +36,7 @@ TEST_CASE("roles: each role may do exactly its actions and is refused every othe
   };
   allowed[ClerkRole::supervisor] = counter;
   allowed[ClerkRole::supervisor].insert(
-      {A::reader_manage, A::operator_add, A::transfers_import, A::reload_pki, A::approve});
+      {A::reader_manage, A::operator_add, A::transfers_import, A::reload_pki, A::approve, A::rules_load});
   for (ClerkRole role : all_roles) {
     for (ClerkAction action : all_actions) {
       INFO(clerk_role_name(role) << " / " << clerk_action_name(action));
@@ -51,6 +53,7 @@ TEST_CASE("roles: the issue's rules") {
     CHECK(role_allows(role, ClerkAction::settle_close) == (role == ClerkRole::settlement));
     // Four eyes: only a supervisor approves (and never his own: approvals.h).
     CHECK(role_allows(role, ClerkAction::approve) == (role == ClerkRole::supervisor));
+    CHECK(role_allows(role, ClerkAction::rules_load) == (role == ClerkRole::supervisor));
   }
 }
 
