@@ -1,9 +1,12 @@
-// citycard rules: check a rule file; explain, step by step, what taps cost.
+// citycard rules: check a rule file; explain, step by step, what taps cost;
+// load and list rule set versions (rules_versions.h).
 //
 //   citycard rules check FILE
 //   citycard rules explain FILE --scenario SCENARIO.toml
 //   citycard rules explain FILE --card-state 'category = "student", wallet_minor = 200'
 //                               --tap 'time = 2025-03-03T07:45:00, mode = "bus_board", operator = 101'
+//   citycard rules load FILE [--reason TEXT]
+//   citycard rules show
 #include <iostream>
 #include <memory>
 #include <string>
@@ -13,6 +16,7 @@
 #include "explain.h"
 #include "rating.h"
 #include "rule_set_loader.h"
+#include "rules_versions.h"
 #include "scenario.h"
 
 namespace citycard::cli {
@@ -146,7 +150,7 @@ void run_explain(const ExplainOptions& options, const CliContext& context) {
 }  // namespace
 
 void add_rules_commands(CLI::App& app, CliContext& context) {
-  CLI::App* rules_command = app.add_subcommand("rules", "Check rule files and explain what taps cost");
+  CLI::App* rules_command = app.add_subcommand("rules", "Check rule files, explain what taps cost, load and list rule set versions");
   rules_command->require_subcommand(1);
 
   auto check = std::make_shared<CheckOptions>();
@@ -166,6 +170,8 @@ void add_rules_commands(CLI::App& app, CliContext& context) {
                               "a tap, e.g. 'time = 2025-03-03T07:45:00, mode = \"bus_board\", operator = 101' "
                               "(repeatable)");
   explain_command->callback([explain, &context] { run_explain(*explain, context); });
+
+  add_rule_version_commands(*rules_command, context);
 }
 
 }  // namespace citycard::cli

@@ -11,7 +11,7 @@ namespace citycard::engine {
 using nlohmann::json;
 
 std::optional<ClerkAction> admin_op_action(std::string_view op) {
-  static constexpr std::array<std::pair<std::string_view, ClerkAction>, 25> table{{
+  static constexpr std::array<std::pair<std::string_view, ClerkAction>, 27> table{{
       {"balance", ClerkAction::look_up},
       {"history", ClerkAction::look_up},
       {"reader_list", ClerkAction::look_up},
@@ -37,6 +37,8 @@ std::optional<ClerkAction> admin_op_action(std::string_view op) {
       {"approval_list", ClerkAction::look_up},
       {"approval_approve", ClerkAction::approve},
       {"approval_reject", ClerkAction::approve},
+      {"rules_show", ClerkAction::look_up},
+      {"rules_load", ClerkAction::rules_load},
   }};
   for (const auto& [name, action] : table) {
     if (name == op) return action;

@@ -202,6 +202,10 @@ void AdminApi::handle(const json& request, const Clerk* clerk, std::function<voi
     handle_approval(op, request, clerk, std::move(reply));
     return;
   }
+  if (op.rfind("rules_", 0) == 0) {
+    handle_rules(op, request, clerk, std::move(reply));
+    return;
+  }
   if (op == "card_import" || op == "operator_add" || op == "transfers_import") {
     handle_office(op, request, clerk, std::move(reply));
     return;
@@ -249,7 +253,7 @@ void AdminApi::handle(const json& request, const Clerk* clerk, std::function<voi
     command.new_card = *new_card;
   } else {
     reply(error_reply(Status::invalid_argument("unknown op '" + op +
-                                               "' (ping, balance, history, topup, refund, block, unblock, lost, replace, approval_list, approval_approve, approval_reject, card_import, operator_add, transfers_import, reader_add, reader_list, reader_show, reader_suspend, reader_retire, reader_activate, reload_pki, settle_close, settle_ack, settle_resend, settle_job)")));
+                                               "' (ping, balance, history, topup, refund, block, unblock, lost, replace, approval_list, approval_approve, approval_reject, card_import, operator_add, transfers_import, reader_add, reader_list, reader_show, reader_suspend, reader_retire, reader_activate, reload_pki, rules_load, rules_show, settle_close, settle_ack, settle_resend, settle_job)")));
     return;
   }
   auto key = action_key(request);

@@ -17,13 +17,15 @@
 
 #include "citycard/clerk.h"
 #include "engine.h"
+#include "office_import.h"
+#include "rule_desk.h"
 #include "ledger/ledger.h"
 
 namespace citycard::engine {
 
 class AdminApi {
  public:
-  AdminApi(Engine& engine, ledger::Ledger& ledger) : engine_(engine), ledger_(ledger) {}
+  AdminApi(Engine& engine, ledger::Ledger& ledger) : engine_(engine), ledger_(ledger), rules_(engine, ledger) {}
   // `clerk`: who the connection signed in as (admin_access.h checked the
   // role); the audit trail names him. nullptr only for ping.
   void handle(const nlohmann::json& request, const Clerk* clerk, std::function<void(nlohmann::json)> reply);
@@ -37,11 +39,16 @@ class AdminApi {
  private:
   IdempotencyKey fresh_key();
   Result<IdempotencyKey> action_key(const nlohmann::json& request);
+  // Who asks, for the audit trail of office work, with a fresh reference.
+  OfficeActor office_actor(const nlohmann::json& request, const Clerk* clerk);
   // card_import, operator_add, transfers_import (admin_office.cpp).
   void handle_office(const std::string& op, const nlohmann::json& request, const Clerk* clerk,
                      std::function<void(nlohmann::json)> reply);
   void handle_reader(const std::string& op, const nlohmann::json& request, const Clerk* clerk,
                      std::function<void(nlohmann::json)> reply);
+  // rules_load, rules_show (admin_rules.cpp).
+  void handle_rules(const std::string& op, const nlohmann::json& request, const Clerk* clerk,
+                    std::function<void(nlohmann::json)> reply);
   // approval_list, approval_approve, approval_reject (admin_approvals.cpp).
   void handle_approval(const std::string& op, const nlohmann::json& request, const Clerk* clerk,
                        std::function<void(nlohmann::json)> reply);
@@ -53,6 +60,7 @@ class AdminApi {
   std::atomic<std::uint64_t> last_key_{0};
   std::function<nlohmann::json()> reload_pki_;
   SettleHandler settle_;
+  RuleDesk rules_;
 };
 
 nlohmann::json error_reply(const Status& status);

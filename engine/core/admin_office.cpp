@@ -11,7 +11,7 @@ namespace citycard::engine {
 
 using json = nlohmann::json;
 
-void AdminApi::handle_office(const std::string& op, const json& request, const Clerk* clerk, std::function<void(json)> reply) {
+OfficeActor AdminApi::office_actor(const json& request, const Clerk* clerk) {
   OfficeActor actor;
   if (clerk != nullptr) {
     actor.clerk = clerk->name;
@@ -21,6 +21,11 @@ void AdminApi::handle_office(const std::string& op, const json& request, const C
   actor.time = EventTime{
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count()};
   actor.key = fresh_key();
+  return actor;
+}
+
+void AdminApi::handle_office(const std::string& op, const json& request, const Clerk* clerk, std::function<void(json)> reply) {
+  const OfficeActor actor = office_actor(request, clerk);
   if (op == "card_import") {
     auto cards = card_rows_from_json(request.value("cards", json()));
     if (!cards) return reply(error_reply(cards.status()));

@@ -1,11 +1,13 @@
 #include "bootstrap.h"
 
+#include <chrono>
 #include <filesystem>
 
 #include "card_keys.h"
 #include "engine/pki/pki.h"
 #include "ledger/system_accounts.h"
 #include "rule_set_loader.h"
+#include "rule_store.h"
 
 namespace citycard::engine {
 
@@ -16,9 +18,11 @@ Result<Prepared> prepare(const EngineConfig& config, Log& log) {
   if (error) return Status::io_error("cannot create data directory " + config.data_dir + ": " + error.message());
 
   Prepared prepared;
+  // The file is checked before the ledger opens, so a bad one names its problems first.
+  auto rule_file = read_rule_file(config.rules_file);
+  if (!rule_file) return rule_file.status();
   auto rule_set = rules::load_rule_set(config.rules_file);
   if (!rule_set) return Status::invalid_argument("rule set " + config.rules_file + ": " + rule_set.status().message());
-  prepared.rule_set = std::make_unique<rules::RuleSet>(std::move(*rule_set));
 
   ledger::Options options;
   options.create_if_missing = true;
@@ -29,12 +33,17 @@ Result<Prepared> prepare(const EngineConfig& config, Log& log) {
   prepared.ledger = std::move(opened).value();
   auto system = ledger::ensure_system_accounts(*prepared.ledger);
   if (!system) return system.status();
-  for (const auto& rule : prepared.rule_set->operators) {
+  for (const auto& rule : rule_set->operators) {
     if (prepared.ledger->operator_record(rule.id)) continue;
     auto registered = prepared.ledger->register_operator(rule.id, rule.name);
     if (!registered) return registered.status();
     log.event("operator_registered", {{"operator", std::to_string(rule.id.value)}, {"name", rule.name}});
   }
+  const EventTime now{
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count()};
+  auto book = open_rule_book(*prepared.ledger, *rule_file, now, log);
+  if (!book) return Status::invalid_argument("rule set " + config.rules_file + ": " + book.status().message());
+  prepared.rules = std::move(*book);
 
   pki::Paths paths{config.pki_dir};
   // A CA certificate without its key is a CA held elsewhere: never replace it.

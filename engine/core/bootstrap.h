@@ -15,13 +15,15 @@
 #include "ledger/ledger.h"
 #include "log.h"
 #include "pki_keeper.h"
-#include "rule_set.h"
+#include "rule_book.h"
 
 namespace citycard::engine {
 
 struct Prepared {
   std::unique_ptr<ledger::Ledger> ledger;
-  std::unique_ptr<rules::RuleSet> rule_set;
+  // The configured rule file with the versions the ledger holds
+  // (engine/groups/rule_store.h: open_rule_book).
+  std::shared_ptr<const rules::RuleBook> rules;
   net::TlsFiles tls;
   std::unique_ptr<PkiKeeper> pki;  // keeps the CRL current and reloads it
   std::shared_ptr<card::CardKeySource> card_keys;  // the token's; null when none is configured

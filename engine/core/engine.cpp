@@ -19,13 +19,15 @@ namespace citycard::engine {
 
 class Engine::Impl {
  public:
-  Impl(ledger::Ledger& ledger, const rules::RuleSet& rule_set, EngineOptions options, Metrics& metrics, Log& log)
-      : ledger_(ledger), rule_set_(rule_set), options_(std::move(options)), metrics_(metrics), log_(log) {}
+  Impl(ledger::Ledger& ledger, std::shared_ptr<const rules::RuleBook> rules, EngineOptions options, Metrics& metrics,
+       Log& log)
+      : ledger_(ledger), rules_(std::move(rules)), options_(std::move(options)), metrics_(metrics), log_(log) {}
 
   std::size_t shard_of(const CardId& card) const { return shard_for(card, shards_.size()); }
 
   ledger::Ledger& ledger_;
-  const rules::RuleSet& rule_set_;
+  std::mutex rules_mutex_;
+  std::shared_ptr<const rules::RuleBook> rules_;  // the newest the shards were given
   const EngineOptions options_;
   Metrics& metrics_;
   Log& log_;
@@ -39,6 +41,11 @@ class Engine::Impl {
 };
 
 Result<std::unique_ptr<Engine>> Engine::start(ledger::Ledger& ledger, const rules::RuleSet& rule_set,
+                                              EngineOptions options, Metrics& metrics, Log& log) {
+  return start(ledger, rules::RuleBook::single(rule_set), std::move(options), metrics, log);
+}
+
+Result<std::unique_ptr<Engine>> Engine::start(ledger::Ledger& ledger, std::shared_ptr<const rules::RuleBook> rules,
                                               EngineOptions options, Metrics& metrics, Log& log) {
   if (options.shards == 0 || options.shards > 256) return Status::invalid_argument("shards must be 1..256");
   if (options.batch_taps == 0 || options.batch_taps > limits::batch_groups_max) {
@@ -76,7 +83,8 @@ Result<std::unique_ptr<Engine>> Engine::start(ledger::Ledger& ledger, const rule
   auto readers = ledger::load_readers(ledger);
   if (!readers) return readers.status();
 
-  auto impl = std::make_unique<Impl>(ledger, rule_set, std::move(options), metrics, log);
+  if (!rules) return Status::invalid_argument("the engine needs a rule set");
+  auto impl = std::make_unique<Impl>(ledger, rules, std::move(options), metrics, log);
   Impl* raw = impl.get();
   for (const ReaderRecord& reader : *readers) raw->readers_.put(reader);
   auto offline_shares = load_offline_spent(ledger, raw->readers_, raw->options_.shards);
@@ -98,7 +106,7 @@ Result<std::unique_ptr<Engine>> Engine::start(ledger::Ledger& ledger, const rule
       [raw](std::size_t shard) { raw->shards_[shard]->durable(); });
   for (std::size_t i = 0; i < raw->options_.shards; ++i) {
     ShardContext context{ledger,
-                         rule_set,
+                         rules,
                          *system,
                          raw->options_,
                          metrics,
@@ -222,6 +230,21 @@ void Engine::admin(AdminCommand command, std::function<void(AdminResult)> done) 
   busy.status = Status::busy("the engine is busy or stopping; try again");
   impl.metrics_.count_admin(false);
   std::get<work::Admin>(work[0]).done(busy);
+}
+
+void Engine::use_rules(std::shared_ptr<const rules::RuleBook> book) {
+  ENGINE_CHECK(book != nullptr);
+  Impl& impl = *impl_;
+  std::lock_guard rules_lock(impl.rules_mutex_);
+  std::lock_guard lock(impl.submit_mutex_);
+  impl.rules_ = book;
+  if (impl.stopped_) return;
+  for (auto& shard : impl.shards_) shard->use_rules(book);
+}
+
+std::shared_ptr<const rules::RuleBook> Engine::rules() const {
+  std::lock_guard lock(impl_->rules_mutex_);
+  return impl_->rules_;
 }
 
 void Engine::reload_cards(const std::vector<CardId>& cards) {

@@ -64,6 +64,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "reader_registry.h"
+#include "rule_book.h"
 #include "rule_set.h"
 
 namespace citycard::card {
@@ -133,9 +134,12 @@ struct PipelineStats {
 class Engine final : public net::TapSink {
  public:
   // Starts the shard and committer threads on an open, writable ledger that
-  // has the system accounts. The ledger, rule set, metrics and log must
-  // outlive the Engine. invalid_argument for unusable options; the ledger's
+  // has the system accounts. The ledger, metrics and log must outlive the
+  // Engine; the rule book is shared. invalid_argument for unusable options; the ledger's
   // error if the deny list cannot be loaded or its start written.
+  static Result<std::unique_ptr<Engine>> start(ledger::Ledger& ledger, std::shared_ptr<const rules::RuleBook> rules,
+                                               EngineOptions options, Metrics& metrics, Log& log);
+  // One version rating every tap (tools and tests).
   static Result<std::unique_ptr<Engine>> start(ledger::Ledger& ledger, const rules::RuleSet& rule_set,
                                                EngineOptions options, Metrics& metrics, Log& log);
   ~Engine() override;  // stop()
@@ -159,6 +163,10 @@ class Engine final : public net::TapSink {
   // each shard reads them from the ledger again before their next tap, or
   // once the groups it has in flight for them are settled.
   void reload_cards(const std::vector<CardId>& cards);
+  // A rule set version was installed (rule_desk.h): taps are rated by this
+  // book from now on, each by the version of its own business day.
+  void use_rules(std::shared_ptr<const rules::RuleBook> book);
+  std::shared_ptr<const rules::RuleBook> rules() const;
 
   net::MemoryDenyList& deny_list() noexcept;
   // The registrations taps are checked against (changed by reader actions).

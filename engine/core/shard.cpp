@@ -73,7 +73,7 @@ Shard::Shard(std::size_t index, ShardContext context, std::unordered_set<CardId,
       book_(context_.ledger, context_.log, context_.options.card_cache_max, context_.options.card_keys != nullptr,
             std::move(denied)),
       offline_(context_.readers, index, std::move(offline_shares)),
-      builder_(BuildContext{context_.ledger, context_.system, &context_.rule_set, context_.log, context_.options.card_keys,
+      builder_(BuildContext{context_.ledger, context_.system, context_.rules, context_.log, context_.options.card_keys,
                             context_.options.require_card_proof, &offline_, context_.options.four_eyes_minor},
                book_) {}
 
@@ -108,6 +108,8 @@ void Shard::outcomes(std::vector<ledger::GroupOutcome> outcomes) { inbox_.push_c
 void Shard::durable() { inbox_.push_control(work::Durable{}); }
 
 void Shard::invalidate(const CardId& card) { inbox_.push_control(work::Invalidate{card}); }
+
+void Shard::use_rules(std::shared_ptr<const rules::RuleBook> book) { inbox_.push_control(work::Rules{std::move(book)}); }
 
 void Shard::warm_keys(std::uint8_t key_version, std::vector<std::pair<CardId, card::CardKey>> keys) {
   inbox_.push_control(work::CardKeys{key_version, std::move(keys)});
@@ -174,6 +176,7 @@ void Shard::accept(Work& work) {
         }
       }
     }
+    void operator()(work::Rules& rules) { shard.builder_.use_rules(std::move(rules.book)); }
     void operator()(work::Stop&) { shard.stopping_ = true; }
   };
   std::visit(Accept{*this}, work);

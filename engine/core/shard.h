@@ -75,13 +75,17 @@ struct CardKeys {                 // derived ahead of the cards' taps (KeyWarmer
   std::uint8_t key_version = 0;
   std::vector<std::pair<CardId, card::CardKey>> keys;
 };
+struct Rules {                    // a rule set version was loaded: rate later taps by this book
+  std::shared_ptr<const rules::RuleBook> book;
+};
 struct Stop {};
 }  // namespace work
-using Work = std::variant<work::Tap, work::Admin, work::Outcomes, work::Durable, work::Invalidate, work::CardKeys, work::Stop>;
+using Work = std::variant<work::Tap, work::Admin, work::Outcomes, work::Durable, work::Invalidate, work::CardKeys,
+                          work::Rules, work::Stop>;
 
 struct ShardContext {
   ledger::Ledger& ledger;
-  const rules::RuleSet& rule_set;
+  std::shared_ptr<const rules::RuleBook> rules;  // at start; later ones come as work::Rules
   ledger::SystemAccounts system;
   const EngineOptions& options;
   Metrics& metrics;
@@ -117,6 +121,10 @@ class Shard {
   void outcomes(std::vector<ledger::GroupOutcome> outcomes);
   void durable();
   void invalidate(const CardId& card);
+  // Taps taken after this are rated by `book` (work queued before, too:
+  // each tap picks its version by its own event time, so the order of a
+  // load against the taps does not change which version rates a tap).
+  void use_rules(std::shared_ptr<const rules::RuleBook> book);
   // Card keys derived ahead of use (KeyWarmer); a card that has one already,
   // or is no longer cached, is left as it is.
   void warm_keys(std::uint8_t key_version, std::vector<std::pair<CardId, card::CardKey>> keys);

@@ -1,16 +1,6 @@
-// Invariant checks that stay on in every build (NDEBUG does not remove
-// them): a broken invariant is a programmer error, and going on would
-// write a wrong ledger.
+// The engine's name for the always-on invariant check (citycard/check.h).
 #pragma once
 
-#include <cstdio>
-#include <cstdlib>
+#include "citycard/check.h"
 
-#define ENGINE_CHECK(condition)                                                                   \
-  do {                                                                                            \
-    if (!(condition)) {                                                                           \
-      std::fprintf(stderr, "event=invariant_broken check=\"%s\" at=%s:%d\n", #condition, __FILE__, \
-                   __LINE__);                                                                     \
-      std::abort();                                                                               \
-    }                                                                                             \
-  } while (false)
+#define ENGINE_CHECK(condition) CITYCARD_CHECK(condition)

@@ -176,8 +176,8 @@ std::optional<RefusalReason> GroupBuilder::check_proof(const Draft& draft, CardE
 
 void GroupBuilder::rate_tap(Draft& draft) {
   const Tap& tap = draft.tap.tap;
-  ENGINE_CHECK(context_.rule_set != nullptr);
-  const rules::RuleSet& rule_set = *context_.rule_set;
+  ENGINE_CHECK(context_.rules != nullptr);
+  const rules::RuleSet& rule_set = context_.rules->for_time(tap.event_time);
   give_back_offline(draft);  // rated again after a reload: its offline money is taken anew
   if (draft.admission.refusal != RefusalReason::none) {
     refuse_tap(draft, draft.admission.refusal);

@@ -22,6 +22,7 @@
 #include "log.h"
 #include "protocol/messages.h"
 #include "rating.h"
+#include "rule_book.h"
 #include "rule_set.h"
 
 namespace citycard::engine {
@@ -68,7 +69,9 @@ class OfflineAllowance {
 struct BuildContext {
   ledger::Ledger& ledger;               // reads; replace issues its new card here
   ledger::SystemAccounts system;
-  const rules::RuleSet* rule_set = nullptr;   // needed to rate taps
+  // The versions taps are rated by (each by its own business day); needed
+  // to rate taps. The engine hands shards a new book when one is loaded.
+  std::shared_ptr<const rules::RuleBook> rules;
   Log& log;
   std::shared_ptr<card::CardKeySource> card_keys;  // null: card proofs not checked
   bool require_card_proof = false;
@@ -90,6 +93,8 @@ class GroupBuilder {
   // A tap: draft.group and draft.decision; approved taps advance the card
   // (++pending). Ledger read failures are fatal to the engine, as before.
   void rate_tap(Draft& draft);
+  // Rate later taps with this book (a rule set version was loaded).
+  void use_rules(std::shared_ptr<const rules::RuleBook> rules) { context_.rules = std::move(rules); }
   // A refused tap recorded with its reason (and kept for review if it is an
   // offline upload the engine would not rate).
   void refuse_tap(Draft& draft, RefusalReason reason);

@@ -222,6 +222,10 @@ struct RuleSet {
   std::string currency = "TWD";
   std::int32_t utc_offset_minutes = 0;      // fixed local offset, Asia/Taipei = +480
   std::int32_t business_day_start_minutes = 3 * 60;  // local time a business day begins
+  // The business day (named by its starting date, days since 1970-01-01)
+  // from which this version rates taps; rule_book.h. None: the engine's
+  // first version, rating everything before the next one.
+  std::optional<std::int32_t> effective_from_day;
 
   std::vector<OperatorRule> operators;
   std::vector<Network> networks;

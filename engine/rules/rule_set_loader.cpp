@@ -3,10 +3,12 @@
 // every problem is collected and reported together.
 #include "rule_set_loader.h"
 
+#include <cstdio>
 #include <fstream>
 #include <map>
 #include <sstream>
 
+#include "calendar.h"
 #include "toml_fields.h"
 
 namespace citycard::rules {
@@ -27,6 +29,30 @@ std::optional<std::int32_t> parse_utc_offset_minutes(std::string_view text) {
   auto minutes = parse_clock_minutes(text.substr(1));
   if (!minutes || *minutes > 14 * 60) return std::nullopt;
   return text[0] == '-' ? -*minutes : *minutes;
+}
+
+std::optional<std::int32_t> parse_date_days(std::string_view text) {
+  if (text.size() != 10 || text[4] != '-' || text[7] != '-') return std::nullopt;
+  std::int32_t parts[3] = {0, 0, 0};
+  const std::size_t starts[3] = {0, 5, 8}, sizes[3] = {4, 2, 2};
+  for (int part = 0; part < 3; ++part) {
+    for (std::size_t i = starts[part]; i < starts[part] + sizes[part]; ++i) {
+      if (text[i] < '0' || text[i] > '9') return std::nullopt;
+      parts[part] = parts[part] * 10 + (text[i] - '0');
+    }
+  }
+  const auto [year, month, day] = parts;
+  if (year < 1970 || month < 1 || month > 12 || day < 1) return std::nullopt;
+  const std::int64_t days = days_from_civil(year, month, day);
+  if (civil_from_days(days).day != day) return std::nullopt;  // 2026-02-30
+  return static_cast<std::int32_t>(days);
+}
+
+std::string format_date_days(std::int32_t days) {
+  const CivilDate date = civil_from_days(days);
+  char text[16];
+  std::snprintf(text, sizeof text, "%04d-%02d-%02d", date.year, date.month, date.day);
+  return text;
 }
 
 namespace {
@@ -62,6 +88,10 @@ class Loader {
       auto minutes = parse_clock_minutes(*start);
       if (minutes && *minutes < 24 * 60) rules_.business_day_start_minutes = *minutes;
       else fields.problem("business_day_start", "expected a local time \"HH:MM\", got " + quoted(*start));
+    }
+    if (auto from = fields.string("effective_from", false)) {
+      if (auto day = parse_date_days(*from)) rules_.effective_from_day = *day;
+      else fields.problem("effective_from", "expected the date a business day starts, \"YYYY-MM-DD\", got " + quoted(*from));
     }
     each(fields, "operators", [&](Fields& row, std::size_t) { read_operator(row); });
     each(fields, "fare_products", [&](Fields& row, std::size_t) { read_product(row); });

@@ -31,5 +31,8 @@ Result<RuleSet> load_rule_set(const std::string& path);
 // "+08:00" -> 480; "03:00" -> 180 (used by the scenario loader too).
 std::optional<std::int32_t> parse_utc_offset_minutes(std::string_view text);
 std::optional<std::int32_t> parse_clock_minutes(std::string_view text);
+// "2027-01-01" -> days since 1970-01-01 (a real date from 1970 on), and back.
+std::optional<std::int32_t> parse_date_days(std::string_view text);
+std::string format_date_days(std::int32_t days);
 
 }  // namespace citycard::rules

@@ -101,7 +101,7 @@ int run(const EngineConfig& config, Log& log) {
   options.card_keys = prepared->card_keys;
   options.warm_key_version = config.warm_card_keys ? prepared->newest_key_version : 0;
   options.require_card_proof = config.require_card_proof;
-  auto engine = Engine::start(*prepared->ledger, *prepared->rule_set, options, metrics, log);
+  auto engine = Engine::start(*prepared->ledger, prepared->rules, options, metrics, log);
   if (!engine) {
     log.event("start_failed", {{"error", engine.status().to_string()}});
     return 1;
@@ -135,8 +135,8 @@ int run(const EngineConfig& config, Log& log) {
 
   // The business day has one source of truth: the rule set the engine rates with.
   settlement::DayConfig business_day;
-  business_day.utc_offset_minutes = prepared->rule_set->utc_offset_minutes;
-  business_day.close_minute_of_day = prepared->rule_set->business_day_start_minutes;
+  business_day.utc_offset_minutes = prepared->rules->newest().rules->utc_offset_minutes;
+  business_day.close_minute_of_day = prepared->rules->newest().rules->business_day_start_minutes;
   auto desk = std::make_unique<SettlementDesk>(
       *prepared->ledger, business_day, SettlementPlaces{config.settlement_dir, config.settlement_key_dir}, log);
 
@@ -202,7 +202,7 @@ int run(const EngineConfig& config, Log& log) {
                                {"admin_socket", config.admin_socket},
                                {"ledger", config.ledger_dir},
                                {"rules", config.rules_file},
-                               {"rule_set_version", std::to_string(prepared->rule_set->version)},
+                               {"rule_set_version", std::to_string(prepared->rules->newest().rules->version)},
                                {"shards", std::to_string(options.shards)}});
 
   keeper.start_checks(io);

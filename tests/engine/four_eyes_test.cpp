@@ -25,7 +25,7 @@ struct Office {
       : ledger(ledger),
         log(std::tmpfile()),
         book(ledger, log, 64, false),
-        builder(BuildContext{ledger, *ledger::find_system_accounts(ledger), &city_rules(), log, nullptr, false, nullptr,
+        builder(BuildContext{ledger, *ledger::find_system_accounts(ledger), rules::RuleBook::single(city_rules()), log, nullptr, false, nullptr,
                              limit_minor},
                 book) {}
 
@@ -195,7 +195,7 @@ TEST_CASE("four eyes: a limit of 0 turns it off, and a decision racing another p
   {
     Log log(std::tmpfile());
     CardBook book(*ledger, log, 64, false);
-    GroupBuilder off(BuildContext{*ledger, *ledger::find_system_accounts(*ledger), &city_rules(), log, nullptr, false, nullptr, 0},
+    GroupBuilder off(BuildContext{*ledger, *ledger::find_system_accounts(*ledger), rules::RuleBook::single(city_rules()), log, nullptr, false, nullptr, 0},
                      book);
     Draft draft;
     draft.admin.action = AdminAction::refund;

@@ -23,7 +23,7 @@ struct Builder {
   explicit Builder(ledger::Ledger& ledger)
       : log(std::tmpfile()),
         book(ledger, log, 64, false),
-        builder(BuildContext{ledger, *ledger::find_system_accounts(ledger), &city_rules(), log, nullptr, false, nullptr,
+        builder(BuildContext{ledger, *ledger::find_system_accounts(ledger), rules::RuleBook::single(city_rules()), log, nullptr, false, nullptr,
                              limits::four_eyes_minor_default},
                 book) {}
   Log log;
