@@ -49,7 +49,9 @@ engine::AdminResult card_action_in_ledger(const CliContext& context, engine::Adm
   engine::Log log(stderr);
   engine::CardBook book(*ledger, log, /*cache_max=*/16, /*with_atc=*/false);
   engine::GroupBuilder builder(
-      engine::BuildContext{*ledger, *system, nullptr, log, nullptr, false, nullptr, context.four_eyes_minor}, book);
+      engine::BuildContext{*ledger, *system, nullptr, log, nullptr, false, nullptr, context.four_eyes_minor,
+                           /*serves_deny_list=*/false},
+      book);
   // A decision names the refund; its card is the refund's.
   if (command.action == engine::AdminAction::approve || command.action == engine::AdminAction::reject) {
     auto waiting = engine::load_approval(*ledger, command.key);

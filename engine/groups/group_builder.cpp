@@ -80,7 +80,7 @@ void GroupBuilder::note_listing(Draft& draft, CardEntry& entry) {
   if (listed == entry.denied) return;
   entry.denied = listed;
   draft.deny_after = listed;
-  draft.group.records.push_back(deny_record(entry.record.card, listed));
+  if (context_.serves_deny_list) draft.group.records.push_back(deny_record(entry.record.card, listed));
 }
 
 void GroupBuilder::give_back_offline(Draft& draft) {

@@ -80,6 +80,11 @@ struct BuildContext {
   // 0: none waits. The engine passes [admin] four_eyes_minor, the CLI
   // --four-eyes-minor; both default to limits::four_eyes_minor_default.
   std::int64_t four_eyes_minor = 0;
+  // The "deny/" records are the list the engine served (deny_list_store.h):
+  // only the engine writes them. What an action on a stopped ledger lists
+  // reaches readers at the engine's next start, as new versions of the
+  // same epoch, read from the cards themselves.
+  bool serves_deny_list = true;
 };
 
 // What stored with an action's group says about the request, so that its

@@ -99,7 +99,7 @@ TEST_CASE("a threshold above half the capacity is lowered to it, so a filling qu
   CHECK(consumer.done.get() == 4);
 }
 
-TEST_CASE("counted items are refused beyond capacity, all or nothing; control messages are always taken") {
+TEST_CASE("counted items are refused beyond capacity, all or nothing, and control messages are always taken") {
   Inbox<int> inbox(4);
   std::vector<int> three{1, 2, 3};
   REQUIRE(inbox.try_push_counted(three));

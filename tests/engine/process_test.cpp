@@ -502,7 +502,7 @@ TEST_CASE("settle close goes through the running engine while readers tap over T
 
 namespace citycard::engine::testing {
 
-TEST_CASE("citycard-engine's deny list: cards blocked with the CLI while it is stopped reach readers as a delta; "
+TEST_CASE("citycard-engine's deny list: cards blocked with the CLI while it is stopped reach readers as a delta, and "
           "after SIGKILL, a full snapshot") {
   TempDir dir("engine-deny");
   issue_cards_and_readers(dir.path);
@@ -541,6 +541,10 @@ TEST_CASE("citycard-engine's deny list: cards blocked with the CLI while it is s
     REQUIRE(connected.is_ok());
     // The same epoch: the reader's version still means what it did, and the
     // delta from it is exactly what the CLI did.
+    std::ifstream started_log(dir.path / "engine.log");
+    std::stringstream started_text;
+    started_text << started_log.rdbuf();
+    INFO(started_text.str());
     CHECK(link.session().deny_list_version == version + 2);
     Fetched delta = fetch_deny_list(link, version);
     CHECK(delta.first_flags == 0);

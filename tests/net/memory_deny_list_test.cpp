@@ -99,7 +99,7 @@ TEST_CASE("a snapshot of exactly one frame is one frame without more") {
   CHECK(first.added.size() == 2048);
 }
 
-TEST_CASE("pages keep to the snapshot's version while the list changes; the delta after it brings the rest") {
+TEST_CASE("pages keep to the snapshot's version while the list changes, and the delta after it brings the rest") {
   MemoryDenyList list;
   for (std::uint32_t i = 0; i < 6000; ++i) list.add(card(i));
   Reader reader;
