@@ -128,6 +128,7 @@ inline CardRecord issue_card(ledger::Ledger& ledger, const std::string& hex, std
     group.transfers.push_back(transfer);
     auto posted = ledger.post({group});
     REQUIRE(posted);
+    INFO(posted->front().reason.to_string());
     REQUIRE(posted->front().posted);
   }
   return issued->front();
@@ -156,8 +157,11 @@ inline protocol::TapRecord make_tap(std::uint32_t reader, std::uint64_t sequence
 
 // The pipeline on a ledger; submit() waits (with a deadline) for the answer.
 struct Pipeline {
-  explicit Pipeline(ledger::Ledger& ledger, EngineOptions options = quick_options()) : log(std::tmpfile()) {
-    auto started = Engine::start(ledger, city_rules(), std::move(options), metrics, log);
+  explicit Pipeline(ledger::Ledger& ledger, EngineOptions options = quick_options())
+      : Pipeline(ledger, rules::RuleBook::single(city_rules()), std::move(options)) {}
+  Pipeline(ledger::Ledger& ledger, std::shared_ptr<const rules::RuleBook> rules, EngineOptions options = quick_options())
+      : log(std::tmpfile()) {
+    auto started = Engine::start(ledger, std::move(rules), std::move(options), metrics, log);
     INFO(started.status().to_string());
     REQUIRE(started);
     engine = std::move(started).value();
