@@ -65,25 +65,32 @@ class Reader {
   void close() { link_.close(); }
   // Taps of one batch approved (library sign-ins), or the status that broke the link.
   Result<std::size_t> tap(std::size_t count = 4) {
+    std::vector<protocol::TapRecord> taps;
+    for (std::size_t i = 0; i < count; ++i) {
+      const std::uint64_t sequence = next_sequence();
+      taps.push_back(make_tap(id_.value, sequence, card_hex(static_cast<int>(sequence % card_count)), Mode::identify, 501,
+                              an_hour_ago_us()));
+    }
+    auto decisions = decide(std::move(taps));
+    if (!decisions) return decisions.status();
+    std::size_t approved = 0;
+    for (const auto& decision : *decisions) approved += decision.outcome == protocol::Outcome::approved;
+    return approved;
+  }
+  // One batch decided (retried while the engine says retry_later).
+  Result<std::vector<protocol::DecisionRecord>> decide(std::vector<protocol::TapRecord> taps) {
     protocol::TapBatch batch;
     batch.batch_id = ++batches_;
-    for (std::size_t i = 0; i < count; ++i) {
-      ++sequence_;
-      batch.taps.push_back(make_tap(id_.value, sequence_, card_hex(static_cast<int>(sequence_ % card_count)),
-                                    Mode::identify, 501, an_hour_ago_us()));
-    }
+    batch.taps = std::move(taps);
     for (int attempt = 0; attempt < 50; ++attempt) {
       auto reply = link_.submit(batch);
       if (!reply) return reply.status();
-      if (reply->kind == uplink::BatchReply::Kind::decided) {
-        std::size_t approved = 0;
-        for (const auto& decision : reply->decisions.decisions) approved += decision.outcome == protocol::Outcome::approved;
-        return approved;
-      }
+      if (reply->kind == uplink::BatchReply::Kind::decided) return reply->decisions.decisions;
       std::this_thread::sleep_for(std::chrono::milliseconds(reply->retry.retry_after_ms));
     }
     return Status::busy("retry_later 50 times");
   }
+  std::uint64_t next_sequence() { return ++sequence_; }
   // True once the engine has closed this link (waits up to the timeout).
   bool closed_by_engine(std::chrono::milliseconds timeout = std::chrono::milliseconds(5000)) {
     auto message = link_.receive(timeout);

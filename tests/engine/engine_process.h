@@ -24,11 +24,14 @@ namespace citycard::engine::testing {
 
 class EngineProcess {
  public:
-  explicit EngineProcess(std::filesystem::path data, const std::string& extra_config = {}) : data_(std::move(data)) {
+  // `rules_file`: the city's rules/city.toml unless given.
+  explicit EngineProcess(std::filesystem::path data, const std::string& extra_config = {}, std::string rules_file = {})
+      : data_(std::move(data)) {
+    if (rules_file.empty()) rules_file = std::string(CITYCARD_SOURCE_DIR) + "/rules/city.toml";
     config_ = data_ / "engine.toml";
     std::ofstream out(config_);
     out << "data_dir = \"" << data_.string() << "\"\n"
-        << "rules_file = \"" << CITYCARD_SOURCE_DIR << "/rules/city.toml\"\n"
+        << "rules_file = \"" << rules_file << "\"\n"
         << "[ledger]\nwrite_buffer_bytes = 4194304\nblock_cache_bytes = 8388608\n"
         << "[listen]\ntap_port = 0\nmetrics_port = 0\n"
         << "[shutdown]\ndrain_timeout_ms = 5000\n"
