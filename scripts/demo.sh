@@ -12,7 +12,9 @@
 #      signed by its card over the whole transaction, with morning
 #      and evening peaks and buses that lose coverage and upload late;
 #   4. a clerk signs in with her certificate, looks up and tops up a card while
-#      the engine runs (and is refused what her role may not do);
+#      the engine runs (and is refused what her role may not do); the
+#      supervisor loads tomorrow's bus fares into the running engine, which
+#      switches to them at tomorrow's business-day start;
 #   5. the settlement clerk closes the business day into signed settlement
 #      files, one per operator, by the running engine (`settle close` goes
 #      through its admin socket), and they are reconciled with the ledger;
@@ -101,6 +103,13 @@ step "a clerk at the card office, while the engine runs: card $card"
 "$citycard" --db "$db" reader show 1
 "$citycard" --db "$db" --clerk var/pki/clerks/mei operator add --id 999 --name "Not Allowed" \
     || echo "(refused: a clerk may not add operators; only a supervisor may)"
+
+tomorrow=$(TZ=Asia/Taipei date -d 'tomorrow' +%F)
+step "the supervisor loads new bus fares (15 -> 16 TWD) from $tomorrow into the running engine"
+sed -e "s/^version = 1\$/version = 2\neffective_from = \"$tomorrow\"/" \
+    -e '0,/{ amount_minor = 15 },/s//{ amount_minor = 16 },/' rules/city.toml > var/demo-input/city-next.toml
+"$citycard" --db "$db" rules load var/demo-input/city-next.toml --reason "council decision: bus fare 16 TWD"
+"$citycard" --db "$db" rules show
 
 step "the engine's metrics (Prometheus text, a few lines)"
 exec 3<>"/dev/tcp/127.0.0.1/$metrics_port"
