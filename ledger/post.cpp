@@ -7,6 +7,7 @@
 
 #include <rocksdb/write_batch.h>
 
+#include "citycard/check.h"
 #include "citycard/limits.h"
 #include "rocks_ledger.h"
 
@@ -101,11 +102,32 @@ Status RocksLedger::apply_transfer(const Transfer& transfer, std::uint64_t stamp
 }
 
 void RocksLedger::roll_back(std::vector<Undo>& undo, std::size_t to_size) {
+  CITYCARD_CHECK(undo.size() >= to_size && (undo.size() - to_size) % 2 == 0);  // both sides of each transfer
   while (undo.size() > to_size) {
     accounts_[undo.back().index].staged = undo.back().before;
     undo.pop_back();
   }
 }
+
+namespace {
+
+// What a batch did to the accounts it staged, against what its posted groups
+// say they moved: per asset, balances change by nothing in sum, and debits
+// and credits each grow by exactly the posted amounts (a group that failed
+// and was not fully rolled back would show here).
+struct AssetSums {
+  std::array<std::int64_t, asset_count + 1> balance{};
+  std::array<std::int64_t, asset_count + 1> debits{};
+  std::array<std::int64_t, asset_count + 1> credits{};
+};
+
+std::size_t asset_slot(Asset asset) {
+  const auto slot = static_cast<std::size_t>(asset);
+  CITYCARD_CHECK(slot >= 1 && slot <= static_cast<std::size_t>(asset_count));
+  return slot;
+}
+
+}  // namespace
 
 Result<std::vector<GroupOutcome>> RocksLedger::post(const std::vector<PostingGroup>& batch) {
   if (Status valid = check_batch(batch); !valid) return valid;
@@ -260,6 +282,7 @@ Result<std::unique_ptr<PreparedPost>> RocksLedger::prepare_locked(const std::vec
   std::string block;
   encoding::begin_block(block);
   std::size_t lookup_index = 0;
+  std::array<std::int64_t, asset_count + 1> posted_amount{};
 
   for (std::size_t g = 0; g < batch.size(); ++g) {
     const PostingGroup& group = batch[g];
@@ -313,6 +336,7 @@ Result<std::unique_ptr<PreparedPost>> RocksLedger::prepare_locked(const std::vec
     const std::uint64_t first_sequence = next_sequence;
     for (std::size_t t = 0; t < group.transfers.size(); ++t) {
       const Transfer& transfer = group.transfers[t];
+      posted_amount[asset_slot(transfer.asset)] += transfer.amount_minor;
       const std::uint64_t sequence = next_sequence++;
       encoding::encode_transfer(block, group.key, static_cast<std::uint32_t>(t), transfer);
       const auto offset = static_cast<std::uint32_t>(sequence - block_first);
@@ -375,13 +399,29 @@ Result<std::unique_ptr<PreparedPost>> RocksLedger::prepare_locked(const std::vec
     }
   }
   if (write.Count() > 0) checkpoint_written_ += add_checkpoint_chunk(write, options_.checkpoint_accounts_per_batch);
+  AssetSums sums;
+  for (std::uint64_t index : staged) {
+    const AccountState& state = accounts_[index];
+    const std::size_t slot = asset_slot(state.staged.spec.asset);
+    CITYCARD_CHECK(state.staged.spec.asset == state.latest.spec.asset);
+    sums.balance[slot] += state.staged.balance_minor - state.latest.balance_minor;
+    sums.debits[slot] += state.staged.debits_posted_minor - state.latest.debits_posted_minor;
+    sums.credits[slot] += state.staged.credits_posted_minor - state.latest.credits_posted_minor;
+  }
+  for (std::size_t slot = 1; slot <= static_cast<std::size_t>(asset_count); ++slot) {
+    CITYCARD_CHECK(sums.balance[slot] == 0);
+    CITYCARD_CHECK(sums.debits[slot] == posted_amount[slot]);
+    CITYCARD_CHECK(sums.credits[slot] == posted_amount[slot]);
+  }
   // The batch's account states become the writer's view now, readers' at commit.
   prepared->accounts.reserve(staged.size());
   for (std::uint64_t index : staged) {
     accounts_[index].latest = accounts_[index].staged;
     prepared->accounts.emplace_back(index, accounts_[index].staged);
   }
+  CITYCARD_CHECK(next_sequence >= block_first && block_first == prepared_sequence_ + 1);
   prepared_sequence_ = next_sequence - 1;
+  prepared->first_sequence = block_first;
   prepared->last_sequence = prepared_sequence_;
   transfers_since_checkpoint_ += transfer_count;
   maybe_start_checkpoint();
@@ -426,6 +466,8 @@ Status RocksLedger::commit(PreparedPost& base) {
       auto& current = high_water_[source];
       current = std::max(current, sequence);
     }
+    // Published in prepare order, gap-free.
+    CITYCARD_CHECK(prepared->first_sequence == last_sequence_ + 1 && prepared->last_sequence >= last_sequence_);
     last_sequence_ = prepared->last_sequence;
   }
   return finish(Status::ok());

@@ -129,6 +129,7 @@ class RocksLedger final : public Ledger {
     rocksdb::WriteBatch write;
     std::vector<std::pair<std::uint64_t, encoding::StoredAccount>> accounts;  // published at commit
     std::vector<std::pair<SourceKey, std::uint64_t>> marks;                   // raised at commit
+    std::uint64_t first_sequence = 0;  // of its first transfer (last_sequence + 1 when it has none)
     std::uint64_t last_sequence = 0;
     std::vector<std::pair<IdempotencyKey, std::uint32_t>> posted;  // key, its group: searched on rare duplicates
     std::unordered_set<IdempotencyKey, KeyHash> posted_unknown;    // posted below its source's window

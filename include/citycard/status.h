@@ -7,6 +7,8 @@
 #pragma once
 
 #include <cassert>
+#include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <utility>
 #include <variant>
@@ -70,9 +72,11 @@ class [[nodiscard]] Result {
   bool has_value() const noexcept { return state_.index() == 0; }
   explicit operator bool() const noexcept { return has_value(); }
 
-  T& value() & { assert(has_value()); return std::get<0>(state_); }
-  const T& value() const& { assert(has_value()); return std::get<0>(state_); }
-  T&& value() && { assert(has_value()); return std::get<0>(std::move(state_)); }
+  // A value asked of an error is a programmer error: caught in every build,
+  // the error named, never undefined behaviour.
+  T& value() & { held(); return std::get<0>(state_); }
+  const T& value() const& { held(); return std::get<0>(state_); }
+  T&& value() && { held(); return std::get<0>(std::move(state_)); }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
   T* operator->() { return &value(); }
@@ -82,6 +86,13 @@ class [[nodiscard]] Result {
   Status status() const { return has_value() ? Status::ok() : std::get<1>(state_); }
 
  private:
+  void held() const {
+    if (has_value()) return;
+    std::fprintf(stderr, "event=invariant_broken check=\"value() of a Result holding an error\" error=\"%s\"\n",
+                 std::get<1>(state_).to_string().c_str());
+    std::abort();
+  }
+
   std::variant<T, Status> state_;
 };
 
