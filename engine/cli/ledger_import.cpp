@@ -18,7 +18,7 @@ namespace citycard::cli {
 
 namespace {
 
-constexpr std::size_t cards_per_request = 10'000;
+constexpr std::size_t cards_per_request = engine::card_import_rows_max;
 constexpr std::size_t rows_per_request = 4'096;
 constexpr std::size_t problems_shown_max = 20;
 
