@@ -1,7 +1,7 @@
 // The admin API's requests and replies (docs/admin-api.md): one JSON object
 // in, one JSON object out. Reads (balance, history, ping) are answered from
-// the ledger; actions that change a card (topup, refund, block, unblock,
-// lost, replace, approval_approve, approval_reject) go through Engine::admin,
+// the ledger; actions that change a card (topup, refund, card_adjust, block,
+// unblock, lost, replace, approval_approve, approval_reject) go through Engine::admin,
 // so they are ordered with the card's taps and durable before the reply. reload_pki runs the hook the
 // engine set (PkiKeeper::reload), on the calling thread.
 //
@@ -27,6 +27,12 @@ class AdminApi {
   // `clerk`: who the connection signed in as (admin_access.h checked the
   // role); the audit trail names him. nullptr only for ping.
   void handle(const nlohmann::json& request, const Clerk* clerk, std::function<void(nlohmann::json)> reply);
+  // A request the role table refused `clerk` (admin_access.h): its audit
+  // entry (outcome refused, engine/groups/refusals.h) through the shard of
+  // its card, as a card action would be, then `reply` says why it was
+  // refused. A card action is named as such (with its card, amount and
+  // reference); any other op by its name, under a fresh reference.
+  void refuse(const nlohmann::json& request, const Clerk& clerk, Status refusal, std::function<void(nlohmann::json)> reply);
   // {"op":"reload_pki"}: the hook's reply is the answer. Without one the op is unavailable.
   void set_reload_pki(std::function<nlohmann::json()> reload) { reload_pki_ = std::move(reload); }
   // The ops settle_* (settlement_desk.h); without a handler they are unavailable.
@@ -60,5 +66,11 @@ nlohmann::json error_reply(const Status& status);
 nlohmann::json result_json(const AdminResult& result);
 // Puts the signed-in clerk and the request's reason on a command.
 void sign(AdminCommand& command, const Clerk* clerk, const nlohmann::json& request);
+// The request's card in field `name`; invalid_argument naming the field.
+Result<CardId> card_field(const nlohmann::json& request, const char* name);
+// A card action op (topup, refund, card_adjust, block, unblock, lost,
+// replace) on `card` as a command, timed now, without clerk or reference;
+// invalid_argument naming a bad field, or an op that is none of these.
+Result<AdminCommand> card_command(const std::string& op, const nlohmann::json& request, const CardId& card);
 
 }  // namespace citycard::engine

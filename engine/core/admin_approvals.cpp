@@ -1,6 +1,6 @@
 // Four eyes through the running engine (docs/clerks.md): the waiting
-// refunds are read from the ledger; a decision goes through the shard of
-// the refund's card, where the group builder applies the rule
+// refunds and adjustments are read from the ledger; a decision goes through
+// the shard of the request's card, where the group builder applies the rule
 // (engine/groups/approvals.h) as it does on a stopped ledger.
 #include <chrono>
 
@@ -28,24 +28,28 @@ void AdminApi::handle_approval(const std::string& op, const json& request, const
   auto ref = request.contains("ref") && request["ref"].is_string() ? IdempotencyKey::parse(request["ref"].get<std::string>())
                                                                     : std::nullopt;
   if (!ref || ref->origin != Origin::operator_action) {
-    return reply(error_reply(Status::invalid_argument("'ref' (the waiting refund's op:SOURCE:NUMBER) is required")));
+    return reply(error_reply(Status::invalid_argument("'ref' (the waiting request's op:SOURCE:NUMBER) is required")));
   }
-  // Its card, to reach the card's shard; the shard reads the record again.
+  // Its card, to reach the card's shard; the shard reads the record again
+  // (and refuses, recording it, one that does not wait).
   auto approval = load_approval(ledger_, *ref);
   if (!approval) return reply(error_reply(approval.status()));
-  if (!approval->has_value()) return reply(error_reply(Status::not_found("no refund " + ref->to_string() + " waits for approval")));
+  const std::string action = approval->has_value() ? std::string(approval_action_name(**approval)) : "refund";
   AdminCommand command;
   command.action = op == "approval_approve" ? AdminAction::approve : AdminAction::reject;
-  command.card = (*approval)->card;
+  if (approval->has_value()) command.card = (*approval)->card;
   command.key = *ref;
   command.time = EventTime{
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count()};
   sign(command, clerk, request);
   const std::string state = command.action == AdminAction::approve ? "approved" : "rejected";
-  engine_.admin(std::move(command), [reply = std::move(reply), ref = ref->to_string(), state](AdminResult result) {
+  engine_.admin(std::move(command), [reply = std::move(reply), ref = ref->to_string(), state, action](AdminResult result) {
     json out = result_json(result);
     out["ref"] = ref;
-    if (result.status) out["state"] = state;
+    if (result.status) {
+      out["state"] = state;
+      out["action"] = action;
+    }
     reply(std::move(out));
   });
 }

@@ -1,0 +1,45 @@
+// Requests the role table refused, in the audit trail (engine/groups/
+// refusals.h): the engine writes the entry through the card's shard, like
+// the card action it would have been, so a refusal costs no write of its
+// own (it rides the shard's group commit) and the builder names it as it
+// names every card action, on this path and on a stopped ledger alike.
+#include <chrono>
+
+#include "admin_access.h"
+#include "admin_api.h"
+
+namespace citycard::engine {
+
+using json = nlohmann::json;
+
+void AdminApi::refuse(const json& request, const Clerk& clerk, Status refusal, std::function<void(json)> reply) {
+  const std::string op = admin_op_of(request);
+  auto card = card_field(request, "card");
+  auto parsed = card ? card_command(op, request, *card) : Result<AdminCommand>(card.status());
+  AdminCommand command;
+  if (parsed) {
+    command = std::move(*parsed);
+    // Its own reference when it has one, as the action would have used.
+    auto key = action_key(request);
+    command.key = key ? *key : fresh_key();
+  } else {
+    // No card action (an import, a reader, the day's close, a decision): a
+    // reference in it names another request, so the refusal gets its own.
+    command.action = AdminAction::record_refusal;
+    command.op = op;
+    if (card) command.card = *card;
+    if (request.contains("amount_minor") && request["amount_minor"].is_number_integer()) {
+      command.amount_minor = request["amount_minor"].get<std::int64_t>();
+    }
+    command.time = EventTime{
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count()};
+    command.key = fresh_key();
+  }
+  sign(command, &clerk, request);
+  command.refusal = refusal;
+  // Answered with the refusal whether or not the entry could be written
+  // (the engine busy or stopping: the shard logs what it could not record).
+  engine_.admin(std::move(command), [reply = std::move(reply), refusal](const AdminResult&) { reply(error_reply(refusal)); });
+}
+
+}  // namespace citycard::engine
