@@ -84,7 +84,12 @@ engine::AuditEntry with_card(engine::AuditEntry entry, const CardId& card, std::
 }
 
 engine::OfficeActor office_actor(const CliContext& context, ClerkAction action) {
-  const Clerk& clerk = require_clerk(context, action);
+  require_clerk(context, action);
+  return signed_actor(context);
+}
+
+engine::OfficeActor signed_actor(const CliContext& context) {
+  const Clerk& clerk = signed_in_clerk(context);
   engine::OfficeActor actor;
   actor.clerk = clerk.name;
   actor.role = std::string(clerk_role_name(clerk.role));

@@ -45,6 +45,8 @@ engine::AuditEntry clerk_audit_entry(const Clerk& clerk, const IdempotencyKey& k
 // The clerk allowed to do `action`, with --reason, now and a fresh reference,
 // for the office's bulk work on a stopped ledger (office_import.h).
 engine::OfficeActor office_actor(const CliContext& context, ClerkAction action);
+// The same for the signed-in clerk whatever his role (a refusal to record).
+engine::OfficeActor signed_actor(const CliContext& context);
 
 // The entry with the card, amount and the clerk's reason filled in.
 engine::AuditEntry with_card(engine::AuditEntry entry, const CardId& card, std::int64_t amount_minor, std::string reason);

@@ -167,8 +167,14 @@ void AdminApi::handle(const json& request, const Clerk* clerk, std::function<voi
     return;
   }
   if (op.rfind("settle_", 0) == 0) {
-    if (settle_) settle_(op, request, reply);
-    else reply(error_reply(Status::unavailable("this engine does not run settlement")));
+    if (!settle_) return reply(error_reply(Status::unavailable("this engine does not run settlement")));
+    // Who asks, for the desk's audit entry (settlement_desk.h): set here,
+    // over anything the client sent under the name.
+    json signed_request = request;
+    signed_request["audit"] = {{"clerk", clerk != nullptr ? clerk->name : std::string()},
+                               {"role", clerk != nullptr ? std::string(clerk_role_name(clerk->role)) : std::string()},
+                               {"ref", fresh_key().to_string()}};
+    settle_(op, signed_request, reply);
     return;
   }
   if (op.rfind("reader_", 0) == 0) {

@@ -35,7 +35,10 @@ class AdminApi {
   void refuse(const nlohmann::json& request, const Clerk& clerk, Status refusal, std::function<void(nlohmann::json)> reply);
   // {"op":"reload_pki"}: the hook's reply is the answer. Without one the op is unavailable.
   void set_reload_pki(std::function<nlohmann::json()> reload) { reload_pki_ = std::move(reload); }
-  // The ops settle_* (settlement_desk.h); without a handler they are unavailable.
+  // The ops settle_* (settlement_desk.h); without a handler they are
+  // unavailable. The request reaches it with "audit": {"clerk", "role",
+  // "ref"} naming the signed-in clerk and a fresh reference for its audit
+  // entry, set here over whatever the client sent under that name.
   using SettleHandler = std::function<void(const std::string& op, const nlohmann::json& request,
                                            const std::function<void(nlohmann::json)>& reply)>;
   void set_settle(SettleHandler settle) { settle_ = std::move(settle); }

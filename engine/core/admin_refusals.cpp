@@ -3,6 +3,7 @@
 // the card action it would have been, so a refusal costs no write of its
 // own (it rides the shard's group commit) and the builder names it as it
 // names every card action, on this path and on a stopped ledger alike.
+#include <algorithm>
 #include <chrono>
 
 #include "admin_access.h"
@@ -25,8 +26,11 @@ void AdminApi::refuse(const json& request, const Clerk& clerk, Status refusal, s
   } else {
     // No card action (an import, a reader, the day's close, a decision): a
     // reference in it names another request, so the refusal gets its own.
+    // Named as the action's own entries name it ("settle close", "card
+    // import", "reader add"), so the two read alike in the trail.
     command.action = AdminAction::record_refusal;
     command.op = op;
+    std::replace(command.op.begin(), command.op.end(), '_', ' ');
     if (card) command.card = *card;
     if (request.contains("amount_minor") && request["amount_minor"].is_number_integer()) {
       command.amount_minor = request["amount_minor"].get<std::int64_t>();

@@ -212,9 +212,9 @@ TEST_CASE("admin API: each role is refused what it may not do, and the audit tra
   CHECK(refused->reason == "cash at the counter");
   CHECK(refused->outcome == "refused");
   CHECK(contains(refused->detail, "clerk vic (viewer) may not top up"));
-  // Any other op is named by its op.
+  // Any other op by its name, as its own entries name it.
   CHECK(std::any_of(trail.begin(), trail.end(), [](const AuditEntry& e) {
-    return e.clerk == "cleo" && e.action == "settle_close" && e.outcome == "refused" &&
+    return e.clerk == "cleo" && e.action == "settle close" && e.outcome == "refused" &&
            e.detail.find("may not close a business day") != std::string::npos;
   }));
   auto body = (*ledger)->record(ledger::RecordSpace::audit, top_up_ref);
