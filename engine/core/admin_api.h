@@ -54,6 +54,13 @@ class AdminApi {
   // approval_list, approval_approve, approval_reject (admin_approvals.cpp).
   void handle_approval(const std::string& op, const nlohmann::json& request, const Clerk* clerk,
                        std::function<void(nlohmann::json)> reply);
+  // approval_approve or approval_reject as a command on the waiting
+  // request's card, and that request's action ("refund", "adjustment").
+  struct Decision {
+    AdminCommand command;
+    std::string action;
+  };
+  Result<Decision> decision_command(const std::string& op, const nlohmann::json& request) const;
   nlohmann::json balance(const CardId& card) const;
   nlohmann::json history(const CardId& card, std::size_t limit, std::uint64_t before) const;
 

@@ -17,15 +17,20 @@ void AdminApi::refuse(const json& request, const Clerk& clerk, Status refusal, s
   const std::string op = admin_op_of(request);
   auto card = card_field(request, "card");
   auto parsed = card ? card_command(op, request, *card) : Result<AdminCommand>(card.status());
+  auto decision = op == "approval_approve" || op == "approval_reject" ? decision_command(op, request)
+                                                                      : Result<Decision>(Status::invalid_argument("no decision"));
   AdminCommand command;
   if (parsed) {
     command = std::move(*parsed);
     // Its own reference when it has one, as the action would have used.
     auto key = action_key(request);
     command.key = key ? *key : fresh_key();
+  } else if (decision) {
+    // On the waiting request's card and reference, as the CLI names it on a stopped ledger.
+    command = std::move(decision->command);
   } else {
-    // No card action (an import, a reader, the day's close, a decision): a
-    // reference in it names another request, so the refusal gets its own.
+    // No card action (an import, a reader, the day's close): the refusal
+    // gets a reference of its own.
     // Named as the action's own entries name it ("settle close", "card
     // import", "reader add"), so the two read alike in the trail.
     command.action = AdminAction::record_refusal;

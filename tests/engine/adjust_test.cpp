@@ -23,16 +23,6 @@ struct Office : OfficeDesk {
   explicit Office(ledger::Ledger& ledger, std::int64_t four_eyes_minor = limits::four_eyes_minor_default)
       : OfficeDesk(ledger, four_eyes_minor) {}
 
-  // A bus boarding by `card` rated and posted: the tap its adjustments name.
-  TapId ride(const std::string& card, std::uint64_t sequence) {
-    Draft tap;
-    tap.tap = make_tap(bus_reader, sequence, card, Mode::bus_board, 101, monday_8am_us);
-    tap.key = IdempotencyKey::for_tap(tap.tap.tap.id);
-    builder.rate_tap(tap);
-    REQUIRE(tap.decision.outcome == protocol::Outcome::approved);
-    post(tap.group);
-    return tap.tap.tap.id;
-  }
   Draft build(AdminAction kind, const std::string& card, std::int64_t amount, const std::string& ref,
               std::optional<TapId> tap = std::nullopt, const std::string& clerk = "mei", const std::string& reason = "overcharged") {
     Draft draft;

@@ -24,6 +24,17 @@ struct OfficeDesk {
                              four_eyes_minor},
                 book) {}
 
+  // A bus boarding by `card` on bus_reader, rated and posted: a tap an
+  // adjustment can name.
+  TapId ride(const std::string& card, std::uint64_t sequence) {
+    Draft tap;
+    tap.tap = make_tap(bus_reader, sequence, card, Mode::bus_board, 101, monday_8am_us);
+    tap.key = IdempotencyKey::for_tap(tap.tap.tap.id);
+    builder.rate_tap(tap);
+    REQUIRE(tap.decision.outcome == protocol::Outcome::approved);
+    post(tap.group);
+    return tap.tap.tap.id;
+  }
   // Posts one group; it must post, or be a duplicate of one that did.
   ledger::GroupOutcome post(const ledger::PostingGroup& group) {
     auto posted = ledger.post({group});
