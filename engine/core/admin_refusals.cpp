@@ -46,9 +46,15 @@ void AdminApi::refuse(const json& request, const Clerk& clerk, Status refusal, s
   }
   sign(command, &clerk, request);
   command.refusal = refusal;
-  // Answered with the refusal whether or not the entry could be written
-  // (the engine busy or stopping: the shard logs what it could not record).
-  engine_.admin(std::move(command), [reply = std::move(reply), refusal](const AdminResult&) { reply(error_reply(refusal)); });
+  // Answered with the refusal whether or not the entry could be written;
+  // when it could not (the engine busy or stopping), the reply says so.
+  engine_.admin(std::move(command), [reply = std::move(reply), refusal](const AdminResult& result) {
+    json out = error_reply(refusal);
+    if (result.status.code() != refusal.code() || result.status.message() != refusal.message()) {
+      out["audit_error"] = "the refusal was not recorded: " + result.status.to_string();
+    }
+    reply(std::move(out));
+  });
 }
 
 }  // namespace citycard::engine
