@@ -90,8 +90,10 @@ std::vector<OperatorRecord> RocksLedger::operators_at(const rocksdb::ReadOptions
   return out;
 }
 
-Result<std::vector<CardRecord>> RocksLedger::issue_cards(const std::vector<NewCard>& cards) {
+Result<std::vector<CardRecord>> RocksLedger::issue_cards(const std::vector<NewCard>& cards,
+                                                         const std::vector<RecordWrite>& records) {
   if (Status writable = check_writable(); !writable) return writable;
+  if (Status allowed = check_record_writes(records); !allowed) return allowed;
   auto write_lock = quiesce();
   const std::size_t accounts_before = accounts_.size();
   rocksdb::WriteBatch batch;
@@ -132,13 +134,11 @@ Result<std::vector<CardRecord>> RocksLedger::issue_cards(const std::vector<NewCa
     batch.Put(family(f_cards), encoding::card_key(record.card), encoding::encode_card(record));
     issued.push_back(record);
   }
-  if (Status written = write_synced(batch); !written) return fail(written);
+  if (Status written = write_with_records(batch, records); !written) return fail(written);
   return issued;
 }
 
-Status RocksLedger::put_records(const std::vector<RecordWrite>& records, const std::vector<CardRecord>& card_updates) {
-  if (Status writable = check_writable(); !writable) return writable;
-  rocksdb::WriteBatch batch;
+Status RocksLedger::check_record_writes(const std::vector<RecordWrite>& records) const {
   for (const RecordWrite& record : records) {
     if (record.space == RecordSpace::names) {
       return Status::invalid_argument("account names are written by ensure_named_account only");
@@ -147,15 +147,10 @@ Status RocksLedger::put_records(const std::vector<RecordWrite>& records, const s
       return Status::invalid_argument("audit chain links are written by the ledger only");
     }
   }
-  for (const CardRecord& card : card_updates) {
-    auto existing = read_card(rocksdb::ReadOptions(), card.card);
-    if (!existing) return existing.status();
-    if (existing->wallet_account != card.wallet_account || existing->points_account != card.points_account) {
-      return Status::invalid_argument("card " + card.card.to_string() + ": accounts of a card never change");
-    }
-    batch.Put(family(f_cards), encoding::card_key(card.card), encoding::encode_card(card));
-  }
-  auto write_lock = quiesce();
+  return Status::ok();
+}
+
+Status RocksLedger::write_with_records(rocksdb::WriteBatch& batch, const std::vector<RecordWrite>& records) {
   // The chain advances only if the write lands: a failed write leaves no link.
   const std::uint64_t audit_next = audit_next_;
   const AuditHash audit_head = audit_head_;
@@ -166,6 +161,22 @@ Status RocksLedger::put_records(const std::vector<RecordWrite>& records, const s
     audit_head_ = audit_head;
   }
   return written;
+}
+
+Status RocksLedger::put_records(const std::vector<RecordWrite>& records, const std::vector<CardRecord>& card_updates) {
+  if (Status writable = check_writable(); !writable) return writable;
+  if (Status allowed = check_record_writes(records); !allowed) return allowed;
+  rocksdb::WriteBatch batch;
+  for (const CardRecord& card : card_updates) {
+    auto existing = read_card(rocksdb::ReadOptions(), card.card);
+    if (!existing) return existing.status();
+    if (existing->wallet_account != card.wallet_account || existing->points_account != card.points_account) {
+      return Status::invalid_argument("card " + card.card.to_string() + ": accounts of a card never change");
+    }
+    batch.Put(family(f_cards), encoding::card_key(card.card), encoding::encode_card(card));
+  }
+  auto write_lock = quiesce();
+  return write_with_records(batch, records);
 }
 
 Result<CardRecord> RocksLedger::read_card(rocksdb::ReadOptions options, const CardId& card) const {

@@ -69,7 +69,7 @@ std::optional<IdempotencyKey> decode_group_key(Reader& reader) {
   auto origin = reader.le<std::uint8_t>();
   key.source = reader.be64();
   key.sequence = reader.be64();
-  if (!reader.ok() || origin < 1 || origin > 5) return std::nullopt;
+  if (!reader.ok() || origin < 1 || origin > origin_max) return std::nullopt;
   key.origin = static_cast<Origin>(origin);
   return key;
 }

@@ -199,8 +199,12 @@ class Ledger {
   virtual Result<AccountId> ensure_named_account(std::string_view name, const AccountSpec& spec) = 0;
   // Registers an operator with a payable and a settled account.
   virtual Result<OperatorRecord> register_operator(OperatorId id, std::string_view name) = 0;
-  // Issues cards with fresh wallet and points accounts; all or none.
-  virtual Result<std::vector<CardRecord>> issue_cards(const std::vector<NewCard>& cards) = 0;
+  // Issues cards with fresh wallet and points accounts, and writes `records`
+  // in the same write (a card import's audit entry): all or none. The
+  // records are checked as put_records() checks them.
+  virtual Result<std::vector<CardRecord>> issue_cards(const std::vector<NewCard>& cards,
+                                                      const std::vector<RecordWrite>& records) = 0;
+  Result<std::vector<CardRecord>> issue_cards(const std::vector<NewCard>& cards) { return issue_cards(cards, {}); }
   // Writes records outside a posting group (no money moves).
   virtual Status put_records(const std::vector<RecordWrite>& records, const std::vector<CardRecord>& card_updates) = 0;
 

@@ -55,7 +55,9 @@ class RocksLedger final : public Ledger {
   Result<AccountId> create_account(const AccountSpec& spec) override;
   Result<AccountId> ensure_named_account(std::string_view name, const AccountSpec& spec) override;
   Result<OperatorRecord> register_operator(OperatorId id, std::string_view name) override;
-  Result<std::vector<CardRecord>> issue_cards(const std::vector<NewCard>& cards) override;
+  using Ledger::issue_cards;
+  Result<std::vector<CardRecord>> issue_cards(const std::vector<NewCard>& cards,
+                                              const std::vector<RecordWrite>& records) override;
   Status put_records(const std::vector<RecordWrite>& records, const std::vector<CardRecord>& card_updates) override;
 
   std::optional<Account> account(AccountId id) const override;
@@ -165,6 +167,11 @@ class RocksLedger final : public Ledger {
   // Writes `record` into `write`; an audit record also as the chain's next
   // link (audit_chain.h), advancing audit_next_/audit_head_ (prepare_mutex_).
   void put_record(rocksdb::WriteBatch& write, const RecordWrite& record);
+  // Records a caller may write (not account names, not chain links).
+  Status check_record_writes(const std::vector<RecordWrite>& records) const;
+  // `batch` with `records` added, synced; the audit chain's head moves only
+  // if it lands. The caller holds quiesce().
+  Status write_with_records(rocksdb::WriteBatch& batch, const std::vector<RecordWrite>& records);
   Status load_audit_head();
   void verify_audit_chain(const rocksdb::ReadOptions& options, VerifyReport& report) const;
   // The 'H' records are lower bounds: raise each mark to its source's last key.

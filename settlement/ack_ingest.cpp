@@ -107,6 +107,8 @@ Result<AckOutcome> Settlement::ingest_ack(const std::string& ack_path) {
     batch->state = BatchState::rejected;
     batch->note = reasons;
     writes.push_back({ledger::RecordSpace::settlement, record_key::batch(ack->day, op), encode(batch.value())});
+    add_caller_records(writes, "acknowledgement " + ack_path + ": " + batch->file_name + " rejected, " +
+                                   std::to_string(rejected_lines.size()) + " lines held back");
     if (Status s = ledger_.put_records(writes, {}); !s) return s;
     outcome.batch = batch.value();
     outcome.lines_held = rejected_lines.size();
@@ -118,6 +120,9 @@ Result<AckOutcome> Settlement::ingest_ack(const std::string& ack_path) {
   batch->state = BatchState::accepted;
   batch->note = "ack " + ack_sha256;
   writes.push_back({ledger::RecordSpace::settlement, record_key::batch(ack->day, op), encode(batch.value())});
+  add_caller_records(writes, "acknowledgement " + ack_path + ": " + batch->file_name + " accepted, " +
+                                 std::to_string(batch->totals.total_minor) + " TWD from payable to settled for operator " +
+                                 std::to_string(op.value));
   ledger::PostingGroup group;
   group.key = acceptance_key(ack->day, op);
   group.records = std::move(writes);

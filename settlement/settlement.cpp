@@ -170,6 +170,10 @@ Result<CloseSummary> Settlement::close(BusinessDay day, EventTime closed_at, con
   }
   writes.push_back({ledger::RecordSpace::settlement, record_key::close(day), encode(close)});
   writes.push_back({ledger::RecordSpace::settlement, std::string(record_key::last), std::to_string(day.days_since_epoch)});
+  add_caller_records(writes, "closed " + day.to_string() + ": " + std::to_string(records.size()) + " files, " +
+                                 std::to_string(summary.total.lines) + " lines, total " +
+                                 std::to_string(summary.total.total_minor) + " TWD, ledger sequences " +
+                                 std::to_string(close.from_sequence) + ".." + std::to_string(close.to_sequence));
   if (Status s = ledger_.put_records(writes, {}); !s) return s;
   summary.close = close;
   return summary;
@@ -217,9 +221,18 @@ Result<OperatorBatch> Settlement::resend(BusinessDay day, OperatorId op) {
   batch->file_sha256 = written->front().file_sha256;
   batch->totals = written->front().totals;
   batch->note.clear();
-  if (Status s = ledger_.put_records({{ledger::RecordSpace::settlement, record_key::batch(day, op), encode(batch.value())}}, {}); !s)
-    return s;
+  std::vector<ledger::RecordWrite> writes{{ledger::RecordSpace::settlement, record_key::batch(day, op), encode(batch.value())}};
+  add_caller_records(writes, "resent " + batch->file_name + " (sequence " + std::to_string(batch->sequence) + ", " +
+                                 std::to_string(batch->totals.lines) + " lines, total " +
+                                 std::to_string(batch->totals.total_minor) + " TWD) for operator " +
+                                 std::to_string(op.value) + " of " + day.to_string());
+  if (Status s = ledger_.put_records(writes, {}); !s) return s;
   return OperatorBatch{batch.value(), options_.out_dir + "/" + batch->file_name};
+}
+
+void Settlement::add_caller_records(std::vector<ledger::RecordWrite>& writes, const std::string& done) const {
+  if (!options_.records_with) return;
+  for (auto& record : options_.records_with(done)) writes.push_back(std::move(record));
 }
 
 Result<std::vector<CloseRecord>> Settlement::closes() const {

@@ -35,6 +35,7 @@
 // of the next close (assign.h), as for a reader that uploads days later.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <unordered_set>
 #include <string>
@@ -55,6 +56,13 @@ struct Options {
   std::string out_dir = "./var/settlement";
   // settlement.key, settlement.pub, token.key (keys.h). Default "./var/settlement-keys".
   std::string key_dir = "./var/settlement-keys";
+  // Records to add to the one ledger write that a close, a resend or an
+  // acknowledgement makes (the caller's audit entry, so the trail and the
+  // change land together or not at all), given what it does, in words
+  // ("closed 2026-11-20: 3 files, ..."). Called once, just before that
+  // write; not called when the call fails before it or changes nothing (a
+  // day already closed). Default none.
+  std::function<std::vector<ledger::RecordWrite>(const std::string& done)> records_with;
 };
 
 struct OperatorBatch {
@@ -124,6 +132,8 @@ class Settlement {
                                                   AssignStats* stats);
   Result<std::unordered_set<std::string>> held_set(const ledger::Snapshot& snapshot, BusinessDay day, OperatorId op,
                                                    std::uint32_t sequence) const;
+  // `writes` with the caller's records for what was `done` (Options::records_with).
+  void add_caller_records(std::vector<ledger::RecordWrite>& writes, const std::string& done) const;
 
   ledger::Ledger& ledger_;
   Options options_;

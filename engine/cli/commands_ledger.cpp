@@ -1,11 +1,15 @@
 // Ledger commands: init, balance, history, verify, operators, cards, top-up,
-// refund, card replace. While citycard-engine runs, the card commands go
-// through its admin socket (ledger_engine_client.h).
+// refund, card replace (card adjust: ledger_adjust.cpp). While
+// citycard-engine runs, the card commands go through its admin socket
+// (ledger_engine_client.h). The card actions check no role before they ask:
+// the engine, or card_action_in_ledger on a stopped ledger, checks it and
+// records a refusal in the audit trail.
 #include <iostream>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "card_history.h"
 #include "citycard/limits.h"
 #include "ledger/system_accounts.h"
 #include "ledger_approvals.h"
@@ -20,9 +24,7 @@ namespace citycard::cli {
 
 namespace {
 
-std::string signed_amount(std::int64_t minor, Asset asset) {
-  return fmt::format("{:+} {}", minor, asset_name(asset));
-}
+std::string signed_amount(std::int64_t minor, const std::string& asset) { return fmt::format("{:+} {}", minor, asset); }
 
 void run_init(const CliContext& context, const std::string& supervisor) {
   auto ledger = open_ledger_or_fail(context, LedgerAccess::create);
@@ -80,85 +82,39 @@ void run_history(const CliContext& context, const std::string& card_text, std::s
   if (limit == 0 || limit > limits::history_page_max) {
     fail("--limit must be 1.." + std::to_string(limits::history_page_max), 2);
   }
-  if (auto reply = engine_request(context, {{"op", "history"},
-                                            {"card", parse_card_or_fail(card_text).to_string()},
-                                            {"limit", limit},
-                                            {"before", before}})) {
+  const CardId card = parse_card_or_fail(card_text);
+  nlohmann::json page;
+  if (auto reply = engine_request(context, {{"op", "history"}, {"card", card.to_string()}, {"limit", limit}, {"before", before}})) {
     if (!reply->value("ok", false)) fail(reply->value("error", std::string("the engine refused")));
-    auto& rows = (*reply)["entries"];
-    for (auto& row : rows) row["event_time"] = format_utc(EventTime{row.value("event_time_us", std::int64_t{0})});
-    if (context.json) {
-      reply->erase("ok");
-      std::cout << reply->dump() << "\n";
-      return;
-    }
-    std::cout << fmt::format("{:>10}  {:<20}  {:<16}  {:>14}  {}\n", "seq", "event time (UTC)", "what", "amount", "ref");
-    for (const auto& row : rows) {
-      std::string what = row.value("code", std::string());
-      if (row.value("operator", 0u) != 0) what += fmt::format(" @{}", row.value("operator", 0u));
-      std::string id = row.value("id", std::string());
-      std::cout << fmt::format("{:>10}  {:<20}  {:<16}  {:>14}  {}{}\n", row.value("sequence", std::uint64_t{0}),
-                               row.value("event_time", std::string()), what,
-                               fmt::format("{:+} {}", row.value("amount_minor", std::int64_t{0}), row.value("asset", std::string())),
-                               id.substr(0, id.rfind('/')),
-                               (row.value("flags", 0u) & transfer_flag_service_given) ? " (given offline)" : "");
-    }
-    if (rows.empty()) std::cout << "(no transfers)\n";
-    if (reply->value("next_cursor", std::uint64_t{0}) != 0) std::cout << "more: --before " << (*reply)["next_cursor"] << "\n";
-    return;
+    reply->erase("ok");
+    page = std::move(*reply);
+  } else {
+    auto ledger = open_ledger_or_fail(context, LedgerAccess::read_only);
+    auto found = engine::card_history_json(*ledger, card, limit, before);
+    if (!found) fail(found.status().code() == StatusCode::not_found ? "unknown card " + card.to_string() : found.status().message());
+    page = std::move(*found);
   }
-  auto ledger = open_ledger_or_fail(context, LedgerAccess::read_only);
-  auto card = card_or_fail(*ledger, card_text);
-  // Both accounts' pages, merged newest first.
-  auto wallet = ledger->history(card.wallet_account, before, limit);
-  auto points = ledger->history(card.points_account, before, limit);
-  if (!wallet) fail(wallet.status().message());
-  if (!points) fail(points.status().message());
-  std::vector<ledger::StoredTransfer> entries = wallet->entries;
-  entries.insert(entries.end(), points->entries.begin(), points->entries.end());
-  std::sort(entries.begin(), entries.end(), [](auto& a, auto& b) { return a.sequence > b.sequence; });
-  if (entries.size() > limit) entries.resize(limit);
-  std::uint64_t next = entries.size() == limit ? entries.back().sequence : 0;
-  if (next != 0 && wallet->next_cursor == 0 && points->next_cursor == 0 &&
-      entries.size() == wallet->entries.size() + points->entries.size()) {
-    next = 0;
-  }
-
-  auto signed_for_card = [&](const Transfer& t) {
-    bool out = t.debit_account == card.wallet_account || t.debit_account == card.points_account;
-    return out ? -t.amount_minor : t.amount_minor;
-  };
+  auto& rows = page["entries"];
+  for (auto& row : rows) row["event_time"] = format_utc(EventTime{row.value("event_time_us", std::int64_t{0})});
   if (context.json) {
-    nlohmann::json rows = nlohmann::json::array();
-    for (const auto& entry : entries) {
-      const Transfer& t = entry.transfer;
-      rows.push_back({{"sequence", entry.sequence},
-                      {"id", entry.key.to_string() + "/" + std::to_string(entry.leg)},
-                      {"event_time", format_utc(t.event_time)},
-                      {"code", std::string(transfer_code_name(t.code))},
-                      {"asset", std::string(asset_name(t.asset))},
-                      {"amount_minor", signed_for_card(t)},
-                      {"mode", std::string(mode_name(t.mode))},
-                      {"operator", t.operator_id.value},
-                      {"location", t.location},
-                      {"rule_set_version", t.rule_set_version},
-                      {"flags", t.flags}});
-    }
-    std::cout << nlohmann::json{{"card", card.card.to_string()}, {"entries", rows}, {"next_cursor", next}}.dump()
-              << "\n";
+    std::cout << page.dump() << "\n";
     return;
   }
   std::cout << fmt::format("{:>10}  {:<20}  {:<16}  {:>14}  {}\n", "seq", "event time (UTC)", "what", "amount", "ref");
-  for (const auto& entry : entries) {
-    const Transfer& t = entry.transfer;
-    std::string what(transfer_code_name(t.code));
-    if (t.operator_id.value != 0) what += fmt::format(" @{}", t.operator_id.value);
-    std::cout << fmt::format("{:>10}  {:<20}  {:<16}  {:>14}  {}{}\n", entry.sequence, format_utc(t.event_time), what,
-                             signed_amount(signed_for_card(t), t.asset), entry.key.to_string(),
-                             (t.flags & transfer_flag_service_given) ? " (given offline)" : "");
+  for (const auto& row : rows) {
+    std::string what = row.value("code", std::string());
+    if (row.value("operator", 0u) != 0) what += fmt::format(" @{}", row.value("operator", 0u));
+    const std::string id = row.value("id", std::string());
+    const std::string note = row.value("note", std::string());
+    std::cout << fmt::format("{:>10}  {:<20}  {:<16}  {:>14}  {}{}{}\n", row.value("sequence", std::uint64_t{0}),
+                             row.value("event_time", std::string()), what,
+                             signed_amount(row.value("amount_minor", std::int64_t{0}), row.value("asset", std::string())),
+                             id.substr(0, id.rfind('/')),
+                             (row.value("flags", 0u) & transfer_flag_service_given) ? " (given offline)" : "",
+                             note.empty() ? "" : "  " + note);
   }
-  if (entries.empty()) std::cout << "(no transfers)\n";
-  if (next != 0) std::cout << "more: --before " << next << "\n";
+  if (rows.empty()) std::cout << "(no transfers)\n";
+  if (page.value("next_cursor", std::uint64_t{0}) != 0) std::cout << "more: --before " << page["next_cursor"] << "\n";
 }
 
 void run_verify(const CliContext& context) {
@@ -186,7 +142,6 @@ void run_verify(const CliContext& context) {
 }
 
 void run_operator_add(const CliContext& context, std::uint32_t id, const std::string& name) {
-  require_clerk(context, ClerkAction::operator_add);
   if (auto reply = engine_request(context, with_reason(context, {{"op", "operator_add"}, {"id", id}, {"name", name}}))) {
     if (!reply->value("ok", false)) fail(reply->value("error", std::string("the engine refused")));
     std::cout << fmt::format("operator {} '{}': payable account {}, settled account {}\n", id, reply->value("name", name),
@@ -218,7 +173,6 @@ void run_operator_list(const CliContext& context) {
 
 void run_card_issue(const CliContext& context, const std::string& card_text, const std::string& category_text,
                     const std::string& media_text, std::int64_t overdraft, const std::string& linked_text) {
-  require_clerk(context, ClerkAction::card_issue);
   ledger::NewCard card;
   card.card = parse_card_or_fail(card_text);
   auto category = parse_rider_category(category_text);
@@ -237,7 +191,6 @@ void run_card_issue(const CliContext& context, const std::string& card_text, con
 }
 
 void run_card_status(const CliContext& context, const std::string& card_text, CardStatus status, const std::string& ref) {
-  require_clerk(context, ClerkAction::card_status);
   const char* op = status == CardStatus::blocked ? "block" : status == CardStatus::lost ? "lost" : "unblock";
   nlohmann::json request = {{"op", op}, {"card", parse_card_or_fail(card_text).to_string()}};
   if (!ref.empty()) request["ref"] = ref;
@@ -257,7 +210,6 @@ void run_card_status(const CliContext& context, const std::string& card_text, Ca
 }
 
 void run_topup(const CliContext& context, const std::string& card_text, std::int64_t amount, const std::string& ref) {
-  require_clerk(context, ClerkAction::top_up);
   if (amount <= 0) fail("top-up amount must be positive, got " + std::to_string(amount), 2);
   nlohmann::json request = {{"op", "topup"}, {"card", parse_card_or_fail(card_text).to_string()}, {"amount_minor", amount}};
   if (!ref.empty()) request["ref"] = ref;
@@ -278,7 +230,6 @@ void run_topup(const CliContext& context, const std::string& card_text, std::int
 }
 
 void run_refund(const CliContext& context, const std::string& card_text, std::int64_t amount, const std::string& ref) {
-  require_clerk(context, ClerkAction::refund);
   if (amount <= 0) fail("refund amount must be positive, got " + std::to_string(amount), 2);
   nlohmann::json request = {{"op", "refund"}, {"card", parse_card_or_fail(card_text).to_string()}, {"amount_minor", amount}};
   if (!ref.empty()) request["ref"] = ref;
@@ -317,7 +268,6 @@ void run_refund(const CliContext& context, const std::string& card_text, std::in
 
 void run_card_replace(const CliContext& context, const std::string& old_text, const std::string& new_text,
                       const std::string& ref) {
-  require_clerk(context, ClerkAction::replace);
   nlohmann::json request = {{"op", "replace"},
                             {"card", parse_card_or_fail(old_text).to_string()},
                             {"new_card", parse_card_or_fail(new_text).to_string()}};
@@ -421,6 +371,7 @@ void add_ledger_commands(CLI::App& app, CliContext& context) {
   replace->add_option("--reason", context.reason, "why, for the audit trail");
   replace->callback([&context, o] { run_card_replace(context, o->card, o->new_card, o->ref); });
   add_card_import_command(*cards, context);
+  add_card_adjust_command(*cards, context);
 
   auto* topup = app.add_subcommand("topup", "cash top-up of a card's wallet");
   topup->add_option("CARD", o->card, "card id (hex)")->required();

@@ -29,8 +29,9 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "ledger_clerk.h"
 #include "commands.h"
+#include "engine/groups/settle_audit.h"
+#include "ledger_clerk.h"
 #include "ledger/ledger.h"
 #include "ledger_engine_client.h"
 #include "rule_set_loader.h"
@@ -201,8 +202,31 @@ EventTime close_time_or_fail(const SettleOptions& o) {
   return at.value();
 }
 
+// On a stopped ledger the CLI writes the request's audit entry as the
+// engine's desk does (engine/groups/settle_audit.h): a clerk whose role may
+// not is refused here, recorded, as the engine refuses and records him.
+engine::SettleAudit settle_audit_or_fail(const CliContext& context, ledger::Ledger& ledger, std::string action,
+                                         std::string asked) {
+  engine::SettleAudit audit(signed_actor(context), std::move(action), std::move(asked));
+  Status allowed = role_status(signed_in_clerk(context), ClerkAction::settle_close);
+  if (!allowed) {
+    Status written = audit.finish(ledger, allowed, {});
+    fail(allowed.message() + (written ? "" : " (the refusal was not recorded: " + written.message() + ")"));
+  }
+  return audit;
+}
+
+// Then the entry of what the request did, and how it went.
+template <typename T>
+const T& audited_or_fail(ledger::Ledger& ledger, const engine::SettleAudit& audit, const Result<T>& outcome,
+                         const std::string& unchanged = {}) {
+  Status written = audit.finish(ledger, outcome.status(), unchanged);
+  if (!outcome) fail(outcome.status().to_string() + (written ? "" : " (its audit entry was not written: " + written.message() + ")"));
+  if (!written) fail("done, but its audit entry was not written: " + written.message());
+  return outcome.value();
+}
+
 void run_close(const CliContext& context, const SettleOptions& o) {
-  require_clerk(context, ClerkAction::settle_close);
   auto options = settlement_options_or_fail(o);
   const st::BusinessDay day = day_or_fail(o.day);
   auto request = engine_settle_request("settle_close", o);
@@ -217,10 +241,13 @@ void run_close(const CliContext& context, const SettleOptions& o) {
   }
   options.day = business_day_of_rules_or_fail(o);
   auto ledger = open_or_fail(context, false);
+  const engine::SettleAudit audit = settle_audit_or_fail(context, *ledger, "settle close", "close of " + day.to_string());
+  options.records_with = audit.hook();
   st::Settlement settlement(*ledger, options);
   auto summary = settlement.close(day, close_time_or_fail(o), progress_bar("closing"));
-  if (!summary) fail(summary.status().to_string());
-  print_close(context, st::close_json(summary.value(), options.out_dir));
+  const auto& closed =
+      audited_or_fail(*ledger, audit, summary, "business day " + day.to_string() + " was closed before; nothing changed");
+  print_close(context, st::close_json(closed, options.out_dir));
 }
 
 void run_regenerate(const CliContext& context, const SettleOptions& o) {
@@ -242,7 +269,6 @@ void print_resend(const CliContext& context, nlohmann::json batch) {
 }
 
 void run_resend(const CliContext& context, const SettleOptions& o) {
-  require_clerk(context, ClerkAction::settle_close);
   auto options = settlement_options_or_fail(o);
   const st::BusinessDay day = day_or_fail(o.day);
   auto request = engine_settle_request("settle_resend", o);
@@ -253,10 +279,12 @@ void run_resend(const CliContext& context, const SettleOptions& o) {
     return;
   }
   auto ledger = open_or_fail(context, false);
+  const engine::SettleAudit audit = settle_audit_or_fail(context, *ledger, "settle resend",
+                                                         "resend of " + day.to_string() + " for operator " + std::to_string(o.operator_id));
+  options.records_with = audit.hook();
   st::Settlement settlement(*ledger, options);
   auto batch = settlement.resend(day, OperatorId{o.operator_id});
-  if (!batch) fail(batch.status().to_string());
-  print_resend(context, st::resend_json(batch.value()));
+  print_resend(context, st::resend_json(audited_or_fail(*ledger, audit, batch)));
 }
 
 void print_ack(const CliContext& context, nlohmann::json outcome) {
@@ -278,7 +306,6 @@ void print_ack(const CliContext& context, nlohmann::json outcome) {
 }
 
 void run_ack(const CliContext& context, const SettleOptions& o) {
-  require_clerk(context, ClerkAction::settle_close);
   auto options = settlement_options_or_fail(o);
   auto request = engine_settle_request("settle_ack", o);
   request["file"] = absolute_path(o.ack_file);
@@ -287,10 +314,12 @@ void run_ack(const CliContext& context, const SettleOptions& o) {
     return;
   }
   auto ledger = open_or_fail(context, false);
+  const engine::SettleAudit audit =
+      settle_audit_or_fail(context, *ledger, "settle ack", "acknowledgement " + absolute_path(o.ack_file));
+  options.records_with = audit.hook();
   st::Settlement settlement(*ledger, options);
   auto outcome = settlement.ingest_ack(o.ack_file);
-  if (!outcome) fail(outcome.status().to_string());
-  print_ack(context, st::ack_json(outcome.value()));
+  print_ack(context, st::ack_json(audited_or_fail(*ledger, audit, outcome)));
 }
 
 void run_verify(const CliContext& context, const SettleOptions& o) {

@@ -9,6 +9,7 @@
 #include "ledger_clerk.h"
 #include "ledger_support.h"
 #include "log.h"
+#include "refusals.h"
 
 namespace citycard::cli {
 
@@ -25,24 +26,41 @@ ClerkAction clerk_action_of(engine::AdminAction action) {
   switch (action) {
     case engine::AdminAction::top_up: return ClerkAction::top_up;
     case engine::AdminAction::refund: return ClerkAction::refund;
+    case engine::AdminAction::adjust: return ClerkAction::adjust;
     case engine::AdminAction::set_status: return ClerkAction::card_status;
     case engine::AdminAction::replace: return ClerkAction::replace;
     case engine::AdminAction::reader_add:
     case engine::AdminAction::reader_status: return ClerkAction::reader_manage;
     case engine::AdminAction::approve:
     case engine::AdminAction::reject: return ClerkAction::approve;
+    case engine::AdminAction::record_refusal: break;
   }
   return ClerkAction::reader_manage;
+}
+
+// Posts a refused request's audit entry (refusals.h), then fails with why it
+// was refused; a ledger that cannot take the entry is said too.
+[[noreturn]] void refused(ledger::Ledger& ledger, const engine::Draft& draft) {
+  const std::string why = draft.admin_result.status.message();
+  if (engine::records_refusal(draft.group)) {
+    auto posted = ledger.post({draft.group});
+    if (!posted) fail(why + " (the refusal could not be recorded: " + posted.status().message() + ")");
+    const ledger::GroupOutcome& outcome = posted->front();
+    if (!outcome.posted && !outcome.duplicate) fail(why + " (the refusal could not be recorded: " + outcome.reason.message() + ")");
+  }
+  fail(why);
 }
 
 }  // namespace
 
 engine::AdminResult card_action_in_ledger(const CliContext& context, engine::AdminCommand command) {
-  // The audit entry names the clerk, his role and reason, as the engine's does.
-  const Clerk& clerk = require_clerk(context, clerk_action_of(command.action));
+  // The audit entry names the clerk, his role and reason, as the engine's
+  // does; a role that may not is refused and recorded as the engine does.
+  const Clerk& clerk = signed_in_clerk(context);
   command.operator_name = clerk.name;
   command.clerk_role = std::string(clerk_role_name(clerk.role));
   command.reason = context.reason;
+  command.refusal = role_status(clerk, clerk_action_of(command.action));
   auto ledger = open_ledger_or_fail(context, LedgerAccess::read_write);
   auto system = ledger::find_system_accounts(*ledger);
   if (!system) fail(system.status().message());
@@ -52,19 +70,20 @@ engine::AdminResult card_action_in_ledger(const CliContext& context, engine::Adm
       engine::BuildContext{*ledger, *system, nullptr, log, nullptr, false, nullptr, context.four_eyes_minor,
                            /*serves_deny_list=*/false},
       book);
-  // A decision names the refund; its card is the refund's.
-  if (command.action == engine::AdminAction::approve || command.action == engine::AdminAction::reject) {
+  // A decision names the waiting request; its card is that request's.
+  const bool decision = command.action == engine::AdminAction::approve || command.action == engine::AdminAction::reject;
+  if (decision) {
     auto waiting = engine::load_approval(*ledger, command.key);
     if (!waiting) fail(waiting.status().message());
-    if (!waiting->has_value()) fail("no refund " + command.key.to_string() + " waits for approval");
-    command.card = (*waiting)->card;
+    if (waiting->has_value()) command.card = (*waiting)->card;
+    // None waiting: the builder refuses it, and records that.
   }
   if (command.time.unix_us == 0) command.time = now();
   engine::Draft draft;
   draft.admin = std::move(command);
   builder.card_action(draft);
   engine::AdminResult& result = draft.admin_result;
-  if (!result.status) fail(result.status.message());
+  if (!result.status) refused(*ledger, draft);
   if (result.duplicate) return result;
   auto posted = ledger->post({draft.group});
   if (!posted) fail(posted.status().message());

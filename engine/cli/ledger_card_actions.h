@@ -1,7 +1,10 @@
 // Card-office actions on a stopped ledger (no engine answers on the admin
 // socket): built by the engine's own group builder (engine/groups), so the
 // checks, the posting group, the deny-list and audit records are the
-// engine's, then posted here.
+// engine's, then posted here. The clerk's role is checked here too, not
+// before: a refused request is recorded in the audit trail (refusals.h) as
+// the engine records it, and the commands try the engine first with no
+// check of their own, for the engine to check and record.
 #pragma once
 
 #include "admin_command.h"
@@ -16,5 +19,8 @@ engine::AdminResult card_action_in_ledger(const CliContext& context, engine::Adm
 // The reference given on the command line, or a fresh one; fail()s on a
 // malformed one.
 IdempotencyKey reference_or_fresh(const std::string& ref);
+
+// `card adjust` (ledger_adjust.cpp).
+void add_card_adjust_command(CLI::App& cards, CliContext& context);
 
 }  // namespace citycard::cli

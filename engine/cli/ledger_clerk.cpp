@@ -24,6 +24,18 @@ std::string pki_dir(const CliContext& context) {
 }
 
 const Clerk& require_clerk(const CliContext& context, ClerkAction action) {
+  const Clerk& clerk = signed_in_clerk(context);
+  if (Status allowed = role_status(clerk, action); !allowed) fail(allowed.message());
+  return clerk;
+}
+
+Status role_status(const Clerk& clerk, ClerkAction action) {
+  if (role_allows(clerk.role, action)) return Status::ok();
+  return Status::refused("clerk " + clerk.name + " (" + std::string(clerk_role_name(clerk.role)) + ") may not " +
+                         std::string(clerk_action_name(action)));
+}
+
+const Clerk& signed_in_clerk(const CliContext& context) {
   static std::optional<Clerk> signed_in;
   if (!signed_in) {
     const std::string prefix = clerk_prefix(context);
@@ -36,10 +48,6 @@ const Clerk& require_clerk(const CliContext& context, ClerkAction action) {
     auto clerk = pki::verify_clerk(pki_dir(context), *proof, challenge);
     if (!clerk) fail("clerk " + prefix + ": " + clerk.status().message());
     signed_in = *clerk;
-  }
-  if (!role_allows(signed_in->role, action)) {
-    fail("clerk " + signed_in->name + " (" + std::string(clerk_role_name(signed_in->role)) + ") may not " +
-         std::string(clerk_action_name(action)));
   }
   return *signed_in;
 }
@@ -76,7 +84,12 @@ engine::AuditEntry with_card(engine::AuditEntry entry, const CardId& card, std::
 }
 
 engine::OfficeActor office_actor(const CliContext& context, ClerkAction action) {
-  const Clerk& clerk = require_clerk(context, action);
+  require_clerk(context, action);
+  return signed_actor(context);
+}
+
+engine::OfficeActor signed_actor(const CliContext& context) {
+  const Clerk& clerk = signed_in_clerk(context);
   engine::OfficeActor actor;
   actor.clerk = clerk.name;
   actor.role = std::string(clerk_role_name(clerk.role));

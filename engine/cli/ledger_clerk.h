@@ -27,6 +27,12 @@ std::string pki_dir(const CliContext& context);
 // (no --clerk, a certificate the CA did not issue or revoked, a role that
 // may not). Checked once per run.
 const Clerk& require_clerk(const CliContext& context, ClerkAction action);
+// The clerk whose certificate and key the CLI was given, proven as
+// require_clerk() proves him, whatever his role; fail() otherwise.
+const Clerk& signed_in_clerk(const CliContext& context);
+// ok when the clerk's role allows `action`; refused naming clerk, role and
+// action otherwise (the words the engine's admin API uses).
+Status role_status(const Clerk& clerk, ClerkAction action);
 
 // `citycard init`'s first supervisor: the PKI's CA if there is none yet,
 // and clerk NAME with role supervisor if he has no certificate. Returns the
@@ -39,6 +45,8 @@ engine::AuditEntry clerk_audit_entry(const Clerk& clerk, const IdempotencyKey& k
 // The clerk allowed to do `action`, with --reason, now and a fresh reference,
 // for the office's bulk work on a stopped ledger (office_import.h).
 engine::OfficeActor office_actor(const CliContext& context, ClerkAction action);
+// The same for the signed-in clerk whatever his role (a refusal to record).
+engine::OfficeActor signed_actor(const CliContext& context);
 
 // The entry with the card, amount and the clerk's reason filled in.
 engine::AuditEntry with_card(engine::AuditEntry entry, const CardId& card, std::int64_t amount_minor, std::string reason);

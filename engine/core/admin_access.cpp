@@ -11,13 +11,14 @@ namespace citycard::engine {
 using nlohmann::json;
 
 std::optional<ClerkAction> admin_op_action(std::string_view op) {
-  static constexpr std::array<std::pair<std::string_view, ClerkAction>, 27> table{{
+  static constexpr std::array<std::pair<std::string_view, ClerkAction>, 28> table{{
       {"balance", ClerkAction::look_up},
       {"history", ClerkAction::look_up},
       {"reader_list", ClerkAction::look_up},
       {"reader_show", ClerkAction::look_up},
       {"topup", ClerkAction::top_up},
       {"refund", ClerkAction::refund},
+      {"card_adjust", ClerkAction::adjust},
       {"block", ClerkAction::card_status},
       {"unblock", ClerkAction::card_status},
       {"lost", ClerkAction::card_status},

@@ -5,9 +5,11 @@
 #include <algorithm>
 #include <chrono>
 
+#include "card_history.h"
 #include "citycard/limits.h"
 #include "ledger/readers.h"
 #include "reader_json.h"
+#include "tap_adjustments.h"
 
 namespace citycard::engine {
 namespace {
@@ -18,6 +20,8 @@ std::int64_t now_us() {
   return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
+}  // namespace
+
 Result<CardId> card_field(const json& request, const char* name) {
   auto found = request.find(name);
   if (found == request.end() || !found->is_string()) return Status::invalid_argument(std::string("'") + name + "' (a card id in hex) is required");
@@ -25,8 +29,6 @@ Result<CardId> card_field(const json& request, const char* name) {
   if (!card) return Status::invalid_argument("'" + found->get<std::string>() + "' is not a card id (2 to 32 hex digits)");
   return *card;
 }
-
-}  // namespace
 
 json result_json(const AdminResult& result) {
   if (!result.status) return error_reply(result.status);
@@ -144,35 +146,10 @@ json AdminApi::balance(const CardId& card_id) const {
 }
 
 json AdminApi::history(const CardId& card_id, std::size_t limit, std::uint64_t before) const {
-  auto card = ledger_.card(card_id);
-  if (!card) return error_reply(card.status());
-  auto wallet = ledger_.history(card->wallet_account, before, limit);
-  if (!wallet) return error_reply(wallet.status());
-  auto points = ledger_.history(card->points_account, before, limit);
-  if (!points) return error_reply(points.status());
-  std::vector<ledger::StoredTransfer> entries = wallet->entries;
-  entries.insert(entries.end(), points->entries.begin(), points->entries.end());
-  std::sort(entries.begin(), entries.end(), [](auto& a, auto& b) { return a.sequence > b.sequence; });
-  bool more = entries.size() > limit || wallet->next_cursor != 0 || points->next_cursor != 0;
-  if (entries.size() > limit) entries.resize(limit);
-  json rows = json::array();
-  for (const auto& entry : entries) {
-    const Transfer& t = entry.transfer;
-    bool out = t.debit_account == card->wallet_account || t.debit_account == card->points_account;
-    rows.push_back({{"sequence", entry.sequence},
-                    {"id", entry.key.to_string() + "/" + std::to_string(entry.leg)},
-                    {"event_time_us", t.event_time.unix_us},
-                    {"code", std::string(transfer_code_name(t.code))},
-                    {"asset", std::string(asset_name(t.asset))},
-                    {"amount_minor", out ? -t.amount_minor : t.amount_minor},
-                    {"mode", std::string(mode_name(t.mode))},
-                    {"operator", t.operator_id.value},
-                    {"location", t.location},
-                    {"rule_set_version", t.rule_set_version},
-                    {"flags", t.flags}});
-  }
-  std::uint64_t next = more && !entries.empty() ? entries.back().sequence : 0;
-  return json{{"ok", true}, {"card", card->card.to_string()}, {"entries", rows}, {"next_cursor", next}};
+  auto page = card_history_json(ledger_, card_id, limit, before);
+  if (!page) return error_reply(page.status());
+  (*page)["ok"] = true;
+  return std::move(*page);
 }
 
 void AdminApi::handle(const json& request, const Clerk* clerk, std::function<void(json)> reply) {
@@ -190,8 +167,14 @@ void AdminApi::handle(const json& request, const Clerk* clerk, std::function<voi
     return;
   }
   if (op.rfind("settle_", 0) == 0) {
-    if (settle_) settle_(op, request, reply);
-    else reply(error_reply(Status::unavailable("this engine does not run settlement")));
+    if (!settle_) return reply(error_reply(Status::unavailable("this engine does not run settlement")));
+    // Who asks, for the desk's audit entry (settlement_desk.h): set here,
+    // over anything the client sent under the name.
+    json signed_request = request;
+    signed_request["audit"] = {{"clerk", clerk != nullptr ? clerk->name : std::string()},
+                               {"role", clerk != nullptr ? std::string(clerk_role_name(clerk->role)) : std::string()},
+                               {"ref", fresh_key().to_string()}};
+    settle_(op, signed_request, reply);
     return;
   }
   if (op.rfind("reader_", 0) == 0) {
@@ -229,45 +212,58 @@ void AdminApi::handle(const json& request, const Clerk* clerk, std::function<voi
     reply(history(*card, limit, before));
     return;
   }
+  auto command = card_command(op, request, *card);
+  if (!command) {
+    reply(error_reply(command.status()));
+    return;
+  }
+  sign(*command, clerk, request);
+  auto key = action_key(request);
+  if (!key) {
+    reply(error_reply(key.status()));
+    return;
+  }
+  command->key = *key;
+  std::string ref = command->key.to_string();
+  engine_.admin(std::move(*command), [reply = std::move(reply), ref](AdminResult result) {
+    json out = result_json(result);
+    out["ref"] = ref;
+    reply(std::move(out));
+  });
+}
+
+Result<AdminCommand> card_command(const std::string& op, const json& request, const CardId& card) {
   AdminCommand command;
-  command.card = *card;
+  command.card = card;
   command.time = EventTime{now_us()};
-  sign(command, clerk, request);
-  if (op == "topup" || op == "refund") {
-    command.action = op == "topup" ? AdminAction::top_up : AdminAction::refund;
+  auto amount = [&]() -> Status {
     if (!request.contains("amount_minor") || !request["amount_minor"].is_number_integer()) {
-      reply(error_reply(Status::invalid_argument("'amount_minor' (an integer) is required")));
-      return;
+      return Status::invalid_argument("'amount_minor' (an integer) is required");
     }
     command.amount_minor = request["amount_minor"].get<std::int64_t>();
+    return Status::ok();
+  };
+  if (op == "topup" || op == "refund" || op == "card_adjust") {
+    command.action = op == "topup" ? AdminAction::top_up : op == "refund" ? AdminAction::refund : AdminAction::adjust;
+    if (Status given = amount(); !given) return given;
+    if (command.action == AdminAction::adjust && request.contains("tap")) {
+      auto tap = request["tap"].is_string() ? parse_tap_reference(request["tap"].get<std::string>()) : std::nullopt;
+      if (!tap) return Status::invalid_argument("'tap' must be READER:SEQUENCE (or tap:READER:SEQUENCE), the tap corrected");
+      command.tap = *tap;
+    }
   } else if (op == "block" || op == "unblock" || op == "lost") {
     command.action = AdminAction::set_status;
     command.status = op == "block" ? CardStatus::blocked : op == "lost" ? CardStatus::lost : CardStatus::active;
   } else if (op == "replace") {
     command.action = AdminAction::replace;
     auto new_card = card_field(request, "new_card");
-    if (!new_card) {
-      reply(error_reply(new_card.status()));
-      return;
-    }
+    if (!new_card) return new_card.status();
     command.new_card = *new_card;
   } else {
-    reply(error_reply(Status::invalid_argument("unknown op '" + op +
-                                               "' (ping, balance, history, topup, refund, block, unblock, lost, replace, approval_list, approval_approve, approval_reject, card_import, operator_add, transfers_import, reader_add, reader_list, reader_show, reader_suspend, reader_retire, reader_activate, reload_pki, rules_load, rules_show, settle_close, settle_ack, settle_resend, settle_job)")));
-    return;
+    return Status::invalid_argument("unknown op '" + op +
+                                    "' (ping, balance, history, topup, refund, card_adjust, block, unblock, lost, replace, approval_list, approval_approve, approval_reject, card_import, operator_add, transfers_import, reader_add, reader_list, reader_show, reader_suspend, reader_retire, reader_activate, reload_pki, rules_load, rules_show, settle_close, settle_ack, settle_resend, settle_job)");
   }
-  auto key = action_key(request);
-  if (!key) {
-    reply(error_reply(key.status()));
-    return;
-  }
-  command.key = *key;
-  std::string ref = command.key.to_string();
-  engine_.admin(std::move(command), [reply = std::move(reply), ref](AdminResult result) {
-    json out = result_json(result);
-    out["ref"] = ref;
-    reply(std::move(out));
-  });
+  return command;
 }
 
 }  // namespace citycard::engine

@@ -1,7 +1,7 @@
 // The admin API's requests and replies (docs/admin-api.md): one JSON object
 // in, one JSON object out. Reads (balance, history, ping) are answered from
-// the ledger; actions that change a card (topup, refund, block, unblock,
-// lost, replace, approval_approve, approval_reject) go through Engine::admin,
+// the ledger; actions that change a card (topup, refund, card_adjust, block,
+// unblock, lost, replace, approval_approve, approval_reject) go through Engine::admin,
 // so they are ordered with the card's taps and durable before the reply. reload_pki runs the hook the
 // engine set (PkiKeeper::reload), on the calling thread.
 //
@@ -29,9 +29,18 @@ class AdminApi {
   // `clerk`: who the connection signed in as (admin_access.h checked the
   // role); the audit trail names him. nullptr only for ping.
   void handle(const nlohmann::json& request, const Clerk* clerk, std::function<void(nlohmann::json)> reply);
+  // A request the role table refused `clerk` (admin_access.h): its audit
+  // entry (outcome refused, engine/groups/refusals.h) through the shard of
+  // its card, as a card action would be, then `reply` says why it was
+  // refused. A card action is named as such (with its card, amount and
+  // reference); any other op by its name, under a fresh reference.
+  void refuse(const nlohmann::json& request, const Clerk& clerk, Status refusal, std::function<void(nlohmann::json)> reply);
   // {"op":"reload_pki"}: the hook's reply is the answer. Without one the op is unavailable.
   void set_reload_pki(std::function<nlohmann::json()> reload) { reload_pki_ = std::move(reload); }
-  // The ops settle_* (settlement_desk.h); without a handler they are unavailable.
+  // The ops settle_* (settlement_desk.h); without a handler they are
+  // unavailable. The request reaches it with "audit": {"clerk", "role",
+  // "ref"} naming the signed-in clerk and a fresh reference for its audit
+  // entry, set here over whatever the client sent under that name.
   using SettleHandler = std::function<void(const std::string& op, const nlohmann::json& request,
                                            const std::function<void(nlohmann::json)>& reply)>;
   void set_settle(SettleHandler settle) { settle_ = std::move(settle); }
@@ -52,6 +61,13 @@ class AdminApi {
   // approval_list, approval_approve, approval_reject (admin_approvals.cpp).
   void handle_approval(const std::string& op, const nlohmann::json& request, const Clerk* clerk,
                        std::function<void(nlohmann::json)> reply);
+  // approval_approve or approval_reject as a command on the waiting
+  // request's card, and that request's action ("refund", "adjustment").
+  struct Decision {
+    AdminCommand command;
+    std::string action;
+  };
+  Result<Decision> decision_command(const std::string& op, const nlohmann::json& request) const;
   nlohmann::json balance(const CardId& card) const;
   nlohmann::json history(const CardId& card, std::size_t limit, std::uint64_t before) const;
 
@@ -68,5 +84,11 @@ nlohmann::json error_reply(const Status& status);
 nlohmann::json result_json(const AdminResult& result);
 // Puts the signed-in clerk and the request's reason on a command.
 void sign(AdminCommand& command, const Clerk* clerk, const nlohmann::json& request);
+// The request's card in field `name`; invalid_argument naming the field.
+Result<CardId> card_field(const nlohmann::json& request, const char* name);
+// A card action op (topup, refund, card_adjust, block, unblock, lost,
+// replace) on `card` as a command, timed now, without clerk or reference;
+// invalid_argument naming a bad field, or an op that is none of these.
+Result<AdminCommand> card_command(const std::string& op, const nlohmann::json& request, const CardId& card);
 
 }  // namespace citycard::engine

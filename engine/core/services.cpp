@@ -148,17 +148,21 @@ class Services::Impl : public std::enable_shared_from_this<Impl> {
       co_return error_reply(Status::invalid_argument("the line is not JSON"));
     }
     if (auto signed_in = session.sign_in_step(request)) co_return *signed_in;
-    if (Status allowed = session.allow(admin_op_of(request)); !allowed) {
-      co_return error_reply(allowed);
-    }
-    const Clerk* clerk = session.clerk() ? &*session.clerk() : nullptr;
-    api_.handle(request, clerk, [pending, &io = io_](nlohmann::json reply) {
+    auto done = [pending, &io = io_](nlohmann::json reply) {
       asio::post(io, [pending, reply = std::move(reply)]() mutable {
         pending->reply = std::move(reply);
         pending->ready = true;
         pending->timer.cancel();
       });
-    });
+    };
+    const Clerk* clerk = session.clerk() ? &*session.clerk() : nullptr;
+    if (Status allowed = session.allow(admin_op_of(request)); !allowed) {
+      // Nobody signed in: no one to name in the trail.
+      if (clerk == nullptr) co_return error_reply(allowed);
+      api_.refuse(request, *clerk, allowed, std::move(done));  // audited, then answered
+    } else {
+      api_.handle(request, clerk, std::move(done));
+    }
     boost::system::error_code error;
     if (!pending->ready) co_await pending->timer.async_wait(asio::redirect_error(use_awaitable, error));
     if (!pending->ready) co_return error_reply(Status::unavailable("the engine did not answer in time"));

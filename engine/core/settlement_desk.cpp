@@ -1,11 +1,13 @@
 #include "settlement_desk.h"
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 
 #include <fmt/format.h>
 
 #include "admin_api.h"
+#include "settle_audit.h"
 #include "settlement/ack.h"
 #include "settlement/settlement.h"
 #include "settlement/summary_json.h"
@@ -16,6 +18,10 @@ namespace {
 
 using nlohmann::json;
 namespace st = citycard::settlement;
+
+// Source of the desk's own audit keys (sys:<this>:<µs>), for requests that
+// came without the admin API's reference ("AUDT").
+constexpr std::uint64_t desk_audit_source = 0x41554454;
 
 EventTime system_now() {
   auto now = std::chrono::system_clock::now().time_since_epoch();
@@ -131,58 +137,105 @@ void SettlementDesk::handle(const std::string& op, const json& request, const st
       return reply(error_reply(Status::invalid_argument("'job' (the number settle_close, settle_ack or settle_resend answered) is required")));
     return reply(status(found->get<std::uint64_t>()));
   }
+  if (op != "settle_close" && op != "settle_ack" && op != "settle_resend") {
+    return reply(error_reply(Status::invalid_argument("unknown op '" + op + "' (settle_close, settle_ack, settle_resend, settle_job)")));
+  }
+  // Every close, acknowledgement and resend asked for is in the audit
+  // trail, refused ones included (settle_audit.h).
+  auto audit = std::make_shared<SettleAudit>(actor_of(request), "settle " + op.substr(7), asked(op, request));
+  auto refuse = [&](const Status& why) {
+    write_audit(*audit, why, std::string());
+    reply(error_reply(why));
+  };
   auto options = options_field(request, day_, places_);
-  if (!options) return reply(error_reply(options.status()));
+  if (!options) return refuse(options.status());
+  options->records_with = audit->hook();
   if (op == "settle_close") {
     auto day = day_field(request);
-    if (!day) return reply(error_reply(day.status()));
+    if (!day) return refuse(day.status());
     EventTime closed_at = clock_();
     if (request.contains("at")) {
       auto at = request["at"].is_string() ? st::parse_time(request["at"].get<std::string>())
                                            : Result<EventTime>(Status::invalid_argument("'at' must be an ISO 8601 time"));
-      if (!at) return reply(error_reply(at.status()));
+      if (!at) return refuse(at.status());
       closed_at = *at;
     }
-    return reply(start("close of " + day->to_string(), [this, options = *options, day = *day, closed_at](const auto& progress) {
+    return reply(start("close of " + day->to_string(), [this, audit, options = *options, day = *day, closed_at](const auto& progress) {
       st::Settlement settlement(ledger_, options);
       auto summary = settlement.close(day, closed_at, progress);
-      if (!summary) return error_reply(summary.status());
-      json out = st::close_json(*summary, options.out_dir);
-      out["ok"] = true;
-      return out;
+      return answer(*audit, summary.status(), [&] { return st::close_json(*summary, options.out_dir); },
+                    "business day " + day.to_string() + " was closed before; nothing changed");
     }));
   }
   if (op == "settle_ack") {
     auto file = path_field(request, "file");
-    if (!file) return reply(error_reply(file.status()));
-    return reply(start("acknowledgement " + *file, [this, options = *options, file = *file](const auto&) {
+    if (!file) return refuse(file.status());
+    return reply(start("acknowledgement " + *file, [this, audit, options = *options, file = *file](const auto&) {
       st::Settlement settlement(ledger_, options);
       auto outcome = settlement.ingest_ack(file);
-      if (!outcome) return error_reply(outcome.status());
-      json out = st::ack_json(*outcome);
-      out["ok"] = true;
-      return out;
+      return answer(*audit, outcome.status(), [&] { return st::ack_json(*outcome); });
     }));
   }
-  if (op == "settle_resend") {
-    auto day = day_field(request);
-    if (!day) return reply(error_reply(day.status()));
-    auto found = request.find("operator");
-    if (found == request.end() || !found->is_number_integer() || found->get<std::int64_t>() <= 0 ||
-        found->get<std::int64_t>() > 0xFFFFFFFFLL)
-      return reply(error_reply(Status::invalid_argument("'operator' (an operator id) is required")));
-    const OperatorId op_id{static_cast<std::uint32_t>(found->get<std::uint64_t>())};
-    return reply(start("resend of " + day->to_string() + " operator " + std::to_string(op_id.value),
-                       [this, options = *options, day = *day, op_id](const auto&) {
-                         st::Settlement settlement(ledger_, options);
-                         auto batch = settlement.resend(day, op_id);
-                         if (!batch) return error_reply(batch.status());
-                         json out = st::resend_json(*batch);
-                         out["ok"] = true;
-                         return out;
-                       }));
+  auto day = day_field(request);
+  if (!day) return refuse(day.status());
+  auto found = request.find("operator");
+  if (found == request.end() || !found->is_number_integer() || found->get<std::int64_t>() <= 0 ||
+      found->get<std::int64_t>() > 0xFFFFFFFFLL)
+    return refuse(Status::invalid_argument("'operator' (an operator id) is required"));
+  const OperatorId op_id{static_cast<std::uint32_t>(found->get<std::uint64_t>())};
+  reply(start("resend of " + day->to_string() + " operator " + std::to_string(op_id.value),
+              [this, audit, options = *options, day = *day, op_id](const auto&) {
+                st::Settlement settlement(ledger_, options);
+                auto batch = settlement.resend(day, op_id);
+                return answer(*audit, batch.status(), [&] { return st::resend_json(*batch); });
+              }));
+}
+
+OfficeActor SettlementDesk::actor_of(const json& request) const {
+  OfficeActor actor;
+  actor.time = clock_();
+  // AdminApi puts the signed-in clerk and a fresh reference here
+  // (admin_api.h); a request without them (a test driving the desk) acts
+  // for nobody, under a key of the desk's own.
+  const json audit = request.value("audit", json::object());
+  actor.clerk = audit.value("clerk", std::string());
+  actor.role = audit.value("role", std::string());
+  actor.reason = request.value("reason", std::string());
+  auto key = IdempotencyKey::parse(audit.value("ref", std::string()));
+  if (key) {
+    actor.key = *key;
+  } else {
+    // Microseconds, strictly increasing within the desk: unique keys.
+    const auto now = static_cast<std::uint64_t>(system_now().unix_us);
+    std::uint64_t last = last_own_key_.load();
+    while (!last_own_key_.compare_exchange_weak(last, std::max(now, last + 1))) {
+    }
+    actor.key = IdempotencyKey{Origin::system, desk_audit_source, std::max(now, last + 1)};
   }
-  reply(error_reply(Status::invalid_argument("unknown op '" + op + "' (settle_close, settle_ack, settle_resend, settle_job)")));
+  return actor;
+}
+
+std::string SettlementDesk::asked(const std::string& op, const json& request) {
+  if (op == "settle_close") return "close of " + request.value("day", std::string("?"));
+  if (op == "settle_ack") return "acknowledgement " + request.value("file", std::string("?"));
+  const json operator_id = request.value("operator", json());
+  return "resend of " + request.value("day", std::string("?")) + " for operator " + (operator_id.is_null() ? "?" : operator_id.dump());
+}
+
+json SettlementDesk::answer(const SettleAudit& audit, const Status& outcome, const std::function<json()>& done,
+                           const std::string& unchanged) {
+  Status audited = write_audit(audit, outcome, unchanged);
+  if (!outcome) return error_reply(outcome);
+  json out = done();
+  out["ok"] = true;
+  if (!audited) out["audit_error"] = audited.to_string();
+  return out;
+}
+
+Status SettlementDesk::write_audit(const SettleAudit& audit, const Status& outcome, const std::string& unchanged) {
+  Status written = audit.finish(ledger_, outcome, unchanged);
+  if (!written) log_.event("audit_unwritten", {{"what", "settlement"}, {"error", written.to_string()}});
+  return written;
 }
 
 }  // namespace citycard::engine

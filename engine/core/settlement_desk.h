@@ -18,11 +18,18 @@
 // progress (transfers scanned of the range) and, once done, its result: the
 // same JSON `citycard settle ... --json` prints (settlement/summary_json.h).
 //
+// Every close, acknowledgement and resend asked for writes an audit entry
+// (engine/groups/settle_audit.h): in settlement's own write when it
+// writes, alone when it refuses, fails or changes nothing; the request's
+// "audit" object ({"clerk", "role", "ref"}, set by the admin API, never by
+// the client) names who asked.
+//
 // Threading: handle() from any thread; reply is called on the calling thread.
 // The destructor waits for a running job (it cannot be cut short: the close
 // writes its records at the end, or nothing).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -34,6 +41,7 @@
 
 #include "ledger/ledger.h"
 #include "log.h"
+#include "settle_audit.h"
 #include "settlement/business_day.h"
 
 namespace citycard::engine {
@@ -70,6 +78,16 @@ class SettlementDesk {
   using Work = std::function<nlohmann::json(const std::function<void(std::uint64_t, std::uint64_t)>& progress)>;
   nlohmann::json start(std::string what, Work work);
   nlohmann::json status(std::uint64_t number) const;
+  // Who asked, from the request's "audit" object the admin API sets.
+  OfficeActor actor_of(const nlohmann::json& request) const;
+  static std::string asked(const std::string& op, const nlohmann::json& request);
+  // The request's audit entry unless settlement's write carried it; a
+  // failure to write it is logged and returned.
+  Status write_audit(const SettleAudit& audit, const Status& outcome, const std::string& unchanged);
+  // A job's answer: its audit entry written, then the error, or `done()`
+  // with "ok" (and "audit_error" when the entry could not be written).
+  nlohmann::json answer(const SettleAudit& audit, const Status& outcome, const std::function<nlohmann::json()>& done,
+                        const std::string& unchanged = {});
 
   ledger::Ledger& ledger_;
   const settlement::DayConfig day_;
@@ -80,6 +98,7 @@ class SettlementDesk {
   Job job_;                  // the last job; number 0: none yet
   std::uint64_t jobs_started_ = 0;  // job numbers are unique within an engine run
   std::thread worker_;
+  mutable std::atomic<std::uint64_t> last_own_key_{0};  // actor_of's keys for requests without a reference
 };
 
 }  // namespace citycard::engine

@@ -8,6 +8,7 @@
 #include "check.h"
 #include "decision_codec.h"
 #include "deny_records.h"
+#include "refusals.h"
 #include "citycard/thread_name.h"
 
 namespace citycard::engine {
@@ -52,7 +53,7 @@ struct EarlyAnswer {
 // moment its group is durable, if it posted as the shard built it -- unless
 // it changes the deny list, which must be served before the reader hears.
 bool Shard::answerable_early(const Item& item) {
-  return item.kind != Item::Kind::admin && item.kind != Item::Kind::reader_admin && !item.deny_after;
+  return (item.kind == Item::Kind::tap || item.kind == Item::Kind::refusal_record) && !item.deny_after;
 }
 
 // An outcome that proves the card's speculative state wrong (the ledger
@@ -60,6 +61,7 @@ bool Shard::answerable_early(const Item& item) {
 // staged work rated again before it is handed over.
 bool Shard::invalidates(const Item& item, const ledger::GroupOutcome& outcome) {
   if (item.kind == Item::Kind::reader_admin) return false;  // no card state: settle_reader_admin repairs
+  if (item.kind == Item::Kind::admin_refusal) return false;  // no card state: only an audit entry
   if (!outcome.posted) return true;
   if (!outcome.duplicate) return false;
   return item.kind == Item::Kind::admin || (item.kind == Item::Kind::tap && !item.card.empty());
@@ -264,14 +266,22 @@ void Shard::accept_admin(work::Admin& work) {
   } else {
     builder_.card_action(item);
   }
-  // Refused, or a retry of an action already done: answered now.
-  if (!item.admin_result.status || item.admin_result.duplicate) {
+  // Refused without a record to write, or a retry of an action already
+  // done: answered now.
+  mark_refusal(item);
+  if (item.kind != Item::Kind::admin_refusal && (!item.admin_result.status || item.admin_result.duplicate)) {
     context_.metrics.count_admin(item.admin_result.status.is_ok());
     item.admin_done(item.admin_result);
     return;
   }
   if (staged_.empty()) staged_since_ = Clock::now();
   staged_.push_back(std::move(item));
+}
+
+void Shard::mark_refusal(Item& item) {
+  if (item.kind != Item::Kind::admin || !records_refusal(item.group)) return;
+  ENGINE_CHECK(!item.admin_result.status && item.group.transfers.empty());
+  item.kind = Item::Kind::admin_refusal;
 }
 
 void Shard::hand_over() {
@@ -370,6 +380,15 @@ void Shard::settle(Decided& batch) {
       settle_admin(item, outcome, reload);
       continue;
     }
+    if (item.kind == Item::Kind::admin_refusal) {
+      // Recorded now, or before (the same refused request again): either
+      // way it is answered with its refusal.
+      if (!outcome.posted) {
+        context_.log.event("refusal_unrecorded", {{"key", item.group.key.to_string()}, {"error", outcome.reason.to_string()}});
+      }
+      answer_admin(item, item.admin_result);
+      continue;
+    }
     if (outcome.duplicate) {
       if (item.kind == Item::Kind::tap && !item.card.empty()) reload.push_back(item.card);
       builder_.give_back_offline(item);  // counted when it first posted
@@ -413,11 +432,15 @@ void Shard::settle(Decided& batch) {
     book_.drop(card);
     for (auto& item : staged_) {
       if (item.card != card) continue;
-      if (item.kind == Item::Kind::tap) builder_.rate_tap(item);
-      else if (item.kind == Item::Kind::admin) builder_.card_action(item);
+      if (item.kind == Item::Kind::tap) {
+        builder_.rate_tap(item);
+      } else if (item.kind == Item::Kind::admin) {
+        builder_.card_action(item);
+        mark_refusal(item);
+      }
     }
     // An admin action that no longer applies (or was done meanwhile) is
-    // answered now, not posted.
+    // answered now, not posted; one now refused posts its refusal's entry.
     auto answered = std::stable_partition(staged_.begin(), staged_.end(), [](const Item& item) {
       return item.kind != Item::Kind::admin || (item.admin_result.status.is_ok() && !item.admin_result.duplicate);
     });

@@ -160,6 +160,7 @@ class Shard {
       refusal_record,  // a tap whose rated group the ledger rejected: record it refused
       admin,
       reader_admin,    // a registration change: no card, no money
+      admin_refusal,   // a card-office request refused: its audit entry only (refusals.h)
     };
     Kind kind = Kind::tap;
     Waiter waiter;
@@ -181,6 +182,9 @@ class Shard {
   void decided(std::vector<ledger::GroupOutcome>& outcomes);
   void settle(Decided& batch);
   void settle_admin(Item& item, const ledger::GroupOutcome& outcome, std::vector<CardId>& reload);
+  // After the builder: an action whose group records its refusal becomes
+  // an admin_refusal, staged like any action and answered once durable.
+  static void mark_refusal(Item& item);
   void recycle(std::vector<Item> items);
   static bool invalidates(const Item& item, const ledger::GroupOutcome& outcome);
   static bool answerable_early(const Item& item);

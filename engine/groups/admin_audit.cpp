@@ -11,8 +11,12 @@ std::string_view admin_action_name(const AdminCommand& command) {
     case AdminAction::replace: return "replace";
     case AdminAction::reader_add: return "reader add";
     case AdminAction::reader_status: return "reader status";
-    case AdminAction::approve:
-    case AdminAction::reject: return "refund";  // the entry's outcome says which
+    // A decision's own entry names the waiting request's action (refund,
+    // adjustment); these name a decision that was refused.
+    case AdminAction::approve: return "approval";
+    case AdminAction::reject: return "rejection";
+    case AdminAction::adjust: return "adjustment";
+    case AdminAction::record_refusal: return command.op;
   }
   return "?";
 }
@@ -25,8 +29,9 @@ AuditEntry admin_audit_entry(const AdminCommand& command, std::string detail) {
   entry.role = command.clerk_role;
   entry.action = std::string(admin_action_name(command));
   if (!command.card.empty()) entry.card = command.card.to_string();
-  if (command.action == AdminAction::top_up || command.action == AdminAction::refund) entry.amount_minor = command.amount_minor;
+  entry.amount_minor = command.amount_minor;  // 0 for actions without one
   entry.reason = command.reason;
+  if (command.tap) entry.tap = IdempotencyKey::for_tap(*command.tap).to_string();
   entry.detail = std::move(detail);
   return entry;
 }

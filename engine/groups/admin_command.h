@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "citycard/card.h"
@@ -26,6 +27,16 @@ enum class AdminAction : std::uint8_t {
   // its card; carried out through the card's shard like the refund itself.
   approve = 7,     // post the refund (the wallet check applies now), mark it approved
   reject = 8,      // mark it rejected; no money moves
+  // A correction of the card's wallet (group_adjust.cpp): amount_minor > 0
+  // credits it (the rider was overcharged), < 0 debits it (a charge the
+  // card missed); `tap` names the tap it corrects, if any. A reason is
+  // required. Waits for a second supervisor over four_eyes_minor, as a
+  // refund does.
+  adjust = 9,
+  // A request refused before any rule ran (the role table), that is no card
+  // action: only its audit entry (outcome refused) is written
+  // (refusals.h). `op` names it, `refusal` says why.
+  record_refusal = 10,
 };
 
 constexpr bool is_reader_action(AdminAction action) noexcept {
@@ -37,13 +48,18 @@ struct AdminCommand {
   CardId card;
   CardId new_card;                     // replace
   CardStatus status = CardStatus::active;  // set_status
-  std::int64_t amount_minor = 0;       // top_up, refund
+  std::int64_t amount_minor = 0;       // top_up, refund (> 0); adjust (signed, not 0)
   IdempotencyKey key;                  // op:SOURCE:NUMBER; repeat it to retry safely
   EventTime time;                      // when the operator acted
   std::string operator_name;           // the signed-in clerk who acted (audit_entry.h); empty: none
   std::string clerk_role;              // that clerk's role name
   std::string reason;                  // the clerk's reason, for the audit trail; may be empty
   ReaderRecord reader;                 // reader_add: the registration; reader_status: id and status
+  std::optional<TapId> tap;            // adjust: the tap it corrects; none: a goodwill correction
+  // Not ok: the request was refused before any rule ran (the role table);
+  // the group builder only records the refusal (refusals.h) and answers it.
+  Status refusal;
+  std::string op;                      // record_refusal: the admin op or command refused
 };
 
 struct AdminResult {

@@ -1,5 +1,7 @@
 #include "approvals.h"
 
+#include "tap_adjustments.h"
+
 namespace citycard::engine {
 namespace {
 
@@ -25,29 +27,36 @@ std::string_view approval_state_name(ApprovalState state) noexcept {
 
 IdempotencyKey approval_request_key(const IdempotencyKey& ref) { return {Origin::approval, ref.source, ref.sequence}; }
 
-Approval approval_of(const AdminCommand& refund) {
+Approval approval_of(const AdminCommand& request) {
   Approval approval;
-  approval.ref = refund.key;
-  approval.card = refund.card;
-  approval.amount_minor = refund.amount_minor;
-  approval.asked_at = refund.time;
-  approval.clerk = refund.operator_name;
-  approval.role = refund.clerk_role;
-  approval.reason = refund.reason;
+  approval.ref = request.key;
+  approval.action = request.action;
+  approval.card = request.card;
+  approval.amount_minor = request.amount_minor;
+  approval.tap = request.tap;
+  approval.asked_at = request.time;
+  approval.clerk = request.operator_name;
+  approval.role = request.clerk_role;
+  approval.reason = request.reason;
   return approval;
 }
 
-AdminCommand refund_of(const Approval& approval) {
-  AdminCommand refund;
-  refund.action = AdminAction::refund;
-  refund.card = approval.card;
-  refund.amount_minor = approval.amount_minor;
-  refund.key = approval.ref;
-  refund.time = approval.asked_at;
-  refund.operator_name = approval.clerk;
-  refund.clerk_role = approval.role;
-  refund.reason = approval.reason;
-  return refund;
+AdminCommand request_of(const Approval& approval) {
+  AdminCommand request;
+  request.action = approval.action;
+  request.card = approval.card;
+  request.amount_minor = approval.amount_minor;
+  request.tap = approval.tap;
+  request.key = approval.ref;
+  request.time = approval.asked_at;
+  request.operator_name = approval.clerk;
+  request.clerk_role = approval.role;
+  request.reason = approval.reason;
+  return request;
+}
+
+std::string_view approval_action_name(const Approval& approval) noexcept {
+  return approval.action == AdminAction::adjust ? "adjustment" : "refund";
 }
 
 nlohmann::json approval_json(const Approval& approval) {
@@ -57,8 +66,10 @@ nlohmann::json approval_json(const Approval& approval) {
 }
 
 std::string encode_approval(const Approval& approval) {
-  return nlohmann::json{{"card", approval.card.to_string()},
+  return nlohmann::json{{"action", std::string(approval_action_name(approval))},
+                        {"card", approval.card.to_string()},
                         {"amount_minor", approval.amount_minor},
+                        {"tap", approval.tap ? tap_reference(*approval.tap) : std::string()},
                         {"asked_at_us", approval.asked_at.unix_us},
                         {"clerk", approval.clerk},
                         {"role", approval.role},
@@ -80,10 +91,18 @@ Result<Approval> decode_approval(const IdempotencyKey& ref, std::string_view bod
   try {
     Approval approval;
     approval.ref = ref;
+    // Records from before adjustments waited name no action: refunds.
+    const std::string action = parsed.value("action", std::string("refund"));
+    if (action != "refund" && action != "adjustment") return bad("unknown action '" + action + "'");
+    approval.action = action == "adjustment" ? AdminAction::adjust : AdminAction::refund;
     auto card = CardId::parse(parsed.at("card").get<std::string>());
     if (!card) return bad("no card");
     approval.card = *card;
     approval.amount_minor = parsed.at("amount_minor").get<std::int64_t>();
+    if (const std::string tap = parsed.value("tap", std::string()); !tap.empty()) {
+      approval.tap = parse_tap_reference(tap);
+      if (!approval.tap) return bad("tap '" + tap + "' is not a tap");
+    }
     approval.asked_at = EventTime{parsed.at("asked_at_us").get<std::int64_t>()};
     approval.clerk = parsed.at("clerk").get<std::string>();
     approval.role = parsed.at("role").get<std::string>();
@@ -139,8 +158,8 @@ Result<std::vector<Approval>> list_approvals(const ledger::Ledger& ledger, bool 
   return out;
 }
 
-std::string rejected_outcome(std::string_view refund_fingerprint) {
-  return std::string(rejected_prefix) + std::string(refund_fingerprint);
+std::string rejected_outcome(std::string_view request_fingerprint) {
+  return std::string(rejected_prefix) + std::string(request_fingerprint);
 }
 
 std::optional<std::string_view> rejected_fingerprint(std::string_view stored) noexcept {

@@ -7,8 +7,10 @@
 // The body is a JSON object with sorted keys (nlohmann::json orders them), so
 // the same entry always has the same bytes:
 //   {"action":..., "amount_minor":..., "card":..., "clerk":..., "detail":...,
-//    "outcome":..., "reason":..., "role":..., "time_us":...}
-// An empty clerk is the engine's own bookkeeping (no clerk asked for it).
+//    "outcome":..., "reason":..., "role":..., ["tap":...,] "time_us":...}
+// "tap" is there only for an adjustment that names the tap it corrects, so
+// every other entry keeps the bytes it always had. An empty clerk is the
+// engine's own bookkeeping (no clerk asked for it).
 // Header-only: the CLI builds the same entries without linking the engine.
 #pragma once
 
@@ -29,18 +31,23 @@ struct AuditEntry {
   EventTime time;
   std::string clerk;             // empty: none
   std::string role;              // the clerk's role name
-  std::string action;            // "top-up", "refund", "status", "replace", "reader add", ...
+  std::string action;            // "top-up", "refund", "adjustment", "block", "replace", "reader add", ...
   std::string card;              // hex, empty when no card
   std::int64_t amount_minor = 0;
   std::string reason;            // the clerk's words, may be empty
-  std::string outcome = "done";  // done | pending | approved | rejected
+  // done | pending | approved | rejected | refused (nothing changed: detail
+  // says why) | failed (a settlement job that could not finish)
+  std::string outcome = "done";
   std::string detail;            // what changed, in words
+  std::string tap;               // an adjustment's tap ("tap:R:S"), empty otherwise
 };
 
 inline nlohmann::json audit_json(const AuditEntry& entry) {
-  return nlohmann::json{{"time_us", entry.time.unix_us}, {"clerk", entry.clerk},     {"role", entry.role},
-                        {"action", entry.action},        {"card", entry.card},       {"amount_minor", entry.amount_minor},
-                        {"reason", entry.reason},        {"outcome", entry.outcome}, {"detail", entry.detail}};
+  nlohmann::json out{{"time_us", entry.time.unix_us}, {"clerk", entry.clerk},     {"role", entry.role},
+                     {"action", entry.action},        {"card", entry.card},       {"amount_minor", entry.amount_minor},
+                     {"reason", entry.reason},        {"outcome", entry.outcome}, {"detail", entry.detail}};
+  if (!entry.tap.empty()) out["tap"] = entry.tap;
+  return out;
 }
 
 inline ledger::RecordWrite audit_record(const AuditEntry& entry) {
@@ -67,6 +74,7 @@ inline AuditEntry audit_entry_from_body(std::string ref, const std::string& body
   entry.reason = parsed.value("reason", std::string());
   entry.outcome = parsed.value("outcome", std::string());
   entry.detail = parsed.value("detail", std::string());
+  entry.tap = parsed.value("tap", std::string());
   return entry;
 }
 

@@ -101,6 +101,17 @@ void CardBook::drop(const CardId& card) {
   }
   cards_.erase(card);
   cached_.fetch_sub(1, std::memory_order_relaxed);
+  if (!remembered_.empty()) std::erase_if(remembered_, [&](const auto& item) { return item.second.first == card; });
+}
+
+const std::string* CardBook::remembered(const CardId& card, const std::string& key) const {
+  auto found = remembered_.find(key);
+  if (found == remembered_.end() || found->second.first != card) return nullptr;
+  return &found->second.second;
+}
+
+void CardBook::remember(const CardId& card, const std::string& key, std::string value) {
+  remembered_[key] = {card, std::move(value)};
 }
 
 void CardBook::evict_idle() {

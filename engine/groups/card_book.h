@@ -92,6 +92,14 @@ class CardBook {
   bool listed(const CardId& card) const { return denied_.count(card) != 0; }
   void set_listed(const CardId& card, bool listed);
 
+  // A record the builder follows beside a cached card as it builds groups,
+  // like the card's balances (an adjusted tap's: tap_adjustments.h): its
+  // value as built, groups not yet durable included; nullptr when none is
+  // remembered (read it from the ledger). Forgotten when the card is
+  // dropped, so after a reload it is read from the ledger again.
+  const std::string* remembered(const CardId& card, const std::string& key) const;
+  void remember(const CardId& card, const std::string& key, std::string value);
+
  private:
   CardEntry& cache(StoredCard card);
   std::int64_t ledger_balance(AccountId account);
@@ -104,6 +112,8 @@ class CardBook {
   std::deque<CardId> order_;  // load order, for eviction
   std::unordered_map<std::uint64_t, AccountMirror> accounts_;
   std::unordered_set<CardId, CardIdHash> denied_;
+  // key -> (the card it was remembered beside, value); rare (adjusted taps).
+  std::unordered_map<std::string, std::pair<CardId, std::string>> remembered_;
   std::atomic<std::size_t> cached_{0};
 };
 

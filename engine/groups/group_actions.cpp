@@ -1,32 +1,35 @@
-// Card-office actions as posting groups: top-up, refund, status, replace.
-// Refunds over the four-eyes limit wait instead (group_approvals.cpp).
+// Card-office actions as posting groups: top-up, refund, adjustment (the
+// money: group_money.cpp, group_adjust.cpp), status, replace. Refunds and
+// adjustments over the four-eyes limit wait instead (group_approvals.cpp);
+// refused requests are recorded (group_refusals.cpp).
 #include <fmt/format.h>
 
 #include "admin_audit.h"
 #include "approvals.h"
 #include "card_state_codec.h"
-#include "citycard/limits.h"
 #include "deny_records.h"
 #include "group_builder.h"
 #include "hashing.h"
+#include "tap_adjustments.h"
 
 namespace citycard::engine {
 namespace {
 
-Transfer admin_transfer(AccountId debit, AccountId credit, Asset asset, std::int64_t amount, TransferCode code,
-                        const AdminCommand& command) {
-  Transfer transfer;
-  transfer.debit_account = debit;
-  transfer.credit_account = credit;
-  transfer.asset = asset;
-  transfer.amount_minor = amount;
-  transfer.code = code;
-  transfer.event_time = command.time;
-  transfer.mode = code == TransferCode::top_up ? Mode::top_up : Mode::identify;
-  return transfer;
+// "top-up of 100 on card 04A1B2C3", for people.
+std::string describe(const AdminCommand& command) {
+  if (command.action == AdminAction::reader_add || command.action == AdminAction::reader_status) {
+    return std::string(fingerprint_action_name(command.action));
+  }
+  std::string text = fmt::format("{} of card {}", fingerprint_action_name(command.action), command.card.to_string());
+  if (command.amount_minor != 0) text += fmt::format(" for {}", command.amount_minor);
+  if (command.action == AdminAction::replace) text += " by " + command.new_card.to_string();
+  if (command.tap) text += " naming " + tap_reference(*command.tap);
+  return text;
 }
 
-const char* action_name(AdminAction action) {
+}  // namespace
+
+std::string_view fingerprint_action_name(AdminAction action) {
   switch (action) {
     case AdminAction::top_up: return "top-up";
     case AdminAction::set_status: return "status";
@@ -36,34 +39,48 @@ const char* action_name(AdminAction action) {
     case AdminAction::reader_status: return "reader status";
     case AdminAction::approve: return "approval";
     case AdminAction::reject: return "rejection";
+    case AdminAction::adjust: return "adjustment";
+    case AdminAction::record_refusal: return "refusal";
   }
   return "?";
 }
 
-// "top-up of 100 on card 04A1B2C3", for people.
-std::string describe(const AdminCommand& command) {
-  if (command.action == AdminAction::reader_add || command.action == AdminAction::reader_status) return action_name(command.action);
-  std::string text = fmt::format("{} of card {}", action_name(command.action), command.card.to_string());
-  if (command.amount_minor != 0) text += fmt::format(" for {}", command.amount_minor);
-  if (command.action == AdminAction::replace) text += " by " + command.new_card.to_string();
-  return text;
+std::string_view fingerprint_noun(std::string_view fingerprint) {
+  constexpr std::string_view head = "action1 ";
+  if (fingerprint.substr(0, head.size()) != head) return "request";
+  fingerprint.remove_prefix(head.size());
+  const auto end = fingerprint.find(" card ");
+  return end == std::string_view::npos ? std::string_view("request") : fingerprint.substr(0, end);
 }
 
-}  // namespace
+Transfer admin_transfer(AccountId debit, AccountId credit, std::int64_t amount, TransferCode code, const AdminCommand& command) {
+  Transfer transfer;
+  transfer.debit_account = debit;
+  transfer.credit_account = credit;
+  transfer.asset = Asset::twd;
+  transfer.amount_minor = amount;
+  transfer.code = code;
+  transfer.event_time = command.time;
+  transfer.mode = code == TransferCode::top_up ? Mode::top_up : Mode::identify;
+  return transfer;
+}
 
 std::string action_fingerprint(const AdminCommand& command) {
-  return fmt::format("action1 {} card {} amount {} status {} new {}", action_name(command.action), command.card.to_string(),
-                     command.amount_minor, card_status_name(command.status), command.new_card.to_string());
+  // The tap only when there is one: every earlier fingerprint stays as stored.
+  return fmt::format("action1 {} card {} amount {} status {} new {}{}", fingerprint_action_name(command.action),
+                     command.card.to_string(), command.amount_minor, card_status_name(command.status),
+                     command.new_card.to_string(), command.tap ? " tap " + tap_reference(*command.tap) : std::string());
 }
 
 Status GroupBuilder::check_retry(const AdminCommand& command, std::string_view stored_fingerprint) {
-  // A decision's key is the refund's: another decision posted it first.
+  // A decision's key is the waiting request's: another decision posted it first.
   if (command.action == AdminAction::approve || command.action == AdminAction::reject) {
-    return Status::refused(fmt::format("refund {} was already {}", command.key.to_string(),
-                                       rejected_fingerprint(stored_fingerprint) ? "rejected" : "approved"));
+    auto rejected = rejected_fingerprint(stored_fingerprint);
+    return Status::refused(fmt::format("{} {} was already {}", fingerprint_noun(rejected ? *rejected : stored_fingerprint),
+                                       command.key.to_string(), rejected ? "rejected" : "approved"));
   }
   if (auto rejected = rejected_fingerprint(stored_fingerprint); rejected && *rejected == action_fingerprint(command)) {
-    return Status::refused(fmt::format("refund {} was rejected by a second supervisor; nothing was refunded",
+    return Status::refused(fmt::format("{} {} was rejected by a second supervisor; nothing moved", fingerprint_noun(*rejected),
                                        command.key.to_string()));
   }
   // Groups posted before requests were fingerprinted carry none: a retry.
@@ -82,6 +99,11 @@ void GroupBuilder::action_result(Draft& draft, const CardEntry& entry) {
 }
 
 void GroupBuilder::card_action(Draft& draft) {
+  build_action(draft);
+  if (!draft.admin_result.status) record_refusal(draft);
+}
+
+void GroupBuilder::build_action(Draft& draft) {
   const AdminCommand& command = draft.admin;
   AdminResult& result = draft.admin_result;
   result = {};
@@ -97,6 +119,15 @@ void GroupBuilder::card_action(Draft& draft) {
   }
   if (is_reader_action(command.action)) {
     result.status = Status::invalid_argument("a reader action is not a card action");
+    return;
+  }
+  // Refused before any rule (the role table): only recorded (card_action).
+  if (!command.refusal.is_ok()) {
+    result.status = command.refusal;
+    return;
+  }
+  if (command.action == AdminAction::record_refusal) {
+    result.status = Status::invalid_argument("a refusal to record needs the refusal");
     return;
   }
   if (command.action == AdminAction::approve || command.action == AdminAction::reject) return decide_approval(draft);
@@ -144,15 +175,20 @@ void GroupBuilder::card_action(Draft& draft) {
       return;  // refused above
     case AdminAction::approve:
     case AdminAction::reject:
-      return;  // decide_approval above
+    case AdminAction::record_refusal:
+      return;  // decide_approval, or refused, above
     case AdminAction::top_up:
-    case AdminAction::refund: {
-      result.status = money_allowed(*entry, command);
-      if (!result.status) return;
-      // Checked like any refund first (amount, wallet), so a hopeless one is
-      // refused now rather than after a supervisor's time; then it waits.
+    case AdminAction::refund:
+    case AdminAction::adjust: {
+      auto move = plan_money(*entry, command);
+      if (!move) {
+        result.status = move.status();
+        return;
+      }
+      // Checked like any other first (amount, wallet, tap), so a hopeless
+      // one is refused now rather than after a supervisor's time; then it waits.
       if (needs_approval(command, context_.four_eyes_minor)) return ask_approval(draft, *entry);
-      audit = add_money(draft, *entry, command);
+      audit = apply_money(draft, *entry, std::move(*move));
       break;
     }
     case AdminAction::set_status: {
@@ -217,12 +253,14 @@ void GroupBuilder::card_action(Draft& draft) {
       std::int64_t moved_wallet = book_.balance(wallet);
       std::int64_t moved_points = book_.balance(points);
       if (moved_wallet > 0) {
-        draft.group.transfers.push_back(admin_transfer(wallet, target->wallet_account, Asset::twd, moved_wallet,
-                                                       TransferCode::balance_move, command));
+        draft.group.transfers.push_back(
+            admin_transfer(wallet, target->wallet_account, moved_wallet, TransferCode::balance_move, command));
       }
       if (moved_points > 0) {
-        draft.group.transfers.push_back(admin_transfer(points, target->points_account, Asset::points, moved_points,
-                                                       TransferCode::balance_move, command));
+        Transfer points_moved =
+            admin_transfer(points, target->points_account, moved_points, TransferCode::balance_move, command);
+        points_moved.asset = Asset::points;
+        draft.group.transfers.push_back(points_moved);
       }
       book_.balance(wallet) = 0;
       book_.balance(points) -= moved_points > 0 ? moved_points : 0;
@@ -238,35 +276,6 @@ void GroupBuilder::card_action(Draft& draft) {
     }
   }
   finish_action(draft, *entry, admin_audit_entry(command, std::move(audit)));
-}
-
-Status GroupBuilder::money_allowed(const CardEntry& entry, const AdminCommand& command) {
-  const AccountId wallet = entry.record.wallet_account;
-  const bool top_up = command.action == AdminAction::top_up;
-  if (command.amount_minor <= 0 || command.amount_minor > limits::transfer_amount_minor_max) {
-    return Status::invalid_argument(fmt::format("amount must be 1..{}, got {}", limits::transfer_amount_minor_max,
-                                                command.amount_minor));
-  }
-  if (top_up && entry.record.status != CardStatus::active) {
-    return Status::refused(fmt::format("card {} is {}; top-up refused", command.card.to_string(),
-                                       card_status_name(entry.record.status)));
-  }
-  if (!top_up && command.amount_minor > book_.balance(wallet)) {
-    return Status::refused(fmt::format("card {} holds {} TWD; cannot refund {}", command.card.to_string(), book_.balance(wallet),
-                                       command.amount_minor));
-  }
-  return Status::ok();
-}
-
-std::string GroupBuilder::add_money(Draft& draft, const CardEntry& entry, const AdminCommand& command) {
-  const AccountId wallet = entry.record.wallet_account;
-  const bool top_up = command.action == AdminAction::top_up;
-  draft.group.transfers.push_back(top_up ? admin_transfer(context_.system.topup_float, wallet, Asset::twd, command.amount_minor,
-                                                          TransferCode::top_up, command)
-                                         : admin_transfer(wallet, context_.system.refunds, Asset::twd, command.amount_minor,
-                                                          TransferCode::refund, command));
-  book_.balance(wallet) += top_up ? command.amount_minor : -command.amount_minor;
-  return fmt::format("{} {} TWD card {}", action_name(command.action), command.amount_minor, command.card.to_string());
 }
 
 // The card's state, the audit entry and the request's fingerprint go with

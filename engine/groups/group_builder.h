@@ -88,8 +88,26 @@ struct BuildContext {
 };
 
 // What stored with an action's group says about the request, so that its
-// reference used again for another request is told apart from a retry.
+// reference used again for another request is told apart from a retry:
+//   "action1 " name " card " hex " amount " n " status " s " new " hex [" tap tap:R:S"]
 std::string action_fingerprint(const AdminCommand& command);
+// The action's name in fingerprints and messages: "top-up", "refund", "adjustment", ...
+std::string_view fingerprint_action_name(AdminAction action);
+// The name a stored fingerprint starts with ("refund", "adjustment"); "request" if none.
+std::string_view fingerprint_noun(std::string_view fingerprint);
+// A card-office transfer of TWD at the command's time (the builder's files share it).
+Transfer admin_transfer(AccountId debit, AccountId credit, std::int64_t amount, TransferCode code, const AdminCommand& command);
+
+// The money a top-up, refund or adjustment moves, as planned against the
+// card as it is when built (plan_money), then put into the group
+// (apply_money): the plan is made again when a waiting one is approved.
+struct MoneyMove {
+  std::vector<Transfer> transfers;
+  std::int64_t wallet_delta_minor = 0;  // what the card's wallet gains (negative: loses)
+  // An adjustment naming a tap: the tap's record after it (tap_adjustments.h).
+  std::optional<ledger::RecordWrite> tap_record;
+  std::string detail;                   // for the audit entry
+};
 
 class GroupBuilder {
  public:
@@ -107,12 +125,16 @@ class GroupBuilder {
   // group did not post).
   void give_back_offline(Draft& draft);
 
-  // A card-office action on a card (top_up, refund, set_status, replace,
-  // approve, reject): draft.admin_result, and draft.group when it is ok and
-  // not a retry of a request already posted (admin_result.duplicate). A
-  // refund over context.four_eyes_minor is recorded as waiting
-  // (admin_result.pending, no money in the group); approve and reject
-  // decide a waiting refund (approvals.h).
+  // A card-office action on a card (top_up, refund, adjust, set_status,
+  // replace, approve, reject, record_refusal): draft.admin_result, and
+  // draft.group when it is ok and not a retry of a request already posted
+  // (admin_result.duplicate). A refund or adjustment over
+  // context.four_eyes_minor is recorded as waiting (admin_result.pending,
+  // no money in the group); approve and reject decide a waiting one
+  // (approvals.h). A request a clerk made that is refused (a rule, or
+  // command.refusal) leaves draft.group holding only the refusal's audit
+  // entry (refusals.h: records_refusal(draft)), to be posted; the result
+  // still says why it was refused.
   void card_action(Draft& draft);
   // An action's outcome says its key had posted: a retry (true) or the
   // reference reused for another request (false, the status says so).
@@ -124,16 +146,28 @@ class GroupBuilder {
   void note_listing(Draft& draft, CardEntry& entry);
   std::optional<RefusalReason> check_proof(const Draft& draft, CardEntry& entry, std::optional<std::uint32_t>& atc);
   CardEntry* card_or_abort(const CardId& card);
+  void build_action(Draft& draft);
   void action_result(Draft& draft, const CardEntry& entry);
-  Status money_allowed(const CardEntry& entry, const AdminCommand& command);
-  // The top-up's or refund's transfer; the audit entry's detail.
-  std::string add_money(Draft& draft, const CardEntry& entry, const AdminCommand& command);
+  // The checks of a top-up, refund or adjustment against the card as it is
+  // now (adjustments: group_adjust.cpp), and what it would move.
+  Result<MoneyMove> plan_money(const CardEntry& entry, const AdminCommand& command);
+  Result<MoneyMove> plan_adjustment(const CardEntry& entry, const AdminCommand& command);
+  Status plan_tap_adjustment(const CardEntry& entry, const AdminCommand& command, MoneyMove& move);
+  // The refund's rule, for every debit the card office makes: the wallet
+  // covers `amount` ("cannot <verb> <amount>" otherwise).
+  Status wallet_covers(const CardEntry& entry, std::int64_t amount, std::string_view verb);
+  // A credit that keeps the wallet under its ceiling.
+  Status wallet_takes(const CardEntry& entry, std::int64_t amount);
+  // The plan into the group and the card's mirrors; its detail.
+  std::string apply_money(Draft& draft, CardEntry& entry, MoneyMove move);
   void finish_action(Draft& draft, CardEntry& entry, const AuditEntry& audit);
+  // A refused request's audit entry as the whole group (refusals.h).
+  void record_refusal(Draft& draft);
   // Four eyes (group_approvals.cpp).
   void ask_approval(Draft& draft, CardEntry& entry);
   void answer_waiting(Draft& draft, const CardEntry& entry, const Approval& approval);
   void decide_approval(Draft& draft);
-  Status rejected_status(const AdminCommand& refund);
+  Status rejected_status(const AdminCommand& request);
 
   BuildContext context_;
   CardBook& book_;

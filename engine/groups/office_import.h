@@ -38,9 +38,12 @@ struct IssueReport {
   std::size_t already = 0;
   std::vector<std::pair<CardId, std::string>> refused;  // nothing was issued if not empty
 };
-// The issued cards get one audit entry ("card import"), written after them
-// (the ledger issues cards without records): a crash between leaves cards
-// the trail does not name, never an entry for cards not issued.
+// Cards per issue_cards_once() call (one admin request, one ledger write);
+// the CLI sends a longer roster in chunks of this many.
+inline constexpr std::size_t card_import_rows_max = 10'000;
+// The issued cards and their one audit entry ("card import") are one
+// ledger write: both land or neither does. More than card_import_rows_max
+// cards: invalid_argument, nothing issued.
 Result<IssueReport> issue_cards_once(ledger::Ledger& ledger, const std::vector<ledger::NewCard>& cards,
                                      const OfficeActor& actor);
 

@@ -75,7 +75,14 @@ enum class Origin : std::uint8_t {
   // the request, so the refund's own reference stays free for the write that
   // carries it out (or rejects it) once decided.
   approval = 5,
+  // source, sequence = those of the card-office request op:SOURCE:SEQUENCE
+  // that was refused (engine/groups/refusals.h): the write of its audit
+  // entry, so the request's own reference stays free for a later request,
+  // and a refused request retried under its reference is recorded once.
+  refusal = 6,
 };
+// The highest Origin: stored keys carry the number, and one above it is not a key.
+inline constexpr std::uint8_t origin_max = static_cast<std::uint8_t>(Origin::refusal);
 
 struct IdempotencyKey {
   Origin origin = Origin::tap;
@@ -89,7 +96,7 @@ struct IdempotencyKey {
     return {Origin::service_given, tap.reader.value, tap.sequence};
   }
   auto operator<=>(const IdempotencyKey&) const = default;
-  // "tap:17:123456", "op:3:99", "sys:2:7", "apv:3:99"
+  // "tap:17:123456", "op:3:99", "sys:2:7", "apv:3:99", "rfs:3:99"
   std::string to_string() const;
   static std::optional<IdempotencyKey> parse(std::string_view text);
 };
@@ -139,6 +146,7 @@ inline std::string IdempotencyKey::to_string() const {
                        : origin == Origin::operator_action ? "op"
                        : origin == Origin::service_given   ? "svc"
                        : origin == Origin::approval        ? "apv"
+                       : origin == Origin::refusal         ? "rfs"
                                                            : "sys";
   return std::string(prefix) + ":" + std::to_string(source) + ":" + std::to_string(sequence);
 }
@@ -154,6 +162,7 @@ inline std::optional<IdempotencyKey> IdempotencyKey::parse(std::string_view text
   else if (prefix == "sys") key.origin = Origin::system;
   else if (prefix == "svc") key.origin = Origin::service_given;
   else if (prefix == "apv") key.origin = Origin::approval;
+  else if (prefix == "rfs") key.origin = Origin::refusal;
   else return std::nullopt;
   auto parse_u64 = [](std::string_view digits, std::uint64_t& out) {
     if (digits.empty() || digits.size() > 20) return false;

@@ -52,7 +52,17 @@ export CITYCARD_CLERK=$dir/pki/clerks/supervisor
 "$citycard" --db "$db" operator add --id 101 --name "Capital Bus" >/dev/null
 "$citycard" --db "$db" card issue 04A1B2C3 >/dev/null
 "$citycard" --db "$db" topup 04A1B2C3 100 --ref op:1:1 >/dev/null
-before=$("$citycard" --db "$db" --json verify)
+# What bad input must not change: money, cards, accounts. The audit trail
+# does grow: every request the rules refuse is recorded (outcome refused).
+"$citycard" pki issue-clerk --dir "$dir/pki" --name auditor --role auditor >/dev/null
+# The viewer's top-up above was refused by the role table on the stopped
+# ledger, and recorded as the engine records it.
+trail=$("$citycard" --db "$db" --clerk "$dir/pki/clerks/auditor" audit)
+[[ "$trail" == *"vera (viewer) top-up card 04A1B2C3 5 TWD refused: clerk vera (viewer) may not top up"* ]] ||
+  { echo "FAIL: the refused top-up is not in the trail: $trail"; failures=$((failures + 1)); }
+money_of() { "$citycard" --db "$db" --json verify | sed -E 's/"(audit_entries|idempotency_keys)":[0-9]+,//g'; }
+before=$(money_of)
+refused_before=$("$citycard" --db "$db" --clerk "$dir/pki/clerks/auditor" audit --json 2>/dev/null | grep -o '"outcome":"refused"' | wc -l)
 
 expect 1 "unknown card 0499" -- --db "$db" balance 0499
 expect 2 "not a card id" -- --db "$db" balance XYZ
@@ -71,13 +81,31 @@ printf 'card,category,media\n04B00001,general,card\n04B00002,wizard,card\n04B000
 expect_lines 2 "cards.csv:3: " 3 -- --db "$db" card import "$dir/cards.csv"
 expect 1 "reference op:1:1 was used for another request; this top-up of card 04A1B2C3 for 1" -- --db "$db" topup 04A1B2C3 1 --ref op:1:1
 
+# Adjustments: a reason, a tap that exists and is the card's, an amount the wallet allows.
+expect 2 "--reason is required" -- --db "$db" card adjust 04A1B2C3 5
+expect 2 "--tap 'banana' is not a tap" -- --db "$db" card adjust 04A1B2C3 5 --reason x --tap banana
+expect 1 "an adjustment amount must not be 0" -- --db "$db" card adjust 04A1B2C3 0 --reason x
+expect 1 "an adjustment needs a reason" -- --db "$db" card adjust 04A1B2C3 5 --reason ""
+expect 1 "an adjustment amount must be within" -- --db "$db" card adjust 04A1B2C3 -9223372036854775808 --reason x
+expect 1 "card 04A1B2C3 holds 100 TWD; cannot debit 500" -- --db "$db" card adjust 04A1B2C3 -500 --reason x
+expect 1 "no card 0499" -- --db "$db" card adjust 0499 5 --reason x
+expect 1 "no tap tap:99:1 in the ledger" -- --db "$db" card adjust 04A1B2C3 5 --reason x --tap 99:1
+expect 1 "no refund or adjustment op:9:9 waits for approval" -- --db "$db" approvals approve op:9:9
+refused_now=8  # the reference reused, six adjustments, one decision (the usage errors never reach the rules)
+
 # Retrying a top-up with the same reference moves nothing.
 "$citycard" --db "$db" topup 04A1B2C3 100 --ref op:1:1 >/dev/null
-after=$("$citycard" --db "$db" --json verify)
+after=$(money_of)
 if [ "$before" != "$after" ]; then
   echo "FAIL: bad input changed the ledger: $before -> $after"
   failures=$((failures + 1))
 fi
+refused_after=$("$citycard" --db "$db" --clerk "$dir/pki/clerks/auditor" audit --json | grep -o '"outcome":"refused"' | wc -l)
+if [ "$refused_after" -ne $((refused_before + refused_now)) ]; then
+  echo "FAIL: $((refused_after - refused_before)) refusals in the audit trail, want $refused_now"
+  failures=$((failures + 1))
+fi
+"$citycard" --db "$db" verify >/dev/null || { echo "FAIL: verify after the refusals"; failures=$((failures + 1)); }
 balance=$("$citycard" --db "$db" --json balance 04A1B2C3)
 [[ "$balance" == *'"wallet_minor":100'* ]] || { echo "FAIL: balance changed: $balance"; failures=$((failures + 1)); }
 

@@ -5,6 +5,8 @@
 #include "clerk_fixture.h"
 #include "edge_fixture.h"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "engine/groups/audit_entry.h"
@@ -146,8 +148,18 @@ TEST_CASE("admin API: each role is refused what it may not do, and the audit tra
     CHECK(contains(error_of(other->ask(add_reader)), "may not manage readers"));
   }
 
+  // A refused request under its own reference, sent again and again: one
+  // entry in the trail, and the reference stays free for a request allowed.
+  json with_ref = top_up;
+  with_ref["ref"] = "op:5:1";
+  for (int i = 0; i < 3; ++i) CHECK(contains(error_of(viewer->ask(with_ref)), "clerk vic (viewer) may not top up"));
+
   auto counter = connect_as("cleo", ClerkRole::clerk);
   json topped = counter->ask(top_up);
+  json topped_with_ref = counter->ask(with_ref);
+  INFO(topped_with_ref.dump());
+  CHECK(topped_with_ref.value("ok", false));
+  CHECK_FALSE(topped_with_ref.value("duplicate", true));
   INFO(topped.dump());
   CHECK(topped.value("ok", false));
   CHECK(contains(error_of(counter->ask(reload)), "may not reload certificates"));
@@ -173,8 +185,39 @@ TEST_CASE("admin API: each role is refused what it may not do, and the audit tra
   REQUIRE(ledger);
   auto report = (*ledger)->verify();
   CHECK(report.ok());
-  // The engine's rule file installed at its first start, the top-up and the block.
-  CHECK(report.audit_entries == 3);
+  // Done: the engine's rule file installed at its first start, two top-ups
+  // and the block. Refused: 15 requests, each once
+  // (the viewer's three with one reference count once).
+  std::vector<AuditEntry> trail;
+  REQUIRE((*ledger)->snapshot()->scan_records(ledger::RecordSpace::audit_chain, "", [&](std::string_view, std::string_view value) {
+    auto link = ledger::decode_audit_link(value);
+    REQUIRE(link);
+    trail.push_back(audit_entry_from_body(link->key, link->body));
+    return true;
+  }));
+  CHECK(report.audit_entries == trail.size());
+  auto count = [&](const std::string& outcome) {
+    return std::count_if(trail.begin(), trail.end(), [&](const AuditEntry& e) { return e.outcome == outcome; });
+  };
+  CHECK(count("done") == 4);
+  CHECK(count("refused") == 15);
+  // A refused card action names what was asked, and why it was refused;
+  // the request's reference is the key of the entry under origin rfs.
+  auto refused = std::find_if(trail.begin(), trail.end(), [](const AuditEntry& e) { return e.ref == "rfs:5:1"; });
+  REQUIRE(refused != trail.end());
+  CHECK(refused->clerk == "vic");
+  CHECK(refused->role == "viewer");
+  CHECK(refused->action == "top-up");
+  CHECK(refused->card == card);
+  CHECK(refused->amount_minor == 30);
+  CHECK(refused->reason == "cash at the counter");
+  CHECK(refused->outcome == "refused");
+  CHECK(contains(refused->detail, "clerk vic (viewer) may not top up"));
+  // Any other op by its name, as its own entries name it.
+  CHECK(std::any_of(trail.begin(), trail.end(), [](const AuditEntry& e) {
+    return e.clerk == "cleo" && e.action == "settle close" && e.outcome == "refused" &&
+           e.detail.find("may not close a business day") != std::string::npos;
+  }));
   auto body = (*ledger)->record(ledger::RecordSpace::audit, top_up_ref);
   REQUIRE(body);
   AuditEntry entry = audit_entry_from_body(top_up_ref, *body);

@@ -495,6 +495,20 @@ TEST_CASE("settle close goes through the running engine while readers tap over T
   CHECK(run_cli(settle + "verify --day " + day, true).find("reconciles with the ledger") != std::string::npos);
   CHECK(run_cli(settle + "close --day " + next_day, true).find("business day " + next_day + " closed") != std::string::npos);
   CHECK(run_cli(settle + "verify --day " + next_day, true).find("reconciles with the ledger") != std::string::npos);
+  CHECK(run_cli_as(counter_clerk, settle + "close --day " + next_day, false).find("clerk mei (clerk) may not close a business day") !=
+        std::string::npos);
+  // Each close asked for is in the audit trail, on either path, refused ones too.
+  const std::string trail = run_cli_as(test_clerk(dir.path, "aud", ClerkRole::auditor), "audit", true);
+  INFO(trail);
+  CHECK(trail.find("sam (settlement) settle close done: closed " + day + ": ") != std::string::npos);
+  CHECK(trail.find("sam (settlement) settle close done: business day " + day + " was closed before") != std::string::npos);
+  CHECK(trail.find("sam (settlement) settle close refused: close of 2999-01-01: business day 2999-01-01 is not over") !=
+        std::string::npos);
+  CHECK(trail.find("refused: close of " + next_day + ": the engine's settlement directory is") != std::string::npos);
+  CHECK(trail.find("mei (clerk) settle close refused: clerk mei (clerk) may not close a business day") != std::string::npos);
+  CHECK(trail.find("mei (clerk) settle close refused: close of " + next_day + ": clerk mei (clerk) may not close a business day") !=
+        std::string::npos);
+  CHECK(trail.find("sam (settlement) settle close done: closed " + next_day + ": ") != std::string::npos);
   check_ledger(dir.path, told, false);
 }
 

@@ -8,6 +8,7 @@
 
 #include "engine/core/admin_api.h"
 #include "engine/core/settlement_desk.h"
+#include "engine/groups/audit_entry.h"
 #include "engine_fixture.h"
 #include "settlement/ack.h"
 #include "settlement/keys.h"
@@ -111,7 +112,9 @@ TEST_CASE("a business day closes and is accepted while the engine decides taps, 
     REQUIRE(std::chrono::steady_clock::now() < load_deadline);
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  json started = ask(desk, "settle_close", json{{"day", day.to_string()}, {"out_dir", out}, {"key_dir", keys}});
+  // As the admin API passes it: who asks, and the reference of the entry.
+  const json sam = {{"clerk", "sam"}, {"role", "settlement"}, {"ref", "op:9:1"}};
+  json started = ask(desk, "settle_close", json{{"day", day.to_string()}, {"out_dir", out}, {"key_dir", keys}, {"audit", sam}});
   INFO(started.dump());
   REQUIRE(started.value("ok", false));
   json result = finished(desk, started.at("job").get<std::uint64_t>());
@@ -138,12 +141,48 @@ TEST_CASE("a business day closes and is accepted while the engine decides taps, 
     std::ofstream ack_file(ack_path, std::ios::binary);
     ack_file << st::format_ack(acceptance, taipei);
   }
-  json ack_started = ask(desk, "settle_ack", json{{"file", ack_path}, {"out_dir", out}, {"key_dir", keys}});
+  json sam_acks = sam;
+  sam_acks["ref"] = "op:9:2";
+  json ack_started = ask(desk, "settle_ack", json{{"file", ack_path}, {"out_dir", out}, {"key_dir", keys}, {"audit", sam_acks}});
   REQUIRE(ack_started.value("ok", false));
   json ack_result = finished(desk, ack_started.at("job").get<std::uint64_t>());
   INFO(ack_result.dump());
   REQUIRE(ack_result.value("state", std::string()) == "done");
   CHECK(ack_result.at("settlement_sequence").get<std::uint64_t>() > 0);
+  CHECK_FALSE(ack_result.contains("audit_error"));
+
+  // Each is in the audit trail, in the write that did it: who closed which
+  // day, how many files; who ingested which acknowledgement.
+  auto entry_of = [&](const std::string& ref) {
+    auto body = ledger->record(ledger::RecordSpace::audit, ref);
+    INFO(ref);
+    REQUIRE(body);
+    return audit_entry_from_body(ref, *body);
+  };
+  const AuditEntry closed = entry_of("op:9:1");
+  CHECK(closed.clerk == "sam");
+  CHECK(closed.role == "settlement");
+  CHECK(closed.action == "settle close");
+  CHECK(closed.outcome == "done");
+  CHECK(closed.detail.find("closed " + day.to_string() + ": " + std::to_string(result.at("batches").size()) + " files") !=
+        std::string::npos);
+  const AuditEntry accepted = entry_of("op:9:2");
+  CHECK(accepted.action == "settle ack");
+  CHECK(accepted.outcome == "done");
+  CHECK(accepted.detail.find("accepted, " + std::to_string(accepted_total) + " TWD from payable to settled") != std::string::npos);
+  // The same acknowledgement again, and the day closed again: refused, and
+  // done with nothing changed -- each still its own entry.
+  sam_acks["ref"] = "op:9:3";
+  json again = finished(desk, ask(desk, "settle_ack", json{{"file", ack_path}, {"audit", sam_acks}}).at("job").get<std::uint64_t>());
+  CHECK(again.value("state", std::string()) == "failed");
+  CHECK(entry_of("op:9:3").outcome == "refused");
+  CHECK(entry_of("op:9:3").detail.find("duplicate acknowledgement") != std::string::npos);
+  json sam_closes = sam;
+  sam_closes["ref"] = "op:9:4";
+  json reclosed = finished(desk, ask(desk, "settle_close", json{{"day", day.to_string()}, {"audit", sam_closes}}).at("job").get<std::uint64_t>());
+  CHECK(reclosed.at("already_closed").get<bool>());
+  CHECK(entry_of("op:9:4").outcome == "done");
+  CHECK(entry_of("op:9:4").detail.find("was closed before; nothing changed") != std::string::npos);
 
   // The taps kept being decided after the close: wait for more of them.
   const std::uint64_t at_close_end = decided;
@@ -206,8 +245,17 @@ TEST_CASE("settle ops refuse bad requests and change nothing") {
   refused("settle_close", json{{"day", "2026-03-02"}, {"out_dir", "var/out"}, {"key_dir", keys}}, "absolute path");
   refused("settle_close", json{{"day", "2026-02-30"}, {"out_dir", keys}, {"key_dir", keys}}, "bad business day");
   // Only the engine's own directories: a request cannot point it elsewhere.
-  refused("settle_close", json{{"day", "2026-03-02"}, {"out_dir", (dir.path / "elsewhere").string()}, {"key_dir", keys}},
+  refused("settle_close", json{{"day", "2026-03-02"}, {"out_dir", (dir.path / "elsewhere").string()}, {"key_dir", keys},
+                                {"audit", {{"clerk", "sam"}, {"role", "settlement"}, {"ref", "op:8:1"}}}},
           "the engine's settlement directory is " + keys);
+  // Refused before any job: still in the trail, with who asked and why.
+  auto body = ledger->record(ledger::RecordSpace::audit, "op:8:1");
+  REQUIRE(body);
+  AuditEntry refusal = audit_entry_from_body("op:8:1", *body);
+  CHECK(refusal.clerk == "sam");
+  CHECK(refusal.action == "settle close");
+  CHECK(refusal.outcome == "refused");
+  CHECK(refusal.detail.find("close of 2026-03-02: the engine's settlement directory is") != std::string::npos);
   refused("settle_close", json{{"day", "2026-03-02"}, {"out_dir", keys}, {"key_dir", "/tmp"}}, "([settlement] key_dir), not /tmp");
   refused("settle_job", json{{"job", 7}}, "no settlement job 7");
   refused("settle_nonsense", json{{"out_dir", keys}, {"key_dir", keys}}, "unknown op");
@@ -218,6 +266,9 @@ TEST_CASE("settle ops refuse bad requests and change nothing") {
   CHECK(result.value("state", std::string()) == "failed");
   CHECK(result.value("error", std::string()).find("key") != std::string::npos);
   CHECK_FALSE(ledger->record(ledger::RecordSpace::settlement, "last").has_value());
+  // Every close asked for above wrote one entry (four refused, one failed);
+  // the job query and the unknown op none.
+  CHECK(ledger->verify().audit_entries == 5);
 }
 
 }  // namespace citycard::engine::testing

@@ -142,6 +142,30 @@ TEST_CASE("audit chain: a rejected group leaves no link, and a group may not wri
   CHECK(report.audit_entries == 0);
 }
 
+TEST_CASE("audit chain: cards and the entry naming them are one write, and a refused issue leaves neither") {
+  LedgerFixture f;
+  ledger::NewCard fresh;
+  fresh.card = *CardId::parse("0C0C0C01");
+  auto issued = f.ledger->issue_cards({fresh}, {{ledger::RecordSpace::audit, op(1).to_string(), "{\"action\":\"card import\"}"}});
+  REQUIRE(issued);
+  CHECK(f.ledger->card(fresh.card).has_value());
+  CHECK(f.ledger->record(ledger::RecordSpace::audit, op(1).to_string()).has_value());
+  // The same card again is refused whole: no second card, no entry, no link.
+  ledger::NewCard other;
+  other.card = *CardId::parse("0C0C0C02");
+  auto refused = f.ledger->issue_cards({other, fresh}, {{ledger::RecordSpace::audit, op(2).to_string(), "{}"}});
+  CHECK(refused.status().code() == StatusCode::already_exists);
+  CHECK_FALSE(f.ledger->card(other.card).has_value());
+  CHECK_FALSE(f.ledger->record(ledger::RecordSpace::audit, op(2).to_string()).has_value());
+  // Links are the ledger's to write, here as in put_records.
+  CHECK_FALSE(f.ledger->issue_cards({other}, {{ledger::RecordSpace::audit_chain, ledger::audit_chain_key(2), "forged"}}));
+  CHECK_FALSE(f.ledger->card(other.card).has_value());
+  auto report = f.ledger->verify();
+  INFO(describe(report));
+  CHECK(report.ok());
+  CHECK(report.audit_entries == 1);
+}
+
 TEST_CASE("audit chain: an entry edited by hand is caught by verify, which names it") {
   Audited f;
   {

@@ -31,6 +31,15 @@ TEST_CASE("idempotency keys round-trip through text") {
   CHECK_FALSE(IdempotencyKey::parse("bus:1:2"));
   CHECK_FALSE(IdempotencyKey::parse("op:1:99999999999999999999999"));
   CHECK_FALSE(IdempotencyKey::parse("op:-1:2"));
+  // Every origin round-trips, the last one (a refusal's record) included.
+  for (std::uint8_t origin = 1; origin <= origin_max; ++origin) {
+    IdempotencyKey each{static_cast<Origin>(origin), 7, 9};
+    auto back = IdempotencyKey::parse(each.to_string());
+    INFO(each.to_string());
+    REQUIRE(back);
+    CHECK(*back == each);
+  }
+  CHECK(IdempotencyKey::parse("rfs:3:99")->origin == Origin::refusal);
 }
 
 TEST_CASE("status and result carry errors as values") {
