@@ -144,8 +144,9 @@ void SettlementDesk::handle(const std::string& op, const json& request, const st
   // trail, refused ones included (settle_audit.h).
   auto audit = std::make_shared<SettleAudit>(actor_of(request), "settle " + op.substr(7), asked(op, request));
   auto refuse = [&](const Status& why) {
-    write_audit(*audit, why, std::string());
-    reply(error_reply(why));
+    json out = error_reply(why);
+    if (Status audited = write_audit(*audit, why, std::string()); !audited) out["audit_error"] = audited.to_string();
+    reply(out);
   };
   auto options = options_field(request, day_, places_);
   if (!options) return refuse(options.status());

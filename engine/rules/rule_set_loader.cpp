@@ -50,7 +50,7 @@ std::optional<std::int32_t> parse_date_days(std::string_view text) {
 
 std::string format_date_days(std::int32_t days) {
   const CivilDate date = civil_from_days(days);
-  char text[16];
+  char text[40];  // room for any int32 year, month and day
   std::snprintf(text, sizeof text, "%04d-%02d-%02d", date.year, date.month, date.day);
   return text;
 }
