@@ -143,6 +143,11 @@ Result<BatchFileContents> read_batch_file(const std::string& path,
                                           const std::function<void(std::uint64_t, std::string_view)>& on_line) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::not_found("cannot open batch file " + path);
+  return read_batch_file(in, path, on_line);
+}
+
+Result<BatchFileContents> read_batch_file(std::istream& in, const std::string& path,
+                                          const std::function<void(std::uint64_t, std::string_view)>& on_line) {
   BatchFileContents contents;
   BatchTotals sum;
   std::string text;

@@ -148,6 +148,20 @@ Result<TransferRow> parse_transfer_row(const std::vector<std::string>& fields, E
   return row;
 }
 
+std::vector<std::string> split_import_line(std::string_view line) {
+  std::vector<std::string> fields;
+  std::size_t start = 0;
+  while (true) {
+    auto comma = line.find(',', start);
+    std::string field(line.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
+    while (!field.empty() && (field.back() == '\r' || field.back() == ' ')) field.pop_back();
+    while (!field.empty() && field.front() == ' ') field.erase(0, 1);
+    fields.push_back(field);
+    if (comma == std::string_view::npos) return fields;
+    start = comma + 1;
+  }
+}
+
 Result<AccountId> resolve_account(const ledger::Ledger& ledger, const std::string& reference) {
   if (reference.rfind("card:", 0) == 0) {
     std::string rest = reference.substr(5);
