@@ -405,9 +405,11 @@ class Loader {
     return static_cast<Index>(rules_.leg_groups.size() - 1);
   }
 
+  // An area whose own network is unknown has its problem already.
   Index area_of_network(Fields& row, std::string_view key, Index network) {
     Index area = reference(row, key, areas_, "area", false);
-    if (area != no_index && network != no_index && rules_.areas[area].network != network)
+    if (area != no_index && network != no_index && rules_.areas[area].network != no_index &&
+        rules_.areas[area].network != network)
       row.problem(key, "area " + quoted(rules_.areas[area].id) + " belongs to network " +
                            quoted(rules_.networks[rules_.areas[area].network].id));
     return area;

@@ -197,3 +197,24 @@ TEST_CASE("a missing rule file is one clear problem") {
   auto result = load_rule_set("/nonexistent/city.toml");
   CHECK(result.status().code() == StatusCode::invalid_argument);
 }
+
+// Found by fuzz/rule_set_fuzzer.cpp: an area whose network is unknown
+// (misspelt key), named by a leg rule of a known network, made the loader
+// read the name of network no_index, far past the table (ASan: SEGV).
+TEST_CASE("a leg rule naming an area of an unknown network reports the area once") {
+  const std::string text = base + R"(
+[[areas]]
+id = "A"
+fetwork = "bus"
+stops = [1]
+
+[[leg_rules]]
+leg_group = "bus"
+network = "bus"
+from_area = "A"
+fare_product = "bus_flat"
+)";
+  auto problems = problems_of(text);
+  CHECK(problems == std::vector<std::string>{"bad.toml:29: areas[0].network: required field is missing",
+                                             "bad.toml:31: areas[0].fetwork: unknown field"});
+}
