@@ -124,3 +124,16 @@ TEST_CASE("acknowledgements parse, and malformed ones are refused") {
   CHECK_FALSE(parse_ack("A,CCACK,1,2,2024-03-05,1,XYZ,accepted,2024-03-06T10:00:00+08:00\nE,0\n").has_value());
   CHECK_FALSE(parse_ack(header + ",maybe,2024-03-06T10:00:00+08:00\nE,0\n").has_value());
 }
+
+// Found by fuzz/settlement_ack_fuzzer.cpp: a quoted field took a carriage
+// return the grammar (csv.h) forbids, and format_ack wrote the reason back
+// with a space instead, so the clearing house's reason changed on the way.
+TEST_CASE("a line break inside a quoted field is refused in a line and in an acknowledgement") {
+  CHECK_FALSE(csv::parse_line("R,2,tap:17:5001,R07,\"f\r\"").has_value());
+  CHECK_FALSE(csv::parse_line("\"a\nb\"").has_value());
+  const std::string ack = "A,CCACK,1,101,2026-11-20,1," + std::string(64, 'a') +
+                          ",rejected,2026-11-26T21:33:20.000000+08:00\nR,2,tap:17:5001,R07,\"f\r\"\nE,1\n";
+  auto parsed = parse_ack(ack);
+  REQUIRE_FALSE(parsed.has_value());
+  CHECK(parsed.status().message() == "acknowledgement record 2: line break in a quoted field");
+}
