@@ -1,6 +1,8 @@
 // Pure parts: business days, times, CSV, card tokens, the file and ack grammars.
 #include <catch2/catch.hpp>
 
+#include <sstream>
+
 #include "fixture.h"
 #include "settlement/ack.h"
 #include "settlement/batch_file.h"
@@ -136,4 +138,34 @@ TEST_CASE("a line break inside a quoted field is refused in a line and in an ack
   auto parsed = parse_ack(ack);
   REQUIRE_FALSE(parsed.has_value());
   CHECK(parsed.status().message() == "acknowledgement record 2: line break in a quoted field");
+}
+
+// Found by fuzz/settlement_batch_file_fuzzer.cpp: a line's parts, and the
+// lines' sums, were added in int64 without a check (UBSan: signed overflow).
+// Where the sums wrapped to the totals the file states, a file with
+// impossible amounts was read as consistent.
+TEST_CASE("a batch file whose amounts overflow their sums is corrupt") {
+  const std::string header =
+      "H,CCSET,1,101,Capital Bus,2026-11-20,1,2026-11-26T08:00:00.000000+08:00,2026-11-20T03:00:00.000000+08:00,"
+      "2026-11-21T03:00:00.000000+08:00,1,settle-2026,token-1\n";
+  const std::string line_prefix = "tap:17:5000,,2026-11-26T08:00:00.000000+08:00,bus_board,307,12,";
+  auto read = [](const std::string& text) {
+    std::istringstream in(text);
+    return read_batch_file(in, "CCSET_20261120_000101_01.csv");
+  };
+  // One line whose parts wrap to the total it states.
+  auto parts = read(header + "L,1," + line_prefix + "9223372036854775807,1,0,0,0,-9223372036854775808,\n" +
+                    "T,1,0,9223372036854775807,1,0,0,0,-9223372036854775808\n");
+  REQUIRE_FALSE(parts.has_value());
+  CHECK(parts.status().code() == StatusCode::corruption);
+  CHECK(parts.status().message() == "CCSET_20261120_000101_01.csv: record 2: line total is not the sum of its parts");
+  // Two lines whose sum wraps to the trailer's.
+  auto sums = read(header + "L,1," + line_prefix + "9223372036854775807,0,0,0,0,9223372036854775807,\n" + "L,2," +
+                   line_prefix + "1,0,0,0,0,1,\n" + "T,2,0,-9223372036854775808,0,0,0,0,-9223372036854775808\n");
+  REQUIRE_FALSE(sums.has_value());
+  CHECK(sums.status().message() == "CCSET_20261120_000101_01.csv: record 3: the lines' amounts overflow their sum");
+  // The largest amounts that fit still read.
+  auto fits = read(header + "L,1," + line_prefix + "9223372036854775806,1,0,0,0,9223372036854775807,\n" +
+                   "T,1,0,9223372036854775806,1,0,0,0,9223372036854775807\n");
+  CHECK(fits.has_value());
 }
