@@ -169,3 +169,23 @@ TEST_CASE("a batch file whose amounts overflow their sums is corrupt") {
                    "T,1,0,9223372036854775806,1,0,0,0,9223372036854775807\n");
   CHECK(fits.has_value());
 }
+
+// Found by fuzz/settlement_ack_fuzzer.cpp: a zone of +80:00 was taken, which
+// put the acknowledgement's time before 1970, and format_ack then wrote a
+// date parse_ack refuses. Zones are within -14:00..+14:00, and a time must
+// be one whose local date in any zone is a business day.
+TEST_CASE("an acknowledgement time with an impossible zone or out of the calendar is refused") {
+  const std::string found = "A,CCACK,1,101,2000-11-20,1," + std::string(64, 'a') +
+                            ",rejected,1970-01-01T21:33:20.000000+80:00\nR,12,atp:01,R07,\"far00explained\"\n"
+                            "B,B01,tot\xe1ls differ\nE,2\n";
+  auto parsed = parse_ack(found);
+  REQUIRE_FALSE(parsed.has_value());
+  CHECK(parsed.status().message() == "acknowledgement record 1: malformed header");
+  CHECK_FALSE(parse_time("2024-03-06T10:00:00+08:99").has_value());
+  CHECK_FALSE(parse_time("2024-03-06T10:00:00+14:01").has_value());
+  CHECK_FALSE(parse_time("1970-01-01T05:00:00+14:00").has_value());
+  CHECK_FALSE(parse_time("9999-12-31T00:00:00Z").has_value());
+  CHECK(parse_time("2024-03-06T10:00:00-14:00").has_value());
+  CHECK(parse_time("1970-01-02T00:00:00Z").has_value());
+  CHECK(parse_time("9999-12-30T23:59:59.999999Z").has_value());
+}
