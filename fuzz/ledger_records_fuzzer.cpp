@@ -116,12 +116,12 @@ void atc_window(std::string_view value) {
   CITYCARD_CHECK(again.has_value() && again->encode() == encoded);
 }
 
-// A body that is not a JSON object is an old free-text entry: its detail.
+// A body that is not an entry (an old free-text one, or damaged) is its detail.
 void audit_entry(std::string_view value) {
   engine::AuditEntry entry = engine::audit_entry_from_body("op:3:99", std::string(value));
   CITYCARD_CHECK(entry.ref == "op:3:99");
   const auto parsed = nlohmann::json::parse(value, nullptr, false);
-  if (parsed.is_discarded() || !parsed.is_object()) {
+  if (parsed.is_discarded() || !parsed.is_object() || !engine::audit_body_has_entry_types(parsed)) {
     CITYCARD_CHECK(entry.detail == value);
     return;
   }
