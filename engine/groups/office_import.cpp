@@ -119,6 +119,14 @@ Result<TransferRow> parse_transfer_row(const std::vector<std::string>& fields, E
   row.key = *key;
   row.debit = fields[1];
   row.credit = fields[2];
+  // Account references are ASCII names: anything else names no account, and
+  // a row goes to a running engine as JSON text, which takes UTF-8 only.
+  for (const std::string* side : {&row.debit, &row.credit}) {
+    if (side->empty() || !std::all_of(side->begin(), side->end(), [](char c) { return c > ' ' && c < 0x7F; })) {
+      return Status::invalid_argument(std::string(side == &row.debit ? "debit" : "credit") + " '" + *side +
+                                      "' is not an account reference (card:HEX, operator:N or a system account name)");
+    }
+  }
   Transfer& transfer = row.transfer;
   if (!parse_integer(fields[3], transfer.amount_minor) || transfer.amount_minor <= 0) {
     return Status::invalid_argument("amount '" + fields[3] + "' is not a positive whole number");

@@ -48,3 +48,24 @@ TEST_CASE("an audit body whose members are not an entry's comes back as its deta
   CHECK(entry.amount_minor == 25);
   CHECK(entry.time.unix_us == 7);
 }
+
+// fuzz/csv_import_fuzzer.cpp: an account reference with a byte that is not
+// UTF-8 passed, and the CLI died (std::terminate) turning the row into JSON
+// for the running engine (nlohmann: "invalid UTF-8 byte").
+TEST_CASE("a transfer row naming an account in bytes that are not ASCII is refused") {
+  const EventTime now = EventTime::from_unix_seconds(1'795'651'200);
+  auto bad = parse_transfer_row(row("op:7:1,topup_flo\x98t,card:04A1B2C3D4E5F6,500,top_up"), now);
+  REQUIRE_FALSE(bad.has_value());
+  CHECK(bad.status().code() == StatusCode::invalid_argument);
+  CHECK(bad.status().message().rfind("debit '", 0) == 0);
+  CHECK_FALSE(parse_transfer_row(row("op:7:1,topup_float,caf\xc3\xa9,500,top_up"), now).has_value());
+  CHECK_FALSE(parse_transfer_row(row("op:7:1,,card:04A1B2C3D4E5F6,500,top_up"), now).has_value());
+
+  auto good = parse_transfer_row(row("op:7:1, topup_float ,card:04A1B2C3D4E5F6:wallet,500,top_up\r"), now);
+  REQUIRE(good.has_value());
+  CHECK(good->debit == "topup_float");
+  CHECK(good->credit == "card:04A1B2C3D4E5F6:wallet");
+  auto back = transfer_rows_from_json(nlohmann::json::parse(transfer_rows_json({*good}).dump()));
+  REQUIRE(back.has_value());
+  CHECK(back->front().debit == "topup_float");
+}
