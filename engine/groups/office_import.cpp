@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <limits>
 #include <map>
 
 #include <fmt/format.h>
@@ -137,7 +138,10 @@ Result<TransferRow> parse_transfer_row(const std::vector<std::string>& fields, E
   transfer.event_time = default_time;
   if (fields.size() > 5) {
     std::int64_t seconds = 0;
-    if (!parse_integer(fields[5], seconds)) return Status::invalid_argument("bad event time '" + fields[5] + "'");
+    constexpr std::int64_t seconds_max = std::numeric_limits<std::int64_t>::max() / us_per_second;
+    if (!parse_integer(fields[5], seconds) || seconds < -seconds_max || seconds > seconds_max) {
+      return Status::invalid_argument("bad event time '" + fields[5] + "'");
+    }
     transfer.event_time = EventTime::from_unix_seconds(seconds);
   }
   if (fields.size() > 6) {

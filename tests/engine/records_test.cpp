@@ -69,3 +69,19 @@ TEST_CASE("a transfer row naming an account in bytes that are not ASCII is refus
   REQUIRE(back.has_value());
   CHECK(back->front().debit == "topup_float");
 }
+
+// fuzz/csv_import_fuzzer.cpp: an event time past int64 microseconds
+// overflowed in EventTime::from_unix_seconds (UBSan: signed overflow).
+TEST_CASE("a transfer row whose event time does not fit in microseconds is refused") {
+  const EventTime now = EventTime::from_unix_seconds(1'795'651'200);
+  for (const char* seconds : {"18446744073701615", "9223372036855", "-9223372036855"}) {
+    INFO(seconds);
+    auto parsed = parse_transfer_row(
+        row(std::string("op:7:2,card:04A1B2C3D4E5F6:wallet,operator:105,15,fare,") + seconds + ",bus_board,12,4"), now);
+    REQUIRE_FALSE(parsed.has_value());
+    CHECK(parsed.status().message() == std::string("bad event time '") + seconds + "'");
+  }
+  auto last = parse_transfer_row(row("op:7:2,card:04A1B2C3D4E5F6:wallet,operator:105,15,fare,9223372036854"), now);
+  REQUIRE(last.has_value());
+  CHECK(last->transfer.event_time == EventTime{9'223'372'036'854'000'000});
+}
