@@ -85,3 +85,23 @@ TEST_CASE("a transfer row whose event time does not fit in microseconds is refus
   REQUIRE(last.has_value());
   CHECK(last->transfer.event_time == EventTime{9'223'372'036'854'000'000});
 }
+
+// fuzz/ledger_records_fuzzer.cpp: a stored decision with the replayed bit
+// decoded, though encode_decision never stores it (the format says so): the
+// decoder took a value outside the format, and writing it back changed it.
+TEST_CASE("a stored decision carrying the replayed flag is corrupt") {
+  const std::uint8_t found[] = {0x01, 0x11, 0x00, 0x00, 0x00, 0x89, 0x13, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02,
+                                0x0d, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xec, 0xff, 0xff, 0xff, 0xff,
+                                0xff, 0xff, 0xff, 0x00, 0x00, 0x22, 0x7b, 0x72, 0x7f, 0x6e, 0x22, 0x0b};
+  const std::string bytes(reinterpret_cast<const char*>(found), sizeof found);
+  auto decoded = decode_stored_decision(bytes);
+  REQUIRE_FALSE(decoded.has_value());
+  CHECK(decoded.status().code() == StatusCode::corruption);
+
+  std::string without_replayed = bytes;
+  without_replayed.back() = 0x0a;  // debt | late
+  auto kept = decode_stored_decision(without_replayed);
+  REQUIRE(kept.has_value());
+  CHECK(kept->decision.flags == 0x0a);
+  CHECK(encode_decision(kept->decision, kept->offline_submission) == without_replayed);
+}
