@@ -105,3 +105,23 @@ TEST_CASE("a stored decision carrying the replayed flag is corrupt") {
   CHECK(kept->decision.flags == 0x0a);
   CHECK(encode_decision(kept->decision, kept->offline_submission) == without_replayed);
 }
+
+// fuzz/ledger_records_fuzzer.cpp: nlohmann's get<std::int64_t>() cast a
+// float out of int64's range (UBSan: 1.79522e+53 is outside the range of
+// representable values of type 'long').
+TEST_CASE("an approval record with a number that is not a whole int64 is corrupt") {
+  const IdempotencyKey ref{Origin::operator_action, 3, 99};
+  const std::string rest = R"(,"card":"04A1B2C3D4E5F6","clerk":"mei","decided_at_us":0,"decided_by":"","decided_reason":"",)"
+                           R"("decided_role":"","reason":"double charge","role":"supervisor","state":"pending"})";
+  for (const std::string asked_at : {"179522222222222222222222222222222222222222222265120000000000", "1.5e3",
+                                     "18446744073709551615"}) {
+    INFO(asked_at);
+    auto approval = decode_approval(ref, R"({"amount_minor":2500,"asked_at_us":)" + asked_at + rest);
+    REQUIRE_FALSE(approval.has_value());
+    CHECK(approval.status().message() == "approval record op:3:99: asked_at_us is not a whole number");
+  }
+  auto whole = decode_approval(ref, R"({"amount_minor":2500,"asked_at_us":-1795651200000000)" + rest);
+  REQUIRE(whole.has_value());
+  CHECK(whole->asked_at.unix_us == -1'795'651'200'000'000);
+  CHECK(whole->amount_minor == 2500);
+}
