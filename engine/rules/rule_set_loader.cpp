@@ -669,7 +669,7 @@ class Loader {
       auto max_price = product_price(rules_.products[network.max_fare_product], RiderCategory::general, Media::physical_card);
       for (std::size_t r = 0; r < rules_.leg_rules.size(); ++r) {
         const LegRule& rule = rules_.leg_rules[r];
-        if (rule.network != n) continue;
+        if (rule.network != n || rule.product == no_index) continue;  // no product: reported already
         auto price = product_price(rules_.products[rule.product], RiderCategory::general, Media::physical_card);
         if (max_price && price && *price > *max_price) {
           log_.add_at(network_lines_[n], "networks[" + std::to_string(n) + "].max_fare_product",
