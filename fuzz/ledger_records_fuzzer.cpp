@@ -2,7 +2,7 @@
 // read back from RocksDB (a damaged or foreign value must be an error, never
 // a crash or a wrong value).
 //
-// input := kind:u8 value:bytes     kind % 16 picks the decoder:
+// input := kind:u8 value:bytes     kind % 17 picks the decoder:
 //   0 account (ledger/encoding.h)         1 transfer            2 log block
 //   3 idempotency value                   4 card record         5 group key
 //   6 reader registration (ledger/readers.h)                    7 audit chain link
@@ -10,6 +10,7 @@
 //  10 ATC window (engine/groups/atc_window.h)                  11 audit entry (JSON)
 //  12 settlement close  13 settlement batch  14 held line (settlement/records.h)
 //  15 card id text (CardId::parse) and idempotency reference text (IdempotencyKey::parse)
+//  16 a tap's adjustments record (engine/groups/tap_adjustments.h) and tap reference text
 // Checks: a fixed-layout value that decodes encodes back to exactly its
 // bytes; every other one that decodes survives encode -> decode unchanged.
 #include <cstddef>
@@ -27,6 +28,7 @@
 #include "ledger/log_reader.h"
 #include "ledger/readers.h"
 #include "settlement/records.h"
+#include "tap_adjustments.h"
 
 namespace {
 
@@ -148,12 +150,27 @@ void reference_texts(std::string_view value) {
   if (auto key = IdempotencyKey::parse(value)) CITYCARD_CHECK(IdempotencyKey::parse(key->to_string()) == key);
 }
 
+void tap_adjusted(std::string_view value) {
+  if (auto tap = engine::parse_tap_reference(value)) {
+    CITYCARD_CHECK(engine::parse_tap_reference(engine::tap_reference(*tap)) == tap);
+  }
+  const TapId tap{ReaderId{17}, 5000};
+  auto decoded = engine::decode_tap_adjusted(tap, value);
+  if (!decoded) return;
+  for (const auto& entry : decoded->operators) CITYCARD_CHECK(entry.credited_minor >= 0 && entry.debited_minor >= 0);
+  CITYCARD_CHECK(decoded->credited_minor() >= 0 && decoded->debited_minor() >= 0);
+  const std::string encoded = engine::encode_tap_adjusted(*decoded);
+  auto again = engine::decode_tap_adjusted(tap, encoded);
+  CITYCARD_CHECK(again.has_value());
+  CITYCARD_CHECK(engine::encode_tap_adjusted(*again) == encoded);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
   const std::string_view value(reinterpret_cast<const char*>(data) + 1, size - 1);
-  switch (data[0] % 16) {
+  switch (data[0] % 17) {
     case 0: account(value); break;
     case 1: transfer(value); break;
     case 2: log_block(value); break;
@@ -170,6 +187,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     case 13: settlement_record(value, settlement::decode_batch); break;
     case 14: settlement_record(value, settlement::decode_held); break;
     case 15: reference_texts(value); break;
+    case 16: tap_adjusted(value); break;
   }
   return 0;
 }

@@ -37,6 +37,7 @@
 #include "settlement/ack.h"
 #include "settlement/batch_file.h"
 #include "settlement/records.h"
+#include "tap_adjustments.h"
 
 namespace {
 
@@ -344,6 +345,11 @@ void ledger_records() {
   write_kind(h, "settlement_held", 14, settlement::encode(settlement::HeldLine{"tap:17:5000", 2, "R01 unknown card"}));
   write_kind(h, "card_id_text", 15, card_id.to_string());
   write_kind(h, "reference_text", 15, "apv:3:99");
+  engine::TapAdjusted adjusted;
+  adjusted.of(OperatorId{101}).credited_minor = 15;
+  adjusted.of(OperatorId{104}).debited_minor = 3;
+  write_kind(h, "tap_adjusted", 16, engine::encode_tap_adjusted(adjusted));
+  write_kind(h, "tap_reference", 16, "17:5000");
 }
 
 // ---- card_application: the reader's commands, each length:u8 bytes ------------------
