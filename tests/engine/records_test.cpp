@@ -7,6 +7,7 @@
 #include "audit_entry.h"
 #include "decision_codec.h"
 #include "office_import.h"
+#include "tap_adjustments.h"
 
 using namespace citycard;
 using namespace citycard::engine;
@@ -124,4 +125,35 @@ TEST_CASE("an approval record with a number that is not a whole int64 is corrupt
   REQUIRE(whole.has_value());
   CHECK(whole->asked_at.unix_us == -1'795'651'200'000'000);
   CHECK(whole->amount_minor == 2500);
+}
+
+// fuzz/ledger_records_fuzzer.cpp: a tap's adjustments record cast a JSON
+// float to the operator id (UBSan: 1e+84 is outside the range of
+// representable values of type 'unsigned int'); amounts too, and their sums
+// (credited_minor(), debited_minor()) could overflow.
+TEST_CASE("a tap's adjustments record with numbers out of range is corrupt") {
+  const TapId tap{ReaderId{17}, 5000};
+  const std::string found =
+      R"({"operators":[{"credited_minor":15,"debited_minor":5,"operator":101},{"credited_minor":15,"debited_minor":5,)"
+      R"("operator":1000000000000000000000000000000000000000000000000000000000000000000000000000000000004}]})";
+  auto decoded = decode_tap_adjusted(tap, found);
+  REQUIRE_FALSE(decoded.has_value());
+  CHECK(decoded.status().message() == "adjustments record of tap:17:5000: operator out of range");
+  auto operator_of = [&](const std::string& value) {
+    return decode_tap_adjusted(tap, R"({"operators":[{"credited_minor":1,"debited_minor":0,"operator":)" + value + "}]}");
+  };
+  CHECK_FALSE(operator_of("4294967296").has_value());
+  CHECK_FALSE(operator_of("101.5").has_value());
+  CHECK(operator_of("4294967295").has_value());
+  auto amounts = [&](const std::string& first, const std::string& second) {
+    return decode_tap_adjusted(tap, R"({"operators":[{"credited_minor":)" + first + R"(,"debited_minor":0,"operator":101},)"
+                                    R"({"credited_minor":)" + second + R"(,"debited_minor":0,"operator":102}]})");
+  };
+  CHECK(amounts("1e300", "0").status().message() == "adjustments record of tap:17:5000: credited_minor out of range");
+  CHECK(amounts("-1", "0").status().message() == "adjustments record of tap:17:5000: a negative amount");
+  CHECK(amounts("9223372036854775807", "1").status().message() ==
+        "adjustments record of tap:17:5000: amounts overflow their sum");
+  auto fits = amounts("9223372036854775806", "1");
+  REQUIRE(fits.has_value());
+  CHECK(fits->credited_minor() == INT64_MAX);
 }
