@@ -5,6 +5,7 @@ set -euo pipefail
 
 packages=(
   g++ cmake ninja-build pkg-config
+  clang-15 libfuzzer-15-dev llvm-15
   libboost-dev librocksdb-dev libssl-dev openssl libfmt-dev
   libtomlplusplus-dev nlohmann-json3-dev libcli11-dev catch2
   libpcsclite-dev pcscd vsmartcard-vpcd libgoogle-perftools-dev

@@ -25,6 +25,13 @@ bool parse_integer(std::string_view text, Integer& out) {
   return error == std::errc() && end == text.data() + text.size();
 }
 
+// Zones as DayConfig allows them, -14:00..+14:00.
+constexpr int zone_minutes_max = 14 * 60;
+// Instants whose local date, in any such zone, is a BusinessDay (1970..9999),
+// so a time read here can be written back (format_local_time) and read again.
+constexpr EventTime time_min{us_per_day};                      // 1970-01-02T00:00:00Z
+constexpr EventTime time_end{2'932'896 * us_per_day};          // 9999-12-31T00:00:00Z
+
 bool is_lower_hex(std::string_view text) {
   for (char c : text)
     if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
@@ -57,14 +64,17 @@ Result<EventTime> parse_time(std::string_view text) {
   if (zone != "Z") {
     int zone_hour = 0, zone_minute = 0;
     if (zone.size() != 6 || (zone[0] != '+' && zone[0] != '-') || zone[3] != ':' ||
-        !parse_integer(zone.substr(1, 2), zone_hour) || !parse_integer(zone.substr(4, 2), zone_minute))
+        !parse_integer(zone.substr(1, 2), zone_hour) || !parse_integer(zone.substr(4, 2), zone_minute) ||
+        zone_minute > 59 || zone_hour * 60 + zone_minute > zone_minutes_max)
       return bad();
     offset_minutes = (zone[0] == '-' ? -1 : 1) * (zone_hour * 60 + zone_minute);
   }
   // BusinessDay::parse gives the calendar date's day number; midnight UTC of that date.
   std::int64_t local_us = static_cast<std::int64_t>(day->days_since_epoch) * us_per_day + hour * us_per_hour +
                           minute * us_per_minute + second * us_per_second + micros;
-  return EventTime{local_us - offset_minutes * us_per_minute};
+  const EventTime time{local_us - offset_minutes * us_per_minute};
+  if (time < time_min || time >= time_end) return bad();
+  return time;
 }
 
 Result<Ack> parse_ack(std::string_view text) {

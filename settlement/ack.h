@@ -38,7 +38,9 @@ Result<Ack> parse_ack(std::string_view text);
 std::string format_ack(const Ack& ack, const DayConfig& config);
 
 // "2024-03-06T10:00:00+08:00", "2024-03-06T02:00:00.5Z": ISO 8601 with a
-// fraction of up to 6 digits and a zone of Z or +HH:MM / -HH:MM.
+// fraction of up to 6 digits and a zone of Z or +HH:MM / -HH:MM within
+// -14:00..+14:00; an instant from 1970-01-02 to 9999-12-30 (UTC), so that
+// its local date in any zone is a BusinessDay.
 Result<EventTime> parse_time(std::string_view text);
 
 }  // namespace citycard::settlement

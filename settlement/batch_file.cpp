@@ -18,6 +18,7 @@
 #include <charconv>
 #include <cstdio>
 #include <fstream>
+#include <optional>
 #include <string>
 
 #include "citycard/transfer.h"
@@ -35,6 +36,30 @@ bool parse_integer(std::string_view text, Integer& out) {
   if (text.empty()) return false;
   auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), out);
   return error == std::errc() && end == text.data() + text.size();
+}
+
+// A file's amounts are not trusted: every sum of them is checked.
+bool add_checked(std::int64_t& sum, std::int64_t value) { return !__builtin_add_overflow(sum, value, &sum); }
+
+// The line's total as total_minor() computes it; nullopt when it overflows.
+std::optional<std::int64_t> checked_total(const BatchLine& line) {
+  std::int64_t total = line.rider_fare_minor;
+  if (!add_checked(total, line.city_subsidy_minor) || !add_checked(total, line.points_subsidy_minor) ||
+      !add_checked(total, line.other_minor)) {
+    return std::nullopt;
+  }
+  return total;
+}
+
+// BatchTotals::add for a line read from a file; false when a sum overflows.
+bool add_checked(BatchTotals& totals, const BatchLine& line, std::int64_t line_total) {
+  ++totals.lines;
+  if (line.flags & transfer_flag_late) ++totals.late_lines;
+  return add_checked(totals.rider_fare_minor, line.rider_fare_minor) &&
+         add_checked(totals.city_subsidy_minor, line.city_subsidy_minor) &&
+         add_checked(totals.points_subsidy_minor, line.points_subsidy_minor) &&
+         add_checked(totals.points_redeemed, line.points_redeemed) && add_checked(totals.other_minor, line.other_minor) &&
+         add_checked(totals.total_minor, line_total);
 }
 
 void append_number(std::string& line, std::int64_t value) {
@@ -143,6 +168,11 @@ Result<BatchFileContents> read_batch_file(const std::string& path,
                                           const std::function<void(std::uint64_t, std::string_view)>& on_line) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::not_found("cannot open batch file " + path);
+  return read_batch_file(in, path, on_line);
+}
+
+Result<BatchFileContents> read_batch_file(std::istream& in, const std::string& path,
+                                          const std::function<void(std::uint64_t, std::string_view)>& on_line) {
   BatchFileContents contents;
   BatchTotals sum;
   std::string text;
@@ -179,9 +209,9 @@ Result<BatchFileContents> read_batch_file(const std::string& path,
           !parse_integer(f[13], line_total))
         return bad("malformed line");
       if (number != sum.lines + 1) return bad("line numbers must count from 1 without gaps");
-      if (line_total != line.total_minor()) return bad("line total is not the sum of its parts");
+      if (checked_total(line) != line_total) return bad("line total is not the sum of its parts");
       if (f[14].find("late") != std::string::npos) line.flags |= transfer_flag_late;
-      sum.add(line);
+      if (!add_checked(sum, line, line_total)) return bad("the lines' amounts overflow their sum");
       if (on_line) on_line(number, f[2]);
       continue;
     }

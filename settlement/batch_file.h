@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <istream>
 #include <string>
 #include <string_view>
 
@@ -88,5 +89,8 @@ struct BatchFileContents {
 // Reads `path`; `on_line` (optional) sees each line's number and tap id.
 Result<BatchFileContents> read_batch_file(
     const std::string& path, const std::function<void(std::uint64_t, std::string_view)>& on_line = {});
+// The same checks on a file already open (`name` only names it in errors).
+Result<BatchFileContents> read_batch_file(
+    std::istream& in, const std::string& name, const std::function<void(std::uint64_t, std::string_view)>& on_line = {});
 
 }  // namespace citycard::settlement

@@ -29,6 +29,7 @@ Result<std::vector<std::string>> parse_line(std::string_view line) {
       while (true) {
         if (at >= line.size()) return Status::invalid_argument("unterminated quoted field");
         char c = line[at++];
+        if (c == '\r' || c == '\n') return Status::invalid_argument("line break in a quoted field");
         if (c == '"') {
           if (at < line.size() && line[at] == '"') {
             field.push_back('"');

@@ -17,6 +17,7 @@
 #include "ledger/readers.h"
 #include "ledger_engine_client.h"
 #include "ledger_support.h"
+#include "office_import.h"
 
 namespace citycard::cli {
 namespace {
@@ -221,16 +222,6 @@ void run_list(const CliContext& context) {
   std::cout << readers.size() << " readers\n";
 }
 
-template <typename Integer>
-bool parse_field(const std::string& text, Integer& out) {
-  if (text.empty()) {
-    out = 0;
-    return true;
-  }
-  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), out);
-  return error == std::errc() && end == text.data() + text.size();
-}
-
 // reader,operator,kind,modes,route,location,amount_max,offline_max  (modes separated by ';')
 void run_import(const CliContext& context, const std::string& path) {
   std::ifstream in(path);
@@ -243,45 +234,12 @@ void run_import(const CliContext& context, const std::string& path) {
     ++number;
     while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
     if (line.empty() || line[0] == '#' || line.rfind("reader,", 0) == 0) continue;
-    std::vector<std::string> fields;
-    for (std::size_t start = 0;;) {
-      auto comma = line.find(',', start);
-      fields.push_back(line.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
-      if (comma == std::string::npos) break;
-      start = comma + 1;
-    }
-    auto problem = [&](const std::string& what) { problems.push_back(fmt::format("{}:{}: {}", path, number, what)); };
-    if (fields.size() != 8) {
-      problem("expected 8 fields (reader,operator,kind,modes,route,location,amount_max,offline_max), got " +
-              std::to_string(fields.size()));
+    auto reader = engine::parse_reader_row(engine::split_import_line(line));
+    if (!reader) {
+      problems.push_back(fmt::format("{}:{}: {}", path, number, reader.status().message()));
       continue;
     }
-    ReaderOptions o;
-    if (!parse_field(fields[0], o.id) || o.id == 0) { problem("reader: '" + fields[0] + "' is not a reader id"); continue; }
-    if (!parse_field(fields[1], o.operator_id)) { problem("operator: '" + fields[1] + "' is not an operator id"); continue; }
-    o.kind = fields[2];
-    o.modes = fields[3];
-    for (char& c : o.modes) if (c == ';') c = ',';
-    if (!parse_field(fields[4], o.route)) { problem("route: '" + fields[4] + "' is not a number"); continue; }
-    if (!parse_field(fields[5], o.location)) { problem("location: '" + fields[5] + "' is not a number"); continue; }
-    if (!parse_field(fields[6], o.amount_max)) { problem("amount_max: '" + fields[6] + "' is not an amount"); continue; }
-    if (!parse_field(fields[7], o.offline_max)) { problem("offline_max: '" + fields[7] + "' is not an amount"); continue; }
-    ReaderRecord reader;
-    reader.id = ReaderId{o.id};
-    reader.operator_id = OperatorId{o.operator_id};
-    auto modes = engine::parse_modes(o.modes);
-    auto kind = o.kind.empty() ? std::optional<ReaderKind>() : parse_reader_kind(o.kind);
-    if (!modes) { problem(modes.status().message()); continue; }
-    reader.modes = *modes;
-    if (!kind) kind = o.kind.empty() ? rules::default_kind_for(reader.modes) : std::nullopt;
-    if (!kind) { problem("kind: '" + o.kind + "' is not a reader kind"); continue; }
-    reader.kind = *kind;
-    reader.route = o.route;
-    reader.location = o.location;
-    reader.amount_max_minor = o.amount_max;
-    reader.offline_max_minor = o.offline_max;
-    if (Status valid = rules::validate_registration(reader); !valid) { problem(valid.message()); continue; }
-    wanted.emplace_back(number, reader);
+    wanted.emplace_back(number, *reader);
   }
   if (!problems.empty()) {
     for (std::size_t i = 0; i < problems.size() && i < 20; ++i) std::cerr << "citycard: " << problems[i] << "\n";

@@ -22,20 +22,6 @@ constexpr std::size_t cards_per_request = engine::card_import_rows_max;
 constexpr std::size_t rows_per_request = 4'096;
 constexpr std::size_t problems_shown_max = 20;
 
-std::vector<std::string> split_csv(const std::string& line) {
-  std::vector<std::string> fields;
-  std::size_t start = 0;
-  while (true) {
-    auto comma = line.find(',', start);
-    std::string field = line.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-    while (!field.empty() && (field.back() == '\r' || field.back() == ' ')) field.pop_back();
-    while (!field.empty() && field.front() == ' ') field.erase(0, 1);
-    fields.push_back(field);
-    if (comma == std::string::npos) return fields;
-    start = comma + 1;
-  }
-}
-
 // Calls visit(line_number, fields) for each data line; skips blanks,
 // comments and a header.
 template <typename Visit>
@@ -47,7 +33,7 @@ void read_csv_or_fail(const std::string& path, const std::string& header_first_f
   while (std::getline(in, line)) {
     ++number;
     if (line.empty() || line[0] == '#') continue;
-    auto fields = split_csv(line);
+    auto fields = engine::split_import_line(line);
     if (number == 1 && fields[0] == header_first_field) continue;
     visit(number, fields);
   }

@@ -1,15 +1,19 @@
 // A reader registration as JSON: how the admin API answers and how
-// `citycard reader ... --json` prints, with or without a running engine.
+// `citycard reader ... --json` prints, with or without a running engine;
+// and as a row of `citycard reader import`.
 // Header-only so the CLI shares it without linking the engine.
 //
 //   {"id": 17, "operator": 101, "kind": "bus_validator", "modes": ["bus_board", "bus_alight"],
 //    "route": 0, "location": 0, "amount_max_minor": 0, "offline_max_minor": 2000, "status": "active"}
 #pragma once
 
+#include <charconv>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "admission.h"
 #include "citycard/reader.h"
 #include "citycard/status.h"
 
@@ -109,6 +113,48 @@ inline Result<ReaderRecord> reader_from_json(const nlohmann::json& in) {
     if (!parsed) return Status::invalid_argument("'status' is not a reader status (active, suspended, retired)");
     reader.status = *parsed;
   }
+  return reader;
+}
+
+// A row of a reader import, split at its commas:
+//   reader,operator,kind,modes,route,location,amount_max,offline_max
+// modes separated by ';'; an empty number is 0; an empty kind is the first
+// whose modes cover the row's. invalid_argument naming the field, or what
+// rules::validate_registration finds.
+inline Result<ReaderRecord> parse_reader_row(const std::vector<std::string>& fields) {
+  if (fields.size() != 8) {
+    return Status::invalid_argument("expected 8 fields (reader,operator,kind,modes,route,location,amount_max,offline_max), got " +
+                                    std::to_string(fields.size()));
+  }
+  auto number = [](const std::string& text, auto& out) {
+    if (text.empty()) {
+      out = 0;
+      return true;
+    }
+    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), out);
+    return error == std::errc() && end == text.data() + text.size();
+  };
+  ReaderRecord reader;
+  if (!number(fields[0], reader.id.value) || reader.id.value == 0) {
+    return Status::invalid_argument("reader: '" + fields[0] + "' is not a reader id");
+  }
+  if (!number(fields[1], reader.operator_id.value)) return Status::invalid_argument("operator: '" + fields[1] + "' is not an operator id");
+  if (!number(fields[4], reader.route)) return Status::invalid_argument("route: '" + fields[4] + "' is not a number");
+  if (!number(fields[5], reader.location)) return Status::invalid_argument("location: '" + fields[5] + "' is not a number");
+  if (!number(fields[6], reader.amount_max_minor)) return Status::invalid_argument("amount_max: '" + fields[6] + "' is not an amount");
+  if (!number(fields[7], reader.offline_max_minor)) return Status::invalid_argument("offline_max: '" + fields[7] + "' is not an amount");
+  std::string modes_list = fields[3];
+  for (char& c : modes_list) {
+    if (c == ';') c = ',';
+  }
+  auto modes = parse_modes(modes_list);
+  if (!modes) return modes.status();
+  reader.modes = *modes;
+  const std::string& kind_name = fields[2];
+  auto kind = kind_name.empty() ? rules::default_kind_for(reader.modes) : parse_reader_kind(kind_name);
+  if (!kind) return Status::invalid_argument("kind: '" + kind_name + "' is not a reader kind");
+  reader.kind = *kind;
+  if (Status valid = rules::validate_registration(reader); !valid) return valid;
   return reader;
 }
 

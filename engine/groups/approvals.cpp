@@ -88,6 +88,14 @@ Result<Approval> decode_approval(const IdempotencyKey& ref, std::string_view bod
   };
   auto parsed = nlohmann::json::parse(body, nullptr, false);
   if (parsed.is_discarded() || !parsed.is_object()) return bad("not a JSON object");
+  // get<std::int64_t>() casts a float, in or out of int64's range (undefined): whole numbers only.
+  for (const char* key : {"amount_minor", "asked_at_us", "decided_at_us"}) {
+    auto it = parsed.find(key);
+    if (it != parsed.end() &&
+        (!it->is_number_integer() || (it->is_number_unsigned() && it->get<std::uint64_t>() > INT64_MAX))) {
+      return bad(std::string(key) + " is not a whole number");
+    }
+  }
   try {
     Approval approval;
     approval.ref = ref;

@@ -54,14 +54,28 @@ inline ledger::RecordWrite audit_record(const AuditEntry& entry) {
   return ledger::RecordWrite{ledger::RecordSpace::audit, entry.ref, audit_json(entry).dump()};
 }
 
+// Whether an entry's members have their types: time_us and amount_minor
+// integers that fit int64, every other member text.
+inline bool audit_body_has_entry_types(const nlohmann::json& body) {
+  for (const auto& [key, value] : body.items()) {
+    if (key == "time_us" || key == "amount_minor") {
+      if (!value.is_number_integer() || (value.is_number_unsigned() && value.get<std::uint64_t>() > INT64_MAX)) return false;
+    } else if (!value.is_string()) {
+      return false;
+    }
+  }
+  return true;
+}
+
 // The entry a body holds; a body that is not one (a free-text record from
-// before entries had fields) comes back as its detail.
+// before entries had fields, or an object whose members are not an entry's)
+// comes back as its detail.
 inline AuditEntry audit_entry_from_body(std::string ref, const std::string& body) {
   AuditEntry entry;
   entry.ref = std::move(ref);
   entry.outcome.clear();
   auto parsed = nlohmann::json::parse(body, nullptr, false);
-  if (parsed.is_discarded() || !parsed.is_object()) {
+  if (parsed.is_discarded() || !parsed.is_object() || !audit_body_has_entry_types(parsed)) {
     entry.detail = body;
     return entry;
   }

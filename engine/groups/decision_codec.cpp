@@ -53,7 +53,9 @@ Result<StoredDecision> decode_stored_decision(std::string_view bytes) {
   decision.balance_after_minor = static_cast<std::int64_t>(get(bytes, at, 8));
   decision.points_after = static_cast<std::int64_t>(get(bytes, at, 8));
   auto flags = get(bytes, at, 1);
-  if ((flags & ~std::uint64_t{protocol::DecisionFlags::all | decided_offline_flag}) != 0) {
+  // replayed is never stored (encode_decision clears it): the reader is told it per answer.
+  constexpr std::uint64_t stored_flags = (protocol::DecisionFlags::all & ~protocol::DecisionFlags::replayed) | decided_offline_flag;
+  if ((flags & ~stored_flags) != 0) {
     return Status::corruption("stored decision has unknown flags");
   }
   decision.flags = static_cast<std::uint8_t>(flags & protocol::DecisionFlags::all);

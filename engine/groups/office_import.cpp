@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <limits>
 #include <map>
 
 #include <fmt/format.h>
@@ -119,6 +120,14 @@ Result<TransferRow> parse_transfer_row(const std::vector<std::string>& fields, E
   row.key = *key;
   row.debit = fields[1];
   row.credit = fields[2];
+  // Account references are ASCII names: anything else names no account, and
+  // a row goes to a running engine as JSON text, which takes UTF-8 only.
+  for (const std::string* side : {&row.debit, &row.credit}) {
+    if (side->empty() || !std::all_of(side->begin(), side->end(), [](char c) { return c > ' ' && c < 0x7F; })) {
+      return Status::invalid_argument(std::string(side == &row.debit ? "debit" : "credit") + " '" + *side +
+                                      "' is not an account reference (card:HEX, operator:N or a system account name)");
+    }
+  }
   Transfer& transfer = row.transfer;
   if (!parse_integer(fields[3], transfer.amount_minor) || transfer.amount_minor <= 0) {
     return Status::invalid_argument("amount '" + fields[3] + "' is not a positive whole number");
@@ -129,7 +138,10 @@ Result<TransferRow> parse_transfer_row(const std::vector<std::string>& fields, E
   transfer.event_time = default_time;
   if (fields.size() > 5) {
     std::int64_t seconds = 0;
-    if (!parse_integer(fields[5], seconds)) return Status::invalid_argument("bad event time '" + fields[5] + "'");
+    constexpr std::int64_t seconds_max = std::numeric_limits<std::int64_t>::max() / us_per_second;
+    if (!parse_integer(fields[5], seconds) || seconds < -seconds_max || seconds > seconds_max) {
+      return Status::invalid_argument("bad event time '" + fields[5] + "'");
+    }
     transfer.event_time = EventTime::from_unix_seconds(seconds);
   }
   if (fields.size() > 6) {
@@ -146,6 +158,20 @@ Result<TransferRow> parse_transfer_row(const std::vector<std::string>& fields, E
     }
   }
   return row;
+}
+
+std::vector<std::string> split_import_line(std::string_view line) {
+  std::vector<std::string> fields;
+  std::size_t start = 0;
+  while (true) {
+    auto comma = line.find(',', start);
+    std::string field(line.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
+    while (!field.empty() && (field.back() == '\r' || field.back() == ' ')) field.pop_back();
+    while (!field.empty() && field.front() == ' ') field.erase(0, 1);
+    fields.push_back(field);
+    if (comma == std::string_view::npos) return fields;
+    start = comma + 1;
+  }
 }
 
 Result<AccountId> resolve_account(const ledger::Ledger& ledger, const std::string& reference) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -62,6 +63,11 @@ struct TransferRow {
   Transfer transfer;  // accounts and asset unset
 };
 Result<TransferRow> parse_transfer_row(const std::vector<std::string>& fields, EventTime default_time);
+
+// A line of an import file (card, transfer or reader rows) split at every
+// comma, each field without the spaces around it and a trailing CR. No
+// quoting: no field of these files holds a comma.
+std::vector<std::string> split_import_line(std::string_view line);
 
 // card:HEX[:wallet|:points], operator:N[:payable|:settled] or a system
 // account's name.

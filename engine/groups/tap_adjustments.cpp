@@ -95,12 +95,25 @@ Result<TapAdjusted> decode_tap_adjusted(TapId tap, std::string_view body) {
   if (parsed.is_discarded() || !parsed.is_object()) return bad("not a JSON object");
   try {
     TapAdjusted adjusted;
+    std::int64_t credited = 0;
+    std::int64_t debited = 0;
     for (const auto& row : parsed.at("operators")) {
+      // get<>() casts a float without a range check (undefined): whole numbers in range only.
+      for (const auto& [key, max] : {std::pair{"operator", std::uint64_t{UINT32_MAX}}, std::pair{"credited_minor", std::uint64_t{INT64_MAX}},
+                                     std::pair{"debited_minor", std::uint64_t{INT64_MAX}}}) {
+        const auto& number = row.at(key);
+        if (number.is_number_integer() && !number.is_number_unsigned()) return bad("a negative amount");
+        if (!number.is_number_unsigned() || number.get<std::uint64_t>() > max) return bad(std::string(key) + " out of range");
+      }
       OperatorAdjusted entry;
       entry.operator_id = OperatorId{row.at("operator").get<std::uint32_t>()};
       entry.credited_minor = row.at("credited_minor").get<std::int64_t>();
       entry.debited_minor = row.at("debited_minor").get<std::int64_t>();
-      if (entry.credited_minor < 0 || entry.debited_minor < 0) return bad("a negative amount");
+      // credited_minor() and debited_minor() sum them: the sums must fit too.
+      if (__builtin_add_overflow(credited, entry.credited_minor, &credited) ||
+          __builtin_add_overflow(debited, entry.debited_minor, &debited)) {
+        return bad("amounts overflow their sum");
+      }
       adjusted.operators.push_back(entry);
     }
     return adjusted;

@@ -405,9 +405,11 @@ class Loader {
     return static_cast<Index>(rules_.leg_groups.size() - 1);
   }
 
+  // An area whose own network is unknown has its problem already.
   Index area_of_network(Fields& row, std::string_view key, Index network) {
     Index area = reference(row, key, areas_, "area", false);
-    if (area != no_index && network != no_index && rules_.areas[area].network != network)
+    if (area != no_index && network != no_index && rules_.areas[area].network != no_index &&
+        rules_.areas[area].network != network)
       row.problem(key, "area " + quoted(rules_.areas[area].id) + " belongs to network " +
                            quoted(rules_.networks[rules_.areas[area].network].id));
     return area;
@@ -667,7 +669,7 @@ class Loader {
       auto max_price = product_price(rules_.products[network.max_fare_product], RiderCategory::general, Media::physical_card);
       for (std::size_t r = 0; r < rules_.leg_rules.size(); ++r) {
         const LegRule& rule = rules_.leg_rules[r];
-        if (rule.network != n) continue;
+        if (rule.network != n || rule.product == no_index) continue;  // no product: reported already
         auto price = product_price(rules_.products[rule.product], RiderCategory::general, Media::physical_card);
         if (max_price && price && *price > *max_price) {
           log_.add_at(network_lines_[n], "networks[" + std::to_string(n) + "].max_fare_product",

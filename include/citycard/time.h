@@ -3,6 +3,7 @@
 // rates or posts reads a clock.
 #pragma once
 
+#include <compare>
 #include <cstdint>
 
 namespace citycard {

@@ -197,3 +197,50 @@ TEST_CASE("a missing rule file is one clear problem") {
   auto result = load_rule_set("/nonexistent/city.toml");
   CHECK(result.status().code() == StatusCode::invalid_argument);
 }
+
+// Found by fuzz/rule_set_fuzzer.cpp: an area whose network is unknown
+// (misspelt key), named by a leg rule of a known network, made the loader
+// read the name of network no_index, far past the table (ASan: SEGV).
+TEST_CASE("a leg rule naming an area of an unknown network reports the area once") {
+  const std::string text = base + R"(
+[[areas]]
+id = "A"
+fetwork = "bus"
+stops = [1]
+
+[[leg_rules]]
+leg_group = "bus"
+network = "bus"
+from_area = "A"
+fare_product = "bus_flat"
+)";
+  auto problems = problems_of(text);
+  CHECK(problems == std::vector<std::string>{"bad.toml:29: areas[0].network: required field is missing",
+                                             "bad.toml:31: areas[0].fetwork: unknown field"});
+}
+
+// Found by fuzz/rule_set_fuzzer.cpp in a CI smoke run: a leg rule of a
+// network that holds its maximum fare, with a fare product that does not
+// exist, made the held-maximum check read product no_index (ASan: SEGV in
+// product_price).
+TEST_CASE("a leg rule without a fare product on a network holding its maximum reports only the product") {
+  const std::string metro = base + R"(
+[[networks]]
+id = "metro"
+kind = "metro"
+operators = [201]
+fare_collection = "hold_max_refund_on_exit"
+max_fare_product = "metro_max"
+trip_time_limit_minutes = 120
+
+[[fare_products]]
+id = "metro_max"
+prices = [{ amount_minor = 30 }]
+
+[[leg_rules]]
+leg_group = "metro"
+network = "metro"
+fare_product = "metro_flat"
+)";
+  CHECK(problems_of(metro) == std::vector<std::string>{"bad.toml:44: leg_rules[1].fare_product: no fare product \"metro_flat\""});
+}

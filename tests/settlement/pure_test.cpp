@@ -1,6 +1,8 @@
 // Pure parts: business days, times, CSV, card tokens, the file and ack grammars.
 #include <catch2/catch.hpp>
 
+#include <sstream>
+
 #include "fixture.h"
 #include "settlement/ack.h"
 #include "settlement/batch_file.h"
@@ -123,4 +125,67 @@ TEST_CASE("acknowledgements parse, and malformed ones are refused") {
   CHECK_FALSE(parse_ack(header + ",accepted,2024-03-06T10:00:00+08:00\nB,E1,x\nE,1\n").has_value());
   CHECK_FALSE(parse_ack("A,CCACK,1,2,2024-03-05,1,XYZ,accepted,2024-03-06T10:00:00+08:00\nE,0\n").has_value());
   CHECK_FALSE(parse_ack(header + ",maybe,2024-03-06T10:00:00+08:00\nE,0\n").has_value());
+}
+
+// Found by fuzz/settlement_ack_fuzzer.cpp: a quoted field took a carriage
+// return the grammar (csv.h) forbids, and format_ack wrote the reason back
+// with a space instead, so the clearing house's reason changed on the way.
+TEST_CASE("a line break inside a quoted field is refused in a line and in an acknowledgement") {
+  CHECK_FALSE(csv::parse_line("R,2,tap:17:5001,R07,\"f\r\"").has_value());
+  CHECK_FALSE(csv::parse_line("\"a\nb\"").has_value());
+  const std::string ack = "A,CCACK,1,101,2026-11-20,1," + std::string(64, 'a') +
+                          ",rejected,2026-11-26T21:33:20.000000+08:00\nR,2,tap:17:5001,R07,\"f\r\"\nE,1\n";
+  auto parsed = parse_ack(ack);
+  REQUIRE_FALSE(parsed.has_value());
+  CHECK(parsed.status().message() == "acknowledgement record 2: line break in a quoted field");
+}
+
+// Found by fuzz/settlement_batch_file_fuzzer.cpp: a line's parts, and the
+// lines' sums, were added in int64 without a check (UBSan: signed overflow).
+// Where the sums wrapped to the totals the file states, a file with
+// impossible amounts was read as consistent.
+TEST_CASE("a batch file whose amounts overflow their sums is corrupt") {
+  const std::string header =
+      "H,CCSET,1,101,Capital Bus,2026-11-20,1,2026-11-26T08:00:00.000000+08:00,2026-11-20T03:00:00.000000+08:00,"
+      "2026-11-21T03:00:00.000000+08:00,1,settle-2026,token-1\n";
+  const std::string line_prefix = "tap:17:5000,,2026-11-26T08:00:00.000000+08:00,bus_board,307,12,";
+  auto read = [](const std::string& text) {
+    std::istringstream in(text);
+    return read_batch_file(in, "CCSET_20261120_000101_01.csv");
+  };
+  // One line whose parts wrap to the total it states.
+  auto parts = read(header + "L,1," + line_prefix + "9223372036854775807,1,0,0,0,-9223372036854775808,\n" +
+                    "T,1,0,9223372036854775807,1,0,0,0,-9223372036854775808\n");
+  REQUIRE_FALSE(parts.has_value());
+  CHECK(parts.status().code() == StatusCode::corruption);
+  CHECK(parts.status().message() == "CCSET_20261120_000101_01.csv: record 2: line total is not the sum of its parts");
+  // Two lines whose sum wraps to the trailer's.
+  auto sums = read(header + "L,1," + line_prefix + "9223372036854775807,0,0,0,0,9223372036854775807,\n" + "L,2," +
+                   line_prefix + "1,0,0,0,0,1,\n" + "T,2,0,-9223372036854775808,0,0,0,0,-9223372036854775808\n");
+  REQUIRE_FALSE(sums.has_value());
+  CHECK(sums.status().message() == "CCSET_20261120_000101_01.csv: record 3: the lines' amounts overflow their sum");
+  // The largest amounts that fit still read.
+  auto fits = read(header + "L,1," + line_prefix + "9223372036854775806,1,0,0,0,9223372036854775807,\n" +
+                   "T,1,0,9223372036854775806,1,0,0,0,9223372036854775807\n");
+  CHECK(fits.has_value());
+}
+
+// Found by fuzz/settlement_ack_fuzzer.cpp: a zone of +80:00 was taken, which
+// put the acknowledgement's time before 1970, and format_ack then wrote a
+// date parse_ack refuses. Zones are within -14:00..+14:00, and a time must
+// be one whose local date in any zone is a business day.
+TEST_CASE("an acknowledgement time with an impossible zone or out of the calendar is refused") {
+  const std::string found = "A,CCACK,1,101,2000-11-20,1," + std::string(64, 'a') +
+                            ",rejected,1970-01-01T21:33:20.000000+80:00\nR,12,atp:01,R07,\"far00explained\"\n"
+                            "B,B01,tot\xe1ls differ\nE,2\n";
+  auto parsed = parse_ack(found);
+  REQUIRE_FALSE(parsed.has_value());
+  CHECK(parsed.status().message() == "acknowledgement record 1: malformed header");
+  CHECK_FALSE(parse_time("2024-03-06T10:00:00+08:99").has_value());
+  CHECK_FALSE(parse_time("2024-03-06T10:00:00+14:01").has_value());
+  CHECK_FALSE(parse_time("1970-01-01T05:00:00+14:00").has_value());
+  CHECK_FALSE(parse_time("9999-12-31T00:00:00Z").has_value());
+  CHECK(parse_time("2024-03-06T10:00:00-14:00").has_value());
+  CHECK(parse_time("1970-01-02T00:00:00Z").has_value());
+  CHECK(parse_time("9999-12-30T23:59:59.999999Z").has_value());
 }

@@ -1,0 +1,35 @@
+// The card state codec (engine/rules/card_state.h): the bytes a card's
+// rating state is kept in, in the ledger, read back for every tap.
+//
+// input := bytes     given to decode_card_state (versions 1 and 2).
+// Checks, whenever they decode: the state encodes (version 2) to at most
+// card_state_bytes_max bytes, which decode to an equal state, and encoding
+// that again gives the same bytes. The version 1 encoder (kept for tests)
+// must round-trip the state too.
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "card_state_codec.h"
+#include "citycard/check.h"
+
+using namespace citycard::rules;
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  auto state = decode_card_state(std::string_view(reinterpret_cast<const char*>(data), size));
+  if (!state) {
+    CITYCARD_CHECK(!state.status().message().empty());
+    return 0;
+  }
+  const std::string encoded = encode_card_state(*state);
+  CITYCARD_CHECK(!encoded.empty() && encoded.size() <= card_state_bytes_max);
+  auto again = decode_card_state(encoded);
+  CITYCARD_CHECK(again.has_value());
+  CITYCARD_CHECK(*again == *state);
+  CITYCARD_CHECK(encode_card_state(*again) == encoded);
+
+  auto from_v1 = decode_card_state(codec::encode_card_state_v1(*state));
+  CITYCARD_CHECK(from_v1.has_value());
+  CITYCARD_CHECK(*from_v1 == *state);
+  return 0;
+}
