@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer harnesses (preset fuzz: clang 15, ASan, UBSan) and runs
 # each for SECONDS (default 60), one after the other, each on a copy of its
-# seed corpus (fuzz/corpus/<harness>) so the repository's corpus never grows.
+# seed corpus (tests/fuzz/corpus/<harness>) so the repository's corpus never grows.
 # Prints per harness the runs, executions per second, coverage (cov: edges,
 # ft: features), corpus size and whether it found a crash; exits non-zero if
 # any did, naming the crashing input. docs/testing.md has the rest.
 #
 #   scripts/fuzz.sh [SECONDS] [HARNESS...]   run every harness, or the named ones
-#   scripts/fuzz.sh --seeds                  write fuzz/corpus again from fuzz/make_seeds.cpp
+#   scripts/fuzz.sh --seeds                  write tests/fuzz/corpus again from tests/fuzz/make_seeds.cpp
 #   scripts/fuzz.sh --list                   the harnesses
 #
 # Environment: CITYCARD_FUZZ_JOBS (build jobs, default nproc).
@@ -20,15 +20,15 @@ root=$(pwd)
 scripts/install-deps.sh
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz -j "${CITYCARD_FUZZ_JOBS:-$(nproc)}" >/dev/null
-bin="$root/build/fuzz/fuzz"
+bin="$root/build/fuzz/tests/fuzz"
 
 harnesses=()
-for corpus in "$root"/fuzz/corpus/*/; do harnesses+=("$(basename "$corpus")"); done
+for corpus in "$root"/tests/fuzz/corpus/*/; do harnesses+=("$(basename "$corpus")"); done
 
 case "${1:-}" in
   --seeds)
-    "$bin/fuzz_make_seeds" "$root" "$root/fuzz/corpus"
-    echo "fuzz/corpus written again; 'git status fuzz/corpus' shows what changed"
+    "$bin/fuzz_make_seeds" "$root" "$root/tests/fuzz/corpus"
+    echo "fuzz/corpus written again; 'git status tests/fuzz/corpus' shows what changed"
     exit 0 ;;
   --list)
     printf '%s\n' "${harnesses[@]}"
@@ -55,16 +55,16 @@ stat() { grep "^stat::$1:" "$2" | tail -1 | awk '{print $2}'; }
 printf '%-22s %10s %8s %6s %7s %6s  %s\n' harness runs exec/s cov ft corpus result
 failed=0
 for name in "${harnesses[@]}"; do
-  if [ ! -x "$bin/fuzz_$name" ] || [ ! -d "$root/fuzz/corpus/$name" ]; then
+  if [ ! -x "$bin/fuzz_$name" ] || [ ! -d "$root/tests/fuzz/corpus/$name" ]; then
     echo "scripts/fuzz.sh: no harness '$name' (scripts/fuzz.sh --list)" >&2
     exit 2
   fi
   run="$root/build/fuzz/runs/$name"
   rm -rf "$run"
   mkdir -p "$run/corpus"
-  cp "$root/fuzz/corpus/$name"/* "$run/corpus/"
+  cp "$root/tests/fuzz/corpus/$name"/* "$run/corpus/"
   dict=()
-  if [ -f "$root/fuzz/dict/$name.dict" ]; then dict=(-dict="$root/fuzz/dict/$name.dict"); fi
+  if [ -f "$root/tests/fuzz/dict/$name.dict" ]; then dict=(-dict="$root/tests/fuzz/dict/$name.dict"); fi
   status=0
   "$bin/fuzz_$name" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
     -artifact_prefix="$run/" "${dict[@]}" "$run/corpus" >"$run/log" 2>&1 || status=$?
@@ -81,6 +81,6 @@ for name in "${harnesses[@]}"; do
 done
 
 if [ "$failed" -ne 0 ]; then
-  echo "scripts/fuzz.sh: a harness failed; its input reproduces it: build/fuzz/fuzz/fuzz_NAME INPUT" >&2
+  echo "scripts/fuzz.sh: a harness failed; its input reproduces it: build/fuzz/tests/fuzz/fuzz_NAME INPUT" >&2
   exit 1
 fi

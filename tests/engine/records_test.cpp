@@ -1,6 +1,6 @@
 // Records the engine reads back from the ledger and rows it takes from the
 // card office's files, given bytes nobody checked. Each case is an input a
-// fuzzer (fuzz/) found, reduced; each failed before its fix.
+// fuzzer (tests/fuzz/) found, reduced; each failed before its fix.
 #include <catch2/catch.hpp>
 
 #include "approvals.h"
@@ -18,7 +18,7 @@ std::vector<std::string> row(std::string_view line) { return split_import_line(l
 
 }  // namespace
 
-// fuzz/ledger_records_fuzzer.cpp: nlohmann's value() threw type_error for a
+// tests/fuzz/ledger_records_fuzzer.cpp: nlohmann's value() threw type_error for a
 // member of another type (out of `citycard audit`, which died), and cast a
 // float out of int64's range (undefined behaviour).
 TEST_CASE("an audit body whose members are not an entry's comes back as its detail") {
@@ -50,7 +50,7 @@ TEST_CASE("an audit body whose members are not an entry's comes back as its deta
   CHECK(entry.time.unix_us == 7);
 }
 
-// fuzz/csv_import_fuzzer.cpp: an account reference with a byte that is not
+// tests/fuzz/csv_import_fuzzer.cpp: an account reference with a byte that is not
 // UTF-8 passed, and the CLI died (std::terminate) turning the row into JSON
 // for the running engine (nlohmann: "invalid UTF-8 byte").
 TEST_CASE("a transfer row naming an account in bytes that are not ASCII is refused") {
@@ -71,7 +71,7 @@ TEST_CASE("a transfer row naming an account in bytes that are not ASCII is refus
   CHECK(back->front().debit == "topup_float");
 }
 
-// fuzz/csv_import_fuzzer.cpp: an event time past int64 microseconds
+// tests/fuzz/csv_import_fuzzer.cpp: an event time past int64 microseconds
 // overflowed in EventTime::from_unix_seconds (UBSan: signed overflow).
 TEST_CASE("a transfer row whose event time does not fit in microseconds is refused") {
   const EventTime now = EventTime::from_unix_seconds(1'795'651'200);
@@ -87,7 +87,7 @@ TEST_CASE("a transfer row whose event time does not fit in microseconds is refus
   CHECK(last->transfer.event_time == EventTime{9'223'372'036'854'000'000});
 }
 
-// fuzz/ledger_records_fuzzer.cpp: a stored decision with the replayed bit
+// tests/fuzz/ledger_records_fuzzer.cpp: a stored decision with the replayed bit
 // decoded, though encode_decision never stores it (the format says so): the
 // decoder took a value outside the format, and writing it back changed it.
 TEST_CASE("a stored decision carrying the replayed flag is corrupt") {
@@ -107,7 +107,7 @@ TEST_CASE("a stored decision carrying the replayed flag is corrupt") {
   CHECK(encode_decision(kept->decision, kept->offline_submission) == without_replayed);
 }
 
-// fuzz/ledger_records_fuzzer.cpp: nlohmann's get<std::int64_t>() cast a
+// tests/fuzz/ledger_records_fuzzer.cpp: nlohmann's get<std::int64_t>() cast a
 // float out of int64's range (UBSan: 1.79522e+53 is outside the range of
 // representable values of type 'long').
 TEST_CASE("an approval record with a number that is not a whole int64 is corrupt") {
@@ -127,7 +127,7 @@ TEST_CASE("an approval record with a number that is not a whole int64 is corrupt
   CHECK(whole->amount_minor == 2500);
 }
 
-// fuzz/ledger_records_fuzzer.cpp: a tap's adjustments record cast a JSON
+// tests/fuzz/ledger_records_fuzzer.cpp: a tap's adjustments record cast a JSON
 // float to the operator id (UBSan: 1e+84 is outside the range of
 // representable values of type 'unsigned int'); amounts too, and their sums
 // (credited_minor(), debited_minor()) could overflow.

@@ -198,7 +198,7 @@ TEST_CASE("a missing rule file is one clear problem") {
   CHECK(result.status().code() == StatusCode::invalid_argument);
 }
 
-// Found by fuzz/rule_set_fuzzer.cpp: an area whose network is unknown
+// Found by tests/fuzz/rule_set_fuzzer.cpp: an area whose network is unknown
 // (misspelt key), named by a leg rule of a known network, made the loader
 // read the name of network no_index, far past the table (ASan: SEGV).
 TEST_CASE("a leg rule naming an area of an unknown network reports the area once") {
@@ -219,7 +219,7 @@ fare_product = "bus_flat"
                                              "bad.toml:31: areas[0].fetwork: unknown field"});
 }
 
-// Found by fuzz/rule_set_fuzzer.cpp in a CI smoke run: a leg rule of a
+// Found by tests/fuzz/rule_set_fuzzer.cpp in a CI smoke run: a leg rule of a
 // network that holds its maximum fare, with a fare product that does not
 // exist, made the held-maximum check read product no_index (ASan: SEGV in
 // product_price).

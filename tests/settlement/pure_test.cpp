@@ -127,7 +127,7 @@ TEST_CASE("acknowledgements parse, and malformed ones are refused") {
   CHECK_FALSE(parse_ack(header + ",maybe,2024-03-06T10:00:00+08:00\nE,0\n").has_value());
 }
 
-// Found by fuzz/settlement_ack_fuzzer.cpp: a quoted field took a carriage
+// Found by tests/fuzz/settlement_ack_fuzzer.cpp: a quoted field took a carriage
 // return the grammar (csv.h) forbids, and format_ack wrote the reason back
 // with a space instead, so the clearing house's reason changed on the way.
 TEST_CASE("a line break inside a quoted field is refused in a line and in an acknowledgement") {
@@ -140,7 +140,7 @@ TEST_CASE("a line break inside a quoted field is refused in a line and in an ack
   CHECK(parsed.status().message() == "acknowledgement record 2: line break in a quoted field");
 }
 
-// Found by fuzz/settlement_batch_file_fuzzer.cpp: a line's parts, and the
+// Found by tests/fuzz/settlement_batch_file_fuzzer.cpp: a line's parts, and the
 // lines' sums, were added in int64 without a check (UBSan: signed overflow).
 // Where the sums wrapped to the totals the file states, a file with
 // impossible amounts was read as consistent.
@@ -170,7 +170,7 @@ TEST_CASE("a batch file whose amounts overflow their sums is corrupt") {
   CHECK(fits.has_value());
 }
 
-// Found by fuzz/settlement_ack_fuzzer.cpp: a zone of +80:00 was taken, which
+// Found by tests/fuzz/settlement_ack_fuzzer.cpp: a zone of +80:00 was taken, which
 // put the acknowledgement's time before 1970, and format_ack then wrote a
 // date parse_ack refuses. Zones are within -14:00..+14:00, and a time must
 // be one whose local date in any zone is a business day.

@@ -1,11 +1,11 @@
-// Writes the seed corpora in fuzz/corpus/<harness>/ from real encodings: the
+// Writes the seed corpora in tests/fuzz/corpus/<harness>/ from real encodings: the
 // same encoders, writers and card application the system runs, fixed values,
 // no clock and no randomness, so the same source gives the same bytes.
 //
-//   fuzz_make_seeds SOURCE_DIR OUT_DIR     (scripts/fuzz.sh --seeds runs it on fuzz/corpus)
+//   fuzz_make_seeds SOURCE_DIR OUT_DIR     (scripts/fuzz.sh --seeds runs it on tests/fuzz/corpus)
 //
 // Each seed is named for what it holds. A harness's input layout is at the
-// top of its own file (fuzz/<harness>_fuzzer.cpp).
+// top of its own file (tests/fuzz/<harness>_fuzzer.cpp).
 #include <unistd.h>
 
 #include <algorithm>
