@@ -5,9 +5,12 @@
 #include <filesystem>
 #include <limits>
 
+#include <sys/statvfs.h>
+
 #include <rocksdb/cache.h>
 #include <rocksdb/convenience.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/listener.h>
 #include <rocksdb/memtablerep.h>
 #include <rocksdb/options.h>
 #include <rocksdb/slice_transform.h>
@@ -125,6 +128,13 @@ Status translate_open_error(const rocksdb::Status& status, const std::string& pa
 
 namespace {
 
+class NoAutoRecovery final : public rocksdb::EventListener {
+ public:
+  void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason, rocksdb::Status, bool* auto_recovery) override {
+    *auto_recovery = false;
+  }
+};
+
 rocksdb::DBOptions db_options_for(const Options& options) {
   rocksdb::DBOptions db_options;
   db_options.max_background_jobs = 2;
@@ -136,6 +146,12 @@ rocksdb::DBOptions db_options_for(const Options& options) {
   db_options.keep_log_file_num = 3;
   // A torn last WAL record after a crash was never acknowledged: drop it.
   db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+  // After a background error only Ledger::recover() resumes, when the
+  // engine asks: RocksDB's own recovery thread could resume writes the
+  // ledger's memory no longer matches, and after a failed log write it
+  // trips an assertion in RocksDB 7.8 (its WritableFileWriter).
+  db_options.listeners.push_back(std::make_shared<NoAutoRecovery>());
+  db_options.max_bgerror_resume_count = 0;
   (void)options;
   return db_options;
 }
@@ -234,21 +250,27 @@ Result<std::unique_ptr<Ledger>> open_with_env(const std::string& path, const Opt
     }
   }
 
-  auto ledger = std::make_unique<RocksLedger>(std::move(db), std::move(handles), options);
+  auto ledger = std::make_unique<RocksLedger>(path, std::move(db), std::move(handles), options);
   if (Status loaded = ledger->load(); !loaded) return loaded;
   return std::unique_ptr<Ledger>(std::move(ledger));
 }
 
-RocksLedger::RocksLedger(std::unique_ptr<rocksdb::DB> db, std::vector<rocksdb::ColumnFamilyHandle*> families,
-                         const Options& options)
-    : db_(std::move(db)), families_(std::move(families)), options_(options) {}
+RocksLedger::RocksLedger(std::string path, std::unique_ptr<rocksdb::DB> db,
+                         std::vector<rocksdb::ColumnFamilyHandle*> families, const Options& options)
+    : path_(std::move(path)), db_(std::move(db)), families_(std::move(families)), options_(options) {
+  if (options_.free_bytes_min == 0) options_.free_bytes_min = 4 * static_cast<std::uint64_t>(options_.write_buffer_bytes);
+}
 
 RocksLedger::~RocksLedger() {
   if (!options_.read_only) {
     auto write_lock = quiesce();
     // A clean close leaves nothing to replay; if it fails, open() replays.
-    Status ignored = write_full_checkpoint();
-    (void)ignored;
+    // Not after a failed commit: the writer's view holds the voided
+    // batches' balances, which must never reach the disk.
+    if (!poisoned_) {
+      Status ignored = write_full_checkpoint();
+      (void)ignored;
+    }
   }
   for (auto* handle : families_) db_->DestroyColumnFamilyHandle(handle);
   if (!options_.read_only) db_->Close().PermitUncheckedError();
@@ -257,7 +279,24 @@ RocksLedger::~RocksLedger() {
 Status RocksLedger::load() {
   std::lock_guard prepare_lock(prepare_mutex_);
   std::lock_guard lock(mutex_);
+  return load_locked();
+}
+
+Status RocksLedger::load_locked() {
+  // Everything derived from the disk starts again from nothing: recover()
+  // loads over a view that voided batches had moved ahead.
   accounts_.assign(1, AccountState{});
+  names_.clear();
+  high_water_.clear();
+  sources_.clear();
+  last_sequence_ = 0;
+  audit_next_ = 1;
+  audit_head_ = AuditHash{};
+  changed_accounts_.clear();
+  checkpoint_pass_.clear();
+  checkpoint_written_ = 0;
+  checkpoint_sequence_ = 0;
+  transfers_since_checkpoint_ = 0;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), family(f_accounts)));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     if (it->key().size() != 8) return Status::corruption("account key of " + std::to_string(it->key().size()) + " bytes");
@@ -378,11 +417,28 @@ Status RocksLedger::check_writable() const {
   return Status::ok();
 }
 
+Status RocksLedger::check_room() const {
+  struct statvfs info {};
+  if (::statvfs(path_.c_str(), &info) != 0) return Status::ok();  // cannot tell: RocksDB's write will
+  const std::uint64_t free_bytes = static_cast<std::uint64_t>(info.f_bavail) * info.f_frsize;
+  if (free_bytes >= options_.free_bytes_min) return Status::ok();
+  return Status::io_error("no space left on device for the ledger: " + std::to_string(free_bytes) + " bytes free on " +
+                          path_ + "'s filesystem, less than free_bytes_min " + std::to_string(options_.free_bytes_min) +
+                          " (nothing written)");
+}
+
 Status RocksLedger::write_synced(rocksdb::WriteBatch& batch) {
+  if (Status room = check_room(); !room) return room;
   rocksdb::WriteOptions write;
   write.sync = true;  // acknowledged only once durable
   rocksdb::Status status = db_->Write(write, &batch);
-  if (!status.ok()) return Status::io_error("ledger write failed: " + status.ToString());
+  if (!status.ok()) {
+    // Failed in the log itself or refused for a flush's background error:
+    // RocksDB does not say which, so both are taken for the first, whose
+    // cure is a reopen. check_room's margin keeps either rare.
+    log_write_failed_ = true;
+    return Status::io_error("ledger write failed: " + status.ToString());
+  }
   return Status::ok();
 }
 
