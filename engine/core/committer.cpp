@@ -12,12 +12,15 @@ namespace citycard::engine {
 
 using Clock = std::chrono::steady_clock;
 
-Committer::Committer(ledger::Ledger& ledger, Metrics& metrics, Log& log, Outcomes outcomes, Durable durable)
+Committer::Committer(ledger::Ledger& ledger, Metrics& metrics, Log& log, Outcomes outcomes, Durable durable,
+                     Voided voided, Failed failed)
     : ledger_(ledger),
       metrics_(metrics),
       log_(log),
       outcomes_(std::move(outcomes)),
       durable_(std::move(durable)),
+      voided_(std::move(voided)),
+      failed_(std::move(failed)),
       preparing_([this] {
         name_this_thread("cc-prepare");
         prepare_loop();
@@ -96,11 +99,25 @@ void Committer::prepare_loop() {
       std::vector<ledger::PostingGroup> chunk(std::make_move_iterator(merged.begin() + static_cast<std::ptrdiff_t>(first)),
                                               std::make_move_iterator(merged.begin() + static_cast<std::ptrdiff_t>(last)));
       auto prepared = ledger_.prepare(chunk);  // waits while prepared_posts_max are uncommitted
-      if (!prepared) {
-        // Fail-stop: nothing of this batch was written or answered.
+      if (!prepared && prepared.status().code() == StatusCode::corruption) {
+        // Fail-stop: nothing of this batch was written or answered, and no
+        // wait for disk space would make the entry readable.
         log_.event("ledger_write_failed", {{"stage", "prepare"}, {"error", prepared.status().to_string()},
                                            {"groups", std::to_string(chunk.size())}});
         std::abort();
+      }
+      if (!prepared) {
+        failed_("prepare", prepared.status(), chunk.size());
+        // Every batch not yet told its outcomes is void; behind the writes
+        // already prepared this turn, so each shard hears in order.
+        Prepared item;
+        item.voided = true;
+        for (; next_span < spans.size(); ++next_span) {
+          waiting_.fetch_sub(1, std::memory_order_relaxed);
+          item.completes.push_back(Completion{spans[next_span].shard, {}, {}, spans[next_span].handed});
+        }
+        prepared_.push_control(std::move(item));
+        break;
       }
       for (const auto& outcome : (*prepared)->outcomes) outcomes.push_back(outcome);
       Prepared item;
@@ -128,20 +145,29 @@ void Committer::commit_loop() {
     for (auto& prepared : batch) {
       if (prepared.stop) return;
       const auto started = Clock::now();
+      if (prepared.voided) {
+        void_all(prepared.completes);
+        continue;
+      }
       if (!prepared.post) {
         complete(prepared.completes);
         continue;
       }
       if (Status committed = ledger_.commit(*prepared.post); !committed) {
-        // Fail-stop: nothing of this write (or a later one) was answered.
-        log_.event("ledger_write_failed", {{"stage", "commit"}, {"error", committed.to_string()},
-                                           {"groups", std::to_string(prepared.groups)}});
-        std::abort();
+        // Nothing of this write (or a later one) was answered; the ledger
+        // refuses writes until recovered, so every later one fails here too.
+        failed_("commit", committed, prepared.groups);
+        void_all(prepared.completes);
+        continue;
       }
       metrics_.observe_commit(prepared.groups, std::chrono::duration<double>(Clock::now() - started).count());
       complete(prepared.completes);
     }
   }
+}
+
+void Committer::void_all(const std::vector<Completion>& completes) {
+  for (const Completion& completion : completes) voided_(completion.shard);
 }
 
 void Committer::complete(std::vector<Completion>& completes) {

@@ -22,8 +22,14 @@
 //   turn, has the ledger prepare it (Ledger::prepare: outcomes decided),
 //   tells each shard its outcomes, and commits it (one synced WriteBatch)
 //   while the next turn is being prepared; then tells each shard its batch
-//   is durable. A failed write is fatal: it logs and aborts the process (a
-//   restart recovers from the ledger; nothing undecided was answered).
+//   is durable.
+// - A failed write (a full disk, a failed sync) stops taking taps, not the
+//   process (storage_guard.h): the batches it voids are answered retry_later
+//   (storage_unavailable), so is every tap until the ledger recovers, and
+//   card-office writes are refused `unavailable`; reads, the deny list and
+//   hello go on. The guard quiesces the shards (they forget their cards'
+//   speculative state), has the ledger recover with backoff, and then taps
+//   are taken again, each card read afresh from the ledger on its next use.
 // - The shard answers when told durable: a decision is sent only when its
 //   tap is durable. A group the ledger rejected (the balance mirror
 //   disagreed with a floor or ceiling) is answered refused, recorded as
@@ -66,6 +72,7 @@
 #include "reader_registry.h"
 #include "rule_book.h"
 #include "rule_set.h"
+#include "storage_guard.h"
 
 namespace citycard::card {
 class CardKeySource;
@@ -123,6 +130,9 @@ struct EngineOptions {
   // The engine's wall clock, read once per submitted batch for the bounds
   // above. Default (empty): the system clock. Simulations set their own.
   std::function<EventTime()> clock;
+  // How the engine retries a ledger that stopped taking writes
+  // (storage_guard.h). Defaults: from 1 s, doubling up to 30 s.
+  StorageOptions storage;
 };
 
 struct PipelineStats {
@@ -174,6 +184,8 @@ class Engine final : public net::TapSink {
   // Card keys the background warmer has handed to the shards (key_warmer.h).
   std::size_t card_keys_warmed() const noexcept;
   PipelineStats stats() const;
+  // Whether the ledger takes writes, and since when it has not (storage_guard.h).
+  StorageState storage() const;
 
   // Drains and ends the threads, then saves the deny list's version and
   // history (deny_list_store.h); idempotent. Submissions after stop() are
