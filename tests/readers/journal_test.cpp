@@ -207,3 +207,35 @@ TEST_CASE("queued tap encoding round-trips and rejects bad fields", "[agent][jou
   CHECK(decode_queued_tap(bad_mode).status().code() == StatusCode::corruption);
   CHECK(!decode_queued_tap(card::ByteView(encoded).subspan(1)).has_value());
 }
+
+// The journal's bytes, pinned: a queue written by an agent before the coding
+// library replaced the agent's own writers (and CRC) still opens, and a new
+// agent writes the same bytes.
+TEST_CASE("journal: the file keeps its bytes, and a file of those bytes opens", "[agent][journal]") {
+  TempDir dir;
+  const std::string path = dir.file("queue.journal");
+  {
+    auto journal = Journal::open(path);
+    REQUIRE(journal.has_value());
+    REQUIRE(journal->append(sample_tap(1)).is_ok());
+    REQUIRE(journal->append(sample_tap(2)).is_ok());
+    const std::uint64_t acknowledged[] = {1};
+    REQUIRE(journal->acknowledge(acknowledged).is_ok());
+  }
+  const std::string golden =
+      "4343513100000077DAF4AC4C010000001100000000000000010704A1B2C3D4E5F60000000000000000000100060A24181E40"
+      "010100000003000001330000000C00000000000000000101010101010704A1B2C3D4E5F60000000000000000000000000101"
+      "000000000000000000000000000000000000000000000000000000000000AB0000007734954E3D0100000011000000000000"
+      "00020704A1B2C3D4E5F60000000000000000000100060A24181E40020100000003000001330000000C000000000000000001"
+      "01010101010704A1B2C3D4E5F600000000000000000000000002020000000000000000000000000000000000000000000000"
+      "00000000000000AB0000000D7E35107802000000010000000000000001";
+  CHECK(card::to_hex(read_all(path)) == golden);
+
+  const std::string copy = dir.file("copy.journal");
+  write_all(copy, *card::parse_hex(golden));
+  auto reopened = Journal::open(copy);
+  REQUIRE(reopened.has_value());
+  CHECK(sequences(*reopened) == std::vector<std::uint64_t>{2});
+  CHECK(reopened->pending().front().proof == sample_tap(2).proof);
+  CHECK(reopened->pending().front().tap.event_time == sample_tap(2).tap.event_time);
+}
