@@ -19,7 +19,4 @@ std::string parent_directory(const std::string& path);
 // Creates dir (one level) if it is missing, durably (the parent is synced).
 Status ensure_directory(const std::string& dir);
 
-// CRC-32 (IEEE 802.3, as zlib and Ethernet compute it).
-std::uint32_t crc32(card::ByteView bytes);
-
 }  // namespace citycard::agent

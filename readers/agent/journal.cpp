@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "citycard/coding.h"
 #include "file_io.h"
 #include "files/durable_file.h"
 
@@ -28,17 +29,17 @@ constexpr std::size_t tap_record_bytes = record_header_bytes + 1 + queued_tap_by
 std::uint32_t record_crc(std::uint32_t length, card::ByteView payload) {
   card::Bytes covered;
   covered.reserve(4 + payload.size());
-  card::put_u32(covered, length);
+  coding::put_be<std::uint32_t>(covered, length);
   covered.insert(covered.end(), payload.begin(), payload.end());
-  return crc32(covered);
+  return coding::crc32(covered);
 }
 
 card::Bytes frame_record(const card::Bytes& payload) {
   card::Bytes out;
   out.reserve(record_header_bytes + payload.size());
   auto length = static_cast<std::uint32_t>(payload.size());
-  card::put_u32(out, length);
-  card::put_u32(out, record_crc(length, payload));
+  coding::put_be<std::uint32_t>(out, length);
+  coding::put_be<std::uint32_t>(out, record_crc(length, payload));
   out.insert(out.end(), payload.begin(), payload.end());
   return out;
 }
@@ -121,8 +122,8 @@ Status Journal::replay(const card::Bytes& contents) {
     if (size - pos < record_header_bytes) {
       bad = true;
     } else {
-      length = card::get_u32(&contents[pos]);
-      std::uint32_t crc = card::get_u32(&contents[pos + 4]);
+      length = coding::load_be<std::uint32_t>(&contents[pos]);
+      std::uint32_t crc = coding::load_be<std::uint32_t>(&contents[pos + 4]);
       if (length == 0 || length > payload_bytes_max || length > size - pos - record_header_bytes) {
         bad = true;
       } else {
@@ -160,10 +161,10 @@ Status Journal::replay(const card::Bytes& contents) {
       highest_sequence_ = std::max(highest_sequence_, sequence);
       pending_.push_back(std::move(*tap));
     } else if (payload[0] == type_ack && length >= 5) {
-      std::uint32_t count = card::get_u32(&payload[1]);
+      std::uint32_t count = coding::load_be<std::uint32_t>(&payload[1]);
       if (length != 5 + 8ull * count) return Status::corruption(fmt::format("{}: ack record at byte {} has a bad count", path_, pos));
       std::vector<std::uint64_t> sequences;
-      for (std::uint32_t i = 0; i < count; ++i) sequences.push_back(card::get_u64(&payload[5 + 8 * i]));
+      for (std::uint32_t i = 0; i < count; ++i) sequences.push_back(coding::load_be<std::uint64_t>(&payload[5 + 8 * i]));
       std::unordered_set<std::uint64_t> acknowledged(sequences.begin(), sequences.end());
       std::erase_if(pending_, [&](const QueuedTap& tap) { return acknowledged.count(tap.tap.id.sequence) != 0; });
       for (auto sequence : sequences) pending_sequences_.erase(sequence);
@@ -215,8 +216,8 @@ Status Journal::acknowledge(std::span<const std::uint64_t> sequences) {
   for (std::size_t start = 0; start < known.size(); start += ack_sequences_max) {
     std::size_t count = std::min(ack_sequences_max, known.size() - start);
     card::Bytes payload{type_ack};
-    card::put_u32(payload, static_cast<std::uint32_t>(count));
-    for (std::size_t i = start; i < start + count; ++i) card::put_u64(payload, known[i]);
+    coding::put_be<std::uint32_t>(payload, static_cast<std::uint32_t>(count));
+    for (std::size_t i = start; i < start + count; ++i) coding::put_be<std::uint64_t>(payload, known[i]);
     if (auto written = append_record(payload); !written) return written;
     std::unordered_set<std::uint64_t> acknowledged(known.begin() + static_cast<std::ptrdiff_t>(start),
                                                    known.begin() + static_cast<std::ptrdiff_t>(start + count));

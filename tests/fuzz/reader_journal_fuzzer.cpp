@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "citycard/check.h"
+#include "citycard/coding.h"
 #include "file_io.h"
 #include "journal.h"
 
@@ -48,13 +49,10 @@ const std::string& journal_path() {
 void fix_crcs(card::Bytes& file) {
   std::size_t at = 4;
   while (file.size() - at >= 8) {
-    const std::uint32_t length = card::get_u32(&file[at]);
+    const std::uint32_t length = coding::load_be<std::uint32_t>(&file[at]);
     if (length > file.size() - at - 8) return;
-    card::Bytes covered(file.begin() + static_cast<std::ptrdiff_t>(at), file.begin() + static_cast<std::ptrdiff_t>(at + 4));
-    covered.insert(covered.end(), file.begin() + static_cast<std::ptrdiff_t>(at + 8),
-                   file.begin() + static_cast<std::ptrdiff_t>(at + 8 + length));
-    const std::uint32_t crc = crc32(covered);
-    for (int i = 0; i < 4; ++i) file[at + 4 + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(crc >> (24 - 8 * i));
+    const std::uint32_t crc = coding::crc32_extend(coding::crc32(&file[at], 4), &file[at + 8], length);
+    coding::store_be<std::uint32_t>(&file[at + 4], crc);
     at += 8 + length;
   }
 }
