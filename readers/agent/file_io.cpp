@@ -15,9 +15,6 @@
 namespace citycard::agent {
 namespace {
 
-// The agent's state is the reader's own business: its group may read it, no one else.
-constexpr std::uint32_t agent_state_mode = 0640;
-
 Status errno_status(const std::string& what) { return Status::io_error(fmt::format("{}: {}", what, std::strerror(errno))); }
 
 }  // namespace
