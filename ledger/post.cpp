@@ -409,9 +409,9 @@ Result<std::unique_ptr<PreparedPost>> RocksLedger::prepare_locked(const std::vec
     sums.credits[slot] += state.staged.credits_posted_minor - state.latest.credits_posted_minor;
   }
   for (std::size_t slot = 1; slot <= static_cast<std::size_t>(asset_count); ++slot) {
-    CITYCARD_CHECK(sums.balance[slot] == 0);
-    CITYCARD_CHECK(sums.debits[slot] == posted_amount[slot]);
-    CITYCARD_CHECK(sums.credits[slot] == posted_amount[slot]);
+    CITYCARD_CHECK_EQ(sums.balance[slot], 0);
+    CITYCARD_CHECK_EQ(sums.debits[slot], posted_amount[slot]);
+    CITYCARD_CHECK_EQ(sums.credits[slot], posted_amount[slot]);
   }
   // The batch's account states become the writer's view now, readers' at commit.
   prepared->accounts.reserve(staged.size());
@@ -419,7 +419,8 @@ Result<std::unique_ptr<PreparedPost>> RocksLedger::prepare_locked(const std::vec
     accounts_[index].latest = accounts_[index].staged;
     prepared->accounts.emplace_back(index, accounts_[index].staged);
   }
-  CITYCARD_CHECK(next_sequence >= block_first && block_first == prepared_sequence_ + 1);
+  CITYCARD_CHECK_GE(next_sequence, block_first);
+  CITYCARD_CHECK_EQ(block_first, prepared_sequence_ + 1);
   prepared_sequence_ = next_sequence - 1;
   prepared->first_sequence = block_first;
   prepared->last_sequence = prepared_sequence_;
@@ -467,7 +468,8 @@ Status RocksLedger::commit(PreparedPost& base) {
       current = std::max(current, sequence);
     }
     // Published in prepare order, gap-free.
-    CITYCARD_CHECK(prepared->first_sequence == last_sequence_ + 1 && prepared->last_sequence >= last_sequence_);
+    CITYCARD_CHECK_EQ(prepared->first_sequence, last_sequence_ + 1);
+    CITYCARD_CHECK_GE(prepared->last_sequence, last_sequence_);
     last_sequence_ = prepared->last_sequence;
   }
   return finish(Status::ok());

@@ -1,5 +1,8 @@
 // Card state bytes: round trips (v2 written, v1 still read), sizes, and
 // truncated or garbage input rejected with a clear status, never a crash.
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <limits>
 #include <random>
@@ -405,4 +408,29 @@ TEST_CASE("card state v2 decoding survives garbage and corrupted records") {
     if (decoded) REQUIRE(*decode_card_state(encode_card_state(*decoded)) == *decoded);
     else REQUIRE(decoded.status().code() == StatusCode::corruption);
   }
+}
+
+// The encoder's side of the same checks: writing a state the decoder would
+// refuse is a rating bug, and stops the process (in a child here) instead of
+// storing a card state that reads back as a fresh card.
+TEST_CASE("card state encoding stops on a state the decoder would refuse") {
+  auto encode_aborts = [](const CardState& state) {
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+      std::freopen("/dev/null", "w", stderr);
+      (void)encode_card_state(state);
+      ::_exit(0);
+    }
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    return WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT;
+  };
+  CardState negative_top_up = busy_state();
+  negative_top_up.auto_top_up_amount_minor = -1;
+  CHECK(encode_aborts(negative_top_up));
+  CardState unknown_media = busy_state();
+  unknown_media.media = static_cast<Media>(9);
+  CHECK(encode_aborts(unknown_media));
+  CHECK_FALSE(encode_aborts(busy_state()));
 }
