@@ -41,6 +41,15 @@ void make_journal(const std::string& path, std::uint64_t count) {
   for (std::uint64_t s = 1; s <= count; ++s) REQUIRE(journal->append(sample_tap(s)).is_ok());
 }
 
+// A journal with taps 1..count in `directory` (created), open.
+Journal open_in_own_directory(const std::string& directory, std::uint64_t count) {
+  std::filesystem::create_directory(directory);
+  make_journal(directory + "/taps.journal", count);
+  auto journal = Journal::open(directory + "/taps.journal");
+  REQUIRE(journal.has_value());
+  return std::move(*journal);
+}
+
 }  // namespace
 
 TEST_CASE("journal: appended taps survive a reopen, in order and intact", "[agent][journal]") {
@@ -233,19 +242,16 @@ TEST_CASE("journal: a record that checks but repeats a pending tap is corruption
 TEST_CASE("journal: a compaction that cannot write its new file leaves appends going to the journal", "[agent][journal]") {
   TempDir dir;
   const std::string state = dir.file("state");
-  std::filesystem::create_directory(state);
   const std::string path = state + "/taps.journal";
-  make_journal(path, 2);
-  auto journal = Journal::open(path);
-  REQUIRE(journal.has_value());
+  Journal journal = open_in_own_directory(state, 2);
   // The directory goes away and a file takes its name: even root cannot
   // create the new journal under it (chmod would not stop root).
   std::filesystem::rename(state, dir.file("state.moved"));
   write_all(state, card::Bytes{'x'});
-  Status compacted = journal->compact();
+  Status compacted = journal.compact();
   CHECK(compacted.code() == StatusCode::io_error);
   INFO(compacted.to_string());
-  REQUIRE(journal->append(sample_tap(3)).is_ok());   // into the journal's own (moved) file
+  REQUIRE(journal.append(sample_tap(3)).is_ok());   // into the journal's own (moved) file
   std::filesystem::remove(state);
   std::filesystem::rename(dir.file("state.moved"), state);
   std::filesystem::copy_file(path, path + ".read");   // the open journal holds the lock: read a copy
@@ -257,17 +263,13 @@ TEST_CASE("journal: a compaction that cannot write its new file leaves appends g
 TEST_CASE("journal: a journal whose file was removed refuses to append", "[agent][journal]") {
   TempDir dir;
   const std::string state = dir.file("state");
-  std::filesystem::create_directory(state);
-  const std::string path = state + "/taps.journal";
-  make_journal(path, 1);
-  auto journal = Journal::open(path);
-  REQUIRE(journal.has_value());
+  Journal journal = open_in_own_directory(state, 1);
   std::filesystem::remove_all(state);
-  Status appended = journal->append(sample_tap(2));
+  Status appended = journal.append(sample_tap(2));
   CHECK(appended.code() == StatusCode::io_error);
   CHECK(appended.message().find("removed") != std::string::npos);
-  CHECK(sequences(*journal) == std::vector<std::uint64_t>{1});
-  CHECK(!journal->compact().is_ok());
+  CHECK(sequences(journal) == std::vector<std::uint64_t>{1});
+  CHECK(!journal.compact().is_ok());
 }
 
 TEST_CASE("journal: a file that is not a journal is refused", "[agent][journal]") {
@@ -285,7 +287,7 @@ TEST_CASE("journal: an interrupted compaction leaves the journal as it was", "[a
   write_all(half_written, card::Bytes{'C', 'C', 'Q', '1', 0, 0, 0});
   auto journal = Journal::open(path);
   REQUIRE(journal.has_value());
-  CHECK(sequences(*journal) == std::vector<std::uint64_t>{1, 2});
+  CHECK(sequences(journal) == std::vector<std::uint64_t>{1, 2});
   CHECK(!std::filesystem::exists(half_written));
 }
 
