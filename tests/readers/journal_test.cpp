@@ -287,7 +287,7 @@ TEST_CASE("journal: an interrupted compaction leaves the journal as it was", "[a
   write_all(half_written, card::Bytes{'C', 'C', 'Q', '1', 0, 0, 0});
   auto journal = Journal::open(path);
   REQUIRE(journal.has_value());
-  CHECK(sequences(journal) == std::vector<std::uint64_t>{1, 2});
+  CHECK(sequences(*journal) == std::vector<std::uint64_t>{1, 2});
   CHECK(!std::filesystem::exists(half_written));
 }
 
