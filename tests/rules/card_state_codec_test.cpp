@@ -366,7 +366,7 @@ TEST_CASE("card state decoding applies the same semantic checks to v1 and v2") {
   for (const Case& c : cases) {
     CardState state = busy_state();
     c.spoil(state);
-    CHECK(decode_error(encode_card_state(state)) == std::string("corruption: ") + c.message);
+    CHECK(decode_error(codec::encode_card_state_v2(state)) == std::string("corruption: ") + c.message);
     CHECK(decode_error(codec::encode_card_state_v1(state)) == std::string("corruption: ") + c.message);
   }
 }
