@@ -6,7 +6,7 @@
 #include <mutex>
 
 #include "card/crypto.h"
-#include "check.h"
+#include "citycard/check.h"
 #include "deny_list_store.h"
 #include "deny_records.h"
 #include "key_warmer.h"
@@ -203,7 +203,7 @@ void Engine::submit(ReaderId reader, std::vector<protocol::TapRecord> taps,
         for (std::size_t s = 0; s < by_shard.size(); ++s) {
           if (by_shard[s].empty()) continue;
           bool queued = impl.shards_[s]->try_queue(by_shard[s]);
-          ENGINE_CHECK(queued);
+          CITYCARD_CHECK(queued);
         }
         taken = true;
       }
@@ -233,7 +233,7 @@ void Engine::admin(AdminCommand command, std::function<void(AdminResult)> done) 
 }
 
 void Engine::use_rules(std::shared_ptr<const rules::RuleBook> book) {
-  ENGINE_CHECK(book != nullptr);
+  CITYCARD_CHECK(book != nullptr);
   Impl& impl = *impl_;
   std::lock_guard rules_lock(impl.rules_mutex_);
   std::lock_guard lock(impl.submit_mutex_);

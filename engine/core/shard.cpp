@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 
-#include "check.h"
+#include "citycard/check.h"
 #include "decision_codec.h"
 #include "deny_records.h"
 #include "refusals.h"
@@ -162,7 +162,7 @@ void Shard::accept(Work& work) {
     void operator()(work::Admin& admin) { shard.accept_admin(admin); }
     void operator()(work::Outcomes& told) { shard.decided(told.outcomes); }
     void operator()(work::Durable&) {
-      ENGINE_CHECK(!shard.awaiting_.empty());
+      CITYCARD_CHECK(!shard.awaiting_.empty());
       Decided batch = std::move(shard.awaiting_.front());
       shard.awaiting_.pop_front();
       shard.settle(batch);
@@ -280,7 +280,7 @@ void Shard::accept_admin(work::Admin& work) {
 
 void Shard::mark_refusal(Item& item) {
   if (item.kind != Item::Kind::admin || !records_refusal(item.group)) return;
-  ENGINE_CHECK(!item.admin_result.status && item.group.transfers.empty());
+  CITYCARD_CHECK(!item.admin_result.status && item.group.transfers.empty());
   item.kind = Item::Kind::admin_refusal;
 }
 
@@ -297,7 +297,7 @@ void Shard::hand_over() {
     answers[i] = EarlyAnswer{item.waiter, first, item.tap.tap.mode};
   }
   job.answer = [answers = std::move(answers), &metrics = context_.metrics](const std::vector<bool>& as_handed) {
-    ENGINE_CHECK(as_handed.size() == answers.size());
+    CITYCARD_CHECK(as_handed.size() == answers.size());
     for (std::size_t i = 0; i < answers.size(); ++i) {
       if (as_handed[i] && answers[i].waiter.submit) deliver(metrics, answers[i].waiter, answers[i].decision, answers[i].mode);
     }
@@ -307,7 +307,7 @@ void Shard::hand_over() {
       // The money rule, asserted where the batch is built: every transfer
       // moves a positive amount between two different accounts of one asset.
       for (const Transfer& transfer : item.group.transfers) {
-        ENGINE_CHECK(transfer.amount_minor > 0 && transfer.debit_account != transfer.credit_account);
+        CITYCARD_CHECK(transfer.amount_minor > 0 && transfer.debit_account != transfer.credit_account);
       }
     }
     job.groups.push_back(std::move(item.group));
@@ -353,7 +353,7 @@ void Shard::settle(Decided& batch) {
   std::vector<Item>& done = batch.items;
   std::vector<ledger::GroupOutcome>& outcomes = batch.outcomes;
   if (!batch.clean) {
-    ENGINE_CHECK(awaiting_.empty() && !commit_in_flight_);
+    CITYCARD_CHECK(awaiting_.empty() && !commit_in_flight_);
     blocked_ = false;
   }
   std::vector<CardId> reload;

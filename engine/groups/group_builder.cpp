@@ -9,7 +9,7 @@
 #include "calendar.h"
 #include "card/cryptogram.h"
 #include "card_state_codec.h"
-#include "check.h"
+#include "citycard/check.h"
 #include "decision_codec.h"
 #include "deny_records.h"
 #include "hashing.h"
@@ -85,7 +85,7 @@ void GroupBuilder::note_listing(Draft& draft, CardEntry& entry) {
 
 void GroupBuilder::give_back_offline(Draft& draft) {
   if (draft.offline_spent_minor == 0) return;
-  ENGINE_CHECK(context_.offline != nullptr);
+  CITYCARD_CHECK(context_.offline != nullptr);
   context_.offline->give_back(draft.tap.tap.id.reader, draft.offline_day, draft.offline_spent_minor);
   draft.offline_spent_minor = 0;
 }
@@ -176,7 +176,7 @@ std::optional<RefusalReason> GroupBuilder::check_proof(const Draft& draft, CardE
 
 void GroupBuilder::rate_tap(Draft& draft) {
   const Tap& tap = draft.tap.tap;
-  ENGINE_CHECK(context_.rules != nullptr);
+  CITYCARD_CHECK(context_.rules != nullptr);
   const rules::RuleSet& rule_set = context_.rules->for_time(tap.event_time);
   give_back_offline(draft);  // rated again after a reload: its offline money is taken anew
   if (draft.admission.refusal != RefusalReason::none) {
@@ -223,7 +223,7 @@ void GroupBuilder::rate_tap(Draft& draft) {
   // it the engine refuses, and the operator carries the ride it gave.
   const std::int64_t wallet_charge = -rules::net_for_role(rating, AccountRole::card_wallet, Asset::twd);
   if (tap.offline && wallet_charge > 0) {
-    ENGINE_CHECK(context_.offline != nullptr);
+    CITYCARD_CHECK(context_.offline != nullptr);
     const rules::LocalCalendar calendar(rule_set.utc_offset_minutes, rule_set.business_day_start_minutes);
     const std::int32_t day = calendar.business_day(tap.event_time);
     auto spent = context_.offline->try_spend(tap.id.reader, day, wallet_charge, draft.admission.offline_max_minor);
@@ -236,9 +236,9 @@ void GroupBuilder::rate_tap(Draft& draft) {
     draft.group.records.push_back(std::move(*spent));
   }
   // The card accounts change by exactly what the postings move (rules contract).
-  ENGINE_CHECK(rating.state.wallet_minor - before.wallet_minor ==
+  CITYCARD_CHECK(rating.state.wallet_minor - before.wallet_minor ==
                rules::net_for_role(rating, AccountRole::card_wallet, Asset::twd));
-  ENGINE_CHECK(rating.state.points - before.points == rules::net_for_role(rating, AccountRole::card_points, Asset::points));
+  CITYCARD_CHECK(rating.state.points - before.points == rules::net_for_role(rating, AccountRole::card_points, Asset::points));
 
   entry->state = rules::encode_card_state(rating.state);
   entry->wallet->balance_minor = rating.state.wallet_minor;
