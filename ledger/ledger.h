@@ -53,6 +53,13 @@ struct Options {
   // Account records written per batch while a checkpoint is in progress.
   // Default 4096.
   std::size_t checkpoint_accounts_per_batch = 4096;
+  // RocksDB's own background work that changes the files: compactions when
+  // a level fills, and its recovery from a failed write (a flush to a new
+  // log, on its own thread). Default true; false: neither (the deterministic
+  // simulator, tests/sim/: its small ledgers need no compaction, a failed
+  // write is the engine's fail-stop and the ledger is reopened, and no thread
+  // of RocksDB's may decide what a crash keeps).
+  bool background_compactions = true;
 };
 
 // Opaque records stored beside the ledger in the same atomic write, e.g. the

@@ -8,6 +8,7 @@
 #include <rocksdb/cache.h>
 #include <rocksdb/convenience.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/listener.h>
 #include <rocksdb/memtablerep.h>
 #include <rocksdb/options.h>
 #include <rocksdb/slice_transform.h>
@@ -46,6 +47,7 @@ rocksdb::ColumnFamilyOptions family_options(std::size_t index, const Options& op
   family.max_write_buffer_number = 4;
   family.compression = best_compression();
   family.bottommost_compression = rocksdb::kZSTD;
+  family.disable_auto_compactions = !options.background_compactions;
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = cache;
   table.cache_index_and_filter_blocks = true;
@@ -125,8 +127,23 @@ Status translate_open_error(const rocksdb::Status& status, const std::string& pa
 
 namespace {
 
+// Keeps RocksDB from recovering from a failed write by itself (a flush on
+// its own thread, e.g. once a full disk has room): the ledger is poisoned by
+// then, and what is on disk is read again when it is reopened.
+class NoAutomaticRecovery final : public rocksdb::EventListener {
+ public:
+  const char* Name() const override { return "NoAutomaticRecovery"; }
+  void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason, rocksdb::Status, bool* auto_recovery) override {
+    *auto_recovery = false;
+  }
+};
+
 rocksdb::DBOptions db_options_for(const Options& options) {
   rocksdb::DBOptions db_options;
+  if (!options.background_compactions) {
+    db_options.max_bgerror_resume_count = 0;
+    db_options.listeners.push_back(std::make_shared<NoAutomaticRecovery>());
+  }
   db_options.max_background_jobs = 2;
   // One writer (the ledger serialises posts); hash-based memtables need this off.
   db_options.allow_concurrent_memtable_write = false;
@@ -136,7 +153,6 @@ rocksdb::DBOptions db_options_for(const Options& options) {
   db_options.keep_log_file_num = 3;
   // A torn last WAL record after a crash was never acknowledged: drop it.
   db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
-  (void)options;
   return db_options;
 }
 

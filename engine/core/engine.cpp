@@ -103,7 +103,7 @@ Result<std::unique_ptr<Engine>> Engine::start(ledger::Ledger& ledger, std::share
   raw->committer_ = std::make_unique<Committer>(
       ledger, metrics, log,
       [raw](std::size_t shard, std::vector<ledger::GroupOutcome> outcomes) { raw->shards_[shard]->outcomes(std::move(outcomes)); },
-      [raw](std::size_t shard) { raw->shards_[shard]->durable(); });
+      [raw](std::size_t shard) { raw->shards_[shard]->durable(); }, raw->options_.drive);
   for (std::size_t i = 0; i < raw->options_.shards; ++i) {
     ShardContext context{ledger,
                          rules,
@@ -127,13 +127,15 @@ Result<std::unique_ptr<Engine>> Engine::start(ledger::Ledger& ledger, std::share
   // The cards to warm are read before the shards run (their card lists are theirs after).
   std::vector<Shard*> warm_shards;
   std::vector<std::vector<CardId>> warm_cards;
-  if (raw->options_.card_keys && raw->options_.warm_key_version != 0) {
+  if (raw->options_.card_keys && raw->options_.warm_key_version != 0 && raw->options_.drive == Drive::threads) {
     for (auto& shard : raw->shards_) {
       warm_shards.push_back(shard.get());
       warm_cards.push_back(shard->cached_card_ids());
     }
   }
-  for (auto& shard : raw->shards_) shard->start();
+  if (raw->options_.drive == Drive::threads) {
+    for (auto& shard : raw->shards_) shard->start();
+  }
   if (!warm_shards.empty()) {
     std::vector<Shard*> shards = std::move(warm_shards);
     std::vector<std::vector<CardId>> cards = std::move(warm_cards);
@@ -271,8 +273,29 @@ PipelineStats Engine::stats() const {
   return stats;
 }
 
+bool Engine::turn_shard(std::size_t shard, bool window_over) {
+  ENGINE_CHECK(impl_->options_.drive == Drive::steps && shard < impl_->shards_.size());
+  return impl_->shards_[shard]->turn(window_over);
+}
+
+Result<bool> Engine::turn_prepare() { return impl_->committer_->turn_prepare(); }
+
+Result<bool> Engine::turn_commit() { return impl_->committer_->turn_commit(); }
+
+std::size_t Engine::shard_count() const noexcept { return impl_->shards_.size(); }
+
+bool Engine::idle() const {
+  for (const auto& shard : impl_->shards_) {
+    if (!shard->idle()) return false;
+  }
+  return impl_->committer_->depth() == 0 && impl_->committer_->prepared_waiting() == 0;
+}
+
 void Engine::stop() {
   Impl& impl = *impl_;
+  // Stepped, a prepared write waiting would wait for this thread forever
+  // (the deny list's save waits for it): turn the pipeline idle first.
+  ENGINE_CHECK(impl.committer_->prepared_waiting() == 0);
   {
     std::lock_guard lock(impl.submit_mutex_);
     if (impl.stopped_) return;

@@ -56,6 +56,7 @@
 
 #include "admin_command.h"
 #include "admission.h"
+#include "drive.h"
 #include "citycard/limits.h"
 #include "citycard/status.h"
 #include "engine/net/memory_deny_list.h"
@@ -123,6 +124,10 @@ struct EngineOptions {
   // The engine's wall clock, read once per submitted batch for the bounds
   // above. Default (empty): the system clock. Simulations set their own.
   std::function<EventTime()> clock;
+  // Who runs the shards and the committer (drive.h). Default threads; steps:
+  // none, the caller turns them (turn_shard, turn_prepare, turn_commit) and
+  // no keys are warmed in the background.
+  Drive drive = Drive::threads;
 };
 
 struct PipelineStats {
@@ -174,6 +179,23 @@ class Engine final : public net::TapSink {
   // Card keys the background warmer has handed to the shards (key_warmer.h).
   std::size_t card_keys_warmed() const noexcept;
   PipelineStats stats() const;
+
+  // Drive::steps only, all on the caller's one thread (see drive.h).
+  // A shard takes what is queued for it and hands over its staged batch when
+  // it may and `window_over` (the batch window the threaded shard times);
+  // true if it did anything.
+  bool turn_shard(std::size_t shard, bool window_over);
+  // The committer's stages (committer.h): prepare what the shards handed
+  // over; commit the oldest prepared write, then answer its taps. false:
+  // nothing to do. An error is a failed ledger write, fatal to the engine
+  // (the threaded one aborts): the caller keeps calling turn_commit() until
+  // it returns false (each later write fails too; the ledger voids them),
+  // then may destroy the engine and the ledger, which recovers on reopening.
+  Result<bool> turn_prepare();
+  Result<bool> turn_commit();
+  std::size_t shard_count() const noexcept;
+  // Nothing queued, staged or in the committer: stop() would save at once.
+  bool idle() const;
 
   // Drains and ends the threads, then saves the deny list's version and
   // history (deny_list_store.h); idempotent. Submissions after stop() are

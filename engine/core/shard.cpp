@@ -128,19 +128,33 @@ void Shard::run() {
   const auto wait = context_.options.batch_wait;
   for (;;) {
     auto deadline = Clock::now() + std::chrono::milliseconds(100);
-    const bool can_hand_over = !commit_in_flight_ && !blocked_ && awaiting_.empty();
-    if (!staged_.empty() && can_hand_over) deadline = std::min(deadline, staged_since_ + wait);
+    if (!staged_.empty() && may_hand_over()) deadline = std::min(deadline, staged_since_ + wait);
     work.clear();
     inbox_.pop_all(work, deadline, taps_worth_waking_for());
     for (auto& item : work) accept(item);
-    // Overlapping a sync (awaiting_ not empty) is for batches big enough to pay for one.
-    if (!commit_in_flight_ && !blocked_ && !staged_.empty() &&
-        (awaiting_.empty() || staged_.size() >= context_.options.overlap_taps_min) &&
-        (staged_.size() >= context_.options.batch_taps || stopping_ || Clock::now() >= staged_since_ + wait)) {
-      hand_over();
-    }
+    maybe_hand_over(Clock::now() >= staged_since_ + wait);
     if (stopping_ && staged_.empty() && !commit_in_flight_ && awaiting_.empty() && inbox_.depth() == 0) break;
   }
+}
+
+bool Shard::turn(bool window_over) {
+  std::vector<Work> work;
+  inbox_.pop_all(work, Clock::time_point{});
+  for (auto& item : work) accept(item);
+  return maybe_hand_over(window_over) || !work.empty();
+}
+
+bool Shard::may_hand_over() const { return !commit_in_flight_ && !blocked_ && awaiting_.empty(); }
+
+bool Shard::maybe_hand_over(bool window_over) {
+  // Overlapping a sync (awaiting_ not empty) is for batches big enough to pay for one.
+  if (!commit_in_flight_ && !blocked_ && !staged_.empty() &&
+      (awaiting_.empty() || staged_.size() >= context_.options.overlap_taps_min) &&
+      (staged_.size() >= context_.options.batch_taps || stopping_ || window_over)) {
+    hand_over();
+    return true;
+  }
+  return false;
 }
 
 // How many queued taps would let the shard do something the clock or a
