@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <iterator>
 
-#include "check.h"
+#include "citycard/check.h"
 #include "citycard/limits.h"
 #include "citycard/thread_name.h"
 
@@ -69,7 +69,7 @@ void Committer::prepare_loop() {
 }
 
 Result<bool> Committer::turn_prepare() {
-  ENGINE_CHECK(drive_ == Drive::steps);
+  CITYCARD_CHECK(drive_ == Drive::steps);
   // ledger.prepare() would wait for a commit that only this thread can make.
   if (stepped_.size() >= ledger::Ledger::prepared_posts_max) return false;
   std::vector<Job> jobs;
@@ -78,7 +78,7 @@ Result<bool> Committer::turn_prepare() {
   std::size_t groups = 0;
   for (const Job& job : jobs) groups += job.groups.size();
   // One chunk per turn at most (limits::batch_groups_max groups): room for it is checked above.
-  ENGINE_CHECK(groups <= limits::batch_groups_max);
+  CITYCARD_CHECK_LE(groups, limits::batch_groups_max);
   if (Status prepared = prepare_jobs(jobs); !prepared) return prepared;
   return true;
 }
@@ -163,7 +163,7 @@ void Committer::commit_loop() {
 }
 
 Result<bool> Committer::turn_commit() {
-  ENGINE_CHECK(drive_ == Drive::steps);
+  CITYCARD_CHECK(drive_ == Drive::steps);
   if (stepped_.empty()) return false;
   Prepared prepared = std::move(stepped_.front());
   stepped_.pop_front();

@@ -274,7 +274,7 @@ PipelineStats Engine::stats() const {
 }
 
 bool Engine::turn_shard(std::size_t shard, bool window_over) {
-  ENGINE_CHECK(impl_->options_.drive == Drive::steps && shard < impl_->shards_.size());
+  CITYCARD_CHECK(impl_->options_.drive == Drive::steps && shard < impl_->shards_.size());
   return impl_->shards_[shard]->turn(window_over);
 }
 
@@ -295,7 +295,7 @@ void Engine::stop() {
   Impl& impl = *impl_;
   // Stepped, a prepared write waiting would wait for this thread forever
   // (the deny list's save waits for it): turn the pipeline idle first.
-  ENGINE_CHECK(impl.committer_->prepared_waiting() == 0);
+  CITYCARD_CHECK(impl.committer_->prepared_waiting() == 0);
   {
     std::lock_guard lock(impl.submit_mutex_);
     if (impl.stopped_) return;
