@@ -76,6 +76,7 @@ enum class RecordSpace : std::uint8_t {
   audit_chain = 9,  // written by the ledger only: every audit record as a hash-chain link (audit_chain.h)
   approvals = 10,   // engine: refunds waiting for a second supervisor, key = the refund's reference (approvals.h)
   rule_sets = 11,   // rule set versions installed, key = version (engine/groups/rule_store.h)
+  tap_records = 12, // engine: every decided tap, key = business day + tap key (engine/groups/tap_records.h)
 };
 
 struct RecordWrite {

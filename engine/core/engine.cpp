@@ -186,6 +186,7 @@ void Engine::submit(ReaderId reader, std::vector<protocol::TapRecord> taps,
       work.admission.refusal = rules::event_time_refusal(tap, arrival, impl.options_.event_time_bounds);
     }
     work.admission.offline_max_minor = registered != nullptr ? registered->offline_max_minor : 0;
+    work.admission.arrival = arrival;
     std::size_t shard = impl.shard_of(taps[i].tap.card);
     work.tap = std::move(taps[i]);
     work.waiter = Waiter{pending, static_cast<std::uint32_t>(i)};

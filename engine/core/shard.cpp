@@ -432,6 +432,7 @@ void Shard::settle(Decided& batch) {
       refusal.kind = Item::Kind::refusal_record;
       refusal.tap = item.tap;
       refusal.key = item.key;
+      refusal.admission = item.admission;
       refusal.waiter = std::move(item.waiter);
       builder_.give_back_offline(item);
       refusals.push_back(std::move(refusal));

@@ -14,6 +14,7 @@
 #include "deny_records.h"
 #include "hashing.h"
 #include "rating.h"
+#include "tap_records.h"
 
 namespace citycard::engine {
 
@@ -109,7 +110,7 @@ ledger::RecordWrite review_record(const IdempotencyKey& key, const Tap& tap, Ref
 
 }  // namespace
 
-void GroupBuilder::refuse_tap(Draft& draft, RefusalReason reason) {
+void GroupBuilder::refuse_decision(Draft& draft, RefusalReason reason) {
   const Tap& tap = draft.tap.tap;
   give_back_offline(draft);
   draft.group = {};
@@ -174,23 +175,23 @@ std::optional<RefusalReason> GroupBuilder::check_proof(const Draft& draft, CardE
   return std::nullopt;
 }
 
-void GroupBuilder::rate_tap(Draft& draft) {
+void GroupBuilder::decide_tap(Draft& draft) {
   const Tap& tap = draft.tap.tap;
   CITYCARD_CHECK(context_.rules != nullptr);
   const rules::RuleSet& rule_set = context_.rules->for_time(tap.event_time);
   give_back_offline(draft);  // rated again after a reload: its offline money is taken anew
   if (draft.admission.refusal != RefusalReason::none) {
-    refuse_tap(draft, draft.admission.refusal);
+    refuse_decision(draft, draft.admission.refusal);
     return;
   }
   CardEntry* entry = card_or_abort(tap.card);
   if (entry == nullptr) {
-    refuse_tap(draft, RefusalReason::card_unknown);
+    refuse_decision(draft, RefusalReason::card_unknown);
     return;
   }
   std::optional<std::uint32_t> proven_atc;
   if (auto refusal = check_proof(draft, *entry, proven_atc)) {
-    refuse_tap(draft, *refusal);
+    refuse_decision(draft, *refusal);
     return;
   }
 
@@ -216,7 +217,7 @@ void GroupBuilder::rate_tap(Draft& draft) {
   if (Status resolved = resolve(rating, tap, entry->record, draft.group.transfers); !resolved) {
     // The rule set names an operator the ledger has not registered.
     context_.log.event("operator_unresolved", {{"tap", draft.group.key.to_string()}, {"error", resolved.to_string()}});
-    refuse_tap(draft, RefusalReason::reader_not_allowed);
+    refuse_decision(draft, RefusalReason::reader_not_allowed);
     return;
   }
   // Offline, the reader spends from its own allowance per business day: past
@@ -228,7 +229,7 @@ void GroupBuilder::rate_tap(Draft& draft) {
     const std::int32_t day = calendar.business_day(tap.event_time);
     auto spent = context_.offline->try_spend(tap.id.reader, day, wallet_charge, draft.admission.offline_max_minor);
     if (!spent) {
-      refuse_tap(draft, RefusalReason::offline_limit_exceeded);
+      refuse_decision(draft, RefusalReason::offline_limit_exceeded);
       return;
     }
     draft.offline_spent_minor = wallet_charge;
@@ -265,6 +266,46 @@ void GroupBuilder::rate_tap(Draft& draft) {
   if (tap.offline && rating.balance_after_minor < 0) decision.flags |= protocol::DecisionFlags::debt;
   if (entry->denied) decision.flags |= protocol::DecisionFlags::deny_listed;
   draft.group.outcome = encode_decision(decision, tap.offline);
+}
+
+void GroupBuilder::rate_tap(Draft& draft) {
+  decide_tap(draft);
+  record_tap(draft);
+}
+
+void GroupBuilder::refuse_tap(Draft& draft, RefusalReason reason) {
+  refuse_decision(draft, reason);
+  record_tap(draft);
+}
+
+void GroupBuilder::record_tap(Draft& draft) {
+  const Tap& tap = draft.tap.tap;
+  RecordedTap record;
+  record.origin = draft.key.origin;
+  record.tap = tap;
+  record.arrival = draft.admission.arrival;
+  record.outcome = draft.decision.outcome;
+  record.reason = draft.decision.reason;
+  ENGINE_CHECK(context_.rules != nullptr);
+  const rules::RuleSet& rule_set = context_.rules->for_time(tap.event_time);
+  record.business_day = rules::LocalCalendar(rule_set.utc_offset_minutes, rule_set.business_day_start_minutes)
+                            .business_day(tap.event_time);
+  if (const CardEntry* entry = book_.cached(tap.card)) {
+    record.account = entry->record.wallet_account;
+    record.category = static_cast<std::uint8_t>(entry->record.category);
+  }
+  if (draft.decision.outcome == protocol::Outcome::approved) {
+    record.fare_minor = draft.decision.fare_minor;
+    record.rule_set_version = rule_set.version;
+    for (const Transfer& transfer : draft.group.transfers) {
+      if (transfer.code == TransferCode::subsidy || transfer.code == TransferCode::points_subsidy) {
+        record.subsidy_minor += transfer.amount_minor;
+      } else if (transfer.code == TransferCode::points_redeemed) {
+        record.points_redeemed += transfer.amount_minor;
+      }
+    }
+  }
+  draft.group.records.push_back(tap_record_write(record));
 }
 
 }  // namespace citycard::engine
