@@ -286,7 +286,7 @@ void GroupBuilder::record_tap(Draft& draft) {
   record.arrival = draft.admission.arrival;
   record.outcome = draft.decision.outcome;
   record.reason = draft.decision.reason;
-  ENGINE_CHECK(context_.rules != nullptr);
+  CITYCARD_CHECK(context_.rules != nullptr);
   const rules::RuleSet& rule_set = context_.rules->for_time(tap.event_time);
   record.business_day = rules::LocalCalendar(rule_set.utc_offset_minutes, rule_set.business_day_start_minutes)
                             .business_day(tap.event_time);
