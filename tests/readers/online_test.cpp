@@ -111,6 +111,13 @@ TEST_CASE("online: an engine slower than timeout_ms leaves the decision to the r
   auto link = make_link(config);
   auto reader = open_agent(config, *link);
   emulator::CardProfile card = card_profile("04A1B2C3D4E5F6");
+  // Connected first: on a busy machine the TLS handshake alone can outlast
+  // the 150 ms, and then the engine never sees the attempt.
+  auto deadline = agent::Clock::now() + seconds(30);
+  while (!link->keep_alive(agent::Clock::now()).is_ok() && agent::Clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  REQUIRE(link->connected());
 
   auto start = agent::Clock::now();
   agent::TapOutcome outcome = present(*reader, card);
@@ -121,6 +128,7 @@ TEST_CASE("online: an engine slower than timeout_ms leaves the decision to the r
   REQUIRE(reader->queue().pending().size() == 1);
 
   // The engine did take the online attempt; the queued copy is the same tap.
+  REQUIRE(net::testing::eventually([&] { return engine.sink.inner.batches_submitted() == 1; }));
   std::vector<agent::QueuedTap> queued(reader->queue().pending().begin(), reader->queue().pending().end());
   auto resent = link->submit_taps(queued, agent::Clock::now() + seconds(30));
   INFO(resent.status().to_string());
