@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "citycard/coding.h"
+
 namespace citycard::card {
 
 Result<Bytes> encode_command(const CommandApdu& command) {
@@ -50,13 +52,13 @@ Result<ResponseApdu> parse_response(ByteView bytes) {
   }
   ResponseApdu response;
   response.data.assign(bytes.begin(), bytes.end() - 2);
-  response.status_word = get_u16(&bytes[bytes.size() - 2]);
+  response.status_word = coding::load_be<std::uint16_t>(&bytes[bytes.size() - 2]);
   return response;
 }
 
 Bytes encode_response(ByteView data, std::uint16_t status_word) {
   Bytes out(data.begin(), data.end());
-  put_u16(out, status_word);
+  coding::put_be<std::uint16_t>(out, status_word);
   return out;
 }
 

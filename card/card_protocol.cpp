@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "citycard/coding.h"
+
 namespace citycard::card {
 
 Bytes encode_record(const CardData& record) {
@@ -59,14 +61,14 @@ Bytes encode_transaction(const Challenge& challenge, const Tap& tap) {
   Bytes data;
   data.reserve(transaction_bytes);
   data.insert(data.end(), challenge.begin(), challenge.end());
-  put_u32(data, tap.id.reader.value);
-  put_u64(data, tap.id.sequence);
+  coding::put_be<std::uint32_t>(data, tap.id.reader.value);
+  coding::put_be<std::uint64_t>(data, tap.id.sequence);
   data.push_back(static_cast<std::uint8_t>(tap.mode));
-  put_u32(data, tap.operator_id.value);
-  put_u32(data, tap.route);
-  put_u32(data, tap.location);
-  put_u64(data, static_cast<std::uint64_t>(tap.amount_minor));
-  put_u64(data, static_cast<std::uint64_t>(tap.event_time.unix_us));
+  coding::put_be<std::uint32_t>(data, tap.operator_id.value);
+  coding::put_be<std::uint32_t>(data, tap.route);
+  coding::put_be<std::uint32_t>(data, tap.location);
+  coding::put_be<std::uint64_t>(data, static_cast<std::uint64_t>(tap.amount_minor));
+  coding::put_be<std::uint64_t>(data, static_cast<std::uint64_t>(tap.event_time.unix_us));
   data.push_back(tap.offline ? 1 : 0);
   return data;
 }
@@ -75,19 +77,19 @@ Result<Transaction> decode_transaction(ByteView bytes) {
   if (bytes.size() != transaction_bytes) {
     return Status::invalid_argument(fmt::format("transaction has {} bytes, expected {}", bytes.size(), transaction_bytes));
   }
-  ByteReader in(bytes);
+  coding::Reader in(bytes);
   Transaction out;
-  ByteView challenge = in.take(challenge_bytes);
+  ByteView challenge = in.bytes(challenge_bytes);
   std::copy(challenge.begin(), challenge.end(), out.challenge.begin());
   Tap& tap = out.tap;
-  tap.id.reader.value = in.u32();
-  tap.id.sequence = in.u64();
+  tap.id.reader.value = in.be<std::uint32_t>();
+  tap.id.sequence = in.be<std::uint64_t>();
   tap.mode = static_cast<Mode>(in.u8());
-  tap.operator_id.value = in.u32();
-  tap.route = in.u32();
-  tap.location = in.u32();
-  tap.amount_minor = static_cast<std::int64_t>(in.u64());
-  tap.event_time.unix_us = static_cast<std::int64_t>(in.u64());
+  tap.operator_id.value = in.be<std::uint32_t>();
+  tap.route = in.be<std::uint32_t>();
+  tap.location = in.be<std::uint32_t>();
+  tap.amount_minor = static_cast<std::int64_t>(in.be<std::uint64_t>());
+  tap.event_time.unix_us = static_cast<std::int64_t>(in.be<std::uint64_t>());
   std::uint8_t offline = in.u8();
   if (!in.ok() || offline > 1) return Status::invalid_argument("transaction offline flag is not 0 or 1");
   tap.offline = offline == 1;

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "citycard/coding.h"
+
 namespace citycard::card {
 
 Bytes cryptogram_input(const CardData& record, std::uint32_t atc, const Challenge& challenge, const Tap& tap) {
@@ -11,7 +13,7 @@ Bytes cryptogram_input(const CardData& record, std::uint32_t atc, const Challeng
   input.reserve(mac_input_bytes);
   Bytes encoded = encode_record(record);
   input.insert(input.end(), encoded.begin(), encoded.end());
-  put_u32(input, atc);
+  coding::put_be<std::uint32_t>(input, atc);
   Bytes transaction = encode_transaction(challenge, tap);
   input.insert(input.end(), transaction.begin(), transaction.end());
   return input;
@@ -51,7 +53,7 @@ Status verify_tap_proof(CardKeySource& keys, const Tap& tap, const TapProof& pro
 
 Bytes encode_proof(const TapProof& proof) {
   Bytes out = encode_record(proof.record);
-  put_u32(out, proof.atc);
+  coding::put_be<std::uint32_t>(out, proof.atc);
   out.insert(out.end(), proof.challenge.begin(), proof.challenge.end());
   out.insert(out.end(), proof.cryptogram.begin(), proof.cryptogram.end());
   return out;
@@ -65,7 +67,7 @@ Result<TapProof> decode_proof(ByteView bytes) {
   if (!record) return Status::invalid_argument("tap proof: " + record.status().message());
   TapProof proof;
   proof.record = *record;
-  proof.atc = get_u32(&bytes[record_bytes]);
+  proof.atc = coding::load_be<std::uint32_t>(&bytes[record_bytes]);
   std::copy_n(&bytes[record_bytes + 4], challenge_bytes, proof.challenge.begin());
   std::copy_n(&bytes[record_bytes + 4 + challenge_bytes], 16, proof.cryptogram.begin());
   return proof;

@@ -5,31 +5,23 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "encoding.h"
+#include "citycard/coding.h"
 
 namespace citycard::ledger {
 namespace {
 
 constexpr std::string_view hash_domain = "citycard-audit/1";
 
-void put_u32(std::string& out, std::uint32_t value) { encoding::put_le<std::uint32_t>(out, value); }
-
 std::string hashed_fields(std::uint64_t number, const AuditHash& prev_hash, std::string_view key, std::string_view body) {
   std::string out;
   out.reserve(8 + 32 + 8 + key.size() + body.size());
-  encoding::put_be64(out, number);
+  coding::put_be<std::uint64_t>(out, number);
   out.append(reinterpret_cast<const char*>(prev_hash.data()), prev_hash.size());
-  put_u32(out, static_cast<std::uint32_t>(key.size()));
+  coding::put_le<std::uint32_t>(out, static_cast<std::uint32_t>(key.size()));
   out.append(key);
-  put_u32(out, static_cast<std::uint32_t>(body.size()));
+  coding::put_le<std::uint32_t>(out, static_cast<std::uint32_t>(body.size()));
   out.append(body);
   return out;
-}
-
-std::uint32_t get_u32(std::string_view in, std::size_t at) {
-  std::uint32_t value = 0;
-  for (int i = 3; i >= 0; --i) value = (value << 8) | static_cast<std::uint8_t>(in[at + static_cast<std::size_t>(i)]);
-  return value;
 }
 
 }  // namespace
@@ -61,32 +53,20 @@ std::string encode_audit_link(const AuditLink& link) {
 }
 
 std::optional<AuditLink> decode_audit_link(std::string_view value) {
+  coding::Reader in(value);
   AuditLink link;
-  std::size_t at = 0;
-  auto need = [&](std::size_t bytes) { return value.size() - at >= bytes; };
-  if (!need(8 + 32 + 4)) return std::nullopt;
-  link.number = encoding::get_be64(value.data());
-  std::memcpy(link.prev_hash.data(), value.data() + 8, 32);
-  at = 40;
-  std::uint32_t key_size = get_u32(value, at);
-  at += 4;
-  if (!need(key_size)) return std::nullopt;
-  link.key.assign(value.substr(at, key_size));
-  at += key_size;
-  if (!need(4)) return std::nullopt;
-  std::uint32_t body_size = get_u32(value, at);
-  at += 4;
-  if (!need(body_size)) return std::nullopt;
-  link.body.assign(value.substr(at, body_size));
-  at += body_size;
-  if (value.size() - at != 32) return std::nullopt;
-  std::memcpy(link.hash.data(), value.data() + at, 32);
+  link.number = in.be<std::uint64_t>();
+  in.copy(link.prev_hash.data(), link.prev_hash.size());
+  link.key.assign(in.chars(in.le<std::uint32_t>()));
+  link.body.assign(in.chars(in.le<std::uint32_t>()));
+  in.copy(link.hash.data(), link.hash.size());
+  if (!in.ok() || !in.at_end()) return std::nullopt;
   return link;
 }
 
 std::string audit_chain_key(std::uint64_t number) {
   std::string key;
-  encoding::put_be64(key, number);
+  coding::put_be<std::uint64_t>(key, number);
   return key;
 }
 

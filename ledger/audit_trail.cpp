@@ -26,7 +26,7 @@ Status RocksLedger::load_audit_head() {
   if (!it->status().ok()) return Status::io_error("reading the audit chain: " + it->status().ToString());
   if (!it->Valid() || !it->key().starts_with(prefix)) return Status::ok();  // no link yet
   auto link = decode_audit_link(it->value().ToStringView());
-  if (!link || it->key().size() != prefix.size() + 8 || encoding::get_be64(it->key().data() + prefix.size()) != link->number) {
+  if (!link || it->key().size() != prefix.size() + 8 || coding::load_be<std::uint64_t>(it->key().data() + prefix.size()) != link->number) {
     return Status::corruption("the last audit chain link is unreadable; run verify");
   }
   audit_next_ = link->number + 1;
@@ -47,7 +47,7 @@ void RocksLedger::verify_audit_chain(const rocksdb::ReadOptions& options, Verify
   AuditHash previous{};
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     const std::string where = it->key().size() == prefix.size() + 8
-                                  ? "audit entry " + std::to_string(encoding::get_be64(it->key().data() + prefix.size()))
+                                  ? "audit entry " + std::to_string(coding::load_be<std::uint64_t>(it->key().data() + prefix.size()))
                                   : "an audit chain key of " + std::to_string(it->key().size()) + " bytes";
     auto link = decode_audit_link(it->value().ToStringView());
     if (!link) {

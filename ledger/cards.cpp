@@ -12,17 +12,17 @@ namespace {
 // operator_info value := payable:u64 settled:u64 name:bytes
 std::string operator_key(OperatorId id) {
   std::string key;
-  encoding::put_be64(key, id.value);
+  coding::put_be<std::uint64_t>(key, id.value);
   return key;
 }
 
 std::optional<OperatorRecord> decode_operator(OperatorId id, std::string_view value) {
-  encoding::Reader reader(value);
+  coding::Reader reader(value);
   OperatorRecord record;
   record.id = id;
   record.payable_account.value = reader.le<std::uint64_t>();
   record.settled_account.value = reader.le<std::uint64_t>();
-  record.name = std::string(reader.rest());
+  record.name = std::string(reader.chars(reader.remaining()));
   if (!reader.ok()) return std::nullopt;
   return record;
 }
@@ -52,8 +52,8 @@ Result<OperatorRecord> RocksLedger::register_operator(OperatorId id, std::string
   record.payable_account = allocate_account(payable, batch);
   record.settled_account = allocate_account(settled, batch);
   std::string value;
-  encoding::put_le<std::uint64_t>(value, record.payable_account.value);
-  encoding::put_le<std::uint64_t>(value, record.settled_account.value);
+  coding::put_le<std::uint64_t>(value, record.payable_account.value);
+  coding::put_le<std::uint64_t>(value, record.settled_account.value);
   value.append(name);
   batch.Put(family(f_records),
             encoding::record_key(static_cast<std::uint8_t>(RecordSpace::operator_info), operator_key(id)), value);
@@ -84,7 +84,7 @@ std::vector<OperatorRecord> RocksLedger::operators_at(const rocksdb::ReadOptions
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(options, family(f_records)));
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     if (it->key().size() != 9) continue;
-    OperatorId id{static_cast<std::uint32_t>(encoding::get_be64(it->key().data() + 1))};
+    OperatorId id{static_cast<std::uint32_t>(coding::load_be<std::uint64_t>(it->key().data() + 1))};
     if (auto record = decode_operator(id, it->value().ToStringView())) out.push_back(*record);
   }
   return out;

@@ -12,49 +12,49 @@ void append_card(std::string& out, const CardId& card) {
   out.append(reinterpret_cast<const char*>(card.data()), card.size());
 }
 
-std::optional<CardId> read_card(Reader& reader) {
+std::optional<CardId> read_card(coding::Reader& reader) {
   auto size = reader.le<std::uint8_t>();
   if (!reader.ok() || size > CardId::bytes_max) return std::nullopt;
   auto bytes = reader.bytes(size);
   if (!reader.ok()) return std::nullopt;
-  return CardId::from_bytes(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
+  return CardId::from_bytes(bytes.data(), bytes.size());
 }
 
 }  // namespace
 
 std::string account_key(AccountId id) {
   std::string key;
-  put_be64(key, id.value);
+  coding::put_be<std::uint64_t>(key, id.value);
   return key;
 }
 
 std::string high_water_key(Origin origin, std::uint64_t source) {
   std::string key(1, 'H');
   key.push_back(static_cast<char>(origin));
-  put_be64(key, source);
+  coding::put_be<std::uint64_t>(key, source);
   return key;
 }
 
 std::string sequence_key(std::uint64_t sequence) {
   std::string key;
-  put_be64(key, sequence);
+  coding::put_be<std::uint64_t>(key, sequence);
   return key;
 }
 
 std::string history_key(AccountId account, std::uint64_t block_first_sequence) {
   std::string key;
   key.reserve(history_key_bytes);
-  put_be64(key, account.value);
-  put_be64(key, ~block_first_sequence);
+  coding::put_be<std::uint64_t>(key, account.value);
+  coding::put_be<std::uint64_t>(key, ~block_first_sequence);
   return key;
 }
 
-std::uint64_t history_key_block_first(std::string_view key) { return ~get_be64(key.data() + 8); }
+std::uint64_t history_key_block_first(std::string_view key) { return ~coding::load_be<std::uint64_t>(key.data() + 8); }
 
 void append_group_key(std::string& out, const IdempotencyKey& key) {
   out.push_back(static_cast<char>(key.origin));
-  put_be64(out, key.source);
-  put_be64(out, key.sequence);
+  coding::put_be<std::uint64_t>(out, key.source);
+  coding::put_be<std::uint64_t>(out, key.sequence);
 }
 
 std::string group_key(const IdempotencyKey& key) {
@@ -64,11 +64,11 @@ std::string group_key(const IdempotencyKey& key) {
   return out;
 }
 
-std::optional<IdempotencyKey> decode_group_key(Reader& reader) {
+std::optional<IdempotencyKey> decode_group_key(coding::Reader& reader) {
   IdempotencyKey key;
   auto origin = reader.le<std::uint8_t>();
-  key.source = reader.be64();
-  key.sequence = reader.be64();
+  key.source = reader.be<std::uint64_t>();
+  key.sequence = reader.be<std::uint64_t>();
   if (!reader.ok() || origin < 1 || origin > origin_max) return std::nullopt;
   key.origin = static_cast<Origin>(origin);
   return key;
@@ -82,7 +82,7 @@ std::string card_key(const CardId& card) {
 
 std::string card_by_account_key(AccountId account) {
   std::string key(1, 'A');
-  put_be64(key, account.value);
+  coding::put_be<std::uint64_t>(key, account.value);
   return key;
 }
 
@@ -95,21 +95,21 @@ std::string record_key(std::uint8_t space, std::string_view key) {
 std::string encode_account(const StoredAccount& account) {
   std::string out;
   out.reserve(account_value_bytes);
-  put_le<std::uint8_t>(out, static_cast<std::uint8_t>(account.spec.kind));
-  put_le<std::uint8_t>(out, static_cast<std::uint8_t>(account.spec.asset));
-  put_le<std::int64_t>(out, account.spec.balance_floor_minor);
-  put_le<std::int64_t>(out, account.spec.balance_ceiling_minor);
-  put_le<std::uint64_t>(out, account.spec.owner);
-  put_le<std::int64_t>(out, account.balance_minor);
-  put_le<std::int64_t>(out, account.debits_posted_minor);
-  put_le<std::int64_t>(out, account.credits_posted_minor);
-  put_le<std::uint64_t>(out, account.transfer_count);
-  put_le<std::uint64_t>(out, account.applied_through);
+  coding::put_le<std::uint8_t>(out, static_cast<std::uint8_t>(account.spec.kind));
+  coding::put_le<std::uint8_t>(out, static_cast<std::uint8_t>(account.spec.asset));
+  coding::put_le<std::int64_t>(out, account.spec.balance_floor_minor);
+  coding::put_le<std::int64_t>(out, account.spec.balance_ceiling_minor);
+  coding::put_le<std::uint64_t>(out, account.spec.owner);
+  coding::put_le<std::int64_t>(out, account.balance_minor);
+  coding::put_le<std::int64_t>(out, account.debits_posted_minor);
+  coding::put_le<std::int64_t>(out, account.credits_posted_minor);
+  coding::put_le<std::uint64_t>(out, account.transfer_count);
+  coding::put_le<std::uint64_t>(out, account.applied_through);
   return out;
 }
 
 std::optional<StoredAccount> decode_account(std::string_view value) {
-  Reader reader(value);
+  coding::Reader reader(value);
   StoredAccount account;
   auto kind = reader.le<std::uint8_t>();
   auto asset = reader.le<std::uint8_t>();
@@ -130,23 +130,23 @@ std::optional<StoredAccount> decode_account(std::string_view value) {
 void encode_transfer(std::string& out, const IdempotencyKey& key, std::uint32_t leg, const Transfer& transfer) {
   out.reserve(out.size() + transfer_value_bytes);
   append_group_key(out, key);
-  put_le<std::uint32_t>(out, leg);
-  put_le<std::uint64_t>(out, transfer.debit_account.value);
-  put_le<std::uint64_t>(out, transfer.credit_account.value);
-  put_le<std::uint8_t>(out, static_cast<std::uint8_t>(transfer.asset));
-  put_le<std::int64_t>(out, transfer.amount_minor);
-  put_le<std::uint16_t>(out, static_cast<std::uint16_t>(transfer.code));
-  put_le<std::uint16_t>(out, transfer.flags);
-  put_le<std::uint32_t>(out, transfer.rule_set_version);
-  put_le<std::int64_t>(out, transfer.event_time.unix_us);
-  put_le<std::uint8_t>(out, static_cast<std::uint8_t>(transfer.mode));
-  put_le<std::uint32_t>(out, transfer.operator_id.value);
-  put_le<std::uint32_t>(out, transfer.route);
-  put_le<std::uint32_t>(out, transfer.location);
+  coding::put_le<std::uint32_t>(out, leg);
+  coding::put_le<std::uint64_t>(out, transfer.debit_account.value);
+  coding::put_le<std::uint64_t>(out, transfer.credit_account.value);
+  coding::put_le<std::uint8_t>(out, static_cast<std::uint8_t>(transfer.asset));
+  coding::put_le<std::int64_t>(out, transfer.amount_minor);
+  coding::put_le<std::uint16_t>(out, static_cast<std::uint16_t>(transfer.code));
+  coding::put_le<std::uint16_t>(out, transfer.flags);
+  coding::put_le<std::uint32_t>(out, transfer.rule_set_version);
+  coding::put_le<std::int64_t>(out, transfer.event_time.unix_us);
+  coding::put_le<std::uint8_t>(out, static_cast<std::uint8_t>(transfer.mode));
+  coding::put_le<std::uint32_t>(out, transfer.operator_id.value);
+  coding::put_le<std::uint32_t>(out, transfer.route);
+  coding::put_le<std::uint32_t>(out, transfer.location);
 }
 
 std::optional<TransferValue> decode_transfer(std::string_view value) {
-  Reader reader(value);
+  coding::Reader reader(value);
   TransferValue out;
   auto key = decode_group_key(reader);
   if (!key) return std::nullopt;
@@ -177,17 +177,14 @@ std::optional<TransferValue> decode_transfer(std::string_view value) {
 
 void begin_block(std::string& out) {
   out.clear();
-  put_le<std::uint32_t>(out, 0);
+  coding::put_le<std::uint32_t>(out, 0);
 }
 
-void finish_block(std::string& out, std::uint32_t count) {
-  std::memcpy(out.data(), &count, sizeof count);
-}
+void finish_block(std::string& out, std::uint32_t count) { coding::store_le<std::uint32_t>(out.data(), count); }
 
 std::optional<std::uint32_t> block_count(std::string_view block) {
   if (block.size() < block_header_bytes) return std::nullopt;
-  std::uint32_t count = 0;
-  std::memcpy(&count, block.data(), sizeof count);
+  const auto count = coding::load_le<std::uint32_t>(block.data());
   if (count == 0 || block.size() != block_header_bytes + std::size_t{count} * transfer_value_bytes) return std::nullopt;
   return count;
 }
@@ -195,19 +192,19 @@ std::optional<std::uint32_t> block_count(std::string_view block) {
 std::string encode_idempotency(std::uint64_t first_sequence, std::uint32_t count, std::string_view outcome) {
   std::string out;
   out.reserve(12 + outcome.size());
-  put_le<std::uint64_t>(out, first_sequence);
-  put_le<std::uint32_t>(out, count);
+  coding::put_le<std::uint64_t>(out, first_sequence);
+  coding::put_le<std::uint32_t>(out, count);
   out.append(outcome);
   return out;
 }
 
 std::optional<IdempotencyValue> decode_idempotency(std::string_view value) {
-  Reader reader(value);
+  coding::Reader reader(value);
   IdempotencyValue out;
   out.first_sequence = reader.le<std::uint64_t>();
   out.count = reader.le<std::uint32_t>();
   if (!reader.ok()) return std::nullopt;
-  auto rest = reader.rest();
+  auto rest = reader.chars(reader.remaining());
   if (rest.size() > outcome_bytes_max) return std::nullopt;
   out.outcome.assign(rest);
   return out;
@@ -216,18 +213,18 @@ std::optional<IdempotencyValue> decode_idempotency(std::string_view value) {
 std::string encode_card(const CardRecord& card) {
   std::string out;
   append_card(out, card.card);
-  put_le<std::uint64_t>(out, card.wallet_account.value);
-  put_le<std::uint64_t>(out, card.points_account.value);
-  put_le<std::uint8_t>(out, static_cast<std::uint8_t>(card.category));
-  put_le<std::uint8_t>(out, static_cast<std::uint8_t>(card.media));
-  put_le<std::uint8_t>(out, static_cast<std::uint8_t>(card.status));
+  coding::put_le<std::uint64_t>(out, card.wallet_account.value);
+  coding::put_le<std::uint64_t>(out, card.points_account.value);
+  coding::put_le<std::uint8_t>(out, static_cast<std::uint8_t>(card.category));
+  coding::put_le<std::uint8_t>(out, static_cast<std::uint8_t>(card.media));
+  coding::put_le<std::uint8_t>(out, static_cast<std::uint8_t>(card.status));
   append_card(out, card.linked_to);
   append_card(out, card.replaced_by);
   return out;
 }
 
 std::optional<CardRecord> decode_card(std::string_view value) {
-  Reader reader(value);
+  coding::Reader reader(value);
   CardRecord card;
   auto id = read_card(reader);
   card.wallet_account.value = reader.le<std::uint64_t>();

@@ -1,5 +1,6 @@
 // The ledger's on-disk format. Keys are big-endian so that RocksDB's byte
-// order is numeric order; values are little-endian fixed-width fields.
+// order is numeric order; values are little-endian fixed-width fields
+// (written and read with citycard/coding.h).
 //
 // column family "log"          key := first_sequence:be64         (one entry per posted batch)
 //                              value := count:u32 transfer[count]
@@ -35,14 +36,13 @@
 #pragma once
 
 #include <cstdint>
-#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <type_traits>
 
 #include "citycard/account.h"
 #include "citycard/card.h"
+#include "citycard/coding.h"
 #include "citycard/ids.h"
 #include "citycard/transfer.h"
 
@@ -64,60 +64,6 @@ static_assert(transfer_value_bytes == 75);
 inline constexpr std::size_t history_key_bytes = 16;
 inline constexpr std::size_t outcome_bytes_max = 1024;
 
-// --- primitive writers and readers -----------------------------------------
-
-inline void put_be64(std::string& out, std::uint64_t value) {
-  char bytes[8];
-  for (int i = 7; i >= 0; --i) { bytes[i] = static_cast<char>(value & 0xFF); value >>= 8; }
-  out.append(bytes, 8);
-}
-inline std::uint64_t get_be64(const char* in) {
-  std::uint64_t value = 0;
-  for (int i = 0; i < 8; ++i) value = (value << 8) | static_cast<unsigned char>(in[i]);
-  return value;
-}
-template <typename T>
-inline void put_le(std::string& out, T value) {
-  static_assert(std::is_trivially_copyable_v<T>);
-  char bytes[sizeof(T)];
-  std::memcpy(bytes, &value, sizeof(T));  // the ledger runs on little-endian x86-64 and arm64
-  out.append(bytes, sizeof(T));
-}
-
-// Reads fixed fields from a value; any read past the end marks it bad.
-class Reader {
- public:
-  explicit Reader(std::string_view data) : data_(data) {}
-  template <typename T>
-  T le() {
-    T value{};
-    if (!take(sizeof(T))) return value;
-    std::memcpy(&value, data_.data() + position_ - sizeof(T), sizeof(T));
-    return value;
-  }
-  std::uint64_t be64() {
-    if (!take(8)) return 0;
-    return get_be64(data_.data() + position_ - 8);
-  }
-  std::string_view bytes(std::size_t count) {
-    if (!take(count)) return {};
-    return data_.substr(position_ - count, count);
-  }
-  std::string_view rest() { auto out = data_.substr(position_); position_ = data_.size(); return out; }
-  bool ok() const { return ok_; }
-  bool at_end() const { return position_ == data_.size(); }
-
- private:
-  bool take(std::size_t count) {
-    if (!ok_ || data_.size() - position_ < count) { ok_ = false; return false; }
-    position_ += count;
-    return true;
-  }
-  std::string_view data_;
-  std::size_t position_ = 0;
-  bool ok_ = true;
-};
-
 // --- keys -----------------------------------------------------------------
 
 std::string account_key(AccountId id);
@@ -129,7 +75,7 @@ std::string history_key(AccountId account, std::uint64_t block_first_sequence);
 std::uint64_t history_key_block_first(std::string_view key);  // key of history_key_bytes
 void append_group_key(std::string& out, const IdempotencyKey& key);
 std::string group_key(const IdempotencyKey& key);
-std::optional<IdempotencyKey> decode_group_key(Reader& reader);
+std::optional<IdempotencyKey> decode_group_key(coding::Reader& reader);
 std::string card_key(const CardId& card);
 std::string card_by_account_key(AccountId account);
 std::string record_key(std::uint8_t space, std::string_view key);

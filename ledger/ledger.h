@@ -60,6 +60,12 @@ struct Options {
   // The margin covers a log file's next preallocated chunk and memtable
   // flushes. Bytes; 0 = 4 x write_buffer_bytes (256 MiB by default).
   std::uint64_t free_bytes_min = 0;
+  // RocksDB's compactions when a level fills, on its own threads. Default
+  // true; false: none (the deterministic simulator, tests/sim/: its small
+  // ledgers need no compaction, and no thread of RocksDB's may decide what a
+  // crash keeps). RocksDB never recovers from a failed write by itself in
+  // either case: recover() does, or a reopen.
+  bool background_compactions = true;
 };
 
 // Opaque records stored beside the ledger in the same atomic write, e.g. the
@@ -76,6 +82,7 @@ enum class RecordSpace : std::uint8_t {
   audit_chain = 9,  // written by the ledger only: every audit record as a hash-chain link (audit_chain.h)
   approvals = 10,   // engine: refunds waiting for a second supervisor, key = the refund's reference (approvals.h)
   rule_sets = 11,   // rule set versions installed, key = version (engine/groups/rule_store.h)
+  tap_records = 12, // engine: every decided tap, key = business day + tap key (engine/groups/tap_records.h)
 };
 
 struct RecordWrite {

@@ -19,7 +19,7 @@ Status LogReader::load_block_with(std::uint64_t sequence) {
   if (!it->status().ok()) return Status::io_error("reading the log: " + it->status().ToString());
   if (!it->Valid()) return Status::not_found("no transfer " + std::to_string(sequence));
   if (it->key().size() != 8) return Status::corruption("log key of unexpected size");
-  const std::uint64_t first = encoding::get_be64(it->key().data());
+  const std::uint64_t first = coding::load_be<std::uint64_t>(it->key().data());
   auto count = encoding::block_count(it->value().ToStringView());
   if (!count) return Status::corruption("log block at " + std::to_string(first) + " is unreadable");
   if (sequence >= first + *count) return Status::not_found("no transfer " + std::to_string(sequence));

@@ -49,6 +49,7 @@ rocksdb::ColumnFamilyOptions family_options(std::size_t index, const Options& op
   family.max_write_buffer_number = 4;
   family.compression = best_compression();
   family.bottommost_compression = rocksdb::kZSTD;
+  family.disable_auto_compactions = !options.background_compactions;
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = cache;
   table.cache_index_and_filter_blocks = true;
@@ -128,14 +129,18 @@ Status translate_open_error(const rocksdb::Status& status, const std::string& pa
 
 namespace {
 
-class NoAutoRecovery final : public rocksdb::EventListener {
+// Keeps RocksDB from recovering from a failed write by itself (a flush on
+// its own thread, e.g. once a full disk has room): only Ledger::recover()
+// resumes, when the engine asks (the simulator reopens instead).
+class NoAutomaticRecovery final : public rocksdb::EventListener {
  public:
+  const char* Name() const override { return "NoAutomaticRecovery"; }
   void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason, rocksdb::Status, bool* auto_recovery) override {
     *auto_recovery = false;
   }
 };
 
-rocksdb::DBOptions db_options_for(const Options& options) {
+rocksdb::DBOptions db_options_for() {
   rocksdb::DBOptions db_options;
   db_options.max_background_jobs = 2;
   // One writer (the ledger serialises posts); hash-based memtables need this off.
@@ -150,9 +155,8 @@ rocksdb::DBOptions db_options_for(const Options& options) {
   // engine asks: RocksDB's own recovery thread could resume writes the
   // ledger's memory no longer matches, and after a failed log write it
   // trips an assertion in RocksDB 7.8 (its WritableFileWriter).
-  db_options.listeners.push_back(std::make_shared<NoAutoRecovery>());
+  db_options.listeners.push_back(std::make_shared<NoAutomaticRecovery>());
   db_options.max_bgerror_resume_count = 0;
-  (void)options;
   return db_options;
 }
 
@@ -173,7 +177,7 @@ Status create_ledger(const std::string& path, const Options& options, rocksdb::E
   const std::string staging = path + ".creating";
   fs::remove_all(staging, error);
   fs::create_directories(fs::path(staging).parent_path().empty() ? fs::path(".") : fs::path(staging).parent_path(), error);
-  rocksdb::DBOptions db_options = db_options_for(options);
+  rocksdb::DBOptions db_options = db_options_for();
   if (env != nullptr) db_options.env = env;
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
@@ -218,7 +222,7 @@ Result<std::unique_ptr<Ledger>> open_with_env(const std::string& path, const Opt
 
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
-  rocksdb::DBOptions db_options = db_options_for(options);
+  rocksdb::DBOptions db_options = db_options_for();
   if (env != nullptr) db_options.env = env;
   // Compactions can wait; a tap's commit and its rating cannot. On a busy
   // machine they run niced, so they take idle time, not a decision's.
@@ -300,7 +304,7 @@ Status RocksLedger::load_locked() {
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), family(f_accounts)));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     if (it->key().size() != 8) return Status::corruption("account key of " + std::to_string(it->key().size()) + " bytes");
-    std::uint64_t id = encoding::get_be64(it->key().data());
+    std::uint64_t id = coding::load_be<std::uint64_t>(it->key().data());
     auto stored = encoding::decode_account(it->value().ToStringView());
     if (!stored) return Status::corruption("account " + std::to_string(id) + " is unreadable");
     if (id == 0 || id > 1'000'000'000) return Status::corruption("account id " + std::to_string(id) + " out of range");
@@ -314,14 +318,14 @@ Status RocksLedger::load_locked() {
   std::string prefix = encoding::record_key(static_cast<std::uint8_t>(RecordSpace::names), "");
   for (names->Seek(prefix); names->Valid() && names->key().starts_with(prefix); names->Next()) {
     if (names->value().size() != 8) return Status::corruption("account name entry is unreadable");
-    names_.emplace(names->key().ToString().substr(1), AccountId{encoding::get_be64(names->value().data())});
+    names_.emplace(names->key().ToString().substr(1), AccountId{coding::load_be<std::uint64_t>(names->value().data())});
   }
 
   std::unique_ptr<rocksdb::Iterator> marks(db_->NewIterator(rocksdb::ReadOptions(), family(f_default)));
   for (marks->Seek("H"); marks->Valid() && marks->key().starts_with("H"); marks->Next()) {
     if (marks->key().size() != 10 || marks->value().size() != 8) return Status::corruption("high-water mark is unreadable");
     auto origin = static_cast<Origin>(marks->key()[1]);
-    high_water_[SourceKey{origin, encoding::get_be64(marks->key().data() + 2)}] = encoding::get_be64(marks->value().data());
+    high_water_[SourceKey{origin, coding::load_be<std::uint64_t>(marks->key().data() + 2)}] = coding::load_be<std::uint64_t>(marks->value().data());
   }
   if (!marks->status().ok()) return Status::io_error("reading high-water marks: " + marks->status().ToString());
   std::unordered_map<SourceKey, std::uint64_t, SourceHash> marks_written = high_water_;
@@ -331,7 +335,7 @@ Status RocksLedger::load_locked() {
   std::uint64_t replay_from = 0;
   std::string value;
   auto status = db_->Get(rocksdb::ReadOptions(), family(f_default), encoding::replay_from_key, &value);
-  if (status.ok() && value.size() == 8) replay_from = encoding::get_be64(value.data());
+  if (status.ok() && value.size() == 8) replay_from = coding::load_be<std::uint64_t>(value.data());
   else if (!status.IsNotFound()) return Status::corruption("replay mark is unreadable");
 
   // Replay the log after the checkpoint into memory; a record already
@@ -342,7 +346,7 @@ Status RocksLedger::load_locked() {
   std::uint64_t expected = 0;
   for (; log->Valid(); log->Next()) {
     if (log->key().size() != 8) return Status::corruption("log key of unexpected size");
-    const std::uint64_t first = encoding::get_be64(log->key().data());
+    const std::uint64_t first = coding::load_be<std::uint64_t>(log->key().data());
     auto count = encoding::block_count(log->value().ToStringView());
     if (!count) return Status::corruption("log block at " + std::to_string(first) + " is unreadable");
     if (expected != 0 && first != expected) {
@@ -382,7 +386,7 @@ Status RocksLedger::load_locked() {
   if (last->Valid()) {
     auto count = encoding::block_count(last->value().ToStringView());
     if (last->key().size() != 8 || !count) return Status::corruption("last log block is unreadable");
-    last_sequence_ = encoding::get_be64(last->key().data()) + *count - 1;
+    last_sequence_ = coding::load_be<std::uint64_t>(last->key().data()) + *count - 1;
   }
   // Nothing is prepared yet: the writer's view is what is on disk.
   for (AccountState& state : accounts_) state.latest = state.stored;
@@ -405,7 +409,7 @@ Status RocksLedger::raise_marks_to_idempotency_keys() {
     if (!keys->Valid()) continue;
     const rocksdb::Slice key = keys->key();
     if (key.size() != encoding::group_key_bytes || std::memcmp(key.data(), last_possible.data(), 9) != 0) continue;
-    mark = std::max(mark, encoding::get_be64(key.data() + 9));
+    mark = std::max(mark, coding::load_be<std::uint64_t>(key.data() + 9));
   }
   if (!keys->status().ok()) return Status::io_error("reading idempotency keys: " + keys->status().ToString());
   return Status::ok();

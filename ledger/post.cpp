@@ -348,7 +348,7 @@ Result<std::unique_ptr<PreparedPost>> RocksLedger::prepare_locked(const std::vec
           history.emplace_back(account.value, std::string());
           mark_changed(account.value);
         }
-        encoding::put_le<std::uint32_t>(history[state.history_slot].second, offset);
+        coding::put_le<std::uint32_t>(history[state.history_slot].second, offset);
       }
     }
     const auto count = static_cast<std::uint32_t>(group.transfers.size());
@@ -391,7 +391,7 @@ Result<std::unique_ptr<PreparedPost>> RocksLedger::prepare_locked(const std::vec
       // record only needs to stay within reach (see mark_write_stride).
       if (state.mark_written == 0 || state.window.mark() - state.mark_written >= mark_write_stride) {
         std::string value;
-        encoding::put_be64(value, state.window.mark());
+        coding::put_be<std::uint64_t>(value, state.window.mark());
         write.Put(family(f_default), encoding::high_water_key(source.origin, source.source), value);
         state.mark_written = state.window.mark();
       }
@@ -409,9 +409,9 @@ Result<std::unique_ptr<PreparedPost>> RocksLedger::prepare_locked(const std::vec
     sums.credits[slot] += state.staged.credits_posted_minor - state.latest.credits_posted_minor;
   }
   for (std::size_t slot = 1; slot <= static_cast<std::size_t>(asset_count); ++slot) {
-    CITYCARD_CHECK(sums.balance[slot] == 0);
-    CITYCARD_CHECK(sums.debits[slot] == posted_amount[slot]);
-    CITYCARD_CHECK(sums.credits[slot] == posted_amount[slot]);
+    CITYCARD_CHECK_EQ(sums.balance[slot], 0);
+    CITYCARD_CHECK_EQ(sums.debits[slot], posted_amount[slot]);
+    CITYCARD_CHECK_EQ(sums.credits[slot], posted_amount[slot]);
   }
   // The batch's account states become the writer's view now, readers' at commit.
   prepared->accounts.reserve(staged.size());
@@ -419,7 +419,8 @@ Result<std::unique_ptr<PreparedPost>> RocksLedger::prepare_locked(const std::vec
     accounts_[index].latest = accounts_[index].staged;
     prepared->accounts.emplace_back(index, accounts_[index].staged);
   }
-  CITYCARD_CHECK(next_sequence >= block_first && block_first == prepared_sequence_ + 1);
+  CITYCARD_CHECK_GE(next_sequence, block_first);
+  CITYCARD_CHECK_EQ(block_first, prepared_sequence_ + 1);
   prepared_sequence_ = next_sequence - 1;
   prepared->first_sequence = block_first;
   prepared->last_sequence = prepared_sequence_;
@@ -467,7 +468,8 @@ Status RocksLedger::commit(PreparedPost& base) {
       current = std::max(current, sequence);
     }
     // Published in prepare order, gap-free.
-    CITYCARD_CHECK(prepared->first_sequence == last_sequence_ + 1 && prepared->last_sequence >= last_sequence_);
+    CITYCARD_CHECK_EQ(prepared->first_sequence, last_sequence_ + 1);
+    CITYCARD_CHECK_GE(prepared->last_sequence, last_sequence_);
     last_sequence_ = prepared->last_sequence;
   }
   return finish(Status::ok());
@@ -510,7 +512,7 @@ std::size_t RocksLedger::add_checkpoint_chunk(rocksdb::WriteBatch& batch, std::s
   if (end == checkpoint_pass_.size()) {
     // The pass is complete: every record is now current to checkpoint_sequence_ or later.
     std::string value;
-    encoding::put_be64(value, checkpoint_sequence_);
+    coding::put_be<std::uint64_t>(value, checkpoint_sequence_);
     batch.Put(family(f_default), encoding::replay_from_key, value);
   }
   return end - checkpoint_written_;
@@ -533,7 +535,7 @@ Status RocksLedger::write_full_checkpoint() {
   if (Status status = drain_pass(); !status) return status;
   rocksdb::WriteBatch batch;
   std::string value;
-  encoding::put_be64(value, prepared_sequence_);
+  coding::put_be<std::uint64_t>(value, prepared_sequence_);
   batch.Put(family(f_default), encoding::replay_from_key, value);
   return write_synced(batch);
 }
@@ -587,7 +589,7 @@ Result<AccountId> RocksLedger::ensure_named_account(std::string_view name, const
   const std::size_t before = accounts_.size();
   AccountId id = allocate_account(spec, batch);
   std::string id_value;
-  encoding::put_be64(id_value, id.value);
+  coding::put_be<std::uint64_t>(id_value, id.value);
   batch.Put(family(f_records), encoding::record_key(static_cast<std::uint8_t>(RecordSpace::names), name), id_value);
   if (Status written = write_synced(batch); !written) {
     forget_accounts_from(before);

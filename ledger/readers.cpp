@@ -5,23 +5,23 @@
 namespace citycard::ledger {
 
 std::string reader_key(ReaderId id) {
-  std::string key(4, '\0');
-  for (int i = 0; i < 4; ++i) key[static_cast<std::size_t>(i)] = static_cast<char>((id.value >> (24 - 8 * i)) & 0xFF);
+  std::string key;
+  coding::put_be<std::uint32_t>(key, id.value);
   return key;
 }
 
 std::string encode_reader(const ReaderRecord& reader) {
   std::string value;
   value.reserve(reader_record_bytes);
-  encoding::put_le<std::uint8_t>(value, 1);
-  encoding::put_le<std::uint32_t>(value, reader.operator_id.value);
-  encoding::put_le<std::uint8_t>(value, static_cast<std::uint8_t>(reader.kind));
-  encoding::put_le<std::uint16_t>(value, reader.modes);
-  encoding::put_le<std::uint32_t>(value, reader.route);
-  encoding::put_le<std::uint32_t>(value, reader.location);
-  encoding::put_le<std::int64_t>(value, reader.amount_max_minor);
-  encoding::put_le<std::int64_t>(value, reader.offline_max_minor);
-  encoding::put_le<std::uint8_t>(value, static_cast<std::uint8_t>(reader.status));
+  coding::put_le<std::uint8_t>(value, 1);
+  coding::put_le<std::uint32_t>(value, reader.operator_id.value);
+  coding::put_le<std::uint8_t>(value, static_cast<std::uint8_t>(reader.kind));
+  coding::put_le<std::uint16_t>(value, reader.modes);
+  coding::put_le<std::uint32_t>(value, reader.route);
+  coding::put_le<std::uint32_t>(value, reader.location);
+  coding::put_le<std::int64_t>(value, reader.amount_max_minor);
+  coding::put_le<std::int64_t>(value, reader.offline_max_minor);
+  coding::put_le<std::uint8_t>(value, static_cast<std::uint8_t>(reader.status));
   return value;
 }
 
@@ -30,7 +30,7 @@ Result<ReaderRecord> decode_reader(ReaderId id, std::string_view value) {
     return Status::corruption("reader " + std::to_string(id.value) + ": registration record " + why);
   };
   if (value.size() != reader_record_bytes) return bad("has the wrong size");
-  encoding::Reader in(value);
+  coding::Reader in(value);
   if (in.le<std::uint8_t>() != 1) return bad("is of an unknown format");
   ReaderRecord reader;
   reader.id = id;
@@ -74,9 +74,7 @@ Result<std::vector<ReaderRecord>> load_readers(const Ledger& ledger) {
       failure = Status::corruption("reader registry: a key of " + std::to_string(key.size()) + " bytes");
       return false;
     }
-    std::uint32_t id = 0;
-    for (char c : key) id = (id << 8) | static_cast<unsigned char>(c);
-    auto reader = decode_reader(ReaderId{id}, value);
+    auto reader = decode_reader(ReaderId{coding::load_be<std::uint32_t>(key.data())}, value);
     if (!reader) {
       failure = reader.status();
       return false;

@@ -39,7 +39,7 @@ class RocksSnapshot final : public Snapshot {
     if (!it->Valid()) it->SeekToFirst();
     for (; it->Valid(); it->Next()) {
       if (it->key().size() != 8) return Status::corruption("log key of unexpected size");
-      const std::uint64_t first = encoding::get_be64(it->key().data());
+      const std::uint64_t first = coding::load_be<std::uint64_t>(it->key().data());
       if (first > to_sequence) break;
       auto count = encoding::block_count(it->value().ToStringView());
       if (!count) return Status::corruption("log block at " + std::to_string(first) + " is unreadable");
@@ -100,12 +100,11 @@ class RocksSnapshot final : public Snapshot {
     // Newest first, down to the blocks the record already holds (checkpoints
     // are taken between batches, so no block straddles applied_through).
     for (it->Seek(encoding::history_key(id, std::numeric_limits<std::uint64_t>::max())); it->Valid(); it->Next()) {
-      if (it->key().size() != encoding::history_key_bytes || encoding::get_be64(it->key().data()) != id.value) break;
+      if (it->key().size() != encoding::history_key_bytes || coding::load_be<std::uint64_t>(it->key().data()) != id.value) break;
       const std::uint64_t block_first = encoding::history_key_block_first(it->key().ToStringView());
       if (block_first <= stored->applied_through) break;
       for (std::size_t k = 0; k < it->value().size() / 4; ++k) {
-        std::uint32_t offset = 0;
-        std::memcpy(&offset, it->value().data() + k * 4, 4);
+        const auto offset = coding::load_le<std::uint32_t>(it->value().data() + k * 4);
         const std::uint64_t sequence = block_first + offset;
         if (sequence <= stored->applied_through || sequence > last_sequence_) continue;
         auto transfer = log.at(sequence);
@@ -178,12 +177,11 @@ Result<HistoryPage> RocksLedger::history(AccountId account, std::uint64_t before
     if (it->key().size() != encoding::history_key_bytes || it->value().size() % 4 != 0) {
       return Status::corruption("history entry of account " + std::to_string(account.value) + " is unreadable");
     }
-    if (encoding::get_be64(it->key().data()) != account.value) break;
+    if (coding::load_be<std::uint64_t>(it->key().data()) != account.value) break;
     const std::uint64_t block_first = encoding::history_key_block_first(it->key().ToStringView());
     const std::size_t offsets = it->value().size() / 4;
     for (std::size_t k = offsets; k-- > 0;) {
-      std::uint32_t offset = 0;
-      std::memcpy(&offset, it->value().data() + k * 4, 4);
+      const auto offset = coding::load_le<std::uint32_t>(it->value().data() + k * 4);
       const std::uint64_t sequence = block_first + offset;
       if (sequence >= below) continue;
       if (page.entries.size() == limit) { more = true; break; }
@@ -198,7 +196,7 @@ Result<HistoryPage> RocksLedger::history(AccountId account, std::uint64_t before
   if (!it->status().ok()) return Status::io_error("reading history: " + it->status().ToString());
   if (!more && page.entries.size() == limit && it->Valid()) {
     it->Next();
-    more = it->Valid() && encoding::get_be64(it->key().data()) == account.value;
+    more = it->Valid() && coding::load_be<std::uint64_t>(it->key().data()) == account.value;
   }
   if (more) page.next_cursor = page.entries.back().sequence;
   return page;

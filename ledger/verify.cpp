@@ -85,7 +85,7 @@ VerifyReport RocksLedger::verify() const {
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(options, family(f_accounts)));
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       if (it->key().size() != 8) { problems.add("bad_key", "account key of " + std::to_string(it->key().size()) + " bytes"); continue; }
-      std::uint64_t id = encoding::get_be64(it->key().data());
+      std::uint64_t id = coding::load_be<std::uint64_t>(it->key().data());
       auto account = encoding::decode_account(it->value().ToStringView());
       if (!account) { problems.add("unreadable", "account " + std::to_string(id)); continue; }
       if (id >= 1'000'000'000) { problems.add("bad_key", "account id " + std::to_string(id)); continue; }
@@ -135,7 +135,7 @@ VerifyReport RocksLedger::verify() const {
     };
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       if (it->key().size() != 8) { problems.add("bad_key", "log key of " + std::to_string(it->key().size()) + " bytes"); continue; }
-      const std::uint64_t first = encoding::get_be64(it->key().data());
+      const std::uint64_t first = coding::load_be<std::uint64_t>(it->key().data());
       if (first != expected_sequence) {
         problems.add("sequence_gap", "expected transfer " + std::to_string(expected_sequence) + ", found " + std::to_string(first));
       }
@@ -177,7 +177,7 @@ VerifyReport RocksLedger::verify() const {
                                                std::to_string(id.value) + " in " +
                                                std::string(asset_name(stored[id.value]->spec.asset)));
           }
-          encoding::put_le<std::uint32_t>(expected_history[id.value], static_cast<std::uint32_t>(i));
+          coding::put_le<std::uint32_t>(expected_history[id.value], static_cast<std::uint32_t>(i));
         }
         if (!accounts_ok) continue;
         for (int side = 0; side < 2; ++side) {
@@ -240,7 +240,7 @@ VerifyReport RocksLedger::verify() const {
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(options, family(f_idempotency)));
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       ++report.idempotency_keys;
-      encoding::Reader key_reader(it->key().ToStringView());
+      coding::Reader key_reader(it->key().ToStringView());
       auto key = encoding::decode_group_key(key_reader);
       auto entry = encoding::decode_idempotency(it->value().ToStringView());
       if (!key || !entry) { problems.add("unreadable", "idempotency entry"); continue; }
@@ -269,11 +269,10 @@ VerifyReport RocksLedger::verify() const {
         problems.add("bad_key", "history entry");
         continue;
       }
-      const std::uint64_t account = encoding::get_be64(it->key().data());
+      const std::uint64_t account = coding::load_be<std::uint64_t>(it->key().data());
       const std::uint64_t block_first = encoding::history_key_block_first(it->key().ToStringView());
       for (std::size_t k = 0; k < it->value().size() / 4; ++k) {
-        std::uint32_t offset = 0;
-        std::memcpy(&offset, it->value().data() + k * 4, 4);
+        const auto offset = coding::load_le<std::uint32_t>(it->value().data() + k * 4);
         auto transfer = log.at(block_first + offset);
         if (!transfer || (transfer->transfer.debit_account.value != account && transfer->transfer.credit_account.value != account)) {
           problems.add("history_orphan", "history of account " + std::to_string(account) + " names transfer " +

@@ -2,9 +2,8 @@
 #include <string>
 
 #include "protocol/codec.h"
-#include "protocol/crc32.h"
 #include "protocol/fields.h"
-#include "protocol/wire.h"
+#include "citycard/coding.h"
 
 namespace citycard::protocol {
 
@@ -39,7 +38,7 @@ Problem bad_enum(std::string text) { return Problem(std::move(text), ErrorCode::
 
 // Each call appends one payload, or says why it cannot.
 struct PayloadWriter {
-  wire::Writer& out;
+  coding::Writer<std::vector<std::uint8_t>>& out;
 
   Problem operator()(const Hello& hello) {
     if (hello.agent.size() > agent_bytes_max) {
@@ -47,18 +46,18 @@ struct PayloadWriter {
     }
     out.u8(hello.version_min);
     out.u8(hello.version_max);
-    out.u32(hello.reader.value);
+    out.le<std::uint32_t>(hello.reader.value);
     out.u8(static_cast<std::uint8_t>(hello.agent.size()));
     out.bytes(reinterpret_cast<const std::uint8_t*>(hello.agent.data()), hello.agent.size());
     return {};
   }
   Problem operator()(const HelloAck& ack) {
     out.u8(ack.version);
-    out.u32(ack.heartbeat_interval_ms);
-    out.u16(ack.batch_taps_max);
-    out.u16(ack.inflight_batches_max);
-    out.u64(ack.deny_list_version);
-    out.u64(ack.last_sequence);
+    out.le<std::uint32_t>(ack.heartbeat_interval_ms);
+    out.le<std::uint16_t>(ack.batch_taps_max);
+    out.le<std::uint16_t>(ack.inflight_batches_max);
+    out.le<std::uint64_t>(ack.deny_list_version);
+    out.le<std::uint64_t>(ack.last_sequence);
     return {};
   }
   Problem operator()(const TapBatch& batch) {
@@ -66,8 +65,8 @@ struct PayloadWriter {
       return over_limit("tap batch of " + std::to_string(batch.taps.size()) + " taps; allowed 1.." +
                         std::to_string(limits::batch_taps_max));
     }
-    out.u64(batch.batch_id);
-    out.u16(static_cast<std::uint16_t>(batch.taps.size()));
+    out.le<std::uint64_t>(batch.batch_id);
+    out.le<std::uint16_t>(static_cast<std::uint16_t>(batch.taps.size()));
     for (const TapRecord& record : batch.taps) {
       const Tap& tap = record.tap;
       if (tap.card.empty()) return "tap " + std::to_string(tap.id.sequence) + " has no card id";
@@ -76,17 +75,17 @@ struct PayloadWriter {
       if (record.cryptogram.size > cryptogram_bytes_max) {
         return "tap cryptogram over " + std::to_string(cryptogram_bytes_max) + " bytes";
       }
-      out.u32(tap.id.reader.value);
-      out.u64(tap.id.sequence);
+      out.le<std::uint32_t>(tap.id.reader.value);
+      out.le<std::uint64_t>(tap.id.sequence);
       out.u8(static_cast<std::uint8_t>(tap.card.size()));
       out.bytes(tap.card.data(), tap.card.size());
       out.u8(static_cast<std::uint8_t>(tap.media));
-      out.i64(tap.event_time.unix_us);
+      out.le<std::int64_t>(tap.event_time.unix_us);
       out.u8(static_cast<std::uint8_t>(tap.mode));
-      out.u32(tap.operator_id.value);
-      out.u32(tap.route);
-      out.u32(tap.location);
-      out.i64(tap.amount_minor);
+      out.le<std::uint32_t>(tap.operator_id.value);
+      out.le<std::uint32_t>(tap.route);
+      out.le<std::uint32_t>(tap.location);
+      out.le<std::int64_t>(tap.amount_minor);
       out.u8(tap.offline ? fields::tap_flag_offline : 0);
       out.u8(record.cryptogram.size);
       out.bytes(record.cryptogram.bytes.data(), record.cryptogram.size);
@@ -98,28 +97,28 @@ struct PayloadWriter {
       return over_limit("decisions frame of " + std::to_string(decisions.decisions.size()) +
                         " decisions; at most " + std::to_string(limits::batch_taps_max));
     }
-    out.u64(decisions.batch_id);
-    out.u16(static_cast<std::uint16_t>(decisions.decisions.size()));
+    out.le<std::uint64_t>(decisions.batch_id);
+    out.le<std::uint16_t>(static_cast<std::uint16_t>(decisions.decisions.size()));
     for (const DecisionRecord& decision : decisions.decisions) {
       if (!fields::valid_outcome(static_cast<std::uint8_t>(decision.outcome))) return bad_enum("decision outcome out of range");
       if (!fields::valid_reason(static_cast<std::uint8_t>(decision.reason))) return bad_enum("refusal reason out of range");
       if (auto problem = fields::decision_problem(decision); !problem.empty()) return Problem(problem);
       if ((decision.flags & ~DecisionFlags::all) != 0) return "undefined decision flags set";
-      out.u32(decision.tap.reader.value);
-      out.u64(decision.tap.sequence);
+      out.le<std::uint32_t>(decision.tap.reader.value);
+      out.le<std::uint64_t>(decision.tap.sequence);
       out.u8(static_cast<std::uint8_t>(decision.outcome));
       out.u8(static_cast<std::uint8_t>(decision.reason));
-      out.i64(decision.fare_minor);
-      out.i64(decision.balance_after_minor);
-      out.i64(decision.points_after);
+      out.le<std::int64_t>(decision.fare_minor);
+      out.le<std::int64_t>(decision.balance_after_minor);
+      out.le<std::int64_t>(decision.points_after);
       out.u8(decision.flags);
     }
     return {};
   }
   Problem operator()(const RetryLater& retry) {
     if (!fields::valid_retry_reason(static_cast<std::uint8_t>(retry.why))) return bad_enum("retry reason out of range");
-    out.u64(retry.batch_id);
-    out.u32(retry.retry_after_ms);
+    out.le<std::uint64_t>(retry.batch_id);
+    out.le<std::uint32_t>(retry.retry_after_ms);
     out.u8(static_cast<std::uint8_t>(retry.why));
     return {};
   }
@@ -127,9 +126,9 @@ struct PayloadWriter {
     if (request.after.empty() != (request.snapshot_version == 0)) {
       return "a deny list request continuing a snapshot needs both its version and a card";
     }
-    out.u64(request.from_version);
+    out.le<std::uint64_t>(request.from_version);
     if (request.after.empty()) return {};
-    out.u64(request.snapshot_version);
+    out.le<std::uint64_t>(request.snapshot_version);
     out.u8(static_cast<std::uint8_t>(request.after.size()));
     out.bytes(request.after.data(), request.after.size());
     return {};
@@ -144,11 +143,11 @@ struct PayloadWriter {
         ((delta.flags & DenyListDelta::flag_full) != 0 || delta.from_version != 0 || !delta.removed.empty())) {
       return "a deny list page is neither full nor from a version, and removes nothing";
     }
-    out.u64(delta.from_version);
-    out.u64(delta.to_version);
+    out.le<std::uint64_t>(delta.from_version);
+    out.le<std::uint64_t>(delta.to_version);
     out.u8(delta.flags);
     for (const auto* cards : {&delta.added, &delta.removed}) {
-      out.u16(static_cast<std::uint16_t>(cards->size()));
+      out.le<std::uint16_t>(static_cast<std::uint16_t>(cards->size()));
       for (const CardId& card : *cards) {
         if (card.empty()) return "deny list entry without a card id";
         out.u8(static_cast<std::uint8_t>(card.size()));
@@ -158,15 +157,15 @@ struct PayloadWriter {
     return {};
   }
   Problem operator()(const Heartbeat& heartbeat) {
-    out.u64(heartbeat.nonce);
+    out.le<std::uint64_t>(heartbeat.nonce);
     return {};
   }
   Problem operator()(const ErrorFrame& error) {
     if (!fields::valid_error_code(static_cast<std::uint16_t>(error.code))) return bad_enum("error code out of range");
     // A message too long for the frame is cut, not refused: the error must go out.
     std::size_t size = std::min(error.message.size(), error_message_bytes_max);
-    out.u16(static_cast<std::uint16_t>(error.code));
-    out.u16(static_cast<std::uint16_t>(size));
+    out.le<std::uint16_t>(static_cast<std::uint16_t>(error.code));
+    out.le<std::uint16_t>(static_cast<std::uint16_t>(size));
     out.bytes(reinterpret_cast<const std::uint8_t*>(error.message.data()), size);
     return {};
   }
@@ -180,14 +179,14 @@ Decoded<std::vector<std::uint8_t>> encode(const Message& message, std::uint8_t v
   // from misreading the growth of a 16-byte vector.
   frame.reserve(limits::frame_bytes_max);
   frame.resize(header_bytes);
-  wire::Writer writer(frame);
+  coding::Writer<std::vector<std::uint8_t>> writer(frame);
   Problem problem = std::visit(PayloadWriter{writer}, message);
   if (problem.code != ErrorCode::none) return limit_error(problem.code, std::move(problem.text));
   FrameHeader header;
   header.version = frame_type_of(message) == FrameType::hello ? std::uint8_t{1} : version;
   header.type = frame_type_of(message);
   header.payload_bytes = static_cast<std::uint32_t>(frame.size() - header_bytes);
-  header.payload_crc = crc32(frame.data() + header_bytes, frame.size() - header_bytes);
+  header.payload_crc = coding::crc32(frame.data() + header_bytes, frame.size() - header_bytes);
   if (header.payload_bytes > payload_bytes_max) {
     return limit_error(ErrorCode::frame_too_large, "encoded payload of " + std::to_string(header.payload_bytes) +
                                                        " bytes is over " + std::to_string(payload_bytes_max));

@@ -1,7 +1,6 @@
 #include "protocol/frame.h"
 
-#include "protocol/crc32.h"
-#include "protocol/wire.h"
+#include "citycard/coding.h"
 
 namespace citycard::protocol {
 
@@ -58,15 +57,12 @@ Status ProtocolError::to_status() const {
 }
 
 void encode_header(const FrameHeader& header, std::uint8_t* out) noexcept {
-  auto put = [&out](std::uint64_t value, int count) {
-    for (int i = 0; i < count; ++i) *out++ = static_cast<std::uint8_t>(value >> (8 * i));
-  };
-  put(frame_magic, 4);
-  put(header.version, 1);
-  put(static_cast<std::uint8_t>(header.type), 1);
-  put(header.flags, 2);
-  put(header.payload_bytes, 4);
-  put(header.payload_crc, 4);
+  coding::store_le<std::uint32_t>(out, frame_magic);
+  coding::store_le<std::uint8_t>(out + 4, header.version);
+  coding::store_le<std::uint8_t>(out + 5, static_cast<std::uint8_t>(header.type));
+  coding::store_le<std::uint16_t>(out + 6, header.flags);
+  coding::store_le<std::uint32_t>(out + 8, header.payload_bytes);
+  coding::store_le<std::uint32_t>(out + 12, header.payload_crc);
 }
 
 Decoded<FrameHeader> decode_header(std::span<const std::uint8_t> bytes) {
@@ -74,14 +70,14 @@ Decoded<FrameHeader> decode_header(std::span<const std::uint8_t> bytes) {
     return ProtocolError{ErrorCode::truncated, "frame header needs " + std::to_string(header_bytes) +
                                                    " bytes, got " + std::to_string(bytes.size())};
   }
-  wire::Reader reader(bytes.first(header_bytes));
-  std::uint32_t magic = reader.u32();
+  coding::Reader reader(bytes.first(header_bytes));
+  std::uint32_t magic = reader.le<std::uint32_t>();
   FrameHeader header;
   header.version = reader.u8();
   std::uint8_t type = reader.u8();
-  header.flags = reader.u16();
-  header.payload_bytes = reader.u32();
-  header.payload_crc = reader.u32();
+  header.flags = reader.le<std::uint16_t>();
+  header.payload_bytes = reader.le<std::uint32_t>();
+  header.payload_crc = reader.le<std::uint32_t>();
   if (magic != frame_magic) {
     return ProtocolError{ErrorCode::bad_magic, "frame magic is " + std::to_string(magic) + ", expected " +
                                                    std::to_string(frame_magic) + " (\"CCTP\")"};
@@ -120,7 +116,7 @@ Decoded<std::span<const std::uint8_t>> check_payload(const FrameHeader& header,
                                                         " bytes after the " +
                                                         std::string(frame_type_name(header.type)) + " frame"};
   }
-  std::uint32_t crc = crc32(payload.data(), payload.size());
+  std::uint32_t crc = coding::crc32(payload.data(), payload.size());
   if (crc != header.payload_crc) {
     return ProtocolError{ErrorCode::bad_checksum, std::string(frame_type_name(header.type)) +
                                                       " payload crc32 is " + std::to_string(crc) +

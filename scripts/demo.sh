@@ -100,6 +100,8 @@ step "a clerk at the card office, while the engine runs: card $card"
 "$citycard" --db "$db" --clerk var/pki/clerks/mei balance "$card"
 "$citycard" --db "$db" --clerk var/pki/clerks/mei topup "$card" 200 --reason "cash at the counter"
 "$citycard" --db "$db" --clerk var/pki/clerks/mei history "$card" --limit 8
+echo "the card's taps of $day as the engine recorded them (refused and identity taps too):"
+"$citycard" --db "$db" --clerk var/pki/clerks/mei taps --day "$day" --card "$card" --limit 10
 "$citycard" --db "$db" reader show 1
 "$citycard" --db "$db" --clerk var/pki/clerks/mei operator add --id 999 --name "Not Allowed" \
     || echo "(refused: a clerk may not add operators; only a supervisor may)"

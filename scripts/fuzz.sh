@@ -28,7 +28,7 @@ for corpus in "$root"/tests/fuzz/corpus/*/; do harnesses+=("$(basename "$corpus"
 case "${1:-}" in
   --seeds)
     "$bin/fuzz_make_seeds" "$root" "$root/tests/fuzz/corpus"
-    echo "fuzz/corpus written again; 'git status tests/fuzz/corpus' shows what changed"
+    echo "tests/fuzz/corpus written again; 'git status tests/fuzz/corpus' shows what changed"
     exit 0 ;;
   --list)
     printf '%s\n' "${harnesses[@]}"

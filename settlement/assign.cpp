@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <vector>
 
-#include "check.h"
+#include "citycard/check.h"
 
 namespace citycard::settlement {
 
@@ -28,7 +28,7 @@ std::string_view CardTokens::token_of_account(AccountId account) {
     slot.is_card = card.has_value();
     if (slot.is_card) {
       const std::string token = hasher_.token(card->card);
-      CITYCARD_SETTLEMENT_CHECK(token.size() == token_chars);
+      CITYCARD_CHECK(token.size() == token_chars);
       std::copy(token.begin(), token.end(), slot.token.begin());
     }
   }
@@ -141,7 +141,7 @@ class GroupAssembler {
     for (auto& line : lines_) {
       // The money rule, read back: the columns account for every unit that
       // moved through the payable, no more and no less.
-      CITYCARD_SETTLEMENT_CHECK(line.line.total_minor() == line.payable_net_minor);
+      CITYCARD_CHECK(line.line.total_minor() == line.payable_net_minor);
       const BusinessDay event_day = business_day_of(line.line.event_time, range_.config);
       if (event_day > range_.day) {
         if (first_sequence < next_from_) next_from_ = first_sequence;

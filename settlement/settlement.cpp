@@ -9,7 +9,18 @@
 #include <map>
 #include <unordered_map>
 
+#include "staging.h"
+
 namespace citycard::settlement {
+namespace {
+
+std::vector<std::string> file_names(const std::vector<BatchRecord>& batches) {
+  std::vector<std::string> names;
+  for (const BatchRecord& batch : batches) names.push_back(batch.file_name);
+  return names;
+}
+
+}  // namespace
 
 Settlement::Settlement(ledger::Ledger& ledger, Options options) : ledger_(ledger), options_(std::move(options)) {}
 
@@ -43,14 +54,15 @@ Result<std::unordered_set<std::string>> Settlement::held_set(const ledger::Snaps
 
 Result<std::vector<WrittenBatch>> Settlement::write_batches(const ledger::Snapshot& snapshot, const CloseRecord& close,
                                                             const std::vector<BatchRecord>& batches,
-                                                            const Progress& progress, AssignStats* stats) {
+                                                            const Progress& progress, AssignStats* stats,
+                                                            const std::string& dir) {
   auto keys = SettlementKeys::load(options_.key_dir);
   if (!keys) return keys.status();
   std::error_code error;
-  std::filesystem::create_directories(options_.out_dir, error);
-  if (error) return Status::io_error("cannot create " + options_.out_dir + ": " + error.message());
+  std::filesystem::create_directories(dir, error);
+  if (error) return Status::io_error("cannot create " + dir + ": " + error.message());
 
-  BatchWriter writer(options_.out_dir, close.config, keys.value());
+  BatchWriter writer(dir, close.config, keys.value());
   std::unordered_map<std::uint32_t, std::unordered_set<std::string>> held;
   for (const auto& batch : batches) {
     BatchHeader header;
@@ -97,6 +109,7 @@ Result<CloseSummary> Settlement::close(BusinessDay day, EventTime closed_at, con
     summary.already_closed = true;
     auto batches_of_day = batches_in(*snapshot, day);
     if (!batches_of_day) return batches_of_day.status();
+    if (Status restored = restore_missing(*snapshot, existing.value(), batches_of_day.value()); !restored) return restored;
     for (auto& batch : batches_of_day.value()) {
       summary.total.add(batch.totals);
       summary.batches.push_back({batch, options_.out_dir + "/" + batch.file_name});
@@ -150,13 +163,15 @@ Result<CloseSummary> Settlement::close(BusinessDay day, EventTime closed_at, con
     records.push_back(batch);
   }
   AssignStats stats;
-  auto written = write_batches(*snapshot, close, records, progress, &stats);
+  Staging staging(options_.out_dir);
+  if (Status opened = staging.open(); !opened) return opened;
+  auto written = write_batches(*snapshot, close, records, progress, &stats, staging.dir());
   if (!written) return written.status();
   close.next_from_sequence = stats.next_from_sequence;
   close.transfers_scanned = stats.transfers_scanned;
 
-  // The close record, the batches and "last" go in one write: a close that
-  // fails before it left only files, which the next attempt overwrites.
+  // The close record, the batches and "last" go in one write; the files go
+  // in place only once it is durable (staging.h).
   std::vector<ledger::RecordWrite> writes;
   for (std::size_t i = 0; i < records.size(); ++i) {
     BatchRecord& batch = records[i];
@@ -175,8 +190,33 @@ Result<CloseSummary> Settlement::close(BusinessDay day, EventTime closed_at, con
                                  std::to_string(summary.total.total_minor) + " TWD, ledger sequences " +
                                  std::to_string(close.from_sequence) + ".." + std::to_string(close.to_sequence));
   if (Status s = ledger_.put_records(writes, {}); !s) return s;
+  if (Status placed = place_staged(options_.out_dir, file_names(records)); !placed) {
+    return Status::io_error("day " + day.to_string() + " is closed, but its files are not all in place (" + placed.message() +
+                            "): closing it again puts them there");
+  }
   summary.close = close;
   return summary;
+}
+
+Status Settlement::restore_missing(const ledger::Snapshot& snapshot, const CloseRecord& close,
+                                   const std::vector<BatchRecord>& batches) {
+  std::vector<BatchRecord> missing;
+  for (const BatchRecord& batch : batches) {
+    std::error_code error;
+    if (!std::filesystem::exists(options_.out_dir + "/" + batch.file_name, error)) missing.push_back(batch);
+  }
+  if (missing.empty()) return Status::ok();
+  Staging staging(options_.out_dir);
+  if (Status opened = staging.open(); !opened) return opened;
+  auto written = write_batches(snapshot, close, missing, {}, nullptr, staging.dir());
+  if (!written) return written.status();
+  for (std::size_t i = 0; i < missing.size(); ++i) {
+    if (written->at(i).file_sha256 != missing[i].file_sha256) {
+      return Status::corruption("the file " + missing[i].file_name +
+                                " written again from the ledger differs from the one its close recorded");
+    }
+  }
+  return place_staged(options_.out_dir, file_names(missing));
 }
 
 Result<CloseSummary> Settlement::regenerate(BusinessDay day, const Progress& progress) {
@@ -185,7 +225,7 @@ Result<CloseSummary> Settlement::regenerate(BusinessDay day, const Progress& pro
   if (!close) return close.status();
   auto records = batches_in(*snapshot, day);
   if (!records) return records.status();
-  auto written = write_batches(*snapshot, close.value(), records.value(), progress, nullptr);
+  auto written = write_batches(*snapshot, close.value(), records.value(), progress, nullptr, options_.out_dir);
   if (!written) return written.status();
   CloseSummary summary;
   summary.close = close.value();
@@ -214,7 +254,9 @@ Result<OperatorBatch> Settlement::resend(BusinessDay day, OperatorId op) {
     return Status::refused("batch " + batch->file_name + " is " + std::string(batch_state_name(batch->state)) +
                            "; only a rejected batch is resent");
   batch->sequence += 1;
-  auto written = write_batches(*snapshot, close.value(), {batch.value()}, {}, nullptr);
+  Staging staging(options_.out_dir);
+  if (Status opened = staging.open(); !opened) return opened;
+  auto written = write_batches(*snapshot, close.value(), {batch.value()}, {}, nullptr, staging.dir());
   if (!written) return written.status();
   batch->state = BatchState::sent;
   batch->file_name = written->front().file_name;
@@ -227,6 +269,7 @@ Result<OperatorBatch> Settlement::resend(BusinessDay day, OperatorId op) {
                                  std::to_string(batch->totals.total_minor) + " TWD) for operator " +
                                  std::to_string(op.value) + " of " + day.to_string());
   if (Status s = ledger_.put_records(writes, {}); !s) return s;
+  if (Status placed = place_staged(options_.out_dir, {batch->file_name}); !placed) return placed;
   return OperatorBatch{batch.value(), options_.out_dir + "/" + batch->file_name};
 }
 

@@ -12,7 +12,9 @@
 //   Days close in order: the first close may be any day, each later one must
 //   be the day after the last. Closing a closed day changes nothing and
 //   returns what the close made. Every registered operator gets a file, empty
-//   or not, so a missing file is never mistaken for a quiet day.
+//   or not, so a missing file is never mistaken for a quiet day. Files go in
+//   place only after the close's record is durable (staging.h); closing a
+//   closed day puts back any of its files that is missing.
 // - Files depend only on the ledger, the close records and the keys, so
 //   regenerate() rewrites them byte for byte; the creation time in a header is
 //   `closed_at`, never the clock.
@@ -129,7 +131,11 @@ class Settlement {
   // under its own sequence and without the lines held back from it.
   Result<std::vector<WrittenBatch>> write_batches(const ledger::Snapshot& snapshot, const CloseRecord& close,
                                                   const std::vector<BatchRecord>& batches, const Progress& progress,
-                                                  AssignStats* stats);
+                                                  AssignStats* stats, const std::string& dir);
+  // A closed day's files that are not in the out dir (its record landed
+  // although its write reported a failure, staging.h), written again.
+  Status restore_missing(const ledger::Snapshot& snapshot, const CloseRecord& close,
+                         const std::vector<BatchRecord>& batches);
   Result<std::unordered_set<std::string>> held_set(const ledger::Snapshot& snapshot, BusinessDay day, OperatorId op,
                                                    std::uint32_t sequence) const;
   // `writes` with the caller's records for what was `done` (Options::records_with).

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "card_history.h"
+#include "ledger_taps.h"
 #include "citycard/limits.h"
 #include "ledger/system_accounts.h"
 #include "ledger_approvals.h"
@@ -333,6 +334,8 @@ void add_ledger_commands(CLI::App& app, CliContext& context) {
   history->add_option("--limit", o->limit, "entries per page (default 20)");
   history->add_option("--before", o->before, "show transfers older than this sequence (paging)");
   history->callback([&context, o] { run_history(context, o->card, o->limit, o->before); });
+
+  add_taps_command(app, context);
 
   app.add_subcommand("verify", "check every ledger invariant; non-zero exit on any problem")
       ->callback([&context] { run_verify(context); });

@@ -11,9 +11,10 @@ namespace citycard::engine {
 using nlohmann::json;
 
 std::optional<ClerkAction> admin_op_action(std::string_view op) {
-  static constexpr std::array<std::pair<std::string_view, ClerkAction>, 28> table{{
+  static constexpr std::array<std::pair<std::string_view, ClerkAction>, 29> table{{
       {"balance", ClerkAction::look_up},
       {"history", ClerkAction::look_up},
+      {"taps", ClerkAction::look_up},
       {"reader_list", ClerkAction::look_up},
       {"reader_show", ClerkAction::look_up},
       {"topup", ClerkAction::top_up},

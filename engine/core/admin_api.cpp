@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "card_history.h"
+#include "tap_listing.h"
 #include "citycard/limits.h"
 #include "ledger/readers.h"
 #include "reader_json.h"
@@ -152,6 +153,15 @@ json AdminApi::history(const CardId& card_id, std::size_t limit, std::uint64_t b
   return std::move(*page);
 }
 
+json AdminApi::taps(const json& request) const {
+  auto listing = tap_listing_request(request);
+  if (!listing) return error_reply(listing.status());
+  auto page = tap_listing_json(*ledger_.snapshot(), *listing);
+  if (!page) return error_reply(page.status());
+  (*page)["ok"] = true;
+  return std::move(*page);
+}
+
 void AdminApi::handle(const json& request, const Clerk* clerk, std::function<void(json)> reply) {
   if (!request.is_object() || !request.contains("op") || !request["op"].is_string()) {
     reply(error_reply(Status::invalid_argument("a request is a JSON object with \"op\"")));
@@ -196,6 +206,10 @@ void AdminApi::handle(const json& request, const Clerk* clerk, std::function<voi
   }
   if (op.rfind("rules_", 0) == 0) {
     handle_rules(op, request, clerk, std::move(reply));
+    return;
+  }
+  if (op == "taps") {
+    reply(taps(request));
     return;
   }
   if (op == "card_import" || op == "operator_add" || op == "transfers_import") {

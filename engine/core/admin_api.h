@@ -70,6 +70,7 @@ class AdminApi {
   Result<Decision> decision_command(const std::string& op, const nlohmann::json& request) const;
   nlohmann::json balance(const CardId& card) const;
   nlohmann::json history(const CardId& card, std::size_t limit, std::uint64_t before) const;
+  nlohmann::json taps(const nlohmann::json& request) const;
 
   Engine& engine_;
   ledger::Ledger& ledger_;

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <iterator>
 
+#include "citycard/check.h"
 #include "citycard/limits.h"
 #include "citycard/thread_name.h"
 
@@ -13,7 +14,7 @@ namespace citycard::engine {
 using Clock = std::chrono::steady_clock;
 
 Committer::Committer(ledger::Ledger& ledger, Metrics& metrics, Log& log, Outcomes outcomes, Durable durable,
-                     Voided voided, Failed failed)
+                     Voided voided, Failed failed, Drive drive)
     : ledger_(ledger),
       metrics_(metrics),
       log_(log),
@@ -21,14 +22,17 @@ Committer::Committer(ledger::Ledger& ledger, Metrics& metrics, Log& log, Outcome
       durable_(std::move(durable)),
       voided_(std::move(voided)),
       failed_(std::move(failed)),
-      preparing_([this] {
-        name_this_thread("cc-prepare");
-        prepare_loop();
-      }),
-      committing_([this] {
-        name_this_thread("cc-commit");
-        commit_loop();
-      }) {}
+      drive_(drive) {
+  if (drive_ == Drive::steps) return;
+  preparing_ = std::thread([this] {
+    name_this_thread("cc-prepare");
+    prepare_loop();
+  });
+  committing_ = std::thread([this] {
+    name_this_thread("cc-commit");
+    commit_loop();
+  });
+}
 
 Committer::~Committer() { stop(); }
 
@@ -49,92 +53,114 @@ void Committer::stop() {
 
 void Committer::prepare_loop() {
   std::vector<Job> jobs;
-  std::vector<ledger::PostingGroup> merged;
-  std::vector<ledger::GroupOutcome> outcomes;
   bool stopping = false;
   while (!stopping) {
     jobs.clear();
     inbox_.pop_all(jobs, Clock::now() + std::chrono::milliseconds(100));
-    merged.clear();
-    struct Span {
-      std::size_t shard;
-      std::size_t groups;
-      Answer answer;
-      Clock::time_point handed;
-    };
-    std::vector<Span> spans;
-    for (auto& job : jobs) {
-      if (job.stop) {
-        stopping = true;
-        continue;
+    auto stop = std::find_if(jobs.begin(), jobs.end(), [](const Job& job) { return job.stop; });
+    stopping = stop != jobs.end();
+    if (stopping) jobs.erase(stop);  // one stop job, pushed last
+    (void)prepare_jobs(jobs);  // a failure is told to `failed` and voided there
+  }
+  Prepared stop;
+  stop.stop = true;
+  prepared_.push_control(std::move(stop));
+}
+
+Result<bool> Committer::turn_prepare() {
+  CITYCARD_CHECK(drive_ == Drive::steps);
+  // ledger.prepare() would wait for a commit that only this thread can make.
+  if (stepped_.size() >= ledger::Ledger::prepared_posts_max) return false;
+  std::vector<Job> jobs;
+  inbox_.pop_all(jobs, Clock::time_point{});
+  if (jobs.empty()) return false;
+  std::size_t groups = 0;
+  for (const Job& job : jobs) groups += job.groups.size();
+  // One chunk per turn at most (limits::batch_groups_max groups): room for it is checked above.
+  CITYCARD_CHECK_LE(groups, limits::batch_groups_max);
+  if (Status prepared = prepare_jobs(jobs); !prepared) return prepared;
+  return true;
+}
+
+Status Committer::prepare_jobs(std::vector<Job>& jobs) {
+  struct Span {
+    std::size_t shard;
+    std::size_t groups;
+    Answer answer;
+    Clock::time_point handed;
+  };
+  std::vector<ledger::PostingGroup> merged;
+  std::vector<ledger::GroupOutcome> outcomes;
+  std::vector<Span> spans;
+  for (auto& job : jobs) {
+    spans.push_back(Span{job.shard, job.groups.size(), std::move(job.answer), job.handed});
+    for (auto& group : job.groups) merged.push_back(std::move(group));
+  }
+  // Chunks of at most batch_groups_max groups. A shard is told its
+  // outcomes once the chunk holding its last group is prepared, and that
+  // chunk, when committed, makes its batch durable: told in that order.
+  std::size_t next_span = 0;
+  std::size_t told = 0;  // outcomes handed out so far
+  auto tell_ready = [&](Prepared& chunk) {
+    while (next_span < spans.size() && told + spans[next_span].groups <= outcomes.size()) {
+      Span& span = spans[next_span++];
+      const auto first = outcomes.begin() + static_cast<std::ptrdiff_t>(told);
+      const auto last = first + static_cast<std::ptrdiff_t>(span.groups);
+      Completion completion{span.shard, std::move(span.answer), {}, span.handed};
+      if (completion.answer) {
+        completion.as_handed.reserve(span.groups);
+        for (auto it = first; it != last; ++it) completion.as_handed.push_back(it->posted && !it->duplicate);
       }
-      spans.push_back(Span{job.shard, job.groups.size(), std::move(job.answer), job.handed});
-      for (auto& group : job.groups) merged.push_back(std::move(group));
+      std::vector<ledger::GroupOutcome> mine(std::make_move_iterator(first), std::make_move_iterator(last));
+      told += span.groups;
+      waiting_.fetch_sub(1, std::memory_order_relaxed);
+      outcomes_(span.shard, std::move(mine));
+      chunk.completes.push_back(std::move(completion));
     }
-    // Chunks of at most batch_groups_max groups. A shard is told its
-    // outcomes once the chunk holding its last group is prepared, and that
-    // chunk, when committed, makes its batch durable: told in that order.
-    outcomes.clear();
-    std::size_t next_span = 0;
-    std::size_t told = 0;  // outcomes handed out so far
-    auto tell_ready = [&](Prepared& chunk) {
-      while (next_span < spans.size() && told + spans[next_span].groups <= outcomes.size()) {
-        Span& span = spans[next_span++];
-        const auto first = outcomes.begin() + static_cast<std::ptrdiff_t>(told);
-        const auto last = first + static_cast<std::ptrdiff_t>(span.groups);
-        Completion completion{span.shard, std::move(span.answer), {}, span.handed};
-        if (completion.answer) {
-          completion.as_handed.reserve(span.groups);
-          for (auto it = first; it != last; ++it) completion.as_handed.push_back(it->posted && !it->duplicate);
-        }
-        std::vector<ledger::GroupOutcome> mine(std::make_move_iterator(first), std::make_move_iterator(last));
-        told += span.groups;
-        waiting_.fetch_sub(1, std::memory_order_relaxed);
-        outcomes_(span.shard, std::move(mine));
-        chunk.completes.push_back(std::move(completion));
-      }
-    };
-    for (std::size_t first = 0; first < merged.size(); first += limits::batch_groups_max) {
-      const std::size_t last = std::min(merged.size(), first + limits::batch_groups_max);
-      std::vector<ledger::PostingGroup> chunk(std::make_move_iterator(merged.begin() + static_cast<std::ptrdiff_t>(first)),
-                                              std::make_move_iterator(merged.begin() + static_cast<std::ptrdiff_t>(last)));
-      auto prepared = ledger_.prepare(chunk);  // waits while prepared_posts_max are uncommitted
-      if (!prepared && prepared.status().code() == StatusCode::corruption) {
+  };
+  for (std::size_t first = 0; first < merged.size(); first += limits::batch_groups_max) {
+    const std::size_t last = std::min(merged.size(), first + limits::batch_groups_max);
+    std::vector<ledger::PostingGroup> chunk(std::make_move_iterator(merged.begin() + static_cast<std::ptrdiff_t>(first)),
+                                            std::make_move_iterator(merged.begin() + static_cast<std::ptrdiff_t>(last)));
+    auto prepared = ledger_.prepare(chunk);  // waits while prepared_posts_max are uncommitted
+    if (!prepared) {
+      if (prepared.status().code() == StatusCode::corruption && drive_ == Drive::threads) {
         // Fail-stop: nothing of this batch was written or answered, and no
         // wait for disk space would make the entry readable.
         log_.event("ledger_write_failed", {{"stage", "prepare"}, {"error", prepared.status().to_string()},
                                            {"groups", std::to_string(chunk.size())}});
         std::abort();
       }
-      if (!prepared) {
-        failed_("prepare", prepared.status(), chunk.size());
-        // Every batch not yet told its outcomes is void; behind the writes
-        // already prepared this turn, so each shard hears in order.
-        Prepared item;
-        item.voided = true;
-        for (; next_span < spans.size(); ++next_span) {
-          waiting_.fetch_sub(1, std::memory_order_relaxed);
-          item.completes.push_back(Completion{spans[next_span].shard, {}, {}, spans[next_span].handed});
-        }
-        prepared_.push_control(std::move(item));
-        break;
+      failed_("prepare", prepared.status(), chunk.size());
+      // Every batch not yet told its outcomes is void; behind the writes
+      // already prepared this turn, so each shard hears in order.
+      Prepared item;
+      item.voided = true;
+      for (; next_span < spans.size(); ++next_span) {
+        waiting_.fetch_sub(1, std::memory_order_relaxed);
+        item.completes.push_back(Completion{spans[next_span].shard, {}, {}, spans[next_span].handed});
       }
-      for (const auto& outcome : (*prepared)->outcomes) outcomes.push_back(outcome);
-      Prepared item;
-      item.post = std::move(*prepared);
-      item.groups = chunk.size();
-      tell_ready(item);
-      prepared_.push_control(std::move(item));
+      pass_on(std::move(item));
+      return prepared.status();
     }
-    if (next_span < spans.size()) {  // empty batches only: told in order all the same
-      Prepared item;
-      tell_ready(item);
-      prepared_.push_control(std::move(item));
-    }
+    for (const auto& outcome : (*prepared)->outcomes) outcomes.push_back(outcome);
+    Prepared item;
+    item.post = std::move(*prepared);
+    item.groups = chunk.size();
+    tell_ready(item);
+    pass_on(std::move(item));
   }
-  Prepared stop;
-  stop.stop = true;
-  prepared_.push_control(std::move(stop));
+  if (next_span < spans.size()) {  // empty batches only: told in order all the same
+    Prepared item;
+    tell_ready(item);
+    pass_on(std::move(item));
+  }
+  return Status::ok();
+}
+
+void Committer::pass_on(Prepared item) {
+  if (drive_ == Drive::steps) stepped_.push_back(std::move(item));
+  else prepared_.push_control(std::move(item));
 }
 
 void Committer::commit_loop() {
@@ -144,26 +170,40 @@ void Committer::commit_loop() {
     prepared_.pop_all(batch, Clock::now() + std::chrono::milliseconds(100));
     for (auto& prepared : batch) {
       if (prepared.stop) return;
-      const auto started = Clock::now();
-      if (prepared.voided) {
-        void_all(prepared.completes);
-        continue;
-      }
-      if (!prepared.post) {
-        complete(prepared.completes);
-        continue;
-      }
-      if (Status committed = ledger_.commit(*prepared.post); !committed) {
-        // Nothing of this write (or a later one) was answered; the ledger
-        // refuses writes until recovered, so every later one fails here too.
-        failed_("commit", committed, prepared.groups);
-        void_all(prepared.completes);
-        continue;
-      }
-      metrics_.observe_commit(prepared.groups, std::chrono::duration<double>(Clock::now() - started).count());
-      complete(prepared.completes);
+      (void)commit_one(prepared);  // a failure is told to `failed` and voided there
     }
   }
+}
+
+Result<bool> Committer::turn_commit() {
+  CITYCARD_CHECK(drive_ == Drive::steps);
+  if (stepped_.empty()) return false;
+  Prepared prepared = std::move(stepped_.front());
+  stepped_.pop_front();
+  if (Status committed = commit_one(prepared); !committed) return committed;
+  return true;
+}
+
+Status Committer::commit_one(Prepared& prepared) {
+  const auto started = Clock::now();
+  if (prepared.voided) {
+    void_all(prepared.completes);
+    return Status::ok();
+  }
+  if (!prepared.post) {
+    complete(prepared.completes);
+    return Status::ok();
+  }
+  if (Status committed = ledger_.commit(*prepared.post); !committed) {
+    // Nothing of this write (or a later one) was answered; the ledger
+    // refuses writes until recovered, so every later one fails here too.
+    failed_("commit", committed, prepared.groups);
+    void_all(prepared.completes);
+    return committed;
+  }
+  metrics_.observe_commit(prepared.groups, std::chrono::duration<double>(Clock::now() - started).count());
+  complete(prepared.completes);
+  return Status::ok();
 }
 
 void Committer::void_all(const std::vector<Completion>& completes) {
@@ -172,11 +212,12 @@ void Committer::void_all(const std::vector<Completion>& completes) {
 
 void Committer::complete(std::vector<Completion>& completes) {
   // Answers first: a reader's decision should not wait for its shard to be
-  // scheduled on a busy machine.
+  // scheduled on a busy machine. Each hand-over is observed before its
+  // answer, so whoever holds a decision also sees its batch in the metrics.
   const auto now = Clock::now();
   for (Completion& completion : completes) {
-    if (completion.answer) completion.answer(completion.as_handed);
     metrics_.observe_handover_to_durable_seconds(std::chrono::duration<double>(now - completion.handed).count());
+    if (completion.answer) completion.answer(completion.as_handed);
   }
   for (const Completion& completion : completes) durable_(completion.shard);
 }

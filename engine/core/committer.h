@@ -24,17 +24,24 @@
 // Thread-safe: hand() from any shard thread; outcomes, durable and voided
 // are called on the committer's threads, outcomes(shard, k) before
 // durable(shard) or voided(shard) for k, those in hand-over order.
+//
+// With Drive::steps there are no threads: the caller runs each stage with
+// turn_prepare() and turn_commit() on its one thread; a failed write is
+// voided and reported as above, and also returned to the caller (the
+// simulator treats it as the crash, a corrupt entry included).
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <string_view>
 #include <thread>
 #include <vector>
 
+#include "drive.h"
 #include "inbox.h"
 #include "ledger/ledger.h"
 #include "log.h"
@@ -62,8 +69,20 @@ class Committer {
   using Failed = std::function<void(std::string_view stage, const Status& error, std::size_t groups)>;
 
   Committer(ledger::Ledger& ledger, Metrics& metrics, Log& log, Outcomes outcomes, Durable durable, Voided voided,
-            Failed failed);
+            Failed failed, Drive drive = Drive::threads);
   ~Committer();  // stop()
+
+  // Drive::steps only. Prepares every job handed over (the preparing
+  // thread's turn): true if it prepared any, false when none waits or a
+  // prepared write must be committed first (turn_commit). An error is the
+  // ledger's: nothing of it was answered, its batches are voided.
+  Result<bool> turn_prepare();
+  // Commits the oldest prepared write and answers its jobs (the committing
+  // thread's turn): true if it committed one, false when none waits. An
+  // error: the write failed, as turn_prepare.
+  Result<bool> turn_commit();
+  // Prepared writes waiting for turn_commit (Drive::steps).
+  std::size_t prepared_waiting() const noexcept { return stepped_.size(); }
 
   void hand(Job job);
   // Waits for the jobs handed over so far to be durable and told, then ends
@@ -91,6 +110,10 @@ class Committer {
   void void_all(const std::vector<Completion>& completes);
   void prepare_loop();
   void commit_loop();
+  // One turn of each stage, shared by the threads and the steps.
+  Status prepare_jobs(std::vector<Job>& jobs);
+  Status commit_one(Prepared& prepared);
+  void pass_on(Prepared item);  // to the committing stage
 
   ledger::Ledger& ledger_;
   Metrics& metrics_;
@@ -102,6 +125,8 @@ class Committer {
   Inbox<Job> inbox_{0};            // control pushes only: one job per shard at most
   Inbox<Prepared> prepared_{0};    // at most Ledger::prepared_posts_max (prepare() waits)
   std::atomic<std::size_t> waiting_{0};
+  const Drive drive_;
+  std::deque<Prepared> stepped_;   // Drive::steps: prepared, waiting for turn_commit
   std::thread preparing_;
   std::thread committing_;
 };

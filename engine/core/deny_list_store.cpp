@@ -38,17 +38,17 @@ std::uint64_t digest_of(const Cards& cards) {
 
 ledger::RecordWrite state_record(const SavedState& state) {
   std::string value;
-  encoding::put_le<std::uint8_t>(value, state_format);
-  encoding::put_le<std::uint64_t>(value, state.epoch);
-  encoding::put_le<std::uint64_t>(value, state.sequence);
-  encoding::put_le<std::uint8_t>(value, state.clean ? 1 : 0);
-  encoding::put_le<std::uint64_t>(value, state.cards);
-  encoding::put_le<std::uint64_t>(value, state.digest);
+  coding::put_le<std::uint8_t>(value, state_format);
+  coding::put_le<std::uint64_t>(value, state.epoch);
+  coding::put_le<std::uint64_t>(value, state.sequence);
+  coding::put_le<std::uint8_t>(value, state.clean ? 1 : 0);
+  coding::put_le<std::uint64_t>(value, state.cards);
+  coding::put_le<std::uint64_t>(value, state.digest);
   return {ledger::RecordSpace::engine, std::string(state_key), std::move(value)};
 }
 
 std::optional<SavedState> decode_state(std::string_view value) {
-  encoding::Reader in(value);
+  coding::Reader in(value);
   SavedState state;
   const auto format = in.le<std::uint8_t>();
   state.epoch = in.le<std::uint64_t>();
@@ -67,12 +67,12 @@ std::optional<SavedState> decode_state(std::string_view value) {
 // history := epoch: fixed64  first_sequence: fixed64  count: fixed32  change[count]
 ledger::RecordWrite history_record(std::uint64_t epoch, const std::vector<MemoryDenyList::Change>& changes) {
   std::string value;
-  encoding::put_le<std::uint64_t>(value, epoch);
-  encoding::put_le<std::uint64_t>(value, changes.empty() ? 0 : changes.front().version & deny_sequence_mask);
-  encoding::put_le<std::uint32_t>(value, static_cast<std::uint32_t>(changes.size()));
+  coding::put_le<std::uint64_t>(value, epoch);
+  coding::put_le<std::uint64_t>(value, changes.empty() ? 0 : changes.front().version & deny_sequence_mask);
+  coding::put_le<std::uint32_t>(value, static_cast<std::uint32_t>(changes.size()));
   for (const auto& change : changes) {
-    encoding::put_le<std::uint8_t>(value, change.added ? 1 : 0);
-    encoding::put_le<std::uint8_t>(value, static_cast<std::uint8_t>(change.card.size()));
+    coding::put_le<std::uint8_t>(value, change.added ? 1 : 0);
+    coding::put_le<std::uint8_t>(value, static_cast<std::uint8_t>(change.card.size()));
     value.append(reinterpret_cast<const char*>(change.card.data()), change.card.size());
   }
   return {ledger::RecordSpace::engine, std::string(history_key), std::move(value)};
@@ -84,7 +84,7 @@ ledger::RecordWrite history_record(std::uint64_t epoch, const std::vector<Memory
 std::vector<MemoryDenyList::Change> load_history(const ledger::Ledger& ledger, const SavedState& state) {
   auto stored = ledger.record(ledger::RecordSpace::engine, history_key);
   if (!stored) return {};
-  encoding::Reader in(*stored);
+  coding::Reader in(*stored);
   const auto epoch = in.le<std::uint64_t>();
   const auto first = in.le<std::uint64_t>();
   const auto count = in.le<std::uint32_t>();
@@ -94,7 +94,7 @@ std::vector<MemoryDenyList::Change> load_history(const ledger::Ledger& ledger, c
   for (std::uint32_t i = 0; i < count; ++i) {
     const auto added = in.le<std::uint8_t>();
     const auto length = in.le<std::uint8_t>();
-    std::string_view bytes = in.bytes(length);
+    std::string_view bytes = in.chars(length);
     if (!in.ok() || added > 1 || length == 0 || length > CardId::bytes_max) return {};
     changes.push_back({deny_version(epoch, first + i),
                        CardId::from_bytes(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()), added == 1});

@@ -7,7 +7,7 @@
 #include <mutex>
 
 #include "card/crypto.h"
-#include "check.h"
+#include "citycard/check.h"
 #include "deny_list_store.h"
 #include "deny_records.h"
 #include "key_warmer.h"
@@ -138,7 +138,8 @@ Result<std::unique_ptr<Engine>> Engine::start(ledger::Ledger& ledger, std::share
       [raw](std::size_t shard, std::vector<ledger::GroupOutcome> outcomes) { raw->shards_[shard]->outcomes(std::move(outcomes)); },
       [raw](std::size_t shard) { raw->shards_[shard]->durable(); },
       [raw](std::size_t shard) { raw->shards_[shard]->voided(); },
-      [raw](std::string_view stage, const Status& error, std::size_t groups) { raw->storage_->failed(stage, error, groups); });
+      [raw](std::string_view stage, const Status& error, std::size_t groups) { raw->storage_->failed(stage, error, groups); },
+      raw->options_.drive);
   for (std::size_t i = 0; i < raw->options_.shards; ++i) {
     ShardContext context{ledger,
                          rules,
@@ -163,14 +164,17 @@ Result<std::unique_ptr<Engine>> Engine::start(ledger::Ledger& ledger, std::share
   // The cards to warm are read before the shards run (their card lists are theirs after).
   std::vector<Shard*> warm_shards;
   std::vector<std::vector<CardId>> warm_cards;
-  if (raw->options_.card_keys && raw->options_.warm_key_version != 0) {
+  if (raw->options_.card_keys && raw->options_.warm_key_version != 0 && raw->options_.drive == Drive::threads) {
     for (auto& shard : raw->shards_) {
       warm_shards.push_back(shard.get());
       warm_cards.push_back(shard->cached_card_ids());
     }
   }
-  for (auto& shard : raw->shards_) shard->start();
-  raw->storage_->start([raw](const std::atomic<bool>& stopping) { return raw->quiesce_shards(stopping); });
+  if (raw->options_.drive == Drive::threads) {
+    for (auto& shard : raw->shards_) shard->start();
+    // Steps: no recovery thread; the simulator reopens a ledger that failed.
+    raw->storage_->start([raw](const std::atomic<bool>& stopping) { return raw->quiesce_shards(stopping); });
+  }
   if (!warm_shards.empty()) {
     std::vector<Shard*> shards = std::move(warm_shards);
     std::vector<std::vector<CardId>> cards = std::move(warm_cards);
@@ -229,6 +233,7 @@ void Engine::submit(ReaderId reader, std::vector<protocol::TapRecord> taps,
       work.admission.refusal = rules::event_time_refusal(tap, arrival, impl.options_.event_time_bounds);
     }
     work.admission.offline_max_minor = registered != nullptr ? registered->offline_max_minor : 0;
+    work.admission.arrival = arrival;
     std::size_t shard = impl.shard_of(taps[i].tap.card);
     work.tap = std::move(taps[i]);
     work.waiter = Waiter{pending, static_cast<std::uint32_t>(i)};
@@ -248,7 +253,7 @@ void Engine::submit(ReaderId reader, std::vector<protocol::TapRecord> taps,
         for (std::size_t s = 0; s < by_shard.size(); ++s) {
           if (by_shard[s].empty()) continue;
           bool queued = impl.shards_[s]->try_queue(by_shard[s]);
-          ENGINE_CHECK(queued);
+          CITYCARD_CHECK(queued);
         }
         taken = true;
       }
@@ -281,7 +286,7 @@ void Engine::admin(AdminCommand command, std::function<void(AdminResult)> done) 
 }
 
 void Engine::use_rules(std::shared_ptr<const rules::RuleBook> book) {
-  ENGINE_CHECK(book != nullptr);
+  CITYCARD_CHECK(book != nullptr);
   Impl& impl = *impl_;
   std::lock_guard rules_lock(impl.rules_mutex_);
   std::lock_guard lock(impl.submit_mutex_);
@@ -321,8 +326,29 @@ PipelineStats Engine::stats() const {
   return stats;
 }
 
+bool Engine::turn_shard(std::size_t shard, bool window_over) {
+  CITYCARD_CHECK(impl_->options_.drive == Drive::steps && shard < impl_->shards_.size());
+  return impl_->shards_[shard]->turn(window_over);
+}
+
+Result<bool> Engine::turn_prepare() { return impl_->committer_->turn_prepare(); }
+
+Result<bool> Engine::turn_commit() { return impl_->committer_->turn_commit(); }
+
+std::size_t Engine::shard_count() const noexcept { return impl_->shards_.size(); }
+
+bool Engine::idle() const {
+  for (const auto& shard : impl_->shards_) {
+    if (!shard->idle()) return false;
+  }
+  return impl_->committer_->depth() == 0 && impl_->committer_->prepared_waiting() == 0;
+}
+
 void Engine::stop() {
   Impl& impl = *impl_;
+  // Stepped, a prepared write waiting would wait for this thread forever
+  // (the deny list's save waits for it): turn the pipeline idle first.
+  CITYCARD_CHECK(impl.committer_->prepared_waiting() == 0);
   {
     std::lock_guard lock(impl.submit_mutex_);
     if (impl.stopped_) return;

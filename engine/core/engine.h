@@ -62,6 +62,7 @@
 
 #include "admin_command.h"
 #include "admission.h"
+#include "drive.h"
 #include "citycard/limits.h"
 #include "citycard/status.h"
 #include "engine/net/memory_deny_list.h"
@@ -133,6 +134,10 @@ struct EngineOptions {
   // How the engine retries a ledger that stopped taking writes
   // (storage_guard.h). Defaults: from 1 s, doubling up to 30 s.
   StorageOptions storage;
+  // Who runs the shards and the committer (drive.h). Default threads; steps:
+  // none, the caller turns them (turn_shard, turn_prepare, turn_commit), no
+  // keys are warmed in the background and no thread recovers the storage.
+  Drive drive = Drive::threads;
 };
 
 struct PipelineStats {
@@ -186,6 +191,24 @@ class Engine final : public net::TapSink {
   PipelineStats stats() const;
   // Whether the ledger takes writes, and since when it has not (storage_guard.h).
   StorageState storage() const;
+
+  // Drive::steps only, all on the caller's one thread (see drive.h).
+  // A shard takes what is queued for it and hands over its staged batch when
+  // it may and `window_over` (the batch window the threaded shard times);
+  // true if it did anything.
+  bool turn_shard(std::size_t shard, bool window_over);
+  // The committer's stages (committer.h): prepare what the shards handed
+  // over; commit the oldest prepared write, then answer its taps. false:
+  // nothing to do. An error is a failed ledger write, which the threaded
+  // engine recovers from in place (storage_guard.h): here the caller keeps
+  // calling turn_commit() until it returns false (each later write fails
+  // too; their taps are answered retry_later), then may destroy the engine
+  // and the ledger, which recovers on reopening.
+  Result<bool> turn_prepare();
+  Result<bool> turn_commit();
+  std::size_t shard_count() const noexcept;
+  // Nothing queued, staged or in the committer: stop() would save at once.
+  bool idle() const;
 
   // Drains and ends the threads, then saves the deny list's version and
   // history (deny_list_store.h); idempotent. Submissions after stop() are

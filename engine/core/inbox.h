@@ -84,6 +84,11 @@ class Inbox {
     return counted_;
   }
   std::size_t capacity() const noexcept { return capacity_; }
+  // Nothing waiting, counted or control.
+  bool empty() const {
+    std::lock_guard lock(mutex_);
+    return queue_.empty();
+  }
 
  private:
   struct Entry {

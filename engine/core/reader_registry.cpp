@@ -1,22 +1,12 @@
 #include "reader_registry.h"
 
-#include <cstring>
+#include "citycard/coding.h"
 
 namespace citycard::engine {
 namespace {
 
 constexpr std::string_view offline_prefix = "offline/";
 constexpr std::size_t offline_key_bytes = 8 + 4 + 4 + 1;
-
-void put_be32(std::string& out, std::uint32_t value) {
-  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((value >> shift) & 0xFF));
-}
-
-std::uint32_t get_be32(std::string_view in) {
-  std::uint32_t value = 0;
-  for (std::size_t i = 0; i < 4; ++i) value = (value << 8) | static_cast<unsigned char>(in[i]);
-  return value;
-}
 
 }  // namespace
 
@@ -83,11 +73,11 @@ std::int64_t ReaderRegistry::offline_spent(ReaderId reader, std::int32_t busines
 ledger::RecordWrite offline_spent_record(ReaderId reader, std::int32_t business_day, std::size_t shard,
                                          std::int64_t amount_minor) {
   std::string key(offline_prefix);
-  put_be32(key, reader.value);
-  put_be32(key, static_cast<std::uint32_t>(business_day));
-  key.push_back(static_cast<char>(shard & 0xFF));
-  std::string value(8, '\0');
-  std::memcpy(value.data(), &amount_minor, 8);
+  coding::put_be<std::uint32_t>(key, reader.value);
+  coding::put_be<std::int32_t>(key, business_day);
+  coding::put_u8(key, static_cast<std::uint8_t>(shard));
+  std::string value;
+  coding::put_le<std::int64_t>(value, amount_minor);
   return ledger::RecordWrite{ledger::RecordSpace::engine, std::move(key), std::move(value)};
 }
 
@@ -103,11 +93,10 @@ Result<std::vector<std::map<std::pair<std::uint32_t, std::int32_t>, std::int64_t
                                    "/" + std::to_string(value.size()) + " bytes");
       return false;
     }
-    const ReaderId reader{get_be32(key.substr(8))};
-    const auto day = static_cast<std::int32_t>(get_be32(key.substr(12)));
+    const ReaderId reader{coding::load_be<std::uint32_t>(key.data() + 8)};
+    const auto day = coding::load_be<std::int32_t>(key.data() + 12);
     const std::size_t shard = static_cast<unsigned char>(key[16]);
-    std::int64_t amount = 0;
-    std::memcpy(&amount, value.data(), 8);
+    const auto amount = coding::load_le<std::int64_t>(value.data());
     // Shares of a shard that no longer exists count for the total only.
     if (shard < shards) by_shard[shard][{reader.value, day}] += amount;
     registry.try_spend_offline(reader, day, amount, INT64_MAX);

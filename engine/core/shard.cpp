@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 
-#include "check.h"
+#include "citycard/check.h"
 #include "decision_codec.h"
 #include "deny_records.h"
 #include "refusals.h"
@@ -156,23 +156,42 @@ void Shard::run() {
   const auto wait = context_.options.batch_wait;
   for (;;) {
     auto deadline = Clock::now() + std::chrono::milliseconds(100);
-    const bool can_hand_over = !commit_in_flight_ && !blocked_ && awaiting_.empty();
-    if (!staged_.empty() && can_hand_over) deadline = std::min(deadline, staged_since_ + wait);
+    if (!staged_.empty() && may_hand_over()) deadline = std::min(deadline, staged_since_ + wait);
     work.clear();
     inbox_.pop_all(work, deadline, taps_worth_waking_for());
     for (auto& item : work) accept(item);
-    // Nothing is handed over while the ledger cannot write: it would build
-    // on batches that are being voided.
-    if (!staged_.empty() && !storage_available()) void_staged();
-    // Overlapping a sync (awaiting_ not empty) is for batches big enough to pay for one.
-    if (!commit_in_flight_ && !blocked_ && !staged_.empty() &&
-        (awaiting_.empty() || staged_.size() >= context_.options.overlap_taps_min) &&
-        (staged_.size() >= context_.options.batch_taps || stopping_ || Clock::now() >= staged_since_ + wait)) {
-      hand_over();
-    }
+    maybe_hand_over(Clock::now() >= staged_since_ + wait);
     maybe_quiesced();
     if (stopping_ && staged_.empty() && !commit_in_flight_ && awaiting_.empty() && inbox_.depth() == 0) break;
   }
+}
+
+bool Shard::turn(bool window_over) {
+  std::vector<Work> work;
+  inbox_.pop_all(work, Clock::time_point{});
+  for (auto& item : work) accept(item);
+  const bool handed = maybe_hand_over(window_over);
+  maybe_quiesced();
+  return handed || !work.empty();
+}
+
+bool Shard::may_hand_over() const { return !commit_in_flight_ && !blocked_ && awaiting_.empty(); }
+
+bool Shard::maybe_hand_over(bool window_over) {
+  // Nothing is handed over while the ledger cannot write: it would build
+  // on batches that are being voided.
+  if (!staged_.empty() && !storage_available()) {
+    void_staged();
+    return true;
+  }
+  // Overlapping a sync (awaiting_ not empty) is for batches big enough to pay for one.
+  if (!commit_in_flight_ && !blocked_ && !staged_.empty() &&
+      (awaiting_.empty() || staged_.size() >= context_.options.overlap_taps_min) &&
+      (staged_.size() >= context_.options.batch_taps || stopping_ || window_over)) {
+    hand_over();
+    return true;
+  }
+  return false;
 }
 
 // How many queued taps would let the shard do something the clock or a
@@ -194,7 +213,7 @@ void Shard::accept(Work& work) {
     void operator()(work::Admin& admin) { shard.accept_admin(admin); }
     void operator()(work::Outcomes& told) { shard.decided(told.outcomes); }
     void operator()(work::Durable&) {
-      ENGINE_CHECK(!shard.awaiting_.empty());
+      CITYCARD_CHECK(!shard.awaiting_.empty());
       Decided batch = std::move(shard.awaiting_.front());
       shard.awaiting_.pop_front();
       shard.settle(batch);
@@ -207,7 +226,7 @@ void Shard::accept(Work& work) {
         shard.awaiting_.pop_front();
       } else {
         // Its prepare failed: no outcomes came.
-        ENGINE_CHECK(shard.commit_in_flight_);
+        CITYCARD_CHECK(shard.commit_in_flight_);
         items.swap(shard.committing_);
         shard.commit_in_flight_ = false;
       }
@@ -334,7 +353,7 @@ void Shard::accept_admin(work::Admin& work) {
 
 void Shard::mark_refusal(Item& item) {
   if (item.kind != Item::Kind::admin || !records_refusal(item.group)) return;
-  ENGINE_CHECK(!item.admin_result.status && item.group.transfers.empty());
+  CITYCARD_CHECK(!item.admin_result.status && item.group.transfers.empty());
   item.kind = Item::Kind::admin_refusal;
 }
 
@@ -351,7 +370,7 @@ void Shard::hand_over() {
     answers[i] = EarlyAnswer{item.waiter, first, item.tap.tap.mode};
   }
   job.answer = [answers = std::move(answers), &metrics = context_.metrics](const std::vector<bool>& as_handed) {
-    ENGINE_CHECK(as_handed.size() == answers.size());
+    CITYCARD_CHECK(as_handed.size() == answers.size());
     for (std::size_t i = 0; i < answers.size(); ++i) {
       if (as_handed[i] && answers[i].waiter.submit) deliver(metrics, answers[i].waiter, answers[i].decision, answers[i].mode);
     }
@@ -361,7 +380,7 @@ void Shard::hand_over() {
       // The money rule, asserted where the batch is built: every transfer
       // moves a positive amount between two different accounts of one asset.
       for (const Transfer& transfer : item.group.transfers) {
-        ENGINE_CHECK(transfer.amount_minor > 0 && transfer.debit_account != transfer.credit_account);
+        CITYCARD_CHECK(transfer.amount_minor > 0 && transfer.debit_account != transfer.credit_account);
       }
     }
     job.groups.push_back(std::move(item.group));
@@ -407,7 +426,7 @@ void Shard::settle(Decided& batch) {
   std::vector<Item>& done = batch.items;
   std::vector<ledger::GroupOutcome>& outcomes = batch.outcomes;
   if (!batch.clean) {
-    ENGINE_CHECK(awaiting_.empty() && !commit_in_flight_);
+    CITYCARD_CHECK(awaiting_.empty() && !commit_in_flight_);
     blocked_ = false;
   }
   std::vector<CardId> reload;
@@ -472,6 +491,7 @@ void Shard::settle(Decided& batch) {
       refusal.kind = Item::Kind::refusal_record;
       refusal.tap = item.tap;
       refusal.key = item.key;
+      refusal.admission = item.admission;
       refusal.waiter = std::move(item.waiter);
       builder_.give_back_offline(item);
       refusals.push_back(std::move(refusal));
@@ -605,7 +625,7 @@ void Shard::void_staged() {
 void Shard::maybe_quiesced() {
   if (quiesce_waiters_.empty() || commit_in_flight_ || !awaiting_.empty()) return;
   void_staged();
-  ENGINE_CHECK(in_flight_.size() == 0);
+  CITYCARD_CHECK_EQ(in_flight_.size(), 0u);
   book_.drop_all();
   readers_pending_.clear();
   blocked_ = false;

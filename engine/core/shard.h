@@ -123,6 +123,11 @@ class Shard {
   void preload_atc(const CardId& card, const AtcWindow& atc);
   // Starts the shard's thread.
   void start();
+  // Drive::steps, instead of start(): one turn of the shard's loop on the
+  // caller's thread. Takes everything queued, then hands over the staged
+  // batch if it may and it is full or `window_over` (in the threaded loop:
+  // its oldest tap has waited batch_wait). true if it did anything.
+  bool turn(bool window_over);
 
   // All or nothing; false when the queue is full.
   bool try_queue(std::vector<Work>& work) { return inbox_.try_push_counted(work); }
@@ -153,6 +158,10 @@ class Shard {
   void stop();
 
   std::size_t depth() const { return inbox_.depth(); }
+  // Drive::steps: nothing queued, staged, or handed over and not yet durable.
+  bool idle() const {
+    return inbox_.empty() && staged_.empty() && !commit_in_flight_ && awaiting_.empty();
+  }
   std::size_t cards_cached() const noexcept { return book_.cached_count(); }
 
  private:
@@ -187,6 +196,9 @@ class Shard {
   };
 
   void run();
+  // Nothing handed over is waiting for outcomes or durability.
+  bool may_hand_over() const;
+  bool maybe_hand_over(bool window_over);
   std::size_t taps_worth_waking_for() const;
   void accept(Work& work);
   void accept_tap(work::Tap& work);

@@ -30,6 +30,8 @@
 #include <string>
 #include <string_view>
 
+#include "citycard/coding.h"
+
 namespace citycard::engine {
 
 class AtcWindow {
@@ -66,7 +68,7 @@ class AtcWindow {
 
   std::string encode() const {
     std::string out(encoded_bytes, '\0');
-    for (int i = 0; i < 4; ++i) out[static_cast<std::size_t>(i)] = static_cast<char>((highest_ >> (8 * i)) & 0xFF);
+    coding::store_le<std::uint32_t>(out.data(), highest_);
     for (std::size_t i = 0; i < seen_.size(); ++i) out[4 + i] = static_cast<char>(seen_[i]);
     return out;
   }
@@ -74,9 +76,7 @@ class AtcWindow {
   static std::optional<AtcWindow> decode(std::string_view value) {
     if (value.size() != 4 && value.size() != encoded_bytes) return std::nullopt;
     AtcWindow window;
-    for (int i = 0; i < 4; ++i) {
-      window.highest_ |= std::uint32_t{static_cast<unsigned char>(value[static_cast<std::size_t>(i)])} << (8 * i);
-    }
+    window.highest_ = coding::load_le<std::uint32_t>(value.data());
     if (value.size() == 4) {
       if (window.highest_ != 0) window.set(0);
     } else {

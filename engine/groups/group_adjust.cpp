@@ -23,7 +23,7 @@
 
 #include <fmt/format.h>
 
-#include "check.h"
+#include "citycard/check.h"
 #include "citycard/limits.h"
 #include "group_builder.h"
 #include "tap_adjustments.h"
@@ -130,7 +130,7 @@ Status GroupBuilder::plan_tap_adjustment(const CardEntry& entry, const AdminComm
       left -= share;
       from += fmt::format("{}{} TWD from operator {}", from.empty() ? "" : ", ", share, paid.operator_id.value);
     }
-    ENGINE_CHECK(left == 0);
+    CITYCARD_CHECK(left == 0);
     move.detail = fmt::format("adjustment {:+} TWD card {} for {}: {}", amount, entry.record.card.to_string(), name, from);
   }
   move.tap_record = ledger::RecordWrite{ledger::RecordSpace::engine, key, encode_tap_adjusted(adjusted)};

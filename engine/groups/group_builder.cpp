@@ -9,11 +9,12 @@
 #include "calendar.h"
 #include "card/cryptogram.h"
 #include "card_state_codec.h"
-#include "check.h"
+#include "citycard/check.h"
 #include "decision_codec.h"
 #include "deny_records.h"
 #include "hashing.h"
 #include "rating.h"
+#include "tap_records.h"
 
 namespace citycard::engine {
 
@@ -85,7 +86,7 @@ void GroupBuilder::note_listing(Draft& draft, CardEntry& entry) {
 
 void GroupBuilder::give_back_offline(Draft& draft) {
   if (draft.offline_spent_minor == 0) return;
-  ENGINE_CHECK(context_.offline != nullptr);
+  CITYCARD_CHECK(context_.offline != nullptr);
   context_.offline->give_back(draft.tap.tap.id.reader, draft.offline_day, draft.offline_spent_minor);
   draft.offline_spent_minor = 0;
 }
@@ -109,7 +110,7 @@ ledger::RecordWrite review_record(const IdempotencyKey& key, const Tap& tap, Ref
 
 }  // namespace
 
-void GroupBuilder::refuse_tap(Draft& draft, RefusalReason reason) {
+void GroupBuilder::refuse_decision(Draft& draft, RefusalReason reason) {
   const Tap& tap = draft.tap.tap;
   give_back_offline(draft);
   draft.group = {};
@@ -174,23 +175,23 @@ std::optional<RefusalReason> GroupBuilder::check_proof(const Draft& draft, CardE
   return std::nullopt;
 }
 
-void GroupBuilder::rate_tap(Draft& draft) {
+void GroupBuilder::decide_tap(Draft& draft) {
   const Tap& tap = draft.tap.tap;
-  ENGINE_CHECK(context_.rules != nullptr);
+  CITYCARD_CHECK(context_.rules != nullptr);
   const rules::RuleSet& rule_set = context_.rules->for_time(tap.event_time);
   give_back_offline(draft);  // rated again after a reload: its offline money is taken anew
   if (draft.admission.refusal != RefusalReason::none) {
-    refuse_tap(draft, draft.admission.refusal);
+    refuse_decision(draft, draft.admission.refusal);
     return;
   }
   CardEntry* entry = card_or_abort(tap.card);
   if (entry == nullptr) {
-    refuse_tap(draft, RefusalReason::card_unknown);
+    refuse_decision(draft, RefusalReason::card_unknown);
     return;
   }
   std::optional<std::uint32_t> proven_atc;
   if (auto refusal = check_proof(draft, *entry, proven_atc)) {
-    refuse_tap(draft, *refusal);
+    refuse_decision(draft, *refusal);
     return;
   }
 
@@ -216,19 +217,19 @@ void GroupBuilder::rate_tap(Draft& draft) {
   if (Status resolved = resolve(rating, tap, entry->record, draft.group.transfers); !resolved) {
     // The rule set names an operator the ledger has not registered.
     context_.log.event("operator_unresolved", {{"tap", draft.group.key.to_string()}, {"error", resolved.to_string()}});
-    refuse_tap(draft, RefusalReason::reader_not_allowed);
+    refuse_decision(draft, RefusalReason::reader_not_allowed);
     return;
   }
   // Offline, the reader spends from its own allowance per business day: past
   // it the engine refuses, and the operator carries the ride it gave.
   const std::int64_t wallet_charge = -rules::net_for_role(rating, AccountRole::card_wallet, Asset::twd);
   if (tap.offline && wallet_charge > 0) {
-    ENGINE_CHECK(context_.offline != nullptr);
+    CITYCARD_CHECK(context_.offline != nullptr);
     const rules::LocalCalendar calendar(rule_set.utc_offset_minutes, rule_set.business_day_start_minutes);
     const std::int32_t day = calendar.business_day(tap.event_time);
     auto spent = context_.offline->try_spend(tap.id.reader, day, wallet_charge, draft.admission.offline_max_minor);
     if (!spent) {
-      refuse_tap(draft, RefusalReason::offline_limit_exceeded);
+      refuse_decision(draft, RefusalReason::offline_limit_exceeded);
       return;
     }
     draft.offline_spent_minor = wallet_charge;
@@ -236,9 +237,9 @@ void GroupBuilder::rate_tap(Draft& draft) {
     draft.group.records.push_back(std::move(*spent));
   }
   // The card accounts change by exactly what the postings move (rules contract).
-  ENGINE_CHECK(rating.state.wallet_minor - before.wallet_minor ==
+  CITYCARD_CHECK(rating.state.wallet_minor - before.wallet_minor ==
                rules::net_for_role(rating, AccountRole::card_wallet, Asset::twd));
-  ENGINE_CHECK(rating.state.points - before.points == rules::net_for_role(rating, AccountRole::card_points, Asset::points));
+  CITYCARD_CHECK(rating.state.points - before.points == rules::net_for_role(rating, AccountRole::card_points, Asset::points));
 
   entry->state = rules::encode_card_state(rating.state);
   entry->wallet->balance_minor = rating.state.wallet_minor;
@@ -265,6 +266,46 @@ void GroupBuilder::rate_tap(Draft& draft) {
   if (tap.offline && rating.balance_after_minor < 0) decision.flags |= protocol::DecisionFlags::debt;
   if (entry->denied) decision.flags |= protocol::DecisionFlags::deny_listed;
   draft.group.outcome = encode_decision(decision, tap.offline);
+}
+
+void GroupBuilder::rate_tap(Draft& draft) {
+  decide_tap(draft);
+  record_tap(draft);
+}
+
+void GroupBuilder::refuse_tap(Draft& draft, RefusalReason reason) {
+  refuse_decision(draft, reason);
+  record_tap(draft);
+}
+
+void GroupBuilder::record_tap(Draft& draft) {
+  const Tap& tap = draft.tap.tap;
+  RecordedTap record;
+  record.origin = draft.key.origin;
+  record.tap = tap;
+  record.arrival = draft.admission.arrival;
+  record.outcome = draft.decision.outcome;
+  record.reason = draft.decision.reason;
+  CITYCARD_CHECK(context_.rules != nullptr);
+  const rules::RuleSet& rule_set = context_.rules->for_time(tap.event_time);
+  record.business_day = rules::LocalCalendar(rule_set.utc_offset_minutes, rule_set.business_day_start_minutes)
+                            .business_day(tap.event_time);
+  if (const CardEntry* entry = book_.cached(tap.card)) {
+    record.account = entry->record.wallet_account;
+    record.category = static_cast<std::uint8_t>(entry->record.category);
+  }
+  if (draft.decision.outcome == protocol::Outcome::approved) {
+    record.fare_minor = draft.decision.fare_minor;
+    record.rule_set_version = rule_set.version;
+    for (const Transfer& transfer : draft.group.transfers) {
+      if (transfer.code == TransferCode::subsidy || transfer.code == TransferCode::points_subsidy) {
+        record.subsidy_minor += transfer.amount_minor;
+      } else if (transfer.code == TransferCode::points_redeemed) {
+        record.points_redeemed += transfer.amount_minor;
+      }
+    }
+  }
+  draft.group.records.push_back(tap_record_write(record));
 }
 
 }  // namespace citycard::engine

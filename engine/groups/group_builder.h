@@ -32,6 +32,7 @@ namespace citycard::engine {
 struct Admission {
   RefusalReason refusal = RefusalReason::none;  // none: rate it
   std::int64_t offline_max_minor = 0;           // the reader's offline money per business day
+  EventTime arrival;                            // when the engine received it, for its record (0: not known)
 };
 
 // One posting group being built: what it is built from, and what it became.
@@ -115,6 +116,7 @@ class GroupBuilder {
 
   // A tap: draft.group and draft.decision; approved taps advance the card
   // (++pending). Ledger read failures are fatal to the engine, as before.
+  // Every decided tap's group carries its record (tap_records.h).
   void rate_tap(Draft& draft);
   // Rate later taps with this book (a rule set version was loaded).
   void use_rules(std::shared_ptr<const rules::RuleBook> rules) { context_.rules = std::move(rules); }
@@ -141,6 +143,10 @@ class GroupBuilder {
   static Status check_retry(const AdminCommand& command, std::string_view stored_fingerprint);
 
  private:
+  void decide_tap(Draft& draft);
+  void refuse_decision(Draft& draft, RefusalReason reason);
+  // The decided tap's record into its group (tap_records.h).
+  void record_tap(Draft& draft);
   Result<AccountId> operator_payable(OperatorId id);
   Status resolve(const rules::Rating& rating, const Tap& tap, const CardRecord& card, std::vector<Transfer>& out);
   void note_listing(Draft& draft, CardEntry& entry);

@@ -5,7 +5,7 @@
 // a credit never passes the wallet's ceiling.
 #include <fmt/format.h>
 
-#include "check.h"
+#include "citycard/check.h"
 #include "citycard/limits.h"
 #include "group_builder.h"
 
@@ -60,7 +60,7 @@ std::string GroupBuilder::apply_money(Draft& draft, CardEntry& entry, MoneyMove 
     if (transfer.debit_account == entry.record.wallet_account) wallet_net -= transfer.amount_minor;
     draft.group.transfers.push_back(transfer);
   }
-  ENGINE_CHECK(wallet_net == move.wallet_delta_minor);
+  CITYCARD_CHECK(wallet_net == move.wallet_delta_minor);
   book_.balance(entry.record.wallet_account) += move.wallet_delta_minor;
   if (move.tap_record) {
     book_.remember(entry.record.card, move.tap_record->key, move.tap_record->value);

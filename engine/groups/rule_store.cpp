@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <openssl/evp.h>
 
-#include "check.h"
+#include "citycard/check.h"
 #include "rule_set_loader.h"
 
 namespace citycard::engine {

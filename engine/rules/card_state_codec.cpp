@@ -3,9 +3,17 @@
 // and 2, and both versions pass the same checks below.
 #include "card_state_codec.h"
 
+#include "citycard/check.h"
+
 namespace citycard::rules {
 
-std::string encode_card_state(const CardState& state) { return codec::encode_card_state_v2(state); }
+// The encoder never writes what the decoder would refuse: a state that
+// breaks check_card_state comes from a rating bug, and stored it would be
+// read back as a fresh card.
+std::string encode_card_state(const CardState& state) {
+  CITYCARD_CHECK_OK(codec::check_card_state(state));
+  return codec::encode_card_state_v2(state);
+}
 
 Result<CardState> decode_card_state(std::string_view bytes) {
   if (bytes.empty()) return Status::corruption("card state is empty");

@@ -20,23 +20,20 @@
 // the encoder and the decoder cannot disagree on the order.
 #include "card_state_codec.h"
 
+#include "citycard/coding.h"
+
 namespace citycard::rules::codec {
 namespace {
 
+// The field visitor's two directions over the coding library.
 class Writer {
  public:
   explicit Writer(std::string& out) : out_(out) {}
   template <typename T>
-  void integer(T& value) {
-    auto bits = static_cast<std::make_unsigned_t<T>>(value);
-    for (std::size_t i = 0; i < sizeof(T); ++i) out_.push_back(static_cast<char>((bits >> (8 * i)) & 0xFF));
-  }
-  void boolean(bool& value) { out_.push_back(value ? 1 : 0); }
+  void integer(T& value) { coding::put_le<T>(out_, value); }
+  void boolean(bool& value) { coding::put_u8(out_, value ? 1 : 0); }
   template <typename E>
-  void enumeration(E& value) {
-    auto raw = static_cast<std::underlying_type_t<E>>(value);
-    integer(raw);
-  }
+  void enumeration(E& value) { coding::put_le<std::underlying_type_t<E>>(out_, static_cast<std::underlying_type_t<E>>(value)); }
 
  private:
   std::string& out_;
@@ -46,41 +43,20 @@ class Reader {
  public:
   explicit Reader(std::string_view in) : in_(in) {}
   template <typename T>
-  void integer(T& value) {
-    std::make_unsigned_t<T> bits = 0;
-    if (!take(sizeof(T))) return;
-    for (std::size_t i = 0; i < sizeof(T); ++i)
-      bits |= static_cast<std::make_unsigned_t<T>>(static_cast<unsigned char>(in_[position_ - sizeof(T) + i])) << (8 * i);
-    value = static_cast<T>(bits);
-  }
+  void integer(T& value) { value = in_.le<T>(); }
   void boolean(bool& value) {
-    std::uint8_t raw = 0;
-    integer(raw);
+    const std::uint8_t raw = in_.u8();
     if (raw > 1) bad_bool_ = true;
     value = raw == 1;
   }
   template <typename E>
-  void enumeration(E& value) {
-    std::underlying_type_t<E> raw{};
-    integer(raw);
-    value = static_cast<E>(raw);
-  }
-  bool truncated() const { return truncated_; }
+  void enumeration(E& value) { value = static_cast<E>(in_.le<std::underlying_type_t<E>>()); }
+  bool truncated() const { return !in_.ok(); }
   bool bad_bool() const { return bad_bool_; }
-  std::size_t left() const { return in_.size() - position_; }
+  std::size_t left() const { return in_.remaining(); }
 
  private:
-  bool take(std::size_t size) {
-    if (truncated_ || in_.size() - position_ < size) {
-      truncated_ = true;
-      return false;
-    }
-    position_ += size;
-    return true;
-  }
-  std::string_view in_;
-  std::size_t position_ = 0;
-  bool truncated_ = false;
+  coding::Reader in_;
   bool bad_bool_ = false;
 };
 

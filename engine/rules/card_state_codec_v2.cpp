@@ -37,10 +37,11 @@
 //
 // As in v1, one function (visit_groups) lists the fields for both directions.
 #include <cstdio>
-#include <cstdlib>
 #include <limits>
 
 #include "card_state_codec.h"
+#include "citycard/check.h"
+#include "citycard/coding.h"
 
 namespace citycard::rules::codec {
 namespace {
@@ -54,75 +55,53 @@ constexpr unsigned group_bike = group_visits + 4, group_count = group_visits + 5
 static_assert(group_count == 24, "card state format v2 has 24 groups; a change needs a new version");
 static_assert(sizeof(CardState) == 592, "a CardState field was added or changed: the formats need a new version");
 
-constexpr std::size_t var_bytes_max(std::size_t bits) { return (bits + 6) / 7; }
-constexpr std::size_t var16 = var_bytes_max(16), var32 = var_bytes_max(32), var64 = var_bytes_max(64);
+constexpr std::size_t var16 = coding::varint_bytes_for(16), var32 = coding::varint_bytes_for(32);
+constexpr std::size_t var64 = coding::varint_bytes_for(64);
 constexpr std::size_t leg_bytes_max = var32 + 2 * var16 + 4 * var64 + 3;
 constexpr std::size_t transfer_bytes_max = 2 * var16 + 1 + 2 * var64;
 constexpr std::size_t journey_bytes_max = 1 + 3 * var32 + 4 * var64 + transfer_bytes_max;
 constexpr std::size_t rental_bytes_max = 1 + 2 * var32 + var64;
-constexpr std::size_t bytes_max = 1 + var_bytes_max(group_count) + 3 + 2 * var64 + var32 + leg_bytes_max * legs_kept +
-                                  (var32 + var64) * (cap_days_kept + cap_months_kept) + (var32 + 3 * var16) +
-                                  (1 + var64) + 2 * journey_bytes_max + rental_bytes_max;
+constexpr std::size_t bytes_max = 1 + coding::varint_bytes_for(group_count) + 3 + 2 * var64 + var32 +
+                                  leg_bytes_max * legs_kept + (var32 + var64) * (cap_days_kept + cap_months_kept) +
+                                  (var32 + 3 * var16) + (1 + var64) + 2 * journey_bytes_max + rental_bytes_max;
 static_assert(bytes_max == card_state_bytes_max, "card_state_bytes_max must be the grammar's largest record");
 
-template <typename S>
-constexpr std::make_unsigned_t<S> zigzag(S value) {
-  using U = std::make_unsigned_t<S>;  // S is int32_t or int64_t: no promotion to int below
-  return static_cast<U>(static_cast<U>(value) << 1) ^ static_cast<U>(value >> (8 * sizeof(S) - 1));
-}
-template <typename S>
-constexpr S unzigzag(std::make_unsigned_t<S> bits) {
-  using U = std::make_unsigned_t<S>;
-  return static_cast<S>((bits >> 1) ^ (U{0} - (bits & 1u)));
-}
 template <typename S>
 constexpr std::make_unsigned_t<S> wrapping_minus(S value, S reference) {
   using U = std::make_unsigned_t<S>;
   return static_cast<U>(static_cast<U>(value) - static_cast<U>(reference));
 }
-static_assert(zigzag<std::int64_t>(-1) == 1 && zigzag<std::int64_t>(1) == 2 && unzigzag<std::int32_t>(3) == -2);
-static_assert(unzigzag<std::int64_t>(zigzag(std::numeric_limits<std::int64_t>::min())) ==
-              std::numeric_limits<std::int64_t>::min());
 
+// The field visitor's two directions over the coding library (varints,
+// zigzag); svar, delta and index are this format's own.
 class Writer {
  public:
-  explicit Writer(std::array<char, card_state_bytes_max>& out) : out_(out) {}
-  void flag(const bool& value, const char*) { put(value ? 1 : 0); }
-  void octet(const std::uint8_t& value, const char*) { put(value); }
+  explicit Writer(std::string& out) : out_(out) {}
+  void flag(const bool& value, const char*) { coding::put_u8(out_, value ? 1 : 0); }
+  void octet(const std::uint8_t& value, const char*) { coding::put_u8(out_, value); }
   template <typename E>
-  void enumeration(const E& value, const char*) { put(static_cast<std::uint8_t>(value)); }
+  void enumeration(const E& value, const char*) { coding::put_u8(out_, static_cast<std::uint8_t>(value)); }
   template <typename U>
-  void unsigned_varint(const U& value, const char*) { varint(value); }
+  void unsigned_varint(const U& value, const char*) { coding::put_varint(out_, value); }
   template <typename S>
-  void signed_varint(const S& value, const char*) { varint(zigzag(value)); }
+  void signed_varint(const S& value, const char*) { coding::put_varint(out_, coding::zigzag(value)); }
   template <typename S>
-  void delta(const S& value, S reference, const char*) { varint(zigzag(static_cast<S>(wrapping_minus(value, reference)))); }
-  void index(const Index& value, const char*) { varint(static_cast<Index>(value + 1)); }
-  std::size_t size() const { return size_; }
+  void delta(const S& value, S reference, const char*) {
+    coding::put_varint(out_, coding::zigzag(static_cast<S>(wrapping_minus(value, reference))));
+  }
+  void index(const Index& value, const char*) { coding::put_varint(out_, static_cast<Index>(value + 1)); }
 
  private:
-  void varint(std::uint64_t value) {
-    for (; value >= 0x80; value >>= 7) put(static_cast<std::uint8_t>(value | 0x80));
-    put(static_cast<std::uint8_t>(value));
-  }
-  void put(std::uint8_t byte) {
-    if (size_ == out_.size()) {  // a programmer error: the static_asserts above say it cannot happen
-      std::fprintf(stderr, "citycard rules: card state encoding exceeds card_state_bytes_max\n");
-      std::abort();
-    }
-    out_[size_++] = static_cast<char>(byte);
-  }
-  std::array<char, card_state_bytes_max>& out_;
-  std::size_t size_ = 0;
+  std::string& out_;
 };
 
 // Reads after the version byte. The first problem sticks (later reads give
 // zeros) and is reported by message() with its byte offset and field.
 class Reader {
  public:
-  explicit Reader(std::string_view in) : in_(in) {}
+  explicit Reader(std::string_view in) : in_(in) { in_.u8(); }
   void flag(bool& value, const char* field) {
-    const std::size_t at = position_;
+    const std::size_t at = in_.position();
     const std::uint8_t raw = next(field);
     if (raw > 1) fail(at, field, bad_flag_message);
     value = raw == 1;
@@ -133,17 +112,17 @@ class Reader {
   template <typename U>
   void unsigned_varint(U& value, const char* field) { value = varint<U>(field); }
   template <typename S>
-  void signed_varint(S& value, const char* field) { value = unzigzag<S>(varint<std::make_unsigned_t<S>>(field)); }
+  void signed_varint(S& value, const char* field) { value = coding::unzigzag<S>(varint<std::make_unsigned_t<S>>(field)); }
   template <typename S>
   void delta(S& value, S reference, const char* field) {
     using U = std::make_unsigned_t<S>;
-    const auto offset = static_cast<U>(unzigzag<S>(varint<U>(field)));
+    const auto offset = static_cast<U>(coding::unzigzag<S>(varint<U>(field)));
     value = static_cast<S>(static_cast<U>(static_cast<U>(reference) + offset));
   }
   void index(Index& value, const char* field) { value = static_cast<Index>(varint<Index>(field) - 1); }
 
   bool failed() const { return problem_ != nullptr; }
-  std::size_t position() const { return position_; }
+  std::size_t position() const { return in_.position(); }
   std::string message() const {
     return std::string(problem_) + " at byte " + std::to_string(at_) + " (" + field_ + ")";
   }
@@ -151,24 +130,22 @@ class Reader {
  private:
   std::uint8_t next(const char* field) {
     if (failed()) return 0;
-    if (position_ == in_.size()) {
-      fail(position_, field, "card state is truncated");
-      return 0;
-    }
-    return static_cast<std::uint8_t>(in_[position_++]);
+    const std::uint8_t byte = in_.u8();
+    if (!in_.ok()) fail(in_.problem_at(), field, "card state is truncated");
+    return byte;
   }
+  // Read as 64 bits, then narrowed: a varint too long for 64 bits is named
+  // as such whatever the field's width.
   template <typename U>
   U varint(const char* field) {
-    const std::size_t at = position_;
-    std::uint64_t value = 0;
-    for (unsigned i = 0; i < var64; ++i) {
-      const std::uint8_t byte = next(field);
-      if (failed()) return 0;
-      if (i + 1 == var64 && byte > 1)
-        return fail<U>(at, field, byte & 0x80 ? "card state has a varint longer than 10 bytes"
-                                               : "card state has a varint that overflows 64 bits");
-      value |= std::uint64_t{byte & 0x7Fu} << (7 * i);
-      if ((byte & 0x80) == 0) break;
+    if (failed()) return 0;
+    const std::size_t at = in_.position();
+    const std::uint64_t value = in_.varint<std::uint64_t>();
+    switch (in_.problem()) {
+      case coding::Problem::none: break;
+      case coding::Problem::truncated: return fail<U>(in_.problem_at(), field, "card state is truncated");
+      case coding::Problem::varint_too_long: return fail<U>(at, field, "card state has a varint longer than 10 bytes");
+      case coding::Problem::varint_overflow: return fail<U>(at, field, "card state has a varint that overflows 64 bits");
     }
     if constexpr (sizeof(U) < sizeof(value)) {
       if (value > std::numeric_limits<U>::max())
@@ -182,8 +159,7 @@ class Reader {
     if (!failed()) problem_ = problem, field_ = field, at_ = at;
     return T{};
   }
-  std::string_view in_;
-  std::size_t position_ = 1;
+  coding::Reader in_;
   const char* problem_ = nullptr;
   const char* field_ = nullptr;
   std::size_t at_ = 0;
@@ -293,13 +269,16 @@ std::uint32_t present_groups(const CardState& s) {
 }  // namespace
 
 std::string encode_card_state_v2(const CardState& state) {
-  std::array<char, card_state_bytes_max> buffer;
-  Writer writer(buffer);
+  std::string out;
+  out.reserve(card_state_bytes_max);
+  Writer writer(out);
   writer.octet(version_compact, "version");
   const std::uint32_t present = present_groups(state);
   writer.unsigned_varint(present, "present");
   visit_groups(writer, state, present);
-  return std::string(buffer.data(), writer.size());
+  // The static_asserts above say it cannot be longer.
+  CITYCARD_CHECK(out.size() <= card_state_bytes_max);
+  return out;
 }
 
 Result<CardState> decode_card_state_v2(std::string_view bytes) {

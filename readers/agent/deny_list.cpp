@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "card/bytes.h"
+#include "citycard/coding.h"
 #include "file_io.h"
 
 namespace citycard::agent {
@@ -20,16 +21,16 @@ Result<DenyList> DenyList::open(const std::string& path) {
   const card::Bytes& bytes = **contents;
   auto damaged = [&](const char* why) { return Status::corruption(fmt::format("deny list {} is damaged: {}", path, why)); };
   if (bytes.size() < 20 || !std::equal(magic, magic + 4, bytes.begin())) return damaged("bad header");
-  if (crc32(card::ByteView(bytes).subspan(0, bytes.size() - 4)) != card::get_u32(&bytes[bytes.size() - 4])) {
+  if (coding::crc32(card::ByteView(bytes).subspan(0, bytes.size() - 4)) != coding::load_be<std::uint32_t>(&bytes[bytes.size() - 4])) {
     return damaged("checksum mismatch");
   }
-  card::ByteReader in(card::ByteView(bytes).subspan(4, bytes.size() - 8));
-  list.version_ = in.u64();
-  std::uint32_t count = in.u32();
+  coding::Reader in(card::ByteView(bytes).subspan(4, bytes.size() - 8));
+  list.version_ = in.be<std::uint64_t>();
+  std::uint32_t count = in.be<std::uint32_t>();
   if (count > cards_max) return damaged("too many entries");
   for (std::uint32_t i = 0; i < count; ++i) {
     std::size_t length = in.u8();
-    card::ByteView id = in.take(length);
+    card::ByteView id = in.bytes(length);
     if (!in.ok() || length == 0 || length > CardId::bytes_max) return damaged("bad entry");
     list.cards_.insert(CardId::from_bytes(id.data(), id.size()));
   }
@@ -124,13 +125,13 @@ Status DenyList::replace(std::set<CardId> next, std::uint64_t version) {
 
 Status DenyList::save() const {
   card::Bytes out(magic, magic + 4);
-  card::put_u64(out, version_);
-  card::put_u32(out, static_cast<std::uint32_t>(cards_.size()));
+  coding::put_be<std::uint64_t>(out, version_);
+  coding::put_be<std::uint32_t>(out, static_cast<std::uint32_t>(cards_.size()));
   for (const auto& card : cards_) {
     out.push_back(static_cast<std::uint8_t>(card.size()));
     out.insert(out.end(), card.data(), card.data() + card.size());
   }
-  card::put_u32(out, crc32(out));
+  coding::put_be<std::uint32_t>(out, coding::crc32(out));
   return write_file_atomically(path_, out);
 }
 

@@ -4,7 +4,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <boost/crc.hpp>
 #include <fmt/format.h>
 
 #include <cerrno>
@@ -16,18 +15,9 @@
 namespace citycard::agent {
 namespace {
 
-// The agent's state is the reader's own business: its group may read it, no one else.
-constexpr std::uint32_t agent_state_mode = 0640;
-
 Status errno_status(const std::string& what) { return Status::io_error(fmt::format("{}: {}", what, std::strerror(errno))); }
 
 }  // namespace
-
-std::uint32_t crc32(card::ByteView bytes) {
-  boost::crc_32_type crc;
-  crc.process_bytes(bytes.data(), bytes.size());
-  return crc.checksum();
-}
 
 std::string parent_directory(const std::string& path) {
   auto slash = path.find_last_of('/');

@@ -10,7 +10,10 @@
 
 namespace citycard::agent {
 
-// Replaces path (mode 0640) with contents so that after a crash the file holds
+// The agent's state is the reader's own business: its group may read it, no one else.
+inline constexpr std::uint32_t agent_state_mode = 0640;
+
+// Replaces path (mode agent_state_mode) with contents so that after a crash the file holds
 // either the old or the new contents, never a mix: files::write_file_durably.
 Status write_file_atomically(const std::string& path, card::ByteView contents);
 // The whole file; nullopt if it does not exist.
@@ -18,8 +21,5 @@ Result<std::optional<card::Bytes>> read_file(const std::string& path);
 std::string parent_directory(const std::string& path);
 // Creates dir (one level) if it is missing, durably (the parent is synced).
 Status ensure_directory(const std::string& dir);
-
-// CRC-32 (IEEE 802.3, as zlib and Ethernet compute it).
-std::uint32_t crc32(card::ByteView bytes);
 
 }  // namespace citycard::agent

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -9,7 +10,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <optional>
+#include <vector>
 
+#include "citycard/coding.h"
 #include "file_io.h"
 #include "files/durable_file.h"
 
@@ -26,19 +30,17 @@ constexpr std::size_t payload_bytes_max = 1 + 4 + 8 * ack_sequences_max;
 constexpr std::size_t tap_record_bytes = record_header_bytes + 1 + queued_tap_bytes;
 
 std::uint32_t record_crc(std::uint32_t length, card::ByteView payload) {
-  card::Bytes covered;
-  covered.reserve(4 + payload.size());
-  card::put_u32(covered, length);
-  covered.insert(covered.end(), payload.begin(), payload.end());
-  return crc32(covered);
+  std::uint8_t length_bytes[4];
+  coding::store_be<std::uint32_t>(length_bytes, length);
+  return coding::crc32_extend(coding::crc32(length_bytes, sizeof length_bytes), payload.data(), payload.size());
 }
 
 card::Bytes frame_record(const card::Bytes& payload) {
   card::Bytes out;
   out.reserve(record_header_bytes + payload.size());
   auto length = static_cast<std::uint32_t>(payload.size());
-  card::put_u32(out, length);
-  card::put_u32(out, record_crc(length, payload));
+  coding::put_be<std::uint32_t>(out, length);
+  coding::put_be<std::uint32_t>(out, record_crc(length, payload));
   out.insert(out.end(), payload.begin(), payload.end());
   return out;
 }
@@ -48,6 +50,56 @@ card::Bytes tap_payload(const QueuedTap& tap) {
   card::Bytes body = encode_queued_tap(tap);
   payload.insert(payload.end(), body.begin(), body.end());
   return payload;
+}
+
+// A record read back: a tap, or the sequences an acknowledgement names.
+struct Record {
+  std::size_t bytes = 0;   // header and payload
+  std::optional<QueuedTap> tap;
+  std::vector<std::uint64_t> acknowledged;
+};
+
+// The record at `at`, or nullopt when it is damaged (see journal.h).
+std::optional<Record> read_record(card::ByteView contents, std::size_t at) {
+  coding::Reader header(contents.subspan(at));
+  const auto length = header.be<std::uint32_t>();
+  const auto crc = header.be<std::uint32_t>();
+  if (!header.ok() || length == 0 || length > payload_bytes_max || length > header.remaining()) return std::nullopt;
+  const card::ByteView payload = header.bytes(length);
+  if (record_crc(length, payload) != crc) return std::nullopt;
+  Record record;
+  record.bytes = record_header_bytes + length;
+  coding::Reader in(payload);
+  const std::uint8_t type = in.u8();
+  if (type == type_tap) {
+    auto tap = decode_queued_tap(in.rest());
+    if (!tap) return std::nullopt;
+    record.tap = std::move(*tap);
+    return record;
+  }
+  if (type != type_ack) return std::nullopt;
+  const auto count = in.be<std::uint32_t>();
+  if (!in.ok() || in.remaining() != 8ull * count) return std::nullopt;
+  record.acknowledged.reserve(count);
+  for (std::uint32_t i = 0; i < count; ++i) record.acknowledged.push_back(in.be<std::uint64_t>());
+  return record;
+}
+
+// Where the first good record after `from` starts; contents.size() if none does.
+std::size_t next_good_record(card::ByteView contents, std::size_t from) {
+  for (std::size_t at = from; contents.size() - at > record_header_bytes; ++at) {
+    // Most offsets fail on the length alone, before any CRC is computed.
+    const auto length = coding::load_be<std::uint32_t>(&contents[at]);
+    if (length == 0 || length > payload_bytes_max || length > contents.size() - at - record_header_bytes) continue;
+    if (read_record(contents, at)) return at;
+  }
+  return contents.size();
+}
+
+bool same_file(int fd, const std::string& path) {
+  struct stat open_file {}, named {};
+  return ::fstat(fd, &open_file) == 0 && ::stat(path.c_str(), &named) == 0 && open_file.st_dev == named.st_dev &&
+         open_file.st_ino == named.st_ino;
 }
 
 Status write_all_at(int fd, const card::Bytes& bytes, std::uint64_t offset, const std::string& path) {
@@ -104,7 +156,8 @@ Journal::Journal(Journal&& other) noexcept
       pending_(std::move(other.pending_)),
       pending_sequences_(std::move(other.pending_sequences_)),
       highest_sequence_(other.highest_sequence_),
-      report_(other.report_) {
+      report_(other.report_),
+      directory_unsynced_(other.directory_unsynced_) {
   other.fd_ = -1;
 }
 
@@ -116,61 +169,34 @@ Status Journal::replay(const card::Bytes& contents) {
   const std::size_t size = contents.size();
   std::size_t pos = header_bytes;
   while (pos < size) {
-    bool bad = false;
-    std::uint32_t length = 0;
-    if (size - pos < record_header_bytes) {
-      bad = true;
-    } else {
-      length = card::get_u32(&contents[pos]);
-      std::uint32_t crc = card::get_u32(&contents[pos + 4]);
-      if (length == 0 || length > payload_bytes_max || length > size - pos - record_header_bytes) {
-        bad = true;
-      } else {
-        bad = record_crc(length, card::ByteView(&contents[pos + record_header_bytes], length)) != crc;
+    auto record = read_record(contents, pos);
+    if (!record) {
+      const std::size_t next = next_good_record(contents, pos + 1);
+      if (next == size) {
+        report_.torn_tail_bytes = size - pos;
+        if (::ftruncate(fd_, static_cast<off_t>(pos)) != 0 || ::fdatasync(fd_) != 0) {
+          return Status::io_error(fmt::format("truncate torn tail of {}: {}", path_, std::strerror(errno)));
+        }
+        break;
       }
+      if (report_.damaged_ranges++ == 0) report_.damaged_first_offset = pos;
+      report_.damaged_bytes += next - pos;
+      pos = next;
+      continue;
     }
-    if (bad) {
-      // Torn by a crash: the record is cut short by the end of the file, or
-      // ends exactly there, or the rest of the file is zeros (space allocated,
-      // data never written). Anything else is damage with good data after it.
-      bool header_short = size - pos < record_header_bytes;
-      bool length_valid = !header_short && length != 0 && length <= payload_bytes_max;
-      bool reaches_end = header_short || (length_valid && pos + record_header_bytes + length >= size);
-      bool zeros_to_end = std::all_of(contents.begin() + static_cast<std::ptrdiff_t>(pos), contents.end(),
-                                      [](std::uint8_t b) { return b == 0; });
-      if (!reaches_end && !zeros_to_end) {
-        return Status::corruption(fmt::format(
-            "{}: damaged record at byte {} with data after it; not a torn write, refusing to guess (keep the file for inspection)",
-            path_, pos));
-      }
-      report_.torn_tail_bytes = size - pos;
-      if (::ftruncate(fd_, static_cast<off_t>(pos)) != 0 || ::fdatasync(fd_) != 0) {
-        return Status::io_error(fmt::format("truncate torn tail of {}: {}", path_, std::strerror(errno)));
-      }
-      break;
-    }
-    card::ByteView payload(&contents[pos + record_header_bytes], length);
-    if (payload[0] == type_tap) {
-      auto tap = decode_queued_tap(payload.subspan(1));
-      if (!tap) return Status::corruption(fmt::format("{}: record at byte {}: {}", path_, pos, tap.status().message()));
-      std::uint64_t sequence = tap->tap.id.sequence;
+    if (record->tap) {
+      const std::uint64_t sequence = record->tap->tap.id.sequence;
       if (!pending_sequences_.insert(sequence).second) {
-        return Status::corruption(fmt::format("{}: tap {} appears twice", path_, sequence));
+        return Status::corruption(fmt::format("{}: tap {} appears twice (record at byte {})", path_, sequence, pos));
       }
       highest_sequence_ = std::max(highest_sequence_, sequence);
-      pending_.push_back(std::move(*tap));
-    } else if (payload[0] == type_ack && length >= 5) {
-      std::uint32_t count = card::get_u32(&payload[1]);
-      if (length != 5 + 8ull * count) return Status::corruption(fmt::format("{}: ack record at byte {} has a bad count", path_, pos));
-      std::vector<std::uint64_t> sequences;
-      for (std::uint32_t i = 0; i < count; ++i) sequences.push_back(card::get_u64(&payload[5 + 8 * i]));
-      std::unordered_set<std::uint64_t> acknowledged(sequences.begin(), sequences.end());
-      std::erase_if(pending_, [&](const QueuedTap& tap) { return acknowledged.count(tap.tap.id.sequence) != 0; });
-      for (auto sequence : sequences) pending_sequences_.erase(sequence);
+      pending_.push_back(std::move(*record->tap));
     } else {
-      return Status::corruption(fmt::format("{}: record at byte {} has unknown type {}", path_, pos, payload[0]));
+      std::unordered_set<std::uint64_t> acknowledged(record->acknowledged.begin(), record->acknowledged.end());
+      std::erase_if(pending_, [&](const QueuedTap& tap) { return acknowledged.count(tap.tap.id.sequence) != 0; });
+      for (auto sequence : acknowledged) pending_sequences_.erase(sequence);
     }
-    pos += record_header_bytes + length;
+    pos += record->bytes;
   }
   end_ = std::min(pos, size);
   dead_bytes_ = end_ - header_bytes - pending_.size() * tap_record_bytes;
@@ -179,6 +205,15 @@ Status Journal::replay(const card::Bytes& contents) {
 }
 
 Status Journal::append_record(const card::Bytes& payload) {
+  struct stat file {};
+  if (::fstat(fd_, &file) != 0) return Status::io_error(fmt::format("fstat {}: {}", path_, std::strerror(errno)));
+  if (file.st_nlink == 0) {
+    return Status::io_error(fmt::format("{} was removed while open; refusing to write taps no one would read", path_));
+  }
+  if (directory_unsynced_) {
+    if (auto synced = files::sync_directory(parent_directory(path_)); !synced) return synced;
+    directory_unsynced_ = false;
+  }
   card::Bytes record = frame_record(payload);
   Status written = write_all_at(fd_, record, end_, path_);
   if (written && ::fdatasync(fd_) != 0) written = Status::io_error(fmt::format("fdatasync {}: {}", path_, std::strerror(errno)));
@@ -215,8 +250,8 @@ Status Journal::acknowledge(std::span<const std::uint64_t> sequences) {
   for (std::size_t start = 0; start < known.size(); start += ack_sequences_max) {
     std::size_t count = std::min(ack_sequences_max, known.size() - start);
     card::Bytes payload{type_ack};
-    card::put_u32(payload, static_cast<std::uint32_t>(count));
-    for (std::size_t i = start; i < start + count; ++i) card::put_u64(payload, known[i]);
+    coding::put_be<std::uint32_t>(payload, static_cast<std::uint32_t>(count));
+    for (std::size_t i = start; i < start + count; ++i) coding::put_be<std::uint64_t>(payload, known[i]);
     if (auto written = append_record(payload); !written) return written;
     std::unordered_set<std::uint64_t> acknowledged(known.begin() + static_cast<std::ptrdiff_t>(start),
                                                    known.begin() + static_cast<std::ptrdiff_t>(start + count));
@@ -239,10 +274,22 @@ Status Journal::compact() {
     card::Bytes record = frame_record(tap_payload(tap));
     contents.insert(contents.end(), record.begin(), record.end());
   }
-  if (auto written = write_file_atomically(path_, contents); !written) return written;
-  // The old descriptor (and its lock) belong to the replaced inode.
-  auto fd = open_locked(path_);
+  auto file = files::DurableFile::create(path_, {.mode = agent_state_mode});
+  if (!file) return file.status();
+  if (auto written = file->append({reinterpret_cast<const char*>(contents.data()), contents.size()}); !written) return written;
+  if (auto synced = file->sync(); !synced) return synced;
+  // Opened and locked before it replaces the old file: a failure here leaves
+  // the journal on its old file, still linked, and no other agent can take
+  // the new one between the rename and the lock.
+  auto fd = open_locked(file->temporary_path());
   if (!fd) return fd.status();
+  Status committed = file->commit();
+  if (!same_file(*fd, path_)) {
+    ::close(*fd);   // not renamed: the old file is still the journal
+    return committed.is_ok() ? Status::io_error(fmt::format("{} was replaced during compaction", path_)) : committed;
+  }
+  // The rename happened; a failed directory sync is retried before the next append.
+  directory_unsynced_ = !committed.is_ok();
   ::close(fd_);
   fd_ = *fd;
   end_ = contents.size();

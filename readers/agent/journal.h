@@ -6,11 +6,24 @@
 //          | 0x02 count:u32be sequence:u64be[count]     taps the engine has acknowledged
 //
 // append() returns only after the record is on disk (fdatasync), so a rider
-// is let through only once the tap cannot be lost. A crash can tear only the
-// last record; open() detects it by length/CRC and truncates it. A bad record
-// with valid data after it is not a torn write but damage, and open() refuses
-// with corruption rather than guess. compact() rewrites the live taps into a
-// new file and renames it over the old one (write, fsync, rename, fsync dir).
+// is let through only once the tap cannot be lost; it refuses (io_error) when
+// the file it holds open is no longer linked (its directory removed), since
+// no one would ever read what it wrote there.
+//
+// A record is damaged when its length is out of range or past the end, its
+// CRC does not match, or its payload is not a tap or an acknowledgement.
+// open() then scans forward byte by byte for the next record that frames,
+// checks and parses, and goes on from there: one bad disk sector costs the
+// records in it, not every record after it. The skipped bytes stay in the
+// file (for inspection) until the next compaction, and open_report() counts
+// them. Damage with no good record after it is a tail torn by a crash (only
+// the last record can be torn): it is cut off. A record that checks but
+// repeats a pending tap is corruption, and open() refuses.
+//
+// compact() writes the live taps to a new file, opens and locks it, and only
+// then renames it over the old one (write, fsync, open, rename, fsync dir):
+// when anything fails the journal stays on its old file, and after the rename
+// nothing is left to fail before appends go to the new one.
 //
 // Not thread-safe: the agent's loop owns it.
 #pragma once
@@ -40,6 +53,12 @@ struct JournalOptions {
 struct JournalOpenReport {
   std::size_t taps_pending = 0;
   std::size_t torn_tail_bytes = 0;   // cut off the end: a record torn by a crash
+  // Damaged stretches skipped before a good record (each held at least one
+  // record: a tap lost, or an acknowledgement whose taps are sent again), and
+  // their bytes; the first starts at damaged_first_offset.
+  std::size_t damaged_ranges = 0;
+  std::size_t damaged_bytes = 0;
+  std::size_t damaged_first_offset = 0;
 };
 
 class Journal {
@@ -80,6 +99,8 @@ class Journal {
   std::unordered_set<std::uint64_t> pending_sequences_;
   std::uint64_t highest_sequence_ = 0;   // over every tap ever seen in this file
   JournalOpenReport report_;
+  // A compaction's rename whose directory sync failed: synced before the next append.
+  bool directory_unsynced_ = false;
 };
 
 }  // namespace citycard::agent

@@ -93,7 +93,9 @@ void show_queue(const ca::Agent& agent) {
                         {"atc", queued.proof.atc}};
     std::printf("%s\n", json.dump().c_str());
   }
-  std::fprintf(stderr, "%zu taps waiting; deny list version %llu with %zu cards\n", agent.queue().pending().size(),
+  const auto& opened = agent.queue().open_report();
+  std::fprintf(stderr, "%zu taps waiting; journal damage skipped: %zu bytes in %zu ranges; deny list version %llu with %zu cards\n",
+               agent.queue().pending().size(), opened.damaged_bytes, opened.damaged_ranges,
                static_cast<unsigned long long>(agent.deny_list().version()), agent.deny_list().size());
 }
 
@@ -163,6 +165,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "citycard-reader: dropped a torn record (%zu bytes) at the end of the tap journal\n",
                  report.torn_tail_bytes);
   }
+  if (auto report = (*agent)->queue().open_report(); report.damaged_ranges > 0) {
+    std::fprintf(stderr,
+                 "citycard-reader: event=journal_damaged ranges=%zu bytes=%zu first_offset=%zu: skipped damaged records "
+                 "of the tap journal (taps in them are lost), kept the records after them\n",
+                 report.damaged_ranges, report.damaged_bytes, report.damaged_first_offset);
+  }
   if (list_queue) {
     show_queue(**agent);
     return 0;
@@ -193,9 +201,9 @@ int main(int argc, char** argv) {
     if (readers->empty()) return fail(Status::not_found("pcscd lists no readers"));
     reader = readers->front();
   }
-  std::fprintf(stderr, "citycard-reader %u: %s on '%s', %zu taps queued\n", config->reader.value,
-               online ? ("engine " + config->engine_address).c_str() : "offline", reader.c_str(),
-               (*agent)->queue().pending().size());
+  std::fprintf(stderr, "citycard-reader %u: %s on '%s', %zu taps queued, journal damage skipped: %zu bytes\n",
+               config->reader.value, online ? ("engine " + config->engine_address).c_str() : "offline", reader.c_str(),
+               (*agent)->queue().pending().size(), (*agent)->queue().open_report().damaged_bytes);
 
   using namespace std::chrono_literals;
   unsigned handled = 0;

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "card/bytes.h"
+#include "citycard/coding.h"
 #include "file_io.h"
 
 namespace citycard::agent {
@@ -24,12 +25,12 @@ Result<SequenceAllocator> SequenceAllocator::open(const std::string& path, std::
   if (contents->has_value()) {
     const card::Bytes& bytes = **contents;
     if (bytes.size() != file_bytes || !std::equal(magic, magic + 4, bytes.begin()) ||
-        crc32(card::ByteView(bytes).subspan(0, 12)) != card::get_u32(&bytes[12])) {
+        coding::crc32(card::ByteView(bytes).subspan(0, 12)) != coding::load_be<std::uint32_t>(&bytes[12])) {
       // Written atomically, so this is damage, not a torn write. Guessing a
       // number could repeat one the engine has already seen.
       return Status::corruption(fmt::format("{} is damaged; refusing to guess the next sequence number", path));
     }
-    start = card::get_u64(&bytes[4]);
+    start = coding::load_be<std::uint64_t>(&bytes[4]);
   } else {
     start = when_missing;
   }
@@ -41,8 +42,8 @@ Result<SequenceAllocator> SequenceAllocator::open(const std::string& path, std::
 
 Status SequenceAllocator::reserve(std::uint64_t until) {
   card::Bytes contents(magic, magic + 4);
-  card::put_u64(contents, until);
-  card::put_u32(contents, crc32(contents));
+  coding::put_be<std::uint64_t>(contents, until);
+  coding::put_be<std::uint32_t>(contents, coding::crc32(contents));
   if (auto written = write_file_atomically(path_, contents); !written) return written;
   reserved_until_ = until;
   return Status::ok();

@@ -5,6 +5,7 @@
 
 #include "card/apdu.h"
 #include "card/cryptogram.h"
+#include "citycard/coding.h"
 
 namespace citycard::emulator {
 
@@ -43,7 +44,7 @@ Bytes CardApplication::read_data(const CommandApdu& command) {
   if (!selected_) return encode_response({}, sw::conditions_not_satisfied);
   if (command.p1 != 0 || command.p2 != 0) return encode_response({}, sw::incorrect_p1p2);
   Bytes data = encode_record(profile_.record);
-  put_u32(data, profile_.atc);
+  coding::put_be<std::uint32_t>(data, profile_.atc);
   return encode_response(data, sw::ok);
 }
 
@@ -61,7 +62,7 @@ Bytes CardApplication::authenticate(const CommandApdu& command) {
                                        transaction->tap, &cmac_);
   if (!cryptogram) return encode_response({}, sw::security_not_satisfied);
   Bytes data;
-  put_u32(data, profile_.atc);
+  coding::put_be<std::uint32_t>(data, profile_.atc);
   data.insert(data.end(), cryptogram->begin(), cryptogram->end());
   return encode_response(data, sw::ok);
 }

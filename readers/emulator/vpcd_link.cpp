@@ -12,6 +12,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "citycard/coding.h"
+
 namespace citycard::emulator {
 namespace {
 
@@ -105,7 +107,7 @@ Result<ReadOutcome> VpcdConnection::read_frame(card::Bytes& payload, Clock::time
   std::uint8_t header[2];
   auto outcome = read_exact(header, 2, deadline);
   if (!outcome || *outcome != ReadOutcome::frame) return outcome;
-  payload.resize(card::get_u16(header));
+  payload.resize(coding::load_be<std::uint16_t>(header));
   if (payload.empty()) return Status::io_error("vpcd sent an empty frame");
   // Once a frame has started, finish it even past the presentation deadline.
   return read_exact(payload.data(), payload.size(), Clock::now() + std::chrono::seconds(5));
@@ -115,7 +117,7 @@ Status VpcdConnection::send_frame(card::ByteView payload) {
   if (payload.size() > 0xFFFF) return Status::invalid_argument("vpcd frame over 65535 bytes");
   card::Bytes frame;
   frame.reserve(payload.size() + 2);
-  card::put_u16(frame, static_cast<std::uint16_t>(payload.size()));
+  coding::put_be<std::uint16_t>(frame, static_cast<std::uint16_t>(payload.size()));
   frame.insert(frame.end(), payload.begin(), payload.end());
   std::size_t sent = 0;
   while (sent < frame.size()) {

@@ -8,6 +8,7 @@
 
 #include "card/apdu.h"
 #include "card/card_protocol.h"
+#include "citycard/coding.h"
 
 namespace citycard::card {
 namespace {
@@ -39,7 +40,7 @@ Result<CardReadout> authenticate(CardTransport& transport, CardKeySource& keys, 
   if (auth->data.size() != auth_response_bytes) {
     return Status::corruption(fmt::format("card {}: INTERNAL AUTHENTICATE returned {} bytes", uid_text, auth->data.size()));
   }
-  readout.proof.atc = get_u32(auth->data.data());
+  readout.proof.atc = coding::load_be<std::uint32_t>(auth->data.data());
   std::copy_n(auth->data.begin() + 4, 16, readout.proof.cryptogram.begin());
 
   // A physical card's identity is its UID: a card that reports someone
@@ -98,7 +99,7 @@ Result<CardReadout> run_reader_session(CardTransport& transport, CardKeySource& 
   auto record = decode_record(ByteView(data->data).subspan(0, record_bytes));
   if (!record) return Status::corruption(fmt::format("card {}: {}", uid_text, record.status().message()));
   readout.proof.record = *record;
-  readout.atc_before = get_u32(&data->data[record_bytes]);
+  readout.atc_before = coding::load_be<std::uint32_t>(&data->data[record_bytes]);
   readout.tap = tap;
   readout.tap.card = record->card_id;
   readout.tap.media = record->media;

@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "deny_list_store.h"
+#include "tap_records.h"
 #include "engine/pki/pki.h"
 #include "readers/uplink/uplink.h"
 
@@ -116,6 +117,26 @@ void check_ledger(const std::filesystem::path& data, Told& told, bool all_decide
     }
     CHECK(moved == decision.fare_minor);
   }
+  // Each decided tap's record is in the same write as its decision: there,
+  // once, saying what the reader was told; after the resend every tap has one.
+  std::map<TapId, RecordedTap> records;
+  auto snapshot = ledger->snapshot();
+  REQUIRE(snapshot->scan_records(ledger::RecordSpace::tap_records, "", [&](std::string_view key, std::string_view value) {
+    auto record = decode_recorded_tap(key, value);
+    INFO(record.status().to_string());
+    REQUIRE(record);
+    CHECK(record->origin == Origin::tap);
+    CHECK(records.emplace(record->tap.id, *record).second);
+    return true;
+  }));
+  for (const auto& [id, decision] : told.decisions) {
+    auto found = records.find(id);
+    REQUIRE(found != records.end());
+    CHECK(found->second.outcome == decision.outcome);
+    CHECK(found->second.reason == decision.reason);
+    CHECK(found->second.fare_minor == decision.fare_minor);
+  }
+  if (all_decided) CHECK(records.size() == told.decisions.size());
   // The load is real: most taps were rated and paid for, not refused.
   std::size_t approved = 0;
   for (const auto& [id, decision] : told.decisions) approved += decision.outcome == protocol::Outcome::approved;

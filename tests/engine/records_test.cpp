@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "approvals.h"
+#include "atc_window.h"
 #include "audit_entry.h"
 #include "decision_codec.h"
 #include "office_import.h"
@@ -156,4 +157,42 @@ TEST_CASE("a tap's adjustments record with numbers out of range is corrupt") {
   auto fits = amounts("9223372036854775806", "1");
   REQUIRE(fits.has_value());
   CHECK(fits->credited_minor() == INT64_MAX);
+}
+
+// Stored decisions, pinned: the bytes written before the coding library
+// replaced the codec's own writer, and those bytes decode.
+TEST_CASE("a stored decision keeps its bytes") {
+  protocol::DecisionRecord decision;
+  decision.tap = TapId{ReaderId{0x01020304}, 0x0a0b0c0d0e0f};
+  decision.outcome = protocol::Outcome::refused;
+  decision.reason = RefusalReason::insufficient_balance;
+  decision.fare_minor = 25;
+  decision.balance_after_minor = -3;
+  decision.points_after = 0x0102030405060708;
+  const std::string golden = "01040302010f0e0d0c0b0a000002051900000000000000fdffffffffffffff080706050403020180";
+  const std::string bytes = engine::encode_decision(decision, true);
+  std::string hex;
+  for (unsigned char b : bytes) hex += "0123456789abcdef"[b >> 4], hex += "0123456789abcdef"[b & 15];
+  CHECK(hex == golden);
+  auto stored = engine::decode_stored_decision(bytes);
+  REQUIRE(stored.has_value());
+  CHECK(stored->decision == decision);
+  CHECK(stored->offline_submission);
+}
+
+TEST_CASE("an ATC window keeps its bytes") {
+  AtcWindow window;
+  window.accept(0x01020304);
+  window.accept(0x01020302);
+  const std::string bytes = window.encode();
+  std::string hex;
+  for (unsigned char b : bytes) hex += "0123456789abcdef"[b >> 4], hex += "0123456789abcdef"[b & 15];
+  CHECK(hex == "040302010500000000000000000000000000000000000000000000000000000000000000");
+  auto decoded = AtcWindow::decode(bytes);
+  REQUIRE(decoded);
+  CHECK(decoded->highest() == 0x01020304);
+  CHECK(decoded->encode() == bytes);
+  auto old_form = AtcWindow::decode(bytes.substr(0, 4));
+  REQUIRE(old_form);
+  CHECK(old_form->highest() == 0x01020304);
 }

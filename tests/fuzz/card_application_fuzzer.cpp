@@ -19,6 +19,7 @@
 #include "card/cryptogram.h"
 #include "card_application.h"
 #include "citycard/check.h"
+#include "citycard/coding.h"
 
 namespace {
 
@@ -64,11 +65,11 @@ void check_answer(const emulator::CardProfile& profile, emulator::CardApplicatio
     CITYCARD_CHECK(response->data.size() == read_data_bytes);
     auto record = decode_record(ByteView(response->data).first(record_bytes));
     CITYCARD_CHECK(record.has_value() && *record == profile.record);
-    CITYCARD_CHECK(get_u32(&response->data[record_bytes]) == atc_before);
+    CITYCARD_CHECK(coding::load_be<std::uint32_t>(&response->data[record_bytes]) == atc_before);
   }
   if (authenticated) {
     CITYCARD_CHECK(response->data.size() == auth_response_bytes);
-    CITYCARD_CHECK(get_u32(response->data.data()) == card.atc());
+    CITYCARD_CHECK(coding::load_be<std::uint32_t>(response->data.data()) == card.atc());
     auto transaction = decode_transaction(command->data);
     CITYCARD_CHECK(transaction.has_value());
     Tap tap = transaction->tap;

@@ -71,7 +71,7 @@ void card_record(std::string_view value) {
 }
 
 void group_key(std::string_view value) {
-  encoding::Reader reader(value);
+  coding::Reader reader(value);
   auto key = encoding::decode_group_key(reader);
   if (key) CITYCARD_CHECK(encoding::group_key(*key) == value.substr(0, encoding::group_key_bytes));
 }

@@ -16,8 +16,8 @@
 #include <vector>
 
 #include "citycard/check.h"
+#include "citycard/coding.h"
 #include "protocol/codec.h"
-#include "protocol/crc32.h"
 
 namespace {
 
@@ -49,7 +49,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   FrameHeader header;
   header.type = static_cast<FrameType>(1 + data[0] % frame_type_max);
   header.payload_bytes = static_cast<std::uint32_t>(size - 1);
-  header.payload_crc = crc32(data + 1, size - 1);
+  header.payload_crc = citycard::coding::crc32(data + 1, size - 1);
   encode_header(header, frame.data());
   std::copy(data + 1, data + size, frame.begin() + header_bytes);
   check_round_trip(frame);

@@ -8,8 +8,9 @@
 //   seldom carry one, so the tap and ack records themselves get decoded.
 // The file lives in a scratch directory (on /dev/shm when there is one).
 // Checks, when the journal opens: its pending taps are distinct and at most
-// its highest sequence; the file is cut to the bytes it kept; opening it
-// again finds exactly the same taps and nothing torn; after compact(), and
+// its highest sequence; the file is cut to the bytes it kept (damaged
+// records it skipped stay in it); opening it again finds exactly the same
+// taps, the same damage and nothing torn; after compact(), and
 // after appending a new tap, a reopen finds the same taps (and the new one).
 #include <unistd.h>
 
@@ -23,6 +24,7 @@
 #include <vector>
 
 #include "citycard/check.h"
+#include "citycard/coding.h"
 #include "file_io.h"
 #include "journal.h"
 
@@ -48,13 +50,10 @@ const std::string& journal_path() {
 void fix_crcs(card::Bytes& file) {
   std::size_t at = 4;
   while (file.size() - at >= 8) {
-    const std::uint32_t length = card::get_u32(&file[at]);
+    const std::uint32_t length = coding::load_be<std::uint32_t>(&file[at]);
     if (length > file.size() - at - 8) return;
-    card::Bytes covered(file.begin() + static_cast<std::ptrdiff_t>(at), file.begin() + static_cast<std::ptrdiff_t>(at + 4));
-    covered.insert(covered.end(), file.begin() + static_cast<std::ptrdiff_t>(at + 8),
-                   file.begin() + static_cast<std::ptrdiff_t>(at + 8 + length));
-    const std::uint32_t crc = crc32(covered);
-    for (int i = 0; i < 4; ++i) file[at + 4 + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(crc >> (24 - 8 * i));
+    const std::uint32_t crc = coding::crc32_extend(coding::crc32(&file[at], 4), &file[at + 8], length);
+    coding::store_be<std::uint32_t>(&file[at + 4], crc);
     at += 8 + length;
   }
 }
@@ -65,10 +64,11 @@ std::vector<card::Bytes> taps_of(const Journal& journal) {
   return taps;
 }
 
-Journal reopen(const std::string& path) {
+Journal reopen(const std::string& path, std::uint64_t damaged_bytes) {
   auto journal = Journal::open(path);
   CITYCARD_CHECK(journal.has_value());
   CITYCARD_CHECK(journal->open_report().torn_tail_bytes == 0);
+  CITYCARD_CHECK(journal->open_report().damaged_bytes == damaged_bytes);
   return std::move(*journal);
 }
 
@@ -91,6 +91,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::vector<card::Bytes> taps;
   std::uint64_t kept_bytes = 0;
   std::uint64_t highest = 0;
+  std::uint64_t damaged_bytes = 0;
   {
     auto journal = Journal::open(path);
     if (!journal) {
@@ -100,6 +101,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     taps = taps_of(*journal);
     kept_bytes = journal->file_bytes();
     highest = journal->highest_sequence();
+    damaged_bytes = journal->open_report().damaged_bytes;
+    CITYCARD_CHECK((damaged_bytes == 0) == (journal->open_report().damaged_ranges == 0));
     std::set<std::uint64_t> sequences;
     for (const QueuedTap& tap : journal->pending()) {
       CITYCARD_CHECK(sequences.insert(tap.tap.id.sequence).second);
@@ -110,13 +113,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     CITYCARD_CHECK(std::filesystem::file_size(path) == kept_bytes);
   }
   {
-    Journal journal = reopen(path);
+    Journal journal = reopen(path, damaged_bytes);
     CITYCARD_CHECK(taps_of(journal) == taps);
     CITYCARD_CHECK(journal.file_bytes() == kept_bytes);
     CITYCARD_CHECK(journal.compact().is_ok());
   }
   {
-    Journal journal = reopen(path);
+    Journal journal = reopen(path, 0);   // compaction wrote only the taps
     CITYCARD_CHECK(taps_of(journal) == taps);
     if (highest == UINT64_MAX) return 0;
     QueuedTap fresh;
@@ -127,7 +130,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     CITYCARD_CHECK(journal.append(fresh).is_ok());
     taps.push_back(encode_queued_tap(fresh));
   }
-  Journal journal = reopen(path);
+  Journal journal = reopen(path, 0);
   CITYCARD_CHECK(taps_of(journal) == taps);
   CITYCARD_CHECK(journal.highest_sequence() == highest + 1);
   return 0;

@@ -25,15 +25,39 @@ namespace {
 
 struct ChildRun {
   std::int64_t last_reported = -1;  // highest batch the child said was done
+  std::uint64_t reported = 0;       // batches it reported before the kill
   std::string errors;
 };
 
-// Runs the child from `first_batch`, kills it after `delay`, returns what it
-// reported. The delay counts from the child's start, or, `after_progress`,
-// from its first reported batch: on a busy machine opening the ledger alone
-// can outlast any fixed delay, and then no kill would land while posting.
-ChildRun run_and_kill(const std::string& path, std::uint64_t first_batch, std::chrono::milliseconds delay,
-                      bool after_progress) {
+// When the parent kills: `delay` after the child starts (anywhere, open and
+// recovery included), or, `after_batches` > 0, once the child has reported
+// that many batches, plus `delay`. The second is timed by the child's
+// progress, not the clock: on a busy machine opening the ledger alone can
+// outlast any fixed delay, and then no kill would land while posting.
+struct KillAt {
+  std::chrono::microseconds delay{0};
+  std::uint64_t after_batches = 0;
+};
+
+// Waiting for the child's reports gives up after this; only a broken or
+// stuck child gets near it.
+constexpr int report_deadline_ms = 60'000;
+
+// Whole lines of `text` (a line cut by the kill was never fully reported).
+void count_reports(const std::string& text, ChildRun& run) {
+  std::size_t start = 0;
+  run.reported = 0;
+  while (true) {
+    auto end = text.find('\n', start);
+    if (end == std::string::npos) break;
+    run.last_reported = std::stoll(text.substr(start, end - start));
+    ++run.reported;
+    start = end + 1;
+  }
+}
+
+// Runs the child from `first_batch`, kills it at `kill`, returns what it reported.
+ChildRun run_and_kill(const std::string& path, std::uint64_t first_batch, KillAt kill) {
   int out[2];
   int err[2];
   REQUIRE(::pipe(out) == 0);
@@ -51,34 +75,32 @@ ChildRun run_and_kill(const std::string& path, std::uint64_t first_batch, std::c
   }
   ::close(out[1]);
   ::close(err[1]);
-  if (after_progress) {
-    pollfd reported{out[0], POLLIN, 0};
-    ::poll(&reported, 1, 60'000);  // readable, not read: the report stays in the pipe
+
+  ChildRun run;
+  std::string reported;
+  char buffer[4096];
+  ssize_t n;
+  if (kill.after_batches > 0) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(report_deadline_ms);
+    while (run.reported < kill.after_batches) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      pollfd readable{out[0], POLLIN, 0};
+      if (left.count() <= 0 || ::poll(&readable, 1, static_cast<int>(left.count())) <= 0) break;
+      if ((n = ::read(out[0], buffer, sizeof buffer)) <= 0) break;  // the child ended: its stderr says why
+      reported.append(buffer, static_cast<std::size_t>(n));
+      count_reports(reported, run);
+    }
   }
-  std::this_thread::sleep_for(delay);
+  std::this_thread::sleep_for(kill.delay);
   ::kill(pid, SIGKILL);
   int status = 0;
   ::waitpid(pid, &status, 0);
 
-  ChildRun run;
-  auto drain = [](int fd) {
-    std::string text;
-    char buffer[4096];
-    ssize_t n;
-    while ((n = ::read(fd, buffer, sizeof buffer)) > 0) text.append(buffer, static_cast<std::size_t>(n));
-    ::close(fd);
-    return text;
-  };
-  std::string reported = drain(out[0]);
-  run.errors = drain(err[0]);
-  // Only whole lines count: a line cut by the kill was never fully reported.
-  std::size_t start = 0;
-  while (true) {
-    auto end = reported.find('\n', start);
-    if (end == std::string::npos) break;
-    run.last_reported = std::stoll(reported.substr(start, end - start));
-    start = end + 1;
-  }
+  while ((n = ::read(out[0], buffer, sizeof buffer)) > 0) reported.append(buffer, static_cast<std::size_t>(n));
+  ::close(out[0]);
+  while ((n = ::read(err[0], buffer, sizeof buffer)) > 0) run.errors.append(buffer, static_cast<std::size_t>(n));
+  ::close(err[0]);
+  count_reports(reported, run);
   return run;
 }
 
@@ -109,14 +131,23 @@ TEST_CASE("SIGKILL at random moments loses no reported batch and applies none tw
   }
 
   for (int iteration = 0; iteration < iterations; ++iteration) {
-    auto delay = std::chrono::milliseconds(30 + random() % 200);
-    const std::int64_t reported_before = last_reported;
     // Every other kill lands at any moment, open and recovery included; the
-    // rest once the child is posting.
-    ChildRun run = run_and_kill(path, static_cast<std::uint64_t>(last_reported + 1), delay, iteration % 2 == 1);
+    // rest after 1 to 4 reported batches, somewhere in the next ones.
+    KillAt kill;
+    if (iteration % 2 == 0) {
+      kill.delay = std::chrono::microseconds(30'000 + random() % 200'000);
+    } else {
+      kill.after_batches = 1 + random() % 4;
+      kill.delay = std::chrono::microseconds(random() % 20'000);
+    }
+    const std::int64_t reported_before = last_reported;
+    ChildRun run = run_and_kill(path, static_cast<std::uint64_t>(last_reported + 1), kill);
     INFO("iteration " << iteration << ", child stderr: " << run.errors);
     REQUIRE(run.errors.empty());
-    if (run.last_reported > last_reported) {
+    INFO("kill after " << kill.after_batches << " batches, " << run.reported << " reported");
+    REQUIRE(run.reported >= kill.after_batches);
+    if (run.reported > 0) {
+      REQUIRE(run.last_reported == reported_before + static_cast<std::int64_t>(run.reported));
       last_reported = run.last_reported;
       ++kills_after_progress;
     }
@@ -162,7 +193,7 @@ TEST_CASE("SIGKILL at random moments loses no reported batch and applies none tw
   std::printf("crash test: %d kills, %llu after progress, %lld batches reported\n", iterations,
               static_cast<unsigned long long>(kills_after_progress), static_cast<long long>(last_reported + 1));
   INFO("kills after progress: " << kills_after_progress << ", batches reported: " << last_reported + 1);
-  CHECK(kills_after_progress >= static_cast<std::uint64_t>(iterations / 4));
+  CHECK(kills_after_progress >= static_cast<std::uint64_t>(iterations / 2));
 }
 
 TEST_CASE("a ledger whose creation was interrupted is created afresh") {

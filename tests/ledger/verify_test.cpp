@@ -204,7 +204,7 @@ TEST_CASE("verify: history entries missing or orphaned") {
     RawDb raw(f.path);
     raw.erase("history", encoding::history_key(f.card.wallet_account, 2));
     std::string offsets;
-    encoding::put_le<std::uint32_t>(offsets, 1);  // transfer 3: a subsidy to the bus, not the metro
+    coding::put_le<std::uint32_t>(offsets, 1);  // transfer 3: a subsidy to the bus, not the metro
     raw.put("history", encoding::history_key(f.metro.payable_account, 2), offsets);
   }
   auto report = f.verify_now();

@@ -49,6 +49,12 @@ class RememberingTapSink final : public TapSink {
     wake_.notify_one();
   }
 
+  // Only the next `batches` wait the delay; the rest are decided at once.
+  void delay_only(std::size_t batches) {
+    std::lock_guard lock(mutex_);
+    delayed_batches_ = batches;
+  }
+
   static protocol::DecisionRecord decide(const protocol::TapRecord& record) {
     protocol::DecisionRecord decision;
     decision.tap = record.tap.id;
@@ -76,6 +82,7 @@ class RememberingTapSink final : public TapSink {
 
  private:
   static constexpr std::size_t queue_capacity = 1024;
+  static constexpr std::size_t all_batches = static_cast<std::size_t>(-1);
   struct Job {
     std::vector<protocol::TapRecord> taps;
     std::function<void(SubmitResult)> done;
@@ -88,8 +95,10 @@ class RememberingTapSink final : public TapSink {
       if (queue_.empty()) return;  // stopping, nothing left
       Job job = std::move(queue_.front());
       queue_.pop_front();
+      const bool delayed = delay_.count() > 0 && delayed_batches_ > 0;
+      if (delayed && delayed_batches_ != all_batches) --delayed_batches_;
       lock.unlock();
-      if (delay_.count() > 0) std::this_thread::sleep_for(delay_);
+      if (delayed) std::this_thread::sleep_for(delay_);
       lock.lock();
       std::vector<protocol::DecisionRecord> decisions;
       for (const protocol::TapRecord& record : job.taps) {
@@ -105,6 +114,7 @@ class RememberingTapSink final : public TapSink {
   }
 
   std::chrono::milliseconds delay_;
+  std::size_t delayed_batches_ = all_batches;
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<Job> queue_;

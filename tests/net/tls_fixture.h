@@ -7,10 +7,12 @@
 
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "engine/net/memory_deny_list.h"
@@ -51,6 +53,18 @@ struct TestPki {
     return pki;
   }
 };
+
+// Polls for another thread's effect. The deadline only matters when the
+// effect never comes; a busy machine may take seconds for one that does.
+template <typename Predicate>
+bool eventually(Predicate predicate, std::chrono::milliseconds timeout = std::chrono::milliseconds(30000)) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (predicate()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return predicate();
+}
 
 inline ServerOptions server_options() {
   const TestPki& pki = TestPki::get();

@@ -100,7 +100,8 @@ TEST_CASE("certificates from an unknown CA, expired or revoked are refused at th
     CHECK(status.code() == StatusCode::unavailable);
     CHECK_FALSE(client.connected());
     ++failed;
-    for (int i = 0; i < 100 && server.server->stats().handshakes_failed < failed; ++i) std::this_thread::sleep_for(10ms);
+    // The server counts the refusal on its own thread, maybe after the client gave up.
+    CHECK(eventually([&] { return server.server->stats().handshakes_failed >= failed; }));
     CHECK(server.server->stats().handshakes_failed == failed);
     CHECK(server.logged(c.logged));
   }
@@ -289,7 +290,8 @@ TEST_CASE("frames that arrive together or in pieces are each taken whole") {
 
 TEST_CASE("a stalled client does not hold up others and is closed at its deadline") {
   ServerOptions options = server_options();
-  options.frame_timeout = 800ms;
+  options.frame_timeout = 3000ms;
+  options.idle_timeout = 60000ms;  // far beyond: only the frame deadline can close it in time
   TestServer server(options);
   std::uint16_t port = server.server->port();
   uplink::Uplink stalled(client_options(port, good_reader));
@@ -301,16 +303,21 @@ TEST_CASE("a stalled client does not hold up others and is closed at its deadlin
   uplink::Uplink other(client_options(port, other_reader));
   REQUIRE(other.connect().is_ok());
   for (std::uint64_t i = 0; i < 5; ++i) {
-    auto before = std::chrono::steady_clock::now();
     auto reply = other.submit(make_batch(other_reader, i, i * 10 + 1, 10));
     REQUIRE(reply);
-    CHECK(std::chrono::steady_clock::now() - before < 300ms);
   }
-  auto error = expect_error_frame(stalled);
+  // Served while the stalled one still held its half frame: a server that
+  // waited on it would have answered only after closing it.
+  CHECK(server.server->stats().connections_open == 2);
+  CHECK(server.server->stats().connections_errored == 0);
+  auto message = stalled.receive(30000ms);
   auto waited = std::chrono::steady_clock::now() - started;
-  CHECK(error.code == protocol::ErrorCode::timeout);
-  CHECK(waited >= 700ms);
-  CHECK(waited < 2500ms);
+  INFO(message.status().to_string());
+  REQUIRE(message);
+  auto* error = std::get_if<protocol::ErrorFrame>(&message.value());
+  REQUIRE(error != nullptr);
+  CHECK(error->code == protocol::ErrorCode::timeout);
+  CHECK(waited >= options.frame_timeout);
   CHECK(server.sink.batches_submitted() == 5);
 }
 
@@ -385,7 +392,7 @@ TEST_CASE("stop drains in-flight batches, then closes with shutting_down") {
   uplink::Uplink client(client_options(server.server->port(), good_reader));
   REQUIRE(client.connect().is_ok());
   REQUIRE(client.send(make_batch(good_reader, 1, 1, 5)).is_ok());
-  std::this_thread::sleep_for(100ms);  // the batch is with the sink
+  REQUIRE(eventually([&] { return server.sink.batches_submitted() == 1; }));  // the batch is with the sink
   auto stopped = std::async(std::launch::async, [&] { server.server->stop(3000ms); });
   auto message = client.receive(3000ms);
   REQUIRE(message);

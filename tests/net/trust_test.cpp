@@ -63,16 +63,6 @@ struct OwnPki {
   std::filesystem::path dir;
 };
 
-template <typename Predicate>
-bool eventually(Predicate predicate, std::chrono::milliseconds timeout = 5000ms) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (predicate()) return true;
-    std::this_thread::sleep_for(5ms);
-  }
-  return predicate();
-}
-
 // A plain TCP connection from `source` (an address of 127/8) that sends nothing.
 int plain_connect(std::uint16_t port, const char* source = "127.0.0.1") {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);

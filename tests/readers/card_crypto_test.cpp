@@ -3,6 +3,7 @@
 // `openssl mac -cipher AES-128-CBC ... CMAC` (see docs/card-protocol.md).
 #include <catch2/catch.hpp>
 
+#include "card/apdu.h"
 #include "card/crypto.h"
 #include "card/cryptogram.h"
 
@@ -192,4 +193,13 @@ TEST_CASE("master key parsing", "[card][crypto]") {
   CHECK(parse_key_hex("0011 2233 4455 6677 8899 AABB CCDD EEFF").has_value());
   CHECK(!parse_key_hex("00112233").has_value());
   CHECK(!parse_key_hex("zz112233445566778899AABBCCDDEEFF").has_value());
+}
+
+TEST_CASE("tap proof and response APDU bytes are pinned", "[card][cryptogram]") {
+  TapProof proof{test_record(), 0x01020304, test_challenge(), block("D1C7C0B09A9AE03EC2AD53CD4CF19AF5")};
+  const std::string golden = "01010101010704A1B2C3D4E5F600000000000000000001020304101112131415161718191A1B1C1D1E1FD1C7C0B09A9AE03EC2AD53CD4CF19AF5";
+  CHECK(to_hex(encode_proof(proof)) == golden);
+  CHECK(*decode_proof(bytes(golden.c_str())) == proof);
+  CHECK(to_hex(encode_response(bytes("0102"), 0x9000)) == "01029000");
+  CHECK(parse_response(bytes("01026A82"))->status_word == 0x6A82);
 }

@@ -136,3 +136,22 @@ TEST_CASE("deny list: a full list is taken even with a lower version (the engine
   CHECK(list->size() == 1);
   CHECK(list->contains(id("02")));
 }
+
+TEST_CASE("deny list: the file keeps its bytes", "[agent][deny]") {
+  TempDir dir;
+  const std::string path = dir.file("deny.list");
+  {
+    auto list = DenyList::open(path);
+    REQUIRE(list.has_value());
+    REQUIRE(list->apply({0, 0x0102, false, {id("04A1"), id("05")}, {}}).is_ok());
+  }
+  std::ifstream in(path, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string hex;
+  for (unsigned char b : bytes) hex += "0123456789ABCDEF"[b >> 4], hex += "0123456789ABCDEF"[b & 15];
+  CHECK(hex == "434344310000000000000102000000020204A10105A0A7CC1E");
+  auto reopened = DenyList::open(path);
+  REQUIRE(reopened.has_value());
+  CHECK(reopened->version() == 0x0102);
+  CHECK(reopened->contains(id("04A1")));
+}

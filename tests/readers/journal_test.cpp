@@ -41,6 +41,15 @@ void make_journal(const std::string& path, std::uint64_t count) {
   for (std::uint64_t s = 1; s <= count; ++s) REQUIRE(journal->append(sample_tap(s)).is_ok());
 }
 
+// A journal with taps 1..count in `directory` (created), open.
+Journal open_in_own_directory(const std::string& directory, std::uint64_t count) {
+  std::filesystem::create_directory(directory);
+  make_journal(directory + "/taps.journal", count);
+  auto journal = Journal::open(directory + "/taps.journal");
+  REQUIRE(journal.has_value());
+  return std::move(*journal);
+}
+
 }  // namespace
 
 TEST_CASE("journal: appended taps survive a reopen, in order and intact", "[agent][journal]") {
@@ -159,18 +168,108 @@ TEST_CASE("journal: zeros after the last record (allocated, never written) are a
   CHECK(journal->open_report().torn_tail_bytes == 4096);
 }
 
-TEST_CASE("journal: damage in the middle is corruption, not silently dropped taps", "[agent][journal]") {
+TEST_CASE("journal: a damaged record in the middle is skipped, the records after it are kept and counted", "[agent][journal]") {
   TempDir dir;
   const std::string path = dir.file("taps.journal");
-  make_journal(path, 3);
+  make_journal(path, 5);
   card::Bytes bytes = read_all(path);
-  SECTION("bad CRC in the first record") { bytes[4 + 20] ^= 0x40; }
-  SECTION("bad length in the second record") { bytes[4 + tap_record_bytes + 1] = 0x7F; }
+  const std::size_t third_record = 4 + 2 * tap_record_bytes;
+  SECTION("bad CRC: a flipped bit in the third tap") { bytes[third_record + 30] ^= 0x40; }
+  SECTION("bad length: the third record claims more than the file holds") { bytes[third_record] = 0x7F; }
+  SECTION("bad length: the third record claims less than it holds") { bytes[third_record + 3] = 0x10; }
+  SECTION("a zeroed sector across the third record's header") {
+    std::fill(bytes.begin() + static_cast<std::ptrdiff_t>(third_record) - 3, bytes.begin() + static_cast<std::ptrdiff_t>(third_record) + 5, 0);
+  }
+  write_all(path, bytes);
+  {
+    auto journal = Journal::open(path);
+    REQUIRE(journal.has_value());
+    const JournalOpenReport& report = journal->open_report();
+    const bool second_hit = bytes[third_record - 1] == 0;   // the zeroed sector reaches into the second record
+    CHECK(sequences(*journal) == (second_hit ? std::vector<std::uint64_t>{1, 4, 5} : std::vector<std::uint64_t>{1, 2, 4, 5}));
+    CHECK(report.damaged_ranges == 1);
+    CHECK(report.damaged_bytes == (second_hit ? 2 : 1) * tap_record_bytes);
+    CHECK(report.damaged_first_offset == (second_hit ? third_record - tap_record_bytes : third_record));
+    CHECK(report.torn_tail_bytes == 0);
+    CHECK(journal->highest_sequence() == 5);
+    CHECK(read_all(path) == bytes);   // the damage stays for inspection
+    REQUIRE(journal->append(sample_tap(6)).is_ok());
+  }
+  {
+    auto journal = Journal::open(path);   // the same damage again, and the new tap after it
+    REQUIRE(journal.has_value());
+    CHECK(journal->open_report().damaged_ranges == 1);
+    CHECK(sequences(*journal).back() == 6);
+    REQUIRE(journal->compact().is_ok());
+  }
+  auto journal = Journal::open(path);   // compaction wrote only the good taps
+  REQUIRE(journal.has_value());
+  CHECK(journal->open_report().damaged_ranges == 0);
+  CHECK(journal->open_report().damaged_bytes == 0);
+  CHECK(sequences(*journal).size() >= 4);
+}
+
+TEST_CASE("journal: damage in the middle and a torn tail are both handled in one file", "[agent][journal]") {
+  TempDir dir;
+  const std::string path = dir.file("taps.journal");
+  make_journal(path, 4);
+  card::Bytes bytes = read_all(path);
+  bytes[4 + tap_record_bytes + 40] ^= 0x01;               // tap 2's payload
+  bytes.resize(bytes.size() - 5);                          // tap 4 torn
+  write_all(path, bytes);
+  auto journal = Journal::open(path);
+  REQUIRE(journal.has_value());
+  CHECK(sequences(*journal) == std::vector<std::uint64_t>{1, 3});
+  CHECK(journal->open_report().damaged_bytes == tap_record_bytes);
+  CHECK(journal->open_report().torn_tail_bytes == tap_record_bytes - 5);
+}
+
+TEST_CASE("journal: a record that checks but repeats a pending tap is corruption", "[agent][journal]") {
+  TempDir dir;
+  const std::string path = dir.file("taps.journal");
+  make_journal(path, 2);
+  card::Bytes bytes = read_all(path);
+  bytes.insert(bytes.end(), bytes.begin() + 4, bytes.begin() + 4 + static_cast<std::ptrdiff_t>(tap_record_bytes));
   write_all(path, bytes);
   auto journal = Journal::open(path);
   REQUIRE(!journal.has_value());
   CHECK(journal.status().code() == StatusCode::corruption);
-  CHECK(read_all(path) == bytes);   // left untouched for inspection
+}
+
+// Compaction replaces the file: if the journal could not take the new file
+// it must stay on a file that is still the journal, never write taps into
+// one no one will read.
+TEST_CASE("journal: a compaction that cannot write its new file leaves appends going to the journal", "[agent][journal]") {
+  TempDir dir;
+  const std::string state = dir.file("state");
+  const std::string path = state + "/taps.journal";
+  Journal journal = open_in_own_directory(state, 2);
+  // The directory goes away and a file takes its name: even root cannot
+  // create the new journal under it (chmod would not stop root).
+  std::filesystem::rename(state, dir.file("state.moved"));
+  write_all(state, card::Bytes{'x'});
+  Status compacted = journal.compact();
+  CHECK(compacted.code() == StatusCode::io_error);
+  INFO(compacted.to_string());
+  REQUIRE(journal.append(sample_tap(3)).is_ok());   // into the journal's own (moved) file
+  std::filesystem::remove(state);
+  std::filesystem::rename(dir.file("state.moved"), state);
+  std::filesystem::copy_file(path, path + ".read");   // the open journal holds the lock: read a copy
+  auto again = Journal::open(path + ".read");
+  REQUIRE(again.has_value());
+  CHECK(sequences(*again) == std::vector<std::uint64_t>{1, 2, 3});
+}
+
+TEST_CASE("journal: a journal whose file was removed refuses to append", "[agent][journal]") {
+  TempDir dir;
+  const std::string state = dir.file("state");
+  Journal journal = open_in_own_directory(state, 1);
+  std::filesystem::remove_all(state);
+  Status appended = journal.append(sample_tap(2));
+  CHECK(appended.code() == StatusCode::io_error);
+  CHECK(appended.message().find("removed") != std::string::npos);
+  CHECK(sequences(journal) == std::vector<std::uint64_t>{1});
+  CHECK(!journal.compact().is_ok());
 }
 
 TEST_CASE("journal: a file that is not a journal is refused", "[agent][journal]") {
@@ -206,4 +305,36 @@ TEST_CASE("queued tap encoding round-trips and rejects bad fields", "[agent][jou
   bad_mode[4 + 8 + 1 + 16 + 1 + 8] = 0;
   CHECK(decode_queued_tap(bad_mode).status().code() == StatusCode::corruption);
   CHECK(!decode_queued_tap(card::ByteView(encoded).subspan(1)).has_value());
+}
+
+// The journal's bytes, pinned: a queue written by an agent before the coding
+// library replaced the agent's own writers (and CRC) still opens, and a new
+// agent writes the same bytes.
+TEST_CASE("journal: the file keeps its bytes, and a file of those bytes opens", "[agent][journal]") {
+  TempDir dir;
+  const std::string path = dir.file("queue.journal");
+  {
+    auto journal = Journal::open(path);
+    REQUIRE(journal.has_value());
+    REQUIRE(journal->append(sample_tap(1)).is_ok());
+    REQUIRE(journal->append(sample_tap(2)).is_ok());
+    const std::uint64_t acknowledged[] = {1};
+    REQUIRE(journal->acknowledge(acknowledged).is_ok());
+  }
+  const std::string golden =
+      "4343513100000077DAF4AC4C010000001100000000000000010704A1B2C3D4E5F60000000000000000000100060A24181E40"
+      "010100000003000001330000000C00000000000000000101010101010704A1B2C3D4E5F60000000000000000000000000101"
+      "000000000000000000000000000000000000000000000000000000000000AB0000007734954E3D0100000011000000000000"
+      "00020704A1B2C3D4E5F60000000000000000000100060A24181E40020100000003000001330000000C000000000000000001"
+      "01010101010704A1B2C3D4E5F600000000000000000000000002020000000000000000000000000000000000000000000000"
+      "00000000000000AB0000000D7E35107802000000010000000000000001";
+  CHECK(card::to_hex(read_all(path)) == golden);
+
+  const std::string copy = dir.file("copy.journal");
+  write_all(copy, *card::parse_hex(golden));
+  auto reopened = Journal::open(copy);
+  REQUIRE(reopened.has_value());
+  CHECK(sequences(*reopened) == std::vector<std::uint64_t>{2});
+  CHECK(reopened->pending().front().proof == sample_tap(2).proof);
+  CHECK(reopened->pending().front().tap.event_time == sample_tap(2).tap.event_time);
 }

@@ -141,6 +141,10 @@ inline agent::AgentConfig online_config(const TempDir& dir, std::uint16_t port) 
   config.backoff_initial = std::chrono::milliseconds(20);
   config.backoff_max = std::chrono::milliseconds(200);
   config.upload_timeout = std::chrono::milliseconds(3000);
+  // Online decisions are these tests' subject, not the rider's 150 ms: on a
+  // busy machine a round trip over TLS can take longer (the timeout has its
+  // own test, the budget is bench/readers').
+  config.engine_timeout = std::chrono::milliseconds(30000);
   return config;
 }
 

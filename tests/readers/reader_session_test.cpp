@@ -3,8 +3,9 @@
 // foreign card, and a card that leaves mid-exchange.
 #include <catch2/catch.hpp>
 
-#include "session/reader_session.h"
 #include "card_application.h"
+#include "citycard/coding.h"
+#include "session/reader_session.h"
 
 using namespace citycard;
 using namespace citycard::card;
@@ -154,7 +155,7 @@ TEST_CASE("card that leaves the field mid-exchange is an error value", "[card][s
 
 TEST_CASE("the card application enforces its protocol", "[card][application]") {
   emulator::CardApplication card(genuine_profile());
-  auto sw_of = [](const Bytes& response) { return get_u16(&response[response.size() - 2]); };
+  auto sw_of = [](const Bytes& response) { return coding::load_be<std::uint16_t>(&response[response.size() - 2]); };
   CHECK(sw_of(card.process(*encode_command(read_data_command()))) == sw::conditions_not_satisfied);
   CHECK(sw_of(card.process(*encode_command(internal_authenticate_command(challenge, tap)))) ==
         sw::conditions_not_satisfied);

@@ -85,3 +85,20 @@ TEST_CASE("sequence: a floor raised by the engine is durable and never lowered",
   REQUIRE(reopened.has_value());
   CHECK(*reopened->next() >= 902);
 }
+
+TEST_CASE("sequence: the file keeps its bytes", "[agent][sequence]") {
+  TempDir dir;
+  const std::string path = dir.file("sequence");
+  {
+    auto allocator = SequenceAllocator::open(path, 0x0102030405060708, SequenceOptions{0x10});
+    REQUIRE(allocator.has_value());
+    REQUIRE(allocator->next().has_value());
+  }
+  std::ifstream in(path, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string golden = "4343533101020304050607185FB47293";
+  CHECK(card::to_hex(card::ByteView(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size())) == golden);
+  auto reopened = SequenceAllocator::open(path, 1, SequenceOptions{0x10});
+  REQUIRE(reopened.has_value());
+  CHECK(*reopened->next() == 0x0102030405060718);
+}

@@ -1,5 +1,8 @@
 // Card state bytes: round trips (v2 written, v1 still read), sizes, and
 // truncated or garbage input rejected with a clear status, never a crash.
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <limits>
 #include <random>
@@ -226,6 +229,44 @@ TEST_CASE("card state v2 round-trips random states, extreme values and odd slots
   }
 }
 
+// Card states in ledgers are v2 bytes: pinned as the codec wrote them before
+// the coding library replaced its own varint writer and reader.
+TEST_CASE("card state v2 bytes are pinned and decode") {
+  auto hex = [](std::string_view bytes) {
+    std::string out;
+    for (unsigned char b : bytes) out += "0123456789abcdef"[b >> 4], out += "0123456789abcdef"[b & 15];
+    return out;
+  };
+  const std::string busy =
+      "028f81f20604020217a805dcfb0201030480897a80897a3250010100ecba02f00100880edbfb0201020301d00f01c90100ed078092f401681a680102010f0001ad024d809bee02";
+  const std::string odd =
+      "02d2c2e80701070101090100000000000000000a000000000100000201000006000000010100000000000000000000000000000101010102020202020201020201000000";
+  const std::string largest =
+      "02ffffff07060304ffffffffffffffffff01ffffffffffffffffff01ffffffff0fffffffff0fffff03ffff03ffffffffffff"
+      "ffffff01ffffffffffffffffff01ffffffffffffffffff01ffffffffffffffffff01ff0101ffffffff0fffff03ffff03ffff"
+      "ffffffffffffff01ffffffffffffffffff01ffffffffffffffffff01ffffffffffffffffff01ff0101ffffffff0fffff03ff"
+      "ff03ffffffffffffffffff01ffffffffffffffffff01ffffffffffffffffff01ffffffffffffffffff01ff0101ffffffff0f"
+      "ffff03ffff03ffffffffffffffffff01ffffffffffffffffff01ffffffffffffffffff01ffffffffffffffffff01ff0101ff"
+      "ffffff0ffeffffffffffffffff01ffffffff0ffeffffffffffffffff01ffffffff0ffeffffffffffffffff01ffffffff0ffe"
+      "ffffffffffffffff01ffffffff0ffeffffffffffffffff01ffffffff0ffeffffffffffffffff01ffffffff0ffeffffffffff"
+      "ffffff01ffffffff0ffeffffffffffffffff01ffffffff0ffeffffffffffffffff01ffffffff0ffeffffffffffffffff01ff"
+      "ffffff0ffeffffffffffffffff01ffffffff0fffff03ffff03ffff0301feffffffffffffffff0101ffffffff0fffffffff0f"
+      "ffffffff0fffffffffffffffffff01feffffffffffffffff01feffffffffffffffff01ffffffffffffffffff01ffff03ffff"
+      "0301ffffffffffffffffff01ffffffffffffffffff0101ffffffff0fffffffff0fffffffff0fffffffffffffffffff01feff"
+      "ffffffffffffff01feffffffffffffffff01ffffffffffffffffff01ffff03ffff0301ffffffffffffffffff01ffffffffff"
+      "ffffffff0101ffffffff0fffffffff0fffffffffffffffffff01";
+  CHECK(hex(encode_card_state(busy_state())) == busy);
+  CHECK(hex(encode_card_state(odd_state())) == odd);
+  CHECK(hex(encode_card_state(largest_state())) == largest);
+  for (const auto& [bytes, state] : {std::pair{busy, busy_state()}, std::pair{odd, odd_state()}, std::pair{largest, largest_state()}}) {
+    std::string raw;
+    for (std::size_t i = 0; i + 1 < bytes.size(); i += 2) raw.push_back(static_cast<char>(std::stoi(bytes.substr(i, 2), nullptr, 16)));
+    auto decoded = decode_card_state(raw);
+    REQUIRE(decoded);
+    CHECK(*decoded == state);
+  }
+}
+
 TEST_CASE("card state v1 bytes written before v2 still decode") {
   const std::string v1 = busy_state_v1_bytes();
   CHECK(codec::encode_card_state_v1(busy_state()) == v1);
@@ -325,7 +366,7 @@ TEST_CASE("card state decoding applies the same semantic checks to v1 and v2") {
   for (const Case& c : cases) {
     CardState state = busy_state();
     c.spoil(state);
-    CHECK(decode_error(encode_card_state(state)) == std::string("corruption: ") + c.message);
+    CHECK(decode_error(codec::encode_card_state_v2(state)) == std::string("corruption: ") + c.message);
     CHECK(decode_error(codec::encode_card_state_v1(state)) == std::string("corruption: ") + c.message);
   }
 }
@@ -367,4 +408,29 @@ TEST_CASE("card state v2 decoding survives garbage and corrupted records") {
     if (decoded) REQUIRE(*decode_card_state(encode_card_state(*decoded)) == *decoded);
     else REQUIRE(decoded.status().code() == StatusCode::corruption);
   }
+}
+
+// The encoder's side of the same checks: writing a state the decoder would
+// refuse is a rating bug, and stops the process (in a child here) instead of
+// storing a card state that reads back as a fresh card.
+TEST_CASE("card state encoding stops on a state the decoder would refuse") {
+  auto encode_aborts = [](const CardState& state) {
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+      std::freopen("/dev/null", "w", stderr);
+      (void)encode_card_state(state);
+      ::_exit(0);
+    }
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    return WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT;
+  };
+  CardState negative_top_up = busy_state();
+  negative_top_up.auto_top_up_amount_minor = -1;
+  CHECK(encode_aborts(negative_top_up));
+  CardState unknown_media = busy_state();
+  unknown_media.media = static_cast<Media>(9);
+  CHECK(encode_aborts(unknown_media));
+  CHECK_FALSE(encode_aborts(busy_state()));
 }

@@ -140,6 +140,38 @@ TEST_CASE("regenerating a closed day gives byte-identical files and signatures")
     CHECK(entry.path().filename().string()[0] != '.');  // no body files left behind
 }
 
+// A close's ledger write can report a failure and still land (the WAL got
+// its bytes before the sync failed): its files must be the ones its record
+// names, so they go in place only after the write, and closing the day again
+// puts back what is missing, byte for byte, never different files.
+TEST_CASE("closing a closed day again puts back its missing files as recorded, and leaves the others") {
+  City city;
+  populate(city);
+  auto settlement = city.settlement();
+  auto closed = settlement.close(day("2024-03-05"), at("2024-03-06T03:30:00+08:00"));
+  REQUIRE(closed.has_value());
+  const std::string bus_path = batch_of(*closed, bus).path;
+  const std::string metro_path = batch_of(*closed, metro).path;
+  std::vector<std::pair<std::string, std::string>> bus_files;
+  for (const char* suffix : {"", ".sha256", ".sig"}) {
+    bus_files.emplace_back(bus_path + suffix, read_bytes(bus_path + suffix));
+    fs::remove(bus_path + suffix);
+  }
+  const auto metro_written = fs::last_write_time(metro_path);
+  city.tap({6, 2, bus, "2024-03-05T21:00:00+08:00", 15});  // posted after the close: not in the day's files
+
+  auto again = settlement.close(day("2024-03-05"), at("2024-03-06T04:00:00+08:00"));
+  REQUIRE(again.has_value());
+  CHECK(again->already_closed);
+  for (const auto& [path, bytes] : bus_files) CHECK(read_bytes(path) == bytes);
+  CHECK(fs::last_write_time(metro_path) == metro_written);
+  auto report = settlement.verify(day("2024-03-05"));
+  REQUIRE(report.has_value());
+  CHECK(report->ok());
+  for (const auto& entry : fs::directory_iterator(city.options.out_dir))
+    CHECK(entry.path().filename().string()[0] != '.');  // no staging or body files left behind
+}
+
 TEST_CASE("stock openssl verifies the digest and the signature, and refuses an altered file") {
   City city;
   populate(city);

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -70,4 +71,40 @@ TEST_CASE("checks: CITYCARD_CHECK stops the process naming the condition and whe
   INFO(ended.stderr_text);
   CHECK(ended.stderr_text.find("check=\"debits == 4\"") != std::string::npos);
   CHECK(ended.stderr_text.find("checks_test.cpp") != std::string::npos);
+}
+
+TEST_CASE("checks: CITYCARD_CHECK_EQ and friends also name both values") {
+  Ended ended = run_in_child([] {
+    volatile std::int64_t balance_change = -25;
+    CITYCARD_CHECK_EQ(balance_change, 0);
+  });
+  CHECK(ended.aborted);
+  INFO(ended.stderr_text);
+  CHECK(ended.stderr_text.find("check=\"balance_change == 0\"") != std::string::npos);
+  CHECK(ended.stderr_text.find("left=-25 right=0") != std::string::npos);
+  CHECK(ended.stderr_text.find("checks_test.cpp") != std::string::npos);
+
+  Ended sequence = run_in_child([] { CITYCARD_CHECK_GE(std::uint64_t{3}, std::uint64_t{7}); });
+  CHECK(sequence.aborted);
+  CHECK(sequence.stderr_text.find("left=3 right=7") != std::string::npos);
+
+  Ended fine = run_in_child([] { CITYCARD_CHECK_LT(1, 2); });
+  CHECK_FALSE(fine.aborted);
+}
+
+TEST_CASE("checks: CITYCARD_CHECK_OK names the error of a Status or a Result") {
+  Ended ended = run_in_child([] { CITYCARD_CHECK_OK(citycard::Status::corruption("card state has unknown media 9")); });
+  CHECK(ended.aborted);
+  INFO(ended.stderr_text);
+  CHECK(ended.stderr_text.find("error=\"corruption: card state has unknown media 9\"") != std::string::npos);
+
+  Ended result = run_in_child([] {
+    citycard::Result<int> missing = citycard::Status::not_found("reader 17");
+    CITYCARD_CHECK_OK(missing);
+  });
+  CHECK(result.aborted);
+  CHECK(result.stderr_text.find("not found: reader 17") != std::string::npos);
+
+  Ended fine = run_in_child([] { CITYCARD_CHECK_OK(citycard::Status::ok()); });
+  CHECK_FALSE(fine.aborted);
 }
