@@ -53,12 +53,18 @@ struct Options {
   // Account records written per batch while a checkpoint is in progress.
   // Default 4096.
   std::size_t checkpoint_accounts_per_batch = 4096;
-  // RocksDB's own background work that changes the files: compactions when
-  // a level fills, and its recovery from a failed write (a flush to a new
-  // log, on its own thread). Default true; false: neither (the deterministic
-  // simulator, tests/sim/: its small ledgers need no compaction, a failed
-  // write is the engine's fail-stop and the ledger is reopened, and no thread
-  // of RocksDB's may decide what a crash keeps).
+  // Writes are refused (io_error "no space left on device", nothing written)
+  // while less than this is free on the ledger's filesystem, so that the
+  // disk fills under this margin and not inside one of RocksDB's own log
+  // writes -- which, failed, needs the ledger reopened (recover() says so).
+  // The margin covers a log file's next preallocated chunk and memtable
+  // flushes. Bytes; 0 = 4 x write_buffer_bytes (256 MiB by default).
+  std::uint64_t free_bytes_min = 0;
+  // RocksDB's compactions when a level fills, on its own threads. Default
+  // true; false: none (the deterministic simulator, tests/sim/: its small
+  // ledgers need no compaction, and no thread of RocksDB's may decide what a
+  // crash keeps). RocksDB never recovers from a failed write by itself in
+  // either case: recover() does, or a reopen.
   bool background_compactions = true;
 };
 
@@ -200,6 +206,21 @@ class Ledger {
   static constexpr std::size_t prepared_posts_max = 2;
   virtual Result<std::unique_ptr<PreparedPost>> prepare(const std::vector<PostingGroup>& batch) = 0;
   virtual Status commit(PreparedPost& prepared) = 0;
+
+  // After a failed write (a full disk, a failed sync), takes writes again
+  // without a reopen: RocksDB resumes (DB::Resume clears its background
+  // error once its cause is gone, flushing the memtables first), one synced
+  // write must land, and then everything held in memory -- balances, the
+  // readers' high-water marks, the audit chain's head, the last sequence --
+  // is read again from disk, as open() reads it. What a failed write left is
+  // what the disk says: the batch whole or not at all, none after it.
+  // Reads go on meanwhile; they may wait while memory is reloaded.
+  // Call only when no prepared batch waits for its commit (busy otherwise).
+  // ok: writes are taken again. io_error: still failing (e.g. still no
+  // space); nothing changed, call again later. unavailable: a write failed
+  // inside RocksDB's log file, which this RocksDB (7.8) cannot resume from
+  // in process: only a reopen (a restart) takes writes again; reads go on.
+  virtual Status recover() = 0;
 
   virtual Result<AccountId> create_account(const AccountSpec& spec) = 0;
   // Returns the account registered under `name`, creating it with `spec` the

@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <limits>
 
+#include <sys/statvfs.h>
+
 #include <rocksdb/cache.h>
 #include <rocksdb/convenience.h>
 #include <rocksdb/filter_policy.h>
@@ -128,8 +130,8 @@ Status translate_open_error(const rocksdb::Status& status, const std::string& pa
 namespace {
 
 // Keeps RocksDB from recovering from a failed write by itself (a flush on
-// its own thread, e.g. once a full disk has room): the ledger is poisoned by
-// then, and what is on disk is read again when it is reopened.
+// its own thread, e.g. once a full disk has room): only Ledger::recover()
+// resumes, when the engine asks (the simulator reopens instead).
 class NoAutomaticRecovery final : public rocksdb::EventListener {
  public:
   const char* Name() const override { return "NoAutomaticRecovery"; }
@@ -138,12 +140,8 @@ class NoAutomaticRecovery final : public rocksdb::EventListener {
   }
 };
 
-rocksdb::DBOptions db_options_for(const Options& options) {
+rocksdb::DBOptions db_options_for() {
   rocksdb::DBOptions db_options;
-  if (!options.background_compactions) {
-    db_options.max_bgerror_resume_count = 0;
-    db_options.listeners.push_back(std::make_shared<NoAutomaticRecovery>());
-  }
   db_options.max_background_jobs = 2;
   // One writer (the ledger serialises posts); hash-based memtables need this off.
   db_options.allow_concurrent_memtable_write = false;
@@ -153,6 +151,12 @@ rocksdb::DBOptions db_options_for(const Options& options) {
   db_options.keep_log_file_num = 3;
   // A torn last WAL record after a crash was never acknowledged: drop it.
   db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+  // After a background error only Ledger::recover() resumes, when the
+  // engine asks: RocksDB's own recovery thread could resume writes the
+  // ledger's memory no longer matches, and after a failed log write it
+  // trips an assertion in RocksDB 7.8 (its WritableFileWriter).
+  db_options.listeners.push_back(std::make_shared<NoAutomaticRecovery>());
+  db_options.max_bgerror_resume_count = 0;
   return db_options;
 }
 
@@ -173,7 +177,7 @@ Status create_ledger(const std::string& path, const Options& options, rocksdb::E
   const std::string staging = path + ".creating";
   fs::remove_all(staging, error);
   fs::create_directories(fs::path(staging).parent_path().empty() ? fs::path(".") : fs::path(staging).parent_path(), error);
-  rocksdb::DBOptions db_options = db_options_for(options);
+  rocksdb::DBOptions db_options = db_options_for();
   if (env != nullptr) db_options.env = env;
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
@@ -218,7 +222,7 @@ Result<std::unique_ptr<Ledger>> open_with_env(const std::string& path, const Opt
 
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
-  rocksdb::DBOptions db_options = db_options_for(options);
+  rocksdb::DBOptions db_options = db_options_for();
   if (env != nullptr) db_options.env = env;
   // Compactions can wait; a tap's commit and its rating cannot. On a busy
   // machine they run niced, so they take idle time, not a decision's.
@@ -250,21 +254,27 @@ Result<std::unique_ptr<Ledger>> open_with_env(const std::string& path, const Opt
     }
   }
 
-  auto ledger = std::make_unique<RocksLedger>(std::move(db), std::move(handles), options);
+  auto ledger = std::make_unique<RocksLedger>(path, std::move(db), std::move(handles), options);
   if (Status loaded = ledger->load(); !loaded) return loaded;
   return std::unique_ptr<Ledger>(std::move(ledger));
 }
 
-RocksLedger::RocksLedger(std::unique_ptr<rocksdb::DB> db, std::vector<rocksdb::ColumnFamilyHandle*> families,
-                         const Options& options)
-    : db_(std::move(db)), families_(std::move(families)), options_(options) {}
+RocksLedger::RocksLedger(std::string path, std::unique_ptr<rocksdb::DB> db,
+                         std::vector<rocksdb::ColumnFamilyHandle*> families, const Options& options)
+    : path_(std::move(path)), db_(std::move(db)), families_(std::move(families)), options_(options) {
+  if (options_.free_bytes_min == 0) options_.free_bytes_min = 4 * static_cast<std::uint64_t>(options_.write_buffer_bytes);
+}
 
 RocksLedger::~RocksLedger() {
   if (!options_.read_only) {
     auto write_lock = quiesce();
     // A clean close leaves nothing to replay; if it fails, open() replays.
-    Status ignored = write_full_checkpoint();
-    (void)ignored;
+    // Not after a failed commit: the writer's view holds the voided
+    // batches' balances, which must never reach the disk.
+    if (!poisoned_) {
+      Status ignored = write_full_checkpoint();
+      (void)ignored;
+    }
   }
   for (auto* handle : families_) db_->DestroyColumnFamilyHandle(handle);
   if (!options_.read_only) db_->Close().PermitUncheckedError();
@@ -273,7 +283,24 @@ RocksLedger::~RocksLedger() {
 Status RocksLedger::load() {
   std::lock_guard prepare_lock(prepare_mutex_);
   std::lock_guard lock(mutex_);
+  return load_locked();
+}
+
+Status RocksLedger::load_locked() {
+  // Everything derived from the disk starts again from nothing: recover()
+  // loads over a view that voided batches had moved ahead.
   accounts_.assign(1, AccountState{});
+  names_.clear();
+  high_water_.clear();
+  sources_.clear();
+  last_sequence_ = 0;
+  audit_next_ = 1;
+  audit_head_ = AuditHash{};
+  changed_accounts_.clear();
+  checkpoint_pass_.clear();
+  checkpoint_written_ = 0;
+  checkpoint_sequence_ = 0;
+  transfers_since_checkpoint_ = 0;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), family(f_accounts)));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     if (it->key().size() != 8) return Status::corruption("account key of " + std::to_string(it->key().size()) + " bytes");
@@ -394,11 +421,28 @@ Status RocksLedger::check_writable() const {
   return Status::ok();
 }
 
+Status RocksLedger::check_room() const {
+  struct statvfs info {};
+  if (::statvfs(path_.c_str(), &info) != 0) return Status::ok();  // cannot tell: RocksDB's write will
+  const std::uint64_t free_bytes = static_cast<std::uint64_t>(info.f_bavail) * info.f_frsize;
+  if (free_bytes >= options_.free_bytes_min) return Status::ok();
+  return Status::io_error("no space left on device for the ledger: " + std::to_string(free_bytes) + " bytes free on " +
+                          path_ + "'s filesystem, less than free_bytes_min " + std::to_string(options_.free_bytes_min) +
+                          " (nothing written)");
+}
+
 Status RocksLedger::write_synced(rocksdb::WriteBatch& batch) {
+  if (Status room = check_room(); !room) return room;
   rocksdb::WriteOptions write;
   write.sync = true;  // acknowledged only once durable
   rocksdb::Status status = db_->Write(write, &batch);
-  if (!status.ok()) return Status::io_error("ledger write failed: " + status.ToString());
+  if (!status.ok()) {
+    // Failed in the log itself or refused for a flush's background error:
+    // RocksDB does not say which, so both are taken for the first, whose
+    // cure is a reopen. check_room's margin keeps either rare.
+    log_write_failed_ = true;
+    return Status::io_error("ledger write failed: " + status.ToString());
+  }
   return Status::ok();
 }
 

@@ -43,7 +43,8 @@ class RocksLedger final : public Ledger {
     f_default, f_accounts, f_log, f_idempotency, f_history, f_cards, f_records, f_card_states, family_count
   };
 
-  RocksLedger(std::unique_ptr<rocksdb::DB> db, std::vector<rocksdb::ColumnFamilyHandle*> families, const Options& options);
+  RocksLedger(std::string path, std::unique_ptr<rocksdb::DB> db, std::vector<rocksdb::ColumnFamilyHandle*> families,
+              const Options& options);
   ~RocksLedger() override;
 
   // Reads accounts, names, high-water marks, and replays the log tail.
@@ -52,6 +53,7 @@ class RocksLedger final : public Ledger {
   Result<std::vector<GroupOutcome>> post(const std::vector<PostingGroup>& batch) override;
   Result<std::unique_ptr<PreparedPost>> prepare(const std::vector<PostingGroup>& batch) override;
   Status commit(PreparedPost& prepared) override;
+  Status recover() override;
   Result<AccountId> create_account(const AccountSpec& spec) override;
   Result<AccountId> ensure_named_account(std::string_view name, const AccountSpec& spec) override;
   Result<OperatorRecord> register_operator(OperatorId id, std::string_view name) override;
@@ -159,11 +161,16 @@ class RocksLedger final : public Ledger {
   // `unknown_only`, only keys posted below their window (a hash lookup).
   std::optional<GroupOutcome> pending_outcome(const IdempotencyKey& key, bool unknown_only) const;
 
+  // load() under prepare_mutex_ and mutex_, held by the caller.
+  Status load_locked();
   // prepare() without its locking: the caller holds prepare_mutex_ and
   // fewer than prepared_posts_max batches are pending.
   Result<std::unique_ptr<PreparedPost>> prepare_locked(const std::vector<PostingGroup>& batch);
   Status check_batch(const std::vector<PostingGroup>& batch) const;
   Status write_synced(rocksdb::WriteBatch& batch);
+  // io_error (no space) while less than free_bytes_min is free: checked
+  // before every write, so RocksDB's log never meets a full disk mid-write.
+  Status check_room() const;
   // Writes `record` into `write`; an audit record also as the chain's next
   // link (audit_chain.h), advancing audit_next_/audit_head_ (prepare_mutex_).
   void put_record(rocksdb::WriteBatch& write, const RecordWrite& record);
@@ -192,9 +199,13 @@ class RocksLedger final : public Ledger {
   std::size_t add_checkpoint_chunk(rocksdb::WriteBatch& batch, std::size_t accounts_max);
   Status write_full_checkpoint();
 
+  std::string path_;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> families_;
   Options options_;
+  // A write failed inside RocksDB (not refused by check_room): its log file
+  // writer may be broken, and RocksDB 7.8 asserts if anything uses it again.
+  std::atomic<bool> log_write_failed_{false};
 
   // Locks, taken in this order:
   // - prepare_mutex_ serialises prepare() and the other writers; it guards

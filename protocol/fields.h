@@ -17,7 +17,7 @@ inline bool valid_reason(std::uint8_t value) {
   return value <= static_cast<std::uint8_t>(refusal_reason_last);
 }
 inline bool valid_outcome(std::uint8_t value) { return value == 1 || value == 2; }
-inline bool valid_retry_reason(std::uint8_t value) { return value >= 1 && value <= 3; }
+inline bool valid_retry_reason(std::uint8_t value) { return value >= 1 && value <= 4; }
 inline bool valid_error_code(std::uint16_t value) { return value <= error_code_max; }
 
 inline constexpr std::uint8_t tap_flag_offline = 0x01;

@@ -138,6 +138,10 @@ enum class RetryReason : std::uint8_t {
   connection_busy = 1,  // too many unanswered batches on this connection
   engine_busy = 2,      // the engine's queues are full
   shutting_down = 3,
+  // The engine's ledger cannot write (a full disk, a failed sync): nothing
+  // of the batch is durable that was not before; reads and the deny list
+  // are still served. The reader decides offline and uploads later.
+  storage_unavailable = 4,
 };
 
 struct RetryLater {

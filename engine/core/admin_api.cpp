@@ -169,7 +169,16 @@ void AdminApi::handle(const json& request, const Clerk* clerk, std::function<voi
   }
   const std::string op = request["op"].get<std::string>();
   if (op == "ping") {
-    reply(json{{"ok", true}, {"engine", "citycard-engine"}, {"pid", ::getpid()}});
+    const StorageState storage = engine_.storage();
+    json out{{"ok", true}, {"engine", "citycard-engine"}, {"pid", ::getpid()},
+             {"storage", storage.available ? "available" : "unavailable"}, {"storage_outages", storage.outages}};
+    if (!storage.available) {
+      out["storage_error"] = storage.error;
+      out["storage_unavailable_since_unix_s"] =
+          std::chrono::duration_cast<std::chrono::seconds>(storage.since.time_since_epoch()).count();
+      out["storage_recovery_attempts"] = storage.attempts;
+    }
+    reply(out);
     return;
   }
   if (op == "reload_pki") {

@@ -27,6 +27,7 @@ Result<Prepared> prepare(const EngineConfig& config, Log& log) {
   ledger::Options options;
   options.create_if_missing = true;
   options.write_buffer_bytes = config.ledger_write_buffer_bytes;
+  options.free_bytes_min = config.ledger_free_bytes_min;
   options.block_cache_bytes = config.ledger_block_cache_bytes;
   auto opened = ledger::Ledger::open(config.ledger_dir, options);
   if (!opened) return opened.status();

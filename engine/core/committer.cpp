@@ -13,12 +13,15 @@ namespace citycard::engine {
 
 using Clock = std::chrono::steady_clock;
 
-Committer::Committer(ledger::Ledger& ledger, Metrics& metrics, Log& log, Outcomes outcomes, Durable durable, Drive drive)
+Committer::Committer(ledger::Ledger& ledger, Metrics& metrics, Log& log, Outcomes outcomes, Durable durable,
+                     Voided voided, Failed failed, Drive drive)
     : ledger_(ledger),
       metrics_(metrics),
       log_(log),
       outcomes_(std::move(outcomes)),
       durable_(std::move(durable)),
+      voided_(std::move(voided)),
+      failed_(std::move(failed)),
       drive_(drive) {
   if (drive_ == Drive::steps) return;
   preparing_ = std::thread([this] {
@@ -57,11 +60,7 @@ void Committer::prepare_loop() {
     auto stop = std::find_if(jobs.begin(), jobs.end(), [](const Job& job) { return job.stop; });
     stopping = stop != jobs.end();
     if (stopping) jobs.erase(stop);  // one stop job, pushed last
-    if (Status prepared = prepare_jobs(jobs); !prepared) {
-      // Fail-stop: nothing of this batch was written or answered.
-      log_.event("ledger_write_failed", {{"stage", "prepare"}, {"error", prepared.to_string()}});
-      std::abort();
-    }
+    (void)prepare_jobs(jobs);  // a failure is told to `failed` and voided there
   }
   Prepared stop;
   stop.stop = true;
@@ -124,7 +123,26 @@ Status Committer::prepare_jobs(std::vector<Job>& jobs) {
     std::vector<ledger::PostingGroup> chunk(std::make_move_iterator(merged.begin() + static_cast<std::ptrdiff_t>(first)),
                                             std::make_move_iterator(merged.begin() + static_cast<std::ptrdiff_t>(last)));
     auto prepared = ledger_.prepare(chunk);  // waits while prepared_posts_max are uncommitted
-    if (!prepared) return prepared.status();
+    if (!prepared) {
+      if (prepared.status().code() == StatusCode::corruption && drive_ == Drive::threads) {
+        // Fail-stop: nothing of this batch was written or answered, and no
+        // wait for disk space would make the entry readable.
+        log_.event("ledger_write_failed", {{"stage", "prepare"}, {"error", prepared.status().to_string()},
+                                           {"groups", std::to_string(chunk.size())}});
+        std::abort();
+      }
+      failed_("prepare", prepared.status(), chunk.size());
+      // Every batch not yet told its outcomes is void; behind the writes
+      // already prepared this turn, so each shard hears in order.
+      Prepared item;
+      item.voided = true;
+      for (; next_span < spans.size(); ++next_span) {
+        waiting_.fetch_sub(1, std::memory_order_relaxed);
+        item.completes.push_back(Completion{spans[next_span].shard, {}, {}, spans[next_span].handed});
+      }
+      pass_on(std::move(item));
+      return prepared.status();
+    }
     for (const auto& outcome : (*prepared)->outcomes) outcomes.push_back(outcome);
     Prepared item;
     item.post = std::move(*prepared);
@@ -152,12 +170,7 @@ void Committer::commit_loop() {
     prepared_.pop_all(batch, Clock::now() + std::chrono::milliseconds(100));
     for (auto& prepared : batch) {
       if (prepared.stop) return;
-      if (Status committed = commit_one(prepared); !committed) {
-        // Fail-stop: nothing of this write (or a later one) was answered.
-        log_.event("ledger_write_failed", {{"stage", "commit"}, {"error", committed.to_string()},
-                                           {"groups", std::to_string(prepared.groups)}});
-        std::abort();
-      }
+      (void)commit_one(prepared);  // a failure is told to `failed` and voided there
     }
   }
 }
@@ -173,14 +186,28 @@ Result<bool> Committer::turn_commit() {
 
 Status Committer::commit_one(Prepared& prepared) {
   const auto started = Clock::now();
+  if (prepared.voided) {
+    void_all(prepared.completes);
+    return Status::ok();
+  }
   if (!prepared.post) {
     complete(prepared.completes);
     return Status::ok();
   }
-  if (Status committed = ledger_.commit(*prepared.post); !committed) return committed;
+  if (Status committed = ledger_.commit(*prepared.post); !committed) {
+    // Nothing of this write (or a later one) was answered; the ledger
+    // refuses writes until recovered, so every later one fails here too.
+    failed_("commit", committed, prepared.groups);
+    void_all(prepared.completes);
+    return committed;
+  }
   metrics_.observe_commit(prepared.groups, std::chrono::duration<double>(Clock::now() - started).count());
   complete(prepared.completes);
   return Status::ok();
+}
+
+void Committer::void_all(const std::vector<Completion>& completes) {
+  for (const Completion& completion : completes) voided_(completion.shard);
 }
 
 void Committer::complete(std::vector<Completion>& completes) {

@@ -10,16 +10,25 @@
 // it durable (ledger commit: one synced WriteBatch), runs each job's
 // `answer` and then tells each shard (`durable`), in the order the batches
 // were handed over. So the next batch
-// is validated while this one syncs. A failed commit is fatal: logged, then
-// std::abort() -- no decision of that batch or a later one was sent, and the
-// ledger holds each batch whole or not at all, so a restart recovers.
+// is validated while this one syncs.
 //
-// Thread-safe: hand() from any shard thread; outcomes and durable are called
-// on the committer's threads, outcomes(shard, k) always before durable(shard).
+// A write that fails (prepare or commit: a full disk, a failed sync) is
+// reported once per batch to `failed`, and every batch it voids -- its own
+// and, as the ledger refuses writes until recovered, every later one -- is
+// told `voided` instead of `durable`, in the same order: no decision of them
+// was sent, and the shards answer them retry_later. A batch whose prepare
+// failed is told voided without outcomes. A prepare that finds the ledger
+// corrupt (a damaged entry) stays fatal: logged ledger_write_failed, then
+// std::abort(); a restart reads the ledger whole.
+//
+// Thread-safe: hand() from any shard thread; outcomes, durable and voided
+// are called on the committer's threads, outcomes(shard, k) before
+// durable(shard) or voided(shard) for k, those in hand-over order.
 //
 // With Drive::steps there are no threads: the caller runs each stage with
-// turn_prepare() and turn_commit() on its one thread, and a failed write is
-// returned to it instead of aborting (the simulator treats it as the crash).
+// turn_prepare() and turn_commit() on its one thread; a failed write is
+// voided and reported as above, and also returned to the caller (the
+// simulator treats it as the crash, a corrupt entry included).
 #pragma once
 
 #include <atomic>
@@ -28,6 +37,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -55,15 +65,17 @@ class Committer {
   };
   using Outcomes = std::function<void(std::size_t shard, std::vector<ledger::GroupOutcome> outcomes)>;
   using Durable = std::function<void(std::size_t shard)>;
+  using Voided = std::function<void(std::size_t shard)>;
+  using Failed = std::function<void(std::string_view stage, const Status& error, std::size_t groups)>;
 
-  Committer(ledger::Ledger& ledger, Metrics& metrics, Log& log, Outcomes outcomes, Durable durable,
-            Drive drive = Drive::threads);
+  Committer(ledger::Ledger& ledger, Metrics& metrics, Log& log, Outcomes outcomes, Durable durable, Voided voided,
+            Failed failed, Drive drive = Drive::threads);
   ~Committer();  // stop()
 
   // Drive::steps only. Prepares every job handed over (the preparing
   // thread's turn): true if it prepared any, false when none waits or a
   // prepared write must be committed first (turn_commit). An error is the
-  // ledger's: fatal to the engine, nothing of it was answered.
+  // ledger's: nothing of it was answered, its batches are voided.
   Result<bool> turn_prepare();
   // Commits the oldest prepared write and answers its jobs (the committing
   // thread's turn): true if it committed one, false when none waits. An
@@ -91,9 +103,11 @@ class Committer {
     std::unique_ptr<ledger::PreparedPost> post;
     std::size_t groups = 0;
     std::vector<Completion> completes;
+    bool voided = false;  // its prepare failed: nothing to commit, every completion voided
     bool stop = false;
   };
   void complete(std::vector<Completion>& completes);
+  void void_all(const std::vector<Completion>& completes);
   void prepare_loop();
   void commit_loop();
   // One turn of each stage, shared by the threads and the steps.
@@ -106,6 +120,8 @@ class Committer {
   Log& log_;
   Outcomes outcomes_;
   Durable durable_;
+  Voided voided_;
+  Failed failed_;
   Inbox<Job> inbox_{0};            // control pushes only: one job per shard at most
   Inbox<Prepared> prepared_{0};    // at most Ledger::prepared_posts_max (prepare() waits)
   std::atomic<std::size_t> waiting_{0};

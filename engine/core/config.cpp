@@ -124,6 +124,7 @@ Result<EngineConfig> parse_config(std::string_view toml_text, const std::string&
   r.text("ledger", "dir", config.ledger_dir);
   r.number("ledger", "write_buffer_bytes", config.ledger_write_buffer_bytes, 1 << 20, std::int64_t{1} << 34);
   r.number("ledger", "block_cache_bytes", config.ledger_block_cache_bytes, 1 << 20, std::int64_t{1} << 36);
+  r.number("ledger", "free_bytes_min", config.ledger_free_bytes_min, 0, std::int64_t{1} << 40);
   r.text("pki", "dir", config.pki_dir);
   r.text("settlement", "dir", config.settlement_dir);
   r.text("settlement", "key_dir", config.settlement_key_dir);
@@ -175,9 +176,14 @@ Result<EngineConfig> parse_config(std::string_view toml_text, const std::string&
   r.number("server", "pending_per_address_max", config.pending_per_address_max, 1, 1'000'000);
   r.number("server", "fd_reserve", config.fd_reserve, 0, 1'000'000);
   r.millis("shutdown", "drain_timeout_ms", config.drain_timeout, 600'000);
+  r.millis("storage", "recovery_interval_ms", p.storage.recovery_interval, 3'600'000);
+  r.millis("storage", "recovery_interval_max_ms", p.storage.recovery_interval_max, 3'600'000);
   r.millis("admin", "idle_timeout_ms", config.admin_idle_timeout, 3'600'000);
   r.number("admin", "four_eyes_minor", p.four_eyes_minor, 0, limits::transfer_amount_minor_max);
   r.unknown_keys();
+  if (p.storage.recovery_interval_max < p.storage.recovery_interval) {
+    return Status::invalid_argument(file_name + ": storage.recovery_interval_max_ms must be at least storage.recovery_interval_ms");
+  }
   if (config.heartbeat_interval >= config.idle_timeout) {
     return Status::invalid_argument(file_name + ": server.heartbeat_interval_ms must be less than server.idle_timeout_ms");
   }

@@ -3,6 +3,7 @@
 #include "engine.h"
 
 #include <chrono>
+#include <condition_variable>
 #include <mutex>
 
 #include "card/crypto.h"
@@ -25,6 +26,32 @@ class Engine::Impl {
 
   std::size_t shard_of(const CardId& card) const { return shard_for(card, shards_.size()); }
 
+  // The storage guard's quiesce: every shard told, then waited for.
+  bool quiesce_shards(const std::atomic<bool>& stopping) {
+    struct Barrier {
+      std::mutex mutex;
+      std::condition_variable done;
+      std::size_t remaining = 0;
+    };
+    auto barrier = std::make_shared<Barrier>();
+    barrier->remaining = shards_.size();
+    for (auto& shard : shards_) {
+      shard->quiesce([barrier] {
+        {
+          std::lock_guard lock(barrier->mutex);
+          --barrier->remaining;
+        }
+        barrier->done.notify_all();
+      });
+    }
+    std::unique_lock lock(barrier->mutex);
+    while (barrier->remaining > 0) {
+      if (stopping.load(std::memory_order_acquire)) return false;
+      barrier->done.wait_for(lock, std::chrono::milliseconds(100));
+    }
+    return true;
+  }
+
   ledger::Ledger& ledger_;
   std::mutex rules_mutex_;
   std::shared_ptr<const rules::RuleBook> rules_;  // the newest the shards were given
@@ -33,6 +60,7 @@ class Engine::Impl {
   Log& log_;
   net::MemoryDenyList deny_list_;
   ReaderRegistry readers_;
+  std::unique_ptr<StorageGuard> storage_;  // before the committer and shards: they use it until they end
   std::unique_ptr<Committer> committer_;
   std::unique_ptr<KeyWarmer> key_warmer_;
   std::vector<std::unique_ptr<Shard>> shards_;
@@ -100,10 +128,18 @@ Result<std::unique_ptr<Engine>> Engine::start(ledger::Ledger& ledger, std::share
                                  {"versions", opened->continued ? "continued" : "new epoch: " + opened->new_epoch_because}});
   std::vector<std::unordered_set<CardId, CardIdHash>> denied_by_shard(raw->options_.shards);
   for (const CardId& card : *denied) denied_by_shard[shard_for(card, raw->options_.shards)].insert(card);
+  if (raw->options_.storage.recovery_interval.count() <= 0 ||
+      raw->options_.storage.recovery_interval_max < raw->options_.storage.recovery_interval) {
+    return Status::invalid_argument("storage recovery interval must be positive and at most its maximum");
+  }
+  raw->storage_ = std::make_unique<StorageGuard>(ledger, raw->options_.storage, metrics, log);
   raw->committer_ = std::make_unique<Committer>(
       ledger, metrics, log,
       [raw](std::size_t shard, std::vector<ledger::GroupOutcome> outcomes) { raw->shards_[shard]->outcomes(std::move(outcomes)); },
-      [raw](std::size_t shard) { raw->shards_[shard]->durable(); }, raw->options_.drive);
+      [raw](std::size_t shard) { raw->shards_[shard]->durable(); },
+      [raw](std::size_t shard) { raw->shards_[shard]->voided(); },
+      [raw](std::string_view stage, const Status& error, std::size_t groups) { raw->storage_->failed(stage, error, groups); },
+      raw->options_.drive);
   for (std::size_t i = 0; i < raw->options_.shards; ++i) {
     ShardContext context{ledger,
                          rules,
@@ -113,6 +149,7 @@ Result<std::unique_ptr<Engine>> Engine::start(ledger::Ledger& ledger, std::share
                          log,
                          raw->deny_list_,
                          *raw->committer_,
+                         *raw->storage_,
                          raw->readers_,
                          [raw](const CardId& card) { raw->shards_[raw->shard_of(card)]->invalidate(card); }};
     raw->shards_.push_back(std::make_unique<Shard>(i, std::move(context), std::move(denied_by_shard[i]),
@@ -135,6 +172,8 @@ Result<std::unique_ptr<Engine>> Engine::start(ledger::Ledger& ledger, std::share
   }
   if (raw->options_.drive == Drive::threads) {
     for (auto& shard : raw->shards_) shard->start();
+    // Steps: no recovery thread; the simulator reopens a ledger that failed.
+    raw->storage_->start([raw](const std::atomic<bool>& stopping) { return raw->quiesce_shards(stopping); });
   }
   if (!warm_shards.empty()) {
     std::vector<Shard*> shards = std::move(warm_shards);
@@ -162,7 +201,15 @@ void Engine::submit(ReaderId reader, std::vector<protocol::TapRecord> taps,
     done(net::SubmitResult::decided_with({}));
     return;
   }
+  if (!impl.storage_->available()) {
+    // Nothing is queued that could not be made durable: the reader decides
+    // offline and resends, and no queue grows through the outage.
+    impl.metrics_.count_storage_unavailable_taps(taps.size());
+    done(net::SubmitResult::storage_unavailable(impl.storage_->retry_after_ms()));
+    return;
+  }
   auto pending = std::make_shared<PendingSubmit>();
+  pending->retry_after_ms = impl.storage_->retry_after_ms();
   pending->decisions.resize(taps.size());
   pending->remaining.store(taps.size(), std::memory_order_relaxed);
   pending->done = std::move(done);
@@ -227,10 +274,13 @@ void Engine::admin(AdminCommand command, std::function<void(AdminResult)> done) 
   work.emplace_back(work::Admin{std::move(command), std::move(done)});
   {
     std::lock_guard lock(impl.submit_mutex_);
-    if (!impl.stopped_ && impl.shards_[shard]->try_queue(work)) return;
+    if (!impl.stopped_ && impl.storage_->available() && impl.shards_[shard]->try_queue(work)) return;
   }
   AdminResult busy;
-  busy.status = Status::busy("the engine is busy or stopping; try again");
+  busy.status = impl.storage_->available()
+                    ? Status::busy("the engine is busy or stopping; try again")
+                    : Status::unavailable("the ledger cannot write now (storage unavailable: " +
+                                          impl.storage_->state().error + "); nothing changed, try again");
   impl.metrics_.count_admin(false);
   std::get<work::Admin>(work[0]).done(busy);
 }
@@ -263,6 +313,8 @@ std::size_t Engine::card_keys_warmed() const noexcept { return impl_->key_warmer
 std::uint64_t Engine::last_sequence(ReaderId reader) const {
   return impl_->ledger_.highest_sequence(Origin::tap, reader.value);
 }
+
+StorageState Engine::storage() const { return impl_->storage_->state(); }
 
 PipelineStats Engine::stats() const {
   PipelineStats stats;
@@ -303,6 +355,8 @@ void Engine::stop() {
     impl.stopped_ = true;
   }
   if (impl.key_warmer_) impl.key_warmer_->stop();
+  // A recovery under way is left: the next start opens the ledger afresh.
+  impl.storage_->stop();
   for (auto& shard : impl.shards_) shard->stop();
   impl.committer_->stop();
   // Every change is durable and served: readers' versions stay good across

@@ -22,8 +22,14 @@
 //   turn, has the ledger prepare it (Ledger::prepare: outcomes decided),
 //   tells each shard its outcomes, and commits it (one synced WriteBatch)
 //   while the next turn is being prepared; then tells each shard its batch
-//   is durable. A failed write is fatal: it logs and aborts the process (a
-//   restart recovers from the ledger; nothing undecided was answered).
+//   is durable.
+// - A failed write (a full disk, a failed sync) stops taking taps, not the
+//   process (storage_guard.h): the batches it voids are answered retry_later
+//   (storage_unavailable), so is every tap until the ledger recovers, and
+//   card-office writes are refused `unavailable`; reads, the deny list and
+//   hello go on. The guard quiesces the shards (they forget their cards'
+//   speculative state), has the ledger recover with backoff, and then taps
+//   are taken again, each card read afresh from the ledger on its next use.
 // - The shard answers when told durable: a decision is sent only when its
 //   tap is durable. A group the ledger rejected (the balance mirror
 //   disagreed with a floor or ceiling) is answered refused, recorded as
@@ -67,6 +73,7 @@
 #include "reader_registry.h"
 #include "rule_book.h"
 #include "rule_set.h"
+#include "storage_guard.h"
 
 namespace citycard::card {
 class CardKeySource;
@@ -124,9 +131,12 @@ struct EngineOptions {
   // The engine's wall clock, read once per submitted batch for the bounds
   // above. Default (empty): the system clock. Simulations set their own.
   std::function<EventTime()> clock;
+  // How the engine retries a ledger that stopped taking writes
+  // (storage_guard.h). Defaults: from 1 s, doubling up to 30 s.
+  StorageOptions storage;
   // Who runs the shards and the committer (drive.h). Default threads; steps:
-  // none, the caller turns them (turn_shard, turn_prepare, turn_commit) and
-  // no keys are warmed in the background.
+  // none, the caller turns them (turn_shard, turn_prepare, turn_commit), no
+  // keys are warmed in the background and no thread recovers the storage.
   Drive drive = Drive::threads;
 };
 
@@ -179,6 +189,8 @@ class Engine final : public net::TapSink {
   // Card keys the background warmer has handed to the shards (key_warmer.h).
   std::size_t card_keys_warmed() const noexcept;
   PipelineStats stats() const;
+  // Whether the ledger takes writes, and since when it has not (storage_guard.h).
+  StorageState storage() const;
 
   // Drive::steps only, all on the caller's one thread (see drive.h).
   // A shard takes what is queued for it and hands over its staged batch when
@@ -187,10 +199,11 @@ class Engine final : public net::TapSink {
   bool turn_shard(std::size_t shard, bool window_over);
   // The committer's stages (committer.h): prepare what the shards handed
   // over; commit the oldest prepared write, then answer its taps. false:
-  // nothing to do. An error is a failed ledger write, fatal to the engine
-  // (the threaded one aborts): the caller keeps calling turn_commit() until
-  // it returns false (each later write fails too; the ledger voids them),
-  // then may destroy the engine and the ledger, which recovers on reopening.
+  // nothing to do. An error is a failed ledger write, which the threaded
+  // engine recovers from in place (storage_guard.h): here the caller keeps
+  // calling turn_commit() until it returns false (each later write fails
+  // too; their taps are answered retry_later), then may destroy the engine
+  // and the ledger, which recovers on reopening.
   Result<bool> turn_prepare();
   Result<bool> turn_commit();
   std::size_t shard_count() const noexcept;

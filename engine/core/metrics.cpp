@@ -173,6 +173,14 @@ std::string Metrics::render(const Gauges& gauges) const {
   sample(out, "citycard_commits_total", static_cast<double>(commits_.load()));
   header(out, "citycard_ledger_rejections_total", "counter", "Tap groups the ledger rejected (limits); answered refused.");
   sample(out, "citycard_ledger_rejections_total", static_cast<double>(ledger_rejections_.load()));
+  header(out, "citycard_storage_available", "gauge",
+         "1 while the ledger takes writes; 0 from a failed write (full disk, failed sync) until it recovers.");
+  sample(out, "citycard_storage_available", storage_available_.load() ? 1.0 : 0.0);
+  header(out, "citycard_storage_outages_total", "counter", "Times the ledger stopped taking writes since start.");
+  sample(out, "citycard_storage_outages_total", static_cast<double>(storage_outages_.load()));
+  header(out, "citycard_taps_storage_unavailable_total", "counter",
+         "Taps answered retry_later storage_unavailable: not durable, the reader decides offline and resends.");
+  sample(out, "citycard_taps_storage_unavailable_total", static_cast<double>(storage_unavailable_taps_.load()));
   header(out, "citycard_tap_refusals_total", "counter", "Taps refused (first decisions, not replays), by reason.");
   for (std::size_t r = 1; r < refusals_.size(); ++r) {
     out += "citycard_tap_refusals_total{reason=\"" + std::string(refusal_reason_name(static_cast<RefusalReason>(r))) +

@@ -85,6 +85,14 @@ class Metrics {
   void count_busy(std::size_t taps) noexcept { busy_taps_.fetch_add(taps, std::memory_order_relaxed); }
   void count_admin(bool ok) noexcept { (ok ? admin_ok_ : admin_failed_).fetch_add(1, std::memory_order_relaxed); }
   void count_ledger_rejection() noexcept { ledger_rejections_.fetch_add(1, std::memory_order_relaxed); }
+  // The ledger's storage (storage_guard.h): whether it takes writes, the
+  // outages since start, and taps answered retry_later because it did not.
+  void set_storage_available(bool available) noexcept { storage_available_.store(available, std::memory_order_relaxed); }
+  void count_storage_outage() noexcept { storage_outages_.fetch_add(1, std::memory_order_relaxed); }
+  void count_storage_unavailable_taps(std::size_t taps) noexcept {
+    storage_unavailable_taps_.fetch_add(taps, std::memory_order_relaxed);
+  }
+  std::uint64_t storage_unavailable_taps() const noexcept { return storage_unavailable_taps_.load(); }
   // A refused decision (not a replay), by why.
   void count_refusal(RefusalReason reason) noexcept {
     refusals_[static_cast<std::size_t>(reason) < refusals_.size() ? static_cast<std::size_t>(reason) : 0].fetch_add(
@@ -120,6 +128,9 @@ class Metrics {
   std::atomic<std::uint64_t> admin_ok_{0};
   std::atomic<std::uint64_t> admin_failed_{0};
   std::atomic<std::uint64_t> ledger_rejections_{0};
+  std::atomic<bool> storage_available_{true};
+  std::atomic<std::uint64_t> storage_outages_{0};
+  std::atomic<std::uint64_t> storage_unavailable_taps_{0};
   std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(refusal_reason_last) + 1> refusals_{};
   std::atomic<std::uint64_t> commits_{0};
   Histogram decision_latency_;

@@ -23,6 +23,17 @@ RefusalReason reason_for_rejection(const Status& reason) {
   return RefusalReason::amount_invalid;
 }
 
+// The batch's answer, once its last tap is through: its decisions, or
+// retry later if any tap of it could not be made durable.
+void finish(Metrics& metrics, PendingSubmit& submit) {
+  if (submit.storage_unavailable.load(std::memory_order_acquire)) {
+    submit.done(net::SubmitResult::storage_unavailable(submit.retry_after_ms));
+    return;
+  }
+  metrics.observe_decision_latency_seconds(std::chrono::duration<double>(Clock::now() - submit.started).count());
+  submit.done(net::SubmitResult::decided_with(std::move(submit.decisions)));
+}
+
 // The one way a tap's decision leaves the engine (from a shard, or from the
 // committing thread for a batch that posted as handed over).
 void deliver(Metrics& metrics, const Waiter& waiter, const protocol::DecisionRecord& decision, Mode mode) {
@@ -33,10 +44,23 @@ void deliver(Metrics& metrics, const Waiter& waiter, const protocol::DecisionRec
   if (result == TapResult::refused) metrics.count_refusal(decision.reason);
   PendingSubmit& submit = *waiter.submit;
   submit.decisions[waiter.index] = decision;
-  if (submit.remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-    metrics.observe_decision_latency_seconds(std::chrono::duration<double>(Clock::now() - submit.started).count());
-    submit.done(net::SubmitResult::decided_with(std::move(submit.decisions)));
-  }
+  if (submit.remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) finish(metrics, submit);
+}
+
+// A tap that is not durable and will not be while the storage fails: no
+// decision; its whole batch is answered retry_later.
+void deliver_retry_later(Metrics& metrics, const Waiter& waiter) {
+  metrics.count_storage_unavailable_taps(1);
+  PendingSubmit& submit = *waiter.submit;
+  submit.storage_unavailable.store(true, std::memory_order_release);
+  if (submit.remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) finish(metrics, submit);
+}
+
+AdminResult storage_unavailable_result() {
+  AdminResult result;
+  result.status = Status::unavailable(
+      "the ledger cannot write now (storage unavailable: see the engine's log and `ping`); nothing changed, try again");
+  return result;
 }
 
 // What the committing thread answers for a handed-over batch: each tap's
@@ -109,6 +133,10 @@ void Shard::outcomes(std::vector<ledger::GroupOutcome> outcomes) { inbox_.push_c
 
 void Shard::durable() { inbox_.push_control(work::Durable{}); }
 
+void Shard::voided() { inbox_.push_control(work::Voided{}); }
+
+void Shard::quiesce(std::function<void()> done) { inbox_.push_control(work::Quiesce{std::move(done)}); }
+
 void Shard::invalidate(const CardId& card) { inbox_.push_control(work::Invalidate{card}); }
 
 void Shard::use_rules(std::shared_ptr<const rules::RuleBook> book) { inbox_.push_control(work::Rules{std::move(book)}); }
@@ -133,6 +161,7 @@ void Shard::run() {
     inbox_.pop_all(work, deadline, taps_worth_waking_for());
     for (auto& item : work) accept(item);
     maybe_hand_over(Clock::now() >= staged_since_ + wait);
+    maybe_quiesced();
     if (stopping_ && staged_.empty() && !commit_in_flight_ && awaiting_.empty() && inbox_.depth() == 0) break;
   }
 }
@@ -141,12 +170,20 @@ bool Shard::turn(bool window_over) {
   std::vector<Work> work;
   inbox_.pop_all(work, Clock::time_point{});
   for (auto& item : work) accept(item);
-  return maybe_hand_over(window_over) || !work.empty();
+  const bool handed = maybe_hand_over(window_over);
+  maybe_quiesced();
+  return handed || !work.empty();
 }
 
 bool Shard::may_hand_over() const { return !commit_in_flight_ && !blocked_ && awaiting_.empty(); }
 
 bool Shard::maybe_hand_over(bool window_over) {
+  // Nothing is handed over while the ledger cannot write: it would build
+  // on batches that are being voided.
+  if (!staged_.empty() && !storage_available()) {
+    void_staged();
+    return true;
+  }
   // Overlapping a sync (awaiting_ not empty) is for batches big enough to pay for one.
   if (!commit_in_flight_ && !blocked_ && !staged_.empty() &&
       (awaiting_.empty() || staged_.size() >= context_.options.overlap_taps_min) &&
@@ -182,6 +219,20 @@ void Shard::accept(Work& work) {
       shard.settle(batch);
       shard.recycle(std::move(batch.items));
     }
+    void operator()(work::Voided&) {
+      std::vector<Item> items;
+      if (!shard.awaiting_.empty()) {
+        items = std::move(shard.awaiting_.front().items);
+        shard.awaiting_.pop_front();
+      } else {
+        // Its prepare failed: no outcomes came.
+        CITYCARD_CHECK(shard.commit_in_flight_);
+        items.swap(shard.committing_);
+        shard.commit_in_flight_ = false;
+      }
+      shard.void_items(items);
+    }
+    void operator()(work::Quiesce& quiesce) { shard.quiesce_waiters_.push_back(std::move(quiesce.done)); }
     void operator()(work::Invalidate& invalidate) { shard.drop_if_idle(invalidate.card); }
     void operator()(work::CardKeys& warm) {
       for (auto& [card, key] : warm.keys) {
@@ -219,6 +270,9 @@ void Shard::answer_internal(work::Tap& work, const char* what, const Status& err
 void Shard::accept_tap(work::Tap& work) {
   const TapId id = work.tap.tap.id;
   context_.metrics.observe_shard_wait_seconds(std::chrono::duration<double>(Clock::now() - work.waiter.submit->started).count());
+  // Queued before the storage failed: rated now, it would build on state
+  // that the failure voids.
+  if (!storage_available()) return deliver_retry_later(context_.metrics, work.waiter);
   // A tap still in the pipeline waits for its first decision.
   if (auto* first = in_flight_.find(id)) {
     if (work.tap.tap.offline && !first->offline) first->uploads.push_back(std::move(work));
@@ -270,6 +324,11 @@ void Shard::accept_tap(work::Tap& work) {
 }
 
 void Shard::accept_admin(work::Admin& work) {
+  if (!storage_available()) {
+    context_.metrics.count_admin(false);
+    work.done(storage_unavailable_result());
+    return;
+  }
   Item item;
   item.kind = Item::Kind::admin;
   item.admin = std::move(work.command);
@@ -357,7 +416,7 @@ void Shard::decided(std::vector<ledger::GroupOutcome>& outcomes) {
   // the sync and grows). Otherwise the cards involved are reloaded once
   // everything before is durable (settle).
   if (!awaiting_.back().clean) blocked_ = true;
-  else if (staged_.size() >= context_.options.overlap_taps_min) hand_over();
+  else if (staged_.size() >= context_.options.overlap_taps_min && storage_available()) hand_over();
 }
 
 // A batch is durable: the changes it made are applied to what the shard
@@ -527,6 +586,51 @@ void Shard::finish_tap(Item& item, const protocol::DecisionRecord& decision, boo
 
 void Shard::answer(const Waiter& waiter, const protocol::DecisionRecord& decision, Mode mode) {
   deliver(context_.metrics, waiter, decision, mode);
+}
+
+// Items that will never be durable: each tap (and every later submission of
+// it waiting here) is answered retry_later, its offline money given back;
+// each card-office request `unavailable`. Their cards' states are wrong
+// until the shard is quiesced and forgets them.
+void Shard::void_items(std::vector<Item>& items) {
+  for (Item& item : items) {
+    switch (item.kind) {
+      case Item::Kind::tap:
+      case Item::Kind::refusal_record: {
+        builder_.give_back_offline(item);
+        deliver_retry_later(context_.metrics, item.waiter);
+        if (auto* first = in_flight_.find(item.tap.tap.id)) {
+          for (const Waiter& waiter : first->resends) deliver_retry_later(context_.metrics, waiter);
+          for (const work::Tap& upload : first->uploads) deliver_retry_later(context_.metrics, upload.waiter);
+          in_flight_.erase(item.tap.tap.id);
+        }
+        break;
+      }
+      case Item::Kind::admin:
+      case Item::Kind::reader_admin:
+      case Item::Kind::admin_refusal:
+        answer_admin(item, storage_unavailable_result());
+        break;
+    }
+  }
+  items.clear();
+}
+
+void Shard::void_staged() {
+  void_items(staged_);
+  for (work::Tap& upload : uploads_ready_) deliver_retry_later(context_.metrics, upload.waiter);
+  uploads_ready_.clear();
+}
+
+void Shard::maybe_quiesced() {
+  if (quiesce_waiters_.empty() || commit_in_flight_ || !awaiting_.empty()) return;
+  void_staged();
+  CITYCARD_CHECK_EQ(in_flight_.size(), 0u);
+  book_.drop_all();
+  readers_pending_.clear();
+  blocked_ = false;
+  for (auto& done : quiesce_waiters_) done();
+  quiesce_waiters_.clear();
 }
 
 }  // namespace citycard::engine

@@ -32,15 +32,20 @@
 #include "inbox.h"
 #include "ledger/system_accounts.h"
 #include "reader_registry.h"
+#include "storage_guard.h"
 
 namespace citycard::engine {
 
 using Clock = std::chrono::steady_clock;
 
-// One submitted batch, answered when every tap of it is decided.
+// One submitted batch, answered when every tap of it is decided -- or, if
+// any of its taps could not be made durable, answered storage_unavailable
+// as a whole (the reader resends it; those that were durable are replayed).
 struct PendingSubmit {
   std::vector<protocol::DecisionRecord> decisions;
   std::atomic<std::size_t> remaining{0};
+  std::atomic<bool> storage_unavailable{false};
+  std::uint32_t retry_after_ms = 0;  // the hint sent with storage_unavailable
   std::function<void(net::SubmitResult)> done;
   Clock::time_point started;
 };
@@ -68,6 +73,10 @@ struct Outcomes {                 // the committer's word on the batch handed ov
   std::vector<ledger::GroupOutcome> outcomes;
 };
 struct Durable {};                // the oldest batch told its outcomes is durable
+struct Voided {};                 // the oldest batch handed over will never be durable (storage_guard.h)
+struct Quiesce {                  // answer everything held retry_later, forget the cards, then call done
+  std::function<void()> done;
+};
 struct Invalidate {               // another shard changed this card's balances
   CardId card;
 };
@@ -80,8 +89,8 @@ struct Rules {                    // a rule set version was loaded: rate later t
 };
 struct Stop {};
 }  // namespace work
-using Work = std::variant<work::Tap, work::Admin, work::Outcomes, work::Durable, work::Invalidate, work::CardKeys,
-                          work::Rules, work::Stop>;
+using Work = std::variant<work::Tap, work::Admin, work::Outcomes, work::Durable, work::Voided, work::Quiesce,
+                          work::Invalidate, work::CardKeys, work::Rules, work::Stop>;
 
 struct ShardContext {
   ledger::Ledger& ledger;
@@ -92,6 +101,7 @@ struct ShardContext {
   Log& log;
   net::MemoryDenyList& deny_list;
   Committer& committer;
+  const StorageGuard& storage;
   ReaderRegistry& readers;
   // Tells the shard that owns `card` to drop its cached state (another
   // shard's group changed that card's balances).
@@ -125,6 +135,15 @@ class Shard {
   // not yet durable), then that the oldest batch told so is durable.
   void outcomes(std::vector<ledger::GroupOutcome> outcomes);
   void durable();
+  // The storage failed (storage_guard.h): the oldest batch handed over is
+  // void, its taps answered retry_later. While the storage is unavailable
+  // the shard rates nothing and hands nothing over: taps are answered
+  // retry_later, card-office actions `unavailable`.
+  void voided();
+  // Once nothing of this shard is in the committer: answers what it holds
+  // retry_later, forgets every cached card (they are read again from the
+  // recovered ledger on their next use) and calls `done`, on its thread.
+  void quiesce(std::function<void()> done);
   void invalidate(const CardId& card);
   // Taps taken after this are rated by `book` (work queued before, too:
   // each tap picks its version by its own event time, so the order of a
@@ -205,6 +224,11 @@ class Shard {
   void finish_tap(Item& item, const protocol::DecisionRecord& decision, bool replayed, bool first_answered);
   void answer(const Waiter& waiter, const protocol::DecisionRecord& decision, Mode mode);
   void answer_admin(Item& item, const AdminResult& result);
+  // Storage failures (storage_guard.h).
+  bool storage_available() const noexcept { return context_.storage.available(); }
+  void void_items(std::vector<Item>& items);
+  void void_staged();
+  void maybe_quiesced();
   // Reader registration changes (shard_readers.cpp).
   void build_reader_admin(Item& item);
   void settle_reader_admin(Item& item, const ledger::GroupOutcome& outcome);
@@ -250,6 +274,7 @@ class Shard {
   };
   TapTable<InFlight> in_flight_;
   std::vector<work::Tap> uploads_ready_;  // uploads whose first submission became durable
+  std::vector<std::function<void()>> quiesce_waiters_;
   // Reader actions staged or committing: reader id -> (registration, count).
   std::unordered_map<std::uint32_t, std::pair<ReaderRecord, std::uint32_t>> readers_pending_;
 };

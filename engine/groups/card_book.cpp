@@ -1,6 +1,7 @@
 #include "card_book.h"
 
 #include "card_state_codec.h"
+#include "citycard/check.h"
 #include "deny_records.h"
 #include "hashing.h"
 
@@ -102,6 +103,14 @@ void CardBook::drop(const CardId& card) {
   cards_.erase(card);
   cached_.fetch_sub(1, std::memory_order_relaxed);
   if (!remembered_.empty()) std::erase_if(remembered_, [&](const auto& item) { return item.second.first == card; });
+}
+
+void CardBook::drop_all() {
+  // Every cached card was put in order_ when it was loaded.
+  for (const CardId& card : order_) drop(card);
+  order_.clear();
+  CITYCARD_CHECK(cards_.size() == 0 && accounts_.empty());
+  remembered_.clear();
 }
 
 const std::string* CardBook::remembered(const CardId& card, const std::string& key) const {

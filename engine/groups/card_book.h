@@ -76,6 +76,10 @@ class CardBook {
   Result<CardEntry*> load(const CardId& card);
   // Forgets the card (read again on its next use).
   void drop(const CardId& card);
+  // Forgets every card, pending groups or not: after a ledger write failed,
+  // what the book built on it is void (the deny list membership stays: it
+  // is the durable one).
+  void drop_all();
   // Drops idle cards (pending == 0), oldest first, down to cache_max.
   void evict_idle();
   std::vector<CardId> ids_in_load_order() const { return {order_.begin(), order_.end()}; }

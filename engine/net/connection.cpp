@@ -226,10 +226,12 @@ void Connection::on_deny_list_request(const protocol::DenyListRequest& request) 
 void Connection::on_decided(std::uint64_t batch_id, std::size_t tap_count, SubmitResult result) {
   if (inflight_batches_ > 0) --inflight_batches_;
   if (phase_ == Phase::closing || phase_ == Phase::closed) return;
-  if (result.kind == SubmitResult::Kind::busy) {
+  if (result.kind == SubmitResult::Kind::busy || result.kind == SubmitResult::Kind::storage_unavailable) {
     ++core_.counters.batches_retry_later;
     std::uint32_t after = result.retry_after_ms ? result.retry_after_ms : core_.options.retry_after_ms;
-    send(protocol::RetryLater{batch_id, after, protocol::RetryReason::engine_busy});
+    send(protocol::RetryLater{batch_id, after,
+                              result.kind == SubmitResult::Kind::busy ? protocol::RetryReason::engine_busy
+                                                                      : protocol::RetryReason::storage_unavailable});
   } else if (result.decisions.size() != tap_count) {
     fail(ErrorCode::internal, "the engine answered " + std::to_string(result.decisions.size()) + " decisions for " +
                                   std::to_string(tap_count) + " taps of batch " + std::to_string(batch_id));

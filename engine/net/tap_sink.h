@@ -16,6 +16,9 @@ struct SubmitResult {
   enum class Kind : std::uint8_t {
     decided,  // decisions holds one decision per submitted tap, in the same order
     busy,     // nothing of the batch was taken; the reader is told to retry later
+    // The ledger cannot write: nothing of the batch was answered (taps of it
+    // durable before stay so and are replayed on resend); retry later.
+    storage_unavailable,
   };
   Kind kind = Kind::decided;
   std::vector<protocol::DecisionRecord> decisions;
@@ -25,6 +28,9 @@ struct SubmitResult {
     return SubmitResult{Kind::decided, std::move(decisions), 0};
   }
   static SubmitResult busy(std::uint32_t retry_after_ms = 0) { return SubmitResult{Kind::busy, {}, retry_after_ms}; }
+  static SubmitResult storage_unavailable(std::uint32_t retry_after_ms = 0) {
+    return SubmitResult{Kind::storage_unavailable, {}, retry_after_ms};
+  }
 };
 
 // Takes tap batches from authenticated readers and decides them.
@@ -43,6 +49,8 @@ struct SubmitResult {
 //   new connection, before or after a restart -- must get its original
 //   decision back (flag DecisionFlags::replayed) and move no money twice.
 // - busy means nothing was taken (queues full); the reader resends later.
+// - storage_unavailable: the sink cannot make taps durable now; no decision
+//   of the batch is sent (those durable already are replayed on resend).
 // - The server may disconnect before done is called; done must still be
 //   called (its result is then dropped) and the sink must not assume anyone
 //   listened: the decision is kept for the resend.

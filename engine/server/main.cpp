@@ -13,6 +13,7 @@
 #include <ctime>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include <unistd.h>
@@ -25,6 +26,7 @@
 #include "engine/core/services.h"
 #include "engine/net/admission.h"
 #include "engine/net/server.h"
+#include "engine/server/stop_signal.h"
 #include "files/durable_file.h"
 
 #include <boost/asio/signal_set.hpp>
@@ -91,20 +93,48 @@ int run(const EngineConfig& config, Log& log) {
                          {"soft", std::to_string(fd_limits.soft)},
                          {"hard", std::to_string(fd_limits.hard)},
                          {"raised", fd_limits.raised_ok ? "yes" : "no"}});
-  auto prepared = prepare(config, log);
-  if (!prepared) {
-    log.event("start_failed", {{"error", prepared.status().to_string()}});
-    return 1;
-  }
   Metrics metrics;
   EngineOptions options = config.pipeline;
-  options.card_keys = prepared->card_keys;
-  options.warm_key_version = config.warm_card_keys ? prepared->newest_key_version : 0;
-  options.require_card_proof = config.require_card_proof;
-  auto engine = Engine::start(*prepared->ledger, prepared->rules, options, metrics, log);
-  if (!engine) {
-    log.event("start_failed", {{"error", engine.status().to_string()}});
-    return 1;
+  std::optional<Prepared> prepared;
+  std::unique_ptr<Engine> engine;
+  // A disk without space is waited for, not exited on: a supervisor
+  // restarting the engine would only loop until someone frees space, and
+  // the engine starts by itself once there is (docs/engine.md, "Storage
+  // failures"). Every other start error exits 1 at once.
+  auto retry = options.storage.recovery_interval;
+  auto last_logged = std::chrono::steady_clock::time_point{};
+  for (std::uint64_t attempt = 1;; ++attempt) {
+    auto made = prepare(config, log);
+    Status failure = made.status();
+    if (made) {
+      options.card_keys = made->card_keys;
+      options.warm_key_version = config.warm_card_keys ? made->newest_key_version : 0;
+      options.require_card_proof = config.require_card_proof;
+      auto started = Engine::start(*made->ledger, made->rules, options, metrics, log);
+      if (started) {
+        prepared = std::move(*made);
+        engine = std::move(*started);
+        break;
+      }
+      failure = started.status();
+    }
+    if (!is_out_of_space(failure)) {
+      log.event("start_failed", {{"error", failure.to_string()}});
+      return 1;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (attempt == 1 || now - last_logged >= std::chrono::minutes(1)) {
+      last_logged = now;
+      log.event("start_waiting_for_storage", {{"error", failure.to_string()},
+                                              {"ledger", config.ledger_dir},
+                                              {"attempts", std::to_string(attempt)},
+                                              {"retry_in_ms", std::to_string(retry.count())}});
+    }
+    if (stop_signal_within(retry)) {
+      log.event("engine_stopped", {{"taps", "0"}, {"while", "waiting for storage at start"}});
+      return 0;
+    }
+    retry = std::min(retry * 2, options.storage.recovery_interval_max);
   }
 
   net::ServerOptions server_options;
@@ -123,7 +153,7 @@ int run(const EngineConfig& config, Log& log) {
   server_options.fd_reserve = config.fd_reserve;
   server_options.retry_after_ms = options.busy_retry_after_ms;
   server_options.log = [&log](std::string_view line) { log.event("connection", {{"detail", std::string(line)}}); };
-  auto server = net::Server::start(server_options, **engine, &(*engine)->deny_list());
+  auto server = net::Server::start(server_options, *engine, &engine->deny_list());
   if (!server) {
     log.event("start_failed", {{"error", server.status().to_string()}});
     return 1;
@@ -151,7 +181,7 @@ int run(const EngineConfig& config, Log& log) {
   services_options.metrics_address = config.listen_address;
   services_options.metrics_port = config.metrics_port;
   net::Server* tap_server = server->get();
-  Engine* pipeline = engine->get();
+  Engine* pipeline = engine.get();
   auto gauges = [tap_server, pipeline, &keeper] {
     Gauges g;
     PipelineStats stats = pipeline->stats();
@@ -181,7 +211,7 @@ int run(const EngineConfig& config, Log& log) {
     g.crl_days_left = days_until(expiry.crl, now);
     return g;
   };
-  auto services = Services::start(io, services_options, **engine, *prepared->ledger, metrics,
+  auto services = Services::start(io, services_options, *engine, *prepared->ledger, metrics,
                                   [gauges, capacity = options.queue_depth] {
                                     Gauges g = gauges();
                                     g.shard_queue_capacity = capacity;
@@ -216,7 +246,7 @@ int run(const EngineConfig& config, Log& log) {
     hangups.cancel();
     keeper.attach(nullptr);
     (*server)->stop(config.drain_timeout);  // stop accepting; submitted batches are answered
-    (*engine)->stop();                   // every queued tap decided and durable
+    engine->stop();                      // every queued tap decided and durable
     io.stop();
   });
   io.run();
@@ -224,7 +254,7 @@ int run(const EngineConfig& config, Log& log) {
   std::uint64_t taps = metrics.taps_total();
   prepared->pki.reset();  // its timer, before the loop it is on
   server->reset();
-  engine->reset();
+  engine.reset();
   desk.reset();  // waits for a close still running: it writes its records at the end
   prepared->ledger.reset();  // closes RocksDB
   std::error_code ignored;

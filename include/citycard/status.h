@@ -116,4 +116,16 @@ inline std::string Status::to_string() const {
   return std::string(status_code_name(code_)) + ": " + message_;
 }
 
+// An I/O error whose cure is free space (ENOSPC, EDQUOT). Told by the
+// message: it carries the OS's (strerror) or RocksDB's words, there is no
+// sub-code. The engine waits for space on it; the reader agent gives up its
+// reserve on it.
+inline bool is_out_of_space(const Status& status) {
+  if (status.code() != StatusCode::io_error) return false;
+  std::string message = status.message();
+  for (char& c : message) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+  return message.find("no space left on device") != std::string::npos ||
+         message.find("disk quota exceeded") != std::string::npos;
+}
+
 }  // namespace citycard

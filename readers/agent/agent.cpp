@@ -29,27 +29,42 @@ Result<std::unique_ptr<Agent>> Agent::open(const AgentConfig& config, card::Card
   if (!sequences) return sequences.status();
   auto deny_list = DenyList::open(config.state_dir + "/deny.list");
   if (!deny_list) return deny_list.status();
+  SpaceReserve reserve(config.state_dir + "/space.reserve", config.disk_reserve_bytes);
+  // A disk already full starts the agent without its reserve (reserve_held()
+  // says so); the loop puts it back once there is room.
+  (void)reserve.restore();
   return std::unique_ptr<Agent>(new Agent(config, keys, link, std::move(*sequences), std::move(*journal),
-                                          std::move(*deny_list)));
+                                          std::move(*deny_list), std::move(reserve)));
 }
 
 Agent::Agent(const AgentConfig& config, card::CardKeySource& keys, EngineLink& link, SequenceAllocator sequences,
-             Journal journal, DenyList deny_list)
+             Journal journal, DenyList deny_list, SpaceReserve reserve)
     : config_(config),
       keys_(keys),
       link_(link),
       sequences_(std::move(sequences)),
       journal_(std::move(journal)),
       deny_list_(std::move(deny_list)),
+      reserve_(std::move(reserve)),
       uploader_(journal_, link_,
                 UploadOptions{config.upload_batch_taps, config.upload_timeout, config.backoff_initial,
                               config.backoff_max, config.reader.value}) {}
+
+Status Agent::admitting_write(const std::function<Status()>& write, TapOutcome& outcome) {
+  bool released = false;
+  Status written = reserve_.write_with_reserve(write, released);
+  if (released || is_out_of_space(written)) outcome.disk_full = true;
+  return written;
+}
 
 TapOutcome Agent::handle_card(card::CardTransport& transport, EventTime now) {
   TapOutcome outcome;
   auto device_fault = [&](const Status& status) {
     outcome.result = TapResult::tap_again;
-    outcome.detail = "reader fault, rider not admitted: " + status.to_string();
+    // Admitted, a tap that cannot be recorded would be a ride nobody pays
+    // for and no one can trace: the rider is not let through.
+    outcome.detail = is_out_of_space(status) ? "reader disk full, tap not recorded, rider not admitted: " + status.to_string()
+                                             : "reader fault, rider not admitted: " + status.to_string();
     outcome.queued = journal_.pending().size();
     return outcome;
   };
@@ -57,12 +72,22 @@ TapOutcome Agent::handle_card(card::CardTransport& transport, EventTime now) {
   // Numbers the engine already holds are never handed out again (a reader
   // whose state was restored from an old copy).
   if (const std::uint64_t held = link_.engine_last_sequence(); held >= sequences_.next_number()) {
-    if (Status raised = sequences_.raise_floor(held + 1); !raised) return device_fault(raised);
+    if (Status raised = admitting_write([&] { return sequences_.raise_floor(held + 1); }, outcome); !raised) {
+      return device_fault(raised);
+    }
   }
   // The sequence number is reserved first: the card's cryptogram covers it.
-  auto sequence = sequences_.next();
-  if (!sequence) return device_fault(sequence.status());
-  outcome.tap = TapId{config_.reader, *sequence};
+  std::uint64_t sequence = 0;
+  Status numbered = admitting_write(
+      [&]() -> Status {
+        auto next = sequences_.next();
+        if (!next) return next.status();
+        sequence = *next;
+        return Status::ok();
+      },
+      outcome);
+  if (!numbered) return device_fault(numbered);
+  outcome.tap = TapId{config_.reader, sequence};
   auto challenge = card::make_challenge();
   if (!challenge) return device_fault(challenge.status());
 
@@ -145,8 +170,14 @@ TapOutcome Agent::handle_card(card::CardTransport& transport, EventTime now) {
       queued.tap = again->tap;
       queued.proof = again->proof;
     }
-    if (auto stored = journal_.append(queued); !stored) return device_fault(stored);
+    if (auto stored = admitting_write([&] { return journal_.append(queued); }, offline); !stored) {
+      offline.tap = outcome.tap;
+      offline.offline = false;  // not queued
+      outcome = offline;
+      return device_fault(stored);
+    }
   }
+  offline.disk_full = offline.disk_full || outcome.disk_full;
   offline.queued = journal_.pending().size();
   return offline;
 }

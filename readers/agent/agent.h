@@ -20,6 +20,7 @@
 #include "journal.h"
 #include "outcome.h"
 #include "sequence.h"
+#include "space_reserve.h"
 #include "uploader.h"
 
 namespace citycard::agent {
@@ -59,6 +60,12 @@ class Agent {
   Status apply_deny_list_delta(const DenyListDelta& delta) { return deny_list_.apply(delta); }
 
   const Journal& queue() const noexcept { return journal_; }
+  // Whether the room for admitting riders on a full disk is in place
+  // (space_reserve.h); false once a full disk used it, until restore_reserve().
+  bool reserve_held() const noexcept { return reserve_.held(); }
+  // Puts the reserve back if the disk has room for it again (the loop calls
+  // it between cards); its error otherwise.
+  Status restore_reserve() { return reserve_.restore(); }
   const DenyList& deny_list() const noexcept { return deny_list_; }
 
   Agent(const Agent&) = delete;
@@ -66,7 +73,10 @@ class Agent {
 
  private:
   Agent(const AgentConfig& config, card::CardKeySource& keys, EngineLink& link, SequenceAllocator sequences,
-        Journal journal, DenyList deny_list);
+        Journal journal, DenyList deny_list, SpaceReserve reserve);
+  // A write that admits a rider, with the reserve given up for it if the
+  // disk is full; `outcome` learns that the disk is full.
+  Status admitting_write(const std::function<Status()>& write, TapOutcome& outcome);
 
   AgentConfig config_;
   card::CardKeySource& keys_;
@@ -74,6 +84,7 @@ class Agent {
   SequenceAllocator sequences_;
   Journal journal_;
   DenyList deny_list_;
+  SpaceReserve reserve_;
   Uploader uploader_;
 };
 

@@ -98,6 +98,7 @@ Result<AgentConfig> parse_config(const std::string& toml_text, const std::string
            read_integer(table, "queue", "backoff_max_ms", backoff_max_ms, 1, 3'600'000),
            read_integer(table, "queue", "sequence_block", config.sequence_block, 1, 1'000'000),
            read_integer(table, "queue", "sequence_first", config.sequence_first, 0, INT64_MAX),
+           read_integer(table, "queue", "disk_reserve_bytes", config.disk_reserve_bytes, 0, std::int64_t{1} << 34),
        }) {
     if (!status) return Status::invalid_argument(fmt::format("{}: {}", source_name, status.message()));
   }

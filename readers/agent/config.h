@@ -32,6 +32,8 @@
 //   sequence_block = 1000         # sequence numbers reserved per fsync (default 1000)
 //   sequence_first = 0            # where numbering starts without a sequence file;
 //                                 # 0 (default): the wall clock in microseconds
+//   disk_reserve_bytes = 1048576  # room kept in state_dir for admitting riders on a
+//                                 # full disk (space_reserve.h); 0: none. Default 1 MiB
 #pragma once
 
 #include <chrono>
@@ -73,6 +75,10 @@ struct AgentConfig {
   // or lost state); 0: the wall clock in microseconds, above any number used
   // before. Tests set 1 for readable ids. Default 0.
   std::uint64_t sequence_first = 0;
+  // Bytes kept allocated in state_dir/space.reserve and given up when a
+  // write that admits a rider finds the disk full (space_reserve.h): ~6000
+  // journaled taps and the sequence reservations they need. Default 1 MiB.
+  std::uint64_t disk_reserve_bytes = 1 << 20;
 
   // Checks required fields and ranges; invalid_argument names the key.
   Status validate() const;

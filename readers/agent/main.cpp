@@ -209,7 +209,22 @@ int main(int argc, char** argv) {
   unsigned handled = 0;
   bool link_up = false;
   ca::Clock::time_point next_deny_refresh{};
+  ca::Clock::time_point next_reserve_try{};
+  bool reserve_held = true;
   while (!stop_requested(stop_fd) && (taps_limit == 0 || handled < taps_limit)) {
+    // The room for admitting riders on a full disk: said once when it is
+    // gone, put back once the disk has room again.
+    if (const auto now = ca::Clock::now(); !(*agent)->reserve_held() && now >= next_reserve_try) {
+      next_reserve_try = now + 10s;
+      Status restored = (*agent)->restore_reserve();
+      if (!restored && reserve_held) {
+        std::fprintf(stderr, "citycard-reader: state disk full, reserve in use; offline taps are refused once it is gone: %s\n",
+                     restored.to_string().c_str());
+      } else if (restored && !reserve_held) {
+        std::fprintf(stderr, "citycard-reader: state disk has room again, reserve restored\n");
+      }
+      reserve_held = restored.is_ok();
+    }
     if (online) {
       auto now = ca::Clock::now();
       Status alive = engine_link->keep_alive(now);

@@ -45,6 +45,7 @@ std::string format_line(const TapOutcome& outcome) {
       if (outcome.fare_minor) line += "  fare " + money(*outcome.fare_minor, outcome.asset);
       if (outcome.balance_minor) line += "  balance " + money(*outcome.balance_minor, outcome.asset);
       if (outcome.offline) line += fmt::format("  offline, queued ({} waiting)", outcome.queued);
+      if (outcome.disk_full) line += "  READER DISK FULL";
       return line + "  " + tap;
     }
     case TapResult::refused:
@@ -70,6 +71,7 @@ std::string format_json(const TapOutcome& outcome) {
   if (outcome.fare_minor || outcome.balance_minor) json["asset"] = std::string(asset_name(outcome.asset));
   if (outcome.fare_minor) json["fare_minor"] = *outcome.fare_minor;
   if (outcome.balance_minor) json["balance_minor"] = *outcome.balance_minor;
+  if (outcome.disk_full) json["disk_full"] = true;
   return json.dump();
 }
 

@@ -31,6 +31,9 @@ struct TapOutcome {
   Asset asset = Asset::twd;
   std::optional<std::int64_t> fare_minor;       // from the engine, online only
   std::optional<std::int64_t> balance_minor;
+  // The state disk is full: this tap's record took space from the reserve
+  // (space_reserve.h), or could not be written at all (then tap_again).
+  bool disk_full = false;
 };
 
 // The reader's own decision from the card's data and the deny list.

@@ -42,6 +42,7 @@ std::string_view retry_reason_name(protocol::RetryReason why) {
     case protocol::RetryReason::connection_busy: return "connection busy";
     case protocol::RetryReason::engine_busy: return "engine busy";
     case protocol::RetryReason::shutting_down: return "engine shutting down";
+    case protocol::RetryReason::storage_unavailable: return "engine storage unavailable";
   }
   return "unknown";
 }

@@ -48,6 +48,14 @@ TEST_CASE("the committer tells every shard its outcomes before its batch is dura
         told.events.push_back("durable " + std::to_string(shard));
         ++told.durable;
         told.changed.notify_all();
+      },
+      [&](std::size_t shard) {
+        std::lock_guard lock(told.mutex);
+        told.events.push_back("voided " + std::to_string(shard));
+      },
+      [&](std::string_view stage, const Status& error, std::size_t) {
+        std::lock_guard lock(told.mutex);
+        told.events.push_back("failed " + std::string(stage) + " " + error.to_string());
       });
   // 2.5 ledger writes' worth from one shard, a few groups from the other.
   const std::size_t big = 2 * limits::batch_groups_max + limits::batch_groups_max / 2;
@@ -96,6 +104,14 @@ TEST_CASE("a job's answer runs once its groups are durable, before the shard is 
         told.events.push_back("durable " + std::to_string(shard));
         ++told.durable;
         told.changed.notify_all();
+      },
+      [&](std::size_t shard) {
+        std::lock_guard lock(told.mutex);
+        told.events.push_back("voided " + std::to_string(shard));
+      },
+      [&](std::string_view stage, const Status& error, std::size_t) {
+        std::lock_guard lock(told.mutex);
+        told.events.push_back("failed " + std::string(stage) + " " + error.to_string());
       });
   std::vector<ledger::PostingGroup> groups = identity_groups(9003, 4);
   Transfer impossible;  // nothing moves between an account and itself

@@ -62,6 +62,14 @@ class EngineProcess {
     FAIL("citycard-engine did not write its ports file");
   }
 
+  // Starts it without waiting for it to listen (it may wait for something
+  // first); then ports_written() says when it does.
+  void launch() { REQUIRE(spawn()); }
+  bool ports_written() {
+    read_ports();
+    return port_ != 0;
+  }
+
   // Starts it when it is expected to refuse to start; its exit code.
   int start_expecting_exit() {
     REQUIRE(spawn());

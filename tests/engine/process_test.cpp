@@ -4,6 +4,7 @@
 #include "clerk_fixture.h"
 #include "engine_fixture.h"
 #include "engine_process.h"
+#include "resend_fixture.h"
 
 #include <signal.h>
 #include <sys/wait.h>
@@ -51,19 +52,6 @@ struct Told {
   std::map<TapId, protocol::TapRecord> sent;
 };
 
-uplink::UplinkOptions reader_options(const std::filesystem::path& pki_dir, ReaderId reader, std::uint16_t port) {
-  pki::Paths paths{pki_dir};
-  uplink::UplinkOptions options;
-  options.port = port;
-  options.ca_certificate = paths.ca_certificate().string();
-  options.certificate = paths.reader_certificate(reader).string();
-  options.private_key = paths.reader_key(reader).string();
-  options.reader = reader;
-  options.connect_timeout = std::chrono::milliseconds(3000);
-  options.reply_timeout = std::chrono::milliseconds(3000);
-  return options;
-}
-
 // Sends batches until told to stop or the link breaks; records decisions.
 void load(const std::filesystem::path& pki_dir, ReaderId reader, std::uint16_t port, Told& told,
           const std::atomic<bool>& stop) {
@@ -93,35 +81,6 @@ void load(const std::filesystem::path& pki_dir, ReaderId reader, std::uint16_t p
     }
     std::lock_guard lock(told.mutex);
     for (const auto& decision : reply->decisions.decisions) told.decisions[decision.tap] = decision;
-  }
-}
-
-// Resends every tap ever sent; each must come back decided, the decided ones
-// with their first decision (replayed).
-void resend_all(const std::filesystem::path& pki_dir, std::uint16_t port, Told& told) {
-  std::map<ReaderId, std::vector<protocol::TapRecord>> by_reader;
-  for (const auto& [id, tap] : told.sent) by_reader[id.reader].push_back(tap);
-  for (auto& [reader, taps] : by_reader) {
-    uplink::Uplink link(reader_options(pki_dir, reader, port));
-    REQUIRE(link.connect().is_ok());
-    for (std::size_t first = 0; first < taps.size(); first += limits::batch_taps_max) {
-      protocol::TapBatch batch;
-      batch.batch_id = first + 1;
-      for (std::size_t i = first; i < std::min(taps.size(), first + limits::batch_taps_max); ++i) batch.taps.push_back(taps[i]);
-      auto reply = link.submit(batch);
-      REQUIRE(reply);
-      REQUIRE(reply->kind == uplink::BatchReply::Kind::decided);
-      for (const auto& decision : reply->decisions.decisions) {
-        auto earlier = told.decisions.find(decision.tap);
-        if (earlier != told.decisions.end()) {
-          protocol::DecisionRecord expected = earlier->second;
-          expected.flags |= protocol::DecisionFlags::replayed;
-          CHECK(decision == expected);
-        } else {
-          told.decisions[decision.tap] = decision;
-        }
-      }
-    }
   }
 }
 
@@ -265,7 +224,7 @@ TEST_CASE("the engine killed with SIGKILL under load loses no decided tap and do
   check_ledger(dir.path, told, false);
 
   engine.start();
-  resend_all(dir.path / "pki", engine.port(), told);
+  resend_all(dir.path / "pki", engine.port(), told.sent, told.decisions);
   CHECK(told.decisions.size() == told.sent.size());
   CHECK(engine.terminate() == 0);
   check_ledger(dir.path, told, true);
