@@ -235,7 +235,14 @@ Status Journal::append(const QueuedTap& tap) {
   if (pending_sequences_.count(tap.tap.id.sequence) != 0) {
     return Status::invalid_argument(fmt::format("tap {} is already queued", tap.tap.id.sequence));
   }
-  if (auto written = append_record(tap_payload(tap)); !written) return written;
+  // A record replay() could not read back would be a rider admitted on a tap
+  // no one ever uploads (e.g. a proof without the card's record).
+  const card::Bytes payload = tap_payload(tap);
+  if (auto readable = decode_queued_tap(card::ByteView(payload).subspan(1)); !readable) {
+    return Status::invalid_argument(fmt::format("tap {} not journaled, it would not read back: {}", tap.tap.id.sequence,
+                                                readable.status().message()));
+  }
+  if (auto written = append_record(payload); !written) return written;
   pending_.push_back(tap);
   pending_sequences_.insert(tap.tap.id.sequence);
   highest_sequence_ = std::max(highest_sequence_, tap.tap.id.sequence);

@@ -70,7 +70,8 @@ class Journal {
   ~Journal();
 
   // Durable before it returns. busy when taps_max are pending; invalid_argument
-  // if a tap with this id is already pending (the same tap must not be queued twice).
+  // if a tap with this id is already pending (the same tap must not be queued
+  // twice), or if its record would not decode when read back (nothing written).
   Status append(const QueuedTap& tap);
   // Removes acknowledged taps (unknown sequences are ignored: an answer to a
   // retried upload may arrive twice). Durable before it returns.

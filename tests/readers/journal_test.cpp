@@ -272,6 +272,29 @@ TEST_CASE("journal: a journal whose file was removed refuses to append", "[agent
   CHECK(!journal.compact().is_ok());
 }
 
+TEST_CASE("journal: a tap whose record would not read back is refused, and nothing is written", "[agent][journal]") {
+  TempDir dir;
+  const std::string path = dir.file("taps.journal");
+  make_journal(path, 1);
+  {
+    auto journal = Journal::open(path);
+    REQUIRE(journal.has_value());
+    const auto bytes_before = std::filesystem::file_size(path);
+    QueuedTap no_record = sample_tap(2);
+    no_record.proof = card::TapProof{};  // no card record: its id length is 0
+    Status appended = journal->append(no_record);
+    CHECK(appended.code() == StatusCode::invalid_argument);
+    CHECK(appended.message().find("would not read back") != std::string::npos);
+    CHECK(std::filesystem::file_size(path) == bytes_before);
+    CHECK(sequences(*journal) == std::vector<std::uint64_t>{1});
+    REQUIRE(journal->append(sample_tap(3)).is_ok());
+  }
+  auto reopened = Journal::open(path);
+  REQUIRE(reopened.has_value());
+  CHECK(sequences(*reopened) == std::vector<std::uint64_t>{1, 3});
+  CHECK(reopened->open_report().damaged_ranges == 0);
+}
+
 TEST_CASE("journal: a file that is not a journal is refused", "[agent][journal]") {
   TempDir dir;
   const std::string path = dir.file("taps.journal");
