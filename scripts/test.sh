@@ -3,9 +3,11 @@
 # Exits non-zero on any failure. Tests start their own services (pcscd, TLS
 # peers, PostgreSQL for benches) and stop them by PID.
 #
-# CITYCARD_SANITIZE_SUITE=1 then builds the debug-sanitize preset (ASan and
-# UBSan, every report fatal) and runs the whole suite again under it (not
-# yet in CI: docs/testing.md, "What CI runs").
+# CITYCARD_SANITIZE_SUBSET=1 (set by .ci/run) then builds the debug-sanitize
+# preset's subset (ASan and UBSan, every report fatal: the tests labelled
+# sanitize_subset and what they need) and runs it; CITYCARD_SANITIZE_SUITE=1
+# builds all of debug-sanitize and runs the whole suite under it instead
+# (docs/testing.md, "What CI runs").
 #
 # CITYCARD_FUZZ_SMOKE=1 (set by .ci/run) then builds the fuzz preset (clang,
 # ASan, UBSan; only the harnesses and what they link) and runs its ctest
@@ -37,6 +39,12 @@ if [ "${CITYCARD_SANITIZE_SUITE:-0}" = "1" ]; then
   step_done "building debug-sanitize"
   ctest --preset debug-sanitize -j "$(nproc)" "$@"
   step_done "the suite (debug-sanitize)"
+elif [ "${CITYCARD_SANITIZE_SUBSET:-0}" = "1" ]; then
+  cmake --preset debug-sanitize >/dev/null
+  cmake --build --preset sanitize-subset -j "$(nproc)"
+  step_done "building the sanitize subset"
+  ctest --preset sanitize-subset -j "$(nproc)"
+  step_done "the sanitize subset (debug-sanitize)"
 fi
 
 if [ "${CITYCARD_FUZZ_SMOKE:-0}" = "1" ]; then

@@ -64,7 +64,7 @@ Result<CityPlan> build_city(const std::string& ledger_dir, const std::string& ke
   const std::size_t card_count = 6 + random.below(10);
   std::vector<ledger::NewCard> cards;
   for (std::size_t i = 0; i < card_count; ++i) {
-    char hex[17];
+    char hex[32];  // 16 digits; room for what -Wformat-truncation cannot rule out
     std::snprintf(hex, sizeof hex, "04%06X0000%02X", static_cast<unsigned>(random.below(1u << 24)), static_cast<unsigned>(i));
     ledger::NewCard card;
     card.card = *CardId::parse(hex);
