@@ -1,5 +1,8 @@
 #include "tap_retention.h"
 
+#include <algorithm>
+#include <limits>
+
 #include <fmt/format.h>
 
 #include "audit_entry.h"

@@ -4,6 +4,7 @@
 // afterwards.
 #include "clerk_fixture.h"
 #include "edge_fixture.h"
+#include "engine_process.h"
 #include "retention_fixture.h"
 #include "rule_set_loader.h"
 
@@ -82,6 +83,56 @@ TEST_CASE("citycard records retain: on a stopped ledger it anonymises and delete
   CHECK(shows(gone, "\"entries\":[]"));
   CliRun audit = cli("audit", ClerkRole::auditor);
   CHECK(shows(audit, "records retain"));
+}
+
+TEST_CASE("citycard records retain: through the running engine with its [records] policy, and a bad policy stops the start") {
+  TempDir dir("engine-retention-running");
+  // A day the engine's business day has reached whatever the hour: the UTC
+  // date's day before (the city's business day runs 5 hours ahead of UTC).
+  const std::int32_t as_of = static_cast<std::int32_t>(an_hour_ago_us() / 86'400'000'000LL) - 1;
+  {
+    auto ledger = make_ledger(dir.path / "ledger");
+    write_day_records(*ledger, as_of - 10, as_of);
+  }
+  make_pki(dir.path / "pki", pki::crl_validity(), {});
+  const std::string key = (dir.path / "records-token.key").string();
+  auto cli = [&](const std::string& args) {
+    CliRun result;
+    result.output = run(std::string(CLI_BINARY) + " --db " + (dir.path / "ledger").string() + " --clerk " +
+                            test_clerk(dir.path, "sam", ClerkRole::settlement) + " " + args,
+                        &result.exit_code);
+    return result;
+  };
+  {
+    EngineProcess wrong(dir.path, "[records]\nkeep_days = 3\nanonymise_after_days = 3\n");
+    CHECK(wrong.start_expecting_exit() != 0);
+    CHECK(wrong.log_text().find("records.anonymise_after_days (3) must be less than records.keep_days (3)") != std::string::npos);
+  }
+  EngineProcess engine(dir.path, "[records]\nkeep_days = 7\nanonymise_after_days = 3\ntoken_key_file = \"" + key + "\"\n");
+  engine.start();
+  CliRun no_key = cli("records retain --as-of " + rules::format_date_days(as_of));
+  CHECK(no_key.exit_code == 1);
+  CHECK(no_key.output.find("citycard records token-key --create --file " + key) != std::string::npos);
+  REQUIRE(cli("records token-key --create --file " + key).exit_code == 0);
+  CliRun flags = cli("records retain --keep-days 1");
+  CHECK(flags.exit_code == 2);
+  CHECK(flags.output.find("applies its own [records] policy") != std::string::npos);
+  CliRun done = cli("--json records retain --as-of " + rules::format_date_days(as_of));
+  INFO(done.output);
+  REQUIRE(done.exit_code == 0);
+  auto report = nlohmann::json::parse(done.output);
+  CHECK(report["anonymised"] == 12);
+  CHECK(report["deleted"] == 9);
+  CHECK(report["anonymise_before"] == rules::format_date_days(as_of - 3));
+  CliRun again = cli("--json records retain --as-of " + rules::format_date_days(as_of));
+  auto second = nlohmann::json::parse(again.output);
+  CHECK(second["anonymised"] == 0);
+  CHECK(second["deleted"] == 0);
+  CHECK(second["already_anonymised"] == 12);
+  CliRun listed = cli("--json taps --day " + rules::format_date_days(as_of - 4));
+  CHECK(listed.output.find("\"token\"") != std::string::npos);
+  CHECK(listed.output.find(retention_card_a) == std::string::npos);
+  CHECK(engine.terminate() == 0);
 }
 
 }  // namespace citycard::engine::testing
