@@ -3,6 +3,8 @@
 // the whole chain in verify().
 #include "rocks_ledger.h"
 
+#include "citycard/check.h"
+
 namespace citycard::ledger {
 namespace {
 
@@ -11,6 +13,12 @@ std::string chain_prefix() { return encoding::record_key(static_cast<std::uint8_
 }  // namespace
 
 void RocksLedger::put_record(rocksdb::WriteBatch& write, const RecordWrite& record) {
+  if (record.change == RecordChange::erase) {
+    // check_record_writes keeps erasures out of the audit trail, so no link is owed.
+    CITYCARD_CHECK(record.space != RecordSpace::audit && record.space != RecordSpace::audit_chain);
+    write.Delete(record_family(record.space), record_key(record.space, record.key));
+    return;
+  }
   write.Put(record_family(record.space), record_key(record.space, record.key), record.value);
   if (record.space != RecordSpace::audit) return;
   AuditLink link = make_audit_link(audit_next_, audit_head_, record.key, record.value);

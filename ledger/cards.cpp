@@ -146,6 +146,9 @@ Status RocksLedger::check_record_writes(const std::vector<RecordWrite>& records)
     if (record.space == RecordSpace::audit_chain) {
       return Status::invalid_argument("audit chain links are written by the ledger only");
     }
+    if (record.change == RecordChange::erase && record.space == RecordSpace::audit) {
+      return Status::invalid_argument("the audit trail is append-only: its records are never erased");
+    }
   }
   return Status::ok();
 }

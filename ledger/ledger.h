@@ -85,10 +85,16 @@ enum class RecordSpace : std::uint8_t {
   tap_records = 12, // engine: every decided tap, key = business day + tap key (engine/groups/tap_records.h)
 };
 
+// What a RecordWrite does to its key: put the value, or erase the record
+// (a record's owner pruning its own records, e.g. tap records past their
+// retention; the audit trail is never erased).
+enum class RecordChange : std::uint8_t { put, erase };
+
 struct RecordWrite {
   RecordSpace space = RecordSpace::card_state;
   std::string key;
-  std::string value;
+  std::string value;                        // unused for erase
+  RecordChange change = RecordChange::put;
 };
 
 // Transfers that post together or not at all, under one idempotency key.
@@ -234,7 +240,9 @@ class Ledger {
   virtual Result<std::vector<CardRecord>> issue_cards(const std::vector<NewCard>& cards,
                                                       const std::vector<RecordWrite>& records) = 0;
   Result<std::vector<CardRecord>> issue_cards(const std::vector<NewCard>& cards) { return issue_cards(cards, {}); }
-  // Writes records outside a posting group (no money moves).
+  // Writes records outside a posting group (no money moves), all in one
+  // synced write or none. A RecordChange::erase removes its key (no error
+  // when it is absent); invalid_argument for an erase in the audit trail.
   virtual Status put_records(const std::vector<RecordWrite>& records, const std::vector<CardRecord>& card_updates) = 0;
 
   // --- reads (any thread) --------------------------------------------------
@@ -283,6 +291,11 @@ class Snapshot {
   // Records of one space whose key starts with `prefix`, in key order.
   virtual Status scan_records(RecordSpace space, std::string_view prefix,
                               const std::function<bool(std::string_view key, std::string_view value)>& visit) const = 0;
+  // The same from the first key at or after `from` (a key of the space,
+  // like those visited; at or before the prefix: from the prefix's start),
+  // so that a long scan can stop and carry on in a later call.
+  virtual Status scan_records_from(RecordSpace space, std::string_view prefix, std::string_view from,
+                                   const std::function<bool(std::string_view key, std::string_view value)>& visit) const = 0;
   // Every issued card (primary and linked media), in card id order; stops
   // early when visit returns false. Corruption names an unreadable record.
   virtual Status scan_cards(const std::function<bool(const CardRecord&)>& visit) const = 0;

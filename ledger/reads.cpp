@@ -58,12 +58,18 @@ class RocksSnapshot final : public Snapshot {
 
   Status scan_records(RecordSpace space, std::string_view prefix,
                       const std::function<bool(std::string_view, std::string_view)>& visit) const override {
+    return scan_records_from(space, prefix, prefix, visit);
+  }
+
+  Status scan_records_from(RecordSpace space, std::string_view prefix, std::string_view from,
+                           const std::function<bool(std::string_view, std::string_view)>& visit) const override {
     const std::string start = RocksLedger::record_key(space, prefix);
     const std::size_t space_bytes = start.size() - prefix.size();
+    const std::string seek = from > prefix ? RocksLedger::record_key(space, from) : start;
     rocksdb::ReadOptions options = options_;
     options.total_order_seek = true;  // card states are hashed by card: a scan crosses prefixes
     std::unique_ptr<rocksdb::Iterator> it(ledger_.db()->NewIterator(options, ledger_.record_family(space)));
-    for (it->Seek(start); it->Valid() && it->key().starts_with(start); it->Next()) {
+    for (it->Seek(seek); it->Valid() && it->key().starts_with(start); it->Next()) {
       if (!visit(it->key().ToStringView().substr(space_bytes), it->value().ToStringView())) break;
     }
     if (!it->status().ok()) return Status::io_error("scanning records: " + it->status().ToString());

@@ -263,6 +263,95 @@ nlohmann::json run_proof_ab(ledger::Ledger& ledger, const rules::RuleSet& rule_s
   return out;
 }
 
+// The tap records' space: how many, and their bytes as RocksDB gets them
+// (space byte + key + value; a WriteBatch adds ~3 bytes of framing each).
+std::pair<std::uint64_t, std::uint64_t> tap_record_totals(const ledger::Ledger& ledger) {
+  std::uint64_t count = 0, bytes = 0;
+  Status scanned = ledger.snapshot()->scan_records(ledger::RecordSpace::tap_records, "",
+                                                   [&](std::string_view key, std::string_view value) {
+                                                     ++count;
+                                                     bytes += 1 + key.size() + value.size();
+                                                     return true;
+                                                   });
+  if (!scanned) die(scanned.to_string());
+  return {count, bytes};
+}
+
+// What writing a record of every tap costs (tap_records.h): in-process
+// closed loops on four more days, each on a fresh engine, proofs off (their
+// cost is --proof-ab's subject): without records (EngineOptions::record_taps
+// false, the switch that exists for this baseline only), with, without,
+// with. Alternating runs spread the ledger's growth and the shared
+// machine's drift over both sides; the ratio is the mean with over the mean
+// without. Bytes per tap: the records the "with" runs added, counted in the
+// ledger afterwards.
+nlohmann::json run_records_ab(ledger::Ledger& ledger, const rules::RuleSet& rule_set, engine::EngineOptions options,
+                              const loadgen::Roster& roster, double seconds) {
+  nlohmann::json out;
+  struct Run {
+    const char* name;
+    bool records;
+    int date;
+  };
+  // March 1-4, 2025: inside the simulated clock's 14 days of offline
+  // retention, and none of the other runs' days (5-8, 12, 13).
+  const Run runs[] = {Run{"without_records", false, 1}, Run{"with_records", true, 2},
+                      Run{"without_records_again", false, 3}, Run{"with_records_again", true, 4}};
+  for (Run run : runs) {
+    loadgen::MapOptions map_options;
+    map_options.reader_id_first = 200'001 + static_cast<std::uint32_t>(run.date) * 1'000;
+    register_readers(ledger, loadgen::CityMap::standard(map_options));
+  }
+  engine::Metrics metrics;
+  engine::Log log(stderr);
+  double with_sum = 0, without_sum = 0;
+  std::uint64_t recorded_taps = 0, recorded_bytes = 0, decided_with = 0;
+  for (Run run : runs) {
+    loadgen::MapOptions map_options;
+    map_options.reader_id_first = 200'001 + static_cast<std::uint32_t>(run.date) * 1'000;
+    loadgen::DayOptions day_options;
+    day_options.seed = 100 + static_cast<std::uint64_t>(run.date);
+    day_options.day = run.date;
+    loadgen::CityDay day = loadgen::generate_city_day(loadgen::CityMap::standard(map_options), roster, day_options);
+    engine::EngineOptions engine_options = options;
+    engine_options.require_card_proof = false;
+    engine_options.card_keys = nullptr;
+    engine_options.warm_key_version = 0;
+    engine_options.record_taps = run.records;
+    auto started = engine::Engine::start(ledger, rule_set, engine_options, metrics, log);
+    if (!started) die(started.status().to_string());
+    const auto records_before = tap_record_totals(ledger);
+    bench::InProcessOptions inprocess_options;
+    inprocess_options.duration = std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000));
+    std::size_t position = 0;
+    loadgen::LoadReport report = bench::drive_in_process(**started, day, inprocess_options, position);
+    (*started)->stop();
+    const auto records_after = tap_record_totals(ledger);
+    const std::uint64_t added = records_after.first - records_before.first;
+    std::cout << "records A/B, " << run.name << ": " << report.summary() << "  tap records added: " << added << "\n";
+    out[run.name] = nlohmann::json::parse(report.json());
+    out[run.name]["tap_records_added"] = added;
+    if (run.records) {
+      with_sum += report.taps_per_second;
+      recorded_taps += added;
+      recorded_bytes += records_after.second - records_before.second;
+      decided_with += position;
+    } else {
+      without_sum += report.taps_per_second;
+      if (added != 0) die("records A/B: the run without records wrote " + std::to_string(added));
+    }
+  }
+  const double ratio = with_sum / without_sum;
+  const double bytes_per_tap = recorded_taps ? static_cast<double>(recorded_bytes) / static_cast<double>(recorded_taps) : 0;
+  out["ratio_with_to_without"] = ratio;
+  out["record_bytes_per_tap"] = bytes_per_tap;
+  std::cout << "records A/B: with records " << with_sum / 2 << " taps/s, without " << without_sum / 2
+            << " taps/s (means of two runs each): " << ratio << "x; " << bytes_per_tap
+            << " bytes of record per tap (space byte, key, value; " << recorded_taps << " records, " << decided_with
+            << " taps sent)\n";
+  return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -275,7 +364,7 @@ int main(int argc, char** argv) {
   int latency_repeats = 3;
   std::size_t shards = 1, threads = 4, batch_taps = 2048, batch_wait_us = 200, overlap_taps_min = 128, inflight = 1,
               write_buffer_mib = 64;
-  bool skip_tls = false, proof_ab = false, warm_keys = true;
+  bool skip_tls = false, proof_ab = false, warm_keys = true, records_ab = false;
   std::string proofs = "required";
   app.add_option("--cards", cards, "cards in the ledger (default 1307000)");
   app.add_option("--rules", rules_path, "rule set (default rules/city.toml)");
@@ -306,7 +395,13 @@ int main(int argc, char** argv) {
   app.add_flag("--proof-ab", proof_ab,
                "first, in-process closed loops on three more days: proofs off, then required with a cold key cache "
                "(every card's first proof derives its key in the token), then required with the cache warm");
+  app.add_flag("--records-ab", records_ab,
+               "first, in-process closed loops on four more days: without tap records, with, without, with "
+               "(proofs off), for the records' cost; with --records-ab-only nothing else runs");
+  bool records_ab_only = false;
+  app.add_flag("--records-ab-only", records_ab_only, "run --records-ab and stop (writes its own results file)");
   CLI11_PARSE(app, argc, argv);
+  if (records_ab_only) records_ab = true;
 
   const bench::Machine machine = bench::describe_machine();
   std::cout << "machine: " << bench::machine_line(machine) << "\n";
@@ -367,6 +462,21 @@ int main(int argc, char** argv) {
   set_simulated_clock(engine_options);
   // As citycard-engine does by default; --proof-ab's cold run shows the cost without it.
   if (engine_options.require_card_proof && warm_keys) engine_options.warm_key_version = 1;
+  if (records_ab) {
+    nlohmann::json records_results;
+    records_results["machine"] = nlohmann::json::parse(bench::machine_json(machine));
+    records_results["cards"] = roster.size();
+    records_results["seconds_per_run"] = inprocess_s;
+    records_results["runs"] = run_records_ab(ledger, *rule_set, engine_options, roster, inprocess_s);
+    const std::string records_path = std::filesystem::path(json_path).parent_path() / "engine-records.json";
+    std::ofstream(records_path) << records_results.dump(2) << "\n";
+    std::cout << "wrote " << records_path << "\n";
+    if (records_ab_only) {
+      opened->reset();
+      if (temp_dir) std::filesystem::remove_all(work_dir);
+      return 0;
+    }
+  }
   nlohmann::json proof_ab_results;
   if (proof_ab) proof_ab_results = run_proof_ab(ledger, *rule_set, engine_options, card_keys, roster, inprocess_s);
   auto started = engine::Engine::start(ledger, *rule_set, engine_options, metrics, log);

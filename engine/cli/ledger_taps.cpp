@@ -54,7 +54,8 @@ void run_taps(const CliContext& context, const TapsOptions& options) {
                            "tap", "event time (UTC)", "card", "mode", "op", "route", "place", "outcome", "reason",
                            "fare", "subsidy", "points");
   for (const auto& row : rows) {
-    std::string card = row.value("card", std::string());
+    // An anonymised record shows its card's token (engine/groups/tap_token.h), marked.
+    std::string card = row.contains("token") ? "t:" + row.value("token", std::string()) : row.value("card", std::string());
     if (card.size() > 10) card = card.substr(0, 9) + "~";
     std::cout << fmt::format("{:<22}  {:<20}  {:<10}  {:<11}  {:>5}  {:>6}  {:>6}  {:<9}  {:<22}  {:>6}  {:>7}  {:>6}\n",
                              row.value("tap", std::string()), row.value("event_time", std::string()), card,
@@ -73,7 +74,7 @@ void add_taps_command(CLI::App& app, CliContext& context) {
   auto options = std::make_shared<TapsOptions>();
   auto* taps = app.add_subcommand("taps", "one business day's tap records: who, when, where, the decision and its money");
   taps->add_option("--day", options->day, "business day YYYY-MM-DD")->required();
-  taps->add_option("--card", options->card, "only this card's taps (hex)");
+  taps->add_option("--card", options->card, "only this card's taps (hex); never its anonymised records");
   taps->add_option("--reader", options->reader, "only this reader's taps");
   taps->add_option("--limit", options->limit, "records per page (default 100)");
   taps->add_option("--after", options->after, "the cursor the previous page printed");

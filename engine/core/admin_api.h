@@ -19,6 +19,7 @@
 #include "engine.h"
 #include "office_import.h"
 #include "rule_desk.h"
+#include "tap_retention.h"
 #include "ledger/ledger.h"
 
 namespace citycard::engine {
@@ -44,6 +45,12 @@ class AdminApi {
   using SettleHandler = std::function<void(const std::string& op, const nlohmann::json& request,
                                            const std::function<void(nlohmann::json)>& reply)>;
   void set_settle(SettleHandler settle) { settle_ = std::move(settle); }
+  // The op records_retain ([records] in the config; tap_retention.h): the
+  // policy, and the token key's file, read at each call.
+  void set_records_retention(TapRetentionPolicy policy, std::string token_key_file) {
+    retention_ = policy;
+    token_key_file_ = std::move(token_key_file);
+  }
 
  private:
   IdempotencyKey fresh_key();
@@ -71,12 +78,16 @@ class AdminApi {
   nlohmann::json balance(const CardId& card) const;
   nlohmann::json history(const CardId& card, std::size_t limit, std::uint64_t before) const;
   nlohmann::json taps(const nlohmann::json& request) const;
+  // records_retain (admin_records.cpp).
+  nlohmann::json records_retain(const nlohmann::json& request, const Clerk* clerk);
 
   Engine& engine_;
   ledger::Ledger& ledger_;
   std::atomic<std::uint64_t> last_key_{0};
   std::function<nlohmann::json()> reload_pki_;
   SettleHandler settle_;
+  TapRetentionPolicy retention_;
+  std::string token_key_file_;
   RuleDesk rules_;
 };
 

@@ -104,6 +104,7 @@ void finish_defaults(EngineConfig& config) {
   if (config.admin_socket.empty()) config.admin_socket = config.data_dir + "/engine.sock";
   if (config.ports_file.empty()) config.ports_file = config.data_dir + "/engine.ports";
   if (!config.card_token_dir && config.card_pkcs11_module.empty()) config.card_token_dir = config.data_dir + "/token";
+  if (config.records_token_key_file.empty()) config.records_token_key_file = config.data_dir + "/records-token.key";
 }
 
 Result<EngineConfig> parse_config(std::string_view toml_text, const std::string& file_name) {
@@ -180,6 +181,10 @@ Result<EngineConfig> parse_config(std::string_view toml_text, const std::string&
   r.millis("storage", "recovery_interval_max_ms", p.storage.recovery_interval_max, 3'600'000);
   r.millis("admin", "idle_timeout_ms", config.admin_idle_timeout, 3'600'000);
   r.number("admin", "four_eyes_minor", p.four_eyes_minor, 0, limits::transfer_amount_minor_max);
+  TapRetentionPolicy& retention = config.records_retention;
+  r.number("records", "keep_days", retention.keep_days, 1, tap_retention_days_max);
+  r.number("records", "anonymise_after_days", retention.anonymise_after_days, 1, tap_retention_days_max);
+  r.text("records", "token_key_file", config.records_token_key_file);
   r.unknown_keys();
   if (p.storage.recovery_interval_max < p.storage.recovery_interval) {
     return Status::invalid_argument(file_name + ": storage.recovery_interval_max_ms must be at least storage.recovery_interval_ms");
@@ -188,6 +193,9 @@ Result<EngineConfig> parse_config(std::string_view toml_text, const std::string&
     return Status::invalid_argument(file_name + ": server.heartbeat_interval_ms must be less than server.idle_timeout_ms");
   }
   if (!r.problems().empty()) return Status::invalid_argument(r.problems());
+  if (Status policy = check_tap_retention_policy(retention); !policy) {
+    return Status::invalid_argument(file_name + ": " + policy.message());
+  }
   finish_defaults(config);
   return config;
 }

@@ -11,6 +11,7 @@
 
 #include "citycard/status.h"
 #include "engine.h"
+#include "tap_retention.h"
 
 namespace citycard::engine {
 
@@ -58,9 +59,13 @@ struct EngineConfig {
   std::size_t fd_reserve = 256;
   std::chrono::milliseconds drain_timeout{10000};
   std::chrono::milliseconds admin_idle_timeout{60000};
+  // [records]: how long tap records keep their card and how long they are
+  // kept at all (tap_retention.h); applied by the admin op records_retain.
+  TapRetentionPolicy records_retention;
+  std::string records_token_key_file;  // [records] token_key_file; default <data_dir>/records-token.key
 };
 
-// Fills the derived paths (ledger_dir, pki_dir, admin_socket, ports_file).
+// Fills the derived paths (ledger_dir, pki_dir, admin_socket, ports_file, records_token_key_file).
 void finish_defaults(EngineConfig& config);
 Result<EngineConfig> parse_config(std::string_view toml_text, const std::string& file_name);
 Result<EngineConfig> load_config(const std::string& path);

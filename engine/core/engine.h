@@ -134,6 +134,12 @@ struct EngineOptions {
   // How the engine retries a ledger that stopped taking writes
   // (storage_guard.h). Defaults: from 1 s, doubling up to 30 s.
   StorageOptions storage;
+  // Write a record of every decided tap (tap_records.h) in the same group
+  // as its decision. Default true; false exists only as the baseline of
+  // bench_engine --records (what the records cost): the configuration has
+  // no key for it, and an engine without records breaks the promise
+  // that every decided tap is on record.
+  bool record_taps = true;
   // Who runs the shards and the committer (drive.h). Default threads; steps:
   // none, the caller turns them (turn_shard, turn_prepare, turn_commit), no
   // keys are warmed in the background and no thread recovers the storage.

@@ -47,6 +47,7 @@ class Services::Impl : public std::enable_shared_from_this<Impl> {
         metrics_acceptor_(io) {
     api_.set_reload_pki(options_.reload_pki);
     api_.set_settle(options_.settle);
+    api_.set_records_retention(options_.records_retention, options_.records_token_key_file);
   }
 
   Status open() {

@@ -36,6 +36,8 @@ struct ServicesOptions {
   std::uint16_t metrics_port = 0;           // 0 = ephemeral (see metrics_port())
   std::function<nlohmann::json()> reload_pki;  // the admin op reload_pki; default: none
   AdminApi::SettleHandler settle;              // the admin ops settle_*; default: none
+  TapRetentionPolicy records_retention;     // the admin op records_retain; default: keep everything
+  std::string records_token_key_file;       // its token key (tap_token.h)
   std::string pki_dir;                      // the CA and CRL that clerks' certificates are checked against
 };
 

@@ -100,7 +100,8 @@ Shard::Shard(std::size_t index, ShardContext context, std::unordered_set<CardId,
             std::move(denied)),
       offline_(context_.readers, index, std::move(offline_shares)),
       builder_(BuildContext{context_.ledger, context_.system, context_.rules, context_.log, context_.options.card_keys,
-                            context_.options.require_card_proof, &offline_, context_.options.four_eyes_minor},
+                            context_.options.require_card_proof, &offline_, context_.options.four_eyes_minor,
+                            /*serves_deny_list=*/true, context_.options.record_taps},
                book_) {}
 
 bool Shard::preload(StoredCard card) { return book_.preload(std::move(card)); }

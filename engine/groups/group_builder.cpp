@@ -279,6 +279,7 @@ void GroupBuilder::refuse_tap(Draft& draft, RefusalReason reason) {
 }
 
 void GroupBuilder::record_tap(Draft& draft) {
+  if (!context_.record_taps) return;  // the bench's baseline only
   const Tap& tap = draft.tap.tap;
   RecordedTap record;
   record.origin = draft.key.origin;

@@ -86,6 +86,9 @@ struct BuildContext {
   // reaches readers at the engine's next start, as new versions of the
   // same epoch, read from the cards themselves.
   bool serves_deny_list = true;
+  // Write each decided tap's record (tap_records.h) with its decision.
+  // Always true but for the bench's baseline (EngineOptions::record_taps).
+  bool record_taps = true;
 };
 
 // What stored with an action's group says about the request, so that its

@@ -55,7 +55,13 @@ nlohmann::json entry_json(const RecordedTap& record) {
       {"subsidy_minor", record.subsidy_minor},
       {"points_redeemed", record.points_redeemed},
       {"rule_set_version", record.rule_set_version},
-      {"offline", tap.offline}};
+      {"offline", tap.offline},
+      {"anonymised", record.anonymised}};
+  if (record.anonymised) {
+    // The card is gone from the record; the token counts the rider, no more.
+    entry.erase("card");
+    entry["token"] = tap.card.to_string();
+  }
   return entry;
 }
 
@@ -84,7 +90,8 @@ Result<nlohmann::json> tap_listing_json(const ledger::Snapshot& snapshot, const 
           failed = Status::corruption(fmt::format("{} (key {})", record.status().message(), hex(key)));
           return false;
         }
-        if (listing.card && record->tap.card != *listing.card) return true;
+        // An anonymised record holds a token, which no card id names.
+        if (listing.card && (record->anonymised || record->tap.card != *listing.card)) return true;
         if (listing.reader && record->tap.id.reader != *listing.reader) return true;
         if (entries.size() == listing.limit) {
           more = true;

@@ -30,7 +30,9 @@ struct TapListing {
 // or "svc:R:S" for the charge of a ride given offline after an online
 // refusal), its card, account, category, media, mode, operator, route,
 // location, event and arrival times, outcome, reason, amounts and rule set
-// version. invalid_argument for a malformed cursor; corruption names a
+// version, and "anonymised"; an anonymised record (tap_retention.h) has
+// "token" (the card's keyed token, hex) instead of "card", account 0, and
+// no `card` filter finds it. invalid_argument for a malformed cursor; corruption names a
 // record that does not decode.
 Result<nlohmann::json> tap_listing_json(const ledger::Snapshot& snapshot, const TapListing& listing);
 

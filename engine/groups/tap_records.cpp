@@ -3,12 +3,14 @@
 #include <limits>
 
 #include "citycard/coding.h"
+#include "tap_token.h"
 
 namespace citycard::engine {
 namespace {
 
 constexpr std::uint8_t flag_offline = 0x01;
-constexpr std::uint8_t flags_known = flag_offline;
+constexpr std::uint8_t flag_anonymised = 0x02;
+constexpr std::uint8_t flags_known = flag_offline | flag_anonymised;
 constexpr std::uint32_t day_bias = 0x8000'0000u;
 
 std::uint32_t biased(std::int32_t day) { return static_cast<std::uint32_t>(day) ^ day_bias; }
@@ -24,7 +26,8 @@ bool RecordedTap::operator==(const RecordedTap& other) const {
          business_day == other.business_day && arrival == other.arrival && account == other.account &&
          category == other.category && outcome == other.outcome && reason == other.reason &&
          fare_minor == other.fare_minor && subsidy_minor == other.subsidy_minor &&
-         points_redeemed == other.points_redeemed && rule_set_version == other.rule_set_version;
+         points_redeemed == other.points_redeemed && rule_set_version == other.rule_set_version &&
+         anonymised == other.anonymised;
 }
 
 std::string tap_record_key(std::int32_t business_day, Origin origin, TapId tap) {
@@ -52,13 +55,18 @@ std::string tap_records_day_end(std::int32_t business_day) {
   return key;
 }
 
+std::optional<std::int32_t> tap_record_key_day(std::string_view key) {
+  if (key.size() != tap_record_key_bytes) return std::nullopt;
+  return unbiased(coding::load_be<std::uint32_t>(key.data()));
+}
+
 std::string encode_recorded_tap(const RecordedTap& record) {
   const Tap& tap = record.tap;
   std::string value;
   value.reserve(64);
   coding::Writer out(value);
   out.u8(tap_record_format_version);
-  out.u8(tap.offline ? flag_offline : 0);
+  out.u8(static_cast<std::uint8_t>((tap.offline ? flag_offline : 0) | (record.anonymised ? flag_anonymised : 0)));
   out.u8(static_cast<std::uint8_t>(tap.card.size()));
   out.bytes(tap.card.data(), tap.card.size());
   out.varint(record.account.value);
@@ -102,6 +110,7 @@ Result<RecordedTap> decode_recorded_tap(std::string_view key, std::string_view v
   const std::uint8_t flags = in.u8();
   if ((flags & ~flags_known) != 0) return corrupt("unknown flags");
   record.tap.offline = (flags & flag_offline) != 0;
+  record.anonymised = (flags & flag_anonymised) != 0;
   const std::uint8_t card_size = in.u8();
   if (card_size > CardId::bytes_max) return corrupt("card of " + std::to_string(card_size) + " bytes");
   const coding::ByteSpan card = in.bytes(card_size);
@@ -141,6 +150,9 @@ Result<RecordedTap> decode_recorded_tap(std::string_view key, std::string_view v
   record.reason = static_cast<RefusalReason>(reason);
   if ((record.outcome == protocol::Outcome::approved) != (record.reason == RefusalReason::none)) {
     return corrupt("outcome and reason disagree");
+  }
+  if (record.anonymised && (record.tap.card.size() != tap_token_bytes || record.account.value != 0)) {
+    return corrupt("anonymised, but with a card of " + std::to_string(record.tap.card.size()) + " bytes or an account");
   }
   return record;
 }

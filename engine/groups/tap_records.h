@@ -15,11 +15,15 @@
 //   event_time_us:svarint  arrival_minus_event_us:svarint  operator:varint
 //   route:varint  location:varint  amount_minor:svarint  fare_minor:svarint
 //   subsidy_minor:svarint  points_redeemed:svarint  rule_set_version:varint
-// flags: bit 0 offline (the reader admitted the rider without the engine).
+// flags: bit 0 offline (the reader admitted the rider without the engine);
+//        bit 1 anonymised (tap_retention.h): `card` holds the card's keyed
+//        token (tap_token.h, tap_token_bytes) and account is 0. Records
+//        written before the bit existed have it clear and read as before.
 // Later versions may append fields; a reader of version 1 refuses trailing bytes.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -48,6 +52,9 @@ struct RecordedTap {
   std::int64_t subsidy_minor = 0;     // what the city paid operators for this tap (subsidy, points subsidy)
   std::int64_t points_redeemed = 0;   // welfare points the rider spent
   std::uint32_t rule_set_version = 0; // 0 when no rule set rated it (refused before rating)
+  // The retention run replaced the card by its token (tap.card) and cleared
+  // the account, which would name the card too.
+  bool anonymised = false;
 
   bool operator==(const RecordedTap& other) const;
 };
@@ -56,6 +63,8 @@ std::string tap_record_key(std::int32_t business_day, Origin origin, TapId tap);
 // The first key of a business day's records and the first key after them.
 std::string tap_records_day_begin(std::int32_t business_day);
 std::string tap_records_day_end(std::int32_t business_day);
+// The business day a record's key is of; nullopt for a key of another size.
+std::optional<std::int32_t> tap_record_key_day(std::string_view key);
 
 std::string encode_recorded_tap(const RecordedTap& record);
 // corruption, naming the problem, for a key or value not of this format.

@@ -177,6 +177,8 @@ int run(const EngineConfig& config, Log& log) {
   services_options.admin_socket = config.admin_socket;
   services_options.pki_dir = config.pki_dir;
   services_options.admin_idle_timeout = config.admin_idle_timeout;
+  services_options.records_retention = config.records_retention;
+  services_options.records_token_key_file = config.records_token_key_file;
   services_options.metrics_enabled = config.metrics_enabled;
   services_options.metrics_address = config.listen_address;
   services_options.metrics_port = config.metrics_port;

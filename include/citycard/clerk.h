@@ -41,6 +41,7 @@ enum class ClerkAction : std::uint8_t {
   approve = 13,         // approve or reject another clerk's refund over the four-eyes limit
   adjust = 14,          // correct a charge (an adjustment naming the tap it corrects)
   rules_load = 15,      // install a new rule set version (switches at a business-day start)
+  records_retain = 16,  // anonymise and delete tap records past their retention ([records])
 };
 
 constexpr std::string_view clerk_role_name(ClerkRole role) noexcept {
@@ -79,6 +80,7 @@ constexpr std::string_view clerk_action_name(ClerkAction action) noexcept {
     case ClerkAction::approve: return "approve or reject refunds";
     case ClerkAction::adjust: return "adjust charges";
     case ClerkAction::rules_load: return "install rule sets";
+    case ClerkAction::records_retain: return "apply the tap records' retention";
   }
   return "?";
 }
@@ -100,11 +102,13 @@ constexpr bool role_allows(ClerkRole role, ClerkAction action) noexcept {
       return action == ClerkAction::look_up || counter || action == ClerkAction::reader_manage ||
              action == ClerkAction::operator_add || action == ClerkAction::transfers_import ||
              action == ClerkAction::reload_pki || action == ClerkAction::approve ||
-             action == ClerkAction::rules_load;
+             action == ClerkAction::rules_load || action == ClerkAction::records_retain;
     case ClerkRole::auditor:
       return action == ClerkAction::look_up || action == ClerkAction::audit_read;
     case ClerkRole::settlement:
-      return action == ClerkAction::look_up || action == ClerkAction::settle_close;
+      // The day's close and the records' retention are both end-of-day work.
+      return action == ClerkAction::look_up || action == ClerkAction::settle_close ||
+             action == ClerkAction::records_retain;
   }
   return false;
 }

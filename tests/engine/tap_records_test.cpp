@@ -121,7 +121,7 @@ TEST_CASE("tap records: a value or key that is not a record is refused, naming t
   value[0] = 2;
   refused(good.key, value, "format 2");
   value = good.value;
-  value[1] = 0x02;
+  value[1] = 0x04;  // bits 0 (offline) and 1 (anonymised) are known
   refused(good.key, value, "unknown flags");
   refused(good.key, good.value + '\0', "1 bytes past the end");
   for (std::size_t cut = 0; cut < good.value.size(); ++cut) {

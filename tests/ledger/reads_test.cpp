@@ -233,3 +233,39 @@ TEST_CASE("history and card states read the same across memtable flushes and a r
   REQUIRE(again);
   check(**again);
 }
+
+TEST_CASE("records: erasures go in one write with puts, scans carry on from a key, the audit trail is never erased") {
+  LedgerFixture f;
+  using ledger::RecordChange;
+  using ledger::RecordSpace;
+  REQUIRE(f.ledger->put_records({{RecordSpace::tap_records, "a1", "x"}, {RecordSpace::tap_records, "a2", "y"},
+                                 {RecordSpace::tap_records, "b1", "z"}, {RecordSpace::audit, "op:1:1", "{}"}},
+                                {}));
+  // One write: "a1" erased, "a2" replaced, an absent key erased without complaint.
+  REQUIRE(f.ledger->put_records({{RecordSpace::tap_records, "a1", {}, RecordChange::erase},
+                                 {RecordSpace::tap_records, "a2", "y2"},
+                                 {RecordSpace::tap_records, "zz", {}, RecordChange::erase}},
+                                {}));
+  auto keys_from = [&](std::string_view prefix, std::string_view from) {
+    std::vector<std::string> keys;
+    REQUIRE(f.ledger->snapshot()->scan_records_from(RecordSpace::tap_records, prefix, from,
+                                                    [&](std::string_view key, std::string_view) {
+                                                      keys.emplace_back(key);
+                                                      return true;
+                                                    }));
+    return keys;
+  };
+  CHECK(keys_from("", "") == std::vector<std::string>{"a2", "b1"});
+  CHECK(keys_from("", "a3") == std::vector<std::string>{"b1"});
+  CHECK(keys_from("a", "") == std::vector<std::string>{"a2"});   // from before the prefix: its start
+  CHECK(keys_from("a", "a2") == std::vector<std::string>{"a2"});
+  CHECK(keys_from("a", "b1").empty());                           // from past the prefix: nothing of it
+  CHECK(*f.ledger->record(RecordSpace::tap_records, "a2") == "y2");
+  CHECK_FALSE(f.ledger->record(RecordSpace::tap_records, "a1"));
+
+  auto refused = f.ledger->put_records({{RecordSpace::audit, "op:1:1", {}, RecordChange::erase}}, {});
+  CHECK(refused.code() == StatusCode::invalid_argument);
+  CHECK(refused.message().find("append-only") != std::string::npos);
+  CHECK(f.ledger->record(RecordSpace::audit, "op:1:1"));
+  CHECK(f.ledger->verify().ok());
+}

@@ -17,7 +17,7 @@ constexpr ClerkAction all_actions[] = {
     ClerkAction::replace,      ClerkAction::card_issue,      ClerkAction::reader_manage,  ClerkAction::operator_add,
     ClerkAction::transfers_import, ClerkAction::audit_read,
     ClerkAction::settle_close, ClerkAction::reload_pki, ClerkAction::approve, ClerkAction::adjust,
-    ClerkAction::rules_load};
+    ClerkAction::rules_load, ClerkAction::records_retain};
 constexpr ClerkRole all_roles[] = {ClerkRole::viewer, ClerkRole::clerk, ClerkRole::supervisor, ClerkRole::auditor,
                                    ClerkRole::settlement};
 
@@ -32,11 +32,11 @@ TEST_CASE("roles: each role may do exactly its actions and is refused every othe
       {ClerkRole::clerk, counter},
       {ClerkRole::supervisor, {}},
       {ClerkRole::auditor, {A::look_up, A::audit_read}},
-      {ClerkRole::settlement, {A::look_up, A::settle_close}},
+      {ClerkRole::settlement, {A::look_up, A::settle_close, A::records_retain}},
   };
   allowed[ClerkRole::supervisor] = counter;
   allowed[ClerkRole::supervisor].insert(
-      {A::reader_manage, A::operator_add, A::transfers_import, A::reload_pki, A::approve, A::rules_load});
+      {A::reader_manage, A::operator_add, A::transfers_import, A::reload_pki, A::approve, A::rules_load, A::records_retain});
   for (ClerkRole role : all_roles) {
     for (ClerkAction action : all_actions) {
       INFO(clerk_role_name(role) << " / " << clerk_action_name(action));
@@ -54,6 +54,9 @@ TEST_CASE("roles: the issue's rules") {
     // Four eyes: only a supervisor approves (and never his own: approvals.h).
     CHECK(role_allows(role, ClerkAction::approve) == (role == ClerkRole::supervisor));
     CHECK(role_allows(role, ClerkAction::rules_load) == (role == ClerkRole::supervisor));
+    // The records' retention is end-of-day work, as the close is; a counter clerk never deletes records.
+    CHECK(role_allows(role, ClerkAction::records_retain) ==
+          (role == ClerkRole::supervisor || role == ClerkRole::settlement));
   }
 }
 
