@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "card_history.h"
+#include "ledger_report.h"
 #include "ledger_taps.h"
 #include "citycard/limits.h"
 #include "ledger/system_accounts.h"
@@ -336,6 +337,7 @@ void add_ledger_commands(CLI::App& app, CliContext& context) {
   history->callback([&context, o] { run_history(context, o->card, o->limit, o->before); });
 
   add_taps_command(app, context);
+  add_report_commands(app, context);
 
   app.add_subcommand("verify", "check every ledger invariant; non-zero exit on any problem")
       ->callback([&context] { run_verify(context); });
