@@ -3,6 +3,10 @@
 #include <iostream>
 #include <memory>
 
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "debt_report.h"
 #include "engine/groups/rule_store.h"
 #include "files/durable_file.h"
 #include "ledger_clerk.h"
@@ -76,6 +80,49 @@ void run_usage(const CliContext& context, const UsageOptions& options) {
   }
 }
 
+struct DebtOptions {
+  bool json = false;
+  bool csv = false;
+};
+
+void run_debt(const CliContext& context, const DebtOptions& options) {
+  const bool json = options.json || context.json;
+  if (json && options.csv) fail("--json and --csv: choose one", 2);
+  require_clerk(context, ClerkAction::look_up);
+  auto ledger = open_ledger_or_fail(context, LedgerAccess::read_only);
+  auto debts = engine::read_debt_report(*ledger);
+  if (!debts) fail(debts.status().message());
+  const EventTime today = now();
+  auto days_since = [&](const engine::DebtEntry& debt) { return (today.unix_us - debt.since.unix_us) / us_per_day; };
+  if (json) {
+    nlohmann::json cards = nlohmann::json::array();
+    for (const auto& debt : *debts) {
+      cards.push_back({{"card", debt.card.to_string()}, {"category", std::string(rider_category_name(debt.category))},
+                       {"balance_minor", debt.balance_minor}, {"since_us", debt.since.unix_us},
+                       {"since", format_utc(debt.since)}, {"days", days_since(debt)}, {"since_sequence", debt.since_sequence}});
+    }
+    std::cout << nlohmann::json{{"cards", std::move(cards)}}.dump() << "\n";
+    return;
+  }
+  if (options.csv) {
+    std::cout << "card,category,balance_minor,since,days\r\n";
+    for (const auto& debt : *debts) {
+      std::cout << fmt::format("{},{},{},{},{}\r\n", debt.card.to_string(), rider_category_name(debt.category),
+                               debt.balance_minor, format_utc(debt.since), days_since(debt));
+    }
+    return;
+  }
+  std::int64_t owed = 0;
+  for (const auto& debt : *debts) owed += debt.balance_minor;
+  std::cout << fmt::format("{} card{} in debt, {} in all (minor units); most in debt first\n", debts->size(),
+                           debts->size() == 1 ? "" : "s", owed);
+  std::cout << fmt::format("{:<32}  {:<20}  {:>12}  {:<20}  {:>5}\n", "card", "category", "balance", "since (UTC)", "days");
+  for (const auto& debt : *debts) {
+    std::cout << fmt::format("{:<32}  {:<20}  {:>12}  {:<20}  {:>5}\n", debt.card.to_string(),
+                             rider_category_name(debt.category), debt.balance_minor, format_utc(debt.since), days_since(debt));
+  }
+}
+
 }  // namespace
 
 void add_report_commands(CLI::App& app, CliContext& context) {
@@ -91,6 +138,12 @@ void add_report_commands(CLI::App& app, CliContext& context) {
   usage->add_flag("--csv", options->csv, "CSV (RFC 4180, header row) instead of a table");
   usage->add_option("--chart", options->chart, "also write a self-contained HTML page with an SVG bar chart");
   usage->callback([&context, options] { run_usage(context, *options); });
+
+  auto debt_options = std::make_shared<DebtOptions>();
+  auto* debt = report->add_subcommand("debt", "cards whose wallet is below zero, how much, and since when");
+  debt->add_flag("--json", debt_options->json, "JSON instead of a table");
+  debt->add_flag("--csv", debt_options->csv, "CSV (RFC 4180, header row) instead of a table");
+  debt->callback([&context, debt_options] { run_debt(context, *debt_options); });
 }
 
 }  // namespace citycard::cli

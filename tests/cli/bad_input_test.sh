@@ -105,6 +105,10 @@ csv=$("$citycard" --db "$db" report usage --from 2026-03-01 --to 2026-03-02 --by
 [ "$csv" == $'mode,hour,taps,approved,refused,identity,given_offline,riders,fare_minor,subsidy_minor,points_redeemed\r\n(all),(all),0,0,0,0,0,0,0,0,0\r' ] ||
   { echo "FAIL: the empty report's CSV: $csv"; failures=$((failures + 1)); }
 grep -q '<svg ' "$dir/usage.html" || { echo "FAIL: no chart in $dir/usage.html"; failures=$((failures + 1)); }
+# The debt report: one format at a time; no card is in debt here.
+expect 2 "--json and --csv: choose one" -- --db "$db" report debt --json --csv
+debt=$("$citycard" --db "$db" report debt --csv)
+[ "$debt" == $'card,category,balance_minor,since,days\r' ] || { echo "FAIL: the debt report: $debt"; failures=$((failures + 1)); }
 refused_now=8  # the reference reused, six adjustments, one decision (the usage errors never reach the rules)
 
 # Retrying a top-up with the same reference moves nothing.
