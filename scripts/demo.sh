@@ -12,7 +12,8 @@
 #      signed by its card over the whole transaction, with morning
 #      and evening peaks and buses that lose coverage and upload late;
 #   4. a clerk signs in with her certificate, looks up and tops up a card while
-#      the engine runs (and is refused what her role may not do); the
+#      the engine runs (and is refused what her role may not do), and the
+#      day's usage report by mode with a chart of taps per mode; the
 #      supervisor loads tomorrow's bus fares into the running engine, which
 #      switches to them at tomorrow's business-day start;
 #   5. the settlement clerk closes the business day into signed settlement
@@ -102,6 +103,9 @@ step "a clerk at the card office, while the engine runs: card $card"
 "$citycard" --db "$db" --clerk var/pki/clerks/mei history "$card" --limit 8
 echo "the card's taps of $day as the engine recorded them (refused and identity taps too):"
 "$citycard" --db "$db" --clerk var/pki/clerks/mei taps --day "$day" --card "$card" --limit 10
+echo "the day's usage by mode, read from a snapshot while the engine runs (chart: var/usage-$day.html):"
+"$citycard" --db "$db" --clerk var/pki/clerks/mei report usage --from "$day" --to "$day" --by mode \
+    --chart "var/usage-$day.html"
 "$citycard" --db "$db" reader show 1
 "$citycard" --db "$db" --clerk var/pki/clerks/mei operator add --id 999 --name "Not Allowed" \
     || echo "(refused: a clerk may not add operators; only a supervisor may)"

@@ -22,5 +22,9 @@ inline constexpr std::size_t queue_depth_max = 65536;         // taps waiting in
 // engine/groups/approvals.h); [admin] four_eyes_minor in the engine's config,
 // --four-eyes-minor for the CLI on a stopped ledger. 0 = every refund at once.
 inline constexpr std::int64_t four_eyes_minor_default = 1000;  // TWD minor units
+// Business days one usage report may cover (`citycard report usage`): a
+// quarter. The report keeps a set of card ids per group, so its memory grows
+// with the range; a longer question is several reports.
+inline constexpr std::int32_t report_days_max = 92;
 
 }  // namespace citycard::limits

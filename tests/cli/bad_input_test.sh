@@ -91,6 +91,24 @@ expect 1 "card 04A1B2C3 holds 100 TWD; cannot debit 500" -- --db "$db" card adju
 expect 1 "no card 0499" -- --db "$db" card adjust 0499 5 --reason x
 expect 1 "no tap tap:99:1 in the ledger" -- --db "$db" card adjust 04A1B2C3 5 --reason x --tap 99:1
 expect 1 "no refund or adjustment op:9:9 waits for approval" -- --db "$db" approvals approve op:9:9
+# Usage reports: a bad range or axis is named, and no chart is written.
+expect 2 "--from 2026-02-30 is not a date YYYY-MM-DD" -- --db "$db" report usage --from 2026-02-30 --to 2026-03-02
+expect 2 "--from 2026-03-05 is after --to 2026-03-01" -- --db "$db" report usage --from 2026-03-05 --to 2026-03-01
+expect 2 "is 93 days; a report covers at most 92" -- --db "$db" report usage --from 2026-01-01 --to 2026-04-03
+expect 2 "unknown axis 'route'" -- --db "$db" report usage --from 2026-03-01 --to 2026-03-02 --by route \
+    --chart "$dir/usage.html"
+expect 2 "--json and --csv: choose one" -- --db "$db" report usage --from 2026-03-01 --to 2026-03-01 --json --csv
+expect 2 "name it FILE.html" -- --db "$db" report usage --from 2026-03-01 --to 2026-03-01 --chart "$dir/usage.png"
+[ ! -e "$dir/usage.html" ] || { echo "FAIL: a refused report wrote its chart"; failures=$((failures + 1)); }
+# A range without taps: a header and a zero total, and the chart in place.
+csv=$("$citycard" --db "$db" report usage --from 2026-03-01 --to 2026-03-02 --by mode,hour --csv --chart "$dir/usage.html")
+[ "$csv" == $'mode,hour,taps,approved,refused,identity,given_offline,riders,fare_minor,subsidy_minor,points_redeemed\r\n(all),(all),0,0,0,0,0,0,0,0,0\r' ] ||
+  { echo "FAIL: the empty report's CSV: $csv"; failures=$((failures + 1)); }
+grep -q '<svg ' "$dir/usage.html" || { echo "FAIL: no chart in $dir/usage.html"; failures=$((failures + 1)); }
+# The debt report: one format at a time; no card is in debt here.
+expect 2 "--json and --csv: choose one" -- --db "$db" report debt --json --csv
+debt=$("$citycard" --db "$db" report debt --csv)
+[ "$debt" == $'card,category,balance_minor,since,days\r' ] || { echo "FAIL: the debt report: $debt"; failures=$((failures + 1)); }
 refused_now=8  # the reference reused, six adjustments, one decision (the usage errors never reach the rules)
 
 # Retrying a top-up with the same reference moves nothing.

@@ -18,6 +18,9 @@
 #include <sstream>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
+#include "calendar.h"
 #include "deny_list_store.h"
 #include "tap_records.h"
 #include "engine/pki/pki.h"
@@ -567,6 +570,51 @@ TEST_CASE("citycard-engine's deny list: cards blocked with the CLI while it is s
   std::stringstream text;
   text << log.rdbuf();
   CHECK(text.str().find("new epoch: the engine did not stop cleanly") != std::string::npos);
+}
+
+TEST_CASE("a usage report reads the ledger while the engine decides taps, and counts every tap decided before it began") {
+  TempDir dir("engine-report-running");
+  issue_cards_and_readers(dir.path);
+  EngineProcess engine(dir.path);
+  engine.start();
+  issue_readers(dir.path / "pki");
+  const rules::RuleSet& rules = city_rules();
+  const std::int32_t day =
+      rules::LocalCalendar(rules.utc_offset_minutes, rules.business_day_start_minutes).business_day(EventTime{load_day_us()});
+  // The load is a second per tap from its start: two business days hold it.
+  const std::string report = "report usage --by mode --json --from " + rules::format_date_days(day) + " --to " +
+                             rules::format_date_days(day + 1);
+  Told told;
+  std::size_t decided_before = 0;
+  nlohmann::json during;
+  run_load(dir.path / "pki", engine.port(), told, std::chrono::milliseconds(800), [&] {
+    {
+      std::lock_guard lock(told.mutex);
+      decided_before = told.decisions.size();
+    }
+    during = nlohmann::json::parse(run_cli(dir.path, report), nullptr, false);
+  });
+  REQUIRE(during.is_object());
+  CHECK(decided_before > 100);
+  // Everything decided is durable before the reader hears it, so the report sees at least that.
+  const std::uint64_t taps_during = during["total"]["taps"].get<std::uint64_t>();
+  CHECK(taps_during >= decided_before);
+  CHECK(engine.terminate() == 0);
+
+  const nlohmann::json after = nlohmann::json::parse(run_cli(dir.path, report), nullptr, false);
+  REQUIRE(after.is_object());
+  std::uint64_t approved = 0;
+  std::int64_t fares = 0;
+  for (const auto& [id, decision] : told.decisions) {
+    approved += decision.outcome == protocol::Outcome::approved;
+    fares += decision.fare_minor;
+  }
+  CHECK(after["total"]["taps"] == told.decisions.size());
+  CHECK(after["total"]["approved"] == approved);
+  CHECK(after["total"]["fare_minor"] == fares);
+  CHECK(after["total"]["taps"].get<std::uint64_t>() >= taps_during);
+  REQUIRE(after["groups"].size() == 1);
+  CHECK(after["groups"][0]["mode"] == "bus_board");
 }
 
 }  // namespace citycard::engine::testing

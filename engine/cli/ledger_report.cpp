@@ -1,0 +1,149 @@
+#include "ledger_report.h"
+
+#include <iostream>
+#include <memory>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "debt_report.h"
+#include "engine/groups/rule_store.h"
+#include "files/durable_file.h"
+#include "ledger_clerk.h"
+#include "ledger_support.h"
+#include "usage_chart.h"
+#include "usage_report.h"
+#include "usage_report_format.h"
+
+namespace citycard::cli {
+namespace {
+
+struct UsageOptions {
+  std::string from;
+  std::string to;
+  std::string by = "mode";
+  bool json = false;
+  bool csv = false;
+  std::string chart;
+};
+
+// The local hour of a tap is the rule set's: the newest installed version's
+// offset (a city does not move; a ledger without versions has no rated taps).
+std::int32_t utc_offset_minutes(const ledger::Ledger& ledger) {
+  auto installed = engine::installed_rules(ledger);
+  if (!installed) fail(installed.status().message());
+  if (installed->empty()) return 0;
+  return installed->back().installed.rules->utc_offset_minutes;
+}
+
+engine::UsageReport read_or_fail(const ledger::Snapshot& snapshot, const engine::UsageQuery& query) {
+  auto report = engine::read_usage_report(snapshot, query);
+  if (!report) fail(report.status().message());
+  return std::move(*report);
+}
+
+void run_usage(const CliContext& context, const UsageOptions& options) {
+  // The request is checked before anything is opened: bad input names its problem and touches nothing.
+  auto query = engine::usage_query(options.from, options.to, options.by, 0);
+  if (!query) fail(query.status().message(), 2);
+  const bool json = options.json || context.json;
+  if (json && options.csv) fail("--json and --csv: choose one", 2);
+  if (!options.chart.empty() && !options.chart.ends_with(".html")) {
+    fail("--chart " + options.chart + ": the chart is an HTML page; name it FILE.html", 2);
+  }
+  require_clerk(context, ClerkAction::look_up);
+  auto ledger = open_ledger_or_fail(context, LedgerAccess::read_only);
+  query->utc_offset_minutes = utc_offset_minutes(*ledger);
+  const auto snapshot = ledger->snapshot();
+  const engine::UsageReport report = read_or_fail(*snapshot, *query);
+
+  if (!options.chart.empty()) {
+    // By hour alone, the picture is still taps per hour by mode: one more pass over the same snapshot.
+    engine::UsageReport stacked;
+    const engine::UsageReport* drawn = &report;
+    if (query->axes.size() == 1 && query->axes[0] == engine::UsageAxis::hour) {
+      engine::UsageQuery by_mode = *query;
+      by_mode.axes = {engine::UsageAxis::hour, engine::UsageAxis::mode};
+      stacked = read_or_fail(*snapshot, by_mode);
+      drawn = &stacked;
+    }
+    const std::string page = engine::usage_chart_html(*drawn, format_utc(now()));
+    if (Status written = files::write_file_durably(options.chart, page); !written) fail(written.message());
+  }
+  if (json) {
+    std::cout << engine::usage_report_json(report).dump() << "\n";
+  } else if (options.csv) {
+    std::cout << engine::usage_report_csv(report);
+  } else {
+    std::cout << engine::usage_report_table(report);
+    if (!options.chart.empty()) std::cout << "chart: " << options.chart << "\n";
+  }
+}
+
+struct DebtOptions {
+  bool json = false;
+  bool csv = false;
+};
+
+void run_debt(const CliContext& context, const DebtOptions& options) {
+  const bool json = options.json || context.json;
+  if (json && options.csv) fail("--json and --csv: choose one", 2);
+  require_clerk(context, ClerkAction::look_up);
+  auto ledger = open_ledger_or_fail(context, LedgerAccess::read_only);
+  auto debts = engine::read_debt_report(*ledger);
+  if (!debts) fail(debts.status().message());
+  const EventTime today = now();
+  auto days_since = [&](const engine::DebtEntry& debt) { return (today.unix_us - debt.since.unix_us) / us_per_day; };
+  if (json) {
+    nlohmann::json cards = nlohmann::json::array();
+    for (const auto& debt : *debts) {
+      cards.push_back({{"card", debt.card.to_string()}, {"category", std::string(rider_category_name(debt.category))},
+                       {"balance_minor", debt.balance_minor}, {"since_us", debt.since.unix_us},
+                       {"since", format_utc(debt.since)}, {"days", days_since(debt)}, {"since_sequence", debt.since_sequence}});
+    }
+    std::cout << nlohmann::json{{"cards", std::move(cards)}}.dump() << "\n";
+    return;
+  }
+  if (options.csv) {
+    std::cout << "card,category,balance_minor,since,days\r\n";
+    for (const auto& debt : *debts) {
+      std::cout << fmt::format("{},{},{},{},{}\r\n", debt.card.to_string(), rider_category_name(debt.category),
+                               debt.balance_minor, format_utc(debt.since), days_since(debt));
+    }
+    return;
+  }
+  std::int64_t owed = 0;
+  for (const auto& debt : *debts) owed += debt.balance_minor;
+  std::cout << fmt::format("{} card{} in debt, {} in all (minor units); most in debt first\n", debts->size(),
+                           debts->size() == 1 ? "" : "s", owed);
+  std::cout << fmt::format("{:<32}  {:<20}  {:>12}  {:<20}  {:>5}\n", "card", "category", "balance", "since (UTC)", "days");
+  for (const auto& debt : *debts) {
+    std::cout << fmt::format("{:<32}  {:<20}  {:>12}  {:<20}  {:>5}\n", debt.card.to_string(),
+                             rider_category_name(debt.category), debt.balance_minor, format_utc(debt.since), days_since(debt));
+  }
+}
+
+}  // namespace
+
+void add_report_commands(CLI::App& app, CliContext& context) {
+  auto* report = app.add_subcommand("report", "the city's figures from the tap records (docs/reports.md)");
+  report->require_subcommand(1);
+  auto options = std::make_shared<UsageOptions>();
+  auto* usage = report->add_subcommand(
+      "usage", "taps, riders and money per mode, operator, location, hour or category over business days");
+  usage->add_option("--from", options->from, "first business day YYYY-MM-DD")->required();
+  usage->add_option("--to", options->to, "last business day YYYY-MM-DD (at most 92 days in all)")->required();
+  usage->add_option("--by", options->by, "mode (default), operator, location, hour or category; or two: mode,hour");
+  usage->add_flag("--json", options->json, "JSON instead of a table");
+  usage->add_flag("--csv", options->csv, "CSV (RFC 4180, header row) instead of a table");
+  usage->add_option("--chart", options->chart, "also write a self-contained HTML page with an SVG bar chart");
+  usage->callback([&context, options] { run_usage(context, *options); });
+
+  auto debt_options = std::make_shared<DebtOptions>();
+  auto* debt = report->add_subcommand("debt", "cards whose wallet is below zero, how much, and since when");
+  debt->add_flag("--json", debt_options->json, "JSON instead of a table");
+  debt->add_flag("--csv", debt_options->csv, "CSV (RFC 4180, header row) instead of a table");
+  debt->callback([&context, debt_options] { run_debt(context, *debt_options); });
+}
+
+}  // namespace citycard::cli
