@@ -44,8 +44,20 @@ if [ -e var ] && [ ! -e var/.citycard-demo ]; then
   echo "demo: ./var exists and was not made by the demo; move it away first" >&2
   exit 1
 fi
+# The city's settlement keys outlive a run, as they outlive a business day
+# (the clearing house holds the public key): with the same keys, a second
+# run on the same day makes byte-identical files (its digest, below).
+kept_keys=
+if [ -d var/settlement-keys ]; then
+  kept_keys=$(mktemp -d)
+  cp -a var/settlement-keys "$kept_keys/"
+fi
 rm -rf var
 mkdir -p var/demo-input
+if [ -n "$kept_keys" ]; then
+  mv "$kept_keys/settlement-keys" var/settlement-keys
+  rmdir "$kept_keys"
+fi
 touch var/.citycard-demo
 db=var/ledger
 engine_pid=
@@ -124,7 +136,7 @@ grep -E '^citycard_(taps_total|ledger_commits_total|groups_per_commit_(sum|count
 exec 3<&-
 
 step "close the business day $day into signed settlement files, while the engine runs (its admin socket)"
-"$citycard" --db "$db" settle keygen >/dev/null
+[ -e var/settlement-keys/settlement.key ] || "$citycard" --db "$db" settle keygen >/dev/null
 "$citycard" --db "$db" --clerk var/pki/clerks/sam settle close --day "$day" --at "${next_day}T03:05:00+08:00"
 "$citycard" --db "$db" settle verify --day "$day" | tail -n 3
 grep -E 'event=settlement_job_(started|finished)' var/engine.log | tail -n 2
@@ -143,3 +155,7 @@ file=$(ls var/settlement/*_000201_*.csv | head -1)
 echo "$(ls var/settlement/*.csv | wc -l) batch files in var/settlement/; checking the metro's, $file, with stock openssl:"
 openssl pkeyutl -verify -pubin -inkey var/settlement-keys/settlement.pub -rawin -in "$file" -sigfile "$file.sig"
 (cd "$(dirname "$file")" && sha256sum -c "$(basename "$file").sha256")
+# A file's lines are in event-time order and each card's taps reach the
+# engine in its order, so the day's files depend on the day's taps only:
+# run the demo again (same day, same keys) and this digest is the same.
+echo "the day's settlement digest (SHA-256 of its files' digests): $(cat var/settlement/CCSET_*.csv.sha256 | sha256sum | cut -c1-64)"

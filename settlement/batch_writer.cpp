@@ -1,12 +1,18 @@
 #include "batch_writer.h"
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <utility>
 
-#include <openssl/evp.h>
-
+#include "citycard/check.h"
 #include "files/durable_file.h"
 
 namespace citycard::settlement {
@@ -14,21 +20,46 @@ namespace {
 
 constexpr std::size_t io_buffer_bytes = 1u << 20;
 
-// Copies a body file into `out` and the digest, in 1 MiB pieces.
-Status copy_body(const std::string& body_path, files::DurableFile& out, EVP_MD_CTX* sha) {
-  std::FILE* body = std::fopen(body_path.c_str(), "rb");
-  if (!body) return Status::io_error("cannot read " + body_path + ": " + std::strerror(errno));
-  std::vector<char> buffer(io_buffer_bytes);
-  Status status;
-  std::size_t got = 0;
-  while (status.is_ok() && (got = std::fread(buffer.data(), 1, buffer.size(), body)) > 0) {
-    EVP_DigestUpdate(sha, buffer.data(), got);
-    status = out.append(std::string_view(buffer.data(), got));
+// A body file mapped read-only (the lines are copied out in sorted order).
+class MappedBody {
+ public:
+  static Result<MappedBody> open(const std::string& path, std::uint64_t bytes) {
+    MappedBody body;
+    if (bytes == 0) return body;
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return Status::io_error("cannot read " + path + ": " + std::strerror(errno));
+    struct stat info {};
+    if (::fstat(fd, &info) != 0 || static_cast<std::uint64_t>(info.st_size) != bytes) {
+      ::close(fd);
+      return Status::io_error("cannot read " + path + ": it does not hold the " + std::to_string(bytes) +
+                              " bytes written to it");
+    }
+    void* data = ::mmap(nullptr, bytes, PROT_READ, MAP_PRIVATE, fd, 0);
+    ::close(fd);
+    if (data == MAP_FAILED) return Status::io_error("cannot map " + path + ": " + std::strerror(errno));
+    ::madvise(data, bytes, MADV_RANDOM);
+    body.data_ = static_cast<const char*>(data);
+    body.size_ = bytes;
+    return body;
   }
-  if (status.is_ok() && std::ferror(body)) status = Status::io_error("cannot read " + body_path);
-  std::fclose(body);
-  return status;
-}
+  MappedBody() = default;
+  MappedBody(MappedBody&& other) noexcept : data_(std::exchange(other.data_, nullptr)), size_(other.size_) {}
+  MappedBody& operator=(MappedBody&&) = delete;
+  ~MappedBody() {
+    if (data_) ::munmap(const_cast<char*>(data_), size_);
+  }
+  // The line starting at `offset`, its LF included (fields never hold one).
+  std::string_view line_at(std::uint64_t offset) const {
+    const char* start = data_ + offset;
+    const void* end = std::memchr(start, '\n', size_ - offset);
+    CITYCARD_CHECK(end != nullptr);
+    return {start, static_cast<std::size_t>(static_cast<const char*>(end) - start) + 1};
+  }
+
+ private:
+  const char* data_ = nullptr;
+  std::uint64_t size_ = 0;
+};
 
 }  // namespace
 
@@ -75,10 +106,46 @@ Status BatchWriter::add(OperatorId op, const BatchLine& line, std::uint32_t rule
   }
   pending.totals.add(line);
   if (rule_set_version != 0) pending.rule_set_versions.insert(rule_set_version);
-  const std::string text = format_line(pending.totals.lines, line, config_);
-  if (std::fwrite(text.data(), 1, text.size(), pending.body) != text.size())
+  // The body keeps the line after "L,<number>": numbers are given in sorted order.
+  const std::string text = format_line(0, line, config_);
+  constexpr std::size_t unnumbered = 3;  // "L,0"
+  const std::string_view body_text = std::string_view(text).substr(unnumbered);
+  if (std::fwrite(body_text.data(), 1, body_text.size(), pending.body) != body_text.size())
     return files::write_error(pending.body_path, errno);
+  pending.lines.push_back({line.event_time.unix_us, pending.body_bytes});
+  pending.body_bytes += body_text.size();
   return Status::ok();
+}
+
+Status BatchWriter::copy_lines_sorted(Pending& pending, files::DurableFile& out, EVP_MD_CTX* sha) {
+  auto body = MappedBody::open(pending.body_path, pending.body_bytes);
+  if (!body) return body.status();
+  const MappedBody& lines = body.value();
+  std::sort(pending.lines.begin(), pending.lines.end(), [&lines](const LineIndex& a, const LineIndex& b) {
+    if (a.event_time_us != b.event_time_us) return a.event_time_us < b.event_time_us;
+    // The body text starts ",<tap id>,": the same instant goes by tap id (unique in a file).
+    return lines.line_at(a.offset) < lines.line_at(b.offset);
+  });
+  std::string buffer;
+  buffer.reserve(io_buffer_bytes + 512);
+  auto flush = [&]() -> Status {
+    EVP_DigestUpdate(sha, buffer.data(), buffer.size());
+    Status status = out.append(buffer);
+    buffer.clear();
+    return status;
+  };
+  std::uint64_t number = 0;
+  for (const LineIndex& entry : pending.lines) {
+    buffer += 'L';
+    buffer += ',';
+    buffer += std::to_string(++number);
+    buffer += lines.line_at(entry.offset);
+    if (buffer.size() >= io_buffer_bytes) {
+      if (Status s = flush(); !s) return s;
+    }
+  }
+  CITYCARD_CHECK(number == pending.totals.lines);
+  return flush();
 }
 
 // The batch file is written whole and synced under a temporary name, signed
@@ -100,7 +167,7 @@ Status BatchWriter::write_final(Pending& pending, WrittenBatch& written) {
   EVP_DigestUpdate(sha.get(), header.data(), header.size());
   if (Status s = out->append(header); !s) return s;
   if (pending.body_started) {
-    if (Status s = copy_body(pending.body_path, *out, sha.get()); !s) return s;
+    if (Status s = copy_lines_sorted(pending, *out, sha.get()); !s) return s;
   }
   const std::string trailer = format_trailer(pending.totals);
   EVP_DigestUpdate(sha.get(), trailer.data(), trailer.size());
@@ -108,6 +175,8 @@ Status BatchWriter::write_final(Pending& pending, WrittenBatch& written) {
   if (Status s = out->sync(); !s) return s;
   std::remove(pending.body_path.c_str());
   pending.body_started = false;
+  pending.body_bytes = 0;
+  std::vector<LineIndex>().swap(pending.lines);
   std::uint8_t digest[32];
   unsigned length = 0;
   EVP_DigestFinal_ex(sha.get(), digest, &length);

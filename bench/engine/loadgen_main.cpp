@@ -72,6 +72,9 @@ int main(int argc, char** argv) {
   app.add_option("--batch", load_options.batch_taps_max, "taps per batch at most (default 256)");
   app.add_option("--inflight", load_options.inflight_batches_max,
                  "batches in flight per reader at most; 1 = wait for each answer (default 1)");
+  bool no_card_order = false;
+  app.add_flag("--no-card-order", no_card_order,
+               "send a card's taps as they fall due even before its previous tap is decided (default: wait)");
   app.add_option("--rate", rate, "offered taps/s (open loop); 0 = closed loop, as fast as decided (default 0)");
   app.add_option("--duration", duration_s, "seconds per step (default 10)");
   app.add_option("--taps", taps_max, "taps per step at most (default: the rest of the day)");
@@ -82,6 +85,7 @@ int main(int argc, char** argv) {
   app.add_flag("--describe", describe, "generate the day and print what is in it (taps by mode and hour)");
   CLI11_PARSE(app, argc, argv);
   day_options.school_day = !holiday;
+  load_options.card_order = !no_card_order;
   if (!date_text.empty()) {
     int year = 0, month = 0, day = 0;
     char dash1 = 0, dash2 = 0;

@@ -4,12 +4,6 @@
 
 namespace citycard::loadgen {
 
-std::size_t CardKeyTable::Hash::operator()(const CardId& id) const noexcept {
-  std::uint64_t h = 0xCBF29CE484222325ull;   // FNV-1a
-  for (std::size_t i = 0; i < id.size(); ++i) h = (h ^ id.data()[i]) * 0x100000001B3ull;
-  return static_cast<std::size_t>(h);
-}
-
 Result<CardKeyTable> CardKeyTable::load(const std::string& path) {
   std::ifstream in(path);
   if (!in) return Status::io_error("cannot read card keys " + path);

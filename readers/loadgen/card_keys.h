@@ -16,6 +16,7 @@
 #include "card/crypto.h"
 #include "citycard/ids.h"
 #include "citycard/status.h"
+#include "roster.h"
 
 namespace citycard::loadgen {
 
@@ -29,14 +30,11 @@ class CardKeyTable final : public card::CardKeySource {
   std::size_t size() const noexcept { return keys_.size(); }
 
  private:
-  struct Hash {
-    std::size_t operator()(const CardId& id) const noexcept;
-  };
   struct Entry {
     std::uint8_t key_version = 0;
     card::CardKey key;
   };
-  std::unordered_map<CardId, Entry, Hash> keys_;
+  std::unordered_map<CardId, Entry, CardIdHash> keys_;
 };
 
 }  // namespace citycard::loadgen

@@ -124,14 +124,6 @@ namespace {
 
 constexpr std::uint64_t challenge_stream = 0xC4A1'0000'0000'0000ull;
 
-struct CardIdHash {
-  std::size_t operator()(const CardId& id) const noexcept {
-    std::uint64_t h = 0xCBF29CE484222325ull;   // FNV-1a
-    for (std::size_t i = 0; i < id.size(); ++i) h = (h ^ id.data()[i]) * 0x100000001B3ull;
-    return static_cast<std::size_t>(h);
-  }
-};
-
 }  // namespace
 
 Status prove_city_day(CityDay& day, const Roster& roster, card::CardKeySource& keys, std::uint64_t seed,

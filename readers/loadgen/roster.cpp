@@ -60,6 +60,12 @@ PopulationMix PopulationMix::scaled_to(std::uint64_t cards) const {
   return scaled;
 }
 
+std::size_t CardIdHash::operator()(const CardId& id) const noexcept {
+  std::uint64_t h = 0xCBF29CE484222325ull;
+  for (std::size_t i = 0; i < id.size(); ++i) h = (h ^ id.data()[i]) * 0x100000001B3ull;
+  return static_cast<std::size_t>(h);
+}
+
 CardId roster_card_id(std::uint64_t index, Media media) {
   std::uint8_t tag = media == Media::mobile ? 0x08 : media == Media::co_branded_credit ? 0x0C : 0x04;
   std::uint64_t body = scramble48(index + 1);

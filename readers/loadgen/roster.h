@@ -64,4 +64,9 @@ class Roster {
 // The card id of roster index `index` on `media` (see above).
 CardId roster_card_id(std::uint64_t index, Media media);
 
+// For the generator's tables keyed by card (FNV-1a over the id's bytes).
+struct CardIdHash {
+  std::size_t operator()(const CardId& id) const noexcept;
+};
+
 }  // namespace citycard::loadgen

@@ -27,8 +27,10 @@
 #include <atomic>
 #include <deque>
 #include <thread>
+#include <unordered_map>
 
 #include "reader_link.h"
+#include "roster.h"
 #include "readers/uplink/client_tls.h"
 
 namespace citycard::loadgen {
@@ -197,6 +199,9 @@ class Worker {
   // A reader whose next tap is at or past the ceiling: true when it must
   // wait (the tick wakes it), false if the frontier has moved meanwhile.
   bool hold_back(SimReader& reader, std::uint64_t position, Clock::time_point now);
+  // A reader whose next tap waits for its card's previous tap (card_order):
+  // the tick wakes it to look again.
+  void hold_for_card(SimReader& reader, Clock::time_point now);
   // A reader's frontier moved (decisions, or it stopped).
   void frontier_moved(std::size_t slot, std::uint64_t position, Clock::time_point now);
   std::uint64_t own_frontier() const {
@@ -226,6 +231,7 @@ class Worker {
   bool maybe_finish(Clock::time_point now);
 
   std::vector<SimReader*> blocked;
+  std::size_t card_holds_ = 0;  // hold_for_card calls since the last tick
   bool ticking_ = false;
   Clock::time_point tick_at_;  // while ticking_
   bool end_swept_ = false;
@@ -245,6 +251,17 @@ class TlsLoad::Impl {
   LoadReport run(const LoadStep& step);
   std::uint64_t remaining() const;
 
+  // card_order: whether the tap at `position` may go (its card's previous
+  // tap is decided), and a tap decided (or given up with its reader).
+  bool card_ready(std::uint64_t position) const {
+    if (card_previous_.empty()) return true;
+    const std::uint64_t previous = card_previous_[position];
+    return previous == 0 || decided_[previous - 1].load(std::memory_order_acquire) != 0;
+  }
+  void mark_decided(std::uint64_t position) {
+    if (!card_previous_.empty()) decided_[position].store(1, std::memory_order_release);
+  }
+
   std::uint64_t ceiling() const {
     std::uint64_t low = UINT64_MAX;
     for (const auto& worker : workers_) low = std::min(low, worker->published_frontier.load(std::memory_order_relaxed));
@@ -262,6 +279,11 @@ class TlsLoad::Impl {
   std::uint64_t total_taps_ = 0;
   std::uint64_t sent_positions_ = 0;  // positions handed out to steps so far
   StepPlan plan_;
+  // card_order: per position, 1 + the position of the card's previous tap
+  // when that was at another reader (0: none to wait for); and which
+  // positions are decided. Empty when off.
+  std::vector<std::uint64_t> card_previous_;
+  std::unique_ptr<std::atomic<std::uint8_t>[]> decided_;
 };
 
 namespace {
@@ -370,6 +392,11 @@ void SimReader::drop_link() noexcept {
 void SimReader::stop() {
   const std::size_t left = worker_.plan != nullptr ? taps_left(*worker_.plan) : 0;
   ++worker_.tally.readers_stopped;
+  // Its taps will never be decided: the cards' later taps need not wait.
+  for (const Flight& flight : flights_) {
+    for (std::size_t i = 0; i < flight.count; ++i) worker_.load.mark_decided(positions[flight.first + i]);
+  }
+  for (std::size_t i = next_send_; i < positions.size(); ++i) worker_.load.mark_decided(positions[i]);
   dead_ = true;
   flights_.clear();
   close();
@@ -436,6 +463,7 @@ bool SimReader::send_batch(const StepPlan& plan, Clock::time_point now) {
   while (count < batch_max && next_send_ + count < taps.size()) {
     const std::uint64_t position = positions[next_send_ + count];
     if (position >= plan.limit || position >= worker_.ceiling || plan.due(position) > now) break;
+    if (!worker_.load.card_ready(position)) break;
     ++count;
   }
   if (count == 0) return false;
@@ -460,6 +488,7 @@ void SimReader::record(const StepPlan& plan, Flight& flight, const protocol::Dec
     const Clock::time_point from = plan.rate > 0 ? plan.due(positions[flight.first + i]) : flight.first_sent;
     tally.count(taps[flight.first + i].record.tap, decisions.decisions[i],
                 std::chrono::duration_cast<std::chrono::microseconds>(now - from).count());
+    worker_.load.mark_decided(positions[flight.first + i]);
   }
   const std::size_t count = decisions.decisions.size();
   tally.count_round_trip(std::chrono::duration_cast<std::chrono::microseconds>(now - flight.last_sent).count());
@@ -514,6 +543,8 @@ void SimReader::advance(Clock::time_point now) {
     const std::uint64_t position = positions[next_send_];
     if (position >= worker_.ceiling && worker_.hold_back(*this, position, now)) {
       // the worker's tick wakes it when the frontier has moved
+    } else if (plan.due(position) <= now && !worker_.load.card_ready(position)) {
+      worker_.hold_for_card(*this, now);  // the tick looks again
     } else {
       at = std::min(at, std::max(plan.wake_for(position), not_before_));
     }
@@ -595,6 +626,13 @@ bool Worker::hold_back(SimReader& reader, std::uint64_t position, Clock::time_po
   return true;
 }
 
+void Worker::hold_for_card(SimReader& reader, Clock::time_point now) {
+  if (!reader.blocked) blocked.push_back(&reader);
+  reader.blocked = true;
+  ++card_holds_;
+  schedule_tick(now);
+}
+
 void Worker::frontier_moved(std::size_t slot, std::uint64_t position, Clock::time_point /*now*/) {
   const std::uint64_t before = frontiers[slot];
   frontiers[slot] = position;
@@ -614,8 +652,11 @@ void Worker::on_tick() {
   ticking_ = false;
   // The frontier only moves forward, and so does the ceiling.
   const std::uint64_t fresh = load.ceiling();
-  if (fresh > ceiling) {
-    ceiling = fresh;
+  // Readers waiting for a card's earlier tap look again on every tick; those
+  // held by the lead window only once the frontier has moved.
+  if (fresh > ceiling || card_holds_ > 0) {
+    ceiling = std::max(ceiling, fresh);
+    card_holds_ = 0;
     std::vector<SimReader*> waking;
     waking.swap(blocked);
     for (SimReader* reader : waking) {
@@ -704,10 +745,20 @@ Status TlsLoad::Impl::connect_all() {
     readers_.push_back(std::move(reader));
   }
   // Positions: the day's send order restricted to the readers in use.
+  // 1 + position of the card's last tap, and its reader. A card's taps at
+  // one reader need no wait: a link delivers its batches in order.
+  std::unordered_map<CardId, std::pair<std::uint64_t, std::uint32_t>, CardIdHash> last_of_card;
   for (const SendSlot& slot : day_.send_order) {
     if (slot.reader_index >= count) continue;
+    if (options_.card_order) {
+      auto& [last, last_reader] = last_of_card[day_.at(slot).record.tap.card];
+      card_previous_.push_back(last != 0 && last_reader != slot.reader_index ? last : 0);
+      last = total_taps_ + 1;
+      last_reader = slot.reader_index;
+    }
     readers_[slot.reader_index]->positions.push_back(total_taps_++);
   }
+  if (options_.card_order) decided_ = std::make_unique<std::atomic<std::uint8_t>[]>(total_taps_);
   for (auto& worker : workers_) {
     for (const SimReader* reader : worker->readers) worker->frontiers.push_back(reader->frontier());
   }

@@ -42,6 +42,7 @@ struct Fixture {
   CityMap map = CityMap::standard();
   CityDay day;
   std::map<TapId, std::uint64_t> position;  // in the load's send order (readers_used only)
+  std::map<TapId, CardId> card_of;
   std::uint64_t taps = 0;
 
   static const Fixture& get() {
@@ -64,7 +65,9 @@ struct Fixture {
     for (std::size_t i = 0; i < readers_used; ++i) REQUIRE(pki::issue_reader(pki.dir, map.readers[i].reader).is_ok());
     day = generate_city_day(map, Roster::make(PopulationMix{}.scaled_to(5000)), DayOptions{});
     for (const SendSlot& slot : day.send_order) {
-      if (slot.reader_index < readers_used) position[day.at(slot).record.tap.id] = taps++;
+      if (slot.reader_index >= readers_used) continue;
+      position[day.at(slot).record.tap.id] = taps++;
+      card_of[day.at(slot).record.tap.id] = day.at(slot).record.tap.card;
     }
     REQUIRE(taps > 100);
   }
@@ -185,6 +188,28 @@ void check_order_per_reader(const std::vector<TapId>& log) {
     const std::uint32_t reader = fixture.map.readers[r].reader.value;
     CHECK(last[reader] == fixture.day.readers[r].taps.size());
   }
+}
+
+// Each card's taps first reached the engine in the day's send order, also
+// where they went through different readers (card_order). Returns how many
+// cards used more than one reader, so a caller can tell the check bit.
+std::size_t check_order_per_card(const std::vector<TapId>& log) {
+  const Fixture& fixture = Fixture::get();
+  std::map<CardId, std::uint64_t> last_position;
+  std::map<CardId, std::set<std::uint32_t>> readers_of;
+  std::set<TapId> seen;
+  for (const TapId& id : log) {
+    if (!seen.insert(id).second) continue;  // a resend
+    const CardId card = fixture.card_of.at(id);
+    const std::uint64_t position = fixture.position.at(id);
+    auto last = last_position.find(card);
+    INFO("card " << card.to_string() << " tap " << id.reader.value << ":" << id.sequence);
+    if (last != last_position.end()) REQUIRE(position > last->second);
+    last_position[card] = position;
+    readers_of[card].insert(id.reader.value);
+  }
+  return static_cast<std::size_t>(
+      std::count_if(readers_of.begin(), readers_of.end(), [](const auto& entry) { return entry.second.size() > 1; }));
 }
 
 // Bytes between the driver and the server; cut_all() closes every
@@ -427,7 +452,7 @@ void check_clean_on_one_link(const LoadReport& report, const FakeEngine& engine)
 
 }  // namespace
 
-TEST_CASE("tls load: every tap of a small day is decided once, in sequence order per reader") {
+TEST_CASE("tls load: every tap of a small day is decided once, in sequence order per reader and send order per card") {
   ScriptedSink sink;
   TestServer server(sink);
   auto load = TlsLoad::connect(Fixture::get().day, Fixture::get().map, load_options(server.server->port()));
@@ -449,6 +474,9 @@ TEST_CASE("tls load: every tap of a small day is decided once, in sequence order
   std::vector<TapId> log = sink.log();
   CHECK(log.size() == taps);  // nothing sent twice
   check_order_per_reader(log);
+  // A closed loop runs readers far ahead of each other: without card_order
+  // a card's taps at two readers would race.
+  CHECK(check_order_per_card(log) > 10);
 }
 
 TEST_CASE("tls load: an open loop sends no tap before it is due, and the next step starts at the frontier") {

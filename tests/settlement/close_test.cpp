@@ -140,6 +140,46 @@ TEST_CASE("regenerating a closed day gives byte-identical files and signatures")
     CHECK(entry.path().filename().string()[0] != '.');  // no body files left behind
 }
 
+// Readers race each other, so the ledger holds a day's taps in a different
+// order on every run: the files must not show it.
+TEST_CASE("a day's files are the same bytes whatever order its taps were posted in") {
+  const std::vector<TapSpec> taps = {
+      {1, 0, bus, "2024-03-05T08:00:00+08:00", 15},
+      {2, 1, bus, "2024-03-05T08:00:00+08:00", 15, 15, 0, 18},  // the same instant at another reader
+      {3, 2, metro, "2024-03-05T12:00:00+08:00", 20, 5},
+      {4, 0, metro, "2024-03-05T18:00:00+08:00", 0, 0, 30},
+      {5, 1, bus, "2024-03-06T01:30:00+08:00", 15, 15},
+      {6, 2, bus, "2024-03-05T07:59:59+08:00", 12},
+      {7, 0, bus, "2024-03-05T08:00:00+08:00", 16, 0, 0, 19},
+  };
+  City first;
+  City second(first.options.key_dir);
+  for (const TapSpec& tap : taps) first.tap(tap);
+  for (std::size_t i = taps.size(); i-- > 0;) second.tap(taps[i]);
+  auto first_closed = first.settlement().close(day("2024-03-05"), at("2024-03-06T03:30:00+08:00"));
+  auto second_closed = second.settlement().close(day("2024-03-05"), at("2024-03-06T03:30:00+08:00"));
+  REQUIRE(first_closed.has_value());
+  REQUIRE(second_closed.has_value());
+  for (OperatorId op : {bus, metro}) {
+    const std::string bytes = read_bytes(batch_of(*first_closed, op).path);
+    CHECK(bytes == read_bytes(batch_of(*second_closed, op).path));
+    CHECK(read_bytes(batch_of(*first_closed, op).path + ".sha256") ==
+          read_bytes(batch_of(*second_closed, op).path + ".sha256"));
+    auto file = read_batch_file(batch_of(*first_closed, op).path);
+    REQUIRE(file.has_value());
+    CHECK(file->totals == batch_of(*first_closed, op).batch.totals);
+  }
+  // By event time, then tap id: 07:59:59 first, then the three 08:00 taps by their ids.
+  const std::string bus_file = read_bytes(batch_of(*first_closed, bus).path);
+  const auto position = [&bus_file](const std::string& tap_id) { return bus_file.find("," + tap_id + ","); };
+  CHECK(position("tap:17:6") < position("tap:17:1"));
+  CHECK(position("tap:17:1") < position("tap:18:2"));
+  CHECK(position("tap:18:2") < position("tap:19:7"));
+  CHECK(position("tap:19:7") < position("tap:17:5"));
+  CHECK(bus_file.find("L,1,tap:17:6,") != std::string::npos);
+  CHECK(bus_file.find("L,5,tap:17:5,") != std::string::npos);
+}
+
 // A close's ledger write can report a failure and still land (the WAL got
 // its bytes before the sync failed): its files must be the ones its record
 // names, so they go in place only after the write, and closing the day again

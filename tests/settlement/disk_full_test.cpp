@@ -54,7 +54,7 @@ struct Reference {
   City city;
   std::map<std::string, std::string> files;
   std::uint64_t bus_bytes = 0;
-  std::uint64_t bus_body_bytes = 0;  // the lines, without header and trailer
+  std::uint64_t bus_body_bytes = 0;  // the body file: the lines without their "L,<number>" (batch_writer.h)
   std::uint64_t metro_bytes = 0;
   Reference() {
     populate_busy_day(city);
@@ -65,7 +65,12 @@ struct Reference {
     const std::string bus_text = read_bytes(closed->batches[0].path);
     const std::size_t body_begin = bus_text.find('\n') + 1;
     const std::size_t body_end = bus_text.rfind('\n', bus_text.size() - 2) + 1;  // the trailer is the last line
-    bus_body_bytes = body_end - body_begin;
+    for (std::size_t at = body_begin; at < body_end;) {
+      const std::size_t end = bus_text.find('\n', at) + 1;
+      const std::size_t number_end = bus_text.find(',', at + 2);  // after "L,<number>"
+      bus_body_bytes += end - number_end;
+      at = end;
+    }
     metro_bytes = fs::file_size(closed->batches[1].path);
     files = files_in(city.options.out_dir);
   }
