@@ -220,6 +220,12 @@ std::string encode_card(const CardRecord& card) {
   coding::put_le<std::uint8_t>(out, static_cast<std::uint8_t>(card.status));
   append_card(out, card.linked_to);
   append_card(out, card.replaced_by);
+  // The eligibility period only when there is one, so that every record
+  // written before it existed, and most written since, keep their bytes.
+  if (card.category_from_day != no_category_day || card.category_until_day != no_category_day) {
+    coding::put_le<std::int32_t>(out, card.category_from_day);
+    coding::put_le<std::int32_t>(out, card.category_until_day);
+  }
   return out;
 }
 
@@ -234,6 +240,12 @@ std::optional<CardRecord> decode_card(std::string_view value) {
   auto status = reader.le<std::uint8_t>();
   auto linked = read_card(reader);
   auto replaced = read_card(reader);
+  if (reader.ok() && !reader.at_end()) {
+    card.category_from_day = reader.le<std::int32_t>();
+    card.category_until_day = reader.le<std::int32_t>();
+    if (card.category_from_day == no_category_day && card.category_until_day == no_category_day) return std::nullopt;
+    if (card.category_until_day != no_category_day && card.category_until_day < card.category_from_day) return std::nullopt;
+  }
   if (!id || !linked || !replaced || !reader.ok() || !reader.at_end()) return std::nullopt;
   if (category < 1 || category > rider_category_count || media < 1 || media > 3 || status < 1 || status > 4) {
     return std::nullopt;

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "card_history.h"
+#include "eligibility.h"
 #include "ledger_records.h"
 #include "ledger_report.h"
 #include "ledger_taps.h"
@@ -48,7 +49,8 @@ void run_balance(const CliContext& context, const std::string& card_text) {
       return;
     }
     std::int64_t wallet = reply->value("wallet_minor", std::int64_t{0});
-    std::cout << fmt::format("card {}  {}  {}  {}\n", reply->value("card", std::string()), reply->value("category", std::string()),
+    std::cout << fmt::format("card {}  {}  {}  {}\n", reply->value("card", std::string()),
+                             reply->value("eligibility", reply->value("category", std::string())),
                              reply->value("media", std::string()), reply->value("status", std::string()));
     std::cout << fmt::format("  wallet  {:>8} TWD{}\n", wallet, wallet < 0 ? "  (debt: rides given offline)" : "");
     std::cout << fmt::format("  points  {:>8}\n", reply->value("points", std::int64_t{0}));
@@ -69,10 +71,13 @@ void run_balance(const CliContext& context, const std::string& card_text) {
                           {"points", points->balance_minor},
                           {"debt", wallet->balance_minor < 0}};
     if (!card.linked_to.empty()) out["linked_to"] = card.linked_to.to_string();
+    if (card.category_from_day != no_category_day || card.category_until_day != no_category_day)
+      out["eligibility"] = engine::describe_eligibility(card.category, card.category_from_day, card.category_until_day);
     std::cout << out.dump() << "\n";
     return;
   }
-  std::cout << fmt::format("card {}  {}  {}  {}\n", card.card.to_string(), rider_category_name(card.category),
+  std::cout << fmt::format("card {}  {}  {}  {}\n", card.card.to_string(),
+                           engine::describe_eligibility(card.category, card.category_from_day, card.category_until_day),
                            media_name(card.media), card_status_name(card.status));
   std::cout << fmt::format("  wallet  {:>8} TWD{}\n", wallet->balance_minor,
                            wallet->balance_minor < 0 ? "  (debt: rides given offline)" : "");
@@ -378,6 +383,7 @@ void add_ledger_commands(CLI::App& app, CliContext& context) {
   replace->add_option("--reason", context.reason, "why, for the audit trail");
   replace->callback([&context, o] { run_card_replace(context, o->card, o->new_card, o->ref); });
   add_card_import_command(*cards, context);
+  add_card_eligibility_command(*cards, context);
   add_card_adjust_command(*cards, context);
 
   auto* topup = app.add_subcommand("topup", "cash top-up of a card's wallet");

@@ -29,6 +29,7 @@ ClerkAction clerk_action_of(engine::AdminAction action) {
     case engine::AdminAction::adjust: return ClerkAction::adjust;
     case engine::AdminAction::set_status: return ClerkAction::card_status;
     case engine::AdminAction::replace: return ClerkAction::replace;
+    case engine::AdminAction::set_category: return ClerkAction::card_issue;
     case engine::AdminAction::reader_add:
     case engine::AdminAction::reader_status: return ClerkAction::reader_manage;
     case engine::AdminAction::approve:
@@ -53,7 +54,37 @@ ClerkAction clerk_action_of(engine::AdminAction action) {
 
 }  // namespace
 
+struct CardActionsInLedger::Parts {
+  explicit Parts(const CliContext& context)
+      : ledger(open_ledger_or_fail(context, LedgerAccess::read_write)),
+        system(system_or_fail(*ledger)),
+        log(stderr),
+        book(*ledger, log, /*cache_max=*/16, /*with_atc=*/false),
+        builder(engine::BuildContext{*ledger, system, nullptr, log, nullptr, false, nullptr, context.four_eyes_minor,
+                                     /*serves_deny_list=*/false},
+                book) {}
+  static ledger::SystemAccounts system_or_fail(const ledger::Ledger& ledger) {
+    auto system = ledger::find_system_accounts(ledger);
+    if (!system) fail(system.status().message());
+    return *system;
+  }
+  std::unique_ptr<ledger::Ledger> ledger;
+  ledger::SystemAccounts system;
+  engine::Log log;
+  engine::CardBook book;
+  engine::GroupBuilder builder;
+};
+
+CardActionsInLedger::CardActionsInLedger(const CliContext& context)
+    : context_(context), parts_(std::make_unique<Parts>(context)) {}
+CardActionsInLedger::~CardActionsInLedger() = default;
+
 engine::AdminResult card_action_in_ledger(const CliContext& context, engine::AdminCommand command) {
+  return CardActionsInLedger(context).run(std::move(command));
+}
+
+engine::AdminResult CardActionsInLedger::run(engine::AdminCommand command) {
+  const CliContext& context = context_;
   // The audit entry names the clerk, his role and reason, as the engine's
   // does; a role that may not is refused and recorded as the engine does.
   const Clerk& clerk = signed_in_clerk(context);
@@ -61,15 +92,8 @@ engine::AdminResult card_action_in_ledger(const CliContext& context, engine::Adm
   command.clerk_role = std::string(clerk_role_name(clerk.role));
   command.reason = context.reason;
   command.refusal = role_status(clerk, clerk_action_of(command.action));
-  auto ledger = open_ledger_or_fail(context, LedgerAccess::read_write);
-  auto system = ledger::find_system_accounts(*ledger);
-  if (!system) fail(system.status().message());
-  engine::Log log(stderr);
-  engine::CardBook book(*ledger, log, /*cache_max=*/16, /*with_atc=*/false);
-  engine::GroupBuilder builder(
-      engine::BuildContext{*ledger, *system, nullptr, log, nullptr, false, nullptr, context.four_eyes_minor,
-                           /*serves_deny_list=*/false},
-      book);
+  ledger::Ledger* ledger = parts_->ledger.get();
+  engine::GroupBuilder& builder = parts_->builder;
   // A decision names the waiting request; its card is that request's.
   const bool decision = command.action == engine::AdminAction::approve || command.action == engine::AdminAction::reject;
   if (decision) {

@@ -7,14 +7,30 @@
 // check of their own, for the engine to check and record.
 #pragma once
 
+#include <memory>
+
 #include "admin_command.h"
 #include "commands.h"
+#include "ledger/ledger.h"
 
 namespace citycard::cli {
 
 // The action's result (duplicate: its reference was done before); fail()s
 // with the reason when it is refused or the ledger fails.
 engine::AdminResult card_action_in_ledger(const CliContext& context, engine::AdminCommand command);
+
+// The same for many actions on one opened ledger (a bulk import).
+class CardActionsInLedger {
+ public:
+  explicit CardActionsInLedger(const CliContext& context);
+  ~CardActionsInLedger();
+  engine::AdminResult run(engine::AdminCommand command);
+
+ private:
+  struct Parts;
+  const CliContext& context_;
+  std::unique_ptr<Parts> parts_;
+};
 
 // The reference given on the command line, or a fresh one; fail()s on a
 // malformed one.

@@ -11,6 +11,8 @@
 
 #include <fmt/format.h>
 
+#include "eligibility.h"
+#include "ledger_card_actions.h"
 #include "ledger_engine_client.h"
 #include "ledger_support.h"
 
@@ -165,6 +167,54 @@ void run_transfer_import(const CliContext& context, const std::string& path) {
   }
 }
 
+// Through the running engine in chunks (each row a card action through its
+// card's shard), else on the stopped ledger with the same actions. Every
+// line and every card is checked before anything changes.
+void run_card_eligibility(const CliContext& context, const std::string& path) {
+  std::vector<engine::EligibilityRow> rows;
+  std::map<CardId, std::size_t> seen;
+  LineProblems problems(path);
+  read_csv_or_fail(path, "card", [&](std::size_t line, const std::vector<std::string>& fields) {
+    auto row = engine::parse_eligibility_row(fields, line);
+    if (!row) return problems.add(line, row.status().message());
+    if (auto [it, inserted] = seen.emplace(row->card, line); !inserted) {
+      return problems.add(line, "card " + row->card.to_string() + " also on line " + std::to_string(it->second));
+    }
+    rows.push_back(*row);
+  });
+  problems.fail_if_any();
+  {
+    // Read-only: beside a running engine too. Every card before any change.
+    auto ledger = open_ledger_or_fail(context, LedgerAccess::read_only);
+    if (Status cards = engine::check_eligibility_cards(*ledger, rows); !cards) fail(cards.message(), 2);
+  }
+  std::size_t changed = 0;
+  std::unique_ptr<CardActionsInLedger> desk;
+  Progress progress(rows.size(), "cards");
+  for (std::size_t start = 0; start < rows.size(); start += engine::eligibility_rows_max) {
+    std::vector<engine::EligibilityRow> chunk(rows.begin() + start,
+                                              rows.begin() + std::min(rows.size(), start + engine::eligibility_rows_max));
+    if (auto reply = engine_request(context, with_reason(context, {{"op", "card_eligibility"}, {"rows", engine::eligibility_rows_json(chunk)}}))) {
+      add_reply_problems(*reply, "failed", "line", problems);
+      changed += reply->value("changed", std::size_t{0});
+      if (!reply->value("ok", false)) {
+        problems.print();
+        fail(fmt::format("{} cards changed; {}", changed, reply->value("error", std::string("the engine refused"))));
+      }
+    } else {
+      if (!desk) desk = std::make_unique<CardActionsInLedger>(context);
+      for (const engine::EligibilityRow& row : chunk) {
+        engine::AdminCommand command = engine::eligibility_command(row);
+        command.key = fresh_operator_key();
+        desk->run(std::move(command));
+        ++changed;
+      }
+    }
+    progress.done(start + chunk.size());
+  }
+  std::cout << fmt::format("set the category of {} cards from {}\n", changed, path);
+}
+
 struct ImportOptions {
   std::string path;
 };
@@ -195,6 +245,15 @@ void add_card_import_command(CLI::App& cards, CliContext& context) {
   command->add_option("FILE", options->path, "CSV file")->required();
   command->add_option("--reason", context.reason, "why, for the audit trail");
   command->callback([&context, options] { run_card_import(context, options->path); });
+}
+
+void add_card_eligibility_command(CLI::App& cards, CliContext& context) {
+  auto options = std::make_shared<ImportOptions>();
+  auto* command = cards.add_subcommand(
+      "eligibility", "set riders' categories and eligibility periods from the welfare office's CSV: card,category,from,until");
+  command->add_option("FILE", options->path, "CSV file (header card,category,from,until; dates YYYY-MM-DD or empty)")->required();
+  command->add_option("--reason", context.reason, "why, for the audit trail");
+  command->callback([&context, options] { run_card_eligibility(context, options->path); });
 }
 
 void add_transfer_import_command(CLI::App& app, CliContext& context) {

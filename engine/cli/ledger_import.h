@@ -16,6 +16,9 @@ namespace citycard::cli {
 // card import FILE: lines "card,category,media[,overdraft[,linked_to]]".
 void add_card_import_command(CLI::App& cards, CliContext& context);
 
+// card eligibility FILE: lines "card,category,from,until" (eligibility.h).
+void add_card_eligibility_command(CLI::App& cards, CliContext& context);
+
 // transfers import FILE: lines
 //   "ref,debit,credit,amount,code[,event_unix_seconds[,mode[,location[,flags]]]]"
 // Consecutive lines with the same ref form one all-or-nothing group; a ref

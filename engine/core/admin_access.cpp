@@ -11,7 +11,7 @@ namespace citycard::engine {
 using nlohmann::json;
 
 std::optional<ClerkAction> admin_op_action(std::string_view op) {
-  static constexpr std::array<std::pair<std::string_view, ClerkAction>, 30> table{{
+  static constexpr std::array<std::pair<std::string_view, ClerkAction>, 31> table{{
       {"balance", ClerkAction::look_up},
       {"history", ClerkAction::look_up},
       {"taps", ClerkAction::look_up},
@@ -30,6 +30,7 @@ std::optional<ClerkAction> admin_op_action(std::string_view op) {
       {"reader_activate", ClerkAction::reader_manage},
       {"reload_pki", ClerkAction::reload_pki},
       {"card_import", ClerkAction::card_issue},
+      {"card_eligibility", ClerkAction::card_issue},
       {"operator_add", ClerkAction::operator_add},
       {"transfers_import", ClerkAction::transfers_import},
       {"settle_close", ClerkAction::settle_close},

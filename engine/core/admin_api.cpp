@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "card_history.h"
+#include "eligibility.h"
 #include "tap_listing.h"
 #include "citycard/limits.h"
 #include "ledger/readers.h"
@@ -143,6 +144,8 @@ json AdminApi::balance(const CardId& card_id) const {
               {"debt", wallet->balance_minor < 0}};
   if (!card->linked_to.empty()) out["linked_to"] = card->linked_to.to_string();
   if (!card->replaced_by.empty()) out["replaced_by"] = card->replaced_by.to_string();
+  if (card->category_from_day != no_category_day || card->category_until_day != no_category_day)
+    out["eligibility"] = describe_eligibility(card->category, card->category_from_day, card->category_until_day);
   return out;
 }
 
@@ -214,6 +217,10 @@ void AdminApi::handle(const json& request, const Clerk* clerk, std::function<voi
   }
   if (op == "records_retain") {
     reply(records_retain(request, clerk));
+    return;
+  }
+  if (op == "card_eligibility") {
+    handle_eligibility(request, clerk, std::move(reply));
     return;
   }
   if (op == "card_import" || op == "operator_add" || op == "transfers_import") {
@@ -288,7 +295,7 @@ Result<AdminCommand> card_command(const std::string& op, const json& request, co
     command.new_card = *new_card;
   } else {
     return Status::invalid_argument("unknown op '" + op +
-                                    "' (ping, balance, history, topup, refund, card_adjust, block, unblock, lost, replace, approval_list, approval_approve, approval_reject, card_import, operator_add, transfers_import, reader_add, reader_list, reader_show, reader_suspend, reader_retire, reader_activate, reload_pki, rules_load, rules_show, records_retain, taps, settle_close, settle_ack, settle_resend, settle_job)");
+                                    "' (ping, balance, history, topup, refund, card_adjust, block, unblock, lost, replace, approval_list, approval_approve, approval_reject, card_import, card_eligibility, operator_add, transfers_import, reader_add, reader_list, reader_show, reader_suspend, reader_retire, reader_activate, reload_pki, rules_load, rules_show, records_retain, taps, settle_close, settle_ack, settle_resend, settle_job)");
   }
   return command;
 }

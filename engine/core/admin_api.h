@@ -60,6 +60,9 @@ class AdminApi {
   // card_import, operator_add, transfers_import (admin_office.cpp).
   void handle_office(const std::string& op, const nlohmann::json& request, const Clerk* clerk,
                      std::function<void(nlohmann::json)> reply);
+  // card_eligibility: each row one set_category action through its card's
+  // shard; answered once every row is (admin_office.cpp).
+  void handle_eligibility(const nlohmann::json& request, const Clerk* clerk, std::function<void(nlohmann::json)> reply);
   void handle_reader(const std::string& op, const nlohmann::json& request, const Clerk* clerk,
                      std::function<void(nlohmann::json)> reply);
   // rules_load, rules_show (admin_rules.cpp).

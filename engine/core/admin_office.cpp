@@ -4,7 +4,10 @@
 #include "admin_api.h"
 
 #include <chrono>
+#include <memory>
+#include <mutex>
 
+#include "eligibility.h"
 #include "office_import.h"
 
 namespace citycard::engine {
@@ -56,6 +59,45 @@ void AdminApi::handle_office(const std::string& op, const json& request, const C
   // Their shards mirror the balances these groups moved: read them again.
   engine_.reload_cards(report->cards_touched);
   reply(import_report_json(*report));
+}
+
+void AdminApi::handle_eligibility(const json& request, const Clerk* clerk, std::function<void(json)> reply) {
+  auto rows = eligibility_rows_from_json(request.value("rows", json()));
+  if (!rows) return reply(error_reply(rows.status()));
+  // Every card is checked before any changes, so a bad file changes nothing.
+  if (Status cards = check_eligibility_cards(ledger_, *rows); !cards) return reply(error_reply(cards));
+  const OfficeActor actor = office_actor(request, clerk);
+  struct Tally {
+    std::mutex mutex;
+    std::size_t left = 0;
+    std::size_t changed = 0;
+    json failed = json::array();
+    std::function<void(json)> reply;
+  };
+  auto tally = std::make_shared<Tally>();
+  tally->left = rows->size();
+  tally->reply = std::move(reply);
+  for (const EligibilityRow& row : *rows) {
+    AdminCommand command = eligibility_command(row);
+    sign(command, clerk, request);
+    command.key = fresh_key();
+    command.time = actor.time;
+    engine_.admin(std::move(command), [tally, line = row.line, card = row.card](AdminResult result) {
+      std::unique_lock lock(tally->mutex);
+      if (result.status) {
+        ++tally->changed;
+      } else {
+        tally->failed.push_back({{"line", line}, {"card", card.to_string()}, {"error", result.status.to_string()}});
+      }
+      if (--tally->left > 0) return;
+      const bool all = tally->failed.empty();
+      json out{{"ok", all}, {"changed", tally->changed}, {"failed", std::move(tally->failed)}};
+      if (!all) out["error"] = "some rows were not carried out (see failed); sending them again is safe";
+      auto done = std::move(tally->reply);
+      lock.unlock();
+      done(std::move(out));
+    });
+  }
 }
 
 }  // namespace citycard::engine

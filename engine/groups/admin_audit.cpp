@@ -17,6 +17,7 @@ std::string_view admin_action_name(const AdminCommand& command) {
     case AdminAction::reject: return "rejection";
     case AdminAction::adjust: return "adjustment";
     case AdminAction::record_refusal: return command.op;
+    case AdminAction::set_category: return "eligibility";
   }
   return "?";
 }

@@ -37,6 +37,9 @@ enum class AdminAction : std::uint8_t {
   // action: only its audit entry (outcome refused) is written
   // (refusals.h). `op` names it, `refusal` says why.
   record_refusal = 10,
+  // The card's category and its eligibility period (eligibility.h): the
+  // welfare office's import, one card at a time through its shard.
+  set_category = 11,
 };
 
 constexpr bool is_reader_action(AdminAction action) noexcept {
@@ -49,6 +52,9 @@ struct AdminCommand {
   CardId new_card;                     // replace
   CardStatus status = CardStatus::active;  // set_status
   std::int64_t amount_minor = 0;       // top_up, refund (> 0); adjust (signed, not 0)
+  RiderCategory category = RiderCategory::general;  // set_category, with its period:
+  std::int32_t category_from_day = no_category_day;
+  std::int32_t category_until_day = no_category_day;
   IdempotencyKey key;                  // op:SOURCE:NUMBER; repeat it to retry safely
   EventTime time;                      // when the operator acted
   std::string operator_name;           // the signed-in clerk who acted (audit_entry.h); empty: none

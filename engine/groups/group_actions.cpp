@@ -8,6 +8,7 @@
 #include "approvals.h"
 #include "card_state_codec.h"
 #include "deny_records.h"
+#include "eligibility.h"
 #include "group_builder.h"
 #include "hashing.h"
 #include "tap_adjustments.h"
@@ -41,6 +42,7 @@ std::string_view fingerprint_action_name(AdminAction action) {
     case AdminAction::reject: return "rejection";
     case AdminAction::adjust: return "adjustment";
     case AdminAction::record_refusal: return "refusal";
+    case AdminAction::set_category: return "eligibility";
   }
   return "?";
 }
@@ -66,10 +68,14 @@ Transfer admin_transfer(AccountId debit, AccountId credit, std::int64_t amount, 
 }
 
 std::string action_fingerprint(const AdminCommand& command) {
-  // The tap only when there is one: every earlier fingerprint stays as stored.
-  return fmt::format("action1 {} card {} amount {} status {} new {}{}", fingerprint_action_name(command.action),
+  // The tap and the category only when there is one: every earlier fingerprint stays as stored.
+  return fmt::format("action1 {} card {} amount {} status {} new {}{}{}", fingerprint_action_name(command.action),
                      command.card.to_string(), command.amount_minor, card_status_name(command.status),
-                     command.new_card.to_string(), command.tap ? " tap " + tap_reference(*command.tap) : std::string());
+                     command.new_card.to_string(), command.tap ? " tap " + tap_reference(*command.tap) : std::string(),
+                     command.action == AdminAction::set_category
+                         ? " category " + describe_eligibility(command.category, command.category_from_day,
+                                                               command.category_until_day)
+                         : std::string());
 }
 
 Status GroupBuilder::check_retry(const AdminCommand& command, std::string_view stored_fingerprint) {
@@ -204,6 +210,26 @@ void GroupBuilder::build_action(Draft& draft) {
       draft.group.card_updates.push_back(entry->record);
       audit = fmt::format("card {} status {} -> {}", command.card.to_string(), card_status_name(before),
                           card_status_name(command.status));
+      break;
+    }
+    case AdminAction::set_category: {
+      if (before == CardStatus::replaced) {
+        result.status = Status::refused("card " + command.card.to_string() + " was replaced by " +
+                                        entry->record.replaced_by.to_string() + "; set the new card's category");
+        return;
+      }
+      if (command.category_until_day != no_category_day && command.category_until_day < command.category_from_day) {
+        result.status = Status::invalid_argument("the eligibility period ends before it starts");
+        return;
+      }
+      const std::string was = describe_eligibility(entry->record.category, entry->record.category_from_day,
+                                                   entry->record.category_until_day);
+      entry->record.category = command.category;
+      entry->record.category_from_day = command.category_from_day;
+      entry->record.category_until_day = command.category_until_day;
+      draft.group.card_updates.push_back(entry->record);
+      audit = fmt::format("card {} category {} (was {})", command.card.to_string(),
+                          describe_eligibility(command.category, command.category_from_day, command.category_until_day), was);
       break;
     }
     case AdminAction::replace: {

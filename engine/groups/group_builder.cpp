@@ -195,7 +195,10 @@ void GroupBuilder::decide_tap(Draft& draft) {
     return;
   }
 
-  const rules::CardState before = book_.state_of(*entry);
+  const rules::LocalCalendar calendar(rule_set.utc_offset_minutes, rule_set.business_day_start_minutes);
+  const std::int32_t tap_day = calendar.business_day(tap.event_time);
+  rules::CardState before = book_.state_of(*entry);
+  before.category = category_on(entry->record, tap_day);  // the eligibility on the tap's own day
   const rules::Rating rating = rules::rate(rule_set, before, tap);
 
   draft.group = {};
@@ -225,15 +228,13 @@ void GroupBuilder::decide_tap(Draft& draft) {
   const std::int64_t wallet_charge = -rules::net_for_role(rating, AccountRole::card_wallet, Asset::twd);
   if (tap.offline && wallet_charge > 0) {
     CITYCARD_CHECK(context_.offline != nullptr);
-    const rules::LocalCalendar calendar(rule_set.utc_offset_minutes, rule_set.business_day_start_minutes);
-    const std::int32_t day = calendar.business_day(tap.event_time);
-    auto spent = context_.offline->try_spend(tap.id.reader, day, wallet_charge, draft.admission.offline_max_minor);
+    auto spent = context_.offline->try_spend(tap.id.reader, tap_day, wallet_charge, draft.admission.offline_max_minor);
     if (!spent) {
       refuse_decision(draft, RefusalReason::offline_limit_exceeded);
       return;
     }
     draft.offline_spent_minor = wallet_charge;
-    draft.offline_day = day;
+    draft.offline_day = tap_day;
     draft.group.records.push_back(std::move(*spent));
   }
   // The card accounts change by exactly what the postings move (rules contract).
@@ -293,7 +294,7 @@ void GroupBuilder::record_tap(Draft& draft) {
                             .business_day(tap.event_time);
   if (const CardEntry* entry = book_.cached(tap.card)) {
     record.account = entry->record.wallet_account;
-    record.category = static_cast<std::uint8_t>(entry->record.category);
+    record.category = static_cast<std::uint8_t>(category_on(entry->record, record.business_day));
   }
   if (draft.decision.outcome == protocol::Outcome::approved) {
     record.fare_minor = draft.decision.fare_minor;

@@ -21,7 +21,16 @@ struct CardRecord {
   CardId card;
   AccountId wallet_account;
   AccountId points_account;
+  // Who the rider is within the eligibility period below: a student until
+  // the end of the school year, a senior from the 65th birthday, a
+  // disability certificate until it expires. Outside the period the card
+  // rides as general (category_on).
   RiderCategory category = RiderCategory::general;
+  // The period, as business days (days since 1970-01-01 of the dates that
+  // name them), both inclusive; no_category_day: open on that side. Set by
+  // the welfare office's eligibility import (engine/groups/eligibility.h).
+  std::int32_t category_from_day = 0;
+  std::int32_t category_until_day = 0;
   Media media = Media::physical_card;
   CardStatus status = CardStatus::active;
   // The card whose accounts this medium shares (a mobile card linked to a
@@ -30,6 +39,15 @@ struct CardRecord {
   // The card that replaced this one; empty unless status == replaced.
   CardId replaced_by;
 };
+
+inline constexpr std::int32_t no_category_day = 0;
+
+// The category a card rides as on a business day.
+constexpr RiderCategory category_on(const CardRecord& card, std::int32_t business_day) noexcept {
+  const bool started = card.category_from_day == no_category_day || business_day >= card.category_from_day;
+  const bool ended = card.category_until_day != no_category_day && business_day > card.category_until_day;
+  return started && !ended ? card.category : RiderCategory::general;
+}
 
 constexpr std::string_view card_status_name(CardStatus status) noexcept {
   switch (status) {

@@ -80,6 +80,13 @@ expect 1 "no account 'nowhere'" -- --db "$db" transfers import "$dir/bad2.csv"
 printf 'card,category,media\n04B00001,general,card\n04B00002,wizard,card\n04B00003,general\n' > "$dir/cards.csv"
 expect_lines 2 "cards.csv:3: " 3 -- --db "$db" card import "$dir/cards.csv"
 expect 1 "reference op:1:1 was used for another request; this top-up of card 04A1B2C3 for 1" -- --db "$db" topup 04A1B2C3 1 --ref op:1:1
+# Eligibility: every bad line named, an unknown card named by line, nothing changed.
+printf 'card,category,from,until\n04A1B2C3,senior,2026-12-15,\n04A1B2C3,student,,\n04A1B2C3,senior,2026-12-15,2026-12-01\n' > "$dir/elig.csv"
+expect_lines 2 "elig.csv:4: until 2026-12-01 is before from 2026-12-15" 3 -- --db "$db" card eligibility "$dir/elig.csv"
+printf 'card,category,from,until\n04A1B2C3,senior,2026-12-15,\n04B0FFFF,student,,2027-07-31\n' > "$dir/elig2.csv"
+expect_lines 2 "line 3: card 04B0FFFF is not issued" 2 -- --db "$db" card eligibility "$dir/elig2.csv"
+"$citycard" --db "$db" balance 04A1B2C3 | grep -q "^card 04A1B2C3  general " ||
+  { echo "FAIL: a refused eligibility file changed the card's category"; failures=$((failures + 1)); }
 
 # Adjustments: a reason, a tap that exists and is the card's, an amount the wallet allows.
 expect 2 "--reason is required" -- --db "$db" card adjust 04A1B2C3 5

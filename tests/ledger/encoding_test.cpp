@@ -128,6 +128,28 @@ TEST_CASE("ledger values keep their bytes and decode from them") {
   CHECK(decoded_card->card == card.card);
   CHECK(decoded_card->replaced_by == card.replaced_by);
   CHECK(decoded_card->points_account == AccountId{12});
+  CHECK(decoded_card->category_from_day == no_category_day);
+
+  // An eligibility period appends from and until (days, i32 LE); the bytes before stay.
+  card.category_from_day = 20'000;
+  card.category_until_day = 20'100;
+  const std::string card_period_bytes = card_bytes + "204e0000" "844e0000";
+  CHECK(hex(encoding::encode_card(card)) == card_period_bytes);
+  auto with_period = encoding::decode_card(unhex(card_period_bytes));
+  REQUIRE(with_period);
+  CHECK(with_period->category_from_day == 20'000);
+  CHECK(with_period->category_until_day == 20'100);
+  CHECK_FALSE(encoding::decode_card(unhex(card_bytes + "844e0000" "204e0000")));  // ends before it starts
+  CHECK_FALSE(encoding::decode_card(unhex(card_bytes + "00000000" "00000000")));  // a period that says nothing
+  CHECK_FALSE(encoding::decode_card(unhex(card_bytes + "204e0000")));             // half a period
+  card.category_until_day = no_category_day;  // open-ended: senior from a birthday on
+  auto open_ended = encoding::decode_card(encoding::encode_card(card));
+  REQUIRE(open_ended);
+  CHECK(category_on(*open_ended, 19'999) == RiderCategory::general);
+  CHECK(category_on(*open_ended, 20'000) == RiderCategory::student);
+  CHECK(category_on(*open_ended, 30'000) == RiderCategory::student);
+  CHECK(category_on(*with_period, 20'100) == RiderCategory::student);
+  CHECK(category_on(*with_period, 20'101) == RiderCategory::general);
 
   ReaderRecord reader;
   reader.id = ReaderId{17};
