@@ -117,9 +117,9 @@ void City::tap(const TapSpec& spec) {
   }
   if (spec.subsidy > 0) {
     Transfer subsidy = base;
-    subsidy.debit_account = system.subsidy_budget;
+    subsidy.debit_account = system.budget_of(spec.programme);
     subsidy.amount_minor = spec.subsidy;
-    subsidy.code = TransferCode::subsidy;
+    subsidy.code = programme_code(spec.programme);
     group.transfers.push_back(subsidy);
   }
   if (spec.points > 0) {

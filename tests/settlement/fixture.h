@@ -3,6 +3,8 @@
 // settlement keys, and helpers to post taps and run the stock openssl command.
 #pragma once
 
+#include "citycard/programme.h"
+
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -30,6 +32,7 @@ struct TapSpec {
   std::int64_t subsidy = 0;    // subsidy budget -> payable
   std::int64_t points = 0;     // card points -> points_redeemed, plus the same in TWD as points subsidy
   std::uint32_t reader = 17;
+  Programme programme = Programme::unattributed;  // who pays `subsidy` (unattributed: a ledger before programmes)
 };
 
 class City {
