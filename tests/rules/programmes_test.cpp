@@ -34,22 +34,24 @@ TEST_CASE("a student's bus ride with buy-one-get-one and a metro trip with a tra
   CHECK(paid(alight, Programme::category_fare) == 3);
   CHECK(city_net(alight) == 15);
 
-  // Metro within the transfer window: max fare 65 for the student 52, transfer -6: 46 held.
+  // Metro within the transfer window: max fare 65, the metro citizen discount
+  // (20% off, city-funded) 52, transfer -6: 46 held.
   Rating in = rate(city_rules(), alight.state, make_tap(Mode::metro_in, 201, taipei(2025, 3, 4, 8, 10), 1001));
   REQUIRE(in.approved());
   CHECK(in.fare_minor == 46);
-  CHECK(paid(in, Programme::category_fare) == 13);
+  CHECK(paid(in, Programme::citizen_discount) == 13);
+  CHECK(paid(in, Programme::category_fare) == 0);
   CHECK(paid(in, Programme::transfer_discount) == 6);
-  CHECK(in.state.metro.programme_paid_minor[programme_index(Programme::category_fare)] == 13);
-  // Exit S05: 35 general, 28 student, less 6 = 22. The category programme is
-  // refunded what it overpaid at the hold (13 - 7), back to its own budget.
+  CHECK(in.state.metro.programme_paid_minor[programme_index(Programme::citizen_discount)] == 13);
+  // Exit S05: 35, 28 after the discount, less 6 = 22. The discount programme
+  // is refunded what it overpaid at the hold (13 - 7), back to its own budget.
   Rating out = rate(city_rules(), in.state, make_tap(Mode::metro_out, 201, taipei(2025, 3, 4, 8, 35), 1005));
   REQUIRE(out.approved());
   CHECK(out.fare_minor == -24);
-  CHECK(paid(out, Programme::category_fare) == -6);
+  CHECK(paid(out, Programme::citizen_discount) == -6);
   CHECK(paid(out, Programme::transfer_discount) == 0);
-  CHECK(has_posting(out, AccountRole::operator_payable, AccountRole::budget_category_fare, 6,
-                    TransferCode::subsidy_category_fare));
+  CHECK(has_posting(out, AccountRole::operator_payable, AccountRole::budget_citizen_discount, 6,
+                    TransferCode::subsidy_citizen_discount));
   CHECK(city_net(out) == -6);
   CHECK_FALSE(out.state.metro.open);
 }
@@ -65,6 +67,7 @@ TEST_CASE("a journey open before programmes is settled from the budget that paid
   Rating out = rate(city_rules(), legacy, make_tap(Mode::metro_out, 201, taipei(2025, 3, 4, 8, 35), 1005));
   REQUIRE(out.approved());
   CHECK(paid(out, Programme::unattributed) == -in.state.metro.subsidy_paid_minor);
-  CHECK(paid(out, Programme::category_fare) == 7);
+  CHECK(paid(out, Programme::citizen_discount) == 7);
+  CHECK(paid(out, Programme::transfer_discount) == 0);  // no bus before: no transfer
   CHECK(city_net(out) == 7 - in.state.metro.subsidy_paid_minor);
 }
