@@ -62,7 +62,9 @@ engine::AdminResult card_action_in_ledger(const CliContext& context, engine::Adm
   command.reason = context.reason;
   command.refusal = role_status(clerk, clerk_action_of(command.action));
   auto ledger = open_ledger_or_fail(context, LedgerAccess::read_write);
-  auto system = ledger::find_system_accounts(*ledger);
+  // ensure, not find: a ledger last opened before a system account existed
+  // (the city programmes' budgets) gets it here, as the engine's start does.
+  auto system = ledger::ensure_system_accounts(*ledger);
   if (!system) fail(system.status().message());
   engine::Log log(stderr);
   engine::CardBook book(*ledger, log, /*cache_max=*/16, /*with_atc=*/false);

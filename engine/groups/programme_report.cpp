@@ -26,6 +26,7 @@ Result<ProgrammeReport> read_programme_report(const ledger::Snapshot& snapshot, 
     std::int64_t& paid = report.paid_minor[ProgrammeKey{day, op->second, programme}];
     paid += amount;
     report.total_minor[programme_index(programme)] += amount;
+    report.all_minor += amount;
   };
   const std::uint64_t last = snapshot.last_sequence();
   if (last == 0) return report;
@@ -46,12 +47,6 @@ Result<ProgrammeReport> read_programme_report(const ledger::Snapshot& snapshot, 
 }
 
 namespace {
-
-std::int64_t sum_of(const ProgrammeAmounts& amounts) {
-  std::int64_t sum = 0;
-  for (std::int64_t amount : amounts) sum += amount;
-  return sum;
-}
 
 std::string name_of(const ProgrammeReport& report, std::uint32_t op) {
   auto it = report.operator_names.find(op);
@@ -75,7 +70,7 @@ std::string programme_report_table(const ProgrammeReport& report) {
     const std::int64_t amount = report.total_minor[programme_index(programme)];
     if (amount != 0) out += fmt::format("  {:<18}  {:>12}\n", programme_name(programme), amount);
   }
-  out += fmt::format("  {:<18}  {:>12}\n", "all", sum_of(report.total_minor));
+  out += fmt::format("  {:<18}  {:>12}\n", "all", report.all_minor);
   return out;
 }
 
@@ -94,7 +89,7 @@ std::string programme_report_json(const ProgrammeReport& report) {
                         {"to", rules::format_date_days(report.query.days.to_day)},
                         {"rows", std::move(rows)},
                         {"totals", std::move(totals)},
-                        {"total_minor", sum_of(report.total_minor)}}
+                        {"total_minor", report.all_minor}}
       .dump();
 }
 

@@ -39,6 +39,7 @@ struct ProgrammeReport {
   ProgrammeQuery query;
   std::map<ProgrammeKey, std::int64_t> paid_minor;
   ProgrammeAmounts total_minor{};                 // per programme, all days and operators
+  std::int64_t all_minor = 0;                     // every programme, day and operator
   std::map<std::uint32_t, std::string> operator_names;
   std::uint64_t transfers_scanned = 0;
 };
