@@ -20,13 +20,6 @@ void populate(City& city) {
   city.tap({5, 1, bus, "2024-03-06T03:10:00+08:00", 15});          // the 6th, posted before the 5th closes
 }
 
-const OperatorBatch& batch_of(const CloseSummary& summary, OperatorId op) {
-  for (const auto& batch : summary.batches)
-    if (batch.batch.operator_id == op) return batch;
-  FAIL("no batch for operator " << op.value);
-  return summary.batches.front();
-}
-
 }  // namespace
 
 TEST_CASE("close assigns each operator's payable movements of the day to its batch") {

@@ -148,6 +148,19 @@ std::int64_t City::balance(AccountId account) const {
   return found->balance_minor;
 }
 
+const OperatorBatch& batch_of(const CloseSummary& summary, OperatorId op) {
+  for (const auto& batch : summary.batches)
+    if (batch.batch.operator_id == op) return batch;
+  FAIL("no batch for operator " << op.value);
+  return summary.batches.front();
+}
+
+bool mentions(const ReconcileReport& report, const std::string& text) {
+  for (const auto& problem : report.problems)
+    if (problem.find(text) != std::string::npos) return true;
+  return false;
+}
+
 std::string read_bytes(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   REQUIRE(in.good());

@@ -58,6 +58,11 @@ class City {
   std::unique_ptr<ledger::Ledger> ledger_;
 };
 
+// The close's batch of `op` (the test fails when there is none).
+const OperatorBatch& batch_of(const CloseSummary& summary, OperatorId op);
+// Whether one of the report's problems contains `text`.
+bool mentions(const ReconcileReport& report, const std::string& text);
+
 std::string read_bytes(const std::filesystem::path& path);
 void write_bytes(const std::filesystem::path& path, const std::string& bytes);
 // Runs a shell command, returns its exit status; output goes to `output` when given.

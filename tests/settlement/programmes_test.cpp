@@ -23,23 +23,10 @@ void populate(City& city) {
   city.tap({5, 2, metro, "2024-03-05T18:00:00+08:00", 0, 0, 30});
 }
 
-const OperatorBatch& batch_of(const CloseSummary& summary, OperatorId op) {
-  for (const auto& batch : summary.batches)
-    if (batch.batch.operator_id == op) return batch;
-  FAIL("no batch for operator " << op.value);
-  return summary.batches.front();
-}
-
 std::string read_error(const std::string& text) {
   std::istringstream in(text);
   auto read = read_batch_file(in, "file");
   return read ? std::string("(read)") : read.status().message();
-}
-
-bool mentions(const ReconcileReport& report, const std::string& text) {
-  for (const auto& problem : report.problems)
-    if (problem.find(text) != std::string::npos) return true;
-  return false;
 }
 
 }  // namespace
