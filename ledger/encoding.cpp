@@ -165,7 +165,7 @@ std::optional<TransferValue> decode_transfer(std::string_view value) {
   transfer.operator_id.value = reader.le<std::uint32_t>();
   transfer.route = reader.le<std::uint32_t>();
   transfer.location = reader.le<std::uint32_t>();
-  if (!reader.ok() || !reader.at_end() || !valid_asset(asset) || code < 1 || code > 16 || mode < 1 ||
+  if (!reader.ok() || !reader.at_end() || !valid_asset(asset) || code < 1 || code > transfer_code_max || mode < 1 ||
       mode > mode_count) {
     return std::nullopt;
   }

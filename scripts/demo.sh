@@ -19,6 +19,7 @@
 #   5. the settlement clerk closes the business day into signed settlement
 #      files, one per operator, by the running engine (`settle close` goes
 #      through its admin socket), and they are reconciled with the ledger;
+#      the day's cost of each city programme, per operator, is printed;
 #   6. the engine stops cleanly; the ledger and its audit trail's hash chain
 #      are verified, an auditor reads the trail, the day's files are verified
 #      again and with stock openssl.
@@ -140,6 +141,8 @@ step "close the business day $day into signed settlement files, while the engine
 "$citycard" --db "$db" --clerk var/pki/clerks/sam settle close --day "$day" --at "${next_day}T03:05:00+08:00"
 "$citycard" --db "$db" settle verify --day "$day" | tail -n 3
 grep -E 'event=settlement_job_(started|finished)' var/engine.log | tail -n 2
+echo "what each city programme paid the operators on $day (the files' P records; late taps stay on their own day here):"
+"$citycard" --db "$db" --clerk var/pki/clerks/sam report programmes --from "$day" --to "$day" | tail -n 12
 
 step "the engine stops on SIGTERM: stop accepting, drain, flush, close the ledger"
 stop_engine

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "citycard/check.h"
+#include "citycard/programme.h"
 
 namespace citycard::settlement {
 
@@ -106,9 +107,17 @@ class GroupAssembler {
       case TransferCode::fare:
       case TransferCode::payment:
       case TransferCode::fare_refund: line.line.rider_fare_minor += amount; break;
-      case TransferCode::subsidy: line.line.city_subsidy_minor += amount; break;
-      case TransferCode::points_subsidy: line.line.points_subsidy_minor += amount; break;
-      default: line.line.other_minor += amount; break;
+      default:
+        if (auto programme = programme_of(t.code)) {
+          // A city programme: welfare points have their own column, the others
+          // are the city subsidy; every one is also counted by programme.
+          if (*programme == Programme::welfare_points) line.line.points_subsidy_minor += amount;
+          else line.line.city_subsidy_minor += amount;
+          line.line.programme_minor[programme_index(*programme)] += amount;
+        } else {
+          line.line.other_minor += amount;
+        }
+        break;
     }
     line.line.flags |= t.flags;
     line.payable_net_minor += amount;

@@ -1,18 +1,23 @@
-// Settlement batch file, version 1. Every record is one CSV line ending in LF:
+// Settlement batch file, version 2 (version 1 files, without programme
+// records, still read). Every record is one CSV line ending in LF:
 //
-//   file      := header line* trailer
-//   header    := "H,CCSET,1," operator_id "," operator_name "," business_day "," sequence ","
+//   file      := header line* programme* trailer
+//   header    := "H,CCSET," version "," operator_id "," operator_name "," business_day "," sequence ","
 //                created_at "," period_start "," period_end "," rule_set_versions ","
 //                signing_key_id "," token_key_id LF
 //   line      := "L," line_number "," tap_id "," card_token "," event_time "," mode "," route ","
 //                location "," rider_fare "," city_subsidy "," points_subsidy "," points_redeemed ","
 //                other "," line_total "," flags LF
+//   programme := "P," programme_name "," amount LF     (version 2)
 //   trailer   := "T," line_count "," late_count "," rider_fare "," city_subsidy "," points_subsidy ","
 //                points_redeemed "," other "," total LF
 //   times     := YYYY-MM-DDTHH:MM:SS.ffffff+HH:MM   (local, the configured offset)
 //   amounts   := signed decimal integers in the minor unit; points in whole points
 //   line_total = rider_fare + city_subsidy + points_subsidy + other
 //   total      = sum of line_total; every trailer column is the sum of its line column
+//   programme records: one per programme (citycard/programme.h) with a non-zero amount,
+//     in programme number order; their sum = city_subsidy + points_subsidy of the trailer,
+//     and welfare_points' amount (0 when absent) = points_subsidy
 #include "batch_file.h"
 
 #include <charconv>
@@ -30,6 +35,8 @@ namespace {
 constexpr std::size_t header_fields = 13;
 constexpr std::size_t line_fields = 15;
 constexpr std::size_t trailer_fields = 9;
+constexpr std::size_t programme_fields = 3;
+constexpr std::string_view format_version = "2";
 
 template <typename Integer>
 bool parse_integer(std::string_view text, Integer& out) {
@@ -81,6 +88,7 @@ void BatchTotals::add(const BatchLine& line) {
   points_redeemed += line.points_redeemed;
   other_minor += line.other_minor;
   total_minor += line.total_minor();
+  for (std::size_t p = 0; p < programme_count; ++p) programme_minor[p] += line.programme_minor[p];
 }
 
 void BatchTotals::add(const BatchTotals& other) {
@@ -92,6 +100,7 @@ void BatchTotals::add(const BatchTotals& other) {
   points_redeemed += other.points_redeemed;
   other_minor += other.other_minor;
   total_minor += other.total_minor;
+  for (std::size_t p = 0; p < programme_count; ++p) programme_minor[p] += other.programme_minor[p];
 }
 
 std::string format_flags(std::uint16_t flags) {
@@ -108,7 +117,8 @@ std::string format_flags(std::uint16_t flags) {
 }
 
 std::string format_header(const BatchHeader& header, const DayConfig& config) {
-  std::string line = "H,CCSET,1";
+  std::string line = "H,CCSET,";
+  line += format_version;
   append_number(line, header.operator_id.value);
   csv::append_field(line, header.operator_name);
   csv::append_field(line, header.day.to_string());
@@ -145,7 +155,16 @@ std::string format_line(std::uint64_t line_number, const BatchLine& batch_line, 
 }
 
 std::string format_trailer(const BatchTotals& totals) {
-  std::string line = "T";
+  std::string line;
+  for (Programme programme : all_programmes()) {
+    const std::int64_t amount = totals.programme_minor[programme_index(programme)];
+    if (amount == 0) continue;
+    line += "P,";
+    line += programme_name(programme);
+    append_number(line, amount);
+    line.push_back('\n');
+  }
+  line += "T";
   append_number(line, static_cast<std::int64_t>(totals.lines));
   append_number(line, static_cast<std::int64_t>(totals.late_lines));
   append_number(line, totals.rider_fare_minor);
@@ -175,6 +194,9 @@ Result<BatchFileContents> read_batch_file(std::istream& in, const std::string& p
                                           const std::function<void(std::uint64_t, std::string_view)>& on_line) {
   BatchFileContents contents;
   BatchTotals sum;
+  ProgrammeAmounts programmes{};
+  bool have_programmes = false;
+  std::size_t last_programme = 0;
   std::string text;
   std::uint64_t record = 0;
   bool have_header = false;
@@ -190,8 +212,9 @@ Result<BatchFileContents> read_batch_file(std::istream& in, const std::string& p
     const auto& f = parsed.value();
     if (f.empty()) return bad("empty record");
     if (!have_header) {
-      if (f[0] != "H" || f.size() != header_fields || f[1] != "CCSET" || f[2] != "1")
-        return bad("expected a CCSET version 1 header");
+      if (f[0] != "H" || f.size() != header_fields || f[1] != "CCSET" || (f[2] != "1" && f[2] != "2"))
+        return bad("expected a CCSET version 1 or 2 header");
+      contents.format_version = f[2] == "1" ? 1 : 2;
       if (!parse_integer(f[3], contents.operator_id) || !parse_integer(f[6], contents.sequence))
         return bad("bad operator or sequence");
       contents.day = f[5];
@@ -200,6 +223,7 @@ Result<BatchFileContents> read_batch_file(std::istream& in, const std::string& p
       continue;
     }
     if (f[0] == "L") {
+      if (have_programmes) return bad("a line after the programme records");
       BatchLine line;
       std::uint64_t number = 0;
       std::int64_t line_total = 0;
@@ -213,6 +237,17 @@ Result<BatchFileContents> read_batch_file(std::istream& in, const std::string& p
       if (f[14].find("late") != std::string::npos) line.flags |= transfer_flag_late;
       if (!add_checked(sum, line, line_total)) return bad("the lines' amounts overflow their sum");
       if (on_line) on_line(number, f[2]);
+      continue;
+    }
+    if (f[0] == "P" && contents.format_version >= 2) {
+      std::int64_t amount = 0;
+      const auto programme = f.size() == programme_fields ? parse_programme(f[1]) : std::nullopt;
+      if (!programme || !parse_integer(f[2], amount) || amount == 0) return bad("malformed programme record");
+      const std::size_t p = programme_index(*programme);
+      if (have_programmes && p <= last_programme) return bad("programme records out of order or repeated");
+      programmes[p] = amount;
+      last_programme = p;
+      have_programmes = true;
       continue;
     }
     if (f[0] == "T") {
@@ -230,6 +265,18 @@ Result<BatchFileContents> read_batch_file(std::istream& in, const std::string& p
   if (!have_header) return Status::corruption(path + ": no header");
   if (!have_trailer) return Status::corruption(path + ": no trailer (truncated file?)");
   if (!(contents.totals == sum)) return Status::corruption(path + ": trailer totals differ from the sum of the lines");
+  if (contents.format_version >= 2) {
+    std::int64_t programme_sum = 0;
+    for (std::int64_t amount : programmes)
+      if (!add_checked(programme_sum, amount)) return Status::corruption(path + ": the programme amounts overflow their sum");
+    std::int64_t city = contents.totals.city_subsidy_minor;
+    if (!add_checked(city, contents.totals.points_subsidy_minor) || programme_sum != city)
+      return Status::corruption(path + ": programme amounts sum to " + std::to_string(programme_sum) +
+                                ", not the trailer's city_subsidy + points_subsidy " + std::to_string(city));
+    if (programmes[programme_index(Programme::welfare_points)] != contents.totals.points_subsidy_minor)
+      return Status::corruption(path + ": welfare_points differs from the trailer's points_subsidy");
+    contents.totals.programme_minor = programmes;
+  }
   return contents;
 }
 

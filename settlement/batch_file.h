@@ -11,6 +11,7 @@
 
 #include "business_day.h"
 #include "citycard/ids.h"
+#include "citycard/programme.h"
 #include "citycard/status.h"
 #include "citycard/tap.h"
 #include "citycard/time.h"
@@ -26,11 +27,14 @@ struct BatchLine {
   std::uint32_t route = 0;
   std::uint32_t location = 0;
   std::int64_t rider_fare_minor = 0;       // fare + payment - fare_refund, TWD
-  std::int64_t city_subsidy_minor = 0;     // subsidy, TWD
-  std::int64_t points_subsidy_minor = 0;   // the city paying for points used, TWD
+  std::int64_t city_subsidy_minor = 0;     // city programmes but welfare points, TWD
+  std::int64_t points_subsidy_minor = 0;   // the city paying for points used (welfare_points), TWD
   std::int64_t points_redeemed = 0;        // points the rider spent (asset points)
   std::int64_t other_minor = 0;            // reversals, adjustments, refunds; signed, TWD
   std::uint16_t flags = 0;                 // citycard::TransferFlag bits, late included
+  // city_subsidy + points_subsidy by programme (not written per line: the
+  // file's P records carry the batch's sums).
+  ProgrammeAmounts programme_minor{};
 
   // What this line adds to the operator's payable, TWD.
   std::int64_t total_minor() const {
@@ -47,6 +51,7 @@ struct BatchTotals {
   std::int64_t points_redeemed = 0;
   std::int64_t other_minor = 0;
   std::int64_t total_minor = 0;
+  ProgrammeAmounts programme_minor{};  // sums to city_subsidy + points_subsidy
 
   void add(const BatchLine& line);
   void add(const BatchTotals& other);
@@ -68,6 +73,8 @@ struct BatchHeader {
 
 std::string format_header(const BatchHeader& header, const DayConfig& config);
 std::string format_line(std::uint64_t line_number, const BatchLine& line, const DayConfig& config);
+// The P records (one per programme with a non-zero amount, programme order)
+// and the T record.
 std::string format_trailer(const BatchTotals& totals);
 // "late|offline" (names of set flags in bit order), "" when none.
 std::string format_flags(std::uint16_t flags);
@@ -83,7 +90,8 @@ struct BatchFileContents {
   std::string day;            // as written, "YYYY-MM-DD"
   std::uint32_t sequence = 0;
   std::string rule_set_versions;
-  BatchTotals totals;         // from the trailer, equal to the lines' sum
+  std::uint32_t format_version = 0;  // 1: no programme records; 2: P records
+  BatchTotals totals;         // from the trailer, equal to the lines' sum; programmes from P records
 };
 
 // Reads `path`; `on_line` (optional) sees each line's number and tap id.

@@ -33,7 +33,18 @@ std::string describe_difference(const BatchTotals& file, const BatchTotals& ledg
   field("points", file.points_redeemed, ledger.points_redeemed);
   field("other", file.other_minor, ledger.other_minor);
   field("total", file.total_minor, ledger.total_minor);
+  for (Programme programme : all_programmes()) {
+    const std::string name = "programme " + std::string(programme_name(programme));
+    field(name.c_str(), file.programme_minor[programme_index(programme)], ledger.programme_minor[programme_index(programme)]);
+  }
   return text;
+}
+
+// Files of format version 1 (and their batch records) were written before
+// programmes: their totals are compared without the programme split.
+BatchTotals without_programmes(BatchTotals totals) {
+  totals.programme_minor = {};
+  return totals;
 }
 
 }  // namespace
@@ -106,6 +117,7 @@ Result<ReconcileReport> Settlement::verify(BusinessDay day) {
         if (contents->operator_id != static_cast<std::int64_t>(batch.operator_id.value) || contents->day != day.to_string() ||
             contents->sequence != batch.sequence)
           problem("header names another operator, day or sequence");
+        if (contents->format_version < 2) row.ledger = without_programmes(row.ledger);
         row.file = contents->totals;
         if (!(contents->totals == row.ledger)) problem("totals differ from the ledger: " + describe_difference(contents->totals, row.ledger));
         report.file_total.add(contents->totals);

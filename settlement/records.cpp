@@ -41,6 +41,7 @@ Fields split(std::string_view text) {
 class Decoder {
  public:
   explicit Decoder(std::string_view text) : fields_(split(text)) {}
+  bool has(std::string_view name) const { return fields_.find(name) != fields_.end(); }
   std::string text(std::string_view name) {
     auto it = fields_.find(name);
     if (it == fields_.end()) {
@@ -72,6 +73,12 @@ void encode_totals(Encoder& out, const BatchTotals& t) {
   out.add("rider_fare", t.rider_fare_minor).add("city_subsidy", t.city_subsidy_minor);
   out.add("points_subsidy", t.points_subsidy_minor).add("points_redeemed", t.points_redeemed);
   out.add("other", t.other_minor).add("total", t.total_minor);
+  // Programmes with a non-zero amount only; records written before
+  // programmes have none (and read as all zero).
+  for (Programme programme : all_programmes()) {
+    const std::int64_t amount = t.programme_minor[programme_index(programme)];
+    if (amount != 0) out.add("programme." + std::string(programme_name(programme)), amount);
+  }
 }
 
 BatchTotals decode_totals(Decoder& in) {
@@ -84,6 +91,10 @@ BatchTotals decode_totals(Decoder& in) {
   t.points_redeemed = in.number<std::int64_t>("points_redeemed");
   t.other_minor = in.number<std::int64_t>("other");
   t.total_minor = in.number<std::int64_t>("total");
+  for (Programme programme : all_programmes()) {
+    const std::string name = "programme." + std::string(programme_name(programme));
+    if (in.has(name)) t.programme_minor[programme_index(programme)] = in.number<std::int64_t>(name);
+  }
   return t;
 }
 

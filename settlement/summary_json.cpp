@@ -3,9 +3,14 @@
 namespace citycard::settlement {
 
 nlohmann::json totals_json(const BatchTotals& t) {
+  nlohmann::json programmes = nlohmann::json::object();
+  for (Programme programme : all_programmes())
+    if (const std::int64_t amount = t.programme_minor[programme_index(programme)]; amount != 0)
+      programmes[std::string(programme_name(programme))] = amount;
   return {{"lines", t.lines}, {"late_lines", t.late_lines}, {"rider_fare", t.rider_fare_minor},
           {"city_subsidy", t.city_subsidy_minor}, {"points_subsidy", t.points_subsidy_minor},
-          {"points_redeemed", t.points_redeemed}, {"other", t.other_minor}, {"total", t.total_minor}};
+          {"points_redeemed", t.points_redeemed}, {"other", t.other_minor}, {"total", t.total_minor},
+          {"programmes", programmes}};
 }
 
 nlohmann::json batch_json(const BatchRecord& b) {

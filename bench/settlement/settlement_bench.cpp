@@ -19,6 +19,7 @@
 #include <fmt/format.h>
 
 #include "citycard/limits.h"
+#include "citycard/programme.h"
 #include "ledger/ledger.h"
 #include "ledger/system_accounts.h"
 #include "settlement/ack.h"
@@ -146,9 +147,12 @@ int main(int argc, char** argv) {
     fare.rule_set_version = 3;
     group.transfers.push_back(fare);
     if (n % 3 == 0) {
+      // What rating posts: a city programme pays from its own budget with its
+      // own code (two programmes, so each file carries P records to sum).
+      const Programme programme = (n / 3) % 2 == 0 ? Programme::category_fare : Programme::buy_one_get_one;
       Transfer subsidy = fare;
-      subsidy.debit_account = system.subsidy_budget;
-      subsidy.code = TransferCode::subsidy;
+      subsidy.debit_account = system.budget_of(programme);
+      subsidy.code = programme_code(programme);
       subsidy.flags = 0;
       group.transfers.push_back(subsidy);
     }

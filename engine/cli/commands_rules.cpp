@@ -115,7 +115,7 @@ void run_explain(const ExplainOptions& options, const CliContext& context) {
     const rules::Rating rating = rules::rate(*rule_set, state, tap);
     const auto lines = rules::explain_notes(*rule_set, state, rating);
     rider_total += rating.fare_minor;
-    subsidy_total += -rules::net_for_role(rating, AccountRole::subsidy_budget, Asset::twd);
+    subsidy_total += rules::city_net(rating);
     points_total += rating.points_spent;
     if (context.json) {
       std::cout << (i ? "," : "") << "{\"tap\":" << json_string(rules::describe_tap(*rule_set, tap))

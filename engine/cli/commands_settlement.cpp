@@ -29,6 +29,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "citycard/programme.h"
 #include "commands.h"
 #include "engine/groups/settle_audit.h"
 #include "ledger_clerk.h"
@@ -146,6 +147,19 @@ void print_table(const nlohmann::json& batches, const nlohmann::json& total) {
   row("all operators", total);
 }
 
+// "category_fare 3, buy_one_get_one 12" in programme order (the files'
+// order), from totals_json's "programmes"; "none" when no programme paid.
+std::string programmes_text(const nlohmann::json& totals) {
+  const nlohmann::json programmes = totals.value("programmes", nlohmann::json::object());
+  std::string text;
+  for (Programme programme : all_programmes()) {
+    const std::string name(programme_name(programme));
+    if (!programmes.contains(name)) continue;
+    text += fmt::format("{}{} {}", text.empty() ? "" : ", ", name, programmes.at(name).get<std::int64_t>());
+  }
+  return text.empty() ? "none" : text;
+}
+
 // A close's summary (settlement/summary_json.h), from the engine or from a
 // close on the ledger: printed the same way.
 void print_close(const CliContext& context, nlohmann::json summary) {
@@ -160,6 +174,7 @@ void print_close(const CliContext& context, nlohmann::json summary) {
             << summary.at("from_sequence").get<std::uint64_t>() << ".." << summary.at("to_sequence").get<std::uint64_t>()
             << ", " << summary.at("transfers_scanned").get<std::uint64_t>() << " transfers scanned\n";
   print_table(summary.at("batches"), summary.at("total"));
+  std::cout << "subsidies by city programme (all operators, TWD): " << programmes_text(summary.at("total")) << "\n";
   std::cout << "files in " << summary.at("out_dir").get<std::string>() << "\n";
 }
 
@@ -411,6 +426,7 @@ void run_show(const CliContext& context, const SettleOptions& o) {
     std::cout << fmt::format("  taps {} (late {}), rider fares {}, city subsidy {}, points subsidy {}, points {}, other {}, total {} TWD\n",
                              t.lines, t.late_lines, t.rider_fare_minor, t.city_subsidy_minor, t.points_subsidy_minor,
                              t.points_redeemed, t.other_minor, t.total_minor);
+    std::cout << "  programmes " << programmes_text(st::totals_json(t)) << "\n";
     for (const auto& h : held.value())
       std::cout << "  held " << h.tap_id << " from sequence " << h.held_from_sequence << ": " << h.reason << "\n";
   }

@@ -63,8 +63,10 @@ struct CardActionsInLedger::Parts {
         builder(engine::BuildContext{*ledger, system, nullptr, log, nullptr, false, nullptr, context.four_eyes_minor,
                                      /*serves_deny_list=*/false},
                 book) {}
-  static ledger::SystemAccounts system_or_fail(const ledger::Ledger& ledger) {
-    auto system = ledger::find_system_accounts(ledger);
+  // ensure, not find: a ledger last opened before a system account existed
+  // (the city programmes' budgets) gets it here, as the engine's start does.
+  static ledger::SystemAccounts system_or_fail(ledger::Ledger& ledger) {
+    auto system = ledger::ensure_system_accounts(ledger);
     if (!system) fail(system.status().message());
     return *system;
   }

@@ -11,6 +11,7 @@
 #include "files/durable_file.h"
 #include "ledger_clerk.h"
 #include "ledger_support.h"
+#include "programme_report.h"
 #include "usage_chart.h"
 #include "usage_report.h"
 #include "usage_report_format.h"
@@ -80,6 +81,36 @@ void run_usage(const CliContext& context, const UsageOptions& options) {
   }
 }
 
+struct ProgrammeOptions {
+  std::string from;
+  std::string to;
+  bool json = false;
+  bool csv = false;
+};
+
+void run_programmes(const CliContext& context, const ProgrammeOptions& options) {
+  // Checked before anything is opened: bad input names its problem and touches nothing.
+  auto days = engine::report_days(options.from, options.to);
+  if (!days) fail(days.status().message(), 2);
+  const bool json = options.json || context.json;
+  if (json && options.csv) fail("--json and --csv: choose one", 2);
+  require_clerk(context, ClerkAction::look_up);
+  auto ledger = open_ledger_or_fail(context, LedgerAccess::read_only);
+  engine::ProgrammeQuery query{*days, 0, 0};
+  if (auto installed = engine::installed_rules(*ledger); !installed) {
+    fail(installed.status().message());
+  } else if (!installed->empty()) {
+    query.utc_offset_minutes = installed->back().installed.rules->utc_offset_minutes;
+    query.business_day_start_minutes = installed->back().installed.rules->business_day_start_minutes;
+  }
+  const auto snapshot = ledger->snapshot();
+  auto report = engine::read_programme_report(*snapshot, query);
+  if (!report) fail(report.status().message());
+  if (json) std::cout << engine::programme_report_json(*report) << "\n";
+  else if (options.csv) std::cout << engine::programme_report_csv(*report);
+  else std::cout << engine::programme_report_table(*report);
+}
+
 struct DebtOptions {
   bool json = false;
   bool csv = false;
@@ -138,6 +169,15 @@ void add_report_commands(CLI::App& app, CliContext& context) {
   usage->add_flag("--csv", options->csv, "CSV (RFC 4180, header row) instead of a table");
   usage->add_option("--chart", options->chart, "also write a self-contained HTML page with an SVG bar chart");
   usage->callback([&context, options] { run_usage(context, *options); });
+
+  auto programme_options = std::make_shared<ProgrammeOptions>();
+  auto* programmes = report->add_subcommand(
+      "programmes", "what each city programme paid each operator per business day, from the ledger's transfers");
+  programmes->add_option("--from", programme_options->from, "first business day YYYY-MM-DD")->required();
+  programmes->add_option("--to", programme_options->to, "last business day YYYY-MM-DD (at most 92 days in all)")->required();
+  programmes->add_flag("--json", programme_options->json, "JSON instead of a table");
+  programmes->add_flag("--csv", programme_options->csv, "CSV (RFC 4180, header row) instead of a table");
+  programmes->callback([&context, programme_options] { run_programmes(context, *programme_options); });
 
   auto debt_options = std::make_shared<DebtOptions>();
   auto* debt = report->add_subcommand("debt", "cards whose wallet is below zero, how much, and since when");

@@ -10,6 +10,7 @@
 #include "card/cryptogram.h"
 #include "card_state_codec.h"
 #include "citycard/check.h"
+#include "citycard/programme.h"
 #include "decision_codec.h"
 #include "deny_records.h"
 #include "hashing.h"
@@ -48,6 +49,14 @@ Status GroupBuilder::resolve(const rules::Rating& rating, const Tap& tap, const 
       case AccountRole::points_budget: return system.points_budget;
       case AccountRole::points_redeemed: return system.points_redeemed;
       case AccountRole::credit_card_clearing: return system.credit_card_clearing;
+      case AccountRole::budget_buy_one_get_one: return system.budget_of(Programme::buy_one_get_one);
+      case AccountRole::budget_category_fare: return system.budget_of(Programme::category_fare);
+      case AccountRole::budget_citizen_discount: return system.budget_of(Programme::citizen_discount);
+      case AccountRole::budget_transfer_discount: return system.budget_of(Programme::transfer_discount);
+      case AccountRole::budget_fare_cap: return system.budget_of(Programme::fare_cap);
+      case AccountRole::budget_welfare_points: return system.budget_of(Programme::welfare_points);
+      case AccountRole::budget_railway: return system.budget_of(Programme::railway_subsidy);
+      case AccountRole::budget_bonus_points: return system.budget_of(Programme::bonus_points);
     }
     return Status::invalid_argument("unknown account role");
   };
@@ -300,8 +309,11 @@ void GroupBuilder::record_tap(Draft& draft) {
     record.fare_minor = draft.decision.fare_minor;
     record.rule_set_version = rule_set.version;
     for (const Transfer& transfer : draft.group.transfers) {
-      if (transfer.code == TransferCode::subsidy || transfer.code == TransferCode::points_subsidy) {
-        record.subsidy_minor += transfer.amount_minor;
+      if (auto programme = programme_of(transfer.code)) {
+        // Net: a programme's refund (payable -> its budget) takes back what it paid.
+        const AccountId budget = context_.system.budget_of(*programme);
+        if (transfer.debit_account == budget) record.subsidy_minor += transfer.amount_minor;
+        if (transfer.credit_account == budget) record.subsidy_minor -= transfer.amount_minor;
       } else if (transfer.code == TransferCode::points_redeemed) {
         record.points_redeemed += transfer.amount_minor;
       }

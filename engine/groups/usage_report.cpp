@@ -56,10 +56,7 @@ std::optional<UsageAxis> parse_usage_axis(std::string_view name) noexcept {
   return std::nullopt;
 }
 
-Result<UsageQuery> usage_query(std::string_view from, std::string_view to, std::string_view by,
-                               std::int32_t utc_offset_minutes) {
-  UsageQuery query;
-  query.utc_offset_minutes = utc_offset_minutes;
+Result<ReportDays> report_days(std::string_view from, std::string_view to) {
   auto from_day = rules::parse_date_days(from);
   if (!from_day) return Status::invalid_argument(fmt::format("--from {} is not a date YYYY-MM-DD", from));
   auto to_day = rules::parse_date_days(to);
@@ -70,8 +67,17 @@ Result<UsageQuery> usage_query(std::string_view from, std::string_view to, std::
     return Status::invalid_argument(fmt::format("{} to {} is {} days; a report covers at most {}", from, to, days,
                                                 limits::report_days_max));
   }
-  query.from_day = *from_day;
-  query.to_day = *to_day;
+  return ReportDays{*from_day, *to_day};
+}
+
+Result<UsageQuery> usage_query(std::string_view from, std::string_view to, std::string_view by,
+                               std::int32_t utc_offset_minutes) {
+  UsageQuery query;
+  query.utc_offset_minutes = utc_offset_minutes;
+  auto days = report_days(from, to);
+  if (!days) return days.status();
+  query.from_day = days->from_day;
+  query.to_day = days->to_day;
   std::string_view rest = by;
   while (true) {
     const std::size_t comma = rest.find(',');

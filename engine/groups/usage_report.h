@@ -46,6 +46,15 @@ enum class UsageAxis : std::uint8_t { mode = 1, operator_id = 2, location = 3, h
 std::string_view usage_axis_name(UsageAxis axis) noexcept;
 std::optional<UsageAxis> parse_usage_axis(std::string_view name) noexcept;
 
+// A report's business days, from YYYY-MM-DD to YYYY-MM-DD inclusive: every
+// report's one home for them. invalid_argument naming the problem for a bad
+// date, from after to, or more than limits::report_days_max days.
+struct ReportDays {
+  std::int32_t from_day = 0;  // days since 1970-01-01, inclusive
+  std::int32_t to_day = 0;
+};
+Result<ReportDays> report_days(std::string_view from, std::string_view to);
+
 struct UsageQuery {
   std::int32_t from_day = 0;  // business days, days since 1970-01-01, inclusive
   std::int32_t to_day = 0;

@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "citycard/card.h"
+#include "citycard/programme.h"
 #include "citycard/status.h"
 #include "citycard/tap.h"
 #include "rules_types.h"
@@ -56,9 +57,13 @@ struct OpenJourney {
   std::uint32_t location = 0;           // boarding stop / entry station
   std::int64_t start_us = 0;
   std::int64_t rider_paid_minor = 0;    // wallet -> operator so far
-  std::int64_t subsidy_paid_minor = 0;  // city -> operator so far
+  std::int64_t subsidy_paid_minor = 0;  // city -> operator so far, all programmes
   std::int64_t rider_price_start_minor = 0;  // standalone rider price at the start (one unit)
   TransferAdjust transfer;
+  // Of subsidy_paid_minor, what each programme paid (citycard/programme.h): a
+  // later tap refunds each programme what it overpaid. Journeys stored before
+  // programmes (format v1, v2) read with it all under `unattributed`.
+  ProgrammeAmounts programme_paid_minor{};
   bool operator==(const OpenJourney&) const = default;
 };
 
@@ -108,14 +113,15 @@ struct CardState {
   bool operator==(const CardState&) const = default;
 };
 
-// Encoded form: encode writes version 2, variable length, at most
+// Encoded form: encode writes version 3, variable length, at most
 // card_state_bytes_max bytes (empty slots and default fields cost nothing;
-// grammar in card_state_codec_v2.cpp). decode reads version 2 and version 1
-// (fixed 496 bytes, card_state_codec_v1.cpp) and returns corruption, naming
-// the problem, for anything else: other versions, wrong length, bad varints,
-// unknown enums or flags, negative accumulators.
-inline constexpr std::uint8_t card_state_format_version = 2;
-inline constexpr std::size_t card_state_bytes_max = 626;
+// grammar in card_state_codec_v2.cpp: v3 is v2 plus each journey's paid
+// amounts per programme). decode reads versions 3, 2 and 1 (fixed 496 bytes,
+// card_state_codec_v1.cpp) and returns corruption, naming the problem, for
+// anything else: other versions, wrong length, bad varints, unknown enums,
+// flags or programmes, negative accumulators.
+inline constexpr std::uint8_t card_state_format_version = 3;
+inline constexpr std::size_t card_state_bytes_max = 810;
 std::string encode_card_state(const CardState& state);
 Result<CardState> decode_card_state(std::string_view bytes);
 

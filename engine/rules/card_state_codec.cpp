@@ -1,6 +1,6 @@
 // Card state bytes: the first byte is the format version. encode writes
-// version 2 (card_state_codec_v2.cpp); decode reads 1 (card_state_codec_v1.cpp)
-// and 2, and both versions pass the same checks below.
+// version 3 (card_state_codec_v2.cpp); decode reads 1 (card_state_codec_v1.cpp),
+// 2 and 3, and every version passes the same checks below.
 #include "card_state_codec.h"
 
 #include "citycard/check.h"
@@ -12,7 +12,7 @@ namespace citycard::rules {
 // read back as a fresh card.
 std::string encode_card_state(const CardState& state) {
   CITYCARD_CHECK_OK(codec::check_card_state(state));
-  return codec::encode_card_state_v2(state);
+  return codec::encode_card_state_v3(state);
 }
 
 Result<CardState> decode_card_state(std::string_view bytes) {
@@ -20,8 +20,17 @@ Result<CardState> decode_card_state(std::string_view bytes) {
   const auto version = static_cast<std::uint8_t>(bytes[0]);
   if (version == codec::version_fixed) return codec::decode_card_state_v1(bytes);
   if (version == codec::version_compact) return codec::decode_card_state_v2(bytes);
+  if (version == codec::version_programmes) return codec::decode_card_state_v3(bytes);
   return Status::corruption("card state format version " + std::to_string(version) + " is not supported (expected " +
-                            std::to_string(codec::version_fixed) + " or " + std::to_string(codec::version_compact) + ")");
+                            std::to_string(codec::version_fixed) + ", " + std::to_string(codec::version_compact) +
+                            " or " + std::to_string(codec::version_programmes) + ")");
+}
+
+void codec::attribute_legacy_subsidy(CardState& state) {
+  for (OpenJourney* journey : {&state.bus, &state.metro}) {
+    journey->programme_paid_minor = {};
+    journey->programme_paid_minor[programme_index(Programme::unattributed)] = journey->subsidy_paid_minor;
+  }
 }
 
 Status codec::check_card_state(const CardState& state) {
@@ -40,6 +49,9 @@ Status codec::check_card_state(const CardState& state) {
   for (const OpenJourney* journey : {&state.bus, &state.metro})
     if (journey->rider_paid_minor < 0 || journey->subsidy_paid_minor < 0)
       return Status::corruption("card state has an open journey with a negative amount paid");
+  for (const OpenJourney* journey : {&state.bus, &state.metro})
+    for (std::int64_t paid : journey->programme_paid_minor)
+      if (paid < 0) return Status::corruption("card state has an open journey with a negative amount paid by a programme");
   return Status::ok();
 }
 

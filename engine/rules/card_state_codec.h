@@ -13,7 +13,8 @@ namespace citycard::rules::codec {
 
 inline constexpr std::uint8_t version_fixed = 1;     // card_state_codec_v1.cpp: 496 bytes, fixed width
 inline constexpr std::uint8_t version_compact = 2;   // card_state_codec_v2.cpp: varints, presence bits
-static_assert(card_state_format_version == version_compact, "encode_card_state writes the compact version");
+inline constexpr std::uint8_t version_programmes = 3;  // v2 + per-programme paid amounts of journeys
+static_assert(card_state_format_version == version_programmes, "encode_card_state writes version 3");
 
 // Version 1. The engine only reads it (ledgers written before version 2);
 // the encoder stays for tests. Both take and give the whole record,
@@ -21,13 +22,22 @@ static_assert(card_state_format_version == version_compact, "encode_card_state w
 std::string encode_card_state_v1(const CardState& state);
 Result<CardState> decode_card_state_v1(std::string_view bytes);
 
-// Version 2. decode expects bytes[0] == version_compact.
+// Version 2 (read by the engine, written by tests) and 3 (written). decode
+// expects bytes[0] == version_compact / version_programmes. Journeys read
+// from v2 (and v1) have their subsidy under Programme::unattributed, and v2
+// encoding drops the split the same way (tests compare against that).
 std::string encode_card_state_v2(const CardState& state);
 Result<CardState> decode_card_state_v2(std::string_view bytes);
+std::string encode_card_state_v3(const CardState& state);
+Result<CardState> decode_card_state_v3(std::string_view bytes);
 
-// What both versions require of a decoded state beyond its syntax: known
+// What a journey stored before programmes reads as: its whole subsidy paid by
+// Programme::unattributed.
+void attribute_legacy_subsidy(CardState& state);
+
+// What every version requires of a decoded state beyond its syntax: known
 // category, media and status; no negative auto top-up amount, cap
-// accumulator or journey payment. ok, or the first problem as corruption.
+// accumulator or journey payment (programmes' included). ok, or the first problem as corruption.
 Status check_card_state(const CardState& state);
 
 // The message for a flag byte that is neither 0 nor 1 (v2 adds where).

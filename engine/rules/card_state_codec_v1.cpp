@@ -150,6 +150,7 @@ Result<CardState> decode_card_state_v1(std::string_view bytes) {
   visit_fields(reader, state);
   if (reader.truncated() || reader.left() != 0) return Status::corruption("card state length does not match its fields");
   if (reader.bad_bool()) return Status::corruption(bad_flag_message);
+  attribute_legacy_subsidy(state);
   if (Status problem = check_card_state(state); !problem) return problem;
   return state;
 }

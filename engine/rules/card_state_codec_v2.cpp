@@ -1,9 +1,11 @@
-// Card state bytes, version 2: variable length, at most card_state_bytes_max.
+// Card state bytes, versions 2 and 3: variable length, at most
+// card_state_bytes_max. Version 3 is version 2 with `programmes` at the end of
+// each journey; everything else is the same.
 // A group of fields is written only when it differs from a default-constructed
 // CardState's (for a slot: the slot != its struct's default); bit g of
 // `present` says group g follows. Groups follow in bit order:
 //
-//   card_state  := version:u8 (= 2) present:var32 group*
+//   card_state  := version:u8 (2 or 3) present:var32 group*
 //     bit 0     kind          := category:u8 media:u8 status:u8
 //     bit 1     wallet_minor:svar64
 //     bit 2     points:svar64
@@ -23,6 +25,11 @@
 //                  late_paired:bool used_as_from:bool
 //   journey     := open:bool operator:var32 route:var32 location:var32 start_us:delta64(anchor)
 //                  rider_paid_minor:svar64 subsidy_paid_minor:svar64 rider_price_start_minor:svar64 transfer
+//                  programmes (version 3 only)
+//   programmes  := paid:var16 amount:svar64[popcount(paid)]
+//                  bit p of paid: programme number p (citycard/programme.h) paid a non-zero
+//                  amount, which follows, in bit order; bits >= programme_count are corrupt.
+//                  Read from version 2, a journey's subsidy_paid_minor is all `unattributed`.
 //   transfer    := rule:index late_rule:index use_own_price:bool ab_minor:svar64 subtract_minor:svar64
 //   rental      := open:bool operator:var32 location:var32 start_us:delta64(anchor)
 //
@@ -53,13 +60,16 @@ constexpr unsigned group_visits = group_cap_months + cap_months_kept;
 constexpr unsigned group_auto_top_up = group_visits + 1, group_bus = group_visits + 2, group_metro = group_visits + 3;
 constexpr unsigned group_bike = group_visits + 4, group_count = group_visits + 5;
 static_assert(group_count == 24, "card state format v2 has 24 groups; a change needs a new version");
-static_assert(sizeof(CardState) == 592, "a CardState field was added or changed: the formats need a new version");
+static_assert(sizeof(CardState) == 592 + 2 * sizeof(ProgrammeAmounts),
+              "a CardState field was added or changed: the formats need a new version");
+static_assert(programme_count <= 16, "programmes' paid bits are a var16");
 
 constexpr std::size_t var16 = coding::varint_bytes_for(16), var32 = coding::varint_bytes_for(32);
 constexpr std::size_t var64 = coding::varint_bytes_for(64);
 constexpr std::size_t leg_bytes_max = var32 + 2 * var16 + 4 * var64 + 3;
 constexpr std::size_t transfer_bytes_max = 2 * var16 + 1 + 2 * var64;
-constexpr std::size_t journey_bytes_max = 1 + 3 * var32 + 4 * var64 + transfer_bytes_max;
+constexpr std::size_t programmes_bytes_max = coding::varint_bytes_for(programme_count) + programme_count * var64;
+constexpr std::size_t journey_bytes_max = 1 + 3 * var32 + 4 * var64 + transfer_bytes_max + programmes_bytes_max;
 constexpr std::size_t rental_bytes_max = 1 + 2 * var32 + var64;
 constexpr std::size_t bytes_max = 1 + coding::varint_bytes_for(group_count) + 3 + 2 * var64 + var32 +
                                   leg_bytes_max * legs_kept + (var32 + var64) * (cap_days_kept + cap_months_kept) +
@@ -90,6 +100,13 @@ class Writer {
     coding::put_varint(out_, coding::zigzag(static_cast<S>(wrapping_minus(value, reference))));
   }
   void index(const Index& value, const char*) { coding::put_varint(out_, static_cast<Index>(value + 1)); }
+  void programmes(const ProgrammeAmounts& amounts, const char*) {
+    std::uint16_t paid = 0;
+    for (std::size_t p = 0; p < programme_count; ++p) paid |= amounts[p] != 0 ? 1u << p : 0u;
+    coding::put_varint(out_, paid);
+    for (std::int64_t amount : amounts)
+      if (amount != 0) coding::put_varint(out_, coding::zigzag(amount));
+  }
 
  private:
   std::string& out_;
@@ -120,6 +137,13 @@ class Reader {
     value = static_cast<S>(static_cast<U>(static_cast<U>(reference) + offset));
   }
   void index(Index& value, const char* field) { value = static_cast<Index>(varint<Index>(field) - 1); }
+  void programmes(ProgrammeAmounts& amounts, const char* field) {
+    const std::size_t at = in_.position();
+    const auto paid = varint<std::uint16_t>(field);
+    if ((paid >> programme_count) != 0) fail(at, field, "card state has a journey paid by an unknown programme");
+    for (std::size_t p = 0; p < programme_count; ++p)
+      amounts[p] = ((paid >> p) & 1u) != 0 ? coding::unzigzag<std::int64_t>(varint<std::uint64_t>(field)) : 0;
+  }
 
   bool failed() const { return problem_ != nullptr; }
   std::size_t position() const { return in_.position(); }
@@ -181,7 +205,7 @@ void visit_leg(Io& io, Leg& leg, std::int64_t previous_start_us) {
 }
 
 template <typename Io, typename Journey>
-void visit_journey(Io& io, Journey& j, std::int64_t anchor_us) {
+void visit_journey(Io& io, Journey& j, std::int64_t anchor_us, std::uint8_t version) {
   io.flag(j.open, "journey.open");
   io.unsigned_varint(j.operator_id.value, "journey.operator");
   io.unsigned_varint(j.route, "journey.route");
@@ -195,10 +219,11 @@ void visit_journey(Io& io, Journey& j, std::int64_t anchor_us) {
   io.flag(j.transfer.use_own_price, "transfer.use_own_price");
   io.signed_varint(j.transfer.ab_minor, "transfer.ab_minor");
   io.signed_varint(j.transfer.subtract_minor, "transfer.subtract_minor");
+  if (version >= version_programmes) io.programmes(j.programme_paid_minor, "journey.programme_paid_minor");
 }
 
 template <typename Io, typename State>
-void visit_groups(Io& io, State& s, std::uint32_t present) {
+void visit_groups(Io& io, State& s, std::uint32_t present, std::uint8_t version) {
   auto has = [present](std::size_t group) { return ((present >> group) & 1u) != 0; };
   if (has(group_kind)) {
     io.enumeration(s.category, "category");
@@ -236,8 +261,8 @@ void visit_groups(Io& io, State& s, std::uint32_t present) {
     io.flag(s.auto_top_up_enabled, "auto_top_up_enabled");
     io.signed_varint(s.auto_top_up_amount_minor, "auto_top_up_amount_minor");
   }
-  if (has(group_bus)) visit_journey(io, s.bus, previous_start_us);
-  if (has(group_metro)) visit_journey(io, s.metro, previous_start_us);
+  if (has(group_bus)) visit_journey(io, s.bus, previous_start_us, version);
+  if (has(group_metro)) visit_journey(io, s.metro, previous_start_us, version);
   if (has(group_bike)) {
     io.flag(s.bike.open, "rental.open");
     io.unsigned_varint(s.bike.operator_id.value, "rental.operator");
@@ -266,25 +291,23 @@ std::uint32_t present_groups(const CardState& s) {
   return present;
 }
 
-}  // namespace
-
-std::string encode_card_state_v2(const CardState& state) {
+std::string encode(const CardState& state, std::uint8_t version) {
   std::string out;
   out.reserve(card_state_bytes_max);
   Writer writer(out);
-  writer.octet(version_compact, "version");
+  writer.octet(version, "version");
   const std::uint32_t present = present_groups(state);
   writer.unsigned_varint(present, "present");
-  visit_groups(writer, state, present);
+  visit_groups(writer, state, present, version);
   // The static_asserts above say it cannot be longer.
   CITYCARD_CHECK(out.size() <= card_state_bytes_max);
   return out;
 }
 
-Result<CardState> decode_card_state_v2(std::string_view bytes) {
+Result<CardState> decode(std::string_view bytes, std::uint8_t version) {
   if (bytes.size() > card_state_bytes_max)
     return Status::corruption("card state is " + std::to_string(bytes.size()) + " bytes, more than the " +
-                              std::to_string(card_state_bytes_max) + " of format version 2");
+                              std::to_string(card_state_bytes_max) + " of format version " + std::to_string(version));
   Reader reader(bytes);
   std::uint32_t present = 0;
   reader.unsigned_varint(present, "present");
@@ -295,13 +318,21 @@ Result<CardState> decode_card_state_v2(std::string_view bytes) {
                               std::to_string(group_count - 1) + " are defined)");
   }
   CardState state;
-  visit_groups(reader, state, present);
+  visit_groups(reader, state, present, version);
   if (reader.failed()) return Status::corruption(reader.message());
   if (reader.position() != bytes.size())
     return Status::corruption("card state has " + std::to_string(bytes.size() - reader.position()) +
                               " trailing byte(s) after its fields end at byte " + std::to_string(reader.position()));
+  if (version < version_programmes) attribute_legacy_subsidy(state);
   if (Status problem = check_card_state(state); !problem) return problem;
   return state;
 }
+
+}  // namespace
+
+std::string encode_card_state_v2(const CardState& state) { return encode(state, version_compact); }
+Result<CardState> decode_card_state_v2(std::string_view bytes) { return decode(bytes, version_compact); }
+std::string encode_card_state_v3(const CardState& state) { return encode(state, version_programmes); }
+Result<CardState> decode_card_state_v3(std::string_view bytes) { return decode(bytes, version_programmes); }
 
 }  // namespace citycard::rules::codec

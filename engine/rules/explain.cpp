@@ -45,6 +45,14 @@ const char* role_name(AccountRole role) {
     case AccountRole::points_budget: return "points_budget";
     case AccountRole::points_redeemed: return "points_redeemed";
     case AccountRole::credit_card_clearing: return "credit_card_clearing";
+    case AccountRole::budget_buy_one_get_one: return "budget_buy_one_get_one";
+    case AccountRole::budget_category_fare: return "budget_category_fare";
+    case AccountRole::budget_citizen_discount: return "budget_citizen_discount";
+    case AccountRole::budget_transfer_discount: return "budget_transfer_discount";
+    case AccountRole::budget_fare_cap: return "budget_fare_cap";
+    case AccountRole::budget_welfare_points: return "budget_welfare_points";
+    case AccountRole::budget_railway: return "budget_railway";
+    case AccountRole::budget_bonus_points: return "budget_bonus_points";
   }
   return "?";
 }

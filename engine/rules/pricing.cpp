@@ -109,12 +109,15 @@ Quote quote_product(RatingBuilder& builder, Index product_index, Index network, 
   quote.found = true;
   quote.rider_minor = *rider;
   quote.operator_minor = *general;
+  quote.category_minor = *rider;
   Index discount_index = no_index;
   if (const Discount* discount = best_discount(builder, network, venue, &discount_index)) {
     const std::int64_t after = apply_percent_off(quote.rider_minor, discount->percent_off_bp, discount->rounding);
     builder.note(NoteCode::discount, discount_index, quote.rider_minor, after);
-    if (discount->funded_by == Funding::operator_itself)
+    if (discount->funded_by == Funding::operator_itself) {
       quote.operator_minor = std::max(after, quote.operator_minor - (quote.rider_minor - after));
+      quote.category_minor = after;  // the operator's own discount is no city programme
+    }
     quote.rider_minor = after;
   }
   return quote;
@@ -289,10 +292,14 @@ LegMemory* find_leg(RatingBuilder& builder, Index network, std::int64_t start_us
 }
 
 bool settle_leg(RatingBuilder& builder, const LegCharge& charge, OpenJourney& journey) noexcept {
+  const std::int64_t rider_price = charge.steps.rider_minor;
   uncount_caps(builder, charge.network, charge.start, journey.rider_paid_minor);
-  std::int64_t rider_due = apply_caps(builder, charge.network, charge.start, charge.rider_price_minor);
-  const std::int64_t operator_receives = std::max(charge.operator_fare_minor, charge.rider_price_minor);
+  std::int64_t rider_due = apply_caps(builder, charge.network, charge.start, rider_price);
+  const std::int64_t operator_receives = std::max(charge.steps.operator_minor, rider_price);
+  const ProgrammeAmounts programme_due = split_city_share(charge.steps, rider_due);
   const std::int64_t subsidy_due = operator_receives - rider_due;
+  CITYCARD_RULES_CHECK(sum_of(programme_due) == subsidy_due);
+  CITYCARD_RULES_CHECK(sum_of(journey.programme_paid_minor) == journey.subsidy_paid_minor);
   std::int64_t rider_delta = rider_due - journey.rider_paid_minor;
   if (rider_delta > 0 && rider_delta > charge.rider_limit_minor) {
     // Only part is taken now (a hold limited by the wallet); the rest is not counted.
@@ -304,11 +311,16 @@ bool settle_leg(RatingBuilder& builder, const LegCharge& charge, OpenJourney& jo
   if (rider_delta > 0) builder.charge_wallet(charge.operator_id, rider_delta, TransferCode::fare, flags);
   if (rider_delta < 0) builder.refund_wallet(charge.operator_id, -rider_delta);
   const std::int64_t subsidy_delta = subsidy_due - journey.subsidy_paid_minor;
-  if (subsidy_delta > 0) {
-    builder.pay_subsidy(charge.operator_id, subsidy_delta);
-    builder.note(NoteCode::subsidy, no_index, subsidy_delta);
+  if (subsidy_delta > 0) builder.note(NoteCode::subsidy, no_index, subsidy_delta);
+  // Each programme moves its own difference: refunds go back to the programme
+  // that paid, in the programmes' fixed order.
+  for (Programme programme : all_programmes()) {
+    const std::size_t p = programme_index(programme);
+    const std::int64_t delta = programme_due[p] - journey.programme_paid_minor[p];
+    if (delta > 0) builder.pay_programme(charge.operator_id, programme, delta);
+    if (delta < 0) builder.refund_programme(charge.operator_id, programme, -delta);
+    journey.programme_paid_minor[p] = programme_due[p];
   }
-  if (subsidy_delta < 0) builder.refund_subsidy(charge.operator_id, -subsidy_delta);
   journey.rider_paid_minor += rider_delta;
   journey.subsidy_paid_minor += subsidy_delta;
   return true;

@@ -3,6 +3,7 @@
 // rider and city. Not part of the public API.
 #pragma once
 
+#include "programme_split.h"
 #include "rating_builder.h"
 
 namespace citycard::rules {
@@ -12,6 +13,14 @@ struct Quote {
   bool found = false;
   std::int64_t rider_minor = 0;     // after the rider's category price and the best discount
   std::int64_t operator_minor = 0;  // the general price, less an operator-funded discount
+  // The rider's price before a city-funded discount: the category price, less
+  // an operator-funded discount (programme_split.h's `category` step).
+  std::int64_t category_minor = 0;
+
+  // The price steps of this quote once a transfer and buy-one-get-one are known.
+  PriceSteps steps(std::int64_t transferred_minor, std::int64_t charged_minor) const noexcept {
+    return PriceSteps{operator_minor, category_minor, rider_minor, transferred_minor, charged_minor};
+  }
 };
 
 // Prices `product` for the tap's rider. Exactly one of network / venue is set.
@@ -43,15 +52,16 @@ void remember_leg(RatingBuilder& builder, Index network, Index leg_group, std::i
 LegMemory* find_leg(RatingBuilder& builder, Index network, std::int64_t start_us) noexcept;
 
 // Settles a leg's fare so that, in total, the rider has paid the capped
-// `rider_price_minor` (at most `rider_limit_minor` now) and the operator has
-// received max(operator fare, rider price), the city paying the rest.
-// `journey` holds what was paid before and is updated. Returns false if refused.
+// rider price (steps.rider_minor; at most `rider_limit_minor` now) and the
+// operator has received max(steps.operator_minor, rider price), the city
+// paying the rest, split into programmes (programme_split.h). `journey` holds
+// what was paid before, per programme, and is updated: a programme that paid
+// more than its new share is refunded the difference. Returns false if refused.
 struct LegCharge {
   OperatorId operator_id;
   Index network = no_index;
   EventTime start;
-  std::int64_t rider_price_minor = 0;
-  std::int64_t operator_fare_minor = 0;
+  PriceSteps steps;
   std::int64_t rider_limit_minor = INT64_MAX;
   WalletCheck check = WalletCheck::must_cover;
 };

@@ -153,4 +153,17 @@ std::int64_t net_for_role(const Rating& rating, AccountRole role, Asset asset, O
   return net;
 }
 
+ProgrammeAmounts programme_net(const Rating& rating) noexcept {
+  ProgrammeAmounts net{};
+  for (Programme programme : all_programmes())
+    net[programme_index(programme)] = -net_for_role(rating, programme_budget_role(programme), Asset::twd);
+  return net;
+}
+
+std::int64_t city_net(const Rating& rating) noexcept {
+  std::int64_t sum = 0;
+  for (std::int64_t amount : programme_net(rating)) sum += amount;
+  return sum;
+}
+
 }  // namespace citycard::rules

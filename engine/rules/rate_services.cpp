@@ -5,7 +5,8 @@
 // device's amount (taxi meter). Points are spent first where accepted, one
 // point worth points.twd_minor_per_point, up to the venue's per-use limit;
 // the rest comes from the wallet. The city pays the operator for the points
-// (points_subsidy) and for a city-funded discount (subsidy). Every Nth visit
+// (welfare_points) and for the rider's price below the general one
+// (category_fare, citizen_discount: programme_split.h). Every Nth visit
 // of a kind in a local month earns reward points.
 #include <algorithm>
 
@@ -62,7 +63,7 @@ bool rate_entry(RatingBuilder& builder) noexcept {
     if (tap.amount_minor <= 0) return builder.refuse(RefusalReason::amount_invalid);
     if (venue->amount_max_minor > 0 && tap.amount_minor > venue->amount_max_minor)
       return builder.refuse(RefusalReason::amount_over_limit);
-    quote = Quote{true, tap.amount_minor, tap.amount_minor};
+    quote = Quote{true, tap.amount_minor, tap.amount_minor, tap.amount_minor};
   }
   builder.note(NoteCode::venue_price, venue_index, quote.rider_minor);
 
@@ -80,8 +81,7 @@ bool rate_entry(RatingBuilder& builder) noexcept {
   if (points > 0) {
     builder.post(AccountRole::card_points, AccountRole::points_redeemed, OperatorId{}, Asset::points, points,
                  TransferCode::points_redeemed);
-    builder.post(AccountRole::subsidy_budget, AccountRole::operator_payable, tap.operator_id, Asset::twd, points_value,
-                 TransferCode::points_subsidy);
+    builder.pay_programme(tap.operator_id, Programme::welfare_points, points_value);
     builder.out.points_spent = points;
     builder.note(NoteCode::points_used, no_index, points, points_value);
   }
@@ -91,7 +91,10 @@ bool rate_entry(RatingBuilder& builder) noexcept {
   }
   const std::int64_t discount_subsidy = std::max<std::int64_t>(0, quote.operator_minor - quote.rider_minor);
   if (discount_subsidy > 0) {
-    builder.pay_subsidy(tap.operator_id, discount_subsidy);
+    const ProgrammeAmounts parts = split_city_share(quote.steps(quote.rider_minor, quote.rider_minor), quote.rider_minor);
+    CITYCARD_RULES_CHECK(sum_of(parts) == discount_subsidy);
+    for (Programme programme : all_programmes())
+      builder.pay_programme(tap.operator_id, programme, parts[programme_index(programme)]);
     builder.note(NoteCode::subsidy, no_index, discount_subsidy);
   }
   count_visit(builder, *venue);

@@ -77,7 +77,7 @@ bool rate_bus_board(RatingBuilder& builder) noexcept {
   const std::int64_t price = price_with_transfer(builder, decision.adjust, quote.rider_minor);
 
   OpenJourney journey;
-  LegCharge charge{tap.operator_id, start.network, tap.event_time, price, quote.operator_minor, INT64_MAX,
+  LegCharge charge{tap.operator_id, start.network, tap.event_time, quote.steps(price, price), INT64_MAX,
                    WalletCheck::must_cover};
   if (!settle_leg(builder, charge, journey)) return false;
   remember_leg(builder, start.network, leg_group, tap.event_time.unix_us, quote.rider_minor, price, decision);
@@ -124,14 +124,15 @@ bool rate_bus_alight(RatingBuilder& builder) noexcept {
   if (!quote.found) return builder.refuse(RefusalReason::no_fare_rule);
 
   const std::int64_t price_at_start = price_after_transfer(journey.transfer, journey.rider_price_start_minor);
-  std::int64_t price = price_with_transfer(builder, journey.transfer, quote.rider_minor);
+  const std::int64_t transferred = price_with_transfer(builder, journey.transfer, quote.rider_minor);
+  std::int64_t price = transferred;
   if ((network.buy_one_get_one_categories & category_bit(builder.state.category)) && price > price_at_start) {
     builder.note(NoteCode::buy_one_get_one, no_index, price - price_at_start);
     price = price_at_start;
   }
   const std::int64_t paid_before = journey.rider_paid_minor;
   // The rider is already off the bus: the ride was given.
-  LegCharge charge{journey.operator_id, network_index, started, price, quote.operator_minor, INT64_MAX,
+  LegCharge charge{journey.operator_id, network_index, started, quote.steps(transferred, price), INT64_MAX,
                    WalletCheck::service_given};
   if (!settle_leg(builder, charge, journey)) return false;
   builder.note(NoteCode::journey_settled, no_index, journey.rider_paid_minor, paid_before,
@@ -151,7 +152,7 @@ void close_metro_at_max(RatingBuilder& builder) noexcept {
     const Network& network = builder.rules.networks[network_index];
     const Quote quote = quote_product(builder, network.max_fare_product, network_index, no_index);
     const std::int64_t price = price_after_transfer(journey.transfer, quote.rider_minor);
-    LegCharge charge{journey.operator_id, network_index, EventTime{journey.start_us}, price, quote.operator_minor,
+    LegCharge charge{journey.operator_id, network_index, EventTime{journey.start_us}, quote.steps(price, price),
                      INT64_MAX, WalletCheck::service_given};
     settle_leg(builder, charge, journey);
     finish_remembered_leg(builder, network_index, journey.start_us, quote.rider_minor, journey.rider_price_start_minor,
@@ -186,7 +187,7 @@ bool rate_metro_in(RatingBuilder& builder) noexcept {
       tap.offline || builder.auto_top_up_eligible() ? INT64_MAX : std::max<std::int64_t>(0, state.wallet_minor);
 
   OpenJourney journey;
-  LegCharge charge{tap.operator_id, start.network, tap.event_time, hold_price, quote.operator_minor, limit,
+  LegCharge charge{tap.operator_id, start.network, tap.event_time, quote.steps(hold_price, hold_price), limit,
                    WalletCheck::must_cover};
   if (!settle_leg(builder, charge, journey)) return false;
   builder.note(NoteCode::fare_held, no_index, journey.rider_paid_minor, hold_price);
@@ -226,7 +227,7 @@ bool rate_metro_out(RatingBuilder& builder) noexcept {
   if (!quote.found) return builder.refuse(RefusalReason::no_fare_rule);
   const std::int64_t price = price_with_transfer(builder, journey.transfer, quote.rider_minor);
   const std::int64_t paid_before = journey.rider_paid_minor;
-  LegCharge charge{journey.operator_id, network_index, started, price, quote.operator_minor, INT64_MAX,
+  LegCharge charge{journey.operator_id, network_index, started, quote.steps(price, price), INT64_MAX,
                    WalletCheck::must_cover};
   if (!settle_leg(builder, charge, journey)) return false;
   builder.note(NoteCode::journey_settled, no_index, journey.rider_paid_minor, paid_before,

@@ -113,4 +113,9 @@ Rating rate(const RuleSet& rule_set, const CardState& state, const Tap& tap) noe
 // checks and tests; card_wallet's net equals the wallet change.
 std::int64_t net_for_role(const Rating& rating, AccountRole role, Asset asset, OperatorId operator_id = {}) noexcept;
 
+// What each city programme paid operators in a rating (payments less
+// refunds, TWD), and their sum: the city's share of the tap.
+ProgrammeAmounts programme_net(const Rating& rating) noexcept;
+std::int64_t city_net(const Rating& rating) noexcept;
+
 }  // namespace citycard::rules

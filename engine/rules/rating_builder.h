@@ -7,6 +7,7 @@
 #include <new>
 
 #include "calendar.h"
+#include "citycard/programme.h"
 #include "rating.h"
 
 namespace citycard::rules {
@@ -91,12 +92,15 @@ class RatingBuilder {
          TransferCode::fare_refund);
     out.fare_minor -= amount_minor;
   }
-  void pay_subsidy(OperatorId operator_id, std::int64_t amount_minor, TransferCode code = TransferCode::subsidy) noexcept {
-    post(AccountRole::subsidy_budget, AccountRole::operator_payable, operator_id, Asset::twd, amount_minor, code);
+  // City programme -> operator, from the programme's budget, and back (a
+  // programme refunded what it overpaid). Both carry the programme's code.
+  void pay_programme(OperatorId operator_id, Programme programme, std::int64_t amount_minor) noexcept {
+    post(programme_budget_role(programme), AccountRole::operator_payable, operator_id, Asset::twd, amount_minor,
+         programme_code(programme));
   }
-  void refund_subsidy(OperatorId operator_id, std::int64_t amount_minor) noexcept {
-    post(AccountRole::operator_payable, AccountRole::subsidy_budget, operator_id, Asset::twd, amount_minor,
-         TransferCode::fare_refund);
+  void refund_programme(OperatorId operator_id, Programme programme, std::int64_t amount_minor) noexcept {
+    post(AccountRole::operator_payable, programme_budget_role(programme), operator_id, Asset::twd, amount_minor,
+         programme_code(programme));
   }
 };
 

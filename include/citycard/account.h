@@ -23,8 +23,9 @@ enum class AccountKind : std::uint8_t {
   credit_card_clearing = 9,  // auto top-up owed by the co-branded card issuer (TWD)
   refunds = 10,           // refunds paid out to card holders (TWD)
   adjustments = 11,       // operator corrections (either asset)
+  programme_budget = 12,  // one city programme's budget (TWD; citycard/programme.h)
 };
-inline constexpr int account_kind_count = 11;
+inline constexpr int account_kind_count = 12;
 
 // Balance floor meaning "no limit": clearing and budget accounts mirror the
 // money that flows out of them and may be as negative as needed.
@@ -66,6 +67,7 @@ constexpr std::string_view account_kind_name(AccountKind kind) noexcept {
     case AccountKind::credit_card_clearing: return "credit_card_clearing";
     case AccountKind::refunds: return "refunds";
     case AccountKind::adjustments: return "adjustments";
+    case AccountKind::programme_budget: return "programme_budget";
   }
   return "?";
 }

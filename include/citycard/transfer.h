@@ -32,7 +32,19 @@ enum class TransferCode : std::uint16_t {
   reversal = 14,         // correction of an earlier transfer
   adjustment = 15,       // operator correction
   settlement = 16,       // payable moved to settled after clearing
+  // City programmes (citycard/programme.h): the city pays an operator from the
+  // programme's own budget; the reverse direction (payable -> budget) is a
+  // refund to that programme (a metro exit below the held fare). Ledgers
+  // written before programmes carry `subsidy` and `points_subsidy` only.
+  subsidy_buy_one_get_one = 17,    // the second and later fare units of a segment bus ride
+  subsidy_category_fare = 18,      // a category's price below the general fare (student, senior, ...)
+  subsidy_citizen_discount = 19,   // a city-funded percentage discount
+  subsidy_transfer_discount = 20,  // a transfer's price below the leg's own price
+  subsidy_fare_cap = 21,           // the rider's price above a daily / monthly cap
+  subsidy_railway = 22,            // reserved: no rule posts it yet
+  subsidy_bonus_points = 23,       // reserved: no rule posts it yet
 };
+inline constexpr int transfer_code_max = 23;
 
 // Bit flags on a transfer.
 enum TransferFlag : std::uint16_t {
@@ -73,6 +85,15 @@ enum class AccountRole : std::uint8_t {
   points_budget = 6,
   points_redeemed = 7,
   credit_card_clearing = 8,
+  // One budget per city programme (citycard/programme.h, programme_budget_role).
+  budget_buy_one_get_one = 9,
+  budget_category_fare = 10,
+  budget_citizen_discount = 11,
+  budget_transfer_discount = 12,
+  budget_fare_cap = 13,
+  budget_welfare_points = 14,
+  budget_railway = 15,
+  budget_bonus_points = 16,
 };
 
 // One leg of a rating's result, before account ids are known.
@@ -104,12 +125,19 @@ constexpr std::string_view transfer_code_name(TransferCode code) noexcept {
     case TransferCode::reversal: return "reversal";
     case TransferCode::adjustment: return "adjustment";
     case TransferCode::settlement: return "settlement";
+    case TransferCode::subsidy_buy_one_get_one: return "subsidy_buy_one_get_one";
+    case TransferCode::subsidy_category_fare: return "subsidy_category_fare";
+    case TransferCode::subsidy_citizen_discount: return "subsidy_citizen_discount";
+    case TransferCode::subsidy_transfer_discount: return "subsidy_transfer_discount";
+    case TransferCode::subsidy_fare_cap: return "subsidy_fare_cap";
+    case TransferCode::subsidy_railway: return "subsidy_railway";
+    case TransferCode::subsidy_bonus_points: return "subsidy_bonus_points";
   }
   return "?";
 }
 
 inline std::optional<TransferCode> parse_transfer_code(std::string_view text) noexcept {
-  for (int i = 1; i <= 16; ++i) {
+  for (int i = 1; i <= transfer_code_max; ++i) {
     auto code = static_cast<TransferCode>(i);
     if (transfer_code_name(code) == text) return code;
   }

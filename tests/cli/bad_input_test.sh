@@ -116,7 +116,18 @@ grep -q '<svg ' "$dir/usage.html" || { echo "FAIL: no chart in $dir/usage.html";
 expect 2 "--json and --csv: choose one" -- --db "$db" report debt --json --csv
 debt=$("$citycard" --db "$db" report debt --csv)
 [ "$debt" == $'card,category,balance_minor,since,days\r' ] || { echo "FAIL: the debt report: $debt"; failures=$((failures + 1)); }
-refused_now=8  # the reference reused, six adjustments, one decision (the usage errors never reach the rules)
+# The programme report: the same day range as the usage report's, checked
+# before the ledger is opened; one format at a time; nothing paid here yet.
+expect 2 "--from 2026-02-30 is not a date YYYY-MM-DD" -- --db "$db" report programmes --from 2026-02-30 --to 2026-03-02
+expect 2 "--to 2026-3-2 is not a date YYYY-MM-DD" -- --db "$db" report programmes --from 2026-03-01 --to 2026-3-2
+expect 2 "--from 2026-03-05 is after --to 2026-03-01" -- --db "$db" report programmes --from 2026-03-05 --to 2026-03-01
+expect 2 "is 93 days; a report covers at most 92" -- --db "$db" report programmes --from 2026-01-01 --to 2026-04-03
+expect 2 "--json and --csv: choose one" -- --db "$db" report programmes --from 2026-03-01 --to 2026-03-01 --json --csv
+expect 1 "no ledger at $dir/none" -- --db "$dir/none" report programmes --from 2026-03-01 --to 2026-03-01
+programmes=$("$citycard" --db "$db" report programmes --from 2026-03-01 --to 2026-03-02 --csv)
+[ "$programmes" == $'day,operator,operator_name,programme,amount_minor\r' ] ||
+  { echo "FAIL: the empty programme report's CSV: $programmes"; failures=$((failures + 1)); }
+refused_now=8  # the reference reused, six adjustments, one decision (the report errors never reach the rules)
 
 # Retrying a top-up with the same reference moves nothing.
 "$citycard" --db "$db" topup 04A1B2C3 100 --ref op:1:1 >/dev/null

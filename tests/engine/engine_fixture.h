@@ -134,6 +134,20 @@ inline CardRecord issue_card(ledger::Ledger& ledger, const std::string& hex, std
   return issued->front();
 }
 
+// What a transfer moves from a city programme's budget to an operator: its
+// amount when a programme's budget pays, minus it when the budget is paid back
+// (a metro exit below the held fare), 0 for any other transfer.
+inline std::int64_t city_paid_minor(const ledger::Ledger& ledger, const Transfer& transfer) {
+  const auto programme = programme_of(transfer.code);
+  if (!programme) return 0;
+  auto system = ledger::find_system_accounts(ledger);
+  REQUIRE(system);
+  const AccountId budget = system->budget_of(*programme);
+  if (transfer.debit_account == budget) return transfer.amount_minor;
+  REQUIRE(transfer.credit_account == budget);
+  return -transfer.amount_minor;
+}
+
 inline std::int64_t wallet_of(const ledger::Ledger& ledger, const std::string& hex) {
   auto card = ledger.card(*CardId::parse(hex));
   REQUIRE(card);

@@ -66,7 +66,7 @@ Moved moved_for(const ledger::Ledger& ledger, TapId tap) {
   Moved moved;
   for (const auto& stored : *transfers) {
     const Transfer& transfer = stored.transfer;
-    if (transfer.code == TransferCode::subsidy || transfer.code == TransferCode::points_subsidy) moved.subsidy += transfer.amount_minor;
+    moved.subsidy += city_paid_minor(ledger, transfer);
     if (transfer.code == TransferCode::points_redeemed) moved.points += transfer.amount_minor;
   }
   return moved;

@@ -86,9 +86,7 @@ struct Scenario {
       REQUIRE(transfers);
       for (const auto& stored : *transfers) {
         const Transfer& transfer = stored.transfer;
-        if (transfer.code == TransferCode::subsidy || transfer.code == TransferCode::points_subsidy) {
-          s.subsidy_minor += transfer.amount_minor;
-        }
+        s.subsidy_minor += city_paid_minor(*ledger, transfer);
         if (transfer.code == TransferCode::points_redeemed) s.points += transfer.amount_minor;
       }
       sent.push_back(s);

@@ -163,7 +163,7 @@ void protocol_frames() {
 void card_states() {
   using namespace rules;
   CardState empty;
-  write("card_state", "empty.v2", encode_card_state(empty));
+  write("card_state", "empty.v3", encode_card_state(empty));
   CardState rider;
   rider.category = RiderCategory::student;
   rider.wallet_minor = 985;
@@ -179,14 +179,16 @@ void card_states() {
   rider.cap_months[0] = CapMonth{2026 * 12 + 10, 1'200};
   rider.auto_top_up_enabled = true;
   rider.auto_top_up_amount_minor = 500;
-  write("card_state", "rider.v2", encode_card_state(rider));
+  rider.bus.programme_paid_minor[programme_index(Programme::category_fare)] = 3;
+  write("card_state", "rider.v3", encode_card_state(rider));
+  write("card_state", "rider.v2", codec::encode_card_state_v2(rider));
   write("card_state", "rider.v1", codec::encode_card_state_v1(rider));
   CardState debt = empty;
   debt.status = CardStatus::blocked;
   debt.media = Media::co_branded_credit;
   debt.wallet_minor = -480;
   debt.metro = OpenJourney{true, OperatorId{201}, 1, 4, 1'795'651'200'000'000, 65, 0, 20, {}};
-  write("card_state", "debt.v2", encode_card_state(debt));
+  write("card_state", "debt.v3", encode_card_state(debt));
 }
 
 // ---- rule_set: the shipped rule file and a small one ----------------------------
@@ -459,8 +461,10 @@ void settlement_files() {
   BatchTotals totals;
   BatchLine fare{"tap:17:5000", std::string(32, 'C'), EventTime{1'795'651'200'000'000}, Mode::bus_board, 307, 12, 12, 3,
                  0, 0, 0, 0};
+  fare.programme_minor[programme_index(Programme::category_fare)] = 3;
   BatchLine late{"tap:17:5001", "", EventTime{1'795'640'000'000'000}, Mode::metro_out, 1, 4, -5, 0, 2, 2, -1,
                  transfer_flag_late | transfer_flag_offline};
+  late.programme_minor[programme_index(Programme::welfare_points)] = 2;
   std::uint64_t number = 0;
   for (const BatchLine& line : {fare, late}) {
     file += format_line(++number, line, config);

@@ -5,7 +5,8 @@
 // input := the file's text     given to read_batch_file.
 // Checks, when the file reads: the trailer equals the sum of the lines
 // (the money rule the reader promises), the lines counted are the lines
-// seen, counted from 1, and a late line count never exceeds the lines.
+// seen, counted from 1, a late line count never exceeds the lines, and the
+// programme records (version 2) sum to city_subsidy + points_subsidy.
 #include <cstddef>
 #include <cstdint>
 #include <sstream>
@@ -32,5 +33,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const __int128 parts = __int128{totals.rider_fare_minor} + totals.city_subsidy_minor + totals.points_subsidy_minor +
                         totals.other_minor;
   CITYCARD_CHECK(totals.total_minor == parts);
+  // Version 2's programme records: they sum to the city's two columns.
+  __int128 programmes = 0;
+  for (std::int64_t amount : totals.programme_minor) programmes += amount;
+  if (contents->format_version >= 2)
+    CITYCARD_CHECK(programmes == __int128{totals.city_subsidy_minor} + totals.points_subsidy_minor);
+  else
+    CITYCARD_CHECK(programmes == 0);
   return 0;
 }

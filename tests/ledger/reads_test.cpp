@@ -1,4 +1,7 @@
 // Reads: history paging, transfers by id, snapshots, cards, operators, opening.
+#include <limits>
+#include <set>
+
 #include "ledger_fixture.h"
 
 using namespace citycard;
@@ -268,4 +271,53 @@ TEST_CASE("records: erasures go in one write with puts, scans carry on from a ke
   CHECK(refused.message().find("append-only") != std::string::npos);
   CHECK(f.ledger->record(RecordSpace::audit, "op:1:1"));
   CHECK(f.ledger->verify().ok());
+}
+
+TEST_CASE("a ledger made before city programmes gets their budgets when next opened by the engine or init") {
+  TempDir dir;
+  ledger::Options options;
+  options.create_if_missing = true;
+  auto opened = ledger::Ledger::open(dir.path() + "/ledger", options);
+  REQUIRE(opened);
+  ledger::Ledger& ledger = **opened;
+  // The system accounts as ledgers had them before programmes.
+  auto old_account = [&](const char* name, AccountKind kind, Asset asset) {
+    auto id = ledger.ensure_named_account(
+        name, AccountSpec{kind, asset, balance_floor_none, std::numeric_limits<std::int64_t>::max(), 0});
+    INFO(name << ": " << id.status().to_string());
+    REQUIRE(id);
+    return *id;
+  };
+  const AccountId old_budget = old_account("subsidy_budget", AccountKind::subsidy_budget, Asset::twd);
+  old_account("topup_float", AccountKind::topup_float, Asset::twd);
+  old_account("points_budget", AccountKind::points_budget, Asset::points);
+  old_account("points_redeemed", AccountKind::points_redeemed, Asset::points);
+  old_account("credit_card_clearing", AccountKind::credit_card_clearing, Asset::twd);
+  old_account("refunds", AccountKind::refunds, Asset::twd);
+  old_account("adjustments", AccountKind::adjustments, Asset::twd);
+  // A reader of the ledger names what is missing and how to get it.
+  auto found = ledger::find_system_accounts(ledger);
+  REQUIRE_FALSE(found);
+  CHECK(found.status().message() == "system account 'budget_buy_one_get_one' is missing (run `citycard init`)");
+
+  auto ensured = ledger::ensure_system_accounts(ledger);
+  INFO(ensured.status().to_string());
+  REQUIRE(ensured);
+  CHECK(ensured->subsidy_budget == old_budget);  // the old budget keeps its id and history
+  std::set<std::uint64_t> budgets;
+  for (Programme programme : all_programmes()) {
+    const AccountId budget = ensured->budget_of(programme);
+    budgets.insert(budget.value);
+    auto account = ledger.account(budget);
+    REQUIRE(account);
+    CHECK(account->spec.asset == Asset::twd);
+    CHECK(account->spec.balance_floor_minor == balance_floor_none);  // a budget pays whatever its programme costs
+    CHECK(account->spec.kind == (programme == Programme::unattributed ? AccountKind::subsidy_budget
+                                                                       : AccountKind::programme_budget));
+  }
+  CHECK(budgets.size() == programme_count);
+  auto again = ledger::ensure_system_accounts(ledger);
+  REQUIRE(again);
+  for (Programme programme : all_programmes()) CHECK(again->budget_of(programme) == ensured->budget_of(programme));
+  CHECK(ledger::find_system_accounts(ledger));
 }

@@ -108,6 +108,7 @@ CardState largest_state() {
   for (OpenJourney* journey : {&state.bus, &state.metro})
     *journey = OpenJourney{true, OperatorId{0xFFFFFFFF}, 0xFFFFFFFF, 0xFFFFFFFF, wrap_add(previous_us, i64_min), i64_max,
                            i64_max, i64_min, TransferAdjust{0xFFFE, 0xFFFE, true, i64_min, i64_min}};
+  for (OpenJourney* journey : {&state.bus, &state.metro}) journey->programme_paid_minor.fill(i64_max);
   state.bike = OpenRental{true, OperatorId{0xFFFFFFFF}, 0xFFFFFFFF, wrap_add(previous_us, i64_min)};
   std::int32_t previous_day = 0;
   for (CapDay& day : state.cap_days) day = CapDay{previous_day = wrap_add(previous_day, i32_min), i64_max};
@@ -144,6 +145,8 @@ class RandomState {
       *journey = OpenJourney{coin(), OperatorId{any<std::uint32_t>()}, any<std::uint32_t>(), any<std::uint32_t>(),
                              any<std::int64_t>(), non_negative(), non_negative(), any<std::int64_t>(),
                              TransferAdjust{any<Index>(), any<Index>(), coin(), any<std::int64_t>(), any<std::int64_t>()}};
+      for (std::int64_t& paid : journey->programme_paid_minor)
+        if (coin()) paid = non_negative();
     }
     if (!coin()) s.bike = OpenRental{coin(), OperatorId{any<std::uint32_t>()}, any<std::uint32_t>(), any<std::int64_t>()};
     for (CapDay& day : s.cap_days)
@@ -172,6 +175,13 @@ class RandomState {
   std::mt19937_64 random_;
 };
 
+// What a state reads as from a format before programmes (v1, v2): each
+// journey's subsidy all under Programme::unattributed.
+CardState legacy(CardState state) {
+  codec::attribute_legacy_subsidy(state);
+  return state;
+}
+
 std::string decode_error(std::string_view bytes) {
   auto decoded = decode_card_state(bytes);
   if (decoded) return "(decoded)";
@@ -196,22 +206,22 @@ TEST_CASE("card state round-trips through its bytes") {
   }
 }
 
-TEST_CASE("card state v2 is small for the states riders have") {
-  CHECK(encode_card_state(CardState{}) == bytes_of({2, 0}));                  // version, no groups
-  CHECK(encode_card_state(card(RiderCategory::general, -3)) == bytes_of({2, 2, 5}));  // wallet zigzag(-3)
+TEST_CASE("card state v3 is small for the states riders have") {
+  CHECK(encode_card_state(CardState{}) == bytes_of({3, 0}));                  // version, no groups
+  CHECK(encode_card_state(card(RiderCategory::general, -3)) == bytes_of({3, 2, 5}));  // wallet zigzag(-3)
   const CardState commuter = commuter_state();
   CHECK(std::count_if(commuter.recent_legs.begin(), commuter.recent_legs.end(), [](auto& l) { return l != LegMemory{}; }) == 1);
   CHECK(commuter.bus.open);
   CHECK(std::count_if(commuter.cap_days.begin(), commuter.cap_days.end(), [](auto& d) { return d != CapDay{}; }) == 1);
   // Measured 50 bytes (v1: 496), 8 of them the leg's absolute start_us; the
   // bound leaves a few bytes for price or id changes in city.toml, not a group.
-  CHECK(encode_card_state(commuter).size() <= 56);
-  CHECK(encode_card_state(busy_state()).size() <= 80);  // measured 71: 11 groups
+  CHECK(encode_card_state(commuter).size() <= 56);      // v3: 51, one programme byte for the open ride
+  CHECK(encode_card_state(busy_state()).size() <= 80);  // measured 72 (v2: 71): 11 groups
   // The largest record the grammar allows is card_state_bytes_max, exactly.
   CHECK(encode_card_state(largest_state()).size() == card_state_bytes_max);
 }
 
-TEST_CASE("card state v2 round-trips random states, extreme values and odd slots") {
+TEST_CASE("card state v3 round-trips random states, extreme values and odd slots") {
   for (std::uint64_t seed = 1; seed <= 5000; ++seed) {
     CAPTURE(seed);
     const CardState state = RandomState(seed).next();
@@ -222,7 +232,10 @@ TEST_CASE("card state v2 round-trips random states, extreme values and odd slots
     REQUIRE(*decoded == state);
     auto from_v1 = decode_card_state(codec::encode_card_state_v1(state));
     REQUIRE(from_v1);
-    REQUIRE(*from_v1 == state);
+    REQUIRE(*from_v1 == legacy(state));
+    auto from_v2 = decode_card_state(codec::encode_card_state_v2(state));
+    REQUIRE(from_v2);
+    REQUIRE(*from_v2 == legacy(state));
     // A cut anywhere is noticed.
     const std::size_t cut = 1 + seed % (bytes.size() - 1);
     REQUIRE(decode_error(bytes.substr(0, cut)).rfind("corruption: card state is truncated at byte " + std::to_string(cut) + " (", 0) == 0);
@@ -255,16 +268,38 @@ TEST_CASE("card state v2 bytes are pinned and decode") {
       "0301ffffffffffffffffff01ffffffffffffffffff0101ffffffff0fffffffff0fffffffff0fffffffffffffffffff01feff"
       "ffffffffffffff01feffffffffffffffff01ffffffffffffffffff01ffff03ffff0301ffffffffffffffffff01ffffffffff"
       "ffffffff0101ffffffff0fffffffff0fffffffffffffffffff01";
-  CHECK(hex(encode_card_state(busy_state())) == busy);
-  CHECK(hex(encode_card_state(odd_state())) == odd);
-  CHECK(hex(encode_card_state(largest_state())) == largest);
+  CHECK(hex(codec::encode_card_state_v2(busy_state())) == busy);
+  CHECK(hex(codec::encode_card_state_v2(odd_state())) == odd);
+  CHECK(hex(codec::encode_card_state_v2(legacy(largest_state()))) == largest);
   for (const auto& [bytes, state] : {std::pair{busy, busy_state()}, std::pair{odd, odd_state()}, std::pair{largest, largest_state()}}) {
     std::string raw;
     for (std::size_t i = 0; i + 1 < bytes.size(); i += 2) raw.push_back(static_cast<char>(std::stoi(bytes.substr(i, 2), nullptr, 16)));
     auto decoded = decode_card_state(raw);
     REQUIRE(decoded);
-    CHECK(*decoded == state);
+    CHECK(*decoded == legacy(state));
   }
+}
+
+// Version 3 adds each journey's paid amounts per programme; pinned here.
+TEST_CASE("card state v3 journey programmes are pinned and refuse unknown programmes") {
+  CardState state;
+  state.metro.open = true;
+  state.metro.subsidy_paid_minor = 19;
+  state.metro.programme_paid_minor[programme_index(Programme::category_fare)] = 13;
+  state.metro.programme_paid_minor[programme_index(Programme::transfer_discount)] = 6;
+  const std::string bytes = encode_card_state(state);
+  // version 3, present bit 22 (metro), open, zeros..., subsidy 19 (zigzag 38),
+  // no transfer (use_own_price 1), paid bits 2 and 4 (0x14), 13 and 6 zigzagged.
+  CHECK(bytes == bytes_of({3, 0x80, 0x80, 0x80, 0x02, 1, 0, 0, 0, 0, 0, 38, 0, 0, 0, 1, 0, 0, 0x14, 26, 12}));
+  auto decoded = decode_card_state(bytes);
+  REQUIRE(decoded);
+  CHECK(*decoded == state);
+  std::string short_of_one = bytes;
+  short_of_one[short_of_one.size() - 3] = 0x16;  // bits 1, 2 and 4: three amounts announced, two follow
+  CHECK(decode_error(short_of_one).rfind("corruption: card state is truncated at byte 21", 0) == 0);
+  std::string beyond = bytes.substr(0, bytes.size() - 3) + bytes_of({0x80, 0x04});  // bit 9: no such programme
+  CHECK(decode_error(beyond) ==
+        "corruption: card state has a journey paid by an unknown programme at byte 18 (journey.programme_paid_minor)");
 }
 
 TEST_CASE("card state v1 bytes written before v2 still decode") {
@@ -272,11 +307,11 @@ TEST_CASE("card state v1 bytes written before v2 still decode") {
   CHECK(codec::encode_card_state_v1(busy_state()) == v1);
   auto decoded = decode_card_state(v1);
   REQUIRE(decoded);
-  CHECK(*decoded == busy_state());
+  CHECK(*decoded == legacy(busy_state()));
   for (const CardState& state : {CardState{}, commuter_state(), largest_state()}) {
     auto again = decode_card_state(codec::encode_card_state_v1(state));
     REQUIRE(again);
-    CHECK(*again == state);
+    CHECK(*again == legacy(state));
   }
 }
 
@@ -286,11 +321,11 @@ TEST_CASE("card state v1 decoding rejects truncated, versioned and invalid input
   CHECK(decode_card_state(bytes.substr(0, 100)).status().to_string() ==
         "corruption: card state is 100 bytes, expected 496");
   CHECK(decode_card_state(bytes + "x").status().code() == StatusCode::corruption);
-  for (int version : {0, 3, 9, 255}) {
+  for (int version : {0, 4, 9, 255}) {
     std::string future = bytes;
     future[0] = static_cast<char>(version);
     CHECK(decode_card_state(future).status().to_string() ==
-          "corruption: card state format version " + std::to_string(version) + " is not supported (expected 1 or 2)");
+          "corruption: card state format version " + std::to_string(version) + " is not supported (expected 1, 2 or 3)");
   }
   std::string category = bytes;
   category[1] = 42;
@@ -312,11 +347,11 @@ TEST_CASE("card state v2 decoding rejects every truncation and trailing bytes") 
       CHECK(decode_error(bytes + '\0') == "corruption: card state has 1 trailing byte(s) after its fields end at byte " +
                                                std::to_string(bytes.size()));
     else
-      CHECK(decode_error(bytes + '\0') == "corruption: card state is 627 bytes, more than the 626 of format version 2");
+      CHECK(decode_error(bytes + '\0') == "corruption: card state is 811 bytes, more than the 810 of format version 3");
   }
   CHECK(decode_error(bytes_of({2, 2})) == "corruption: card state is truncated at byte 2 (wallet_minor)");
   CHECK(decode_error(bytes_of({2})) == "corruption: card state is truncated at byte 1 (present)");
-  CHECK(decode_error(std::string(700, '\x02')) == "corruption: card state is 700 bytes, more than the 626 of format version 2");
+  CHECK(decode_error(std::string(900, '\x02')) == "corruption: card state is 900 bytes, more than the 810 of format version 2");
 }
 
 TEST_CASE("card state v2 decoding rejects bad varints, presence bits, enums and flags") {
@@ -363,6 +398,10 @@ TEST_CASE("card state decoding applies the same semantic checks to v1 and v2") {
       {[](CardState& s) { s.metro.subsidy_paid_minor = -1; }, "card state has an open journey with a negative amount paid"},
       {[](CardState& s) { s.category = static_cast<RiderCategory>(7); }, "card state has unknown rider category 7"},
   };
+  CardState programme = busy_state();
+  programme.bus.programme_paid_minor[3] = -1;
+  CHECK(decode_error(codec::encode_card_state_v3(programme)) ==
+        "corruption: card state has an open journey with a negative amount paid by a programme");
   for (const Case& c : cases) {
     CardState state = busy_state();
     c.spoil(state);

@@ -22,7 +22,6 @@ bool has_posting(const Rating& rating, AccountRole debit, AccountRole credit, st
 
 constexpr auto wallet = AccountRole::card_wallet;
 constexpr auto payable = AccountRole::operator_payable;
-constexpr auto subsidy = AccountRole::subsidy_budget;
 
 }  // namespace
 
@@ -34,11 +33,16 @@ TEST_CASE("two-segment bus: buy one, get one — the city pays the second unit")
     Rating board = rate_one(state, make_tap(Mode::bus_board, 104, tuesday, 2001, 9));
     REQUIRE(board.approved());
     CHECK(board.fare_minor == unit);
-    CHECK(-net_for_role(board, subsidy, Asset::twd) == 15 - unit);
+    CHECK(city_net(board) == 15 - unit);
+    CHECK(programme_net(board)[programme_index(Programme::category_fare)] == 15 - unit);
     Rating alight = rate_one(board.state, make_tap(Mode::bus_alight, 104, taipei(2025, 3, 4, 8, 40), 2013, 9));
     REQUIRE(alight.approved());
     CHECK(alight.fare_minor == 0);                                   // the rider pays one unit only
-    CHECK(has_posting(alight, subsidy, payable, 15, TransferCode::subsidy));  // the operator gets 30 in all
+    // The city pays the second unit from the buy-one-get-one budget; a student's
+    // second unit below the general fare is the student subsidy's.
+    CHECK(has_posting(alight, AccountRole::budget_buy_one_get_one, payable, unit, TransferCode::subsidy_buy_one_get_one));
+    CHECK(city_net(alight) == 15);  // the operator gets 30 in all
+    CHECK(programme_net(alight)[programme_index(Programme::category_fare)] == 15 - unit);
     CHECK(net_for_role(board, payable, Asset::twd) + net_for_role(alight, payable, Asset::twd) == 30);
     CHECK_FALSE(alight.state.bus.open);
   }
@@ -119,7 +123,7 @@ TEST_CASE("sports centre: operator-funded citizen discount rounded down, every 8
     Rating entry = rate_one(state, make_tap(Mode::entry, 701, taipei(2025, 3, visit, 18, 0)));
     REQUIRE(entry.approved());
     CHECK(entry.fare_minor == 80);
-    CHECK(net_for_role(entry, subsidy, Asset::twd) == 0);  // the centre bears its own discount
+    CHECK(city_net(entry) == 0);  // the centre bears its own discount: no programme pays
     CHECK(net_for_role(entry, payable, Asset::twd, OperatorId{701}) == 80);
     CHECK(entry.points_after == (visit == 8 ? 30 : 0));
     state = entry.state;

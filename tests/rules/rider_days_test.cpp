@@ -12,7 +12,7 @@ struct Step {
   Tap tap;
   RefusalReason refusal = RefusalReason::none;
   std::int64_t fare_minor = 0;       // rider's wallet charge (refund < 0)
-  std::int64_t city_minor = 0;       // subsidy_budget -> operators, net
+  std::int64_t city_minor = 0;       // city budgets (all programmes) -> operators, net
   std::int64_t points_spent = 0;
   std::int64_t balance_after_minor = 0;
   std::int64_t points_after = 0;
@@ -28,7 +28,7 @@ void run_day(CardState start, const std::vector<Step>& steps) {
     check_balanced(state, rating);
     CHECK(refusal_name(rating.refusal) == refusal_name(step.refusal));
     CHECK(rating.fare_minor == step.fare_minor);
-    CHECK(-net_for_role(rating, AccountRole::subsidy_budget, Asset::twd) == step.city_minor);
+    CHECK(city_net(rating) == step.city_minor);
     CHECK(rating.points_spent == step.points_spent);
     CHECK(rating.balance_after_minor == step.balance_after_minor);
     CHECK(rating.points_after == step.points_after);

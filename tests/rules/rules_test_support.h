@@ -70,8 +70,8 @@ struct Totals {
         if (from_operator) operator_minor[posting.operator_id.value] -= posting.amount_minor;
         if (posting.debit == AccountRole::card_wallet && to_operator) rider_minor += posting.amount_minor;
         if (from_operator && posting.credit == AccountRole::card_wallet) rider_minor -= posting.amount_minor;
-        if (posting.debit == AccountRole::subsidy_budget) city_minor += posting.amount_minor;
-        if (posting.credit == AccountRole::subsidy_budget) city_minor -= posting.amount_minor;
+        if (is_city_budget_role(posting.debit)) city_minor += posting.amount_minor;
+        if (is_city_budget_role(posting.credit)) city_minor -= posting.amount_minor;
       } else {
         if (posting.code == TransferCode::points_redeemed) points_spent += posting.amount_minor;
         if (posting.code == TransferCode::points_reward) points_earned += posting.amount_minor;

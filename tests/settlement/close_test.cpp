@@ -20,13 +20,6 @@ void populate(City& city) {
   city.tap({5, 1, bus, "2024-03-06T03:10:00+08:00", 15});          // the 6th, posted before the 5th closes
 }
 
-const OperatorBatch& batch_of(const CloseSummary& summary, OperatorId op) {
-  for (const auto& batch : summary.batches)
-    if (batch.batch.operator_id == op) return batch;
-  FAIL("no batch for operator " << op.value);
-  return summary.batches.front();
-}
-
 }  // namespace
 
 TEST_CASE("close assigns each operator's payable movements of the day to its batch") {
@@ -52,9 +45,10 @@ TEST_CASE("close assigns each operator's payable movements of the day to its bat
   CHECK(closed->total.total_minor == 100);
 
   const std::string text = read_bytes(batch_of(*closed, bus).path);
-  CHECK(text.rfind("H,CCSET,1,1,\"Bus, \"\"Red\"\" Line\",2024-03-05,1,2024-03-06T03:30:00.000000+08:00,"
+  CHECK(text.rfind("H,CCSET,2,1,\"Bus, \"\"Red\"\" Line\",2024-03-05,1,2024-03-06T03:30:00.000000+08:00,"
                    "2024-03-05T03:00:00.000000+08:00,2024-03-06T03:00:00.000000+08:00,3,", 0) == 0);
   CHECK(text.find("2024-03-06T01:30:00.000000+08:00") != std::string::npos);
+  CHECK(text.find("\nP,unattributed,15\nT,2,") != std::string::npos);  // the legacy subsidy code, then the trailer
   CHECK(text.find("2024-03-06T03:10:00.000000+08:00") == std::string::npos);  // tomorrow's tap waits
   CHECK(text.find("04A1B2C3D4E5F6") == std::string::npos);  // no raw card UIDs leave the city
   CHECK(text.find("04a1b2c3d4e5f6") == std::string::npos);

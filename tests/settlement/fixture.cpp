@@ -117,9 +117,9 @@ void City::tap(const TapSpec& spec) {
   }
   if (spec.subsidy > 0) {
     Transfer subsidy = base;
-    subsidy.debit_account = system.subsidy_budget;
+    subsidy.debit_account = system.budget_of(spec.programme);
     subsidy.amount_minor = spec.subsidy;
-    subsidy.code = TransferCode::subsidy;
+    subsidy.code = programme_code(spec.programme);
     group.transfers.push_back(subsidy);
   }
   if (spec.points > 0) {
@@ -146,6 +146,19 @@ std::int64_t City::balance(AccountId account) const {
   auto found = ledger_->account(account);
   REQUIRE(found.has_value());
   return found->balance_minor;
+}
+
+const OperatorBatch& batch_of(const CloseSummary& summary, OperatorId op) {
+  for (const auto& batch : summary.batches)
+    if (batch.batch.operator_id == op) return batch;
+  FAIL("no batch for operator " << op.value);
+  return summary.batches.front();
+}
+
+bool mentions(const ReconcileReport& report, const std::string& text) {
+  for (const auto& problem : report.problems)
+    if (problem.find(text) != std::string::npos) return true;
+  return false;
 }
 
 std::string read_bytes(const std::filesystem::path& path) {

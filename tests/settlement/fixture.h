@@ -3,6 +3,8 @@
 // settlement keys, and helpers to post taps and run the stock openssl command.
 #pragma once
 
+#include "citycard/programme.h"
+
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -30,6 +32,7 @@ struct TapSpec {
   std::int64_t subsidy = 0;    // subsidy budget -> payable
   std::int64_t points = 0;     // card points -> points_redeemed, plus the same in TWD as points subsidy
   std::uint32_t reader = 17;
+  Programme programme = Programme::unattributed;  // who pays `subsidy` (unattributed: a ledger before programmes)
 };
 
 class City {
@@ -54,6 +57,11 @@ class City {
  private:
   std::unique_ptr<ledger::Ledger> ledger_;
 };
+
+// The close's batch of `op` (the test fails when there is none).
+const OperatorBatch& batch_of(const CloseSummary& summary, OperatorId op);
+// Whether one of the report's problems contains `text`.
+bool mentions(const ReconcileReport& report, const std::string& text);
 
 std::string read_bytes(const std::filesystem::path& path);
 void write_bytes(const std::filesystem::path& path, const std::string& bytes);

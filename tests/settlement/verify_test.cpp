@@ -16,12 +16,6 @@ void populate(City& city, std::int64_t metro_fare) {
   city.tap({3, 2, metro, "2024-03-05T10:00:00+08:00", 20, 0, 10});
 }
 
-bool mentions(const ReconcileReport& report, const std::string& text) {
-  for (const auto& problem : report.problems)
-    if (problem.find(text) != std::string::npos) return true;
-  return false;
-}
-
 }  // namespace
 
 TEST_CASE("verify: a closed day reconciles per operator and in total") {

@@ -1,8 +1,12 @@
+#include <set>
+#include <string_view>
+
 #include <catch2/catch.hpp>
 
 #include "citycard/account.h"
 #include "citycard/card.h"
 #include "citycard/ids.h"
+#include "citycard/programme.h"
 #include "citycard/status.h"
 #include "citycard/tap.h"
 #include "citycard/transfer.h"
@@ -70,9 +74,37 @@ TEST_CASE("names round-trip for every enum value") {
     auto kind = static_cast<AccountKind>(i);
     CHECK(parse_account_kind(account_kind_name(kind)) == kind);
   }
-  for (int i = 1; i <= 16; ++i) {
+  for (int i = 1; i <= transfer_code_max; ++i) {
     auto code = static_cast<TransferCode>(i);
+    CHECK(transfer_code_name(code) != "?");
     CHECK(parse_transfer_code(transfer_code_name(code)) == code);
   }
+  CHECK_FALSE(parse_transfer_code("?"));
   CHECK_FALSE(parse_mode("teleport"));
+}
+
+TEST_CASE("every programme has its own name, transfer code and budget role") {
+  std::set<std::string_view> names;
+  std::set<TransferCode> codes;
+  std::set<AccountRole> roles;
+  for (Programme programme : all_programmes()) {
+    INFO(programme_name(programme));
+    CHECK(programme_name(programme) != "?");
+    CHECK(parse_programme(programme_name(programme)) == programme);
+    CHECK(programme_of(programme_code(programme)) == programme);
+    CHECK(is_city_budget_role(programme_budget_role(programme)));
+    names.insert(programme_name(programme));
+    codes.insert(programme_code(programme));
+    roles.insert(programme_budget_role(programme));
+  }
+  CHECK(names.size() == programme_count);
+  CHECK(codes.size() == programme_count);
+  CHECK(roles.size() == programme_count);
+  // Ledgers written before programmes: their codes still name a programme.
+  CHECK(programme_of(TransferCode::subsidy) == Programme::unattributed);
+  CHECK(programme_of(TransferCode::points_subsidy) == Programme::welfare_points);
+  for (TransferCode other : {TransferCode::fare, TransferCode::fare_refund, TransferCode::top_up, TransferCode::settlement})
+    CHECK_FALSE(programme_of(other));
+  CHECK_FALSE(parse_programme("student_subsidy"));
+  CHECK_FALSE(is_city_budget_role(AccountRole::operator_payable));
 }
