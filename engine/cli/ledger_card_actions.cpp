@@ -33,6 +33,9 @@ ClerkAction clerk_action_of(engine::AdminAction action) {
     case engine::AdminAction::reader_status: return ClerkAction::reader_manage;
     case engine::AdminAction::approve:
     case engine::AdminAction::reject: return ClerkAction::approve;
+    case engine::AdminAction::link:
+    case engine::AdminAction::unlink: return ClerkAction::card_link;
+    case engine::AdminAction::merge: return ClerkAction::card_merge;
     case engine::AdminAction::record_refusal: break;
   }
   return ClerkAction::reader_manage;
@@ -66,9 +69,13 @@ engine::AdminResult card_action_in_ledger(const CliContext& context, engine::Adm
   if (!system) fail(system.status().message());
   engine::Log log(stderr);
   engine::CardBook book(*ledger, log, /*cache_max=*/16, /*with_atc=*/false);
+  // The media of every account, as the engine holds them (one pass over the cards).
+  auto media = engine::MediaDirectory::scan(*ledger);
+  if (!media) fail(media.status().message());
+  const engine::MediaDirectory directory(std::move(*media));
   engine::GroupBuilder builder(
       engine::BuildContext{*ledger, *system, nullptr, log, nullptr, false, nullptr, context.four_eyes_minor,
-                           /*serves_deny_list=*/false},
+                           /*serves_deny_list=*/false, /*record_taps=*/true, &directory},
       book);
   // A decision names the waiting request; its card is that request's.
   const bool decision = command.action == engine::AdminAction::approve || command.action == engine::AdminAction::reject;

@@ -17,6 +17,9 @@ std::string_view admin_action_name(const AdminCommand& command) {
     case AdminAction::reject: return "rejection";
     case AdminAction::adjust: return "adjustment";
     case AdminAction::record_refusal: return command.op;
+    case AdminAction::link: return "link";
+    case AdminAction::unlink: return "unlink";
+    case AdminAction::merge: return "merge";
   }
   return "?";
 }
