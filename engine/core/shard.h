@@ -1,4 +1,4 @@
-// One shard: a thread that owns the state of the cards hashed to it (see
+// One shard: a thread that owns the state of the accounts hashed to it (see
 // engine.h for the whole pipeline). Internal to engine/core.
 //
 // Threading: try_queue(), outcomes(), durable(), invalidate() and stop() may be called

@@ -29,14 +29,22 @@ Result<std::vector<MediumMove>> decode_medium_moves(std::string_view value) {
   std::vector<MediumMove> moves;
   for (const auto& row : rows) {
     MediumMove move;
-    auto account = CardId::parse(row.value("account", std::string()));
-    if (!row.is_object() || !account || !row.contains("former_wallet") || !row.contains("former_points") ||
+    if (!row.is_object() || !row.contains("account") || !row["account"].is_string()) {
+      return Status::corruption("a medium's moves record has an entry without its account");
+    }
+    auto account = CardId::parse(row["account"].get<std::string>());
+    if (!account || !row.contains("former_wallet") || !row.contains("former_points") ||
         !row["former_wallet"].is_number_unsigned() || !row["former_points"].is_number_unsigned()) {
       return Status::corruption("a medium's moves record has an unreadable entry");
     }
-    move.ref = row.value("ref", std::string());
-    move.time = EventTime{row.value("time_us", std::int64_t{0})};
-    move.how = row.value("how", std::string());
+    // Fields for people: a wrong type reads as empty rather than throwing.
+    auto text = [&](const char* name) {
+      auto found = row.find(name);
+      return found != row.end() && found->is_string() ? found->get<std::string>() : std::string();
+    };
+    move.ref = text("ref");
+    move.how = text("how");
+    if (auto time = row.find("time_us"); time != row.end() && time->is_number_integer()) move.time = EventTime{time->get<std::int64_t>()};
     move.account = *account;
     move.former_wallet = AccountId{row["former_wallet"].get<std::uint64_t>()};
     move.former_points = AccountId{row["former_points"].get<std::uint64_t>()};

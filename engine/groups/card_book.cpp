@@ -145,12 +145,14 @@ void CardBook::settled(const CardId& card) {
   if (slot.pending == 0 && slot.stale) drop_account(card);
 }
 
-void CardBook::rebind(CardEntry& entry, const CardRecord& record) {
+void CardBook::rebind(CardEntry& entry, const CardRecord& record, const std::optional<std::string>& given) {
   detach(entry);
   entry.record = record;
   std::string state;
   const CardId account = account_key(record);
-  if (slots_.find(account) == slots_.end()) {
+  if (given) {
+    state = *given;
+  } else if (slots_.find(account) == slots_.end()) {
     // Read as load() reads it; unreadable: a fresh state (state_of logs it).
     if (auto stored = ledger_.record(ledger::RecordSpace::card_state, card_key(account))) state = std::move(*stored);
   }

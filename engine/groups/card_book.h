@@ -15,6 +15,7 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -102,10 +103,11 @@ class CardBook {
   void hold(CardEntry& entry);
   // A group naming the card settled (durable, rejected or voided).
   void settled(const CardId& card);
-  // The card's record changed its account (link, unlink, merge): the entry
-  // leaves its account's state and mirrors for those of `record`'s
-  // account, read from the ledger if no medium of it is cached.
-  void rebind(CardEntry& entry, const CardRecord& record);
+  // The card's record changed its account (link, unlink, merge, replace):
+  // the entry leaves its account's state and mirrors for those of
+  // `record`'s account; if no medium of that account is cached, its state
+  // is `state` when given (as the group writes it), else read from the ledger.
+  void rebind(CardEntry& entry, const CardRecord& record, const std::optional<std::string>& state = std::nullopt);
   // Forgets every card, pending groups or not: after a ledger write failed,
   // what the book built on it is void (the deny list membership stays: it
   // is the durable one).

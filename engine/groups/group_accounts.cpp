@@ -64,7 +64,8 @@ Status GroupBuilder::move_balances(Draft& draft, const CardId& from_card, const 
   return Status::ok();
 }
 
-Status GroupBuilder::join_media(Draft& draft, const std::vector<CardId>& media, const CardRecord& account, std::string_view how) {
+Status GroupBuilder::join_media(Draft& draft, const std::vector<CardId>& media, const CardRecord& account, std::string_view how,
+                                const std::optional<std::string>& state) {
   const AdminCommand& command = draft.admin;
   for (const CardId& medium : media) {
     auto loaded = book_.load(medium);
@@ -87,7 +88,7 @@ Status GroupBuilder::join_media(Draft& draft, const std::vector<CardId>& media, 
     record.points_account = account.points_account;
     record.linked_to = account.card == medium ? CardId() : account.card;
     draft.group.card_updates.push_back(record);
-    book_.rebind(entry, record);
+    book_.rebind(entry, record, state);
     book_.remember(medium, key, std::move(encoded));
     draft.media_moved.emplace_back(medium, account.card);
     draft.admin_result.media_moved.push_back(medium);
@@ -106,6 +107,7 @@ Result<std::string> GroupBuilder::build_link(Draft& draft) {
   if (!primary_loaded) return primary_loaded.status();
   if (*primary_loaded == nullptr) return Status::not_found("no card " + primary_id.to_string() + " to link to");
   const CardRecord primary = (*primary_loaded)->record;
+  const rules::CardState primary_state = book_.state_of(**primary_loaded);
   CardEntry* medium = book_.cached(medium_id);
   CITYCARD_CHECK(medium != nullptr);
   const CardRecord before = medium->record;
@@ -131,12 +133,16 @@ Result<std::string> GroupBuilder::build_link(Draft& draft) {
                                        medium_id.to_string(), -book_.balance(before.wallet_account)));
   }
   // A journey is charged at its end against the state it began on.
-  if (std::string open = open_journey_of(book_.state_of(*medium)); !open.empty()) {
+  const rules::CardState medium_state = book_.state_of(*medium);
+  if (std::string open = open_journey_of(medium_state); !open.empty()) {
     return Status::refused("card " + medium_id.to_string() + " has " + open + "; link it once that has ended");
   }
   std::int64_t wallet_moved = 0;
   std::int64_t points_moved = 0;
   if (Status moved = move_balances(draft, medium_id, primary_id, wallet_moved, points_moved); !moved) return moved;
+  // Its state joins the account's as a merged account's does: what it paid
+  // today counts against the account's cap, its allotment month holds.
+  book_.set_state(*book_.cached(primary_id), rules::encode_card_state(combine_account_states(primary_state, medium_state)));
   if (Status joined = join_media(draft, {medium_id}, primary, "linked"); !joined) return joined;
   draft.admin_result.moved_wallet_minor = wallet_moved;
   draft.admin_result.moved_points = points_moved;
@@ -168,13 +174,12 @@ Result<std::string> GroupBuilder::build_unlink(Draft& draft) {
   auto own = context_.ledger.create_card_accounts(fresh);
   if (!own) return own.status();
   own->linked_to = CardId();
-  if (Status joined = join_media(draft, {medium_id}, *own, "unlinked"); !joined) return joined;
-  // Its own account again, with a fresh state: written in the group so that
-  // a state it had before it was linked is not read back.
-  // (finish_action writes it under the medium's id.)
-  medium = book_.cached(medium_id);
-  CITYCARD_CHECK(medium != nullptr);
-  book_.set_state(*medium, rules::encode_card_state(rules::CardState{}));
+  // Its own account again, with a fresh state (finish_action writes it
+  // under the medium's id, so a state it had before it was linked is not
+  // read back).
+  if (Status joined = join_media(draft, {medium_id}, *own, "unlinked", rules::encode_card_state(rules::CardState{})); !joined) {
+    return joined;
+  }
   return fmt::format("card {} unlinked from the account of {}: its own account again, with 0 TWD and 0 points",
                      medium_id.to_string(), before.linked_to.to_string());
 }

@@ -287,10 +287,10 @@ void GroupBuilder::build_action(Draft& draft) {
       book_.balance(points) -= moved_points > 0 ? moved_points : 0;
       // The new card continues the account: its state (caps, allotment,
       // transfer windows) is the old card's, and the old card's media follow.
-      draft.group.records.push_back({ledger::RecordSpace::card_state, card_key(command.new_card),
-                                     rules::encode_card_state(book_.state_of(*entry))});
+      std::string continued = rules::encode_card_state(book_.state_of(*entry));
+      draft.group.records.push_back({ledger::RecordSpace::card_state, card_key(command.new_card), continued});
       const std::vector<CardId> media = context_.media != nullptr ? context_.media->media_of(command.card) : std::vector<CardId>{};
-      if (Status joined = join_media(draft, media, *target, "follows its replaced primary"); !joined) {
+      if (Status joined = join_media(draft, media, *target, "follows its replaced primary", continued); !joined) {
         result.status = joined;
         return;
       }

@@ -189,7 +189,10 @@ class GroupBuilder {
                        std::int64_t& points_moved);
   // Each medium of `media` now belongs to `account` (its record names the
   // account's accounts), in the group and in the book; its history says so.
-  Status join_media(Draft& draft, const std::vector<CardId>& media, const CardRecord& account, std::string_view how);
+  // `state`: the account's state as the group writes it, if the book may
+  // not hold it (CardBook::rebind).
+  Status join_media(Draft& draft, const std::vector<CardId>& media, const CardRecord& account, std::string_view how,
+                    const std::optional<std::string>& state = std::nullopt);
   // A refused request's audit entry as the whole group (refusals.h).
   void record_refusal(Draft& draft);
   // Four eyes (group_approvals.cpp).
