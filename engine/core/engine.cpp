@@ -25,7 +25,8 @@ class Engine::Impl {
       : ledger_(ledger), rules_(std::move(rules)), options_(std::move(options)), metrics_(metrics), log_(log) {}
 
   // The shard that owns the card's account (media_directory.h).
-  std::size_t shard_of(const CardId& card) const { return shard_for(media_.account_of(card), shards_.size()); }
+  // (options_.shards: also before the shards are made, for the deny list's split.)
+  std::size_t shard_of(const CardId& card) const { return shard_for(media_.account_of(card), options_.shards); }
 
   // A durable group moved a medium to another account: routed there from
   // now on; the shards that cached it under its old account (or under a
@@ -254,7 +255,7 @@ void Engine::submit(ReaderId reader, std::vector<protocol::TapRecord> taps,
     work.admission.offline_max_minor = registered != nullptr ? registered->offline_max_minor : 0;
     work.admission.arrival = arrival;
     // Every medium of an account to the account's shard: one thread owns its state.
-    std::size_t shard = shard_for(MediaDirectory::account_in(*media, taps[i].tap.card), impl.shards_.size());
+    std::size_t shard = shard_for(MediaDirectory::account_in(*media, taps[i].tap.card), impl.options_.shards);
     work.tap = std::move(taps[i]);
     work.waiter = Waiter{pending, static_cast<std::uint32_t>(i)};
     by_shard[shard].emplace_back(std::move(work));

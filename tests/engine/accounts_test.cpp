@@ -247,13 +247,15 @@ TEST_CASE("merge moves balances, debt and media to the survivor and combines the
     }
     REQUIRE(wallet_of(*ledger, card_q) == -20);
   }
+  const AccountId q_wallet = ledger->card(*CardId::parse(card_q))->wallet_account;
   AccountDesk office(*ledger);
   auto merged = office.act(account_command(AdminAction::merge, card_q, card_p, 1));
   INFO(merged.status.to_string());
   REQUIRE(merged.status.is_ok());
   CHECK(merged.moved_wallet_minor == -20);
   CHECK(wallet_of(*ledger, card_p) == 500 - 60 - 20);
-  CHECK(wallet_of(*ledger, card_q) == 0);
+  CHECK(ledger->account(q_wallet)->balance_minor == 0);     // the absorbed wallet, paid back to zero
+  CHECK(wallet_of(*ledger, card_q) == 500 - 60 - 20);        // its card spends from the survivor's now
   CHECK(ledger->card(*CardId::parse(card_q))->linked_to == *CardId::parse(card_p));
   CHECK(ledger->card(*CardId::parse(phone_q))->linked_to == *CardId::parse(card_p));
   AuditEntry audit = office.desk.audit("op:7:1");
