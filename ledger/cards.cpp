@@ -119,6 +119,11 @@ Result<std::vector<CardRecord>> RocksLedger::issue_cards(const std::vector<NewCa
     if (!card.linked_to.empty()) {
       auto primary = read_card(rocksdb::ReadOptions(), card.linked_to);
       if (!primary) return fail(Status::not_found("card " + card.linked_to.to_string() + " to link to is not issued"));
+      // One level: a medium names its account's primary, never another medium.
+      if (!primary->linked_to.empty()) {
+        return fail(Status::invalid_argument("card " + card.linked_to.to_string() + " is itself a medium of " +
+                                             primary->linked_to.to_string() + "; link to that card"));
+      }
       record.wallet_account = primary->wallet_account;
       record.points_account = primary->points_account;
       record.linked_to = card.linked_to;
@@ -136,6 +141,29 @@ Result<std::vector<CardRecord>> RocksLedger::issue_cards(const std::vector<NewCa
   }
   if (Status written = write_with_records(batch, records); !written) return fail(written);
   return issued;
+}
+
+Result<CardRecord> RocksLedger::create_card_accounts(const NewCard& card) {
+  if (Status writable = check_writable(); !writable) return writable;
+  if (card.overdraft_minor < 0) return Status::invalid_argument("overdraft must not be negative");
+  if (card.wallet_ceiling_minor <= 0) return Status::invalid_argument("wallet ceiling must be positive");
+  auto write_lock = quiesce();
+  auto record = read_card(rocksdb::ReadOptions(), card.card);
+  if (!record) return record.status();
+  const std::size_t accounts_before = accounts_.size();
+  rocksdb::WriteBatch batch;
+  AccountSpec wallet{AccountKind::card_wallet, Asset::twd, -card.overdraft_minor, card.wallet_ceiling_minor, 0};
+  AccountSpec points{AccountKind::card_points, Asset::points, 0, std::numeric_limits<std::int64_t>::max(), 0};
+  record->wallet_account = allocate_account(wallet, batch);
+  record->points_account = allocate_account(points, batch);
+  std::string card_bytes(reinterpret_cast<const char*>(card.card.data()), card.card.size());
+  batch.Put(family(f_cards), encoding::card_by_account_key(record->wallet_account), card_bytes);
+  batch.Put(family(f_cards), encoding::card_by_account_key(record->points_account), card_bytes);
+  if (Status written = write_synced(batch); !written) {
+    forget_accounts_from(accounts_before);
+    return written;
+  }
+  return *record;
 }
 
 Status RocksLedger::check_record_writes(const std::vector<RecordWrite>& records) const {

@@ -240,6 +240,13 @@ class Ledger {
   virtual Result<std::vector<CardRecord>> issue_cards(const std::vector<NewCard>& cards,
                                                       const std::vector<RecordWrite>& records) = 0;
   Result<std::vector<CardRecord>> issue_cards(const std::vector<NewCard>& cards) { return issue_cards(cards, {}); }
+  // Fresh wallet and points accounts for an issued card that leaves the
+  // account it shared (engine/groups: unlink), indexed to the card like an
+  // issued card's (card_of_account). Only the accounts are written: the
+  // card's record is changed to name them by the posting group that goes
+  // with it; if that group never posts, they stay unused at zero.
+  // `card.overdraft_minor` and `card.wallet_ceiling_minor` as for issue_cards.
+  virtual Result<CardRecord> create_card_accounts(const NewCard& card) = 0;
   // Writes records outside a posting group (no money moves), all in one
   // synced write or none. A RecordChange::erase removes its key (no error
   // when it is absent); invalid_argument for an erase in the audit trail.

@@ -58,6 +58,7 @@ class RocksLedger final : public Ledger {
   Result<AccountId> ensure_named_account(std::string_view name, const AccountSpec& spec) override;
   Result<OperatorRecord> register_operator(OperatorId id, std::string_view name) override;
   using Ledger::issue_cards;
+  Result<CardRecord> create_card_accounts(const NewCard& card) override;
   Result<std::vector<CardRecord>> issue_cards(const std::vector<NewCard>& cards,
                                               const std::vector<RecordWrite>& records) override;
   Status put_records(const std::vector<RecordWrite>& records, const std::vector<CardRecord>& card_updates) override;

@@ -122,6 +122,15 @@ void run_history(const CliContext& context, const std::string& card_text, std::s
                              note.empty() ? "" : "  " + note);
   }
   if (rows.empty()) std::cout << "(no transfers)\n";
+  // Where the card went: the accounts it joined or left, oldest first.
+  if (page.contains("moves")) {
+    for (const auto& move : page["moves"]) {
+      std::cout << fmt::format("{} {}: {}, account of {} ({})\n", format_utc(EventTime{move.value("time_us", std::int64_t{0})}),
+                               card.to_string(), move.value("how", std::string()), move.value("account", std::string()),
+                               move.value("ref", std::string()));
+    }
+  }
+  if (page.contains("replaced_by")) std::cout << "replaced by " << page.value("replaced_by", std::string()) << "\n";
   if (page.value("next_cursor", std::uint64_t{0}) != 0) std::cout << "more: --before " << page["next_cursor"] << "\n";
 }
 
@@ -385,6 +394,7 @@ void add_ledger_commands(CLI::App& app, CliContext& context) {
   add_card_import_command(*cards, context);
   add_card_eligibility_command(*cards, context);
   add_card_adjust_command(*cards, context);
+  add_card_account_commands(*cards, context);
 
   auto* topup = app.add_subcommand("topup", "cash top-up of a card's wallet");
   topup->add_option("CARD", o->card, "card id (hex)")->required();

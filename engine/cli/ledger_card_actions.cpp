@@ -9,6 +9,7 @@
 #include "ledger_clerk.h"
 #include "ledger_support.h"
 #include "log.h"
+#include "media_directory.h"
 #include "refusals.h"
 
 namespace citycard::cli {
@@ -34,6 +35,9 @@ ClerkAction clerk_action_of(engine::AdminAction action) {
     case engine::AdminAction::reader_status: return ClerkAction::reader_manage;
     case engine::AdminAction::approve:
     case engine::AdminAction::reject: return ClerkAction::approve;
+    case engine::AdminAction::link:
+    case engine::AdminAction::unlink: return ClerkAction::card_link;
+    case engine::AdminAction::merge: return ClerkAction::card_merge;
     case engine::AdminAction::record_refusal: break;
   }
   return ClerkAction::reader_manage;
@@ -60,9 +64,16 @@ struct CardActionsInLedger::Parts {
         system(system_or_fail(*ledger)),
         log(stderr),
         book(*ledger, log, /*cache_max=*/16, /*with_atc=*/false),
+        directory(directory_or_fail(*ledger)),
         builder(engine::BuildContext{*ledger, system, nullptr, log, nullptr, false, nullptr, context.four_eyes_minor,
-                                     /*serves_deny_list=*/false},
+                                     /*serves_deny_list=*/false, /*record_taps=*/true, &directory},
                 book) {}
+  // The media of every account, as the engine holds them (one pass over the cards).
+  static engine::MediaDirectory directory_or_fail(const ledger::Ledger& ledger) {
+    auto media = engine::MediaDirectory::scan(ledger);
+    if (!media) fail(media.status().message());
+    return engine::MediaDirectory(std::move(*media));
+  }
   // ensure, not find: a ledger last opened before a system account existed
   // (the city programmes' budgets) gets it here, as the engine's start does.
   static ledger::SystemAccounts system_or_fail(ledger::Ledger& ledger) {
@@ -74,6 +85,7 @@ struct CardActionsInLedger::Parts {
   ledger::SystemAccounts system;
   engine::Log log;
   engine::CardBook book;
+  const engine::MediaDirectory directory;
   engine::GroupBuilder builder;
 };
 

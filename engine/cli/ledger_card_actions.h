@@ -38,5 +38,7 @@ IdempotencyKey reference_or_fresh(const std::string& ref);
 
 // `card adjust` (ledger_adjust.cpp).
 void add_card_adjust_command(CLI::App& cards, CliContext& context);
+// `card link`, `card unlink`, `card merge` (ledger_accounts.cpp).
+void add_card_account_commands(CLI::App& cards, CliContext& context);
 
 }  // namespace citycard::cli

@@ -11,7 +11,7 @@ namespace citycard::engine {
 using nlohmann::json;
 
 std::optional<ClerkAction> admin_op_action(std::string_view op) {
-  static constexpr std::array<std::pair<std::string_view, ClerkAction>, 31> table{{
+  static constexpr std::array<std::pair<std::string_view, ClerkAction>, 34> table{{
       {"balance", ClerkAction::look_up},
       {"history", ClerkAction::look_up},
       {"taps", ClerkAction::look_up},
@@ -43,6 +43,9 @@ std::optional<ClerkAction> admin_op_action(std::string_view op) {
       {"rules_show", ClerkAction::look_up},
       {"rules_load", ClerkAction::rules_load},
       {"records_retain", ClerkAction::records_retain},
+      {"card_link", ClerkAction::card_link},
+      {"card_unlink", ClerkAction::card_link},
+      {"card_merge", ClerkAction::card_merge},
   }};
   for (const auto& [name, action] : table) {
     if (name == op) return action;

@@ -34,7 +34,7 @@ Result<CardId> card_field(const json& request, const char* name) {
 
 json result_json(const AdminResult& result) {
   if (!result.status) return error_reply(result.status);
-  return json{{"ok", true},
+  json out{{"ok", true},
               {"duplicate", result.duplicate},
               {"pending", result.pending},
               {"card", result.card.to_string()},
@@ -43,6 +43,12 @@ json result_json(const AdminResult& result) {
               {"points", result.points},
               {"moved_wallet_minor", result.moved_wallet_minor},
               {"moved_points", result.moved_points}};
+  if (!result.media_moved.empty()) {
+    json media = json::array();
+    for (const CardId& medium : result.media_moved) media.push_back(medium.to_string());
+    out["media_moved"] = media;
+  }
+  return out;
 }
 
 // The clerk and his reason, for the audit entry (audit_entry.h).
@@ -293,9 +299,17 @@ Result<AdminCommand> card_command(const std::string& op, const json& request, co
     auto new_card = card_field(request, "new_card");
     if (!new_card) return new_card.status();
     command.new_card = *new_card;
+  } else if (op == "card_link" || op == "card_merge") {
+    // {"card": MEDIUM, "to": PRIMARY} / {"card": ABSORBED, "into": SURVIVOR}
+    command.action = op == "card_link" ? AdminAction::link : AdminAction::merge;
+    auto other = card_field(request, op == "card_link" ? "to" : "into");
+    if (!other) return other.status();
+    command.new_card = *other;
+  } else if (op == "card_unlink") {
+    command.action = AdminAction::unlink;
   } else {
     return Status::invalid_argument("unknown op '" + op +
-                                    "' (ping, balance, history, topup, refund, card_adjust, block, unblock, lost, replace, approval_list, approval_approve, approval_reject, card_import, card_eligibility, operator_add, transfers_import, reader_add, reader_list, reader_show, reader_suspend, reader_retire, reader_activate, reload_pki, rules_load, rules_show, records_retain, taps, settle_close, settle_ack, settle_resend, settle_job)");
+                                    "' (ping, balance, history, topup, refund, card_adjust, block, unblock, lost, replace, card_link, card_unlink, card_merge, approval_list, approval_approve, approval_reject, card_import, card_eligibility, operator_add, transfers_import, reader_add, reader_list, reader_show, reader_suspend, reader_retire, reader_activate, reload_pki, rules_load, rules_show, records_retain, taps, settle_close, settle_ack, settle_resend, settle_job)");
   }
   return command;
 }

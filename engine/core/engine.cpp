@@ -24,7 +24,20 @@ class Engine::Impl {
        Log& log)
       : ledger_(ledger), rules_(std::move(rules)), options_(std::move(options)), metrics_(metrics), log_(log) {}
 
-  std::size_t shard_of(const CardId& card) const { return shard_for(card, shards_.size()); }
+  // The shard that owns the card's account (media_directory.h).
+  // (options_.shards: also before the shards are made, for the deny list's split.)
+  std::size_t shard_of(const CardId& card) const { return shard_for(media_.account_of(card), options_.shards); }
+
+  // A durable group moved a medium to another account: routed there from
+  // now on; the shards that cached it under its old account (or under a
+  // transient one, as the acting shard may) forget it.
+  void move_medium(const CardId& medium, const CardId& account) {
+    const std::size_t before = shard_of(medium);
+    media_.set(medium, account);
+    const std::size_t after = shard_of(medium);
+    shards_[before]->invalidate(medium);
+    if (after != before) shards_[after]->invalidate(medium);
+  }
 
   // The storage guard's quiesce: every shard told, then waited for.
   bool quiesce_shards(const std::atomic<bool>& stopping) {
@@ -60,6 +73,7 @@ class Engine::Impl {
   Log& log_;
   net::MemoryDenyList deny_list_;
   ReaderRegistry readers_;
+  MediaDirectory media_;  // medium -> account key, for routing
   std::unique_ptr<StorageGuard> storage_;  // before the committer and shards: they use it until they end
   std::unique_ptr<Committer> committer_;
   std::unique_ptr<KeyWarmer> key_warmer_;
@@ -110,11 +124,14 @@ Result<std::unique_ptr<Engine>> Engine::start(ledger::Ledger& ledger, std::share
 
   auto readers = ledger::load_readers(ledger);
   if (!readers) return readers.status();
+  auto media = MediaDirectory::scan(ledger);
+  if (!media) return media.status();
 
   if (!rules) return Status::invalid_argument("the engine needs a rule set");
   auto impl = std::make_unique<Impl>(ledger, rules, std::move(options), metrics, log);
   Impl* raw = impl.get();
   for (const ReaderRecord& reader : *readers) raw->readers_.put(reader);
+  raw->media_.reset(std::move(*media));
   auto offline_shares = load_offline_spent(ledger, raw->readers_, raw->options_.shards);
   if (!offline_shares) return offline_shares.status();
   auto opened = open_deny_list(ledger, *denied, raw->deny_list_);
@@ -127,7 +144,7 @@ Result<std::unique_ptr<Engine>> Engine::start(ledger::Ledger& ledger, std::share
                                  {"history", std::to_string(opened->history)},
                                  {"versions", opened->continued ? "continued" : "new epoch: " + opened->new_epoch_because}});
   std::vector<std::unordered_set<CardId, CardIdHash>> denied_by_shard(raw->options_.shards);
-  for (const CardId& card : *denied) denied_by_shard[shard_for(card, raw->options_.shards)].insert(card);
+  for (const CardId& card : *denied) denied_by_shard[raw->shard_of(card)].insert(card);
   if (raw->options_.storage.recovery_interval.count() <= 0 ||
       raw->options_.storage.recovery_interval_max < raw->options_.storage.recovery_interval) {
     return Status::invalid_argument("storage recovery interval must be positive and at most its maximum");
@@ -151,11 +168,13 @@ Result<std::unique_ptr<Engine>> Engine::start(ledger::Ledger& ledger, std::share
                          *raw->committer_,
                          *raw->storage_,
                          raw->readers_,
-                         [raw](const CardId& card) { raw->shards_[raw->shard_of(card)]->invalidate(card); }};
+                         [raw](const CardId& card) { raw->shards_[raw->shard_of(card)]->invalidate(card); },
+                         raw->media_,
+                         [raw](const CardId& medium, const CardId& account) { raw->move_medium(medium, account); }};
     raw->shards_.push_back(std::make_unique<Shard>(i, std::move(context), std::move(denied_by_shard[i]),
                                                    std::move((*offline_shares)[i])));
   }
-  auto preloaded = preload_cards(ledger, raw->shards_, raw->options_.card_keys != nullptr);
+  auto preloaded = preload_cards(ledger, raw->media_, raw->shards_, raw->options_.card_keys != nullptr);
   if (!preloaded) return preloaded.status();
   log.event("cards_loaded", {{"cards", std::to_string(preloaded->cards)},
                              {"cached", std::to_string(preloaded->cached)},
@@ -223,6 +242,7 @@ void Engine::submit(ReaderId reader, std::vector<protocol::TapRecord> taps,
                                           std::chrono::system_clock::now().time_since_epoch())
                                           .count()};
   const auto registry = impl.readers_.table();
+  const auto media = impl.media_.table();
   const ReaderRecord* registered = ReaderRegistry::find(*registry, reader);
   std::vector<std::vector<Work>> by_shard(impl.shards_.size());
   for (std::size_t i = 0; i < taps.size(); ++i) {
@@ -234,7 +254,8 @@ void Engine::submit(ReaderId reader, std::vector<protocol::TapRecord> taps,
     }
     work.admission.offline_max_minor = registered != nullptr ? registered->offline_max_minor : 0;
     work.admission.arrival = arrival;
-    std::size_t shard = impl.shard_of(taps[i].tap.card);
+    // Every medium of an account to the account's shard: one thread owns its state.
+    std::size_t shard = shard_for(MediaDirectory::account_in(*media, taps[i].tap.card), impl.options_.shards);
     work.tap = std::move(taps[i]);
     work.waiter = Waiter{pending, static_cast<std::uint32_t>(i)};
     by_shard[shard].emplace_back(std::move(work));
@@ -268,8 +289,11 @@ void Engine::submit(ReaderId reader, std::vector<protocol::TapRecord> taps,
 
 void Engine::admin(AdminCommand command, std::function<void(AdminResult)> done) {
   Impl& impl = *impl_;
+  // Link and merge go through the shard of the account that keeps the money.
+  const bool to_other = command.action == AdminAction::link || command.action == AdminAction::merge;
   std::size_t shard = is_reader_action(command.action) ? command.reader.id.value % impl.shards_.size()
-                                                       : impl.shard_of(command.card);
+                      : to_other && !command.new_card.empty() ? impl.shard_of(command.new_card)
+                                                              : impl.shard_of(command.card);
   std::vector<Work> work;
   work.emplace_back(work::Admin{std::move(command), std::move(done)});
   {

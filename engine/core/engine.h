@@ -2,12 +2,13 @@
 // and makes them durable with group commit before answering.
 //
 // Threads and who owns what:
-// - submit() runs on the tap server's loop thread. It splits a batch by card
-//   (shard = hash(card id) % shards), and either queues every tap or none
+// - submit() runs on the tap server's loop thread. It splits a batch by
+//   account (shard = hash(account key) % shards: every medium of an account
+//   goes to one shard, media_directory.h), and either queues every tap or none
 //   (busy: a shard queue is full, limits::queue_depth_max by default). It
 //   never blocks.
-// - Each shard is one thread that alone owns its cards' state: the card
-//   record, the encoded rules::CardState (speculative: it includes taps not
+// - Each shard is one thread that alone owns its accounts' state: the card
+//   records, each account's encoded rules::CardState (speculative: it includes taps not
 //   yet durable), mirrors of the card accounts' balances and the taps in
 //   flight. No locks on that state. The cards are loaded at start, in one
 //   pass over the ledger (up to card_cache_max per shard).
@@ -175,8 +176,9 @@ class Engine final : public net::TapSink {
   // The highest sequence the ledger holds for the reader (told at hello).
   std::uint64_t last_sequence(ReaderId reader) const override;
 
-  // Queues a card-office action on the card's shard (a reader action on the
-  // shard of its reader id); done is called once,
+  // Queues a card-office action on the shard of the card's account (link
+  // and merge: of new_card's, the account that keeps the money; a reader
+  // action on the shard of its reader id); done is called once,
   // from a shard thread, when it is durable (or refused). busy when the
   // shard's queue is full. Never blocks.
   void admin(AdminCommand command, std::function<void(AdminResult)> done);

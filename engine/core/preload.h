@@ -23,7 +23,10 @@ struct PreloadReport {
 };
 
 // Call before the shards start. The ledger's error if a scan fails.
-Result<PreloadReport> preload_cards(const ledger::Ledger& ledger, std::vector<std::unique_ptr<Shard>>& shards,
-                                    bool with_proof_counters);
+// Each card goes to the shard of its account (media_directory.h), and each
+// account's state with it; a linked medium's own state record (from before
+// states were per account) is not read.
+Result<PreloadReport> preload_cards(const ledger::Ledger& ledger, const MediaDirectory& media,
+                                    std::vector<std::unique_ptr<Shard>>& shards, bool with_proof_counters);
 
 }  // namespace citycard::engine

@@ -101,7 +101,7 @@ Shard::Shard(std::size_t index, ShardContext context, std::unordered_set<CardId,
       offline_(context_.readers, index, std::move(offline_shares)),
       builder_(BuildContext{context_.ledger, context_.system, context_.rules, context_.log, context_.options.card_keys,
                             context_.options.require_card_proof, &offline_, context_.options.four_eyes_minor,
-                            /*serves_deny_list=*/true, context_.options.record_taps},
+                            /*serves_deny_list=*/true, context_.options.record_taps, &context_.media},
                book_) {}
 
 bool Shard::preload(StoredCard card) { return book_.preload(std::move(card)); }
@@ -251,10 +251,8 @@ void Shard::accept(Work& work) {
 }
 
 void Shard::drop_if_idle(const CardId& card) {
-  CardEntry* found = book_.cached(card);
-  if (found == nullptr) return;
-  if (found->pending == 0) book_.drop(card);
-  else found->stale = true;  // dropped when its last group settles
+  // The whole account: its media share the state that changed.
+  book_.drop_account_if_idle(card);
 }
 
 void Shard::answer_internal(work::Tap& work, const char* what, const Status& error) {
@@ -435,11 +433,7 @@ void Shard::settle(Decided& batch) {
   for (std::size_t i = 0; i < done.size(); ++i) {
     Item& item = done[i];
     const ledger::GroupOutcome& outcome = outcomes[i];
-    if (!item.card.empty()) {
-      if (CardEntry* found = book_.cached(item.card); found != nullptr && found->pending > 0) {
-        if (--found->pending == 0 && found->stale) book_.drop(item.card);
-      }
-    }
+    if (!item.card.empty()) book_.settled(item.card);
     const bool durable = outcome.posted && !outcome.duplicate;
     if (durable && item.deny_after) {
       book_.set_listed(item.card, *item.deny_after);
@@ -504,9 +498,12 @@ void Shard::settle(Decided& batch) {
   std::sort(reload.begin(), reload.end());
   reload.erase(std::unique(reload.begin(), reload.end()), reload.end());
   for (const CardId& card : reload) {
-    book_.drop(card);
+    // Every medium of the card's account: they rated on the one state.
+    std::vector<CardId> media = book_.media_cached(card);
+    if (media.empty()) media.push_back(card);
+    book_.drop_account(card);
     for (auto& item : staged_) {
-      if (item.card != card) continue;
+      if (std::find(media.begin(), media.end(), item.card) == media.end()) continue;
       if (item.kind == Item::Kind::tap) {
         builder_.rate_tap(item);
       } else if (item.kind == Item::Kind::admin) {
@@ -548,6 +545,9 @@ void Shard::settle_admin(Item& item, const ledger::GroupOutcome& outcome, std::v
   if (!item.refresh_elsewhere.empty() && outcome.posted && !outcome.duplicate) {
     if (book_.cached(item.refresh_elsewhere) != nullptr) drop_if_idle(item.refresh_elsewhere);
     else context_.invalidate_elsewhere(item.refresh_elsewhere);
+  }
+  if (outcome.posted && !outcome.duplicate) {
+    for (const auto& [medium, account] : item.media_moved) context_.media_moved(medium, account);
   }
   answer_admin(item, result);
 }

@@ -1,4 +1,4 @@
-// One shard: a thread that owns the state of the cards hashed to it (see
+// One shard: a thread that owns the state of the accounts hashed to it (see
 // engine.h for the whole pipeline). Internal to engine/core.
 //
 // Threading: try_queue(), outcomes(), durable(), invalidate() and stop() may be called
@@ -106,6 +106,12 @@ struct ShardContext {
   // Tells the shard that owns `card` to drop its cached state (another
   // shard's group changed that card's balances).
   std::function<void(const CardId&)> invalidate_elsewhere;
+  // Which account each medium belongs to (the engine routes by it).
+  const MediaDirectory& media;
+  // A durable group moved `medium` to `account` (link, unlink, merge,
+  // replace): the directory is told, and the shards it was and is routed
+  // to forget it.
+  std::function<void(const CardId& medium, const CardId& account)> media_moved;
 };
 
 class Shard {
@@ -238,7 +244,7 @@ class Shard {
   // A tap's decision when the engine cannot make one (a ledger read failed,
   // a stored decision is unreadable): refused internal, logged, not recorded.
   void answer_internal(work::Tap& work, const char* what, const Status& error);
-  // Forgets a card's cached state if nothing of it is in flight.
+  // Forgets a card's account's cached state if nothing of it is in flight.
   void drop_if_idle(const CardId& card);
 
   std::size_t index_;

@@ -18,6 +18,9 @@ std::string_view admin_action_name(const AdminCommand& command) {
     case AdminAction::adjust: return "adjustment";
     case AdminAction::record_refusal: return command.op;
     case AdminAction::set_category: return "eligibility";
+    case AdminAction::link: return "link";
+    case AdminAction::unlink: return "unlink";
+    case AdminAction::merge: return "merge";
   }
   return "?";
 }

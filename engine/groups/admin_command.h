@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "citycard/card.h"
 #include "citycard/ids.h"
@@ -37,9 +38,14 @@ enum class AdminAction : std::uint8_t {
   // action: only its audit entry (outcome refused) is written
   // (refusals.h). `op` names it, `refusal` says why.
   record_refusal = 10,
+  // One account, many media (media_directory.h, group_accounts.cpp). Each
+  // is carried out through the shard of the account that keeps the money.
+  link = 11,    // card (a primary with no media of its own) joins new_card's account: balances move
+  unlink = 12,  // card (a linked medium) leaves its account: fresh accounts, zero balance, fresh state
+  merge = 13,   // card's account (its primary) joins new_card's: balances, debt, state, media move
   // The card's category and its eligibility period (eligibility.h): the
   // welfare office's import, one card at a time through its shard.
-  set_category = 11,
+  set_category = 14,
 };
 
 constexpr bool is_reader_action(AdminAction action) noexcept {
@@ -49,7 +55,7 @@ constexpr bool is_reader_action(AdminAction action) noexcept {
 struct AdminCommand {
   AdminAction action = AdminAction::top_up;
   CardId card;
-  CardId new_card;                     // replace
+  CardId new_card;                     // replace; link: the primary; merge: the survivor
   CardStatus status = CardStatus::active;  // set_status
   std::int64_t amount_minor = 0;       // top_up, refund (> 0); adjust (signed, not 0)
   RiderCategory category = RiderCategory::general;  // set_category, with its period:
@@ -78,6 +84,7 @@ struct AdminResult {
   std::int64_t points = 0;
   std::int64_t moved_wallet_minor = 0; // replace: what moved
   std::int64_t moved_points = 0;
+  std::vector<CardId> media_moved;     // link, merge, replace: the media that changed account
   ReaderRecord reader;                 // reader actions: the registration after the action
 };
 

@@ -1,5 +1,7 @@
 #include "card_book.h"
 
+#include <algorithm>
+
 #include "card_state_codec.h"
 #include "citycard/check.h"
 #include "deny_records.h"
@@ -27,31 +29,59 @@ bool CardBook::preload(StoredCard card) {
   return true;
 }
 
-void CardBook::preload_state(const CardId& card, std::string_view state) {
-  if (CardEntry* found = cards_.find(card)) found->state.assign(state);
+void CardBook::preload_state(const CardId& account, std::string_view state) {
+  if (auto found = slots_.find(account); found != slots_.end()) found->second.state.assign(state);
 }
 
 void CardBook::preload_atc(const CardId& card, const AtcWindow& atc) {
   if (CardEntry* found = cards_.find(card)) found->atc = atc;
 }
 
+AccountMirror* CardBook::mirror(AccountId account) {
+  AccountMirror& found = accounts_[account.value];
+  if (found.users++ == 0) found.balance_minor = ledger_balance(account);
+  return &found;
+}
+
+void CardBook::release_mirror(AccountId account) {
+  auto found = accounts_.find(account.value);
+  if (found != accounts_.end() && --found->second.users == 0) accounts_.erase(found);
+}
+
+void CardBook::attach(CardEntry& entry, std::string state) {
+  auto [slot, fresh] = slots_.try_emplace(account_key(entry.record));
+  // A medium of an account already cached shares its speculative state.
+  if (fresh) slot->second.state = std::move(state);
+  slot->second.media.push_back(entry.record.card);
+  slot->second.pending += entry.pending;
+  entry.account = &slot->second;
+  entry.wallet = mirror(entry.record.wallet_account);
+  entry.points = mirror(entry.record.points_account);
+}
+
+void CardBook::detach(CardEntry& entry) {
+  release_mirror(entry.record.wallet_account);
+  release_mirror(entry.record.points_account);
+  auto slot = slots_.find(account_key(entry.record));
+  CITYCARD_CHECK(slot != slots_.end() && &slot->second == entry.account);
+  std::erase(slot->second.media, entry.record.card);
+  slot->second.pending -= std::min(slot->second.pending, entry.pending);
+  if (slot->second.media.empty()) slots_.erase(slot);
+  entry.account = nullptr;
+  entry.wallet = entry.points = nullptr;
+}
+
 CardEntry& CardBook::cache(StoredCard card) {
   const CardId id = card.record.card;
   CardEntry entry;
   entry.record = std::move(card.record);
-  entry.state = std::move(card.state);
   entry.atc = card.atc;
   entry.denied = denied_.count(id) != 0;
-  auto mirror = [&](AccountId account) {
-    AccountMirror& found = accounts_[account.value];
-    if (found.users++ == 0) found.balance_minor = ledger_balance(account);
-    return &found;
-  };
-  entry.wallet = mirror(entry.record.wallet_account);
-  entry.points = mirror(entry.record.points_account);
   order_.push_back(id);
   cached_.fetch_add(1, std::memory_order_relaxed);
-  return cards_.insert(id, std::move(entry));
+  CardEntry& cached = cards_.insert(id, std::move(entry));
+  attach(cached, std::move(card.state));
+  return cached;
 }
 
 Result<CardEntry*> CardBook::load(const CardId& card) {
@@ -63,20 +93,77 @@ Result<CardEntry*> CardBook::load(const CardId& card) {
   }
   StoredCard stored;
   stored.record = *record;
-  auto state = ledger_.record(ledger::RecordSpace::card_state, card_key(card));
-  if (state) {
-    stored.state = std::move(*state);
-  } else if (state.status().code() != StatusCode::not_found) {
-    return state.status();
+  // The account's state, under its key; a linked medium's own old record
+  // (from before states were per account) is not read.
+  const CardId account = account_key(*record);
+  if (slots_.find(account) == slots_.end()) {
+    auto state = ledger_.record(ledger::RecordSpace::card_state, card_key(account));
+    if (state) {
+      stored.state = std::move(*state);
+    } else if (state.status().code() != StatusCode::not_found) {
+      return state.status();
+    }
   }
   if (with_atc_) stored.atc = load_atc(ledger_, card);
   return &cache(std::move(stored));
 }
 
+AccountSlot* CardBook::slot_of(const CardId& card) {
+  if (CardEntry* found = cards_.find(card)) return found->account;
+  auto found = slots_.find(card);
+  return found == slots_.end() ? nullptr : &found->second;
+}
+
+std::vector<CardId> CardBook::media_cached(const CardId& card) {
+  if (const CardEntry* found = cards_.find(card)) return found->account->media;
+  auto found = slots_.find(card);
+  return found == slots_.end() ? std::vector<CardId>{} : found->second.media;
+}
+
+void CardBook::drop_account(const CardId& card) {
+  for (const CardId& medium : media_cached(card)) drop(medium);
+}
+
+void CardBook::drop_account_if_idle(const CardId& card) {
+  AccountSlot* slot = slot_of(card);
+  if (slot == nullptr) return;
+  if (slot->pending == 0) drop_account(card);
+  else slot->stale = true;
+}
+
+void CardBook::hold(CardEntry& entry) {
+  ++entry.pending;
+  ++entry.account->pending;
+}
+
+void CardBook::settled(const CardId& card) {
+  CardEntry* found = cards_.find(card);
+  if (found == nullptr || found->pending == 0) return;
+  --found->pending;
+  AccountSlot& slot = *found->account;
+  if (slot.pending > 0) --slot.pending;
+  if (slot.pending == 0 && slot.stale) drop_account(card);
+}
+
+void CardBook::rebind(CardEntry& entry, const CardRecord& record, const std::optional<std::string>& given) {
+  detach(entry);
+  entry.record = record;
+  std::string state;
+  const CardId account = account_key(record);
+  if (given) {
+    state = *given;
+  } else if (slots_.find(account) == slots_.end()) {
+    // Read as load() reads it; unreadable: a fresh state (state_of logs it).
+    if (auto stored = ledger_.record(ledger::RecordSpace::card_state, card_key(account))) state = std::move(*stored);
+  }
+  attach(entry, std::move(state));
+}
+
 rules::CardState CardBook::state_of(const CardEntry& entry) {
   rules::CardState state;
-  if (!entry.state.empty()) {
-    auto decoded = rules::decode_card_state(entry.state);
+  const std::string& stored = entry.account->state;
+  if (!stored.empty()) {
+    auto decoded = rules::decode_card_state(stored);
     if (decoded) {
       state = *decoded;
     } else {
@@ -96,10 +183,7 @@ rules::CardState CardBook::state_of(const CardEntry& entry) {
 void CardBook::drop(const CardId& card) {
   CardEntry* found = cards_.find(card);
   if (found == nullptr) return;
-  for (AccountId account : {found->record.wallet_account, found->record.points_account}) {
-    auto mirror = accounts_.find(account.value);
-    if (mirror != accounts_.end() && --mirror->second.users == 0) accounts_.erase(mirror);
-  }
+  detach(*found);
   cards_.erase(card);
   cached_.fetch_sub(1, std::memory_order_relaxed);
   if (!remembered_.empty()) std::erase_if(remembered_, [&](const auto& item) { return item.second.first == card; });
@@ -109,7 +193,7 @@ void CardBook::drop_all() {
   // Every cached card was put in order_ when it was loaded.
   for (const CardId& card : order_) drop(card);
   order_.clear();
-  CITYCARD_CHECK(cards_.size() == 0 && accounts_.empty());
+  CITYCARD_CHECK(cards_.size() == 0 && accounts_.empty() && slots_.empty());
   remembered_.clear();
 }
 

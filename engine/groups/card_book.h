@@ -5,6 +5,9 @@
 // oldest idle cards evicted. The engine's shard keeps one for its cards; the
 // CLI on a stopped ledger keeps one for the card it acts on.
 //
+// The rating state is the account's (media_directory.h): cached media of
+// one account share one AccountSlot, stored under the account key.
+//
 // Not thread-safe (the owner's thread), except cached(). A CardEntry* stays
 // valid until the next card is loaded or dropped.
 #pragma once
@@ -12,6 +15,7 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -25,6 +29,7 @@
 #include "citycard/card.h"
 #include "ledger/ledger.h"
 #include "log.h"
+#include "media_directory.h"
 
 namespace citycard::engine {
 
@@ -33,17 +38,25 @@ struct AccountMirror {
   std::uint32_t users = 0;  // cached cards naming this account
 };
 
+// The rating state of an account (media_directory.h), shared by its cached
+// media: one per account key, like the AccountMirror of its balances.
+struct AccountSlot {
+  std::string state;           // encoded rules::CardState, speculative (includes groups
+                               // built but not yet durable); empty: a fresh account
+  std::vector<CardId> media;   // the cached cards of the account (usually one or two)
+  std::uint32_t pending = 0;   // groups built and not yet settled naming any of them
+  bool stale = false;          // changed elsewhere: drop the account once nothing is pending
+};
+
 // A cached card: ~300 bytes, so a city's 1.3M cards fit (the state is kept
-// encoded, ~100 bytes, and decoded for each rating).
+// encoded, ~100 bytes, once per account, and decoded for each rating).
 struct CardEntry {
   CardRecord record;
-  std::string state;           // encoded rules::CardState, speculative (includes groups
-                               // built but not yet durable); empty: a fresh card
+  AccountSlot* account = nullptr;   // owned by the book (stable address)
   AccountMirror* wallet = nullptr;  // mirrors owned by the book (stable addresses)
   AccountMirror* points = nullptr;
   std::uint32_t pending = 0;   // groups built and not yet settled naming this card
   bool denied = false;         // speculative deny list membership
-  bool stale = false;          // balances moved elsewhere: drop once nothing is pending
   AtcWindow atc;               // card proof counters accepted (speculative)
   // The card's key, derived through the token on the card's first proof
   // and kept only in memory; key_version 0: none derived yet.
@@ -54,7 +67,7 @@ struct CardEntry {
 // A card as found in the ledger.
 struct StoredCard {
   CardRecord record;
-  std::string state;           // encoded rules::CardState; empty: none yet
+  std::string state;           // its account's encoded rules::CardState; empty: none yet
   AtcWindow atc;               // card proof counters accepted
 };
 
@@ -67,15 +80,34 @@ class CardBook {
 
   // Takes a card in, up to cache_max; false when the book is full.
   bool preload(StoredCard card);
-  void preload_state(const CardId& card, std::string_view state);
+  // The stored state of an account (ignored unless a medium of it is cached).
+  void preload_state(const CardId& account, std::string_view state);
   void preload_atc(const CardId& card, const AtcWindow& atc);
 
   CardEntry* cached(const CardId& card) { return cards_.find(card); }
   // The card, read from the ledger if it is not cached. Value nullptr: the
   // ledger has no such card; an error: the ledger could not be read.
   Result<CardEntry*> load(const CardId& card);
-  // Forgets the card (read again on its next use).
+  // Forgets the card (read again on its next use); its account's state is
+  // forgotten with its last cached medium.
   void drop(const CardId& card);
+  // Forgets every cached medium of the account of `card` (a card id or an
+  // account key): its state was proven wrong or changed elsewhere.
+  void drop_account(const CardId& card);
+  // drop_account() if nothing of the account is pending; else marks it
+  // stale, to be dropped when its last group settles (settled()).
+  void drop_account_if_idle(const CardId& card);
+  // The cached media of the account of `card` (none if it is not cached).
+  std::vector<CardId> media_cached(const CardId& card);
+  // A group built naming the card (pending until settled()).
+  void hold(CardEntry& entry);
+  // A group naming the card settled (durable, rejected or voided).
+  void settled(const CardId& card);
+  // The card's record changed its account (link, unlink, merge, replace):
+  // the entry leaves its account's state and mirrors for those of
+  // `record`'s account; if no medium of that account is cached, its state
+  // is `state` when given (as the group writes it), else read from the ledger.
+  void rebind(CardEntry& entry, const CardRecord& record, const std::optional<std::string>& state = std::nullopt);
   // Forgets every card, pending groups or not: after a ledger write failed,
   // what the book built on it is void (the deny list membership stays: it
   // is the durable one).
@@ -85,10 +117,12 @@ class CardBook {
   std::vector<CardId> ids_in_load_order() const { return {order_.begin(), order_.end()}; }
   std::size_t cached_count() const noexcept { return cached_.load(std::memory_order_relaxed); }
 
-  // The card's rating state: its stored state (a fresh one if none or
-  // unreadable, logged), with the card office's record and the mirrored
-  // balances laid over it.
+  // The card's rating state: its account's state (a fresh one if none or
+  // unreadable, logged), with the tapping medium's record (category, media,
+  // status) and the mirrored balances laid over it.
   rules::CardState state_of(const CardEntry& entry);
+  // The account's state as built, to be written under its account key.
+  void set_state(CardEntry& entry, std::string state) { entry.account->state = std::move(state); }
   // The mirrored balance of an account of a cached card.
   std::int64_t& balance(AccountId account) { return accounts_.at(account.value).balance_minor; }
 
@@ -107,6 +141,12 @@ class CardBook {
  private:
   CardEntry& cache(StoredCard card);
   std::int64_t ledger_balance(AccountId account);
+  AccountMirror* mirror(AccountId account);
+  void release_mirror(AccountId account);
+  // Joins `entry` to its record's account slot (created with `state` if new).
+  void attach(CardEntry& entry, std::string state);
+  void detach(CardEntry& entry);
+  AccountSlot* slot_of(const CardId& card);
 
   const ledger::Ledger& ledger_;
   Log& log_;
@@ -115,6 +155,7 @@ class CardBook {
   CardTable<CardEntry> cards_;
   std::deque<CardId> order_;  // load order, for eviction
   std::unordered_map<std::uint64_t, AccountMirror> accounts_;
+  std::unordered_map<CardId, AccountSlot, CardIdHash> slots_;  // by account key
   std::unordered_set<CardId, CardIdHash> denied_;
   // key -> (the card it was remembered beside, value); rare (adjusted taps).
   std::unordered_map<std::string, std::pair<CardId, std::string>> remembered_;

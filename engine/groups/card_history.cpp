@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "account_moves.h"
 #include "audit_entry.h"
 
 namespace citycard::engine {
@@ -24,19 +25,38 @@ Result<nlohmann::json> card_history_json(const ledger::Ledger& ledger, const Car
                                          std::uint64_t before) {
   auto card = ledger.card(card_id);
   if (!card) return card.status();
-  auto wallet = ledger.history(card->wallet_account, before, limit);
-  if (!wallet) return wallet.status();
-  auto points = ledger.history(card->points_account, before, limit);
-  if (!points) return points.status();
-  std::vector<ledger::StoredTransfer> entries = wallet->entries;
-  entries.insert(entries.end(), points->entries.begin(), points->entries.end());
+  // The accounts it spends from now, and those it left (link, merge,
+  // unlink: account_moves.h), so its old transfers stay readable.
+  auto moves = load_medium_moves(ledger, card_id);
+  if (!moves) return moves.status();
+  std::vector<AccountId> accounts{card->wallet_account, card->points_account};
+  for (const MediumMove& move : *moves) {
+    for (AccountId former : {move.former_wallet, move.former_points}) {
+      if (std::find(accounts.begin(), accounts.end(), former) == accounts.end()) accounts.push_back(former);
+    }
+  }
+  std::vector<ledger::StoredTransfer> entries;
+  bool more = false;
+  for (AccountId account : accounts) {
+    auto page = ledger.history(account, before, limit);
+    if (!page) return page.status();
+    for (auto& entry : page->entries) {
+      // A balance moved between two of its own accounts shows once.
+      const bool seen = std::any_of(entries.begin(), entries.end(), [&](const auto& other) {
+        return other.sequence == entry.sequence;
+      });
+      if (!seen) entries.push_back(entry);
+    }
+    more = more || page->next_cursor != 0;
+  }
   std::sort(entries.begin(), entries.end(), [](auto& a, auto& b) { return a.sequence > b.sequence; });
-  const bool more = entries.size() > limit || wallet->next_cursor != 0 || points->next_cursor != 0;
+  more = more || entries.size() > limit;
   if (entries.size() > limit) entries.resize(limit);
+  auto own = [&](AccountId account) { return std::find(accounts.begin(), accounts.end(), account) != accounts.end(); };
   nlohmann::json rows = nlohmann::json::array();
   for (const auto& entry : entries) {
     const Transfer& t = entry.transfer;
-    const bool out = t.debit_account == card->wallet_account || t.debit_account == card->points_account;
+    const bool out = own(t.debit_account);
     nlohmann::json row = {{"sequence", entry.sequence},
                           {"id", entry.key.to_string() + "/" + std::to_string(entry.leg)},
                           {"event_time_us", t.event_time.unix_us},
@@ -54,7 +74,17 @@ Result<nlohmann::json> card_history_json(const ledger::Ledger& ledger, const Car
     rows.push_back(std::move(row));
   }
   const std::uint64_t next = more && !entries.empty() ? entries.back().sequence : 0;
-  return nlohmann::json{{"card", card->card.to_string()}, {"entries", rows}, {"next_cursor", next}};
+  nlohmann::json out{{"card", card->card.to_string()}, {"entries", rows}, {"next_cursor", next}};
+  if (!card->linked_to.empty()) out["account"] = card->linked_to.to_string();
+  if (!moves->empty()) {
+    nlohmann::json moved = nlohmann::json::array();
+    for (const MediumMove& move : *moves) {
+      moved.push_back({{"ref", move.ref}, {"time_us", move.time.unix_us}, {"how", move.how}, {"account", move.account.to_string()}});
+    }
+    out["moves"] = moved;
+  }
+  if (card->status == CardStatus::replaced) out["replaced_by"] = card->replaced_by.to_string();
+  return out;
 }
 
 }  // namespace citycard::engine

@@ -7,6 +7,7 @@
 #include "admin_audit.h"
 #include "approvals.h"
 #include "card_state_codec.h"
+#include "citycard/check.h"
 #include "deny_records.h"
 #include "eligibility.h"
 #include "group_builder.h"
@@ -43,6 +44,9 @@ std::string_view fingerprint_action_name(AdminAction action) {
     case AdminAction::adjust: return "adjustment";
     case AdminAction::record_refusal: return "refusal";
     case AdminAction::set_category: return "eligibility";
+    case AdminAction::link: return "link";
+    case AdminAction::unlink: return "unlink";
+    case AdminAction::merge: return "merge";
   }
   return "?";
 }
@@ -119,6 +123,7 @@ void GroupBuilder::build_action(Draft& draft) {
   draft.card = CardId();
   draft.deny_after.reset();
   draft.refresh_elsewhere = CardId();
+  draft.media_moved.clear();
   if (command.key.origin != Origin::operator_action) {
     result.status = Status::invalid_argument("an admin action needs an op:SOURCE:NUMBER key");
     return;
@@ -183,6 +188,22 @@ void GroupBuilder::build_action(Draft& draft) {
     case AdminAction::reject:
     case AdminAction::record_refusal:
       return;  // decide_approval, or refused, above
+    case AdminAction::link:
+    case AdminAction::unlink:
+    case AdminAction::merge: {
+      auto built = command.action == AdminAction::link     ? build_link(draft)
+                   : command.action == AdminAction::unlink ? build_unlink(draft)
+                                                           : build_merge(draft);
+      if (!built) {
+        result.status = built.status();
+        return;
+      }
+      audit = std::move(*built);
+      // The entry moved in the book (and other cards were loaded).
+      entry = book_.cached(command.card);
+      CITYCARD_CHECK(entry != nullptr);
+      break;
+    }
     case AdminAction::top_up:
     case AdminAction::refund:
     case AdminAction::adjust: {
@@ -290,6 +311,17 @@ void GroupBuilder::build_action(Draft& draft) {
       }
       book_.balance(wallet) = 0;
       book_.balance(points) -= moved_points > 0 ? moved_points : 0;
+      // The new card continues the account: its state (caps, allotment,
+      // transfer windows) is the old card's, and the old card's media follow.
+      std::string continued = rules::encode_card_state(book_.state_of(*entry));
+      draft.group.records.push_back({ledger::RecordSpace::card_state, card_key(command.new_card), continued});
+      const std::vector<CardId> media = context_.media != nullptr ? context_.media->media_of(command.card) : std::vector<CardId>{};
+      if (Status joined = join_media(draft, media, *target, "follows its replaced primary", continued); !joined) {
+        result.status = joined;
+        return;
+      }
+      entry = book_.cached(command.card);
+      CITYCARD_CHECK(entry != nullptr);
       entry->record.status = CardStatus::replaced;
       entry->record.replaced_by = command.new_card;
       draft.group.card_updates.push_back(entry->record);
@@ -298,6 +330,7 @@ void GroupBuilder::build_action(Draft& draft) {
       result.moved_points = moved_points;
       audit = fmt::format("card {} replaced by {}: moved {} TWD and {} points", command.card.to_string(),
                           command.new_card.to_string(), moved_wallet, moved_points);
+      for (const CardId& medium : media) audit += "; medium " + medium.to_string() + " follows";
       break;
     }
   }
@@ -308,13 +341,13 @@ void GroupBuilder::build_action(Draft& draft) {
 // every action's group; the card is pending until it is durable.
 void GroupBuilder::finish_action(Draft& draft, CardEntry& entry, const AuditEntry& audit) {
   const AdminCommand& command = draft.admin;
-  entry.state = rules::encode_card_state(book_.state_of(entry));
-  draft.group.records.push_back({ledger::RecordSpace::card_state, card_key(command.card), entry.state});
+  book_.set_state(entry, rules::encode_card_state(book_.state_of(entry)));
+  draft.group.records.push_back({ledger::RecordSpace::card_state, card_key(account_key(entry.record)), entry.account->state});
   draft.group.records.push_back(audit_record(audit));
   if (draft.group.outcome.empty()) draft.group.outcome = action_fingerprint(command);
   note_listing(draft, entry);
   draft.card = command.card;
-  ++entry.pending;
+  book_.hold(entry);
   draft.admin_result.status = Status::ok();
   action_result(draft, entry);
 }

@@ -54,7 +54,7 @@ void GroupBuilder::ask_approval(Draft& draft, CardEntry& entry) {
   // A second request racing this one posts as a duplicate of it: a retry.
   draft.group.outcome = action_fingerprint(command);
   draft.card = command.card;
-  ++entry.pending;
+  book_.hold(entry);
   result.status = Status::ok();
   result.pending = true;
   action_result(draft, entry);

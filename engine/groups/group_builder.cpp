@@ -251,10 +251,11 @@ void GroupBuilder::decide_tap(Draft& draft) {
                rules::net_for_role(rating, AccountRole::card_wallet, Asset::twd));
   CITYCARD_CHECK(rating.state.points - before.points == rules::net_for_role(rating, AccountRole::card_points, Asset::points));
 
-  entry->state = rules::encode_card_state(rating.state);
+  // The account's state (media_directory.h): every medium of it rates on it.
+  book_.set_state(*entry, rules::encode_card_state(rating.state));
   entry->wallet->balance_minor = rating.state.wallet_minor;
   entry->points->balance_minor = rating.state.points;
-  draft.group.records.push_back({ledger::RecordSpace::card_state, card_key(tap.card), entry->state});
+  draft.group.records.push_back({ledger::RecordSpace::card_state, card_key(account_key(entry->record)), entry->account->state});
   if (proven_atc) {
     entry->atc.accept(*proven_atc);
     draft.group.records.push_back(atc_record(tap.card, entry->atc));
@@ -266,7 +267,7 @@ void GroupBuilder::decide_tap(Draft& draft) {
     draft.group.records.push_back(deny_record(tap.card, true));
   }
   draft.card = tap.card;
-  ++entry->pending;
+  book_.hold(*entry);
 
   decision.outcome = protocol::Outcome::approved;
   decision.reason = RefusalReason::none;

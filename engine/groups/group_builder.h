@@ -20,6 +20,7 @@
 #include "ledger/ledger.h"
 #include "ledger/system_accounts.h"
 #include "log.h"
+#include "media_directory.h"
 #include "protocol/messages.h"
 #include "rating.h"
 #include "rule_book.h"
@@ -51,6 +52,9 @@ struct Draft {
   CardId card;                        // the cached card it advanced (pending); empty if none
   std::optional<bool> deny_after;     // the card's listing once durable, when it changes
   CardId refresh_elsewhere;           // replace: the new card, to be read again once durable
+  // link, unlink, merge, replace: (medium, its account key now), for the
+  // engine's MediaDirectory and routing once durable.
+  std::vector<std::pair<CardId, CardId>> media_moved;
   std::int64_t offline_spent_minor = 0;  // a tap's share of its reader's offline money
   std::int32_t offline_day = 0;
 };
@@ -89,6 +93,9 @@ struct BuildContext {
   // Write each decided tap's record (tap_records.h) with its decision.
   // Always true but for the bench's baseline (EngineOptions::record_taps).
   bool record_taps = true;
+  // Which media belong to which account (media_directory.h): link, merge
+  // and replace find an account's linked media here. Needed for those.
+  const MediaDirectory* media = nullptr;
 };
 
 // What stored with an action's group says about the request, so that its
@@ -170,6 +177,22 @@ class GroupBuilder {
   // The plan into the group and the card's mirrors; its detail.
   std::string apply_money(Draft& draft, CardEntry& entry, MoneyMove move);
   void finish_action(Draft& draft, CardEntry& entry, const AuditEntry& audit);
+  // One account, many media (group_accounts.cpp): each checks, fills the
+  // group, moves the book's mirrors and entries, and returns the audit
+  // detail. Entries loaded before are invalid after (CardBook).
+  Result<std::string> build_link(Draft& draft);
+  Result<std::string> build_unlink(Draft& draft);
+  Result<std::string> build_merge(Draft& draft);
+  // Moves what `from` holds (wallet: signed, a debt moves too; points) to
+  // `to`'s accounts as balance_move transfers; both cached.
+  Status move_balances(Draft& draft, const CardId& from, const CardId& to, std::int64_t& wallet_moved,
+                       std::int64_t& points_moved);
+  // Each medium of `media` now belongs to `account` (its record names the
+  // account's accounts), in the group and in the book; its history says so.
+  // `state`: the account's state as the group writes it, if the book may
+  // not hold it (CardBook::rebind).
+  Status join_media(Draft& draft, const std::vector<CardId>& media, const CardRecord& account, std::string_view how,
+                    const std::optional<std::string>& state = std::nullopt);
   // A refused request's audit entry as the whole group (refusals.h).
   void record_refusal(Draft& draft);
   // Four eyes (group_approvals.cpp).

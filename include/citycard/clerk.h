@@ -42,6 +42,8 @@ enum class ClerkAction : std::uint8_t {
   adjust = 14,          // correct a charge (an adjustment naming the tap it corrects)
   rules_load = 15,      // install a new rule set version (switches at a business-day start)
   records_retain = 16,  // anonymise and delete tap records past their retention ([records])
+  card_link = 17,       // link a medium to an account, unlink it
+  card_merge = 18,      // merge two accounts of one person
 };
 
 constexpr std::string_view clerk_role_name(ClerkRole role) noexcept {
@@ -81,18 +83,22 @@ constexpr std::string_view clerk_action_name(ClerkAction action) noexcept {
     case ClerkAction::adjust: return "adjust charges";
     case ClerkAction::rules_load: return "install rule sets";
     case ClerkAction::records_retain: return "apply the tap records' retention";
+    case ClerkAction::card_link: return "link and unlink media";
+    case ClerkAction::card_merge: return "merge accounts";
   }
   return "?";
 }
 
-// The table. Counter work (card actions) is the clerk's; the supervisor may
-// do all of it and what needs more trust (approving another clerk's large
-// refund: never his own, engine/groups/approvals.h); the auditor and settlement roles
+// The table. Counter work (card actions, linking a medium) is the clerk's;
+// the supervisor may do all of it and what needs more trust (approving
+// another clerk's large refund: never his own, engine/groups/approvals.h;
+// merging two accounts, which moves debt and history); the auditor and settlement roles
 // read and do their one thing; the viewer only reads cards.
 constexpr bool role_allows(ClerkRole role, ClerkAction action) noexcept {
   const bool counter = action == ClerkAction::top_up || action == ClerkAction::refund ||
                        action == ClerkAction::card_status || action == ClerkAction::replace ||
-                       action == ClerkAction::card_issue || action == ClerkAction::adjust;
+                       action == ClerkAction::card_issue || action == ClerkAction::adjust ||
+                       action == ClerkAction::card_link;
   switch (role) {
     case ClerkRole::viewer:
       return action == ClerkAction::look_up;
@@ -102,7 +108,8 @@ constexpr bool role_allows(ClerkRole role, ClerkAction action) noexcept {
       return action == ClerkAction::look_up || counter || action == ClerkAction::reader_manage ||
              action == ClerkAction::operator_add || action == ClerkAction::transfers_import ||
              action == ClerkAction::reload_pki || action == ClerkAction::approve ||
-             action == ClerkAction::rules_load || action == ClerkAction::records_retain;
+             action == ClerkAction::rules_load || action == ClerkAction::records_retain ||
+             action == ClerkAction::card_merge;
     case ClerkRole::auditor:
       return action == ClerkAction::look_up || action == ClerkAction::audit_read;
     case ClerkRole::settlement:

@@ -62,6 +62,24 @@ std::string error_of(const json& reply) {
   return reply.value("error", std::string());
 }
 
+// `citycard --db DATA/ledger --clerk NAME ARGS` (the clerk issued with
+// `role` the first time), its output; it must exit 0 exactly if `succeeds`.
+std::string run_cli(const std::filesystem::path& data, const std::string& clerk, ClerkRole role, const std::string& args,
+                    bool succeeds) {
+  std::string command = std::string(CLI_BINARY) + " --db " + (data / "ledger").string() + " --clerk " +
+                        test_clerk(data, clerk, role) + " " + args + " 2>&1";
+  std::string output;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  char buffer[512];
+  while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) output += buffer;
+  int status = ::pclose(pipe);
+  INFO(command << "\n" << output);
+  CHECK(WIFEXITED(status));
+  CHECK((WEXITSTATUS(status) == 0) == succeeds);
+  return output;
+}
+
 bool contains(const std::string& text, const std::string& part) {
   INFO(text);
   return text.find(part) != std::string::npos;
@@ -252,18 +270,7 @@ TEST_CASE("admin API: four eyes -- a large refund waits for a second supervisor,
     return reply.value("wallet_minor", std::int64_t{-1});
   };
   auto cli_as = [&](const std::string& clerk, const std::string& args, bool succeeds) {
-    std::string command = std::string(CLI_BINARY) + " --db " + (dir.path / "ledger").string() + " --clerk " +
-                          test_clerk(dir.path, clerk, ClerkRole::viewer) + " " + args + " 2>&1";
-    std::string output;
-    FILE* pipe = ::popen(command.c_str(), "r");
-    REQUIRE(pipe != nullptr);
-    char buffer[512];
-    while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) output += buffer;
-    int status = ::pclose(pipe);
-    INFO(command << "\n" << output);
-    CHECK(WIFEXITED(status));
-    CHECK((WEXITSTATUS(status) == 0) == succeeds);
-    return output;
+    return run_cli(dir.path, clerk, ClerkRole::viewer, args, succeeds);
   };
   auto mei = connect_as("mei", ClerkRole::clerk);
   auto vic = connect_as("vic", ClerkRole::viewer);
@@ -357,6 +364,48 @@ TEST_CASE("admin API: four eyes -- a large refund waits for a second supervisor,
   CHECK(contains(trail, "ann (supervisor) refund card " + card + " 2800 TWD rejected (no receipt)"));
   CHECK(contains(trail, "sue (supervisor) refund card " + other_card + " 300 TWD rejected (asked twice)"));
   CHECK(contains(cli_as("vic", "verify", true), "OK"));
+}
+
+// One account, many media (docs/clerks.md, "Accounts and media"): `card
+// link` and `card merge` through the running engine, `card unlink` and
+// `history` on the stopped ledger, with the roles of each.
+TEST_CASE("card link and merge through the engine, unlink on the stopped ledger, each with its role") {
+  TempDir dir("engine-clerk-accounts");
+  issue_cards(dir.path);  // every card 5000 TWD
+  make_pki(dir.path / "pki", pki::crl_validity(), {});
+  const std::string primary = card_hex(3), phone = card_hex(4), other = card_hex(5), survivor = card_hex(6);
+  auto cli_as = [&](const std::string& clerk, ClerkRole role, const std::string& args, bool succeeds) {
+    return run_cli(dir.path, clerk, role, args, succeeds);
+  };
+  {
+    EngineProcess engine(dir.path);
+    engine.start();
+    CHECK(contains(cli_as("mei", ClerkRole::clerk, "card link " + phone + " --to " + primary + " --reason \"new phone\"", true),
+                   "card " + phone + " linked to the account of " + primary + ": moved 5000 TWD and 0 points"));
+    CHECK(contains(cli_as("mei", ClerkRole::clerk, "card merge " + other + " --into " + primary, false), "may not merge accounts"));
+    CHECK(contains(cli_as("sue", ClerkRole::supervisor, "card merge " + phone + " --into " + other, false),
+                   "merge accounts by their primary cards"));
+    // 5000 more would pass the primary wallet's ceiling (10 000): refused, nothing moves.
+    CHECK(contains(cli_as("sue", ClerkRole::supervisor, "card merge " + other + " --into " + primary, false),
+                   "would pass its ceiling of 10000"));
+    CHECK(contains(cli_as("sue", ClerkRole::supervisor, "card merge " + other + " --into " + survivor, true),
+                   "account of card " + other + " merged into " + survivor + ": moved 5000 TWD"));
+    CHECK(contains(cli_as("vic", ClerkRole::viewer, "--json balance " + phone, true), "\"wallet_minor\":10000"));
+    CHECK(contains(cli_as("vic", ClerkRole::viewer, "--json balance " + other, true), "\"wallet_minor\":10000"));
+    CHECK(engine.terminate() == 0);
+  }
+  CHECK(contains(cli_as("mei", ClerkRole::clerk, "card unlink " + phone, true), "card " + phone + " unlinked"));
+  CHECK(contains(cli_as("vic", ClerkRole::viewer, "--json balance " + phone, true), "\"wallet_minor\":0"));
+  CHECK(contains(cli_as("vic", ClerkRole::viewer, "--json balance " + primary, true), "\"wallet_minor\":10000"));
+  // The absorbed card's history: its top-up, the move, and where it went.
+  std::string history = cli_as("vic", ClerkRole::viewer, "history " + other, true);
+  CHECK(contains(history, "top_up"));
+  CHECK(contains(history, "merged into " + survivor + ", account of " + survivor));
+  std::string trail = cli_as("aud", ClerkRole::auditor, "audit", true);
+  CHECK(contains(trail, "mei (clerk) link card " + phone));
+  CHECK(contains(trail, "sue (supervisor) merge card " + other));
+  CHECK(contains(trail, "mei (clerk) unlink card " + phone));
+  CHECK(contains(cli_as("vic", ClerkRole::viewer, "verify", true), "OK"));
 }
 
 }  // namespace citycard::engine::testing
