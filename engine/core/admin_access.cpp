@@ -11,7 +11,7 @@ namespace citycard::engine {
 using nlohmann::json;
 
 std::optional<ClerkAction> admin_op_action(std::string_view op) {
-  static constexpr std::array<std::pair<std::string_view, ClerkAction>, 30> table{{
+  static constexpr std::array<std::pair<std::string_view, ClerkAction>, 32> table{{
       {"balance", ClerkAction::look_up},
       {"history", ClerkAction::look_up},
       {"taps", ClerkAction::look_up},
@@ -42,6 +42,8 @@ std::optional<ClerkAction> admin_op_action(std::string_view op) {
       {"rules_show", ClerkAction::look_up},
       {"rules_load", ClerkAction::rules_load},
       {"records_retain", ClerkAction::records_retain},
+      {"access_show", ClerkAction::look_up},
+      {"access_change", ClerkAction::access_manage},
   }};
   for (const auto& [name, action] : table) {
     if (name == op) return action;

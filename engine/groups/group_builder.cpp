@@ -196,7 +196,7 @@ void GroupBuilder::decide_tap(Draft& draft) {
   }
 
   const rules::CardState before = book_.state_of(*entry);
-  const rules::Rating rating = rules::rate(rule_set, before, tap);
+  const rules::Rating rating = rules::rate(rule_set, before, tap, context_.access.get());
 
   draft.group = {};
   draft.group.key = draft.key;

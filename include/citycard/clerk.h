@@ -42,6 +42,7 @@ enum class ClerkAction : std::uint8_t {
   adjust = 14,          // correct a charge (an adjustment naming the tap it corrects)
   rules_load = 15,      // install a new rule set version (switches at a business-day start)
   records_retain = 16,  // anonymise and delete tap records past their retention ([records])
+  access_manage = 17,   // change the access lists: roles, door groups, meetings (docs/access.md)
 };
 
 constexpr std::string_view clerk_role_name(ClerkRole role) noexcept {
@@ -81,6 +82,7 @@ constexpr std::string_view clerk_action_name(ClerkAction action) noexcept {
     case ClerkAction::adjust: return "adjust charges";
     case ClerkAction::rules_load: return "install rule sets";
     case ClerkAction::records_retain: return "apply the tap records' retention";
+    case ClerkAction::access_manage: return "change access lists";
   }
   return "?";
 }
@@ -102,7 +104,8 @@ constexpr bool role_allows(ClerkRole role, ClerkAction action) noexcept {
       return action == ClerkAction::look_up || counter || action == ClerkAction::reader_manage ||
              action == ClerkAction::operator_add || action == ClerkAction::transfers_import ||
              action == ClerkAction::reload_pki || action == ClerkAction::approve ||
-             action == ClerkAction::rules_load || action == ClerkAction::records_retain;
+             action == ClerkAction::rules_load || action == ClerkAction::records_retain ||
+             action == ClerkAction::access_manage;
     case ClerkRole::auditor:
       return action == ClerkAction::look_up || action == ClerkAction::audit_read;
     case ClerkRole::settlement:
