@@ -92,7 +92,7 @@ struct BuildContext {
   // The access lists identity taps at doors and meeting rooms are checked
   // against (rules/access_lists.h); null: none. The engine hands shards a
   // new book when the lists change (access_desk.h).
-  std::shared_ptr<const rules::AccessBook> access;
+  std::shared_ptr<const rules::AccessBook> access = nullptr;
 };
 
 // What stored with an action's group says about the request, so that its
