@@ -270,3 +270,49 @@ TEST_CASE("access: bad changes are refused naming the problem, and nothing is wr
 }
 
 }  // namespace citycard::engine::testing
+
+namespace citycard::engine::testing {
+
+TEST_CASE("access records: each kind reads back as written, damage is corruption naming the key") {
+  Scenario s;
+  auto lists = read_access_lists(*s.ledger->snapshot());
+  REQUIRE(lists);
+  REQUIRE(lists->roles.size() == 1);
+  REQUIRE(lists->groups.size() == 1);
+  REQUIRE(lists->meetings.size() == 1);
+  rules::AccessLists again;
+  REQUIRE(decode_access_record(access_role_key("staff"), encode_access_role(lists->roles[0]), again));
+  REQUIRE(decode_access_record(access_group_key("city-hall"), encode_access_group(lists->groups[0]), again));
+  REQUIRE(decode_access_record(access_meeting_key("council"), encode_access_meeting(lists->meetings[0]), again));
+  CHECK(again == *lists);
+  CHECK(lists->groups[0].admits[0].windows.size() == 1);
+  CHECK(admit_text(lists->groups[0].admits[0]) == "role:staff@mon-fri/07:00-19:00");
+  CHECK(local_minute_text(lists->meetings[0].start) == "2026-03-02T14:00");
+
+  const std::string group = encode_access_group(lists->groups[0]);
+  const std::vector<std::pair<std::string, std::string>> damaged = {
+      {access_group_key("city-hall"), group.substr(0, group.size() - 1)},      // truncated
+      {access_group_key("city-hall"), group + "x"},                             // trailing bytes
+      {access_group_key("city-hall"), "\x02" + group.substr(1)},               // another format
+      {access_role_key("city-hall"), group},                                    // kind against the key
+      {"door/city-hall", group},                                                // unknown kind
+      {access_group_key("City Hall"), group},                                   // a name not valid
+  };
+  for (const auto& [key, value] : damaged) {
+    INFO(key);
+    rules::AccessLists into;
+    Status decoded = decode_access_record(key, value, into);
+    REQUIRE_FALSE(decoded);
+    CHECK(decoded.code() == StatusCode::corruption);
+    CHECK(decoded.message().find(key) != std::string::npos);
+  }
+  // The engine does not start on a damaged record.
+  REQUIRE(s.ledger->put_records({{ledger::RecordSpace::access, access_group_key("broken"), "\x01\x02\x05"}}, {}));
+  Metrics metrics;
+  Log log(std::tmpfile());
+  auto started = Engine::start(*s.ledger, rules::RuleBook::single(city_rules()), Pipeline::quick_options(), metrics, log);
+  REQUIRE_FALSE(started);
+  CHECK(started.status().code() == StatusCode::corruption);
+}
+
+}  // namespace citycard::engine::testing
