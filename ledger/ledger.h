@@ -83,6 +83,7 @@ enum class RecordSpace : std::uint8_t {
   approvals = 10,   // engine: refunds waiting for a second supervisor, key = the refund's reference (approvals.h)
   rule_sets = 11,   // rule set versions installed, key = version (engine/groups/rule_store.h)
   tap_records = 12, // engine: every decided tap, key = business day + tap key (engine/groups/tap_records.h)
+  access = 13,      // access lists: roles, door groups, meetings, key = kind/name (engine/groups/access_codec.h)
 };
 
 // What a RecordWrite does to its key: put the value, or erase the record

@@ -12,6 +12,7 @@
 #include "card_history.h"
 #include "eligibility.h"
 #include "ledger_records.h"
+#include "ledger_access.h"
 #include "ledger_report.h"
 #include "ledger_taps.h"
 #include "citycard/limits.h"
@@ -354,6 +355,7 @@ void add_ledger_commands(CLI::App& app, CliContext& context) {
   add_taps_command(app, context);
   add_records_commands(app, context);
   add_report_commands(app, context);
+  add_access_commands(app, context);
 
   app.add_subcommand("verify", "check every ledger invariant; non-zero exit on any problem")
       ->callback([&context] { run_verify(context); });

@@ -11,7 +11,7 @@ namespace citycard::engine {
 using nlohmann::json;
 
 std::optional<ClerkAction> admin_op_action(std::string_view op) {
-  static constexpr std::array<std::pair<std::string_view, ClerkAction>, 34> table{{
+  static constexpr std::array<std::pair<std::string_view, ClerkAction>, 36> table{{
       {"balance", ClerkAction::look_up},
       {"history", ClerkAction::look_up},
       {"taps", ClerkAction::look_up},
@@ -46,6 +46,8 @@ std::optional<ClerkAction> admin_op_action(std::string_view op) {
       {"card_link", ClerkAction::card_link},
       {"card_unlink", ClerkAction::card_link},
       {"card_merge", ClerkAction::card_merge},
+      {"access_show", ClerkAction::look_up},
+      {"access_change", ClerkAction::access_manage},
   }};
   for (const auto& [name, action] : table) {
     if (name == op) return action;

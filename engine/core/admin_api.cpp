@@ -217,6 +217,10 @@ void AdminApi::handle(const json& request, const Clerk* clerk, std::function<voi
     handle_rules(op, request, clerk, std::move(reply));
     return;
   }
+  if (op.rfind("access_", 0) == 0) {
+    handle_access(op, request, clerk, std::move(reply));
+    return;
+  }
   if (op == "taps") {
     reply(taps(request));
     return;
@@ -309,7 +313,7 @@ Result<AdminCommand> card_command(const std::string& op, const json& request, co
     command.action = AdminAction::unlink;
   } else {
     return Status::invalid_argument("unknown op '" + op +
-                                    "' (ping, balance, history, topup, refund, card_adjust, block, unblock, lost, replace, card_link, card_unlink, card_merge, approval_list, approval_approve, approval_reject, card_import, card_eligibility, operator_add, transfers_import, reader_add, reader_list, reader_show, reader_suspend, reader_retire, reader_activate, reload_pki, rules_load, rules_show, records_retain, taps, settle_close, settle_ack, settle_resend, settle_job)");
+                                    "' (ping, balance, history, topup, refund, card_adjust, block, unblock, lost, replace, card_link, card_unlink, card_merge, approval_list, approval_approve, approval_reject, card_import, card_eligibility, operator_add, transfers_import, reader_add, reader_list, reader_show, reader_suspend, reader_retire, reader_activate, reload_pki, rules_load, rules_show, access_show, access_change, records_retain, taps, settle_close, settle_ack, settle_resend, settle_job)");
   }
   return command;
 }

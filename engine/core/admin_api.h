@@ -18,6 +18,7 @@
 #include "citycard/clerk.h"
 #include "engine.h"
 #include "office_import.h"
+#include "access_desk.h"
 #include "rule_desk.h"
 #include "tap_retention.h"
 #include "ledger/ledger.h"
@@ -26,7 +27,7 @@ namespace citycard::engine {
 
 class AdminApi {
  public:
-  AdminApi(Engine& engine, ledger::Ledger& ledger) : engine_(engine), ledger_(ledger), rules_(engine, ledger) {}
+  AdminApi(Engine& engine, ledger::Ledger& ledger) : engine_(engine), ledger_(ledger), rules_(engine, ledger), access_(engine, ledger) {}
   // `clerk`: who the connection signed in as (admin_access.h checked the
   // role); the audit trail names him. nullptr only for ping.
   void handle(const nlohmann::json& request, const Clerk* clerk, std::function<void(nlohmann::json)> reply);
@@ -68,6 +69,9 @@ class AdminApi {
   // rules_load, rules_show (admin_rules.cpp).
   void handle_rules(const std::string& op, const nlohmann::json& request, const Clerk* clerk,
                     std::function<void(nlohmann::json)> reply);
+  // access_show, access_change (admin_access_lists.cpp).
+  void handle_access(const std::string& op, const nlohmann::json& request, const Clerk* clerk,
+                     std::function<void(nlohmann::json)> reply);
   // approval_list, approval_approve, approval_reject (admin_approvals.cpp).
   void handle_approval(const std::string& op, const nlohmann::json& request, const Clerk* clerk,
                        std::function<void(nlohmann::json)> reply);
@@ -92,6 +96,7 @@ class AdminApi {
   TapRetentionPolicy retention_;
   std::string token_key_file_;
   RuleDesk rules_;
+  AccessDesk access_;
 };
 
 nlohmann::json error_reply(const Status& status);

@@ -8,6 +8,7 @@
 
 #include "card/crypto.h"
 #include "citycard/check.h"
+#include "access_codec.h"
 #include "deny_list_store.h"
 #include "deny_records.h"
 #include "key_warmer.h"
@@ -68,6 +69,7 @@ class Engine::Impl {
   ledger::Ledger& ledger_;
   std::mutex rules_mutex_;
   std::shared_ptr<const rules::RuleBook> rules_;  // the newest the shards were given
+  std::shared_ptr<const rules::AccessBook> access_;  // the same for the access lists (under rules_mutex_)
   const EngineOptions options_;
   Metrics& metrics_;
   Log& log_;
@@ -128,8 +130,14 @@ Result<std::unique_ptr<Engine>> Engine::start(ledger::Ledger& ledger, std::share
   if (!media) return media.status();
 
   if (!rules) return Status::invalid_argument("the engine needs a rule set");
+  auto access_lists = read_access_lists(*ledger.snapshot());
+  if (!access_lists) return access_lists.status();
   auto impl = std::make_unique<Impl>(ledger, rules, std::move(options), metrics, log);
   Impl* raw = impl.get();
+  raw->access_ = std::make_shared<const rules::AccessBook>(std::move(*access_lists));
+  log.event("access_lists_loaded", {{"roles", std::to_string(raw->access_->lists().roles.size())},
+                                    {"door_groups", std::to_string(raw->access_->lists().groups.size())},
+                                    {"meetings", std::to_string(raw->access_->lists().meetings.size())}});
   for (const ReaderRecord& reader : *readers) raw->readers_.put(reader);
   raw->media_.reset(std::move(*media));
   auto offline_shares = load_offline_spent(ledger, raw->readers_, raw->options_.shards);
@@ -160,6 +168,7 @@ Result<std::unique_ptr<Engine>> Engine::start(ledger::Ledger& ledger, std::share
   for (std::size_t i = 0; i < raw->options_.shards; ++i) {
     ShardContext context{ledger,
                          rules,
+                         raw->access_,
                          *system,
                          raw->options_,
                          metrics,
@@ -322,6 +331,21 @@ void Engine::use_rules(std::shared_ptr<const rules::RuleBook> book) {
 std::shared_ptr<const rules::RuleBook> Engine::rules() const {
   std::lock_guard lock(impl_->rules_mutex_);
   return impl_->rules_;
+}
+
+void Engine::use_access(std::shared_ptr<const rules::AccessBook> book) {
+  CITYCARD_CHECK(book != nullptr);
+  Impl& impl = *impl_;
+  std::lock_guard rules_lock(impl.rules_mutex_);
+  std::lock_guard lock(impl.submit_mutex_);
+  impl.access_ = book;
+  if (impl.stopped_) return;
+  for (auto& shard : impl.shards_) shard->use_access(book);
+}
+
+std::shared_ptr<const rules::AccessBook> Engine::access() const {
+  std::lock_guard lock(impl_->rules_mutex_);
+  return impl_->access_;
 }
 
 void Engine::reload_cards(const std::vector<CardId>& cards) {

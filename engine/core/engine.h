@@ -61,6 +61,7 @@
 #include <optional>
 #include <vector>
 
+#include "access_lists.h"
 #include "admin_command.h"
 #include "admission.h"
 #include "drive.h"
@@ -190,6 +191,11 @@ class Engine final : public net::TapSink {
   // book from now on, each by the version of its own business day.
   void use_rules(std::shared_ptr<const rules::RuleBook> book);
   std::shared_ptr<const rules::RuleBook> rules() const;
+  // The access lists changed (access_desk.h): identity taps at doors and
+  // meeting rooms are checked against this book from now on. At start the
+  // engine reads the ledger's lists (access_codec.h).
+  void use_access(std::shared_ptr<const rules::AccessBook> book);
+  std::shared_ptr<const rules::AccessBook> access() const;
 
   net::MemoryDenyList& deny_list() noexcept;
   // The registrations taps are checked against (changed by reader actions).

@@ -101,7 +101,7 @@ Shard::Shard(std::size_t index, ShardContext context, std::unordered_set<CardId,
       offline_(context_.readers, index, std::move(offline_shares)),
       builder_(BuildContext{context_.ledger, context_.system, context_.rules, context_.log, context_.options.card_keys,
                             context_.options.require_card_proof, &offline_, context_.options.four_eyes_minor,
-                            /*serves_deny_list=*/true, context_.options.record_taps, &context_.media},
+                            /*serves_deny_list=*/true, context_.options.record_taps, &context_.media, context_.access},
                book_) {}
 
 bool Shard::preload(StoredCard card) { return book_.preload(std::move(card)); }
@@ -141,6 +141,7 @@ void Shard::quiesce(std::function<void()> done) { inbox_.push_control(work::Quie
 void Shard::invalidate(const CardId& card) { inbox_.push_control(work::Invalidate{card}); }
 
 void Shard::use_rules(std::shared_ptr<const rules::RuleBook> book) { inbox_.push_control(work::Rules{std::move(book)}); }
+void Shard::use_access(std::shared_ptr<const rules::AccessBook> book) { inbox_.push_control(work::Access{std::move(book)}); }
 
 void Shard::warm_keys(std::uint8_t key_version, std::vector<std::pair<CardId, card::CardKey>> keys) {
   inbox_.push_control(work::CardKeys{key_version, std::move(keys)});
@@ -245,6 +246,7 @@ void Shard::accept(Work& work) {
       }
     }
     void operator()(work::Rules& rules) { shard.builder_.use_rules(std::move(rules.book)); }
+    void operator()(work::Access& access) { shard.builder_.use_access(std::move(access.book)); }
     void operator()(work::Stop&) { shard.stopping_ = true; }
   };
   std::visit(Accept{*this}, work);

@@ -87,14 +87,18 @@ struct CardKeys {                 // derived ahead of the cards' taps (KeyWarmer
 struct Rules {                    // a rule set version was loaded: rate later taps by this book
   std::shared_ptr<const rules::RuleBook> book;
 };
+struct Access {                   // the access lists changed: check later identity taps by these
+  std::shared_ptr<const rules::AccessBook> book;
+};
 struct Stop {};
 }  // namespace work
 using Work = std::variant<work::Tap, work::Admin, work::Outcomes, work::Durable, work::Voided, work::Quiesce,
-                          work::Invalidate, work::CardKeys, work::Rules, work::Stop>;
+                          work::Invalidate, work::CardKeys, work::Rules, work::Access, work::Stop>;
 
 struct ShardContext {
   ledger::Ledger& ledger;
   std::shared_ptr<const rules::RuleBook> rules;  // at start; later ones come as work::Rules
+  std::shared_ptr<const rules::AccessBook> access;  // at start; later ones come as work::Access
   ledger::SystemAccounts system;
   const EngineOptions& options;
   Metrics& metrics;
@@ -155,6 +159,8 @@ class Shard {
   // each tap picks its version by its own event time, so the order of a
   // load against the taps does not change which version rates a tap).
   void use_rules(std::shared_ptr<const rules::RuleBook> book);
+  // Identity taps taken after this are checked against these access lists.
+  void use_access(std::shared_ptr<const rules::AccessBook> book);
   // Card keys derived ahead of use (KeyWarmer); a card that has one already,
   // or is no longer cached, is left as it is.
   void warm_keys(std::uint8_t key_version, std::vector<std::pair<CardId, card::CardKey>> keys);

@@ -208,7 +208,7 @@ void GroupBuilder::decide_tap(Draft& draft) {
   const std::int32_t tap_day = calendar.business_day(tap.event_time);
   rules::CardState before = book_.state_of(*entry);
   before.category = category_on(entry->record, tap_day);  // the eligibility on the tap's own day
-  const rules::Rating rating = rules::rate(rule_set, before, tap);
+  const rules::Rating rating = rules::rate(rule_set, before, tap, context_.access.get());
 
   draft.group = {};
   draft.group.key = draft.key;

@@ -96,6 +96,10 @@ struct BuildContext {
   // Which media belong to which account (media_directory.h): link, merge
   // and replace find an account's linked media here. Needed for those.
   const MediaDirectory* media = nullptr;
+  // The access lists identity taps at doors and meeting rooms are checked
+  // against (rules/access_lists.h); null: none. The engine hands shards a
+  // new book when the lists change (access_desk.h).
+  std::shared_ptr<const rules::AccessBook> access = nullptr;
 };
 
 // What stored with an action's group says about the request, so that its
@@ -130,6 +134,8 @@ class GroupBuilder {
   void rate_tap(Draft& draft);
   // Rate later taps with this book (a rule set version was loaded).
   void use_rules(std::shared_ptr<const rules::RuleBook> rules) { context_.rules = std::move(rules); }
+  // Check later identity taps against these access lists.
+  void use_access(std::shared_ptr<const rules::AccessBook> access) { context_.access = std::move(access); }
   // A refused tap recorded with its reason (and kept for review if it is an
   // offline upload the engine would not rate).
   void refuse_tap(Draft& draft, RefusalReason reason);

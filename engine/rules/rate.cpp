@@ -117,11 +117,13 @@ void check_invariants(const Rating& rating, const CardState& input) noexcept {
 
 }  // namespace
 
-Rating rate(const RuleSet& rule_set, const CardState& input, const Tap& tap) noexcept {
+Rating rate(const RuleSet& rule_set, const CardState& input, const Tap& tap, const AccessBook* access) noexcept {
   Rating rating;
   rating.rule_set_version = rule_set.version;
   rating.state = input;
   RatingBuilder builder(rule_set, input, tap, rating);
+  // Without lists anywhere, identity taps never look (a door without a list costs nothing more).
+  if (access != nullptr && !access->applies_nowhere()) builder.access = access;
   if (builder.rules.find_operator(tap.operator_id) == nullptr) {
     builder.refuse(RefusalReason::reader_not_allowed);
   } else if (check_card(builder)) {

@@ -124,7 +124,18 @@ bool rate_pay(RatingBuilder& builder) noexcept {
 
 bool rate_identify(RatingBuilder& builder) noexcept {
   // Card status was checked before (identity taps are refused for blocked
-  // cards even offline); nothing moves, the engine records the tap.
+  // cards even offline); nothing moves, the engine records the tap. At a
+  // door or meeting room with access lists, the lists decide too (also
+  // offline: the record says the card was not admitted).
+  if (builder.access != nullptr) {
+    const OperatorRule* rule = builder.rules.find_operator(builder.tap.operator_id);
+    if (rule != nullptr && (rule->kind == ServiceKind::door || rule->kind == ServiceKind::meeting)) {
+      const AccessPlace place = rule->kind == ServiceKind::door ? AccessPlace::door : AccessPlace::meeting;
+      const RefusalReason reason =
+          access_refusal(*builder.access, place, builder.tap, builder.state.category, builder.calendar);
+      if (reason != RefusalReason::none) return builder.refuse(reason);
+    }
+  }
   builder.note(NoteCode::identity);
   return true;
 }

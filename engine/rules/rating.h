@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <span>
 
+#include "access_lists.h"
 #include "card_state.h"
 #include "citycard/tap.h"
 #include "citycard/transfer.h"
@@ -107,7 +108,9 @@ struct Rating {
   std::span<const Note> note_list() const noexcept { return {notes.data(), note_count}; }
 };
 
-Rating rate(const RuleSet& rule_set, const CardState& state, const Tap& tap) noexcept;
+// `access`: the access lists identity taps at doors and meeting rooms are
+// checked against (access_lists.h); null or applying nowhere: none are.
+Rating rate(const RuleSet& rule_set, const CardState& state, const Tap& tap, const AccessBook* access = nullptr) noexcept;
 
 // Net movement of one role and asset in a rating (credits - debits). Used by
 // checks and tests; card_wallet's net equals the wallet change.

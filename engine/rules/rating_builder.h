@@ -39,6 +39,7 @@ class RatingBuilder {
   Rating& out;
   CardState& state;
   LocalCalendar calendar;
+  const AccessBook* access = nullptr;  // identity taps at doors and meeting rooms (access_lists.h)
 
   // Records a refusal; returns false so callers can `return refuse(...)`.
   bool refuse(RefusalReason reason) noexcept {

@@ -44,6 +44,7 @@ enum class ClerkAction : std::uint8_t {
   records_retain = 16,  // anonymise and delete tap records past their retention ([records])
   card_link = 17,       // link a medium to an account, unlink it
   card_merge = 18,      // merge two accounts of one person
+  access_manage = 19,   // change the access lists: roles, door groups, meetings (docs/access.md)
 };
 
 constexpr std::string_view clerk_role_name(ClerkRole role) noexcept {
@@ -85,6 +86,7 @@ constexpr std::string_view clerk_action_name(ClerkAction action) noexcept {
     case ClerkAction::records_retain: return "apply the tap records' retention";
     case ClerkAction::card_link: return "link and unlink media";
     case ClerkAction::card_merge: return "merge accounts";
+    case ClerkAction::access_manage: return "change access lists";
   }
   return "?";
 }
@@ -109,7 +111,8 @@ constexpr bool role_allows(ClerkRole role, ClerkAction action) noexcept {
              action == ClerkAction::operator_add || action == ClerkAction::transfers_import ||
              action == ClerkAction::reload_pki || action == ClerkAction::approve ||
              action == ClerkAction::rules_load || action == ClerkAction::records_retain ||
-             action == ClerkAction::card_merge;
+             action == ClerkAction::card_merge ||
+             action == ClerkAction::access_manage;
     case ClerkRole::auditor:
       return action == ClerkAction::look_up || action == ClerkAction::audit_read;
     case ClerkRole::settlement:

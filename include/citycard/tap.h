@@ -63,8 +63,10 @@ enum class RefusalReason : std::uint8_t {
   event_time_invalid = 16,     // event time too far in the future, or older than offline retention
   offline_limit_exceeded = 17, // over the card's offline debt or the reader's offline amount per day
   internal = 18,               // the engine could not decide this tap (logged); not the reader's fault
+  access_not_admitted = 19,    // door: no access list entry names the card; meeting: not invited (docs/access.md)
+  access_outside_window = 20,  // door: named, but not at this time; meeting: no sign-in window open now
 };
-inline constexpr RefusalReason refusal_reason_last = RefusalReason::internal;
+inline constexpr RefusalReason refusal_reason_last = RefusalReason::access_outside_window;
 
 struct Tap {
   TapId id;
@@ -161,6 +163,8 @@ constexpr std::string_view refusal_reason_name(RefusalReason reason) noexcept {
     case RefusalReason::event_time_invalid: return "event_time_invalid";
     case RefusalReason::offline_limit_exceeded: return "offline_limit_exceeded";
     case RefusalReason::internal: return "internal";
+    case RefusalReason::access_not_admitted: return "access_not_admitted";
+    case RefusalReason::access_outside_window: return "access_outside_window";
   }
   return "?";
 }

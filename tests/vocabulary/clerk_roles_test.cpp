@@ -17,7 +17,7 @@ constexpr ClerkAction all_actions[] = {
     ClerkAction::replace,      ClerkAction::card_issue,      ClerkAction::reader_manage,  ClerkAction::operator_add,
     ClerkAction::transfers_import, ClerkAction::audit_read,
     ClerkAction::settle_close, ClerkAction::reload_pki, ClerkAction::approve, ClerkAction::adjust,
-    ClerkAction::rules_load, ClerkAction::records_retain};
+    ClerkAction::rules_load, ClerkAction::records_retain, ClerkAction::access_manage};
 constexpr ClerkRole all_roles[] = {ClerkRole::viewer, ClerkRole::clerk, ClerkRole::supervisor, ClerkRole::auditor,
                                    ClerkRole::settlement};
 
@@ -36,7 +36,8 @@ TEST_CASE("roles: each role may do exactly its actions and is refused every othe
   };
   allowed[ClerkRole::supervisor] = counter;
   allowed[ClerkRole::supervisor].insert(
-      {A::reader_manage, A::operator_add, A::transfers_import, A::reload_pki, A::approve, A::rules_load, A::records_retain});
+      {A::reader_manage, A::operator_add, A::transfers_import, A::reload_pki, A::approve, A::rules_load, A::records_retain,
+       A::access_manage});
   for (ClerkRole role : all_roles) {
     for (ClerkAction action : all_actions) {
       INFO(clerk_role_name(role) << " / " << clerk_action_name(action));
@@ -54,6 +55,8 @@ TEST_CASE("roles: the issue's rules") {
     // Four eyes: only a supervisor approves (and never his own: approvals.h).
     CHECK(role_allows(role, ClerkAction::approve) == (role == ClerkRole::supervisor));
     CHECK(role_allows(role, ClerkAction::rules_load) == (role == ClerkRole::supervisor));
+    // Who opens which door is the supervisor's: a counter clerk only reads the lists.
+    CHECK(role_allows(role, ClerkAction::access_manage) == (role == ClerkRole::supervisor));
     // The records' retention is end-of-day work, as the close is; a counter clerk never deletes records.
     CHECK(role_allows(role, ClerkAction::records_retain) ==
           (role == ClerkRole::supervisor || role == ClerkRole::settlement));
