@@ -84,6 +84,7 @@ enum class RecordSpace : std::uint8_t {
   rule_sets = 11,   // rule set versions installed, key = version (engine/groups/rule_store.h)
   tap_records = 12, // engine: every decided tap, key = business day + tap key (engine/groups/tap_records.h)
   access = 13,      // access lists: roles, door groups, meetings, key = kind/name (engine/groups/access_codec.h)
+  reprice = 14,     // the close's repricing: canonical account states, each day's corrections (engine/groups/repricing.h)
 };
 
 // What a RecordWrite does to its key: put the value, or erase the record
@@ -311,6 +312,8 @@ class Snapshot {
   virtual Result<std::string> record(RecordSpace space, std::string_view key) const = 0;
   // The operators registered when the snapshot was taken, by id.
   virtual std::vector<OperatorRecord> operators() const = 0;
+  // The transfers posted under `key` by the snapshot, in leg order; not_found if none.
+  virtual Result<std::vector<StoredTransfer>> transfers_for(const IdempotencyKey& key) const = 0;
   // The card whose wallet or points account this is; not_found otherwise.
   virtual Result<CardRecord> card_of_account(AccountId account) const = 0;
 };

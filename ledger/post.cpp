@@ -79,13 +79,15 @@ Status RocksLedger::apply_transfer(const Transfer& transfer, std::uint64_t stamp
       __builtin_add_overflow(to.balance_minor, transfer.amount_minor, &to_balance)) {
     return Status::refused("balance overflow on " + account_name(transfer.debit_account));
   }
-  const bool service_given = (transfer.flags & transfer_flag_service_given) != 0;
+  // A service given, and the close's repricing of one, are money already
+  // spent: the wallet goes into debt rather than the record being wrong.
+  const bool service_given = (transfer.flags & (transfer_flag_service_given | transfer_flag_repriced)) != 0;
   if (from_balance < from.spec.balance_floor_minor && !service_given) {
     return Status::refused(account_name(transfer.debit_account) + " has " + std::to_string(from.balance_minor) +
                            ", " + std::to_string(transfer.amount_minor) + " would take it below its floor of " +
                            std::to_string(from.spec.balance_floor_minor));
   }
-  if (to_balance > to.spec.balance_ceiling_minor) {
+  if (to_balance > to.spec.balance_ceiling_minor && !(transfer.flags & transfer_flag_repriced)) {
     return Status::refused(account_name(transfer.credit_account) + " would exceed its ceiling of " +
                            std::to_string(to.spec.balance_ceiling_minor));
   }

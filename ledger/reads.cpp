@@ -137,6 +137,10 @@ class RocksSnapshot final : public Snapshot {
 
   std::vector<OperatorRecord> operators() const override { return ledger_.operators_at(options_); }
 
+  Result<std::vector<StoredTransfer>> transfers_for(const IdempotencyKey& key) const override {
+    return ledger_.transfers_for_at(options_, key);
+  }
+
   Result<CardRecord> card_of_account(AccountId account) const override {
     return ledger_.card_of_account_at(options_, account);
   }
@@ -241,13 +245,18 @@ Result<std::optional<GroupOutcome>> RocksLedger::posted(const IdempotencyKey& ke
 }
 
 Result<std::vector<StoredTransfer>> RocksLedger::transfers_for(const IdempotencyKey& key) const {
+  return transfers_for_at(rocksdb::ReadOptions(), key);
+}
+
+Result<std::vector<StoredTransfer>> RocksLedger::transfers_for_at(const rocksdb::ReadOptions& options,
+                                                                  const IdempotencyKey& key) const {
   std::string value;
-  auto status = db_->Get(rocksdb::ReadOptions(), family(f_idempotency), encoding::group_key(key), &value);
+  auto status = db_->Get(options, family(f_idempotency), encoding::group_key(key), &value);
   if (status.IsNotFound()) return Status::not_found("nothing posted under " + key.to_string());
   if (!status.ok()) return Status::io_error("reading idempotency entry: " + status.ToString());
   auto entry = encoding::decode_idempotency(value);
   if (!entry) return Status::corruption("idempotency entry of " + key.to_string() + " is unreadable");
-  LogReader log(db_.get(), family(f_log), rocksdb::ReadOptions());
+  LogReader log(db_.get(), family(f_log), options);
   std::vector<StoredTransfer> out;
   for (std::uint32_t i = 0; i < entry->count; ++i) {
     auto stored = log.at(entry->first_sequence + i);

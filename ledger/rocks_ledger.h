@@ -74,6 +74,7 @@ class RocksLedger final : public Ledger {
   Result<std::optional<GroupOutcome>> posted(const IdempotencyKey& key) const override;
   std::uint64_t highest_sequence(Origin origin, std::uint64_t source) const override;
   Result<std::vector<StoredTransfer>> transfers_for(const IdempotencyKey& key) const override;
+  Result<std::vector<StoredTransfer>> transfers_for_at(const rocksdb::ReadOptions& options, const IdempotencyKey& key) const;
   Result<std::string> record(RecordSpace space, std::string_view key) const override;
   std::uint64_t last_sequence() const override;
   std::uint64_t account_count() const override;

@@ -66,6 +66,10 @@ class CardTokens {
   std::vector<Slot> cache_;
 };
 
+// The account of the card that paid or was refunded, if the leg names one:
+// a line's card token comes from the first leg of its group that does.
+std::optional<AccountId> paying_card_account(const Transfer& t);
+
 struct AssignRange {
   BusinessDay day;
   DayConfig config;

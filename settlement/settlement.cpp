@@ -150,6 +150,16 @@ Result<CloseSummary> Settlement::close(BusinessDay day, EventTime closed_at, con
   } else if (last_text.status().code() != StatusCode::not_found) {
     return last_text.status();
   }
+  // The day will close: what must be posted first (the engine's repricing,
+  // engine/groups/repricing.h) is posted now, and the close reads a
+  // snapshot taken after it. Its records join the close's own write.
+  std::vector<ledger::RecordWrite> before_records;
+  if (options_.before_close) {
+    auto before = options_.before_close(day);
+    if (!before) return before.status();
+    before_records = std::move(*before);
+    snapshot = ledger_.snapshot();
+  }
   close.to_sequence = snapshot->last_sequence();
 
   auto operators = snapshot->operators();
@@ -172,7 +182,7 @@ Result<CloseSummary> Settlement::close(BusinessDay day, EventTime closed_at, con
 
   // The close record, the batches and "last" go in one write; the files go
   // in place only once it is durable (staging.h).
-  std::vector<ledger::RecordWrite> writes;
+  std::vector<ledger::RecordWrite> writes = std::move(before_records);
   for (std::size_t i = 0; i < records.size(); ++i) {
     BatchRecord& batch = records[i];
     const WrittenBatch& file = written->at(i);

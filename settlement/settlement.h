@@ -65,6 +65,11 @@ struct Options {
   // write; not called when the call fails before it or changes nothing (a
   // day already closed). Default none.
   std::function<std::vector<ledger::RecordWrite>(const std::string& done)> records_with;
+  // Called by close() once the day will close (not closed yet, over, next
+  // in order), before it takes the snapshot it reads: the engine reprices
+  // the day here (engine/groups/repricing.h) and returns records to add to
+  // the close's write. An error stops the close; nothing of it is written.
+  std::function<Result<std::vector<ledger::RecordWrite>>(BusinessDay day)> before_close;
 };
 
 struct OperatorBatch {

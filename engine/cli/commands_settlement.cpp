@@ -31,7 +31,10 @@
 
 #include "citycard/programme.h"
 #include "commands.h"
+#include "engine/groups/repricing.h"
+#include "engine/groups/rule_store.h"
 #include "engine/groups/settle_audit.h"
+#include "ledger/system_accounts.h"
 #include "ledger_clerk.h"
 #include "ledger/ledger.h"
 #include "ledger_engine_client.h"
@@ -173,6 +176,7 @@ void print_close(const CliContext& context, nlohmann::json summary) {
             << (already_closed ? " (already closed; nothing changed)" : " closed") << ": ledger sequences "
             << summary.at("from_sequence").get<std::uint64_t>() << ".." << summary.at("to_sequence").get<std::uint64_t>()
             << ", " << summary.at("transfers_scanned").get<std::uint64_t>() << " transfers scanned\n";
+  if (summary.contains("repricing")) std::cout << summary.at("repricing").at("summary").get<std::string>() << "\n";
   print_table(summary.at("batches"), summary.at("total"));
   std::cout << "subsidies by city programme (all operators, TWD): " << programmes_text(summary.at("total")) << "\n";
   std::cout << "files in " << summary.at("out_dir").get<std::string>() << "\n";
@@ -258,11 +262,34 @@ void run_close(const CliContext& context, const SettleOptions& o) {
   auto ledger = open_or_fail(context, false);
   const engine::SettleAudit audit = settle_audit_or_fail(context, *ledger, "settle close", "close of " + day.to_string());
   options.records_with = audit.hook();
+  // Repriced as the engine would (engine/groups/repricing.h), with the
+  // ledger's installed rule sets; a ledger without any has rated no tap.
+  std::optional<engine::RepriceOutcome> repriced;
+  auto installed = engine::installed_rules(*ledger);
+  if (!installed) fail(installed.status().message());
+  std::optional<rules::RuleBook> book;
+  if (!installed->empty()) {
+    std::vector<rules::InstalledRules> versions;
+    for (const auto& plan : *installed) versions.push_back(plan.installed);
+    book.emplace(std::move(versions));
+    auto system = ledger::ensure_system_accounts(*ledger);
+    if (!system) fail(system.status().message());
+    ledger::Ledger& writable = *ledger;
+    options.before_close = engine::repricing_before_close(
+        [&writable, &book, system = *system](std::int32_t business_day) {
+          return engine::reprice_day(writable, *book, system, business_day, [&](std::vector<engine::AdminCommand> corrections) {
+            return engine::post_corrections_in_ledger(writable, system, std::move(corrections));
+          });
+        },
+        repriced);
+  }
   st::Settlement settlement(*ledger, options);
   auto summary = settlement.close(day, close_time_or_fail(o), progress_bar("closing"));
   const auto& closed =
       audited_or_fail(*ledger, audit, summary, "business day " + day.to_string() + " was closed before; nothing changed");
-  print_close(context, st::close_json(closed, options.out_dir));
+  nlohmann::json reply = st::close_json(closed, options.out_dir);
+  if (repriced) reply["repricing"] = engine::repricing_json(*repriced);
+  print_close(context, reply);
 }
 
 void run_regenerate(const CliContext& context, const SettleOptions& o) {

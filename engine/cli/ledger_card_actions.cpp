@@ -38,7 +38,8 @@ ClerkAction clerk_action_of(engine::AdminAction action) {
     case engine::AdminAction::link:
     case engine::AdminAction::unlink: return ClerkAction::card_link;
     case engine::AdminAction::merge: return ClerkAction::card_merge;
-    case engine::AdminAction::record_refusal: break;
+    case engine::AdminAction::record_refusal:
+    case engine::AdminAction::reprice: break;
   }
   return ClerkAction::reader_manage;
 }

@@ -161,11 +161,17 @@ void SettlementDesk::handle(const std::string& op, const json& request, const st
       if (!at) return refuse(at.status());
       closed_at = *at;
     }
-    return reply(start("close of " + day->to_string(), [this, audit, options = *options, day = *day, closed_at](const auto& progress) {
+    return reply(start("close of " + day->to_string(), [this, audit, options = *options, day = *day, closed_at](const auto& progress) mutable {
+      std::optional<RepriceOutcome> repriced;
+      if (repricer_) options.before_close = repricing_before_close(repricer_, repriced);
       st::Settlement settlement(ledger_, options);
       auto summary = settlement.close(day, closed_at, progress);
-      return answer(*audit, summary.status(), [&] { return st::close_json(*summary, options.out_dir); },
-                    "business day " + day.to_string() + " was closed before; nothing changed");
+      if (repriced) log_.event("repriced", {{"day", day.to_string()}, {"summary", repriced->summary()}});
+      return answer(*audit, summary.status(), [&] {
+        json out = st::close_json(*summary, options.out_dir);
+        if (repriced) out["repricing"] = repricing_json(*repriced);
+        return out;
+      }, "business day " + day.to_string() + " was closed before; nothing changed");
     }));
   }
   if (op == "settle_ack") {

@@ -41,6 +41,7 @@
 
 #include "ledger/ledger.h"
 #include "log.h"
+#include "repricer.h"
 #include "settle_audit.h"
 #include "settlement/business_day.h"
 
@@ -62,6 +63,10 @@ class SettlementDesk {
   ~SettlementDesk();
   SettlementDesk(const SettlementDesk&) = delete;
   SettlementDesk& operator=(const SettlementDesk&) = delete;
+
+  // A close reprices its day first (repricing.h) with this; none: it does not.
+  // Set before the first request.
+  void reprice_with(Repricer repricer) { repricer_ = std::move(repricer); }
 
   // op is one of settle_close, settle_ack, settle_resend, settle_job.
   void handle(const std::string& op, const nlohmann::json& request, const std::function<void(nlohmann::json)>& reply);
@@ -94,6 +99,7 @@ class SettlementDesk {
   const SettlementPlaces places_;
   Log& log_;
   std::function<EventTime()> clock_;
+  Repricer repricer_;
   mutable std::mutex mutex_;
   Job job_;                  // the last job; number 0: none yet
   std::uint64_t jobs_started_ = 0;  // job numbers are unique within an engine run

@@ -21,6 +21,7 @@ std::string_view admin_action_name(const AdminCommand& command) {
     case AdminAction::link: return "link";
     case AdminAction::unlink: return "unlink";
     case AdminAction::merge: return "merge";
+    case AdminAction::reprice: return "repricing";
   }
   return "?";
 }

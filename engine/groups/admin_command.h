@@ -14,6 +14,7 @@
 #include "citycard/reader.h"
 #include "citycard/status.h"
 #include "citycard/time.h"
+#include "citycard/transfer.h"
 
 namespace citycard::engine {
 
@@ -46,6 +47,11 @@ enum class AdminAction : std::uint8_t {
   // The card's category and its eligibility period (eligibility.h): the
   // welfare office's import, one card at a time through its shard.
   set_category = 14,
+  // The close's overnight repricing (repricing.h): `transfers` move the
+  // difference between what tap `key` names (rpt:/rps:) posted and what it
+  // costs re-rated in event order, on day `reprice_day`. No clerk asks for
+  // it; the close's own audit entry says what repricing did.
+  reprice = 15,
 };
 
 constexpr bool is_reader_action(AdminAction action) noexcept {
@@ -72,6 +78,9 @@ struct AdminCommand {
   // the group builder only records the refusal (refusals.h) and answers it.
   Status refusal;
   std::string op;                      // record_refusal: the admin op or command refused
+  std::vector<Transfer> transfers;     // reprice: the correction, account ids resolved
+  std::int32_t reprice_day = 0;        // reprice: the business day repriced
+  AccountId reprice_paying_card;       // reprice: the card account paying in the repriced tap (0: none)
 };
 
 struct AdminResult {

@@ -71,6 +71,12 @@ Result<nlohmann::json> card_history_json(const ledger::Ledger& ledger, const Car
     if (t.code == TransferCode::adjustment) {
       if (std::string note = adjustment_note(ledger, entry.key); !note.empty()) row["note"] = note;
     }
+    if (t.flags & transfer_flag_repriced) {
+      // The close's repricing (repricing.h): the key names the tap it corrects.
+      const IdempotencyKey tap{entry.key.origin == Origin::repriced_tap ? Origin::tap : Origin::service_given,
+                               entry.key.source, entry.key.sequence};
+      row["note"] = tap.to_string() + ": repriced in event order at the close of its day";
+    }
     rows.push_back(std::move(row));
   }
   const std::uint64_t next = more && !entries.empty() ? entries.back().sequence : 0;

@@ -47,6 +47,7 @@ std::string_view fingerprint_action_name(AdminAction action) {
     case AdminAction::link: return "link";
     case AdminAction::unlink: return "unlink";
     case AdminAction::merge: return "merge";
+    case AdminAction::reprice: return "repricing";
   }
   return "?";
 }
@@ -124,6 +125,7 @@ void GroupBuilder::build_action(Draft& draft) {
   draft.deny_after.reset();
   draft.refresh_elsewhere = CardId();
   draft.media_moved.clear();
+  if (command.action == AdminAction::reprice) return build_reprice(draft);
   if (command.key.origin != Origin::operator_action) {
     result.status = Status::invalid_argument("an admin action needs an op:SOURCE:NUMBER key");
     return;
@@ -187,7 +189,8 @@ void GroupBuilder::build_action(Draft& draft) {
     case AdminAction::approve:
     case AdminAction::reject:
     case AdminAction::record_refusal:
-      return;  // decide_approval, or refused, above
+    case AdminAction::reprice:
+      return;  // decide_approval, build_reprice, or refused, above
     case AdminAction::link:
     case AdminAction::unlink:
     case AdminAction::merge: {

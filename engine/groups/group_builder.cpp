@@ -37,13 +37,14 @@ Result<AccountId> GroupBuilder::operator_payable(OperatorId id) {
   return record->payable_account;
 }
 
-Status GroupBuilder::resolve(const rules::Rating& rating, const Tap& tap, const CardRecord& card, std::vector<Transfer>& out) {
-  const ledger::SystemAccounts& system = context_.system;
+Status resolve_postings(const rules::Rating& rating, const Tap& tap, const CardRecord& card,
+                        const ledger::SystemAccounts& system,
+                        const std::function<Result<AccountId>(OperatorId)>& payable_of, std::vector<Transfer>& out) {
   auto account_of = [&](AccountRole role, OperatorId operator_id) -> Result<AccountId> {
     switch (role) {
       case AccountRole::card_wallet: return card.wallet_account;
       case AccountRole::card_points: return card.points_account;
-      case AccountRole::operator_payable: return operator_payable(operator_id);
+      case AccountRole::operator_payable: return payable_of(operator_id);
       case AccountRole::subsidy_budget: return system.subsidy_budget;
       case AccountRole::topup_float: return system.topup_float;
       case AccountRole::points_budget: return system.points_budget;
@@ -83,6 +84,10 @@ Status GroupBuilder::resolve(const rules::Rating& rating, const Tap& tap, const 
     out.push_back(transfer);
   }
   return Status::ok();
+}
+
+Status GroupBuilder::resolve(const rules::Rating& rating, const Tap& tap, const CardRecord& card, std::vector<Transfer>& out) {
+  return resolve_postings(rating, tap, card, context_.system, [this](OperatorId id) { return operator_payable(id); }, out);
 }
 
 void GroupBuilder::note_listing(Draft& draft, CardEntry& entry) {

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <unordered_map>
@@ -124,6 +125,14 @@ struct MoneyMove {
   std::string detail;                   // for the audit entry
 };
 
+// A rating's postings as transfers of `card`'s accounts, the operator's
+// payable (`payable_of`) and the city's accounts, with the tap's context:
+// the one place roles become accounts (the shards' rating, the close's
+// repricing).
+Status resolve_postings(const rules::Rating& rating, const Tap& tap, const CardRecord& card,
+                        const ledger::SystemAccounts& system,
+                        const std::function<Result<AccountId>(OperatorId)>& payable_of, std::vector<Transfer>& out);
+
 class GroupBuilder {
  public:
   GroupBuilder(BuildContext context, CardBook& book) : context_(std::move(context)), book_(book) {}
@@ -199,6 +208,8 @@ class GroupBuilder {
   // not hold it (CardBook::rebind).
   Status join_media(Draft& draft, const std::vector<CardId>& media, const CardRecord& account, std::string_view how,
                     const std::optional<std::string>& state = std::nullopt);
+  // The close's repricing of one tap (group_reprice.cpp).
+  void build_reprice(Draft& draft);
   // A refused request's audit entry as the whole group (refusals.h).
   void record_refusal(Draft& draft);
   // Four eyes (group_approvals.cpp).

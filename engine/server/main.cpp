@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "engine/core/admin_api.h"
+#include "engine/core/repricer.h"
 #include "engine/core/settlement_desk.h"
 #include "engine/core/bootstrap.h"
 #include "engine/core/config.h"
@@ -28,6 +29,7 @@
 #include "engine/net/server.h"
 #include "engine/server/stop_signal.h"
 #include "files/durable_file.h"
+#include "ledger/system_accounts.h"
 
 #include <boost/asio/signal_set.hpp>
 
@@ -169,6 +171,13 @@ int run(const EngineConfig& config, Log& log) {
   business_day.close_minute_of_day = prepared->rules->newest().rules->business_day_start_minutes;
   auto desk = std::make_unique<SettlementDesk>(
       *prepared->ledger, business_day, SettlementPlaces{config.settlement_dir, config.settlement_key_dir}, log);
+  // Each close reprices its day through the shards first (engine/groups/repricing.h).
+  auto system_accounts = ledger::find_system_accounts(*prepared->ledger);
+  if (!system_accounts) {
+    log.event("start_failed", {{"error", system_accounts.status().to_string()}});
+    return 1;
+  }
+  desk->reprice_with(engine_repricer(*engine, *prepared->ledger, *system_accounts));
 
   ServicesOptions services_options;
   services_options.settle = [&desk](const std::string& op, const nlohmann::json& request,

@@ -80,9 +80,14 @@ enum class Origin : std::uint8_t {
   // entry, so the request's own reference stays free for a later request,
   // and a refused request retried under its reference is recorded once.
   refusal = 6,
+  // The close's overnight repricing (engine/groups/repricing.h) correcting
+  // the money of tap:SOURCE:SEQUENCE (repriced_tap) or of
+  // svc:SOURCE:SEQUENCE (repriced_service_given): re-rated in event order.
+  repriced_tap = 7,
+  repriced_service_given = 8,
 };
 // The highest Origin: stored keys carry the number, and one above it is not a key.
-inline constexpr std::uint8_t origin_max = static_cast<std::uint8_t>(Origin::refusal);
+inline constexpr std::uint8_t origin_max = static_cast<std::uint8_t>(Origin::repriced_service_given);
 
 struct IdempotencyKey {
   Origin origin = Origin::tap;
@@ -96,7 +101,7 @@ struct IdempotencyKey {
     return {Origin::service_given, tap.reader.value, tap.sequence};
   }
   auto operator<=>(const IdempotencyKey&) const = default;
-  // "tap:17:123456", "op:3:99", "sys:2:7", "apv:3:99", "rfs:3:99"
+  // "tap:17:123456", "op:3:99", "sys:2:7", "apv:3:99", "rfs:3:99", "rpt:17:123456"
   std::string to_string() const;
   static std::optional<IdempotencyKey> parse(std::string_view text);
 };
@@ -147,6 +152,8 @@ inline std::string IdempotencyKey::to_string() const {
                        : origin == Origin::service_given   ? "svc"
                        : origin == Origin::approval        ? "apv"
                        : origin == Origin::refusal         ? "rfs"
+                       : origin == Origin::repriced_tap    ? "rpt"
+                       : origin == Origin::repriced_service_given ? "rps"
                                                            : "sys";
   return std::string(prefix) + ":" + std::to_string(source) + ":" + std::to_string(sequence);
 }
@@ -163,6 +170,8 @@ inline std::optional<IdempotencyKey> IdempotencyKey::parse(std::string_view text
   else if (prefix == "svc") key.origin = Origin::service_given;
   else if (prefix == "apv") key.origin = Origin::approval;
   else if (prefix == "rfs") key.origin = Origin::refusal;
+  else if (prefix == "rpt") key.origin = Origin::repriced_tap;
+  else if (prefix == "rps") key.origin = Origin::repriced_service_given;
   else return std::nullopt;
   auto parse_u64 = [](std::string_view digits, std::uint64_t& out) {
     if (digits.empty() || digits.size() > 20) return false;

@@ -55,6 +55,11 @@ enum TransferFlag : std::uint16_t {
   transfer_flag_late = 1u << 1,
   // Rated from an offline reader's upload.
   transfer_flag_offline = 1u << 2,
+  // Posted by the close's repricing (engine/groups/repricing.h): the
+  // difference between what a tap posted as it arrived and what it costs
+  // re-rated in event order. Never on a settlement file's line: the files
+  // show each tap at its repriced money, whatever order it arrived in.
+  transfer_flag_repriced = 1u << 3,
 };
 
 // What a stored transfer says: who paid whom, how much, and why.
