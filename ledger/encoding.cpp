@@ -220,12 +220,15 @@ std::string encode_card(const CardRecord& card) {
   coding::put_le<std::uint8_t>(out, static_cast<std::uint8_t>(card.status));
   append_card(out, card.linked_to);
   append_card(out, card.replaced_by);
-  // The eligibility period only when there is one, so that every record
-  // written before it existed, and most written since, keep their bytes.
-  if (card.category_from_day != no_category_day || card.category_until_day != no_category_day) {
+  // The eligibility period and the district only when there are, so that
+  // every record written before they existed, and most written since, keep
+  // their bytes. A district needs the period in front of it (open: zeros).
+  const bool district = card.district != no_district;
+  if (district || card.category_from_day != no_category_day || card.category_until_day != no_category_day) {
     coding::put_le<std::int32_t>(out, card.category_from_day);
     coding::put_le<std::int32_t>(out, card.category_until_day);
   }
+  if (district) coding::put_le<std::uint16_t>(out, card.district);
   return out;
 }
 
@@ -243,7 +246,12 @@ std::optional<CardRecord> decode_card(std::string_view value) {
   if (reader.ok() && !reader.at_end()) {
     card.category_from_day = reader.le<std::int32_t>();
     card.category_until_day = reader.le<std::int32_t>();
-    if (card.category_from_day == no_category_day && card.category_until_day == no_category_day) return std::nullopt;
+    if (reader.ok() && !reader.at_end()) {
+      card.district = reader.le<std::uint16_t>();
+      if (card.district < district_min || card.district > district_max) return std::nullopt;
+    }
+    const bool open_period = card.category_from_day == no_category_day && card.category_until_day == no_category_day;
+    if (open_period && card.district == no_district) return std::nullopt;
     if (card.category_until_day != no_category_day && card.category_until_day < card.category_from_day) return std::nullopt;
   }
   if (!id || !linked || !replaced || !reader.ok() || !reader.at_end()) return std::nullopt;

@@ -121,8 +121,10 @@ std::string encode_idempotency(std::uint64_t first_sequence, std::uint32_t count
 std::optional<IdempotencyValue> decode_idempotency(std::string_view value);
 
 // card:id  wallet:u64  points:u64  category:u8  media:u8  status:u8
-// linked_to:id  replaced_by:id  [category_from_day:i32  category_until_day:i32]
-// (id = size:u8 bytes; the period only when either day is set, until >= from).
+// linked_to:id  replaced_by:id  [category_from_day:i32  category_until_day:i32  [district:u16]]
+// (id = size:u8 bytes; the period only when either day or the district is
+// set, until >= from; both days no_category_day only before a district; the
+// district only when set, district_min..district_max).
 std::string encode_card(const CardRecord& card);
 std::optional<CardRecord> decode_card(std::string_view value);
 

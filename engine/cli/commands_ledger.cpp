@@ -74,6 +74,7 @@ void run_balance(const CliContext& context, const std::string& card_text) {
     if (!card.linked_to.empty()) out["linked_to"] = card.linked_to.to_string();
     if (card.category_from_day != no_category_day || card.category_until_day != no_category_day)
       out["eligibility"] = engine::describe_eligibility(card.category, card.category_from_day, card.category_until_day);
+    if (card.district != no_district) out["district"] = card.district;
     std::cout << out.dump() << "\n";
     return;
   }
@@ -83,6 +84,7 @@ void run_balance(const CliContext& context, const std::string& card_text) {
   std::cout << fmt::format("  wallet  {:>8} TWD{}\n", wallet->balance_minor,
                            wallet->balance_minor < 0 ? "  (debt: rides given offline)" : "");
   std::cout << fmt::format("  points  {:>8}\n", points->balance_minor);
+  if (card.district != no_district) std::cout << fmt::format("  district {}\n", card.district);
 }
 
 void run_history(const CliContext& context, const std::string& card_text, std::size_t limit,

@@ -152,6 +152,7 @@ json AdminApi::balance(const CardId& card_id) const {
   if (!card->replaced_by.empty()) out["replaced_by"] = card->replaced_by.to_string();
   if (card->category_from_day != no_category_day || card->category_until_day != no_category_day)
     out["eligibility"] = describe_eligibility(card->category, card->category_from_day, card->category_until_day);
+  if (card->district != no_district) out["district"] = card->district;
   return out;
 }
 

@@ -67,6 +67,7 @@ struct AdminCommand {
   RiderCategory category = RiderCategory::general;  // set_category, with its period:
   std::int32_t category_from_day = no_category_day;
   std::int32_t category_until_day = no_category_day;
+  std::optional<std::uint16_t> district;  // set_category: the residence district; none = unchanged
   IdempotencyKey key;                  // op:SOURCE:NUMBER; repeat it to retry safely
   EventTime time;                      // when the operator acted
   std::string operator_name;           // the signed-in clerk who acted (audit_entry.h); empty: none

@@ -173,6 +173,7 @@ rules::CardState CardBook::state_of(const CardEntry& entry) {
   }
   // The card record is the card office's word on who the card is.
   state.category = entry.record.category;
+  state.district = entry.record.district;
   state.media = entry.record.media;
   state.status = entry.record.status;
   state.wallet_minor = entry.wallet->balance_minor;

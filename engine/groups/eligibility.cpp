@@ -26,6 +26,19 @@ Result<std::int32_t> parse_day_field(const std::string& text, std::string_view n
   return *day;
 }
 
+// A postal code (district_min..district_max), or 0 for none.
+Result<std::uint16_t> parse_district_field(const std::string& text) {
+  std::uint32_t value = 0;
+  bool digits = !text.empty() && text.size() <= 3;
+  for (char c : text) {
+    if (c < '0' || c > '9') digits = false;
+    else value = value * 10 + static_cast<std::uint32_t>(c - '0');
+  }
+  if (!digits || (value != no_district && (value < district_min || value > district_max)))
+    return Status::invalid_argument(fmt::format("district '{}' is not a 3-digit postal code (or 0 for none)", text));
+  return static_cast<std::uint16_t>(value);
+}
+
 Status problems_status(const std::vector<std::string>& problems) {
   std::string text = fmt::format("{} bad line{}, nothing changed:", problems.size(), problems.size() == 1 ? "" : "s");
   for (std::size_t i = 0; i < problems.size() && i < eligibility_problems_listed_max; ++i) text += "\n  " + problems[i];
@@ -37,7 +50,8 @@ Status problems_status(const std::vector<std::string>& problems) {
 }  // namespace
 
 Result<EligibilityRow> parse_eligibility_row(const std::vector<std::string>& fields, std::size_t line) {
-  if (fields.size() != 4) return Status::invalid_argument(fmt::format("expected card,category,from,until ({} fields)", fields.size()));
+  if (fields.size() != 4 && fields.size() != 5)
+    return Status::invalid_argument(fmt::format("expected card,category,from,until[,district] ({} fields)", fields.size()));
   EligibilityRow row;
   row.line = line;
   auto card = CardId::parse(fields[0]);
@@ -59,6 +73,11 @@ Result<EligibilityRow> parse_eligibility_row(const std::vector<std::string>& fie
     return Status::invalid_argument(fmt::format("until {} is before from {}", fields[3], fields[2]));
   if (row.category == RiderCategory::general && (row.from_day != no_category_day || row.until_day != no_category_day))
     return Status::invalid_argument("general has no eligibility period: leave from and until empty");
+  if (fields.size() == 5 && !fields[4].empty()) {
+    auto district = parse_district_field(fields[4]);
+    if (!district) return district.status();
+    row.district = *district;
+  }
   return row;
 }
 
@@ -82,9 +101,10 @@ Status check_eligibility_cards(const ledger::Ledger& ledger, const std::vector<E
 nlohmann::json eligibility_rows_json(const std::vector<EligibilityRow>& rows) {
   nlohmann::json out = nlohmann::json::array();
   for (const EligibilityRow& row : rows) {
-    out.push_back({{"line", row.line},
-                   {"fields", {row.card.to_string(), std::string(rider_category_name(row.category)), date_text(row.from_day),
-                               date_text(row.until_day)}}});
+    nlohmann::json fields = {row.card.to_string(), std::string(rider_category_name(row.category)), date_text(row.from_day),
+                             date_text(row.until_day)};
+    if (row.district) fields.push_back(std::to_string(*row.district));
+    out.push_back({{"line", row.line}, {"fields", std::move(fields)}});
   }
   return out;
 }
@@ -128,6 +148,7 @@ AdminCommand eligibility_command(const EligibilityRow& row) {
   command.category = row.category;
   command.category_from_day = row.from_day;
   command.category_until_day = row.until_day;
+  command.district = row.district;
   return command;
 }
 

@@ -14,9 +14,17 @@
 // Dates name business days (the local date the day starts on); both ends are
 // inclusive and either may be empty (open). Outside the period the card rides
 // as general (category_on in citycard/card.h).
+//
+// A fifth column, district, is optional (files without it still read): the
+// rider's residence district as its 3-digit postal code (Fuxing = 336), which
+// per-district allotments use (rules [[points.districts]]); 0 clears it, an
+// empty field or no column leaves the card's district as it is:
+//   card,category,from,until,district
+//   04E1B2C3D4E5FA,senior,2026-03-01,,336      a senior living in Fuxing
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,6 +44,7 @@ struct EligibilityRow {
   RiderCategory category = RiderCategory::general;
   std::int32_t from_day = no_category_day;
   std::int32_t until_day = no_category_day;
+  std::optional<std::uint16_t> district;  // none: unchanged; no_district: cleared
 };
 
 // Rows per admin request; the CLI sends a longer file in chunks of this many.
@@ -43,14 +52,14 @@ inline constexpr std::size_t eligibility_rows_max = 2'000;
 // Bad lines named in one error at most (the count of all is given).
 inline constexpr std::size_t eligibility_problems_listed_max = 20;
 
-// One line's fields ("card,category,from,until"); invalid_argument names the problem.
+// One line's fields ("card,category,from,until[,district]"); invalid_argument names the problem.
 Result<EligibilityRow> parse_eligibility_row(const std::vector<std::string>& fields, std::size_t line);
 
 // The rows' cards, as the ledger has them: invalid_argument naming each
 // unknown or replaced card by line. Nothing is changed either way.
 Status check_eligibility_cards(const ledger::Ledger& ledger, const std::vector<EligibilityRow>& rows);
 
-// Rows in an admin request ({"line": N, "fields": [card, category, from, until]}),
+// Rows in an admin request ({"line": N, "fields": [card, category, from, until(, district)]}),
 // read back with the same checks as a file's lines.
 nlohmann::json eligibility_rows_json(const std::vector<EligibilityRow>& rows);
 Result<std::vector<EligibilityRow>> eligibility_rows_from_json(const nlohmann::json& rows);

@@ -251,9 +251,13 @@ void GroupBuilder::build_action(Draft& draft) {
       entry->record.category = command.category;
       entry->record.category_from_day = command.category_from_day;
       entry->record.category_until_day = command.category_until_day;
+      const std::uint16_t district_was = entry->record.district;
+      if (command.district) entry->record.district = *command.district;
       draft.group.card_updates.push_back(entry->record);
       audit = fmt::format("card {} category {} (was {})", command.card.to_string(),
                           describe_eligibility(command.category, command.category_from_day, command.category_until_day), was);
+      if (entry->record.district != district_was)
+        audit += fmt::format(" district {} (was {})", entry->record.district, district_was);
       break;
     }
     case AdminAction::replace: {

@@ -96,6 +96,12 @@ struct CardState {
   CardStatus status = CardStatus::active;
   std::int64_t wallet_minor = 0;
   std::int64_t points = 0;
+  // The rider's residence district (CardRecord::district), for per-district
+  // allotments. Like category, media and status, the card record is its
+  // home: the engine sets it from the record before every rating
+  // (CardBook::state_of). Unlike them it is not in the encoded state (no
+  // format change); decode gives no_district.
+  std::uint16_t district = no_district;
   bool auto_top_up_enabled = false;       // co-branded credit card holders who opted in
   std::int64_t auto_top_up_amount_minor = 0;  // 0: the rule set's default
 

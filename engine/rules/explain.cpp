@@ -158,7 +158,7 @@ std::vector<std::string> explain_notes(const RuleSet& rules, const CardState& be
         line = std::to_string(note.a) + " points spent; the city pays the operator " + twd(note.b) + " for them";
         break;
       case NoteCode::wallet_part:
-        line = "points ran short: " + twd(note.a) + " from the wallet";
+        line = "the rest from the wallet (points ran short or reached the cap per use): " + twd(note.a);
         break;
       case NoteCode::visit_reward:
         line = "visit number " + std::to_string(note.b) + " this month earns " + std::to_string(note.a) + " reward points";
@@ -177,7 +177,7 @@ std::vector<std::string> explain_notes(const RuleSet& rules, const CardState& be
         break;
       case NoteCode::bike_fare:
         line = "bike rental of " + std::to_string(note.a) + " min: " + std::to_string(note.b) +
-               " charged period(s) after the free time = " + twd(note.c);
+               " charged period(s) after the free time (a tier's own price after it) = " + twd(note.c);
         break;
       case NoteCode::identity:
         line = "identity tap: recorded, no money moves";

@@ -26,6 +26,24 @@ void RatingBuilder::auto_top_up(std::int64_t needed_minor) noexcept {
   note(NoteCode::auto_top_up, no_index, units * unit);
 }
 
+std::int64_t RatingBuilder::points_to_spend(std::int64_t price_minor, std::int64_t points_max) const noexcept {
+  const std::int64_t point_value = rules.points.twd_minor_per_point;
+  if (state.points <= 0 || point_value <= 0 || price_minor <= 0) return 0;
+  std::int64_t points = std::min(state.points, price_minor / point_value);
+  if (points_max > 0) points = std::min(points, points_max);
+  return points;
+}
+
+void RatingBuilder::redeem_points(OperatorId operator_id, std::int64_t points, Programme programme) noexcept {
+  if (points <= 0) return;
+  const std::int64_t value_minor = points * rules.points.twd_minor_per_point;
+  post(AccountRole::card_points, AccountRole::points_redeemed, OperatorId{}, Asset::points, points,
+       TransferCode::points_redeemed);
+  pay_programme(operator_id, programme, value_minor);
+  out.points_spent += points;
+  note(NoteCode::points_used, no_index, points, value_minor);
+}
+
 bool RatingBuilder::auto_top_up_eligible() const noexcept {
   return state.auto_top_up_enabled && (rules.wallet.auto_top_up_media & media_bit(state.media)) != 0;
 }
@@ -72,7 +90,7 @@ void roll_points_month(RatingBuilder& builder) noexcept {
   const std::int32_t month = builder.calendar.local_month(builder.tap.event_time);
   CardState& state = builder.state;
   if (month <= state.points_month) return;
-  const std::int64_t allotment = builder.rules.points.monthly_allotment[static_cast<std::size_t>(state.category)];
+  const std::int64_t allotment = builder.rules.points.allotment(state.category, state.district);
   if (state.points_month != 0 && state.points > 0) {
     builder.note(NoteCode::points_expired, no_index, state.points);
     builder.post(AccountRole::card_points, AccountRole::points_redeemed, OperatorId{}, Asset::points, state.points,

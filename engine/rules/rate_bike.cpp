@@ -1,6 +1,8 @@
 // Public bike: rent opens a rental (no money, a minimum balance needed);
-// return charges whole periods after the free first minutes, capped by the
-// rental maximum. The ride was given, so a return is charged even into debt.
+// return charges whole periods after the free first minutes, at a second
+// price after the tier (bike_fare_minor), capped by the rental maximum;
+// categories the rule names pay with points first. The ride was given, so a
+// return is charged even into debt.
 #include <algorithm>
 
 #include "rate_modes.h"
@@ -33,12 +35,17 @@ bool rate_bike_return(RatingBuilder& builder) noexcept {
   const std::int64_t minutes = (tap.event_time.unix_us - state.bike.start_us) / us_per_minute;
   const std::int64_t chargeable = std::max<std::int64_t>(0, minutes - rule->free_minutes);
   const std::int64_t periods = (chargeable + rule->period_minutes - 1) / rule->period_minutes;
-  std::int64_t fare = periods * rule->fare_per_period_minor;
-  if (rule->rental_fare_max_minor > 0) fare = std::min(fare, rule->rental_fare_max_minor);
+  const std::int64_t fare = bike_fare_minor(*rule, minutes);
   builder.note(NoteCode::bike_fare, no_index, minutes, periods, fare);
+  // Points first for the categories that may (YouBike 2.0E for welfare cards), the rest from the wallet.
+  const std::int64_t points =
+      (rule->points_categories & category_bit(state.category)) != 0 ? builder.points_to_spend(fare, 0) : 0;
+  const std::int64_t wallet_part = fare - points * builder.rules.points.twd_minor_per_point;
   std::uint16_t flags = transfer_flag_none;
-  builder.fund_wallet(fare, WalletCheck::service_given, &flags);
-  builder.charge_wallet(state.bike.operator_id, fare, TransferCode::fare, flags);
+  builder.fund_wallet(wallet_part, WalletCheck::service_given, &flags);
+  builder.redeem_points(state.bike.operator_id, points, Programme::welfare_points);
+  builder.charge_wallet(state.bike.operator_id, wallet_part, TransferCode::fare, flags);
+  if (points > 0 && wallet_part > 0) builder.note(NoteCode::wallet_part, no_index, wallet_part);
   state.bike = OpenRental{};
   return true;
 }

@@ -1,11 +1,12 @@
-// Venues (taxi, pool, sports centre), device-amount payments, identity taps
-// and cash top-ups.
+// Venues (taxi, pool, sports centre, railway), device-amount payments,
+// identity taps and cash top-ups.
 //
 // Venues: the price is a product (category price, citizen discount) or the
-// device's amount (taxi meter). Points are spent first where accepted, one
-// point worth points.twd_minor_per_point, up to the venue's per-use limit;
-// the rest comes from the wallet. The city pays the operator for the points
-// (welfare_points) and for the rider's price below the general one
+// device's amount (taxi meter, railway fare). Points are spent first where
+// accepted, one point worth points.twd_minor_per_point, up to the venue's
+// per-use limit (a railway's per-trip subsidy); the rest comes from the
+// wallet. The city pays the operator for the points (welfare_points; at a
+// railway, railway_subsidy) and for the rider's price below the general one
 // (category_fare, citizen_discount: programme_split.h). Every Nth visit
 // of a kind in a local month earns reward points.
 #include <algorithm>
@@ -67,24 +68,15 @@ bool rate_entry(RatingBuilder& builder) noexcept {
   }
   builder.note(NoteCode::venue_price, venue_index, quote.rider_minor);
 
-  const std::int64_t point_value = builder.rules.points.twd_minor_per_point;
-  std::int64_t points = 0;
-  if (venue->points_accepted && state.points > 0 && point_value > 0) {
-    points = std::min(state.points, quote.rider_minor / point_value);
-    if (venue->points_max_per_use > 0) points = std::min(points, venue->points_max_per_use);
-  }
-  const std::int64_t points_value = points * point_value;
-  const std::int64_t wallet_part = quote.rider_minor - points_value;
+  const std::int64_t points =
+      venue->points_accepted ? builder.points_to_spend(quote.rider_minor, venue->points_max_per_use) : 0;
+  const std::int64_t wallet_part = quote.rider_minor - points * builder.rules.points.twd_minor_per_point;
   std::uint16_t flags = transfer_flag_none;
   if (!builder.fund_wallet(wallet_part, WalletCheck::must_cover, &flags)) return false;
 
-  if (points > 0) {
-    builder.post(AccountRole::card_points, AccountRole::points_redeemed, OperatorId{}, Asset::points, points,
-                 TransferCode::points_redeemed);
-    builder.pay_programme(tap.operator_id, Programme::welfare_points, points_value);
-    builder.out.points_spent = points;
-    builder.note(NoteCode::points_used, no_index, points, points_value);
-  }
+  // A railway's per-trip subsidy is its own programme; every other venue's points are welfare points.
+  const Programme points_programme = venue->kind == ServiceKind::railway ? Programme::railway_subsidy : Programme::welfare_points;
+  builder.redeem_points(tap.operator_id, points, points_programme);
   if (wallet_part > 0) {
     builder.charge_wallet(tap.operator_id, wallet_part, TransferCode::fare, flags);
     if (points > 0) builder.note(NoteCode::wallet_part, no_index, wallet_part);

@@ -83,6 +83,13 @@ class RatingBuilder {
   void auto_top_up(std::int64_t needed_minor) noexcept;
   bool auto_top_up_eligible() const noexcept;
 
+  // Points first, at a venue, railway or bike: how many of the card's points
+  // pay toward `price_minor` (whole points of points.twd_minor_per_point, at
+  // most points_max; 0 = no limit), and their redemption: card_points ->
+  // points_redeemed, and `programme` pays the operator their TWD.
+  std::int64_t points_to_spend(std::int64_t price_minor, std::int64_t points_max) const noexcept;
+  void redeem_points(OperatorId operator_id, std::int64_t points, Programme programme) noexcept;
+
   // Wallet -> operator (fare or payment) and refunds back.
   void charge_wallet(OperatorId operator_id, std::int64_t amount_minor, TransferCode code, std::uint16_t flags) noexcept {
     post(AccountRole::card_wallet, AccountRole::operator_payable, operator_id, Asset::twd, amount_minor, code, flags);

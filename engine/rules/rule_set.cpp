@@ -20,6 +20,7 @@ std::string_view service_kind_name(ServiceKind kind) noexcept {
     case ServiceKind::parking: return "parking";
     case ServiceKind::government: return "government";
     case ServiceKind::shop: return "shop";
+    case ServiceKind::railway: return "railway";
   }
   return "?";
 }
@@ -130,6 +131,25 @@ std::optional<std::int64_t> product_price(const FareProduct& product, RiderCateg
   }
   if (best_score < 0) return std::nullopt;
   return amount;
+}
+
+std::int64_t PointsRule::allotment(RiderCategory category, std::uint16_t district) const noexcept {
+  const auto index = static_cast<std::size_t>(category);
+  if (district != no_district) {
+    for (const DistrictAllotment& row : districts)
+      if (row.district == district && row.monthly_allotment[index] != allotment_not_given) return row.monthly_allotment[index];
+  }
+  return monthly_allotment[index];
+}
+
+std::int64_t bike_fare_minor(const BikeRule& rule, std::int64_t minutes) noexcept {
+  const std::int64_t chargeable = std::max<std::int64_t>(0, minutes - rule.free_minutes);
+  const std::int64_t periods = (chargeable + rule.period_minutes - 1) / rule.period_minutes;
+  std::int64_t first_tier = periods;
+  if (rule.tier_after_minutes > 0) first_tier = std::min(periods, (rule.tier_after_minutes - rule.free_minutes) / rule.period_minutes);
+  std::int64_t fare = first_tier * rule.fare_per_period_minor + (periods - first_tier) * rule.fare_per_period_after_tier_minor;
+  if (rule.rental_fare_max_minor > 0) fare = std::min(fare, rule.rental_fare_max_minor);
+  return fare;
 }
 
 }  // namespace citycard::rules

@@ -25,8 +25,9 @@ namespace citycard::rules {
 // What an operator runs; decides which taps its readers may send.
 enum class ServiceKind : std::uint8_t {
   bus = 1, metro, bike, taxi, pool, sports_centre, library, door, meeting, parking, government, shop,
+  railway,  // a railway's gates: the device sends the fare, like a taxi meter (a [[venues]] row)
 };
-inline constexpr int service_kind_count = 12;
+inline constexpr int service_kind_count = 13;
 std::string_view service_kind_name(ServiceKind kind) noexcept;
 std::optional<ServiceKind> parse_service_kind(std::string_view text) noexcept;
 
@@ -146,8 +147,10 @@ struct FareCap {
   std::int64_t monthly_minor = 0;    // 0 = no monthly cap
 };
 
-// Taxi, pool, sports centre: a priced entry (product) or a device-given
-// amount (taxi meter), payable in points where accepted.
+// Taxi, pool, sports centre, railway: a priced entry (product) or a
+// device-given amount (taxi meter, railway fare), payable in points where
+// accepted. The city pays the operator for points from welfare_points, at a
+// railway from railway_subsidy (points_programme).
 struct Venue {
   std::string id;
   ServiceKind kind = ServiceKind::pool;
@@ -156,7 +159,7 @@ struct Venue {
   Index product = no_index;                 // none: the device supplies the amount
   std::int64_t amount_max_minor = 0;        // device amount limit; 0 = none
   bool points_accepted = false;
-  std::int64_t points_max_per_use = 0;      // 0 = no limit
+  std::int64_t points_max_per_use = 0;      // 0 = no limit; at a railway, per trip
   std::int32_t reward_every_visits = 0;     // every Nth visit in a month; 0 = none
   std::int64_t reward_points = 0;
 };
@@ -170,19 +173,50 @@ struct PaymentRule {
   std::int64_t bonus_spend_per_point_minor = 0;  // one bonus point per this much spent; 0 = none
 };
 
+// A public bike: whole periods after the free minutes, at one price per
+// period up to tier_after_minutes from the rent and another after it
+// (YouBike 2.0E: 20 per 30 minutes for two hours, then 40). Riders of
+// points_categories pay with points first (the welfare_points programme pays
+// the operator), the rest from the wallet.
 struct BikeRule {
   std::string id;
   std::vector<OperatorId> operators;
   std::int64_t free_minutes = 0;
   std::int64_t period_minutes = 30;
   std::int64_t fare_per_period_minor = 0;
+  std::int64_t tier_after_minutes = 0;       // 0 = one price; else > free_minutes, whole periods after them
+  std::int64_t fare_per_period_after_tier_minor = 0;
   std::int64_t rental_fare_max_minor = 0;    // 0 = none
-  std::int64_t min_balance_to_rent_minor = 0;
+  std::int64_t min_balance_to_rent_minor = 0;  // 0: the wallet may not be in debt
+  CategoryMask points_categories = 0;        // who may pay with points; 0 = nobody
+};
+// The fare of a rental of `minutes` whole minutes.
+std::int64_t bike_fare_minor(const BikeRule& rule, std::int64_t minutes) noexcept;
+
+// Points per month by RiderCategory value.
+using CategoryPoints = std::array<std::int64_t, rider_category_count + 1>;
+inline constexpr std::int64_t allotment_not_given = -1;
+constexpr CategoryPoints filled_allotment(std::int64_t value) noexcept {
+  CategoryPoints points{};
+  points.fill(value);
+  return points;
+}
+
+// A district's own monthly allotment (Taoyuan: 1,000 points in Fuxing, 800
+// elsewhere) for the categories it names; the others get the city's.
+struct DistrictAllotment {
+  std::uint16_t district = no_district;      // CardRecord::district, a postal code
+  std::string name;
+  CategoryPoints monthly_allotment = filled_allotment(allotment_not_given);
 };
 
 struct PointsRule {
-  std::array<std::int64_t, rider_category_count + 1> monthly_allotment{};  // by RiderCategory value
+  CategoryPoints monthly_allotment{};        // by RiderCategory value
+  std::vector<DistrictAllotment> districts;  // at most one row per district
   std::int64_t twd_minor_per_point = 1;      // what the city pays an operator per point
+  // A card's allotment for a month: its district's row for its category if
+  // there is one, else the city's.
+  std::int64_t allotment(RiderCategory category, std::uint16_t district) const noexcept;
 };
 
 struct WalletRule {

@@ -132,7 +132,7 @@ class Loader {
     if (list == nullptr) return;
     for (std::size_t i = 0; i < list->size(); ++i) {
       const toml::node& element = *list->get(i);
-      std::string path = std::string(key) + "[" + std::to_string(i) + "]";
+      std::string path = parent.path(key) + "[" + std::to_string(i) + "]";
       if (!element.is_table()) {
         log_.add(&element, path, "expected a table, found " + type_name(element));
         continue;
@@ -572,7 +572,7 @@ class Loader {
     venue.id = read_id(row, venues_, rules_.venues.size());
     if (auto kind = choice<ServiceKind>(row, "kind", true,
                                         {{"taxi", ServiceKind::taxi}, {"pool", ServiceKind::pool},
-                                         {"sports_centre", ServiceKind::sports_centre}},
+                                         {"sports_centre", ServiceKind::sports_centre}, {"railway", ServiceKind::railway}},
                                         "venue kind"))
       venue.kind = *kind;
     venue.operators = operator_list(row, {venue.kind});
@@ -590,6 +590,10 @@ class Loader {
     if (row.has("reward_every_visits") != row.has("reward_points"))
       row.problem(row.has("reward_every_visits") ? "reward_every_visits" : "reward_points",
                   "reward_every_visits and reward_points go together");
+    if (venue.kind == ServiceKind::railway && venue.reward_every_visits > 0)
+      row.problem("reward_every_visits", "a railway counts no visits");
+    if (row.has("points_max_per_use") && !venue.points_accepted)
+      row.problem("points_max_per_use", "needs points_accepted = true");
     rules_.venues.push_back(std::move(venue));
   }
 
@@ -616,22 +620,56 @@ class Loader {
     if (auto minutes = row.integer("free_minutes", false, 0, 24 * 60)) rule.free_minutes = *minutes;
     if (auto minutes = row.integer("period_minutes", true, 1, 24 * 60)) rule.period_minutes = *minutes;
     if (auto fare = row.integer("fare_per_period_minor", true, 0, amount_max)) rule.fare_per_period_minor = *fare;
+    if (auto minutes = row.integer("tier_after_minutes", false, 1, 24 * 60)) rule.tier_after_minutes = *minutes;
+    if (auto fare = row.integer("fare_per_period_after_tier_minor", false, 0, amount_max))
+      rule.fare_per_period_after_tier_minor = *fare;
+    if (row.has("tier_after_minutes") != row.has("fare_per_period_after_tier_minor")) {
+      row.problem(row.has("tier_after_minutes") ? "tier_after_minutes" : "fare_per_period_after_tier_minor",
+                  "tier_after_minutes and fare_per_period_after_tier_minor go together");
+    } else if (rule.tier_after_minutes > 0 &&
+               (rule.tier_after_minutes <= rule.free_minutes ||
+                (rule.tier_after_minutes - rule.free_minutes) % rule.period_minutes != 0)) {
+      row.problem("tier_after_minutes", "must be free_minutes plus a whole number of periods (" +
+                                            std::to_string(rule.free_minutes) + " + N * " +
+                                            std::to_string(rule.period_minutes) + ")");
+    }
     if (auto fare = row.integer("rental_fare_max_minor", false, 1, amount_max)) rule.rental_fare_max_minor = *fare;
     if (auto balance = row.integer("min_balance_to_rent_minor", false, 0, amount_max)) rule.min_balance_to_rent_minor = *balance;
+    if (auto mask = categories(row, "points_categories")) rule.points_categories = *mask;
     rules_.bikes.push_back(std::move(rule));
+  }
+
+  // `senior = 800, ...`: points a month per category named; the others stay as they are.
+  void read_allotment(Fields& parent, const toml::table& table, CategoryPoints& allotment) {
+    Fields categories_row(log_, table, parent.path("monthly_allotment"));
+    for (int i = 1; i <= rider_category_count; ++i) {
+      auto name = rider_category_name(static_cast<RiderCategory>(i));
+      if (auto points = categories_row.integer(name, false, 0, amount_max)) allotment[static_cast<std::size_t>(i)] = *points;
+    }
+    categories_row.finish();
   }
 
   void read_points(Fields& row) {
     if (auto value = row.integer("twd_minor_per_point", false, 1, 1'000'000)) rules_.points.twd_minor_per_point = *value;
-    if (const toml::table* allotment = row.subtable("monthly_allotment", false)) {
-      Fields categories_row(log_, *allotment, "points.monthly_allotment");
-      for (int i = 1; i <= rider_category_count; ++i) {
-        auto name = rider_category_name(static_cast<RiderCategory>(i));
-        if (auto points = categories_row.integer(name, false, 0, amount_max))
-          rules_.points.monthly_allotment[static_cast<std::size_t>(i)] = *points;
+    if (const toml::table* allotment = row.subtable("monthly_allotment", false))
+      read_allotment(row, *allotment, rules_.points.monthly_allotment);
+    std::map<std::int64_t, std::uint32_t> district_lines;
+    each(row, "districts", [&](Fields& district_row, std::size_t) {
+      DistrictAllotment district;
+      if (auto code = district_row.integer("district", true, district_min, district_max)) {
+        district.district = static_cast<std::uint16_t>(*code);
+        const std::uint32_t line = line_of(district_row.table().get("district"));
+        if (auto [it, inserted] = district_lines.try_emplace(*code, line); !inserted)
+          district_row.problem("district", "duplicate district " + std::to_string(*code) + " (first on line " +
+                                               std::to_string(it->second) + ")");
       }
-      categories_row.finish();
-    }
+      if (auto name = district_row.string("name", false)) district.name = *name;
+      if (const toml::table* allotment = district_row.subtable("monthly_allotment", true)) {
+        if (allotment->empty()) district_row.problem("monthly_allotment", "names no category (senior = N, ...)");
+        read_allotment(district_row, *allotment, district.monthly_allotment);
+      }
+      rules_.points.districts.push_back(std::move(district));
+    });
     row.finish();
   }
 

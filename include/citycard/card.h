@@ -31,6 +31,11 @@ struct CardRecord {
   // the welfare office's eligibility import (engine/groups/eligibility.h).
   std::int32_t category_from_day = 0;
   std::int32_t category_until_day = 0;
+  // Where the rider lives, as the district's 3-digit postal code (Taoyuan's
+  // Fuxing district is 336); no_district when not given. Some programmes
+  // depend on it (rules [[points.districts]]: Fuxing's 1,000 welfare points
+  // a month). Set by the eligibility import with the category.
+  std::uint16_t district = 0;
   Media media = Media::physical_card;
   CardStatus status = CardStatus::active;
   // The card whose accounts this medium shares (a mobile card linked to a
@@ -41,6 +46,10 @@ struct CardRecord {
 };
 
 inline constexpr std::int32_t no_category_day = 0;
+inline constexpr std::uint16_t no_district = 0;
+// A district is a 3-digit postal code (Chunghwa Post: 100 .. 983 in use).
+inline constexpr std::uint16_t district_min = 100;
+inline constexpr std::uint16_t district_max = 999;
 
 // The category a card rides as on a business day.
 constexpr RiderCategory category_on(const CardRecord& card, std::int32_t business_day) noexcept {

@@ -5,6 +5,7 @@
 
 #include <future>
 #include <memory>
+#include <optional>
 
 #include "admin_api.h"
 #include "engine_fixture.h"
@@ -39,6 +40,26 @@ nlohmann::json row(std::size_t line, const std::string& card, const std::string&
   return {{"line", line}, {"fields", {card, category, from, until}}};
 }
 
+nlohmann::json row(std::size_t line, const std::string& card, const std::string& category, const std::string& from,
+                   const std::string& until, const std::string& district) {
+  return {{"line", line}, {"fields", {card, category, from, until, district}}};
+}
+
+// A fresh ledger with one card issued (500 TWD), the pipeline and the office over it.
+// The card is issued before the pipeline starts, as a card office would have it.
+struct OneCard {
+  OneCard(const char* name, const char* card, RiderCategory category = RiderCategory::general)
+      : dir(name), ledger(make_ledger(dir.path / "ledger")) {
+    issue_card(*ledger, card, 500, category);
+    pipeline.emplace(*ledger);
+    office.emplace(*pipeline, *ledger);
+  }
+  TempDir dir;
+  std::unique_ptr<ledger::Ledger> ledger;
+  std::optional<Pipeline> pipeline;
+  std::optional<Office> office;
+};
+
 std::int32_t day_of(const char* date) {
   auto day = rules::parse_date_days(date);
   REQUIRE(day);
@@ -48,11 +69,10 @@ std::int32_t day_of(const char* date) {
 }  // namespace
 
 TEST_CASE("eligibility: a student rides at the student fare to the last day of the period, as general after it") {
-  TempDir dir("engine-eligibility-student");
-  auto ledger = make_ledger(dir.path / "ledger");
-  issue_card(*ledger, student_card, 500, RiderCategory::student);
-  Pipeline pipeline(*ledger);
-  Office office(pipeline, *ledger);
+  OneCard setup("engine-eligibility-student", student_card, RiderCategory::student);
+  auto& ledger = setup.ledger;
+  Pipeline& pipeline = *setup.pipeline;
+  Office& office = *setup.office;
 
   auto reply = office.eligibility({row(2, student_card, "student", "", "2026-03-02")});
   INFO(reply.dump());
@@ -77,11 +97,9 @@ TEST_CASE("eligibility: a student rides at the student fare to the last day of t
 }
 
 TEST_CASE("eligibility: a card that becomes a senior mid-month pays the senior fare at once, and gets points from the next month") {
-  TempDir dir("engine-eligibility-senior");
-  auto ledger = make_ledger(dir.path / "ledger");
-  issue_card(*ledger, senior_card, 500);
-  Pipeline pipeline(*ledger);
-  Office office(pipeline, *ledger);
+  OneCard setup("engine-eligibility-senior", senior_card);
+  Pipeline& pipeline = *setup.pipeline;
+  Office& office = *setup.office;
 
   auto first = pipeline.tap(make_tap(bus_reader, 1, senior_card, Mode::bus_board, 101, monday_8am_us));
   REQUIRE(first.outcome == protocol::Outcome::approved);
@@ -104,11 +122,10 @@ TEST_CASE("eligibility: a card that becomes a senior mid-month pays the senior f
 }
 
 TEST_CASE("eligibility: a bad row or an unknown card refuses the whole request, naming the line, and changes nothing") {
-  TempDir dir("engine-eligibility-bad");
-  auto ledger = make_ledger(dir.path / "ledger");
-  issue_card(*ledger, student_card, 500, RiderCategory::student);
-  Pipeline pipeline(*ledger);
-  Office office(pipeline, *ledger);
+  OneCard setup("engine-eligibility-bad", student_card, RiderCategory::student);
+  auto& ledger = setup.ledger;
+  Pipeline& pipeline = *setup.pipeline;
+  Office& office = *setup.office;
   auto error_of = [](const nlohmann::json& reply) {
     INFO(reply.dump());
     CHECK(reply["ok"] == false);
@@ -139,6 +156,40 @@ TEST_CASE("eligibility: a bad row or an unknown card refuses the whole request, 
   CHECK(record->category_until_day == no_category_day);
   auto ride = pipeline.tap(make_tap(bus_reader, 1, student_card, Mode::bus_board, 101, monday_8am_us));
   CHECK(ride.fare_minor == 12);
+}
+
+TEST_CASE("eligibility: a district column sets where a senior lives, and the Fuxing allotment follows from the next month") {
+  OneCard setup("engine-eligibility-district", senior_card, RiderCategory::senior);
+  auto& ledger = setup.ledger;
+  Pipeline& pipeline = *setup.pipeline;
+  Office& office = *setup.office;
+
+  auto march = pipeline.tap(make_tap(bus_reader, 1, senior_card, Mode::bus_board, 101, monday_8am_us));  // 03-02
+  REQUIRE(march.outcome == protocol::Outcome::approved);
+  CHECK(march.points_after == 800);  // rules/city.toml: 800 a month outside Fuxing
+
+  // Fuxing's postal code 336; the old four-field line still reads and leaves the district alone.
+  auto reply = office.eligibility({row(2, senior_card, "senior", "", "", "336")});
+  INFO(reply.dump());
+  REQUIRE(reply["ok"] == true);
+  auto record = ledger->card(*CardId::parse(senior_card));
+  REQUIRE(record);
+  CHECK(record->district == 336);
+  REQUIRE(office.eligibility({row(3, senior_card, "senior", "", "")})["ok"] == true);
+  CHECK(ledger->card(*CardId::parse(senior_card))->district == 336);
+
+  auto april = pipeline.tap(make_tap(bus_reader, 2, senior_card, Mode::bus_board, 101, monday_8am_us + 30 * day_us));  // 04-01
+  CHECK(april.points_after == 1000);  // March's 800 - 0 spent expired, Fuxing's 1,000 arrived
+
+  // 0 clears it; a code that is no postal code is refused, naming the line, and changes nothing.
+  const auto bad = office.eligibility({row(4, senior_card, "senior", "", "", "3360")});
+  CHECK(bad["ok"] == false);
+  CHECK(bad.value("error", std::string()).find("line 4: district '3360' is not a 3-digit postal code") != std::string::npos);
+  CHECK(ledger->card(*CardId::parse(senior_card))->district == 336);
+  REQUIRE(office.eligibility({row(5, senior_card, "senior", "", "", "0")})["ok"] == true);
+  CHECK(ledger->card(*CardId::parse(senior_card))->district == no_district);
+  auto may = pipeline.tap(make_tap(bus_reader, 3, senior_card, Mode::bus_board, 101, monday_8am_us + 61 * day_us));  // 05-02
+  CHECK(may.points_after == 800);
 }
 
 }  // namespace citycard::engine::testing

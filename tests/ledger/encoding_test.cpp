@@ -151,6 +151,30 @@ TEST_CASE("ledger values keep their bytes and decode from them") {
   CHECK(category_on(*with_period, 20'100) == RiderCategory::student);
   CHECK(category_on(*with_period, 20'101) == RiderCategory::general);
 
+  // A residence district (u16 LE postal code) follows the period; with no
+  // period, an open one (zeros) stands in front of it.
+  card.category_until_day = 20'100;
+  card.district = 336;  // Fuxing
+  const std::string card_district_bytes = card_period_bytes + "5001";
+  CHECK(hex(encoding::encode_card(card)) == card_district_bytes);
+  auto with_district = encoding::decode_card(unhex(card_district_bytes));
+  REQUIRE(with_district);
+  CHECK(with_district->district == 336);
+  CHECK(with_district->category_until_day == 20'100);
+  card.category_from_day = no_category_day;
+  card.category_until_day = no_category_day;
+  const std::string card_district_only_bytes = card_bytes + "00000000" "00000000" "5001";
+  CHECK(hex(encoding::encode_card(card)) == card_district_only_bytes);
+  auto district_only = encoding::decode_card(unhex(card_district_only_bytes));
+  REQUIRE(district_only);
+  CHECK(district_only->district == 336);
+  CHECK(district_only->category_from_day == no_category_day);
+  CHECK(category_on(*district_only, 20'000) == RiderCategory::student);
+  CHECK_FALSE(encoding::decode_card(unhex(card_bytes + "00000000" "00000000" "0000")));  // district 0 is no district
+  CHECK_FALSE(encoding::decode_card(unhex(card_bytes + "00000000" "00000000" "e803")));  // 1000: not a postal code
+  CHECK_FALSE(encoding::decode_card(unhex(card_district_bytes + "00")));                 // trailing byte
+  CHECK_FALSE(encoding::decode_card(unhex(card_period_bytes + "50")));                   // half a district
+
   ReaderRecord reader;
   reader.id = ReaderId{17};
   reader.operator_id = OperatorId{101};

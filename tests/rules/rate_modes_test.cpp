@@ -118,9 +118,18 @@ TEST_CASE("public bike: free first half hour, then 10 per half hour") {
 }
 
 TEST_CASE("sports centre: operator-funded citizen discount rounded down, every 8th visit earns 30 points") {
+  // The shipped rules give no visit rewards (they would land in the welfare
+  // points, docs/rules.md "Bonus points"); a rule set that does:
+  RuleSet rewarding = city_rules();
+  for (Venue& venue : rewarding.venues) {
+    CHECK(venue.reward_every_visits == 0);
+    if (venue.kind != ServiceKind::sports_centre) continue;
+    venue.reward_every_visits = 8;
+    venue.reward_points = 30;
+  }
   CardState state = card(RiderCategory::general, 1000);
   for (int visit = 1; visit <= 8; ++visit) {
-    Rating entry = rate_one(state, make_tap(Mode::entry, 701, taipei(2025, 3, visit, 18, 0)));
+    Rating entry = rate(rewarding, state, make_tap(Mode::entry, 701, taipei(2025, 3, visit, 18, 0)));
     REQUIRE(entry.approved());
     CHECK(entry.fare_minor == 80);
     CHECK(city_net(entry) == 0);  // the centre bears its own discount: no programme pays
@@ -129,7 +138,7 @@ TEST_CASE("sports centre: operator-funded citizen discount rounded down, every 8
     state = entry.state;
   }
   // A new month starts the count again.
-  Rating april = rate_one(state, make_tap(Mode::entry, 702, taipei(2025, 4, 1, 18, 0)));
+  Rating april = rate(rewarding, state, make_tap(Mode::entry, 702, taipei(2025, 4, 1, 18, 0)));
   CHECK(april.state.visits[static_cast<std::size_t>(VisitKind::sports_centre)] == 1);
 }
 
@@ -150,7 +159,13 @@ TEST_CASE("payments: device amount, single payment limit, partner-shop bonus poi
   CardState state = card(RiderCategory::general, 5000);
   Rating shop = rate_one(state, make_tap(Mode::pay, 901, taipei(2025, 3, 4, 12, 0), 0, 0, 250));
   CHECK(has_posting(shop, wallet, payable, 250, TransferCode::payment));
-  CHECK(has_posting(shop, AccountRole::points_budget, AccountRole::card_points, 2, TransferCode::points_reward));
+  // The shipped rules give no bonus points (they would mix with welfare points); a rule set that does:
+  CHECK(shop.points_after == 0);
+  RuleSet bonus_rules = city_rules();
+  for (PaymentRule& payment : bonus_rules.payments)
+    if (payment.kind == ServiceKind::shop) payment.bonus_spend_per_point_minor = 100;
+  Rating bonus = rate(bonus_rules, state, make_tap(Mode::pay, 901, taipei(2025, 3, 4, 12, 0), 0, 0, 250));
+  CHECK(has_posting(bonus, AccountRole::points_budget, AccountRole::card_points, 2, TransferCode::points_reward));
   Rating parking = rate_one(state, make_tap(Mode::pay, 801, taipei(2025, 3, 4, 12, 0), 0, 0, 250));
   CHECK(parking.points_after == 0);
   CHECK(rate_one(state, make_tap(Mode::pay, 901, taipei(2025, 3, 4, 12, 0), 0, 0, 3001)).refusal ==

@@ -60,17 +60,17 @@ TEST_CASE("a senior at the pool and in a love taxi with points, across a month e
   senior.points_month = 2025 * 12 + 1;  // February's allotment was made
   run_day(senior,
           {
-              // First tap of March: 30 points expire, 480 arrive. Pool 55 for a
+              // First tap of March: 30 points expire, 800 arrive. Pool 55 for a
               // senior, all in points; the city pays the pool 55 for the points
               // and 55 more so it receives its general price of 110.
-              {make_tap(Mode::entry, 601, taipei(2025, 3, 1, 9, 0)), RefusalReason::none, 0, 110, 55, 50, 425},
+              {make_tap(Mode::entry, 601, taipei(2025, 3, 1, 9, 0)), RefusalReason::none, 0, 110, 55, 50, 745},
               // Taxi meter 120: at most 85 points per ride, 35 from the wallet.
-              {make_tap(Mode::entry, 401, taipei(2025, 3, 1, 11, 0), 0, 0, 120), RefusalReason::none, 35, 85, 85, 15, 340},
+              {make_tap(Mode::entry, 401, taipei(2025, 3, 1, 11, 0), 0, 0, 120), RefusalReason::none, 35, 85, 85, 15, 660},
               // Meter 300: 85 points and 215 from a wallet of 15: refused, nothing moves.
               {make_tap(Mode::entry, 401, taipei(2025, 3, 1, 15, 0), 0, 0, 300), RefusalReason::insufficient_balance, 0,
-               0, 0, 15, 340},
-              // April: 340 points expire, 480 arrive; bus 8 for a senior, the city pays 7.
-              {make_tap(Mode::bus_board, 102, taipei(2025, 4, 1, 8, 0), 5, 12), RefusalReason::none, 8, 7, 0, 7, 480},
+               0, 0, 15, 660},
+              // April: 660 points expire, 800 arrive; bus 8 for a senior, the city pays 7.
+              {make_tap(Mode::bus_board, 102, taipei(2025, 4, 1, 8, 0), 5, 12), RefusalReason::none, 8, 7, 0, 7, 800},
           });
 }
 

@@ -61,12 +61,27 @@ TEST_CASE("the shipped city rule set loads") {
   INFO(problems_text(load.problems));
   REQUIRE(load.ok());
   const RuleSet& rules = *load.rule_set;
-  CHECK(rules.version == 1);
+  CHECK(rules.version == 2);
   CHECK(rules.utc_offset_minutes == 480);
   CHECK(rules.business_day_start_minutes == 180);
   CHECK(rules.leg_rules.size() == 7 + 64);  // 7 written, 64 from the 8x8 metro matrix
   CHECK(rules.find_index(rules.leg_groups, "metro") != no_index);
-  CHECK(rules.points.monthly_allotment[static_cast<std::size_t>(RiderCategory::senior)] == 480);
+  // Taoyuan's welfare points: 800, 1,000 in Fuxing (postal code 336).
+  CHECK(rules.points.allotment(RiderCategory::senior, no_district) == 800);
+  CHECK(rules.points.allotment(RiderCategory::disability, 320) == 800);
+  CHECK(rules.points.allotment(RiderCategory::senior, 336) == 1000);
+  CHECK(rules.points.allotment(RiderCategory::disability, 336) == 1000);
+  CHECK(rules.points.allotment(RiderCategory::general, 336) == 0);
+  const Venue* railway = rules.find_venue(OperatorId{151});
+  REQUIRE(railway != nullptr);
+  CHECK(railway->kind == ServiceKind::railway);
+  CHECK(railway->points_max_per_use == 70);
+  const BikeRule* youbike_2e = rules.find_bike(OperatorId{302});
+  REQUIRE(youbike_2e != nullptr);
+  CHECK(youbike_2e->points_categories == (category_bit(RiderCategory::senior) | category_bit(RiderCategory::disability)));
+  // No bonus or reward points into the welfare balance (docs/rules.md).
+  for (const PaymentRule& payment : rules.payments) CHECK(payment.bonus_spend_per_point_minor == 0);
+  for (const Venue& venue : rules.venues) CHECK(venue.reward_points == 0);
 }
 
 TEST_CASE("a valid small rule set has no problems") { CHECK(problems_of(base).empty()); }
@@ -125,6 +140,55 @@ TEST_CASE("numbers out of range") {
         std::vector<std::string>{"bad.toml:32: discounts[0].percent_off_bp: must be between 0 and 10000, got 12000"});
   CHECK(problems_of(replaced(base, "utc_offset = \"+08:00\"", "utc_offset = \"+8\"")) ==
         std::vector<std::string>{"bad.toml:2: utc_offset: expected \"+HH:MM\" or \"-HH:MM\", got \"+8\""});
+}
+
+TEST_CASE("bad district allotments, railway and bike tiers are refused with the field named") {
+  const std::string points = "\n[points.monthly_allotment]\nsenior = 800\n";
+  CHECK(problems_of(base + points + "\n[[points.districts]]\ndistrict = 3360\nmonthly_allotment = { senior = 1000 }\n") ==
+        std::vector<std::string>{"bad.toml:33: points.districts[0].district: must be between 100 and 999, got 3360"});
+  CHECK(problems_of(base + points + "\n[[points.districts]]\ndistrict = 336\nmonthly_allotment = { senior = 1000 }\n" +
+                    "\n[[points.districts]]\ndistrict = 336\nmonthly_allotment = { senior = 900 }\n") ==
+        std::vector<std::string>{"bad.toml:37: points.districts[1].district: duplicate district 336 (first on line 33)"});
+  CHECK(problems_of(base + points + "\n[[points.districts]]\ndistrict = 336\n") ==
+        std::vector<std::string>{"bad.toml:32: points.districts[0].monthly_allotment: required field is missing"});
+  CHECK(problems_of(base + points + "\n[[points.districts]]\ndistrict = 336\nmonthly_allotment = {}\n") ==
+        std::vector<std::string>{"bad.toml:34: points.districts[0].monthly_allotment: names no category (senior = N, ...)"});
+  CHECK(problems_of(base + points + "\n[[points.districts]]\ndistrict = 336\nmonthly_allotment = { senoir = 1000 }\n") ==
+        std::vector<std::string>{"bad.toml:34: points.districts[0].monthly_allotment.senoir: unknown field"});
+  CHECK(problems_of(base + points + "\n[[points.districts]]\ndistrict = 336\nmonthly_allotment = { senior = -1 }\n") ==
+        std::vector<std::string>{"bad.toml:34: points.districts[0].monthly_allotment.senior: must be between 0 and " +
+                                 std::to_string(limits::transfer_amount_minor_max) + ", got -1"});
+
+  const std::string railway = "\n[[operators]]\nid = 151\nname = \"Rail\"\nkind = \"railway\"\n"
+                              "\n[[venues]]\nid = \"rail\"\nkind = \"railway\"\noperators = [151]\n"
+                              "amount_max_minor = 2000\n";
+  CHECK(problems_of(base + railway + "points_accepted = true\npoints_max_per_use = 70\n").empty());
+  CHECK(problems_of(base + railway + "points_max_per_use = 70\n") ==
+        std::vector<std::string>{"bad.toml:39: venues[0].points_max_per_use: needs points_accepted = true"});
+  CHECK(problems_of(base + railway + "points_accepted = true\npoints_max_per_use = 0\n") ==
+        std::vector<std::string>{"bad.toml:40: venues[0].points_max_per_use: must be between 1 and " +
+                                 std::to_string(limits::transfer_amount_minor_max) + ", got 0"});
+  CHECK(problems_of(base + railway + "reward_every_visits = 10\nreward_points = 20\n") ==
+        std::vector<std::string>{"bad.toml:39: venues[0].reward_every_visits: a railway counts no visits"});
+  CHECK(problems_of(replaced(base + railway, "operators = [151]", "operators = [101]")) ==
+        std::vector<std::string>{"bad.toml:37: venues[0].operators: operator 101 is a bus operator, not railway"});
+
+  const std::string bike = "\n[[operators]]\nid = 302\nname = \"Bike\"\nkind = \"bike\"\n"
+                           "\n[[bikes]]\nid = \"e\"\noperators = [302]\nperiod_minutes = 30\nfare_per_period_minor = 20\n";
+  CHECK(problems_of(base + bike + "tier_after_minutes = 120\nfare_per_period_after_tier_minor = 40\n"
+                                  "points_categories = [\"senior\"]\n").empty());
+  CHECK(problems_of(base + bike + "tier_after_minutes = 120\n") ==
+        std::vector<std::string>{
+            "bad.toml:39: bikes[0].tier_after_minutes: tier_after_minutes and fare_per_period_after_tier_minor go together"});
+  CHECK(problems_of(base + bike + "tier_after_minutes = 100\nfare_per_period_after_tier_minor = 40\n") ==
+        std::vector<std::string>{
+            "bad.toml:39: bikes[0].tier_after_minutes: must be free_minutes plus a whole number of periods (0 + N * 30)"});
+  CHECK(problems_of(base + bike + "free_minutes = 30\ntier_after_minutes = 30\nfare_per_period_after_tier_minor = 40\n") ==
+        std::vector<std::string>{
+            "bad.toml:40: bikes[0].tier_after_minutes: must be free_minutes plus a whole number of periods (30 + N * 30)"});
+  CHECK(problems_of(base + bike + "points_categories = [\"elder\"]\n") ==
+        std::vector<std::string>{"bad.toml:39: bikes[0].points_categories: unknown rider category \"elder\" "
+                                 "(expected general, student, senior, disability, disability_companion or employee)"});
 }
 
 TEST_CASE("GTFS constraints on transfer rules") {
