@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# Access lists end to end, as the card office and the doors use them: a real
+# citycard-engine on a temp ledger; `citycard access ...` through its admin
+# socket (a role, a door group, a meeting); identity taps at a City Hall door
+# and a meeting room over mutual TLS (cli_tap_client, the uplink readers
+# use); then `citycard door-log` and `citycard attendance` print exactly the
+# admitted and refused lines the taps must give.
+#   access_test.sh CITYCARD CITYCARD_ENGINE CLI_TAP_CLIENT RULES_FILE
+set -uo pipefail
+citycard=$1 engine=$2 tap_client=$3 rules=$4
+dir=$(mktemp -d)
+db=$dir/ledger
+engine_pid=
+stop_engine() {
+  [ -n "$engine_pid" ] || return 0
+  kill -TERM "$engine_pid" 2>/dev/null
+  for _ in $(seq 100); do kill -0 "$engine_pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$engine_pid" 2>/dev/null
+  wait "$engine_pid" 2>/dev/null
+  engine_pid=
+}
+trap 'stop_engine; rm -rf "$dir"' EXIT
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+must() { "$@" >/dev/null || { echo "FAIL (set-up): $*"; exit 1; }; }
+
+# The cards, the readers and their certificates, on the stopped ledger.
+staff_a=04AC000000000001 staff_b=04AC000000000002 guest=04AC000000000003 named=04AC000000000004
+must "$citycard" --db "$db" init
+export CITYCARD_CLERK=$dir/pki/clerks/supervisor
+for card in $staff_a $staff_b $guest $named; do must "$citycard" --db "$db" card issue "$card"; done
+must "$citycard" --db "$db" operator add --id 511 --name "City Hall doors"
+must "$citycard" --db "$db" operator add --id 512 --name "City Hall meeting rooms"
+must "$citycard" --db "$db" reader add --id 1 --operator 511 --modes identify --location 5100
+must "$citycard" --db "$db" reader add --id 2 --operator 512 --modes identify --location 5200
+must "$citycard" --db "$db" pki issue-reader --dir "$dir/pki" --reader-id 1
+must "$citycard" --db "$db" pki issue-reader --dir "$dir/pki" --reader-id 2
+
+cat > "$dir/engine.toml" <<TOML
+data_dir = "$dir"
+rules_file = "$rules"
+[ledger]
+write_buffer_bytes = 4194304
+block_cache_bytes = 8388608
+[listen]
+tap_port = 0
+metrics_port = 0
+[card]
+require_proof = false
+token_dir = ""
+TOML
+"$engine" --config "$dir/engine.toml" 2> "$dir/engine.log" &
+engine_pid=$!
+for _ in $(seq 200); do [ -s "$dir/engine.ports" ] && break; sleep 0.05; done
+[ -s "$dir/engine.ports" ] || { echo "FAIL: the engine did not start:"; cat "$dir/engine.log"; exit 1; }
+port=$(sed -n 's/^tap_port=//p' "$dir/engine.ports")
+
+# The lists, through the running engine: staff open the door 07:00-19:00 every
+# day, one named card at any time; the council meets 14:00-16:00 two days ago.
+day=$(TZ=Asia/Taipei date -d '2 days ago' +%F)
+must "$citycard" --db "$db" access role add staff $staff_a $staff_b
+must "$citycard" --db "$db" access group add city-hall --door 511/5100 --admit 'role:staff@daily/07:00-19:00' \
+    --admit "card:$named"
+must "$citycard" --db "$db" access meeting add council --room 512/5200 --from "${day}T14:00" --to "${day}T16:00" \
+    --invite role:staff
+"$citycard" --db "$db" access show | grep -q "door group city-hall: doors 511/5100" || fail "access show: no city-hall"
+
+# Taps, in local (Taipei) time of that day.
+at() { TZ=Asia/Taipei date -d "$day $1" +%s; }
+utc() { date -u -d "@$(at "$1")" +%Y-%m-%dT%H:%M:%SZ; }  # as the records print a time
+door=$("$tap_client" --pki "$dir/pki" --reader 1 --port "$port" <<TAPS
+1 $staff_a identify 511 5100 $(at 08:00)
+2 $guest identify 511 5100 $(at 09:00)
+3 $staff_b identify 511 5100 $(at 20:30)
+4 $named identify 511 5100 $(at 21:00)
+TAPS
+) || fail "door taps: $door"
+[ "$door" == "1 approved none
+2 refused access_not_admitted
+3 refused access_outside_window
+4 approved none" ] || fail "the door's answers: $door"
+room=$("$tap_client" --pki "$dir/pki" --reader 2 --port "$port" <<TAPS
+1 $staff_a identify 512 5200 $(at 14:05)
+2 $staff_a identify 512 5200 $(at 14:20)
+3 $guest identify 512 5200 $(at 14:10)
+4 $staff_b identify 512 5200 $(at 16:30)
+TAPS
+) || fail "meeting taps: $room"
+[ "$room" == "1 approved none
+2 approved none
+3 refused access_not_admitted
+4 refused access_outside_window" ] || fail "the room's answers: $room"
+
+# The records, read from a snapshot while the engine runs.
+log=$("$citycard" --db "$db" door-log --door 511/5100 --day "$day" --csv | tr -d '\r')
+want_log="time,card,outcome,reason,tap
+$(utc 08:00),$staff_a,approved,none,tap:1:1
+$(utc 09:00),$guest,refused,access_not_admitted,tap:1:2
+$(utc 20:30),$staff_b,refused,access_outside_window,tap:1:3
+$(utc 21:00),$named,approved,none,tap:1:4"
+[ "$log" == "$want_log" ] || fail "door-log:
+$log
+want:
+$want_log"
+attendance=$("$citycard" --db "$db" attendance --meeting council --csv | tr -d '\r')
+want_attendance="status,card,time,reason
+signed_in,$staff_a,$(utc 14:05),
+absent,$staff_b,,
+refused,$guest,$(utc 14:10),access_not_admitted
+refused,$staff_b,$(utc 16:30),access_outside_window"
+[ "$attendance" == "$want_attendance" ] || fail "attendance:
+$attendance
+want:
+$want_attendance"
+# The table for people says the same.
+"$citycard" --db "$db" door-log --door 511/5100 --day "$day" | head -1 | grep -qx "door 511/5100 on $day: 4 taps, 2 refused" ||
+  fail "door-log's title line"
+
+stop_engine
+if [ "$failures" -ne 0 ]; then echo "$failures failed"; echo "engine log:"; tail -20 "$dir/engine.log"; exit 1; fi
+echo "cli access: all checks passed"
