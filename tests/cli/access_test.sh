@@ -68,28 +68,21 @@ must "$citycard" --db "$db" access meeting add council --room 512/5200 --from "$
 # Taps, in local (Taipei) time of that day.
 at() { TZ=Asia/Taipei date -d "$day $1" +%s; }
 utc() { date -u -d "@$(at "$1")" +%Y-%m-%dT%H:%M:%SZ; }  # as the records print a time
-door=$("$tap_client" --pki "$dir/pki" --reader 1 --port "$port" <<TAPS
-1 $staff_a identify 511 5100 $(at 08:00)
-2 $guest identify 511 5100 $(at 09:00)
-3 $staff_b identify 511 5100 $(at 20:30)
-4 $named identify 511 5100 $(at 21:00)
-TAPS
-) || fail "door taps: $door"
-[ "$door" == "1 approved none
-2 refused access_not_admitted
-3 refused access_outside_window
-4 approved none" ] || fail "the door's answers: $door"
-room=$("$tap_client" --pki "$dir/pki" --reader 2 --port "$port" <<TAPS
-1 $staff_a identify 512 5200 $(at 14:05)
-2 $staff_a identify 512 5200 $(at 14:20)
-3 $guest identify 512 5200 $(at 14:10)
-4 $staff_b identify 512 5200 $(at 16:30)
-TAPS
-) || fail "meeting taps: $room"
-[ "$room" == "1 approved none
-2 approved none
-3 refused access_not_admitted
-4 refused access_outside_window" ] || fail "the room's answers: $room"
+# identify READER PLACE CARD@HH:MM...: one identity tap each, sequence 1, 2, ...;
+# prints the engine's answers, "SEQUENCE approved|refused REASON".
+identify() {
+  local reader=$1 place=$2 sequence=0; shift 2
+  for tap in "$@"; do
+    sequence=$((sequence + 1))
+    echo "$sequence ${tap%@*} identify ${place%/*} ${place#*/} $(at "${tap#*@}")"
+  done | "$tap_client" --pki "$dir/pki" --reader "$reader" --port "$port"
+}
+door=$(identify 1 511/5100 "$staff_a@08:00" "$guest@09:00" "$staff_b@20:30" "$named@21:00") || fail "door taps: $door"
+[ "$door" == $'1 approved none\n2 refused access_not_admitted\n3 refused access_outside_window\n4 approved none' ] ||
+  fail "the door's answers: $door"
+room=$(identify 2 512/5200 "$staff_a@14:05" "$staff_a@14:20" "$guest@14:10" "$staff_b@16:30") || fail "meeting taps: $room"
+[ "$room" == $'1 approved none\n2 approved none\n3 refused access_not_admitted\n4 refused access_outside_window' ] ||
+  fail "the room's answers: $room"
 
 # The records, read from a snapshot while the engine runs.
 log=$("$citycard" --db "$db" door-log --door 511/5100 --day "$day" --csv | tr -d '\r')
