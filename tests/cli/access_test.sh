@@ -4,7 +4,8 @@
 # socket (a role, a door group, a meeting); identity taps at a City Hall door
 # and a meeting room over mutual TLS (cli_tap_client, the uplink readers
 # use); then `citycard door-log` and `citycard attendance` print exactly the
-# admitted and refused lines the taps must give.
+# admitted and refused lines the taps must give, and `citycard report points`
+# (read while the engine runs) the points a senior's door tap allotted.
 #   access_test.sh CITYCARD CITYCARD_ENGINE CLI_TAP_CLIENT RULES_FILE
 set -uo pipefail
 citycard=$1 engine=$2 tap_client=$3 rules=$4
@@ -28,7 +29,8 @@ must() { "$@" >/dev/null || { echo "FAIL (set-up): $*"; exit 1; }; }
 staff_a=04AC000000000001 staff_b=04AC000000000002 guest=04AC000000000003 named=04AC000000000004
 must "$citycard" --db "$db" init
 export CITYCARD_CLERK=$dir/pki/clerks/supervisor
-for card in $staff_a $staff_b $guest $named; do must "$citycard" --db "$db" card issue "$card"; done
+for card in $staff_a $staff_b $guest; do must "$citycard" --db "$db" card issue "$card"; done
+must "$citycard" --db "$db" card issue "$named" --category senior  # its first tap of the month allots its points
 must "$citycard" --db "$db" operator add --id 511 --name "City Hall doors"
 must "$citycard" --db "$db" operator add --id 512 --name "City Hall meeting rooms"
 must "$citycard" --db "$db" reader add --id 1 --operator 511 --modes identify --location 5100
@@ -105,6 +107,16 @@ refused,$staff_b,$(utc 16:30),access_outside_window"
 $attendance
 want:
 $want_attendance"
+# The points report on a snapshot while the engine runs: the senior's door tap allotted the month's 480 points.
+month=${day:0:7}
+points=$("$citycard" --db "$db" report points --from "$month" --to "$month" --csv | tr -d '\r')
+want_points="month,category,cards,allotted_cards,allotted,used,expired,rewarded,other,left,used_0,used_1_99,used_100_299,used_300_499,used_500_plus,used_all
+$month,senior,1,1,480,0,0,0,0,480,1,0,0,0,0,0
+(all),(all),1,1,480,0,0,0,0,480,1,0,0,0,0,0"
+[ "$points" == "$want_points" ] || fail "report points:
+$points
+want:
+$want_points"
 # The table for people says the same.
 "$citycard" --db "$db" door-log --door 511/5100 --day "$day" | head -1 | grep -qx "door 511/5100 on $day: 4 taps, 2 refused" ||
   fail "door-log's title line"
