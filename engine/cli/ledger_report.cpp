@@ -198,6 +198,12 @@ void run_debt(const CliContext& context, const DebtOptions& options) {
   }
 }
 
+// --json and --csv, every report's two other forms.
+void add_format_flags(CLI::App* command, bool& json, bool& csv) {
+  command->add_flag("--json", json, "JSON instead of a table");
+  command->add_flag("--csv", csv, "CSV (RFC 4180, header row) instead of a table");
+}
+
 }  // namespace
 
 void add_report_commands(CLI::App& app, CliContext& context) {
@@ -209,8 +215,7 @@ void add_report_commands(CLI::App& app, CliContext& context) {
   usage->add_option("--from", options->from, "first business day YYYY-MM-DD")->required();
   usage->add_option("--to", options->to, "last business day YYYY-MM-DD (at most 92 days in all)")->required();
   usage->add_option("--by", options->by, "mode (default), operator, location, hour or category; or two: mode,hour");
-  usage->add_flag("--json", options->json, "JSON instead of a table");
-  usage->add_flag("--csv", options->csv, "CSV (RFC 4180, header row) instead of a table");
+  add_format_flags(usage, options->json, options->csv);
   usage->add_option("--chart", options->chart, "also write a self-contained HTML page with an SVG bar chart");
   usage->callback([&context, options] { run_usage(context, *options); });
 
@@ -219,8 +224,7 @@ void add_report_commands(CLI::App& app, CliContext& context) {
       "programmes", "what each city programme paid each operator per business day, from the ledger's transfers");
   programmes->add_option("--from", programme_options->from, "first business day YYYY-MM-DD")->required();
   programmes->add_option("--to", programme_options->to, "last business day YYYY-MM-DD (at most 92 days in all)")->required();
-  programmes->add_flag("--json", programme_options->json, "JSON instead of a table");
-  programmes->add_flag("--csv", programme_options->csv, "CSV (RFC 4180, header row) instead of a table");
+  add_format_flags(programmes, programme_options->json, programme_options->csv);
   programmes->callback([&context, programme_options] { run_programmes(context, *programme_options); });
 
   auto points_options = std::make_shared<PointsOptions>();
@@ -228,15 +232,13 @@ void add_report_commands(CLI::App& app, CliContext& context) {
       "points", "welfare points allotted, used, expired and rewarded per month and category, and use per card");
   points->add_option("--from", points_options->from, "first local month YYYY-MM")->required();
   points->add_option("--to", points_options->to, "last local month YYYY-MM (at most 12 months in all)")->required();
-  points->add_flag("--json", points_options->json, "JSON instead of a table");
-  points->add_flag("--csv", points_options->csv, "CSV (RFC 4180, header row) instead of a table");
+  add_format_flags(points, points_options->json, points_options->csv);
   points->add_option("--chart", points_options->chart, "also write a self-contained HTML page: a histogram of use per card");
   points->callback([&context, points_options] { run_points(context, *points_options); });
 
   auto debt_options = std::make_shared<DebtOptions>();
   auto* debt = report->add_subcommand("debt", "cards whose wallet is below zero, how much, and since when");
-  debt->add_flag("--json", debt_options->json, "JSON instead of a table");
-  debt->add_flag("--csv", debt_options->csv, "CSV (RFC 4180, header row) instead of a table");
+  add_format_flags(debt, debt_options->json, debt_options->csv);
   debt->callback([&context, debt_options] { run_debt(context, *debt_options); });
 }
 

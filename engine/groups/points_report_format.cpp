@@ -56,8 +56,8 @@ std::int64_t points_share_permille(std::uint64_t cards, std::uint64_t allotted_c
 }
 
 std::string points_report_table(const PointsReport& report) {
-  std::string out = fmt::format("points {} (local months): {} cards allotted, {} points used\n", range_text(report.query),
-                                report.total.allotted_cards, report.total.used);
+  std::string out = fmt::format("points {} (local months): cards allotted points {} (card-months), points used {}\n",
+                                range_text(report.query), report.total.allotted_cards, report.total.used);
   const auto rows = labelled_rows(report);
   out += fmt::format("{:<7}  {:<20}", "month", "category");
   for (auto name : figure_names) out += fmt::format("  {:>14}", name);
