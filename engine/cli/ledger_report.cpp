@@ -46,6 +46,12 @@ RuleCalendar rule_calendar(const ledger::Ledger& ledger) {
   return {rules.utc_offset_minutes, rules.business_day_start_minutes};
 }
 
+// Whether a report prints JSON (its --json or the global one); exit 2 for --json with --csv.
+bool wants_json(const CliContext& context, bool json, bool csv) {
+  if ((json || context.json) && csv) fail("--json and --csv: choose one", 2);
+  return json || context.json;
+}
+
 // A chart is an HTML page: FILE.html (exit 2 before anything is opened).
 void check_chart_name(const std::string& chart) {
   if (!chart.empty() && !chart.ends_with(".html")) {
@@ -68,8 +74,7 @@ void run_usage(const CliContext& context, const UsageOptions& options) {
   // The request is checked before anything is opened: bad input names its problem and touches nothing.
   auto query = engine::usage_query(options.from, options.to, options.by, 0);
   if (!query) fail(query.status().message(), 2);
-  const bool json = options.json || context.json;
-  if (json && options.csv) fail("--json and --csv: choose one", 2);
+  const bool json = wants_json(context, options.json, options.csv);
   check_chart_name(options.chart);
   require_clerk(context, ClerkAction::look_up);
   auto ledger = open_ledger_or_fail(context, LedgerAccess::read_only);
@@ -110,8 +115,7 @@ void run_programmes(const CliContext& context, const ProgrammeOptions& options) 
   // Checked before anything is opened: bad input names its problem and touches nothing.
   auto days = engine::report_days(options.from, options.to);
   if (!days) fail(days.status().message(), 2);
-  const bool json = options.json || context.json;
-  if (json && options.csv) fail("--json and --csv: choose one", 2);
+  const bool json = wants_json(context, options.json, options.csv);
   require_clerk(context, ClerkAction::look_up);
   auto ledger = open_ledger_or_fail(context, LedgerAccess::read_only);
   const RuleCalendar calendar = rule_calendar(*ledger);
@@ -136,8 +140,7 @@ void run_points(const CliContext& context, const PointsOptions& options) {
   // Checked before anything is opened: bad input names its problem and touches nothing.
   auto months = engine::report_months(options.from, options.to);
   if (!months) fail(months.status().message(), 2);
-  const bool json = options.json || context.json;
-  if (json && options.csv) fail("--json and --csv: choose one", 2);
+  const bool json = wants_json(context, options.json, options.csv);
   check_chart_name(options.chart);
   require_clerk(context, ClerkAction::look_up);
   auto ledger = open_ledger_or_fail(context, LedgerAccess::read_only);
@@ -161,8 +164,7 @@ struct DebtOptions {
 };
 
 void run_debt(const CliContext& context, const DebtOptions& options) {
-  const bool json = options.json || context.json;
-  if (json && options.csv) fail("--json and --csv: choose one", 2);
+  const bool json = wants_json(context, options.json, options.csv);
   require_clerk(context, ClerkAction::look_up);
   auto ledger = open_ledger_or_fail(context, LedgerAccess::read_only);
   auto debts = engine::read_debt_report(*ledger);
