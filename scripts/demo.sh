@@ -135,10 +135,12 @@ sed -e "s/^version = 1\$/version = 2\neffective_from = \"$tomorrow\"/" \
 step "access lists after the day: City Hall's door 511/5100 and a meeting in room 512/5200 (docs/access.md)"
 # The day's identity taps were decided before any list existed (every active
 # card opened every door); the lists apply to taps from now on, and the
-# records answer who came. Three who signed in at the room and two employees
-# who did not make the role the meeting invites.
+# records answer who came. Three who signed in at the room between 12:00 and
+# 18:00 (04:00-10:00 UTC, as the records print times) and two employees who
+# did not make the role the meeting invites.
 signed=$("$citycard" --db "$db" door-log --door 512/5200 --day "$day" --csv |
-    awk -F, 'NR > 1 && $3 == "approved" && !seen[$2]++ && n++ < 3 {print $2}')
+    awk -F, -v from="${day}T04:00:00Z" -v to="${day}T10:00:00Z" \
+        'NR > 1 && $3 == "approved" && $1 >= from && $1 < to && !seen[$2]++ && n++ < 3 {print $2}')
 others=$(awk -F, -v skip="${signed//$'\n'/ }" 'BEGIN {split(skip, s, " "); for (i in s) known[s[i]] = 1}
     $2 == "employee" && !($1 in known) && n++ < 2 {print $1}' var/demo-input/cards.csv)
 "$citycard" --db "$db" access role add staff $signed $others
