@@ -15,7 +15,9 @@
 #      the engine runs (and is refused what her role may not do), and the
 #      day's usage report by mode with a chart of taps per mode; the
 #      supervisor loads tomorrow's bus fares into the running engine, which
-#      switches to them at tomorrow's business-day start;
+#      switches to them at tomorrow's business-day start; the supervisor
+#      sets up City Hall's access lists, and the clerk reads a door's log and
+#      a meeting's attendance from the day's records;
 #   5. the settlement clerk closes the business day into signed settlement
 #      files, one per operator, by the running engine (`settle close` goes
 #      through its admin socket), and they are reconciled with the ledger;
@@ -129,6 +131,25 @@ sed -e "s/^version = 2\$/version = 3\neffective_from = \"$tomorrow\"/" \
     -e '0,/{ amount_minor = 15 },/s//{ amount_minor = 16 },/' rules/city.toml > var/demo-input/city-next.toml
 "$citycard" --db "$db" rules load var/demo-input/city-next.toml --reason "council decision: bus fare 16 TWD"
 "$citycard" --db "$db" rules show
+
+step "access lists after the day: City Hall's door 511/5100 and a meeting in room 512/5200 (docs/access.md)"
+# The day's identity taps were decided before any list existed (every active
+# card opened every door); the lists apply to taps from now on, and the
+# records answer who came. Three who signed in at the room between 12:00 and
+# 18:00 (04:00-10:00 UTC, as the records print times) and two employees who
+# did not make the role the meeting invites.
+signed=$("$citycard" --db "$db" door-log --door 512/5200 --day "$day" --csv |
+    awk -F, -v from="${day}T04:00:00Z" -v to="${day}T10:00:00Z" \
+        'NR > 1 && $3 == "approved" && $1 >= from && $1 < to && !seen[$2]++ && n++ < 3 {print $2}')
+others=$(awk -F, -v skip="${signed//$'\n'/ }" 'BEGIN {split(skip, s, " "); for (i in s) known[s[i]] = 1}
+    $2 == "employee" && !($1 in known) && n++ < 2 {print $1}' var/demo-input/cards.csv)
+"$citycard" --db "$db" access role add staff $signed $others
+"$citycard" --db "$db" access group add city-hall --door 511/5100 --door 511/5101 \
+    --admit 'role:staff@mon-fri/07:00-19:00' --admit 'category:employee@mon-fri/07:00-19:00'
+"$citycard" --db "$db" access meeting add council --room 512/5200 --from "${day}T12:00" --to "${day}T18:00" --invite role:staff
+echo "door 511/5100 on $day (the first taps):"
+"$citycard" --db "$db" --clerk var/pki/clerks/mei door-log --door 511/5100 --day "$day" | sed -n 1,5p
+"$citycard" --db "$db" --clerk var/pki/clerks/mei attendance --meeting council
 
 step "the engine's metrics (Prometheus text, a few lines)"
 exec 3<>"/dev/tcp/127.0.0.1/$metrics_port"

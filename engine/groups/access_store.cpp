@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "audit_entry.h"
+#include "office_audit.h"
 #include "calendar.h"
 
 namespace citycard::engine {
@@ -505,16 +506,8 @@ Result<AccessPlan> plan_access_change(const rules::AccessLists& lists, const jso
 }
 
 Status write_access_change(ledger::Ledger& ledger, const AccessPlan& plan, const OfficeActor& actor) {
-  AuditEntry entry;
-  entry.ref = actor.key.to_string();
-  entry.time = actor.time;
-  entry.clerk = actor.clerk;
-  entry.role = actor.role;
-  entry.action = plan.action;
-  entry.reason = actor.reason;
-  entry.detail = plan.detail;
   std::vector<ledger::RecordWrite> writes = plan.writes;
-  writes.push_back(audit_record(entry));
+  writes.push_back(audit_record(office_audit_entry(actor, plan.action, plan.detail)));
   return ledger.put_records(writes, {});
 }
 

@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "office_audit.h"
+
 namespace citycard::engine {
 namespace {
 
@@ -52,15 +54,10 @@ Result<ledger::NewCard> parse_card_row(const std::vector<std::string>& fields) {
 
 namespace {
 
+// A transfer import's groups each carry their own entry, under the group's key.
 AuditEntry office_entry(const OfficeActor& actor, std::string ref, std::string action, std::string detail) {
-  AuditEntry entry;
+  AuditEntry entry = office_audit_entry(actor, std::move(action), std::move(detail));
   entry.ref = std::move(ref);
-  entry.time = actor.time;
-  entry.clerk = actor.clerk;
-  entry.role = actor.role;
-  entry.action = std::move(action);
-  entry.reason = actor.reason;
-  entry.detail = std::move(detail);
   return entry;
 }
 

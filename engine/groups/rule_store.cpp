@@ -11,6 +11,7 @@
 #include <openssl/evp.h>
 
 #include "citycard/check.h"
+#include "office_audit.h"
 #include "rule_set_loader.h"
 
 namespace citycard::engine {
@@ -158,13 +159,7 @@ Status install_rules(ledger::Ledger& ledger, const RulePlan& plan, const OfficeA
     if (!registered) return registered.status();
     added.push_back(std::to_string(rule.id.value));
   }
-  AuditEntry entry;
-  entry.ref = actor.key.to_string();
-  entry.time = actor.time;
-  entry.clerk = actor.clerk;
-  entry.role = actor.role;
-  entry.action = "rules load";
-  entry.reason = actor.reason;
+  AuditEntry entry = office_audit_entry(actor, "rules load", "");
   entry.detail = fmt::format("rule set version {} '{}' from {} (sha256 {}), rates taps from {}", rule_set.version,
                              rule_set.name, plan.installed.source, plan.installed.sha256,
                              day_text(plan.installed.effective_day));

@@ -8,6 +8,7 @@
 #include "audit_entry.h"
 #include "citycard/check.h"
 #include "citycard/limits.h"
+#include "office_audit.h"
 #include "rule_set_loader.h"
 #include "tap_records.h"
 
@@ -49,17 +50,11 @@ std::optional<std::int32_t> before_day(std::int32_t today, std::int32_t days) {
 }
 
 ledger::RecordWrite audit_write(const OfficeActor& actor, const TapRetentionReport& report) {
-  AuditEntry entry;
-  entry.ref = actor.key.to_string();
-  entry.time = actor.time;
-  entry.clerk = actor.clerk;
-  entry.role = actor.role;
-  entry.reason = actor.reason;
-  entry.action = "records retain";
   auto date = [](const std::optional<std::int32_t>& day) { return day ? rules::format_date_days(*day) : std::string("-"); };
-  entry.detail = fmt::format("tap records: {} anonymised (days before {}), {} deleted (days before {})", report.anonymised,
-                             date(report.anonymise_before_day), report.deleted, date(report.delete_before_day));
-  return audit_record(entry);
+  const std::string detail =
+      fmt::format("tap records: {} anonymised (days before {}), {} deleted (days before {})", report.anonymised,
+                  date(report.anonymise_before_day), report.deleted, date(report.delete_before_day));
+  return audit_record(office_audit_entry(actor, "records retain", detail));
 }
 
 }  // namespace

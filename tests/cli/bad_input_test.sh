@@ -127,6 +127,20 @@ expect 1 "no ledger at $dir/none" -- --db "$dir/none" report programmes --from 2
 programmes=$("$citycard" --db "$db" report programmes --from 2026-03-01 --to 2026-03-02 --csv)
 [ "$programmes" == $'day,operator,operator_name,programme,amount_minor\r' ] ||
   { echo "FAIL: the empty programme report's CSV: $programmes"; failures=$((failures + 1)); }
+# The points report: months YYYY-MM, at most 12, one format at a time, no chart on a refusal.
+expect 2 "--from 2026-3 is not a month YYYY-MM" -- --db "$db" report points --from 2026-3 --to 2026-04
+expect 2 "--to 2026-13 is not a month YYYY-MM" -- --db "$db" report points --from 2026-03 --to 2026-13
+expect 2 "--from 2026-03-01 is not a month YYYY-MM" -- --db "$db" report points --from 2026-03-01 --to 2026-04
+expect 2 "--from 2026-05 is after --to 2026-04" -- --db "$db" report points --from 2026-05 --to 2026-04
+expect 2 "2025-01 to 2026-01 is 13 months; a points report covers at most 12" -- --db "$db" report points --from 2025-01 --to 2026-01
+expect 2 "--json and --csv: choose one" -- --db "$db" report points --from 2026-03 --to 2026-03 --json --csv
+expect 2 "name it FILE.html" -- --db "$db" report points --from 2026-03 --to 2026-03 --chart "$dir/points.png"
+expect 2 "--from 2026-3 is not a month YYYY-MM" -- --db "$db" report points --from 2026-3 --to 2026-03 --chart "$dir/points.html"
+[ ! -e "$dir/points.html" ] && [ ! -e "$dir/points.png" ] ||
+  { echo "FAIL: a refused points report wrote its chart"; failures=$((failures + 1)); }
+points=$("$citycard" --db "$db" report points --from 2026-03 --to 2026-04 --csv)
+[ "$points" == $'month,category,cards,allotted_cards,allotted,used,expired,rewarded,other,left,used_0,used_1_99,used_100_299,used_300_499,used_500_plus,used_all\r\n(all),(all),0,0,0,0,0,0,0,0,0,0,0,0,0,0\r' ] ||
+  { echo "FAIL: the empty points report's CSV: $points"; failures=$((failures + 1)); }
 refused_now=8  # the reference reused, six adjustments, one decision (the report errors never reach the rules)
 
 # Retrying a top-up with the same reference moves nothing.
