@@ -107,12 +107,12 @@ refused,$staff_b,$(utc 16:30),access_outside_window"
 $attendance
 want:
 $want_attendance"
-# The points report on a snapshot while the engine runs: the senior's door tap allotted the month's 480 points.
+# The points report on a snapshot while the engine runs: the senior's door tap allotted the month's 800 points (rules/city.toml, Taoyuan).
 month=${day:0:7}
 points=$("$citycard" --db "$db" report points --from "$month" --to "$month" --csv | tr -d '\r')
 want_points="month,category,cards,allotted_cards,allotted,used,expired,rewarded,other,left,used_0,used_1_99,used_100_299,used_300_499,used_500_plus,used_all
-$month,senior,1,1,480,0,0,0,0,480,1,0,0,0,0,0
-(all),(all),1,1,480,0,0,0,0,480,1,0,0,0,0,0"
+$month,senior,1,1,800,0,0,0,0,800,1,0,0,0,0,0
+(all),(all),1,1,800,0,0,0,0,800,1,0,0,0,0,0"
 [ "$points" == "$want_points" ] || fail "report points:
 $points
 want:
