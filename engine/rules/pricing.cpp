@@ -307,8 +307,13 @@ bool settle_leg(RatingBuilder& builder, const LegCharge& charge, OpenJourney& jo
     rider_delta = std::max<std::int64_t>(0, charge.rider_limit_minor);
   }
   std::uint16_t flags = transfer_flag_none;
-  if (rider_delta > 0 && !builder.fund_wallet(rider_delta, charge.check, &flags)) return false;
-  if (rider_delta > 0) builder.charge_wallet(charge.operator_id, rider_delta, TransferCode::fare, flags);
+  const std::int64_t points =
+      rider_delta > 0 && charge.pay_with_points ? builder.points_to_spend(rider_delta, charge.points_max) : 0;
+  const std::int64_t wallet_delta = rider_delta - points * builder.rules.points.twd_minor_per_point;
+  if (wallet_delta > 0 && !builder.fund_wallet(wallet_delta, charge.check, &flags)) return false;
+  builder.redeem_points(charge.operator_id, points, Programme::welfare_points);
+  if (wallet_delta > 0) builder.charge_wallet(charge.operator_id, wallet_delta, TransferCode::fare, flags);
+  if (wallet_delta > 0 && points > 0) builder.note(NoteCode::wallet_part, no_index, wallet_delta);
   if (rider_delta < 0) builder.refund_wallet(charge.operator_id, -rider_delta);
   const std::int64_t subsidy_delta = subsidy_due - journey.subsidy_paid_minor;
   if (subsidy_delta > 0) builder.note(NoteCode::subsidy, no_index, subsidy_delta);

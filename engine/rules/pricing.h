@@ -64,6 +64,10 @@ struct LegCharge {
   PriceSteps steps;
   std::int64_t rider_limit_minor = INT64_MAX;
   WalletCheck check = WalletCheck::must_cover;
+  // Welfare points pay the rider's part first (Network::points_categories), at
+  // most points_max (0 = no limit); only where the fare is never settled again.
+  bool pay_with_points = false;
+  std::int64_t points_max = 0;
 };
 bool settle_leg(RatingBuilder& builder, const LegCharge& charge, OpenJourney& journey) noexcept;
 

@@ -1,7 +1,8 @@
 // Bus and metro: legs priced by GTFS-shaped leg rules, with transfers, caps,
 // buy-one-get-one and the metro's hold-and-refund.
 //
-// Bus on a pay-at-boarding network: the whole fare at boarding. On a
+// Bus on a pay-at-boarding network: the whole fare at boarding, welfare
+// points first for the network's points categories. On a
 // board-and-alight (segment) network: one fare unit at boarding, the rest
 // settled at alighting; for buy-one-get-one categories the city pays the
 // units after the first. A missing alight keeps the first unit.
@@ -79,6 +80,8 @@ bool rate_bus_board(RatingBuilder& builder) noexcept {
   OpenJourney journey;
   LegCharge charge{tap.operator_id, start.network, tap.event_time, quote.steps(price, price), INT64_MAX,
                    WalletCheck::must_cover};
+  charge.pay_with_points = (network.points_categories & category_bit(builder.state.category)) != 0;
+  charge.points_max = network.points_max_per_ride;
   if (!settle_leg(builder, charge, journey)) return false;
   remember_leg(builder, start.network, leg_group, tap.event_time.unix_us, quote.rider_minor, price, decision);
   if (network.collection == FareCollection::board_and_alight) {

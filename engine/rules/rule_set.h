@@ -70,6 +70,10 @@ struct Network {
   std::int64_t min_balance_to_enter_minor = 0;    // entry refused below this wallet balance
   std::int64_t trip_time_limit_s = 0;             // hold: a tap-out later than this keeps the max fare
   CategoryMask buy_one_get_one_categories = 0;    // board_and_alight: city pays the fare units after the first
+  // on_board only: these categories pay the fare with welfare points first
+  // (at most points_max_per_ride, 0 = no limit), the rest from the wallet.
+  CategoryMask points_categories = 0;
+  std::int64_t points_max_per_ride = 0;
 };
 
 // GTFS areas + stop_areas, per network: stop ids are the reader's location.

@@ -343,6 +343,15 @@ class Loader {
       if (network.collection != FareCollection::board_and_alight)
         row.problem("buy_one_get_one", "only applies to a board_and_alight network");
     }
+    if (auto mask = categories(row, "points_categories")) {
+      network.points_categories = *mask;
+      // A fare settled again later (alighting, tap-out) could refund points as wallet money.
+      if (network.collection != FareCollection::on_board)
+        row.problem("points_categories", "points pay only on an on_board network");
+    }
+    if (auto limit = row.integer("points_max_per_ride", false, 1, amount_max)) network.points_max_per_ride = *limit;
+    if (row.has("points_max_per_ride") && network.points_categories == 0)
+      row.problem("points_max_per_ride", "needs points_categories");
     network.max_fare_product = reference(row, "max_fare_product", products_, "fare product",
                                          network.collection == FareCollection::hold_max_refund_on_exit);
     if (auto balance = row.integer("min_balance_to_enter_minor", false, 0, amount_max))

@@ -99,18 +99,19 @@ TEST_CASE("a physical card and its linked phone share one monthly allotment and 
 
   auto first = pipeline.tap(ride(card_p, t));
   REQUIRE(first.outcome == protocol::Outcome::approved);
-  CHECK(first.points_after == 800);  // March's allotment
+  CHECK(first.points_after == 800 - 8);  // March's allotment, less the senior fare paid in points
   // The phone's first tap of the month allots nothing: the account had it.
   auto on_phone = pipeline.tap(ride(phone, t + hour_us));
   REQUIRE(on_phone.outcome == protocol::Outcome::approved);
-  CHECK(on_phone.points_after == 800);
-  CHECK(points_of(*ledger, card_p) == 800);
+  CHECK(on_phone.points_after == 800 - 16);
+  CHECK(points_of(*ledger, card_p) == 800 - 16);
 
-  // Rides on both media reach the concession day cap (60) once.
+  // Rides on both media reach the concession day cap (60) once, paid in points.
   std::int64_t paid = first.fare_minor + on_phone.fare_minor;
   for (int i = 0; i < 10; ++i) paid += pipeline.tap(ride(i % 2 ? card_p : phone, t + (2 + i) * hour_us)).fare_minor;
-  CHECK(paid == 60);
-  CHECK(wallet_of(*ledger, card_p) == 1000 - 60);
+  CHECK(paid == 0);
+  CHECK(points_of(*ledger, card_p) == 800 - 60);
+  CHECK(wallet_of(*ledger, card_p) == 1000);
   CHECK(ledger->verify().ok());
 }
 
@@ -132,20 +133,21 @@ TEST_CASE("a replacement card continues the allotment and the cap of the card it
   auto replaced = pipeline.admin(replace);
   INFO(replaced.status.to_string());
   REQUIRE(replaced.status.is_ok());
-  CHECK(replaced.moved_points == 800);
+  CHECK(replaced.moved_points == 800 - 3 * 8);
   REQUIRE(replaced.media_moved.size() == 1);
   CHECK(replaced.media_moved.front() == *CardId::parse(phone));
 
   // The new card's first tap of the month: no second allotment.
   auto on_new = pipeline.tap(ride(card_q, t + 3 * hour_us));
   REQUIRE(on_new.outcome == protocol::Outcome::approved);
-  CHECK(on_new.points_after == 800);
+  CHECK(on_new.points_after == 800 - 4 * 8);
   paid += on_new.fare_minor;
   // Its cap continues the old card's day; the phone followed the new card.
   for (int i = 0; i < 6; ++i) paid += pipeline.tap(ride(i % 2 ? phone : card_q, t + (4 + i) * hour_us)).fare_minor;
-  CHECK(paid == 60);
+  CHECK(paid == 0);  // senior bus fares are paid in points
+  CHECK(points_of(*ledger, card_q) == 800 - 60);
   CHECK(ledger->card(*CardId::parse(phone))->linked_to == *CardId::parse(card_q));
-  CHECK(wallet_of(*ledger, card_q) == 1000 - 60);
+  CHECK(wallet_of(*ledger, card_q) == 1000);
   CHECK(points_of(*ledger, card_p) == 0);
   CHECK(ledger->verify().ok());
 }
@@ -312,8 +314,8 @@ TEST_CASE("taps of one account's media go to the account's shard") {
     REQUIRE(engine.turn_commit());
   }
   REQUIRE(decisions.size() == 2);
-  CHECK(decisions[0].points_after == 800);
-  CHECK(decisions[1].points_after == 800);  // one allotment for the account
+  CHECK(decisions[0].points_after == 800 - 8);  // each senior bus fare paid in points
+  CHECK(decisions[1].points_after == 800 - 16);  // one allotment for the account
   while (!engine.idle()) {
     REQUIRE(engine.turn_commit());
     for (std::size_t shard = 0; shard < shards; ++shard) engine.turn_shard(shard, true);

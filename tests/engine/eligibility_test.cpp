@@ -116,8 +116,8 @@ TEST_CASE("eligibility: a card that becomes a senior mid-month pays the senior f
   CHECK(from.fare_minor == 8);
   CHECK(from.points_after == 0);  // March's allotment was decided at its first tap, as general
   auto april = pipeline.tap(make_tap(bus_reader, 4, senior_card, Mode::bus_board, 101, monday_8am_us + 30 * day_us));   // 04-01
-  CHECK(april.fare_minor == 8);
-  CHECK(april.points_after == city_rules().points.monthly_allotment[static_cast<std::size_t>(RiderCategory::senior)]);
+  CHECK(april.fare_minor == 0);  // the senior fare 8, paid with April's points
+  CHECK(april.points_after == city_rules().points.monthly_allotment[static_cast<std::size_t>(RiderCategory::senior)] - 8);
   CHECK(april.points_after > 0);
 }
 
@@ -166,7 +166,7 @@ TEST_CASE("eligibility: a district column sets where a senior lives, and the Fux
 
   auto march = pipeline.tap(make_tap(bus_reader, 1, senior_card, Mode::bus_board, 101, monday_8am_us));  // 03-02
   REQUIRE(march.outcome == protocol::Outcome::approved);
-  CHECK(march.points_after == 800);  // rules/city.toml: 800 a month outside Fuxing
+  CHECK(march.points_after == 800 - 8);  // rules/city.toml: 800 a month outside Fuxing, less the fare
 
   // Fuxing's postal code 336; the old four-field line still reads and leaves the district alone.
   auto reply = office.eligibility({row(2, senior_card, "senior", "", "", "336")});
@@ -179,7 +179,7 @@ TEST_CASE("eligibility: a district column sets where a senior lives, and the Fux
   CHECK(ledger->card(*CardId::parse(senior_card))->district == 336);
 
   auto april = pipeline.tap(make_tap(bus_reader, 2, senior_card, Mode::bus_board, 101, monday_8am_us + 30 * day_us));  // 04-01
-  CHECK(april.points_after == 1000);  // March's 800 - 0 spent expired, Fuxing's 1,000 arrived
+  CHECK(april.points_after == 1000 - 8);  // March's 792 expired, Fuxing's 1,000 arrived, less the fare
 
   // 0 clears it; a code that is no postal code is refused, naming the line, and changes nothing.
   const auto bad = office.eligibility({row(4, senior_card, "senior", "", "", "3360")});
@@ -189,7 +189,7 @@ TEST_CASE("eligibility: a district column sets where a senior lives, and the Fux
   REQUIRE(office.eligibility({row(5, senior_card, "senior", "", "", "0")})["ok"] == true);
   CHECK(ledger->card(*CardId::parse(senior_card))->district == no_district);
   auto may = pipeline.tap(make_tap(bus_reader, 3, senior_card, Mode::bus_board, 101, monday_8am_us + 61 * day_us));  // 05-02
-  CHECK(may.points_after == 800);
+  CHECK(may.points_after == 800 - 8);
 }
 
 }  // namespace citycard::engine::testing

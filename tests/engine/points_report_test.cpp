@@ -30,7 +30,8 @@ constexpr std::int64_t allotment = 480;   // report_rules(), senior and disabili
 
 // The shipped rules with the figures this test's edges were drawn for: 480
 // points a month (Taoyuan's are 800) and a reward of 20 points at every 10th
-// pool visit (the shipped rules give none: docs/rules.md "Bonus points").
+// pool visit (the shipped rules give none: docs/rules.md "Bonus points"),
+// and bus fares paid from the wallet, not in points.
 rules::RuleSet report_rules() {
   rules::RuleSet rule_set = city_rules();
   rule_set.points.monthly_allotment[static_cast<std::size_t>(RiderCategory::senior)] = allotment;
@@ -40,6 +41,8 @@ rules::RuleSet report_rules() {
     venue.reward_every_visits = 10;
     venue.reward_points = 20;
   }
+  // Bus rides here only start the month: their fares stay in the wallet.
+  for (rules::Network& network : rule_set.networks) network.points_categories = 0;
   return rule_set;
 }
 

@@ -188,10 +188,18 @@ TEST_CASE("property: a late offline batch costs what in-order arrival would") {
     Totals late, ordered;
     for (const Rating& rating : ride(rules, card(category, 5000), arrival)) late.add(rating);
     for (const Rating& rating : ride(rules, card(category, 5000), by_event_time)) ordered.add(rating);
-    CHECK(late.rider_minor == ordered.rider_minor);
-    CHECK(late.city_minor == ordered.city_minor);
+    // What the rides cost is the same. Which pocket paid may differ: a bus fare
+    // paid in points and a metro fare from the wallet share a transfer discount
+    // that falls on whichever leg arrived second (the close's repricing makes
+    // that canonical, engine/groups/repricing.h).
+    const std::int64_t point_value = rules.points.twd_minor_per_point;
+    CHECK(late.rider_minor + late.points_spent * point_value == ordered.rider_minor + ordered.points_spent * point_value);
+    CHECK(late.city_minor - late.points_spent * point_value == ordered.city_minor - ordered.points_spent * point_value);
     CHECK(late.operator_minor == ordered.operator_minor);
-    CHECK(late.points_spent == ordered.points_spent);
+    if (category != RiderCategory::senior && category != RiderCategory::disability) {
+      CHECK(late.rider_minor == ordered.rider_minor);
+      CHECK(late.points_spent == ordered.points_spent);
+    }
   }
   CHECK(batches_with_late_taps > seeds / 4);  // the property was really exercised
 }

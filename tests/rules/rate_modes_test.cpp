@@ -219,6 +219,8 @@ TEST_CASE("points: reward points expire at the month end, and late taps never mo
   CardState senior = card(RiderCategory::senior, 100, 480);
   senior.points_month = 2025 * 12 + 2;
   Rating late = rate_one(senior, make_tap(Mode::bus_board, 101, taipei(2025, 2, 28, 23, 55), 1, 1, 0, true));
-  CHECK(net_for_role(late, AccountRole::card_points, Asset::points) == 0);
+  // Only the ride's fare moves points (8, paid in points on a city bus).
+  CHECK(late.points_spent == 8);
+  CHECK(net_for_role(late, AccountRole::card_points, Asset::points) == -8);
   CHECK(late.state.points_month == 2025 * 12 + 2);
 }

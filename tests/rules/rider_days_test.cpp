@@ -69,8 +69,9 @@ TEST_CASE("a senior at the pool and in a love taxi with points, across a month e
               // Meter 300: 85 points and 215 from a wallet of 15: refused, nothing moves.
               {make_tap(Mode::entry, 401, taipei(2025, 3, 1, 15, 0), 0, 0, 300), RefusalReason::insufficient_balance, 0,
                0, 0, 15, 660},
-              // April: 660 points expire, 800 arrive; bus 8 for a senior, the city pays 7.
-              {make_tap(Mode::bus_board, 102, taipei(2025, 4, 1, 8, 0), 5, 12), RefusalReason::none, 8, 7, 0, 7, 800},
+              // April: 660 points expire, 800 arrive; bus 8 for a senior, paid in points;
+              // the city pays the operator the 8 points and 7 more.
+              {make_tap(Mode::bus_board, 102, taipei(2025, 4, 1, 8, 0), 5, 12), RefusalReason::none, 0, 15, 8, 15, 792},
           });
 }
 

@@ -61,7 +61,7 @@ TEST_CASE("the shipped city rule set loads") {
   INFO(problems_text(load.problems));
   REQUIRE(load.ok());
   const RuleSet& rules = *load.rule_set;
-  CHECK(rules.version == 2);
+  CHECK(rules.version == 3);
   CHECK(rules.utc_offset_minutes == 480);
   CHECK(rules.business_day_start_minutes == 180);
   CHECK(rules.leg_rules.size() == 7 + 64);  // 7 written, 64 from the 8x8 metro matrix

@@ -1,9 +1,12 @@
 // Taoyuan's programmes in the shipped rule set (rules/city.toml, sources in
 // docs/rules.md "Sources"), in exact money from riders' days: the welfare
-// points (800, 1,000 in Fuxing) at the love taxi, a pool, the railway (70
+// points (800, 1,000 in Fuxing) on city buses, at the love taxi, a pool, the railway (70
 // points a trip, 30 before 2026-01-01) and YouBike 2.0E (20 points per 30
 // minutes for two hours, then 40), points first and the wallet the rest; and
 // the monthly fare cap reached over a generated month of commuting.
+#include <fstream>
+#include <sstream>
+
 #include "rule_book.h"
 #include "rules_test_support.h"
 
@@ -28,6 +31,13 @@ bool has_code(const Rating& rating, TransferCode code, std::int64_t amount) {
   for (const Posting& posting : rating.posting_list())
     if (posting.code == code && posting.amount_minor == amount) return true;
   return false;
+}
+
+std::string city_text() {
+  std::ifstream in(CITYCARD_CITY_RULES);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
 }
 
 std::int32_t month_of(EventTime time) { return LocalCalendar(480, 180).local_month(time); }
@@ -61,15 +71,17 @@ TEST_CASE("taoyuan: a senior's day of bus, love taxi, pool, railway and YouBike 
   for (const Rating& rating : day) REQUIRE(rating.approved());
   const Rating &bus = day[0], &taxi = day[1], &pool = day[2], &railway = day[3], &rent = day[4], &bike = day[5];
 
-  // Bus: the senior fare 8 from the wallet; the city pays the operator the other 7.
-  CHECK(bus.fare_minor == 8);
-  CHECK(bus.points_spent == 0);
+  // Bus: the senior fare 8, all in points; the city pays the operator the other 7.
+  CHECK(bus.fare_minor == 0);
+  CHECK(bus.points_spent == 8);
+  CHECK(paid(bus, Programme::welfare_points) == 8);
   CHECK(paid(bus, Programme::category_fare) == 7);
+  CHECK(bus.balance_after_minor == 500);
   // Love taxi, meter 300: 85 points (the cap per ride), 215 from the wallet.
   CHECK(taxi.points_spent == 85);
   CHECK(taxi.fare_minor == 215);
   CHECK(paid(taxi, Programme::welfare_points) == 85);
-  CHECK(taxi.points_after == 245);
+  CHECK(taxi.points_after == 237);
   // Pool: the senior price 55, all in points; the city pays the 55 below the general 110 too.
   CHECK(pool.points_spent == 55);
   CHECK(pool.fare_minor == 0);
@@ -80,27 +92,83 @@ TEST_CASE("taoyuan: a senior's day of bus, love taxi, pool, railway and YouBike 
   CHECK(railway.fare_minor == 50);
   CHECK(paid(railway, Programme::railway_subsidy) == 70);
   CHECK(paid(railway, Programme::welfare_points) == 0);
-  CHECK(railway.points_after == 120);
-  CHECK(railway.balance_after_minor == 227);
-  // YouBike 2.0E, 160 minutes: 4 periods at 20 (two hours), 2 at 40 = 160. 120 points are
-  // left: they pay first and run out, the wallet pays the other 40.
+  CHECK(railway.points_after == 112);
+  CHECK(railway.balance_after_minor == 235);
+  // YouBike 2.0E, 160 minutes: 4 periods at 20 (two hours), 2 at 40 = 160. 112 points are
+  // left: they pay first and run out, the wallet pays the other 48.
   CHECK(rent.fare_minor == 0);
-  CHECK(bike.points_spent == 120);
-  CHECK(bike.fare_minor == 40);
-  CHECK(paid(bike, Programme::welfare_points) == 120);
+  CHECK(bike.points_spent == 112);
+  CHECK(bike.fare_minor == 48);
+  CHECK(paid(bike, Programme::welfare_points) == 112);
   CHECK(bike.points_after == 0);
   CHECK(bike.balance_after_minor == 187);
 
   Totals totals;
   for (const Rating& rating : day) totals.add(rating);
-  CHECK(totals.rider_minor == 8 + 215 + 50 + 40);
+  CHECK(totals.rider_minor == 215 + 50 + 48);
   CHECK(totals.points_spent == 330);
-  CHECK(totals.city_minor == 7 + 85 + 55 + 55 + 70 + 120);
+  CHECK(totals.city_minor == 8 + 7 + 85 + 55 + 55 + 70 + 112);
   CHECK(totals.operator_minor == std::map<std::uint32_t, std::int64_t>{{bus_operator, 15},
                                                                       {railway_operator, 120},
                                                                       {youbike_2e_operator, 160},
                                                                       {taxi_operator, 300},
                                                                       {pool_operator, 110}});
+}
+
+TEST_CASE("taoyuan: welfare points pay city bus fares first, the wallet the rest, and never past the cap") {
+  const Tap first = make_tap(Mode::bus_board, bus_operator, taipei(2026, 3, 10, 8, 0), 5, 12);
+  // 5 points left: they pay 5 of the senior fare 8, the wallet 3.
+  const Rating mixed = rate(city_rules(), senior_in_march(100, 5), first);
+  REQUIRE(mixed.approved());
+  CHECK(mixed.points_spent == 5);
+  CHECK(mixed.fare_minor == 3);
+  CHECK(mixed.points_after == 0);
+  CHECK(mixed.balance_after_minor == 97);
+  CHECK(paid(mixed, Programme::welfare_points) == 5);
+  CHECK(paid(mixed, Programme::category_fare) == 7);
+  // No points and an empty wallet: refused for the money, and nothing spent.
+  const Rating broke = rate(city_rules(), senior_in_march(0, 0), first);
+  CHECK_FALSE(broke.approved());
+  CHECK(broke.refusal == RefusalReason::insufficient_balance);
+  CHECK(broke.posting_list().empty());
+  // Points alone carry a rider whose wallet is empty.
+  CHECK(rate(city_rules(), senior_in_march(0, 800), first).approved());
+
+  // A student pays from the wallet: points are for senior and disability cards.
+  CardState student = card(RiderCategory::student, 100, 50);
+  student.points_month = senior_in_march(0, 0).points_month;
+  const Rating student_ride = rate(city_rules(), student, first);
+  REQUIRE(student_ride.approved());
+  CHECK(student_ride.points_spent == 0);
+  CHECK(student_ride.fare_minor == 12);
+
+  // The concession cap (60 a day) caps what is due, whoever pays it: 7 rides
+  // of 8 = 56, the 8th pays 4, the 9th nothing, in points.
+  std::vector<Tap> taps;
+  for (int ride = 0; ride < 9; ++ride)
+    taps.push_back(make_tap(Mode::bus_board, bus_operator, taipei(2026, 3, 10, 7 + ride, 0), 5, 12));
+  const std::vector<Rating> day = ride(city_rules(), senior_in_march(100, 800), taps);
+  std::int64_t points = 0;
+  for (const Rating& rating : day) {
+    REQUIRE(rating.approved());
+    CHECK(rating.fare_minor == 0);
+    points += rating.points_spent;
+  }
+  CHECK(points == 60);
+  CHECK(day[7].points_spent == 4);
+  CHECK(day[8].points_spent == 0);
+  CHECK(day.back().points_after == 740);
+  CHECK(day.back().balance_after_minor == 100);
+}
+
+TEST_CASE("taoyuan: points pay only on a network whose fare is settled once, at boarding") {
+  std::string text = city_text();
+  const std::string segment = "fare_collection = \"board_and_alight\"       # one unit at boarding, the rest at alighting\n";
+  REQUIRE(text.find(segment) != std::string::npos);
+  text.replace(text.find(segment), segment.size(), segment + "points_categories = [\"senior\"]\n");
+  RuleSetLoad load = parse_rule_set(text, "segment-points.toml");
+  REQUIRE_FALSE(load.ok());
+  CHECK(problems_text(load.problems).find("points_categories: points pay only on an on_board network") != std::string::npos);
 }
 
 TEST_CASE("taoyuan: YouBike 2.0E costs 20 per started half hour for two hours, then 40") {
@@ -195,7 +263,7 @@ TEST_CASE("taoyuan: the railway takes at most 30 points a trip before 2026-01-01
   CHECK(night.points_spent == 30);
   // From 03:00 the 2026 rules: 70 points (January's first tap: 400 expire, 800 arrive).
   const Rating january = trip(taipei(2026, 1, 1, 3, 0));
-  CHECK(january.rule_set_version == 2);
+  CHECK(january.rule_set_version == city_rules().version);
   CHECK(january.points_spent == 70);
   CHECK(january.fare_minor == 50);
   CHECK(paid(january, Programme::railway_subsidy) == 70);
