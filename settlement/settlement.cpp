@@ -9,6 +9,7 @@
 #include <map>
 #include <unordered_map>
 
+#include "ledger/system_accounts.h"
 #include "staging.h"
 
 namespace citycard::settlement {
@@ -52,10 +53,45 @@ Result<std::unordered_set<std::string>> Settlement::held_set(const ledger::Snaps
   return held;
 }
 
+std::optional<AccountId> Settlement::issuer_clearing() const {
+  auto system = ledger::find_system_accounts(ledger_);
+  if (!system || system->credit_card_clearing.value == 0) return std::nullopt;
+  return system->credit_card_clearing;
+}
+
+Result<std::optional<IssuerRecord>> Settlement::load_issuer(const ledger::Snapshot& snapshot, BusinessDay day) const {
+  auto text = snapshot.record(ledger::RecordSpace::settlement, record_key::issuer(day));
+  if (!text) {
+    if (text.status().code() == StatusCode::not_found) return std::optional<IssuerRecord>();
+    return text.status();
+  }
+  auto record = decode_issuer(*text);
+  if (!record) return record.status();
+  return std::optional<IssuerRecord>(std::move(*record));
+}
+
+Result<std::optional<WrittenIssuerFile>> Settlement::write_issuer(const CloseRecord& close, std::vector<IssuerLine> lines,
+                                                                  const std::string& dir) {
+  if (!issuer_clearing()) return std::optional<WrittenIssuerFile>();
+  auto keys = SettlementKeys::load(options_.key_dir);
+  if (!keys) return keys.status();
+  IssuerHeader header;
+  header.issuer_name = options_.issuer_name;
+  header.day = close.day;
+  header.created_at = close.created_at;
+  header.period_start = day_start(close.day, close.config);
+  header.period_end = day_start(close.day.next(), close.config);
+  header.signing_key_id = keys->signing_key_id();
+  header.token_key_id = keys->token_key_id();
+  auto written = write_issuer_file(dir, header, std::move(lines), close.config, *keys);
+  if (!written) return written.status();
+  return std::optional<WrittenIssuerFile>(std::move(*written));
+}
+
 Result<std::vector<WrittenBatch>> Settlement::write_batches(const ledger::Snapshot& snapshot, const CloseRecord& close,
                                                             const std::vector<BatchRecord>& batches,
                                                             const Progress& progress, AssignStats* stats,
-                                                            const std::string& dir) {
+                                                            const std::string& dir, std::vector<IssuerLine>* issuer_lines) {
   auto keys = SettlementKeys::load(options_.key_dir);
   if (!keys) return keys.status();
   std::error_code error;
@@ -87,6 +123,17 @@ Result<std::vector<WrittenBatch>> Settlement::write_batches(const ledger::Snapsh
     return Status::corruption("the ledger ends at " + std::to_string(snapshot.last_sequence()) + " but day " +
                               close.day.to_string() + " closed at " + std::to_string(close.to_sequence));
   AssignRange range{close.day, close.config, close.from_sequence, close.to_sequence, close.previous_to_sequence};
+  std::optional<IssuerScan> issuer;
+  if (issuer_lines != nullptr) {
+    if (auto clearing = issuer_clearing()) {
+      issuer.emplace();
+      issuer->clearing = *clearing;
+      issuer->visit = [issuer_lines](const IssuerLine& line) {
+        issuer_lines->push_back(line);
+        return Status::ok();
+      };
+    }
+  }
   auto assigned = assign_day(
       snapshot, range, payables, &tokens,
       [&](OperatorId op, const BatchLine& line, std::uint32_t version) {
@@ -94,7 +141,7 @@ Result<std::vector<WrittenBatch>> Settlement::write_batches(const ledger::Snapsh
         if (it != held.end() && it->second.count(line.tap_id)) return Status::ok();
         return writer.add(op, line, version);
       },
-      progress);
+      progress, issuer ? &*issuer : nullptr);
   if (!assigned) return assigned.status();
   if (stats) *stats = assigned.value();
   return writer.finish();
@@ -114,6 +161,9 @@ Result<CloseSummary> Settlement::close(BusinessDay day, EventTime closed_at, con
       summary.total.add(batch.totals);
       summary.batches.push_back({batch, options_.out_dir + "/" + batch.file_name});
     }
+    auto issuer = load_issuer(*snapshot, day);
+    if (!issuer) return issuer.status();
+    summary.issuer = std::move(*issuer);
     return summary;
   } else if (existing.status().code() != StatusCode::not_found) {
     return existing.status();
@@ -175,8 +225,11 @@ Result<CloseSummary> Settlement::close(BusinessDay day, EventTime closed_at, con
   AssignStats stats;
   Staging staging(options_.out_dir);
   if (Status opened = staging.open(); !opened) return opened;
-  auto written = write_batches(*snapshot, close, records, progress, &stats, staging.dir());
+  std::vector<IssuerLine> issuer_lines;
+  auto written = write_batches(*snapshot, close, records, progress, &stats, staging.dir(), &issuer_lines);
   if (!written) return written.status();
+  auto issuer_file = write_issuer(close, std::move(issuer_lines), staging.dir());
+  if (!issuer_file) return issuer_file.status();
   close.next_from_sequence = stats.next_from_sequence;
   close.transfers_scanned = stats.transfers_scanned;
 
@@ -193,6 +246,13 @@ Result<CloseSummary> Settlement::close(BusinessDay day, EventTime closed_at, con
     summary.total.add(batch.totals);
     summary.batches.push_back({batch, options_.out_dir + "/" + batch.file_name});
   }
+  std::vector<std::string> placed_names = file_names(records);
+  if (*issuer_file) {
+    IssuerRecord issuer{day, (*issuer_file)->file_name, (*issuer_file)->file_sha256, (*issuer_file)->totals};
+    writes.push_back({ledger::RecordSpace::settlement, record_key::issuer(day), encode(issuer)});
+    placed_names.push_back(issuer.file_name);
+    summary.issuer = std::move(issuer);
+  }
   writes.push_back({ledger::RecordSpace::settlement, record_key::close(day), encode(close)});
   writes.push_back({ledger::RecordSpace::settlement, std::string(record_key::last), std::to_string(day.days_since_epoch)});
   add_caller_records(writes, "closed " + day.to_string() + ": " + std::to_string(records.size()) + " files, " +
@@ -200,7 +260,7 @@ Result<CloseSummary> Settlement::close(BusinessDay day, EventTime closed_at, con
                                  std::to_string(summary.total.total_minor) + " TWD, ledger sequences " +
                                  std::to_string(close.from_sequence) + ".." + std::to_string(close.to_sequence));
   if (Status s = ledger_.put_records(writes, {}); !s) return s;
-  if (Status placed = place_staged(options_.out_dir, file_names(records)); !placed) {
+  if (Status placed = place_staged(options_.out_dir, placed_names); !placed) {
     return Status::io_error("day " + day.to_string() + " is closed, but its files are not all in place (" + placed.message() +
                             "): closing it again puts them there");
   }
@@ -235,9 +295,22 @@ Result<CloseSummary> Settlement::regenerate(BusinessDay day, const Progress& pro
   if (!close) return close.status();
   auto records = batches_in(*snapshot, day);
   if (!records) return records.status();
-  auto written = write_batches(*snapshot, close.value(), records.value(), progress, nullptr, options_.out_dir);
+  auto issuer = load_issuer(*snapshot, day);
+  if (!issuer) return issuer.status();
+  std::vector<IssuerLine> issuer_lines;
+  auto written = write_batches(*snapshot, close.value(), records.value(), progress, nullptr, options_.out_dir,
+                               *issuer ? &issuer_lines : nullptr);
   if (!written) return written.status();
   CloseSummary summary;
+  if (*issuer) {
+    // Days closed before issuer files have none to regenerate.
+    auto issuer_file = write_issuer(close.value(), std::move(issuer_lines), options_.out_dir);
+    if (!issuer_file) return issuer_file.status();
+    if (!*issuer_file || (*issuer_file)->file_sha256 != (*issuer)->file_sha256)
+      return Status::corruption("the regenerated issuer file " + (*issuer)->file_name +
+                                " differs from the one recorded at the close (the ledger or the keys changed)");
+    summary.issuer = *issuer;
+  }
   summary.close = close.value();
   summary.already_closed = true;
   std::string differing;
