@@ -156,13 +156,14 @@ Result<CloseSummary> Settlement::close(BusinessDay day, EventTime closed_at, con
     summary.already_closed = true;
     auto batches_of_day = batches_in(*snapshot, day);
     if (!batches_of_day) return batches_of_day.status();
-    if (Status restored = restore_missing(*snapshot, existing.value(), batches_of_day.value()); !restored) return restored;
+    auto issuer = load_issuer(*snapshot, day);
+    if (!issuer) return issuer.status();
+    if (Status restored = restore_missing(*snapshot, existing.value(), batches_of_day.value(), *issuer); !restored)
+      return restored;
     for (auto& batch : batches_of_day.value()) {
       summary.total.add(batch.totals);
       summary.batches.push_back({batch, options_.out_dir + "/" + batch.file_name});
     }
-    auto issuer = load_issuer(*snapshot, day);
-    if (!issuer) return issuer.status();
     summary.issuer = std::move(*issuer);
     return summary;
   } else if (existing.status().code() != StatusCode::not_found) {
@@ -269,16 +270,19 @@ Result<CloseSummary> Settlement::close(BusinessDay day, EventTime closed_at, con
 }
 
 Status Settlement::restore_missing(const ledger::Snapshot& snapshot, const CloseRecord& close,
-                                   const std::vector<BatchRecord>& batches) {
+                                   const std::vector<BatchRecord>& batches, const std::optional<IssuerRecord>& issuer) {
   std::vector<BatchRecord> missing;
   for (const BatchRecord& batch : batches) {
     std::error_code error;
     if (!std::filesystem::exists(options_.out_dir + "/" + batch.file_name, error)) missing.push_back(batch);
   }
-  if (missing.empty()) return Status::ok();
+  std::error_code error;
+  const bool issuer_missing = issuer && !std::filesystem::exists(options_.out_dir + "/" + issuer->file_name, error);
+  if (missing.empty() && !issuer_missing) return Status::ok();
   Staging staging(options_.out_dir);
   if (Status opened = staging.open(); !opened) return opened;
-  auto written = write_batches(snapshot, close, missing, {}, nullptr, staging.dir());
+  std::vector<IssuerLine> issuer_lines;
+  auto written = write_batches(snapshot, close, missing, {}, nullptr, staging.dir(), issuer_missing ? &issuer_lines : nullptr);
   if (!written) return written.status();
   for (std::size_t i = 0; i < missing.size(); ++i) {
     if (written->at(i).file_sha256 != missing[i].file_sha256) {
@@ -286,7 +290,16 @@ Status Settlement::restore_missing(const ledger::Snapshot& snapshot, const Close
                                 " written again from the ledger differs from the one its close recorded");
     }
   }
-  return place_staged(options_.out_dir, file_names(missing));
+  std::vector<std::string> names = file_names(missing);
+  if (issuer_missing) {
+    auto issuer_file = write_issuer(close, std::move(issuer_lines), staging.dir());
+    if (!issuer_file) return issuer_file.status();
+    if (!*issuer_file || (*issuer_file)->file_sha256 != issuer->file_sha256)
+      return Status::corruption("the file " + issuer->file_name +
+                                " written again from the ledger differs from the one its close recorded");
+    names.push_back(issuer->file_name);
+  }
+  return place_staged(options_.out_dir, names);
 }
 
 Result<CloseSummary> Settlement::regenerate(BusinessDay day, const Progress& progress) {

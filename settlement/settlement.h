@@ -159,7 +159,7 @@ class Settlement {
   // A closed day's files that are not in the out dir (its record landed
   // although its write reported a failure, staging.h), written again.
   Status restore_missing(const ledger::Snapshot& snapshot, const CloseRecord& close,
-                         const std::vector<BatchRecord>& batches);
+                         const std::vector<BatchRecord>& batches, const std::optional<IssuerRecord>& issuer);
   Result<std::unordered_set<std::string>> held_set(const ledger::Snapshot& snapshot, BusinessDay day, OperatorId op,
                                                    std::uint32_t sequence) const;
   // `writes` with the caller's records for what was `done` (Options::records_with).
