@@ -178,8 +178,9 @@ Result<Corrections> load_corrections(const ledger::Snapshot& snapshot, const Ass
 class GroupAssembler {
  public:
   GroupAssembler(const AssignRange& range, const PayableIndex& payables, CardTokens* tokens, const LineVisitor& visit,
-                 Corrections corrections)
-      : range_(range), payables_(payables), tokens_(tokens), visit_(visit), corrections_(std::move(corrections)) {
+                 Corrections corrections, const IssuerScan* issuer)
+      : range_(range), payables_(payables), tokens_(tokens), visit_(visit), corrections_(std::move(corrections)),
+        issuer_(issuer) {
     next_from_ = range.to_sequence + 1;
   }
 
@@ -264,10 +265,54 @@ class GroupAssembler {
     return token_card;
   }
 
+  // Where a line of the group with this event day goes: the day's batch,
+  // a later one's (left for it), or an earlier close's (already in it).
+  enum class Place { this_day, later_day, earlier_close };
+  Place place(EventTime event_time, std::uint64_t first_sequence, std::uint16_t& flags) {
+    const BusinessDay event_day = business_day_of(event_time, range_.config);
+    if (event_day > range_.day) {
+      if (first_sequence < next_from_) next_from_ = first_sequence;
+      return Place::later_day;
+    }
+    if (event_day < range_.day) {
+      if (first_sequence <= range_.previous_to_sequence) return Place::earlier_close;
+      flags |= transfer_flag_late;
+    }
+    return Place::this_day;
+  }
+
+  // The group's auto top-up money, as the issuer's line (issuer_file.h).
+  Status assemble_issuer() {
+    if (issuer_ == nullptr) return Status::ok();
+    IssuerLine line;
+    std::optional<AccountId> card_account;
+    bool found = false;
+    for (const auto& stored : legs_) {
+      const Transfer& t = stored.transfer;
+      if (t.code != TransferCode::auto_top_up || t.asset != Asset::twd) continue;
+      const bool from_clearing = t.debit_account == issuer_->clearing;
+      if (!from_clearing && t.credit_account != issuer_->clearing) continue;
+      if (!found) {
+        found = true;
+        line.tap_id = stored.key.to_string();
+        line.event_time = t.event_time;
+      }
+      line.amount_minor += from_clearing ? t.amount_minor : -t.amount_minor;
+      line.flags |= t.flags & transfer_flag_offline;
+      if (!card_account) card_account = from_clearing ? t.credit_account : t.debit_account;
+    }
+    if (!found) return Status::ok();
+    const std::uint64_t first_sequence = legs_.front().sequence - legs_.front().leg;
+    if (place(line.event_time, first_sequence, line.flags) != Place::this_day) return Status::ok();
+    if (tokens_ && card_account) line.card_token = tokens_->token_of_account(*card_account);
+    return issuer_->visit(line);
+  }
+
   Status assemble() {
     // A correction is folded into its tap's line (load_corrections).
     const Origin origin = legs_.front().key.origin;
     if (origin == Origin::repriced_tap || origin == Origin::repriced_service_given) return Status::ok();
+    if (Status s = assemble_issuer(); !s) return s;
     std::optional<AccountId> card_account;
     for (const auto& stored : legs_) {
       const Transfer& t = stored.transfer;
@@ -295,15 +340,8 @@ class GroupAssembler {
       // The money rule, read back: the columns account for every unit that
       // moved through the payable, no more and no less.
       CITYCARD_CHECK(line.line.total_minor() == line.payable_net_minor);
-      const BusinessDay event_day = business_day_of(line.line.event_time, range_.config);
-      if (event_day > range_.day) {
-        if (first_sequence < next_from_) next_from_ = first_sequence;
-        continue;
-      }
-      if (event_day < range_.day) {
-        if (first_sequence <= range_.previous_to_sequence) continue;  // a batch of an earlier close holds it
-        line.line.flags |= transfer_flag_late;
-      }
+      // Not this day's: a later close takes it, or a batch of an earlier close holds it.
+      if (place(line.line.event_time, first_sequence, line.line.flags) != Place::this_day) continue;
       const std::optional<AccountId> token_card = repriced_card ? *repriced_card : card_account;
       if (tokens_ && token_card) line.line.card_token = tokens_->token_of_account(*token_card);
       if (all_zero(line.line) && corrections_.contains(line.line.tap_id)) continue;  // repriced to nothing
@@ -317,6 +355,7 @@ class GroupAssembler {
   CardTokens* tokens_;
   const LineVisitor& visit_;
   Corrections corrections_;
+  const IssuerScan* issuer_;
   std::vector<ledger::StoredTransfer> legs_;
   std::vector<GroupLine> lines_;
   std::uint64_t next_from_ = 0;
@@ -325,13 +364,14 @@ class GroupAssembler {
 }  // namespace
 
 Result<AssignStats> assign_day(const ledger::Snapshot& snapshot, const AssignRange& range, const PayableIndex& payables,
-                               CardTokens* tokens, const LineVisitor& visit, const Progress& progress) {
+                               CardTokens* tokens, const LineVisitor& visit, const Progress& progress,
+                               const IssuerScan* issuer) {
   AssignStats stats;
   stats.next_from_sequence = range.to_sequence + 1;
   if (range.from_sequence > range.to_sequence) return stats;
   auto corrections = load_corrections(snapshot, range, payables);
   if (!corrections) return corrections.status();
-  GroupAssembler assembler(range, payables, tokens, visit, std::move(*corrections));
+  GroupAssembler assembler(range, payables, tokens, visit, std::move(*corrections), issuer);
   const std::uint64_t total = range.to_sequence - range.from_sequence + 1;
   constexpr std::uint64_t progress_every = 1u << 16;
   Status failure;

@@ -28,6 +28,7 @@
 
 #include "batch_file.h"
 #include "business_day.h"
+#include "issuer_file.h"
 #include "keys.h"
 #include "ledger/ledger.h"
 
@@ -89,9 +90,18 @@ using LineVisitor = std::function<Status(OperatorId op, const BatchLine& line, s
 // Called now and then with transfers scanned so far and the range's size.
 using Progress = std::function<void(std::uint64_t done, std::uint64_t total)>;
 
+// The issuer's side of the same scan (issuer_file.h): a group that moves
+// `clearing` with auto_top_up legs is one issuer line, assigned to a day by
+// the same rule as an operator's line (late included).
+struct IssuerScan {
+  AccountId clearing;
+  std::function<Status(const IssuerLine& line)> visit;
+};
+
 // Streams [from, to] of `snapshot`. `tokens` may be null (totals only: the
-// card token column is left empty).
+// card token column is left empty). `issuer` may be null (no issuer lines).
 Result<AssignStats> assign_day(const ledger::Snapshot& snapshot, const AssignRange& range, const PayableIndex& payables,
-                               CardTokens* tokens, const LineVisitor& visit, const Progress& progress = {});
+                               CardTokens* tokens, const LineVisitor& visit, const Progress& progress = {},
+                               const IssuerScan* issuer = nullptr);
 
 }  // namespace citycard::settlement

@@ -47,6 +47,34 @@ BatchTotals without_programmes(BatchTotals totals) {
   return totals;
 }
 
+// The issuer's file against its record and the ledger's pass (report.issuer_ledger).
+void verify_issuer(const IssuerRecord& record, const SettlementKeys& keys, const std::string& out_dir,
+                   ReconcileReport& report) {
+  const std::string path = out_dir + "/" + record.file_name;
+  auto problem = [&](const std::string& text) { report.problems.push_back(record.file_name + ": " + text); };
+  auto digest = sha256_file_hex(path);
+  if (!digest) return problem("missing or unreadable");
+  bool found = false;
+  const std::string digest_file = read_all(path + ".sha256", found);
+  if (!found) problem("digest file missing");
+  else if (digest_file != digest.value() + "  " + record.file_name + "\n") problem("SHA-256 does not match its digest file");
+  if (digest.value() != record.file_sha256) problem("not the file recorded at the close (SHA-256 differs)");
+  const std::string signature = read_all(path + ".sig", found);
+  if (!found) problem("signature file missing");
+  else if (!keys.verify_file(path, signature)) problem("signature does not verify with settlement.pub");
+  auto contents = read_issuer_file(path);
+  if (!contents) return problem(contents.status().message());
+  if (contents->day != report.day.to_string()) problem("header names another day");
+  report.issuer_file = contents->totals;
+  if (!report.issuer_ledger) return problem("the ledger has no issuer clearing account to compare with");
+  if (!(contents->totals == *report.issuer_ledger))
+    problem("totals differ from the ledger: " + std::to_string(contents->totals.lines) + " lines, " +
+            std::to_string(contents->totals.total_minor) + " TWD in the file; " +
+            std::to_string(report.issuer_ledger->lines) + " lines, " + std::to_string(report.issuer_ledger->total_minor) +
+            " TWD in the ledger");
+  if (!(record.totals == *report.issuer_ledger)) problem("the issuer record differs from the ledger");
+}
+
 }  // namespace
 
 Result<ReconcileReport> Settlement::verify(BusinessDay day) {
@@ -76,6 +104,20 @@ Result<ReconcileReport> Settlement::verify(BusinessDay day) {
   PayableIndex payables(snapshot->operators());
   AssignRange range{day, close->config, close->from_sequence, close->to_sequence, close->previous_to_sequence};
   std::uint64_t unknown_operator_lines = 0;
+  // The issuer's file, when the day has one: its totals against the same pass.
+  auto issuer_record = load_issuer(*snapshot, day);
+  if (!issuer_record) return issuer_record.status();
+  std::optional<IssuerScan> issuer;
+  const auto clearing = issuer_clearing();
+  if (*issuer_record && clearing) {
+    report.issuer_ledger.emplace();
+    issuer.emplace();
+    issuer->clearing = *clearing;
+    issuer->visit = [&report](const IssuerLine& line) {
+      report.issuer_ledger->add(line);
+      return Status::ok();
+    };
+  }
   auto assigned = assign_day(*snapshot, range, payables, nullptr, [&](OperatorId op, const BatchLine& line, std::uint32_t) {
     auto it = ledger_totals.find(op.value);
     if (it == ledger_totals.end()) {
@@ -84,7 +126,7 @@ Result<ReconcileReport> Settlement::verify(BusinessDay day) {
     }
     if (!held[op.value].count(line.tap_id)) it->second.add(line);
     return Status::ok();
-  });
+  }, {}, issuer ? &*issuer : nullptr);
   if (!assigned) report.problems.push_back("cannot read the ledger: " + assigned.status().to_string());
   if (unknown_operator_lines > 0)
     report.problems.push_back(std::to_string(unknown_operator_lines) + " ledger lines belong to operators without a batch");
@@ -131,6 +173,7 @@ Result<ReconcileReport> Settlement::verify(BusinessDay day) {
   }
   if (!(report.file_total == report.ledger_total))
     report.problems.push_back("day total: " + describe_difference(report.file_total, report.ledger_total));
+  if (*issuer_record) verify_issuer(**issuer_record, *keys, options_.out_dir, report);
   return report;
 }
 

@@ -122,7 +122,29 @@ std::string batch(BusinessDay day, OperatorId op) { return batch_prefix(day) + o
 std::string held_prefix(BusinessDay day, OperatorId op) { return "held/" + day.compact() + "/" + operator_digits(op) + "/"; }
 std::string held(BusinessDay day, OperatorId op, std::string_view tap_id) { return held_prefix(day, op) + std::string(tap_id); }
 std::string ack(std::string_view ack_sha256) { return "ack/" + std::string(ack_sha256); }
+std::string issuer(BusinessDay day) { return "issuer/" + day.compact(); }
 }  // namespace record_key
+
+std::string encode(const IssuerRecord& r) {
+  Encoder out;
+  out.add("day", r.day.days_since_epoch).add("file", r.file_name).add("sha256", r.file_sha256);
+  out.add("lines", static_cast<std::int64_t>(r.totals.lines)).add("late_lines", static_cast<std::int64_t>(r.totals.late_lines));
+  out.add("total", r.totals.total_minor);
+  return out.take();
+}
+
+Result<IssuerRecord> decode_issuer(std::string_view text) {
+  Decoder in(text);
+  IssuerRecord r;
+  r.day.days_since_epoch = in.number<std::int32_t>("day");
+  r.file_name = in.text("file");
+  r.file_sha256 = in.text("sha256");
+  r.totals.lines = in.number<std::uint64_t>("lines");
+  r.totals.late_lines = in.number<std::uint64_t>("late_lines");
+  r.totals.total_minor = in.number<std::int64_t>("total");
+  if (Status s = in.status("issuer"); !s) return s;
+  return r;
+}
 
 std::string encode(const CloseRecord& r) {
   Encoder out;

@@ -7,6 +7,7 @@
 //   "batch/" YYYYMMDD "/" OOOOOOOOOO    -> BatchRecord    operator id, 10 digits
 //   "held/" YYYYMMDD "/" OOOOOOOOOO "/" tap_id -> HeldLine
 //   "ack/" sha256(ack file)             -> batch key
+//   "issuer/" YYYYMMDD                  -> IssuerRecord   the issuer's file of the day (issuer_file.h)
 //
 // Values are "name=value" lines (LF-separated), unknown names ignored, so a
 // later version can add fields; decode() reports a missing field as corruption.
@@ -18,6 +19,7 @@
 #include <string_view>
 
 #include "batch_file.h"
+#include "issuer_file.h"
 #include "business_day.h"
 #include "citycard/ids.h"
 #include "citycard/status.h"
@@ -57,6 +59,15 @@ struct BatchRecord {
   std::string note;            // the rejection reason, or the acceptance's ack digest
 };
 
+// The co-branded card issuer's file of one day. Days closed before the
+// issuer files existed have none.
+struct IssuerRecord {
+  BusinessDay day;
+  std::string file_name;
+  std::string file_sha256;
+  IssuerTotals totals;
+};
+
 struct HeldLine {
   std::string tap_id;
   std::uint32_t held_from_sequence = 0;  // files with this sequence and later leave it out
@@ -71,6 +82,7 @@ std::string batch(BusinessDay day, OperatorId op);
 std::string held_prefix(BusinessDay day, OperatorId op);
 std::string held(BusinessDay day, OperatorId op, std::string_view tap_id);
 std::string ack(std::string_view ack_sha256);
+std::string issuer(BusinessDay day);
 }  // namespace record_key
 
 std::string encode(const CloseRecord& record);
@@ -79,5 +91,7 @@ std::string encode(const HeldLine& record);
 Result<CloseRecord> decode_close(std::string_view text);
 Result<BatchRecord> decode_batch(std::string_view text);
 Result<HeldLine> decode_held(std::string_view text);
+std::string encode(const IssuerRecord& record);
+Result<IssuerRecord> decode_issuer(std::string_view text);
 
 }  // namespace citycard::settlement

@@ -9,6 +9,7 @@
 #include <map>
 #include <unordered_map>
 
+#include "ledger/system_accounts.h"
 #include "staging.h"
 
 namespace citycard::settlement {
@@ -52,10 +53,45 @@ Result<std::unordered_set<std::string>> Settlement::held_set(const ledger::Snaps
   return held;
 }
 
+std::optional<AccountId> Settlement::issuer_clearing() const {
+  auto system = ledger::find_system_accounts(ledger_);
+  if (!system || system->credit_card_clearing.value == 0) return std::nullopt;
+  return system->credit_card_clearing;
+}
+
+Result<std::optional<IssuerRecord>> Settlement::load_issuer(const ledger::Snapshot& snapshot, BusinessDay day) const {
+  auto text = snapshot.record(ledger::RecordSpace::settlement, record_key::issuer(day));
+  if (!text) {
+    if (text.status().code() == StatusCode::not_found) return std::optional<IssuerRecord>();
+    return text.status();
+  }
+  auto record = decode_issuer(*text);
+  if (!record) return record.status();
+  return std::optional<IssuerRecord>(std::move(*record));
+}
+
+Result<std::optional<WrittenIssuerFile>> Settlement::write_issuer(const CloseRecord& close, std::vector<IssuerLine> lines,
+                                                                  const std::string& dir) {
+  if (!issuer_clearing()) return std::optional<WrittenIssuerFile>();
+  auto keys = SettlementKeys::load(options_.key_dir);
+  if (!keys) return keys.status();
+  IssuerHeader header;
+  header.issuer_name = options_.issuer_name;
+  header.day = close.day;
+  header.created_at = close.created_at;
+  header.period_start = day_start(close.day, close.config);
+  header.period_end = day_start(close.day.next(), close.config);
+  header.signing_key_id = keys->signing_key_id();
+  header.token_key_id = keys->token_key_id();
+  auto written = write_issuer_file(dir, header, std::move(lines), close.config, *keys);
+  if (!written) return written.status();
+  return std::optional<WrittenIssuerFile>(std::move(*written));
+}
+
 Result<std::vector<WrittenBatch>> Settlement::write_batches(const ledger::Snapshot& snapshot, const CloseRecord& close,
                                                             const std::vector<BatchRecord>& batches,
                                                             const Progress& progress, AssignStats* stats,
-                                                            const std::string& dir) {
+                                                            const std::string& dir, std::vector<IssuerLine>* issuer_lines) {
   auto keys = SettlementKeys::load(options_.key_dir);
   if (!keys) return keys.status();
   std::error_code error;
@@ -87,6 +123,17 @@ Result<std::vector<WrittenBatch>> Settlement::write_batches(const ledger::Snapsh
     return Status::corruption("the ledger ends at " + std::to_string(snapshot.last_sequence()) + " but day " +
                               close.day.to_string() + " closed at " + std::to_string(close.to_sequence));
   AssignRange range{close.day, close.config, close.from_sequence, close.to_sequence, close.previous_to_sequence};
+  std::optional<IssuerScan> issuer;
+  if (issuer_lines != nullptr) {
+    if (auto clearing = issuer_clearing()) {
+      issuer.emplace();
+      issuer->clearing = *clearing;
+      issuer->visit = [issuer_lines](const IssuerLine& line) {
+        issuer_lines->push_back(line);
+        return Status::ok();
+      };
+    }
+  }
   auto assigned = assign_day(
       snapshot, range, payables, &tokens,
       [&](OperatorId op, const BatchLine& line, std::uint32_t version) {
@@ -94,7 +141,7 @@ Result<std::vector<WrittenBatch>> Settlement::write_batches(const ledger::Snapsh
         if (it != held.end() && it->second.count(line.tap_id)) return Status::ok();
         return writer.add(op, line, version);
       },
-      progress);
+      progress, issuer ? &*issuer : nullptr);
   if (!assigned) return assigned.status();
   if (stats) *stats = assigned.value();
   return writer.finish();
@@ -109,11 +156,15 @@ Result<CloseSummary> Settlement::close(BusinessDay day, EventTime closed_at, con
     summary.already_closed = true;
     auto batches_of_day = batches_in(*snapshot, day);
     if (!batches_of_day) return batches_of_day.status();
-    if (Status restored = restore_missing(*snapshot, existing.value(), batches_of_day.value()); !restored) return restored;
+    auto issuer = load_issuer(*snapshot, day);
+    if (!issuer) return issuer.status();
+    if (Status restored = restore_missing(*snapshot, existing.value(), batches_of_day.value(), *issuer); !restored)
+      return restored;
     for (auto& batch : batches_of_day.value()) {
       summary.total.add(batch.totals);
       summary.batches.push_back({batch, options_.out_dir + "/" + batch.file_name});
     }
+    summary.issuer = std::move(*issuer);
     return summary;
   } else if (existing.status().code() != StatusCode::not_found) {
     return existing.status();
@@ -175,8 +226,11 @@ Result<CloseSummary> Settlement::close(BusinessDay day, EventTime closed_at, con
   AssignStats stats;
   Staging staging(options_.out_dir);
   if (Status opened = staging.open(); !opened) return opened;
-  auto written = write_batches(*snapshot, close, records, progress, &stats, staging.dir());
+  std::vector<IssuerLine> issuer_lines;
+  auto written = write_batches(*snapshot, close, records, progress, &stats, staging.dir(), &issuer_lines);
   if (!written) return written.status();
+  auto issuer_file = write_issuer(close, std::move(issuer_lines), staging.dir());
+  if (!issuer_file) return issuer_file.status();
   close.next_from_sequence = stats.next_from_sequence;
   close.transfers_scanned = stats.transfers_scanned;
 
@@ -193,6 +247,13 @@ Result<CloseSummary> Settlement::close(BusinessDay day, EventTime closed_at, con
     summary.total.add(batch.totals);
     summary.batches.push_back({batch, options_.out_dir + "/" + batch.file_name});
   }
+  std::vector<std::string> placed_names = file_names(records);
+  if (*issuer_file) {
+    IssuerRecord issuer{day, (*issuer_file)->file_name, (*issuer_file)->file_sha256, (*issuer_file)->totals};
+    writes.push_back({ledger::RecordSpace::settlement, record_key::issuer(day), encode(issuer)});
+    placed_names.push_back(issuer.file_name);
+    summary.issuer = std::move(issuer);
+  }
   writes.push_back({ledger::RecordSpace::settlement, record_key::close(day), encode(close)});
   writes.push_back({ledger::RecordSpace::settlement, std::string(record_key::last), std::to_string(day.days_since_epoch)});
   add_caller_records(writes, "closed " + day.to_string() + ": " + std::to_string(records.size()) + " files, " +
@@ -200,7 +261,7 @@ Result<CloseSummary> Settlement::close(BusinessDay day, EventTime closed_at, con
                                  std::to_string(summary.total.total_minor) + " TWD, ledger sequences " +
                                  std::to_string(close.from_sequence) + ".." + std::to_string(close.to_sequence));
   if (Status s = ledger_.put_records(writes, {}); !s) return s;
-  if (Status placed = place_staged(options_.out_dir, file_names(records)); !placed) {
+  if (Status placed = place_staged(options_.out_dir, placed_names); !placed) {
     return Status::io_error("day " + day.to_string() + " is closed, but its files are not all in place (" + placed.message() +
                             "): closing it again puts them there");
   }
@@ -209,16 +270,19 @@ Result<CloseSummary> Settlement::close(BusinessDay day, EventTime closed_at, con
 }
 
 Status Settlement::restore_missing(const ledger::Snapshot& snapshot, const CloseRecord& close,
-                                   const std::vector<BatchRecord>& batches) {
+                                   const std::vector<BatchRecord>& batches, const std::optional<IssuerRecord>& issuer) {
   std::vector<BatchRecord> missing;
   for (const BatchRecord& batch : batches) {
     std::error_code error;
     if (!std::filesystem::exists(options_.out_dir + "/" + batch.file_name, error)) missing.push_back(batch);
   }
-  if (missing.empty()) return Status::ok();
+  std::error_code error;
+  const bool issuer_missing = issuer && !std::filesystem::exists(options_.out_dir + "/" + issuer->file_name, error);
+  if (missing.empty() && !issuer_missing) return Status::ok();
   Staging staging(options_.out_dir);
   if (Status opened = staging.open(); !opened) return opened;
-  auto written = write_batches(snapshot, close, missing, {}, nullptr, staging.dir());
+  std::vector<IssuerLine> issuer_lines;
+  auto written = write_batches(snapshot, close, missing, {}, nullptr, staging.dir(), issuer_missing ? &issuer_lines : nullptr);
   if (!written) return written.status();
   for (std::size_t i = 0; i < missing.size(); ++i) {
     if (written->at(i).file_sha256 != missing[i].file_sha256) {
@@ -226,7 +290,16 @@ Status Settlement::restore_missing(const ledger::Snapshot& snapshot, const Close
                                 " written again from the ledger differs from the one its close recorded");
     }
   }
-  return place_staged(options_.out_dir, file_names(missing));
+  std::vector<std::string> names = file_names(missing);
+  if (issuer_missing) {
+    auto issuer_file = write_issuer(close, std::move(issuer_lines), staging.dir());
+    if (!issuer_file) return issuer_file.status();
+    if (!*issuer_file || (*issuer_file)->file_sha256 != issuer->file_sha256)
+      return Status::corruption("the file " + issuer->file_name +
+                                " written again from the ledger differs from the one its close recorded");
+    names.push_back(issuer->file_name);
+  }
+  return place_staged(options_.out_dir, names);
 }
 
 Result<CloseSummary> Settlement::regenerate(BusinessDay day, const Progress& progress) {
@@ -235,9 +308,22 @@ Result<CloseSummary> Settlement::regenerate(BusinessDay day, const Progress& pro
   if (!close) return close.status();
   auto records = batches_in(*snapshot, day);
   if (!records) return records.status();
-  auto written = write_batches(*snapshot, close.value(), records.value(), progress, nullptr, options_.out_dir);
+  auto issuer = load_issuer(*snapshot, day);
+  if (!issuer) return issuer.status();
+  std::vector<IssuerLine> issuer_lines;
+  auto written = write_batches(*snapshot, close.value(), records.value(), progress, nullptr, options_.out_dir,
+                               *issuer ? &issuer_lines : nullptr);
   if (!written) return written.status();
   CloseSummary summary;
+  if (*issuer) {
+    // Days closed before issuer files have none to regenerate.
+    auto issuer_file = write_issuer(close.value(), std::move(issuer_lines), options_.out_dir);
+    if (!issuer_file) return issuer_file.status();
+    if (!*issuer_file || (*issuer_file)->file_sha256 != (*issuer)->file_sha256)
+      return Status::corruption("the regenerated issuer file " + (*issuer)->file_name +
+                                " differs from the one recorded at the close (the ledger or the keys changed)");
+    summary.issuer = *issuer;
+  }
   summary.close = close.value();
   summary.already_closed = true;
   std::string differing;

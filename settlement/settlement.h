@@ -9,6 +9,9 @@
 //   operator's payable (and is not settlement's own) to exactly one batch:
 //   the batch of its event day if that day was still open when it was
 //   posted, else, flagged late, the batch of the next day to close (assign.h).
+//   The day's auto top-ups (the co-branded card issuer's clearing account)
+//   go by the same rule into the issuer's own file (issuer_file.h), written,
+//   signed and recorded with the operators' files.
 //   Days close in order: the first close may be any day, each later one must
 //   be the day after the last. Closing a closed day changes nothing and
 //   returns what the close made. Every registered operator gets a file, empty
@@ -70,6 +73,9 @@ struct Options {
   // the day here (engine/groups/repricing.h) and returns records to add to
   // the close's write. An error stops the close; nothing of it is written.
   std::function<Result<std::vector<ledger::RecordWrite>>(BusinessDay day)> before_close;
+  // The issuing bank of the co-branded credit cards, named in its file's
+  // header (issuer_file.h). Default "co-branded card issuer".
+  std::string issuer_name = "co-branded card issuer";
 };
 
 struct OperatorBatch {
@@ -82,6 +88,9 @@ struct CloseSummary {
   bool already_closed = false;  // true: this call changed nothing
   std::vector<OperatorBatch> batches;  // by operator id
   BatchTotals total;
+  // The issuer's file (none for days closed before issuer files, or a
+  // ledger without the issuer's clearing account).
+  std::optional<IssuerRecord> issuer;
 };
 
 struct AckOutcome {
@@ -104,6 +113,8 @@ struct ReconcileReport {
   std::vector<ReconcileRow> rows;
   BatchTotals file_total;
   BatchTotals ledger_total;
+  std::optional<IssuerTotals> issuer_file;    // the issuer's file, when the day has one and it reads
+  std::optional<IssuerTotals> issuer_ledger;  // the day's auto top-ups in the ledger, when it has one
   std::vector<std::string> problems;  // every row's problems, plus the totals'
   bool ok() const { return problems.empty(); }
 };
@@ -134,13 +145,21 @@ class Settlement {
   Result<std::vector<BatchRecord>> batches_in(const ledger::Snapshot& snapshot, std::optional<BusinessDay> day) const;
   // Streams the close's range once and writes the files of `batches`, each
   // under its own sequence and without the lines held back from it.
+  // `issuer_lines` (may be null) receives the day's issuer lines (issuer_file.h).
   Result<std::vector<WrittenBatch>> write_batches(const ledger::Snapshot& snapshot, const CloseRecord& close,
                                                   const std::vector<BatchRecord>& batches, const Progress& progress,
-                                                  AssignStats* stats, const std::string& dir);
+                                                  AssignStats* stats, const std::string& dir,
+                                                  std::vector<IssuerLine>* issuer_lines = nullptr);
+  // The issuer's file of `close` with `lines`, into `dir`; nullopt when the
+  // ledger has no issuer clearing account (nothing to settle with a bank).
+  Result<std::optional<WrittenIssuerFile>> write_issuer(const CloseRecord& close, std::vector<IssuerLine> lines,
+                                                        const std::string& dir);
+  std::optional<AccountId> issuer_clearing() const;
+  Result<std::optional<IssuerRecord>> load_issuer(const ledger::Snapshot& snapshot, BusinessDay day) const;
   // A closed day's files that are not in the out dir (its record landed
   // although its write reported a failure, staging.h), written again.
   Status restore_missing(const ledger::Snapshot& snapshot, const CloseRecord& close,
-                         const std::vector<BatchRecord>& batches);
+                         const std::vector<BatchRecord>& batches, const std::optional<IssuerRecord>& issuer);
   Result<std::unordered_set<std::string>> held_set(const ledger::Snapshot& snapshot, BusinessDay day, OperatorId op,
                                                    std::uint32_t sequence) const;
   // `writes` with the caller's records for what was `done` (Options::records_with).

@@ -22,10 +22,19 @@ nlohmann::json batch_json(const BatchRecord& b) {
 nlohmann::json close_json(const CloseSummary& summary, const std::string& out_dir) {
   nlohmann::json batches = nlohmann::json::array();
   for (const auto& b : summary.batches) batches.push_back(batch_json(b.batch));
-  return {{"day", summary.close.day.to_string()}, {"already_closed", summary.already_closed},
-          {"from_sequence", summary.close.from_sequence}, {"to_sequence", summary.close.to_sequence},
-          {"transfers_scanned", summary.close.transfers_scanned}, {"out_dir", out_dir},
-          {"batches", batches}, {"total", totals_json(summary.total)}};
+  nlohmann::json out = {{"day", summary.close.day.to_string()}, {"already_closed", summary.already_closed},
+                        {"from_sequence", summary.close.from_sequence}, {"to_sequence", summary.close.to_sequence},
+                        {"transfers_scanned", summary.close.transfers_scanned}, {"out_dir", out_dir},
+                        {"batches", batches}, {"total", totals_json(summary.total)}};
+  if (summary.issuer) {
+    const IssuerRecord& issuer = *summary.issuer;
+    out["issuer"] = {{"file", issuer.file_name},
+                     {"sha256", issuer.file_sha256},
+                     {"lines", issuer.totals.lines},
+                     {"late_lines", issuer.totals.late_lines},
+                     {"auto_top_up_minor", issuer.totals.total_minor}};
+  }
+  return out;
 }
 
 nlohmann::json ack_json(const AckOutcome& outcome) {

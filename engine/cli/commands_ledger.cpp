@@ -399,6 +399,7 @@ void add_ledger_commands(CLI::App& app, CliContext& context) {
   add_card_eligibility_command(*cards, context);
   add_card_adjust_command(*cards, context);
   add_card_account_commands(*cards, context);
+  add_card_auto_top_up_command(*cards, context);
 
   auto* topup = app.add_subcommand("topup", "cash top-up of a card's wallet");
   topup->add_option("CARD", o->card, "card id (hex)")->required();

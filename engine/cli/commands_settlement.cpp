@@ -179,6 +179,12 @@ void print_close(const CliContext& context, nlohmann::json summary) {
   if (summary.contains("repricing")) std::cout << summary.at("repricing").at("summary").get<std::string>() << "\n";
   print_table(summary.at("batches"), summary.at("total"));
   std::cout << "subsidies by city programme (all operators, TWD): " << programmes_text(summary.at("total")) << "\n";
+  if (summary.contains("issuer")) {
+    const auto& issuer = summary.at("issuer");
+    std::cout << "issuer file " << issuer.at("file").get<std::string>() << ": " << issuer.at("lines").get<std::uint64_t>()
+              << " auto top-ups, " << issuer.at("auto_top_up_minor").get<std::int64_t>()
+              << " TWD owed by the co-branded card issuer\n";
+  }
   std::cout << "files in " << summary.at("out_dir").get<std::string>() << "\n";
 }
 

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "media_directory.h"
 #include "refusals.h"
+#include "rule_store.h"
 
 namespace citycard::cli {
 
@@ -28,7 +29,8 @@ ClerkAction clerk_action_of(engine::AdminAction action) {
     case engine::AdminAction::top_up: return ClerkAction::top_up;
     case engine::AdminAction::refund: return ClerkAction::refund;
     case engine::AdminAction::adjust: return ClerkAction::adjust;
-    case engine::AdminAction::set_status: return ClerkAction::card_status;
+    case engine::AdminAction::set_status:
+    case engine::AdminAction::set_auto_top_up: return ClerkAction::card_status;
     case engine::AdminAction::replace: return ClerkAction::replace;
     case engine::AdminAction::set_category: return ClerkAction::card_issue;
     case engine::AdminAction::reader_add:
@@ -66,9 +68,19 @@ struct CardActionsInLedger::Parts {
         log(stderr),
         book(*ledger, log, /*cache_max=*/16, /*with_atc=*/false),
         directory(directory_or_fail(*ledger)),
-        builder(engine::BuildContext{*ledger, system, nullptr, log, nullptr, false, nullptr, context.four_eyes_minor,
-                                     /*serves_deny_list=*/false, /*record_taps=*/true, &directory},
+        builder(engine::BuildContext{*ledger, system, installed_rules_or_fail(*ledger), log, nullptr, false, nullptr,
+                                     context.four_eyes_minor, /*serves_deny_list=*/false, /*record_taps=*/true, &directory},
                 book) {}
+  // The ledger's installed rule sets, as the engine would rate by them
+  // (set_auto_top_up checks against them); none installed: null.
+  static std::shared_ptr<const rules::RuleBook> installed_rules_or_fail(const ledger::Ledger& ledger) {
+    auto installed = engine::installed_rules(ledger);
+    if (!installed) fail(installed.status().message());
+    if (installed->empty()) return nullptr;
+    std::vector<rules::InstalledRules> versions;
+    for (const auto& plan : *installed) versions.push_back(plan.installed);
+    return std::make_shared<const rules::RuleBook>(std::move(versions));
+  }
   // The media of every account, as the engine holds them (one pass over the cards).
   static engine::MediaDirectory directory_or_fail(const ledger::Ledger& ledger) {
     auto media = engine::MediaDirectory::scan(ledger);

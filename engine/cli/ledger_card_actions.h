@@ -40,5 +40,7 @@ IdempotencyKey reference_or_fresh(const std::string& ref);
 void add_card_adjust_command(CLI::App& cards, CliContext& context);
 // `card link`, `card unlink`, `card merge` (ledger_accounts.cpp).
 void add_card_account_commands(CLI::App& cards, CliContext& context);
+// `card auto-top-up` (ledger_auto_top_up.cpp).
+void add_card_auto_top_up_command(CLI::App& cards, CliContext& context);
 
 }  // namespace citycard::cli

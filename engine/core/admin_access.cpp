@@ -11,7 +11,7 @@ namespace citycard::engine {
 using nlohmann::json;
 
 std::optional<ClerkAction> admin_op_action(std::string_view op) {
-  static constexpr std::array<std::pair<std::string_view, ClerkAction>, 36> table{{
+  static constexpr std::array<std::pair<std::string_view, ClerkAction>, 37> table{{
       {"balance", ClerkAction::look_up},
       {"history", ClerkAction::look_up},
       {"taps", ClerkAction::look_up},
@@ -23,6 +23,7 @@ std::optional<ClerkAction> admin_op_action(std::string_view op) {
       {"block", ClerkAction::card_status},
       {"unblock", ClerkAction::card_status},
       {"lost", ClerkAction::card_status},
+      {"card_auto_top_up", ClerkAction::card_status},
       {"replace", ClerkAction::replace},
       {"reader_add", ClerkAction::reader_manage},
       {"reader_suspend", ClerkAction::reader_manage},

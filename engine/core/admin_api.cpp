@@ -312,9 +312,24 @@ Result<AdminCommand> card_command(const std::string& op, const json& request, co
     command.new_card = *other;
   } else if (op == "card_unlink") {
     command.action = AdminAction::unlink;
+  } else if (op == "card_auto_top_up") {
+    // {"card", "enabled": true, "threshold_minor", "amount_minor", "daily_max_minor"} / {"card", "enabled": false}
+    command.action = AdminAction::set_auto_top_up;
+    if (!request.contains("enabled") || !request["enabled"].is_boolean())
+      return Status::invalid_argument("'enabled' (true or false) is required");
+    command.auto_top_up.enabled = request["enabled"].get<bool>();
+    if (command.auto_top_up.enabled) {
+      for (auto [name, field] : {std::pair{"threshold_minor", &command.auto_top_up.threshold_minor},
+                                 std::pair{"amount_minor", &command.auto_top_up.amount_minor},
+                                 std::pair{"daily_max_minor", &command.auto_top_up.daily_max_minor}}) {
+        if (!request.contains(name) || !request[name].is_number_integer())
+          return Status::invalid_argument(std::string("'") + name + "' (an integer) is required to switch auto top-up on");
+        *field = request[name].get<std::int64_t>();
+      }
+    }
   } else {
     return Status::invalid_argument("unknown op '" + op +
-                                    "' (ping, balance, history, topup, refund, card_adjust, block, unblock, lost, replace, card_link, card_unlink, card_merge, approval_list, approval_approve, approval_reject, card_import, card_eligibility, operator_add, transfers_import, reader_add, reader_list, reader_show, reader_suspend, reader_retire, reader_activate, reload_pki, rules_load, rules_show, access_show, access_change, records_retain, taps, settle_close, settle_ack, settle_resend, settle_job)");
+                                    "' (ping, balance, history, topup, refund, card_adjust, block, unblock, lost, replace, card_link, card_unlink, card_merge, card_auto_top_up, approval_list, approval_approve, approval_reject, card_import, card_eligibility, operator_add, transfers_import, reader_add, reader_list, reader_show, reader_suspend, reader_retire, reader_activate, reload_pki, rules_load, rules_show, access_show, access_change, records_retain, taps, settle_close, settle_ack, settle_resend, settle_job)");
   }
   return command;
 }

@@ -22,6 +22,7 @@ std::string_view admin_action_name(const AdminCommand& command) {
     case AdminAction::unlink: return "unlink";
     case AdminAction::merge: return "merge";
     case AdminAction::reprice: return "repricing";
+    case AdminAction::set_auto_top_up: return "auto top-up";
   }
   return "?";
 }

@@ -52,11 +52,25 @@ enum class AdminAction : std::uint8_t {
   // costs re-rated in event order, on day `reprice_day`. No clerk asks for
   // it; the close's own audit entry says what repricing did.
   reprice = 15,
+  // Auto top-up from the co-branded credit card (group_auto_top_up.cpp):
+  // `auto_top_up` switches it on with the card's threshold, amount and
+  // daily limit, checked against the rule set in force at `time`, or off.
+  // Kept in the rating state of the card's account; no money moves.
+  set_auto_top_up = 16,
 };
 
 constexpr bool is_reader_action(AdminAction action) noexcept {
   return action == AdminAction::reader_add || action == AdminAction::reader_status;
 }
+
+// What set_auto_top_up asks for. Amounts in the rule set's minor unit.
+struct AutoTopUpSetting {
+  bool enabled = false;
+  std::int64_t threshold_minor = 0;  // top up when a charge would leave less (>= 0)
+  std::int64_t amount_minor = 0;     // one top-up (> 0)
+  std::int64_t daily_max_minor = 0;  // the most auto top-up money per business day (>= amount)
+  bool operator==(const AutoTopUpSetting&) const = default;
+};
 
 struct AdminCommand {
   AdminAction action = AdminAction::top_up;
@@ -68,6 +82,7 @@ struct AdminCommand {
   std::int32_t category_from_day = no_category_day;
   std::int32_t category_until_day = no_category_day;
   std::optional<std::uint16_t> district;  // set_category: the residence district; none = unchanged
+  AutoTopUpSetting auto_top_up;        // set_auto_top_up
   IdempotencyKey key;                  // op:SOURCE:NUMBER; repeat it to retry safely
   EventTime time;                      // when the operator acted
   std::string operator_name;           // the signed-in clerk who acted (audit_entry.h); empty: none

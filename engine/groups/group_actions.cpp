@@ -48,6 +48,7 @@ std::string_view fingerprint_action_name(AdminAction action) {
     case AdminAction::unlink: return "unlink";
     case AdminAction::merge: return "merge";
     case AdminAction::reprice: return "repricing";
+    case AdminAction::set_auto_top_up: return "auto top-up";
   }
   return "?";
 }
@@ -73,14 +74,17 @@ Transfer admin_transfer(AccountId debit, AccountId credit, std::int64_t amount, 
 }
 
 std::string action_fingerprint(const AdminCommand& command) {
-  // The tap and the category only when there is one: every earlier fingerprint stays as stored.
-  return fmt::format("action1 {} card {} amount {} status {} new {}{}{}", fingerprint_action_name(command.action),
+  // The tap, the category and the auto top-up only when there is one: every
+  // earlier fingerprint stays as stored.
+  return fmt::format("action1 {} card {} amount {} status {} new {}{}{}{}", fingerprint_action_name(command.action),
                      command.card.to_string(), command.amount_minor, card_status_name(command.status),
                      command.new_card.to_string(), command.tap ? " tap " + tap_reference(*command.tap) : std::string(),
                      command.action == AdminAction::set_category
                          ? " category " + describe_eligibility(command.category, command.category_from_day,
                                                                command.category_until_day)
-                         : std::string());
+                         : std::string(),
+                     command.action == AdminAction::set_auto_top_up ? " " + describe_auto_top_up(command.auto_top_up)
+                                                                    : std::string());
 }
 
 Status GroupBuilder::check_retry(const AdminCommand& command, std::string_view stored_fingerprint) {
@@ -234,6 +238,15 @@ void GroupBuilder::build_action(Draft& draft) {
       draft.group.card_updates.push_back(entry->record);
       audit = fmt::format("card {} status {} -> {}", command.card.to_string(), card_status_name(before),
                           card_status_name(command.status));
+      break;
+    }
+    case AdminAction::set_auto_top_up: {
+      auto built = build_auto_top_up(*entry, command);
+      if (!built) {
+        result.status = built.status();
+        return;
+      }
+      audit = std::move(*built);
       break;
     }
     case AdminAction::set_category: {

@@ -109,6 +109,9 @@ struct BuildContext {
 std::string action_fingerprint(const AdminCommand& command);
 // The action's name in fingerprints and messages: "top-up", "refund", "adjustment", ...
 std::string_view fingerprint_action_name(AdminAction action);
+// "auto top-up on threshold T amount A daily limit L" / "auto top-up off",
+// for fingerprints and audit entries.
+std::string describe_auto_top_up(const AutoTopUpSetting& setting);
 // The name a stored fingerprint starts with ("refund", "adjustment"); "request" if none.
 std::string_view fingerprint_noun(std::string_view fingerprint);
 // A card-office transfer of TWD at the command's time (the builder's files share it).
@@ -208,6 +211,10 @@ class GroupBuilder {
   // not hold it (CardBook::rebind).
   Status join_media(Draft& draft, const std::vector<CardId>& media, const CardRecord& account, std::string_view how,
                     const std::optional<std::string>& state = std::nullopt);
+  // set_auto_top_up (group_auto_top_up.cpp): checks the setting against the
+  // card and the rule set in force at the command's time, writes it into the
+  // account's state in the book; the audit detail, or why it is refused.
+  Result<std::string> build_auto_top_up(CardEntry& entry, const AdminCommand& command);
   // The close's repricing of one tap (group_reprice.cpp).
   void build_reprice(Draft& draft);
   // A refused request's audit entry as the whole group (refusals.h).

@@ -86,6 +86,19 @@ struct CapMonth {
   bool operator==(const CapMonth&) const = default;
 };
 
+// The wallet's money of one business day, for the daily limits: auto
+// top-ups given and payments made (Mode::pay). One day is kept, the latest
+// rated; a tap of a later day starts both at zero.
+struct WalletDay {
+  std::int32_t business_day = 0;       // days since epoch; 0 with both 0 = unused
+  std::int64_t auto_top_up_minor = 0;  // counted when a daily auto top-up limit applies
+  std::int64_t paid_minor = 0;         // counted when a daily payment limit applies
+  bool operator==(const WalletDay&) const = default;
+};
+
+// The card's own auto top-up threshold when the card office set none.
+inline constexpr std::int64_t auto_top_up_threshold_of_rules = -1;
+
 // Venue kinds whose visits are counted for usage rewards.
 enum class VisitKind : std::uint8_t { taxi = 0, pool = 1, sports_centre = 2 };
 inline constexpr std::size_t visit_kind_count = 3;
@@ -102,8 +115,17 @@ struct CardState {
   // (CardBook::state_of). Unlike them it is not in the encoded state (no
   // format change); decode gives no_district.
   std::uint16_t district = no_district;
+  // Auto top-up from the co-branded credit card, as the card office set it
+  // (AdminAction::set_auto_top_up). Stored with the account's state; it
+  // applies when the tapping medium is one wallet.auto_top_up.media allows.
   bool auto_top_up_enabled = false;       // co-branded credit card holders who opted in
   std::int64_t auto_top_up_amount_minor = 0;  // 0: the rule set's default
+  // -1 (auto_top_up_threshold_of_rules): the rule set's threshold.
+  std::int64_t auto_top_up_threshold_minor = auto_top_up_threshold_of_rules;
+  // The most auto top-up money per business day; 0: the rule set's
+  // (wallet.auto_top_up.daily_max_minor; 0 there too: no limit).
+  std::int64_t auto_top_up_daily_max_minor = 0;
+  WalletDay wallet_day;                   // today's auto top-ups and payments, for those limits
 
   std::int32_t points_month = 0;          // local month of the last allotment; 0 = never
   std::int32_t visits_month = 0;          // local month the visit counters belong to
@@ -119,15 +141,17 @@ struct CardState {
   bool operator==(const CardState&) const = default;
 };
 
-// Encoded form: encode writes version 3, variable length, at most
+// Encoded form: encode writes version 4, variable length, at most
 // card_state_bytes_max bytes (empty slots and default fields cost nothing;
 // grammar in card_state_codec_v2.cpp: v3 is v2 plus each journey's paid
-// amounts per programme). decode reads versions 3, 2 and 1 (fixed 496 bytes,
+// amounts per programme, v4 is v3 plus two optional groups: the card's auto
+// top-up threshold and daily limit, and the wallet's day). decode reads
+// versions 4, 3, 2 and 1 (fixed 496 bytes,
 // card_state_codec_v1.cpp) and returns corruption, naming the problem, for
 // anything else: other versions, wrong length, bad varints, unknown enums,
 // flags or programmes, negative accumulators.
-inline constexpr std::uint8_t card_state_format_version = 3;
-inline constexpr std::size_t card_state_bytes_max = 810;
+inline constexpr std::uint8_t card_state_format_version = 4;
+inline constexpr std::size_t card_state_bytes_max = 855;
 std::string encode_card_state(const CardState& state);
 Result<CardState> decode_card_state(std::string_view bytes);
 

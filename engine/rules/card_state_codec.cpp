@@ -1,6 +1,6 @@
 // Card state bytes: the first byte is the format version. encode writes
-// version 3 (card_state_codec_v2.cpp); decode reads 1 (card_state_codec_v1.cpp),
-// 2 and 3, and every version passes the same checks below.
+// version 4 (card_state_codec_v2.cpp); decode reads 1 (card_state_codec_v1.cpp),
+// 2, 3 and 4, and every version passes the same checks below.
 #include "card_state_codec.h"
 
 #include "citycard/check.h"
@@ -12,7 +12,7 @@ namespace citycard::rules {
 // read back as a fresh card.
 std::string encode_card_state(const CardState& state) {
   CITYCARD_CHECK_OK(codec::check_card_state(state));
-  return codec::encode_card_state_v3(state);
+  return codec::encode_card_state_v4(state);
 }
 
 Result<CardState> decode_card_state(std::string_view bytes) {
@@ -21,9 +21,11 @@ Result<CardState> decode_card_state(std::string_view bytes) {
   if (version == codec::version_fixed) return codec::decode_card_state_v1(bytes);
   if (version == codec::version_compact) return codec::decode_card_state_v2(bytes);
   if (version == codec::version_programmes) return codec::decode_card_state_v3(bytes);
+  if (version == codec::version_limits) return codec::decode_card_state_v4(bytes);
   return Status::corruption("card state format version " + std::to_string(version) + " is not supported (expected " +
                             std::to_string(codec::version_fixed) + ", " + std::to_string(codec::version_compact) +
-                            " or " + std::to_string(codec::version_programmes) + ")");
+                            ", " + std::to_string(codec::version_programmes) + " or " +
+                            std::to_string(codec::version_limits) + ")");
 }
 
 void codec::attribute_legacy_subsidy(CardState& state) {
@@ -42,6 +44,11 @@ Status codec::check_card_state(const CardState& state) {
   auto status = static_cast<int>(state.status);
   if (status < 1 || status > 4) return Status::corruption("card state has unknown card status " + std::to_string(status));
   if (state.auto_top_up_amount_minor < 0) return Status::corruption("card state has a negative auto top-up amount");
+  if (state.auto_top_up_threshold_minor < auto_top_up_threshold_of_rules)
+    return Status::corruption("card state has a negative auto top-up threshold");
+  if (state.auto_top_up_daily_max_minor < 0) return Status::corruption("card state has a negative daily auto top-up limit");
+  if (state.wallet_day.auto_top_up_minor < 0 || state.wallet_day.paid_minor < 0)
+    return Status::corruption("card state has a negative daily wallet counter");
   for (const auto& day : state.cap_days)
     if (day.paid_minor < 0) return Status::corruption("card state has a negative daily cap accumulator");
   for (const auto& month : state.cap_months)

@@ -14,7 +14,8 @@ namespace citycard::rules::codec {
 inline constexpr std::uint8_t version_fixed = 1;     // card_state_codec_v1.cpp: 496 bytes, fixed width
 inline constexpr std::uint8_t version_compact = 2;   // card_state_codec_v2.cpp: varints, presence bits
 inline constexpr std::uint8_t version_programmes = 3;  // v2 + per-programme paid amounts of journeys
-static_assert(card_state_format_version == version_programmes, "encode_card_state writes version 3");
+inline constexpr std::uint8_t version_limits = 4;  // v3 + the card's auto top-up limits and the wallet's day
+static_assert(card_state_format_version == version_limits, "encode_card_state writes version 4");
 
 // Version 1. The engine only reads it (ledgers written before version 2);
 // the encoder stays for tests. Both take and give the whole record,
@@ -22,7 +23,7 @@ static_assert(card_state_format_version == version_programmes, "encode_card_stat
 std::string encode_card_state_v1(const CardState& state);
 Result<CardState> decode_card_state_v1(std::string_view bytes);
 
-// Version 2 (read by the engine, written by tests) and 3 (written). decode
+// Versions 2 and 3 (read by the engine, written by tests). decode
 // expects bytes[0] == version_compact / version_programmes. Journeys read
 // from v2 (and v1) have their subsidy under Programme::unattributed, and v2
 // encoding drops the split the same way (tests compare against that).
@@ -30,6 +31,10 @@ std::string encode_card_state_v2(const CardState& state);
 Result<CardState> decode_card_state_v2(std::string_view bytes);
 std::string encode_card_state_v3(const CardState& state);
 Result<CardState> decode_card_state_v3(std::string_view bytes);
+// Version 4 (written): v3 and two optional groups. Encoding an older version
+// drops those fields (the card's own threshold and daily limit, the wallet's day).
+std::string encode_card_state_v4(const CardState& state);
+Result<CardState> decode_card_state_v4(std::string_view bytes);
 
 // What a journey stored before programmes reads as: its whole subsidy paid by
 // Programme::unattributed.

@@ -1,11 +1,13 @@
-// Card state bytes, versions 2 and 3: variable length, at most
+// Card state bytes, versions 2, 3 and 4: variable length, at most
 // card_state_bytes_max. Version 3 is version 2 with `programmes` at the end of
-// each journey; everything else is the same.
+// each journey; version 4 is version 3 with groups 24 and 25 (the card
+// office's auto top-up threshold and daily limit, and the wallet's day);
+// everything else is the same.
 // A group of fields is written only when it differs from a default-constructed
 // CardState's (for a slot: the slot != its struct's default); bit g of
 // `present` says group g follows. Groups follow in bit order:
 //
-//   card_state  := version:u8 (2 or 3) present:var32 group*
+//   card_state  := version:u8 (2, 3 or 4) present:var32 group*
 //     bit 0     kind          := category:u8 media:u8 status:u8
 //     bit 1     wallet_minor:svar64
 //     bit 2     points:svar64
@@ -18,7 +20,10 @@
 //     bit 21    bus:journey
 //     bit 22    metro:journey
 //     bit 23    bike:rental
-//     bits 24-31 are unknown: the record is corrupt
+//     bit 24    auto_top_up_card := threshold_minor:svar64 daily_max_minor:svar64   (version 4 only;
+//                                  absent: threshold -1 = the rule set's, daily_max 0 = the rule set's)
+//     bit 25    wallet_day    := business_day:svar32 auto_top_up_minor:svar64 paid_minor:svar64 (version 4 only)
+//     bits 24-31 (versions 2, 3) and 26-31 (version 4) are unknown: the record is corrupt
 //   leg         := rule_set_version:var32 network:index leg_group:index
 //                  start_us:delta64(previous leg) end_us:delta64(its start_us)
 //                  rider_price_minor:svar64 journey_price_minor:svar64 transfers_used:u8
@@ -58,10 +63,16 @@ constexpr unsigned group_cap_days = group_legs + legs_kept;
 constexpr unsigned group_cap_months = group_cap_days + cap_days_kept;
 constexpr unsigned group_visits = group_cap_months + cap_months_kept;
 constexpr unsigned group_auto_top_up = group_visits + 1, group_bus = group_visits + 2, group_metro = group_visits + 3;
-constexpr unsigned group_bike = group_visits + 4, group_count = group_visits + 5;
-static_assert(group_count == 24, "card state format v2 has 24 groups; a change needs a new version");
-static_assert(sizeof(CardState) == 592 + 2 * sizeof(ProgrammeAmounts),
+constexpr unsigned group_bike = group_visits + 4, group_count_v3 = group_visits + 5;
+constexpr unsigned group_auto_top_up_card = group_count_v3, group_wallet_day = group_count_v3 + 1;
+constexpr unsigned group_count = group_count_v3 + 2;
+static_assert(group_count_v3 == 24, "card state formats v2 and v3 have 24 groups; a change needs a new version");
+static_assert(group_count == 26, "card state format v4 has 26 groups; a change needs a new version");
+static_assert(sizeof(CardState) == 592 + 2 * sizeof(ProgrammeAmounts) + 16 + sizeof(WalletDay),
               "a CardState field was added or changed: the formats need a new version");
+constexpr unsigned group_count_of(std::uint8_t version) {
+  return version >= version_limits ? group_count : group_count_v3;
+}
 static_assert(programme_count <= 16, "programmes' paid bits are a var16");
 
 constexpr std::size_t var16 = coding::varint_bytes_for(16), var32 = coding::varint_bytes_for(32);
@@ -73,7 +84,8 @@ constexpr std::size_t journey_bytes_max = 1 + 3 * var32 + 4 * var64 + transfer_b
 constexpr std::size_t rental_bytes_max = 1 + 2 * var32 + var64;
 constexpr std::size_t bytes_max = 1 + coding::varint_bytes_for(group_count) + 3 + 2 * var64 + var32 +
                                   leg_bytes_max * legs_kept + (var32 + var64) * (cap_days_kept + cap_months_kept) +
-                                  (var32 + 3 * var16) + (1 + var64) + 2 * journey_bytes_max + rental_bytes_max;
+                                  (var32 + 3 * var16) + (1 + var64) + 2 * journey_bytes_max + rental_bytes_max +
+                                  2 * var64 + (var32 + 2 * var64);
 static_assert(bytes_max == card_state_bytes_max, "card_state_bytes_max must be the grammar's largest record");
 
 template <typename S>
@@ -269,6 +281,16 @@ void visit_groups(Io& io, State& s, std::uint32_t present, std::uint8_t version)
     io.unsigned_varint(s.bike.location, "rental.location");
     io.delta(s.bike.start_us, previous_start_us, "rental.start_us");
   }
+  if (version < version_limits) return;
+  if (has(group_auto_top_up_card)) {
+    io.signed_varint(s.auto_top_up_threshold_minor, "auto_top_up_threshold_minor");
+    io.signed_varint(s.auto_top_up_daily_max_minor, "auto_top_up_daily_max_minor");
+  }
+  if (has(group_wallet_day)) {
+    io.signed_varint(s.wallet_day.business_day, "wallet_day.business_day");
+    io.signed_varint(s.wallet_day.auto_top_up_minor, "wallet_day.auto_top_up_minor");
+    io.signed_varint(s.wallet_day.paid_minor, "wallet_day.paid_minor");
+  }
 }
 
 std::uint32_t present_groups(const CardState& s) {
@@ -288,6 +310,9 @@ std::uint32_t present_groups(const CardState& s) {
   mark(group_bus, s.bus != OpenJourney{});
   mark(group_metro, s.metro != OpenJourney{});
   mark(group_bike, s.bike != OpenRental{});
+  mark(group_auto_top_up_card, s.auto_top_up_threshold_minor != empty.auto_top_up_threshold_minor ||
+                                   s.auto_top_up_daily_max_minor != empty.auto_top_up_daily_max_minor);
+  mark(group_wallet_day, s.wallet_day != WalletDay{});
   return present;
 }
 
@@ -296,7 +321,9 @@ std::string encode(const CardState& state, std::uint8_t version) {
   out.reserve(card_state_bytes_max);
   Writer writer(out);
   writer.octet(version, "version");
-  const std::uint32_t present = present_groups(state);
+  // An older version has no groups for the newer fields: they are dropped
+  // (tests compare against that, as for v2 and the programmes).
+  const std::uint32_t present = present_groups(state) & ((1u << group_count_of(version)) - 1);
   writer.unsigned_varint(present, "present");
   visit_groups(writer, state, present, version);
   // The static_asserts above say it cannot be longer.
@@ -311,11 +338,12 @@ Result<CardState> decode(std::string_view bytes, std::uint8_t version) {
   Reader reader(bytes);
   std::uint32_t present = 0;
   reader.unsigned_varint(present, "present");
-  if (!reader.failed() && (present >> group_count) != 0) {
+  const unsigned groups = group_count_of(version);
+  if (!reader.failed() && (present >> groups) != 0) {
     char bits[16];
-    std::snprintf(bits, sizeof bits, "%#x", static_cast<unsigned>(present >> group_count << group_count));
+    std::snprintf(bits, sizeof bits, "%#x", static_cast<unsigned>(present >> groups << groups));
     return Status::corruption(std::string("card state has unknown presence bits ") + bits + " (bits 0-" +
-                              std::to_string(group_count - 1) + " are defined)");
+                              std::to_string(groups - 1) + " are defined)");
   }
   CardState state;
   visit_groups(reader, state, present, version);
@@ -334,5 +362,7 @@ std::string encode_card_state_v2(const CardState& state) { return encode(state, 
 Result<CardState> decode_card_state_v2(std::string_view bytes) { return decode(bytes, version_compact); }
 std::string encode_card_state_v3(const CardState& state) { return encode(state, version_programmes); }
 Result<CardState> decode_card_state_v3(std::string_view bytes) { return decode(bytes, version_programmes); }
+std::string encode_card_state_v4(const CardState& state) { return encode(state, version_limits); }
+Result<CardState> decode_card_state_v4(std::string_view bytes) { return decode(bytes, version_limits); }
 
 }  // namespace citycard::rules::codec

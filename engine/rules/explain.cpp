@@ -195,6 +195,14 @@ std::vector<std::string> explain_notes(const RuleSet& rules, const CardState& be
       case NoteCode::minimum_balance:
         line = "entry needs a balance of at least " + twd(note.a) + "; the wallet has " + twd(note.b);
         break;
+      case NoteCode::auto_top_up_limited:
+        line = "auto top-up of " + twd(note.a) + " wanted, " + twd(note.b) + " given: the daily auto top-up limit is " +
+               twd(note.c);
+        break;
+      case NoteCode::payment_limit:
+        line = "payment of " + twd(note.a) + " after " + twd(note.b) + " paid today is over the daily payment limit of " +
+               twd(note.c);
+        break;
     }
     lines.push_back(std::move(line));
   }

@@ -12,18 +12,44 @@ std::string_view refusal_name(RefusalReason reason) noexcept {
 
 void RatingBuilder::auto_top_up(std::int64_t needed_minor) noexcept {
   const WalletRule& wallet = rules.wallet;
-  if (!auto_top_up_eligible() || state.wallet_minor - needed_minor >= wallet.auto_top_up_threshold_minor) return;
+  const std::int64_t threshold = state.auto_top_up_threshold_minor >= 0 ? state.auto_top_up_threshold_minor
+                                                                        : wallet.auto_top_up_threshold_minor;
+  if (!auto_top_up_eligible() || state.wallet_minor - needed_minor >= threshold) return;
   const std::int64_t unit = state.auto_top_up_amount_minor > 0 ? state.auto_top_up_amount_minor
                                                                : wallet.auto_top_up_amount_minor;
   if (unit <= 0) return;
   // Enough whole units to end at or above the threshold, never above the wallet's maximum.
-  const std::int64_t shortfall = wallet.auto_top_up_threshold_minor + needed_minor - state.wallet_minor;
+  const std::int64_t shortfall = threshold + needed_minor - state.wallet_minor;
   std::int64_t units = std::max<std::int64_t>(1, (shortfall + unit - 1) / unit);
   while (units > 0 && state.wallet_minor + units * unit > wallet.wallet_max_minor) --units;
   if (units == 0) return;
+  const std::int64_t daily_max = state.auto_top_up_daily_max_minor > 0 ? state.auto_top_up_daily_max_minor
+                                                                        : wallet.auto_top_up_daily_max_minor;
+  if (daily_max > 0) {
+    // Counted per business day of the tap's event time. A late tap of a day
+    // before the one counted cannot know that day's total any more: no top-up.
+    const std::int32_t day = calendar.business_day(tap.event_time);
+    if (day < state.wallet_day.business_day) {
+      note(NoteCode::auto_top_up_limited, no_index, units * unit, 0, daily_max);
+      return;
+    }
+    const std::int64_t given_today = day == state.wallet_day.business_day ? state.wallet_day.auto_top_up_minor : 0;
+    const std::int64_t wanted = units * unit;
+    while (units > 0 && given_today + units * unit > daily_max) --units;
+    if (units * unit < wanted) note(NoteCode::auto_top_up_limited, no_index, wanted, units * unit, daily_max);
+    if (units == 0) return;
+    start_wallet_day(day);
+    state.wallet_day.auto_top_up_minor += units * unit;
+  }
   post(AccountRole::credit_card_clearing, AccountRole::card_wallet, OperatorId{}, Asset::twd, units * unit,
        TransferCode::auto_top_up);
   note(NoteCode::auto_top_up, no_index, units * unit);
+}
+
+void RatingBuilder::start_wallet_day(std::int32_t day) noexcept {
+  if (day <= state.wallet_day.business_day) return;
+  state.wallet_day = WalletDay{};
+  state.wallet_day.business_day = day;
 }
 
 std::int64_t RatingBuilder::points_to_spend(std::int64_t price_minor, std::int64_t points_max) const noexcept {

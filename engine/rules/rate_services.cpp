@@ -93,12 +93,35 @@ bool rate_entry(RatingBuilder& builder) noexcept {
   return true;
 }
 
+// The category's daily payment limit (wallet.payment_daily_max_minor):
+// counts the payment into the wallet's day, or refuses it when the day's
+// payments would go over. Offline too: the reader took the payment on its
+// own word, and past the limit the operator carries it, as past the offline
+// debt. A late tap of a day before the one counted is not counted (that
+// day's total is gone); the close's repricing replays the day in order.
+static bool count_daily_payment(RatingBuilder& builder) noexcept {
+  CardState& state = builder.state;
+  const std::int64_t limit = builder.rules.wallet.payment_daily_max_minor[static_cast<std::size_t>(state.category)];
+  if (limit <= 0) return true;
+  const std::int32_t day = builder.calendar.business_day(builder.tap.event_time);
+  if (day < state.wallet_day.business_day) return true;
+  const std::int64_t paid_today = day == state.wallet_day.business_day ? state.wallet_day.paid_minor : 0;
+  if (paid_today + builder.tap.amount_minor > limit) {
+    builder.note(NoteCode::payment_limit, no_index, builder.tap.amount_minor, paid_today, limit);
+    return builder.refuse(RefusalReason::payment_daily_limit);
+  }
+  builder.start_wallet_day(day);
+  state.wallet_day.paid_minor += builder.tap.amount_minor;
+  return true;
+}
+
 bool rate_pay(RatingBuilder& builder) noexcept {
   const Tap& tap = builder.tap;
   const PaymentRule* rule = builder.rules.find_payment(tap.operator_id);
   if (rule == nullptr) return builder.refuse(RefusalReason::no_fare_rule);
   if (tap.amount_minor <= 0) return builder.refuse(RefusalReason::amount_invalid);
   if (tap.amount_minor > rule->payment_max_minor) return builder.refuse(RefusalReason::amount_over_limit);
+  if (!count_daily_payment(builder)) return false;
   std::uint16_t flags = transfer_flag_none;
   if (!builder.fund_wallet(tap.amount_minor, WalletCheck::must_cover, &flags)) return false;
   builder.charge_wallet(tap.operator_id, tap.amount_minor, TransferCode::payment, flags);

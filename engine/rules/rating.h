@@ -65,6 +65,8 @@ enum class NoteCode : std::uint8_t {
   service_given,            // offline: charged although balance/status would refuse
   refused,                  // a = RefusalReason
   minimum_balance,          // a = required, b = balance
+  auto_top_up_limited,      // a = wanted, b = given (0: none), c = the card's daily limit
+  payment_limit,            // a = payment, b = already paid today, c = the daily limit
 };
 
 // Trivial on purpose: a Rating's note slots are not initialised until used.

@@ -80,8 +80,13 @@ class RatingBuilder {
   bool fund_wallet(std::int64_t needed_minor, WalletCheck check, std::uint16_t* flags) noexcept;
   // Tops the wallet up from the co-branded credit card when paying
   // `needed_minor` would leave it below the rule set's threshold.
+  // The card's threshold, amount and daily limit when it has its own, else
+  // the rule set's; never past the wallet's maximum or the day's limit.
   void auto_top_up(std::int64_t needed_minor) noexcept;
   bool auto_top_up_eligible() const noexcept;
+  // Moves the wallet's day counters to business day `day` (both from zero)
+  // when it is later than the one they count.
+  void start_wallet_day(std::int32_t day) noexcept;
 
   // Points first, at a venue, railway or bike: how many of the card's points
   // pay toward `price_minor` (whole points of points.twd_minor_per_point, at

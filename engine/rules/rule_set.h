@@ -229,9 +229,17 @@ struct WalletRule {
   // Most debt an offline tap may leave on a card; an offline charge past it
   // is refused offline_limit_exceeded (the operator's loss). Default 500.
   std::int64_t offline_debt_max_minor = 500;
-  std::int64_t auto_top_up_threshold_minor = 0;   // top up when a charge would leave less
+  std::int64_t auto_top_up_threshold_minor = 0;   // top up when a charge would leave less; a card may set its own
   std::int64_t auto_top_up_amount_minor = 500;    // default; a card may set its own
   MediaMask auto_top_up_media = 0;
+  // The most auto top-up money per card and business day when the card
+  // office set no limit of its own; 0 (default): none.
+  std::int64_t auto_top_up_daily_max_minor = 0;
+  // The most wallet money a card of each category may pay per business day
+  // through payment readers (Mode::pay: shops, parking, government fees),
+  // by RiderCategory value; 0 (default): no limit. Over it a payment is
+  // refused payment_daily_limit.
+  std::array<std::int64_t, rider_category_count + 1> payment_daily_max_minor{};
 };
 
 // The leg rules that can match a leg of a network from one area to another

@@ -693,7 +693,17 @@ class Loader {
       if (auto value = top_up.integer("amount_minor", true, 1, amount_max)) wallet.auto_top_up_amount_minor = *value;
       if (auto mask = media(top_up, "media")) wallet.auto_top_up_media = *mask;
       else top_up.problem("media", "required field is missing");
+      if (auto value = top_up.integer("daily_max_minor", false, 0, amount_max)) wallet.auto_top_up_daily_max_minor = *value;
       top_up.finish();
+    }
+    if (const toml::table* limits = row.subtable("payment_daily_max_minor", false)) {
+      Fields categories_row(log_, *limits, row.path("payment_daily_max_minor"));
+      for (int i = 1; i <= rider_category_count; ++i) {
+        auto name = rider_category_name(static_cast<RiderCategory>(i));
+        if (auto limit = categories_row.integer(name, false, 0, amount_max))
+          wallet.payment_daily_max_minor[static_cast<std::size_t>(i)] = *limit;
+      }
+      categories_row.finish();
     }
     row.finish();
   }

@@ -29,6 +29,8 @@ void read_card(Fields& row, CardState& card) {
   if (auto value = row.integer("points", false, 0, amount_max)) card.points = *value;
   if (auto value = row.boolean("auto_top_up", false)) card.auto_top_up_enabled = *value;
   if (auto value = row.integer("auto_top_up_amount_minor", false, 0, amount_max)) card.auto_top_up_amount_minor = *value;
+  if (auto value = row.integer("auto_top_up_threshold_minor", false, 0, amount_max)) card.auto_top_up_threshold_minor = *value;
+  if (auto value = row.integer("auto_top_up_daily_max_minor", false, 0, amount_max)) card.auto_top_up_daily_max_minor = *value;
   // A points month given as "2025-03" means this month's allotment has been made.
   if (auto text = row.string("points_month", false)) {
     int year = 0, month = 0;

@@ -65,8 +65,9 @@ enum class RefusalReason : std::uint8_t {
   internal = 18,               // the engine could not decide this tap (logged); not the reader's fault
   access_not_admitted = 19,    // door: no access list entry names the card; meeting: not invited (docs/access.md)
   access_outside_window = 20,  // door: named, but not at this time; meeting: no sign-in window open now
+  payment_daily_limit = 21,    // pay: over the wallet money the card may pay per business day (wallet.payment_daily_max_minor)
 };
-inline constexpr RefusalReason refusal_reason_last = RefusalReason::access_outside_window;
+inline constexpr RefusalReason refusal_reason_last = RefusalReason::payment_daily_limit;
 
 struct Tap {
   TapId id;
@@ -165,6 +166,7 @@ constexpr std::string_view refusal_reason_name(RefusalReason reason) noexcept {
     case RefusalReason::internal: return "internal";
     case RefusalReason::access_not_admitted: return "access_not_admitted";
     case RefusalReason::access_outside_window: return "access_outside_window";
+    case RefusalReason::payment_daily_limit: return "payment_daily_limit";
   }
   return "?";
 }

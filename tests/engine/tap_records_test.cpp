@@ -134,7 +134,7 @@ TEST_CASE("tap records: a value or key that is not a record is refused, naming t
   const std::size_t category_at = 3 + record.tap.card.size() + 6;  // account 2^40 is a 6-byte varint
   REQUIRE(static_cast<std::uint8_t>(plain[category_at]) == record.category);
   for (auto [offset, bad, words] : {std::tuple{0, 7, "category 7"}, std::tuple{1, 4, "media 4"}, std::tuple{1, 0, "media 0"},
-                                    std::tuple{2, 11, "mode 11"}, std::tuple{3, 3, "outcome 3"}, std::tuple{4, 21, "reason 21"}}) {
+                                    std::tuple{2, 11, "mode 11"}, std::tuple{3, 3, "outcome 3"}, std::tuple{4, 22, "reason 22"}}) {
     std::string broken = plain;
     broken[category_at + static_cast<std::size_t>(offset)] = static_cast<char>(bad);
     refused(good.key, broken, words);

@@ -114,6 +114,9 @@ CardState largest_state() {
   for (CapDay& day : state.cap_days) day = CapDay{previous_day = wrap_add(previous_day, i32_min), i64_max};
   std::int32_t previous_month = state.points_month;
   for (CapMonth& month : state.cap_months) month = CapMonth{previous_month = wrap_add(previous_month, i32_min), i64_max};
+  state.auto_top_up_threshold_minor = i64_max;
+  state.auto_top_up_daily_max_minor = i64_max;
+  state.wallet_day = WalletDay{i32_min, i64_max, i64_max};
   return state;
 }
 
@@ -153,6 +156,9 @@ class RandomState {
       if (!coin()) day = CapDay{any<std::int32_t>(), non_negative()};
     for (CapMonth& month : s.cap_months)
       if (!coin()) month = CapMonth{any<std::int32_t>(), non_negative()};
+    if (coin()) s.auto_top_up_threshold_minor = coin() ? auto_top_up_threshold_of_rules : non_negative();
+    if (coin()) s.auto_top_up_daily_max_minor = non_negative();
+    if (coin()) s.wallet_day = WalletDay{any<std::int32_t>(), non_negative(), non_negative()};
     return s;
   }
 
@@ -175,11 +181,20 @@ class RandomState {
   std::mt19937_64 random_;
 };
 
+// What a state reads as from a format before v4 (v1, v2, v3): no card
+// threshold or daily limit of its own, no wallet day.
+CardState pre_v4(CardState state) {
+  state.auto_top_up_threshold_minor = auto_top_up_threshold_of_rules;
+  state.auto_top_up_daily_max_minor = 0;
+  state.wallet_day = WalletDay{};
+  return state;
+}
+
 // What a state reads as from a format before programmes (v1, v2): each
-// journey's subsidy all under Programme::unattributed.
+// journey's subsidy all under Programme::unattributed, and pre_v4.
 CardState legacy(CardState state) {
   codec::attribute_legacy_subsidy(state);
-  return state;
+  return pre_v4(state);
 }
 
 std::string decode_error(std::string_view bytes) {
@@ -206,9 +221,9 @@ TEST_CASE("card state round-trips through its bytes") {
   }
 }
 
-TEST_CASE("card state v3 is small for the states riders have") {
-  CHECK(encode_card_state(CardState{}) == bytes_of({3, 0}));                  // version, no groups
-  CHECK(encode_card_state(card(RiderCategory::general, -3)) == bytes_of({3, 2, 5}));  // wallet zigzag(-3)
+TEST_CASE("card state v4 is small for the states riders have") {
+  CHECK(encode_card_state(CardState{}) == bytes_of({4, 0}));                  // version, no groups
+  CHECK(encode_card_state(card(RiderCategory::general, -3)) == bytes_of({4, 2, 5}));  // wallet zigzag(-3)
   const CardState commuter = commuter_state();
   CHECK(std::count_if(commuter.recent_legs.begin(), commuter.recent_legs.end(), [](auto& l) { return l != LegMemory{}; }) == 1);
   CHECK(commuter.bus.open);
@@ -221,7 +236,7 @@ TEST_CASE("card state v3 is small for the states riders have") {
   CHECK(encode_card_state(largest_state()).size() == card_state_bytes_max);
 }
 
-TEST_CASE("card state v3 round-trips random states, extreme values and odd slots") {
+TEST_CASE("card state v4 round-trips random states, extreme values and odd slots") {
   for (std::uint64_t seed = 1; seed <= 5000; ++seed) {
     CAPTURE(seed);
     const CardState state = RandomState(seed).next();
@@ -236,6 +251,9 @@ TEST_CASE("card state v3 round-trips random states, extreme values and odd slots
     auto from_v2 = decode_card_state(codec::encode_card_state_v2(state));
     REQUIRE(from_v2);
     REQUIRE(*from_v2 == legacy(state));
+    auto from_v3 = decode_card_state(codec::encode_card_state_v3(state));
+    REQUIRE(from_v3);
+    REQUIRE(*from_v3 == pre_v4(state));
     // A cut anywhere is noticed.
     const std::size_t cut = 1 + seed % (bytes.size() - 1);
     REQUIRE(decode_error(bytes.substr(0, cut)).rfind("corruption: card state is truncated at byte " + std::to_string(cut) + " (", 0) == 0);
@@ -288,9 +306,9 @@ TEST_CASE("card state v3 journey programmes are pinned and refuse unknown progra
   state.metro.programme_paid_minor[programme_index(Programme::category_fare)] = 13;
   state.metro.programme_paid_minor[programme_index(Programme::transfer_discount)] = 6;
   const std::string bytes = encode_card_state(state);
-  // version 3, present bit 22 (metro), open, zeros..., subsidy 19 (zigzag 38),
+  // version 4, present bit 22 (metro), open, zeros..., subsidy 19 (zigzag 38),
   // no transfer (use_own_price 1), paid bits 2 and 4 (0x14), 13 and 6 zigzagged.
-  CHECK(bytes == bytes_of({3, 0x80, 0x80, 0x80, 0x02, 1, 0, 0, 0, 0, 0, 38, 0, 0, 0, 1, 0, 0, 0x14, 26, 12}));
+  CHECK(bytes == bytes_of({4, 0x80, 0x80, 0x80, 0x02, 1, 0, 0, 0, 0, 0, 38, 0, 0, 0, 1, 0, 0, 0x14, 26, 12}));
   auto decoded = decode_card_state(bytes);
   REQUIRE(decoded);
   CHECK(*decoded == state);
@@ -321,11 +339,11 @@ TEST_CASE("card state v1 decoding rejects truncated, versioned and invalid input
   CHECK(decode_card_state(bytes.substr(0, 100)).status().to_string() ==
         "corruption: card state is 100 bytes, expected 496");
   CHECK(decode_card_state(bytes + "x").status().code() == StatusCode::corruption);
-  for (int version : {0, 4, 9, 255}) {
+  for (int version : {0, 5, 9, 255}) {
     std::string future = bytes;
     future[0] = static_cast<char>(version);
     CHECK(decode_card_state(future).status().to_string() ==
-          "corruption: card state format version " + std::to_string(version) + " is not supported (expected 1, 2 or 3)");
+          "corruption: card state format version " + std::to_string(version) + " is not supported (expected 1, 2, 3 or 4)");
   }
   std::string category = bytes;
   category[1] = 42;
@@ -347,11 +365,11 @@ TEST_CASE("card state v2 decoding rejects every truncation and trailing bytes") 
       CHECK(decode_error(bytes + '\0') == "corruption: card state has 1 trailing byte(s) after its fields end at byte " +
                                                std::to_string(bytes.size()));
     else
-      CHECK(decode_error(bytes + '\0') == "corruption: card state is 811 bytes, more than the 810 of format version 3");
+      CHECK(decode_error(bytes + '\0') == "corruption: card state is 856 bytes, more than the 855 of format version 4");
   }
   CHECK(decode_error(bytes_of({2, 2})) == "corruption: card state is truncated at byte 2 (wallet_minor)");
   CHECK(decode_error(bytes_of({2})) == "corruption: card state is truncated at byte 1 (present)");
-  CHECK(decode_error(std::string(900, '\x02')) == "corruption: card state is 900 bytes, more than the 810 of format version 2");
+  CHECK(decode_error(std::string(900, '\x02')) == "corruption: card state is 900 bytes, more than the 855 of format version 2");
 }
 
 TEST_CASE("card state v2 decoding rejects bad varints, presence bits, enums and flags") {

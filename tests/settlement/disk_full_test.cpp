@@ -53,6 +53,7 @@ std::vector<std::string> names_in(const fs::path& dir) {
 struct Reference {
   City city;
   std::map<std::string, std::string> files;
+  std::string bus_name;  // the bus batch file's name (the issuer's file sorts before it)
   std::uint64_t bus_bytes = 0;
   std::uint64_t bus_body_bytes = 0;  // the body file: the lines without their "L,<number>" (batch_writer.h)
   std::uint64_t metro_bytes = 0;
@@ -62,6 +63,7 @@ struct Reference {
     REQUIRE(closed.has_value());
     REQUIRE(closed->batches.size() == 2);
     bus_bytes = fs::file_size(closed->batches[0].path);
+    bus_name = closed->batches[0].batch.file_name;
     const std::string bus_text = read_bytes(closed->batches[0].path);
     const std::size_t body_begin = bus_text.find('\n') + 1;
     const std::size_t body_end = bus_text.rfind('\n', bus_text.size() - 2) + 1;  // the trailer is the last line
@@ -101,7 +103,7 @@ TEST_CASE("disk full: a batch file that does not fit fails the close and leaves 
   city.options.out_dir = (disk.root() / "out").string();
   // A close writes into the staging directory; its files go in place once its record is durable.
   const std::string staging = city.options.out_dir + "/.staging";
-  const std::string bus_file = staging + "/" + reference.files.begin()->first;
+  const std::string bus_file = staging + "/" + reference.bus_name;
 
   SECTION("the disk fills while the bus batch file is written") {
     // Room for both bodies and half of the final bus file.
@@ -118,7 +120,7 @@ TEST_CASE("disk full: a batch file that does not fit fails the close and leaves 
     REQUIRE_FALSE(closed.has_value());
     CHECK(closed.status().code() == StatusCode::io_error);
     CHECK(closed.status().message() ==
-          "no space left on device writing " + staging + "/." + reference.files.begin()->first + ".body");
+          "no space left on device writing " + staging + "/." + reference.bus_name + ".body");
   }
   SECTION("the disk fills with the bodies' last buffered lines") {
     // Room for the bus body's whole 4 KiB stdio blocks but not its tail, which
@@ -129,7 +131,7 @@ TEST_CASE("disk full: a batch file that does not fit fails the close and leaves 
     auto closed = city.settlement().close(day("2024-03-05"), at("2024-03-06T03:30:00+08:00"));
     REQUIRE_FALSE(closed.has_value());
     CHECK(closed.status().message() ==
-          "no space left on device writing " + staging + "/." + reference.files.begin()->first + ".body");
+          "no space left on device writing " + staging + "/." + reference.bus_name + ".body");
   }
   CHECK(names_in(city.options.out_dir).empty());  // no batch, body, temporary, digest or signature file
   check_nothing_recorded(city);
