@@ -66,7 +66,8 @@ struct RepricePlan {
   std::int32_t business_day = 0;
   // One AdminAction::reprice per tap whose money changes, by account.
   std::vector<AdminCommand> corrections;
-  // The accounts' canonical states at the end of the day ("s" records).
+  // The accounts' canonical states at the end of the day ("s" records) and
+  // the states their replay opened on ("o" records), for the close's write.
   std::vector<ledger::RecordWrite> canonical_states;
   std::uint64_t accounts = 0;          // accounts with approved taps that day
   std::uint64_t taps = 0;              // approved taps replayed

@@ -13,6 +13,7 @@
 #include "repricing_fixture.h"
 #include "settlement/keys.h"
 #include "tap_explanation.h"
+#include "tap_retention.h"
 #include "tap_token.h"
 
 namespace citycard::engine::testing {
@@ -188,6 +189,24 @@ TEST_CASE("explain: after a close that repriced the day, the fare is the reprice
   CHECK(lost.status().code() == StatusCode::refused);
   CHECK(lost.status().message().find("was not kept") != std::string::npos);
   CHECK(lost.status().message().find("charged on arrival") != std::string::npos);
+
+  // The retention deletes the day's records and, with them, its opening states.
+  TapRetentionPolicy policy;
+  policy.keep_days = 1;
+  TapRetentionRun run;
+  run.today = business_day + 2;
+  auto retained = apply_tap_retention(*day.ledger, policy, nullptr, run, nullptr);
+  INFO(retained.status().to_string());
+  REQUIRE(retained);
+  CHECK(retained->deleted == taps.size());
+  CHECK(retained->opening_states_deleted == 2);  // the student's and the senior's; the commuter's was erased above
+  std::size_t states_left = 0;
+  REQUIRE(day.ledger->snapshot()->scan_records(ledger::RecordSpace::reprice, opening_states_prefix(),
+                                               [&](std::string_view, std::string_view) { return ++states_left, true; }));
+  CHECK(states_left == 0);
+  auto gone = explain_recorded_tap(*day.ledger->snapshot(), *rules::RuleBook::single(city_rules()), taps.front().tap.id);
+  REQUIRE_FALSE(gone);
+  CHECK(gone.status().code() == StatusCode::not_found);
 }
 
 TEST_CASE("explain: a malformed id, an unknown tap, a refused tap and an anonymised record") {
