@@ -149,7 +149,7 @@ int main(int argc, char** argv) {
   std::cout << fmt::format(
       "repricing: {} taps of {} accounts replayed in {:.2f} s wall ({:.2f} s CPU): {:.0f} taps/s, {:.1f}x the engine's online "
       "{:.0f} taps/s; {} corrections posted in {:.2f} s; peak RSS {:.0f} MiB (it was {:.0f} MiB before the plan), "
-      "{} canonical states\n",
+      "{} state records (canonical and opening)\n",
       plan->taps, plan->accounts, plan_s, plan_cpu_s, replay_rate, replay_rate / online.taps_per_second,
       online.taps_per_second, corrections, apply_s, plan_rss, rss_before, plan->canonical_states.size());
   nlohmann::json result = {{"machine", nlohmann::json::parse(bench::machine_json(machine))},

@@ -1,4 +1,4 @@
-// Ledger commands: init, balance, history, verify, operators, cards, top-up,
+// Ledger commands: init, balance, history (explain: ledger_explain.h), verify, operators, cards, top-up,
 // refund, card replace (card adjust: ledger_adjust.cpp). While
 // citycard-engine runs, the card commands go through its admin socket
 // (ledger_engine_client.h). The card actions check no role before they ask:
@@ -22,6 +22,7 @@
 #include "ledger_card_actions.h"
 #include "ledger_clerk.h"
 #include "ledger_engine_client.h"
+#include "ledger_explain.h"
 #include "ledger_import.h"
 #include "ledger_support.h"
 
@@ -125,6 +126,15 @@ void run_history(const CliContext& context, const std::string& card_text, std::s
                              note.empty() ? "" : "  " + note);
   }
   if (rows.empty()) std::cout << "(no transfers)\n";
+  // The way from a line to "why was I charged this?": its ref names the tap.
+  for (const auto& row : rows) {
+    const std::string id = row.value("id", std::string());
+    const std::string ref = id.substr(0, id.rfind('/'));
+    if (ref.starts_with("tap:") || ref.starts_with("svc:") || ref.starts_with("rpt:") || ref.starts_with("rps:")) {
+      std::cout << "why a tap cost what it cost: citycard explain --tap " << ref << "\n";
+      break;
+    }
+  }
   // Where the card went: the accounts it joined or left, oldest first.
   if (page.contains("moves")) {
     for (const auto& move : page["moves"]) {
@@ -355,6 +365,7 @@ void add_ledger_commands(CLI::App& app, CliContext& context) {
   history->callback([&context, o] { run_history(context, o->card, o->limit, o->before); });
 
   add_taps_command(app, context);
+  add_explain_command(app, context);
   add_records_commands(app, context);
   add_report_commands(app, context);
   add_access_commands(app, context);

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "account_replay.h"
 #include "card_book.h"
 #include "card_state_codec.h"
 #include "log.h"
@@ -23,17 +24,7 @@
 namespace citycard::engine {
 namespace {
 
-// Replayed with this much in the wallet: a balance refusal or an auto
-// top-up belonged to the arrival order, not to the tap's price.
-constexpr std::int64_t replay_wallet_minor = 1'000'000'000'000;
-
 std::uint32_t biased(std::int32_t day) { return static_cast<std::uint32_t>(day) ^ 0x80000000u; }
-
-std::string state_key(const CardId& account) {
-  std::string key = "s";
-  key.append(reinterpret_cast<const char*>(account.data()), account.size());
-  return key;
-}
 
 // A transfer's money by direction-free key: the amount is positive when it
 // flows from the lower account id to the higher.
@@ -80,26 +71,14 @@ struct Replayer {
   }
 
   Result<rules::CardState> opening_state(const CardRecord& account) const {
-    rules::CardState state;
-    auto stored = snapshot.record(ledger::RecordSpace::reprice, state_key(account.card));
-    if (stored) {
-      const std::string& value = *stored;
-      if (value.size() < 4) return Status::corruption("repricing state of " + account.card.to_string() + " is truncated");
-      const std::int32_t ended =
-          static_cast<std::int32_t>(coding::load_be<std::uint32_t>(reinterpret_cast<const std::uint8_t*>(value.data())) ^ 0x80000000u);
-      auto decoded = rules::decode_card_state(std::string_view(value).substr(4));
-      if (!decoded) return Status::corruption("repricing state of " + account.card.to_string() + ": " + decoded.status().message());
-      if (ended >= day) {
-        return Status::refused(fmt::format("account {} was repriced up to day {} already; day {} comes before it",
-                                           account.card.to_string(), ended, day));
-      }
-      state = *decoded;
-    } else if (stored.status().code() != StatusCode::not_found) {
-      return stored.status();
+    auto stored = read_canonical_state(snapshot, account.card);
+    if (!stored) return stored.status();
+    if (!stored->has_value()) return replay_start(account, {});
+    if ((*stored)->ended_day >= day) {
+      return Status::refused(fmt::format("account {} was repriced up to day {} already; day {} comes before it",
+                                         account.card.to_string(), (*stored)->ended_day, day));
     }
-    state.media = account.media;
-    state.status = CardStatus::active;
-    return state;
+    return replay_start(account, (*stored)->state);
   }
 
   Status replay(std::vector<AccountTap>& taps) {
@@ -111,24 +90,23 @@ struct Replayer {
     std::sort(taps.begin(), taps.end(), [](const AccountTap& a, const AccountTap& b) {
       return std::tuple(a.record.tap.event_time.unix_us, a.record.tap.id.reader.value, a.record.tap.id.sequence) <
              std::tuple(b.record.tap.event_time.unix_us, b.record.tap.id.reader.value, b.record.tap.id.sequence);
-    });
+    });  // event order (sort_in_event_order, account_replay.h)
     auto opened = opening_state(account);
     if (!opened) return opened.status();
     rules::CardState state = *opened;
+    // Kept so that a tap of this day can be explained after the close (tap_explanation.h).
+    plan.canonical_states.push_back(opening_state_write(day, account.card, state));
     ++plan.accounts;
     for (AccountTap& tap : taps) {
       ++plan.taps;
       const rules::RuleSet& rule_set = rules.for_time(tap.record.tap.event_time);
-      state.category = category_on(account, day);
-      state.wallet_minor = replay_wallet_minor;
-      const rules::Rating rating = rules::rate(rule_set, state, tap.record.tap);
+      const rules::Rating rating = replay_tap(rule_set, account, day, state, tap.record.tap).rating;
       std::vector<Transfer> canonical;
       if (rating.approved()) {
         if (Status s = resolve_postings(rating, tap.record.tap, account, system,
                                         [this](OperatorId id) { return payable_of(id); }, canonical);
             !s)
           return s;
-        state = rating.state;
       }
       const IdempotencyKey correction = repricing_key(tap.key);
       std::vector<Transfer> posted;
@@ -143,13 +121,7 @@ struct Replayer {
       if (!rating.approved()) continue;  // the replay would refuse it: it keeps what it posted
       if (Status s = correct(tap, correction, canonical, posted); !s) return s;
     }
-    // The stored state does not keep the replay's wallet: rating reads the
-    // ledger's balance, and the next replay sets its own.
-    state.wallet_minor = 0;
-    std::string value;
-    coding::put_be<std::uint32_t>(value, biased(day));
-    value += rules::encode_card_state(state);
-    plan.canonical_states.push_back({ledger::RecordSpace::reprice, state_key(account.card), std::move(value)});
+    plan.canonical_states.push_back(canonical_state_write(account.card, day, state));
     return Status::ok();
   }
 
@@ -332,6 +304,17 @@ Result<std::optional<std::int32_t>> first_recorded_day(const ledger::Snapshot& s
 }
 
 }  // namespace
+
+Result<std::optional<std::int32_t>> repricing_start_day(const ledger::Snapshot& snapshot) {
+  auto since = snapshot.record(ledger::RecordSpace::reprice, since_key);
+  if (!since) {
+    if (since.status().code() == StatusCode::not_found) return std::optional<std::int32_t>{};
+    return since.status();
+  }
+  if (since->size() != 4) return Status::corruption("the repricing start record is not 4 bytes");
+  return std::optional<std::int32_t>{static_cast<std::int32_t>(
+      coding::load_be<std::uint32_t>(reinterpret_cast<const std::uint8_t*>(since->data())) ^ 0x80000000u)};
+}
 
 Result<RepriceOutcome> reprice_day(ledger::Ledger& ledger, const rules::RuleBook& rules,
                                    const ledger::SystemAccounts& system, std::int32_t business_day,

@@ -26,11 +26,14 @@
 //   "s" account key card bytes  -> day:i32 BE, encoded CardState (canonical end of that day)
 //   "x" day:u32 BE (+2^31) correction key text -> paying card account:u64 BE, or empty
 //       (the corrections of that day; settlement folds each into its tap's line)
+//   "o" day:u32 BE (+2^31) account card bytes -> encoded CardState: the
+//       state the replay of that day opened on (account_replay.h), so that
+//       "why was I charged this?" can replay a closed day (tap_explanation.h)
 //   "m" -> day:u32 BE (+2^31): the first day repriced. A ledger's first close
 //        writes it: that day, when no tap record is older (every account
 //        without an "s" record is then fresh), else the next day, after
 //        copying every account's state as it is into "s" records.
-// The "s" records of day D are written in the close's own write, with the
+// The "s" and "o" records of day D are written in the close's own write, with the
 // close record: a close that fails leaves the day to be repriced again,
 // which finds the corrections already posted and posts nothing more.
 //
@@ -63,7 +66,8 @@ struct RepricePlan {
   std::int32_t business_day = 0;
   // One AdminAction::reprice per tap whose money changes, by account.
   std::vector<AdminCommand> corrections;
-  // The accounts' canonical states at the end of the day ("s" records).
+  // The accounts' canonical states at the end of the day ("s" records) and
+  // the states their replay opened on ("o" records), for the close's write.
   std::vector<ledger::RecordWrite> canonical_states;
   std::uint64_t accounts = 0;          // accounts with approved taps that day
   std::uint64_t taps = 0;              // approved taps replayed
@@ -79,6 +83,10 @@ std::optional<IdempotencyKey> repriced_tap_key(const IdempotencyKey& correction_
 // card token, settlement/assign.h), empty when no card pays.
 ledger::RecordWrite correction_index_record(std::int32_t business_day, const IdempotencyKey& correction_key,
                                             AccountId paying_card);
+
+// The first business day repriced ("m"); nullopt before the ledger's first
+// repriced close. Corruption for a damaged record.
+Result<std::optional<std::int32_t>> repricing_start_day(const ledger::Snapshot& snapshot);
 
 // The plan for `business_day`, from the tap records, states and groups in
 // `snapshot`. Reads only.

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "account_replay.h"
 #include "audit_entry.h"
 #include "citycard/check.h"
 #include "citycard/limits.h"
@@ -148,6 +149,22 @@ Result<TapRetentionReport> apply_tap_retention(ledger::Ledger& ledger, const Tap
       });
   if (!scanned) return scanned;
   if (!failed) return failed;
+  if (report.next_key.empty()) {
+    // The repricing's opening states of the same days (account_replay.h):
+    // they name the card, and explain them no more once the records are
+    // anonymised or gone. At most records_per_call a call; the next run
+    // takes the rest.
+    const std::string states_end = opening_states_day_prefix(cutoffs.end_day());
+    std::uint64_t states_read = 0;
+    Status states = snapshot->scan_records(ledger::RecordSpace::reprice, opening_states_prefix(), [&](std::string_view key, std::string_view) {
+      if (key >= states_end || states_read++ == run.records_per_call) return false;
+      writes.push_back({ledger::RecordSpace::reprice, std::string(key), {}, ledger::RecordChange::erase});
+      ++report.opening_states_deleted;
+      return writes.size() < run.records_per_write || flush(false);
+    });
+    if (!states) return states;
+    if (!failed) return failed;
+  }
   if (!flush(true)) return failed;
   return report;
 }
@@ -162,6 +179,7 @@ nlohmann::json tap_retention_json(const TapRetentionReport& report) {
                         {"anonymised", report.anonymised},
                         {"already_anonymised", report.already_anonymised},
                         {"deleted", report.deleted},
+                        {"opening_states_deleted", report.opening_states_deleted},
                         {"writes", report.writes},
                         {"next_key", hex(report.next_key)}};
 }

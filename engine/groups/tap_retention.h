@@ -7,7 +7,9 @@
 // A record of business day D is, on business day `today`:
 //   deleted     when D < today - keep_days             (keep_days > 0)
 //   anonymised  when D < today - anonymise_after_days  (anonymise_after_days > 0)
-// so keep_days = 30 keeps today and the 30 days before it.
+// so keep_days = 30 keeps today and the 30 days before it. The repricing's
+// opening states of a day (account_replay.h "o") are deleted when its
+// records are first anonymised or deleted: they name the card too.
 //
 // Writes: Ledger::put_records in batches of at most records_per_write
 // changes, each one synced write, so a crash leaves whole batches done and
@@ -63,6 +65,9 @@ struct TapRetentionReport {
   std::uint64_t anonymised = 0;         // anonymised by this call
   std::uint64_t already_anonymised = 0; // read, nothing to do
   std::uint64_t deleted = 0;
+  // The repricing's opening states (account_replay.h) of the days before
+  // the first cutoff, deleted once a call has gone through the records.
+  std::uint64_t opening_states_deleted = 0;
   std::uint64_t writes = 0;             // synced writes
   std::string next_key;                 // empty: done; else call again with run.from = next_key
 };
@@ -79,7 +84,7 @@ Result<TapRetentionReport> apply_tap_retention(ledger::Ledger& ledger, const Tap
 
 // The report as the admin op and the CLI print it: {"delete_before",
 // "anonymise_before" (dates or null), "records_read", "anonymised",
-// "already_anonymised", "deleted", "writes", "next_key" (hex, "" when done)}.
+// "already_anonymised", "deleted", "opening_states_deleted", "writes", "next_key" (hex, "" when done)}.
 nlohmann::json tap_retention_json(const TapRetentionReport& report);
 // A next_key as the JSON gave it; nullopt for one that is not hex of a record key.
 std::optional<std::string> tap_retention_key_from_hex(const std::string& hex);
