@@ -292,17 +292,6 @@ namespace {
 
 const std::string since_key = "m";
 
-// The first business day of any tap record, if there is one.
-Result<std::optional<std::int32_t>> first_recorded_day(const ledger::Snapshot& snapshot) {
-  std::optional<std::int32_t> first;
-  Status scanned = snapshot.scan_records(ledger::RecordSpace::tap_records, {}, [&](std::string_view key, std::string_view) {
-    first = tap_record_key_day(key);
-    return false;
-  });
-  if (!scanned) return scanned;
-  return first;
-}
-
 }  // namespace
 
 Result<std::optional<std::int32_t>> repricing_start_day(const ledger::Snapshot& snapshot) {
@@ -333,7 +322,7 @@ Result<RepriceOutcome> reprice_day(ledger::Ledger& ledger, const rules::RuleBook
     // The ledger's first repriced close. Taps of earlier days were rated
     // without canonical states: their accounts' states as they are now
     // become canonical, and repricing starts with the next day.
-    auto first = first_recorded_day(*snapshot);
+    auto first = first_tap_record_day(*snapshot);
     if (!first) return first.status();
     if (first->has_value() && **first < business_day) {
       Status scanned = snapshot->scan_records(ledger::RecordSpace::card_state, {}, [&](std::string_view key, std::string_view value) {

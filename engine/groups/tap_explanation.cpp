@@ -84,17 +84,6 @@ Result<std::vector<RecordedTap>> account_taps(const ledger::Snapshot& snapshot, 
   return taps;
 }
 
-// The first business day of any tap record.
-Result<std::optional<std::int32_t>> first_recorded_day(const ledger::Snapshot& snapshot) {
-  std::optional<std::int32_t> first;
-  Status scanned = snapshot.scan_records(ledger::RecordSpace::tap_records, {}, [&](std::string_view key, std::string_view) {
-    first = tap_record_key_day(key);
-    return false;
-  });
-  if (!scanned) return scanned;
-  return first;
-}
-
 const rules::RuleSet* version_in_book(const rules::RuleBook& book, std::uint32_t version) {
   for (const auto& installed : book.versions())
     if (installed.rules->version == version) return installed.rules.get();
@@ -169,7 +158,7 @@ Result<ReplayPlan> plan_open_day(const ledger::Snapshot& snapshot, const CardRec
     if (repriced_from && *repriced_from <= day && !canonical) {
       first_day = *repriced_from;
     } else {
-      auto first = first_recorded_day(snapshot);
+      auto first = first_tap_record_day(snapshot);
       if (!first) return first.status();
       first_day = first->value_or(day);
     }

@@ -162,4 +162,15 @@ ledger::RecordWrite tap_record_write(const RecordedTap& record) {
           encode_recorded_tap(record)};
 }
 
+// The first business day of any tap record, if there is one.
+Result<std::optional<std::int32_t>> first_tap_record_day(const ledger::Snapshot& snapshot) {
+  std::optional<std::int32_t> first;
+  Status scanned = snapshot.scan_records(ledger::RecordSpace::tap_records, {}, [&](std::string_view key, std::string_view) {
+    first = tap_record_key_day(key);
+    return false;
+  });
+  if (!scanned) return scanned;
+  return first;
+}
+
 }  // namespace citycard::engine

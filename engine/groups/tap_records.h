@@ -72,4 +72,7 @@ Result<RecordedTap> decode_recorded_tap(std::string_view key, std::string_view v
 
 ledger::RecordWrite tap_record_write(const RecordedTap& record);
 
+// The business day of the ledger's oldest tap record; nullopt when there is none.
+Result<std::optional<std::int32_t>> first_tap_record_day(const ledger::Snapshot& snapshot);
+
 }  // namespace citycard::engine
