@@ -35,6 +35,16 @@ void codec::attribute_legacy_subsidy(CardState& state) {
   }
 }
 
+CardState codec::as_stored_by(std::uint8_t version, CardState state) {
+  if (version < version_programmes) attribute_legacy_subsidy(state);
+  if (version < version_limits) {
+    state.auto_top_up_threshold_minor = auto_top_up_threshold_of_rules;
+    state.auto_top_up_daily_max_minor = 0;
+    state.wallet_day = WalletDay{};
+  }
+  return state;
+}
+
 Status codec::check_card_state(const CardState& state) {
   auto category = static_cast<int>(state.category);
   if (category < 1 || category > rider_category_count)

@@ -40,6 +40,12 @@ Result<CardState> decode_card_state_v4(std::string_view bytes);
 // Programme::unattributed.
 void attribute_legacy_subsidy(CardState& state);
 
+// What `state` reads back as after encoding it in an older `version`: the
+// fields that version does not store at their defaults (v1/v2: journeys'
+// programme split, as attribute_legacy_subsidy; before v4: the card's own
+// threshold and daily limit, the wallet's day).
+CardState as_stored_by(std::uint8_t version, CardState state);
+
 // What every version requires of a decoded state beyond its syntax: known
 // category, media and status; no negative auto top-up amount, cap
 // accumulator or journey payment (programmes' included). ok, or the first problem as corruption.

@@ -183,19 +183,11 @@ class RandomState {
 
 // What a state reads as from a format before v4 (v1, v2, v3): no card
 // threshold or daily limit of its own, no wallet day.
-CardState pre_v4(CardState state) {
-  state.auto_top_up_threshold_minor = auto_top_up_threshold_of_rules;
-  state.auto_top_up_daily_max_minor = 0;
-  state.wallet_day = WalletDay{};
-  return state;
-}
+CardState pre_v4(CardState state) { return codec::as_stored_by(codec::version_programmes, state); }
 
 // What a state reads as from a format before programmes (v1, v2): each
 // journey's subsidy all under Programme::unattributed, and pre_v4.
-CardState legacy(CardState state) {
-  codec::attribute_legacy_subsidy(state);
-  return pre_v4(state);
-}
+CardState legacy(CardState state) { return codec::as_stored_by(codec::version_compact, state); }
 
 std::string decode_error(std::string_view bytes) {
   auto decoded = decode_card_state(bytes);
