@@ -19,6 +19,9 @@ std::string opening_key(std::int32_t day, const CardId& account_card) {
   return opening_states_day_prefix(day) + card_bytes(account_card);
 }
 
+// Leads an "o" value that carries the tap count (no card state version is 0xFF).
+constexpr std::uint8_t opening_taps_tag = 0xFF;
+
 std::int64_t arrival_us(const RecordedTap& record) {
   return record.arrival.unix_us != 0 ? record.arrival.unix_us : record.tap.event_time.unix_us;
 }
@@ -60,24 +63,37 @@ std::string opening_states_day_prefix(std::int32_t day) {
   return prefix;
 }
 
-Result<std::optional<rules::CardState>> read_opening_state(const ledger::Snapshot& snapshot, std::int32_t day,
-                                                           const CardId& account_card) {
+Result<std::optional<OpeningState>> read_opening_state(const ledger::Snapshot& snapshot, std::int32_t day,
+                                                       const CardId& account_card) {
   auto stored = snapshot.record(ledger::RecordSpace::reprice, opening_key(day, account_card));
   if (!stored) {
-    if (stored.status().code() == StatusCode::not_found) return std::optional<rules::CardState>{};
+    if (stored.status().code() == StatusCode::not_found) return std::optional<OpeningState>{};
     return stored.status();
   }
-  auto decoded = rules::decode_card_state(*stored);
-  if (!decoded)
-    return Status::corruption("opening state of " + account_card.to_string() + " on day " + std::to_string(day) + ": " +
-                              decoded.status().message());
-  return std::optional<rules::CardState>{*decoded};
+  const auto problem = [&](const std::string& what) {
+    return Status::corruption("opening state of " + account_card.to_string() + " on day " + std::to_string(day) + ": " + what);
+  };
+  std::string_view value = *stored;
+  OpeningState opening;
+  if (!value.empty() && static_cast<std::uint8_t>(value.front()) == opening_taps_tag) {
+    if (value.size() < 5) return problem("the tap count is truncated");
+    opening.taps_replayed = coding::load_be<std::uint32_t>(reinterpret_cast<const std::uint8_t*>(value.data()) + 1);
+    value.remove_prefix(5);
+  }
+  auto decoded = rules::decode_card_state(value);
+  if (!decoded) return problem(decoded.status().message());
+  opening.state = *decoded;
+  return std::optional<OpeningState>{std::move(opening)};
 }
 
-ledger::RecordWrite opening_state_write(std::int32_t day, const CardId& account_card, const rules::CardState& state) {
+ledger::RecordWrite opening_state_write(std::int32_t day, const CardId& account_card, const rules::CardState& state,
+                                        std::uint32_t taps_replayed) {
   rules::CardState stored = state;
   stored.wallet_minor = 0;  // as in "s": the replay sets its own
-  return {ledger::RecordSpace::reprice, opening_key(day, account_card), rules::encode_card_state(stored)};
+  std::string value(1, static_cast<char>(opening_taps_tag));
+  coding::put_be<std::uint32_t>(value, taps_replayed);
+  value += rules::encode_card_state(stored);
+  return {ledger::RecordSpace::reprice, opening_key(day, account_card), std::move(value)};
 }
 
 rules::CardState replay_start(const CardRecord& account, rules::CardState state) {

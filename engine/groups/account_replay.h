@@ -10,9 +10,12 @@
 // Records of RecordSpace::reprice read and written here:
 //   "s" account key card bytes -> day:i32 BE (+2^31), encoded CardState
 //       the canonical state: the end of the account's last repriced day
-//   "o" day:u32 BE (+2^31) account key card bytes -> encoded CardState
-//       the state the close of that day opened the account's replay on,
-//       for each account it replayed (so a closed day can be explained).
+//   "o" day:u32 BE (+2^31) account key card bytes -> 0xFF taps:u32 BE, encoded CardState
+//       the state the close of that day opened the account's replay on, and
+//       how many of the account's taps it replayed, for each account it
+//       replayed (so a closed day can be explained without the taps that
+//       arrived after the close). A value without the 0xFF tag (no card
+//       state version is 0xFF) is the state alone, written before the count was.
 //       Day first, so that one day's opening states are one range, pruned
 //       with that day's tap records (tap_retention.h). Cost: one record per
 //       account with approved taps per repriced day, about 20 bytes of key
@@ -49,9 +52,16 @@ Result<std::optional<CanonicalState>> read_canonical_state(const ledger::Snapsho
 ledger::RecordWrite canonical_state_write(const CardId& account_card, std::int32_t day, rules::CardState state);
 
 // The opening state of the account's replay of `day` ("o"), when kept.
-Result<std::optional<rules::CardState>> read_opening_state(const ledger::Snapshot& snapshot, std::int32_t day,
-                                                           const CardId& account_card);
-ledger::RecordWrite opening_state_write(std::int32_t day, const CardId& account_card, const rules::CardState& state);
+struct OpeningState {
+  rules::CardState state;
+  // The account's approved taps of the day the close replayed; nullopt for a
+  // record written before the count was kept.
+  std::optional<std::uint32_t> taps_replayed;
+};
+Result<std::optional<OpeningState>> read_opening_state(const ledger::Snapshot& snapshot, std::int32_t day,
+                                                       const CardId& account_card);
+ledger::RecordWrite opening_state_write(std::int32_t day, const CardId& account_card, const rules::CardState& state,
+                                        std::uint32_t taps_replayed);
 // The key prefix of one day's opening states, and of those of every day before `day`.
 std::string opening_states_day_prefix(std::int32_t day);
 std::string opening_states_prefix();

@@ -95,7 +95,7 @@ struct Replayer {
     if (!opened) return opened.status();
     rules::CardState state = *opened;
     // Kept so that a tap of this day can be explained after the close (tap_explanation.h).
-    plan.canonical_states.push_back(opening_state_write(day, account.card, state));
+    plan.canonical_states.push_back(opening_state_write(day, account.card, state, static_cast<std::uint32_t>(taps.size())));
     ++plan.accounts;
     for (AccountTap& tap : taps) {
       ++plan.taps;

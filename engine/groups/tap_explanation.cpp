@@ -128,10 +128,21 @@ Result<ReplayPlan> plan_closed_day(const ledger::Snapshot& snapshot, const CardR
         out.correction_key.empty() ? std::string(", no correction")
                                    : fmt::format(" and correction {} of {:+} TWD", out.correction_key, out.correction_fare_minor)));
   }
-  ReplayPlan plan{replay_start(account, **opening), {}};
+  ReplayPlan plan{replay_start(account, (*opening)->state), {}};
   auto taps = account_taps(snapshot, record.account, day, day);
   if (!taps) return taps.status();
   plan.taps = std::move(*taps);
+  // The close replayed the taps it found; the account's taps go through one
+  // shard, so those are the first in arrival order and the rest came after.
+  const std::optional<std::uint32_t> replayed = (*opening)->taps_replayed;
+  if (replayed && plan.taps.size() > *replayed) {
+    sort_in_arrival_order(plan.taps);
+    for (auto late = plan.taps.begin() + *replayed; late != plan.taps.end(); ++late)
+      if (late->origin == record.origin && late->tap.id == record.tap.id) out.arrived_after_close = true;
+    out.taps_after_close = plan.taps.size() - *replayed;
+    if (out.arrived_after_close) out.taps_before = *replayed;
+    plan.taps.resize(*replayed);
+  }
   sort_in_event_order(plan.taps);
   out.order = ReplayOrder::event;
   out.day_closed = true;
@@ -249,6 +260,29 @@ void add_remarks(const RecordedTap& record, TapExplanation& out) {
   }
 }
 
+// The close of the tap's day replayed the account without it: it arrived
+// after (an offline reader's late upload) and keeps what it was charged.
+void explain_late_arrival(const RecordedTap& record, TapExplanation& out) {
+  const std::string day = rules::format_date_days(record.business_day);
+  out.rule_set_version = record.rule_set_version;
+  out.steps.push_back(fmt::format("arrived after the close of {}: rated on arrival by rule set version {}, not repriced",
+                                  day, record.rule_set_version));
+  out.remarks.push_back(fmt::format(
+      "the close of {} repriced the account's {} other tap{} of the day without it; it keeps the {} charged on "
+      "arrival and is settled as a late line of a later close",
+      day, out.taps_before, out.taps_before == 1 ? "" : "s", twd(out.charged_fare_minor)));
+  out.agrees = out.correction_key.empty();
+}
+
+// The remark on taps of a closed day that are not in its replay.
+void remark_late_taps(const RecordedTap& record, TapExplanation& out) {
+  if (out.taps_after_close == 0 || out.arrived_after_close) return;
+  out.remarks.push_back(fmt::format("{} tap{} of the account arrived after the close of {} and {} not in its replay",
+                                    out.taps_after_close, out.taps_after_close == 1 ? "" : "s",
+                                    rules::format_date_days(record.business_day),
+                                    out.taps_after_close == 1 ? "is" : "are"));
+}
+
 }  // namespace
 
 std::optional<TapId> parse_explained_tap(std::string_view text) {
@@ -312,8 +346,13 @@ Result<TapExplanation> explain_recorded_tap(const ledger::Snapshot& snapshot, co
   auto plan = closed ? plan_closed_day(snapshot, account, record, out)
                      : plan_open_day(snapshot, account, record, *canonical, *repriced_from, out);
   if (!plan) return plan.status();
-  if (Status s = replay(rules, account, record, std::move(*plan), out); !s) return s;
-  add_remarks(record, out);
+  if (out.arrived_after_close) {
+    explain_late_arrival(record, out);
+  } else {
+    if (Status s = replay(rules, account, record, std::move(*plan), out); !s) return s;
+    add_remarks(record, out);
+    remark_late_taps(record, out);
+  }
   // A clerk's adjustment naming the tap moved money after it too.
   auto adjusted = snapshot.record(ledger::RecordSpace::engine, tap_adjusted_key(record.tap.id));
   if (adjusted) {

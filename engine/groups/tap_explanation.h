@@ -64,6 +64,10 @@ struct TapExplanation {
   std::int32_t opened_on_day = 0;        // the replay opened on the state at the start of this day
   bool opened_fresh = false;             // on a fresh card (no canonical state)
   std::uint64_t taps_before = 0;         // the account's taps replayed before this one
+  // A closed day's taps that arrived after its close: not in the close's
+  // replay (late lines of a later close), so not in this one.
+  std::uint64_t taps_after_close = 0;
+  bool arrived_after_close = false;      // this tap is one of them: not replayed, it keeps its arrival fare
   std::uint32_t rule_set_version = 0;    // the version the replay rated it with
   std::vector<std::string> steps;        // rules::explain_notes
   bool replay_approved = false;
@@ -94,11 +98,12 @@ struct TapExplanation {
 Result<TapExplanation> explain_recorded_tap(const ledger::Snapshot& snapshot, const rules::RuleBook& rules, TapId tap);
 
 // {"tap", "origin", "card", "business_day", "time", "description", "outcome",
-//  "refusal"?, "replay": {"order", "day_closed", "opened_on", "opened_fresh",
-//  "taps_before", "rule_set_version", "steps", "approved", "refusal"?,
+//  "refusal"?, "arrived_after_close"?, "replay": {"order", "day_closed", "opened_on", "opened_fresh",
+//  "taps_before", "taps_after_close", "rule_set_version", "steps", "approved", "refusal"?,
 //  "fare_minor", "subsidy_minor", "points"}, "ledger": {"charged_fare_minor",
 //  "charged_subsidy_minor", "charged_points", "correction", "correction_fare_minor",
-//  "correction_points", "fare_minor"}, "agrees", "remarks"}
+//  "correction_points", "fare_minor"}, "agrees", "remarks"}; "replay" is null
+//  for a tap that arrived after its day closed (arrived_after_close).
 nlohmann::json tap_explanation_json(const TapExplanation& explanation);
 // The same as lines for a clerk.
 std::vector<std::string> tap_explanation_lines(const TapExplanation& explanation);

@@ -34,18 +34,20 @@ nlohmann::json tap_explanation_json(const TapExplanation& e) {
     out["refusal"] = e.refusal;
     return out;
   }
+  out["arrived_after_close"] = e.arrived_after_close;
   nlohmann::json replay = {{"order", e.order == ReplayOrder::event ? "event" : "arrival"},
                            {"day_closed", e.day_closed},
                            {"opened_on", rules::format_date_days(e.opened_on_day)},
                            {"opened_fresh", e.opened_fresh},
                            {"taps_before", e.taps_before},
+                           {"taps_after_close", e.taps_after_close},
                            {"rule_set_version", e.rule_set_version},
                            {"approved", e.replay_approved},
                            {"fare_minor", e.replay_fare_minor},
                            {"subsidy_minor", e.replay_subsidy_minor},
                            {"points", e.replay_points}};
   if (!e.replay_approved) replay["refusal"] = e.replay_refusal;
-  out["replay"] = std::move(replay);
+  out["replay"] = e.arrived_after_close ? nlohmann::json(nullptr) : std::move(replay);
   out["ledger"] = {{"charged_fare_minor", e.charged_fare_minor},
                    {"charged_subsidy_minor", e.charged_subsidy_minor},
                    {"charged_points", e.charged_points},
@@ -61,7 +63,7 @@ std::vector<std::string> tap_explanation_lines(const TapExplanation& e) {
   std::vector<std::string> lines;
   lines.push_back(fmt::format("{} card {}: {}{}", group_name(r), r.tap.card.to_string(), e.tap_text,
                               r.origin == Origin::service_given ? " (service given after an online refusal)" : ""));
-  if (e.refused) {
+  if (e.refused || e.arrived_after_close) {
     lines.push_back("  - " + e.steps.front());
   } else {
     lines.push_back(fmt::format("replayed in {} order with rule set version {}, from the {} state at the start of {}{}",
@@ -79,7 +81,9 @@ std::vector<std::string> tap_explanation_lines(const TapExplanation& e) {
     }
   }
   for (const std::string& remark : e.remarks) lines.push_back(remark);
-  if (!e.refused) {
+  if (e.arrived_after_close) {
+    lines.push_back(fmt::format("the ledger holds {}, charged on arrival (not replayed)", twd(e.ledger_fare_minor)));
+  } else if (!e.refused) {
     lines.push_back(e.agrees ? fmt::format("the ledger agrees: {}", twd(e.ledger_fare_minor))
                              : fmt::format("the ledger holds {}: the replay does NOT agree", twd(e.ledger_fare_minor)));
   }

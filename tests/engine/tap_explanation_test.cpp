@@ -181,7 +181,7 @@ TEST_CASE("explain: after a close that repriced the day, the fare is the reprice
   auto card = day.ledger->card(*CardId::parse(commuter));
   REQUIRE(card);
   const std::int32_t business_day = st::business_day_of(EventTime{monday_8am_us}, taipei).days_since_epoch;
-  ledger::RecordWrite erase = opening_state_write(business_day, card->card, {});
+  ledger::RecordWrite erase = opening_state_write(business_day, card->card, {}, 0);
   erase.change = ledger::RecordChange::erase;
   REQUIRE(day.ledger->put_records({erase}, {}));
   auto lost = explain_recorded_tap(*day.ledger->snapshot(), *rules::RuleBook::single(city_rules()), taps.front().tap.id);
@@ -207,6 +207,71 @@ TEST_CASE("explain: after a close that repriced the day, the fare is the reprice
   auto gone = explain_recorded_tap(*day.ledger->snapshot(), *rules::RuleBook::single(city_rules()), taps.front().tap.id);
   REQUIRE_FALSE(gone);
   CHECK(gone.status().code() == StatusCode::not_found);
+}
+
+TEST_CASE("explain: a tap that arrived after its day closed is left out of the closed day's replay") {
+  TempDir dir("explain-late-arrival");
+  const auto taps = day_taps();
+  const CardId commuter_card = *CardId::parse(commuter);
+  // The commuter's first ride of the day comes from an offline bus after the close.
+  auto order = latest_first(taps);
+  const auto held = std::find_if(order.begin(), order.end(), [&](const auto& t) {
+    return t.tap.card == commuter_card && t.tap.event_time.unix_us == monday_8am_us;
+  });
+  REQUIRE(held != order.end());
+  const protocol::TapRecord late = *held;
+  order.erase(held);
+  PlayedDay day = play(dir.path / "ledger", order);
+  REQUIRE(close_day(day, dir.path));
+  REQUIRE(day.pipeline->tap(late).outcome == protocol::Outcome::approved);
+  // The close capped the 11 rides it saw at 150; the late ride met the cap on arrival.
+  CHECK(wallet_of(*day.ledger, commuter) == 2000 - 150);
+
+  std::int64_t replayed_total = 0;
+  for (const auto& tap : taps) {
+    if (tap.tap.card != commuter_card || tap.tap.id == late.tap.id) continue;
+    TapExplanation e = explained(*day.ledger, tap.tap.id);
+    INFO(text_of(e));
+    CHECK(e.day_closed);
+    CHECK_FALSE(e.arrived_after_close);
+    CHECK(e.taps_after_close == 1);
+    // With the late ride first in event order, the replay would charge it and cap a later ride instead.
+    CHECK(e.agrees);
+    CHECK(e.replay_fare_minor == e.ledger_fare_minor);
+    CHECK(any_remark(e, "1 tap of the account arrived after the close of 2026-03-02 and is not in its replay"));
+    replayed_total += e.replay_fare_minor;
+  }
+  CHECK(replayed_total == 150);
+
+  TapExplanation e = explained(*day.ledger, late.tap.id);
+  INFO(text_of(e));
+  CHECK(e.day_closed);
+  CHECK(e.arrived_after_close);
+  CHECK(e.taps_before == 11);
+  CHECK(e.correction_key.empty());
+  CHECK(e.ledger_fare_minor == e.charged_fare_minor);
+  CHECK(e.agrees);
+  CHECK(any_remark(e, "keeps the " + std::to_string(e.charged_fare_minor) + " TWD charged on arrival"));
+  CHECK(text_of(e).find("charged on arrival (not replayed)") != std::string::npos);
+  const nlohmann::json json = tap_explanation_json(e);
+  CHECK(json.at("arrived_after_close") == true);
+  CHECK(json.at("replay").is_null());
+
+  // An opening state written before the count was kept (the state alone): every tap of the day is replayed.
+  const std::int32_t business_day = st::business_day_of(EventTime{monday_8am_us}, taipei).days_since_epoch;
+  auto opening = read_opening_state(*day.ledger->snapshot(), business_day, commuter_card);
+  REQUIRE(opening);
+  REQUIRE(opening->has_value());
+  CHECK((*opening)->taps_replayed == std::optional<std::uint32_t>(11));
+  ledger::RecordWrite state_only = opening_state_write(business_day, commuter_card, (*opening)->state, 11);
+  state_only.value.erase(0, 5);
+  REQUIRE(day.ledger->put_records({state_only}, {}));
+  auto old_format = read_opening_state(*day.ledger->snapshot(), business_day, commuter_card);
+  REQUIRE(old_format);
+  REQUIRE(old_format->has_value());
+  CHECK_FALSE((*old_format)->taps_replayed.has_value());
+  CHECK((*old_format)->state == (*opening)->state);
+  CHECK(explained(*day.ledger, taps.front().tap.id).taps_after_close == 0);
 }
 
 TEST_CASE("explain: a malformed id, an unknown tap, a refused tap and an anonymised record") {
