@@ -7,9 +7,11 @@
 #include <utility>
 
 #include "engine_fixture.h"
+#include "points_report.h"
 #include "programme_report.h"
 #include "settlement/keys.h"
 #include "settlement/settlement.h"
+#include "usage_report.h"
 
 namespace citycard::engine::testing {
 namespace {
@@ -122,6 +124,92 @@ TEST_CASE("report programmes agrees with the day's settlement files per operator
   auto verified = settlement.verify(day);
   REQUIRE(verified);
   CHECK(verified->ok());
+}
+
+// The usage and points reports against the files of the same day: per
+// operator, the riders' fares, the welfare points spent and the city's
+// payments the records hold are what the files settle; the month's points
+// used are the points the files paid operators for.
+TEST_CASE("reports usage and points agree with the day's settlement files per operator") {
+  TempDir dir("usage-points-vs-files");
+  auto ledger = make_ledger(dir.path / "ledger");
+  register_reader(*ledger, segment_reader, 104, ReaderKind::bus_validator);
+  const std::string student = "0CE00011", general = "0CE00012", senior = "0CE00013", disabled = "0CE00014";
+  issue_card(*ledger, student, 500, RiderCategory::student);
+  issue_card(*ledger, general, 500);
+  issue_card(*ledger, senior, 500, RiderCategory::senior);
+  issue_card(*ledger, disabled, 500, RiderCategory::disability);
+  const std::string keys = (dir.path / "keys").string();
+  REQUIRE(st::generate_keys(keys));
+
+  Pipeline pipeline(*ledger);
+  const std::int64_t t = monday_8am_us;
+  std::uint64_t sequence = 0;
+  auto approved = [&](std::uint32_t reader, const std::string& card, Mode mode, std::uint32_t op, std::int64_t when,
+                      std::uint32_t location) {
+    INFO(card << " " << mode_name(mode) << " at operator " << op);
+    CHECK(pipeline.tap(make_tap(reader, ++sequence, card, mode, op, when, location)).outcome == protocol::Outcome::approved);
+  };
+  approved(bus_reader, student, Mode::bus_board, 101, t, 11);
+  approved(segment_reader, student, Mode::bus_board, 104, t + hour_us, 2001);
+  approved(segment_reader, student, Mode::bus_alight, 104, t + hour_us + 20 * minute_us, 2013);
+  approved(metro_gate, general, Mode::metro_in, 201, t, 1001);
+  approved(metro_gate, general, Mode::metro_out, 201, t + 30 * minute_us, 1005);
+  approved(bus_reader, general, Mode::bus_board, 101, t + 3 * hour_us, 14);
+  // Welfare points at the pool and on city buses (senior and disability cards).
+  approved(pool_gate, senior, Mode::entry, 601, t + 2 * hour_us, 77);
+  approved(bus_reader_2, senior, Mode::bus_board, 101, t + 4 * hour_us, 15);
+  approved(bus_reader, disabled, Mode::bus_board, 101, t + 5 * hour_us, 16);
+  approved(metro_gate, disabled, Mode::metro_in, 201, t + 6 * hour_us, 1001);
+  approved(metro_gate, disabled, Mode::metro_out, 201, t + 6 * hour_us + 25 * minute_us, 1005);
+
+  st::Options options;
+  options.day = taipei;
+  options.out_dir = (dir.path / "out").string();
+  options.key_dir = keys;
+  const st::BusinessDay day = st::business_day_of(EventTime{t}, taipei);
+  auto closed = st::Settlement(*ledger, options).close(day, EventTime{Pipeline::engine_now_us});
+  INFO(closed.status().to_string());
+  REQUIRE(closed);
+
+  struct Money {
+    std::int64_t fare = 0, points = 0, city = 0;
+    bool operator==(const Money&) const = default;
+  };
+  std::map<std::uint32_t, Money> files;
+  Money files_total;
+  for (const auto& batch : closed->batches) {
+    auto contents = st::read_batch_file(batch.path);
+    REQUIRE(contents);
+    if (contents->totals.lines == 0) continue;  // every operator gets a file, most empty here
+    Money& money = files[batch.batch.operator_id.value];
+    money.fare += contents->totals.rider_fare_minor;
+    money.points += contents->totals.points_redeemed;
+    money.city += contents->totals.city_subsidy_minor + contents->totals.points_subsidy_minor;
+    files_total.fare += contents->totals.rider_fare_minor;
+    files_total.points += contents->totals.points_redeemed;
+  }
+  REQUIRE(files.size() == 4);  // 101, 104, 201, 601
+  REQUIRE(files_total.points > 0);
+
+  auto query = usage_query("2026-03-02", "2026-03-02", "operator", 480);
+  REQUIRE(query);
+  auto usage = read_usage_report(*ledger->snapshot(), *query);
+  INFO(usage.status().to_string());
+  REQUIRE(usage);
+  std::map<std::uint32_t, Money> from_usage;
+  for (const auto& [key, figures] : usage->groups)
+    from_usage[static_cast<std::uint32_t>(key[0])] = {figures.fare_minor, figures.points_redeemed, figures.subsidy_minor};
+  CHECK(from_usage == files);
+
+  auto months = report_months("2026-03", "2026-03");
+  REQUIRE(months);
+  auto points = read_points_report(*ledger->snapshot(), PointsQuery{*months, 480, 180});
+  INFO(points.status().to_string());
+  REQUIRE(points);
+  CHECK(points->total.used == files_total.points);
+  CHECK(points->total.allotted == 800 + 800);  // the senior's and the disability card's month
+  CHECK(points->total.allotted_cards == 2);
 }
 
 }  // namespace citycard::engine::testing
