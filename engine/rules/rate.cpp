@@ -10,21 +10,31 @@ std::string_view refusal_name(RefusalReason reason) noexcept {
   return refusal_reason_name(reason);
 }
 
+namespace {
+
+// The card's own auto top-up amount and daily limit, else the rule set's.
+std::int64_t auto_top_up_unit(const CardState& state, const WalletRule& wallet) noexcept {
+  return state.auto_top_up_amount_minor > 0 ? state.auto_top_up_amount_minor : wallet.auto_top_up_amount_minor;
+}
+std::int64_t auto_top_up_daily_max(const CardState& state, const WalletRule& wallet) noexcept {
+  return state.auto_top_up_daily_max_minor > 0 ? state.auto_top_up_daily_max_minor : wallet.auto_top_up_daily_max_minor;
+}
+
+}  // namespace
+
 void RatingBuilder::auto_top_up(std::int64_t needed_minor) noexcept {
   const WalletRule& wallet = rules.wallet;
   const std::int64_t threshold = state.auto_top_up_threshold_minor >= 0 ? state.auto_top_up_threshold_minor
                                                                         : wallet.auto_top_up_threshold_minor;
   if (!auto_top_up_eligible() || state.wallet_minor - needed_minor >= threshold) return;
-  const std::int64_t unit = state.auto_top_up_amount_minor > 0 ? state.auto_top_up_amount_minor
-                                                               : wallet.auto_top_up_amount_minor;
+  const std::int64_t unit = auto_top_up_unit(state, wallet);
   if (unit <= 0) return;
   // Enough whole units to end at or above the threshold, never above the wallet's maximum.
   const std::int64_t shortfall = threshold + needed_minor - state.wallet_minor;
   std::int64_t units = std::max<std::int64_t>(1, (shortfall + unit - 1) / unit);
   while (units > 0 && state.wallet_minor + units * unit > wallet.wallet_max_minor) --units;
   if (units == 0) return;
-  const std::int64_t daily_max = state.auto_top_up_daily_max_minor > 0 ? state.auto_top_up_daily_max_minor
-                                                                        : wallet.auto_top_up_daily_max_minor;
+  const std::int64_t daily_max = auto_top_up_daily_max(state, wallet);
   if (daily_max > 0) {
     // Counted per business day of the tap's event time. A late tap of a day
     // before the one counted cannot know that day's total any more: no top-up.
@@ -44,6 +54,21 @@ void RatingBuilder::auto_top_up(std::int64_t needed_minor) noexcept {
   post(AccountRole::credit_card_clearing, AccountRole::card_wallet, OperatorId{}, Asset::twd, units * unit,
        TransferCode::auto_top_up);
   note(NoteCode::auto_top_up, no_index, units * unit);
+}
+
+std::int64_t RatingBuilder::auto_top_up_room() const noexcept {
+  if (!auto_top_up_eligible()) return 0;
+  const WalletRule& wallet = rules.wallet;
+  const std::int64_t unit = auto_top_up_unit(state, wallet);
+  if (unit <= 0) return 0;
+  std::int64_t units = std::max<std::int64_t>(0, (wallet.wallet_max_minor - state.wallet_minor) / unit);
+  if (const std::int64_t daily_max = auto_top_up_daily_max(state, wallet); daily_max > 0) {
+    const std::int32_t day = calendar.business_day(tap.event_time);
+    if (day < state.wallet_day.business_day) return 0;
+    const std::int64_t given_today = day == state.wallet_day.business_day ? state.wallet_day.auto_top_up_minor : 0;
+    units = std::min(units, std::max<std::int64_t>(0, (daily_max - given_today) / unit));
+  }
+  return units * unit;
 }
 
 void RatingBuilder::start_wallet_day(std::int32_t day) noexcept {

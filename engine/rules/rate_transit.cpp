@@ -185,9 +185,10 @@ bool rate_metro_in(RatingBuilder& builder) noexcept {
   const Index leg_group = builder.rules.leg_rules[start.leg_rule].leg_group;
   const TransferDecision decision = decide_transfer(builder, leg_group, tap.event_time.unix_us);
   const std::int64_t hold_price = price_with_transfer(builder, decision.adjust, quote.rider_minor);
-  // Hold no more than the wallet has (auto top-up cards can always be topped up).
+  // Hold no more than the wallet has, with what auto top-ups can still add
+  // today: past its daily limit a co-branded card is held like any other.
   const std::int64_t limit =
-      tap.offline || builder.auto_top_up_eligible() ? INT64_MAX : std::max<std::int64_t>(0, state.wallet_minor);
+      tap.offline ? INT64_MAX : std::max<std::int64_t>(0, state.wallet_minor) + builder.auto_top_up_room();
 
   OpenJourney journey;
   LegCharge charge{tap.operator_id, start.network, tap.event_time, quote.steps(hold_price, hold_price), limit,

@@ -84,6 +84,9 @@ class RatingBuilder {
   // the rule set's; never past the wallet's maximum or the day's limit.
   void auto_top_up(std::int64_t needed_minor) noexcept;
   bool auto_top_up_eligible() const noexcept;
+  // The most auto top-ups could add for this tap (whole units, within the
+  // wallet's maximum and the day's limit); 0 for a card without it.
+  std::int64_t auto_top_up_room() const noexcept;
   // Moves the wallet's day counters to business day `day` (both from zero)
   // when it is later than the one they count.
   void start_wallet_day(std::int32_t day) noexcept;

@@ -122,6 +122,48 @@ TEST_CASE("auto top-up gives only what the daily limit leaves in whole units") {
   CHECK(paid.balance_after_minor == -200);
 }
 
+TEST_CASE("a metro entry holds what the wallet and the day's auto top-ups can pay, past the limit like any card") {
+  auto held = [](const Rating& rating) {
+    std::int64_t sum = 0;
+    for (const Posting& posting : rating.posting_list())
+      if (posting.debit == AccountRole::card_wallet) sum += posting.amount_minor;
+    return sum;
+  };
+  const EventTime entry = taipei(2025, 3, 4, 18, 0);
+  // A physical card with 30 TWD: the gate holds the 30 it has.
+  CardState plain = card(RiderCategory::general, 30);
+  Rating plain_in = rate_with(city_rules(), plain, make_tap(Mode::metro_in, 201, entry, 1001));
+  REQUIRE(plain_in.approved());
+  const std::int64_t partial = held(plain_in);
+  CHECK(partial == 30);
+
+  // A co-branded card with room in its day: topped up, the whole hold taken.
+  CardState with_room = co_branded(30, 100, 500, 1000);
+  Rating topped = rate_with(city_rules(), with_room, make_tap(Mode::metro_in, 201, entry, 1001));
+  REQUIRE(topped.approved());
+  CHECK(auto_topped_up(topped) == 500);
+  CHECK(held(topped) > partial);
+
+  // The same card after the day's 1000 were topped up: held like the physical
+  // card, not refused for a top-up it can no longer have.
+  CardState spent = with_room;
+  spent.wallet_day.business_day = topped.state.wallet_day.business_day;
+  spent.wallet_day.auto_top_up_minor = 1000;
+  Rating limited = rate_with(city_rules(), spent, make_tap(Mode::metro_in, 201, entry, 1001));
+  INFO(refusal_name(limited.refusal));
+  REQUIRE(limited.approved());
+  CHECK(auto_topped_up(limited) == 0);
+  CHECK(held(limited) == partial);
+  CHECK(limited.balance_after_minor == 0);
+
+  // 500 left of the limit: one unit, the whole hold.
+  spent.wallet_day.auto_top_up_minor = 500;
+  Rating last_unit = rate_with(city_rules(), spent, make_tap(Mode::metro_in, 201, entry, 1001));
+  REQUIRE(last_unit.approved());
+  CHECK(auto_topped_up(last_unit) == 500);
+  CHECK(held(last_unit) == held(topped));
+}
+
 TEST_CASE("the rule set's daily auto top-up limit applies when the card has none") {
   RuleSet rules = city_rules();
   rules.wallet.auto_top_up_daily_max_minor = 500;
