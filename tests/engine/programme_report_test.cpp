@@ -51,44 +51,60 @@ ByOperator from_report(const ledger::Ledger& ledger, const char* from, const cha
   return sums;
 }
 
+// A ledger with the segment bus's validator and four cards, the real
+// pipeline, and the settlement options of a close into `dir`/out.
+struct PlayedDay {
+  TempDir dir;
+  std::unique_ptr<ledger::Ledger> ledger;
+  std::unique_ptr<Pipeline> pipeline;
+  st::Options options;
+  std::uint64_t sequence = 0;
+
+  PlayedDay(const char* name, const std::vector<std::pair<std::string, RiderCategory>>& cards)
+      : dir(name), ledger(make_ledger(dir.path / "ledger")) {
+    register_reader(*ledger, segment_reader, 104, ReaderKind::bus_validator);
+    for (const auto& [card, category] : cards) issue_card(*ledger, card, 500, category);
+    options.day = taipei;
+    options.out_dir = (dir.path / "out").string();
+    options.key_dir = (dir.path / "keys").string();
+    REQUIRE(st::generate_keys(options.key_dir));
+    pipeline = std::make_unique<Pipeline>(*ledger);
+  }
+
+  void approved(std::uint32_t reader, const std::string& card, Mode mode, std::uint32_t op, std::int64_t when,
+                std::uint32_t location) {
+    INFO(card << " " << mode_name(mode) << " at operator " << op);
+    CHECK(pipeline->tap(make_tap(reader, ++sequence, card, mode, op, when, location)).outcome == protocol::Outcome::approved);
+  }
+
+  // A student's city bus (12 of 15) and a two-segment bus (one unit at
+  // boarding, the second the city's: buy-one-get-one); a general card's
+  // metro trip with the citizen discount (13 held, 6 refunded at the exit).
+  void student_and_metro_rides(const std::string& student, const std::string& general, std::int64_t t) {
+    approved(bus_reader, student, Mode::bus_board, 101, t, 11);
+    approved(segment_reader, student, Mode::bus_board, 104, t + hour_us, 2001);
+    approved(segment_reader, student, Mode::bus_alight, 104, t + hour_us + 20 * minute_us, 2013);
+    approved(metro_gate, general, Mode::metro_in, 201, t, 1001);
+    approved(metro_gate, general, Mode::metro_out, 201, t + 30 * minute_us, 1005);
+  }
+};
+
 }  // namespace
 
 TEST_CASE("report programmes agrees with the day's settlement files per operator and programme") {
-  TempDir dir("programme-report");
-  auto ledger = make_ledger(dir.path / "ledger");
-  register_reader(*ledger, segment_reader, 104, ReaderKind::bus_validator);
   const std::string student = "0CE00001", general = "0CE00002", senior = "0CE00003", late_rider = "0CE00004";
-  issue_card(*ledger, student, 500, RiderCategory::student);
-  issue_card(*ledger, general, 500);
-  issue_card(*ledger, senior, 500, RiderCategory::senior);
-  issue_card(*ledger, late_rider, 500, RiderCategory::student);
-  const std::string keys = (dir.path / "keys").string();
-  REQUIRE(st::generate_keys(keys));
-
-  Pipeline pipeline(*ledger);
+  PlayedDay played("programme-report", {{student, RiderCategory::student},
+                                        {general, RiderCategory::general},
+                                        {senior, RiderCategory::senior},
+                                        {late_rider, RiderCategory::student}});
+  auto& ledger = played.ledger;
   const std::int64_t t = monday_8am_us;  // business day 2026-03-02
-  std::uint64_t sequence = 0;
-  auto approved = [&](std::uint32_t reader, const std::string& card, Mode mode, std::uint32_t op, std::int64_t when,
-                      std::uint32_t location) {
-    INFO(card << " " << mode_name(mode) << " at operator " << op);
-    CHECK(pipeline.tap(make_tap(reader, ++sequence, card, mode, op, when, location)).outcome == protocol::Outcome::approved);
-  };
-  // A student's city bus (12 of 15) and a two-segment bus (one unit at
-  // boarding, the second the city's: buy-one-get-one).
-  approved(bus_reader, student, Mode::bus_board, 101, t, 11);
-  approved(segment_reader, student, Mode::bus_board, 104, t + hour_us, 2001);
-  approved(segment_reader, student, Mode::bus_alight, 104, t + hour_us + 20 * minute_us, 2013);
-  // A metro trip with the citizen discount: 13 paid at the hold, 6 refunded at the exit.
-  approved(metro_gate, general, Mode::metro_in, 201, t, 1001);
-  approved(metro_gate, general, Mode::metro_out, 201, t + 30 * minute_us, 1005);
+  auto approved = [&](auto... args) { played.approved(args...); };
+  played.student_and_metro_rides(student, general, t);
   // A senior at the pool, in points (the month's allotment arrives with the tap).
   approved(pool_gate, senior, Mode::entry, 601, t + 2 * hour_us, 77);
 
-  st::Options options;
-  options.day = taipei;
-  options.out_dir = (dir.path / "out").string();
-  options.key_dir = keys;
-  st::Settlement settlement(*ledger, options);
+  st::Settlement settlement(*ledger, played.options);
   const st::BusinessDay day = st::business_day_of(EventTime{t}, taipei);
   auto closed = settlement.close(day, EventTime{Pipeline::engine_now_us});
   INFO(closed.status().to_string());
@@ -131,30 +147,15 @@ TEST_CASE("report programmes agrees with the day's settlement files per operator
 // payments the records hold are what the files settle; the month's points
 // used are the points the files paid operators for.
 TEST_CASE("reports usage and points agree with the day's settlement files per operator") {
-  TempDir dir("usage-points-vs-files");
-  auto ledger = make_ledger(dir.path / "ledger");
-  register_reader(*ledger, segment_reader, 104, ReaderKind::bus_validator);
   const std::string student = "0CE00011", general = "0CE00012", senior = "0CE00013", disabled = "0CE00014";
-  issue_card(*ledger, student, 500, RiderCategory::student);
-  issue_card(*ledger, general, 500);
-  issue_card(*ledger, senior, 500, RiderCategory::senior);
-  issue_card(*ledger, disabled, 500, RiderCategory::disability);
-  const std::string keys = (dir.path / "keys").string();
-  REQUIRE(st::generate_keys(keys));
-
-  Pipeline pipeline(*ledger);
+  PlayedDay played("usage-points-vs-files", {{student, RiderCategory::student},
+                                             {general, RiderCategory::general},
+                                             {senior, RiderCategory::senior},
+                                             {disabled, RiderCategory::disability}});
+  auto& ledger = played.ledger;
   const std::int64_t t = monday_8am_us;
-  std::uint64_t sequence = 0;
-  auto approved = [&](std::uint32_t reader, const std::string& card, Mode mode, std::uint32_t op, std::int64_t when,
-                      std::uint32_t location) {
-    INFO(card << " " << mode_name(mode) << " at operator " << op);
-    CHECK(pipeline.tap(make_tap(reader, ++sequence, card, mode, op, when, location)).outcome == protocol::Outcome::approved);
-  };
-  approved(bus_reader, student, Mode::bus_board, 101, t, 11);
-  approved(segment_reader, student, Mode::bus_board, 104, t + hour_us, 2001);
-  approved(segment_reader, student, Mode::bus_alight, 104, t + hour_us + 20 * minute_us, 2013);
-  approved(metro_gate, general, Mode::metro_in, 201, t, 1001);
-  approved(metro_gate, general, Mode::metro_out, 201, t + 30 * minute_us, 1005);
+  auto approved = [&](auto... args) { played.approved(args...); };
+  played.student_and_metro_rides(student, general, t);
   approved(bus_reader, general, Mode::bus_board, 101, t + 3 * hour_us, 14);
   // Welfare points at the pool and on city buses (senior and disability cards).
   approved(pool_gate, senior, Mode::entry, 601, t + 2 * hour_us, 77);
@@ -163,12 +164,8 @@ TEST_CASE("reports usage and points agree with the day's settlement files per op
   approved(metro_gate, disabled, Mode::metro_in, 201, t + 6 * hour_us, 1001);
   approved(metro_gate, disabled, Mode::metro_out, 201, t + 6 * hour_us + 25 * minute_us, 1005);
 
-  st::Options options;
-  options.day = taipei;
-  options.out_dir = (dir.path / "out").string();
-  options.key_dir = keys;
   const st::BusinessDay day = st::business_day_of(EventTime{t}, taipei);
-  auto closed = st::Settlement(*ledger, options).close(day, EventTime{Pipeline::engine_now_us});
+  auto closed = st::Settlement(*ledger, played.options).close(day, EventTime{Pipeline::engine_now_us});
   INFO(closed.status().to_string());
   REQUIRE(closed);
 
