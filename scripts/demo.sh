@@ -6,7 +6,9 @@
 #      it never leaves it) and exports the cards' diversified keys for the
 #      card bureau (here: for the simulated cards);
 #   2. citycard-engine starts (mutual TLS on loopback, certificates in ./var/pki,
-#      card proofs required, card keys derived in the token in ./var/token);
+#      card proofs required, card keys derived in the token in ./var/token),
+#      and the card office switches auto top-up on for 40 co-branded credit
+#      cards through it;
 #   3. the city's readers (bus validators, metro gates, bikes, libraries, pools,
 #      shops, ...) play a school day of taps against it over TLS, each tap
 #      signed by its card over the whole transaction, with morning
@@ -21,7 +23,8 @@
 #   5. the settlement clerk closes the business day into signed settlement
 #      files, one per operator, by the running engine (`settle close` goes
 #      through its admin socket), and they are reconciled with the ledger;
-#      the day's cost of each city programme, per operator, is printed;
+#      the day's cost of each city programme, per operator, is printed, and
+#      the issuing bank's file of the day's auto top-ups;
 #   6. the engine stops cleanly; the ledger and its audit trail's hash chain
 #      are verified, an auditor reads the trail, the day's files are verified
 #      again and with stock openssl.
@@ -106,6 +109,15 @@ for _ in $(seq 200); do [ -s var/engine.ports ] && break; sleep 0.1; done
 cat var/engine.ports
 tap_port=$(sed -n 's/^tap_port=//p' var/engine.ports)
 metrics_port=$(sed -n 's/^metrics_port=//p' var/engine.ports)
+# Holders of co-branded credit cards who opted in with their bank: the card
+# office switches auto top-up on through the running engine (the bank's
+# money; its own file at the close).
+auto_top_up_cards=$(awk -F, '$3 == "co_branded_credit" && n++ < 40 {print $1}' var/demo-input/cards.csv)
+for c in $auto_top_up_cards; do
+  "$citycard" --db "$db" card auto-top-up "$c" --on --threshold 500 --amount 500 --daily-limit 1000 \
+      --reason "opted in with the issuing bank" >/dev/null
+done
+echo "auto top-up on for $(echo "$auto_top_up_cards" | wc -w) co-branded credit cards (threshold 500, amount 500, at most 1000 TWD a day)"
 
 step "the city's readers play $day over TLS, 20000 taps/s offered (the day in send order)"
 "$loadgen" --cards "$cards" --day "$day" --pki var/pki --port "$tap_port" --rate 20000 --duration 120 \
@@ -164,6 +176,9 @@ step "close the business day $day into signed settlement files, while the engine
 grep -E 'event=settlement_job_(started|finished)' var/engine.log | tail -n 2
 echo "what each city programme paid the operators on $day (the files' P records; late taps stay on their own day here):"
 "$citycard" --db "$db" --clerk var/pki/clerks/sam report programmes --from "$day" --to "$day" | tail -n 12
+issuer_file=$(ls var/settlement/CCISS_*.csv | head -1)
+echo "the issuing bank's file of the day's auto top-ups, $issuer_file (its trailer):"
+tail -n 1 "$issuer_file"
 
 step "the engine stops on SIGTERM: stop accepting, drain, flush, close the ledger"
 stop_engine
