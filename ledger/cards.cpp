@@ -126,15 +126,19 @@ Result<std::vector<CardRecord>> RocksLedger::issue_cards(const std::vector<NewCa
       }
       record.wallet_account = primary->wallet_account;
       record.points_account = primary->points_account;
+      record.bonus_points_account = primary->bonus_points_account;
       record.linked_to = card.linked_to;
     } else {
       AccountSpec wallet{AccountKind::card_wallet, Asset::twd, -card.overdraft_minor, card.wallet_ceiling_minor, 0};
       AccountSpec points{AccountKind::card_points, Asset::points, 0, std::numeric_limits<std::int64_t>::max(), 0};
+      AccountSpec bonus{AccountKind::card_bonus_points, Asset::points, 0, std::numeric_limits<std::int64_t>::max(), 0};
       record.wallet_account = allocate_account(wallet, batch);
       record.points_account = allocate_account(points, batch);
+      record.bonus_points_account = allocate_account(bonus, batch);
       std::string card_bytes(reinterpret_cast<const char*>(card.card.data()), card.card.size());
       batch.Put(family(f_cards), encoding::card_by_account_key(record.wallet_account), card_bytes);
       batch.Put(family(f_cards), encoding::card_by_account_key(record.points_account), card_bytes);
+      batch.Put(family(f_cards), encoding::card_by_account_key(record.bonus_points_account), card_bytes);
     }
     batch.Put(family(f_cards), encoding::card_key(record.card), encoding::encode_card(record));
     issued.push_back(record);
@@ -154,11 +158,14 @@ Result<CardRecord> RocksLedger::create_card_accounts(const NewCard& card) {
   rocksdb::WriteBatch batch;
   AccountSpec wallet{AccountKind::card_wallet, Asset::twd, -card.overdraft_minor, card.wallet_ceiling_minor, 0};
   AccountSpec points{AccountKind::card_points, Asset::points, 0, std::numeric_limits<std::int64_t>::max(), 0};
+  AccountSpec bonus{AccountKind::card_bonus_points, Asset::points, 0, std::numeric_limits<std::int64_t>::max(), 0};
   record->wallet_account = allocate_account(wallet, batch);
   record->points_account = allocate_account(points, batch);
+  record->bonus_points_account = allocate_account(bonus, batch);
   std::string card_bytes(reinterpret_cast<const char*>(card.card.data()), card.card.size());
   batch.Put(family(f_cards), encoding::card_by_account_key(record->wallet_account), card_bytes);
   batch.Put(family(f_cards), encoding::card_by_account_key(record->points_account), card_bytes);
+  batch.Put(family(f_cards), encoding::card_by_account_key(record->bonus_points_account), card_bytes);
   if (Status written = write_synced(batch); !written) {
     forget_accounts_from(accounts_before);
     return written;
@@ -201,7 +208,8 @@ Status RocksLedger::put_records(const std::vector<RecordWrite>& records, const s
   for (const CardRecord& card : card_updates) {
     auto existing = read_card(rocksdb::ReadOptions(), card.card);
     if (!existing) return existing.status();
-    if (existing->wallet_account != card.wallet_account || existing->points_account != card.points_account) {
+    if (existing->wallet_account != card.wallet_account || existing->points_account != card.points_account ||
+        existing->bonus_points_account != card.bonus_points_account) {
       return Status::invalid_argument("card " + card.card.to_string() + ": accounts of a card never change");
     }
     batch.Put(family(f_cards), encoding::card_key(card.card), encoding::encode_card(card));

@@ -220,15 +220,18 @@ std::string encode_card(const CardRecord& card) {
   coding::put_le<std::uint8_t>(out, static_cast<std::uint8_t>(card.status));
   append_card(out, card.linked_to);
   append_card(out, card.replaced_by);
-  // The eligibility period and the district only when there are, so that
-  // every record written before they existed, and most written since, keep
-  // their bytes. A district needs the period in front of it (open: zeros).
-  const bool district = card.district != no_district;
+  // The eligibility period, the district and the bonus points account only
+  // when there are, so that every record written before they existed keeps
+  // its bytes. Each needs the ones in front of it (open period: zeros;
+  // district: no_district, allowed only with a bonus points account after it).
+  const bool bonus = card.bonus_points_account.value != 0;
+  const bool district = bonus || card.district != no_district;
   if (district || card.category_from_day != no_category_day || card.category_until_day != no_category_day) {
     coding::put_le<std::int32_t>(out, card.category_from_day);
     coding::put_le<std::int32_t>(out, card.category_until_day);
   }
   if (district) coding::put_le<std::uint16_t>(out, card.district);
+  if (bonus) coding::put_le<std::uint64_t>(out, card.bonus_points_account.value);
   return out;
 }
 
@@ -246,12 +249,18 @@ std::optional<CardRecord> decode_card(std::string_view value) {
   if (reader.ok() && !reader.at_end()) {
     card.category_from_day = reader.le<std::int32_t>();
     card.category_until_day = reader.le<std::int32_t>();
+    bool bonus = false;
     if (reader.ok() && !reader.at_end()) {
       card.district = reader.le<std::uint16_t>();
-      if (card.district < district_min || card.district > district_max) return std::nullopt;
+      bonus = reader.ok() && !reader.at_end();
+      if (bonus) card.bonus_points_account.value = reader.le<std::uint64_t>();
+      if (bonus && (card.bonus_points_account.value == 0)) return std::nullopt;
+      // Without a bonus account after it, a district is there because it is set.
+      if (card.district != no_district || !bonus)
+        if (card.district < district_min || card.district > district_max) return std::nullopt;
     }
     const bool open_period = card.category_from_day == no_category_day && card.category_until_day == no_category_day;
-    if (open_period && card.district == no_district) return std::nullopt;
+    if (open_period && card.district == no_district && !bonus) return std::nullopt;
     if (card.category_until_day != no_category_day && card.category_until_day < card.category_from_day) return std::nullopt;
   }
   if (!id || !linked || !replaced || !reader.ok() || !reader.at_end()) return std::nullopt;

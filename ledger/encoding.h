@@ -32,6 +32,8 @@
 // group_key   := origin:u8 source:be64 sequence:be64                    (17 bytes)
 // card_record := id:card wallet:u64 points:u64 category:u8 media:u8 status:u8
 //                linked_to:card replaced_by:card
+//                [from_day:i32 until_day:i32 [district:u16 [bonus_points:u64]]]
+//                (each optional part only when it or one after it is set)
 // card        := size:u8 bytes[size]        (size <= 16; 0 = none)
 #pragma once
 

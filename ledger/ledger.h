@@ -242,7 +242,7 @@ class Ledger {
   virtual Result<std::vector<CardRecord>> issue_cards(const std::vector<NewCard>& cards,
                                                       const std::vector<RecordWrite>& records) = 0;
   Result<std::vector<CardRecord>> issue_cards(const std::vector<NewCard>& cards) { return issue_cards(cards, {}); }
-  // Fresh wallet and points accounts for an issued card that leaves the
+  // Fresh wallet, points and bonus points accounts for an issued card that leaves the
   // account it shared (engine/groups: unlink), indexed to the card like an
   // issued card's (card_of_account). Only the accounts are written: the
   // card's record is changed to name them by the posting group that goes

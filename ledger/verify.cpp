@@ -298,6 +298,7 @@ VerifyReport RocksLedger::verify() const {
       };
       check(card->wallet_account, AccountKind::card_wallet);
       check(card->points_account, AccountKind::card_points);
+      if (card->bonus_points_account.value != 0) check(card->bonus_points_account, AccountKind::card_bonus_points);
     }
   }
 

@@ -139,7 +139,7 @@ echo "the day's usage by mode, read from a snapshot while the engine runs (chart
 
 tomorrow=$(TZ=Asia/Taipei date -d 'tomorrow' +%F)
 step "the supervisor loads new bus fares (15 -> 16 TWD) from $tomorrow into the running engine"
-sed -e "s/^version = 3\$/version = 4\neffective_from = \"$tomorrow\"/" \
+sed -e "s/^version = 4\$/version = 5\neffective_from = \"$tomorrow\"/" \
     -e '0,/{ amount_minor = 15 },/s//{ amount_minor = 16 },/' rules/city.toml > var/demo-input/city-next.toml
 "$citycard" --db "$db" rules load var/demo-input/city-next.toml --reason "council decision: bus fare 16 TWD"
 "$citycard" --db "$db" rules show

@@ -55,7 +55,8 @@ std::optional<AccountId> paying_card_account(const Transfer& t) {
   switch (t.code) {
     case TransferCode::fare:
     case TransferCode::payment:
-    case TransferCode::points_redeemed: return t.debit_account;
+    case TransferCode::points_redeemed:
+    case TransferCode::bonus_points_redeemed: return t.debit_account;
     case TransferCode::fare_refund: return t.credit_account;
     default: return std::nullopt;
   }

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "bonus_balance.h"
 #include "card_history.h"
 #include "eligibility.h"
 #include "ledger_records.h"
@@ -41,6 +42,14 @@ void run_init(const CliContext& context, const std::string& supervisor) {
             << ledger->last_sequence() << " transfers); first supervisor: --clerk " << clerk << "\n";
 }
 
+// Bonus points, apart from welfare points: their balance and the month they
+// are valid to the end of.
+void print_bonus_line(std::int64_t bonus_points, const std::string& expire_after) {
+  std::cout << fmt::format("  bonus   {:>8}", bonus_points);
+  if (bonus_points > 0 && !expire_after.empty()) std::cout << fmt::format("  (valid to the end of {})", expire_after);
+  std::cout << "\n";
+}
+
 void run_balance(const CliContext& context, const std::string& card_text) {
   require_clerk(context, ClerkAction::look_up);
   if (auto reply = engine_request(context, {{"op", "balance"}, {"card", parse_card_or_fail(card_text).to_string()}})) {
@@ -56,6 +65,8 @@ void run_balance(const CliContext& context, const std::string& card_text) {
                              reply->value("media", std::string()), reply->value("status", std::string()));
     std::cout << fmt::format("  wallet  {:>8} TWD{}\n", wallet, wallet < 0 ? "  (debt: rides given offline)" : "");
     std::cout << fmt::format("  points  {:>8}\n", reply->value("points", std::int64_t{0}));
+    if (reply->contains("bonus_points"))
+      print_bonus_line(reply->value("bonus_points", std::int64_t{0}), reply->value("bonus_points_expire_after", std::string()));
     return;
   }
   auto ledger = open_ledger_or_fail(context, LedgerAccess::read_only);
@@ -63,6 +74,8 @@ void run_balance(const CliContext& context, const std::string& card_text) {
   auto wallet = ledger->account(card.wallet_account);
   auto points = ledger->account(card.points_account);
   if (!wallet || !points) fail("card " + card.card.to_string() + " names accounts the ledger does not have");
+  auto bonus = engine::bonus_balance_of(*ledger, card);
+  if (!bonus) fail("card " + card.card.to_string() + ": " + bonus.status().to_string());
   if (context.json) {
     nlohmann::json out = {{"card", card.card.to_string()},
                           {"category", std::string(rider_category_name(card.category))},
@@ -76,6 +89,7 @@ void run_balance(const CliContext& context, const std::string& card_text) {
     if (card.category_from_day != no_category_day || card.category_until_day != no_category_day)
       out["eligibility"] = engine::describe_eligibility(card.category, card.category_from_day, card.category_until_day);
     if (card.district != no_district) out["district"] = card.district;
+    engine::add_bonus_balance(out, *bonus);
     std::cout << out.dump() << "\n";
     return;
   }
@@ -85,6 +99,7 @@ void run_balance(const CliContext& context, const std::string& card_text) {
   std::cout << fmt::format("  wallet  {:>8} TWD{}\n", wallet->balance_minor,
                            wallet->balance_minor < 0 ? "  (debt: rides given offline)" : "");
   std::cout << fmt::format("  points  {:>8}\n", points->balance_minor);
+  if (bonus->has_account) print_bonus_line(bonus->points, engine::bonus_expiry_text(bonus->expiry_month));
   if (card.district != no_district) std::cout << fmt::format("  district {}\n", card.district);
 }
 
@@ -354,7 +369,7 @@ void add_ledger_commands(CLI::App& app, CliContext& context) {
   init->add_option("--supervisor", o->supervisor, "the first supervisor's name (default supervisor): PKI/clerks/NAME");
   init->callback([&context, o] { run_init(context, o->supervisor); });
 
-  auto* balance = app.add_subcommand("balance", "a card's wallet, points and status");
+  auto* balance = app.add_subcommand("balance", "a card's wallet, points, bonus points and status");
   balance->add_option("CARD", o->card, "card id (hex)")->required();
   balance->callback([&context, o] { run_balance(context, o->card); });
 
@@ -384,7 +399,7 @@ void add_ledger_commands(CLI::App& app, CliContext& context) {
 
   auto* cards = app.add_subcommand("card", "issue cards and change their status");
   cards->require_subcommand(1);
-  auto* issue = cards->add_subcommand("issue", "issue a card with a wallet and a points account");
+  auto* issue = cards->add_subcommand("issue", "issue a card with a wallet, a points and a bonus points account");
   issue->add_option("CARD", o->card, "card id (hex UID or token)")->required();
   issue->add_option("--category", o->category, "rider category (default general)");
   issue->add_option("--media", o->media, "card, mobile or co_branded_credit (default card)");

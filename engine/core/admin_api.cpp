@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "bonus_balance.h"
 #include "card_history.h"
 #include "eligibility.h"
 #include "tap_listing.h"
@@ -153,6 +154,9 @@ json AdminApi::balance(const CardId& card_id) const {
   if (card->category_from_day != no_category_day || card->category_until_day != no_category_day)
     out["eligibility"] = describe_eligibility(card->category, card->category_from_day, card->category_until_day);
   if (card->district != no_district) out["district"] = card->district;
+  auto bonus = bonus_balance_of(ledger_, *card);
+  if (!bonus) return error_reply(bonus.status());
+  add_bonus_balance(out, *bonus);
   return out;
 }
 

@@ -91,6 +91,8 @@ rules::CardState combine_account_states(const rules::CardState& survivor, const 
   state.cap_days = merge_slots(survivor.cap_days, absorbed.cap_days, [](const rules::CapDay& d) { return d.business_day; });
   state.cap_months = merge_slots(survivor.cap_months, absorbed.cap_months, [](const rules::CapMonth& m) { return m.month; });
   state.points_month = std::max(survivor.points_month, absorbed.points_month);
+  // The absorbed bonus points join the survivor's balance, valid as long as the later of the two.
+  state.bonus_expiry_month = std::max(survivor.bonus_expiry_month, absorbed.bonus_expiry_month);
   if (absorbed.visits_month == survivor.visits_month) {
     for (std::size_t i = 0; i < rules::visit_kind_count; ++i) {
       const std::uint32_t sum = std::uint32_t{survivor.visits[i]} + absorbed.visits[i];

@@ -99,6 +99,7 @@ ledger::RecordWrite opening_state_write(std::int32_t day, const CardId& account_
 rules::CardState replay_start(const CardRecord& account, rules::CardState state) {
   state.media = account.media;
   state.status = CardStatus::active;
+  state.bonus_account = account.bonus_points_account.value != 0;
   return state;
 }
 

@@ -57,18 +57,20 @@ void CardBook::attach(CardEntry& entry, std::string state) {
   entry.account = &slot->second;
   entry.wallet = mirror(entry.record.wallet_account);
   entry.points = mirror(entry.record.points_account);
+  entry.bonus = entry.record.bonus_points_account.value != 0 ? mirror(entry.record.bonus_points_account) : nullptr;
 }
 
 void CardBook::detach(CardEntry& entry) {
   release_mirror(entry.record.wallet_account);
   release_mirror(entry.record.points_account);
+  if (entry.bonus != nullptr) release_mirror(entry.record.bonus_points_account);
   auto slot = slots_.find(account_key(entry.record));
   CITYCARD_CHECK(slot != slots_.end() && &slot->second == entry.account);
   std::erase(slot->second.media, entry.record.card);
   slot->second.pending -= std::min(slot->second.pending, entry.pending);
   if (slot->second.media.empty()) slots_.erase(slot);
   entry.account = nullptr;
-  entry.wallet = entry.points = nullptr;
+  entry.wallet = entry.points = entry.bonus = nullptr;
 }
 
 CardEntry& CardBook::cache(StoredCard card) {
@@ -178,6 +180,8 @@ rules::CardState CardBook::state_of(const CardEntry& entry) {
   state.status = entry.record.status;
   state.wallet_minor = entry.wallet->balance_minor;
   state.points = entry.points->balance_minor;
+  state.bonus_account = entry.bonus != nullptr;
+  state.bonus_points = entry.bonus != nullptr ? entry.bonus->balance_minor : 0;
   return state;
 }
 

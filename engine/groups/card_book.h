@@ -55,6 +55,7 @@ struct CardEntry {
   AccountSlot* account = nullptr;   // owned by the book (stable address)
   AccountMirror* wallet = nullptr;  // mirrors owned by the book (stable addresses)
   AccountMirror* points = nullptr;
+  AccountMirror* bonus = nullptr;   // nullptr: a card issued before bonus points accounts
   std::uint32_t pending = 0;   // groups built and not yet settled naming this card
   bool denied = false;         // speculative deny list membership
   AtcWindow atc;               // card proof counters accepted (speculative)

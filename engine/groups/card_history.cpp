@@ -30,6 +30,7 @@ Result<nlohmann::json> card_history_json(const ledger::Ledger& ledger, const Car
   auto moves = load_medium_moves(ledger, card_id);
   if (!moves) return moves.status();
   std::vector<AccountId> accounts{card->wallet_account, card->points_account};
+  if (card->bonus_points_account.value != 0) accounts.push_back(card->bonus_points_account);
   for (const MediumMove& move : *moves) {
     for (AccountId former : {move.former_wallet, move.former_points}) {
       if (std::find(accounts.begin(), accounts.end(), former) == accounts.end()) accounts.push_back(former);

@@ -50,8 +50,21 @@ Status GroupBuilder::move_balances(Draft& draft, const CardId& from_card, const 
     // The debt moves: the survivor pays the absorbed wallet back to zero.
     draft.group.transfers.push_back(balance_transfer(to.wallet_account, from.wallet_account, -wallet_moved, Asset::twd, command));
   }
+  // Bonus points move to the other account's bonus points, never into its welfare points.
+  const bool from_bonus = from.bonus_points_account.value != 0 && from.bonus_points_account != to.bonus_points_account;
+  const std::int64_t bonus_moved = from_bonus ? book_.balance(from.bonus_points_account) : 0;
+  if (bonus_moved > 0 && to.bonus_points_account.value == 0) {
+    return Status::refused(fmt::format("card {} holds {} bonus points and card {} has no bonus points account to take them",
+                                       from.card.to_string(), bonus_moved, to.card.to_string()));
+  }
   if (points_moved > 0) {
     draft.group.transfers.push_back(balance_transfer(from.points_account, to.points_account, points_moved, Asset::points, command));
+  }
+  if (bonus_moved > 0) {
+    draft.group.transfers.push_back(
+        balance_transfer(from.bonus_points_account, to.bonus_points_account, bonus_moved, Asset::points, command));
+    book_.balance(from.bonus_points_account) -= bonus_moved;
+    book_.balance(to.bonus_points_account) += bonus_moved;
   }
   book_.balance(from.wallet_account) -= wallet_moved;
   book_.balance(to.wallet_account) += wallet_moved;
@@ -86,6 +99,7 @@ Status GroupBuilder::join_media(Draft& draft, const std::vector<CardId>& media, 
     CardRecord record = entry.record;
     record.wallet_account = account.wallet_account;
     record.points_account = account.points_account;
+    record.bonus_points_account = account.bonus_points_account;
     record.linked_to = account.card == medium ? CardId() : account.card;
     draft.group.card_updates.push_back(record);
     book_.rebind(entry, record, state);

@@ -329,6 +329,22 @@ void GroupBuilder::build_action(Draft& draft) {
         points_moved.asset = Asset::points;
         draft.group.transfers.push_back(points_moved);
       }
+      // Bonus points go to the new card's bonus points (a card issued before
+      // they had an account has none to move).
+      const AccountId bonus = entry->record.bonus_points_account;
+      const std::int64_t moved_bonus = bonus.value != 0 ? book_.balance(bonus) : 0;
+      if (moved_bonus > 0 && target->bonus_points_account.value == 0) {
+        result.status = Status::refused("new card " + command.new_card.to_string() + " has no bonus points account for the " +
+                                        std::to_string(moved_bonus) + " bonus points");
+        return;
+      }
+      if (moved_bonus > 0) {
+        Transfer bonus_moved =
+            admin_transfer(bonus, target->bonus_points_account, moved_bonus, TransferCode::balance_move, command);
+        bonus_moved.asset = Asset::points;
+        draft.group.transfers.push_back(bonus_moved);
+        book_.balance(bonus) -= moved_bonus;
+      }
       book_.balance(wallet) = 0;
       book_.balance(points) -= moved_points > 0 ? moved_points : 0;
       // The new card continues the account: its state (caps, allotment,

@@ -58,6 +58,11 @@ Status resolve_postings(const rules::Rating& rating, const Tap& tap, const CardR
       case AccountRole::budget_welfare_points: return system.budget_of(Programme::welfare_points);
       case AccountRole::budget_railway: return system.budget_of(Programme::railway_subsidy);
       case AccountRole::budget_bonus_points: return system.budget_of(Programme::bonus_points);
+      case AccountRole::card_bonus_points:
+        // Rating gives a card without one no bonus points (CardState::bonus_account).
+        if (card.bonus_points_account.value == 0)
+          return Status::invalid_argument("card " + card.card.to_string() + " has no bonus points account");
+        return card.bonus_points_account;
     }
     return Status::invalid_argument("unknown account role");
   };
@@ -255,11 +260,14 @@ void GroupBuilder::decide_tap(Draft& draft) {
   CITYCARD_CHECK(rating.state.wallet_minor - before.wallet_minor ==
                rules::net_for_role(rating, AccountRole::card_wallet, Asset::twd));
   CITYCARD_CHECK(rating.state.points - before.points == rules::net_for_role(rating, AccountRole::card_points, Asset::points));
+  CITYCARD_CHECK(rating.state.bonus_points - before.bonus_points ==
+                 rules::net_for_role(rating, AccountRole::card_bonus_points, Asset::points));
 
   // The account's state (media_directory.h): every medium of it rates on it.
   book_.set_state(*entry, rules::encode_card_state(rating.state));
   entry->wallet->balance_minor = rating.state.wallet_minor;
   entry->points->balance_minor = rating.state.points;
+  if (entry->bonus != nullptr) entry->bonus->balance_minor = rating.state.bonus_points;
   draft.group.records.push_back({ledger::RecordSpace::card_state, card_key(account_key(entry->record)), entry->account->state});
   if (proven_atc) {
     entry->atc.accept(*proven_atc);

@@ -35,17 +35,22 @@ void GroupBuilder::build_reprice(Draft& draft) {
   }
   std::int64_t wallet_delta = 0;
   std::int64_t points_delta = 0;
+  std::int64_t bonus_delta = 0;
   const CardRecord& card = entry->record;
+  const bool has_bonus = card.bonus_points_account.value != 0;
   for (const Transfer& t : command.transfers) {
     CITYCARD_CHECK(t.amount_minor > 0 && (t.flags & transfer_flag_repriced));
     if (t.credit_account == card.wallet_account) wallet_delta += t.amount_minor;
     if (t.debit_account == card.wallet_account) wallet_delta -= t.amount_minor;
     if (t.credit_account == card.points_account) points_delta += t.amount_minor;
     if (t.debit_account == card.points_account) points_delta -= t.amount_minor;
+    if (has_bonus && t.credit_account == card.bonus_points_account) bonus_delta += t.amount_minor;
+    if (has_bonus && t.debit_account == card.bonus_points_account) bonus_delta -= t.amount_minor;
     draft.group.transfers.push_back(t);
   }
   book_.balance(card.wallet_account) += wallet_delta;
   book_.balance(card.points_account) += points_delta;
+  if (has_bonus) book_.balance(card.bonus_points_account) += bonus_delta;
   draft.group.records.push_back(correction_index_record(command.reprice_day, command.key, command.reprice_paying_card));
   draft.group.outcome = action_fingerprint(command);
   note_listing(draft, *entry);

@@ -1,6 +1,7 @@
 #include "points_report.h"
 
 #include <unordered_map>
+#include <unordered_set>
 
 #include <fmt/format.h>
 
@@ -98,10 +99,12 @@ Result<PointsReport> read_points_report(const ledger::Snapshot& snapshot, const 
   // Points accounts -> the card that owns them (a linked medium shares its
   // primary's accounts; a replaced card keeps its own until moved).
   std::unordered_map<std::uint64_t, CardRecord> card_of_points;
+  std::unordered_set<std::uint64_t> bonus_accounts;
   Status cards = snapshot.scan_cards([&](const CardRecord& card) {
     if (card.linked_to.empty()) {
       auto [at, fresh] = card_of_points.emplace(card.points_account.value, card);
       if (!fresh && at->second.status == CardStatus::replaced) at->second = card;
+      if (card.bonus_points_account.value != 0) bonus_accounts.insert(card.bonus_points_account.value);
     }
     return true;
   });
@@ -127,6 +130,21 @@ Result<PointsReport> read_points_report(const ledger::Snapshot& snapshot, const 
     if (fresh) entry->second.category = category_on(card->second, calendar.business_day(t.event_time));
     add_move(entry->second, t.code, t.amount_minor, credit);
   };
+  // Bonus points: per event month and bonus account, then summed per month.
+  std::map<std::int32_t, std::unordered_map<std::uint64_t, BonusFigures>> bonus_months;
+  auto on_bonus = [&](const Transfer& t, AccountId account, bool credit) {
+    if (!bonus_accounts.contains(account.value)) return;
+    const std::int32_t month = calendar.local_month(t.event_time);
+    if (month < query.months.from_month || month > query.months.to_month) return;
+    BonusFigures& figures = bonus_months[month][account.value];
+    const std::int64_t signed_amount = credit ? t.amount_minor : -t.amount_minor;
+    switch (t.code) {
+      case TransferCode::bonus_points_earned: figures.earned += signed_amount; break;
+      case TransferCode::bonus_points_redeemed: figures.spent -= signed_amount; break;
+      case TransferCode::bonus_points_expired: figures.expired -= signed_amount; break;
+      default: figures.other += signed_amount; break;
+    }
+  };
   const std::uint64_t last = snapshot.last_sequence();
   if (last > 0) {
     Status scan = snapshot.scan_transfers(1, last, [&](const ledger::StoredTransfer& stored) {
@@ -135,6 +153,8 @@ Result<PointsReport> read_points_report(const ledger::Snapshot& snapshot, const 
       if (t.asset != Asset::points) return true;
       on_card(t, t.debit_account, false);
       on_card(t, t.credit_account, true);
+      on_bonus(t, t.debit_account, false);
+      on_bonus(t, t.credit_account, true);
       return true;
     });
     if (!scan) return scan;
@@ -143,6 +163,17 @@ Result<PointsReport> read_points_report(const ledger::Snapshot& snapshot, const 
     for (const auto& [account, card_month] : cards_of_month) {
       add_card_month(report.rows[{month, card_month.category}], card_month);
       add_card_month(report.total, card_month);
+    }
+  }
+  for (const auto& [month, cards_of_month] : bonus_months) {
+    for (const auto& [account, figures] : cards_of_month) {
+      for (BonusFigures* sum : {&report.bonus_rows[month], &report.bonus_total}) {
+        ++sum->cards;
+        sum->earned += figures.earned;
+        sum->spent += figures.spent;
+        sum->expired += figures.expired;
+        sum->other += figures.other;
+      }
     }
   }
   return report;

@@ -36,6 +36,13 @@
 // approved tap in a month got no allotment (the month is lazy) and is not in
 // that month's distribution.
 //
+// Bonus points (partner shops, the co-branded card's cashback: a balance of
+// their own, docs/rules.md "Bonus points") are not welfare points and are in
+// none of the rows above: `bonus_rows` gives, per local month of the
+// transfer's event time, the cards whose bonus points moved and what was
+// earned, spent, expired and moved otherwise (a merge, a replacement, a
+// correction: net).
+//
 // Cost: one pass over the whole transfer log (no index by event month),
 // O(ledger); memory, one points month per card with points (12 bytes plus a
 // hash node), and one entry per (month in the range, card with points in it).
@@ -87,6 +94,16 @@ struct PointsFigures {
   std::int64_t left() const noexcept { return allotted + rewarded + other - used - expired; }
 };
 
+struct BonusFigures {
+  std::uint64_t cards = 0;    // cards whose bonus points moved in the month
+  std::int64_t earned = 0;    // bonus_points_earned: partner shops and cashback
+  std::int64_t spent = 0;     // bonus_points_redeemed, at partner shops
+  std::int64_t expired = 0;   // bonus_points_expired
+  std::int64_t other = 0;     // any other move (net): a merge, a replacement, a correction
+
+  std::int64_t net() const noexcept { return earned + other - spent - expired; }
+};
+
 struct PointsQuery {
   ReportMonths months;
   std::int32_t utc_offset_minutes = 0;  // the rule set's calendar
@@ -98,6 +115,9 @@ struct PointsReport {
   // (month, category) -> figures; only pairs with a points transfer.
   std::map<std::pair<std::int32_t, RiderCategory>, PointsFigures> rows;
   PointsFigures total;  // every row (cards: card-months)
+  // month -> bonus points figures; only months in which bonus points moved.
+  std::map<std::int32_t, BonusFigures> bonus_rows;
+  BonusFigures bonus_total;  // cards: card-months
   std::uint64_t transfers_scanned = 0;
 };
 

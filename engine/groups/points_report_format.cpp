@@ -42,6 +42,12 @@ std::vector<Labelled> labelled_rows(const PointsReport& report) {
   return rows;
 }
 
+constexpr std::array<std::string_view, 6> bonus_figure_names = {"cards", "earned", "spent", "expired", "other", "net"};
+
+std::array<std::int64_t, bonus_figure_names.size()> bonus_values(const BonusFigures& f) {
+  return {static_cast<std::int64_t>(f.cards), f.earned, f.spent, f.expired, f.other, f.net()};
+}
+
 std::string range_text(const PointsQuery& query) {
   return query.months.from_month == query.months.to_month
              ? format_month(query.months.from_month)
@@ -82,6 +88,20 @@ std::string points_report_table(const PointsReport& report) {
                          percent(points_share_permille(below, row.figures->allotted_cards)));
     }
   }
+  // Only when bonus points moved: a city without them keeps its report as it was.
+  if (!report.bonus_rows.empty()) {
+    out += "bonus points (partner shops, co-branded card cashback; not welfare points), by local month\n";
+    out += fmt::format("{:<7}", "month");
+    for (auto name : bonus_figure_names) out += fmt::format("  {:>14}", name);
+    out += "\n";
+    auto line = [&](const std::string& month, const BonusFigures& figures) {
+      out += fmt::format("{:<7}", month);
+      for (std::int64_t value : bonus_values(figures)) out += fmt::format("  {:>14}", value);
+      out += "\n";
+    };
+    for (const auto& [month, figures] : report.bonus_rows) line(format_month(month), figures);
+    line("(all)", report.bonus_total);
+  }
   return out;
 }
 
@@ -109,10 +129,26 @@ nlohmann::json points_report_json(const PointsReport& report) {
   auto rows = labelled_rows(report);
   nlohmann::json listed = nlohmann::json::array();
   for (std::size_t i = 0; i + 1 < rows.size(); ++i) listed.push_back(row_json(rows[i]));
-  return nlohmann::json{{"from", format_month(report.query.months.from_month)},
-                        {"to", format_month(report.query.months.to_month)},
-                        {"rows", std::move(listed)},
-                        {"total", row_json(rows.back())}};
+  nlohmann::json out{{"from", format_month(report.query.months.from_month)},
+                     {"to", format_month(report.query.months.to_month)},
+                     {"rows", std::move(listed)},
+                     {"total", row_json(rows.back())}};
+  if (!report.bonus_rows.empty()) {
+    auto bonus_json = [](const BonusFigures& figures) {
+      nlohmann::json row = nlohmann::json::object();
+      const auto values = bonus_values(figures);
+      for (std::size_t i = 0; i < values.size(); ++i) row[std::string(bonus_figure_names[i])] = values[i];
+      return row;
+    };
+    nlohmann::json bonus_rows = nlohmann::json::array();
+    for (const auto& [month, figures] : report.bonus_rows) {
+      nlohmann::json row = bonus_json(figures);
+      row["month"] = format_month(month);
+      bonus_rows.push_back(std::move(row));
+    }
+    out["bonus"] = {{"rows", std::move(bonus_rows)}, {"total", bonus_json(report.bonus_total)}};
+  }
+  return out;
 }
 
 std::string points_report_csv(const PointsReport& report) {

@@ -40,13 +40,16 @@ void add_leg(std::map<LegKey, std::int64_t>& net, const Transfer& t, std::int64_
 
 // What a replay prices again. Top-ups are facts; the month's allotment and
 // expiry happen once a month whichever tap carries them, and a replay that
-// opened on a fresh state must not grant a month twice.
+// opened on a fresh state must not grant a month twice. Bonus points expire
+// the same way (once, whichever tap carries it); their earning and spending
+// are priced like any payment.
 bool priced(const Transfer& t) {
   switch (t.code) {
     case TransferCode::top_up:
     case TransferCode::auto_top_up:
     case TransferCode::points_allotment:
-    case TransferCode::points_expired: return false;
+    case TransferCode::points_expired:
+    case TransferCode::bonus_points_expired: return false;
     default: return true;
   }
 }

@@ -127,6 +127,18 @@ struct CardState {
   std::int64_t auto_top_up_daily_max_minor = 0;
   WalletDay wallet_day;                   // today's auto top-ups and payments, for those limits
 
+  // Bonus points (engine/rules/bonus_points.h): the ledger's balance of the
+  // account's card_bonus_points, mirrored like points, and the last local
+  // month (year * 12 + month - 1) they are valid in; 0 = they never expire.
+  std::int64_t bonus_points = 0;
+  std::int32_t bonus_expiry_month = 0;
+  // Whether the card has a card_bonus_points account: false for a card
+  // issued before bonus points had their own (CardRecord::bonus_points_account
+  // empty), which neither earns nor spends them. Like district, the card
+  // record is its home (CardBook::state_of); not in the encoded state
+  // (decode gives true).
+  bool bonus_account = true;
+
   std::int32_t points_month = 0;          // local month of the last allotment; 0 = never
   std::int32_t visits_month = 0;          // local month the visit counters belong to
   std::array<std::uint16_t, visit_kind_count> visits{};
@@ -141,17 +153,18 @@ struct CardState {
   bool operator==(const CardState&) const = default;
 };
 
-// Encoded form: encode writes version 4, variable length, at most
+// Encoded form: encode writes version 5, variable length, at most
 // card_state_bytes_max bytes (empty slots and default fields cost nothing;
 // grammar in card_state_codec_v2.cpp: v3 is v2 plus each journey's paid
 // amounts per programme, v4 is v3 plus two optional groups: the card's auto
-// top-up threshold and daily limit, and the wallet's day). decode reads
-// versions 4, 3, 2 and 1 (fixed 496 bytes,
+// top-up threshold and daily limit, and the wallet's day; v5 is v4 plus one
+// optional group: the bonus points and their expiry month). decode reads
+// versions 5, 4, 3, 2 and 1 (fixed 496 bytes,
 // card_state_codec_v1.cpp) and returns corruption, naming the problem, for
 // anything else: other versions, wrong length, bad varints, unknown enums,
 // flags or programmes, negative accumulators.
-inline constexpr std::uint8_t card_state_format_version = 4;
-inline constexpr std::size_t card_state_bytes_max = 855;
+inline constexpr std::uint8_t card_state_format_version = 5;
+inline constexpr std::size_t card_state_bytes_max = 870;
 std::string encode_card_state(const CardState& state);
 Result<CardState> decode_card_state(std::string_view bytes);
 

@@ -1,6 +1,6 @@
 // Card state bytes: the first byte is the format version. encode writes
-// version 4 (card_state_codec_v2.cpp); decode reads 1 (card_state_codec_v1.cpp),
-// 2, 3 and 4, and every version passes the same checks below.
+// version 5 (card_state_codec_v2.cpp); decode reads 1 (card_state_codec_v1.cpp),
+// 2, 3, 4 and 5, and every version passes the same checks below.
 #include "card_state_codec.h"
 
 #include "citycard/check.h"
@@ -12,7 +12,7 @@ namespace citycard::rules {
 // read back as a fresh card.
 std::string encode_card_state(const CardState& state) {
   CITYCARD_CHECK_OK(codec::check_card_state(state));
-  return codec::encode_card_state_v4(state);
+  return codec::encode_card_state_v5(state);
 }
 
 Result<CardState> decode_card_state(std::string_view bytes) {
@@ -22,10 +22,11 @@ Result<CardState> decode_card_state(std::string_view bytes) {
   if (version == codec::version_compact) return codec::decode_card_state_v2(bytes);
   if (version == codec::version_programmes) return codec::decode_card_state_v3(bytes);
   if (version == codec::version_limits) return codec::decode_card_state_v4(bytes);
+  if (version == codec::version_bonus) return codec::decode_card_state_v5(bytes);
   return Status::corruption("card state format version " + std::to_string(version) + " is not supported (expected " +
                             std::to_string(codec::version_fixed) + ", " + std::to_string(codec::version_compact) +
-                            ", " + std::to_string(codec::version_programmes) + " or " +
-                            std::to_string(codec::version_limits) + ")");
+                            ", " + std::to_string(codec::version_programmes) + ", " +
+                            std::to_string(codec::version_limits) + " or " + std::to_string(codec::version_bonus) + ")");
 }
 
 void codec::attribute_legacy_subsidy(CardState& state) {
@@ -42,6 +43,11 @@ CardState codec::as_stored_by(std::uint8_t version, CardState state) {
     state.auto_top_up_daily_max_minor = 0;
     state.wallet_day = WalletDay{};
   }
+  if (version < version_bonus) {
+    state.bonus_points = 0;
+    state.bonus_expiry_month = 0;
+  }
+  state.bonus_account = true;
   return state;
 }
 
@@ -59,6 +65,8 @@ Status codec::check_card_state(const CardState& state) {
   if (state.auto_top_up_daily_max_minor < 0) return Status::corruption("card state has a negative daily auto top-up limit");
   if (state.wallet_day.auto_top_up_minor < 0 || state.wallet_day.paid_minor < 0)
     return Status::corruption("card state has a negative daily wallet counter");
+  if (state.bonus_points < 0) return Status::corruption("card state has negative bonus points");
+  if (state.bonus_expiry_month < 0) return Status::corruption("card state has a negative bonus expiry month");
   for (const auto& day : state.cap_days)
     if (day.paid_minor < 0) return Status::corruption("card state has a negative daily cap accumulator");
   for (const auto& month : state.cap_months)

@@ -1,13 +1,14 @@
-// Card state bytes, versions 2, 3 and 4: variable length, at most
+// Card state bytes, versions 2, 3, 4 and 5: variable length, at most
 // card_state_bytes_max. Version 3 is version 2 with `programmes` at the end of
 // each journey; version 4 is version 3 with groups 24 and 25 (the card
 // office's auto top-up threshold and daily limit, and the wallet's day);
-// everything else is the same.
+// version 5 is version 4 with group 26 (the bonus points); everything else
+// is the same.
 // A group of fields is written only when it differs from a default-constructed
 // CardState's (for a slot: the slot != its struct's default); bit g of
 // `present` says group g follows. Groups follow in bit order:
 //
-//   card_state  := version:u8 (2, 3 or 4) present:var32 group*
+//   card_state  := version:u8 (2, 3, 4 or 5) present:var32 group*
 //     bit 0     kind          := category:u8 media:u8 status:u8
 //     bit 1     wallet_minor:svar64
 //     bit 2     points:svar64
@@ -22,8 +23,9 @@
 //     bit 23    bike:rental
 //     bit 24    auto_top_up_card := threshold_minor:svar64 daily_max_minor:svar64   (version 4 only;
 //                                  absent: threshold -1 = the rule set's, daily_max 0 = the rule set's)
-//     bit 25    wallet_day    := business_day:svar32 auto_top_up_minor:svar64 paid_minor:svar64 (version 4 only)
-//     bits 24-31 (versions 2, 3) and 26-31 (version 4) are unknown: the record is corrupt
+//     bit 25    wallet_day    := business_day:svar32 auto_top_up_minor:svar64 paid_minor:svar64 (versions 4, 5)
+//     bit 26    bonus         := bonus_points:svar64 bonus_expiry_month:svar32 (version 5 only)
+//     bits 24-31 (versions 2, 3), 26-31 (version 4) and 27-31 (version 5) are unknown: the record is corrupt
 //   leg         := rule_set_version:var32 network:index leg_group:index
 //                  start_us:delta64(previous leg) end_us:delta64(its start_us)
 //                  rider_price_minor:svar64 journey_price_minor:svar64 transfers_used:u8
@@ -65,13 +67,16 @@ constexpr unsigned group_visits = group_cap_months + cap_months_kept;
 constexpr unsigned group_auto_top_up = group_visits + 1, group_bus = group_visits + 2, group_metro = group_visits + 3;
 constexpr unsigned group_bike = group_visits + 4, group_count_v3 = group_visits + 5;
 constexpr unsigned group_auto_top_up_card = group_count_v3, group_wallet_day = group_count_v3 + 1;
-constexpr unsigned group_count = group_count_v3 + 2;
+constexpr unsigned group_count_v4 = group_count_v3 + 2;
+constexpr unsigned group_bonus = group_count_v4;
+constexpr unsigned group_count = group_count_v4 + 1;
 static_assert(group_count_v3 == 24, "card state formats v2 and v3 have 24 groups; a change needs a new version");
-static_assert(group_count == 26, "card state format v4 has 26 groups; a change needs a new version");
-static_assert(sizeof(CardState) == 592 + 2 * sizeof(ProgrammeAmounts) + 16 + sizeof(WalletDay),
+static_assert(group_count_v4 == 26, "card state format v4 has 26 groups; a change needs a new version");
+static_assert(group_count == 27, "card state format v5 has 27 groups; a change needs a new version");
+static_assert(sizeof(CardState) == 592 + 2 * sizeof(ProgrammeAmounts) + 16 + sizeof(WalletDay) + 16,
               "a CardState field was added or changed: the formats need a new version");
 constexpr unsigned group_count_of(std::uint8_t version) {
-  return version >= version_limits ? group_count : group_count_v3;
+  return version >= version_bonus ? group_count : version >= version_limits ? group_count_v4 : group_count_v3;
 }
 static_assert(programme_count <= 16, "programmes' paid bits are a var16");
 
@@ -85,7 +90,7 @@ constexpr std::size_t rental_bytes_max = 1 + 2 * var32 + var64;
 constexpr std::size_t bytes_max = 1 + coding::varint_bytes_for(group_count) + 3 + 2 * var64 + var32 +
                                   leg_bytes_max * legs_kept + (var32 + var64) * (cap_days_kept + cap_months_kept) +
                                   (var32 + 3 * var16) + (1 + var64) + 2 * journey_bytes_max + rental_bytes_max +
-                                  2 * var64 + (var32 + 2 * var64);
+                                  2 * var64 + (var32 + 2 * var64) + (var64 + var32);
 static_assert(bytes_max == card_state_bytes_max, "card_state_bytes_max must be the grammar's largest record");
 
 template <typename S>
@@ -291,6 +296,11 @@ void visit_groups(Io& io, State& s, std::uint32_t present, std::uint8_t version)
     io.signed_varint(s.wallet_day.auto_top_up_minor, "wallet_day.auto_top_up_minor");
     io.signed_varint(s.wallet_day.paid_minor, "wallet_day.paid_minor");
   }
+  if (version < version_bonus) return;
+  if (has(group_bonus)) {
+    io.signed_varint(s.bonus_points, "bonus_points");
+    io.signed_varint(s.bonus_expiry_month, "bonus_expiry_month");
+  }
 }
 
 std::uint32_t present_groups(const CardState& s) {
@@ -313,6 +323,7 @@ std::uint32_t present_groups(const CardState& s) {
   mark(group_auto_top_up_card, s.auto_top_up_threshold_minor != empty.auto_top_up_threshold_minor ||
                                    s.auto_top_up_daily_max_minor != empty.auto_top_up_daily_max_minor);
   mark(group_wallet_day, s.wallet_day != WalletDay{});
+  mark(group_bonus, s.bonus_points != empty.bonus_points || s.bonus_expiry_month != empty.bonus_expiry_month);
   return present;
 }
 
@@ -364,5 +375,7 @@ std::string encode_card_state_v3(const CardState& state) { return encode(state, 
 Result<CardState> decode_card_state_v3(std::string_view bytes) { return decode(bytes, version_programmes); }
 std::string encode_card_state_v4(const CardState& state) { return encode(state, version_limits); }
 Result<CardState> decode_card_state_v4(std::string_view bytes) { return decode(bytes, version_limits); }
+std::string encode_card_state_v5(const CardState& state) { return encode(state, version_bonus); }
+Result<CardState> decode_card_state_v5(std::string_view bytes) { return decode(bytes, version_bonus); }
 
 }  // namespace citycard::rules::codec

@@ -53,6 +53,7 @@ const char* role_name(AccountRole role) {
     case AccountRole::budget_welfare_points: return "budget_welfare_points";
     case AccountRole::budget_railway: return "budget_railway";
     case AccountRole::budget_bonus_points: return "budget_bonus_points";
+    case AccountRole::card_bonus_points: return "card_bonus_points";
   }
   return "?";
 }
@@ -164,7 +165,19 @@ std::vector<std::string> explain_notes(const RuleSet& rules, const CardState& be
         line = "visit number " + std::to_string(note.b) + " this month earns " + std::to_string(note.a) + " reward points";
         break;
       case NoteCode::bonus_points:
-        line = "partner shop bonus: " + std::to_string(note.a) + " points";
+        line = "partner shop bonus: " + std::to_string(note.a) + " bonus points for " + twd(note.b) + " paid from the wallet";
+        if (note.rule < rules.payments.size())
+          line += " (one per " + twd(rules.payments[note.rule].bonus_spend_per_point_minor) + ")";
+        break;
+      case NoteCode::bonus_cashback:
+        line = "co-branded card cashback: " + percent_text(static_cast<std::int32_t>(note.c)) + " of " + twd(note.b) +
+               " = " + std::to_string(note.a) + " bonus points";
+        break;
+      case NoteCode::bonus_points_used:
+        line = std::to_string(note.a) + " bonus points spent; the bonus_points programme pays the shop " + twd(note.b);
+        break;
+      case NoteCode::bonus_points_expired:
+        line = std::to_string(note.a) + " bonus points expired (valid to the end of " + month_text(note.b) + ")";
         break;
       case NoteCode::auto_top_up:
         line = "auto top-up of " + twd(note.a) + " from the co-branded credit card";
@@ -227,7 +240,9 @@ std::string summarize_rating(const Rating& rating) {
   if (rating.fare_minor >= 0) text += twd(rating.fare_minor) + " from the wallet";
   else text += twd(-rating.fare_minor) + " back to the wallet";
   if (rating.points_spent > 0) text += ", " + std::to_string(rating.points_spent) + " points";
+  if (rating.bonus_points_spent > 0) text += ", " + std::to_string(rating.bonus_points_spent) + " bonus points";
   text += "; balance " + twd(rating.balance_after_minor) + ", " + std::to_string(rating.points_after) + " points";
+  if (rating.state.bonus_points > 0) text += ", " + std::to_string(rating.state.bonus_points) + " bonus points";
   if (rating.deny_list) text += "; card goes on the deny list";
   return text;
 }

@@ -1,6 +1,7 @@
 // rate(): card checks, the lazy monthly points, then one handler per mode.
 #include <algorithm>
 
+#include "bonus_points.h"
 #include "rate_modes.h"
 
 namespace citycard::rules {
@@ -181,6 +182,9 @@ void check_invariants(const Rating& rating, const CardState& input) noexcept {
   }
   CITYCARD_RULES_CHECK(rating.state.wallet_minor == input.wallet_minor + net_for_role(rating, AccountRole::card_wallet, Asset::twd));
   CITYCARD_RULES_CHECK(rating.state.points == input.points + net_for_role(rating, AccountRole::card_points, Asset::points));
+  CITYCARD_RULES_CHECK(rating.state.bonus_points ==
+                       input.bonus_points + net_for_role(rating, AccountRole::card_bonus_points, Asset::points));
+  CITYCARD_RULES_CHECK(rating.state.bonus_points >= 0);
   CITYCARD_RULES_CHECK(rating.approved() || rating.posting_count == 0);
 }
 
@@ -197,6 +201,7 @@ Rating rate(const RuleSet& rule_set, const CardState& input, const Tap& tap, con
     builder.refuse(RefusalReason::reader_not_allowed);
   } else if (check_card(builder)) {
     roll_points_month(builder);
+    expire_bonus_points(builder);
     dispatch(builder);
   }
   if (!rating.approved()) {
@@ -204,6 +209,7 @@ Rating rate(const RuleSet& rule_set, const CardState& input, const Tap& tap, con
     rating.state = input;
     rating.fare_minor = 0;
     rating.points_spent = 0;
+    rating.bonus_points_spent = 0;
   } else if (tap.offline && (rating.state.wallet_minor < 0 || input.status != CardStatus::active)) {
     rating.deny_list = true;
   }

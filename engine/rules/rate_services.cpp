@@ -1,5 +1,5 @@
-// Venues (taxi, pool, sports centre, railway), device-amount payments,
-// identity taps and cash top-ups.
+// Venues (taxi, pool, sports centre, railway), device-amount payments
+// (with bonus points at partner shops), identity taps and cash top-ups.
 //
 // Venues: the price is a product (category price, citizen discount) or the
 // device's amount (taxi meter, railway fare). Points are spent first where
@@ -11,6 +11,7 @@
 // of a kind in a local month earns reward points.
 #include <algorithm>
 
+#include "bonus_points.h"
 #include "pricing.h"
 #include "rate_modes.h"
 
@@ -94,46 +95,49 @@ bool rate_entry(RatingBuilder& builder) noexcept {
 }
 
 // The category's daily payment limit (wallet.payment_daily_max_minor):
-// counts the payment into the wallet's day, or refuses it when the day's
-// payments would go over. Offline too: the reader took the payment on its
+// counts the wallet's part of a payment into the wallet's day, or refuses
+// the payment when the day's would go over (bonus points are no e-wallet
+// money: they do not count). Offline too: the reader took the payment on its
 // own word, and past the limit the operator carries it, as past the offline
 // debt. A late tap of a day before the one counted is not counted (that
 // day's total is gone); the close's repricing replays the day in order.
-static bool count_daily_payment(RatingBuilder& builder) noexcept {
+static bool count_daily_payment(RatingBuilder& builder, std::int64_t wallet_part_minor) noexcept {
   CardState& state = builder.state;
   const std::int64_t limit = builder.rules.wallet.payment_daily_max_minor[static_cast<std::size_t>(state.category)];
-  if (limit <= 0) return true;
+  if (limit <= 0 || wallet_part_minor <= 0) return true;
   const std::int32_t day = builder.calendar.business_day(builder.tap.event_time);
   if (day < state.wallet_day.business_day) return true;
   const std::int64_t paid_today = day == state.wallet_day.business_day ? state.wallet_day.paid_minor : 0;
-  if (paid_today + builder.tap.amount_minor > limit) {
-    builder.note(NoteCode::payment_limit, no_index, builder.tap.amount_minor, paid_today, limit);
+  if (paid_today + wallet_part_minor > limit) {
+    builder.note(NoteCode::payment_limit, no_index, wallet_part_minor, paid_today, limit);
     return builder.refuse(RefusalReason::payment_daily_limit);
   }
   builder.start_wallet_day(day);
-  state.wallet_day.paid_minor += builder.tap.amount_minor;
+  state.wallet_day.paid_minor += wallet_part_minor;
   return true;
 }
 
+// A payment: at a partner shop that takes them, bonus points pay first and
+// the wallet the rest (bonus_points.h); the wallet's part earns the shop's
+// bonus points and the co-branded card's cashback. Welfare points never pay.
 bool rate_pay(RatingBuilder& builder) noexcept {
   const Tap& tap = builder.tap;
   const PaymentRule* rule = builder.rules.find_payment(tap.operator_id);
   if (rule == nullptr) return builder.refuse(RefusalReason::no_fare_rule);
   if (tap.amount_minor <= 0) return builder.refuse(RefusalReason::amount_invalid);
   if (tap.amount_minor > rule->payment_max_minor) return builder.refuse(RefusalReason::amount_over_limit);
-  if (!count_daily_payment(builder)) return false;
+  const std::int64_t bonus = bonus_points_to_spend(builder, *rule, tap.amount_minor);
+  const std::int64_t wallet_part = tap.amount_minor - bonus * builder.rules.bonus.twd_minor_per_point;
+  if (!count_daily_payment(builder, wallet_part)) return false;
   std::uint16_t flags = transfer_flag_none;
-  if (!builder.fund_wallet(tap.amount_minor, WalletCheck::must_cover, &flags)) return false;
-  builder.charge_wallet(tap.operator_id, tap.amount_minor, TransferCode::payment, flags);
+  if (!builder.fund_wallet(wallet_part, WalletCheck::must_cover, &flags)) return false;
   builder.note(NoteCode::payment, static_cast<Index>(rule - builder.rules.payments.data()), tap.amount_minor);
-  if (rule->bonus_spend_per_point_minor > 0) {
-    const std::int64_t bonus = tap.amount_minor / rule->bonus_spend_per_point_minor;
-    if (bonus > 0) {
-      builder.post(AccountRole::points_budget, AccountRole::card_points, OperatorId{}, Asset::points, bonus,
-                   TransferCode::points_reward);
-      builder.note(NoteCode::bonus_points, no_index, bonus);
-    }
+  redeem_bonus_points(builder, bonus);
+  if (wallet_part > 0) {
+    builder.charge_wallet(tap.operator_id, wallet_part, TransferCode::payment, flags);
+    if (bonus > 0) builder.note(NoteCode::wallet_part, no_index, wallet_part);
   }
+  earn_bonus_points(builder, *rule, wallet_part);
   return true;
 }
 

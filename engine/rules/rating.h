@@ -9,8 +9,9 @@
 //  - A refused rating has no postings and state == the input state.
 //  - Every posting moves a positive amount of one asset from its debit role to
 //    its credit role, so a rating's postings sum to zero per asset.
-//  - state.wallet_minor / state.points change by exactly what the postings
-//    move into and out of card_wallet / card_points.
+//  - state.wallet_minor / state.points / state.bonus_points change by exactly
+//    what the postings move into and out of card_wallet / card_points /
+//    card_bonus_points.
 //  - Offline taps (tap.offline): the reader already gave the service, so
 //    balance, minimum-balance and card-status refusals do not apply; the
 //    wallet may go negative. Such postings carry transfer_flag_offline, and
@@ -19,6 +20,8 @@
 //  - Monthly points are lazy: the first approved tap of a new local month
 //    (by event time) expires the last month's leftover points and allots the
 //    new month's, inside the same rating. Late taps never move the month back.
+//    Bonus points expire lazily too: the first approved tap after their
+//    expiry month (bonus_points.h).
 #pragma once
 
 #include <array>
@@ -55,7 +58,7 @@ enum class NoteCode : std::uint8_t {
   points_used,              // a = points, b = city pays operator
   wallet_part,              // a = paid from the wallet
   visit_reward,             // a = points, b = visit number
-  bonus_points,             // a = points
+  bonus_points,             // rule = payment rule, a = bonus points earned, b = wallet part they were earned on
   auto_top_up,              // a = amount
   top_up,                   // a = amount
   payment,                  // rule = payment rule, a = amount
@@ -67,6 +70,9 @@ enum class NoteCode : std::uint8_t {
   minimum_balance,          // a = required, b = balance
   auto_top_up_limited,      // a = wanted, b = given (0: none), c = the card's daily limit
   payment_limit,            // a = payment, b = already paid today, c = the daily limit
+  bonus_cashback,           // a = bonus points, b = wallet part, c = cashback basis points
+  bonus_points_used,        // a = bonus points spent, b = the bonus_points programme pays the shop
+  bonus_points_expired,     // a = bonus points expired, b = their last valid month key
 };
 
 // Trivial on purpose: a Rating's note slots are not initialised until used.
@@ -94,6 +100,7 @@ struct Rating {
   // What the reader shows.
   std::int64_t fare_minor = 0;          // the rider's charge for this tap from the wallet; a refund is negative
   std::int64_t points_spent = 0;
+  std::int64_t bonus_points_spent = 0;
   std::int64_t balance_after_minor = 0;
   std::int64_t points_after = 0;
 

@@ -69,6 +69,7 @@ class RatingBuilder {
     auto apply = [&](AccountRole role, std::int64_t delta) {
       if (role == AccountRole::card_wallet) state.wallet_minor += delta;
       if (role == AccountRole::card_points) state.points += delta;
+      if (role == AccountRole::card_bonus_points) state.bonus_points += delta;
     };
     apply(debit, -amount_minor);
     apply(credit, amount_minor);

@@ -174,7 +174,13 @@ struct PaymentRule {
   ServiceKind kind = ServiceKind::shop;
   std::vector<OperatorId> operators;
   std::int64_t payment_max_minor = 0;        // single payment limit; > 0
-  std::int64_t bonus_spend_per_point_minor = 0;  // one bonus point per this much spent; 0 = none
+  // One bonus point (card_bonus_points, never welfare points) per this much
+  // paid from the wallet; 0 (default) = none. Partner shops only.
+  std::int64_t bonus_spend_per_point_minor = 0;
+  // A partner shop that takes bonus points: they pay first (whole points of
+  // bonus.twd_minor_per_point), the wallet the rest; the bonus_points
+  // programme pays the shop their TWD. false (default). Partner shops only.
+  bool bonus_points_pay = false;
 };
 
 // A public bike: whole periods after the free minutes, at one price per
@@ -242,6 +248,21 @@ struct WalletRule {
   std::array<std::int64_t, rider_category_count + 1> payment_daily_max_minor{};
 };
 
+// Bonus points ([bonus]): a balance of their own on each card account,
+// apart from welfare points (engine/rules/bonus_points.h).
+struct BonusRule {
+  // What the bonus_points programme pays a shop per point spent. Default 1.
+  std::int64_t twd_minor_per_point = 1;
+  // Cashback of the co-branded credit card: bonus points per 10,000 minor
+  // units paid from the wallet by a payment (Mode::pay) made with that
+  // medium, rounded down; 0 (default) = none.
+  std::int32_t cashback_bp = 0;
+  // The balance expires at the end of the expiry_months-th local month after
+  // the month of its latest earning (every earning extends the whole
+  // balance); 0 (default) = never.
+  std::int32_t expiry_months = 0;
+};
+
 // The leg rules that can match a leg of a network from one area to another
 // (either may be no_index = unknown stop), in file order; built by finalize()
 // so matching a leg reads a handful of rules instead of the whole table.
@@ -288,6 +309,7 @@ struct RuleSet {
   std::vector<BikeRule> bikes;
   PointsRule points;
   WalletRule wallet;
+  BonusRule bonus;
 
   // Built by finalize(); the loader calls it.
   std::vector<StopArea> stop_areas;

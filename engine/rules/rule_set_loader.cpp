@@ -114,6 +114,10 @@ class Loader {
       Fields row(log_, *wallet, "wallet");
       read_wallet(row);
     }
+    if (const toml::table* bonus = fields.subtable("bonus", false)) {
+      Fields row(log_, *bonus, "bonus");
+      read_bonus(row);
+    }
     fields.finish();
     check_networks();
     RuleSetLoad result;
@@ -618,6 +622,14 @@ class Loader {
     claim_operators(row, rule.operators, "payment rule " + quoted(rule.id));
     if (auto limit = row.integer("payment_max_minor", true, 1, amount_max)) rule.payment_max_minor = *limit;
     if (auto spend = row.integer("bonus_spend_per_point_minor", false, 1, amount_max)) rule.bonus_spend_per_point_minor = *spend;
+    if (auto pay = row.boolean("bonus_points_pay", false)) rule.bonus_points_pay = *pay;
+    // Bonus points are a partner shop's: parking and government fees neither
+    // give them nor take them (docs/rules.md "Bonus points").
+    if (rule.kind != ServiceKind::shop) {
+      if (row.has("bonus_spend_per_point_minor"))
+        row.problem("bonus_spend_per_point_minor", "only a partner shop (kind = \"shop\") gives bonus points");
+      if (rule.bonus_points_pay) row.problem("bonus_points_pay", "only a partner shop (kind = \"shop\") takes bonus points");
+    }
     rules_.payments.push_back(std::move(rule));
   }
 
@@ -705,6 +717,14 @@ class Loader {
       }
       categories_row.finish();
     }
+    row.finish();
+  }
+
+  void read_bonus(Fields& row) {
+    BonusRule& bonus = rules_.bonus;
+    if (auto value = row.integer("twd_minor_per_point", false, 1, 1'000'000)) bonus.twd_minor_per_point = *value;
+    if (auto value = row.integer("cashback_bp", false, 0, 10'000)) bonus.cashback_bp = static_cast<std::int32_t>(*value);
+    if (auto value = row.integer("expiry_months", false, 0, 120)) bonus.expiry_months = static_cast<std::int32_t>(*value);
     row.finish();
   }
 

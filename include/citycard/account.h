@@ -24,8 +24,12 @@ enum class AccountKind : std::uint8_t {
   refunds = 10,           // refunds paid out to card holders (TWD)
   adjustments = 11,       // operator corrections (either asset)
   programme_budget = 12,  // one city programme's budget (TWD; citycard/programme.h)
+  // A card holder's bonus points (points): partner shops' and the co-branded
+  // card's cashback, apart from the welfare points of card_points (their own
+  // expiry, spent only at partner shops; docs/rules.md "Bonus points").
+  card_bonus_points = 13,
 };
-inline constexpr int account_kind_count = 12;
+inline constexpr int account_kind_count = 13;
 
 // Balance floor meaning "no limit": clearing and budget accounts mirror the
 // money that flows out of them and may be as negative as needed.
@@ -68,6 +72,7 @@ constexpr std::string_view account_kind_name(AccountKind kind) noexcept {
     case AccountKind::refunds: return "refunds";
     case AccountKind::adjustments: return "adjustments";
     case AccountKind::programme_budget: return "programme_budget";
+    case AccountKind::card_bonus_points: return "card_bonus_points";
   }
   return "?";
 }

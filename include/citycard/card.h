@@ -21,6 +21,10 @@ struct CardRecord {
   CardId card;
   AccountId wallet_account;
   AccountId points_account;
+  // The account's bonus points (AccountKind::card_bonus_points), apart from
+  // its welfare points; empty for a card issued before bonus points had
+  // their own account (it neither earns nor spends them).
+  AccountId bonus_points_account;
   // Who the rider is within the eligibility period below: a student until
   // the end of the school year, a senior from the 65th birthday, a
   // disability certificate until it expires. Outside the period the card

@@ -27,8 +27,8 @@ enum class Programme : std::uint8_t {
   transfer_discount = 4,  // transfer prices below the leg's own price (rules [[transfer_rules]])
   fare_cap = 5,           // the rider's price above a daily / monthly cap (rules [[caps]])
   welfare_points = 6,     // points redeemed at venues, paid to the operator in TWD
-  railway_subsidy = 7,    // reserved: the current rules post nothing for it
-  bonus_points = 8,       // reserved: the current rules post nothing for it
+  railway_subsidy = 7,    // points spent on a railway trip, paid to the railway in TWD
+  bonus_points = 8,       // bonus points spent at a partner shop, paid to the shop in TWD
 };
 inline constexpr std::size_t programme_count = 9;
 

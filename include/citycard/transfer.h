@@ -41,10 +41,16 @@ enum class TransferCode : std::uint16_t {
   subsidy_citizen_discount = 19,   // a city-funded percentage discount
   subsidy_transfer_discount = 20,  // a transfer's price below the leg's own price
   subsidy_fare_cap = 21,           // the rider's price above a daily / monthly cap
-  subsidy_railway = 22,            // reserved: no rule posts it yet
-  subsidy_bonus_points = 23,       // reserved: no rule posts it yet
+  subsidy_railway = 22,            // points spent on a railway trip, paid to the railway
+  subsidy_bonus_points = 23,       // bonus points spent at a partner shop, paid to the shop
+  // Bonus points (points asset) on a card's card_bonus_points account, apart
+  // from welfare points' codes: issued from points_budget, spent or expired
+  // into points_redeemed (docs/rules.md "Bonus points").
+  bonus_points_earned = 24,        // a partner shop's bonus or the co-branded card's cashback
+  bonus_points_redeemed = 25,      // spent at a partner shop
+  bonus_points_expired = 26,       // the balance's expiry month has passed
 };
-inline constexpr int transfer_code_max = 23;
+inline constexpr int transfer_code_max = 26;
 
 // Bit flags on a transfer.
 enum TransferFlag : std::uint16_t {
@@ -99,6 +105,7 @@ enum class AccountRole : std::uint8_t {
   budget_welfare_points = 14,
   budget_railway = 15,
   budget_bonus_points = 16,
+  card_bonus_points = 17,   // the card's bonus points (AccountKind::card_bonus_points)
 };
 
 // One leg of a rating's result, before account ids are known.
@@ -137,6 +144,9 @@ constexpr std::string_view transfer_code_name(TransferCode code) noexcept {
     case TransferCode::subsidy_fare_cap: return "subsidy_fare_cap";
     case TransferCode::subsidy_railway: return "subsidy_railway";
     case TransferCode::subsidy_bonus_points: return "subsidy_bonus_points";
+    case TransferCode::bonus_points_earned: return "bonus_points_earned";
+    case TransferCode::bonus_points_redeemed: return "bonus_points_redeemed";
+    case TransferCode::bonus_points_expired: return "bonus_points_expired";
   }
   return "?";
 }

@@ -158,6 +158,11 @@ fi
 "$citycard" --db "$db" verify >/dev/null || { echo "FAIL: verify after the refusals"; failures=$((failures + 1)); }
 balance=$("$citycard" --db "$db" --json balance 04A1B2C3)
 [[ "$balance" == *'"wallet_minor":100'* ]] || { echo "FAIL: balance changed: $balance"; failures=$((failures + 1)); }
+# Bonus points: their own line and field (a card that never earned any: 0, no expiry).
+[[ "$balance" == *'"bonus_points":0'* && "$balance" != *'bonus_points_expire_after'* ]] ||
+  { echo "FAIL: no bonus points in the balance: $balance"; failures=$((failures + 1)); }
+"$citycard" --db "$db" balance 04A1B2C3 | grep -Eq "^  bonus +0$" ||
+  { echo "FAIL: no bonus line in the balance"; failures=$((failures + 1)); }
 
 if [ "$failures" -ne 0 ]; then echo "$failures failed"; exit 1; fi
 echo "cli bad input: all checks passed"

@@ -33,7 +33,7 @@ std::string city_text() {
 // ride at `bus_fare` (15 in the city's file).
 RuleFile city_variant(std::uint32_t version, const std::string& effective_from, std::int64_t bus_fare) {
   std::string text = city_text();
-  const std::string header = "version = 3\n";
+  const std::string header = "version = 4\n";
   REQUIRE(text.find(header) != std::string::npos);
   std::string replacement = "version = " + std::to_string(version) + "\n";
   if (!effective_from.empty()) replacement += "effective_from = \"" + effective_from + "\"\n";

@@ -34,7 +34,7 @@ std::string city_rules_text(const std::string& start, std::uint32_t version, con
     REQUIRE(text.find(from) != std::string::npos);
     text.replace(text.find(from), from.size(), to);
   };
-  replace("version = 3\n", "version = " + std::to_string(version) + "\n" +
+  replace("version = 4\n", "version = " + std::to_string(version) + "\n" +
                                (effective_from.empty() ? "" : "effective_from = \"" + effective_from + "\"\n"));
   replace("business_day_start = \"03:00\"", "business_day_start = \"" + start + "\"");
   replace("{ amount_minor = 15 },", "{ amount_minor = " + std::to_string(bus_fare) + " },");

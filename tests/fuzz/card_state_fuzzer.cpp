@@ -1,13 +1,13 @@
 // The card state codec (engine/rules/card_state.h): the bytes a card's
 // rating state is kept in, in the ledger, read back for every tap.
 //
-// input := bytes     given to decode_card_state (versions 1 to 4).
-// Checks, whenever they decode: the state encodes (version 4) to at most
+// input := bytes     given to decode_card_state (versions 1 to 5).
+// Checks, whenever they decode: the state encodes (version 5) to at most
 // card_state_bytes_max bytes, which decode to an equal state, and encoding
-// that again gives the same bytes. The version 1 to 3 encoders (kept for
+// that again gives the same bytes. The version 1 to 4 encoders (kept for
 // tests) must round-trip the state too, less what they do not store
 // (codec::as_stored_by: the journeys' split into programmes, the card's
-// auto top-up limits and the wallet's day).
+// auto top-up limits and the wallet's day, the bonus points).
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -39,5 +39,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto from_v3 = decode_card_state(codec::encode_card_state_v3(*state));
   CITYCARD_CHECK(from_v3.has_value());
   CITYCARD_CHECK(*from_v3 == codec::as_stored_by(codec::version_programmes, *state));
+  auto from_v4 = decode_card_state(codec::encode_card_state_v4(*state));
+  CITYCARD_CHECK(from_v4.has_value());
+  CITYCARD_CHECK(*from_v4 == codec::as_stored_by(codec::version_limits, *state));
   return 0;
 }

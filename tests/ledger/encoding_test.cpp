@@ -173,6 +173,28 @@ TEST_CASE("ledger values keep their bytes and decode from them") {
   CHECK_FALSE(encoding::decode_card(unhex(card_bytes + "00000000" "00000000" "0000")));  // district 0 is no district
   CHECK_FALSE(encoding::decode_card(unhex(card_bytes + "00000000" "00000000" "e803")));  // 1000: not a postal code
   CHECK_FALSE(encoding::decode_card(unhex(card_district_bytes + "00")));                 // trailing byte
+
+  // The bonus points account (u64 LE) follows the district; with neither a
+  // period nor a district, zeros stand in front of it (district 0 allowed here).
+  card.bonus_points_account = AccountId{13};
+  const std::string card_bonus_bytes = card_district_only_bytes + "0d00000000000000";
+  CHECK(hex(encoding::encode_card(card)) == card_bonus_bytes);
+  auto with_bonus = encoding::decode_card(unhex(card_bonus_bytes));
+  REQUIRE(with_bonus);
+  CHECK(with_bonus->bonus_points_account == AccountId{13});
+  CHECK(with_bonus->district == 336);
+  card.district = no_district;
+  const std::string card_bonus_only_bytes = card_bytes + "00000000" "00000000" "0000" "0d00000000000000";
+  CHECK(hex(encoding::encode_card(card)) == card_bonus_only_bytes);
+  auto bonus_only = encoding::decode_card(unhex(card_bonus_only_bytes));
+  REQUIRE(bonus_only);
+  CHECK(bonus_only->bonus_points_account == AccountId{13});
+  CHECK(bonus_only->district == no_district);
+  CHECK(bonus_only->category_from_day == no_category_day);
+  CHECK_FALSE(encoding::decode_card(unhex(card_bytes + "00000000" "00000000" "0000" "0000000000000000")));  // account 0
+  CHECK_FALSE(encoding::decode_card(unhex(card_bytes + "00000000" "00000000" "e803" "0d00000000000000")));  // bad district
+  CHECK_FALSE(encoding::decode_card(unhex(card_bonus_only_bytes + "00")));                                 // trailing byte
+  CHECK_FALSE(encoding::decode_card(unhex(card_bytes + "00000000" "00000000" "0000" "0d000000")));          // half an id
   CHECK_FALSE(encoding::decode_card(unhex(card_period_bytes + "50")));                   // half a district
 
   ReaderRecord reader;

@@ -117,6 +117,8 @@ CardState largest_state() {
   state.auto_top_up_threshold_minor = i64_max;
   state.auto_top_up_daily_max_minor = i64_max;
   state.wallet_day = WalletDay{i32_min, i64_max, i64_max};
+  state.bonus_points = i64_max;
+  state.bonus_expiry_month = std::numeric_limits<std::int32_t>::max();
   return state;
 }
 
@@ -159,6 +161,8 @@ class RandomState {
     if (coin()) s.auto_top_up_threshold_minor = coin() ? auto_top_up_threshold_of_rules : non_negative();
     if (coin()) s.auto_top_up_daily_max_minor = non_negative();
     if (coin()) s.wallet_day = WalletDay{any<std::int32_t>(), non_negative(), non_negative()};
+    if (coin()) s.bonus_points = non_negative();
+    if (coin()) s.bonus_expiry_month = static_cast<std::int32_t>(non_negative() & 0x7FFFFFFF);
     return s;
   }
 
@@ -182,8 +186,11 @@ class RandomState {
 };
 
 // What a state reads as from a format before v4 (v1, v2, v3): no card
-// threshold or daily limit of its own, no wallet day.
+// threshold or daily limit of its own, no wallet day, and pre_v5.
 CardState pre_v4(CardState state) { return codec::as_stored_by(codec::version_programmes, state); }
+
+// What a state reads as from v4: no bonus points or expiry month.
+CardState pre_v5(CardState state) { return codec::as_stored_by(codec::version_limits, state); }
 
 // What a state reads as from a format before programmes (v1, v2): each
 // journey's subsidy all under Programme::unattributed, and pre_v4.
@@ -213,9 +220,23 @@ TEST_CASE("card state round-trips through its bytes") {
   }
 }
 
-TEST_CASE("card state v4 is small for the states riders have") {
-  CHECK(encode_card_state(CardState{}) == bytes_of({4, 0}));                  // version, no groups
-  CHECK(encode_card_state(card(RiderCategory::general, -3)) == bytes_of({4, 2, 5}));  // wallet zigzag(-3)
+TEST_CASE("card state v5 is small for the states riders have") {
+  CHECK(encode_card_state(CardState{}) == bytes_of({5, 0}));                  // version, no groups
+  CHECK(encode_card_state(card(RiderCategory::general, -3)) == bytes_of({5, 2, 5}));  // wallet zigzag(-3)
+  // Bonus points (bit 26): 7 points (zigzag 14), valid to the end of 2026-03 (24314, zigzag 48628).
+  CardState bonus;
+  bonus.bonus_points = 7;
+  bonus.bonus_expiry_month = 2026 * 12 + 2;
+  CHECK(encode_card_state(bonus) == bytes_of({5, 0x80, 0x80, 0x80, 0x20, 14, 0xF4, 0xFB, 0x02}));
+  CHECK(*decode_card_state(encode_card_state(bonus)) == bonus);
+  // Bit 26 is v5's: unknown to v4, and bit 27 unknown to v5.
+  CHECK(decode_error(bytes_of({4, 0x80, 0x80, 0x80, 0x20, 14, 0xF4, 0xFB, 0x02})) ==
+        "corruption: card state has unknown presence bits 0x4000000 (bits 0-25 are defined)");
+  CHECK(decode_error(bytes_of({5, 0x80, 0x80, 0x80, 0x40})) ==
+        "corruption: card state has unknown presence bits 0x8000000 (bits 0-26 are defined)");
+  // v4 drops them, and a card that never had bonus points writes v4's bytes but the version.
+  CHECK(*decode_card_state(codec::encode_card_state_v4(bonus)) == CardState{});
+  CHECK(encode_card_state(busy_state()).substr(1) == codec::encode_card_state_v4(busy_state()).substr(1));
   const CardState commuter = commuter_state();
   CHECK(std::count_if(commuter.recent_legs.begin(), commuter.recent_legs.end(), [](auto& l) { return l != LegMemory{}; }) == 1);
   CHECK(commuter.bus.open);
@@ -228,7 +249,7 @@ TEST_CASE("card state v4 is small for the states riders have") {
   CHECK(encode_card_state(largest_state()).size() == card_state_bytes_max);
 }
 
-TEST_CASE("card state v4 round-trips random states, extreme values and odd slots") {
+TEST_CASE("card state v5 round-trips random states, extreme values and odd slots") {
   for (std::uint64_t seed = 1; seed <= 5000; ++seed) {
     CAPTURE(seed);
     const CardState state = RandomState(seed).next();
@@ -246,6 +267,9 @@ TEST_CASE("card state v4 round-trips random states, extreme values and odd slots
     auto from_v3 = decode_card_state(codec::encode_card_state_v3(state));
     REQUIRE(from_v3);
     REQUIRE(*from_v3 == pre_v4(state));
+    auto from_v4 = decode_card_state(codec::encode_card_state_v4(state));
+    REQUIRE(from_v4);
+    REQUIRE(*from_v4 == pre_v5(state));
     // A cut anywhere is noticed.
     const std::size_t cut = 1 + seed % (bytes.size() - 1);
     REQUIRE(decode_error(bytes.substr(0, cut)).rfind("corruption: card state is truncated at byte " + std::to_string(cut) + " (", 0) == 0);
@@ -297,7 +321,7 @@ TEST_CASE("card state v3 journey programmes are pinned and refuse unknown progra
   state.metro.subsidy_paid_minor = 19;
   state.metro.programme_paid_minor[programme_index(Programme::category_fare)] = 13;
   state.metro.programme_paid_minor[programme_index(Programme::transfer_discount)] = 6;
-  const std::string bytes = encode_card_state(state);
+  const std::string bytes = codec::encode_card_state_v4(state);
   // version 4, present bit 22 (metro), open, zeros..., subsidy 19 (zigzag 38),
   // no transfer (use_own_price 1), paid bits 2 and 4 (0x14), 13 and 6 zigzagged.
   CHECK(bytes == bytes_of({4, 0x80, 0x80, 0x80, 0x02, 1, 0, 0, 0, 0, 0, 38, 0, 0, 0, 1, 0, 0, 0x14, 26, 12}));
@@ -331,11 +355,11 @@ TEST_CASE("card state v1 decoding rejects truncated, versioned and invalid input
   CHECK(decode_card_state(bytes.substr(0, 100)).status().to_string() ==
         "corruption: card state is 100 bytes, expected 496");
   CHECK(decode_card_state(bytes + "x").status().code() == StatusCode::corruption);
-  for (int version : {0, 5, 9, 255}) {
+  for (int version : {0, 6, 9, 255}) {
     std::string future = bytes;
     future[0] = static_cast<char>(version);
     CHECK(decode_card_state(future).status().to_string() ==
-          "corruption: card state format version " + std::to_string(version) + " is not supported (expected 1, 2, 3 or 4)");
+          "corruption: card state format version " + std::to_string(version) + " is not supported (expected 1, 2, 3, 4 or 5)");
   }
   std::string category = bytes;
   category[1] = 42;
@@ -357,11 +381,11 @@ TEST_CASE("card state v2 decoding rejects every truncation and trailing bytes") 
       CHECK(decode_error(bytes + '\0') == "corruption: card state has 1 trailing byte(s) after its fields end at byte " +
                                                std::to_string(bytes.size()));
     else
-      CHECK(decode_error(bytes + '\0') == "corruption: card state is 856 bytes, more than the 855 of format version 4");
+      CHECK(decode_error(bytes + '\0') == "corruption: card state is 871 bytes, more than the 870 of format version 5");
   }
   CHECK(decode_error(bytes_of({2, 2})) == "corruption: card state is truncated at byte 2 (wallet_minor)");
   CHECK(decode_error(bytes_of({2})) == "corruption: card state is truncated at byte 1 (present)");
-  CHECK(decode_error(std::string(900, '\x02')) == "corruption: card state is 900 bytes, more than the 855 of format version 2");
+  CHECK(decode_error(std::string(900, '\x02')) == "corruption: card state is 900 bytes, more than the 870 of format version 2");
 }
 
 TEST_CASE("card state v2 decoding rejects bad varints, presence bits, enums and flags") {
@@ -408,6 +432,12 @@ TEST_CASE("card state decoding applies the same semantic checks to v1 and v2") {
       {[](CardState& s) { s.metro.subsidy_paid_minor = -1; }, "card state has an open journey with a negative amount paid"},
       {[](CardState& s) { s.category = static_cast<RiderCategory>(7); }, "card state has unknown rider category 7"},
   };
+  CardState bonus = busy_state();
+  bonus.bonus_points = -1;
+  CHECK(decode_error(codec::encode_card_state_v5(bonus)) == "corruption: card state has negative bonus points");
+  bonus.bonus_points = 1;
+  bonus.bonus_expiry_month = -1;
+  CHECK(decode_error(codec::encode_card_state_v5(bonus)) == "corruption: card state has a negative bonus expiry month");
   CardState programme = busy_state();
   programme.bus.programme_paid_minor[3] = -1;
   CHECK(decode_error(codec::encode_card_state_v3(programme)) ==

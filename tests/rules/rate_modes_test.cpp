@@ -159,15 +159,13 @@ TEST_CASE("payments: device amount, single payment limit, partner-shop bonus poi
   CardState state = card(RiderCategory::general, 5000);
   Rating shop = rate_one(state, make_tap(Mode::pay, 901, taipei(2025, 3, 4, 12, 0), 0, 0, 250));
   CHECK(has_posting(shop, wallet, payable, 250, TransferCode::payment));
-  // The shipped rules give no bonus points (they would mix with welfare points); a rule set that does:
+  // Partner shops give bonus points (one per 100 TWD), a balance of their own, never welfare points.
   CHECK(shop.points_after == 0);
-  RuleSet bonus_rules = city_rules();
-  for (PaymentRule& payment : bonus_rules.payments)
-    if (payment.kind == ServiceKind::shop) payment.bonus_spend_per_point_minor = 100;
-  Rating bonus = rate(bonus_rules, state, make_tap(Mode::pay, 901, taipei(2025, 3, 4, 12, 0), 0, 0, 250));
-  CHECK(has_posting(bonus, AccountRole::points_budget, AccountRole::card_points, 2, TransferCode::points_reward));
+  CHECK(shop.state.bonus_points == 2);
+  CHECK(has_posting(shop, AccountRole::points_budget, AccountRole::card_bonus_points, 2, TransferCode::bonus_points_earned));
   Rating parking = rate_one(state, make_tap(Mode::pay, 801, taipei(2025, 3, 4, 12, 0), 0, 0, 250));
   CHECK(parking.points_after == 0);
+  CHECK(parking.state.bonus_points == 0);
   CHECK(rate_one(state, make_tap(Mode::pay, 901, taipei(2025, 3, 4, 12, 0), 0, 0, 3001)).refusal ==
         RefusalReason::amount_over_limit);
   CHECK(rate_one(state, make_tap(Mode::pay, 901, taipei(2025, 3, 4, 12, 0), 0, 0, 0)).refusal ==

@@ -22,7 +22,7 @@ std::string city_text() {
 // The city's file as another version, from a day, with other header lines.
 std::string variant(std::uint32_t version, const std::string& effective_from, const std::string& extra = "") {
   std::string text = city_text();
-  const std::string header = "version = 3\n";
+  const std::string header = "version = 4\n";
   REQUIRE(text.find(header) != std::string::npos);
   std::string replacement = "version = " + std::to_string(version) + "\n";
   if (!effective_from.empty()) replacement += "effective_from = \"" + effective_from + "\"\n";

@@ -61,7 +61,7 @@ TEST_CASE("the shipped city rule set loads") {
   INFO(problems_text(load.problems));
   REQUIRE(load.ok());
   const RuleSet& rules = *load.rule_set;
-  CHECK(rules.version == 3);
+  CHECK(rules.version == 4);
   CHECK(rules.utc_offset_minutes == 480);
   CHECK(rules.business_day_start_minutes == 180);
   CHECK(rules.leg_rules.size() == 7 + 64);  // 7 written, 64 from the 8x8 metro matrix
@@ -79,8 +79,15 @@ TEST_CASE("the shipped city rule set loads") {
   const BikeRule* youbike_2e = rules.find_bike(OperatorId{302});
   REQUIRE(youbike_2e != nullptr);
   CHECK(youbike_2e->points_categories == (category_bit(RiderCategory::senior) | category_bit(RiderCategory::disability)));
-  // No bonus or reward points into the welfare balance (docs/rules.md).
-  for (const PaymentRule& payment : rules.payments) CHECK(payment.bonus_spend_per_point_minor == 0);
+  // Bonus points at partner shops only, a balance of their own; no reward
+  // points into the welfare balance (docs/rules.md).
+  for (const PaymentRule& payment : rules.payments) {
+    CHECK(payment.bonus_spend_per_point_minor == (payment.kind == ServiceKind::shop ? 100 : 0));
+    CHECK(payment.bonus_points_pay == (payment.kind == ServiceKind::shop));
+  }
+  CHECK(rules.bonus.twd_minor_per_point == 1);
+  CHECK(rules.bonus.cashback_bp == 100);
+  CHECK(rules.bonus.expiry_months == 12);
   for (const Venue& venue : rules.venues) CHECK(venue.reward_points == 0);
 }
 
@@ -189,6 +196,35 @@ TEST_CASE("bad district allotments, railway and bike tiers are refused with the 
   CHECK(problems_of(base + bike + "points_categories = [\"elder\"]\n") ==
         std::vector<std::string>{"bad.toml:39: bikes[0].points_categories: unknown rider category \"elder\" "
                                  "(expected general, student, senior, disability, disability_companion or employee)"});
+}
+
+TEST_CASE("bad bonus point rules are refused with the field named") {
+  auto payment = [](const std::string& kind) {
+    return "\n[[operators]]\nid = 901\nname = \"Pay\"\nkind = \"" + kind + "\"\n" +
+           "\n[[payments]]\nid = \"p\"\nkind = \"" + kind + "\"\noperators = [901]\npayment_max_minor = 3000\n";
+  };
+  CHECK(problems_of(base + payment("shop") + "bonus_spend_per_point_minor = 100\nbonus_points_pay = true\n" +
+                    "\n[bonus]\ntwd_minor_per_point = 1\ncashback_bp = 100\nexpiry_months = 12\n")
+            .empty());
+  CHECK(problems_of(base + payment("shop") + "bonus_spend_per_point_minor = -5\n") ==
+        std::vector<std::string>{"bad.toml:39: payments[0].bonus_spend_per_point_minor: must be between 1 and " +
+                                 std::to_string(limits::transfer_amount_minor_max) + ", got -5"});
+  CHECK(problems_of(base + payment("parking") + "bonus_points_pay = true\n") ==
+        std::vector<std::string>{
+            "bad.toml:39: payments[0].bonus_points_pay: only a partner shop (kind = \"shop\") takes bonus points"});
+  CHECK(problems_of(base + payment("government") + "bonus_spend_per_point_minor = 100\n") ==
+        std::vector<std::string>{
+            "bad.toml:39: payments[0].bonus_spend_per_point_minor: only a partner shop (kind = \"shop\") gives bonus points"});
+  CHECK(problems_of(base + payment("shop") + "bonus_points_pay = \"yes\"\n") ==
+        std::vector<std::string>{"bad.toml:39: payments[0].bonus_points_pay: expected a boolean, found a string"});
+  CHECK(problems_of(base + "\n[bonus]\ncashback_bp = -1\n") ==
+        std::vector<std::string>{"bad.toml:30: bonus.cashback_bp: must be between 0 and 10000, got -1"});
+  CHECK(problems_of(base + "\n[bonus]\ntwd_minor_per_point = 0\n") ==
+        std::vector<std::string>{"bad.toml:30: bonus.twd_minor_per_point: must be between 1 and 1000000, got 0"});
+  CHECK(problems_of(base + "\n[bonus]\nexpiry_months = -12\n") ==
+        std::vector<std::string>{"bad.toml:30: bonus.expiry_months: must be between 0 and 120, got -12"});
+  CHECK(problems_of(base + "\n[bonus]\nexpiry_month = 12\n") ==
+        std::vector<std::string>{"bad.toml:30: bonus.expiry_month: unknown field"});
 }
 
 TEST_CASE("GTFS constraints on transfer rules") {

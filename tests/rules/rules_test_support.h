@@ -86,6 +86,7 @@ struct Totals {
 inline Asset asset_of(AccountRole role) {
   switch (role) {
     case AccountRole::card_points:
+    case AccountRole::card_bonus_points:
     case AccountRole::points_budget:
     case AccountRole::points_redeemed: return Asset::points;
     default: return Asset::twd;
@@ -105,6 +106,8 @@ inline void check_balanced(const CardState& before, const Rating& rating) {
   }
   REQUIRE(rating.state.wallet_minor - before.wallet_minor == net_for_role(rating, AccountRole::card_wallet, Asset::twd));
   REQUIRE(rating.state.points - before.points == net_for_role(rating, AccountRole::card_points, Asset::points));
+  REQUIRE(rating.state.bonus_points - before.bonus_points ==
+          net_for_role(rating, AccountRole::card_bonus_points, Asset::points));
   if (!rating.approved()) {
     REQUIRE(rating.posting_count == 0);
     REQUIRE(rating.state == before);
