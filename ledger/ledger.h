@@ -31,6 +31,7 @@
 #include "citycard/ids.h"
 #include "citycard/status.h"
 #include "citycard/transfer.h"
+#include "ledger/storage_activity.h"
 
 namespace citycard::ledger {
 
@@ -287,6 +288,9 @@ class Ledger {
 
   // Checks every invariant; reads the whole ledger.
   virtual VerifyReport verify() const = 0;
+
+  // The storage's write volume and background work so far (cheap; any thread).
+  virtual StorageActivity storage_activity() const = 0;
 };
 
 class Snapshot {

@@ -17,6 +17,7 @@
 #include <rocksdb/table.h>
 
 #include "files/durable_file.h"
+#include "info_log.h"
 #include "rocks_ledger.h"
 
 namespace citycard::ledger {
@@ -140,7 +141,7 @@ class NoAutomaticRecovery final : public rocksdb::EventListener {
   }
 };
 
-rocksdb::DBOptions db_options_for() {
+rocksdb::DBOptions db_options_for(const std::string& directory) {
   rocksdb::DBOptions db_options;
   db_options.max_background_jobs = 2;
   // One writer (the ledger serialises posts); hash-based memtables need this off.
@@ -149,6 +150,10 @@ rocksdb::DBOptions db_options_for() {
   db_options.max_total_wal_size = 512u << 20;
   db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
   db_options.keep_log_file_num = 3;
+  // Ours, not RocksDB's: a full disk must not turn a log line into an abort.
+  std::error_code error;
+  std::filesystem::create_directories(directory, error);
+  db_options.info_log = InfoLog::open(directory, db_options.info_log_level);
   // A torn last WAL record after a crash was never acknowledged: drop it.
   db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
   // After a background error only Ledger::recover() resumes, when the
@@ -177,7 +182,7 @@ Status create_ledger(const std::string& path, const Options& options, rocksdb::E
   const std::string staging = path + ".creating";
   fs::remove_all(staging, error);
   fs::create_directories(fs::path(staging).parent_path().empty() ? fs::path(".") : fs::path(staging).parent_path(), error);
-  rocksdb::DBOptions db_options = db_options_for();
+  rocksdb::DBOptions db_options = db_options_for(staging);
   if (env != nullptr) db_options.env = env;
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
@@ -222,12 +227,14 @@ Result<std::unique_ptr<Ledger>> open_with_env(const std::string& path, const Opt
 
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
-  rocksdb::DBOptions db_options = db_options_for();
+  rocksdb::DBOptions db_options = db_options_for(path);
   if (env != nullptr) db_options.env = env;
   // Compactions can wait; a tap's commit and its rating cannot. On a busy
   // machine they run niced, so they take idle time, not a decision's.
   // (Flushes keep their priority: a memtable that cannot flush stalls writes.)
   db_options.env->LowerThreadPoolCPUPriority(rocksdb::Env::LOW, rocksdb::CpuPriority::kLow).PermitUncheckedError();
+  auto storage_listener = std::make_shared<StorageListener>();
+  db_options.listeners.push_back(storage_listener);
   auto descriptors = descriptors_for(options);
   rocksdb::Status status =
       options.read_only ? rocksdb::DB::OpenForReadOnly(db_options, path, descriptors, &handles, &raw)
@@ -254,14 +261,20 @@ Result<std::unique_ptr<Ledger>> open_with_env(const std::string& path, const Opt
     }
   }
 
-  auto ledger = std::make_unique<RocksLedger>(path, std::move(db), std::move(handles), options);
+  auto ledger = std::make_unique<RocksLedger>(path, std::move(db), std::move(handles), options,
+                                              std::move(storage_listener));
   if (Status loaded = ledger->load(); !loaded) return loaded;
   return std::unique_ptr<Ledger>(std::move(ledger));
 }
 
 RocksLedger::RocksLedger(std::string path, std::unique_ptr<rocksdb::DB> db,
-                         std::vector<rocksdb::ColumnFamilyHandle*> families, const Options& options)
-    : path_(std::move(path)), db_(std::move(db)), families_(std::move(families)), options_(options) {
+                         std::vector<rocksdb::ColumnFamilyHandle*> families, const Options& options,
+                         std::shared_ptr<StorageListener> storage_listener)
+    : path_(std::move(path)),
+      db_(std::move(db)),
+      families_(std::move(families)),
+      options_(options),
+      storage_listener_(std::move(storage_listener)) {
   if (options_.free_bytes_min == 0) options_.free_bytes_min = 4 * static_cast<std::uint64_t>(options_.write_buffer_bytes);
 }
 
@@ -435,6 +448,7 @@ Status RocksLedger::write_synced(rocksdb::WriteBatch& batch) {
   if (Status room = check_room(); !room) return room;
   rocksdb::WriteOptions write;
   write.sync = true;  // acknowledged only once durable
+  const std::size_t bytes = batch.GetDataSize();
   rocksdb::Status status = db_->Write(write, &batch);
   if (!status.ok()) {
     // Failed in the log itself or refused for a flush's background error:
@@ -443,6 +457,8 @@ Status RocksLedger::write_synced(rocksdb::WriteBatch& batch) {
     log_write_failed_ = true;
     return Status::io_error("ledger write failed: " + status.ToString());
   }
+  synced_writes_.fetch_add(1, std::memory_order_relaxed);
+  log_bytes_written_.fetch_add(bytes, std::memory_order_relaxed);
   return Status::ok();
 }
 

@@ -30,6 +30,7 @@
 #include "ledger/ledger.h"
 #include "audit_chain.h"
 #include "sequence_window.h"
+#include "storage_listener.h"
 
 namespace citycard::ledger {
 
@@ -44,7 +45,7 @@ class RocksLedger final : public Ledger {
   };
 
   RocksLedger(std::string path, std::unique_ptr<rocksdb::DB> db, std::vector<rocksdb::ColumnFamilyHandle*> families,
-              const Options& options);
+              const Options& options, std::shared_ptr<StorageListener> storage_listener);
   ~RocksLedger() override;
 
   // Reads accounts, names, high-water marks, and replays the log tail.
@@ -80,6 +81,7 @@ class RocksLedger final : public Ledger {
   std::uint64_t account_count() const override;
   std::unique_ptr<Snapshot> snapshot() const override;
   VerifyReport verify() const override;
+  StorageActivity storage_activity() const override;
 
   // operators() and card_of_account() as of `options` (a snapshot's).
   std::vector<OperatorRecord> operators_at(const rocksdb::ReadOptions& options) const;
@@ -208,6 +210,10 @@ class RocksLedger final : public Ledger {
   // A write failed inside RocksDB (not refused by check_room): its log file
   // writer may be broken, and RocksDB 7.8 asserts if anything uses it again.
   std::atomic<bool> log_write_failed_{false};
+  // Counted by write_synced; RocksDB's background work by the listener.
+  std::atomic<std::uint64_t> synced_writes_{0};
+  std::atomic<std::uint64_t> log_bytes_written_{0};
+  std::shared_ptr<StorageListener> storage_listener_;
 
   // Locks, taken in this order:
   // - prepare_mutex_ serialises prepare() and the other writers; it guards
