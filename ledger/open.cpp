@@ -1,6 +1,7 @@
 // Opening a ledger: RocksDB options per column family, error translation,
 // format check, and loading the in-memory account table.
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <limits>
@@ -10,9 +11,11 @@
 #include <rocksdb/cache.h>
 #include <rocksdb/convenience.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/iostats_context.h>
 #include <rocksdb/listener.h>
 #include <rocksdb/memtablerep.h>
 #include <rocksdb/options.h>
+#include <rocksdb/perf_context.h>
 #include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 
@@ -449,7 +452,14 @@ Status RocksLedger::write_synced(rocksdb::WriteBatch& batch) {
   rocksdb::WriteOptions write;
   write.sync = true;  // acknowledged only once durable
   const std::size_t bytes = batch.GetDataSize();
+  // RocksDB's own timers for this thread's write: where a slow one went.
+  rocksdb::SetPerfLevel(rocksdb::PerfLevel::kEnableTimeExceptForMutex);
+  rocksdb::get_perf_context()->Reset();
+  rocksdb::get_iostats_context()->Reset();
+  const auto started = std::chrono::steady_clock::now();
   rocksdb::Status status = db_->Write(write, &batch);
+  rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
+  count_write_time(std::chrono::steady_clock::now() - started);
   if (!status.ok()) {
     // Failed in the log itself or refused for a flush's background error:
     // RocksDB does not say which, so both are taken for the first, whose
@@ -460,6 +470,17 @@ Status RocksLedger::write_synced(rocksdb::WriteBatch& batch) {
   synced_writes_.fetch_add(1, std::memory_order_relaxed);
   log_bytes_written_.fetch_add(bytes, std::memory_order_relaxed);
   return Status::ok();
+}
+
+void RocksLedger::count_write_time(std::chrono::steady_clock::duration elapsed) {
+  const auto micros = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count());
+  const std::uint64_t sync_micros = rocksdb::get_iostats_context()->fsync_nanos / 1000;
+  write_micros_.fetch_add(micros, std::memory_order_relaxed);
+  log_sync_micros_.fetch_add(sync_micros, std::memory_order_relaxed);
+  if (micros < slow_write_micros) return;
+  // Slow: the log's sync (the disk), or the rest (memtable inserts, a
+  // stall, the CPU): the two causes ask different things of an operator.
+  (sync_micros * 2 >= micros ? slow_writes_in_sync_ : slow_writes_elsewhere_).fetch_add(1, std::memory_order_relaxed);
 }
 
 }  // namespace citycard::ledger

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -172,6 +173,9 @@ class RocksLedger final : public Ledger {
   Result<std::unique_ptr<PreparedPost>> prepare_locked(const std::vector<PostingGroup>& batch);
   Status check_batch(const std::vector<PostingGroup>& batch) const;
   Status write_synced(rocksdb::WriteBatch& batch);
+  // A synced write's time and its log sync's, from RocksDB's timers.
+  void count_write_time(std::chrono::steady_clock::duration elapsed);
+  static constexpr std::uint64_t slow_write_micros = 10'000;
   // io_error (no space) while less than free_bytes_min is free: checked
   // before every write, so RocksDB's log never meets a full disk mid-write.
   Status check_room() const;
@@ -213,6 +217,10 @@ class RocksLedger final : public Ledger {
   // Counted by write_synced; RocksDB's background work by the listener.
   std::atomic<std::uint64_t> synced_writes_{0};
   std::atomic<std::uint64_t> log_bytes_written_{0};
+  std::atomic<std::uint64_t> write_micros_{0};
+  std::atomic<std::uint64_t> log_sync_micros_{0};
+  std::atomic<std::uint64_t> slow_writes_in_sync_{0};
+  std::atomic<std::uint64_t> slow_writes_elsewhere_{0};
   std::shared_ptr<StorageListener> storage_listener_;
 
   // Locks, taken in this order:

@@ -36,6 +36,10 @@ StorageActivity RocksLedger::storage_activity() const {
   StorageActivity activity;
   activity.synced_writes = synced_writes_.load(std::memory_order_relaxed);
   activity.log_bytes_written = log_bytes_written_.load(std::memory_order_relaxed);
+  activity.write_micros = write_micros_.load(std::memory_order_relaxed);
+  activity.log_sync_micros = log_sync_micros_.load(std::memory_order_relaxed);
+  activity.slow_writes_in_sync = slow_writes_in_sync_.load(std::memory_order_relaxed);
+  activity.slow_writes_elsewhere = slow_writes_elsewhere_.load(std::memory_order_relaxed);
   if (storage_listener_) storage_listener_->add_counts_to(activity);
   // Properties RocksDB cannot read (none of these should fail) stay 0.
   auto sum = [this](const std::string& property) {

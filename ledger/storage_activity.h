@@ -22,6 +22,12 @@ struct StorageActivity {
   // Since the ledger was opened.
   std::uint64_t synced_writes = 0;
   std::uint64_t log_bytes_written = 0;  // their WriteBatch payloads: what the WAL took, less its record headers
+  std::uint64_t write_micros = 0;       // time in those writes
+  std::uint64_t log_sync_micros = 0;    // of which syncing the log (fdatasync)
+  // Writes of 10 ms or more, by where most of their time went: the log's
+  // sync (the disk), or elsewhere (memtable inserts, a stall, the CPU).
+  std::uint64_t slow_writes_in_sync = 0;
+  std::uint64_t slow_writes_elsewhere = 0;
   std::uint64_t flushes = 0;
   std::uint64_t flush_bytes_written = 0;  // table files made by flushes
   std::uint64_t flush_micros = 0;

@@ -44,6 +44,61 @@ std::vector<double> latency_bounds() {
   return {0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0};
 }
 
+// The ledger's storage: what taps cost on disk and what competes with them.
+void render_storage(std::string& out, const ledger::StorageActivity& storage) {
+  auto counter = [&out](const char* name, const char* help, double value) {
+    header(out, name, "counter", help);
+    sample(out, name, value);
+  };
+  auto gauge = [&out](const char* name, const char* help, double value) {
+    header(out, name, "gauge", help);
+    sample(out, name, value);
+  };
+  auto d = [](std::uint64_t value) { return static_cast<double>(value); };
+  counter("citycard_ledger_synced_writes_total", "Synced ledger writes (every writer, not only taps).", d(storage.synced_writes));
+  counter("citycard_ledger_log_bytes_total", "Bytes those writes put in RocksDB's write-ahead log (record headers aside).",
+          d(storage.log_bytes_written));
+  counter("citycard_ledger_write_seconds_total", "Time in synced ledger writes.", d(storage.write_micros) / 1e6);
+  counter("citycard_ledger_log_sync_seconds_total", "Of which syncing the write-ahead log (fdatasync).",
+          d(storage.log_sync_micros) / 1e6);
+  header(out, "citycard_ledger_slow_writes_total", "counter",
+         "Synced writes of 10 ms or more, by where most of the time went (log sync: the disk).");
+  out += "citycard_ledger_slow_writes_total{in=\"log_sync\"} " + std::to_string(storage.slow_writes_in_sync) + "\n";
+  out += "citycard_ledger_slow_writes_total{in=\"elsewhere\"} " + std::to_string(storage.slow_writes_elsewhere) + "\n";
+  counter("citycard_ledger_flushes_total", "Memtable flushes finished.", d(storage.flushes));
+  counter("citycard_ledger_flush_bytes_total", "Bytes of table files the flushes wrote.", d(storage.flush_bytes_written));
+  counter("citycard_ledger_flush_seconds_total", "Time spent in flushes.", d(storage.flush_micros) / 1e6);
+  counter("citycard_ledger_compactions_total", "Compactions finished.", d(storage.compactions));
+  counter("citycard_ledger_compaction_read_bytes_total", "Bytes compactions read.", d(storage.compaction_bytes_read));
+  counter("citycard_ledger_compaction_written_bytes_total", "Bytes compactions wrote.", d(storage.compaction_bytes_written));
+  counter("citycard_ledger_compaction_seconds_total", "Time spent in compactions.", d(storage.compaction_micros) / 1e6);
+  header(out, "citycard_ledger_write_stalls_total", "counter", "Times RocksDB slowed down or stopped the ledger's writes.");
+  out += "citycard_ledger_write_stalls_total{kind=\"slowdown\"} " + std::to_string(storage.write_slowdowns) + "\n";
+  out += "citycard_ledger_write_stalls_total{kind=\"stop\"} " + std::to_string(storage.write_stops) + "\n";
+  counter("citycard_ledger_write_stall_seconds_total", "Time some column family's writes were slowed or stopped (ended stalls).",
+          d(storage.write_stall_micros) / 1e6);
+  gauge("citycard_ledger_table_bytes", "Bytes of the ledger's table (SST) files.", d(storage.table_bytes));
+  gauge("citycard_ledger_memtable_bytes", "Bytes in memtables, active and waiting to flush.", d(storage.memtable_bytes));
+  gauge("citycard_ledger_pending_compaction_bytes", "RocksDB's estimate of the bytes compaction still has to rewrite.",
+        d(storage.pending_compaction_bytes));
+  gauge("citycard_ledger_level0_files_max", "Most level-0 files in one column family (writes slow down at 20).",
+        d(storage.level0_files_max));
+  gauge("citycard_ledger_flushes_running", "Flushes running now.", d(storage.flushes_running));
+  gauge("citycard_ledger_compactions_running", "Compactions running now.", d(storage.compactions_running));
+  auto by_family = [&out, &storage](const char* name, const char* help, auto field) {
+    header(out, name, "gauge", help);
+    for (const ledger::FamilyUsage& family : storage.families) {
+      out += std::string(name) + "{family=\"" + family.name + "\"} " + std::to_string(field(family)) + "\n";
+    }
+  };
+  by_family("citycard_ledger_family_entries", "Entries in a column family's table files (memtables aside).",
+            [](const ledger::FamilyUsage& f) { return f.entries; });
+  by_family("citycard_ledger_family_raw_bytes", "Their keys and values, uncompressed.",
+            [](const ledger::FamilyUsage& f) { return f.raw_bytes; });
+  by_family("citycard_ledger_family_table_bytes", "A column family's table files, compressed.",
+            [](const ledger::FamilyUsage& f) { return f.table_bytes; });
+}
+
 }  // namespace
 
 Histogram::Histogram(std::vector<double> bounds) : bounds_(std::move(bounds)), buckets_(bounds_.size() + 1) {}
@@ -189,6 +244,7 @@ std::string Metrics::render(const Gauges& gauges) const {
   header(out, "citycard_admin_requests_total", "counter", "Admin API requests, by result.");
   out += "citycard_admin_requests_total{result=\"ok\"} " + std::to_string(admin_ok_.load()) + "\n";
   out += "citycard_admin_requests_total{result=\"error\"} " + std::to_string(admin_failed_.load()) + "\n";
+  render_storage(out, gauges.storage);
   header(out, "citycard_shard_queue_depth", "gauge", "Taps and admin requests waiting in a shard's queue.");
   for (std::size_t i = 0; i < gauges.shard_queue_depths.size(); ++i) {
     out += "citycard_shard_queue_depth{shard=\"" + std::to_string(i) + "\"} " +

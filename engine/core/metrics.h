@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "citycard/tap.h"
+#include "ledger/storage_activity.h"
 
 namespace citycard::engine {
 
@@ -75,6 +76,8 @@ struct Gauges {
   double ca_certificate_days_left = 0;
   double engine_certificate_days_left = 0;
   double crl_days_left = 0;
+  // The ledger's write volume and background work (ledger/storage_activity.h).
+  ledger::StorageActivity storage;
 };
 
 class Metrics {

@@ -193,8 +193,10 @@ int run(const EngineConfig& config, Log& log) {
   services_options.metrics_port = config.metrics_port;
   net::Server* tap_server = server->get();
   Engine* pipeline = engine.get();
-  auto gauges = [tap_server, pipeline, &keeper] {
+  ledger::Ledger* ledger = prepared->ledger.get();
+  auto gauges = [tap_server, pipeline, ledger, &keeper] {
     Gauges g;
+    g.storage = ledger->storage_activity();
     PipelineStats stats = pipeline->stats();
     g.shard_queue_depths = stats.shard_queue_depths;
     g.shard_queue_capacity = 0;

@@ -6,7 +6,9 @@
 
 #include "metrics.h"
 
+using citycard::engine::Gauges;
 using citycard::engine::Histogram;
+using citycard::engine::Metrics;
 
 TEST_CASE("histogram counts answer quantiles, counts above a bound and the highest bucket") {
   Histogram histogram({0.001, 0.01, 0.1});
@@ -41,4 +43,30 @@ TEST_CASE("histogram differences cover only the observations between two moments
   CHECK(step.count_above(0.001) == 0);
   CHECK(step.max_bound() == 0.001);
   CHECK((Histogram({0.001}).counts().max_bound()) == 0);
+}
+
+TEST_CASE("the metrics show the ledger's storage activity, its slow writes by cause and each family's table files") {
+  Metrics metrics;
+  Gauges gauges;
+  gauges.storage.synced_writes = 7;
+  gauges.storage.log_bytes_written = 2100;
+  gauges.storage.write_micros = 3'500'000;
+  gauges.storage.log_sync_micros = 2'500'000;
+  gauges.storage.slow_writes_in_sync = 4;
+  gauges.storage.slow_writes_elsewhere = 1;
+  gauges.storage.write_slowdowns = 2;
+  gauges.storage.pending_compaction_bytes = 1 << 20;
+  gauges.storage.families = {{"history", 10, 200, 90}, {"card_states", 3, 300, 120}};
+  const std::string text = metrics.render(gauges);
+  CHECK(text.find("citycard_ledger_synced_writes_total 7\n") != std::string::npos);
+  CHECK(text.find("citycard_ledger_log_bytes_total 2100\n") != std::string::npos);
+  CHECK(text.find("citycard_ledger_write_seconds_total 3.5\n") != std::string::npos);
+  CHECK(text.find("citycard_ledger_log_sync_seconds_total 2.5\n") != std::string::npos);
+  CHECK(text.find("citycard_ledger_slow_writes_total{in=\"log_sync\"} 4\n") != std::string::npos);
+  CHECK(text.find("citycard_ledger_slow_writes_total{in=\"elsewhere\"} 1\n") != std::string::npos);
+  CHECK(text.find("citycard_ledger_write_stalls_total{kind=\"slowdown\"} 2\n") != std::string::npos);
+  CHECK(text.find("citycard_ledger_pending_compaction_bytes 1048576\n") != std::string::npos);
+  CHECK(text.find("citycard_ledger_family_entries{family=\"history\"} 10\n") != std::string::npos);
+  CHECK(text.find("citycard_ledger_family_table_bytes{family=\"card_states\"} 120\n") != std::string::npos);
+  CHECK(text.find("# TYPE citycard_ledger_family_raw_bytes gauge\n") != std::string::npos);
 }

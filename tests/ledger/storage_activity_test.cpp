@@ -1,0 +1,88 @@
+// What the ledger tells of its storage (ledger/storage_activity.h): the
+// synced writes and the log bytes they cost, their time, and RocksDB's
+// background work once a flush has run.
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <thread>
+
+#include "ledger/system_accounts.h"
+#include "ledger_fixture.h"
+
+using namespace citycard;
+using namespace citycard::testing;
+
+namespace {
+
+const ledger::FamilyUsage* family(const ledger::StorageActivity& activity, const std::string& name) {
+  for (const auto& usage : activity.families) {
+    if (usage.name == name) return &usage;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+TEST_CASE("the ledger counts its synced writes, the log bytes they cost and the time they took") {
+  LedgerFixture f;
+  const CardRecord card = f.issue("04AA0001");
+  f.fund(card, 5'000);
+  const ledger::StorageActivity before = f.ledger->storage_activity();
+  for (std::uint64_t sequence = 1; sequence <= 50; ++sequence) {
+    f.post_one(make_group(tap_key(3, sequence), {make_transfer(card.wallet_account, f.bus.payable_account, 15)}));
+  }
+  const ledger::StorageActivity after = f.ledger->storage_activity();
+  CHECK(after.synced_writes - before.synced_writes == 50);
+  // A group is its transfer in the log block, its idempotency entry and two history entries.
+  const std::uint64_t bytes = after.log_bytes_written - before.log_bytes_written;
+  CHECK(bytes > 50 * 100);
+  CHECK(bytes < 50 * 1000);
+  CHECK(after.write_micros > before.write_micros);
+  CHECK(after.log_sync_micros <= after.write_micros);
+  CHECK(after.slow_writes_in_sync + after.slow_writes_elsewhere <= after.synced_writes);
+  CHECK(after.memtable_bytes > 0);
+  CHECK(after.families.size() == 8);
+  CHECK(family(after, "history") != nullptr);
+  CHECK(family(after, "card_states") != nullptr);
+}
+
+TEST_CASE("a flush shows in the ledger's storage activity: its bytes, time and the families' table files") {
+  TempDir dir;
+  ledger::Options options;
+  options.create_if_missing = true;
+  options.write_buffer_bytes = 256u << 10;  // a few hundred groups fill a memtable
+  auto opened = ledger::Ledger::open(dir.path() + "/ledger", options);
+  REQUIRE(opened);
+  auto& ledger = **opened;
+  auto system = ledger::ensure_system_accounts(ledger);
+  REQUIRE(system);
+  auto bus = ledger.register_operator(OperatorId{1}, "Capital Bus");
+  REQUIRE(bus);
+  std::uint64_t sequence = 0;
+  auto flushed = [&] { return ledger.storage_activity().flushes > 0; };
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!flushed() && std::chrono::steady_clock::now() < deadline) {
+    std::vector<ledger::PostingGroup> batch;
+    for (int i = 0; i < 256; ++i) {
+      // From the float (no floor) to the operator (no ceiling): any number posts.
+      batch.push_back(make_group(tap_key(4, ++sequence), {make_transfer(system->topup_float, bus->payable_account, 1)}));
+    }
+    auto outcomes = ledger.post(batch);
+    REQUIRE(outcomes);
+    REQUIRE(outcomes->back().posted);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  const ledger::StorageActivity activity = ledger.storage_activity();
+  REQUIRE(activity.flushes > 0);
+  CHECK(activity.flush_bytes_written > 0);
+  CHECK(activity.table_bytes > 0);
+  std::uint64_t entries = 0, raw = 0, table = 0;
+  for (const auto& usage : activity.families) {
+    entries += usage.entries;
+    raw += usage.raw_bytes;
+    table += usage.table_bytes;
+  }
+  CHECK(entries > 0);
+  CHECK(raw > 0);
+  CHECK(table == activity.table_bytes);
+}
