@@ -89,8 +89,11 @@ struct EngineOptions {
   // A shard hands a batch to the committer when it holds this many taps
   // (soft: while a commit is in flight, more are collected). Default 2048.
   std::size_t batch_taps = 2048;
-  // ... or when the oldest collected tap has waited this long. Default 200 us.
-  std::chrono::microseconds batch_wait{200};
+  // ... or when the oldest collected tap has waited this long. Default 1 ms:
+  // at the city's 5k taps/s, 200 us made a synced write of ~3 taps (1 900
+  // fsyncs/s) and a p99 of 18-20 ms; 1 ms makes ~7 (660/s), p99 4-8 ms,
+  // for 0.4 ms more at the median (bench/README.md, "Sustained load").
+  std::chrono::microseconds batch_wait{1000};
   // A shard hands over its next batch while the last one is still syncing
   // only when it holds at least this many taps; with fewer it waits for the
   // sync, so under light load batches grow instead of syncs multiplying
