@@ -52,11 +52,14 @@ int main(int argc, char** argv) {
   loadgen::TlsLoadOptions load_options;
   double rate = 0, duration_s = 10;
   std::uint64_t taps_max = 0;
+  int days = 1;
   bool holiday = false, describe = false, no_proofs = false;
   std::string card_keys_path;
   app.add_option("--cards", cards, "card population (default 1307000, the city's mix)");
   app.add_option("--seed", day_options.seed, "simulation seed (default 1)");
   app.add_flag("--holiday", holiday, "a day without school");
+  app.add_option("--days", days, "days one after another from the date on, as one load (default 1)")
+      ->check(CLI::Range(1, 60));
   app.add_option("--date", day_options.day, "day of March 2025 to simulate (default 12)");
   app.add_option("--day", date_text, "the local date to simulate, YYYY-MM-DD (default 2025-03-12)");
   app.add_option("--offline-fraction", day_options.offline_bus_fraction, "buses that lose coverage once (default 0.06)");
@@ -138,8 +141,21 @@ int main(int argc, char** argv) {
   }
   const auto generate_start = std::chrono::steady_clock::now();
   loadgen::CityDay day = loadgen::generate_city_day(map, roster, day_options);
+  for (int next = 1; next < days; ++next) {
+    namespace chrono = std::chrono;
+    const chrono::year_month_day date{
+        chrono::sys_days{chrono::year{day_options.year} / chrono::month{static_cast<unsigned>(day_options.month)} /
+                         chrono::day{static_cast<unsigned>(day_options.day)}} +
+        chrono::days{next}};
+    loadgen::DayOptions options = day_options;
+    options.seed = day_options.seed + static_cast<std::uint64_t>(next);  // each day its own
+    options.year = static_cast<int>(date.year());
+    options.month = static_cast<int>(static_cast<unsigned>(date.month()));
+    options.day = static_cast<int>(static_cast<unsigned>(date.day()));
+    loadgen::append_city_day(day, loadgen::generate_city_day(map, roster, options));
+  }
   const double generate_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - generate_start).count();
-  std::cout << "city day: " << day.tap_count() << " taps by " << day.cards_active << " of " << roster.size()
+  std::cout << (days > 1 ? "city days (" + std::to_string(days) + "): " : std::string("city day: ")) << day.tap_count() << " taps by " << day.cards_active << " of " << roster.size()
             << " cards at " << map.readers.size() << " readers, generated in " << generate_s << " s\n"
             << "machine: " << bench::machine_line(machine) << "\n";
   if (!card_keys_path.empty() && !no_proofs) {
@@ -186,7 +202,13 @@ int main(int argc, char** argv) {
     step.duration = std::chrono::milliseconds(static_cast<std::int64_t>(duration_s * 1000));
     step.taps_max = taps_max;
     if ((*load)->remaining() == 0) break;
+    const auto unix_now = [] {
+      return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    };
+    const double started = unix_now();
     loadgen::LoadReport report = (*load)->run(step);
+    report.started_unix_s = started;
+    report.ended_unix_s = unix_now();
     std::cout << report.summary();
     steps_json += (steps_json.empty() ? "" : ",") + report.json();
   }

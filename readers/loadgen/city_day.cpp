@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "card/cryptogram.h"
+#include "citycard/check.h"
 #include "card_day.h"
 #include "random.h"
 
@@ -191,6 +192,25 @@ Status prove_city_day(CityDay& day, const Roster& roster, card::CardKeySource& k
     }
   }
   return Status::ok();
+}
+
+void append_city_day(CityDay& into, CityDay next) {
+  CITYCARD_CHECK_EQ(into.readers.size(), next.readers.size());
+  std::vector<std::uint32_t> offsets(into.readers.size());
+  for (std::size_t r = 0; r < into.readers.size(); ++r) {
+    auto& taps = into.readers[r].taps;
+    offsets[r] = static_cast<std::uint32_t>(taps.size());
+    for (TimedTap& tap : next.readers[r].taps) {
+      tap.record.tap.id.sequence += offsets[r];
+      taps.push_back(std::move(tap));
+    }
+  }
+  into.send_order.reserve(into.send_order.size() + next.send_order.size());
+  for (SendSlot slot : next.send_order) {
+    slot.tap_index += offsets[slot.reader_index];
+    into.send_order.push_back(slot);
+  }
+  into.cards_active = std::max(into.cards_active, next.cards_active);
 }
 
 }  // namespace citycard::loadgen

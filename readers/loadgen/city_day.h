@@ -73,6 +73,12 @@ struct CityDay {
 // Deterministic: the same map, roster and options give the same CityDay.
 CityDay generate_city_day(const CityMap& map, const Roster& roster, const DayOptions& options);
 
+// Days one after another from the same readers (a sustained load longer than
+// a day's taps): `next`'s taps go after `into`'s, each reader's sequence
+// numbers carrying on from its last. Before prove_city_day: a proof covers
+// the tap's id. cards_active becomes the larger of the two.
+void append_city_day(CityDay& into, CityDay next);
+
 // Puts in every tap of the day the proof its card makes (docs/card-protocol.md:
 // the whole tap signed under the card's key of version 1, with a counter that
 // grows by one per tap of the card in event-time order, starting above

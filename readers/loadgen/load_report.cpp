@@ -104,6 +104,10 @@ std::string LoadReport::json() const {
       {"by_mode", modes},
       {"refusals", reasons},
   };
+  if (started_unix_s > 0) {
+    out["started_unix_s"] = started_unix_s;
+    out["ended_unix_s"] = ended_unix_s;
+  }
   return out.dump();
 }
 

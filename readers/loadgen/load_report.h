@@ -45,6 +45,9 @@ struct LoadReport {
   double taps_per_second = 0;           // decided / seconds
   double latency_ms_p50 = 0, latency_ms_p99 = 0, latency_ms_p999 = 0, latency_ms_max = 0;
   double round_trip_ms_p50 = 0, round_trip_ms_p99 = 0;  // 0 when not measured (in process)
+  // Wall clock (unix seconds) when the step began and ended, to line it up
+  // with what else was sampled meanwhile (the engine's metrics); 0: not set.
+  double started_unix_s = 0, ended_unix_s = 0;
   LoadTally tally;
 
   std::string json() const;             // one JSON object

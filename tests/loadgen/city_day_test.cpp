@@ -307,3 +307,35 @@ TEST_CASE("a proven day: every tap carries its card's proof of exactly that tap,
   card::MasterKeySource empty;
   CHECK(prove_city_day(day, small, empty, 1).code() == StatusCode::not_found);
 }
+
+TEST_CASE("days appended one after another keep each reader's sequence numbers going and every tap in send order") {
+  CityDay days = school_day();
+  DayOptions next_options;
+  next_options.day = 13;
+  next_options.seed = 2;
+  CityDay next = generate_city_day(city(), roster(), next_options);
+  const std::size_t first_count = days.tap_count();
+  const std::size_t next_count = next.tap_count();
+  const TimedTap first_of_next = next.at(next.send_order.front());
+  append_city_day(days, std::move(next));
+  REQUIRE(days.tap_count() == first_count + next_count);
+  // Each reader: sequences 1, 2, ... without a gap across the two days.
+  for (const ReaderStream& stream : days.readers) {
+    for (std::size_t i = 0; i < stream.taps.size(); ++i) {
+      REQUIRE(stream.taps[i].record.tap.id.sequence == i + 1);
+    }
+  }
+  // The second day's taps come after the first's, as they were in their own day.
+  const TimedTap& appended = days.at(days.send_order[first_count]);
+  CHECK(appended.send_us == first_of_next.send_us);
+  CHECK(appended.record.tap.card == first_of_next.record.tap.card);
+  CHECK(appended.record.tap.id.reader == first_of_next.record.tap.id.reader);
+  const std::size_t reader_taps_day_one = school_day().readers[days.send_order[first_count].reader_index].taps.size();
+  CHECK(appended.record.tap.id.sequence == first_of_next.record.tap.id.sequence + reader_taps_day_one);
+  std::set<std::pair<std::uint32_t, std::uint64_t>> ids;
+  for (const SendSlot& slot : days.send_order) {
+    const Tap& tap = days.at(slot).record.tap;
+    ids.emplace(tap.id.reader.value, tap.id.sequence);
+  }
+  CHECK(ids.size() == days.tap_count());
+}
