@@ -46,7 +46,8 @@ db=$work/ledger
 cd "$work"
 
 echo "== ledger: $cards cards, the city's operators and readers (fill readers from 1, load readers from 100001)"
-"$citycard" --db "$db" init >/dev/null
+"$citycard" --db "$db" init >/dev/null  # also the PKI's CA and its first supervisor
+export CITYCARD_CLERK=$work/pki/clerks/supervisor
 awk -F' = ' '/^\[\[operators\]\]/{inop=1; next} inop && $1=="id"{id=$2} inop && $1=="name"{gsub(/"/,"",$2); print id "\t" $2; inop=0}' \
     "$root/rules/city.toml" | while IFS=$'\t' read -r id name; do
   "$citycard" --db "$db" operator add --id "$id" --name "$name" >/dev/null

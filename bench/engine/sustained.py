@@ -1,0 +1,258 @@
+#!/usr/bin/env python3
+"""The sustained-load bench's sampler and report (bench/engine/sustained.sh).
+
+  sustained.py sample --metrics-port P --engine-pid E --loadgen-pid L --out samples.jsonl
+      scrapes the engine's /metrics and /proc every second until the load
+      generator exits: one JSON line per sample.
+  sustained.py report --load load.json --samples samples.jsonl --rate R --json out.json --dat out.dat
+      lines the load generator's steps (one a minute) up with the samples:
+      the client's p50/p99/p99.9/max beside the engine's own stage p99s,
+      the ledger's write volume per tap and the compaction debt.
+"""
+import argparse
+import json
+import os
+import re
+import sys
+import time
+import urllib.request
+
+HISTOGRAMS = {
+    "decision": "citycard_decision_latency_seconds",
+    "shard_wait": "citycard_shard_wait_seconds",
+    "handover_to_durable": "citycard_handover_to_durable_seconds",
+    "ledger_post": "citycard_ledger_post_seconds",
+    "commit_groups": "citycard_commit_groups",
+}
+LINE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$')
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def scrape(port):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    values, buckets = {}, {key: [] for key in HISTOGRAMS}
+    names = {name + "_bucket": key for key, name in HISTOGRAMS.items()}
+    for line in text.splitlines():
+        match = LINE.match(line)
+        if not match:
+            continue
+        name, labels, value = match.group(1), match.group(2) or "", float(match.group(3))
+        if name in names:
+            le = re.search(r'le="([^"]+)"', labels).group(1)
+            buckets[names[name]].append([float(le), value])
+        elif name == "citycard_taps_total":
+            values["taps"] = values.get("taps", 0) + value
+        elif name.startswith("citycard_ledger_") or name == "citycard_commits_total":
+            values[name + labels] = value
+    return values, buckets
+
+
+def proc_cpu_seconds(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
+    except OSError:
+        return None
+
+
+def proc_write_bytes(pid):
+    try:
+        with open(f"/proc/{pid}/io") as io:
+            for line in io:
+                if line.startswith("write_bytes:"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+        return True
+    except OSError:
+        return False
+
+
+def sample(args):
+    with open(args.out, "w") as out:
+        while alive(args.loadgen_pid):
+            started = time.time()
+            try:
+                values, buckets = scrape(args.metrics_port)
+            except OSError as error:
+                print(f"sustained.py: scrape failed: {error}", file=sys.stderr)
+                time.sleep(1)
+                continue
+            with open("/proc/loadavg") as loadavg:
+                load1 = float(loadavg.read().split()[0])
+            row = {"t": started, "values": values, "buckets": buckets,
+                   "engine_cpu_s": proc_cpu_seconds(args.engine_pid),
+                   "loadgen_cpu_s": proc_cpu_seconds(args.loadgen_pid),
+                   "engine_disk_write_bytes": proc_write_bytes(args.engine_pid), "load1": load1}
+            out.write(json.dumps(row) + "\n")
+            out.flush()
+            time.sleep(max(0.0, 1.0 - (time.time() - started)))
+
+
+def quantile_bound(earlier, later, q):
+    """The upper bound (ms for seconds, as is for counts) of the bucket holding quantile q of the observations between."""
+    deltas = [(b[0], b[1] - a[1]) for b, a in zip(later, earlier)]
+    total = deltas[-1][1] if deltas else 0
+    if total <= 0:
+        return None
+    for le, cumulative in deltas:
+        if cumulative >= q * total:
+            return le
+    return float("inf")
+
+
+def nearest(samples, t, before):
+    """The last sample at or before t (before=True), or the first at or after it."""
+    if before:
+        chosen = [s for s in samples if s["t"] <= t]
+        return chosen[-1] if chosen else samples[0]
+    chosen = [s for s in samples if s["t"] >= t]
+    return chosen[0] if chosen else samples[-1]
+
+
+def delta(a, b, key):
+    return b["values"].get(key, 0) - a["values"].get(key, 0)
+
+
+def ms(bound):
+    if bound is None:
+        return None
+    return "inf" if bound == float("inf") else round(bound * 1000, 2)
+
+
+def report(args):
+    load = json.load(open(args.load))
+    samples = [json.loads(line) for line in open(args.samples) if line.strip()]
+    if not samples:
+        sys.exit("sustained.py: no samples")
+    minutes = []
+    for index, step in enumerate(load["steps"], start=1):
+        a = nearest(samples, step["started_unix_s"], True)
+        b = nearest(samples, step["ended_unix_s"], False)
+        taps = delta(a, b, "taps") or 1
+        span = max(b["t"] - a["t"], 1e-9)
+        stages = {key: ms(quantile_bound(a["buckets"][key], b["buckets"][key], 0.99))
+                  for key in HISTOGRAMS if key != "commit_groups"}
+        stages["commit_groups_p50"] = quantile_bound(a["buckets"]["commit_groups"], b["buckets"]["commit_groups"], 0.5)
+        cpu = lambda key: (None if a[key] is None or b[key] is None else round(100 * (b[key] - a[key]) / span, 1))
+        disk = (None if a["engine_disk_write_bytes"] is None or b["engine_disk_write_bytes"] is None
+                else round((b["engine_disk_write_bytes"] - a["engine_disk_write_bytes"]) / taps, 1))
+        minutes.append({
+            "minute": index,
+            "offered_taps_per_second": step["offered_taps_per_second"],
+            "taps_per_second": round(step["taps_per_second"], 1),
+            "client_ms": step["latency_ms"],
+            "engine_p99_ms": stages,
+            "flushes": delta(a, b, "citycard_ledger_flushes_total"),
+            "compactions": delta(a, b, "citycard_ledger_compactions_total"),
+            "slow_writes_log_sync": delta(a, b, 'citycard_ledger_slow_writes_total{in="log_sync"}'),
+            "slow_writes_elsewhere": delta(a, b, 'citycard_ledger_slow_writes_total{in="elsewhere"}'),
+            "log_sync_share_of_write_time": round(delta(a, b, "citycard_ledger_log_sync_seconds_total") /
+                                                  (delta(a, b, "citycard_ledger_write_seconds_total") or 1), 2),
+            "synced_writes_per_second": round(delta(a, b, "citycard_ledger_synced_writes_total") / span),
+            "write_stalls": delta(a, b, 'citycard_ledger_write_stalls_total{kind="slowdown"}') +
+                            delta(a, b, 'citycard_ledger_write_stalls_total{kind="stop"}'),
+            "wal_bytes_per_tap": round(delta(a, b, "citycard_ledger_log_bytes_total") / taps, 1),
+            "disk_bytes_written_per_tap": disk,
+            "pending_compaction_mb_end": round(b["values"].get("citycard_ledger_pending_compaction_bytes", 0) / 2**20, 1),
+            "table_mb_end": round(b["values"].get("citycard_ledger_table_bytes", 0) / 2**20, 1),
+            "engine_cpu_percent": cpu("engine_cpu_s"),
+            "loadgen_cpu_percent": cpu("loadgen_cpu_s"),
+            "errors": step["errors"], "retry_later": step["retry_later"],
+        })
+    first, last = samples[0], samples[-1]
+    taps = delta(first, last, "taps") or 1
+    whole = {
+        "taps": int(taps),
+        "wal_bytes_per_tap": round(delta(first, last, "citycard_ledger_log_bytes_total") / taps, 1),
+        "table_bytes_per_tap": round(delta(first, last, "citycard_ledger_table_bytes") / taps, 1),
+        "flush_bytes_per_tap": round(delta(first, last, "citycard_ledger_flush_bytes_total") / taps, 1),
+        "compaction_bytes_written_per_tap": round(delta(first, last, "citycard_ledger_compaction_written_bytes_total") / taps, 1),
+        "disk_bytes_written_per_tap": (None if first["engine_disk_write_bytes"] is None or last["engine_disk_write_bytes"] is None
+                                       else round((last["engine_disk_write_bytes"] - first["engine_disk_write_bytes"]) / taps, 1)),
+        "flushes": delta(first, last, "citycard_ledger_flushes_total"),
+        "compactions": delta(first, last, "citycard_ledger_compactions_total"),
+        "write_stall_seconds": delta(first, last, "citycard_ledger_write_stall_seconds_total"),
+        "pending_compaction_mb_max": round(max(s["values"].get("citycard_ledger_pending_compaction_bytes", 0)
+                                               for s in samples) / 2**20, 1),
+    }
+    families = {}
+    for key, value in last["values"].items():
+        match = re.match(r'citycard_ledger_family_(entries|raw_bytes|table_bytes)\{family="([^"]+)"\}', key)
+        if match:
+            kind, family = match.groups()
+            families.setdefault(family, {})[kind + "_per_tap"] = round((value - first["values"].get(key, 0)) / taps, 1)
+    whole["families_in_tables"] = families
+    worst = lambda key: max(m["client_ms"][key] for m in minutes)
+    result = {"machine": load["machine"], "cards": load["cards"], "offered_taps_per_second": args.rate,
+              "minutes": minutes, "whole_run": whole,
+              "worst_minute_ms": {"p99": worst("p99"), "p999": worst("p999"), "max": worst("max")}}
+    json.dump(result, open(args.json, "w"), indent=2)
+
+    with open(args.dat, "w") as dat:
+        dat.write("# minute taps/s p50 p99 p99.9 max engine_decision_p99 shard_wait_p99 handover_to_durable_p99 "
+                  "ledger_post_p99 flushes compactions stalls pending_compaction_MB\n")
+        for m in minutes:
+            c, e = m["client_ms"], m["engine_p99_ms"]
+            dat.write(f'{m["minute"]} {m["taps_per_second"]} {c["p50"]} {c["p99"]} {c["p999"]} {c["max"]} '
+                      f'{e["decision"]} {e["shard_wait"]} {e["handover_to_durable"]} {e["ledger_post"]} '
+                      f'{m["flushes"]} {m["compactions"]} {m["write_stalls"]} {m["pending_compaction_mb_end"]}\n')
+    with open(args.timeline, "w") as timeline:
+        timeline.write("# seconds pending_compaction_MB memtable_MB level0_files_max flushes_running compactions_running\n")
+        for s in samples:
+            v = s["values"]
+            timeline.write(f'{s["t"] - first["t"]:.1f} {v.get("citycard_ledger_pending_compaction_bytes", 0) / 2**20:.1f} '
+                           f'{v.get("citycard_ledger_memtable_bytes", 0) / 2**20:.1f} '
+                           f'{v.get("citycard_ledger_level0_files_max", 0):.0f} '
+                           f'{v.get("citycard_ledger_flushes_running", 0):.0f} '
+                           f'{v.get("citycard_ledger_compactions_running", 0):.0f}\n')
+
+    print(f"machine: {load['machine']}")
+    print(f"offered {args.rate:.0f} taps/s, {len(minutes)} minutes, {load['cards']} cards")
+    print("| min | taps/s | p50 | p99 | p99.9 | max | engine: decision p99 | shard wait p99 | handover->durable p99 "
+          "| ledger post p99 | synced writes/s | slow writes (log sync / elsewhere) | flushes | compactions | stalls "
+          "| WAL B/tap | disk B/tap | debt MB | engine CPU % | loadgen CPU % |")
+    print("|" + "---|" * 21)
+    for m in minutes:
+        c, e = m["client_ms"], m["engine_p99_ms"]
+        print(f'| {m["minute"]} | {m["taps_per_second"]:.0f} | {c["p50"]:.2f} | {c["p99"]:.2f} | {c["p999"]:.2f} | '
+              f'{c["max"]:.2f} | {e["decision"]} | {e["shard_wait"]} | {e["handover_to_durable"]} | {e["ledger_post"]} | '
+              f'{m["synced_writes_per_second"]} | {m["slow_writes_log_sync"]:.0f} / {m["slow_writes_elsewhere"]:.0f} | '
+              f'{m["flushes"]:.0f} | {m["compactions"]:.0f} | {m["write_stalls"]:.0f} | {m["wal_bytes_per_tap"]} | '
+              f'{m["disk_bytes_written_per_tap"]} | {m["pending_compaction_mb_end"]} | {m["engine_cpu_percent"]} | '
+              f'{m["loadgen_cpu_percent"]} |')
+    print("whole run: " + ", ".join(f"{k} {v}" for k, v in whole.items() if k != "families_in_tables"))
+    print("table files per tap, by column family (flushed entries only): " +
+          "; ".join(f"{name}: {v}" for name, v in sorted(families.items())))
+    print("engine stage p99s are histogram bucket bounds (the bucket holding the 99th percentile), in ms")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("sample")
+    s.add_argument("--metrics-port", type=int, required=True)
+    s.add_argument("--engine-pid", type=int, required=True)
+    s.add_argument("--loadgen-pid", type=int, required=True)
+    s.add_argument("--out", required=True)
+    r = sub.add_parser("report")
+    r.add_argument("--load", required=True)
+    r.add_argument("--samples", required=True)
+    r.add_argument("--rate", type=float, required=True)
+    r.add_argument("--json", required=True)
+    r.add_argument("--dat", required=True)
+    r.add_argument("--timeline", required=True)
+    args = parser.parse_args()
+    sample(args) if args.command == "sample" else report(args)
+
+
+if __name__ == "__main__":
+    main()
