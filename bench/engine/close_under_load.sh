@@ -15,6 +15,7 @@
 # card keys in SoftHSM2 first would double the run.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
+source "$root/bench/engine/city_engine.sh"
 build=$(cd "${1:-$root/build/release}" && pwd)
 cards=${2:-300000}
 fill_taps=${3:-1000000}
@@ -48,36 +49,22 @@ cd "$work"
 echo "== ledger: $cards cards, the city's operators and readers (fill readers from 1, load readers from 100001)"
 "$citycard" --db "$db" init >/dev/null  # also the PKI's CA and its first supervisor
 export CITYCARD_CLERK=$work/pki/clerks/supervisor
-awk -F' = ' '/^\[\[operators\]\]/{inop=1; next} inop && $1=="id"{id=$2} inop && $1=="name"{gsub(/"/,"",$2); print id "\t" $2; inop=0}' \
-    "$root/rules/city.toml" | while IFS=$'\t' read -r id name; do
-  "$citycard" --db "$db" operator add --id "$id" --name "$name" >/dev/null
-done
+"$citycard" pki issue-clerk --dir "$work/pki" --name sam --role settlement >/dev/null  # closes the day
+settlement_clerk=$work/pki/clerks/sam
+add_city_operators "$citycard" "$db" "$root/rules/city.toml"
 "$loadgen" --cards "$cards" --roster cards.csv --readers readers-fill.csv --issue-pki "$work/pki" >/dev/null
 "$loadgen" --cards "$cards" --readers readers-load.csv --reader-id-first 100001 --issue-pki "$work/pki" >/dev/null
 "$citycard" --db "$db" card import cards.csv >/dev/null
 "$citycard" --db "$db" reader import readers-fill.csv >/dev/null
 "$citycard" --db "$db" reader import readers-load.csv >/dev/null
 
-cat > engine.toml <<TOML
-data_dir = "$work"
-rules_file = "$root/rules/city.toml"
-[listen]
-tap_port = 0
-metrics_port = 0
-[card]
-require_proof = false
-token_dir = ""
-TOML
-"$engine_bin" --config engine.toml 2> engine.log &
-engine_pid=$!
-for _ in $(seq 600); do [ -s engine.ports ] && break; sleep 0.1; done
-[ -s engine.ports ] || { echo "the engine did not start:" >&2; cat engine.log >&2; exit 1; }
-port=$(sed -n 's/^tap_port=//p' engine.ports)
+write_engine_toml "$work" "$root/rules/city.toml"
+start_engine "$engine_bin"
 
 echo "== fill: $fill_taps taps of $day, closed loop"
 "$loadgen" --cards "$cards" --day "$day" --pki "$work/pki" --port "$port" --no-proofs --rate 0 \
     --taps "$fill_taps" --duration 600 | grep -E '^(city day|machine|closed loop)' || true
-"$citycard" --db "$db" settle --keys settlement-keys keygen >/dev/null
+"$citycard" --db "$db" --clerk "$settlement_clerk" settle --keys settlement-keys keygen >/dev/null
 
 echo "== load: $load_day at $rate taps/s, two steps of $step_s s; the close of $day starts with step 2"
 stdbuf -oL "$loadgen" --cards "$cards" --day "$load_day" --reader-id-first 100001 --pki "$work/pki" --port "$port" --no-proofs \
@@ -90,7 +77,7 @@ until [ "$(steps_done)" -ge 1 ]; do
   sleep 0.05
 done
 close_start=$(date +%s.%N)
-"$citycard" --db "$db" --json settle --out "$work/settlement" --keys settlement-keys close --day "$day" > close.json
+"$citycard" --db "$db" --clerk "$settlement_clerk" --json settle --out "$work/settlement" --keys settlement-keys close --day "$day" > close.json
 close_end=$(date +%s.%N)
 wait "$load_pid"
 load_pid=
@@ -99,7 +86,7 @@ close_s=$(echo "$close_end - $close_start" | bc)
 lines=$(python3 -c 'import json; print(json.load(open("close.json"))["total"]["lines"])')
 scanned=$(python3 -c 'import json; print(json.load(open("close.json"))["transfers_scanned"])')
 echo "close of $day: $close_s s (through the engine; $scanned transfers scanned, $lines lines); step 2 lasted $step_s s"
-"$citycard" --db "$db" settle --out "$work/settlement" --keys settlement-keys verify --day "$day" | tail -n 1
+"$citycard" --db "$db" --clerk "$settlement_clerk" settle --out "$work/settlement" --keys settlement-keys verify --day "$day" | tail -n 1
 
 python3 - "$results/close-under-load.json" "$close_s" "$scanned" "$lines" "$step_s" "$rate" <<'PY'
 import json, sys

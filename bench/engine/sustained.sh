@@ -20,6 +20,7 @@
 # (sustained-RATE-TAG.*) so that a variant does not overwrite the baseline.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
+source "$root/bench/engine/city_engine.sh"
 build=$(cd "${1:-$root/build/release}" && pwd)
 rate=${2:-5000}
 minutes=${3:-10}
@@ -66,10 +67,7 @@ if [ ! -s "$cache/ready" ]; then
     cd "$cache"
     "$citycard" --db "$cache/ledger" init >/dev/null  # also the PKI's CA and its first supervisor
     export CITYCARD_CLERK=$cache/pki/clerks/supervisor
-    awk -F' = ' '/^\[\[operators\]\]/{inop=1; next} inop && $1=="id"{id=$2} inop && $1=="name"{gsub(/"/,"",$2); print id "\t" $2; inop=0}' \
-        "$root/rules/city.toml" | while IFS=$'\t' read -r id name; do
-      "$citycard" --db "$cache/ledger" operator add --id "$id" --name "$name" >/dev/null
-    done
+    add_city_operators "$citycard" "$cache/ledger" "$root/rules/city.toml"
     "$loadgen" --cards "$cards" --roster cards.csv --readers readers.csv --issue-pki "$cache/pki" >/dev/null
     "$citycard" --db "$cache/ledger" card import cards.csv >/dev/null
     "$citycard" --db "$cache/ledger" reader import readers.csv >/dev/null
@@ -80,24 +78,9 @@ fi
 cp -a "$cache/ledger" "$cache/pki" "$work/"
 cd "$work"
 
-cat > engine.toml <<TOML
-data_dir = "$work"
-rules_file = "$root/rules/city.toml"
-[listen]
-tap_port = 0
-metrics_port = 0
-[card]
-require_proof = false
-token_dir = ""
-${SUSTAINED_ENGINE_TOML:-}
-TOML
-"$engine_bin" --config engine.toml 2> engine.log &
-engine_pid=$!
-for _ in $(seq 1200); do [ -s engine.ports ] && break; sleep 0.1; done
-[ -s engine.ports ] || { echo "the engine did not start:" >&2; cat engine.log >&2; exit 1; }
+write_engine_toml "$work" "$root/rules/city.toml" "${SUSTAINED_ENGINE_TOML:-}"
+start_engine "$engine_bin"
 grep -E 'event=(cards_loaded|pipeline_started)' engine.log || true
-port=$(sed -n 's/^tap_port=//p' engine.ports)
-metrics_port=$(sed -n 's/^metrics_port=//p' engine.ports)
 
 sweep=$(printf "$rate,%.0s" $(seq "$minutes"))
 sweep=${sweep%,}
