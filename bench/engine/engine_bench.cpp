@@ -362,17 +362,20 @@ int main(int argc, char** argv) {
   std::string postgres_json, sweep = "5000,10000,20000,30000,40000,50000,60000";
   double inprocess_s = 20, tls_s = 15, latency_rate = 20'000, step_s = 8;
   int latency_repeats = 3;
-  std::size_t shards = 1, threads = 4, batch_taps = 2048, batch_wait_us = 200, overlap_taps_min = 128, inflight = 1,
-              write_buffer_mib = 64;
+  // The engine's own defaults unless told otherwise.
+  const engine::EngineOptions engine_defaults;
+  std::size_t shards = engine_defaults.shards, threads = 4, batch_taps = engine_defaults.batch_taps,
+              batch_wait_us = static_cast<std::size_t>(engine_defaults.batch_wait.count()),
+              overlap_taps_min = engine_defaults.overlap_taps_min, inflight = 1, write_buffer_mib = 64;
   bool skip_tls = false, proof_ab = false, warm_keys = true, records_ab = false;
   std::string proofs = "required";
   app.add_option("--cards", cards, "cards in the ledger (default 1307000)");
   app.add_option("--rules", rules_path, "rule set (default rules/city.toml)");
   app.add_option("--dir", work_dir, "work directory for the ledger and certificates (default: a temp dir, removed)");
   app.add_option("--shards", shards, "engine shards (default 1, the engine's own default)");
-  app.add_option("--batch-taps", batch_taps, "engine batch_taps (default 2048)");
-  app.add_option("--batch-wait-us", batch_wait_us, "engine batch_wait_us (default 200)");
-  app.add_option("--overlap-taps-min", overlap_taps_min, "engine overlap_taps_min (default 128)");
+  app.add_option("--batch-taps", batch_taps, "engine batch_taps (default: the engine's)");
+  app.add_option("--batch-wait-us", batch_wait_us, "engine batch_wait_us (default: the engine's)");
+  app.add_option("--overlap-taps-min", overlap_taps_min, "engine overlap_taps_min (default: the engine's)");
   app.add_option("--write-buffer-mib", write_buffer_mib, "ledger write_buffer_bytes in MiB (default 64)");
   app.add_option("--threads", threads, "load generator threads (default 4)");
   app.add_option("--inflight", inflight, "batches in flight per simulated reader at most (default 1: wait for each answer)");
