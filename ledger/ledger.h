@@ -67,6 +67,13 @@ struct Options {
   // crash keeps). RocksDB never recovers from a failed write by itself in
   // either case: recover() does, or a reopen.
   bool background_compactions = true;
+  // Obsolete files (WAL files after a flush, tables after a compaction) are
+  // deleted at most this many bytes a second, in 8 MiB pieces, not at once:
+  // on a disk mounted with discard, deleting 64 MiB at once held a synced
+  // WAL write ~15 ms and 512 MiB ~30-40 ms (bench/README.md, "Engine:
+  // sustained load"). Bytes a second; 0: delete at once. Default 32 MiB/s,
+  // several times what 20k taps/s make obsolete.
+  std::uint64_t delete_bytes_per_s = 32u << 20;
 };
 
 // Opaque records stored beside the ledger in the same atomic write, e.g. the

@@ -15,6 +15,7 @@
 #include <rocksdb/listener.h>
 #include <rocksdb/memtablerep.h>
 #include <rocksdb/options.h>
+#include <rocksdb/sst_file_manager.h>
 #include <rocksdb/perf_context.h>
 #include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
@@ -177,6 +178,18 @@ rocksdb::DBOptions db_options_for(const std::string& directory) {
   return db_options;
 }
 
+// Only on the real disk (no test Env given): the deletion pacer deletes on a
+// thread of its own, which the deterministic simulator's Env must not have.
+void pace_deletions(rocksdb::DBOptions& db_options, const Options& options, const rocksdb::Env* test_env) {
+  if (options.delete_bytes_per_s == 0 || options.read_only || test_env != nullptr) return;
+  // Trash may reach many times the tables' size before RocksDB deletes at
+  // once again: a small ledger's WAL files alone are larger than its tables.
+  db_options.sst_file_manager.reset(rocksdb::NewSstFileManager(
+      rocksdb::Env::Default(), db_options.info_log, /*trash_dir=*/"",
+      static_cast<std::int64_t>(options.delete_bytes_per_s), /*delete_existing_trash=*/true,
+      /*status=*/nullptr, /*max_trash_db_ratio=*/16.0, /*bytes_max_delete_chunk=*/8u << 20));
+}
+
 std::vector<rocksdb::ColumnFamilyDescriptor> descriptors_for(const Options& options) {
   auto cache = rocksdb::NewLRUCache(options.block_cache_bytes);
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
@@ -241,6 +254,7 @@ Result<std::unique_ptr<Ledger>> open_with_env(const std::string& path, const Opt
   rocksdb::DB* raw = nullptr;
   rocksdb::DBOptions db_options = db_options_for(path);
   if (env != nullptr) db_options.env = env;
+  pace_deletions(db_options, options, env);
   // Compactions can wait; a tap's commit and its rating cannot. On a busy
   // machine they run niced, so they take idle time, not a decision's.
   // (Flushes keep their priority: a memtable that cannot flush stalls writes.)

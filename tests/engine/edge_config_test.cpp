@@ -1,4 +1,4 @@
-// The configuration keys of the engine's PKI and connection rationing:
+// The configuration keys of the engine's PKI, connection rationing and ledger deletions:
 // defaults, values read, and out-of-range values refused by name.
 #include <catch2/catch.hpp>
 
@@ -30,6 +30,18 @@ TEST_CASE("the PKI and admission keys have their documented defaults and are rea
   REQUIRE_FALSE(bad);
   CHECK(bad.status().message().find("engine.toml: pki.crl_days must be an integer in 1..3650") != std::string::npos);
   CHECK(bad.status().message().find("server.pending_per_address_max must be an integer in 1..") != std::string::npos);
+}
+
+TEST_CASE("ledger.delete_bytes_per_s paces deletions by default, is read, and 0 deletes at once") {
+  auto defaults = parse_config("", "engine.toml");
+  REQUIRE(defaults);
+  CHECK(defaults->ledger_delete_bytes_per_s == 32u << 20);
+  auto off = parse_config("[ledger]\ndelete_bytes_per_s = 0\n", "engine.toml");
+  REQUIRE(off);
+  CHECK(off->ledger_delete_bytes_per_s == 0);
+  auto bad = parse_config("[ledger]\ndelete_bytes_per_s = -1\n", "engine.toml");
+  REQUIRE_FALSE(bad);
+  CHECK(bad.status().message().find("ledger.delete_bytes_per_s") != std::string::npos);
 }
 
 }  // namespace citycard::engine
