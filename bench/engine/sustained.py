@@ -128,6 +128,27 @@ def ms(bound):
     return "inf" if bound == float("inf") else round(bound * 1000, 2)
 
 
+def slow_syncs_beside_finished_jobs(samples):
+    """Slow log syncs counted in a second in which a flush or compaction
+    finished, or the second after: the job's obsolete files (the flushed
+    WAL, the compaction's inputs) are deleted then, and on a disk mounted
+    with discard a big deletion holds the next fdatasync."""
+    slow_key = 'citycard_ledger_slow_writes_total{in="log_sync"}'
+    finished_at = set()
+    slow = beside = 0
+    for earlier, later in zip(samples, samples[1:]):
+        second = round(later["t"])
+        if delta(earlier, later, "citycard_ledger_flushes_total") or delta(earlier, later, "citycard_ledger_compactions_total"):
+            finished_at.add(second)
+    for earlier, later in zip(samples, samples[1:]):
+        count = delta(earlier, later, slow_key)
+        slow += count
+        second = round(later["t"])
+        if second in finished_at or second - 1 in finished_at:
+            beside += count
+    return {"slow_log_syncs": slow, "slow_log_syncs_beside_finished_jobs": beside}
+
+
 def report(args):
     load = json.load(open(args.load))
     samples = [json.loads(line) for line in open(args.samples) if line.strip()]
@@ -184,6 +205,7 @@ def report(args):
         "pending_compaction_mb_max": round(max(s["values"].get("citycard_ledger_pending_compaction_bytes", 0)
                                                for s in samples) / 2**20, 1),
     }
+    whole.update(slow_syncs_beside_finished_jobs(samples))
     families = {}
     for key, value in last["values"].items():
         match = re.match(r'citycard_ledger_family_(entries|raw_bytes|table_bytes)\{family="([^"]+)"\}', key)
