@@ -68,6 +68,14 @@ def proc_write_bytes(pid):
     return None
 
 
+def machine_steal_seconds():
+    """CPU time the hypervisor gave to others while this VM's vCPUs wanted
+    it (/proc/stat's steal, all CPUs): a stall no code of ours can cause."""
+    with open("/proc/stat") as stat:
+        fields = stat.readline().split()
+    return int(fields[8]) / os.sysconf("SC_CLK_TCK") if len(fields) > 8 else None
+
+
 def alive(pid):
     try:
         os.kill(pid, 0)
@@ -91,7 +99,8 @@ def sample(args):
             row = {"t": started, "values": values, "buckets": buckets,
                    "engine_cpu_s": proc_cpu_seconds(args.engine_pid),
                    "loadgen_cpu_s": proc_cpu_seconds(args.loadgen_pid),
-                   "engine_disk_write_bytes": proc_write_bytes(args.engine_pid), "load1": load1}
+                   "engine_disk_write_bytes": proc_write_bytes(args.engine_pid), "load1": load1,
+                   "steal_s": machine_steal_seconds()}
             out.write(json.dumps(row) + "\n")
             out.flush()
             time.sleep(max(0.0, 1.0 - (time.time() - started)))
@@ -262,6 +271,47 @@ def report(args):
     print("engine stage p99s are histogram bucket bounds (the bucket holding the 99th percentile), in ms")
 
 
+def bucket_counts(earlier, later, key, at_least):
+    """Observations of histogram `key` between two samples, per bucket whose
+    upper bound is at least `at_least` seconds: {bound_ms: count}."""
+    bounds = [bound for bound, _ in earlier["buckets"][key]]
+    cumulative = [b - a for (_, a), (_, b) in zip(earlier["buckets"][key], later["buckets"][key])]
+    counts = {}
+    for i, bound in enumerate(bounds):
+        count = cumulative[i] - (cumulative[i - 1] if i else 0)
+        if count > 0 and bound >= at_least:
+            counts["inf" if bound == float("inf") else f"{bound * 1000:g}"] = int(count)
+    return counts
+
+
+def slow_seconds(args):
+    """The seconds in which the engine decided a tap in more than
+    --over-ms, each with its stages' slow buckets and what the ledger did."""
+    load = json.load(open(args.load))
+    samples = [json.loads(line) for line in open(args.samples) if line.strip()]
+    start = load["steps"][0]["started_unix_s"]
+    over = args.over_ms / 1000
+    print(f"seconds with engine decisions over {args.over_ms:g} ms (bucket upper bounds in ms: count)")
+    for earlier, later in zip(samples, samples[1:]):
+        slow = bucket_counts(earlier, later, "decision", over * 1.0001)
+        if not slow:
+            continue
+        stages = {key: bucket_counts(earlier, later, key, 0.01) for key in ("shard_wait", "handover_to_durable", "ledger_post")}
+        syncs = delta(earlier, later, 'citycard_ledger_slow_writes_total{in="log_sync"}')
+        elsewhere = delta(earlier, later, 'citycard_ledger_slow_writes_total{in="elsewhere"}')
+        values = later["values"]
+        jobs = (f'flushes running {values.get("citycard_ledger_flushes_running", 0):.0f} finished '
+                f'{delta(earlier, later, "citycard_ledger_flushes_total"):.0f}, compactions running '
+                f'{values.get("citycard_ledger_compactions_running", 0):.0f} finished '
+                f'{delta(earlier, later, "citycard_ledger_compactions_total"):.0f}')
+        cpu = lambda key: ("?" if earlier.get(key) is None or later.get(key) is None
+                           else f"{100 * (later[key] - earlier[key]):.0f}%")
+        print(f'{later["t"] - start:6.0f} s: decision {slow}; >= 10 ms: shard wait {stages["shard_wait"]}, '
+              f'hand-over {stages["handover_to_durable"]}, ledger post {stages["ledger_post"]}; '
+              f'slow writes {syncs:.0f} in sync / {elsewhere:.0f} elsewhere; {jobs}; '
+              f'CPU engine {cpu("engine_cpu_s")} loadgen {cpu("loadgen_cpu_s")} stolen by the host {cpu("steal_s")}')
+
+
 def main():
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="command", required=True)
@@ -277,8 +327,12 @@ def main():
     r.add_argument("--json", required=True)
     r.add_argument("--dat", required=True)
     r.add_argument("--timeline", required=True)
+    w = sub.add_parser("seconds", help="the slowest seconds of a kept run (SUSTAINED_KEEP=1)")
+    w.add_argument("--load", required=True)
+    w.add_argument("--samples", required=True)
+    w.add_argument("--over-ms", type=float, default=25)
     args = parser.parse_args()
-    sample(args) if args.command == "sample" else report(args)
+    {"sample": sample, "report": report, "seconds": slow_seconds}[args.command](args)
 
 
 if __name__ == "__main__":

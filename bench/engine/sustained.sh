@@ -15,6 +15,8 @@
 # The ledger is made once into SUSTAINED_CACHE (default
 # /var/tmp/citycard-sustained-CARDS): delete it after a change of the
 # ledger's format. SUSTAINED_KEEP=1 keeps the run's directory (engine.log, samples.jsonl);
+# `sustained.py seconds --load DIR/load.json --samples DIR/samples.jsonl` lists
+# a kept run's slowest seconds with what each stage and the ledger did.
 # SUSTAINED_ENGINE_TOML adds to the engine's configuration (A/B of a setting,
 # e.g. $'[pipeline]\nbatch_wait_us = 1000'); SUSTAINED_TAG names the results
 # (sustained-RATE-TAG.*) so that a variant does not overwrite the baseline.
