@@ -102,8 +102,10 @@ Status Committer::prepare_jobs(std::vector<Job>& jobs) {
   std::size_t next_span = 0;
   std::size_t told = 0;  // outcomes handed out so far
   auto tell_ready = [&](Prepared& chunk) {
+    chunk.prepared_at = Clock::now();
     while (next_span < spans.size() && told + spans[next_span].groups <= outcomes.size()) {
       Span& span = spans[next_span++];
+      metrics_.observe_handover_to_prepared_seconds(std::chrono::duration<double>(chunk.prepared_at - span.handed).count());
       const auto first = outcomes.begin() + static_cast<std::ptrdiff_t>(told);
       const auto last = first + static_cast<std::ptrdiff_t>(span.groups);
       Completion completion{span.shard, std::move(span.answer), {}, span.handed};
@@ -194,6 +196,7 @@ Status Committer::commit_one(Prepared& prepared) {
     complete(prepared.completes);
     return Status::ok();
   }
+  metrics_.observe_commit_queue_seconds(std::chrono::duration<double>(started - prepared.prepared_at).count());
   if (Status committed = ledger_.commit(*prepared.post); !committed) {
     // Nothing of this write (or a later one) was answered; the ledger
     // refuses writes until recovered, so every later one fails here too.

@@ -105,6 +105,7 @@ class Committer {
     std::vector<Completion> completes;
     bool voided = false;  // its prepare failed: nothing to commit, every completion voided
     bool stop = false;
+    std::chrono::steady_clock::time_point prepared_at{};  // for the commit-queue histogram
   };
   void complete(std::vector<Completion>& completes);
   void void_all(const std::vector<Completion>& completes);

@@ -173,7 +173,9 @@ Metrics::Metrics()
       batch_groups_({1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192}),
       post_seconds_(latency_bounds()),
       shard_wait_(latency_bounds()),
-      handover_to_durable_(latency_bounds()) {}
+      handover_to_durable_(latency_bounds()),
+      handover_to_prepared_(latency_bounds()),
+      commit_queue_(latency_bounds()) {}
 
 void Metrics::count_tap(Mode mode, TapResult result) noexcept {
   auto m = static_cast<std::size_t>(mode);
@@ -224,6 +226,12 @@ std::string Metrics::render(const Gauges& gauges) const {
   header(out, "citycard_handover_to_durable_seconds", "histogram",
          "From a shard handing a batch to the committer until it is durable (prepare, queue, synced write).");
   handover_to_durable_.render(out, "citycard_handover_to_durable_seconds");
+  header(out, "citycard_handover_to_prepared_seconds", "histogram",
+         "From a shard handing a batch to the committer until it is prepared (waiting while two writes are uncommitted).");
+  handover_to_prepared_.render(out, "citycard_handover_to_prepared_seconds");
+  header(out, "citycard_commit_queue_seconds", "histogram",
+         "From a prepared write until its synced write starts (behind the write in flight).");
+  commit_queue_.render(out, "citycard_commit_queue_seconds");
   header(out, "citycard_commits_total", "counter", "Synced ledger writes made by the committer.");
   sample(out, "citycard_commits_total", static_cast<double>(commits_.load()));
   header(out, "citycard_ledger_rejections_total", "counter", "Tap groups the ledger rejected (limits); answered refused.");

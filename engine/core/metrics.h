@@ -112,12 +112,19 @@ class Metrics {
   // and the answer's way out.
   void observe_shard_wait_seconds(double seconds) noexcept { shard_wait_.observe(seconds); }
   void observe_handover_to_durable_seconds(double seconds) noexcept { handover_to_durable_.observe(seconds); }
+  // The hops inside hand-over to durable: until the batch is prepared (its
+  // prepare waits while two writes are uncommitted), then until its write
+  // starts (behind the write in flight).
+  void observe_handover_to_prepared_seconds(double seconds) noexcept { handover_to_prepared_.observe(seconds); }
+  void observe_commit_queue_seconds(double seconds) noexcept { commit_queue_.observe(seconds); }
 
   const Histogram& decision_latency() const noexcept { return decision_latency_; }
   const Histogram& commit_groups() const noexcept { return batch_groups_; }
   const Histogram& commit_seconds() const noexcept { return post_seconds_; }
   const Histogram& shard_wait() const noexcept { return shard_wait_; }
   const Histogram& handover_to_durable() const noexcept { return handover_to_durable_; }
+  const Histogram& handover_to_prepared() const noexcept { return handover_to_prepared_; }
+  const Histogram& commit_queue() const noexcept { return commit_queue_; }
 
   std::uint64_t taps(Mode mode, TapResult result) const noexcept;
   std::uint64_t taps_total() const noexcept;
@@ -141,6 +148,8 @@ class Metrics {
   Histogram post_seconds_;
   Histogram shard_wait_;
   Histogram handover_to_durable_;
+  Histogram handover_to_prepared_;
+  Histogram commit_queue_;
 };
 
 }  // namespace citycard::engine

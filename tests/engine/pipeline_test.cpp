@@ -97,6 +97,15 @@ TEST_CASE("the metrics split a decision's latency into the shard queue and hand-
   const std::string text = pipeline.metrics.render(Gauges{});
   CHECK(text.find("citycard_shard_wait_seconds_count 3") != std::string::npos);
   CHECK(text.find("citycard_handover_to_durable_seconds_count " + std::to_string(handed.count)) != std::string::npos);
+  // Its hops: every batch handed over was prepared, and every write of one committed.
+  const auto prepared = pipeline.metrics.handover_to_prepared().counts();
+  const auto queued = pipeline.metrics.commit_queue().counts();
+  CHECK(prepared.count == handed.count);
+  CHECK(queued.count >= 1);
+  CHECK(prepared.max_bound() <= handed.max_bound());
+  CHECK(queued.max_bound() <= handed.max_bound());
+  CHECK(text.find("citycard_handover_to_prepared_seconds_count " + std::to_string(prepared.count)) != std::string::npos);
+  CHECK(text.find("citycard_commit_queue_seconds_count " + std::to_string(queued.count)) != std::string::npos);
 }
 
 TEST_CASE("refused taps, identity taps and unknown cards are recorded and answered the same when resent") {
