@@ -21,6 +21,8 @@ HISTOGRAMS = {
     "decision": "citycard_decision_latency_seconds",
     "shard_wait": "citycard_shard_wait_seconds",
     "handover_to_durable": "citycard_handover_to_durable_seconds",
+    "handover_to_prepared": "citycard_handover_to_prepared_seconds",
+    "commit_queue": "citycard_commit_queue_seconds",
     "ledger_post": "citycard_ledger_post_seconds",
     "commit_groups": "citycard_commit_groups",
 }
@@ -296,7 +298,8 @@ def slow_seconds(args):
         slow = bucket_counts(earlier, later, "decision", over * 1.0001)
         if not slow:
             continue
-        stages = {key: bucket_counts(earlier, later, key, 0.01) for key in ("shard_wait", "handover_to_durable", "ledger_post")}
+        stages = {key: bucket_counts(earlier, later, key, 0.01) if key in earlier["buckets"] else {}
+                  for key in ("shard_wait", "handover_to_durable", "handover_to_prepared", "commit_queue", "ledger_post")}
         syncs = delta(earlier, later, 'citycard_ledger_slow_writes_total{in="log_sync"}')
         elsewhere = delta(earlier, later, 'citycard_ledger_slow_writes_total{in="elsewhere"}')
         values = later["values"]
@@ -307,7 +310,8 @@ def slow_seconds(args):
         cpu = lambda key: ("?" if earlier.get(key) is None or later.get(key) is None
                            else f"{100 * (later[key] - earlier[key]):.0f}%")
         print(f'{later["t"] - start:6.0f} s: decision {slow}; >= 10 ms: shard wait {stages["shard_wait"]}, '
-              f'hand-over {stages["handover_to_durable"]}, ledger post {stages["ledger_post"]}; '
+              f'hand-over to durable {stages["handover_to_durable"]} (to prepared {stages["handover_to_prepared"]}, '
+              f'commit queue {stages["commit_queue"]}), ledger post {stages["ledger_post"]}; '
               f'slow writes {syncs:.0f} in sync / {elsewhere:.0f} elsewhere; {jobs}; '
               f'CPU engine {cpu("engine_cpu_s")} loadgen {cpu("loadgen_cpu_s")} stolen by the host {cpu("steal_s")}')
 
