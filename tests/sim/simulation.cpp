@@ -175,7 +175,15 @@ void Run::clean_restart() {
   ++report_.faults.clean_restarts;
   traffic_->new_epoch();
   process_.reset();
-  if (Status started = start_process(); !started) return fail("recovery: the engine does not start again: " + started.to_string());
+  Status started = start_process();
+  if (!started && started.code() == StatusCode::io_error) {
+    // A disk fault armed before the restart hit the start's own write: the
+    // engine refuses to start, and is started again once the disk is well.
+    trace_.add("start_failed");
+    fs_->revive();
+    started = start_process();
+  }
+  if (!started) return fail("recovery: the engine does not start again: " + started.to_string());
   check(true);
 }
 
