@@ -22,6 +22,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -219,9 +220,17 @@ class Ledger {
   //   matches disk). Reopening recovers what is on disk: the failed batch
   //   whole or not at all, none of those after it. A read that fails while
   //   a batch is prepared (a damaged idempotency entry) poisons it the same way.
-  static constexpr std::size_t prepared_posts_max = 2;
+  // - commit() of several prepared batches (the oldest, in prepare order)
+  //   makes them durable in one synced write: all or none, each published
+  //   as if committed alone. A writer that finds batches waiting behind a
+  //   slow sync pays one more sync for all of them, not one each.
+  static constexpr std::size_t prepared_posts_max = 8;
   virtual Result<std::unique_ptr<PreparedPost>> prepare(const std::vector<PostingGroup>& batch) = 0;
-  virtual Status commit(PreparedPost& prepared) = 0;
+  virtual Status commit(std::span<PreparedPost* const> prepared) = 0;
+  Status commit(PreparedPost& prepared) {
+    PreparedPost* const one[] = {&prepared};
+    return commit(one);
+  }
 
   // After a failed write (a full disk, a failed sync), takes writes again
   // without a reopen: RocksDB resumes (DB::Resume clears its background

@@ -436,43 +436,94 @@ Result<std::unique_ptr<PreparedPost>> RocksLedger::prepare_locked(const std::vec
   return std::unique_ptr<PreparedPost>(std::move(prepared));
 }
 
-Status RocksLedger::commit(PreparedPost& base) {
-  auto* prepared = dynamic_cast<Prepared*>(&base);
-  if (prepared == nullptr || prepared->ledger != this) return Status::invalid_argument("not a batch prepared by this ledger");
+namespace {
+
+// Copies another prepared batch's puts and deletes into the write that
+// carries several (RocksDB has no public append of one WriteBatch to another).
+class AppendTo final : public rocksdb::WriteBatch::Handler {
+ public:
+  AppendTo(rocksdb::WriteBatch& to, const std::vector<rocksdb::ColumnFamilyHandle*>& families)
+      : to_(to), families_(families) {}
+  rocksdb::Status PutCF(std::uint32_t id, const rocksdb::Slice& key, const rocksdb::Slice& value) override {
+    auto* handle = family(id);
+    return handle == nullptr ? unknown(id) : to_.Put(handle, key, value);
+  }
+  rocksdb::Status DeleteCF(std::uint32_t id, const rocksdb::Slice& key) override {
+    auto* handle = family(id);
+    return handle == nullptr ? unknown(id) : to_.Delete(handle, key);
+  }
+  // Every other kind of entry keeps the Handler's refusal: prepare writes none.
+
+ private:
+  rocksdb::ColumnFamilyHandle* family(std::uint32_t id) const {
+    for (auto* handle : families_) {
+      if (handle->GetID() == id) return handle;
+    }
+    return nullptr;
+  }
+  static rocksdb::Status unknown(std::uint32_t id) {
+    return rocksdb::Status::InvalidArgument("column family " + std::to_string(id) + " is not the ledger's");
+  }
+  rocksdb::WriteBatch& to_;
+  const std::vector<rocksdb::ColumnFamilyHandle*>& families_;
+};
+
+}  // namespace
+
+Status RocksLedger::commit(std::span<PreparedPost* const> posts) {
+  std::vector<Prepared*> batches;
+  batches.reserve(posts.size());
+  for (PreparedPost* base : posts) {
+    auto* prepared = dynamic_cast<Prepared*>(base);
+    if (prepared == nullptr || prepared->ledger != this) return Status::invalid_argument("not a batch prepared by this ledger");
+    batches.push_back(prepared);
+  }
+  if (batches.empty()) return Status::invalid_argument("no prepared batch to commit");
   std::lock_guard commit_lock(commit_mutex_);
   {
     std::lock_guard pending(pending_mutex_);
-    if (pending_.empty() || pending_.front() != prepared) {
+    if (pending_.size() < batches.size() || !std::equal(batches.begin(), batches.end(), pending_.begin())) {
       return Status::invalid_argument("prepared batches are committed in the order they were prepared");
     }
   }
   auto finish = [&](Status status) {
     {
       std::lock_guard pending(pending_mutex_);
-      pending_.pop_front();
-      ++committed_count_;
+      pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(batches.size()));
+      committed_count_ += batches.size();
     }
     pending_changed_.notify_all();
     return status;
   };
   if (poisoned_) return finish(Status::io_error("an earlier ledger write failed; reopen the ledger"));
-  if (prepared->write.Count() > 0) {
-    if (Status written = write_synced(prepared->write); !written) {
+  // The first batch's write carries the others: it is not reused after.
+  rocksdb::WriteBatch& write = batches.front()->write;
+  for (std::size_t i = 1; i < batches.size(); ++i) {
+    const std::uint32_t before = write.Count();
+    AppendTo append(write, families_);
+    rocksdb::Status copied = batches[i]->write.Iterate(&append);
+    CITYCARD_CHECK(copied.ok());  // prepare builds only puts and deletes of the ledger's families
+    CITYCARD_CHECK_EQ(write.Count(), before + batches[i]->write.Count());
+  }
+  if (write.Count() > 0) {
+    if (Status written = write_synced(write); !written) {
       poisoned_ = true;
       return finish(written);
     }
   }
   {
     std::lock_guard lock(mutex_);
-    for (const auto& [index, state] : prepared->accounts) accounts_[index].stored = state;
-    for (const auto& [source, sequence] : prepared->marks) {
-      auto& current = high_water_[source];
-      current = std::max(current, sequence);
+    for (const Prepared* prepared : batches) {
+      for (const auto& [index, state] : prepared->accounts) accounts_[index].stored = state;
+      for (const auto& [source, sequence] : prepared->marks) {
+        auto& current = high_water_[source];
+        current = std::max(current, sequence);
+      }
+      // Published in prepare order, gap-free.
+      CITYCARD_CHECK_EQ(prepared->first_sequence, last_sequence_ + 1);
+      CITYCARD_CHECK_GE(prepared->last_sequence, last_sequence_);
+      last_sequence_ = prepared->last_sequence;
     }
-    // Published in prepare order, gap-free.
-    CITYCARD_CHECK_EQ(prepared->first_sequence, last_sequence_ + 1);
-    CITYCARD_CHECK_GE(prepared->last_sequence, last_sequence_);
-    last_sequence_ = prepared->last_sequence;
   }
   return finish(Status::ok());
 }

@@ -54,7 +54,8 @@ class RocksLedger final : public Ledger {
 
   Result<std::vector<GroupOutcome>> post(const std::vector<PostingGroup>& batch) override;
   Result<std::unique_ptr<PreparedPost>> prepare(const std::vector<PostingGroup>& batch) override;
-  Status commit(PreparedPost& prepared) override;
+  using Ledger::commit;
+  Status commit(std::span<PreparedPost* const> prepared) override;
   Status recover() override;
   Result<AccountId> create_account(const AccountSpec& spec) override;
   Result<AccountId> ensure_named_account(std::string_view name, const AccountSpec& spec) override;

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <iterator>
+#include <span>
 
 #include "citycard/check.h"
 #include "citycard/limits.h"
@@ -166,46 +167,65 @@ void Committer::pass_on(Prepared item) {
 }
 
 void Committer::commit_loop() {
-  std::vector<Prepared> batch;
+  std::vector<Prepared> waiting;
   for (;;) {
-    batch.clear();
-    prepared_.pop_all(batch, Clock::now() + std::chrono::milliseconds(100));
-    for (auto& prepared : batch) {
-      if (prepared.stop) return;
-      (void)commit_one(prepared);  // a failure is told to `failed` and voided there
-    }
+    waiting.clear();
+    prepared_.pop_all(waiting, Clock::now() + std::chrono::milliseconds(100));
+    auto stop = std::find_if(waiting.begin(), waiting.end(), [](const Prepared& item) { return item.stop; });
+    const bool stopping = stop != waiting.end();
+    waiting.erase(stop, waiting.end());  // the stop item is pushed last
+    (void)commit_waiting(waiting);  // a failure is told to `failed` and voided there
+    if (stopping) return;
   }
 }
 
 Result<bool> Committer::turn_commit() {
   CITYCARD_CHECK(drive_ == Drive::steps);
   if (stepped_.empty()) return false;
-  Prepared prepared = std::move(stepped_.front());
-  stepped_.pop_front();
-  if (Status committed = commit_one(prepared); !committed) return committed;
+  std::vector<Prepared> waiting(std::make_move_iterator(stepped_.begin()), std::make_move_iterator(stepped_.end()));
+  stepped_.clear();
+  if (Status committed = commit_waiting(waiting); !committed) return committed;
   return true;
 }
 
-Status Committer::commit_one(Prepared& prepared) {
+Status Committer::commit_waiting(std::vector<Prepared>& waiting) {
+  Status result = Status::ok();
+  for (std::size_t first = 0; first < waiting.size();) {
+    Prepared& item = waiting[first];
+    if (!item.post) {  // a voided prepare, or empty batches: nothing to write
+      if (item.voided) void_all(item.completes);
+      else complete(item.completes);
+      ++first;
+      continue;
+    }
+    std::size_t last = first + 1;
+    while (last < waiting.size() && waiting[last].post) ++last;
+    Status committed = commit_run(std::span<Prepared>(waiting).subspan(first, last - first));
+    if (!committed && result) result = committed;
+    first = last;
+  }
+  return result;
+}
+
+Status Committer::commit_run(std::span<Prepared> run) {
   const auto started = Clock::now();
-  if (prepared.voided) {
-    void_all(prepared.completes);
-    return Status::ok();
+  std::vector<ledger::PreparedPost*> posts;
+  posts.reserve(run.size());
+  std::size_t groups = 0;
+  for (Prepared& prepared : run) {
+    metrics_.observe_commit_queue_seconds(std::chrono::duration<double>(started - prepared.prepared_at).count());
+    posts.push_back(prepared.post.get());
+    groups += prepared.groups;
   }
-  if (!prepared.post) {
-    complete(prepared.completes);
-    return Status::ok();
-  }
-  metrics_.observe_commit_queue_seconds(std::chrono::duration<double>(started - prepared.prepared_at).count());
-  if (Status committed = ledger_.commit(*prepared.post); !committed) {
-    // Nothing of this write (or a later one) was answered; the ledger
+  if (Status committed = ledger_.commit(posts); !committed) {
+    // Nothing of these writes (or a later one) was answered; the ledger
     // refuses writes until recovered, so every later one fails here too.
-    failed_("commit", committed, prepared.groups);
-    void_all(prepared.completes);
+    failed_("commit", committed, groups);
+    for (const Prepared& prepared : run) void_all(prepared.completes);
     return committed;
   }
-  metrics_.observe_commit(prepared.groups, std::chrono::duration<double>(Clock::now() - started).count());
-  complete(prepared.completes);
+  metrics_.observe_commit(groups, run.size(), std::chrono::duration<double>(Clock::now() - started).count());
+  for (Prepared& prepared : run) complete(prepared.completes);
   return Status::ok();
 }
 

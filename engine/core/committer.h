@@ -9,8 +9,10 @@
 // batch), and passes the prepared write to the committing thread, which makes
 // it durable (ledger commit: one synced WriteBatch), runs each job's
 // `answer` and then tells each shard (`durable`), in the order the batches
-// were handed over. So the next batch
-// is validated while this one syncs.
+// were handed over. So the next batch is validated while this one syncs.
+// The prepared writes that queued up behind a slow sync (up to
+// Ledger::prepared_posts_max) are committed together, in one synced write:
+// a slow sync delays them by one more sync, not by one each.
 //
 // A write that fails (prepare or commit: a full disk, a failed sync) is
 // reported once per batch to `failed`, and every batch it voids -- its own
@@ -37,6 +39,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string_view>
 #include <thread>
 #include <vector>
@@ -77,9 +80,9 @@ class Committer {
   // prepared write must be committed first (turn_commit). An error is the
   // ledger's: nothing of it was answered, its batches are voided.
   Result<bool> turn_prepare();
-  // Commits the oldest prepared write and answers its jobs (the committing
-  // thread's turn): true if it committed one, false when none waits. An
-  // error: the write failed, as turn_prepare.
+  // Commits every prepared write waiting, in one synced write, and answers
+  // their jobs (the committing thread's turn): true if it committed any,
+  // false when none waits. An error: the write failed, as turn_prepare.
   Result<bool> turn_commit();
   // Prepared writes waiting for turn_commit (Drive::steps).
   std::size_t prepared_waiting() const noexcept { return stepped_.size(); }
@@ -113,7 +116,10 @@ class Committer {
   void commit_loop();
   // One turn of each stage, shared by the threads and the steps.
   Status prepare_jobs(std::vector<Job>& jobs);
-  Status commit_one(Prepared& prepared);
+  // Commits what waits, in order: each run of prepared writes as one synced
+  // ledger write (several wait only behind a slow sync), then answers them.
+  Status commit_waiting(std::vector<Prepared>& waiting);
+  Status commit_run(std::span<Prepared> run);
   void pass_on(Prepared item);  // to the committing stage
 
   ledger::Ledger& ledger_;

@@ -215,7 +215,8 @@ class Engine final : public net::TapSink {
   // true if it did anything.
   bool turn_shard(std::size_t shard, bool window_over);
   // The committer's stages (committer.h): prepare what the shards handed
-  // over; commit the oldest prepared write, then answer its taps. false:
+  // over; commit the prepared writes waiting (one synced write), then answer
+  // their taps. false:
   // nothing to do. An error is a failed ledger write, which the threaded
   // engine recovers from in place (storage_guard.h): here the caller keeps
   // calling turn_commit() until it returns false (each later write fails

@@ -183,8 +183,9 @@ void Metrics::count_tap(Mode mode, TapResult result) noexcept {
   taps_[m][static_cast<std::size_t>(result)].fetch_add(1, std::memory_order_relaxed);
 }
 
-void Metrics::observe_commit(std::size_t groups, double post_seconds) noexcept {
+void Metrics::observe_commit(std::size_t groups, std::size_t prepared_writes, double post_seconds) noexcept {
   commits_.fetch_add(1, std::memory_order_relaxed);
+  prepared_writes_.fetch_add(prepared_writes, std::memory_order_relaxed);
   batch_groups_.observe(static_cast<double>(groups));
   post_seconds_.observe(post_seconds);
 }
@@ -227,13 +228,16 @@ std::string Metrics::render(const Gauges& gauges) const {
          "From a shard handing a batch to the committer until it is durable (prepare, queue, synced write).");
   handover_to_durable_.render(out, "citycard_handover_to_durable_seconds");
   header(out, "citycard_handover_to_prepared_seconds", "histogram",
-         "From a shard handing a batch to the committer until it is prepared (waiting while two writes are uncommitted).");
+         "From a shard handing a batch to the committer until it is prepared (waiting while the most writes allowed are uncommitted).");
   handover_to_prepared_.render(out, "citycard_handover_to_prepared_seconds");
   header(out, "citycard_commit_queue_seconds", "histogram",
          "From a prepared write until its synced write starts (behind the write in flight).");
   commit_queue_.render(out, "citycard_commit_queue_seconds");
   header(out, "citycard_commits_total", "counter", "Synced ledger writes made by the committer.");
   sample(out, "citycard_commits_total", static_cast<double>(commits_.load()));
+  header(out, "citycard_commit_prepared_writes_total", "counter",
+         "Prepared writes the committer made durable; above citycard_commits_total when several that waited went in one synced write.");
+  sample(out, "citycard_commit_prepared_writes_total", static_cast<double>(prepared_writes_.load()));
   header(out, "citycard_ledger_rejections_total", "counter", "Tap groups the ledger rejected (limits); answered refused.");
   sample(out, "citycard_ledger_rejections_total", static_cast<double>(ledger_rejections_.load()));
   header(out, "citycard_storage_available", "gauge",

@@ -105,7 +105,11 @@ class Metrics {
     return static_cast<std::size_t>(reason) < refusals_.size() ? refusals_[static_cast<std::size_t>(reason)].load() : 0;
   }
   void observe_decision_latency_seconds(double seconds) noexcept { decision_latency_.observe(seconds); }
-  void observe_commit(std::size_t groups, double post_seconds) noexcept;
+  // One synced write of `prepared_writes` prepared writes (several when they
+  // waited behind a slow one) holding `groups` posting groups.
+  void observe_commit(std::size_t groups, std::size_t prepared_writes, double post_seconds) noexcept;
+  std::uint64_t commits() const noexcept { return commits_.load(std::memory_order_relaxed); }
+  std::uint64_t prepared_writes_committed() const noexcept { return prepared_writes_.load(std::memory_order_relaxed); }
   // Stages of a decision's latency: a tap's wait from submission until its
   // shard takes it, and a shard batch's from hand-over until durable. What
   // the decision latency holds beyond them is the batch window, the rating
@@ -113,8 +117,8 @@ class Metrics {
   void observe_shard_wait_seconds(double seconds) noexcept { shard_wait_.observe(seconds); }
   void observe_handover_to_durable_seconds(double seconds) noexcept { handover_to_durable_.observe(seconds); }
   // The hops inside hand-over to durable: until the batch is prepared (its
-  // prepare waits while two writes are uncommitted), then until its write
-  // starts (behind the write in flight).
+  // prepare waits while Ledger::prepared_posts_max writes are uncommitted),
+  // then until its write starts (behind the write in flight).
   void observe_handover_to_prepared_seconds(double seconds) noexcept { handover_to_prepared_.observe(seconds); }
   void observe_commit_queue_seconds(double seconds) noexcept { commit_queue_.observe(seconds); }
 
@@ -143,6 +147,7 @@ class Metrics {
   std::atomic<std::uint64_t> storage_unavailable_taps_{0};
   std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(refusal_reason_last) + 1> refusals_{};
   std::atomic<std::uint64_t> commits_{0};
+  std::atomic<std::uint64_t> prepared_writes_{0};
   Histogram decision_latency_;
   Histogram batch_groups_;
   Histogram post_seconds_;

@@ -139,4 +139,65 @@ TEST_CASE("a job's answer runs once its groups are durable, before the shard is 
   CHECK(durable_when_answered);
 }
 
+TEST_CASE("prepared writes waiting together are made durable in one synced write, each shard told in order") {
+  TempDir dir("engine-committer-together");
+  auto ledger = make_ledger(dir.path / "ledger");
+  Metrics metrics;
+  Log log(stderr);
+  std::vector<std::string> events;
+  Committer committer(
+      *ledger, metrics, log,
+      [&](std::size_t shard, std::vector<ledger::GroupOutcome> outcomes) {
+        events.push_back("outcomes " + std::to_string(shard) + " " + std::to_string(outcomes.size()));
+      },
+      [&](std::size_t shard) { events.push_back("durable " + std::to_string(shard)); },
+      [&](std::size_t shard) { events.push_back("voided " + std::to_string(shard)); },
+      [&](std::string_view stage, const Status& error, std::size_t) {
+        events.push_back("failed " + std::string(stage) + " " + error.to_string());
+      },
+      Drive::steps);
+  // Three hand-overs prepared one by one while no write is committed: as
+  // behind a slow sync.
+  committer.hand({0, identity_groups(9004, 3), {}, false});
+  REQUIRE(committer.turn_prepare());
+  committer.hand({1, identity_groups(9005, 2), {}, false});
+  REQUIRE(committer.turn_prepare());
+  auto next = identity_groups(9004, 5);
+  next.erase(next.begin(), next.begin() + 3);  // the shard's next batch: keys 4 and 5
+  committer.hand({0, next, {}, false});
+  REQUIRE(committer.turn_prepare());
+  REQUIRE(committer.prepared_waiting() == 3);
+  auto seen = ledger->posted(IdempotencyKey::for_tap(TapId{ReaderId{9004}, 1}));
+  REQUIRE(seen);
+  CHECK_FALSE(seen->has_value());  // told its outcome, not durable yet
+
+  const std::uint64_t synced_before = ledger->storage_activity().synced_writes;
+  auto committed = committer.turn_commit();
+  REQUIRE(committed);
+  CHECK(*committed);
+  CHECK(ledger->storage_activity().synced_writes == synced_before + 1);
+  CHECK(metrics.commits() == 1);
+  CHECK(metrics.prepared_writes_committed() == 3);
+  CHECK(metrics.commit_groups().counts().count == 1);
+  CHECK(metrics.commit_queue().counts().count == 3);
+  CHECK(committer.prepared_waiting() == 0);
+  CHECK(events == std::vector<std::string>{"outcomes 0 3", "outcomes 1 2", "outcomes 0 2", "durable 0", "durable 1",
+                                           "durable 0"});
+  for (auto [reader, last] : {std::pair{9004u, 5u}, std::pair{9005u, 2u}}) {
+    for (std::uint64_t sequence = 1; sequence <= last; ++sequence) {
+      INFO(reader << " " << sequence);
+      auto posted = ledger->posted(IdempotencyKey::for_tap(TapId{ReaderId{reader}, sequence}));
+      REQUIRE(posted);
+      CHECK(posted->has_value());
+    }
+  }
+  auto again = committer.turn_commit();
+  REQUIRE(again);
+  CHECK_FALSE(*again);  // nothing left
+  CHECK(ledger->verify().ok());
+  const std::string text = metrics.render(Gauges{});
+  CHECK(text.find("citycard_commits_total 1\n") != std::string::npos);
+  CHECK(text.find("citycard_commit_prepared_writes_total 3\n") != std::string::npos);
+}
+
 }  // namespace citycard::engine::testing

@@ -1,6 +1,6 @@
 // Posting in two stages: prepare() against the writer's view, commit() in
 // order, readers see only committed batches, and a failed sync poisons the
-// ledger until it is reopened.
+// ledger until it is reopened; several prepared batches commit as one write.
 #include <atomic>
 #include <thread>
 
@@ -112,6 +112,70 @@ TEST_CASE("prepared batches are committed in the order they were prepared") {
   REQUIRE(f.ledger->commit(**first));
   REQUIRE(f.ledger->commit(**second));
   CHECK(f.balance(card.wallet_account) == 80);
+  CHECK(f.ledger->verify().ok());
+}
+
+TEST_CASE("several prepared batches commit in one synced write, each published as if alone") {
+  LedgerFixture f;
+  auto card = f.issue("04CC0011");
+  f.fund(card, 100);
+  auto first = f.ledger->prepare({fare(card, f.bus, 7, 1, 60)});
+  auto second = f.ledger->prepare({fare(card, f.bus, 7, 2, 60), fare(card, f.bus, 7, 3, 30)});
+  auto third = f.ledger->prepare({fare(card, f.bus, 7, 1, 60), fare(card, f.bus, 7, 4, 5)});
+  REQUIRE(first);
+  REQUIRE(second);
+  REQUIRE(third);
+  CHECK_FALSE((*second)->outcomes[0].posted);  // 40 left after the first
+  CHECK((*third)->outcomes[0].duplicate);
+  const std::uint64_t synced_before = f.ledger->storage_activity().synced_writes;
+  ledger::PreparedPost* const together[] = {first->get(), second->get(), third->get()};
+  REQUIRE(f.ledger->commit(together));
+  CHECK(f.ledger->storage_activity().synced_writes == synced_before + 1);
+  CHECK(f.balance(card.wallet_account) == 5);  // 60 + 30 + 5, the duplicate moved nothing
+  for (std::uint64_t sequence : {1, 3, 4}) {
+    auto seen = f.ledger->posted(tap_key(7, sequence));
+    REQUIRE(seen);
+    CHECK(seen->has_value());
+  }
+  auto refused = f.ledger->posted(tap_key(7, 2));
+  REQUIRE(refused);
+  CHECK_FALSE(refused->has_value());
+  // The next batch follows on: sequences gap-free, the log replays whole.
+  auto after = f.ledger->post({fare(card, f.bus, 7, 5, 5)});
+  REQUIRE(after);
+  CHECK((*after)[0].posted);
+  CHECK(f.ledger->verify().ok());
+  f.reopen();
+  CHECK(f.balance(card.wallet_account) == 0);
+  auto resent = f.ledger->post({fare(card, f.bus, 7, 4, 5)});
+  REQUIRE(resent);
+  CHECK((*resent)[0].duplicate);
+  CHECK(f.ledger->verify().ok());
+}
+
+TEST_CASE("a commit of several prepared batches takes only the oldest, in prepare order") {
+  LedgerFixture f;
+  auto card = f.issue("04CC0012");
+  f.fund(card, 100);
+  auto first = f.ledger->prepare({fare(card, f.bus, 7, 1, 10)});
+  auto second = f.ledger->prepare({fare(card, f.bus, 7, 2, 10)});
+  auto third = f.ledger->prepare({fare(card, f.bus, 7, 3, 10)});
+  REQUIRE(first);
+  REQUIRE(second);
+  REQUIRE(third);
+  ledger::PreparedPost* const swapped[] = {second->get(), first->get()};
+  CHECK(f.ledger->commit(swapped).code() == StatusCode::invalid_argument);
+  ledger::PreparedPost* const skipping[] = {second->get(), third->get()};
+  CHECK(f.ledger->commit(skipping).code() == StatusCode::invalid_argument);
+  ledger::PreparedPost* const gap[] = {first->get(), third->get()};
+  CHECK(f.ledger->commit(gap).code() == StatusCode::invalid_argument);
+  CHECK(f.ledger->commit(std::span<ledger::PreparedPost* const>{}).code() == StatusCode::invalid_argument);
+  CHECK(f.balance(card.wallet_account) == 100);  // refused, nothing written
+  ledger::PreparedPost* const oldest_two[] = {first->get(), second->get()};
+  REQUIRE(f.ledger->commit(oldest_two));
+  CHECK(f.balance(card.wallet_account) == 80);
+  REQUIRE(f.ledger->commit(**third));
+  CHECK(f.balance(card.wallet_account) == 70);
   CHECK(f.ledger->verify().ok());
 }
 
@@ -238,6 +302,56 @@ TEST_CASE("a failed sync voids its batch and the ones prepared after it and refu
   auto resent = (*reopened)->post({fare(card, *bus, 7, 2, 10)});
   REQUIRE(resent);
   CHECK((*resent)[0].posted);
+}
+
+TEST_CASE("a failed sync of several prepared batches loses them all or none, never a part") {
+  TempDir dir;
+  const std::string path = dir.path() + "/ledger";
+  std::atomic<bool> failing{false};
+  auto env = rocksdb::NewCompositeEnv(std::make_shared<FailingSyncFileSystem>(failing));
+  ledger::Options options;
+  options.create_if_missing = true;
+  auto opened = ledger::open_with_env(path, options, env.get());
+  REQUIRE(opened);
+  std::unique_ptr<ledger::Ledger> ledger = std::move(*opened);
+  auto system = ledger::ensure_system_accounts(*ledger);
+  REQUIRE(system);
+  auto bus = ledger->register_operator(OperatorId{1}, "Capital Bus");
+  REQUIRE(bus);
+  auto cards = ledger->issue_cards({new_card("04CC0013")});
+  REQUIRE(cards);
+  const CardRecord card = cards->front();
+  REQUIRE(ledger->post({make_group(IdempotencyKey{Origin::operator_action, 1, 1},
+                                   {make_transfer(system->topup_float, card.wallet_account, 100, TransferCode::top_up)})}));
+  auto first = ledger->prepare({fare(card, *bus, 7, 1, 10)});
+  auto second = ledger->prepare({fare(card, *bus, 7, 2, 20)});
+  auto after = ledger->prepare({fare(card, *bus, 7, 3, 40)});
+  REQUIRE(first);
+  REQUIRE(second);
+  REQUIRE(after);
+  failing = true;
+  ledger::PreparedPost* const together[] = {first->get(), second->get()};
+  CHECK(ledger->commit(together).code() == StatusCode::io_error);
+  failing = false;
+  CHECK(ledger->commit(**after).code() == StatusCode::io_error);
+  CHECK(ledger->account(card.wallet_account)->balance_minor == 100);  // nothing was published
+
+  ledger.reset();
+  auto reopened = ledger::Ledger::open(path, ledger::Options{});
+  REQUIRE(reopened);
+  // One write: both batches or neither, and never the one after.
+  const std::int64_t balance = (*reopened)->account(card.wallet_account)->balance_minor;
+  CHECK((balance == 100 || balance == 70));
+  auto one = (*reopened)->posted(tap_key(7, 1));
+  auto two = (*reopened)->posted(tap_key(7, 2));
+  auto three = (*reopened)->posted(tap_key(7, 3));
+  REQUIRE(one);
+  REQUIRE(two);
+  REQUIRE(three);
+  CHECK(one->has_value() == two->has_value());
+  CHECK(one->has_value() == (balance == 70));
+  CHECK_FALSE(three->has_value());
+  CHECK((*reopened)->verify().ok());
 }
 
 TEST_CASE("a reader's keys out of order across batches post once each, also across a reopen") {
