@@ -139,6 +139,80 @@ TEST_CASE("a job's answer runs once its groups are durable, before the shard is 
   CHECK(durable_when_answered);
 }
 
+TEST_CASE("the committing thread makes the prepared writes that waited behind a busy commit durable in one write") {
+  TempDir dir("engine-committer-behind");
+  auto ledger = make_ledger(dir.path / "ledger");
+  Metrics metrics;
+  Log log(stderr);
+  Told told;
+  std::size_t prepared = 0;
+  Committer committer(
+      *ledger, metrics, log,
+      [&](std::size_t shard, std::vector<ledger::GroupOutcome>) {
+        std::lock_guard lock(told.mutex);
+        told.events.push_back("outcomes " + std::to_string(shard));
+        ++prepared;
+        told.changed.notify_all();
+      },
+      [&](std::size_t shard) {
+        std::lock_guard lock(told.mutex);
+        told.events.push_back("durable " + std::to_string(shard));
+        ++told.durable;
+        told.changed.notify_all();
+      },
+      [&](std::size_t shard) {
+        std::lock_guard lock(told.mutex);
+        told.events.push_back("voided " + std::to_string(shard));
+      },
+      [&](std::string_view stage, const Status& error, std::size_t) {
+        std::lock_guard lock(told.mutex);
+        told.events.push_back("failed " + std::string(stage) + " " + error.to_string());
+      });
+  // The first job's answer holds the committing thread, as a slow sync
+  // would, until the next two are prepared behind it.
+  bool entered = false;
+  bool released = false;
+  Committer::Job first{0, identity_groups(9010, 3), {}, false};
+  first.answer = [&](const std::vector<bool>&) {
+    std::unique_lock lock(told.mutex);
+    entered = true;
+    told.changed.notify_all();
+    told.changed.wait(lock, [&] { return released; });
+  };
+  const std::uint64_t synced_before = ledger->storage_activity().synced_writes;
+  committer.hand(std::move(first));
+  {
+    std::unique_lock lock(told.mutex);
+    REQUIRE(told.changed.wait_for(lock, std::chrono::seconds(60), [&] { return entered; }));
+  }
+  // One at a time: handed together, the preparing thread would make them one write.
+  committer.hand({1, identity_groups(9011, 2), {}, false});
+  {
+    std::unique_lock lock(told.mutex);
+    REQUIRE(told.changed.wait_for(lock, std::chrono::seconds(60), [&] { return prepared == 2; }));
+  }
+  committer.hand({2, identity_groups(9012, 4), {}, false});
+  {
+    std::unique_lock lock(told.mutex);
+    REQUIRE(told.changed.wait_for(lock, std::chrono::seconds(60), [&] { return prepared == 3; }));
+    released = true;
+    told.changed.notify_all();
+    REQUIRE(told.changed.wait_for(lock, std::chrono::seconds(60), [&] { return told.durable == 3; }));
+  }
+  committer.stop();
+  CHECK(metrics.commits() == 2);  // the first, then the two that waited, together
+  CHECK(metrics.prepared_writes_committed() == 3);
+  CHECK(ledger->storage_activity().synced_writes == synced_before + 2);
+  const std::vector<std::string> durable(told.events.end() - 3, told.events.end());
+  CHECK(durable == std::vector<std::string>{"durable 0", "durable 1", "durable 2"});
+  for (std::uint32_t reader : {9010u, 9011u, 9012u}) {
+    auto posted = ledger->posted(IdempotencyKey::for_tap(TapId{ReaderId{reader}, 1}));
+    REQUIRE(posted);
+    CHECK(posted->has_value());
+  }
+  CHECK(ledger->verify().ok());
+}
+
 TEST_CASE("prepared writes waiting together are made durable in one synced write, each shard told in order") {
   TempDir dir("engine-committer-together");
   auto ledger = make_ledger(dir.path / "ledger");
