@@ -45,7 +45,7 @@ def scrape(port):
             buckets[names[name]].append([float(le), value])
         elif name == "citycard_taps_total":
             values["taps"] = values.get("taps", 0) + value
-        elif name.startswith("citycard_ledger_") or name == "citycard_commits_total":
+        elif name.startswith("citycard_ledger_") or name in ("citycard_commits_total", "citycard_commit_prepared_writes_total"):
             values[name + labels] = value
     return values, buckets
 
@@ -165,6 +165,12 @@ def slow_syncs_beside_finished_jobs(samples):
             "share_of_seconds_beside_finished_jobs": round(covered / max(len(seconds), 1), 2)}
 
 
+def prepared_per_commit(a, b):
+    commits = delta(a, b, "citycard_commits_total")
+    prepared = delta(a, b, "citycard_commit_prepared_writes_total")
+    return round(prepared / commits, 3) if commits and prepared else None
+
+
 def report(args):
     load = json.load(open(args.load))
     samples = [json.loads(line) for line in open(args.samples) if line.strip()]
@@ -195,6 +201,8 @@ def report(args):
             "log_sync_share_of_write_time": round(delta(a, b, "citycard_ledger_log_sync_seconds_total") /
                                                   (delta(a, b, "citycard_ledger_write_seconds_total") or 1), 2),
             "synced_writes_per_second": round(delta(a, b, "citycard_ledger_synced_writes_total") / span),
+            # Above 1 when prepared writes that queued behind a slow sync went in one synced write.
+            "prepared_writes_per_commit": prepared_per_commit(a, b),
             "write_stalls": delta(a, b, 'citycard_ledger_write_stalls_total{kind="slowdown"}') +
                             delta(a, b, 'citycard_ledger_write_stalls_total{kind="stop"}'),
             "wal_bytes_per_tap": round(delta(a, b, "citycard_ledger_log_bytes_total") / taps, 1),
@@ -256,14 +264,14 @@ def report(args):
     print(f"machine: {load['machine']}")
     print(f"offered {args.rate:.0f} taps/s, {len(minutes)} minutes, {load['cards']} cards")
     print("| min | taps/s | p50 | p99 | p99.9 | max | engine: decision p99 | shard wait p99 | handover->durable p99 "
-          "| ledger post p99 | synced writes/s | slow writes (log sync / elsewhere) | flushes | compactions | stalls "
+          "| ledger post p99 | synced writes/s | prepared/write | slow writes (log sync / elsewhere) | flushes | compactions | stalls "
           "| WAL B/tap | disk B/tap | debt MB | engine CPU % | loadgen CPU % |")
-    print("|" + "---|" * 21)
+    print("|" + "---|" * 22)
     for m in minutes:
         c, e = m["client_ms"], m["engine_p99_ms"]
         print(f'| {m["minute"]} | {m["taps_per_second"]:.0f} | {c["p50"]:.2f} | {c["p99"]:.2f} | {c["p999"]:.2f} | '
               f'{c["max"]:.2f} | {e["decision"]} | {e["shard_wait"]} | {e["handover_to_durable"]} | {e["ledger_post"]} | '
-              f'{m["synced_writes_per_second"]} | {m["slow_writes_log_sync"]:.0f} / {m["slow_writes_elsewhere"]:.0f} | '
+              f'{m["synced_writes_per_second"]} | {m["prepared_writes_per_commit"] or "-"} | {m["slow_writes_log_sync"]:.0f} / {m["slow_writes_elsewhere"]:.0f} | '
               f'{m["flushes"]:.0f} | {m["compactions"]:.0f} | {m["write_stalls"]:.0f} | {m["wal_bytes_per_tap"]} | '
               f'{m["disk_bytes_written_per_tap"]} | {m["pending_compaction_mb_end"]} | {m["engine_cpu_percent"]} | '
               f'{m["loadgen_cpu_percent"]} |')
@@ -309,11 +317,49 @@ def slow_seconds(args):
                 f'{delta(earlier, later, "citycard_ledger_compactions_total"):.0f}')
         cpu = lambda key: ("?" if earlier.get(key) is None or later.get(key) is None
                            else f"{100 * (later[key] - earlier[key]):.0f}%")
+        together = delta(earlier, later, "citycard_commit_prepared_writes_total")
+        commits = (f'{delta(earlier, later, "citycard_commits_total"):.0f} synced writes'
+                   + (f' for {together:.0f} prepared' if together else ''))
         print(f'{later["t"] - start:6.0f} s: decision {slow}; >= 10 ms: shard wait {stages["shard_wait"]}, '
               f'hand-over to durable {stages["handover_to_durable"]} (to prepared {stages["handover_to_prepared"]}, '
               f'commit queue {stages["commit_queue"]}), ledger post {stages["ledger_post"]}; '
-              f'slow writes {syncs:.0f} in sync / {elsewhere:.0f} elsewhere; {jobs}; '
+              f'{commits}, slow writes {syncs:.0f} in sync / {elsewhere:.0f} elsewhere; {jobs}; '
               f'CPU engine {cpu("engine_cpu_s")} loadgen {cpu("loadgen_cpu_s")} stolen by the host {cpu("steal_s")}')
+    print()
+    client_seconds(args, load, samples)
+
+
+def client_seconds(args, load, samples):
+    """The seconds in which the load generator saw a tap over --over-ms
+    (load.json's by_second, by when its decision arrived), each with the
+    engine's decisions over 10 ms in the samples around it: whether the
+    time went inside the engine's decision, or outside it (TLS, the net
+    thread's loop, the load generator sending late or reading late)."""
+    over = args.over_ms
+    print(f"seconds in which the client saw a tap over {over:g} ms: client [taps over 10 ms, latency max, "
+          f"round trip max, send lag max] beside the engine's decisions >= 10 ms (bucket bounds in ms: count)")
+    found = 0
+    for step in load["steps"]:
+        for index, second in enumerate(step.get("by_second", [])):
+            taps, over_10, latency_max, round_trip_max, send_lag_max = second
+            if latency_max <= over:
+                continue
+            found += 1
+            at = step["started_unix_s"] + index
+            # Samples every ~0.5-1 s: the pair around [at, at + 1], widened by one on each side.
+            earlier = max((s for s in samples if s["t"] <= at), key=lambda s: s["t"], default=samples[0])
+            later = min((s for s in samples if s["t"] >= at + 1), key=lambda s: s["t"], default=samples[-1])
+            engine = bucket_counts(earlier, later, "decision", 0.01)
+            span = max(later["t"] - earlier["t"], 1e-9)
+            cpu = lambda key: ("?" if earlier.get(key) is None or later.get(key) is None
+                               else f"{100 * (later[key] - earlier[key]) / span:.0f}%")
+            print(f'{at - load["steps"][0]["started_unix_s"]:6.0f} s: client [{over_10}/{taps}, {latency_max:.1f}, '
+                  f'{round_trip_max:.1f}, {send_lag_max:.1f}]; engine decisions {engine or "none"} '
+                  f'(samples {later["t"] - earlier["t"]:.1f} s); CPU engine {cpu("engine_cpu_s")} '
+                  f'loadgen {cpu("loadgen_cpu_s")} stolen {cpu("steal_s")}')
+    if not found:
+        print("none" if any("by_second" in step for step in load["steps"]) else
+              "(this run's load.json has no by_second: a load generator from before it was recorded)")
 
 
 def main():

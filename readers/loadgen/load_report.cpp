@@ -21,6 +21,23 @@ void LoadTally::count_round_trip(std::int64_t microseconds) {
   round_trip_us.push_back(static_cast<std::uint32_t>(std::clamp<std::int64_t>(microseconds, 0, UINT32_MAX)));
 }
 
+namespace {
+std::uint32_t clamp_us(std::int64_t microseconds) {
+  return static_cast<std::uint32_t>(std::clamp<std::int64_t>(microseconds, 0, UINT32_MAX));
+}
+}  // namespace
+
+void LoadTally::count_second(std::size_t second, std::int64_t latency, std::int64_t round_trip, std::int64_t send_lag) {
+  if (second >= 86'400) return;  // a clock gone wrong, not a step
+  if (seconds.size() <= second) seconds.resize(second + 1);
+  Second& at = seconds[second];
+  ++at.taps;
+  if (latency >= 10'000) ++at.taps_over_10ms;
+  at.latency_max_us = std::max(at.latency_max_us, clamp_us(latency));
+  at.round_trip_max_us = std::max(at.round_trip_max_us, clamp_us(round_trip));
+  at.send_lag_max_us = std::max(at.send_lag_max_us, clamp_us(send_lag));
+}
+
 void LoadTally::merge(const LoadTally& other) {
   taps_sent += other.taps_sent;
   taps_decided += other.taps_decided;
@@ -38,6 +55,16 @@ void LoadTally::merge(const LoadTally& other) {
   for (std::size_t r = 0; r < by_reason.size(); ++r) by_reason[r] += other.by_reason[r];
   latency_us.insert(latency_us.end(), other.latency_us.begin(), other.latency_us.end());
   round_trip_us.insert(round_trip_us.end(), other.round_trip_us.begin(), other.round_trip_us.end());
+  if (seconds.size() < other.seconds.size()) seconds.resize(other.seconds.size());
+  for (std::size_t i = 0; i < other.seconds.size(); ++i) {
+    const Second& theirs = other.seconds[i];
+    Second& ours = seconds[i];
+    ours.taps += theirs.taps;
+    ours.taps_over_10ms += theirs.taps_over_10ms;
+    ours.latency_max_us = std::max(ours.latency_max_us, theirs.latency_max_us);
+    ours.round_trip_max_us = std::max(ours.round_trip_max_us, theirs.round_trip_max_us);
+    ours.send_lag_max_us = std::max(ours.send_lag_max_us, theirs.send_lag_max_us);
+  }
 }
 
 namespace {
@@ -104,6 +131,15 @@ std::string LoadReport::json() const {
       {"by_mode", modes},
       {"refusals", reasons},
   };
+  if (!tally.seconds.empty()) {
+    // [taps, over 10 ms, latency max, round trip max, send lag max] (ms), per second of the step
+    nlohmann::json seconds_json = nlohmann::json::array();
+    for (const auto& second : tally.seconds) {
+      seconds_json.push_back({second.taps, second.taps_over_10ms, second.latency_max_us / 1000.0,
+                              second.round_trip_max_us / 1000.0, second.send_lag_max_us / 1000.0});
+    }
+    out["by_second"] = std::move(seconds_json);
+  }
   if (started_unix_s > 0) {
     out["started_unix_s"] = started_unix_s;
     out["ended_unix_s"] = ended_unix_s;

@@ -30,12 +30,26 @@ struct LoadTally {
   // tap's latency not spent waiting at the reader (for its due time's
   // batch to go, behind the reader's batch in flight).
   std::vector<std::uint32_t> round_trip_us;
+  // The step second by second (by when decisions arrived, from the step's
+  // start), to line the slowest taps up with what the engine did in that
+  // second. send_lag: from a tap's due time until its batch was first sent
+  // (the reader waiting for its batch in flight, or this process late).
+  struct Second {
+    std::uint32_t taps = 0;
+    std::uint32_t taps_over_10ms = 0;
+    std::uint32_t latency_max_us = 0;
+    std::uint32_t round_trip_max_us = 0;
+    std::uint32_t send_lag_max_us = 0;
+  };
+  std::vector<Second> seconds;
 
   // One decided tap: its mode and result, refusal reason, flags and latency
   // in microseconds (clamped to 0..UINT32_MAX); a decision for another tap
   // id is an error.
   void count(const Tap& tap, const protocol::DecisionRecord& decision, std::int64_t latency);
   void count_round_trip(std::int64_t microseconds);
+  // One decided tap in second `second` of the step (count() counts it too).
+  void count_second(std::size_t second, std::int64_t latency, std::int64_t round_trip, std::int64_t send_lag);
   void merge(const LoadTally& other);
 };
 

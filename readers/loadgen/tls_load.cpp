@@ -483,15 +483,20 @@ void SimReader::record(const StepPlan& plan, Flight& flight, const protocol::Dec
                        Clock::time_point now) {
   LoadTally& tally = worker_.tally;
   const auto& taps = worker_.load.day_.readers[index].taps;
+  using std::chrono::microseconds;
+  const auto round_trip = std::chrono::duration_cast<microseconds>(now - flight.last_sent).count();
+  const auto second = static_cast<std::size_t>(std::max<std::int64_t>(
+      0, std::chrono::duration_cast<std::chrono::seconds>(now - plan.start).count()));
   for (std::size_t i = 0; i < decisions.decisions.size(); ++i) {
     // Open loop: from the tap's due time, so waiting anywhere counts.
     const Clock::time_point from = plan.rate > 0 ? plan.due(positions[flight.first + i]) : flight.first_sent;
-    tally.count(taps[flight.first + i].record.tap, decisions.decisions[i],
-                std::chrono::duration_cast<std::chrono::microseconds>(now - from).count());
+    const auto latency = std::chrono::duration_cast<microseconds>(now - from).count();
+    tally.count(taps[flight.first + i].record.tap, decisions.decisions[i], latency);
+    tally.count_second(second, latency, round_trip, std::chrono::duration_cast<microseconds>(flight.first_sent - from).count());
     worker_.load.mark_decided(positions[flight.first + i]);
   }
   const std::size_t count = decisions.decisions.size();
-  tally.count_round_trip(std::chrono::duration_cast<std::chrono::microseconds>(now - flight.last_sent).count());
+  tally.count_round_trip(round_trip);
   tally.taps_decided += count;
   ++tally.batches;
   decided_ += count;

@@ -15,6 +15,8 @@
 #include <mutex>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "engine/net/server.h"
 #include "engine/pki/pki.h"
 #include "loadgen/city_day.h"
@@ -465,6 +467,20 @@ TEST_CASE("tls load: every tap of a small day is decided once, in sequence order
   CHECK(report.tally.latency_us.size() == taps);
   CHECK(report.tally.round_trip_us.size() == report.tally.batches);
   CHECK(report.round_trip_ms_p99 <= report.latency_ms_max);
+  // Second by second: every decided tap in one second, the slowest in one of them.
+  std::uint64_t by_second = 0;
+  std::uint32_t slowest_us = 0;
+  for (const auto& second : report.tally.seconds) {
+    by_second += second.taps;
+    slowest_us = std::max(slowest_us, second.latency_max_us);
+    CHECK(second.taps_over_10ms <= second.taps);
+    CHECK(second.send_lag_max_us <= second.latency_max_us);  // closed loop: from the first send, no lag
+  }
+  CHECK(by_second == taps);
+  CHECK(slowest_us / 1000.0 == report.latency_ms_max);
+  const auto json = nlohmann::json::parse(report.json());
+  REQUIRE(json.contains("by_second"));
+  CHECK(json["by_second"].size() == report.tally.seconds.size());
   CHECK(report.tally.errors == 0);  // a decision for another tap id would count here
   CHECK(report.tally.replayed == 0);
   CHECK(report.tally.reconnects == 0);
