@@ -20,6 +20,9 @@
 # SUSTAINED_ENGINE_TOML adds to the engine's configuration (A/B of a setting,
 # e.g. $'[pipeline]\nbatch_wait_us = 1000'); SUSTAINED_TAG names the results
 # (sustained-RATE-TAG.*) so that a variant does not overwrite the baseline.
+# SUSTAINED_DISK_NOISE=EVERY:MIB writes MIB MiB over a file beside the ledger
+# every EVERY seconds and syncs it (disk_noise.py): the same slow syncs in
+# both arms of an A/B, whatever the host's disk does that day.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 source "$root/bench/engine/city_engine.sh"
@@ -40,8 +43,9 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/citycard-sustained-XXXXXX")
 engine_pid=
 load_pid=
 sampler_pid=
+noise_pid=
 cleanup() {
-  for pid in "$load_pid" "$sampler_pid"; do
+  for pid in "$load_pid" "$sampler_pid" "$noise_pid"; do
     [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
   done
   if [ -n "$engine_pid" ]; then
@@ -97,6 +101,11 @@ load_pid=$!
 python3 "$root/bench/engine/sustained.py" sample --metrics-port "$metrics_port" --engine-pid "$engine_pid" \
     --loadgen-pid "$load_pid" --out samples.jsonl &
 sampler_pid=$!
+if [ -n "${SUSTAINED_DISK_NOISE:-}" ]; then
+  python3 "$root/bench/engine/disk_noise.py" --every "${SUSTAINED_DISK_NOISE%%:*}" --mib "${SUSTAINED_DISK_NOISE##*:}" \
+      --file "$work/noise.bin" --log "$work/noise.jsonl" &
+  noise_pid=$!
+fi
 if ! wait "$load_pid"; then
   load_pid=
   cat load.out >&2
@@ -105,6 +114,14 @@ fi
 load_pid=
 wait "$sampler_pid" || true
 sampler_pid=
+if [ -n "$noise_pid" ]; then
+  kill "$noise_pid" 2>/dev/null || true
+  wait "$noise_pid" 2>/dev/null || true
+  noise_pid=
+  python3 -c 'import json,sys; b=[json.loads(l) for l in open(sys.argv[1])]; s=sorted(x["sync_s"] for x in b)
+print(f"disk noise: {len(b)} bursts of '"${SUSTAINED_DISK_NOISE##*:}"' MiB, sync p50 {s[len(s)//2]*1000:.0f} ms, max {s[-1]*1000:.0f} ms")' \
+      "$work/noise.jsonl" || true
+fi
 grep -E '^(city day|machine)' load.out || true
 steps=$(grep -c 'taps/s decided' load.out || true)
 if [ "$steps" -lt "$minutes" ]; then
