@@ -530,8 +530,8 @@ Status RocksLedger::commit(std::span<PreparedPost* const> posts) {
 
 void RocksLedger::mark_changed(std::uint64_t index) {
   AccountState& state = accounts_[index];
-  if (!state.awaiting_checkpoint) {
-    state.awaiting_checkpoint = true;
+  if (state.queued_for_pass != next_pass_) {
+    state.queued_for_pass = next_pass_;
     changed_accounts_.push_back(index);
   }
 }
@@ -539,19 +539,14 @@ void RocksLedger::mark_changed(std::uint64_t index) {
 void RocksLedger::maybe_start_checkpoint() {
   if (checkpoint_written_ < checkpoint_pass_.size()) return;  // a pass is still being written
   if (transfers_since_checkpoint_ < options_.checkpoint_interval_transfers) return;
+  // Constant time, inside one prepare: sorting and copying the records of
+  // every account changed (1-2M in a city) held a prepare for 0.25-0.5 s
+  // at 20k taps/s. Each record is read when its chunk is written.
   checkpoint_pass_.clear();
+  checkpoint_pass_.swap(changed_accounts_);
+  ++next_pass_;  // an account changed from now on is queued for the next pass
   checkpoint_written_ = 0;
   checkpoint_sequence_ = prepared_sequence_;
-  checkpoint_pass_.reserve(changed_accounts_.size());
-  std::sort(changed_accounts_.begin(), changed_accounts_.end());  // written in key order
-  for (std::uint64_t index : changed_accounts_) {
-    AccountState& state = accounts_[index];
-    state.awaiting_checkpoint = false;
-    encoding::StoredAccount record = state.latest;
-    record.applied_through = prepared_sequence_;
-    checkpoint_pass_.emplace_back(index, record);
-  }
-  changed_accounts_.clear();
   transfers_since_checkpoint_ = 0;
 }
 
@@ -559,8 +554,11 @@ std::size_t RocksLedger::add_checkpoint_chunk(rocksdb::WriteBatch& batch, std::s
   if (checkpoint_written_ >= checkpoint_pass_.size()) return 0;
   std::size_t end = std::min(checkpoint_pass_.size(), checkpoint_written_ + accounts_max);
   for (std::size_t i = checkpoint_written_; i < end; ++i) {
-    batch.Put(family(f_accounts), encoding::account_key(AccountId{checkpoint_pass_[i].first}),
-              encoding::encode_account(checkpoint_pass_[i].second));
+    // The writer's view: through every batch prepared before the one this
+    // chunk goes with (its own is staged, not yet latest).
+    encoding::StoredAccount record = accounts_[checkpoint_pass_[i]].latest;
+    record.applied_through = prepared_sequence_;
+    batch.Put(family(f_accounts), encoding::account_key(AccountId{checkpoint_pass_[i]}), encoding::encode_account(record));
   }
   if (end == checkpoint_pass_.size()) {
     // The pass is complete: every record is now current to checkpoint_sequence_ or later.
