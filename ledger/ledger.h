@@ -52,8 +52,8 @@ struct Options {
   // transfers the changed accounts are written out, a few thousand per batch.
   // It bounds the replay on open (about 1 s per 5M transfers). Default 4M.
   std::uint64_t checkpoint_interval_transfers = 4'000'000;
-  // Account records written per batch while a checkpoint is in progress:
-  // two per transfer of the batch, at least 64, at most this. Default 4096.
+  // Account records written per batch while a checkpoint is in progress.
+  // Default 4096.
   std::size_t checkpoint_accounts_per_batch = 4096;
   // Writes are refused (io_error "no space left on device", nothing written)
   // while less than this is free on the ledger's filesystem, so that the

@@ -337,7 +337,6 @@ Status RocksLedger::load_locked() {
   audit_head_ = AuditHash{};
   changed_accounts_.clear();
   checkpoint_pass_.clear();
-  next_pass_ = 1;
   checkpoint_written_ = 0;
   checkpoint_sequence_ = 0;
   transfers_since_checkpoint_ = 0;

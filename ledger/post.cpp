@@ -400,15 +400,7 @@ Result<std::unique_ptr<PreparedPost>> RocksLedger::prepare_locked(const std::vec
       prepared->marks.emplace_back(source, state.window.mark());
     }
   }
-  // A checkpoint chunk in proportion to the batch: two records per transfer
-  // (a transfer changes two accounts), so a pass always ends within its
-  // interval, spread over it instead of 4096 random-key records in every
-  // batch until it is done (slow writes at 20k taps/s for seconds).
-  if (write.Count() > 0) {
-    const std::size_t chunk = std::min<std::size_t>(options_.checkpoint_accounts_per_batch,
-                                                    std::max<std::uint64_t>(64, 2 * transfer_count));
-    checkpoint_written_ += add_checkpoint_chunk(write, chunk);
-  }
+  if (write.Count() > 0) checkpoint_written_ += add_checkpoint_chunk(write, options_.checkpoint_accounts_per_batch);
   AssetSums sums;
   for (std::uint64_t index : staged) {
     const AccountState& state = accounts_[index];
@@ -538,8 +530,8 @@ Status RocksLedger::commit(std::span<PreparedPost* const> posts) {
 
 void RocksLedger::mark_changed(std::uint64_t index) {
   AccountState& state = accounts_[index];
-  if (state.queued_for_pass != next_pass_) {
-    state.queued_for_pass = next_pass_;
+  if (!state.awaiting_checkpoint) {
+    state.awaiting_checkpoint = true;
     changed_accounts_.push_back(index);
   }
 }
@@ -547,14 +539,19 @@ void RocksLedger::mark_changed(std::uint64_t index) {
 void RocksLedger::maybe_start_checkpoint() {
   if (checkpoint_written_ < checkpoint_pass_.size()) return;  // a pass is still being written
   if (transfers_since_checkpoint_ < options_.checkpoint_interval_transfers) return;
-  // Constant time, inside one prepare: sorting and copying the records of
-  // every account changed (1-2M in a city) held a prepare for 0.25-0.5 s
-  // at 20k taps/s. Each record is read when its chunk is written.
   checkpoint_pass_.clear();
-  checkpoint_pass_.swap(changed_accounts_);
-  ++next_pass_;  // an account changed from now on is queued for the next pass
   checkpoint_written_ = 0;
   checkpoint_sequence_ = prepared_sequence_;
+  checkpoint_pass_.reserve(changed_accounts_.size());
+  std::sort(changed_accounts_.begin(), changed_accounts_.end());  // written in key order
+  for (std::uint64_t index : changed_accounts_) {
+    AccountState& state = accounts_[index];
+    state.awaiting_checkpoint = false;
+    encoding::StoredAccount record = state.latest;
+    record.applied_through = prepared_sequence_;
+    checkpoint_pass_.emplace_back(index, record);
+  }
+  changed_accounts_.clear();
   transfers_since_checkpoint_ = 0;
 }
 
@@ -562,11 +559,8 @@ std::size_t RocksLedger::add_checkpoint_chunk(rocksdb::WriteBatch& batch, std::s
   if (checkpoint_written_ >= checkpoint_pass_.size()) return 0;
   std::size_t end = std::min(checkpoint_pass_.size(), checkpoint_written_ + accounts_max);
   for (std::size_t i = checkpoint_written_; i < end; ++i) {
-    // The writer's view: through every batch prepared before the one this
-    // chunk goes with (its own is staged, not yet latest).
-    encoding::StoredAccount record = accounts_[checkpoint_pass_[i]].latest;
-    record.applied_through = prepared_sequence_;
-    batch.Put(family(f_accounts), encoding::account_key(AccountId{checkpoint_pass_[i]}), encoding::encode_account(record));
+    batch.Put(family(f_accounts), encoding::account_key(AccountId{checkpoint_pass_[i].first}),
+              encoding::encode_account(checkpoint_pass_[i].second));
   }
   if (end == checkpoint_pass_.size()) {
     // The pass is complete: every record is now current to checkpoint_sequence_ or later.

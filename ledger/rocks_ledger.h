@@ -110,7 +110,7 @@ class RocksLedger final : public Ledger {
     std::uint64_t history_stamp = 0;   // == batch stamp when it has a history entry in this batch
     std::uint32_t history_slot = 0;    // its entry in batch_history_
     bool exists = false;
-    std::uint64_t queued_for_pass = 0;  // the checkpoint pass it is queued for (== next_pass_: in changed_accounts_)
+    bool awaiting_checkpoint = false;  // changed since it was last queued for a checkpoint
   };
   struct Undo {
     std::uint64_t index;
@@ -254,12 +254,8 @@ class RocksLedger final : public Ledger {
   std::uint64_t audit_next_ = 1;  // the next audit link's number (prepare_mutex_)
   AuditHash audit_head_{};        // the last link's hash, zeros before the first
 
-  std::vector<std::uint64_t> changed_accounts_;     // queued for next_pass_, in order of change
-  // The pass being written: accounts whose records are written as they are
-  // when their chunk goes (a later state than at the pass's start is as
-  // good: replay skips what a record already holds).
-  std::vector<std::uint64_t> checkpoint_pass_;
-  std::uint64_t next_pass_ = 1;
+  std::vector<std::uint64_t> changed_accounts_;     // awaiting_checkpoint, in order of change
+  std::vector<std::pair<std::uint64_t, encoding::StoredAccount>> checkpoint_pass_;  // records to write
   std::size_t checkpoint_written_ = 0;
   std::uint64_t checkpoint_sequence_ = 0;           // what the pass in progress is current to
   std::uint64_t transfers_since_checkpoint_ = 0;
