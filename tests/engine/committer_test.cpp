@@ -2,6 +2,7 @@
 // shard, batches of more groups than one ledger write takes, and each
 // shard's batch durable once the write holding its last group is committed.
 #include <condition_variable>
+#include <map>
 #include <mutex>
 
 #include "committer.h"
@@ -15,8 +16,39 @@ struct Told {
   std::mutex mutex;
   std::condition_variable changed;
   std::vector<std::string> events;  // "outcomes S N" / "durable S", in order
+  std::map<std::size_t, std::vector<ledger::GroupOutcome>> received;  // the last outcomes, by shard
+  std::size_t prepared = 0;  // hand-overs told their outcomes
   std::size_t durable = 0;
 };
+
+// A committer that writes down in `told` everything it tells the shards.
+std::unique_ptr<Committer> telling_committer(ledger::Ledger& ledger, Metrics& metrics, Log& log, Told& told,
+                                             Drive drive = Drive::threads) {
+  return std::make_unique<Committer>(
+      ledger, metrics, log,
+      [&told](std::size_t shard, std::vector<ledger::GroupOutcome> outcomes) {
+        std::lock_guard lock(told.mutex);
+        told.events.push_back("outcomes " + std::to_string(shard) + " " + std::to_string(outcomes.size()));
+        told.received[shard] = std::move(outcomes);
+        ++told.prepared;
+        told.changed.notify_all();
+      },
+      [&told](std::size_t shard) {
+        std::lock_guard lock(told.mutex);
+        told.events.push_back("durable " + std::to_string(shard));
+        ++told.durable;
+        told.changed.notify_all();
+      },
+      [&told](std::size_t shard) {
+        std::lock_guard lock(told.mutex);
+        told.events.push_back("voided " + std::to_string(shard));
+      },
+      [&told](std::string_view stage, const Status& error, std::size_t) {
+        std::lock_guard lock(told.mutex);
+        told.events.push_back("failed " + std::string(stage) + " " + error.to_string());
+      },
+      drive);
+}
 
 std::vector<ledger::PostingGroup> identity_groups(std::uint32_t reader, std::size_t count) {
   std::vector<ledger::PostingGroup> groups(count);
@@ -35,28 +67,8 @@ TEST_CASE("the committer tells every shard its outcomes before its batch is dura
   Metrics metrics;
   Log log(stderr);
   Told told;
-  std::vector<std::vector<ledger::GroupOutcome>> received(2);
-  Committer committer(
-      *ledger, metrics, log,
-      [&](std::size_t shard, std::vector<ledger::GroupOutcome> outcomes) {
-        std::lock_guard lock(told.mutex);
-        told.events.push_back("outcomes " + std::to_string(shard) + " " + std::to_string(outcomes.size()));
-        received[shard] = std::move(outcomes);
-      },
-      [&](std::size_t shard) {
-        std::lock_guard lock(told.mutex);
-        told.events.push_back("durable " + std::to_string(shard));
-        ++told.durable;
-        told.changed.notify_all();
-      },
-      [&](std::size_t shard) {
-        std::lock_guard lock(told.mutex);
-        told.events.push_back("voided " + std::to_string(shard));
-      },
-      [&](std::string_view stage, const Status& error, std::size_t) {
-        std::lock_guard lock(told.mutex);
-        told.events.push_back("failed " + std::string(stage) + " " + error.to_string());
-      });
+  auto made = telling_committer(*ledger, metrics, log, told);
+  Committer& committer = *made;
   // 2.5 ledger writes' worth from one shard, a few groups from the other.
   const std::size_t big = 2 * limits::batch_groups_max + limits::batch_groups_max / 2;
   committer.hand({0, identity_groups(9001, big), {}, false});
@@ -75,8 +87,9 @@ TEST_CASE("the committer tells every shard its outcomes before its batch is dura
     REQUIRE(at_durable != told.events.end());
     CHECK(at_outcomes < at_durable);
   }
-  for (const auto& outcome : received[0]) REQUIRE((outcome.posted && !outcome.duplicate));
-  CHECK(received[0][big - 1].outcome == "decision " + std::to_string(big - 1));
+  const auto& received = told.received[0];
+  for (const auto& outcome : received) REQUIRE((outcome.posted && !outcome.duplicate));
+  CHECK(received[big - 1].outcome == "decision " + std::to_string(big - 1));
   // Durable: the ledger answers the last group of each batch from disk.
   auto last = ledger->posted(IdempotencyKey::for_tap(TapId{ReaderId{9001}, big}));
   REQUIRE(last);
@@ -93,26 +106,8 @@ TEST_CASE("a job's answer runs once its groups are durable, before the shard is 
   Told told;
   auto earlier = identity_groups(9003, 2);
   REQUIRE(ledger->post({earlier[1]}));  // so handing it again is a duplicate
-  Committer committer(
-      *ledger, metrics, log,
-      [&](std::size_t shard, std::vector<ledger::GroupOutcome>) {
-        std::lock_guard lock(told.mutex);
-        told.events.push_back("outcomes " + std::to_string(shard));
-      },
-      [&](std::size_t shard) {
-        std::lock_guard lock(told.mutex);
-        told.events.push_back("durable " + std::to_string(shard));
-        ++told.durable;
-        told.changed.notify_all();
-      },
-      [&](std::size_t shard) {
-        std::lock_guard lock(told.mutex);
-        told.events.push_back("voided " + std::to_string(shard));
-      },
-      [&](std::string_view stage, const Status& error, std::size_t) {
-        std::lock_guard lock(told.mutex);
-        told.events.push_back("failed " + std::string(stage) + " " + error.to_string());
-      });
+  auto made = telling_committer(*ledger, metrics, log, told);
+  Committer& committer = *made;
   std::vector<ledger::PostingGroup> groups = identity_groups(9003, 4);
   Transfer impossible;  // nothing moves between an account and itself
   impossible.debit_account = impossible.credit_account = AccountId{1};
@@ -134,7 +129,7 @@ TEST_CASE("a job's answer runs once its groups are durable, before the shard is 
     REQUIRE(told.changed.wait_for(lock, std::chrono::seconds(60), [&] { return told.durable == 1; }));
   }
   committer.stop();
-  CHECK(told.events == std::vector<std::string>{"outcomes 0", "answer 0", "durable 0"});
+  CHECK(told.events == std::vector<std::string>{"outcomes 0 4", "answer 0", "durable 0"});
   CHECK(seen == std::vector<bool>{true, false, false, true});
   CHECK(durable_when_answered);
 }
@@ -145,29 +140,8 @@ TEST_CASE("the committing thread makes the prepared writes that waited behind a 
   Metrics metrics;
   Log log(stderr);
   Told told;
-  std::size_t prepared = 0;
-  Committer committer(
-      *ledger, metrics, log,
-      [&](std::size_t shard, std::vector<ledger::GroupOutcome>) {
-        std::lock_guard lock(told.mutex);
-        told.events.push_back("outcomes " + std::to_string(shard));
-        ++prepared;
-        told.changed.notify_all();
-      },
-      [&](std::size_t shard) {
-        std::lock_guard lock(told.mutex);
-        told.events.push_back("durable " + std::to_string(shard));
-        ++told.durable;
-        told.changed.notify_all();
-      },
-      [&](std::size_t shard) {
-        std::lock_guard lock(told.mutex);
-        told.events.push_back("voided " + std::to_string(shard));
-      },
-      [&](std::string_view stage, const Status& error, std::size_t) {
-        std::lock_guard lock(told.mutex);
-        told.events.push_back("failed " + std::string(stage) + " " + error.to_string());
-      });
+  auto made = telling_committer(*ledger, metrics, log, told);
+  Committer& committer = *made;
   // The first job's answer holds the committing thread, as a slow sync
   // would, until the next two are prepared behind it.
   bool entered = false;
@@ -189,12 +163,12 @@ TEST_CASE("the committing thread makes the prepared writes that waited behind a 
   committer.hand({1, identity_groups(9011, 2), {}, false});
   {
     std::unique_lock lock(told.mutex);
-    REQUIRE(told.changed.wait_for(lock, std::chrono::seconds(60), [&] { return prepared == 2; }));
+    REQUIRE(told.changed.wait_for(lock, std::chrono::seconds(60), [&] { return told.prepared == 2; }));
   }
   committer.hand({2, identity_groups(9012, 4), {}, false});
   {
     std::unique_lock lock(told.mutex);
-    REQUIRE(told.changed.wait_for(lock, std::chrono::seconds(60), [&] { return prepared == 3; }));
+    REQUIRE(told.changed.wait_for(lock, std::chrono::seconds(60), [&] { return told.prepared == 3; }));
     released = true;
     told.changed.notify_all();
     REQUIRE(told.changed.wait_for(lock, std::chrono::seconds(60), [&] { return told.durable == 3; }));
@@ -218,18 +192,9 @@ TEST_CASE("prepared writes waiting together are made durable in one synced write
   auto ledger = make_ledger(dir.path / "ledger");
   Metrics metrics;
   Log log(stderr);
-  std::vector<std::string> events;
-  Committer committer(
-      *ledger, metrics, log,
-      [&](std::size_t shard, std::vector<ledger::GroupOutcome> outcomes) {
-        events.push_back("outcomes " + std::to_string(shard) + " " + std::to_string(outcomes.size()));
-      },
-      [&](std::size_t shard) { events.push_back("durable " + std::to_string(shard)); },
-      [&](std::size_t shard) { events.push_back("voided " + std::to_string(shard)); },
-      [&](std::string_view stage, const Status& error, std::size_t) {
-        events.push_back("failed " + std::string(stage) + " " + error.to_string());
-      },
-      Drive::steps);
+  Told told;
+  auto made = telling_committer(*ledger, metrics, log, told, Drive::steps);
+  Committer& committer = *made;
   // Three hand-overs prepared one by one while no write is committed: as
   // behind a slow sync.
   committer.hand({0, identity_groups(9004, 3), {}, false});
@@ -255,7 +220,7 @@ TEST_CASE("prepared writes waiting together are made durable in one synced write
   CHECK(metrics.commit_groups().counts().count == 1);
   CHECK(metrics.commit_queue().counts().count == 3);
   CHECK(committer.prepared_waiting() == 0);
-  CHECK(events == std::vector<std::string>{"outcomes 0 3", "outcomes 1 2", "outcomes 0 2", "durable 0", "durable 1",
+  CHECK(told.events == std::vector<std::string>{"outcomes 0 3", "outcomes 1 2", "outcomes 0 2", "durable 0", "durable 1",
                                            "durable 0"});
   for (auto [reader, last] : {std::pair{9004u, 5u}, std::pair{9005u, 2u}}) {
     for (std::uint64_t sequence = 1; sequence <= last; ++sequence) {

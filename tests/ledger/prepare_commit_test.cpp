@@ -64,6 +64,38 @@ class FailingSyncFileSystem : public rocksdb::FileSystemWrapper {
   const std::atomic<bool>& failing_;
 };
 
+// A ledger on a file system whose WAL syncs fail while `failing` is set,
+// with one card holding 100 and an operator to pay.
+struct FailingSyncLedger {
+  explicit FailingSyncLedger(const char* card_hex) {
+    auto opened = ledger::open_with_env(path, create_options(), env.get());
+    REQUIRE(opened);
+    ledger = std::move(*opened);
+    auto system = ledger::ensure_system_accounts(*ledger);
+    REQUIRE(system);
+    auto registered = ledger->register_operator(OperatorId{1}, "Capital Bus");
+    REQUIRE(registered);
+    bus = *registered;
+    auto cards = ledger->issue_cards({new_card(card_hex)});
+    REQUIRE(cards);
+    card = cards->front();
+    REQUIRE(ledger->post({make_group(IdempotencyKey{Origin::operator_action, 1, 1},
+                                     {make_transfer(system->topup_float, card.wallet_account, 100, TransferCode::top_up)})}));
+  }
+  static ledger::Options create_options() {
+    ledger::Options options;
+    options.create_if_missing = true;
+    return options;
+  }
+  TempDir dir;
+  const std::string path = dir.path() + "/ledger";
+  std::atomic<bool> failing{false};
+  std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(std::make_shared<FailingSyncFileSystem>(failing));
+  std::unique_ptr<ledger::Ledger> ledger;
+  ledger::OperatorRecord bus;
+  CardRecord card;
+};
+
 }  // namespace
 
 TEST_CASE("a prepared batch is validated after the one before it and seen by readers only once committed") {
@@ -256,91 +288,56 @@ TEST_CASE("post() beside a pipelined writer waits for its pending batch and comm
 }
 
 TEST_CASE("a failed sync voids its batch and the ones prepared after it and refuses writes until reopened") {
-  TempDir dir;
-  const std::string path = dir.path() + "/ledger";
-  std::atomic<bool> failing{false};
-  auto env = rocksdb::NewCompositeEnv(std::make_shared<FailingSyncFileSystem>(failing));
-  ledger::Options options;
-  options.create_if_missing = true;
-  auto opened = ledger::open_with_env(path, options, env.get());
-  REQUIRE(opened);
-  std::unique_ptr<ledger::Ledger> ledger = std::move(*opened);
-  auto system = ledger::ensure_system_accounts(*ledger);
-  REQUIRE(system);
-  auto bus = ledger->register_operator(OperatorId{1}, "Capital Bus");
-  REQUIRE(bus);
-  auto cards = ledger->issue_cards({new_card("04CC0005")});
-  REQUIRE(cards);
-  const CardRecord card = cards->front();
-  REQUIRE(ledger->post({make_group(IdempotencyKey{Origin::operator_action, 1, 1},
-                                   {make_transfer(system->topup_float, card.wallet_account, 100, TransferCode::top_up)})}));
-
-  auto doomed = ledger->prepare({fare(card, *bus, 7, 1, 10)});
-  auto after = ledger->prepare({fare(card, *bus, 7, 2, 10)});
+  FailingSyncLedger f("04CC0005");
+  auto doomed = f.ledger->prepare({fare(f.card, f.bus, 7, 1, 10)});
+  auto after = f.ledger->prepare({fare(f.card, f.bus, 7, 2, 10)});
   REQUIRE(doomed);
   REQUIRE(after);
-  failing = true;
-  Status failed = ledger->commit(**doomed);
+  f.failing = true;
+  Status failed = f.ledger->commit(**doomed);
   CHECK(failed.code() == StatusCode::io_error);
-  failing = false;
-  CHECK(ledger->commit(**after).code() == StatusCode::io_error);
-  CHECK(ledger->account(card.wallet_account)->balance_minor == 100);  // nothing was published
-  CHECK(ledger->post({fare(card, *bus, 7, 3, 10)}).status().code() == StatusCode::io_error);
-  CHECK(ledger->prepare({fare(card, *bus, 7, 3, 10)}).status().code() == StatusCode::io_error);
-  CHECK(ledger->issue_cards({new_card("04CC0006")}).status().code() == StatusCode::io_error);
+  f.failing = false;
+  CHECK(f.ledger->commit(**after).code() == StatusCode::io_error);
+  CHECK(f.ledger->account(f.card.wallet_account)->balance_minor == 100);  // nothing was published
+  CHECK(f.ledger->post({fare(f.card, f.bus, 7, 3, 10)}).status().code() == StatusCode::io_error);
+  CHECK(f.ledger->prepare({fare(f.card, f.bus, 7, 3, 10)}).status().code() == StatusCode::io_error);
+  CHECK(f.ledger->issue_cards({new_card("04CC0006")}).status().code() == StatusCode::io_error);
 
-  ledger.reset();
-  auto reopened = ledger::Ledger::open(path, ledger::Options{});
+  f.ledger.reset();
+  auto reopened = ledger::Ledger::open(f.path, ledger::Options{});
   REQUIRE(reopened);
   // The failed batch is there whole or not at all; the one after it is not.
-  const std::int64_t balance = (*reopened)->account(card.wallet_account)->balance_minor;
+  const std::int64_t balance = (*reopened)->account(f.card.wallet_account)->balance_minor;
   CHECK((balance == 100 || balance == 90));
   auto later = (*reopened)->posted(tap_key(7, 2));
   REQUIRE(later);
   CHECK_FALSE(later->has_value());
   CHECK((*reopened)->verify().ok());
-  auto resent = (*reopened)->post({fare(card, *bus, 7, 2, 10)});
+  auto resent = (*reopened)->post({fare(f.card, f.bus, 7, 2, 10)});
   REQUIRE(resent);
   CHECK((*resent)[0].posted);
 }
 
 TEST_CASE("a failed sync of several prepared batches loses them all or none, never a part") {
-  TempDir dir;
-  const std::string path = dir.path() + "/ledger";
-  std::atomic<bool> failing{false};
-  auto env = rocksdb::NewCompositeEnv(std::make_shared<FailingSyncFileSystem>(failing));
-  ledger::Options options;
-  options.create_if_missing = true;
-  auto opened = ledger::open_with_env(path, options, env.get());
-  REQUIRE(opened);
-  std::unique_ptr<ledger::Ledger> ledger = std::move(*opened);
-  auto system = ledger::ensure_system_accounts(*ledger);
-  REQUIRE(system);
-  auto bus = ledger->register_operator(OperatorId{1}, "Capital Bus");
-  REQUIRE(bus);
-  auto cards = ledger->issue_cards({new_card("04CC0013")});
-  REQUIRE(cards);
-  const CardRecord card = cards->front();
-  REQUIRE(ledger->post({make_group(IdempotencyKey{Origin::operator_action, 1, 1},
-                                   {make_transfer(system->topup_float, card.wallet_account, 100, TransferCode::top_up)})}));
-  auto first = ledger->prepare({fare(card, *bus, 7, 1, 10)});
-  auto second = ledger->prepare({fare(card, *bus, 7, 2, 20)});
-  auto after = ledger->prepare({fare(card, *bus, 7, 3, 40)});
+  FailingSyncLedger f("04CC0013");
+  auto first = f.ledger->prepare({fare(f.card, f.bus, 7, 1, 10)});
+  auto second = f.ledger->prepare({fare(f.card, f.bus, 7, 2, 20)});
+  auto after = f.ledger->prepare({fare(f.card, f.bus, 7, 3, 40)});
   REQUIRE(first);
   REQUIRE(second);
   REQUIRE(after);
-  failing = true;
+  f.failing = true;
   ledger::PreparedPost* const together[] = {first->get(), second->get()};
-  CHECK(ledger->commit(together).code() == StatusCode::io_error);
-  failing = false;
-  CHECK(ledger->commit(**after).code() == StatusCode::io_error);
-  CHECK(ledger->account(card.wallet_account)->balance_minor == 100);  // nothing was published
+  CHECK(f.ledger->commit(together).code() == StatusCode::io_error);
+  f.failing = false;
+  CHECK(f.ledger->commit(**after).code() == StatusCode::io_error);
+  CHECK(f.ledger->account(f.card.wallet_account)->balance_minor == 100);  // nothing was published
 
-  ledger.reset();
-  auto reopened = ledger::Ledger::open(path, ledger::Options{});
+  f.ledger.reset();
+  auto reopened = ledger::Ledger::open(f.path, ledger::Options{});
   REQUIRE(reopened);
   // One write: both batches or neither, and never the one after.
-  const std::int64_t balance = (*reopened)->account(card.wallet_account)->balance_minor;
+  const std::int64_t balance = (*reopened)->account(f.card.wallet_account)->balance_minor;
   CHECK((balance == 100 || balance == 70));
   auto one = (*reopened)->posted(tap_key(7, 1));
   auto two = (*reopened)->posted(tap_key(7, 2));
