@@ -169,16 +169,23 @@ TEST_CASE("the committing thread makes the prepared writes that waited behind a 
   {
     std::unique_lock lock(told.mutex);
     REQUIRE(told.changed.wait_for(lock, std::chrono::seconds(60), [&] { return told.prepared == 3; }));
+  }
+  // A shard's outcomes are told before its write is queued: an empty
+  // hand-over told after them proves the third write queued too.
+  committer.hand({3, {}, {}, false});
+  {
+    std::unique_lock lock(told.mutex);
+    REQUIRE(told.changed.wait_for(lock, std::chrono::seconds(60), [&] { return told.prepared == 4; }));
     released = true;
     told.changed.notify_all();
-    REQUIRE(told.changed.wait_for(lock, std::chrono::seconds(60), [&] { return told.durable == 3; }));
+    REQUIRE(told.changed.wait_for(lock, std::chrono::seconds(60), [&] { return told.durable == 4; }));
   }
   committer.stop();
   CHECK(metrics.commits() == 2);  // the first, then the two that waited, together
   CHECK(metrics.prepared_writes_committed() == 3);
   CHECK(ledger->storage_activity().synced_writes == synced_before + 2);
-  const std::vector<std::string> durable(told.events.end() - 3, told.events.end());
-  CHECK(durable == std::vector<std::string>{"durable 0", "durable 1", "durable 2"});
+  const std::vector<std::string> durable(told.events.end() - 4, told.events.end());
+  CHECK(durable == std::vector<std::string>{"durable 0", "durable 1", "durable 2", "durable 3"});
   for (std::uint32_t reader : {9010u, 9011u, 9012u}) {
     auto posted = ledger->posted(IdempotencyKey::for_tap(TapId{ReaderId{reader}, 1}));
     REQUIRE(posted);
