@@ -335,9 +335,7 @@ Status RocksLedger::load_locked() {
   last_sequence_ = 0;
   audit_next_ = 1;
   audit_head_ = AuditHash{};
-  changed_accounts_.clear();
   checkpoint_pass_.clear();
-  checkpoint_written_ = 0;
   checkpoint_sequence_ = 0;
   transfers_since_checkpoint_ = 0;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), family(f_accounts)));

@@ -400,7 +400,7 @@ Result<std::unique_ptr<PreparedPost>> RocksLedger::prepare_locked(const std::vec
       prepared->marks.emplace_back(source, state.window.mark());
     }
   }
-  if (write.Count() > 0) checkpoint_written_ += add_checkpoint_chunk(write, options_.checkpoint_accounts_per_batch);
+  if (write.Count() > 0) add_checkpoint_chunk(write, options_.checkpoint_accounts_per_batch);
   AssetSums sums;
   for (std::uint64_t index : staged) {
     const AccountState& state = accounts_[index];
@@ -528,56 +528,41 @@ Status RocksLedger::commit(std::span<PreparedPost* const> posts) {
   return finish(Status::ok());
 }
 
-void RocksLedger::mark_changed(std::uint64_t index) {
-  AccountState& state = accounts_[index];
-  if (!state.awaiting_checkpoint) {
-    state.awaiting_checkpoint = true;
-    changed_accounts_.push_back(index);
-  }
-}
+void RocksLedger::mark_changed(std::uint64_t index) { checkpoint_pass_.mark_changed(index); }
 
 void RocksLedger::maybe_start_checkpoint() {
-  if (checkpoint_written_ < checkpoint_pass_.size()) return;  // a pass is still being written
+  if (checkpoint_pass_.in_progress()) return;
   if (transfers_since_checkpoint_ < options_.checkpoint_interval_transfers) return;
-  checkpoint_pass_.clear();
-  checkpoint_written_ = 0;
   checkpoint_sequence_ = prepared_sequence_;
-  checkpoint_pass_.reserve(changed_accounts_.size());
-  std::sort(changed_accounts_.begin(), changed_accounts_.end());  // written in key order
-  for (std::uint64_t index : changed_accounts_) {
-    AccountState& state = accounts_[index];
-    state.awaiting_checkpoint = false;
-    encoding::StoredAccount record = state.latest;
-    record.applied_through = prepared_sequence_;
-    checkpoint_pass_.emplace_back(index, record);
-  }
-  changed_accounts_.clear();
+  checkpoint_pass_.start();
   transfers_since_checkpoint_ = 0;
 }
 
-std::size_t RocksLedger::add_checkpoint_chunk(rocksdb::WriteBatch& batch, std::size_t accounts_max) {
-  if (checkpoint_written_ >= checkpoint_pass_.size()) return 0;
-  std::size_t end = std::min(checkpoint_pass_.size(), checkpoint_written_ + accounts_max);
-  for (std::size_t i = checkpoint_written_; i < end; ++i) {
-    batch.Put(family(f_accounts), encoding::account_key(AccountId{checkpoint_pass_[i].first}),
-              encoding::encode_account(checkpoint_pass_[i].second));
-  }
-  if (end == checkpoint_pass_.size()) {
+void RocksLedger::add_checkpoint_chunk(rocksdb::WriteBatch& batch, std::size_t accounts_max) {
+  if (!checkpoint_pass_.in_progress()) return;
+  // Each record as the writer sees it now: current to every prepared batch,
+  // which lands before (or with) this write, so replay skips what it holds.
+  checkpoint_pass_.take(accounts_max, [&](std::uint64_t index) {
+    if (index >= accounts_.size() || !accounts_[index].exists) return;  // forgotten after a failed write
+    encoding::StoredAccount record = accounts_[index].latest;
+    CITYCARD_CHECK_GE(prepared_sequence_, checkpoint_sequence_);
+    record.applied_through = prepared_sequence_;
+    batch.Put(family(f_accounts), encoding::account_key(AccountId{index}), encoding::encode_account(record));
+  });
+  if (!checkpoint_pass_.in_progress()) {
     // The pass is complete: every record is now current to checkpoint_sequence_ or later.
     std::string value;
     coding::put_be<std::uint64_t>(value, checkpoint_sequence_);
     batch.Put(family(f_default), encoding::replay_from_key, value);
   }
-  return end - checkpoint_written_;
 }
 
 Status RocksLedger::write_full_checkpoint() {
   auto drain_pass = [this]() -> Status {
-    while (checkpoint_written_ < checkpoint_pass_.size()) {
+    while (checkpoint_pass_.in_progress()) {
       rocksdb::WriteBatch batch;
-      std::size_t written = add_checkpoint_chunk(batch, 65536);
+      add_checkpoint_chunk(batch, 65536);
       if (Status status = write_synced(batch); !status) return status;
-      checkpoint_written_ += written;
     }
     return Status::ok();
   };

@@ -30,6 +30,7 @@
 #include "encoding.h"
 #include "ledger/ledger.h"
 #include "audit_chain.h"
+#include "checkpoint_pass.h"
 #include "sequence_window.h"
 #include "storage_listener.h"
 
@@ -110,7 +111,6 @@ class RocksLedger final : public Ledger {
     std::uint64_t history_stamp = 0;   // == batch stamp when it has a history entry in this batch
     std::uint32_t history_slot = 0;    // its entry in batch_history_
     bool exists = false;
-    bool awaiting_checkpoint = false;  // changed since it was last queued for a checkpoint
   };
   struct Undo {
     std::uint64_t index;
@@ -203,9 +203,9 @@ class RocksLedger final : public Ledger {
   void forget_accounts_from(std::size_t size);  // undoes allocate_account after a failed write
   Result<CardRecord> read_card(rocksdb::ReadOptions options, const CardId& card) const;
   void mark_changed(std::uint64_t index);
-  // Checkpointing: queue a pass, write part of it into a batch, finish all.
+  // Checkpointing: start a pass, write part of it into a batch, finish all.
   void maybe_start_checkpoint();
-  std::size_t add_checkpoint_chunk(rocksdb::WriteBatch& batch, std::size_t accounts_max);
+  void add_checkpoint_chunk(rocksdb::WriteBatch& batch, std::size_t accounts_max);
   Status write_full_checkpoint();
 
   std::string path_;
@@ -254,10 +254,8 @@ class RocksLedger final : public Ledger {
   std::uint64_t audit_next_ = 1;  // the next audit link's number (prepare_mutex_)
   AuditHash audit_head_{};        // the last link's hash, zeros before the first
 
-  std::vector<std::uint64_t> changed_accounts_;     // awaiting_checkpoint, in order of change
-  std::vector<std::pair<std::uint64_t, encoding::StoredAccount>> checkpoint_pass_;  // records to write
-  std::size_t checkpoint_written_ = 0;
-  std::uint64_t checkpoint_sequence_ = 0;           // what the pass in progress is current to
+  CheckpointPass checkpoint_pass_;
+  std::uint64_t checkpoint_sequence_ = 0;  // what the pass in progress is current to
   std::uint64_t transfers_since_checkpoint_ = 0;
 };
 

@@ -67,12 +67,13 @@ class FailingSyncFileSystem : public rocksdb::FileSystemWrapper {
 // A ledger on a file system whose WAL syncs fail while `failing` is set,
 // with one card holding 100 and an operator to pay.
 struct FailingSyncLedger {
-  explicit FailingSyncLedger(const char* card_hex) {
-    auto opened = ledger::open_with_env(path, create_options(), env.get());
+  explicit FailingSyncLedger(const char* card_hex, ledger::Options options = create_options()) {
+    auto opened = ledger::open_with_env(path, options, env.get());
     REQUIRE(opened);
     ledger = std::move(*opened);
-    auto system = ledger::ensure_system_accounts(*ledger);
-    REQUIRE(system);
+    auto ensured = ledger::ensure_system_accounts(*ledger);
+    REQUIRE(ensured);
+    system = *ensured;
     auto registered = ledger->register_operator(OperatorId{1}, "Capital Bus");
     REQUIRE(registered);
     bus = *registered;
@@ -80,7 +81,7 @@ struct FailingSyncLedger {
     REQUIRE(cards);
     card = cards->front();
     REQUIRE(ledger->post({make_group(IdempotencyKey{Origin::operator_action, 1, 1},
-                                     {make_transfer(system->topup_float, card.wallet_account, 100, TransferCode::top_up)})}));
+                                     {make_transfer(system.topup_float, card.wallet_account, 100, TransferCode::top_up)})}));
   }
   static ledger::Options create_options() {
     ledger::Options options;
@@ -92,6 +93,7 @@ struct FailingSyncLedger {
   std::atomic<bool> failing{false};
   std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(std::make_shared<FailingSyncFileSystem>(failing));
   std::unique_ptr<ledger::Ledger> ledger;
+  ledger::SystemAccounts system;
   ledger::OperatorRecord bus;
   CardRecord card;
 };
@@ -348,6 +350,56 @@ TEST_CASE("a failed sync of several prepared batches loses them all or none, nev
   CHECK(one->has_value() == two->has_value());
   CHECK(one->has_value() == (balance == 70));
   CHECK_FALSE(three->has_value());
+  CHECK((*reopened)->verify().ok());
+}
+
+TEST_CASE("a checkpoint pass cut short by a failed sync replays every committed transfer once, also into records written after it began") {
+  ledger::Options options = FailingSyncLedger::create_options();
+  options.checkpoint_interval_transfers = 12;  // a pass every few batches
+  options.checkpoint_accounts_per_batch = 2;   // spread over several batches, some changing again meanwhile
+  FailingSyncLedger f("04CC0020", options);
+  std::vector<CardRecord> cards{f.card};
+  for (const char* hex : {"04CC0021", "04CC0022", "04CC0023", "04CC0024", "04CC0025", "04CC0026"}) {
+    auto issued = f.ledger->issue_cards({new_card(hex)});
+    REQUIRE(issued);
+    cards.push_back(issued->front());
+  }
+  std::vector<std::int64_t> expected(cards.size(), 0);
+  expected[0] = 100;
+  std::uint64_t sequence = 0;
+  std::unique_ptr<ledger::PreparedPost> waiting;
+  for (int batch = 0; batch < 30; ++batch) {
+    std::vector<ledger::PostingGroup> groups;
+    for (int g = 0; g < 3; ++g) {
+      const std::size_t c = static_cast<std::size_t>(batch * 5 + g * 3) % cards.size();
+      const std::int64_t amount = 1 + (batch * 7 + g) % 40;
+      groups.push_back(make_group(tap_key(9, ++sequence),
+                                  {make_transfer(f.system.topup_float, cards[c].wallet_account, amount, TransferCode::top_up)}));
+      expected[c] += amount;
+    }
+    // Two prepared at a time: a chunk reads records the batch before it moved.
+    auto prepared = f.ledger->prepare(groups);
+    REQUIRE(prepared);
+    if (waiting) REQUIRE(f.ledger->commit(*waiting));
+    waiting = std::move(*prepared);
+  }
+  REQUIRE(f.ledger->commit(*waiting));
+  // The write that fails touches only the bus, so whatever part of it lands
+  // leaves the cards' balances as committed; the ledger closes without a checkpoint.
+  auto doomed = f.ledger->prepare({make_group(IdempotencyKey{Origin::operator_action, 1, 2},
+                                              {make_transfer(f.system.topup_float, f.bus.payable_account, 1, TransferCode::top_up)})});
+  REQUIRE(doomed);
+  f.failing = true;
+  CHECK(f.ledger->commit(**doomed).code() == StatusCode::io_error);
+  f.failing = false;
+  f.ledger.reset();
+
+  auto reopened = ledger::Ledger::open(f.path, ledger::Options{});
+  REQUIRE(reopened);
+  for (std::size_t c = 0; c < cards.size(); ++c) {
+    INFO("card " << c);
+    CHECK((*reopened)->account(cards[c].wallet_account)->balance_minor == expected[c]);
+  }
   CHECK((*reopened)->verify().ok());
 }
 
