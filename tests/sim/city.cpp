@@ -42,6 +42,10 @@ ledger::Options sim_ledger_options() {
   options.write_buffer_bytes = 8u << 20;  // few memtable flushes: they run on RocksDB's threads
   options.block_cache_bytes = 4u << 20;
   options.background_compactions = false;
+  // A checkpoint pass every few batches, a few records per batch: crashes,
+  // torn writes and failed syncs land in the middle of passes too.
+  options.checkpoint_interval_transfers = 16;
+  options.checkpoint_accounts_per_batch = 4;
   return options;
 }
 
