@@ -362,6 +362,23 @@ def client_seconds(args, load, samples):
               "(this run's load.json has no by_second: a load generator from before it was recorded)")
 
 
+def run_tails(args):
+    """Each engine stage's observations in buckets bounded at --over-ms or more, in the whole of a
+    kept run, per bucket: what a rare stall (a checkpoint pass starting, a
+    sync of 250 ms) leaves, which a per-minute p99 hides."""
+    samples = [json.loads(line) for line in open(args.samples)]
+    if len(samples) < 2:
+        sys.exit(f"sustained.py: {args.samples} holds fewer than two samples")
+    first, last = samples[0], samples[-1]
+    print(f"engine stages over the run ({last['t'] - first['t']:.0f} s): observations in buckets whose upper "
+          f"bound is at least {args.over_ms:g} ms (bound in ms: count) of all")
+    for key in HISTOGRAMS:
+        if key == "commit_groups" or not first["buckets"].get(key) or not last["buckets"].get(key):
+            continue
+        total = int(last["buckets"][key][-1][1] - first["buckets"][key][-1][1])
+        print(f"  {key}: {bucket_counts(first, last, key, args.over_ms / 1000)} of {total}")
+
+
 def main():
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="command", required=True)
@@ -381,8 +398,11 @@ def main():
     w.add_argument("--load", required=True)
     w.add_argument("--samples", required=True)
     w.add_argument("--over-ms", type=float, default=25)
+    t = sub.add_parser("tails", help="each stage's slow observations over a whole kept run")
+    t.add_argument("--samples", required=True)
+    t.add_argument("--over-ms", type=float, default=50)
     args = parser.parse_args()
-    {"sample": sample, "report": report, "seconds": slow_seconds}[args.command](args)
+    {"sample": sample, "report": report, "seconds": slow_seconds, "tails": run_tails}[args.command](args)
 
 
 if __name__ == "__main__":
