@@ -75,11 +75,6 @@ struct Options {
   // sustained load"). Bytes a second; 0: delete at once. Default 32 MiB/s,
   // several times what 20k taps/s make obsolete.
   std::uint64_t delete_bytes_per_s = 32u << 20;
-  // Flush and compaction writes at most this many bytes a second (RocksDB's
-  // rate limiter, refilled every 10 ms; the WAL is never limited), so that
-  // a synced WAL write does not wait behind a burst of table data in the
-  // disk's queue and cache. Bytes a second; 0: no limit (the default).
-  std::uint64_t background_write_bytes_per_s = 0;
 };
 
 // Opaque records stored beside the ledger in the same atomic write, e.g. the

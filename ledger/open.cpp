@@ -17,7 +17,6 @@
 #include <rocksdb/options.h>
 #include <rocksdb/sst_file_manager.h>
 #include <rocksdb/perf_context.h>
-#include <rocksdb/rate_limiter.h>
 #include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 
@@ -256,11 +255,6 @@ Result<std::unique_ptr<Ledger>> open_with_env(const std::string& path, const Opt
   rocksdb::DBOptions db_options = db_options_for(path);
   if (env != nullptr) db_options.env = env;
   pace_deletions(db_options, options, env);
-  if (options.background_write_bytes_per_s > 0 && !options.read_only) {
-    db_options.rate_limiter.reset(rocksdb::NewGenericRateLimiter(
-        static_cast<std::int64_t>(options.background_write_bytes_per_s), /*refill_period_us=*/10'000, /*fairness=*/10,
-        rocksdb::RateLimiter::Mode::kWritesOnly, /*auto_tuned=*/false));
-  }
   // Compactions can wait; a tap's commit and its rating cannot. On a busy
   // machine they run niced, so they take idle time, not a decision's.
   // (Flushes keep their priority: a memtable that cannot flush stalls writes.)

@@ -30,7 +30,6 @@ Result<Prepared> prepare(const EngineConfig& config, Log& log) {
   options.free_bytes_min = config.ledger_free_bytes_min;
   options.block_cache_bytes = config.ledger_block_cache_bytes;
   options.delete_bytes_per_s = config.ledger_delete_bytes_per_s;
-  options.background_write_bytes_per_s = config.ledger_background_write_bytes_per_s;
   auto opened = ledger::Ledger::open(config.ledger_dir, options);
   if (!opened) return opened.status();
   prepared.ledger = std::move(opened).value();

@@ -127,7 +127,6 @@ Result<EngineConfig> parse_config(std::string_view toml_text, const std::string&
   r.number("ledger", "block_cache_bytes", config.ledger_block_cache_bytes, 1 << 20, std::int64_t{1} << 36);
   r.number("ledger", "free_bytes_min", config.ledger_free_bytes_min, 0, std::int64_t{1} << 40);
   r.number("ledger", "delete_bytes_per_s", config.ledger_delete_bytes_per_s, 0, std::int64_t{1} << 40);
-  r.number("ledger", "background_write_bytes_per_s", config.ledger_background_write_bytes_per_s, 0, std::int64_t{1} << 40);
   r.text("pki", "dir", config.pki_dir);
   r.text("settlement", "dir", config.settlement_dir);
   r.text("settlement", "key_dir", config.settlement_key_dir);

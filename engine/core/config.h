@@ -23,7 +23,6 @@ struct EngineConfig {
   std::uint64_t ledger_free_bytes_min = 0;  // 0: 4 x write_buffer_bytes (ledger::Options::free_bytes_min)
   std::size_t ledger_block_cache_bytes = 256u << 20;
   std::uint64_t ledger_delete_bytes_per_s = 32u << 20;  // ledger::Options::delete_bytes_per_s; 0: at once
-  std::uint64_t ledger_background_write_bytes_per_s = 0;  // ledger::Options::background_write_bytes_per_s; 0: no limit
   std::string pki_dir;             // default <data_dir>/pki
   std::string settlement_dir;      // [settlement] dir: the day's files; default <data_dir>/settlement
   std::string settlement_key_dir;  // [settlement] key_dir: the signing key; default <data_dir>/settlement-keys
