@@ -400,7 +400,10 @@ Result<std::unique_ptr<PreparedPost>> RocksLedger::prepare_locked(const std::vec
       prepared->marks.emplace_back(source, state.window.mark());
     }
   }
-  if (write.Count() > 0) add_checkpoint_chunk(write, options_.checkpoint_accounts_per_batch);
+  if (write.Count() > 0) {
+    // At most doubling a big batch's write; a small one's by a fixed amount.
+    add_checkpoint_chunk(write, std::max<std::size_t>(options_.checkpoint_accounts_per_batch, transfer_count));
+  }
   AssetSums sums;
   for (std::uint64_t index : staged) {
     const AccountState& state = accounts_[index];
