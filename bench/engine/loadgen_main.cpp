@@ -18,6 +18,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "citycard/realtime.h"
+
 #include "loadgen/card_keys.h"
 #include "loadgen/city_day.h"
 #include "loadgen/city_map.h"
@@ -71,6 +73,11 @@ int main(int argc, char** argv) {
   app.add_option("--pki", load_options.pki_dir, "PKI directory with ca.crt and readers/reader-N.crt/.key");
   app.add_option("--port", load_options.port, "the engine's tap port on 127.0.0.1");
   app.add_option("--threads", load_options.threads, "load threads (default 4)");
+  int realtime_priority = 0;
+  app.add_option("--realtime-priority", realtime_priority,
+                 "run the load threads SCHED_FIFO at this priority (1..99), as readers on devices of their own "
+                 "would not wait for the engine host's flushes and compactions (default 0: the ordinary scheduler)")
+      ->check(CLI::Range(0, realtime_priority_max));
   app.add_option("--readers-max", load_options.readers_max, "use only the first N readers (default all)");
   app.add_option("--batch", load_options.batch_taps_max, "taps per batch at most (default 256)");
   app.add_option("--inflight", load_options.inflight_batches_max,
@@ -139,6 +146,10 @@ int main(int argc, char** argv) {
     std::cerr << "citycard-loadgen: --card-keys FILE is required (the engine requires card proofs), or --no-proofs\n";
     return 2;
   }
+  if (Status allowed = check_realtime_allowed(realtime_priority); !allowed) {
+    std::cerr << "citycard-loadgen: --realtime-priority: " << allowed.to_string() << "\n";
+    return 2;
+  }
   const auto generate_start = std::chrono::steady_clock::now();
   loadgen::CityDay day = loadgen::generate_city_day(map, roster, day_options);
   for (int next = 1; next < days; ++next) {
@@ -188,6 +199,12 @@ int main(int argc, char** argv) {
     for (std::size_t h = 5; h < hours.size(); ++h) std::cout << " " << h << ":" << hours[h];
     std::cout << "\n";
     if (load_options.port == 0) return 0;
+  }
+  // Only now (generating the day is not the readers' work): the load
+  // threads, started from this one, inherit it.
+  if (Status realtime = run_this_thread_realtime(realtime_priority); !realtime) {
+    std::cerr << "citycard-loadgen: --realtime-priority: " << realtime.to_string() << "\n";
+    return 1;
   }
   auto load = loadgen::TlsLoad::connect(day, map, load_options);
   if (!load) {

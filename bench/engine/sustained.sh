@@ -20,6 +20,10 @@
 # SUSTAINED_ENGINE_TOML adds to the engine's configuration (A/B of a setting,
 # e.g. $'[pipeline]\nbatch_wait_us = 1000'); SUSTAINED_TAG names the results
 # (sustained-RATE-TAG.*) so that a variant does not overwrite the baseline.
+# SUSTAINED_LOADGEN_REALTIME=N runs the load generator's threads SCHED_FIFO at
+# priority N (readers on devices of their own do not wait for the engine
+# host's flushes); with SUSTAINED_ENGINE_TOML=$'[pipeline]\nrealtime_priority = N'
+# the engine's tap path is real-time too (bench/README.md, "Real-time scheduling").
 # SUSTAINED_DISK_NOISE=EVERY:MIB writes MIB MiB over a file beside the ledger
 # every EVERY seconds and syncs it (disk_noise.py): the same slow syncs in
 # both arms of an A/B, whatever the host's disk does that day.
@@ -96,7 +100,8 @@ sweep=$(printf "$rate,%.0s" $(seq "$minutes"))
 sweep=${sweep%,}
 echo "== load: $days days from $day at $rate taps/s for $minutes one-minute steps"
 stdbuf -oL "$loadgen" --cards "$cards" --day "$day" --days "$days" --pki "$work/pki" --port "$port" --no-proofs \
-    --sweep "$sweep" --duration 60 --json load.json > load.out 2>&1 &
+    --sweep "$sweep" --duration 60 --json load.json --realtime-priority "${SUSTAINED_LOADGEN_REALTIME:-0}" \
+    > load.out 2>&1 &
 load_pid=$!
 python3 "$root/bench/engine/sustained.py" sample --metrics-port "$metrics_port" --engine-pid "$engine_pid" \
     --loadgen-pid "$load_pid" --out samples.jsonl &

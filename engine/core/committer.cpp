@@ -8,14 +8,14 @@
 
 #include "citycard/check.h"
 #include "citycard/limits.h"
-#include "citycard/thread_name.h"
+#include "tap_thread.h"
 
 namespace citycard::engine {
 
 using Clock = std::chrono::steady_clock;
 
 Committer::Committer(ledger::Ledger& ledger, Metrics& metrics, Log& log, Outcomes outcomes, Durable durable,
-                     Voided voided, Failed failed, Drive drive)
+                     Voided voided, Failed failed, Drive drive, int realtime_priority)
     : ledger_(ledger),
       metrics_(metrics),
       log_(log),
@@ -25,12 +25,12 @@ Committer::Committer(ledger::Ledger& ledger, Metrics& metrics, Log& log, Outcome
       failed_(std::move(failed)),
       drive_(drive) {
   if (drive_ == Drive::steps) return;
-  preparing_ = std::thread([this] {
-    name_this_thread("cc-prepare");
+  preparing_ = std::thread([this, realtime_priority] {
+    begin_tap_thread("cc-prepare", realtime_priority, log_);
     prepare_loop();
   });
-  committing_ = std::thread([this] {
-    name_this_thread("cc-commit");
+  committing_ = std::thread([this, realtime_priority] {
+    begin_tap_thread("cc-commit", realtime_priority, log_);
     commit_loop();
   });
 }

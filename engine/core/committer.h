@@ -71,8 +71,10 @@ class Committer {
   using Voided = std::function<void(std::size_t shard)>;
   using Failed = std::function<void(std::string_view stage, const Status& error, std::size_t groups)>;
 
+  // realtime_priority: its two threads' SCHED_FIFO priority, 0 for none
+  // (EngineOptions::realtime_priority; allowed, as Engine::start checked).
   Committer(ledger::Ledger& ledger, Metrics& metrics, Log& log, Outcomes outcomes, Durable durable, Voided voided,
-            Failed failed, Drive drive = Drive::threads);
+            Failed failed, Drive drive = Drive::threads, int realtime_priority = 0);
   ~Committer();  // stop()
 
   // Drive::steps only. Prepares every job handed over (the preparing

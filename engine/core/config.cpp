@@ -7,6 +7,8 @@
 
 #include <toml++/toml.h>
 
+#include "citycard/realtime.h"
+
 namespace citycard::engine {
 namespace {
 
@@ -161,6 +163,7 @@ Result<EngineConfig> parse_config(std::string_view toml_text, const std::string&
   r.number("pipeline", "queue_depth", p.queue_depth, static_cast<std::int64_t>(limits::batch_taps_max), 1 << 24);
   r.number("pipeline", "card_cache_max", p.card_cache_max, 1, big);
   r.number("pipeline", "busy_retry_after_ms", p.busy_retry_after_ms, 1, 60'000);
+  r.number("pipeline", "realtime_priority", p.realtime_priority, 0, realtime_priority_max);
   std::int64_t skew_s = p.event_time_bounds.future_skew_us / us_per_second;
   r.number("taps", "future_skew_s", skew_s, 0, 86'400);
   p.event_time_bounds.future_skew_us = skew_s * us_per_second;

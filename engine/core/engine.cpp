@@ -8,6 +8,7 @@
 
 #include "card/crypto.h"
 #include "citycard/check.h"
+#include "citycard/realtime.h"
 #include "access_codec.h"
 #include "deny_list_store.h"
 #include "deny_records.h"
@@ -112,6 +113,9 @@ Result<std::unique_ptr<Engine>> Engine::start(ledger::Ledger& ledger, std::share
   if (options.card_cache_max == 0) {
     return Status::invalid_argument("card_cache_max must be positive");
   }
+  if (options.realtime_priority != 0) {
+    if (Status allowed = check_realtime_allowed(options.realtime_priority); !allowed) return allowed;
+  }
   constexpr std::int64_t bound_max_us = 366 * us_per_day;
   if (options.event_time_bounds.future_skew_us < 0 || options.event_time_bounds.future_skew_us > bound_max_us ||
       options.event_time_bounds.offline_retention_us < 0 || options.event_time_bounds.offline_retention_us > bound_max_us) {
@@ -164,7 +168,7 @@ Result<std::unique_ptr<Engine>> Engine::start(ledger::Ledger& ledger, std::share
       [raw](std::size_t shard) { raw->shards_[shard]->durable(); },
       [raw](std::size_t shard) { raw->shards_[shard]->voided(); },
       [raw](std::string_view stage, const Status& error, std::size_t groups) { raw->storage_->failed(stage, error, groups); },
-      raw->options_.drive);
+      raw->options_.drive, raw->options_.realtime_priority);
   for (std::size_t i = 0; i < raw->options_.shards; ++i) {
     ShardContext context{ledger,
                          rules,

@@ -149,6 +149,13 @@ struct EngineOptions {
   // none, the caller turns them (turn_shard, turn_prepare, turn_commit), no
   // keys are warmed in the background and no thread recovers the storage.
   Drive drive = Drive::threads;
+  // SCHED_FIFO priority (1..99) for the threads a tap waits on: the shards,
+  // prepare and commit (the network loop has its own, ServerOptions). 0: the
+  // ordinary scheduler (default). Needs root or CAP_SYS_NICE; start() says so
+  // if it is not allowed (include/citycard/realtime.h). Only for a host with
+  // a core to spare beyond the tap path: short of CPU, RocksDB's flushes
+  // starve and writes stall (bench/README.md, "Real-time scheduling").
+  int realtime_priority = 0;
 };
 
 struct PipelineStats {

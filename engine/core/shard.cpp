@@ -9,7 +9,7 @@
 #include "decision_codec.h"
 #include "deny_records.h"
 #include "refusals.h"
-#include "citycard/thread_name.h"
+#include "tap_thread.h"
 
 namespace citycard::engine {
 namespace {
@@ -123,7 +123,7 @@ void Shard::OfflineMoney::give_back(ReaderId reader, std::int32_t day, std::int6
 
 void Shard::start() {
   thread_ = std::thread([this] {
-    name_this_thread("cc-shard-" + std::to_string(index_));
+    begin_tap_thread("cc-shard-" + std::to_string(index_), context_.options.realtime_priority, context_.log);
     run();
   });
 }

@@ -6,6 +6,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "citycard/realtime.h"
 #include "citycard/thread_name.h"
 #include "engine/net/connection.h"
 #include "engine/net/tls_context.h"
@@ -186,6 +187,9 @@ Result<std::unique_ptr<Server>> Server::start(ServerOptions options, TapSink& si
   if (options.pending_connections_max == 0 || options.pending_per_address_max == 0) {
     return Status::invalid_argument("pending_connections_max and pending_per_address_max must be at least 1");
   }
+  if (options.realtime_priority != 0) {
+    if (Status allowed = check_realtime_allowed(options.realtime_priority); !allowed) return allowed;
+  }
   auto tls = make_server_tls_context(options.tls);
   if (!tls) return tls.status();
   auto impl = std::make_unique<Impl>(std::move(options), sink, deny_list, std::move(tls).value().release());
@@ -209,6 +213,10 @@ Result<std::unique_ptr<Server>> Server::start(ServerOptions options, TapSink& si
   asio::co_spawn(raw->io_, raw->accept_loop(), asio::detached);
   raw->thread_ = std::thread([raw] {
     name_this_thread("cc-net");
+    const int priority = raw->core_.options.realtime_priority;
+    if (Status realtime = run_this_thread_realtime(priority); !realtime && raw->core_.options.log) {
+      raw->core_.options.log("network loop at the ordinary priority: " + realtime.to_string());
+    }
     raw->io_.run();
     raw->loop_finished_.set_value();
   });

@@ -1,0 +1,192 @@
+// Real-time scheduling of the threads a tap waits on (pipeline.realtime_priority):
+// the network loop, shard, prepare and commit threads run SCHED_FIFO at the
+// priority set while RocksDB's flushes and compactions do not; a tap still
+// goes through end to end; a process that may not use the priority is told
+// why; the configuration key is read and range-checked.
+#include "engine_fixture.h"
+
+#include <grp.h>
+#include <sched.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <map>
+#include <thread>
+#include <vector>
+
+#include "citycard/realtime.h"
+#include "engine/core/config.h"
+#include "engine/net/server.h"
+#include "engine/pki/pki.h"
+#include "readers/uplink/uplink.h"
+
+namespace citycard::engine::testing {
+namespace {
+
+struct Scheduling {
+  int policy = -1;
+  int priority = -1;
+};
+
+// Every thread of this process by name (/proc/self/task/*/comm).
+std::multimap<std::string, Scheduling> threads_by_name() {
+  std::multimap<std::string, Scheduling> threads;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(task.path() / "comm");
+    std::string name;
+    if (!std::getline(comm, name)) continue;  // the thread ended meanwhile
+    const pid_t tid = static_cast<pid_t>(std::stol(task.path().filename().string()));
+    Scheduling scheduling;
+    scheduling.policy = sched_getscheduler(tid);
+    sched_param param{};
+    if (sched_getparam(tid, &param) == 0) scheduling.priority = param.sched_priority;
+    threads.emplace(name, scheduling);
+  }
+  return threads;
+}
+
+constexpr int priority = 7;
+const std::string card_a = "04A1B2C3D4E5F6";
+constexpr ReaderId reader{17};
+
+}  // namespace
+
+TEST_CASE("with pipeline.realtime_priority the tap path runs SCHED_FIFO and the ledger's background threads do not") {
+  TempDir dir("realtime");
+  auto ledger = make_ledger(dir.path / "ledger");
+  issue_card(*ledger, card_a, 100);
+  EngineOptions options = Pipeline::quick_options();
+  options.realtime_priority = priority;
+
+  if (Status allowed = check_realtime_allowed(priority); !allowed) {
+    // Not root here (CI is): the start is refused and says what is missing.
+    Metrics metrics;
+    Log log(std::tmpfile());
+    auto started = Engine::start(*ledger, rules::RuleBook::single(city_rules()), options, metrics, log);
+    REQUIRE_FALSE(started);
+    CHECK(started.status().message().find("CAP_SYS_NICE") != std::string::npos);
+    return;
+  }
+
+  Pipeline pipeline(*ledger, options);
+  pki::Paths paths{dir.path / "pki"};
+  REQUIRE(pki::init(paths.dir).is_ok());
+  REQUIRE(pki::issue_engine(paths.dir, {"localhost", "127.0.0.1"}).is_ok());
+  REQUIRE(pki::issue_reader(paths.dir, reader).is_ok());
+  net::ServerOptions server_options;
+  server_options.tls = net::TlsFiles{paths.ca_certificate().string(), paths.crl().string(),
+                                     paths.engine_certificate().string(), paths.engine_key().string()};
+  server_options.realtime_priority = priority;
+  auto server = net::Server::start(server_options, *pipeline.engine, &pipeline.engine->deny_list());
+  INFO(server.status().to_string());
+  REQUIRE(server);
+
+  // Each thread names itself and then sets its scheduling once it runs:
+  // on a busy machine that may be a moment after start() returned.
+  const std::vector<std::string> tap_path{"cc-net", "cc-shard-0", "cc-prepare", "cc-commit"};
+  auto threads = threads_by_name();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  auto all_real_time = [&] {
+    for (const auto& name : tap_path) {
+      if (threads.count(name) != 1 || threads.find(name)->second.policy != SCHED_FIFO) return false;
+    }
+    return true;
+  };
+  while (!all_real_time() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    threads = threads_by_name();
+  }
+  for (const auto& name : tap_path) {
+    INFO(name);
+    REQUIRE(threads.count(name) == 1);
+    CHECK(threads.find(name)->second.policy == SCHED_FIFO);
+    CHECK(threads.find(name)->second.priority == priority);
+  }
+  std::size_t background = 0;
+  for (const auto& [name, scheduling] : threads) {
+    if (name.rfind("rocksdb:", 0) != 0) continue;
+    ++background;
+    INFO(name);
+    CHECK(scheduling.policy != SCHED_FIFO);
+  }
+  CHECK(background > 0);
+  CHECK(sched_getscheduler(0) == SCHED_OTHER);  // the thread that started them is left as it was
+
+  // A tap over TLS to the real-time threads: rated, durable, answered.
+  uplink::UplinkOptions client;
+  client.port = (*server)->port();
+  client.ca_certificate = paths.ca_certificate().string();
+  client.certificate = paths.reader_certificate(reader).string();
+  client.private_key = paths.reader_key(reader).string();
+  client.reader = reader;
+  client.reply_timeout = std::chrono::milliseconds(5000);
+  uplink::Uplink link(client);
+  REQUIRE(link.connect().is_ok());
+  protocol::TapBatch batch;
+  batch.batch_id = 1;
+  batch.taps.push_back(make_tap(reader.value, 1, card_a, Mode::bus_board, 101, monday_8am_us));
+  auto reply = link.submit(batch);
+  INFO(reply.status().to_string());
+  REQUIRE(reply);
+  REQUIRE(reply->kind == uplink::BatchReply::Kind::decided);
+  REQUIRE(reply->decisions.decisions.size() == 1);
+  CHECK(reply->decisions.decisions[0].outcome == protocol::Outcome::approved);
+  CHECK(wallet_of(*ledger, card_a) == 85);
+  link.close();
+  (*server)->stop(std::chrono::milliseconds(2000));
+  pipeline.engine->stop();
+}
+
+TEST_CASE("a realtime priority the process may not use is refused with its cause, and 0 changes nothing") {
+  CHECK(run_this_thread_realtime(0).is_ok());
+  CHECK(sched_getscheduler(0) == SCHED_OTHER);
+  auto out_of_range = run_this_thread_realtime(100);
+  REQUIRE_FALSE(out_of_range);
+  CHECK(out_of_range.code() == StatusCode::invalid_argument);
+  CHECK(sched_getscheduler(0) == SCHED_OTHER);
+
+  // As a user without CAP_SYS_NICE and no RLIMIT_RTPRIO (root becomes
+  // nobody in a child process; a user who is not root already is one).
+  const pid_t child = fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    if (geteuid() == 0 && (setgroups(0, nullptr) != 0 || setresgid(65534, 65534, 65534) != 0 ||
+                           setresuid(65534, 65534, 65534) != 0)) {
+      _exit(3);
+    }
+    rlimit none{0, 0};
+    if (setrlimit(RLIMIT_RTPRIO, &none) != 0) _exit(4);
+    Status refused = run_this_thread_realtime(priority);
+    if (refused) _exit(5);
+    if (refused.code() != StatusCode::refused) _exit(6);
+    if (refused.message().find("realtime priority 7") == std::string::npos ||
+        refused.message().find("CAP_SYS_NICE") == std::string::npos) {
+      _exit(7);
+    }
+    _exit(sched_getscheduler(0) == SCHED_OTHER ? 0 : 8);
+  }
+  int status = 0;
+  REQUIRE(waitpid(child, &status, 0) == child);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+}
+
+TEST_CASE("pipeline.realtime_priority is off by default, read, and range-checked by name") {
+  auto defaults = parse_config("", "engine.toml");
+  REQUIRE(defaults);
+  CHECK(defaults->pipeline.realtime_priority == 0);
+  auto set = parse_config("[pipeline]\nrealtime_priority = 10\n", "engine.toml");
+  INFO(set.status().to_string());
+  REQUIRE(set);
+  CHECK(set->pipeline.realtime_priority == 10);
+  for (const char* bad : {"[pipeline]\nrealtime_priority = 100\n", "[pipeline]\nrealtime_priority = -1\n"}) {
+    auto refused = parse_config(bad, "engine.toml");
+    REQUIRE_FALSE(refused);
+    CHECK(refused.status().message().find("pipeline.realtime_priority must be an integer in 0..99") != std::string::npos);
+  }
+}
+
+}  // namespace citycard::engine::testing
