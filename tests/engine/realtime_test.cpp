@@ -150,12 +150,13 @@ TEST_CASE("a realtime priority the process may not use is refused with its cause
 
   // As a user without CAP_SYS_NICE and no RLIMIT_RTPRIO (root becomes
   // nobody in a child process; a user who is not root already is one).
+  constexpr int cannot_drop_root = 10;  // e.g. a user namespace without `nobody`
   const pid_t child = fork();
   REQUIRE(child >= 0);
   if (child == 0) {
     if (geteuid() == 0 && (setgroups(0, nullptr) != 0 || setresgid(65534, 65534, 65534) != 0 ||
                            setresuid(65534, 65534, 65534) != 0)) {
-      _exit(3);
+      _exit(cannot_drop_root);
     }
     rlimit none{0, 0};
     if (setrlimit(RLIMIT_RTPRIO, &none) != 0) _exit(4);
@@ -171,6 +172,10 @@ TEST_CASE("a realtime priority the process may not use is refused with its cause
   int status = 0;
   REQUIRE(waitpid(child, &status, 0) == child);
   REQUIRE(WIFEXITED(status));
+  if (WEXITSTATUS(status) == cannot_drop_root) {
+    WARN("this machine's root cannot become nobody: the refusal was not tried");
+    return;
+  }
   CHECK(WEXITSTATUS(status) == 0);
 }
 
