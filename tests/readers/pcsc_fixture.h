@@ -4,8 +4,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "card/crypto.h"
@@ -51,11 +53,21 @@ inline ChildProcess start_emulator(std::vector<std::string> extra) {
   return child;
 }
 
+// A context once pcscd lists the virtual reader: its socket is up before it
+// has loaded the vpcd driver from the config, and on a busy machine the
+// first test can come in between (up to 10 s; the listing is then checked).
 inline pcsc::Context establish() {
-  auto context = pcsc::Context::establish();
-  INFO(context.status().to_string());
-  REQUIRE(context.has_value());
-  return std::move(*context);
+  const auto deadline = after(std::chrono::seconds(10));
+  for (;;) {
+    auto context = pcsc::Context::establish();
+    INFO(context.status().to_string());
+    REQUIRE(context.has_value());
+    auto readers = context->list_readers();
+    const bool listed =
+        readers.has_value() && std::find(readers->begin(), readers->end(), reader_name) != readers->end();
+    if (listed || std::chrono::steady_clock::now() >= deadline) return std::move(*context);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
 }
 
 // Each test starts with the slot empty, so a card left by the previous
