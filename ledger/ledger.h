@@ -311,6 +311,8 @@ class Ledger {
 
   // The storage's write volume and background work so far (cheap; any thread).
   virtual StorageActivity storage_activity() const = 0;
+  // Whether the flushes keep up, now (cheaper than storage_activity(); any thread).
+  virtual FlushBacklog flush_backlog() const = 0;
 };
 
 class Snapshot {

@@ -85,6 +85,7 @@ class RocksLedger final : public Ledger {
   std::unique_ptr<Snapshot> snapshot() const override;
   VerifyReport verify() const override;
   StorageActivity storage_activity() const override;
+  FlushBacklog flush_backlog() const override;
 
   // operators() and card_of_account() as of `options` (a snapshot's).
   std::vector<OperatorRecord> operators_at(const rocksdb::ReadOptions& options) const;

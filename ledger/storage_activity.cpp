@@ -63,4 +63,21 @@ StorageActivity RocksLedger::storage_activity() const {
   return activity;
 }
 
+FlushBacklog RocksLedger::flush_backlog() const {
+  FlushBacklog backlog;
+  if (storage_listener_) storage_listener_->add_backlog_to(backlog);
+  // A flush that failed never reports its end: none running is none running.
+  std::uint64_t running = 0;
+  if (db_->GetIntProperty(rocksdb::DB::Properties::kNumRunningFlushes, &running) && running == 0) {
+    backlog.oldest_flush = std::chrono::milliseconds{0};
+  }
+  for (auto* family : families_) {
+    std::uint64_t waiting = 0;
+    if (db_->GetIntProperty(family, rocksdb::DB::Properties::kNumImmutableMemTable, &waiting)) {
+      backlog.immutable_memtables_max = std::max(backlog.immutable_memtables_max, waiting);
+    }
+  }
+  return backlog;
+}
+
 }  // namespace citycard::ledger

@@ -4,6 +4,7 @@
 // sustained-load bench (bench/engine/sustained.sh).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -46,6 +47,14 @@ struct StorageActivity {
   std::uint64_t flushes_running = 0;
   std::uint64_t compactions_running = 0;
   std::vector<FamilyUsage> families;
+};
+
+// Whether the flushes keep up, now: what a thread that could starve them
+// (real-time taps, engine/core/realtime_yield.h) watches.
+struct FlushBacklog {
+  std::uint64_t immutable_memtables_max = 0;     // most full memtables one family has waiting for a flush
+  std::chrono::milliseconds oldest_flush{0};     // how long the longest-running flush has run (0: none runs)
+  bool writes_stalled = false;                   // some family's writes are delayed or stopped
 };
 
 }  // namespace citycard::ledger

@@ -1,5 +1,6 @@
 #include "storage_listener.h"
 
+#include <algorithm>
 #include <filesystem>
 
 namespace citycard::ledger {
@@ -63,6 +64,15 @@ void StorageListener::add_counts_to(StorageActivity& activity) const {
   activity.write_slowdowns = slowdowns_.load(std::memory_order_relaxed);
   activity.write_stops = stops_.load(std::memory_order_relaxed);
   activity.write_stall_micros = stall_micros_.load(std::memory_order_relaxed);
+}
+
+void StorageListener::add_backlog_to(FlushBacklog& backlog) const {
+  const auto now = Clock::now();
+  std::lock_guard lock(mutex_);
+  for (const auto& [job, started] : flush_started_) {
+    backlog.oldest_flush = std::max(backlog.oldest_flush, std::chrono::duration_cast<std::chrono::milliseconds>(now - started));
+  }
+  backlog.writes_stalled = !stalled_.empty();
 }
 
 }  // namespace citycard::ledger

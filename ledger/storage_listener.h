@@ -23,13 +23,15 @@ class StorageListener final : public rocksdb::EventListener {
 
   // The counted fields of StorageActivity (the rest stay as they are).
   void add_counts_to(StorageActivity& activity) const;
+  // The flushes running and the stalls, now (FlushBacklog's fields but the memtables).
+  void add_backlog_to(FlushBacklog& backlog) const;
 
  private:
   using Clock = std::chrono::steady_clock;
   std::atomic<std::uint64_t> flushes_{0}, flush_bytes_{0}, flush_micros_{0};
   std::atomic<std::uint64_t> compactions_{0}, compaction_read_{0}, compaction_written_{0}, compaction_micros_{0};
   std::atomic<std::uint64_t> slowdowns_{0}, stops_{0}, stall_micros_{0};
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::unordered_map<int, Clock::time_point> flush_started_;   // by job id
   std::unordered_map<std::string, Clock::time_point> stalled_; // by family, while not normal
 };

@@ -45,7 +45,7 @@ def scrape(port):
             buckets[names[name]].append([float(le), value])
         elif name == "citycard_taps_total":
             values["taps"] = values.get("taps", 0) + value
-        elif name.startswith("citycard_ledger_") or name in ("citycard_commits_total", "citycard_commit_prepared_writes_total"):
+        elif name.startswith(("citycard_ledger_", "citycard_realtime_")) or name in ("citycard_commits_total", "citycard_commit_prepared_writes_total"):
             values[name + labels] = value
     return values, buckets
 
@@ -212,6 +212,10 @@ def report(args):
             "engine_cpu_percent": cpu("engine_cpu_s"),
             "loadgen_cpu_percent": cpu("loadgen_cpu_s"),
             "errors": step["errors"], "retry_later": step["retry_later"],
+            # pipeline.realtime_priority: times the tap path yielded to the flushes, seconds sampled yielded.
+            "realtime_yields": delta(a, b, "citycard_realtime_yields_total"),
+            "realtime_yielded_seconds": sum(1 for s in samples if a["t"] < s["t"] <= b["t"]
+                                            and s["values"].get("citycard_realtime_yielded", 0) > 0),
         })
     first, last = samples[0], samples[-1]
     taps = delta(first, last, "taps") or 1
@@ -226,6 +230,8 @@ def report(args):
         "flushes": delta(first, last, "citycard_ledger_flushes_total"),
         "compactions": delta(first, last, "citycard_ledger_compactions_total"),
         "write_stall_seconds": delta(first, last, "citycard_ledger_write_stall_seconds_total"),
+        "realtime_yields": delta(first, last, "citycard_realtime_yields_total"),
+        "realtime_yielded_seconds": sum(1 for s in samples if s["values"].get("citycard_realtime_yielded", 0) > 0),
         "pending_compaction_mb_max": round(max(s["values"].get("citycard_ledger_pending_compaction_bytes", 0)
                                                for s in samples) / 2**20, 1),
     }
@@ -275,6 +281,9 @@ def report(args):
               f'{m["flushes"]:.0f} | {m["compactions"]:.0f} | {m["write_stalls"]:.0f} | {m["wal_bytes_per_tap"]} | '
               f'{m["disk_bytes_written_per_tap"]} | {m["pending_compaction_mb_end"]} | {m["engine_cpu_percent"]} | '
               f'{m["loadgen_cpu_percent"]} |')
+    if whole["realtime_yields"]:
+        print("real-time tap path yielded to the flushes (yields / seconds sampled yielded), by minute: " +
+              ", ".join(f'{m["minute"]}: {m["realtime_yields"]:.0f} / {m["realtime_yielded_seconds"]}' for m in minutes))
     print("whole run: " + ", ".join(f"{k} {v}" for k, v in whole.items() if k != "families_in_tables"))
     print("table files per tap, by column family (flushed entries only): " +
           "; ".join(f"{name}: {v}" for name, v in sorted(families.items())))

@@ -15,7 +15,7 @@ namespace citycard::engine {
 using Clock = std::chrono::steady_clock;
 
 Committer::Committer(ledger::Ledger& ledger, Metrics& metrics, Log& log, Outcomes outcomes, Durable durable,
-                     Voided voided, Failed failed, Drive drive, int realtime_priority)
+                     Voided voided, Failed failed, Drive drive, RealtimeThreads* realtime)
     : ledger_(ledger),
       metrics_(metrics),
       log_(log),
@@ -25,12 +25,12 @@ Committer::Committer(ledger::Ledger& ledger, Metrics& metrics, Log& log, Outcome
       failed_(std::move(failed)),
       drive_(drive) {
   if (drive_ == Drive::steps) return;
-  preparing_ = std::thread([this, realtime_priority] {
-    begin_tap_thread("cc-prepare", realtime_priority, log_);
+  preparing_ = std::thread([this, realtime] {
+    auto member = begin_tap_thread("cc-prepare", realtime, log_);
     prepare_loop();
   });
-  committing_ = std::thread([this, realtime_priority] {
-    begin_tap_thread("cc-commit", realtime_priority, log_);
+  committing_ = std::thread([this, realtime] {
+    auto member = begin_tap_thread("cc-commit", realtime, log_);
     commit_loop();
   });
 }

@@ -44,6 +44,7 @@
 #include <thread>
 #include <vector>
 
+#include "citycard/realtime.h"
 #include "drive.h"
 #include "inbox.h"
 #include "ledger/ledger.h"
@@ -71,10 +72,11 @@ class Committer {
   using Voided = std::function<void(std::size_t shard)>;
   using Failed = std::function<void(std::string_view stage, const Status& error, std::size_t groups)>;
 
-  // realtime_priority: its two threads' SCHED_FIFO priority, 0 for none
-  // (EngineOptions::realtime_priority; allowed, as Engine::start checked).
+  // realtime: the set its two threads join (the engine's, at
+  // EngineOptions::realtime_priority, which Engine::start checked); none:
+  // the ordinary scheduler. It must outlive the committer.
   Committer(ledger::Ledger& ledger, Metrics& metrics, Log& log, Outcomes outcomes, Durable durable, Voided voided,
-            Failed failed, Drive drive = Drive::threads, int realtime_priority = 0);
+            Failed failed, Drive drive = Drive::threads, RealtimeThreads* realtime = nullptr);
   ~Committer();  // stop()
 
   // Drive::steps only. Prepares every job handed over (the preparing

@@ -14,6 +14,7 @@
 #include "deny_records.h"
 #include "key_warmer.h"
 #include "preload.h"
+#include "realtime_yield.h"
 #include "ledger/readers.h"
 #include "ledger/system_accounts.h"
 #include "shard.h"
@@ -24,7 +25,12 @@ class Engine::Impl {
  public:
   Impl(ledger::Ledger& ledger, std::shared_ptr<const rules::RuleBook> rules, EngineOptions options, Metrics& metrics,
        Log& log)
-      : ledger_(ledger), rules_(std::move(rules)), options_(std::move(options)), metrics_(metrics), log_(log) {}
+      : ledger_(ledger),
+        rules_(std::move(rules)),
+        options_(std::move(options)),
+        metrics_(metrics),
+        log_(log),
+        realtime_(std::make_shared<RealtimeThreads>(options_.realtime_priority)) {}
 
   // The shard that owns the card's account (media_directory.h).
   // (options_.shards: also before the shards are made, for the deny list's split.)
@@ -77,6 +83,8 @@ class Engine::Impl {
   net::MemoryDenyList deny_list_;
   ReaderRegistry readers_;
   MediaDirectory media_;  // medium -> account key, for routing
+  std::shared_ptr<RealtimeThreads> realtime_;  // the tap path's threads (the server's network loop too)
+  std::unique_ptr<RealtimeYield> realtime_yield_;  // while realtime_ has a priority and threads run
   std::unique_ptr<StorageGuard> storage_;  // before the committer and shards: they use it until they end
   std::unique_ptr<Committer> committer_;
   std::unique_ptr<KeyWarmer> key_warmer_;
@@ -168,7 +176,7 @@ Result<std::unique_ptr<Engine>> Engine::start(ledger::Ledger& ledger, std::share
       [raw](std::size_t shard) { raw->shards_[shard]->durable(); },
       [raw](std::size_t shard) { raw->shards_[shard]->voided(); },
       [raw](std::string_view stage, const Status& error, std::size_t groups) { raw->storage_->failed(stage, error, groups); },
-      raw->options_.drive, raw->options_.realtime_priority);
+      raw->options_.drive, raw->realtime_.get());
   for (std::size_t i = 0; i < raw->options_.shards; ++i) {
     ShardContext context{ledger,
                          rules,
@@ -183,7 +191,8 @@ Result<std::unique_ptr<Engine>> Engine::start(ledger::Ledger& ledger, std::share
                          raw->readers_,
                          [raw](const CardId& card) { raw->shards_[raw->shard_of(card)]->invalidate(card); },
                          raw->media_,
-                         [raw](const CardId& medium, const CardId& account) { raw->move_medium(medium, account); }};
+                         [raw](const CardId& medium, const CardId& account) { raw->move_medium(medium, account); },
+                         raw->realtime_.get()};
     raw->shards_.push_back(std::make_unique<Shard>(i, std::move(context), std::move(denied_by_shard[i]),
                                                    std::move((*offline_shares)[i])));
   }
@@ -206,6 +215,10 @@ Result<std::unique_ptr<Engine>> Engine::start(ledger::Ledger& ledger, std::share
     for (auto& shard : raw->shards_) shard->start();
     // Steps: no recovery thread; the simulator reopens a ledger that failed.
     raw->storage_->start([raw](const std::atomic<bool>& stopping) { return raw->quiesce_shards(stopping); });
+    if (raw->realtime_->priority() != 0) {
+      raw->realtime_yield_ = std::make_unique<RealtimeYield>(
+          *raw->realtime_, [&ledger] { return ledger.flush_backlog(); }, YieldThresholds{}, metrics, log);
+    }
   }
   if (!warm_shards.empty()) {
     std::vector<Shard*> shards = std::move(warm_shards);
@@ -358,6 +371,8 @@ void Engine::reload_cards(const std::vector<CardId>& cards) {
 
 net::MemoryDenyList& Engine::deny_list() noexcept { return impl_->deny_list_; }
 
+std::shared_ptr<RealtimeThreads> Engine::realtime_threads() const { return impl_->realtime_; }
+
 const ReaderRegistry& Engine::readers() const noexcept { return impl_->readers_; }
 
 std::size_t Engine::card_keys_warmed() const noexcept { return impl_->key_warmer_ ? impl_->key_warmer_->derived() : 0; }
@@ -407,6 +422,7 @@ void Engine::stop() {
     impl.stopped_ = true;
   }
   if (impl.key_warmer_) impl.key_warmer_->stop();
+  if (impl.realtime_yield_) impl.realtime_yield_->stop();
   // A recovery under way is left: the next start opens the ledger afresh.
   impl.storage_->stop();
   for (auto& shard : impl.shards_) shard->stop();

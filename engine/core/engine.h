@@ -66,6 +66,7 @@
 #include "admission.h"
 #include "drive.h"
 #include "citycard/limits.h"
+#include "citycard/realtime.h"
 #include "citycard/status.h"
 #include "engine/net/memory_deny_list.h"
 #include "engine/net/tap_sink.h"
@@ -150,11 +151,12 @@ struct EngineOptions {
   // keys are warmed in the background and no thread recovers the storage.
   Drive drive = Drive::threads;
   // SCHED_FIFO priority (1..99) for the threads a tap waits on: the shards,
-  // prepare and commit (the network loop has its own, ServerOptions). 0: the
-  // ordinary scheduler (default). Needs root or CAP_SYS_NICE; start() says so
-  // if it is not allowed (include/citycard/realtime.h). Only for a host with
-  // a core to spare beyond the tap path: short of CPU, RocksDB's flushes
-  // starve and writes stall (bench/README.md, "Real-time scheduling").
+  // prepare and commit (and the network loop, given realtime_threads() in
+  // ServerOptions). 0: the ordinary scheduler (default). Needs root or
+  // CAP_SYS_NICE; start() says so if it is not allowed
+  // (include/citycard/realtime.h). While RocksDB's flushes fall behind, the
+  // threads run at the ordinary priority (realtime_yield.h): on a host short
+  // of CPU they would starve the flushes (bench/README.md, "Real-time scheduling").
   int realtime_priority = 0;
 };
 
@@ -208,6 +210,9 @@ class Engine final : public net::TapSink {
   std::shared_ptr<const rules::AccessBook> access() const;
 
   net::MemoryDenyList& deny_list() noexcept;
+  // The tap path's real-time set (priority 0 when realtime_priority is 0),
+  // for the server's network loop to join (ServerOptions::realtime).
+  std::shared_ptr<RealtimeThreads> realtime_threads() const;
   // The registrations taps are checked against (changed by reader actions).
   const ReaderRegistry& readers() const noexcept;
   // Card keys the background warmer has handed to the shards (key_warmer.h).

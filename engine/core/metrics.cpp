@@ -248,6 +248,12 @@ std::string Metrics::render(const Gauges& gauges) const {
   header(out, "citycard_taps_storage_unavailable_total", "counter",
          "Taps answered retry_later storage_unavailable: not durable, the reader decides offline and resends.");
   sample(out, "citycard_taps_storage_unavailable_total", static_cast<double>(storage_unavailable_taps_.load()));
+  header(out, "citycard_realtime_yielded", "gauge",
+         "1 while the real-time tap path runs at the ordinary priority because the ledger's flushes fall behind.");
+  sample(out, "citycard_realtime_yielded", realtime_yielded_.load() ? 1.0 : 0.0);
+  header(out, "citycard_realtime_yields_total", "counter",
+         "Times the real-time tap path yielded to the ledger's flushes since start.");
+  sample(out, "citycard_realtime_yields_total", static_cast<double>(realtime_yields_.load()));
   header(out, "citycard_tap_refusals_total", "counter", "Taps refused (first decisions, not replays), by reason.");
   for (std::size_t r = 1; r < refusals_.size(); ++r) {
     out += "citycard_tap_refusals_total{reason=\"" + std::string(refusal_reason_name(static_cast<RefusalReason>(r))) +

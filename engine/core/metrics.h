@@ -96,6 +96,16 @@ class Metrics {
     storage_unavailable_taps_.fetch_add(taps, std::memory_order_relaxed);
   }
   std::uint64_t storage_unavailable_taps() const noexcept { return storage_unavailable_taps_.load(); }
+  // The real-time tap path let down to the ordinary scheduler while the
+  // flushes catch up (realtime_yield.h): now, and how often since start.
+  void set_realtime_yielded(bool yielded) noexcept {
+    if (yielded && !realtime_yielded_.exchange(true, std::memory_order_relaxed)) {
+      realtime_yields_.fetch_add(1, std::memory_order_relaxed);
+    }
+    if (!yielded) realtime_yielded_.store(false, std::memory_order_relaxed);
+  }
+  std::uint64_t realtime_yields() const noexcept { return realtime_yields_.load(std::memory_order_relaxed); }
+  bool realtime_yielded() const noexcept { return realtime_yielded_.load(std::memory_order_relaxed); }
   // A refused decision (not a replay), by why.
   void count_refusal(RefusalReason reason) noexcept {
     refusals_[static_cast<std::size_t>(reason) < refusals_.size() ? static_cast<std::size_t>(reason) : 0].fetch_add(
@@ -145,6 +155,8 @@ class Metrics {
   std::atomic<bool> storage_available_{true};
   std::atomic<std::uint64_t> storage_outages_{0};
   std::atomic<std::uint64_t> storage_unavailable_taps_{0};
+  std::atomic<bool> realtime_yielded_{false};
+  std::atomic<std::uint64_t> realtime_yields_{0};
   std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(refusal_reason_last) + 1> refusals_{};
   std::atomic<std::uint64_t> commits_{0};
   std::atomic<std::uint64_t> prepared_writes_{0};

@@ -123,7 +123,7 @@ void Shard::OfflineMoney::give_back(ReaderId reader, std::int32_t day, std::int6
 
 void Shard::start() {
   thread_ = std::thread([this] {
-    begin_tap_thread("cc-shard-" + std::to_string(index_), context_.options.realtime_priority, context_.log);
+    auto member = begin_tap_thread("cc-shard-" + std::to_string(index_), context_.realtime, context_.log);
     run();
   });
 }

@@ -116,6 +116,8 @@ struct ShardContext {
   // replace): the directory is told, and the shards it was and is routed
   // to forget it.
   std::function<void(const CardId& medium, const CardId& account)> media_moved;
+  // The real-time set the shard's thread joins (none: ordinary scheduling).
+  RealtimeThreads* realtime = nullptr;
 };
 
 class Shard {

@@ -187,8 +187,8 @@ Result<std::unique_ptr<Server>> Server::start(ServerOptions options, TapSink& si
   if (options.pending_connections_max == 0 || options.pending_per_address_max == 0) {
     return Status::invalid_argument("pending_connections_max and pending_per_address_max must be at least 1");
   }
-  if (options.realtime_priority != 0) {
-    if (Status allowed = check_realtime_allowed(options.realtime_priority); !allowed) return allowed;
+  if (options.realtime && options.realtime->priority() != 0) {
+    if (Status allowed = check_realtime_allowed(options.realtime->priority()); !allowed) return allowed;
   }
   auto tls = make_server_tls_context(options.tls);
   if (!tls) return tls.status();
@@ -213,9 +213,11 @@ Result<std::unique_ptr<Server>> Server::start(ServerOptions options, TapSink& si
   asio::co_spawn(raw->io_, raw->accept_loop(), asio::detached);
   raw->thread_ = std::thread([raw] {
     name_this_thread("cc-net");
-    const int priority = raw->core_.options.realtime_priority;
-    if (Status realtime = run_this_thread_realtime(priority); !realtime && raw->core_.options.log) {
-      raw->core_.options.log("network loop at the ordinary priority: " + realtime.to_string());
+    RealtimeThreads::Member realtime_member;
+    if (const auto& realtime = raw->core_.options.realtime) {
+      if (Status joined = realtime->join(realtime_member); !joined && raw->core_.options.log) {
+        raw->core_.options.log("network loop at the ordinary priority: " + joined.to_string());
+      }
     }
     raw->io_.run();
     raw->loop_finished_.set_value();

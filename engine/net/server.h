@@ -41,6 +41,7 @@
 #include <string>
 #include <string_view>
 
+#include "citycard/realtime.h"
 #include "citycard/status.h"
 #include "engine/net/tap_sink.h"
 
@@ -73,10 +74,11 @@ struct ServerOptions {
   std::size_t fd_reserve = 256;
   std::size_t log_lines_per_second = 20;    // more are counted, not written; default 20
   std::uint32_t retry_after_ms = 200;       // retry_later hint when the sink gives none; default 200 ms
-  // SCHED_FIFO priority (1..99) of the network loop's thread; 0: the
-  // ordinary scheduler (default). start() refuses one it may not use
-  // (include/citycard/realtime.h).
-  int realtime_priority = 0;
+  // The real-time set the network loop's thread joins (the engine's,
+  // Engine::realtime_threads(), so it yields with the rest of the tap path);
+  // none: the ordinary scheduler (default). start() refuses a priority it
+  // may not use (include/citycard/realtime.h).
+  std::shared_ptr<RealtimeThreads> realtime;
   // Receives one line per notable event (connection refused or closed with an
   // error). Called on the loop thread; must not block. Default: none.
   std::function<void(std::string_view)> log;

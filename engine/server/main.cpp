@@ -154,7 +154,7 @@ int run(const EngineConfig& config, Log& log) {
   server_options.pending_per_address_max = config.pending_per_address_max;
   server_options.fd_reserve = config.fd_reserve;
   server_options.retry_after_ms = options.busy_retry_after_ms;
-  server_options.realtime_priority = options.realtime_priority;  // the network loop is on the tap's path too
+  server_options.realtime = engine->realtime_threads();  // the network loop is on the tap's path too
   server_options.log = [&log](std::string_view line) { log.event("connection", {{"detail", std::string(line)}}); };
   auto server = net::Server::start(server_options, *engine, &engine->deny_list());
   if (!server) {

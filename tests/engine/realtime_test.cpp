@@ -2,7 +2,9 @@
 // the network loop, shard, prepare and commit threads run SCHED_FIFO at the
 // priority set while RocksDB's flushes and compactions do not; a tap still
 // goes through end to end; a process that may not use the priority is told
-// why; the configuration key is read and range-checked.
+// why; the configuration key is read and range-checked; the tap path is let
+// down to the ordinary scheduler while the ledger's flushes fall behind, and
+// raised again after.
 #include "engine_fixture.h"
 
 #include <grp.h>
@@ -12,13 +14,19 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <condition_variable>
+#include <cstdio>
 #include <fstream>
 #include <map>
+#include <mutex>
+#include <sstream>
 #include <thread>
 #include <vector>
 
 #include "citycard/realtime.h"
 #include "engine/core/config.h"
+#include "engine/core/realtime_yield.h"
 #include "engine/net/server.h"
 #include "engine/pki/pki.h"
 #include "readers/uplink/uplink.h"
@@ -47,6 +55,72 @@ std::multimap<std::string, Scheduling> threads_by_name() {
   }
   return threads;
 }
+
+// One thread's policy now, by its id.
+int policy_of(pid_t tid) { return sched_getscheduler(tid); }
+
+// Waits up to 10 s (a busy machine) for `done`.
+template <typename Done>
+bool eventually(Done done) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
+
+std::string file_text(std::FILE* file) {
+  std::fflush(file);
+  std::rewind(file);
+  std::string text;
+  char buffer[4096];
+  while (std::size_t n = std::fread(buffer, 1, sizeof buffer, file)) text.append(buffer, n);
+  return text;
+}
+
+// Threads that join a real-time set and stay until released.
+class Members {
+ public:
+  void start(RealtimeThreads& set, std::size_t count) {
+    for (std::size_t i = 0; i < count; ++i) {
+      threads_.emplace_back([this, &set] {
+        RealtimeThreads::Member member;
+        Status joined = set.join(member);
+        const pid_t tid = static_cast<pid_t>(::syscall(SYS_gettid));
+        std::unique_lock lock(mutex_);
+        tids_.push_back(joined ? tid : -1);
+        changed_.notify_all();
+        changed_.wait(lock, [this] { return released_; });
+      });
+    }
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [&] { return tids_.size() == threads_.size(); });
+  }
+  std::vector<pid_t> tids() {
+    std::lock_guard lock(mutex_);
+    return tids_;
+  }
+  void release() {
+    {
+      std::lock_guard lock(mutex_);
+      released_ = true;
+    }
+    changed_.notify_all();
+    for (auto& thread : threads_) thread.join();
+    threads_.clear();
+  }
+  ~Members() {
+    if (!threads_.empty()) release();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::vector<pid_t> tids_;
+  bool released_ = false;
+  std::vector<std::thread> threads_;
+};
 
 constexpr int priority = 7;
 const std::string card_a = "04A1B2C3D4E5F6";
@@ -79,7 +153,7 @@ TEST_CASE("with pipeline.realtime_priority the tap path runs SCHED_FIFO and the 
   net::ServerOptions server_options;
   server_options.tls = net::TlsFiles{paths.ca_certificate().string(), paths.crl().string(),
                                      paths.engine_certificate().string(), paths.engine_key().string()};
-  server_options.realtime_priority = priority;
+  server_options.realtime = pipeline.engine->realtime_threads();
   auto server = net::Server::start(server_options, *pipeline.engine, &pipeline.engine->deny_list());
   INFO(server.status().to_string());
   REQUIRE(server);
@@ -93,7 +167,7 @@ TEST_CASE("with pipeline.realtime_priority the tap path runs SCHED_FIFO and the 
     for (const auto& name : tap_path) {
       if (threads.count(name) != 1 || threads.find(name)->second.policy != SCHED_FIFO) return false;
     }
-    return true;
+    return threads.count("cc-rt-watch") == 1 && threads.find("cc-rt-watch")->second.policy == SCHED_FIFO;
   };
   while (!all_real_time() && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -114,6 +188,12 @@ TEST_CASE("with pipeline.realtime_priority the tap path runs SCHED_FIFO and the 
   }
   CHECK(background > 0);
   CHECK(sched_getscheduler(0) == SCHED_OTHER);  // the thread that started them is left as it was
+  // One set, so they yield together; its watcher runs above them.
+  CHECK(pipeline.engine->realtime_threads()->members() == tap_path.size());
+  REQUIRE(threads.count("cc-rt-watch") == 1);
+  CHECK(threads.find("cc-rt-watch")->second.policy == SCHED_FIFO);
+  CHECK(threads.find("cc-rt-watch")->second.priority == priority + 1);
+  CHECK_FALSE(pipeline.engine->realtime_threads()->yielded());  // a fresh ledger keeps up
 
   // A tap over TLS to the real-time threads: rated, durable, answered.
   uplink::UplinkOptions client;
@@ -177,6 +257,133 @@ TEST_CASE("a realtime priority the process may not use is refused with its cause
     return;
   }
   CHECK(WEXITSTATUS(status) == 0);
+}
+
+TEST_CASE("a real-time set lets its members down to the ordinary scheduler together and raises them again") {
+  if (Status allowed = check_realtime_allowed(priority); !allowed) {
+    WARN("not allowed to use real-time priorities here: " + allowed.to_string());
+    return;
+  }
+  RealtimeThreads set(priority);
+  Members first;
+  first.start(set, 3);
+  REQUIRE(set.members() == 3);
+  for (pid_t tid : first.tids()) CHECK(policy_of(tid) == SCHED_FIFO);
+
+  REQUIRE(set.set_yielded(true).is_ok());
+  CHECK(set.yielded());
+  for (pid_t tid : first.tids()) CHECK(policy_of(tid) == SCHED_OTHER);
+  Members joined_while_yielded;  // starts ordinary, and is raised with the rest
+  joined_while_yielded.start(set, 1);
+  CHECK(policy_of(joined_while_yielded.tids()[0]) == SCHED_OTHER);
+
+  REQUIRE(set.set_yielded(false).is_ok());
+  for (pid_t tid : first.tids()) CHECK(policy_of(tid) == SCHED_FIFO);
+  CHECK(policy_of(joined_while_yielded.tids()[0]) == SCHED_FIFO);
+  sched_param param{};
+  REQUIRE(sched_getparam(first.tids()[0], &param) == 0);
+  CHECK(param.sched_priority == priority);
+
+  // A thread that ended has left: no id of it is set afterwards.
+  first.release();
+  CHECK(set.members() == 1);
+  CHECK(set.set_yielded(true).is_ok());
+  CHECK(policy_of(joined_while_yielded.tids()[0]) == SCHED_OTHER);
+
+  // Priority 0: nothing is real-time and nothing changes.
+  RealtimeThreads off(0);
+  Members ordinary;
+  ordinary.start(off, 1);
+  CHECK(off.members() == 0);
+  CHECK(off.set_yielded(true).is_ok());
+  CHECK_FALSE(off.yielded());
+  CHECK(policy_of(ordinary.tids()[0]) == SCHED_OTHER);
+}
+
+TEST_CASE("the flushes are behind with a stall, two full memtables waiting, or a flush running for long") {
+  YieldThresholds thresholds;
+  ledger::FlushBacklog backlog;
+  CHECK(flush_behind(backlog, thresholds).empty());
+  backlog.immutable_memtables_max = 1;  // one waits while the one before it flushes
+  backlog.oldest_flush = std::chrono::milliseconds(19900);
+  CHECK(flush_behind(backlog, thresholds).empty());
+  backlog.oldest_flush = std::chrono::milliseconds(20300);
+  CHECK(flush_behind(backlog, thresholds) == "a flush running for 20.3 s");
+  backlog.immutable_memtables_max = 2;
+  CHECK(flush_behind(backlog, thresholds) == "2 full memtables of one family waiting for a flush");
+  backlog.writes_stalled = true;
+  CHECK(flush_behind(backlog, thresholds) == "writes stalled");
+}
+
+TEST_CASE("the tap path yields while the flushes are behind and is real-time again once they kept up") {
+  if (Status allowed = check_realtime_allowed(priority + 1); !allowed) {
+    WARN("not allowed to use real-time priorities here: " + allowed.to_string());
+    return;
+  }
+  RealtimeThreads set(priority);
+  Members tap_path;
+  tap_path.start(set, 2);
+  std::mutex mutex;
+  ledger::FlushBacklog backlog;
+  auto read_backlog = [&] {
+    std::lock_guard lock(mutex);
+    return backlog;
+  };
+  auto set_backlog = [&](ledger::FlushBacklog next) {
+    std::lock_guard lock(mutex);
+    backlog = next;
+  };
+  YieldThresholds thresholds;
+  thresholds.poll = std::chrono::milliseconds(5);
+  thresholds.calm = std::chrono::milliseconds(300);
+  Metrics metrics;
+  std::FILE* log_file = std::tmpfile();
+  REQUIRE(log_file != nullptr);
+  Log log(log_file);
+  RealtimeYield yield(set, read_backlog, thresholds, metrics, log);
+  auto all_are = [&](int policy) {
+    for (pid_t tid : tap_path.tids()) {
+      if (policy_of(tid) != policy) return false;
+    }
+    return true;
+  };
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  CHECK(all_are(SCHED_FIFO));  // keeping up: left real-time
+
+  ledger::FlushBacklog behind;
+  behind.immutable_memtables_max = 3;
+  set_backlog(behind);
+  REQUIRE(eventually([&] { return all_are(SCHED_OTHER); }));
+  CHECK(metrics.realtime_yielded());
+  CHECK(metrics.realtime_yields() == 1);
+
+  // Caught up for less than the calm, then behind again: still yielded.
+  set_backlog({});
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ledger::FlushBacklog flush_long;
+  flush_long.oldest_flush = std::chrono::seconds(21);
+  set_backlog(flush_long);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CHECK(all_are(SCHED_OTHER));
+
+  const auto calm_from = std::chrono::steady_clock::now();
+  set_backlog({});
+  REQUIRE(eventually([&] { return all_are(SCHED_FIFO); }));
+  CHECK(std::chrono::steady_clock::now() - calm_from >= thresholds.calm);
+  CHECK_FALSE(metrics.realtime_yielded());
+  CHECK(metrics.realtime_yields() == 1);
+  yield.stop();
+
+  const std::string text = file_text(log_file);
+  INFO(text);
+  CHECK(text.find("event=realtime_yielded cause=\"3 full memtables of one family waiting for a flush\" threads=2") !=
+        std::string::npos);
+  CHECK(text.find("event=realtime_resumed seconds_yielded=") != std::string::npos);
+  CHECK(text.find("realtime_set_failed") == std::string::npos);
+  const std::string metrics_text = metrics.render(Gauges{});
+  CHECK(metrics_text.find("citycard_realtime_yields_total 1") != std::string::npos);
+  CHECK(metrics_text.find("citycard_realtime_yielded 0") != std::string::npos);
+  std::fclose(log_file);
 }
 
 TEST_CASE("pipeline.realtime_priority is off by default, read, and range-checked by name") {

@@ -1,11 +1,12 @@
 // What the ledger tells of its storage (ledger/storage_activity.h): the
 // synced writes and the log bytes they cost, their time, and RocksDB's
-// background work once a flush has run.
+// background work once a flush has run; whether the flushes keep up.
 #include <catch2/catch.hpp>
 
 #include <chrono>
 #include <thread>
 
+#include "ledger/rocks_ledger.h"
 #include "ledger/system_accounts.h"
 #include "ledger_fixture.h"
 
@@ -85,4 +86,55 @@ TEST_CASE("a flush shows in the ledger's storage activity: its bytes, time and t
   CHECK(entries > 0);
   CHECK(raw > 0);
   CHECK(table == activity.table_bytes);
+}
+
+TEST_CASE("the flush backlog shows full memtables waiting while no flush can run, and clears once flushes run") {
+  TempDir dir;
+  ledger::Options options;
+  options.create_if_missing = true;
+  options.write_buffer_bytes = 256u << 10;
+  auto opened = ledger::Ledger::open(dir.path() + "/ledger", options);
+  REQUIRE(opened);
+  auto& ledger = **opened;
+  auto system = ledger::ensure_system_accounts(ledger);
+  REQUIRE(system);
+  auto bus = ledger.register_operator(OperatorId{1}, "Capital Bus");
+  REQUIRE(bus);
+  ledger::FlushBacklog at_rest = ledger.flush_backlog();
+  CHECK(at_rest.immutable_memtables_max == 0);
+  CHECK(at_rest.oldest_flush.count() == 0);
+  CHECK_FALSE(at_rest.writes_stalled);
+
+  // RocksDB's own switch: what a host too busy to run the flush thread looks like.
+  auto* rocks = dynamic_cast<ledger::RocksLedger*>(&ledger);
+  REQUIRE(rocks != nullptr);
+  REQUIRE(rocks->db()->PauseBackgroundWork().ok());
+  std::uint64_t sequence = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  // Small batches: a family switches memtables at most once a write, so the
+  // loop stops at two waiting, short of the fourth that would stop writes.
+  while (ledger.flush_backlog().immutable_memtables_max < 2 && std::chrono::steady_clock::now() < deadline) {
+    std::vector<ledger::PostingGroup> batch;
+    for (int i = 0; i < 32; ++i) {
+      batch.push_back(make_group(tap_key(4, ++sequence), {make_transfer(system->topup_float, bus->payable_account, 1)}));
+    }
+    auto outcomes = ledger.post(batch);
+    REQUIRE(outcomes);
+    REQUIRE(outcomes->back().posted);
+  }
+  const ledger::FlushBacklog behind = ledger.flush_backlog();
+  CHECK(behind.immutable_memtables_max >= 2);
+  CHECK(behind.oldest_flush.count() == 0);  // none can run
+
+  REQUIRE(rocks->db()->ContinueBackgroundWork().ok());
+  auto caught_up = [&] {
+    const ledger::FlushBacklog now = ledger.flush_backlog();
+    return now.immutable_memtables_max == 0 && now.oldest_flush.count() == 0 && !now.writes_stalled;
+  };
+  const auto flushed_by = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!caught_up() && std::chrono::steady_clock::now() < flushed_by) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  CHECK(caught_up());
+  CHECK(ledger.storage_activity().flushes >= 2);
 }
