@@ -16,8 +16,7 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path_, ignored);
 }
 
-LedgerFixture::LedgerFixture() {
-  ledger::Options options;
+LedgerFixture::LedgerFixture(ledger::Options options) {
   options.create_if_missing = true;
   auto opened = ledger::Ledger::open(path, options);
   REQUIRE(opened);

@@ -33,7 +33,8 @@ struct LedgerFixture {
   ledger::OperatorRecord bus;
   ledger::OperatorRecord metro;
 
-  LedgerFixture();
+  // A new ledger (`options` with create_if_missing), its system accounts and two operators.
+  explicit LedgerFixture(ledger::Options options = {});
   void reopen();
   void close() { ledger.reset(); }
   CardRecord issue(const std::string& hex, std::int64_t overdraft_minor = 0);

@@ -22,6 +22,24 @@ const ledger::FamilyUsage* family(const ledger::StorageActivity& activity, const
   return nullptr;
 }
 
+// A ledger whose memtables a few hundred groups fill.
+ledger::Options small_memtables() {
+  ledger::Options options;
+  options.write_buffer_bytes = 256u << 10;
+  return options;
+}
+
+// Posts `groups` groups from the top-up float (no floor) to the bus's payable (no ceiling).
+void post_groups(LedgerFixture& f, std::uint64_t& sequence, int groups) {
+  std::vector<ledger::PostingGroup> batch;
+  for (int i = 0; i < groups; ++i) {
+    batch.push_back(make_group(tap_key(4, ++sequence), {make_transfer(f.system.topup_float, f.bus.payable_account, 1)}));
+  }
+  auto outcomes = f.ledger->post(batch);
+  REQUIRE(outcomes);
+  REQUIRE(outcomes->back().posted);
+}
+
 }  // namespace
 
 TEST_CASE("the ledger counts its synced writes, the log bytes they cost and the time they took") {
@@ -48,29 +66,13 @@ TEST_CASE("the ledger counts its synced writes, the log bytes they cost and the 
 }
 
 TEST_CASE("a flush shows in the ledger's storage activity: its bytes, time and the families' table files") {
-  TempDir dir;
-  ledger::Options options;
-  options.create_if_missing = true;
-  options.write_buffer_bytes = 256u << 10;  // a few hundred groups fill a memtable
-  auto opened = ledger::Ledger::open(dir.path() + "/ledger", options);
-  REQUIRE(opened);
-  auto& ledger = **opened;
-  auto system = ledger::ensure_system_accounts(ledger);
-  REQUIRE(system);
-  auto bus = ledger.register_operator(OperatorId{1}, "Capital Bus");
-  REQUIRE(bus);
+  LedgerFixture f(small_memtables());
+  auto& ledger = *f.ledger;
   std::uint64_t sequence = 0;
   auto flushed = [&] { return ledger.storage_activity().flushes > 0; };
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (!flushed() && std::chrono::steady_clock::now() < deadline) {
-    std::vector<ledger::PostingGroup> batch;
-    for (int i = 0; i < 256; ++i) {
-      // From the float (no floor) to the operator (no ceiling): any number posts.
-      batch.push_back(make_group(tap_key(4, ++sequence), {make_transfer(system->topup_float, bus->payable_account, 1)}));
-    }
-    auto outcomes = ledger.post(batch);
-    REQUIRE(outcomes);
-    REQUIRE(outcomes->back().posted);
+    post_groups(f, sequence, 256);
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   const ledger::StorageActivity activity = ledger.storage_activity();
@@ -89,17 +91,9 @@ TEST_CASE("a flush shows in the ledger's storage activity: its bytes, time and t
 }
 
 TEST_CASE("the flush backlog shows full memtables waiting while no flush can run, and clears once flushes run") {
-  TempDir dir;
-  ledger::Options options;
-  options.create_if_missing = true;
-  options.write_buffer_bytes = 256u << 10;
-  auto opened = ledger::Ledger::open(dir.path() + "/ledger", options);
-  REQUIRE(opened);
-  auto& ledger = **opened;
-  auto system = ledger::ensure_system_accounts(ledger);
-  REQUIRE(system);
-  auto bus = ledger.register_operator(OperatorId{1}, "Capital Bus");
-  REQUIRE(bus);
+  LedgerFixture f(small_memtables());
+  auto& ledger = *f.ledger;
+  std::uint64_t sequence = 0;
   ledger::FlushBacklog at_rest = ledger.flush_backlog();
   CHECK(at_rest.immutable_memtables_max == 0);
   CHECK(at_rest.oldest_flush.count() == 0);
@@ -109,18 +103,11 @@ TEST_CASE("the flush backlog shows full memtables waiting while no flush can run
   auto* rocks = dynamic_cast<ledger::RocksLedger*>(&ledger);
   REQUIRE(rocks != nullptr);
   REQUIRE(rocks->db()->PauseBackgroundWork().ok());
-  std::uint64_t sequence = 0;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   // Small batches: a family switches memtables at most once a write, so the
   // loop stops at two waiting, short of the fourth that would stop writes.
   while (ledger.flush_backlog().immutable_memtables_max < 2 && std::chrono::steady_clock::now() < deadline) {
-    std::vector<ledger::PostingGroup> batch;
-    for (int i = 0; i < 32; ++i) {
-      batch.push_back(make_group(tap_key(4, ++sequence), {make_transfer(system->topup_float, bus->payable_account, 1)}));
-    }
-    auto outcomes = ledger.post(batch);
-    REQUIRE(outcomes);
-    REQUIRE(outcomes->back().posted);
+    post_groups(f, sequence, 32);
   }
   const ledger::FlushBacklog behind = ledger.flush_backlog();
   CHECK(behind.immutable_memtables_max >= 2);
