@@ -5,6 +5,7 @@
 #include <cstring>
 #include <filesystem>
 #include <limits>
+#include <thread>
 
 #include <sys/statvfs.h>
 
@@ -234,6 +235,18 @@ Status create_ledger(const std::string& path, const Options& options, rocksdb::E
   return files::sync_directory(ledger_dir.parent_path());
 }
 
+// A file the open was told of and did not find.
+bool names_missing_file(const rocksdb::Status& status) {
+  return (status.IsCorruption() || status.IsIOError() || status.IsPathNotFound()) &&
+         status.ToString().find("No such file or directory") != std::string::npos;
+}
+
+// A read-only open of a ledger the running engine writes (the CLI's reads)
+// reads the list of files, then opens them; a flush or compaction may delete
+// one in between. Read the list again: a file that stays missing is damage.
+constexpr int read_only_open_attempts = 50;
+constexpr std::chrono::milliseconds read_only_open_retry_wait{20};
+
 }  // namespace
 
 Result<std::unique_ptr<Ledger>> Ledger::open(const std::string& path, const Options& options) {
@@ -262,9 +275,14 @@ Result<std::unique_ptr<Ledger>> open_with_env(const std::string& path, const Opt
   auto storage_listener = std::make_shared<StorageListener>();
   db_options.listeners.push_back(storage_listener);
   auto descriptors = descriptors_for(options);
-  rocksdb::Status status =
-      options.read_only ? rocksdb::DB::OpenForReadOnly(db_options, path, descriptors, &handles, &raw)
-                        : rocksdb::DB::Open(db_options, path, descriptors, &handles, &raw);
+  rocksdb::Status status;
+  for (int attempt = 1;; ++attempt) {
+    handles.clear();
+    status = options.read_only ? rocksdb::DB::OpenForReadOnly(db_options, path, descriptors, &handles, &raw)
+                               : rocksdb::DB::Open(db_options, path, descriptors, &handles, &raw);
+    if (status.ok() || !options.read_only || attempt == read_only_open_attempts || !names_missing_file(status)) break;
+    std::this_thread::sleep_for(read_only_open_retry_wait);
+  }
   if (!status.ok()) return translate_open_error(status, path);
   std::unique_ptr<rocksdb::DB> db(raw);
 
