@@ -161,7 +161,7 @@ void Shard::run() {
     if (!staged_.empty() && may_hand_over()) deadline = std::min(deadline, staged_since_ + wait);
     work.clear();
     inbox_.pop_all(work, deadline, taps_worth_waking_for());
-    for (auto& item : work) accept(item);
+    accept_all(work);
     maybe_hand_over(Clock::now() >= staged_since_ + wait);
     maybe_quiesced();
     if (stopping_ && staged_.empty() && !commit_in_flight_ && awaiting_.empty() && inbox_.depth() == 0) break;
@@ -171,10 +171,21 @@ void Shard::run() {
 bool Shard::turn(bool window_over) {
   std::vector<Work> work;
   inbox_.pop_all(work, Clock::time_point{});
-  for (auto& item : work) accept(item);
+  accept_all(work);
   const bool handed = maybe_hand_over(window_over);
   maybe_quiesced();
   return handed || !work.empty();
+}
+
+void Shard::accept_all(std::vector<Work>& work) {
+  auto card_at = [&work](std::size_t i) -> const CardId* {
+    const auto* tap = std::get_if<work::Tap>(&work[i]);
+    return tap != nullptr ? &tap->tap.tap.card : nullptr;
+  };
+  for (std::size_t i = 0; i < work.size(); ++i) {
+    book_.prefetch_ahead(i, work.size(), card_at);
+    accept(work[i]);
+  }
 }
 
 bool Shard::may_hand_over() const { return !commit_in_flight_ && !blocked_ && awaiting_.empty(); }
@@ -432,7 +443,10 @@ void Shard::settle(Decided& batch) {
   }
   std::vector<CardId> reload;
   std::vector<Item> refusals;
+  auto card_at = [&done](std::size_t i) { return done[i].card.empty() ? nullptr : &done[i].card; };
   for (std::size_t i = 0; i < done.size(); ++i) {
+    // settled() reads the card's entry and its account's slot.
+    book_.prefetch_ahead(i, done.size(), card_at, CardBook::Prefetch::account);
     Item& item = done[i];
     const ledger::GroupOutcome& outcome = outcomes[i];
     if (!item.card.empty()) book_.settled(item.card);

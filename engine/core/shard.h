@@ -214,6 +214,9 @@ class Shard {
   bool may_hand_over() const;
   bool maybe_hand_over(bool window_over);
   std::size_t taps_worth_waking_for() const;
+  // Accepts each in order, the card data of the taps ahead hinted into the
+  // cache (CardBook::prefetch_ahead).
+  void accept_all(std::vector<Work>& work);
   void accept(Work& work);
   void accept_tap(work::Tap& work);
   void accept_admin(work::Admin& work);

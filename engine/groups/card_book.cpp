@@ -4,6 +4,7 @@
 
 #include "card_state_codec.h"
 #include "citycard/check.h"
+#include "citycard/prefetch.h"
 #include "deny_records.h"
 #include "hashing.h"
 
@@ -108,6 +109,26 @@ Result<CardEntry*> CardBook::load(const CardId& card) {
   }
   if (with_atc_) stored.atc = load_atc(ledger_, card);
   return &cache(std::move(stored));
+}
+
+void CardBook::prefetch(const CardId& card, Prefetch stage) const {
+  switch (stage) {
+    case Prefetch::slot: cards_.prefetch_slot(card); return;
+    case Prefetch::entry: cards_.prefetch_entry(card); return;
+    case Prefetch::account:
+      if (const CardEntry* entry = cards_.find(card)) {
+        prefetch_object(entry->account);
+        for (const AccountMirror* mirror : {entry->wallet, entry->points, entry->bonus}) {
+          if (mirror != nullptr) prefetch_object(mirror);
+        }
+      }
+      return;
+    case Prefetch::state:
+      if (const CardEntry* entry = cards_.find(card); entry != nullptr && entry->account != nullptr) {
+        prefetch_lines(entry->account->state.data(), entry->account->state.size());
+      }
+      return;
+  }
 }
 
 AccountSlot* CardBook::slot_of(const CardId& card) {

@@ -86,6 +86,28 @@ class CardBook {
   void preload_atc(const CardId& card, const AtcWindow& atc);
 
   CardEntry* cached(const CardId& card) { return cards_.find(card); }
+
+  // Rating a card reads its table slot, its entry, then its account's slot,
+  // mirrors and state: dependent reads, each a likely cache miss among a
+  // city's cards. Whoever walks a run of cards hints each stage a card or
+  // more ahead of its use (prefetch_ahead), so that each stage reads only
+  // what the one before brought in. Hints only: nothing is read from the
+  // ledger, loaded or changed.
+  enum class Prefetch : std::uint8_t { slot, entry, account, state };
+  void prefetch(const CardId& card, Prefetch stage) const;
+  // For a run of cards used in order, about to use the one at `at`: the
+  // stages up to `last`, each for the card as many places ahead as stages
+  // follow it (with all four: the slot four ahead, the state one ahead).
+  // card_at(i): a pointer to the card at i, or nullptr if none.
+  template <typename CardAt>
+  void prefetch_ahead(std::size_t at, std::size_t count, CardAt&& card_at, Prefetch last = Prefetch::state) const {
+    const std::size_t stages = static_cast<std::size_t>(last) + 1;
+    for (std::size_t stage = 0; stage < stages; ++stage) {
+      const std::size_t ahead = at + stages - stage;
+      if (ahead >= count) continue;
+      if (const CardId* card = card_at(ahead)) prefetch(*card, static_cast<Prefetch>(stage));
+    }
+  }
   // The card, read from the ledger if it is not cached. Value nullptr: the
   // ledger has no such card; an error: the ledger could not be read.
   Result<CardEntry*> load(const CardId& card);

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "citycard/ids.h"
+#include "citycard/prefetch.h"
 #include "hashing.h"
 
 namespace citycard::engine {
@@ -26,7 +27,7 @@ class FlatTable {
 
   std::size_t size() const noexcept { return size_; }
 
-  Entry* find(const Key& key) {
+  const Entry* find(const Key& key) const {
     const std::uint64_t hash = Hash{}(key);
     for (std::size_t at = home(hash);; at = next(at)) {
       const Slot& slot = slots_[at];
@@ -34,7 +35,26 @@ class FlatTable {
       if (slot.tag == tag(hash) && entries_[slot.index - 1].first == key) return &entries_[slot.index - 1].second;
     }
   }
-  bool contains(const Key& key) { return find(key) != nullptr; }
+  Entry* find(const Key& key) { return const_cast<Entry*>(std::as_const(*this).find(key)); }
+  bool contains(const Key& key) const { return find(key) != nullptr; }
+
+  // Hints for a caller about to look keys up (CardBook::prefetch): they
+  // read nothing that is not in cache already, and change nothing.
+  // The key's home slot.
+  void prefetch_slot(const Key& key) const { __builtin_prefetch(&slots_[home(Hash{}(key))]); }
+  // The entry the key's slots point to (reads the slots: prefetch_slot
+  // first); the entry itself is not read, so its key is not compared.
+  void prefetch_entry(const Key& key) const {
+    const std::uint64_t hash = Hash{}(key);
+    for (std::size_t at = home(hash);; at = next(at)) {
+      const Slot& slot = slots_[at];
+      if (slot.index == 0) return;
+      if (slot.tag == tag(hash)) {
+        prefetch_object(&entries_[slot.index - 1]);
+        return;
+      }
+    }
+  }
 
   // `key` must not be in the table.
   Entry& insert(const Key& key, Entry entry) {

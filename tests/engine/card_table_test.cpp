@@ -1,6 +1,7 @@
 // FlatTable (the shard's card table and in-flight taps) against
 // std::unordered_map: random inserts, finds and erases (growth, collisions,
-// runs that wrap around the slot array, backward shifts).
+// runs that wrap around the slot array, backward shifts), with the prefetch
+// hints called throughout.
 #include <cstdio>
 #include <functional>
 #include <random>
@@ -25,6 +26,10 @@ void agrees_with_a_hash_map(const std::function<Key(std::mt19937_64&, std::size_
     for (std::size_t i = 0; i < universe; ++i) ids.push_back(make_key(random, i));
     for (int step = 0; step < 60000; ++step) {
       const Key& id = ids[random() % ids.size()];
+      // The prefetch hints (CardBook::prefetch) on present and absent keys
+      // alike: they must change nothing the model does not.
+      table.prefetch_slot(id);
+      table.prefetch_entry(id);
       const auto action = random() % 10;
       if (action < 5) {
         if (model.count(id) == 0) {
