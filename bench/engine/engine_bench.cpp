@@ -35,6 +35,7 @@
 #include "loadgen/tls_load.h"
 #include "machine.h"
 #include "pki_setup.h"
+#include "thread_cpu.h"
 #include "rule_set_loader.h"
 #include "token/softhsm.h"
 #include "token/token.h"
@@ -499,11 +500,21 @@ int main(int argc, char** argv) {
   std::size_t inprocess_position = 0;
   EngineSide before = EngineSide::of(metrics);
   card_keys->take();
+  const bench::ThreadCpu cpu_before = bench::ThreadCpu::now();
   loadgen::LoadReport inprocess = bench::drive_in_process(engine, inprocess_day, inprocess_options, inprocess_position);
+  const auto cpu_seconds = bench::ThreadCpu::now().seconds_since(cpu_before);
   std::cout << "in-process, durable: " << inprocess.summary();
   results["in_process"] = nlohmann::json::parse(inprocess.json());
   results["in_process"]["token"] = derivations(*card_keys, std::cout);
   results["in_process"]["engine_side"] = engine_side(before, metrics, std::cout);
+  // The process's CPU a decided tap (engine threads, RocksDB's, and this
+  // thread driving the load): an A/B's steadier figure than taps/s.
+  const double decided = static_cast<double>(inprocess.tally.taps_decided);
+  std::cout << "  CPU: " << bench::per_unit_line(cpu_seconds, decided, "tap") << "\n";
+  results["in_process"]["cpu_seconds_by_thread"] = cpu_seconds;
+  double cpu_total = 0;
+  for (const auto& [name, used] : cpu_seconds) cpu_total += used;
+  results["in_process"]["cpu_us_per_tap"] = decided > 0 ? cpu_total / decided * 1e6 : 0;
   // The engine alone at a fixed rate, the day continued: its own share of
   // the decision latency, without TLS or a load generator beside it.
   if (inprocess_s > 0 && latency_rate > 0) {
