@@ -37,6 +37,11 @@ loadgen::LoadReport drive_in_process(net::TapSink& sink, const loadgen::CityDay&
   auto mailbox = std::make_shared<Mailbox>();
   loadgen::LoadTally tally;
   std::vector<Batch> batches;            // by id; kept for the tally
+  // Room for the most batches the rest of the day can make (one tap each at
+  // least), reserved, not touched: grown by doubling, moving a million
+  // batches held this thread off the engine for ~185 ms at a fixed 20k
+  // taps/s, which the taps due meanwhile counted as latency.
+  batches.reserve(day.send_order.size() - std::min(position, day.send_order.size()));
   std::size_t inflight_taps = 0;
   const Clock::time_point start = Clock::now();
   const Clock::time_point end = start + options.duration;
