@@ -22,6 +22,7 @@
 #include <rocksdb/table.h>
 
 #include "files/durable_file.h"
+#include "hashed_memtable.h"
 #include "info_log.h"
 #include "rocks_ledger.h"
 
@@ -39,13 +40,12 @@ rocksdb::CompressionType best_compression() {
   return rocksdb::kSnappyCompression;
 }
 
-// A memtable hashed on the prefix extractor's prefix: a bucket holds a
-// linked list, a skiplist past 256 entries. Its bucket array (8 bytes a
-// bucket) comes out of the memtable's budget: 1/32 of it (64 MiB: 256k).
+// Chains hashed on the prefix extractor's prefix (hashed_memtable.h); its
+// bucket array (4 bytes a bucket) comes out of the memtable's budget: 1/64 of
+// it (64 MiB: 256k buckets).
 rocksdb::MemTableRepFactory* hashed_memtable(const Options& options) {
   const std::size_t buckets = std::clamp<std::size_t>(options.write_buffer_bytes / 256, 1024, std::size_t{1} << 22);
-  return rocksdb::NewHashLinkListRepFactory(buckets, 0, /*bucket_entries_logging_threshold=*/1 << 30,
-                                            /*if_log_bucket_dist_when_flash=*/false);
+  return new_hashed_memtable_factory(buckets);
 }
 
 rocksdb::ColumnFamilyOptions family_options(std::size_t index, const Options& options,
