@@ -23,7 +23,10 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-export CMAKE_CXX_COMPILER_LAUNCHER=${CMAKE_CXX_COMPILER_LAUNCHER:-ccache}
+# ccache where it is installed (it is not one of install-deps.sh's packages).
+if [ -z "${CMAKE_CXX_COMPILER_LAUNCHER:-}" ] && command -v ccache >/dev/null; then
+  export CMAKE_CXX_COMPILER_LAUNCHER=ccache
+fi
 cmake --preset release >/dev/null
 cmake --build build/release --target citycard-sim -j "$jobs" >/dev/null
 sim=build/release/tests/sim/citycard-sim
