@@ -106,9 +106,10 @@ void run_card_import(const CliContext& context, const std::string& path) {
   problems.fail_if_any();
   engine::IssueReport total;
   Progress progress(cards.size(), "cards");
+  std::unique_ptr<ledger::Ledger> ledger;  // opened once when no engine runs
   for (std::size_t start = 0; start < cards.size(); start += cards_per_request) {
     std::vector<ledger::NewCard> chunk(cards.begin() + start, cards.begin() + std::min(cards.size(), start + cards_per_request));
-    auto report = issue_cards_through_engine_or_ledger(context, chunk);
+    auto report = issue_cards_through_engine_or_ledger(context, chunk, &ledger);
     for (const auto& [card, why] : report.refused) problems.add(seen[card], why);
     if (!report.refused.empty()) {
       problems.print();
@@ -221,7 +222,13 @@ struct ImportOptions {
 
 }  // namespace
 
-engine::IssueReport issue_cards_through_engine_or_ledger(const CliContext& context, const std::vector<ledger::NewCard>& cards) {
+engine::IssueReport issue_cards_through_engine_or_ledger(const CliContext& context, const std::vector<ledger::NewCard>& cards,
+                                                         std::unique_ptr<ledger::Ledger>* kept) {
+  if (kept != nullptr && *kept != nullptr) {
+    auto report = engine::issue_cards_once(**kept, cards, office_actor(context, ClerkAction::card_issue));
+    if (!report) fail(report.status().message());
+    return *report;
+  }
   if (auto reply = engine_request(context, with_reason(context, {{"op", "card_import"}, {"cards", engine::card_rows_json(cards)}}))) {
     if (!reply->value("ok", false)) fail(reply->value("error", std::string("the engine refused")));
     engine::IssueReport report;
@@ -236,6 +243,7 @@ engine::IssueReport issue_cards_through_engine_or_ledger(const CliContext& conte
   auto ledger = open_ledger_or_fail(context, LedgerAccess::read_write);
   auto report = engine::issue_cards_once(*ledger, cards, office_actor(context, ClerkAction::card_issue));
   if (!report) fail(report.status().message());
+  if (kept != nullptr) *kept = std::move(ledger);
   return *report;
 }
 

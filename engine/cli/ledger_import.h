@@ -6,6 +6,8 @@
 // after an interruption skips what was done.
 #pragma once
 
+#include <memory>
+
 #include <vector>
 
 #include "commands.h"
@@ -25,7 +27,11 @@ void add_card_eligibility_command(CLI::App& cards, CliContext& context);
 // that already posted is skipped (idempotent rerun).
 void add_transfer_import_command(CLI::App& app, CliContext& context);
 
-// Cards through the running engine (card_import), else on the ledger.
-engine::IssueReport issue_cards_through_engine_or_ledger(const CliContext& context, const std::vector<ledger::NewCard>& cards);
+// Cards through the running engine (card_import), else on the ledger. With
+// `kept`, a ledger opened here stays open there for the next call (an import
+// in chunks: each open loads every account); while it is open no engine can
+// start on it, so later calls go straight to it.
+engine::IssueReport issue_cards_through_engine_or_ledger(const CliContext& context, const std::vector<ledger::NewCard>& cards,
+                                                         std::unique_ptr<ledger::Ledger>* kept = nullptr);
 
 }  // namespace citycard::cli

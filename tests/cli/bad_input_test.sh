@@ -164,5 +164,17 @@ balance=$("$citycard" --db "$db" --json balance 04A1B2C3)
 "$citycard" --db "$db" balance 04A1B2C3 | grep -Eq "^  bonus +0$" ||
   { echo "FAIL: no bonus line in the balance"; failures=$((failures + 1)); }
 
+# Good input after the bad: more than one request's worth (10 000 cards a
+# chunk) on a stopped ledger, opened once for every chunk: all issued, a
+# rerun finds them all, the ledger verifies.
+awk 'BEGIN { print "card,category,media"; for (i = 1; i <= 25000; i++) printf "05%08X,general,card\n", i }' > "$dir/many.csv"
+out=$("$citycard" --db "$db" card import "$dir/many.csv" 2>/dev/null)
+[[ "$out" == *"issued 25000 cards (0 already issued)"* ]] || { echo "FAIL: a 25 000-card import said: $out"; failures=$((failures + 1)); }
+out=$("$citycard" --db "$db" card import "$dir/many.csv" 2>/dev/null)
+[[ "$out" == *"issued 0 cards (25000 already issued)"* ]] || { echo "FAIL: its rerun said: $out"; failures=$((failures + 1)); }
+"$citycard" --db "$db" balance 0500006000 | grep -q "^card 0500006000  general " ||
+  { echo "FAIL: the import's last chunk is not on the ledger"; failures=$((failures + 1)); }
+"$citycard" --db "$db" verify >/dev/null || { echo "FAIL: verify after the 25 000-card import"; failures=$((failures + 1)); }
+
 if [ "$failures" -ne 0 ]; then echo "$failures failed"; exit 1; fi
 echo "cli bad input: all checks passed"
