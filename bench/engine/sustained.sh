@@ -65,8 +65,9 @@ trap cleanup EXIT
 days=$(( (rate * 60 * minutes) / 5000000 + 1 ))
 [ "$days" -le 6 ] || { echo "sustained.sh: $rate taps/s for $minutes minutes needs more than 6 days of taps" >&2; exit 2; }
 day=$(TZ=Asia/Taipei date -d "$days days ago" +%F)
-# The ledger of CARDS cards takes ~20 s to make (1.3M cards through
-# `citycard card import`): made once in a cache directory, copied per run.
+# The ledger of CARDS cards (1.3M cards through `citycard card import`, ~20 s
+# of it the import; ~10 minutes before 2026-12-05): made once in a cache
+# directory, copied per run.
 cache=${SUSTAINED_CACHE:-/var/tmp/citycard-sustained-$cards}
 if [ ! -s "$cache/ready" ]; then
   echo "== ledger: $cards cards, the city's operators and readers (once, into $cache)"
