@@ -22,6 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine.h"
+#include "engine/core/huge_page_heap.h"
 #include "engine/net/server.h"
 #include "engine/pki/pki.h"
 #include "card/crypto.h"
@@ -404,11 +405,18 @@ int main(int argc, char** argv) {
                "(proofs off), for the records' cost; with --records-ab-only nothing else runs");
   bool records_ab_only = false;
   app.add_flag("--records-ab-only", records_ab_only, "run --records-ab and stop (writes its own results file)");
+  bool huge_page_heap = false;
+  app.add_flag("--huge-page-heap", huge_page_heap,
+               "the heap on huge pages made resident ahead of use, as the engine's [process] huge_page_heap");
   CLI11_PARSE(app, argc, argv);
   if (records_ab_only) records_ab = true;
+  if (huge_page_heap) {
+    if (Status installed = engine::install_huge_page_heap(); !installed) die(installed.to_string());
+  }
 
   const bench::Machine machine = bench::describe_machine();
   std::cout << "machine: " << bench::machine_line(machine) << "\n";
+  std::cout << "heap: " << (huge_page_heap ? "huge pages made resident ahead of use" : "tcmalloc's default") << "\n";
   const bool temp_dir = work_dir.empty();
   if (temp_dir) work_dir = (std::filesystem::temp_directory_path() / ("citycard-bench-engine-" + std::to_string(::getpid()))).string();
   std::filesystem::create_directories(work_dir);
@@ -511,6 +519,11 @@ int main(int argc, char** argv) {
   // thread driving the load): an A/B's steadier figure than taps/s.
   const double decided = static_cast<double>(inprocess.tally.taps_decided);
   std::cout << "  CPU: " << bench::per_unit_line(cpu_seconds, decided, "tap") << "\n";
+  if (huge_page_heap) {
+    const engine::HugePageHeapStats heap = engine::huge_page_heap_stats();
+    std::cout << "  heap: " << heap.regions_ready << " regions of 64 MiB made resident ahead, " << heap.regions_in_place
+              << " mapped when needed, " << (heap.bytes_handed_out >> 20) << " MiB handed to tcmalloc\n";
+  }
   results["in_process"]["cpu_seconds_by_thread"] = cpu_seconds;
   double cpu_total = 0;
   for (const auto& [name, used] : cpu_seconds) cpu_total += used;

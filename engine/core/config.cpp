@@ -42,7 +42,7 @@ class Reader {
   void flag(std::string_view table, std::string_view key, bool& out) {
     const toml::node* node = find(table, key);
     if (node == nullptr) return;
-    auto value = node->value<bool>();
+    auto value = node->value_exact<bool>();
     if (!value) return problem(table, key, "must be true or false");
     out = *value;
   }
@@ -164,6 +164,7 @@ Result<EngineConfig> parse_config(std::string_view toml_text, const std::string&
   r.number("pipeline", "card_cache_max", p.card_cache_max, 1, big);
   r.number("pipeline", "busy_retry_after_ms", p.busy_retry_after_ms, 1, 60'000);
   r.number("pipeline", "realtime_priority", p.realtime_priority, 0, realtime_priority_max);
+  r.flag("pipeline", "huge_page_heap", config.huge_page_heap);
   std::int64_t skew_s = p.event_time_bounds.future_skew_us / us_per_second;
   r.number("taps", "future_skew_s", skew_s, 0, 86'400);
   p.event_time_bounds.future_skew_us = skew_s * us_per_second;

@@ -48,6 +48,7 @@ struct EngineConfig {
   std::string card_pin_env;         // in this environment variable
   std::string card_softhsm2_conf;   // SoftHSM2 only: SOFTHSM2_CONF for the module
   EngineOptions pipeline;          // shards, batching, queues (engine.h)
+  bool huge_page_heap = true;      // [pipeline] huge_page_heap: the process's heap on huge pages (huge_page_heap.h)
   std::chrono::milliseconds handshake_timeout{5000};
   std::chrono::milliseconds idle_timeout{30000};
   std::chrono::milliseconds frame_timeout{5000};

@@ -24,6 +24,7 @@
 #include "engine/core/bootstrap.h"
 #include "engine/core/config.h"
 #include "engine/core/engine.h"
+#include "engine/core/huge_page_heap.h"
 #include "engine/core/services.h"
 #include "engine/net/admission.h"
 #include "engine/net/server.h"
@@ -247,7 +248,8 @@ int run(const EngineConfig& config, Log& log) {
                                {"ledger", config.ledger_dir},
                                {"rules", config.rules_file},
                                {"rule_set_version", std::to_string(prepared->rules->newest().rules->version)},
-                               {"shards", std::to_string(options.shards)}});
+                               {"shards", std::to_string(options.shards)},
+                               {"heap", huge_page_heap_stats().installed ? "huge_pages" : "default"}});
 
   keeper.start_checks(io);
   boost::asio::signal_set hangups(io, SIGHUP);
@@ -310,6 +312,11 @@ int main(int argc, char** argv) {
     config = std::move(*loaded);
   } else {
     finish_defaults(config);
+  }
+  // Before the ledger and the caches take their memory. Without it the
+  // engine runs as before: logged, not a reason to stay down.
+  if (config.huge_page_heap) {
+    if (Status heap = install_huge_page_heap(); !heap) log.event("huge_page_heap_unavailable", {{"error", heap.to_string()}});
   }
   return run(config, log);
 }

@@ -249,6 +249,8 @@ TEST_CASE("SIGTERM under load drains: exit 0 and every decided tap durable") {
   std::stringstream text;
   text << log.rdbuf();
   CHECK(text.str().find("event=engine_stopped") != std::string::npos);
+  // It ran on the huge page heap (pipeline.huge_page_heap, on by default).
+  CHECK(text.str().find(" heap=huge_pages") != std::string::npos);
   CHECK(!std::filesystem::exists(dir.path / "engine.sock"));
   check_ledger(dir.path, told, false);
 }

@@ -401,4 +401,17 @@ TEST_CASE("pipeline.realtime_priority is off by default, read, and range-checked
   }
 }
 
+TEST_CASE("pipeline.huge_page_heap is on by default and read") {
+  auto defaults = parse_config("", "engine.toml");
+  REQUIRE(defaults);
+  CHECK(defaults->huge_page_heap);
+  auto off = parse_config("[pipeline]\nhuge_page_heap = false\n", "engine.toml");
+  INFO(off.status().to_string());
+  REQUIRE(off);
+  CHECK_FALSE(off->huge_page_heap);
+  auto bad = parse_config("[pipeline]\nhuge_page_heap = 1\n", "engine.toml");
+  REQUIRE_FALSE(bad);
+  CHECK(bad.status().message().find("pipeline.huge_page_heap") != std::string::npos);
+}
+
 }  // namespace citycard::engine::testing

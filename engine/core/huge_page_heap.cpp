@@ -1,0 +1,173 @@
+#include "huge_page_heap.h"
+
+#ifdef CITYCARD_TCMALLOC
+
+#include <sys/mman.h>
+
+#include <atomic>
+#include <cerrno>
+#include <condition_variable>
+#include <cstring>
+#include <mutex>
+#include <thread>
+
+#include <gperftools/malloc_extension.h>
+
+#include "citycard/check.h"
+#include "citycard/thread_name.h"
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23  // Linux 5.14
+#endif
+
+namespace citycard::engine {
+namespace {
+
+constexpr std::size_t huge_page = std::size_t{2} << 20;
+constexpr std::size_t region_bytes = std::size_t{64} << 20;
+
+// A 2 MiB-aligned anonymous region marked for huge pages; nullptr if the
+// kernel refuses the mapping. Takes no lock and allocates nothing: it runs
+// inside tcmalloc's lock.
+char* map_region() {
+  void* mapped = mmap(nullptr, region_bytes + huge_page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (mapped == MAP_FAILED) return nullptr;
+  const auto start = reinterpret_cast<std::uintptr_t>(mapped);
+  const std::uintptr_t aligned = (start + huge_page - 1) & ~(huge_page - 1);
+  if (aligned > start) munmap(mapped, aligned - start);
+  const std::uintptr_t end = start + region_bytes + huge_page;
+  if (end > aligned + region_bytes) munmap(reinterpret_cast<void*>(aligned + region_bytes), end - aligned - region_bytes);
+  auto* region = reinterpret_cast<char*>(aligned);
+  madvise(region, region_bytes, MADV_HUGEPAGE);  // advice: refused on kernels without THP, then 4 KiB pages
+  return region;
+}
+
+// Makes the region resident (huge pages where the kernel has them).
+void populate(char* region) {
+  if (madvise(region, region_bytes, MADV_POPULATE_WRITE) == 0) return;
+  for (std::size_t at = 0; at < region_bytes; at += 4096) region[at] = 0;  // kernels before 5.14
+}
+
+// tcmalloc asks for memory in chunks of a MiB or more, under its own lock:
+// Alloc() must not allocate, and the preparing thread never allocates while
+// holding mutex_ (an allocation of its own may land in Alloc()).
+class HugePageAllocator final : public SysAllocator {
+ public:
+  explicit HugePageAllocator(SysAllocator* fallback) : fallback_(fallback) {}
+
+  void start() {
+    std::thread([this] { prepare_loop(); }).detach();  // lives as long as the process
+  }
+
+  void* Alloc(std::size_t size, std::size_t* actual_size, std::size_t alignment) override {
+    if (size == 0 || size > region_bytes / 2 || alignment > huge_page) return fallback_->Alloc(size, actual_size, alignment);
+    std::unique_lock lock(mutex_);
+    const std::size_t align = alignment < 4096 ? 4096 : alignment;
+    std::size_t at = (used_ + align - 1) & ~(align - 1);
+    if (region_ == nullptr || at + size > region_bytes) {
+      if (ready_ != nullptr) {
+        region_ = ready_;
+        ready_ = nullptr;
+        regions_ready_.fetch_add(1, std::memory_order_relaxed);
+        wanted_.notify_one();
+      } else {
+        char* region = map_region();
+        if (region == nullptr) {
+          lock.unlock();
+          return fallback_->Alloc(size, actual_size, alignment);
+        }
+        region_ = region;
+        regions_in_place_.fetch_add(1, std::memory_order_relaxed);
+      }
+      used_ = 0;
+      at = 0;
+    }
+    used_ = at + size;
+    if (actual_size != nullptr) *actual_size = size;
+    bytes_handed_out_.fetch_add(size, std::memory_order_relaxed);
+    return region_ + at;
+  }
+
+  HugePageHeapStats stats() const {
+    return {true, regions_ready_.load(std::memory_order_relaxed), regions_in_place_.load(std::memory_order_relaxed),
+            bytes_handed_out_.load(std::memory_order_relaxed)};
+  }
+
+ private:
+  void prepare_loop() {
+    name_this_thread("cc-hugepages");
+    for (;;) {
+      {
+        std::unique_lock lock(mutex_);
+        wanted_.wait(lock, [this] { return ready_ == nullptr; });
+      }
+      char* region = map_region();
+      if (region == nullptr) {
+        std::this_thread::sleep_for(std::chrono::seconds(1));  // out of address space or memory: try again later
+        continue;
+      }
+      populate(region);
+      std::lock_guard lock(mutex_);
+      CITYCARD_CHECK(ready_ == nullptr);
+      ready_ = region;
+    }
+  }
+
+  SysAllocator* const fallback_;
+  std::mutex mutex_;
+  std::condition_variable wanted_;
+  char* region_ = nullptr;  // handing out from here
+  std::size_t used_ = 0;
+  char* ready_ = nullptr;   // resident, next
+  std::atomic<std::uint64_t> regions_ready_{0}, regions_in_place_{0}, bytes_handed_out_{0};
+};
+
+// tcmalloc's system allocator is the process's, so is the record of ours.
+std::atomic<bool> install_claimed{false};
+std::atomic<HugePageAllocator*> process_allocator{nullptr};
+
+}  // namespace
+
+Status install_huge_page_heap() {
+  if (install_claimed.exchange(true)) return Status::already_exists("the huge page heap is installed already");
+  MallocExtension* extension = MallocExtension::instance();
+  SysAllocator* fallback = extension->GetSystemAllocator();
+  if (fallback == nullptr) {
+    install_claimed = false;
+    return Status::unavailable("the allocator takes no system allocator (not tcmalloc?)");
+  }
+  char* probe = map_region();
+  if (probe == nullptr) {
+    const int error = errno;
+    install_claimed = false;
+    return Status::io_error(std::string("cannot map a huge page region: ") + std::strerror(error));
+  }
+  munmap(probe, region_bytes);
+  auto* allocator = new HugePageAllocator(fallback);  // never deleted: tcmalloc uses it until exit
+  allocator->start();
+  extension->SetMemoryReleaseRate(0);
+  extension->SetSystemAllocator(allocator);
+  process_allocator.store(allocator);
+  return Status::ok();
+}
+
+HugePageHeapStats huge_page_heap_stats() {
+  const HugePageAllocator* allocator = process_allocator.load();
+  return allocator == nullptr ? HugePageHeapStats{} : allocator->stats();
+}
+
+}  // namespace citycard::engine
+
+#else  // built without tcmalloc (sanitizers, fuzzing)
+
+namespace citycard::engine {
+
+Status install_huge_page_heap() {
+  return Status::unavailable("this build does not run on tcmalloc (sanitizer or fuzzing build): no huge page heap");
+}
+
+HugePageHeapStats huge_page_heap_stats() { return {}; }
+
+}  // namespace citycard::engine
+
+#endif

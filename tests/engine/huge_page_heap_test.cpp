@@ -1,0 +1,97 @@
+// The heap on huge pages (engine/core/huge_page_heap.h), in a process of its
+// own (ctest runs each test case alone: installing is for the process).
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <iterator>
+#include <cstdint>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine/core/huge_page_heap.h"
+
+namespace citycard::engine {
+namespace {
+
+// The kernel's transparent huge page mode: "always", "madvise" or "never".
+std::string huge_page_mode() {
+  std::ifstream in("/sys/kernel/mm/transparent_hugepage/enabled");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto open = text.find('['), close = text.find(']');
+  return open == std::string::npos || close == std::string::npos ? "never" : text.substr(open + 1, close - open - 1);
+}
+
+// AnonHugePages (kB) of the mapping holding `address`, from /proc/self/smaps.
+std::uint64_t huge_kib_at(const void* address) {
+  std::ifstream smaps("/proc/self/smaps");
+  const auto at = reinterpret_cast<std::uintptr_t>(address);
+  std::string line;
+  bool inside = false;
+  while (std::getline(smaps, line)) {
+    std::uintptr_t begin = 0, end = 0;
+    char dash = 0;
+    std::istringstream head(line);
+    if (head >> std::hex >> begin >> dash >> end && dash == '-') {
+      inside = begin <= at && at < end;
+      continue;
+    }
+    if (inside && line.rfind("AnonHugePages:", 0) == 0) return std::stoull(line.substr(14));
+  }
+  return 0;
+}
+
+}  // namespace
+
+TEST_CASE("the heap on huge pages hands tcmalloc resident regions and the memory works") {
+  Status installed = install_huge_page_heap();
+#ifndef CITYCARD_TCMALLOC
+  CHECK(installed.code() == StatusCode::unavailable);  // sanitizer builds: their own allocator
+#else
+  REQUIRE(installed.is_ok());
+  CHECK(install_huge_page_heap().code() == StatusCode::already_exists);
+
+  // 1 MiB blocks: tcmalloc serves them from its page heap, which grows
+  // through the installed allocator. Each written end to end and read back.
+  std::vector<std::unique_ptr<std::uint8_t[]>> blocks;
+  constexpr std::size_t block = 1 << 20;
+  for (std::size_t i = 0; i < 384; ++i) {
+    blocks.emplace_back(new std::uint8_t[block]);
+    for (std::size_t at = 0; at < block; at += 512) blocks.back()[at] = static_cast<std::uint8_t>(i + at);
+  }
+  std::size_t wrong = 0;
+  for (std::size_t i = 0; i < blocks.size(); ++i) {
+    for (std::size_t at = 0; at < block; at += 512) wrong += blocks[i][at] != static_cast<std::uint8_t>(i + at);
+  }
+  CHECK(wrong == 0);
+  HugePageHeapStats stats = huge_page_heap_stats();
+  CHECK(stats.installed);
+  CHECK(stats.bytes_handed_out >= 384 * block);
+  CHECK(stats.regions_ready + stats.regions_in_place >= 6);  // 384 MiB in regions of 64
+
+  // The preparing thread keeps a resident region ready: allocating on
+  // takes it, at the latest once the first has been prepared.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (huge_page_heap_stats().regions_ready == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    for (int i = 0; i < 16; ++i) blocks.emplace_back(new std::uint8_t[block]);
+  }
+  stats = huge_page_heap_stats();
+  CHECK(stats.regions_ready >= 1);
+
+  // Where the kernel gives huge pages to those who ask, the blocks are on them.
+  if (huge_page_mode() == "never") {
+    WARN("transparent huge pages are off on this machine: the regions are on 4 KiB pages");
+  } else {
+    std::uint64_t huge_kib = 0;
+    for (const auto& memory : blocks) huge_kib = std::max(huge_kib, huge_kib_at(memory.get()));
+    CHECK(huge_kib >= 2048);
+  }
+#endif
+}
+
+}  // namespace citycard::engine
