@@ -405,9 +405,10 @@ int main(int argc, char** argv) {
                "(proofs off), for the records' cost; with --records-ab-only nothing else runs");
   bool records_ab_only = false;
   app.add_flag("--records-ab-only", records_ab_only, "run --records-ab and stop (writes its own results file)");
-  bool huge_page_heap = false;
-  app.add_flag("--huge-page-heap", huge_page_heap,
-               "the heap on huge pages made resident ahead of use, as the engine's [process] huge_page_heap");
+  bool huge_page_heap = true;
+  app.add_flag("!--no-huge-page-heap", huge_page_heap,
+               "the heap as tcmalloc makes it, not on huge pages made resident ahead of use (the engine's "
+               "pipeline.huge_page_heap, on by default)");
   CLI11_PARSE(app, argc, argv);
   if (records_ab_only) records_ab = true;
   if (huge_page_heap) {
@@ -497,6 +498,7 @@ int main(int argc, char** argv) {
 
   nlohmann::json results;
   results["machine"] = nlohmann::json::parse(bench::machine_json(machine));
+  results["heap"] = huge_page_heap ? "huge_pages" : "tcmalloc_default";
   results["cards"] = roster.size();
   results["ledger_setup_seconds"] = setup_s;
   if (proof_ab) results["proof_ab"] = proof_ab_results;
