@@ -16,6 +16,7 @@
 #include "engine/core/huge_page_heap.h"
 
 namespace citycard::engine {
+#ifdef CITYCARD_TCMALLOC
 namespace {
 
 // The kernel's transparent huge page mode: "always", "madvise" or "never".
@@ -46,6 +47,7 @@ std::uint64_t huge_kib_at(const void* address) {
 }
 
 }  // namespace
+#endif
 
 TEST_CASE("the heap on huge pages hands tcmalloc resident regions and the memory works") {
   Status installed = install_huge_page_heap();
