@@ -78,6 +78,11 @@ struct Gauges {
   double crl_days_left = 0;
   // The ledger's write volume and background work (ledger/storage_activity.h).
   ledger::StorageActivity storage;
+  // The heap on huge pages (huge_page_heap.h): regions made resident ahead,
+  // and those mapped when needed (faulted in by whoever touched them first).
+  bool heap_huge_pages = false;
+  std::uint64_t heap_regions_ready = 0;
+  std::uint64_t heap_regions_in_place = 0;
 };
 
 class Metrics {

@@ -224,6 +224,10 @@ int run(const EngineConfig& config, Log& log) {
     g.ca_certificate_days_left = days_until(expiry.ca_certificate, now);
     g.engine_certificate_days_left = days_until(expiry.engine_certificate, now);
     g.crl_days_left = days_until(expiry.crl, now);
+    const HugePageHeapStats heap = huge_page_heap_stats();
+    g.heap_huge_pages = heap.installed;
+    g.heap_regions_ready = heap.regions_ready;
+    g.heap_regions_in_place = heap.regions_in_place;
     return g;
   };
   auto services = Services::start(io, services_options, *engine, *prepared->ledger, metrics,

@@ -70,3 +70,17 @@ TEST_CASE("the metrics show the ledger's storage activity, its slow writes by ca
   CHECK(text.find("citycard_ledger_family_table_bytes{family=\"card_states\"} 120\n") != std::string::npos);
   CHECK(text.find("# TYPE citycard_ledger_family_raw_bytes gauge\n") != std::string::npos);
 }
+
+TEST_CASE("the metrics show whether the heap is on huge pages and how its regions came") {
+  Metrics metrics;
+  Gauges gauges;
+  CHECK(metrics.render(gauges).find("citycard_heap_huge_pages 0\n") != std::string::npos);
+  gauges.heap_huge_pages = true;
+  gauges.heap_regions_ready = 12;
+  gauges.heap_regions_in_place = 3;
+  const std::string text = metrics.render(gauges);
+  CHECK(text.find("citycard_heap_huge_pages 1\n") != std::string::npos);
+  CHECK(text.find("citycard_heap_regions_total{kind=\"ready\"} 12\n") != std::string::npos);
+  CHECK(text.find("citycard_heap_regions_total{kind=\"in_place\"} 3\n") != std::string::npos);
+  CHECK(text.find("# TYPE citycard_heap_regions_total counter\n") != std::string::npos);
+}
