@@ -1,5 +1,7 @@
 #include "encoding.h"
 
+#include "citycard/check.h"
+
 namespace citycard::ledger::encoding {
 
 namespace {
@@ -92,23 +94,13 @@ std::string record_key(std::uint8_t space, std::string_view key) {
   return out;
 }
 
-std::string encode_account(const StoredAccount& account) {
-  std::string out;
-  out.reserve(account_value_bytes);
-  coding::put_le<std::uint8_t>(out, static_cast<std::uint8_t>(account.spec.kind));
-  coding::put_le<std::uint8_t>(out, static_cast<std::uint8_t>(account.spec.asset));
-  coding::put_le<std::int64_t>(out, account.spec.balance_floor_minor);
-  coding::put_le<std::int64_t>(out, account.spec.balance_ceiling_minor);
-  coding::put_le<std::uint64_t>(out, account.spec.owner);
-  coding::put_le<std::int64_t>(out, account.balance_minor);
-  coding::put_le<std::int64_t>(out, account.debits_posted_minor);
-  coding::put_le<std::int64_t>(out, account.credits_posted_minor);
-  coding::put_le<std::uint64_t>(out, account.transfer_count);
-  coding::put_le<std::uint64_t>(out, account.applied_through);
-  return out;
-}
+namespace {
 
-std::optional<StoredAccount> decode_account(std::string_view value) {
+// An account value of format 2 starts with this byte; format 1's first byte
+// is the kind (1 .. account_kind_count), never 0x80 or above.
+constexpr std::uint8_t compact_account_marker = 0x82;
+
+std::optional<StoredAccount> decode_fixed_account(std::string_view value) {
   coding::Reader reader(value);
   StoredAccount account;
   auto kind = reader.le<std::uint8_t>();
@@ -127,7 +119,47 @@ std::optional<StoredAccount> decode_account(std::string_view value) {
   return account;
 }
 
-void encode_transfer(std::string& out, const IdempotencyKey& key, std::uint32_t leg, const Transfer& transfer) {
+}  // namespace
+
+std::string encode_account(const StoredAccount& account) {
+  std::string out;
+  out.reserve(account_value_bytes_max);
+  coding::Writer<std::string> to(out);
+  to.u8(compact_account_marker);
+  to.u8(static_cast<std::uint8_t>(account.spec.kind));
+  to.u8(static_cast<std::uint8_t>(account.spec.asset));
+  to.varint(coding::zigzag(account.spec.balance_floor_minor));
+  to.varint(coding::zigzag(account.spec.balance_ceiling_minor));
+  to.varint(account.spec.owner);
+  to.varint(coding::zigzag(account.balance_minor));
+  to.varint(coding::zigzag(account.debits_posted_minor));
+  to.varint(coding::zigzag(account.credits_posted_minor));
+  to.varint(account.transfer_count);
+  to.varint(account.applied_through);
+  return out;
+}
+
+std::optional<StoredAccount> decode_account(std::string_view value) {
+  if (value.empty() || static_cast<std::uint8_t>(value[0]) != compact_account_marker) return decode_fixed_account(value);
+  coding::Reader reader(value.substr(1));
+  StoredAccount account;
+  auto kind = reader.u8();
+  auto asset = reader.u8();
+  account.spec.balance_floor_minor = coding::unzigzag<std::int64_t>(reader.varint());
+  account.spec.balance_ceiling_minor = coding::unzigzag<std::int64_t>(reader.varint());
+  account.spec.owner = reader.varint();
+  account.balance_minor = coding::unzigzag<std::int64_t>(reader.varint());
+  account.debits_posted_minor = coding::unzigzag<std::int64_t>(reader.varint());
+  account.credits_posted_minor = coding::unzigzag<std::int64_t>(reader.varint());
+  account.transfer_count = reader.varint();
+  account.applied_through = reader.varint();
+  if (!reader.ok() || !reader.at_end() || !valid_kind(kind) || !valid_asset(asset)) return std::nullopt;
+  account.spec.kind = static_cast<AccountKind>(kind);
+  account.spec.asset = static_cast<Asset>(asset);
+  return account;
+}
+
+void encode_fixed_transfer(std::string& out, const IdempotencyKey& key, std::uint32_t leg, const Transfer& transfer) {
   out.reserve(out.size() + transfer_value_bytes);
   append_group_key(out, key);
   coding::put_le<std::uint32_t>(out, leg);
@@ -145,7 +177,70 @@ void encode_transfer(std::string& out, const IdempotencyKey& key, std::uint32_t 
   coding::put_le<std::uint32_t>(out, transfer.location);
 }
 
-std::optional<TransferValue> decode_transfer(std::string_view value) {
+namespace {
+
+// The fields both formats check the same way.
+bool set_enums(Transfer& transfer, std::uint8_t asset, std::uint16_t code, std::uint8_t mode) {
+  if (!valid_asset(asset) || code < 1 || code > transfer_code_max || mode < 1 || mode > mode_count) return false;
+  transfer.asset = static_cast<Asset>(asset);
+  transfer.code = static_cast<TransferCode>(code);
+  transfer.mode = static_cast<Mode>(mode);
+  return true;
+}
+
+void encode_compact_transfer(std::string& out, const IdempotencyKey& key, std::uint32_t leg, const Transfer& transfer) {
+  coding::Writer<std::string> to(out);
+  to.u8(static_cast<std::uint8_t>(key.origin));
+  to.varint(key.source);
+  to.varint(key.sequence);
+  to.varint(leg);
+  to.varint(transfer.debit_account.value);
+  to.varint(transfer.credit_account.value);
+  to.u8(static_cast<std::uint8_t>(transfer.asset));
+  to.varint(coding::zigzag(transfer.amount_minor));
+  to.varint(static_cast<std::uint16_t>(transfer.code));
+  to.varint(transfer.flags);
+  to.varint(transfer.rule_set_version);
+  to.varint(coding::zigzag(transfer.event_time.unix_us));
+  to.u8(static_cast<std::uint8_t>(transfer.mode));
+  to.varint(transfer.operator_id.value);
+  to.varint(transfer.route);
+  to.varint(transfer.location);
+}
+
+std::optional<TransferValue> decode_compact_transfer(coding::Reader& in) {
+  TransferValue out;
+  const std::uint8_t origin = in.u8();
+  out.key.source = in.varint();
+  out.key.sequence = in.varint();
+  out.leg = in.varint<std::uint32_t>();
+  Transfer& transfer = out.transfer;
+  transfer.debit_account.value = in.varint();
+  transfer.credit_account.value = in.varint();
+  const std::uint8_t asset = in.u8();
+  transfer.amount_minor = coding::unzigzag<std::int64_t>(in.varint());
+  const auto code = in.varint<std::uint16_t>();
+  transfer.flags = in.varint<std::uint16_t>();
+  transfer.rule_set_version = in.varint<std::uint32_t>();
+  transfer.event_time.unix_us = coding::unzigzag<std::int64_t>(in.varint());
+  const std::uint8_t mode = in.u8();
+  transfer.operator_id.value = in.varint<std::uint32_t>();
+  transfer.route = in.varint<std::uint32_t>();
+  transfer.location = in.varint<std::uint32_t>();
+  if (!in.ok() || origin < 1 || origin > origin_max || !set_enums(transfer, asset, code, mode)) return std::nullopt;
+  out.key.origin = static_cast<Origin>(origin);
+  return out;
+}
+
+constexpr std::uint32_t compact_block_flag = 0x8000'0000u;
+constexpr std::uint32_t block_skip_stride = 16;
+constexpr std::size_t compact_transfer_bytes_min = 16;  // one byte a field
+
+std::size_t skip_count(std::uint32_t count) { return (std::size_t{count} + block_skip_stride - 1) / block_skip_stride; }
+
+}  // namespace
+
+std::optional<TransferValue> decode_fixed_transfer(std::string_view value) {
   coding::Reader reader(value);
   TransferValue out;
   auto key = decode_group_key(reader);
@@ -165,28 +260,94 @@ std::optional<TransferValue> decode_transfer(std::string_view value) {
   transfer.operator_id.value = reader.le<std::uint32_t>();
   transfer.route = reader.le<std::uint32_t>();
   transfer.location = reader.le<std::uint32_t>();
-  if (!reader.ok() || !reader.at_end() || !valid_asset(asset) || code < 1 || code > transfer_code_max || mode < 1 ||
-      mode > mode_count) {
-    return std::nullopt;
-  }
-  transfer.asset = static_cast<Asset>(asset);
-  transfer.code = static_cast<TransferCode>(code);
-  transfer.mode = static_cast<Mode>(mode);
+  if (!reader.ok() || !reader.at_end() || !set_enums(transfer, asset, code, mode)) return std::nullopt;
   return out;
 }
 
-void begin_block(std::string& out) {
-  out.clear();
-  coding::put_le<std::uint32_t>(out, 0);
+BlockWriter::BlockWriter() { coding::put_le<std::uint32_t>(bytes_, 0); }
+
+void BlockWriter::add(const IdempotencyKey& key, std::uint32_t leg, const Transfer& transfer) {
+  CITYCARD_CHECK_LT(count_, compact_block_flag - 1);
+  if (count_ % block_skip_stride == 0) {
+    CITYCARD_CHECK_LT(bytes_.size(), std::size_t{0xFFFF'FFFFu});
+    skips_.push_back(static_cast<std::uint32_t>(bytes_.size()));
+  }
+  encode_compact_transfer(bytes_, key, leg, transfer);
+  ++count_;
 }
 
-void finish_block(std::string& out, std::uint32_t count) { coding::store_le<std::uint32_t>(out.data(), count); }
+std::string BlockWriter::finish() {
+  CITYCARD_CHECK_GT(count_, 0u);
+  CITYCARD_CHECK_EQ(skips_.size(), skip_count(count_));
+  coding::store_le<std::uint32_t>(bytes_.data(), count_ | compact_block_flag);
+  for (std::uint32_t skip : skips_) coding::put_le<std::uint32_t>(bytes_, skip);
+  skips_.clear();
+  count_ = 0;
+  return std::move(bytes_);
+}
+
+std::optional<BlockReader> BlockReader::open(std::string_view block) {
+  if (block.size() < block_header_bytes) return std::nullopt;
+  const auto header = coding::load_le<std::uint32_t>(block.data());
+  BlockReader reader;
+  reader.block_ = block;
+  reader.compact_ = (header & compact_block_flag) != 0;
+  reader.count_ = header & ~compact_block_flag;
+  if (reader.count_ == 0) return std::nullopt;
+  if (!reader.compact_) {
+    if (block.size() != block_header_bytes + std::size_t{reader.count_} * transfer_value_bytes) return std::nullopt;
+    return reader;
+  }
+  const std::size_t skips = skip_count(reader.count_);
+  if (block.size() < block_header_bytes + compact_transfer_bytes_min * reader.count_ + 4 * skips) return std::nullopt;
+  reader.body_end_ = block.size() - 4 * skips;
+  std::size_t previous = 0;
+  for (std::size_t k = 0; k < skips; ++k) {
+    const auto skip = coding::load_le<std::uint32_t>(block.data() + reader.body_end_ + 4 * k);
+    if (k == 0 ? skip != block_header_bytes : skip <= previous) return std::nullopt;
+    if (skip >= reader.body_end_) return std::nullopt;
+    previous = skip;
+  }
+  return reader;
+}
+
+std::optional<TransferValue> BlockReader::at(std::uint32_t i) {
+  if (i >= count_) return std::nullopt;
+  if (!compact_) return decode_fixed_transfer(block_.substr(block_header_bytes + i * transfer_value_bytes, transfer_value_bytes));
+  const std::uint32_t stride_first = i - i % block_skip_stride;
+  std::uint32_t index = stride_first;
+  std::size_t offset = coding::load_le<std::uint32_t>(block_.data() + body_end_ + 4 * (i / block_skip_stride));
+  if (next_offset_ != 0 && next_index_ <= i && next_index_ > stride_first) {
+    index = next_index_;
+    offset = next_offset_;
+  }
+  next_offset_ = 0;
+  for (;; ++index) {
+    coding::Reader in(block_.substr(offset, body_end_ - offset));
+    auto decoded = decode_compact_transfer(in);
+    if (!decoded) return std::nullopt;
+    offset += in.position();
+    // Where the next transfer starts must agree with the skip table and the table's place.
+    const std::uint32_t next = index + 1;
+    const std::size_t expected = next == count_ ? body_end_
+                                 : next % block_skip_stride == 0
+                                     ? coding::load_le<std::uint32_t>(block_.data() + body_end_ + 4 * (next / block_skip_stride))
+                                     : 0;
+    if (expected != 0 ? offset != expected : offset >= body_end_) return std::nullopt;
+    if (index == i) {
+      if (next < count_) {
+        next_index_ = next;
+        next_offset_ = offset;
+      }
+      return decoded;
+    }
+  }
+}
 
 std::optional<std::uint32_t> block_count(std::string_view block) {
-  if (block.size() < block_header_bytes) return std::nullopt;
-  const auto count = coding::load_le<std::uint32_t>(block.data());
-  if (count == 0 || block.size() != block_header_bytes + std::size_t{count} * transfer_value_bytes) return std::nullopt;
-  return count;
+  auto reader = BlockReader::open(block);
+  if (!reader) return std::nullopt;
+  return reader->count();
 }
 
 std::string encode_idempotency(std::uint64_t first_sequence, std::uint32_t count, std::string_view outcome) {

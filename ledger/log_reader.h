@@ -5,6 +5,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -30,12 +31,11 @@ class LogReader {
   rocksdb::ColumnFamilyHandle* log_;
   rocksdb::ReadOptions options_;
   std::unique_ptr<rocksdb::Iterator> iterator_;
-  std::string_view block_;  // the iterator's current value
+  std::optional<encoding::BlockReader> block_;  // on the iterator's current value
   std::uint64_t block_first_ = 0;
-  std::uint32_t block_count_ = 0;
 };
 
-// Decodes transfer i of a checked block into a StoredTransfer.
-Result<StoredTransfer> transfer_in_block(std::string_view block, std::uint64_t block_first, std::uint32_t i);
+// Decodes transfer i of an opened block into a StoredTransfer.
+Result<StoredTransfer> transfer_in_block(encoding::BlockReader& block, std::uint64_t block_first, std::uint32_t i);
 
 }  // namespace citycard::ledger

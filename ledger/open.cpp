@@ -296,7 +296,9 @@ Result<std::unique_ptr<Ledger>> open_with_env(const std::string& path, const Opt
 
   std::string format;
   status = db->Get(rocksdb::ReadOptions(), handles[RocksLedger::f_default], encoding::format_key, &format);
-  const bool upgradable = status.ok() && format == encoding::format_value_upgradable;
+  const bool upgradable = status.ok() && std::find(encoding::format_values_upgradable.begin(),
+                                                    encoding::format_values_upgradable.end(),
+                                                    format) != encoding::format_values_upgradable.end();
   if (!status.ok() || (format != encoding::format_value && !upgradable)) {
     for (auto* handle : handles) db->DestroyColumnFamilyHandle(handle);
     return Status::corruption("ledger at " + path + " has format '" + format + "', expected '" +
@@ -410,16 +412,17 @@ Status RocksLedger::load_locked() {
   for (; log->Valid(); log->Next()) {
     if (log->key().size() != 8) return Status::corruption("log key of unexpected size");
     const std::uint64_t first = coding::load_be<std::uint64_t>(log->key().data());
-    auto count = encoding::block_count(log->value().ToStringView());
-    if (!count) return Status::corruption("log block at " + std::to_string(first) + " is unreadable");
+    auto block = encoding::BlockReader::open(log->value().ToStringView());
+    if (!block) return Status::corruption("log block at " + std::to_string(first) + " is unreadable");
+    const std::uint32_t count = block->count();
     if (expected != 0 && first != expected) {
       return Status::corruption("log jumps from " + std::to_string(expected - 1) + " to " + std::to_string(first));
     }
-    expected = first + *count;
-    if (first + *count - 1 <= replay_from) continue;
-    for (std::uint32_t i = 0; i < *count; ++i) {
+    expected = first + count;
+    if (first + count - 1 <= replay_from) continue;
+    for (std::uint32_t i = 0; i < count; ++i) {
       const std::uint64_t sequence = first + i;
-      auto decoded = encoding::decode_transfer(encoding::block_transfer(log->value().ToStringView(), i));
+      auto decoded = block->at(i);
       if (!decoded) return Status::corruption("transfer " + std::to_string(sequence) + " is unreadable");
       const Transfer& transfer = decoded->transfer;
       for (int side = 0; side < 2; ++side) {

@@ -281,8 +281,7 @@ Result<std::unique_ptr<PreparedPost>> RocksLedger::prepare_locked(const std::vec
   rocksdb::WriteBatch& write = prepared->write;
   const std::uint64_t block_first = prepared_sequence_ + 1;
   std::uint64_t next_sequence = block_first;
-  std::string block;
-  encoding::begin_block(block);
+  encoding::BlockWriter block;
   std::size_t lookup_index = 0;
   std::array<std::int64_t, asset_count + 1> posted_amount{};
 
@@ -340,7 +339,7 @@ Result<std::unique_ptr<PreparedPost>> RocksLedger::prepare_locked(const std::vec
       const Transfer& transfer = group.transfers[t];
       posted_amount[asset_slot(transfer.asset)] += transfer.amount_minor;
       const std::uint64_t sequence = next_sequence++;
-      encoding::encode_transfer(block, group.key, static_cast<std::uint32_t>(t), transfer);
+      block.add(group.key, static_cast<std::uint32_t>(t), transfer);
       const auto offset = static_cast<std::uint32_t>(sequence - block_first);
       for (AccountId account : {transfer.debit_account, transfer.credit_account}) {
         AccountState& state = accounts_[account.value];
@@ -377,8 +376,8 @@ Result<std::unique_ptr<PreparedPost>> RocksLedger::prepare_locked(const std::vec
 
   const std::uint64_t transfer_count = next_sequence - block_first;
   if (transfer_count > 0) {
-    encoding::finish_block(block, static_cast<std::uint32_t>(transfer_count));
-    write.Put(family(f_log), encoding::sequence_key(block_first), block);
+    CITYCARD_CHECK_EQ(block.count(), transfer_count);
+    write.Put(family(f_log), encoding::sequence_key(block_first), block.finish());
     // In key order, so each memtable insert starts its search where the last ended.
     std::sort(history.begin(), history.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
     for (const auto& [account, offsets] : history) {

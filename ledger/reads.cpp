@@ -41,13 +41,13 @@ class RocksSnapshot final : public Snapshot {
       if (it->key().size() != 8) return Status::corruption("log key of unexpected size");
       const std::uint64_t first = coding::load_be<std::uint64_t>(it->key().data());
       if (first > to_sequence) break;
-      auto count = encoding::block_count(it->value().ToStringView());
-      if (!count) return Status::corruption("log block at " + std::to_string(first) + " is unreadable");
-      for (std::uint32_t i = 0; i < *count; ++i) {
+      auto block = encoding::BlockReader::open(it->value().ToStringView());
+      if (!block) return Status::corruption("log block at " + std::to_string(first) + " is unreadable");
+      for (std::uint32_t i = 0; i < block->count(); ++i) {
         const std::uint64_t sequence = first + i;
         if (sequence < from_sequence) continue;
         if (sequence > to_sequence) return Status::ok();
-        auto stored = transfer_in_block(it->value().ToStringView(), first, i);
+        auto stored = transfer_in_block(*block, first, i);
         if (!stored) return stored.status();
         if (!visit(*stored)) return Status::ok();
       }

@@ -139,14 +139,15 @@ VerifyReport RocksLedger::verify() const {
       if (first != expected_sequence) {
         problems.add("sequence_gap", "expected transfer " + std::to_string(expected_sequence) + ", found " + std::to_string(first));
       }
-      auto count = encoding::block_count(it->value().ToStringView());
-      if (!count) { problems.add("unreadable", "log block at transfer " + std::to_string(first)); continue; }
-      expected_sequence = first + *count;
+      auto block = encoding::BlockReader::open(it->value().ToStringView());
+      if (!block) { problems.add("unreadable", "log block at transfer " + std::to_string(first)); continue; }
+      const std::uint32_t count = block->count();
+      expected_sequence = first + count;
       std::map<std::uint64_t, std::string> expected_history;  // account -> offsets
-      for (std::uint32_t i = 0; i < *count; ++i) {
+      for (std::uint32_t i = 0; i < count; ++i) {
         const std::uint64_t sequence = first + i;
         ++report.transfers;
-        auto decoded = encoding::decode_transfer(encoding::block_transfer(it->value().ToStringView(), i));
+        auto decoded = block->at(i);
         if (!decoded) { problems.add("unreadable", "transfer " + std::to_string(sequence)); continue; }
         const Transfer& transfer = decoded->transfer;
         if (!group || *group != decoded->key || decoded->leg != group_count) {

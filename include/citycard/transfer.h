@@ -83,6 +83,8 @@ struct Transfer {
   OperatorId operator_id;
   std::uint32_t route = 0;
   std::uint32_t location = 0;
+
+  bool operator==(const Transfer&) const = default;
 };
 
 // Account roles let the pure rating function name accounts without knowing

@@ -384,17 +384,27 @@ TEST_CASE("the stored decision codec round-trips and rejects damage") {
   decision.points_after = 480;
   decision.flags = protocol::DecisionFlags::deny_listed;
   auto bytes = encode_decision(decision);
-  CHECK(bytes.size() == decision_bytes);
+  // format, reader (1), sequence (6), outcome, reason, fare 0, balance -40 (1), points 480 (2), flags
+  REQUIRE(bytes.size() == 1 + 1 + 6 + 1 + 1 + 1 + 1 + 2 + 1);
+  CHECK(bytes.size() <= decision_bytes_max);
   auto back = decode_decision(bytes);
   REQUIRE(back);
   CHECK(*back == decision);
-  CHECK(!decode_decision(bytes.substr(1)));
+  for (std::size_t cut = 0; cut < bytes.size(); ++cut) {
+    INFO(cut);
+    CHECK(!decode_decision(bytes.substr(0, cut)));
+  }
+  CHECK(!decode_decision(bytes + '\0'));
   std::string wrong_outcome = bytes;
-  wrong_outcome[13] = 1;  // approved with a reason
-  CHECK(!decode_decision(wrong_outcome));
+  wrong_outcome[8] = 1;  // approved with a reason
+  auto refused = decode_decision(wrong_outcome);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.status().message() == "stored decision's reason contradicts its outcome");
   std::string wrong_version = bytes;
   wrong_version[0] = 9;
-  CHECK(!decode_decision(wrong_version));
+  auto unknown = decode_decision(wrong_version);
+  REQUIRE_FALSE(unknown);
+  CHECK(unknown.status().message() == "stored decision has an unknown format 9");
 }
 
 }  // namespace citycard::engine::testing

@@ -105,7 +105,11 @@ TEST_CASE("a stored decision carrying the replayed flag is corrupt") {
   auto kept = decode_stored_decision(without_replayed);
   REQUIRE(kept.has_value());
   CHECK(kept->decision.flags == 0x0a);
-  CHECK(encode_decision(kept->decision, kept->offline_submission) == without_replayed);
+  // Written back in today's format, it reads the same.
+  auto again = decode_stored_decision(encode_decision(kept->decision, kept->offline_submission));
+  REQUIRE(again.has_value());
+  CHECK(again->decision == kept->decision);
+  CHECK(again->offline_submission == kept->offline_submission);
 }
 
 // tests/fuzz/ledger_records_fuzzer.cpp: nlohmann's get<std::int64_t>() cast a
@@ -169,15 +173,38 @@ TEST_CASE("a stored decision keeps its bytes") {
   decision.fare_minor = 25;
   decision.balance_after_minor = -3;
   decision.points_after = 0x0102030405060708;
-  const std::string golden = "01040302010f0e0d0c0b0a000002051900000000000000fdffffffffffffff080706050403020180";
+  // Format 2, written today: varints (reader 4 bytes, sequence 7), zigzag amounts.
+  const std::string golden = "02"
+                             "84868808"            // reader
+                             "8f9cb4e0b0c102"      // sequence
+                             "0205"                // refused, reason
+                             "32"                  // fare 25
+                             "05"                  // balance -3
+                             "909cb0d080c1818202"  // points
+                             "80";                 // decided offline
   const std::string bytes = engine::encode_decision(decision, true);
-  std::string hex;
-  for (unsigned char b : bytes) hex += "0123456789abcdef"[b >> 4], hex += "0123456789abcdef"[b & 15];
-  CHECK(hex == golden);
+  auto hex_of = [](std::string_view raw) {
+    std::string hex;
+    for (unsigned char b : raw) hex += "0123456789abcdef"[b >> 4], hex += "0123456789abcdef"[b & 15];
+    return hex;
+  };
+  CHECK(hex_of(bytes) == golden);
   auto stored = engine::decode_stored_decision(bytes);
   REQUIRE(stored.has_value());
   CHECK(stored->decision == decision);
   CHECK(stored->offline_submission);
+
+  // Format 1, as ledgers written before format 2 hold it: still read the same.
+  const std::string fixed_hex = "01040302010f0e0d0c0b0a000002051900000000000000fdffffffffffffff080706050403020180";
+  std::string fixed;
+  for (std::size_t i = 0; i < fixed_hex.size(); i += 2) {
+    fixed.push_back(static_cast<char>(std::stoi(fixed_hex.substr(i, 2), nullptr, 16)));
+  }
+  auto old = engine::decode_stored_decision(fixed);
+  REQUIRE(old.has_value());
+  CHECK(old->decision == decision);
+  CHECK(old->offline_submission);
+  CHECK(bytes.size() < fixed.size());
 }
 
 TEST_CASE("an ATC window keeps its bytes") {

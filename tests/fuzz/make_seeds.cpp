@@ -243,6 +243,19 @@ void ledger_records() {
   account.transfer_count = 2;
   account.applied_through = 41;
   write_kind(h, "account", 0, enc::encode_account(account));
+  std::string fixed_account;  // format 1, as ledgers before format 5 hold it
+  coding::put_le<std::uint8_t>(fixed_account, static_cast<std::uint8_t>(account.spec.kind));
+  coding::put_le<std::uint8_t>(fixed_account, static_cast<std::uint8_t>(account.spec.asset));
+  for (std::int64_t field : {account.spec.balance_floor_minor, account.spec.balance_ceiling_minor}) {
+    coding::put_le<std::int64_t>(fixed_account, field);
+  }
+  coding::put_le<std::uint64_t>(fixed_account, account.spec.owner);
+  for (std::int64_t field : {account.balance_minor, account.debits_posted_minor, account.credits_posted_minor}) {
+    coding::put_le<std::int64_t>(fixed_account, field);
+  }
+  coding::put_le<std::uint64_t>(fixed_account, account.transfer_count);
+  coding::put_le<std::uint64_t>(fixed_account, account.applied_through);
+  write_kind(h, "account_fixed", 0, fixed_account);
 
   Transfer transfer;
   transfer.debit_account = AccountId{7};
@@ -258,18 +271,23 @@ void ledger_records() {
   transfer.location = 12;
   const IdempotencyKey tap_key = IdempotencyKey::for_tap(TapId{ReaderId{17}, 5000});
   std::string one;
-  enc::encode_transfer(one, tap_key, 0, transfer);
+  enc::encode_fixed_transfer(one, tap_key, 0, transfer);
   write_kind(h, "transfer", 1, one);
 
-  std::string block;
-  enc::begin_block(block);
-  enc::encode_transfer(block, tap_key, 0, transfer);
   Transfer subsidy = transfer;
   subsidy.code = TransferCode::subsidy;
   subsidy.debit_account = AccountId{5};
-  enc::encode_transfer(block, tap_key, 1, subsidy);
-  enc::finish_block(block, 2);
-  write_kind(h, "log_block", 2, block);
+  std::string fixed_block;
+  coding::put_le<std::uint32_t>(fixed_block, 2);
+  enc::encode_fixed_transfer(fixed_block, tap_key, 0, transfer);
+  enc::encode_fixed_transfer(fixed_block, tap_key, 1, subsidy);
+  write_kind(h, "log_block_fixed", 2, fixed_block);
+  enc::BlockWriter block;
+  for (std::uint32_t i = 0; i < 20; ++i) {  // past one skip stride
+    const IdempotencyKey key = IdempotencyKey::for_tap(TapId{ReaderId{17}, 5000 + i / 2});
+    block.add(key, i % 2, i % 2 == 0 ? transfer : subsidy);
+  }
+  write_kind(h, "log_block", 2, block.finish());
 
   const std::string decision =
       engine::encode_decision({TapId{ReaderId{17}, 5000}, protocol::Outcome::approved, RefusalReason::none, 15, 985, 100, 0});
@@ -307,6 +325,11 @@ void ledger_records() {
              engine::encode_decision({TapId{ReaderId{17}, 5001}, protocol::Outcome::refused,
                                       RefusalReason::insufficient_points, 0, -20, 0, protocol::DecisionFlags::debt},
                                      true));
+  // Format 1, as ledgers written before format 2 hold it (decision_codec.h).
+  const unsigned char fixed_decision[] = {0x01, 0x11, 0x00, 0x00, 0x00, 0x89, 0x13, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02,
+                                          0x0d, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xec, 0xff, 0xff, 0xff, 0xff,
+                                          0xff, 0xff, 0xff, 0x00, 0x00, 0x22, 0x7b, 0x72, 0x7f, 0x6e, 0x22, 0x0a};
+  write_kind(h, "decision_fixed", 8, std::string(reinterpret_cast<const char*>(fixed_decision), sizeof fixed_decision));
 
   engine::Approval approval;
   approval.ref = IdempotencyKey{Origin::operator_action, 3, 99};

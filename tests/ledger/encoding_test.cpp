@@ -79,30 +79,86 @@ TEST_CASE("ledger values keep their bytes and decode from them") {
   account.credits_posted_minor = 50;
   account.transfer_count = 3;
   account.applied_through = 0x0a0b0c;
+  // Format 1 (66 bytes, ledgers before format 5): still read.
   const std::string account_bytes =
       "01010cfeffffffffffff40420f000000000002010000000000002a000000000000000800000000000000320000000000000003000000000000000c0b0a0000000000";
-  CHECK(hex(encoding::encode_account(account)) == account_bytes);
   auto decoded_account = encoding::decode_account(unhex(account_bytes));
   REQUIRE(decoded_account);
   CHECK(decoded_account->balance_minor == 42);
   CHECK(decoded_account->spec.balance_floor_minor == -500);
   CHECK(decoded_account->applied_through == 0x0a0b0c);
+  // Format 2, written since: a marker, then varints.
+  const std::string compact_account_bytes = "820101"
+                                            "e707"      // floor -500
+                                            "80897a"    // ceiling
+                                            "8202"      // owner
+                                            "54"        // balance 42
+                                            "10"        // debits 8
+                                            "64"        // credits 50
+                                            "03"        // count
+                                            "8c9628";   // applied through
+  CHECK(hex(encoding::encode_account(account)) == compact_account_bytes);
+  auto compact_account = encoding::decode_account(unhex(compact_account_bytes));
+  REQUIRE(compact_account);
+  CHECK(encoding::encode_account(*compact_account) == encoding::encode_account(*decoded_account));
+  CHECK(compact_account->spec.kind == AccountKind::card_wallet);
+  CHECK(compact_account->spec.balance_ceiling_minor == 1'000'000);
+  CHECK(compact_account->credits_posted_minor == 50);
+  CHECK_FALSE(encoding::decode_account(unhex(compact_account_bytes).substr(0, 10)));
+  CHECK_FALSE(encoding::decode_account(unhex(compact_account_bytes) + '\x01'));
 
-  std::string block;
-  encoding::begin_block(block);
-  encoding::encode_transfer(block, key, 2, sample_transfer());
-  encoding::finish_block(block, 1);
+  // Block format 1 (ledgers before format 5): still read.
+  std::string fixed;
+  coding::put_le<std::uint32_t>(fixed, 1);
+  encoding::encode_fixed_transfer(fixed, key, 2, sample_transfer());
   const std::string block_bytes =
       "010000000101020304050607081112131415161718020000002827262524232221070000000000000001feffffffffffffff"
       "010004033433323101401e18240a060001650000004443424109000000";
-  CHECK(hex(block) == block_bytes);
-  REQUIRE(encoding::block_count(unhex(block_bytes)) == std::optional<std::uint32_t>(1));
-  auto transfer = encoding::decode_transfer(encoding::block_transfer(unhex(block_bytes), 0));
+  CHECK(hex(fixed) == block_bytes);
+  const std::string fixed_block = unhex(block_bytes);  // a reader views it: kept alive
+  REQUIRE(encoding::block_count(fixed_block) == std::optional<std::uint32_t>(1));
+  auto fixed_reader = encoding::BlockReader::open(fixed_block);
+  REQUIRE(fixed_reader);
+  auto transfer = fixed_reader->at(0);
   REQUIRE(transfer);
   CHECK(transfer->leg == 2);
   CHECK(transfer->key.sequence == key.sequence);
   CHECK(transfer->transfer.amount_minor == -2);
   CHECK(transfer->transfer.location == 9);
+
+  // Block format 2, written since: varints, and a skip table at the end.
+  encoding::BlockWriter writer;
+  writer.add(key, 2, sample_transfer());
+  const std::string compact = writer.finish();
+  const std::string compact_bytes =
+      "01000080"                // count 1, compact
+      "01"                      // origin
+      "888e98a8c0e0808101"      // source
+      "98aed8a8c1e2848911"      // sequence
+      "02"                      // leg
+      "a8ce98a9c2e4889121"      // debit
+      "07"                      // credit
+      "01"                      // asset
+      "03"                      // amount -2
+      "01"                      // code
+      "8406"                    // flags
+      "b4e6c88903"              // rule set
+      "8280f28183898506"        // event time
+      "01"                      // mode
+      "65"                      // operator 101
+      "c486898a04"              // route
+      "09"                      // location
+      "04000000";               // skip: transfer 0 at byte 4
+  CHECK(hex(compact) == compact_bytes);
+  const std::string compact_block = unhex(compact_bytes);
+  auto compact_reader = encoding::BlockReader::open(compact_block);
+  REQUIRE(compact_reader);
+  REQUIRE(compact_reader->count() == 1);
+  auto again = compact_reader->at(0);
+  REQUIRE(again);
+  CHECK(again->key == key);
+  CHECK(again->leg == 2);
+  CHECK(again->transfer == sample_transfer());
 
   const std::string idempotency_bytes =
       "0504030201000000030000006f6b";

@@ -43,21 +43,24 @@ void store_format(const std::string& path, const std::string& value) {
 
 }  // namespace
 
-TEST_CASE("a ledger of format 3 opens, and is upgraded to format 4 only when opened writable") {
+TEST_CASE("a ledger of format 3 or 4 opens, and is upgraded to format 5 only when opened writable") {
   TempDir dir;
   const std::string path = dir.path() + "/ledger";
   ledger::Options create;
   create.create_if_missing = true;
   REQUIRE(ledger::Ledger::open(path, create));
-  CHECK(stored_format(path) == "citycard-ledger/4");
+  CHECK(stored_format(path) == "citycard-ledger/5");
 
-  store_format(path, "citycard-ledger/3");
-  ledger::Options read_only;
-  read_only.read_only = true;
-  CHECK(ledger::Ledger::open(path, read_only));
-  CHECK(stored_format(path) == "citycard-ledger/3");
-  CHECK(ledger::Ledger::open(path, ledger::Options()));
-  CHECK(stored_format(path) == "citycard-ledger/4");
+  for (std::string older : {"citycard-ledger/3", "citycard-ledger/4"}) {
+    INFO(older);
+    store_format(path, older);
+    ledger::Options read_only;
+    read_only.read_only = true;
+    CHECK(ledger::Ledger::open(path, read_only));
+    CHECK(stored_format(path) == older);
+    CHECK(ledger::Ledger::open(path, ledger::Options()));
+    CHECK(stored_format(path) == "citycard-ledger/5");
+  }
 }
 
 TEST_CASE("a ledger of an older or unknown format is refused, naming the format") {
@@ -66,7 +69,7 @@ TEST_CASE("a ledger of an older or unknown format is refused, naming the format"
   ledger::Options create;
   create.create_if_missing = true;
   REQUIRE(ledger::Ledger::open(path, create));
-  for (std::string format : {"citycard-ledger/2", "citycard-ledger/5", "something else"}) {
+  for (std::string format : {"citycard-ledger/2", "citycard-ledger/6", "something else"}) {
     store_format(path, format);
     auto refused = ledger::Ledger::open(path, ledger::Options());
     REQUIRE_FALSE(refused);

@@ -113,6 +113,7 @@ TEST_CASE("the flush backlog shows full memtables waiting while no flush can run
   CHECK(behind.immutable_memtables_max >= 2);
   CHECK(behind.oldest_flush.count() == 0);  // none can run
 
+  const std::uint64_t flushes_before = ledger.storage_activity().flushes;
   REQUIRE(rocks->db()->ContinueBackgroundWork().ok());
   auto caught_up = [&] {
     const ledger::FlushBacklog now = ledger.flush_backlog();
@@ -123,5 +124,6 @@ TEST_CASE("the flush backlog shows full memtables waiting while no flush can run
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   CHECK(caught_up());
-  CHECK(ledger.storage_activity().flushes >= 2);
+  // A family's waiting memtables may go out as one table: at least one flush.
+  CHECK(ledger.storage_activity().flushes > flushes_before);
 }

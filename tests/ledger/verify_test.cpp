@@ -185,14 +185,18 @@ TEST_CASE("verify: a transfer in the wrong asset for its accounts") {
   Populated f;
   {
     RawDb raw(f.path);
-    std::string block = raw.get("log", encoding::sequence_key(2));
-    REQUIRE(encoding::block_count(block) == 2u);
-    auto value = *encoding::decode_transfer(encoding::block_transfer(block, 0));
-    value.transfer.asset = Asset::points;
-    std::string encoded;
-    encoding::encode_transfer(encoded, value.key, value.leg, value.transfer);
-    block.replace(encoding::block_header_bytes, encoded.size(), encoded);
-    raw.put("log", encoding::sequence_key(2), block);
+    const std::string block = raw.get("log", encoding::sequence_key(2));
+    auto reader = encoding::BlockReader::open(block);
+    REQUIRE(reader);
+    REQUIRE(reader->count() == 2u);
+    encoding::BlockWriter rewritten;
+    for (std::uint32_t i = 0; i < 2; ++i) {
+      auto value = reader->at(i);
+      REQUIRE(value);
+      if (i == 0) value->transfer.asset = Asset::points;
+      rewritten.add(value->key, value->leg, value->transfer);
+    }
+    raw.put("log", encoding::sequence_key(2), rewritten.finish());
   }
   auto report = f.verify_now();
   CHECK(has_problem(report, "asset_mismatch", "transfer 2 in points"));
@@ -246,4 +250,120 @@ TEST_CASE("opening a ledger with an unreadable account is refused with its id") 
   REQUIRE_FALSE(opened);
   CHECK(opened.status().code() == StatusCode::corruption);
   CHECK_THAT(opened.status().message(), Catch::Contains("account " + std::to_string(f.card.wallet_account.value)));
+}
+
+// Ledgers written before format 5 hold their log in block format 1 (fixed
+// 75-byte transfers): they open, verify and read as before, and take compact
+// blocks after them once upgraded.
+TEST_CASE("a ledger whose log and accounts are in format 1 opens, verifies, reads, and posts compact ones after it") {
+  Populated f;
+  {
+    RawDb raw(f.path);
+    for (std::uint64_t first : {1, 2}) {
+      const std::string block = raw.get("log", encoding::sequence_key(first));
+      auto reader = encoding::BlockReader::open(block);
+      REQUIRE(reader);
+      std::string fixed;
+      coding::put_le<std::uint32_t>(fixed, reader->count());
+      for (std::uint32_t i = 0; i < reader->count(); ++i) {
+        auto value = reader->at(i);
+        REQUIRE(value);
+        encoding::encode_fixed_transfer(fixed, value->key, value->leg, value->transfer);
+      }
+      CHECK(fixed.size() == 4 + reader->count() * encoding::transfer_value_bytes);
+      CHECK(fixed.size() > block.size());
+      raw.put("log", encoding::sequence_key(first), fixed);
+    }
+    // Account records too, as format 1 wrote them (66 fixed bytes).
+    for (AccountId id : {f.card.wallet_account, f.bus.payable_account}) {
+      auto account = encoding::decode_account(raw.get("accounts", encoding::account_key(id)));
+      REQUIRE(account);
+      std::string fixed;
+      coding::put_le<std::uint8_t>(fixed, static_cast<std::uint8_t>(account->spec.kind));
+      coding::put_le<std::uint8_t>(fixed, static_cast<std::uint8_t>(account->spec.asset));
+      coding::put_le<std::int64_t>(fixed, account->spec.balance_floor_minor);
+      coding::put_le<std::int64_t>(fixed, account->spec.balance_ceiling_minor);
+      coding::put_le<std::uint64_t>(fixed, account->spec.owner);
+      coding::put_le<std::int64_t>(fixed, account->balance_minor);
+      coding::put_le<std::int64_t>(fixed, account->debits_posted_minor);
+      coding::put_le<std::int64_t>(fixed, account->credits_posted_minor);
+      coding::put_le<std::uint64_t>(fixed, account->transfer_count);
+      coding::put_le<std::uint64_t>(fixed, account->applied_through);
+      REQUIRE(fixed.size() == encoding::account_value_bytes);
+      raw.put("accounts", encoding::account_key(id), fixed);
+    }
+    raw.put("default", "format", "citycard-ledger/4");
+  }
+  ledger::Options read_only;
+  read_only.read_only = true;
+  auto old = ledger::Ledger::open(f.path, read_only);
+  REQUIRE(old);
+  const auto report = (*old)->verify();
+  INFO(describe(report));
+  CHECK(report.ok());
+  CHECK((*old)->account(f.card.wallet_account)->balance_minor == 85);
+  auto subsidy = (*old)->transfer_at(3);
+  REQUIRE(subsidy);
+  CHECK(subsidy->transfer.code == TransferCode::subsidy);
+  CHECK(subsidy->key == tap_key(2, 1));
+  CHECK(subsidy->leg == 1);
+  old->reset();
+
+  f.reopen();  // writable: upgraded to format 5
+  CHECK(f.post_one(make_group(tap_key(2, 2), {make_transfer(f.card.wallet_account, f.bus.payable_account, 20)})).posted);
+  CHECK(f.ledger->verify().ok());
+  CHECK(f.balance(f.card.wallet_account) == 65);
+  auto page = f.ledger->history(f.card.wallet_account, 0, 10);
+  REQUIRE(page);
+  REQUIRE(page->entries.size() == 3);  // newest first: the compact block's, then the old ones
+  CHECK(page->entries[0].sequence == 4);
+  CHECK(page->entries[0].transfer.amount_minor == 20);
+  CHECK(page->entries[1].sequence == 2);
+  CHECK(page->entries[1].transfer.amount_minor == 15);
+  CHECK(page->entries[2].sequence == 1);
+  CHECK(page->entries[2].transfer.code == TransferCode::top_up);
+  f.close();
+  RawDb raw(f.path);
+  CHECK(raw.get("default", "format") == "citycard-ledger/5");
+  const std::string newest = raw.get("log", encoding::sequence_key(4));
+  CHECK((coding::load_le<std::uint32_t>(newest.data()) & 0x8000'0000u) != 0);
+}
+
+TEST_CASE("a compact log block reads any transfer in any order, and refuses damage by name") {
+  encoding::BlockWriter writer;
+  std::vector<Transfer> written;
+  for (std::uint32_t i = 0; i < 40; ++i) {  // two and a half skip strides
+    Transfer transfer = make_transfer(AccountId{1000 + i}, AccountId{7}, 1 + i * 1000);
+    transfer.event_time = EventTime{1'795'651'200'000'000 + i};
+    writer.add(tap_key(3, 100 + i), 0, transfer);
+    written.push_back(transfer);
+  }
+  const std::string block = writer.finish();
+  auto reader = encoding::BlockReader::open(block);
+  REQUIRE(reader);
+  REQUIRE(reader->count() == 40);
+  for (std::uint32_t i : {39u, 0u, 17u, 16u, 15u, 31u, 32u, 33u, 1u, 2u, 38u}) {
+    INFO(i);
+    auto value = reader->at(i);
+    REQUIRE(value);
+    CHECK(value->key == tap_key(3, 100 + i));
+    CHECK(value->transfer == written[i]);
+  }
+  CHECK_FALSE(reader->at(40));
+
+  // A skip table that points elsewhere, a block cut short, a count too large: refused.
+  std::string bad_skip = block;
+  bad_skip[bad_skip.size() - 4] ^= 1;  // the third skip entry
+  auto skipped = encoding::BlockReader::open(bad_skip);
+  CHECK((!skipped || !skipped->at(31)));  // transfer 31 must end where the shifted skip says 32 starts
+  CHECK_FALSE(encoding::BlockReader::open(block.substr(0, block.size() / 2)));
+  std::string too_many = block;
+  coding::store_le<std::uint32_t>(too_many.data(), 0x8000'0000u | 400);
+  CHECK_FALSE(encoding::BlockReader::open(too_many));
+  std::string cut_transfer = block;
+  cut_transfer[4] = 9;  // origin out of range
+  auto damaged = encoding::BlockReader::open(cut_transfer);
+  REQUIRE(damaged);
+  CHECK_FALSE(damaged->at(0));
+  CHECK(damaged->at(16));  // the next stride reads from its own skip
 }
