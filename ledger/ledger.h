@@ -302,6 +302,9 @@ class Ledger {
   // The last posted sequence (0 for an empty ledger).
   virtual std::uint64_t last_sequence() const = 0;
   virtual std::uint64_t account_count() const = 0;
+  // The older format this open upgraded the ledger from (writable opens
+  // only; "" when it was current): a build before today's can no longer open it.
+  virtual const std::string& upgraded_from() const = 0;
 
   // A consistent point-in-time view for reports and settlement.
   virtual std::unique_ptr<Snapshot> snapshot() const = 0;

@@ -318,6 +318,7 @@ Result<std::unique_ptr<Ledger>> open_with_env(const std::string& path, const Opt
   auto ledger = std::make_unique<RocksLedger>(path, std::move(db), std::move(handles), options,
                                               std::move(storage_listener));
   if (Status loaded = ledger->load(); !loaded) return loaded;
+  if (upgradable && !options.read_only) ledger->set_upgraded_from(format);
   return std::unique_ptr<Ledger>(std::move(ledger));
 }
 

@@ -82,6 +82,8 @@ class RocksLedger final : public Ledger {
   Result<std::string> record(RecordSpace space, std::string_view key) const override;
   std::uint64_t last_sequence() const override;
   std::uint64_t account_count() const override;
+  const std::string& upgraded_from() const override { return upgraded_from_; }
+  void set_upgraded_from(std::string format) { upgraded_from_ = std::move(format); }
   std::unique_ptr<Snapshot> snapshot() const override;
   VerifyReport verify() const override;
   StorageActivity storage_activity() const override;
@@ -210,6 +212,7 @@ class RocksLedger final : public Ledger {
   Status write_full_checkpoint();
 
   std::string path_;
+  std::string upgraded_from_;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> families_;
   Options options_;

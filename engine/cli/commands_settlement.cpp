@@ -38,6 +38,7 @@
 #include "ledger_clerk.h"
 #include "ledger/ledger.h"
 #include "ledger_engine_client.h"
+#include "ledger_support.h"
 #include "rule_set_loader.h"
 #include "settlement/ack.h"
 #include "settlement/keys.h"
@@ -70,6 +71,7 @@ std::unique_ptr<ledger::Ledger> open_or_fail(const CliContext& context, bool rea
   options.read_only = read_only;
   auto opened = ledger::Ledger::open(context.db_path, options);
   if (!opened) fail("cannot open the ledger at " + context.db_path + ": " + opened.status().to_string());
+  tell_upgrade(**opened, context.db_path);
   return std::move(opened.value());
 }
 

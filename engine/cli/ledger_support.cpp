@@ -5,6 +5,9 @@
 #include <charconv>
 #include <chrono>
 #include <ctime>
+#include <iostream>
+
+#include "ledger/encoding.h"
 
 namespace citycard::cli {
 
@@ -14,7 +17,14 @@ std::unique_ptr<ledger::Ledger> open_ledger_or_fail(const CliContext& context, L
   options.read_only = access == LedgerAccess::read_only;
   auto opened = ledger::Ledger::open(context.db_path, options);
   if (!opened) fail(opened.status().message());
+  tell_upgrade(**opened, context.db_path);
   return std::move(*opened);
+}
+
+void tell_upgrade(const ledger::Ledger& ledger, const std::string& path) {
+  if (ledger.upgraded_from().empty()) return;
+  std::cerr << "ledger at " << path << " upgraded from format '" << ledger.upgraded_from() << "' to '"
+            << ledger::encoding::format_value << "': builds before this one can no longer open it\n";
 }
 
 CardId parse_card_or_fail(const std::string& text) {

@@ -16,6 +16,8 @@ enum class LedgerAccess { read_only, read_write, create };
 
 // Opens the ledger at context.db_path or fails with one line naming why.
 std::unique_ptr<ledger::Ledger> open_ledger_or_fail(const CliContext& context, LedgerAccess access);
+// Says on stderr when opening upgraded the ledger's format.
+void tell_upgrade(const ledger::Ledger& ledger, const std::string& path);
 
 CardId parse_card_or_fail(const std::string& text);
 CardRecord card_or_fail(const ledger::Ledger& ledger, const std::string& text);

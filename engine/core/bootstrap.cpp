@@ -5,6 +5,7 @@
 
 #include "card_keys.h"
 #include "engine/pki/pki.h"
+#include "ledger/encoding.h"
 #include "ledger/system_accounts.h"
 #include "rule_set_loader.h"
 #include "rule_store.h"
@@ -33,6 +34,10 @@ Result<Prepared> prepare(const EngineConfig& config, Log& log) {
   auto opened = ledger::Ledger::open(config.ledger_dir, options);
   if (!opened) return opened.status();
   prepared.ledger = std::move(opened).value();
+  if (const std::string& older = prepared.ledger->upgraded_from(); !older.empty()) {
+    log.event("ledger_upgraded", {{"ledger", config.ledger_dir}, {"from", older},
+                                  {"to", std::string(ledger::encoding::format_value)}});
+  }
   auto system = ledger::ensure_system_accounts(*prepared.ledger);
   if (!system) return system.status();
   for (const auto& rule : rule_set->operators) {

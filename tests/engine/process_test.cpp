@@ -19,6 +19,7 @@
 #include <thread>
 
 #include <nlohmann/json.hpp>
+#include <rocksdb/db.h>
 
 #include "calendar.h"
 #include "deny_list_store.h"
@@ -259,6 +260,44 @@ TEST_CASE("SIGTERM under load drains: exit 0 and every decided tap durable") {
 #endif
   CHECK(!std::filesystem::exists(dir.path / "engine.sock"));
   check_ledger(dir.path, told, false);
+}
+
+// Marks the ledger as written by an older build (format /4 is read as it is),
+// behind the ledger's back.
+void store_older_format(const std::filesystem::path& ledger_dir) {
+  std::vector<std::string> names;
+  REQUIRE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), ledger_dir.string(), &names).ok());
+  std::vector<rocksdb::ColumnFamilyDescriptor> families;
+  for (const auto& name : names) families.emplace_back(name, rocksdb::ColumnFamilyOptions());
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  REQUIRE(rocksdb::DB::Open(rocksdb::DBOptions(), ledger_dir.string(), families, &handles, &raw).ok());
+  CHECK(raw->Put(rocksdb::WriteOptions(), handles[0], "format", "citycard-ledger/4").ok());  // [0]: "default"
+  for (auto* handle : handles) raw->DestroyColumnFamilyHandle(handle);
+  delete raw;
+}
+
+TEST_CASE("the engine and the CLI say when they upgrade a ledger of an older format, and only then") {
+  TempDir dir("engine-upgrade");
+  issue_cards_and_readers(dir.path);
+  store_older_format(dir.path / "ledger");
+  const std::string upgraded = "upgraded from format 'citycard-ledger/4' to 'citycard-ledger/5'";
+  CHECK(run_cli(dir.path, "--json balance " + card_hex(1)).find(upgraded) == std::string::npos);  // read only
+  CHECK(run_cli(dir.path, "topup " + card_hex(1) + " 100 --ref op:9:1").find(upgraded) != std::string::npos);
+  CHECK(run_cli(dir.path, "topup " + card_hex(1) + " 100 --ref op:9:2").find(upgraded) == std::string::npos);
+
+  store_older_format(dir.path / "ledger");
+  auto log_of_one_start = [&] {
+    std::filesystem::remove(dir.path / "engine.log");  // appended to by each start
+    EngineProcess engine(dir.path);
+    engine.start();
+    CHECK(engine.terminate() == 0);
+    return engine.log_text();
+  };
+  CHECK(log_of_one_start().find("event=ledger_upgraded") != std::string::npos);
+  const std::string second = log_of_one_start();
+  CHECK(second.find("event=engine_started") != std::string::npos);
+  CHECK(second.find("event=ledger_upgraded") == std::string::npos);
 }
 
 TEST_CASE("the CLI goes through the running engine's admin socket, and straight to the ledger without it") {

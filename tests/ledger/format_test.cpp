@@ -56,10 +56,19 @@ TEST_CASE("a ledger of format 3 or 4 opens, and is upgraded to format 5 only whe
     store_format(path, older);
     ledger::Options read_only;
     read_only.read_only = true;
-    CHECK(ledger::Ledger::open(path, read_only));
+    auto reading = ledger::Ledger::open(path, read_only);
+    REQUIRE(reading);
+    CHECK((*reading)->upgraded_from().empty());
+    reading->reset();
     CHECK(stored_format(path) == older);
-    CHECK(ledger::Ledger::open(path, ledger::Options()));
+    auto writing = ledger::Ledger::open(path, ledger::Options());
+    REQUIRE(writing);
+    CHECK((*writing)->upgraded_from() == older);  // the engine logs it, the CLI says it
+    writing->reset();
     CHECK(stored_format(path) == "citycard-ledger/5");
+    auto again = ledger::Ledger::open(path, ledger::Options());
+    REQUIRE(again);
+    CHECK((*again)->upgraded_from().empty());
   }
 }
 
