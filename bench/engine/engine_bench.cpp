@@ -524,7 +524,8 @@ int main(int argc, char** argv) {
   if (huge_page_heap) {
     const engine::HugePageHeapStats heap = engine::huge_page_heap_stats();
     std::cout << "  heap: " << heap.regions_ready << " regions of 64 MiB made resident ahead, " << heap.regions_in_place
-              << " mapped when needed, " << (heap.bytes_handed_out >> 20) << " MiB handed to tcmalloc\n";
+              << " mapped when needed, " << heap.large_mappings << " large allocations mapped on their own, "
+              << (heap.bytes_handed_out >> 20) << " MiB handed to tcmalloc\n";
   }
   results["in_process"]["cpu_seconds_by_thread"] = cpu_seconds;
   double cpu_total = 0;

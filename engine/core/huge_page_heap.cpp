@@ -26,21 +26,23 @@ namespace {
 constexpr std::size_t huge_page = std::size_t{2} << 20;
 constexpr std::size_t region_bytes = std::size_t{64} << 20;
 
-// A 2 MiB-aligned anonymous region marked for huge pages; nullptr if the
-// kernel refuses the mapping. Takes no lock and allocates nothing: it runs
-// inside tcmalloc's lock.
-char* map_region() {
-  void* mapped = mmap(nullptr, region_bytes + huge_page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+// A 2 MiB-aligned anonymous mapping of `bytes` (a multiple of 2 MiB) marked
+// for huge pages; nullptr if the kernel refuses the mapping. Takes no lock
+// and allocates nothing: it runs inside tcmalloc's lock.
+char* map_huge(std::size_t bytes) {
+  void* mapped = mmap(nullptr, bytes + huge_page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (mapped == MAP_FAILED) return nullptr;
   const auto start = reinterpret_cast<std::uintptr_t>(mapped);
   const std::uintptr_t aligned = (start + huge_page - 1) & ~(huge_page - 1);
   if (aligned > start) munmap(mapped, aligned - start);
-  const std::uintptr_t end = start + region_bytes + huge_page;
-  if (end > aligned + region_bytes) munmap(reinterpret_cast<void*>(aligned + region_bytes), end - aligned - region_bytes);
+  const std::uintptr_t end = start + bytes + huge_page;
+  if (end > aligned + bytes) munmap(reinterpret_cast<void*>(aligned + bytes), end - aligned - bytes);
   auto* region = reinterpret_cast<char*>(aligned);
-  madvise(region, region_bytes, MADV_HUGEPAGE);  // advice: refused on kernels without THP, then 4 KiB pages
+  madvise(region, bytes, MADV_HUGEPAGE);  // advice: refused on kernels without THP, then 4 KiB pages
   return region;
 }
+
+char* map_region() { return map_huge(region_bytes); }
 
 // Makes the region resident (huge pages where the kernel has them).
 void populate(char* region) {
@@ -60,7 +62,8 @@ class HugePageAllocator final : public SysAllocator {
   }
 
   void* Alloc(std::size_t size, std::size_t* actual_size, std::size_t alignment) override {
-    if (size == 0 || size > region_bytes / 2 || alignment > huge_page) return fallback_->Alloc(size, actual_size, alignment);
+    if (size == 0 || alignment > huge_page) return fallback_->Alloc(size, actual_size, alignment);
+    if (size > region_bytes / 2) return map_large(size, actual_size, alignment);
     std::unique_lock lock(mutex_);
     const std::size_t align = alignment < 4096 ? 4096 : alignment;
     std::size_t at = (used_ + align - 1) & ~(align - 1);
@@ -90,10 +93,25 @@ class HugePageAllocator final : public SysAllocator {
 
   HugePageHeapStats stats() const {
     return {true, regions_ready_.load(std::memory_order_relaxed), regions_in_place_.load(std::memory_order_relaxed),
-            bytes_handed_out_.load(std::memory_order_relaxed)};
+            large_mappings_.load(std::memory_order_relaxed), bytes_handed_out_.load(std::memory_order_relaxed)};
   }
 
  private:
+  // One allocation bigger than half a region (a city's card table, a vector
+  // of a day's taps) gets a mapping of its own, on huge pages too: from the
+  // fallback (sbrk) it would sit on 4 KiB pages, and those are the tables
+  // read at random, a TLB miss each. Not made resident ahead: its first
+  // writer (the vector copying itself over) touches it all anyway.
+  void* map_large(std::size_t size, std::size_t* actual_size, std::size_t alignment) {
+    const std::size_t bytes = (size + huge_page - 1) & ~(huge_page - 1);
+    char* mapping = map_huge(bytes);
+    if (mapping == nullptr) return fallback_->Alloc(size, actual_size, alignment);
+    if (actual_size != nullptr) *actual_size = bytes;
+    large_mappings_.fetch_add(1, std::memory_order_relaxed);
+    bytes_handed_out_.fetch_add(bytes, std::memory_order_relaxed);
+    return mapping;
+  }
+
   void prepare_loop() {
     name_this_thread("cc-hugepages");
     for (;;) {
@@ -119,7 +137,7 @@ class HugePageAllocator final : public SysAllocator {
   char* region_ = nullptr;  // handing out from here
   std::size_t used_ = 0;
   char* ready_ = nullptr;   // resident, next
-  std::atomic<std::uint64_t> regions_ready_{0}, regions_in_place_{0}, bytes_handed_out_{0};
+  std::atomic<std::uint64_t> regions_ready_{0}, regions_in_place_{0}, large_mappings_{0}, bytes_handed_out_{0};
 };
 
 // tcmalloc's system allocator is the process's, so is the record of ours.

@@ -10,7 +10,8 @@
 // the first without the second: tcmalloc takes its memory from 64 MiB
 // regions marked MADV_HUGEPAGE, each made resident by a background thread
 // before it is handed out; freed memory stays with the process (release
-// rate 0) so no huge page is split and faulted in again.
+// rate 0) so no huge page is split and faulted in again. An allocation
+// larger than half a region gets a huge-page mapping of its own.
 #pragma once
 
 #include <cstdint>
@@ -24,6 +25,7 @@ struct HugePageHeapStats {
   bool installed = false;
   std::uint64_t regions_ready = 0;     // made resident ahead of use
   std::uint64_t regions_in_place = 0;  // mapped when needed: faulted in by their first user
+  std::uint64_t large_mappings = 0;    // allocations over 32 MiB, each mapped on its own (huge pages too)
   std::uint64_t bytes_handed_out = 0;
 };
 

@@ -267,10 +267,11 @@ std::string Metrics::render(const Gauges& gauges) const {
          "1 when the heap is on huge pages made resident ahead of use (pipeline.huge_page_heap).");
   sample(out, "citycard_heap_huge_pages", gauges.heap_huge_pages ? 1.0 : 0.0);
   header(out, "citycard_heap_regions_total", "counter",
-         "64 MiB heap regions taken since start: ready (made resident ahead) or in_place (mapped when needed, "
-         "faulted in by a tap thread).");
+         "Heap regions taken since start: 64 MiB ready (made resident ahead) or in_place (mapped when needed, "
+         "faulted in by a tap thread), or large (one allocation over 32 MiB, mapped on its own).");
   out += "citycard_heap_regions_total{kind=\"ready\"} " + std::to_string(gauges.heap_regions_ready) + "\n";
   out += "citycard_heap_regions_total{kind=\"in_place\"} " + std::to_string(gauges.heap_regions_in_place) + "\n";
+  out += "citycard_heap_regions_total{kind=\"large\"} " + std::to_string(gauges.heap_regions_large) + "\n";
   header(out, "citycard_shard_queue_depth", "gauge", "Taps and admin requests waiting in a shard's queue.");
   for (std::size_t i = 0; i < gauges.shard_queue_depths.size(); ++i) {
     out += "citycard_shard_queue_depth{shard=\"" + std::to_string(i) + "\"} " +

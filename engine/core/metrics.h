@@ -83,6 +83,7 @@ struct Gauges {
   bool heap_huge_pages = false;
   std::uint64_t heap_regions_ready = 0;
   std::uint64_t heap_regions_in_place = 0;
+  std::uint64_t heap_regions_large = 0;
 };
 
 class Metrics {

@@ -228,6 +228,7 @@ int run(const EngineConfig& config, Log& log) {
     g.heap_huge_pages = heap.installed;
     g.heap_regions_ready = heap.regions_ready;
     g.heap_regions_in_place = heap.regions_in_place;
+    g.heap_regions_large = heap.large_mappings;
     return g;
   };
   auto services = Services::start(io, services_options, *engine, *prepared->ledger, metrics,

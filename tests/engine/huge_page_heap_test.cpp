@@ -93,6 +93,19 @@ TEST_CASE("the heap on huge pages hands tcmalloc resident regions and the memory
     for (const auto& memory : blocks) huge_kib = std::max(huge_kib, huge_kib_at(memory.get()));
     CHECK(huge_kib >= 2048);
   }
+
+  // One allocation over half a region (a city's card table) gets a mapping
+  // of its own, on huge pages too, not tcmalloc's sbrk fallback (4 KiB pages).
+  const std::uint64_t large_before = huge_page_heap_stats().large_mappings;
+  constexpr std::size_t large_bytes = std::size_t{96} << 20;
+  std::vector<std::uint64_t> table(large_bytes / sizeof(std::uint64_t));
+  for (std::size_t i = 0; i < table.size(); i += 64) table[i] = i * 7;
+  std::size_t wrong_large = 0;
+  for (std::size_t i = 0; i < table.size(); i += 64) wrong_large += table[i] != i * 7;
+  CHECK(wrong_large == 0);
+  stats = huge_page_heap_stats();
+  CHECK(stats.large_mappings == large_before + 1);
+  if (huge_page_mode() != "never") CHECK(huge_kib_at(table.data()) >= 2048);
 #endif
 }
 
