@@ -111,20 +111,20 @@ Result<CardEntry*> CardBook::load(const CardId& card) {
   return &cache(std::move(stored));
 }
 
-void CardBook::prefetch(const CardId& card, Prefetch stage) const {
-  switch (stage) {
-    case Prefetch::slot: cards_.prefetch_slot(card); return;
-    case Prefetch::entry: cards_.prefetch_entry(card); return;
-    case Prefetch::account:
-      if (const CardEntry* entry = cards_.find(card)) {
+void prefetch_card(const CardTable<CardEntry>& cards, const CardId& card, CardRead read) {
+  switch (read) {
+    case CardRead::slot: cards.prefetch_slot(card); return;
+    case CardRead::entry: cards.prefetch_entry(card); return;
+    case CardRead::account:
+      if (const CardEntry* entry = cards.find(card)) {
         prefetch_object(entry->account);
         for (const AccountMirror* mirror : {entry->wallet, entry->points, entry->bonus}) {
           if (mirror != nullptr) prefetch_object(mirror);
         }
       }
       return;
-    case Prefetch::state:
-      if (const CardEntry* entry = cards_.find(card); entry != nullptr && entry->account != nullptr) {
+    case CardRead::state:
+      if (const CardEntry* entry = cards.find(card); entry != nullptr && entry->account != nullptr) {
         prefetch_lines(entry->account->state.data(), entry->account->state.size());
       }
       return;

@@ -65,6 +65,28 @@ struct CardEntry {
   card::CardKey key;
 };
 
+// What rating a card reads, in the order it reads it: the card's table
+// slot, its entry, its account's slot and mirrors, the account's state.
+// Each is a dependent read and a likely cache miss among a city's cards.
+enum class CardRead : std::uint8_t { slot, entry, account, state };
+// Hints `read` of `card` into the cache, reading only what the read before
+// it brought in (a hint: nothing is loaded or changed; an unknown card, none).
+void prefetch_card(const CardTable<CardEntry>& cards, const CardId& card, CardRead read);
+// For a run of cards used in order, about to use the one at `at`: the reads
+// up to `last`, each hinted for the card as many places ahead as reads
+// follow it (with all four: the slot four ahead, the state one ahead).
+// card_at(i): a pointer to the card at i, or nullptr if none.
+template <typename CardAt>
+void prefetch_cards_ahead(const CardTable<CardEntry>& cards, std::size_t at, std::size_t count, CardAt&& card_at,
+                          CardRead last = CardRead::state) {
+  const std::size_t reads = static_cast<std::size_t>(last) + 1;
+  for (std::size_t read = 0; read < reads; ++read) {
+    const std::size_t ahead = at + reads - read;
+    if (ahead >= count) continue;
+    if (const CardId* card = card_at(ahead)) prefetch_card(cards, *card, static_cast<CardRead>(read));
+  }
+}
+
 // A card as found in the ledger.
 struct StoredCard {
   CardRecord record;
@@ -93,20 +115,13 @@ class CardBook {
   // more ahead of its use (prefetch_ahead), so that each stage reads only
   // what the one before brought in. Hints only: nothing is read from the
   // ledger, loaded or changed.
-  enum class Prefetch : std::uint8_t { slot, entry, account, state };
-  void prefetch(const CardId& card, Prefetch stage) const;
-  // For a run of cards used in order, about to use the one at `at`: the
-  // stages up to `last`, each for the card as many places ahead as stages
-  // follow it (with all four: the slot four ahead, the state one ahead).
-  // card_at(i): a pointer to the card at i, or nullptr if none.
+  using Prefetch = CardRead;
+  void prefetch(const CardId& card, Prefetch stage) const { prefetch_card(cards_, card, stage); }
+  // For a run of cards used in order, about to use the one at `at`
+  // (prefetch_cards_ahead).
   template <typename CardAt>
   void prefetch_ahead(std::size_t at, std::size_t count, CardAt&& card_at, Prefetch last = Prefetch::state) const {
-    const std::size_t stages = static_cast<std::size_t>(last) + 1;
-    for (std::size_t stage = 0; stage < stages; ++stage) {
-      const std::size_t ahead = at + stages - stage;
-      if (ahead >= count) continue;
-      if (const CardId* card = card_at(ahead)) prefetch(*card, static_cast<Prefetch>(stage));
-    }
+    prefetch_cards_ahead(cards_, at, count, card_at, last);
   }
   // The card, read from the ledger if it is not cached. Value nullptr: the
   // ledger has no such card; an error: the ledger could not be read.
