@@ -22,6 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine.h"
+#include "engine/core/config.h"
 #include "engine/core/huge_page_heap.h"
 #include "engine/net/server.h"
 #include "engine/pki/pki.h"
@@ -382,6 +383,10 @@ int main(int argc, char** argv) {
   app.add_option("--threads", threads, "load generator threads (default 4)");
   app.add_option("--inflight", inflight, "batches in flight per simulated reader at most (default 1: wait for each answer)");
   app.add_option("--inprocess-seconds", inprocess_s, "in-process run length (default 20)");
+  std::size_t inprocess_inflight = bench::InProcessOptions{}.inflight_taps_max;
+  app.add_option("--inprocess-inflight", inprocess_inflight,
+                 "in-process closed loop: undecided taps at most (default 32768)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
   app.add_option("--tls-seconds", tls_s, "closed-loop TLS run length (default 15)");
   app.add_option("--latency-rate", latency_rate, "offered taps/s for the fixed-rate latency run (default 20000)");
   app.add_option("--latency-repeats", latency_repeats,
@@ -409,15 +414,27 @@ int main(int argc, char** argv) {
   app.add_flag("!--no-huge-page-heap", huge_page_heap,
                "the heap as tcmalloc makes it, not on huge pages made resident ahead of use (the engine's "
                "pipeline.huge_page_heap, on by default)");
+  std::optional<std::size_t> heap_reserve_mib;
+  app.add_option("--heap-reserve-mib", heap_reserve_mib,
+                 "huge page heap: MiB made resident at start, ahead of the heap's growth (the engine's "
+                 "pipeline.heap_reserve_mib; default as the engine's for this ledger: three memtables a column "
+                 "family and the block cache; 0: one region ahead at a time)")
+      ->check(CLI::Range(std::size_t{0}, engine::heap_reserve_mib_max));
   CLI11_PARSE(app, argc, argv);
   if (records_ab_only) records_ab = true;
+  if (!heap_reserve_mib) {
+    heap_reserve_mib = engine::heap_reserve_mib_for(write_buffer_mib << 20, ledger::Options{}.block_cache_bytes);
+  }
   if (huge_page_heap) {
-    if (Status installed = engine::install_huge_page_heap(); !installed) die(installed.to_string());
+    if (Status installed = engine::install_huge_page_heap(*heap_reserve_mib); !installed) die(installed.to_string());
   }
 
   const bench::Machine machine = bench::describe_machine();
   std::cout << "machine: " << bench::machine_line(machine) << "\n";
-  std::cout << "heap: " << (huge_page_heap ? "huge pages made resident ahead of use" : "tcmalloc's default") << "\n";
+  std::cout << "heap: "
+            << (huge_page_heap ? "huge pages made resident ahead of use, " + std::to_string(*heap_reserve_mib) + " MiB of them at start"
+                               : std::string("tcmalloc's default"))
+            << "\n";
   const bool temp_dir = work_dir.empty();
   if (temp_dir) work_dir = (std::filesystem::temp_directory_path() / ("citycard-bench-engine-" + std::to_string(::getpid()))).string();
   std::filesystem::create_directories(work_dir);
@@ -499,14 +516,16 @@ int main(int argc, char** argv) {
   nlohmann::json results;
   results["machine"] = nlohmann::json::parse(bench::machine_json(machine));
   results["heap"] = huge_page_heap ? "huge_pages" : "tcmalloc_default";
+  results["heap_reserve_mib"] = huge_page_heap ? *heap_reserve_mib : 0;
   results["cards"] = roster.size();
   results["ledger_setup_seconds"] = setup_s;
   if (proof_ab) results["proof_ab"] = proof_ab_results;
   results["engine"] = {{"card_proofs", proofs}, {"shards", shards}, {"batch_taps", batch_taps}, {"batch_wait_us", batch_wait_us}, {"overlap_taps_min", overlap_taps_min}, {"write_buffer_mib", write_buffer_mib}};
-  results["loadgen"] = {{"threads", threads}, {"inflight_batches_max", inflight}};
+  results["loadgen"] = {{"threads", threads}, {"inflight_batches_max", inflight}, {"inprocess_inflight_taps_max", inprocess_inflight}};
 
   bench::InProcessOptions inprocess_options;
   inprocess_options.duration = std::chrono::milliseconds(static_cast<std::int64_t>(inprocess_s * 1000));
+  inprocess_options.inflight_taps_max = inprocess_inflight;
   std::size_t inprocess_position = 0;
   EngineSide before = EngineSide::of(metrics);
   card_keys->take();
@@ -525,7 +544,8 @@ int main(int argc, char** argv) {
     const engine::HugePageHeapStats heap = engine::huge_page_heap_stats();
     std::cout << "  heap: " << heap.regions_ready << " regions of 64 MiB made resident ahead, " << heap.regions_in_place
               << " mapped when needed, " << heap.large_mappings << " large allocations mapped on their own, "
-              << (heap.bytes_handed_out >> 20) << " MiB handed to tcmalloc\n";
+              << (heap.bytes_handed_out >> 20) << " MiB handed to tcmalloc; " << heap.reserve_made
+              << " regions of the reserve made, " << heap.regions_waiting << " waiting\n";
   }
   results["in_process"]["cpu_seconds_by_thread"] = cpu_seconds;
   double cpu_total = 0;

@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <algorithm>
 #include <fstream>
 #include <limits>
 #include <set>
@@ -8,6 +9,8 @@
 #include <toml++/toml.h>
 
 #include "citycard/realtime.h"
+#include "huge_page_heap.h"
+#include "ledger/rocks_ledger.h"
 
 namespace citycard::engine {
 namespace {
@@ -98,7 +101,15 @@ class Reader {
 
 }  // namespace
 
+std::size_t heap_reserve_mib_for(std::size_t write_buffer_bytes, std::size_t block_cache_bytes) {
+  const std::size_t bytes = 3 * ledger::RocksLedger::family_count * write_buffer_bytes + block_cache_bytes;
+  return std::min(heap_reserve_mib_max, (bytes + (std::size_t{1} << 20) - 1) >> 20);
+}
+
 void finish_defaults(EngineConfig& config) {
+  if (!config.heap_reserve_mib) {
+    config.heap_reserve_mib = heap_reserve_mib_for(config.ledger_write_buffer_bytes, config.ledger_block_cache_bytes);
+  }
   if (config.ledger_dir.empty()) config.ledger_dir = config.data_dir + "/ledger";
   if (config.pki_dir.empty()) config.pki_dir = config.data_dir + "/pki";
   if (config.settlement_dir.empty()) config.settlement_dir = config.data_dir + "/settlement";
@@ -165,6 +176,11 @@ Result<EngineConfig> parse_config(std::string_view toml_text, const std::string&
   r.number("pipeline", "busy_retry_after_ms", p.busy_retry_after_ms, 1, 60'000);
   r.number("pipeline", "realtime_priority", p.realtime_priority, 0, realtime_priority_max);
   r.flag("pipeline", "huge_page_heap", config.huge_page_heap);
+  if (root.at_path("pipeline.heap_reserve_mib")) {
+    std::size_t reserve_mib = 0;
+    r.number("pipeline", "heap_reserve_mib", reserve_mib, 0, static_cast<std::int64_t>(heap_reserve_mib_max));
+    config.heap_reserve_mib = reserve_mib;
+  }
   std::int64_t skew_s = p.event_time_bounds.future_skew_us / us_per_second;
   r.number("taps", "future_skew_s", skew_s, 0, 86'400);
   p.event_time_bounds.future_skew_us = skew_s * us_per_second;

@@ -49,6 +49,10 @@ struct EngineConfig {
   std::string card_softhsm2_conf;   // SoftHSM2 only: SOFTHSM2_CONF for the module
   EngineOptions pipeline;          // shards, batching, queues (engine.h)
   bool huge_page_heap = true;      // [pipeline] huge_page_heap: the process's heap on huge pages (huge_page_heap.h)
+  // [pipeline] heap_reserve_mib: of it, made resident while the engine starts,
+  // ahead of the growth of its first minutes at load (huge_page_heap.h).
+  // Unset: heap_reserve_mib_for(the ledger's memory) (finish_defaults).
+  std::optional<std::size_t> heap_reserve_mib;
   std::chrono::milliseconds handshake_timeout{5000};
   std::chrono::milliseconds idle_timeout{30000};
   std::chrono::milliseconds frame_timeout{5000};
@@ -69,6 +73,11 @@ struct EngineConfig {
 
 // Fills the derived paths (ledger_dir, pki_dir, admin_socket, ports_file, records_token_key_file).
 void finish_defaults(EngineConfig& config);
+// What the heap grows by in its first minutes at load, by default: three
+// memtables of each of the ledger's column families (the one filling, one
+// flushing, one more while a flush lags) and the block cache.
+std::size_t heap_reserve_mib_for(std::size_t write_buffer_bytes, std::size_t block_cache_bytes);
+
 Result<EngineConfig> parse_config(std::string_view toml_text, const std::string& file_name);
 Result<EngineConfig> load_config(const std::string& path);
 

@@ -4,6 +4,8 @@
 
 #include <sys/mman.h>
 
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <condition_variable>
@@ -25,6 +27,7 @@ namespace {
 
 constexpr std::size_t huge_page = std::size_t{2} << 20;
 constexpr std::size_t region_bytes = std::size_t{64} << 20;
+constexpr std::size_t ready_max = heap_reserve_mib_max / (region_bytes >> 20);
 
 // A 2 MiB-aligned anonymous mapping of `bytes` (a multiple of 2 MiB) marked
 // for huge pages; nullptr if the kernel refuses the mapping. Takes no lock
@@ -57,7 +60,9 @@ class HugePageAllocator final : public SysAllocator {
  public:
   explicit HugePageAllocator(SysAllocator* fallback) : fallback_(fallback) {}
 
-  void start() {
+  // reserve_regions: made resident first, before the one kept ready after.
+  void start(std::size_t reserve_regions) {
+    reserve_target_ = std::clamp<std::size_t>(reserve_regions, 1, ready_max);
     std::thread([this] { prepare_loop(); }).detach();  // lives as long as the process
   }
 
@@ -68,10 +73,10 @@ class HugePageAllocator final : public SysAllocator {
     const std::size_t align = alignment < 4096 ? 4096 : alignment;
     std::size_t at = (used_ + align - 1) & ~(align - 1);
     if (region_ == nullptr || at + size > region_bytes) {
-      if (ready_ != nullptr) {
-        region_ = ready_;
-        ready_ = nullptr;
+      if (ready_count_ > 0) {
+        region_ = ready_[--ready_count_];
         regions_ready_.fetch_add(1, std::memory_order_relaxed);
+        regions_waiting_.store(ready_count_, std::memory_order_relaxed);
         wanted_.notify_one();
       } else {
         char* region = map_region();
@@ -92,8 +97,13 @@ class HugePageAllocator final : public SysAllocator {
   }
 
   HugePageHeapStats stats() const {
-    return {true, regions_ready_.load(std::memory_order_relaxed), regions_in_place_.load(std::memory_order_relaxed),
-            large_mappings_.load(std::memory_order_relaxed), bytes_handed_out_.load(std::memory_order_relaxed)};
+    return {true,
+            regions_ready_.load(std::memory_order_relaxed),
+            regions_in_place_.load(std::memory_order_relaxed),
+            large_mappings_.load(std::memory_order_relaxed),
+            bytes_handed_out_.load(std::memory_order_relaxed),
+            regions_waiting_.load(std::memory_order_relaxed),
+            reserve_made_.load(std::memory_order_relaxed)};
   }
 
  private:
@@ -112,12 +122,18 @@ class HugePageAllocator final : public SysAllocator {
     return mapping;
   }
 
+  // First the reserve, then one region kept ready: the heap a process
+  // settles at (memtables filled and flushed, caches full) is made resident
+  // while the engine starts, not page by page while the first hours of
+  // taps fill it (each first touch of a page zeroes it; in a VM the host
+  // faults it in too).
   void prepare_loop() {
     name_this_thread("cc-hugepages");
+    std::size_t target = reserve_target_;
     for (;;) {
       {
         std::unique_lock lock(mutex_);
-        wanted_.wait(lock, [this] { return ready_ == nullptr; });
+        wanted_.wait(lock, [&] { return ready_count_ < target; });
       }
       char* region = map_region();
       if (region == nullptr) {
@@ -126,8 +142,13 @@ class HugePageAllocator final : public SysAllocator {
       }
       populate(region);
       std::lock_guard lock(mutex_);
-      CITYCARD_CHECK(ready_ == nullptr);
-      ready_ = region;
+      CITYCARD_CHECK(ready_count_ < ready_max);
+      ready_[ready_count_++] = region;
+      regions_waiting_.store(ready_count_, std::memory_order_relaxed);
+      if (target > 1) {
+        reserve_made_.fetch_add(1, std::memory_order_relaxed);
+        if (ready_count_ == target) target = 1;  // the reserve is made: from now on, one ahead
+      }
     }
   }
 
@@ -136,8 +157,12 @@ class HugePageAllocator final : public SysAllocator {
   std::condition_variable wanted_;
   char* region_ = nullptr;  // handing out from here
   std::size_t used_ = 0;
-  char* ready_ = nullptr;   // resident, next
-  std::atomic<std::uint64_t> regions_ready_{0}, regions_in_place_{0}, large_mappings_{0}, bytes_handed_out_{0};
+  // Resident, handed out last first. Fixed: Alloc() must not allocate.
+  std::array<char*, ready_max> ready_{};
+  std::size_t ready_count_ = 0;
+  std::size_t reserve_target_ = 1;
+  std::atomic<std::uint64_t> regions_ready_{0}, regions_in_place_{0}, large_mappings_{0}, bytes_handed_out_{0},
+      regions_waiting_{0}, reserve_made_{0};
 };
 
 // tcmalloc's system allocator is the process's, so is the record of ours.
@@ -146,7 +171,11 @@ std::atomic<HugePageAllocator*> process_allocator{nullptr};
 
 }  // namespace
 
-Status install_huge_page_heap() {
+Status install_huge_page_heap(std::size_t reserve_mib) {
+  if (reserve_mib > heap_reserve_mib_max) {
+    return Status::invalid_argument("heap reserve of " + std::to_string(reserve_mib) + " MiB is over the most, " +
+                                    std::to_string(heap_reserve_mib_max) + " MiB");
+  }
   if (install_claimed.exchange(true)) return Status::already_exists("the huge page heap is installed already");
   MallocExtension* extension = MallocExtension::instance();
   SysAllocator* fallback = extension->GetSystemAllocator();
@@ -162,7 +191,7 @@ Status install_huge_page_heap() {
   }
   munmap(probe, region_bytes);
   auto* allocator = new HugePageAllocator(fallback);  // never deleted: tcmalloc uses it until exit
-  allocator->start();
+  allocator->start((reserve_mib + (region_bytes >> 20) - 1) / (region_bytes >> 20));
   extension->SetMemoryReleaseRate(0);
   extension->SetSystemAllocator(allocator);
   process_allocator.store(allocator);
@@ -180,7 +209,11 @@ HugePageHeapStats huge_page_heap_stats() {
 
 namespace citycard::engine {
 
-Status install_huge_page_heap() {
+Status install_huge_page_heap(std::size_t reserve_mib) {
+  if (reserve_mib > heap_reserve_mib_max) {
+    return Status::invalid_argument("heap reserve of " + std::to_string(reserve_mib) + " MiB is over the most, " +
+                                    std::to_string(heap_reserve_mib_max) + " MiB");
+  }
   return Status::unavailable("this build does not run on tcmalloc (sanitizer or fuzzing build): no huge page heap");
 }
 

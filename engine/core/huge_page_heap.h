@@ -14,6 +14,7 @@
 // larger than half a region gets a huge-page mapping of its own.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -27,13 +28,22 @@ struct HugePageHeapStats {
   std::uint64_t regions_in_place = 0;  // mapped when needed: faulted in by their first user
   std::uint64_t large_mappings = 0;    // allocations over 32 MiB, each mapped on its own (huge pages too)
   std::uint64_t bytes_handed_out = 0;
+  std::uint64_t regions_waiting = 0;   // resident, not handed out yet
+  std::uint64_t reserve_made = 0;      // regions of the reserve made resident so far
 };
+
+// The most a reserve can be: 4 GiB.
+inline constexpr std::size_t heap_reserve_mib_max = 4096;
 
 // Installs it for this process: once, early in main(), before the threads
 // start. An error when the process does not run on tcmalloc (sanitizer
-// builds) or the kernel refuses the first region; nothing is changed then.
-// Installing twice is an error.
-Status install_huge_page_heap();
+// builds), the kernel refuses the first region, or reserve_mib is over
+// heap_reserve_mib_max; nothing is changed then. Installing twice is an
+// error. reserve_mib (rounded up to 64 MiB regions): made resident in the
+// background from now on, ahead of the heap's growth (memtables filling,
+// caches warming), so that growth is paid while the engine starts rather
+// than by the first taps; 0: one region ahead at a time.
+Status install_huge_page_heap(std::size_t reserve_mib = 0);
 
 // All zero (installed false) when not installed.
 HugePageHeapStats huge_page_heap_stats();

@@ -272,6 +272,9 @@ std::string Metrics::render(const Gauges& gauges) const {
   out += "citycard_heap_regions_total{kind=\"ready\"} " + std::to_string(gauges.heap_regions_ready) + "\n";
   out += "citycard_heap_regions_total{kind=\"in_place\"} " + std::to_string(gauges.heap_regions_in_place) + "\n";
   out += "citycard_heap_regions_total{kind=\"large\"} " + std::to_string(gauges.heap_regions_large) + "\n";
+  header(out, "citycard_heap_regions_waiting", "gauge",
+         "Heap regions of 64 MiB made resident and not handed out yet (what is left of pipeline.heap_reserve_mib).");
+  sample(out, "citycard_heap_regions_waiting", static_cast<double>(gauges.heap_regions_waiting));
   header(out, "citycard_shard_queue_depth", "gauge", "Taps and admin requests waiting in a shard's queue.");
   for (std::size_t i = 0; i < gauges.shard_queue_depths.size(); ++i) {
     out += "citycard_shard_queue_depth{shard=\"" + std::to_string(i) + "\"} " +

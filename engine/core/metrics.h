@@ -84,6 +84,7 @@ struct Gauges {
   std::uint64_t heap_regions_ready = 0;
   std::uint64_t heap_regions_in_place = 0;
   std::uint64_t heap_regions_large = 0;
+  std::uint64_t heap_regions_waiting = 0;  // resident, not handed out yet (the reserve's rest)
 };
 
 class Metrics {

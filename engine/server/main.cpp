@@ -229,6 +229,7 @@ int run(const EngineConfig& config, Log& log) {
     g.heap_regions_ready = heap.regions_ready;
     g.heap_regions_in_place = heap.regions_in_place;
     g.heap_regions_large = heap.large_mappings;
+    g.heap_regions_waiting = heap.regions_waiting;
     return g;
   };
   auto services = Services::start(io, services_options, *engine, *prepared->ledger, metrics,
@@ -254,7 +255,8 @@ int run(const EngineConfig& config, Log& log) {
                                {"rules", config.rules_file},
                                {"rule_set_version", std::to_string(prepared->rules->newest().rules->version)},
                                {"shards", std::to_string(options.shards)},
-                               {"heap", huge_page_heap_stats().installed ? "huge_pages" : "default"}});
+                               {"heap", huge_page_heap_stats().installed ? "huge_pages" : "default"},
+                               {"heap_reserve_mib", std::to_string(huge_page_heap_stats().installed ? config.heap_reserve_mib.value_or(0) : 0)}});
 
   keeper.start_checks(io);
   boost::asio::signal_set hangups(io, SIGHUP);
@@ -321,7 +323,9 @@ int main(int argc, char** argv) {
   // Before the ledger and the caches take their memory. Without it the
   // engine runs as before: logged, not a reason to stay down.
   if (config.huge_page_heap) {
-    if (Status heap = install_huge_page_heap(); !heap) log.event("huge_page_heap_unavailable", {{"error", heap.to_string()}});
+    if (Status heap = install_huge_page_heap(config.heap_reserve_mib.value_or(0)); !heap) {
+      log.event("huge_page_heap_unavailable", {{"error", heap.to_string()}});
+    }
   }
   return run(config, log);
 }

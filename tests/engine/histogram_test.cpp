@@ -79,10 +79,13 @@ TEST_CASE("the metrics show whether the heap is on huge pages and how its region
   gauges.heap_regions_ready = 12;
   gauges.heap_regions_in_place = 3;
   gauges.heap_regions_large = 2;
+  gauges.heap_regions_waiting = 5;
   const std::string text = metrics.render(gauges);
   CHECK(text.find("citycard_heap_huge_pages 1\n") != std::string::npos);
   CHECK(text.find("citycard_heap_regions_total{kind=\"ready\"} 12\n") != std::string::npos);
   CHECK(text.find("citycard_heap_regions_total{kind=\"in_place\"} 3\n") != std::string::npos);
   CHECK(text.find("citycard_heap_regions_total{kind=\"large\"} 2\n") != std::string::npos);
   CHECK(text.find("# TYPE citycard_heap_regions_total counter\n") != std::string::npos);
+  CHECK(text.find("citycard_heap_regions_waiting 5\n") != std::string::npos);
+  CHECK(text.find("# TYPE citycard_heap_regions_waiting gauge\n") != std::string::npos);
 }

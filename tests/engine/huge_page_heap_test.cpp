@@ -50,12 +50,27 @@ std::uint64_t huge_kib_at(const void* address) {
 #endif
 
 TEST_CASE("the heap on huge pages hands tcmalloc resident regions and the memory works") {
-  Status installed = install_huge_page_heap();
+  // A reserve over the most is refused, and installs nothing.
+  Status too_big = install_huge_page_heap(heap_reserve_mib_max + 1);
+  CHECK(too_big.code() == StatusCode::invalid_argument);
+  CHECK(too_big.message().find("4097 MiB") != std::string::npos);
+  CHECK_FALSE(huge_page_heap_stats().installed);
+
+  // 256 MiB reserved: four regions made resident before anything asks.
+  Status installed = install_huge_page_heap(256);
 #ifndef CITYCARD_TCMALLOC
   CHECK(installed.code() == StatusCode::unavailable);  // sanitizer builds: their own allocator
 #else
   REQUIRE(installed.is_ok());
   CHECK(install_huge_page_heap().code() == StatusCode::already_exists);
+  const auto reserve_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (huge_page_heap_stats().reserve_made < 4 && std::chrono::steady_clock::now() < reserve_deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  const HugePageHeapStats reserved = huge_page_heap_stats();
+  CHECK(reserved.reserve_made >= 4);
+  CHECK(reserved.regions_waiting + reserved.regions_ready >= 4);  // tcmalloc may have taken one already
+  CHECK(reserved.regions_waiting >= 3);
 
   // 1 MiB blocks: tcmalloc serves them from its page heap, which grows
   // through the installed allocator. Each written end to end and read back.
@@ -74,6 +89,7 @@ TEST_CASE("the heap on huge pages hands tcmalloc resident regions and the memory
   CHECK(stats.installed);
   CHECK(stats.bytes_handed_out >= 384 * block);
   CHECK(stats.regions_ready + stats.regions_in_place >= 6);  // 384 MiB in regions of 64
+  CHECK(stats.regions_ready >= 4);                           // the reserve's, first
 
   // The preparing thread keeps a resident region ready: allocating on
   // takes it, at the latest once the first has been prepared.

@@ -26,6 +26,7 @@
 
 #include "citycard/realtime.h"
 #include "engine/core/config.h"
+#include "engine/core/huge_page_heap.h"
 #include "engine/core/realtime_yield.h"
 #include "engine/net/server.h"
 #include "engine/pki/pki.h"
@@ -412,6 +413,32 @@ TEST_CASE("pipeline.huge_page_heap is on by default and read") {
   auto bad = parse_config("[pipeline]\nhuge_page_heap = 1\n", "engine.toml");
   REQUIRE_FALSE(bad);
   CHECK(bad.status().message().find("pipeline.huge_page_heap") != std::string::npos);
+}
+
+TEST_CASE("pipeline.heap_reserve_mib follows the ledger's memory unless set, and is bounded") {
+  // Three memtables of each of the 8 column families and the block cache.
+  auto defaults = parse_config("", "engine.toml");
+  REQUIRE(defaults);
+  CHECK(defaults->heap_reserve_mib == std::size_t{3 * 8 * 64 + 256});
+  auto small = parse_config("[ledger]\nwrite_buffer_bytes = 4194304\nblock_cache_bytes = 8388608\n", "engine.toml");
+  REQUIRE(small);
+  CHECK(small->heap_reserve_mib == std::size_t{3 * 8 * 4 + 8});
+  auto large = parse_config("[ledger]\nwrite_buffer_bytes = 1073741824\n", "engine.toml");
+  REQUIRE(large);
+  CHECK(large->heap_reserve_mib == heap_reserve_mib_max);
+  auto none = parse_config("[pipeline]\nheap_reserve_mib = 0\n", "engine.toml");
+  INFO(none.status().to_string());
+  REQUIRE(none);
+  CHECK(none->heap_reserve_mib == std::size_t{0});
+  auto some = parse_config("[pipeline]\nheap_reserve_mib = 512\n", "engine.toml");
+  REQUIRE(some);
+  CHECK(some->heap_reserve_mib == std::size_t{512});
+  for (const char* bad_value : {"-1", "4097", "\"lots\""}) {
+    auto bad = parse_config(std::string("[pipeline]\nheap_reserve_mib = ") + bad_value + "\n", "engine.toml");
+    INFO(bad_value);
+    REQUIRE_FALSE(bad);
+    CHECK(bad.status().message().find("pipeline.heap_reserve_mib") != std::string::npos);
+  }
 }
 
 }  // namespace citycard::engine::testing
