@@ -432,7 +432,8 @@ int main(int argc, char** argv) {
   const bench::Machine machine = bench::describe_machine();
   std::cout << "machine: " << bench::machine_line(machine) << "\n";
   std::cout << "heap: "
-            << (huge_page_heap ? "huge pages made resident ahead of use, " + std::to_string(*heap_reserve_mib) + " MiB of them at start"
+            << (huge_page_heap ? "huge pages made resident ahead of use, " +
+                                   std::to_string(engine::huge_page_heap_stats().reserve_regions * 64) + " MiB of them at start"
                                : std::string("tcmalloc's default"))
             << "\n";
   const bool temp_dir = work_dir.empty();
@@ -516,7 +517,7 @@ int main(int argc, char** argv) {
   nlohmann::json results;
   results["machine"] = nlohmann::json::parse(bench::machine_json(machine));
   results["heap"] = huge_page_heap ? "huge_pages" : "tcmalloc_default";
-  results["heap_reserve_mib"] = huge_page_heap ? *heap_reserve_mib : 0;
+  results["heap_reserve_mib"] = engine::huge_page_heap_stats().reserve_regions * 64;
   results["cards"] = roster.size();
   results["ledger_setup_seconds"] = setup_s;
   if (proof_ab) results["proof_ab"] = proof_ab_results;

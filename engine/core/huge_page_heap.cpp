@@ -1,5 +1,18 @@
 #include "huge_page_heap.h"
 
+#include <algorithm>
+
+namespace citycard::engine {
+
+std::size_t heap_reserve_regions(std::size_t reserve_mib, std::uint64_t available_bytes) {
+  constexpr std::size_t region_mib = 64;
+  const std::size_t wanted = (std::min(reserve_mib, heap_reserve_mib_max) + region_mib - 1) / region_mib;
+  const std::uint64_t affordable = available_bytes / 2 / (std::uint64_t{region_mib} << 20);
+  return static_cast<std::size_t>(std::min<std::uint64_t>(wanted, affordable));
+}
+
+}  // namespace citycard::engine
+
 #ifdef CITYCARD_TCMALLOC
 
 #include <sys/mman.h>
@@ -10,7 +23,9 @@
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
+#include <fstream>
 #include <mutex>
+#include <string>
 #include <thread>
 
 #include <gperftools/malloc_extension.h>
@@ -47,10 +62,24 @@ char* map_huge(std::size_t bytes) {
 
 char* map_region() { return map_huge(region_bytes); }
 
-// Makes the region resident (huge pages where the kernel has them).
-void populate(char* region) {
-  if (madvise(region, region_bytes, MADV_POPULATE_WRITE) == 0) return;
+// Makes the region resident (huge pages where the kernel has them). false:
+// the kernel has not the memory (the region is left as it is).
+bool populate(char* region) {
+  if (madvise(region, region_bytes, MADV_POPULATE_WRITE) == 0) return true;
+  if (errno != EINVAL) return false;
   for (std::size_t at = 0; at < region_bytes; at += 4096) region[at] = 0;  // kernels before 5.14
+  return true;
+}
+
+// MemAvailable of /proc/meminfo in bytes; 0 if it cannot be read.
+std::uint64_t memory_available() {
+  std::ifstream meminfo("/proc/meminfo");
+  std::string name, unit;
+  std::uint64_t kib = 0;
+  while (meminfo >> name >> kib >> unit) {
+    if (name == "MemAvailable:") return kib * 1024;
+  }
+  return 0;
 }
 
 // tcmalloc asks for memory in chunks of a MiB or more, under its own lock:
@@ -62,7 +91,8 @@ class HugePageAllocator final : public SysAllocator {
 
   // reserve_regions: made resident first, before the one kept ready after.
   void start(std::size_t reserve_regions) {
-    reserve_target_ = std::clamp<std::size_t>(reserve_regions, 1, ready_max);
+    reserve_regions_ = std::min(reserve_regions, ready_max);
+    reserve_target_ = std::max<std::size_t>(reserve_regions_, 1);
     std::thread([this] { prepare_loop(); }).detach();  // lives as long as the process
   }
 
@@ -103,7 +133,8 @@ class HugePageAllocator final : public SysAllocator {
             large_mappings_.load(std::memory_order_relaxed),
             bytes_handed_out_.load(std::memory_order_relaxed),
             regions_waiting_.load(std::memory_order_relaxed),
-            reserve_made_.load(std::memory_order_relaxed)};
+            reserve_made_.load(std::memory_order_relaxed),
+            reserve_regions_};
   }
 
  private:
@@ -140,7 +171,12 @@ class HugePageAllocator final : public SysAllocator {
         std::this_thread::sleep_for(std::chrono::seconds(1));  // out of address space or memory: try again later
         continue;
       }
-      populate(region);
+      if (!populate(region)) {
+        munmap(region, region_bytes);
+        target = 1;  // no memory for a reserve: one region ahead, made when the kernel has it
+        std::this_thread::sleep_for(std::chrono::seconds(1));
+        continue;
+      }
       std::lock_guard lock(mutex_);
       CITYCARD_CHECK(ready_count_ < ready_max);
       ready_[ready_count_++] = region;
@@ -161,6 +197,7 @@ class HugePageAllocator final : public SysAllocator {
   std::array<char*, ready_max> ready_{};
   std::size_t ready_count_ = 0;
   std::size_t reserve_target_ = 1;
+  std::size_t reserve_regions_ = 0;  // set before the thread starts, then only read
   std::atomic<std::uint64_t> regions_ready_{0}, regions_in_place_{0}, large_mappings_{0}, bytes_handed_out_{0},
       regions_waiting_{0}, reserve_made_{0};
 };
@@ -191,7 +228,7 @@ Status install_huge_page_heap(std::size_t reserve_mib) {
   }
   munmap(probe, region_bytes);
   auto* allocator = new HugePageAllocator(fallback);  // never deleted: tcmalloc uses it until exit
-  allocator->start((reserve_mib + (region_bytes >> 20) - 1) / (region_bytes >> 20));
+  allocator->start(heap_reserve_regions(reserve_mib, memory_available()));
   extension->SetMemoryReleaseRate(0);
   extension->SetSystemAllocator(allocator);
   process_allocator.store(allocator);

@@ -30,6 +30,7 @@ struct HugePageHeapStats {
   std::uint64_t bytes_handed_out = 0;
   std::uint64_t regions_waiting = 0;   // resident, not handed out yet
   std::uint64_t reserve_made = 0;      // regions of the reserve made resident so far
+  std::uint64_t reserve_regions = 0;   // the reserve asked for, after heap_reserve_regions()
 };
 
 // The most a reserve can be: 4 GiB.
@@ -44,6 +45,12 @@ inline constexpr std::size_t heap_reserve_mib_max = 4096;
 // caches warming), so that growth is paid while the engine starts rather
 // than by the first taps; 0: one region ahead at a time.
 Status install_huge_page_heap(std::size_t reserve_mib = 0);
+
+// The 64 MiB regions a reserve of reserve_mib makes: rounded up, and at most
+// what half of the machine's available memory holds (MemAvailable), so a
+// reserve larger than the machine can give shrinks rather than has the
+// kernel kill the engine as it starts.
+std::size_t heap_reserve_regions(std::size_t reserve_mib, std::uint64_t available_bytes);
 
 // All zero (installed false) when not installed.
 HugePageHeapStats huge_page_heap_stats();

@@ -256,7 +256,7 @@ int run(const EngineConfig& config, Log& log) {
                                {"rule_set_version", std::to_string(prepared->rules->newest().rules->version)},
                                {"shards", std::to_string(options.shards)},
                                {"heap", huge_page_heap_stats().installed ? "huge_pages" : "default"},
-                               {"heap_reserve_mib", std::to_string(huge_page_heap_stats().installed ? config.heap_reserve_mib.value_or(0) : 0)}});
+                               {"heap_reserve_mib", std::to_string(huge_page_heap_stats().reserve_regions * 64)}});
 
   keeper.start_checks(io);
   boost::asio::signal_set hangups(io, SIGHUP);

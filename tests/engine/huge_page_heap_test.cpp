@@ -49,6 +49,20 @@ std::uint64_t huge_kib_at(const void* address) {
 }  // namespace
 #endif
 
+TEST_CASE("a heap reserve is rounded up to regions and held to half the memory available") {
+  constexpr std::uint64_t gib = std::uint64_t{1} << 30;
+  CHECK(heap_reserve_regions(0, 16 * gib) == 0);
+  CHECK(heap_reserve_regions(1, 16 * gib) == 1);
+  CHECK(heap_reserve_regions(64, 16 * gib) == 1);
+  CHECK(heap_reserve_regions(65, 16 * gib) == 2);
+  CHECK(heap_reserve_regions(1792, 16 * gib) == 28);
+  CHECK(heap_reserve_regions(heap_reserve_mib_max, 64 * gib) == 64);
+  // A machine with 1 GiB available: half of it, 8 regions, not 28.
+  CHECK(heap_reserve_regions(1792, gib) == 8);
+  CHECK(heap_reserve_regions(1792, 100u << 20) == 0);  // less than two regions' worth: none
+  CHECK(heap_reserve_regions(1792, 0) == 0);             // MemAvailable unreadable: none
+}
+
 TEST_CASE("the heap on huge pages hands tcmalloc resident regions and the memory works") {
   // A reserve over the most is refused, and installs nothing.
   Status too_big = install_huge_page_heap(heap_reserve_mib_max + 1);
@@ -68,6 +82,7 @@ TEST_CASE("the heap on huge pages hands tcmalloc resident regions and the memory
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   const HugePageHeapStats reserved = huge_page_heap_stats();
+  CHECK(reserved.reserve_regions == 4);
   CHECK(reserved.reserve_made >= 4);
   CHECK(reserved.regions_waiting + reserved.regions_ready >= 4);  // tcmalloc may have taken one already
   CHECK(reserved.regions_waiting >= 3);
