@@ -115,17 +115,26 @@ Status Committer::prepare_jobs(std::vector<Job>& jobs) {
         for (auto it = first; it != last; ++it) completion.as_handed.push_back(it->posted && !it->duplicate);
       }
       std::vector<ledger::GroupOutcome> mine(std::make_move_iterator(first), std::make_move_iterator(last));
+      std::vector<ledger::PostingGroup> spent(std::make_move_iterator(merged.begin() + static_cast<std::ptrdiff_t>(told)),
+                                              std::make_move_iterator(merged.begin() + static_cast<std::ptrdiff_t>(told + span.groups)));
       told += span.groups;
       waiting_.fetch_sub(1, std::memory_order_relaxed);
-      outcomes_(span.shard, std::move(mine));
+      outcomes_(span.shard, std::move(mine), std::move(spent));
       chunk.completes.push_back(std::move(completion));
     }
   };
   for (std::size_t first = 0; first < merged.size(); first += limits::batch_groups_max) {
     const std::size_t last = std::min(merged.size(), first + limits::batch_groups_max);
-    std::vector<ledger::PostingGroup> chunk(std::make_move_iterator(merged.begin() + static_cast<std::ptrdiff_t>(first)),
-                                            std::make_move_iterator(merged.begin() + static_cast<std::ptrdiff_t>(last)));
+    // Usually one chunk: the merged groups themselves, nothing moved.
+    const bool whole = first == 0 && last == merged.size();
+    std::vector<ledger::PostingGroup> part;
+    if (!whole) {
+      part.assign(std::make_move_iterator(merged.begin() + static_cast<std::ptrdiff_t>(first)),
+                  std::make_move_iterator(merged.begin() + static_cast<std::ptrdiff_t>(last)));
+    }
+    const std::vector<ledger::PostingGroup>& chunk = whole ? merged : part;
     auto prepared = ledger_.prepare(chunk);  // waits while prepared_posts_max are uncommitted
+    if (!whole) std::move(part.begin(), part.end(), merged.begin() + static_cast<std::ptrdiff_t>(first));
     if (!prepared) {
       if (prepared.status().code() == StatusCode::corruption && drive_ == Drive::threads) {
         // Fail-stop: nothing of this batch was written or answered, and no

@@ -67,7 +67,11 @@ class Committer {
     bool stop = false;  // internal: ends the threads
     std::chrono::steady_clock::time_point handed{};  // set by hand(): for the handover-to-durable histogram
   };
-  using Outcomes = std::function<void(std::size_t shard, std::vector<ledger::GroupOutcome> outcomes)>;
+  // `spent`: the job's groups, prepared and of no more use here. Handed
+  // back so that what the shard allocated for them is freed on its thread:
+  // freed here, it went through the allocator's shared lists every batch.
+  using Outcomes = std::function<void(std::size_t shard, std::vector<ledger::GroupOutcome> outcomes,
+                                      std::vector<ledger::PostingGroup> spent)>;
   using Durable = std::function<void(std::size_t shard)>;
   using Voided = std::function<void(std::size_t shard)>;
   using Failed = std::function<void(std::string_view stage, const Status& error, std::size_t groups)>;

@@ -172,7 +172,9 @@ Result<std::unique_ptr<Engine>> Engine::start(ledger::Ledger& ledger, std::share
   raw->storage_ = std::make_unique<StorageGuard>(ledger, raw->options_.storage, metrics, log);
   raw->committer_ = std::make_unique<Committer>(
       ledger, metrics, log,
-      [raw](std::size_t shard, std::vector<ledger::GroupOutcome> outcomes) { raw->shards_[shard]->outcomes(std::move(outcomes)); },
+      [raw](std::size_t shard, std::vector<ledger::GroupOutcome> outcomes, std::vector<ledger::PostingGroup> spent) {
+        raw->shards_[shard]->outcomes(std::move(outcomes), std::move(spent));
+      },
       [raw](std::size_t shard) { raw->shards_[shard]->durable(); },
       [raw](std::size_t shard) { raw->shards_[shard]->voided(); },
       [raw](std::string_view stage, const Status& error, std::size_t groups) { raw->storage_->failed(stage, error, groups); },

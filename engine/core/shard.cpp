@@ -130,7 +130,9 @@ void Shard::start() {
 
 Shard::~Shard() { stop(); }
 
-void Shard::outcomes(std::vector<ledger::GroupOutcome> outcomes) { inbox_.push_control(work::Outcomes{std::move(outcomes)}); }
+void Shard::outcomes(std::vector<ledger::GroupOutcome> outcomes, std::vector<ledger::PostingGroup> spent) {
+  inbox_.push_control(work::Outcomes{std::move(outcomes), std::move(spent)});
+}
 
 void Shard::durable() { inbox_.push_control(work::Durable{}); }
 
@@ -322,17 +324,17 @@ void Shard::accept_tap(work::Tap& work) {
     }
   }
   in_flight_.insert(id, InFlight{work.tap.tap.offline, {}, {}});
-  Item item;
+  // The window runs from the tap's arrival: it may have waited in the inbox
+  // for the shard (see taps_worth_waking_for).
+  if (staged_.empty()) staged_since_ = std::min(Clock::now(), work.waiter.submit->started);
+  // Built where it stays: an item is a kilobyte, moving one costs a copy of it.
+  Item& item = staged_.emplace_back();
   item.kind = Item::Kind::tap;
   item.key = key;
   item.tap = std::move(work.tap);
   item.admission = work.admission;
   item.waiter = std::move(work.waiter);
   builder_.rate_tap(item);
-  // The window runs from the tap's arrival: it may have waited in the inbox
-  // for the shard (see taps_worth_waking_for).
-  if (staged_.empty()) staged_since_ = std::min(Clock::now(), item.waiter.submit->started);
-  staged_.push_back(std::move(item));
 }
 
 void Shard::accept_admin(work::Admin& work) {
@@ -403,6 +405,9 @@ void Shard::hand_over() {
     staged_.swap(spare_items_.back());
     spare_items_.pop_back();
   }
+  // The next batch is likely the size of this one: room for it now, not
+  // grown on the way by copying every item it holds so far.
+  if (staged_.capacity() < committing_.size()) staged_.reserve(committing_.size() + committing_.size() / 4);
   commit_in_flight_ = true;
   context_.committer.hand(std::move(job));
   book_.evict_idle();

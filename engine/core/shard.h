@@ -71,6 +71,7 @@ struct Admin {
 };
 struct Outcomes {                 // the committer's word on the batch handed over
   std::vector<ledger::GroupOutcome> outcomes;
+  std::vector<ledger::PostingGroup> spent;  // its groups, prepared: freed on the shard's thread
 };
 struct Durable {};                // the oldest batch told its outcomes is durable
 struct Voided {};                 // the oldest batch handed over will never be durable (storage_guard.h)
@@ -145,7 +146,7 @@ class Shard {
   bool try_queue(std::vector<Work>& work) { return inbox_.try_push_counted(work); }
   // The committer's word on the batch handed over: its outcomes (decided,
   // not yet durable), then that the oldest batch told so is durable.
-  void outcomes(std::vector<ledger::GroupOutcome> outcomes);
+  void outcomes(std::vector<ledger::GroupOutcome> outcomes, std::vector<ledger::PostingGroup> spent);
   void durable();
   // The storage failed (storage_guard.h): the oldest batch handed over is
   // void, its taps answered retry_later. While the storage is unavailable

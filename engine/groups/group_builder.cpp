@@ -222,6 +222,9 @@ void GroupBuilder::decide_tap(Draft& draft) {
 
   draft.group = {};
   draft.group.key = draft.key;
+  // An approved tap writes its card state, its ATC and its tap record: one
+  // allocation, not one per record as the vector grows.
+  draft.group.records.reserve(3);
   draft.deny_after.reset();
   protocol::DecisionRecord& decision = draft.decision;
   decision = {};

@@ -17,6 +17,7 @@ struct Told {
   std::condition_variable changed;
   std::vector<std::string> events;  // "outcomes S N" / "durable S", in order
   std::map<std::size_t, std::vector<ledger::GroupOutcome>> received;  // the last outcomes, by shard
+  std::map<std::size_t, std::vector<ledger::PostingGroup>> spent;      // the groups handed back with them
   std::size_t prepared = 0;  // hand-overs told their outcomes
   std::size_t durable = 0;
 };
@@ -26,10 +27,11 @@ std::unique_ptr<Committer> telling_committer(ledger::Ledger& ledger, Metrics& me
                                              Drive drive = Drive::threads) {
   return std::make_unique<Committer>(
       ledger, metrics, log,
-      [&told](std::size_t shard, std::vector<ledger::GroupOutcome> outcomes) {
+      [&told](std::size_t shard, std::vector<ledger::GroupOutcome> outcomes, std::vector<ledger::PostingGroup> spent) {
         std::lock_guard lock(told.mutex);
         told.events.push_back("outcomes " + std::to_string(shard) + " " + std::to_string(outcomes.size()));
         told.received[shard] = std::move(outcomes);
+        told.spent[shard] = std::move(spent);
         ++told.prepared;
         told.changed.notify_all();
       },
@@ -90,6 +92,17 @@ TEST_CASE("the committer tells every shard its outcomes before its batch is dura
   const auto& received = told.received[0];
   for (const auto& outcome : received) REQUIRE((outcome.posted && !outcome.duplicate));
   CHECK(received[big - 1].outcome == "decision " + std::to_string(big - 1));
+  // Each shard gets its own groups back, whole and in order, also those
+  // prepared in an earlier write than its last.
+  for (std::size_t shard : {0u, 1u}) {
+    const auto handed = identity_groups(shard == 0 ? 9001 : 9002, shard == 0 ? big : 7);
+    const auto& spent = told.spent[shard];
+    REQUIRE(spent.size() == handed.size());
+    for (std::size_t i = 0; i < spent.size(); ++i) {
+      REQUIRE(spent[i].key == handed[i].key);
+      REQUIRE(spent[i].outcome == handed[i].outcome);
+    }
+  }
   // Durable: the ledger answers the last group of each batch from disk.
   auto last = ledger->posted(IdempotencyKey::for_tap(TapId{ReaderId{9001}, big}));
   REQUIRE(last);
