@@ -49,7 +49,7 @@ ClerkAction clerk_action_of(engine::AdminAction action) {
 // Posts a refused request's audit entry (refusals.h), then fails with why it
 // was refused; a ledger that cannot take the entry is said too.
 [[noreturn]] void refused(ledger::Ledger& ledger, const engine::Draft& draft) {
-  const std::string why = draft.admin_result.status.message();
+  const std::string why = draft.admin_result().status.message();
   if (engine::records_refusal(draft.group)) {
     auto posted = ledger.post({draft.group});
     if (!posted) fail(why + " (the refusal could not be recorded: " + posted.status().message() + ")");
@@ -131,16 +131,16 @@ engine::AdminResult CardActionsInLedger::run(engine::AdminCommand command) {
   }
   if (command.time.unix_us == 0) command.time = now();
   engine::Draft draft;
-  draft.admin = std::move(command);
+  draft.admin() = std::move(command);
   builder.card_action(draft);
-  engine::AdminResult& result = draft.admin_result;
+  engine::AdminResult& result = draft.admin_result();
   if (!result.status) refused(*ledger, draft);
   if (result.duplicate) return result;
   auto posted = ledger->post({draft.group});
   if (!posted) fail(posted.status().message());
   const ledger::GroupOutcome& outcome = posted->front();
   if (outcome.duplicate) {
-    if (Status retry = engine::GroupBuilder::check_retry(draft.admin, outcome.outcome); !retry) fail(retry.message());
+    if (Status retry = engine::GroupBuilder::check_retry(draft.admin(), outcome.outcome); !retry) fail(retry.message());
     result.duplicate = true;
   } else if (!outcome.posted) {
     fail(outcome.reason.message());

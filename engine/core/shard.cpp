@@ -345,9 +345,9 @@ void Shard::accept_admin(work::Admin& work) {
   }
   Item item;
   item.kind = Item::Kind::admin;
-  item.admin = std::move(work.command);
+  item.admin() = std::move(work.command);
   item.admin_done = std::move(work.done);
-  if (is_reader_action(item.admin.action)) {
+  if (is_reader_action(item.admin().action)) {
     item.kind = Item::Kind::reader_admin;
     build_reader_admin(item);
   } else {
@@ -356,9 +356,9 @@ void Shard::accept_admin(work::Admin& work) {
   // Refused without a record to write, or a retry of an action already
   // done: answered now.
   mark_refusal(item);
-  if (item.kind != Item::Kind::admin_refusal && (!item.admin_result.status || item.admin_result.duplicate)) {
-    context_.metrics.count_admin(item.admin_result.status.is_ok());
-    item.admin_done(item.admin_result);
+  if (item.kind != Item::Kind::admin_refusal && (!item.admin_result().status || item.admin_result().duplicate)) {
+    context_.metrics.count_admin(item.admin_result().status.is_ok());
+    item.admin_done(item.admin_result());
     return;
   }
   if (staged_.empty()) staged_since_ = Clock::now();
@@ -367,7 +367,7 @@ void Shard::accept_admin(work::Admin& work) {
 
 void Shard::mark_refusal(Item& item) {
   if (item.kind != Item::Kind::admin || !records_refusal(item.group)) return;
-  CITYCARD_CHECK(!item.admin_result.status && item.group.transfers.empty());
+  CITYCARD_CHECK(!item.admin_result().status && item.group.transfers.empty());
   item.kind = Item::Kind::admin_refusal;
 }
 
@@ -475,7 +475,7 @@ void Shard::settle(Decided& batch) {
       if (!outcome.posted) {
         context_.log.event("refusal_unrecorded", {{"key", item.group.key.to_string()}, {"error", outcome.reason.to_string()}});
       }
-      answer_admin(item, item.admin_result);
+      answer_admin(item, item.admin_result());
       continue;
     }
     if (outcome.duplicate) {
@@ -535,11 +535,11 @@ void Shard::settle(Decided& batch) {
     // An admin action that no longer applies (or was done meanwhile) is
     // answered now, not posted; one now refused posts its refusal's entry.
     auto answered = std::stable_partition(staged_.begin(), staged_.end(), [](const Item& item) {
-      return item.kind != Item::Kind::admin || (item.admin_result.status.is_ok() && !item.admin_result.duplicate);
+      return item.kind != Item::Kind::admin || (item.admin_result().status.is_ok() && !item.admin_result().duplicate);
     });
     for (auto it = answered; it != staged_.end(); ++it) {
-      context_.metrics.count_admin(it->admin_result.status.is_ok());
-      it->admin_done(it->admin_result);
+      context_.metrics.count_admin(it->admin_result().status.is_ok());
+      it->admin_done(it->admin_result());
     }
     staged_.erase(answered, staged_.end());
   }
@@ -552,11 +552,11 @@ void Shard::settle(Decided& batch) {
 }
 
 void Shard::settle_admin(Item& item, const ledger::GroupOutcome& outcome, std::vector<CardId>& reload) {
-  AdminResult result = item.admin_result;
+  AdminResult result = item.admin_result();
   if (outcome.duplicate) {
     // Its key posted meanwhile (the same request twice in flight), or was
     // reused for another request.
-    result.status = GroupBuilder::check_retry(item.admin, outcome.outcome);
+    result.status = GroupBuilder::check_retry(item.admin(), outcome.outcome);
     result.duplicate = result.status.is_ok();
     reload.push_back(item.card);
   } else if (!outcome.posted) {
@@ -575,9 +575,9 @@ void Shard::settle_admin(Item& item, const ledger::GroupOutcome& outcome, std::v
 
 void Shard::answer_admin(Item& item, const AdminResult& result) {
   context_.metrics.count_admin(result.status.is_ok());
-  context_.log.event("admin", {{"action", std::to_string(static_cast<int>(item.admin.action))},
-                               {"card", item.admin.card.to_string()},
-                               {"key", item.admin.key.to_string()},
+  context_.log.event("admin", {{"action", std::to_string(static_cast<int>(item.admin().action))},
+                               {"card", item.admin().card.to_string()},
+                               {"key", item.admin().key.to_string()},
                                {"result", result.status.is_ok() ? (result.duplicate ? "duplicate" : "ok") : result.status.to_string()}});
   item.admin_done(result);
 }

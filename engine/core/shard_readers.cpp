@@ -14,8 +14,8 @@ std::optional<ReaderRecord> Shard::reader_now(ReaderId reader) const {
 }
 
 void Shard::build_reader_admin(Item& item) {
-  const AdminCommand& command = item.admin;
-  AdminResult& result = item.admin_result;
+  const AdminCommand& command = item.admin();
+  AdminResult& result = item.admin_result();
   result = {};
   item.group = {};
   item.group.key = command.key;
@@ -68,8 +68,8 @@ void Shard::build_reader_admin(Item& item) {
 }
 
 void Shard::settle_reader_admin(Item& item, const ledger::GroupOutcome& outcome) {
-  const ReaderId id = item.admin.reader.id;
-  AdminResult result = item.admin_result;
+  const ReaderId id = item.admin().reader.id;
+  AdminResult result = item.admin_result();
   if (outcome.posted && !outcome.duplicate) {
     context_.readers.put(result.reader);
   } else {
@@ -90,9 +90,9 @@ void Shard::settle_reader_admin(Item& item, const ledger::GroupOutcome& outcome)
     readers_pending_.erase(pending);
   }
   context_.metrics.count_admin(result.status.is_ok());
-  context_.log.event("admin", {{"action", std::to_string(static_cast<int>(item.admin.action))},
+  context_.log.event("admin", {{"action", std::to_string(static_cast<int>(item.admin().action))},
                                {"reader", std::to_string(id.value)},
-                               {"key", item.admin.key.to_string()},
+                               {"key", item.admin().key.to_string()},
                                {"result", result.status.is_ok() ? (result.duplicate ? "duplicate" : "ok") : result.status.to_string()}});
   item.admin_done(result);
 }

@@ -25,7 +25,7 @@ Transfer balance_transfer(AccountId debit, AccountId credit, std::int64_t amount
 
 Status GroupBuilder::move_balances(Draft& draft, const CardId& from_card, const CardId& to_card, std::int64_t& wallet_moved,
                                    std::int64_t& points_moved) {
-  const AdminCommand& command = draft.admin;
+  const AdminCommand& command = draft.admin();
   const CardRecord from = book_.cached(from_card)->record;
   const CardRecord to = book_.cached(to_card)->record;
   wallet_moved = book_.balance(from.wallet_account);
@@ -79,7 +79,7 @@ Status GroupBuilder::move_balances(Draft& draft, const CardId& from_card, const 
 
 Status GroupBuilder::join_media(Draft& draft, const std::vector<CardId>& media, const CardRecord& account, std::string_view how,
                                 const std::optional<std::string>& state) {
-  const AdminCommand& command = draft.admin;
+  const AdminCommand& command = draft.admin();
   for (const CardId& medium : media) {
     auto loaded = book_.load(medium);
     if (!loaded) return loaded.status();
@@ -105,13 +105,13 @@ Status GroupBuilder::join_media(Draft& draft, const std::vector<CardId>& media, 
     book_.rebind(entry, record, state);
     book_.remember(medium, key, std::move(encoded));
     draft.media_moved.emplace_back(medium, account.card);
-    draft.admin_result.media_moved.push_back(medium);
+    draft.admin_result().media_moved.push_back(medium);
   }
   return Status::ok();
 }
 
 Result<std::string> GroupBuilder::build_link(Draft& draft) {
-  const AdminCommand& command = draft.admin;
+  const AdminCommand& command = draft.admin();
   const CardId medium_id = command.card;
   const CardId primary_id = command.new_card;
   if (primary_id.empty() || primary_id == medium_id) {
@@ -158,14 +158,14 @@ Result<std::string> GroupBuilder::build_link(Draft& draft) {
   // today counts against the account's cap, its allotment month holds.
   book_.set_state(*book_.cached(primary_id), rules::encode_card_state(combine_account_states(primary_state, medium_state)));
   if (Status joined = join_media(draft, {medium_id}, primary, "linked"); !joined) return joined;
-  draft.admin_result.moved_wallet_minor = wallet_moved;
-  draft.admin_result.moved_points = points_moved;
+  draft.admin_result().moved_wallet_minor = wallet_moved;
+  draft.admin_result().moved_points = points_moved;
   return fmt::format("card {} linked to the account of {}: moved {} TWD and {} points", medium_id.to_string(),
                      primary_id.to_string(), wallet_moved, points_moved);
 }
 
 Result<std::string> GroupBuilder::build_unlink(Draft& draft) {
-  const AdminCommand& command = draft.admin;
+  const AdminCommand& command = draft.admin();
   const CardId medium_id = command.card;
   CardEntry* medium = book_.cached(medium_id);
   CITYCARD_CHECK(medium != nullptr);
@@ -199,7 +199,7 @@ Result<std::string> GroupBuilder::build_unlink(Draft& draft) {
 }
 
 Result<std::string> GroupBuilder::build_merge(Draft& draft) {
-  const AdminCommand& command = draft.admin;
+  const AdminCommand& command = draft.admin();
   const CardId absorbed_id = command.card;
   const CardId survivor_id = command.new_card;
   if (survivor_id.empty() || survivor_id == absorbed_id) {
@@ -236,8 +236,8 @@ Result<std::string> GroupBuilder::build_merge(Draft& draft) {
   CardEntry* survivor_entry = book_.cached(survivor_id);
   book_.set_state(*survivor_entry, rules::encode_card_state(combine_account_states(survivor_state, absorbed_state)));
   if (Status joined = join_media(draft, media, survivor, "merged into " + survivor_id.to_string()); !joined) return joined;
-  draft.admin_result.moved_wallet_minor = wallet_moved;
-  draft.admin_result.moved_points = points_moved;
+  draft.admin_result().moved_wallet_minor = wallet_moved;
+  draft.admin_result().moved_points = points_moved;
   std::string detail = fmt::format("account of card {} merged into the account of {}: moved {} TWD{} and {} points; media",
                                    absorbed_id.to_string(), survivor_id.to_string(), wallet_moved,
                                    wallet_moved < 0 ? " (a debt)" : "", points_moved);

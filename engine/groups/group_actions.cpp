@@ -105,8 +105,8 @@ Status GroupBuilder::check_retry(const AdminCommand& command, std::string_view s
 }
 
 void GroupBuilder::action_result(Draft& draft, const CardEntry& entry) {
-  const AdminCommand& command = draft.admin;
-  AdminResult& result = draft.admin_result;
+  const AdminCommand& command = draft.admin();
+  AdminResult& result = draft.admin_result();
   result.card_status = entry.record.status;
   result.wallet_minor = command.action == AdminAction::replace ? result.moved_wallet_minor : entry.wallet->balance_minor;
   result.points = command.action == AdminAction::replace ? result.moved_points : entry.points->balance_minor;
@@ -115,12 +115,12 @@ void GroupBuilder::action_result(Draft& draft, const CardEntry& entry) {
 
 void GroupBuilder::card_action(Draft& draft) {
   build_action(draft);
-  if (!draft.admin_result.status) record_refusal(draft);
+  if (!draft.admin_result().status) record_refusal(draft);
 }
 
 void GroupBuilder::build_action(Draft& draft) {
-  const AdminCommand& command = draft.admin;
-  AdminResult& result = draft.admin_result;
+  const AdminCommand& command = draft.admin();
+  AdminResult& result = draft.admin_result();
   result = {};
   result.card = command.card;
   draft.group = {};
@@ -376,7 +376,7 @@ void GroupBuilder::build_action(Draft& draft) {
 // The card's state, the audit entry and the request's fingerprint go with
 // every action's group; the card is pending until it is durable.
 void GroupBuilder::finish_action(Draft& draft, CardEntry& entry, const AuditEntry& audit) {
-  const AdminCommand& command = draft.admin;
+  const AdminCommand& command = draft.admin();
   book_.set_state(entry, rules::encode_card_state(book_.state_of(entry)));
   draft.group.records.push_back({ledger::RecordSpace::card_state, card_key(account_key(entry.record)), entry.account->state});
   draft.group.records.push_back(audit_record(audit));
@@ -384,7 +384,7 @@ void GroupBuilder::finish_action(Draft& draft, CardEntry& entry, const AuditEntr
   note_listing(draft, entry);
   draft.card = command.card;
   book_.hold(entry);
-  draft.admin_result.status = Status::ok();
+  draft.admin_result().status = Status::ok();
   action_result(draft, entry);
 }
 

@@ -24,8 +24,8 @@ std::string describe_waiting(const Approval& approval) {
 }  // namespace
 
 void GroupBuilder::answer_waiting(Draft& draft, const CardEntry& entry, const Approval& approval) {
-  const AdminCommand& command = draft.admin;
-  AdminResult& result = draft.admin_result;
+  const AdminCommand& command = draft.admin();
+  AdminResult& result = draft.admin_result();
   // The same request asked again while it waits: it still waits, once.
   result.status = check_retry(command, action_fingerprint(request_of(approval)));
   if (!result.status) return;
@@ -39,8 +39,8 @@ void GroupBuilder::answer_waiting(Draft& draft, const CardEntry& entry, const Ap
 }
 
 void GroupBuilder::ask_approval(Draft& draft, CardEntry& entry) {
-  const AdminCommand& command = draft.admin;
-  AdminResult& result = draft.admin_result;
+  const AdminCommand& command = draft.admin();
+  AdminResult& result = draft.admin_result();
   // Recorded under its own key: the request's stays free for the decision.
   draft.group.key = approval_request_key(command.key);
   const Approval approval = approval_of(command);
@@ -61,8 +61,8 @@ void GroupBuilder::ask_approval(Draft& draft, CardEntry& entry) {
 }
 
 void GroupBuilder::decide_approval(Draft& draft) {
-  const AdminCommand& command = draft.admin;
-  AdminResult& result = draft.admin_result;
+  const AdminCommand& command = draft.admin();
+  AdminResult& result = draft.admin_result();
   const bool approve = command.action == AdminAction::approve;
   const std::string ref = command.key.to_string();
   auto found = load_approval(context_.ledger, command.key);

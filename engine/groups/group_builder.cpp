@@ -19,6 +19,12 @@
 
 namespace citycard::engine {
 
+const Draft::Action& Draft::no_action() {
+  static const Action none;
+  return none;
+}
+
+
 CardEntry* GroupBuilder::card_or_abort(const CardId& card) {
   auto found = book_.load(card);
   if (!found) {

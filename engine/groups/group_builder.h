@@ -44,12 +44,17 @@ struct Draft {
   protocol::TapRecord tap;
   IdempotencyKey key;
   Admission admission;
-  // A card-office action.
-  AdminCommand admin;
+  // A card-office action, and its result (not ok: nothing to post). Held
+  // apart, made on first change: a tap's draft is half the size without
+  // them, and a shard stages tens of thousands of taps at a time.
+  AdminCommand& admin() { return action().command; }
+  const AdminCommand& admin() const { return action_.held ? action_.held->command : no_action().command; }
+  AdminResult& admin_result() { return action().result; }
+  const AdminResult& admin_result() const { return action_.held ? action_.held->result : no_action().result; }
+  bool holds_action() const noexcept { return action_.held != nullptr; }
 
   ledger::PostingGroup group;
   protocol::DecisionRecord decision;  // a tap's
-  AdminResult admin_result;           // an action's; not ok: nothing to post
   CardId card;                        // the cached card it advanced (pending); empty if none
   std::optional<bool> deny_after;     // the card's listing once durable, when it changes
   CardId refresh_elsewhere;           // replace: the new card, to be read again once durable
@@ -58,6 +63,31 @@ struct Draft {
   std::vector<std::pair<CardId, CardId>> media_moved;
   std::int64_t offline_spent_minor = 0;  // a tap's share of its reader's offline money
   std::int32_t offline_day = 0;
+
+ private:
+  struct Action {
+    AdminCommand command;
+    AdminResult result;
+  };
+  // Owns the action; a copy of the draft copies it.
+  struct ActionBox {
+    ActionBox() = default;
+    ActionBox(const ActionBox& other) : held(other.held ? std::make_unique<Action>(*other.held) : nullptr) {}
+    ActionBox& operator=(const ActionBox& other) {
+      if (this != &other) held = other.held ? std::make_unique<Action>(*other.held) : nullptr;
+      return *this;
+    }
+    ActionBox(ActionBox&&) noexcept = default;
+    ActionBox& operator=(ActionBox&&) noexcept = default;
+    ~ActionBox() = default;
+    std::unique_ptr<Action> held;
+  };
+  Action& action() {
+    if (!action_.held) action_.held = std::make_unique<Action>();
+    return *action_.held;
+  }
+  static const Action& no_action();
+  ActionBox action_;
 };
 
 // The readers' offline money per business day (the engine's registry); a

@@ -6,8 +6,8 @@
 namespace citycard::engine {
 
 void GroupBuilder::record_refusal(Draft& draft) {
-  const AdminCommand& command = draft.admin;
-  const Status& why = draft.admin_result.status;
+  const AdminCommand& command = draft.admin();
+  const Status& why = draft.admin_result().status;
   // Whatever the refused build left: nothing of it is written.
   draft.group = {};
   draft.group.key = command.key;

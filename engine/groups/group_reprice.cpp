@@ -11,8 +11,8 @@
 namespace citycard::engine {
 
 void GroupBuilder::build_reprice(Draft& draft) {
-  const AdminCommand& command = draft.admin;
-  AdminResult& result = draft.admin_result;
+  const AdminCommand& command = draft.admin();
+  AdminResult& result = draft.admin_result();
   if (!repriced_tap_key(command.key) || command.transfers.empty()) {
     result.status = Status::invalid_argument("a repricing needs an rpt:/rps: key and its transfers");
     return;

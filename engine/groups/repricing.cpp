@@ -270,16 +270,16 @@ Status post_corrections_in_ledger(ledger::Ledger& ledger, const ledger::SystemAc
   GroupBuilder builder(std::move(context), book);
   for (AdminCommand& command : corrections) {
     Draft draft;
-    draft.admin = std::move(command);
+    draft.admin() = std::move(command);
     builder.card_action(draft);
-    if (!draft.admin_result.status) return draft.admin_result.status;
-    if (draft.admin_result.duplicate) continue;
+    if (!draft.admin_result().status) return draft.admin_result().status;
+    if (draft.admin_result().duplicate) continue;
     auto posted = ledger.post({draft.group});
     if (!posted) return posted.status();
     if (!posted->front().posted && !posted->front().duplicate) return posted->front().reason;
     // Durable at once: the next correction reads the card again.
-    book.settled(draft.admin.card);
-    book.drop_account(draft.admin.card);
+    book.settled(draft.admin().card);
+    book.drop_account(draft.admin().card);
   }
   return Status::ok();
 }

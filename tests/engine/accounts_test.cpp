@@ -70,12 +70,12 @@ struct AccountDesk {
                                       /*serves_deny_list=*/false, /*record_taps=*/true, &directory},
                          book);
     Draft draft;
-    draft.admin = std::move(command);
+    draft.admin() = std::move(command);
     builder.card_action(draft);
     // A refusal's audit entry is posted too, as the CLI posts it.
-    if ((draft.admin_result.status.is_ok() && !draft.admin_result.duplicate) || records_refusal(draft.group)) desk.post(draft.group);
+    if ((draft.admin_result().status.is_ok() && !draft.admin_result().duplicate) || records_refusal(draft.group)) desk.post(draft.group);
     last = draft;
-    return draft.admin_result;
+    return draft.admin_result();
   }
 
   OfficeDesk desk;

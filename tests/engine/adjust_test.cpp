@@ -26,15 +26,15 @@ struct Office : OfficeDesk {
   Draft build(AdminAction kind, const std::string& card, std::int64_t amount, const std::string& ref,
               std::optional<TapId> tap = std::nullopt, const std::string& clerk = "mei", const std::string& reason = "overcharged") {
     Draft draft;
-    draft.admin.action = kind;
-    draft.admin.card = *CardId::parse(card);
-    draft.admin.amount_minor = amount;
-    draft.admin.tap = tap;
-    draft.admin.key = *IdempotencyKey::parse(ref);
-    draft.admin.time = EventTime{monday_8am_us + 3'600'000'000LL};
-    draft.admin.operator_name = clerk;
-    draft.admin.clerk_role = clerk == "mei" ? "clerk" : "supervisor";
-    draft.admin.reason = reason;
+    draft.admin().action = kind;
+    draft.admin().card = *CardId::parse(card);
+    draft.admin().amount_minor = amount;
+    draft.admin().tap = tap;
+    draft.admin().key = *IdempotencyKey::parse(ref);
+    draft.admin().time = EventTime{monday_8am_us + 3'600'000'000LL};
+    draft.admin().operator_name = clerk;
+    draft.admin().clerk_role = clerk == "mei" ? "clerk" : "supervisor";
+    draft.admin().reason = reason;
     builder.card_action(draft);
     return draft;
   }
@@ -42,8 +42,8 @@ struct Office : OfficeDesk {
   AdminResult act(AdminAction kind, const std::string& card, std::int64_t amount, const std::string& ref,
                   std::optional<TapId> tap = std::nullopt, const std::string& clerk = "mei") {
     Draft draft = build(kind, card, amount, ref, tap, clerk);
-    if (draft.admin_result.status.is_ok() && !draft.admin_result.duplicate) post(draft.group);
-    return draft.admin_result;
+    if (draft.admin_result().status.is_ok() && !draft.admin_result().duplicate) post(draft.group);
+    return draft.admin_result();
   }
   std::int64_t wallet(const std::string& card) { return wallet_of(ledger, card); }
   std::int64_t payable(std::uint32_t operator_id) {
@@ -64,7 +64,7 @@ TEST_CASE("adjustment: a credit naming a tap comes back from the operator that g
   const std::int64_t payable_before = office.payable(101);
 
   Draft first = office.build(AdminAction::adjust, card_a, 10, "op:1:1", tap);
-  REQUIRE(first.admin_result.status.is_ok());
+  REQUIRE(first.admin_result().status.is_ok());
   REQUIRE(first.group.transfers.size() == 1);
   const Transfer& back = first.group.transfers[0];
   CHECK(back.code == TransferCode::adjustment);
@@ -73,10 +73,10 @@ TEST_CASE("adjustment: a credit naming a tap comes back from the operator that g
   CHECK(back.amount_minor == 10);
   CHECK(back.operator_id.value == 101);
   CHECK(back.mode == Mode::bus_board);  // the settlement line says which ride it corrects
-  CHECK(first.admin_result.wallet_minor == 95);
+  CHECK(first.admin_result().wallet_minor == 95);
   // Before the first is durable, the book already counts it: 5 are left.
   Draft too_much = office.build(AdminAction::adjust, card_a, 6, "op:1:2", tap);
-  CHECK(says(too_much.admin_result, "tap tap:17:1 charged card 04ADADAD01 15 TWD and 10 TWD of it was credited back already: at most 5 more, not 6"));
+  CHECK(says(too_much.admin_result(), "tap tap:17:1 charged card 04ADADAD01 15 TWD and 10 TWD of it was credited back already: at most 5 more, not 6"));
   office.post(first.group);
   CHECK(office.wallet(card_a) == 95);
   CHECK(office.payable(101) == payable_before - 10);
@@ -112,7 +112,7 @@ TEST_CASE("adjustment: a debit naming a tap pays its operator, and widens what m
   const TapId tap = office.ride(card_a, 1);
   const std::int64_t payable_before = office.payable(101);
   Draft missed = office.build(AdminAction::adjust, card_a, -7, "op:2:1", tap, "mei", "second zone not charged");
-  REQUIRE(missed.admin_result.status.is_ok());
+  REQUIRE(missed.admin_result().status.is_ok());
   REQUIRE(missed.group.transfers.size() == 1);
   CHECK(missed.group.transfers[0].debit_account == ledger->card(*CardId::parse(card_a))->wallet_account);
   CHECK(missed.group.transfers[0].credit_account == ledger->operator_record(OperatorId{101})->payable_account);
@@ -170,7 +170,7 @@ TEST_CASE("adjustment: bad requests of every kind are refused by name and change
   CHECK(says(office.act(AdminAction::adjust, card_a, limits::transfer_amount_minor_max + 1, "op:4:2"), "must be within"));
   CHECK(says(office.act(AdminAction::adjust, card_a, std::numeric_limits<std::int64_t>::min(), "op:4:3"), "must be within"));
   Draft no_reason = office.build(AdminAction::adjust, card_a, 5, "op:4:4", std::nullopt, "mei", "");
-  CHECK(says(no_reason.admin_result, "an adjustment needs a reason"));
+  CHECK(says(no_reason.admin_result(), "an adjustment needs a reason"));
   CHECK(says(office.act(AdminAction::adjust, "04ADADAD99", 5, "op:4:5"), "no card 04ADADAD99"));
   CHECK(says(office.act(AdminAction::adjust, card_a, 5, "op:4:6", TapId{ReaderId{bus_reader}, 99}), "no tap tap:17:99 in the ledger"));
   CHECK(says(office.act(AdminAction::adjust, card_a, 5, "op:4:7", tap_b), "tap tap:17:1 was a tap of card 04ADADAD02, not of card 04ADADAD01"));
@@ -179,13 +179,13 @@ TEST_CASE("adjustment: bad requests of every kind are refused by name and change
   // and it may name the old card's taps.
   {
     Draft draft;
-    draft.admin.action = AdminAction::replace;
-    draft.admin.card = *CardId::parse(card_b);
-    draft.admin.new_card = *CardId::parse("04ADADAD03");
-    draft.admin.key = *IdempotencyKey::parse("op:4:11");
-    draft.admin.time = EventTime{monday_8am_us};
+    draft.admin().action = AdminAction::replace;
+    draft.admin().card = *CardId::parse(card_b);
+    draft.admin().new_card = *CardId::parse("04ADADAD03");
+    draft.admin().key = *IdempotencyKey::parse("op:4:11");
+    draft.admin().time = EventTime{monday_8am_us};
     office.builder.card_action(draft);
-    REQUIRE(draft.admin_result.status.is_ok());
+    REQUIRE(draft.admin_result().status.is_ok());
     office.post(draft.group);
   }
   const std::uint64_t after_replace = ledger->last_sequence();
@@ -204,7 +204,7 @@ TEST_CASE("adjustment: a refused request writes its audit entry alone, under a k
   issue_card(*ledger, card_a, 30);
   Office office(*ledger);
   Draft refused = office.build(AdminAction::adjust, card_a, -50, "op:5:1");
-  REQUIRE(refused.admin_result.status.code() == StatusCode::refused);
+  REQUIRE(refused.admin_result().status.code() == StatusCode::refused);
   REQUIRE(records_refusal(refused.group));
   CHECK(refused.group.key.to_string() == "rfs:5:1");
   CHECK(refused.group.transfers.empty());
@@ -229,22 +229,22 @@ TEST_CASE("adjustment: a refused request writes its audit entry alone, under a k
   CHECK(office.wallet(card_a) == 10);
   // Refused by the role table before any rule: recorded the same way.
   Draft by_role;
-  by_role.admin.action = AdminAction::adjust;
-  by_role.admin.card = *CardId::parse(card_a);
-  by_role.admin.amount_minor = 5;
-  by_role.admin.key = *IdempotencyKey::parse("op:5:2");
-  by_role.admin.operator_name = "vic";
-  by_role.admin.clerk_role = "viewer";
-  by_role.admin.refusal = Status::refused("clerk vic (viewer) may not adjust charges");
+  by_role.admin().action = AdminAction::adjust;
+  by_role.admin().card = *CardId::parse(card_a);
+  by_role.admin().amount_minor = 5;
+  by_role.admin().key = *IdempotencyKey::parse("op:5:2");
+  by_role.admin().operator_name = "vic";
+  by_role.admin().clerk_role = "viewer";
+  by_role.admin().refusal = Status::refused("clerk vic (viewer) may not adjust charges");
   office.builder.card_action(by_role);
-  CHECK(by_role.admin_result.status.message() == "clerk vic (viewer) may not adjust charges");
+  CHECK(by_role.admin_result().status.message() == "clerk vic (viewer) may not adjust charges");
   REQUIRE(records_refusal(by_role.group));
   office.post(by_role.group);
   CHECK(office.audit("rfs:5:2").detail == "clerk vic (viewer) may not adjust charges");
   CHECK(office.wallet(card_a) == 10);
   // Nobody signed in, or no decision (a ledger that failed): nothing to record.
   Draft anonymous = office.build(AdminAction::adjust, card_a, -50, "op:5:3", std::nullopt, "");
-  CHECK_FALSE(anonymous.admin_result.status.is_ok());
+  CHECK_FALSE(anonymous.admin_result().status.is_ok());
   CHECK_FALSE(records_refusal(anonymous.group));
   CHECK(anonymous.group.records.empty());
   CHECK(ledger->verify().ok());
@@ -259,8 +259,8 @@ TEST_CASE("adjustment: four eyes -- one over the limit either way waits, and is 
   // At the limit: at once. Over it, a debit too: waits, moves nothing.
   REQUIRE(office.act(AdminAction::adjust, card_a, -1000, "op:6:1").status.is_ok());
   Draft asked = office.build(AdminAction::adjust, card_a, -1500, "op:6:2", std::nullopt, "mei", "fare evasion settled");
-  REQUIRE(asked.admin_result.status.is_ok());
-  CHECK(asked.admin_result.pending);
+  REQUIRE(asked.admin_result().status.is_ok());
+  CHECK(asked.admin_result().pending);
   CHECK(asked.group.key.to_string() == "apv:6:2");
   CHECK(asked.group.transfers.empty());
   office.post(asked.group);
@@ -341,10 +341,10 @@ TEST_CASE("adjustment: the engine's shards and the stopped-ledger path leave the
     office.ride(card_a, 1);
     for (const AdminCommand& c : work) {
       Draft draft;
-      draft.admin = c;
+      draft.admin() = c;
       office.builder.card_action(draft);
-      if (draft.admin_result.status.is_ok() || records_refusal(draft.group)) office.post(draft.group);
-      ledger_said.push_back(draft.admin_result.status);
+      if (draft.admin_result().status.is_ok() || records_refusal(draft.group)) office.post(draft.group);
+      ledger_said.push_back(draft.admin_result().status);
     }
   }
   REQUIRE(engine_said.size() == ledger_said.size());

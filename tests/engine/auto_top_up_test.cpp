@@ -50,10 +50,10 @@ AdminCommand auto_top_up(const std::string& card, bool on, std::uint64_t number,
 
 AdminResult act(OfficeDesk& desk, AdminCommand command) {
   Draft draft;
-  draft.admin = std::move(command);
+  draft.admin() = std::move(command);
   desk.builder.card_action(draft);
-  if (draft.admin_result.status.is_ok() && !draft.admin_result.duplicate) desk.post(draft.group);
-  return draft.admin_result;
+  if (draft.admin_result().status.is_ok() && !draft.admin_result().duplicate) desk.post(draft.group);
+  return draft.admin_result();
 }
 
 std::uint64_t sequence_next = 1;

@@ -24,23 +24,23 @@ struct Office : OfficeDesk {
   AdminResult act(AdminAction kind, std::int64_t amount, const std::string& ref, const std::string& clerk,
                   const std::string& role, ledger::PostingGroup* group_out = nullptr) {
     Draft draft;
-    draft.admin.action = kind;
-    draft.admin.card = *CardId::parse(card_a);
-    draft.admin.amount_minor = amount;
-    draft.admin.key = *IdempotencyKey::parse(ref);
-    draft.admin.time = EventTime{monday_8am_us};
-    draft.admin.operator_name = clerk;
-    draft.admin.clerk_role = role;
-    draft.admin.reason = clerk + "'s reason";
+    draft.admin().action = kind;
+    draft.admin().card = *CardId::parse(card_a);
+    draft.admin().amount_minor = amount;
+    draft.admin().key = *IdempotencyKey::parse(ref);
+    draft.admin().time = EventTime{monday_8am_us};
+    draft.admin().operator_name = clerk;
+    draft.admin().clerk_role = role;
+    draft.admin().reason = clerk + "'s reason";
     builder.card_action(draft);
     if (group_out != nullptr) *group_out = draft.group;
-    if (draft.admin_result.status.is_ok() && !draft.admin_result.duplicate) {
+    if (draft.admin_result().status.is_ok() && !draft.admin_result().duplicate) {
       auto posted = ledger.post({draft.group});
       REQUIRE(posted);
       REQUIRE(posted->front().posted);
       REQUIRE_FALSE(posted->front().duplicate);
     }
-    return draft.admin_result;
+    return draft.admin_result();
   }
   std::int64_t wallet() { return ledger.account(ledger.card(*CardId::parse(card_a))->wallet_account)->balance_minor; }
   Approval approval(const std::string& ref) {
@@ -174,13 +174,13 @@ TEST_CASE("four eyes: a limit of 0 turns it off, and a decision racing another p
     GroupBuilder off(BuildContext{*ledger, *ledger::find_system_accounts(*ledger), rules::RuleBook::single(city_rules()), log, nullptr, false, nullptr, 0},
                      book);
     Draft draft;
-    draft.admin.action = AdminAction::refund;
-    draft.admin.card = *CardId::parse(card_a);
-    draft.admin.amount_minor = 1500;
-    draft.admin.key = *IdempotencyKey::parse("op:3:1");
+    draft.admin().action = AdminAction::refund;
+    draft.admin().card = *CardId::parse(card_a);
+    draft.admin().amount_minor = 1500;
+    draft.admin().key = *IdempotencyKey::parse("op:3:1");
     off.card_action(draft);
-    REQUIRE(draft.admin_result.status.is_ok());
-    CHECK_FALSE(draft.admin_result.pending);
+    REQUIRE(draft.admin_result().status.is_ok());
+    CHECK_FALSE(draft.admin_result().pending);
     CHECK(draft.group.transfers.size() == 1);
     REQUIRE(ledger->post({draft.group}));
   }
@@ -190,13 +190,13 @@ TEST_CASE("four eyes: a limit of 0 turns it off, and a decision racing another p
   // batch of the card's shard): the ledger keeps the first.
   auto build = [&](AdminAction kind, const std::string& who) {
     Draft draft;
-    draft.admin.action = kind;
-    draft.admin.card = *CardId::parse(card_a);
-    draft.admin.key = *IdempotencyKey::parse("op:3:2");
-    draft.admin.operator_name = who;
-    draft.admin.clerk_role = "supervisor";
+    draft.admin().action = kind;
+    draft.admin().card = *CardId::parse(card_a);
+    draft.admin().key = *IdempotencyKey::parse("op:3:2");
+    draft.admin().operator_name = who;
+    draft.admin().clerk_role = "supervisor";
     office.builder.card_action(draft);
-    REQUIRE(draft.admin_result.status.is_ok());
+    REQUIRE(draft.admin_result().status.is_ok());
     return draft;
   };
   Draft first = build(AdminAction::approve, "sue");
@@ -205,7 +205,7 @@ TEST_CASE("four eyes: a limit of 0 turns it off, and a decision racing another p
   REQUIRE(posted);
   CHECK((*posted)[0].posted);
   CHECK((*posted)[1].duplicate);
-  Status told = GroupBuilder::check_retry(second.admin, (*posted)[1].outcome);
+  Status told = GroupBuilder::check_retry(second.admin(), (*posted)[1].outcome);
   CHECK(told.code() == StatusCode::refused);
   CHECK(told.message().find("already approved") != std::string::npos);
   CHECK(office.wallet() == 5000 - 1500 - 1200);

@@ -56,26 +56,26 @@ TEST_CASE("group builder: a refund is at most the wallet, on every path") {
   issue_card(*ledger, card_a, 50);
   Builder b(*ledger);
   Draft over;
-  over.admin = action(AdminAction::refund, card_a, 80, "op:1:1");
+  over.admin() = action(AdminAction::refund, card_a, 80, "op:1:1");
   b.builder.card_action(over);
-  CHECK(over.admin_result.status.code() == StatusCode::refused);
-  CHECK(over.admin_result.status.message().find("holds 50 TWD; cannot refund 80") != std::string::npos);
+  CHECK(over.admin_result().status.code() == StatusCode::refused);
+  CHECK(over.admin_result().status.message().find("holds 50 TWD; cannot refund 80") != std::string::npos);
   CHECK(over.group.transfers.empty());
 
   Draft fine;
-  fine.admin = action(AdminAction::refund, card_a, 30, "op:1:2");
+  fine.admin() = action(AdminAction::refund, card_a, 30, "op:1:2");
   b.builder.card_action(fine);
-  REQUIRE(fine.admin_result.status.is_ok());
-  CHECK(fine.admin_result.wallet_minor == 20);
+  REQUIRE(fine.admin_result().status.is_ok());
+  CHECK(fine.admin_result().wallet_minor == 20);
   REQUIRE(fine.group.transfers.size() == 1);
   CHECK(fine.group.transfers[0].amount_minor == 30);
   CHECK(fine.group.transfers[0].code == TransferCode::refund);
   CHECK(has_record(fine.group, ledger::RecordSpace::audit, "op:1:2"));
   // The book follows the group before it is durable: a second refund sees 20.
   Draft second;
-  second.admin = action(AdminAction::refund, card_a, 30, "op:1:3");
+  second.admin() = action(AdminAction::refund, card_a, 30, "op:1:3");
   b.builder.card_action(second);
-  CHECK(second.admin_result.status.code() == StatusCode::refused);
+  CHECK(second.admin_result().status.code() == StatusCode::refused);
 }
 
 TEST_CASE("group builder: blocking a card writes its deny-list record with the status") {
@@ -84,11 +84,11 @@ TEST_CASE("group builder: blocking a card writes its deny-list record with the s
   issue_card(*ledger, card_a, 50);
   Builder b(*ledger);
   Draft block;
-  block.admin = action(AdminAction::set_status, card_a, 0, "op:1:1");
-  block.admin.status = CardStatus::blocked;
+  block.admin() = action(AdminAction::set_status, card_a, 0, "op:1:1");
+  block.admin().status = CardStatus::blocked;
   b.builder.card_action(block);
-  REQUIRE(block.admin_result.status.is_ok());
-  CHECK(block.admin_result.card_status == CardStatus::blocked);
+  REQUIRE(block.admin_result().status.is_ok());
+  CHECK(block.admin_result().card_status == CardStatus::blocked);
   REQUIRE(block.group.card_updates.size() == 1);
   CHECK(block.group.card_updates[0].status == CardStatus::blocked);
   REQUIRE(block.deny_after.has_value());
@@ -105,28 +105,28 @@ TEST_CASE("group builder: a reference used again is a retry only for the same re
   {
     Builder b(*ledger);
     Draft first;
-    first.admin = action(AdminAction::top_up, card_a, 100, "op:7:1");
+    first.admin() = action(AdminAction::top_up, card_a, 100, "op:7:1");
     b.builder.card_action(first);
-    REQUIRE(first.admin_result.status.is_ok());
+    REQUIRE(first.admin_result().status.is_ok());
     auto posted = ledger->post({first.group});
     REQUIRE(posted);
     REQUIRE(posted->front().posted);
   }
   Builder b(*ledger);
   Draft retry;
-  retry.admin = action(AdminAction::top_up, card_a, 100, "op:7:1");
+  retry.admin() = action(AdminAction::top_up, card_a, 100, "op:7:1");
   b.builder.card_action(retry);
-  CHECK(retry.admin_result.status.is_ok());
-  CHECK(retry.admin_result.duplicate);
-  CHECK(retry.admin_result.wallet_minor == 150);
+  CHECK(retry.admin_result().status.is_ok());
+  CHECK(retry.admin_result().duplicate);
+  CHECK(retry.admin_result().wallet_minor == 150);
   CHECK(retry.group.transfers.empty());
 
   Draft other;
-  other.admin = action(AdminAction::top_up, card_a, 500, "op:7:1");
+  other.admin() = action(AdminAction::top_up, card_a, 500, "op:7:1");
   b.builder.card_action(other);
-  CHECK(other.admin_result.status.code() == StatusCode::invalid_argument);
-  CHECK(other.admin_result.status.message().find("op:7:1 was used for another request") != std::string::npos);
-  CHECK_FALSE(other.admin_result.duplicate);
+  CHECK(other.admin_result().status.code() == StatusCode::invalid_argument);
+  CHECK(other.admin_result().status.message().find("op:7:1 was used for another request") != std::string::npos);
+  CHECK_FALSE(other.admin_result().duplicate);
   CHECK(wallet_of(*ledger, card_a) == 150);
 }
 
@@ -148,6 +148,7 @@ TEST_CASE("group builder: a tap is rated into its group and advances the card") 
   REQUIRE(entry != nullptr);
   CHECK(entry->wallet->balance_minor == 85);
   CHECK(entry->pending == 1);
+  CHECK_FALSE(tap.holds_action());  // a tap's draft stays without the card-office part
 
   Draft unknown;
   unknown.tap = make_tap(bus_reader, 2, card_b, Mode::bus_board, 101, monday_8am_us);
@@ -156,4 +157,5 @@ TEST_CASE("group builder: a tap is rated into its group and advances the card") 
   CHECK(unknown.decision.reason == RefusalReason::card_unknown);
   CHECK(unknown.group.transfers.empty());
   CHECK(unknown.card.empty());
+  CHECK_FALSE(unknown.holds_action());
 }
