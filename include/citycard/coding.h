@@ -84,7 +84,13 @@ constexpr T load_be(const void* at) noexcept {
 template <ByteContainer Out>
 void put_bytes(Out& out, const void* data, std::size_t size) {
   const auto* bytes = static_cast<const typename Out::value_type*>(data);
-  out.insert(out.end(), bytes, bytes + size);
+  // A string's append is a plain copy; its insert takes the general replace
+  // path (overlap checks and all), called for every field of every record.
+  if constexpr (requires { out.append(bytes, size); }) {
+    out.append(bytes, size);
+  } else {
+    out.insert(out.end(), bytes, bytes + size);
+  }
 }
 template <ByteContainer Out>
 void put_u8(Out& out, std::uint8_t value) {
@@ -120,6 +126,7 @@ constexpr std::size_t store_varint(void* at, std::uint64_t value) noexcept {
 }
 template <ByteContainer Out>
 void put_varint(Out& out, std::uint64_t value) {
+  if (value < 0x80) return put_u8(out, static_cast<std::uint8_t>(value));  // most counts, codes and ids of a record
   unsigned char bytes[varint_bytes_max];
   put_bytes(out, bytes, store_varint(bytes, value));
 }
