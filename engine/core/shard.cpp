@@ -327,7 +327,7 @@ void Shard::accept_tap(work::Tap& work) {
   // The window runs from the tap's arrival: it may have waited in the inbox
   // for the shard (see taps_worth_waking_for).
   if (staged_.empty()) staged_since_ = std::min(Clock::now(), work.waiter.submit->started);
-  // Built where it stays: an item is a kilobyte, moving one costs a copy of it.
+  // Built where it stays: moving an item (half a kilobyte) costs a copy of it.
   Item& item = staged_.emplace_back();
   item.kind = Item::Kind::tap;
   item.key = key;

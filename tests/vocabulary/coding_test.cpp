@@ -3,6 +3,7 @@
 // known bytes; the formats' own tests pin the bytes of each format.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <limits>
 #include <string>
 #include <vector>
@@ -177,4 +178,14 @@ TEST_CASE("coding: a writer appends every encoding to strings and byte vectors")
   Writer<std::vector<std::uint8_t>> bytes(vector);
   bytes.le<std::int64_t>(-1);
   CHECK(vector == std::vector<std::uint8_t>(8, 0xFF));
+  // Strings take append (and a one-byte varint as one push), vectors insert: the same bytes.
+  for (std::uint64_t value : {std::uint64_t{0}, std::uint64_t{1}, std::uint64_t{127}, std::uint64_t{128},
+                              std::uint64_t{16383}, std::uint64_t{16384}, std::numeric_limits<std::uint64_t>::max()}) {
+    std::string as_text = "a";
+    put_varint(as_text, value);
+    const auto as_bytes = varint_bytes(value);
+    REQUIRE(as_text.size() == 1 + as_bytes.size());
+    CHECK(std::equal(as_bytes.begin(), as_bytes.end(), as_text.begin() + 1,
+                     [](std::uint8_t a, char b) { return a == static_cast<std::uint8_t>(b); }));
+  }
 }
